@@ -1,0 +1,147 @@
+using System.Net.Security;
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography.X509Certificates;
+using Exchange.V1;
+using Grpc.Core;
+using Grpc.Net.Client;
+
+namespace Exchange.Client;
+
+/// <summary>
+/// A connection to an Exchange gateway: one TLS channel, a bearer token attached to every call,
+/// the generated service clients, and helpers for what callers would otherwise repeat.
+/// Thread-safe; create one per gateway and reuse it.
+/// </summary>
+public sealed class ExchangeClient : IDisposable
+{
+    private readonly GrpcChannel _channel;
+
+    /// <summary>Opens a channel as <paramref name="options"/> describe.</summary>
+    public ExchangeClient(ExchangeClientOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var address = options.Address ?? throw new ArgumentException("Address is required.", nameof(options));
+        var insecure = address.Scheme == Uri.UriSchemeHttp;
+        if (insecure && !options.AllowInsecureTransport)
+        {
+            throw new ArgumentException(
+                $"'{address}' is not encrypted; use https, or set AllowInsecureTransport for a local test server.", nameof(options));
+        }
+
+        var channelOptions = new GrpcChannelOptions
+        {
+            HttpHandler = options.HttpHandler ?? CreateHandler(options),
+            DisposeHttpClient = true,
+            UnsafeUseInsecureChannelCallCredentials = insecure,
+            MaxReceiveMessageSize = 16 * 1024 * 1024,
+        };
+        if (options.TokenProvider is { } tokenProvider)
+        {
+            var credentials = CallCredentials.FromInterceptor(async (context, metadata) =>
+            {
+                var token = await tokenProvider(context.CancellationToken).ConfigureAwait(false);
+                if (!string.IsNullOrEmpty(token))
+                {
+                    metadata.Add("authorization", $"Bearer {token}");
+                }
+            });
+            channelOptions.Credentials = ChannelCredentials.Create(insecure ? ChannelCredentials.Insecure : ChannelCredentials.SecureSsl, credentials);
+        }
+
+        _channel = GrpcChannel.ForAddress(address, channelOptions);
+        Catalog = new CatalogService.CatalogServiceClient(_channel);
+        Access = new AccessService.AccessServiceClient(_channel);
+        Transfers = new TransferService.TransferServiceClient(_channel);
+        Audit = new AuditService.AuditServiceClient(_channel);
+    }
+
+    /// <summary>The underlying channel, for generated clients of other services.</summary>
+    public ChannelBase Channel => _channel;
+
+    /// <summary>exchange.v1.CatalogService.</summary>
+    public CatalogService.CatalogServiceClient Catalog { get; }
+
+    /// <summary>exchange.v1.AccessService.</summary>
+    public AccessService.AccessServiceClient Access { get; }
+
+    /// <summary>exchange.v1.TransferService.</summary>
+    public TransferService.TransferServiceClient Transfers { get; }
+
+    /// <summary>exchange.v1.AuditService.</summary>
+    public AuditService.AuditServiceClient Audit { get; }
+
+    /// <summary>
+    /// Every dataset matching <paramref name="filter"/> that the caller may see, fetching pages
+    /// as the enumeration goes on. The filter's page_token is ignored; its page_size sets the
+    /// page length.
+    /// </summary>
+    public async IAsyncEnumerable<Dataset> ListDatasetsAsync(ListDatasetsRequest? filter = null,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var request = filter?.Clone() ?? new ListDatasetsRequest();
+        request.PageToken = "";
+        do
+        {
+            var response = await Catalog.ListDatasetsAsync(request, cancellationToken: cancellationToken).ConfigureAwait(false);
+            foreach (var dataset in response.Datasets)
+            {
+                yield return dataset;
+            }
+
+            request.PageToken = response.NextPageToken;
+        }
+        while (request.PageToken.Length > 0);
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _channel.Dispose();
+
+    private static SocketsHttpHandler CreateHandler(ExchangeClientOptions options)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            EnableMultipleHttp2Connections = true,
+            KeepAlivePingDelay = TimeSpan.FromSeconds(60),
+            KeepAlivePingTimeout = TimeSpan.FromSeconds(30),
+            PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
+        };
+        if (options.ClientCertificate is { } clientCertificate)
+        {
+            handler.SslOptions.ClientCertificates = [clientCertificate];
+        }
+
+        if (options.CaCertificateFile is { } caFile)
+        {
+            var roots = new X509Certificate2Collection();
+            roots.ImportFromPemFile(caFile);
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+                TrustedBy(roots, certificate, errors);
+        }
+
+        return handler;
+    }
+
+    /// <summary>
+    /// Accepts a server certificate the system already trusts, or one that chains to one of
+    /// <paramref name="roots"/>; a host name mismatch is never accepted.
+    /// </summary>
+    private static bool TrustedBy(X509Certificate2Collection roots, X509Certificate? certificate, SslPolicyErrors errors)
+    {
+        if (errors == SslPolicyErrors.None)
+        {
+            return true;
+        }
+
+        if (certificate is null || errors != SslPolicyErrors.RemoteCertificateChainErrors)
+        {
+            return false;
+        }
+
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.AddRange(roots);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        using var leaf = new X509Certificate2(certificate);
+        return chain.Build(leaf);
+    }
+}

@@ -1,0 +1,61 @@
+using Exchange.V1;
+
+namespace Exchange.Server.Access;
+
+/// <summary>Shape rules for <see cref="Terms"/>, wherever terms are given.</summary>
+internal static class TermsValidation
+{
+    public const int MaxPurposes = 16;
+    public const int MaxPurposeLength = 100;
+
+    public static void Validate(Terms terms, string field, DateTimeOffset now)
+    {
+        if (terms.Purposes.Count > MaxPurposes)
+        {
+            throw Errors.InvalidArgument($"{field}.purposes may list at most {MaxPurposes} purposes.");
+        }
+
+        foreach (var purpose in terms.Purposes)
+        {
+            ValidatePurpose(purpose, $"{field}.purposes");
+        }
+
+        if (terms.Purposes.Distinct(StringComparer.Ordinal).Count() != terms.Purposes.Count)
+        {
+            throw Errors.InvalidArgument($"{field}.purposes lists a purpose twice.");
+        }
+
+        if (terms.MaxTransfers < 0)
+        {
+            throw Errors.InvalidArgument($"{field}.max_transfers must be 0 (unlimited) or more, not {terms.MaxTransfers}.");
+        }
+
+        if (terms.ExpireTime is not null)
+        {
+            DateTimeOffset expiry;
+            try
+            {
+                expiry = terms.ExpireTime.ToDateTimeOffset();
+            }
+            catch (InvalidOperationException)
+            {
+                throw Errors.InvalidArgument($"{field}.expire_time is not a valid timestamp.");
+            }
+
+            if (expiry <= now)
+            {
+                throw Errors.InvalidArgument($"{field}.expire_time must be in the future.");
+            }
+        }
+    }
+
+    public static void ValidatePurpose(string purpose, string field)
+    {
+        if (string.IsNullOrWhiteSpace(purpose) || purpose.Length > MaxPurposeLength || purpose.Any(char.IsControl) ||
+            purpose.Trim().Length != purpose.Length)
+        {
+            throw Errors.InvalidArgument(
+                $"{field}: a purpose is 1-{MaxPurposeLength} characters of text without control characters or surrounding spaces.");
+        }
+    }
+}

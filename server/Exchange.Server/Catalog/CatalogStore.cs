@@ -1,0 +1,243 @@
+using Exchange.Server.Storage;
+using Exchange.V1;
+using Google.Protobuf;
+using Microsoft.Data.Sqlite;
+
+namespace Exchange.Server.Catalog;
+
+/// <summary>Datasets and revisions in the embedded database.</summary>
+internal sealed class CatalogStore(Database database)
+{
+    private const string DatasetColumns = """
+        d.seq, d.id, d.provider, d.title, d.description, d.classification, d.state, d.auto_approval,
+        d.latest_revision, d.create_time, d.update_time,
+        (SELECT group_concat(tag, char(10)) FROM (SELECT tag FROM dataset_tags WHERE dataset_seq = d.seq ORDER BY position))
+        """;
+
+    /// <summary>
+    /// Stores a new DRAFT dataset owned by <paramref name="provider"/>. With a request id, a
+    /// retry returns the dataset the first call created.
+    /// </summary>
+    public Task<Dataset> CreateAsync(string provider, Dataset draft, string requestId, byte[] fingerprint,
+        DateTimeOffset now, CancellationToken cancellationToken) =>
+        database.WriteAsync((connection, transaction) =>
+        {
+            if (requestId.Length > 0 &&
+                IdempotencyKeys.Find(connection, transaction, provider, "CreateDataset", requestId, fingerprint) is { } existing)
+            {
+                return Find(connection, transaction, DatasetNames.ParseId(existing))!.Dataset;
+            }
+
+            var id = DatasetNames.NewId();
+            var micros = Timestamps.ToMicros(now);
+            var seq = (long)connection.Command("""
+                INSERT INTO datasets (id, provider, title, description, classification, state, auto_approval, create_time, update_time)
+                VALUES (@id, @provider, @title, @description, @classification, @state, @auto, @now, @now)
+                RETURNING seq
+                """, transaction)
+                .With("@id", id)
+                .With("@provider", provider)
+                .With("@title", draft.Title)
+                .With("@description", draft.Description)
+                .With("@classification", (int)draft.Classification)
+                .With("@state", (int)DatasetState.Draft)
+                .With("@auto", draft.AutoApprovalTerms?.ToByteArray())
+                .With("@now", micros)
+                .ExecuteScalar()!;
+            WriteTags(connection, transaction, seq, draft.Tags);
+
+            if (requestId.Length > 0)
+            {
+                IdempotencyKeys.Remember(connection, transaction, provider, "CreateDataset", requestId, fingerprint,
+                    DatasetNames.Format(id), micros);
+            }
+
+            return Find(connection, transaction, id)!.Dataset;
+        }, cancellationToken);
+
+    public Task<Dataset?> GetAsync(string id, CancellationToken cancellationToken) =>
+        database.ReadAsync(connection => Find(connection, null, id)?.Dataset, cancellationToken);
+
+    /// <summary>
+    /// Reads the dataset, lets <paramref name="change"/> check the caller's rights and alter it
+    /// (or throw), and stores the result, all in one transaction so no check goes stale.
+    /// </summary>
+    public Task<Dataset> ChangeAsync(string id, Action<Dataset> change, DateTimeOffset now, CancellationToken cancellationToken) =>
+        database.WriteAsync((connection, transaction) =>
+        {
+            var row = Find(connection, transaction, id) ?? throw Errors.NotFound(DatasetNames.Format(id));
+            var dataset = row.Dataset.Clone();
+            change(dataset);
+            if (dataset.Equals(row.Dataset))
+            {
+                return row.Dataset;
+            }
+
+            connection.Command("""
+                UPDATE datasets SET title = @title, description = @description, classification = @classification,
+                    state = @state, auto_approval = @auto, update_time = @now
+                WHERE seq = @seq
+                """, transaction)
+                .With("@title", dataset.Title)
+                .With("@description", dataset.Description)
+                .With("@classification", (int)dataset.Classification)
+                .With("@state", (int)dataset.State)
+                .With("@auto", dataset.AutoApprovalTerms?.ToByteArray())
+                .With("@now", Timestamps.ToMicros(now))
+                .With("@seq", row.Seq)
+                .ExecuteNonQuery();
+            if (!dataset.Tags.SequenceEqual(row.Dataset.Tags))
+            {
+                connection.Command("DELETE FROM dataset_tags WHERE dataset_seq = @seq", transaction).With("@seq", row.Seq).ExecuteNonQuery();
+                WriteTags(connection, transaction, row.Seq, dataset.Tags);
+            }
+
+            return Find(connection, transaction, id)!.Dataset;
+        }, cancellationToken);
+
+    /// <summary>
+    /// One page of the datasets <paramref name="participant"/> may see that match the query, in
+    /// creation order after position <paramref name="after"/>; the position to continue from,
+    /// or null on the last page.
+    /// </summary>
+    public Task<(IReadOnlyList<Dataset> Page, long? Next)> ListAsync(DatasetQuery query, string participant, bool readsEverything,
+        long after, int pageSize, CancellationToken cancellationToken) =>
+        database.ReadAsync<(IReadOnlyList<Dataset>, long?)>(connection =>
+        {
+            // Mirrors DatasetPolicy.CanSee; the catalog tests hold the two to the same answers.
+            using var command = connection.Command($"""
+                SELECT {DatasetColumns}
+                FROM datasets d
+                WHERE d.seq > @after
+                  AND (d.provider = @me OR d.state = @listed OR (d.state = @delisted AND @all = 1))
+                  AND (@provider IS NULL OR d.provider = @provider)
+                  AND (@classification = 0 OR d.classification = @classification)
+                  AND (@state = 0 OR d.state = @state)
+                  AND (@tag IS NULL OR EXISTS (SELECT 1 FROM dataset_tags t WHERE t.dataset_seq = d.seq AND t.tag = @tag))
+                  AND (@text IS NULL
+                       OR d.title LIKE @text ESCAPE '\'
+                       OR d.description LIKE @text ESCAPE '\'
+                       OR EXISTS (SELECT 1 FROM dataset_tags t WHERE t.dataset_seq = d.seq AND t.tag LIKE @text ESCAPE '\'))
+                ORDER BY d.seq
+                LIMIT @limit
+                """)
+                .With("@after", after)
+                .With("@me", participant)
+                .With("@listed", (int)DatasetState.Listed)
+                .With("@delisted", (int)DatasetState.Delisted)
+                .With("@all", readsEverything ? 1 : 0)
+                .With("@provider", query.Provider)
+                .With("@classification", (int)query.Classification)
+                .With("@state", (int)query.State)
+                .With("@tag", query.Tag)
+                .With("@text", query.Text is null ? null : $"%{EscapeLike(query.Text)}%")
+                .With("@limit", pageSize + 1);
+            var rows = ReadRows(command);
+            if (rows.Count <= pageSize)
+            {
+                return (rows.Select(r => r.Dataset).ToList(), null);
+            }
+
+            return (rows.Take(pageSize).Select(r => r.Dataset).ToList(), rows[pageSize - 1].Seq);
+        }, cancellationToken);
+
+    public Task<Revision?> GetRevisionAsync(string datasetId, long number, CancellationToken cancellationToken) =>
+        database.ReadAsync(connection =>
+        {
+            using var command = connection.Command("""
+                SELECT r.number, r.size_bytes, r.sha256, r.media_type, r.create_time
+                FROM revisions r JOIN datasets d ON d.seq = r.dataset_seq
+                WHERE d.id = @id AND r.number = @n
+                """).With("@id", datasetId).With("@n", number);
+            using var reader = command.ExecuteReader();
+            return reader.Read() ? ReadRevision(reader, datasetId) : null;
+        }, cancellationToken);
+
+    /// <summary>One page of a dataset's revisions, oldest first, after revision number <paramref name="after"/>.</summary>
+    public Task<(IReadOnlyList<Revision> Page, long? Next)> ListRevisionsAsync(string datasetId, long after, int pageSize,
+        CancellationToken cancellationToken) =>
+        database.ReadAsync<(IReadOnlyList<Revision>, long?)>(connection =>
+        {
+            using var command = connection.Command("""
+                SELECT r.number, r.size_bytes, r.sha256, r.media_type, r.create_time
+                FROM revisions r JOIN datasets d ON d.seq = r.dataset_seq
+                WHERE d.id = @id AND r.number > @after
+                ORDER BY r.number
+                LIMIT @limit
+                """).With("@id", datasetId).With("@after", after).With("@limit", pageSize + 1);
+            using var reader = command.ExecuteReader();
+            var revisions = new List<(long Number, Revision Revision)>();
+            while (reader.Read())
+            {
+                revisions.Add((reader.GetInt64(0), ReadRevision(reader, datasetId)));
+            }
+
+            return revisions.Count <= pageSize
+                ? (revisions.Select(r => r.Revision).ToList(), null)
+                : (revisions.Take(pageSize).Select(r => r.Revision).ToList(), revisions[pageSize - 1].Number);
+        }, cancellationToken);
+
+    private static DatasetRow? Find(SqliteConnection connection, SqliteTransaction? transaction, string id)
+    {
+        using var command = connection.Command($"SELECT {DatasetColumns} FROM datasets d WHERE d.id = @id", transaction).With("@id", id);
+        return ReadRows(command).SingleOrDefault();
+    }
+
+    private static List<DatasetRow> ReadRows(SqliteCommand command)
+    {
+        using var reader = command.ExecuteReader();
+        var rows = new List<DatasetRow>();
+        while (reader.Read())
+        {
+            var id = reader.GetString(1);
+            var dataset = new Dataset
+            {
+                Name = DatasetNames.Format(id),
+                Provider = reader.GetString(2),
+                Title = reader.GetString(3),
+                Description = reader.GetString(4),
+                Classification = (Classification)reader.GetInt32(5),
+                State = (DatasetState)reader.GetInt32(6),
+                AutoApprovalTerms = reader.IsDBNull(7) ? null : Terms.Parser.ParseFrom((byte[])reader[7]),
+                LatestRevision = reader.GetInt64(8) == 0 ? "" : DatasetNames.FormatRevision(id, reader.GetInt64(8)),
+                CreateTime = Timestamps.FromMicros(reader.GetInt64(9)),
+                UpdateTime = Timestamps.FromMicros(reader.GetInt64(10)),
+            };
+            if (!reader.IsDBNull(11))
+            {
+                dataset.Tags.Add(reader.GetString(11).Split('\n'));
+            }
+
+            rows.Add(new DatasetRow(reader.GetInt64(0), dataset));
+        }
+
+        return rows;
+    }
+
+    private static Revision ReadRevision(SqliteDataReader reader, string datasetId) => new()
+    {
+        Name = DatasetNames.FormatRevision(datasetId, reader.GetInt64(0)),
+        SizeBytes = reader.GetInt64(1),
+        Sha256 = ByteString.CopyFrom((byte[])reader[2]),
+        MediaType = reader.GetString(3),
+        CreateTime = Timestamps.FromMicros(reader.GetInt64(4)),
+    };
+
+    private static void WriteTags(SqliteConnection connection, SqliteTransaction transaction, long seq, IEnumerable<string> tags)
+    {
+        var position = 0;
+        foreach (var tag in tags)
+        {
+            connection.Command("INSERT INTO dataset_tags (dataset_seq, position, tag) VALUES (@seq, @pos, @tag)", transaction)
+                .With("@seq", seq).With("@pos", position++).With("@tag", tag)
+                .ExecuteNonQuery();
+        }
+    }
+
+    private static string EscapeLike(string text) =>
+        text.Replace("\\", "\\\\", StringComparison.Ordinal)
+            .Replace("%", "\\%", StringComparison.Ordinal)
+            .Replace("_", "\\_", StringComparison.Ordinal);
+
+    private sealed record DatasetRow(long Seq, Dataset Dataset);
+}

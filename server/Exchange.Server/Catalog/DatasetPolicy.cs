@@ -1,0 +1,27 @@
+using Exchange.Server.Security;
+using Exchange.V1;
+
+namespace Exchange.Server.Catalog;
+
+/// <summary>Who may see and act on a dataset (DESIGN.md, Participants and roles).</summary>
+internal static class DatasetPolicy
+{
+    /// <summary>
+    /// A DRAFT is its provider's alone; LISTED is everyone's; DELISTED stays visible to its
+    /// provider and to auditors and operators.
+    /// </summary>
+    public static bool CanSee(Caller caller, Dataset dataset) => dataset.State switch
+    {
+        _ when dataset.Provider == caller.Participant => true,
+        DatasetState.Listed => true,
+        DatasetState.Delisted => caller.ReadsEverything,
+        _ => false,
+    };
+
+    /// <summary>Changing a dataset takes being its provider and holding the provider role.</summary>
+    public static bool CanEdit(Caller caller, Dataset dataset) =>
+        caller.IsProvider && dataset.Provider == caller.Participant;
+
+    /// <summary>The provider takes its own dataset off the catalog; an operator any dataset.</summary>
+    public static bool CanDelist(Caller caller, Dataset dataset) => CanEdit(caller, dataset) || caller.IsOperator;
+}

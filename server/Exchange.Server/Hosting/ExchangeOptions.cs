@@ -1,0 +1,21 @@
+using Exchange.Server.Audit;
+using Exchange.Server.Security;
+
+namespace Exchange.Server.Hosting;
+
+internal sealed class ExchangeOptions
+{
+    public const string Section = "Exchange";
+
+    /// <summary>Where the embedded store keeps its database and blobs.</summary>
+    public string DataDirectory { get; set; } = "./data";
+
+    /// <summary>Whether gRPC reflection is served (turn off in production if callers should not browse the API).</summary>
+    public bool Reflection { get; set; } = true;
+
+    public TlsOptions Tls { get; set; } = new();
+
+    public AuthOptions Auth { get; set; } = new();
+
+    public AuditOptions Audit { get; set; } = new();
+}

@@ -1,0 +1,42 @@
+using Exchange.Server.Access;
+using Exchange.Server.Audit;
+using Exchange.Server.Catalog;
+using Exchange.Server.Storage;
+using Exchange.Server.Transfers;
+
+namespace Exchange.Server.Hosting;
+
+internal static class GrpcSetup
+{
+    public static IServiceCollection AddExchangeGrpc(this IServiceCollection services)
+    {
+        services.AddGrpc(grpc =>
+        {
+            grpc.EnableDetailedErrors = false;
+            grpc.Interceptors.Add<UnhandledExceptionInterceptor>();
+        });
+        services.AddGrpcReflection();
+        services.AddGrpcHealthChecks().AddCheck<StorageHealthCheck>("storage");
+        return services;
+    }
+
+    /// <summary>
+    /// The exchange.v1 services, behind the fallback policy (authenticated callers only), and
+    /// health and reflection, the only anonymous endpoints.
+    /// </summary>
+    public static WebApplication MapExchangeServices(this WebApplication app, ExchangeOptions options)
+    {
+        app.MapGrpcService<CatalogService>();
+        app.MapGrpcService<AccessService>();
+        app.MapGrpcService<TransferService>();
+        app.MapGrpcService<AuditService>();
+
+        app.MapGrpcHealthChecksService().AllowAnonymous();
+        if (options.Reflection)
+        {
+            app.MapGrpcReflectionService().AllowAnonymous();
+        }
+
+        return app;
+    }
+}

@@ -1,0 +1,39 @@
+using System.Security.Cryptography.X509Certificates;
+
+namespace Exchange.Server.Hosting;
+
+internal static class TlsSetup
+{
+    public const string DefaultUrl = "https://127.0.0.1:5001";
+
+    /// <summary>
+    /// Listens on <see cref="DefaultUrl"/> unless --urls (or any other urls setting) says
+    /// otherwise, and serves the configured PEM certificate on every HTTPS endpoint.
+    /// </summary>
+    public static WebApplicationBuilder AddExchangeTls(this WebApplicationBuilder builder, TlsOptions tls)
+    {
+        if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]) &&
+            string.IsNullOrEmpty(builder.Configuration["http_ports"]) &&
+            string.IsNullOrEmpty(builder.Configuration["https_ports"]))
+        {
+            builder.WebHost.UseUrls(DefaultUrl);
+        }
+
+        if (string.IsNullOrWhiteSpace(tls.CertificateFile))
+        {
+            return builder;
+        }
+
+        var certificatePath = ConfigPaths.Resolve(tls.CertificateFile);
+        var keyPath = string.IsNullOrWhiteSpace(tls.KeyFile) ? null : ConfigPaths.Resolve(tls.KeyFile);
+        var certificate = X509Certificate2.CreateFromPemFile(certificatePath, keyPath);
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.ConfigureHttpsDefaults(https => https.ServerCertificate = certificate);
+            kestrel.ConfigureEndpointDefaults(endpoint =>
+                endpoint.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1AndHttp2);
+        });
+        return builder;
+    }
+}

@@ -1,0 +1,22 @@
+namespace Exchange.Server.Security;
+
+internal sealed class AuthOptions
+{
+    /// <summary>The one accepted <c>iss</c>.</summary>
+    public string? Issuer { get; set; }
+
+    /// <summary>The one accepted <c>aud</c>.</summary>
+    public string Audience { get; set; } = "exchange";
+
+    /// <summary>An OpenID Connect authority whose discovery document and JWKS supply signing keys.</summary>
+    public string? Authority { get; set; }
+
+    /// <summary>PEM public keys (SPKI) or certificates that may sign tokens.</summary>
+    public List<string> SigningKeyFiles { get; set; } = [];
+
+    /// <summary>The accepted JWS algorithms; anything else is refused.</summary>
+    public List<string> Algorithms { get; set; } = [];
+
+    /// <summary>Tolerated clock difference; capped at 30 seconds.</summary>
+    public TimeSpan ClockSkew { get; set; } = TimeSpan.FromSeconds(30);
+}

@@ -1,0 +1,74 @@
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Exchange.Server.Security;
+
+internal static class AuthenticationSetup
+{
+    private static readonly TimeSpan MaxClockSkew = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// JWT bearer authentication with issuer, audience, lifetime and algorithms pinned, and a
+    /// fallback policy that makes every endpoint require an authenticated caller unless it is
+    /// explicitly marked anonymous (health and reflection only).
+    /// </summary>
+    public static IServiceCollection AddExchangeAuthentication(this IServiceCollection services, AuthOptions options)
+    {
+        if (string.IsNullOrWhiteSpace(options.Issuer) && string.IsNullOrWhiteSpace(options.Authority))
+        {
+            throw new InvalidOperationException("Exchange:Auth:Issuer (or Exchange:Auth:Authority) must be configured.");
+        }
+
+        var algorithms = options.Algorithms.Count > 0 ? options.Algorithms.ToArray() : [SecurityAlgorithms.EcdsaSha256];
+        var keys = SigningKeys.Load(options.SigningKeyFiles);
+
+        services
+            .AddAuthentication(JwtBearerDefaults.AuthenticationScheme)
+            .AddJwtBearer(jwt =>
+            {
+                jwt.MapInboundClaims = false;
+                jwt.IncludeErrorDetails = false;
+                if (!string.IsNullOrWhiteSpace(options.Authority))
+                {
+                    jwt.Authority = options.Authority;
+                }
+
+                jwt.TokenValidationParameters = new TokenValidationParameters
+                {
+                    ValidateIssuer = true,
+                    ValidIssuer = string.IsNullOrWhiteSpace(options.Issuer) ? null : options.Issuer,
+                    ValidateAudience = true,
+                    ValidAudience = options.Audience,
+                    ValidateLifetime = true,
+                    RequireExpirationTime = true,
+                    RequireSignedTokens = true,
+                    ValidateIssuerSigningKey = true,
+                    IssuerSigningKeys = keys,
+                    ValidAlgorithms = algorithms,
+                    ClockSkew = options.ClockSkew > MaxClockSkew ? MaxClockSkew : options.ClockSkew,
+                    NameClaimType = ExchangeClaims.Subject,
+                    RoleClaimType = ExchangeClaims.Roles,
+                };
+                jwt.Events = new JwtBearerEvents
+                {
+                    OnTokenValidated = context =>
+                    {
+                        var subject = context.Principal?.FindFirst(ExchangeClaims.Subject)?.Value;
+                        if (!ParticipantId.IsValid(subject))
+                        {
+                            context.Fail($"the token's 'sub' must name a participant ({ParticipantId.Rule})");
+                        }
+
+                        return Task.CompletedTask;
+                    },
+                    OnChallenge = GrpcChallenge.WriteAsync,
+                };
+            });
+
+        services.AddAuthorizationBuilder()
+            .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
+
+        return services;
+    }
+}

@@ -1,0 +1,95 @@
+using Microsoft.Data.Sqlite;
+
+namespace Exchange.Server.Storage;
+
+/// <summary>
+/// Versioned schema changes, applied in order on start, each in its own transaction.
+/// Append new versions; never edit one that has shipped.
+/// </summary>
+internal static class Migrations
+{
+    public static readonly IReadOnlyList<string> Scripts =
+    [
+        // 1: catalog, revisions, idempotency keys, server secrets.
+        """
+        CREATE TABLE datasets (
+            seq             INTEGER PRIMARY KEY,
+            id              TEXT    NOT NULL UNIQUE,
+            provider        TEXT    NOT NULL,
+            title           TEXT    NOT NULL,
+            description     TEXT    NOT NULL,
+            classification  INTEGER NOT NULL,
+            state           INTEGER NOT NULL,
+            auto_approval   BLOB,
+            latest_revision INTEGER NOT NULL DEFAULT 0,
+            create_time     INTEGER NOT NULL,
+            update_time     INTEGER NOT NULL
+        );
+        CREATE INDEX datasets_by_provider ON datasets (provider, seq);
+        CREATE INDEX datasets_by_state ON datasets (state, seq);
+
+        CREATE TABLE dataset_tags (
+            dataset_seq INTEGER NOT NULL REFERENCES datasets (seq),
+            position    INTEGER NOT NULL,
+            tag         TEXT    NOT NULL,
+            PRIMARY KEY (dataset_seq, position)
+        );
+        CREATE INDEX dataset_tags_by_tag ON dataset_tags (tag, dataset_seq);
+
+        CREATE TABLE revisions (
+            dataset_seq INTEGER NOT NULL REFERENCES datasets (seq),
+            number      INTEGER NOT NULL,
+            size_bytes  INTEGER NOT NULL,
+            sha256      BLOB    NOT NULL,
+            media_type  TEXT    NOT NULL,
+            create_time INTEGER NOT NULL,
+            PRIMARY KEY (dataset_seq, number)
+        );
+
+        CREATE TABLE idempotency_keys (
+            participant TEXT    NOT NULL,
+            method      TEXT    NOT NULL,
+            request_id  TEXT    NOT NULL,
+            fingerprint BLOB    NOT NULL,
+            resource    TEXT    NOT NULL,
+            create_time INTEGER NOT NULL,
+            PRIMARY KEY (participant, method, request_id)
+        );
+
+        CREATE TABLE server_secrets (
+            name  TEXT PRIMARY KEY,
+            value BLOB NOT NULL
+        );
+        """,
+    ];
+
+    public static int LatestVersion => Scripts.Count;
+
+    /// <summary>Brings the schema to <see cref="LatestVersion"/>; refuses a schema newer than this build knows.</summary>
+    public static int Apply(SqliteConnection connection)
+    {
+        connection.Command("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, apply_time TEXT NOT NULL)")
+            .ExecuteNonQuery();
+        var current = Convert.ToInt32(connection.Command("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").ExecuteScalar(),
+            System.Globalization.CultureInfo.InvariantCulture);
+        if (current > LatestVersion)
+        {
+            throw new InvalidOperationException(
+                $"The database schema is at version {current}, newer than this server knows ({LatestVersion}). " +
+                "Upgrade the server, or point it at a database of its own version.");
+        }
+
+        for (var version = current + 1; version <= LatestVersion; version++)
+        {
+            using var transaction = connection.BeginTransaction(deferred: false);
+            connection.Command(Scripts[version - 1], transaction).ExecuteNonQuery();
+            connection.Command("INSERT INTO schema_migrations (version, apply_time) VALUES (@v, @t)", transaction)
+                .With("@v", version)
+                .With("@t", DateTimeOffset.UtcNow.ToString("O"))
+                .ExecuteNonQuery();
+            transaction.Commit();
+        }
+
+        return LatestVersion;
+    }
+}
