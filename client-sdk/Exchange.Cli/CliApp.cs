@@ -1,0 +1,101 @@
+using System.CommandLine;
+using Exchange.Cli.Commands;
+using Exchange.Client;
+using Grpc.Core;
+
+namespace Exchange.Cli;
+
+/// <summary>
+/// The <c>exchange</c> command line. Writers and the HTTP handler are injectable so that
+/// tests run it in-process against a test server.
+/// </summary>
+internal sealed class CliApp(TextWriter output, TextWriter error, HttpMessageHandler? handler = null)
+{
+    public const string DefaultServer = "https://127.0.0.1:5001";
+
+    public Option<string> Server { get; } = new("--server")
+    {
+        Description = "Gateway address (env EXCHANGE_SERVER).",
+        Recursive = true,
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("EXCHANGE_SERVER") ?? DefaultServer,
+    };
+
+    public Option<string?> Token { get; } = new("--token")
+    {
+        Description = "Bearer token (env EXCHANGE_TOKEN).",
+        Recursive = true,
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("EXCHANGE_TOKEN"),
+    };
+
+    public Option<string?> Ca { get; } = new("--ca")
+    {
+        Description = "PEM file of a CA to trust for the gateway's certificate, e.g. certs-dev/ca.crt (env EXCHANGE_CA).",
+        Recursive = true,
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("EXCHANGE_CA"),
+    };
+
+    public Option<bool> Json { get; } = new("--json")
+    {
+        Description = "Print JSON instead of a table.",
+        Recursive = true,
+    };
+
+    public TextWriter Output { get; } = output;
+
+    public TextWriter Error { get; } = error;
+
+    public static Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, HttpMessageHandler? handler = null) =>
+        new CliApp(output, error, handler).InvokeAsync(args);
+
+    public Task<int> InvokeAsync(string[] args)
+    {
+        var root = new RootCommand("exchange: the command line of the Exchange data-exchange gateway.");
+        root.Add(Server);
+        root.Add(Token);
+        root.Add(Ca);
+        root.Add(Json);
+        root.Add(TokenCommand.Create(this));
+        root.Add(DatasetsCommand.Create(this));
+        return root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = Output, Error = Error });
+    }
+
+    /// <summary>A client for the gateway named by the global options.</summary>
+    public ExchangeClient Connect(ParseResult parse)
+    {
+        var token = parse.GetValue(Token);
+        var options = new ExchangeClientOptions
+        {
+            Address = new Uri(parse.GetValue(Server) ?? DefaultServer),
+            CaCertificateFile = parse.GetValue(Ca),
+            HttpHandler = handler,
+            AllowInsecureTransport = handler is not null,
+        };
+        if (!string.IsNullOrEmpty(token))
+        {
+            options.UseToken(token);
+        }
+
+        return new ExchangeClient(options);
+    }
+
+    /// <summary>Runs a command body; a gRPC error prints its status and message on stderr and exits 1.</summary>
+    public Func<ParseResult, CancellationToken, Task<int>> Guard(Func<ParseResult, CancellationToken, Task<int>> body) =>
+        async (parse, cancellationToken) =>
+        {
+            try
+            {
+                return await body(parse, cancellationToken);
+            }
+            catch (RpcException ex)
+            {
+                await Error.WriteLineAsync($"error: {ex.StatusCode}: {ex.Status.Detail}");
+                return 1;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or ArgumentException
+                or System.Security.Cryptography.CryptographicException or HttpRequestException)
+            {
+                await Error.WriteLineAsync($"error: {ex.Message}");
+                return 1;
+            }
+        };
+}

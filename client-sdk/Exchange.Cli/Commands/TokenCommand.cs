@@ -1,0 +1,53 @@
+using System.CommandLine;
+
+namespace Exchange.Cli.Commands;
+
+/// <summary><c>exchange token</c>: mints a development bearer token.</summary>
+internal static class TokenCommand
+{
+    public static Command Create(CliApp app)
+    {
+        var participant = new Option<string>("--participant", "-p")
+        {
+            Description = "The participant id (the token's sub), e.g. acme.",
+            Required = true,
+        };
+        var roles = new Option<string[]>("--role", "-r")
+        {
+            Description = "A role: provider, consumer, auditor or operator. Repeat for several.",
+            AllowMultipleArgumentsPerToken = false,
+            Required = true,
+        };
+        roles.AcceptOnlyFromAmong("provider", "consumer", "auditor", "operator");
+        var lifetime = new Option<string>("--lifetime")
+        {
+            Description = "How long the token is valid: 90s, 15m, 8h, 7d.",
+            DefaultValueFactory = _ => "8h",
+        };
+        var key = new Option<string?>("--key")
+        {
+            Description = "PEM EC P-256 private key to sign with (default: certs-dev/jwt-signing.key).",
+        };
+        var issuer = new Option<string>("--issuer") { DefaultValueFactory = _ => DevTokens.DefaultIssuer, Description = "The iss claim." };
+        var audience = new Option<string>("--audience") { DefaultValueFactory = _ => DevTokens.DefaultAudience, Description = "The aud claim." };
+
+        var command = new Command("token", "Mint a development bearer token signed with the certs-dev key (never for production).")
+        {
+            participant, roles, lifetime, key, issuer, audience,
+        };
+        command.SetAction(app.Guard(async (parse, _) =>
+        {
+            if (!Durations.TryParse(parse.GetValue(lifetime)!, out var duration))
+            {
+                await app.Error.WriteLineAsync($"error: --lifetime '{parse.GetValue(lifetime)}' is not a duration such as 90s, 15m, 8h or 7d.");
+                return 2;
+            }
+
+            var token = DevTokens.Mint(parse.GetValue(key) ?? DevTokens.DefaultKeyFile(), parse.GetValue(participant)!,
+                parse.GetValue(roles)!.Distinct(), duration, parse.GetValue(issuer)!, parse.GetValue(audience)!);
+            await app.Output.WriteLineAsync(token);
+            return 0;
+        }));
+        return command;
+    }
+}

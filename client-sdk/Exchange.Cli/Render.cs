@@ -1,0 +1,100 @@
+using Exchange.V1;
+using Google.Protobuf;
+using Google.Protobuf.Reflection;
+using Spectre.Console;
+
+namespace Exchange.Cli;
+
+/// <summary>Prints resources as readable tables or as protobuf JSON.</summary>
+internal static class Render
+{
+    private static readonly JsonFormatter Formatter = new(JsonFormatter.Settings.Default.WithIndentation());
+
+    public static void Json(TextWriter output, IMessage message) => output.WriteLine(Formatter.Format(message));
+
+    public static void JsonArray(TextWriter output, IEnumerable<IMessage> messages) =>
+        output.WriteLine("[" + string.Join(",\n", messages.Select(m => Formatter.Format(m))) + "]");
+
+    public static void DatasetTable(TextWriter output, IReadOnlyCollection<Dataset> datasets)
+    {
+        var table = new Table().Border(TableBorder.Rounded);
+        foreach (var column in new[] { "NAME", "TITLE", "PROVIDER", "CLASSIFICATION", "STATE", "TAGS", "UPDATED" })
+        {
+            table.AddColumn(column);
+        }
+
+        foreach (var d in datasets)
+        {
+            table.AddRow(
+                Markup.Escape(d.Name), Markup.Escape(d.Title), Markup.Escape(d.Provider),
+                EnumName(d.Classification), EnumName(d.State), Markup.Escape(string.Join(", ", d.Tags)),
+                d.UpdateTime?.ToDateTimeOffset().ToString("u") ?? "");
+        }
+
+        Write(output, table);
+        output.WriteLine(datasets.Count == 1 ? "1 dataset" : $"{datasets.Count} datasets");
+    }
+
+    public static void DatasetDetail(TextWriter output, Dataset d)
+    {
+        var grid = new Grid().AddColumn().AddColumn();
+        void Row(string key, string value) => grid.AddRow(new Text(key), new Text(value));
+        Row("name", d.Name);
+        Row("title", d.Title);
+        Row("provider", d.Provider);
+        Row("classification", EnumName(d.Classification));
+        Row("state", EnumName(d.State));
+        Row("tags", string.Join(", ", d.Tags));
+        Row("latest revision", d.LatestRevision.Length == 0 ? "(none)" : d.LatestRevision);
+        Row("created", d.CreateTime?.ToDateTimeOffset().ToString("u") ?? "");
+        Row("updated", d.UpdateTime?.ToDateTimeOffset().ToString("u") ?? "");
+        if (d.AutoApprovalTerms is { } terms)
+        {
+            Row("auto-approval", $"purposes: {string.Join(", ", terms.Purposes)}; max transfers: " +
+                (terms.MaxTransfers == 0 ? "unlimited" : terms.MaxTransfers.ToString(System.Globalization.CultureInfo.InvariantCulture)) +
+                (terms.ExpireTime is null ? "" : $"; expires {terms.ExpireTime.ToDateTimeOffset():u}"));
+        }
+
+        Row("description", d.Description);
+        Write(output, grid);
+    }
+
+    /// <summary>The enum value's proto name without its type prefix, e.g. LISTED.</summary>
+    public static string EnumName<T>(T value) where T : struct, Enum
+    {
+        var descriptor = EnumDescriptor<T>();
+        var name = descriptor.FindValueByNumber(Convert.ToInt32(value, System.Globalization.CultureInfo.InvariantCulture))?.Name
+            ?? value.ToString();
+        var prefix = descriptor.Values[0].Name.Replace("UNSPECIFIED", "", StringComparison.Ordinal);
+        return name.StartsWith(prefix, StringComparison.Ordinal) ? name[prefix.Length..] : name;
+    }
+
+    /// <summary>Parses <c>listed</c>, <c>LISTED</c> or <c>DATASET_STATE_LISTED</c>.</summary>
+    public static bool TryParseEnum<T>(string text, out T value) where T : struct, Enum
+    {
+        var descriptor = EnumDescriptor<T>();
+        var prefix = descriptor.Values[0].Name.Replace("UNSPECIFIED", "", StringComparison.Ordinal);
+        var wanted = text.Trim().ToUpperInvariant();
+        var match = descriptor.Values.FirstOrDefault(v => v.Number != 0 && (v.Name == wanted || v.Name == prefix + wanted));
+        value = match is null ? default : (T)Enum.ToObject(typeof(T), match.Number);
+        return match is not null;
+    }
+
+    private static EnumDescriptor EnumDescriptor<T>() =>
+        CatalogReflection.Descriptor.EnumTypes.Concat(AccessReflection.Descriptor.EnumTypes)
+            .Concat(TransferReflection.Descriptor.EnumTypes).Concat(AuditReflection.Descriptor.EnumTypes)
+            .Single(e => e.ClrType == typeof(T));
+
+    private static void Write(TextWriter output, Spectre.Console.Rendering.IRenderable renderable)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.No,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Out = new AnsiConsoleOutput(output),
+            Interactive = InteractionSupport.No,
+        });
+        console.Profile.Width = Console.IsOutputRedirected ? 160 : Math.Max(Console.WindowWidth, 80);
+        console.Write(renderable);
+    }
+}

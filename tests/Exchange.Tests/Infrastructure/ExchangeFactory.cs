@@ -1,0 +1,66 @@
+using Exchange.Cli;
+using Exchange.Client;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.Logging;
+
+namespace Exchange.Tests.Infrastructure;
+
+/// <summary>
+/// An in-process gateway on its embedded store in a fresh temporary data directory, with its
+/// Development configuration (certs-dev keys), and SDK clients that call it as any participant.
+/// </summary>
+public sealed class ExchangeFactory : WebApplicationFactory<Program>
+{
+    public string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), "exchange-tests", Guid.NewGuid().ToString("N"));
+
+    public static string DevKeyFile => Path.Combine(AppContext.BaseDirectory, "certs-dev", "jwt-signing.key");
+
+    public static string Token(string participant, params string[] roles) =>
+        DevTokens.Mint(DevKeyFile, participant, roles, TimeSpan.FromMinutes(10));
+
+    /// <summary>A client calling as <paramref name="participant"/> with <paramref name="roles"/>.</summary>
+    public ExchangeClient ClientFor(string participant, params string[] roles) => ClientWithToken(Token(participant, roles));
+
+    public ExchangeClient ClientFor(Participant participant) => ClientFor(participant.Id, participant.Roles);
+
+    /// <summary>A client sending exactly <paramref name="token"/>, or no token at all when null.</summary>
+    public ExchangeClient ClientWithToken(string? token)
+    {
+        var options = new ExchangeClientOptions
+        {
+            Address = Server.BaseAddress,
+            HttpHandler = Server.CreateHandler(),
+            AllowInsecureTransport = true,
+        };
+        if (token is not null)
+        {
+            options.UseToken(token);
+        }
+
+        return new ExchangeClient(options);
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Development");
+        builder.UseSetting("Exchange:DataDirectory", DataDirectory);
+        builder.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing && Directory.Exists(DataDirectory))
+        {
+            try
+            {
+                Directory.Delete(DataDirectory, recursive: true);
+            }
+            catch (IOException)
+            {
+                // A pooled SQLite handle can outlive the host briefly; the temp folder is harmless.
+            }
+        }
+    }
+}

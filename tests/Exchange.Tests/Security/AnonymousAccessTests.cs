@@ -1,0 +1,115 @@
+using Exchange.Tests.Infrastructure;
+using Grpc.AspNetCore.Server;
+using Grpc.Core;
+using Grpc.Health.V1;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Exchange.Tests.Security;
+
+/// <summary>
+/// Every mapped gRPC method requires an authenticated caller, except health and reflection.
+/// The methods are read from the running server's endpoints, so a service added later is
+/// covered without touching this test.
+/// </summary>
+public sealed class AnonymousAccessTests(ExchangeFactory factory) : IClassFixture<ExchangeFactory>
+{
+    private static readonly string[] AnonymousServices = ["grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"];
+
+    private static readonly Marshaller<byte[]> Bytes = Marshallers.Create(b => b, b => b);
+
+    [Fact]
+    public async Task No_mapped_method_is_reachable_without_a_token_except_health_and_reflection()
+    {
+        _ = factory.Server;
+        var methods = factory.Services.GetRequiredService<EndpointDataSource>().Endpoints
+            .Select(e => e.Metadata.GetMetadata<GrpcMethodMetadata>()?.Method)
+            .OfType<IMethod>()
+            .Where(m => !AnonymousServices.Contains(m.ServiceName))
+            .DistinctBy(m => m.FullName)
+            .ToList();
+
+        Assert.Contains(methods, m => m.FullName == "/exchange.v1.CatalogService/ListDatasets");
+        Assert.Contains(methods, m => m.FullName == "/exchange.v1.TransferService/Download");
+        Assert.True(methods.Count >= 26, $"expected every exchange.v1 method, found {methods.Count}");
+
+        using var anonymous = factory.ClientWithToken(null);
+        var reachable = new List<string>();
+        foreach (var method in methods)
+        {
+            var status = await CallAnonymously(anonymous.Channel.CreateCallInvoker(), method);
+            if (status != StatusCode.Unauthenticated)
+            {
+                reachable.Add($"{method.FullName} answered {status}");
+            }
+        }
+
+        Assert.Empty(reachable);
+    }
+
+    [Fact]
+    public async Task Health_answers_without_a_token()
+    {
+        using var anonymous = factory.ClientWithToken(null);
+        var health = new Health.HealthClient(anonymous.Channel);
+        var response = await health.CheckAsync(new HealthCheckRequest());
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, response.Status);
+    }
+
+    [Fact]
+    public async Task Unimplemented_methods_answer_unimplemented_to_an_authenticated_caller()
+    {
+        using var client = factory.ClientFor(Participant.Initech);
+        var error = await Rpc.FailsWith(StatusCode.Unimplemented, client.Access.GetGrantAsync(new V1.GetGrantRequest { Name = "grants/x" }));
+        Assert.NotNull(error);
+    }
+
+    private static async Task<StatusCode> CallAnonymously(CallInvoker invoker, IMethod method)
+    {
+        var type = (MethodType)method.GetType().GetProperty("Type")!.GetValue(method)!;
+        var call = new Method<byte[], byte[]>(type, method.ServiceName, method.Name, Bytes, Bytes);
+        var options = new CallOptions(deadline: DateTime.UtcNow.AddSeconds(10));
+        try
+        {
+            switch (type)
+            {
+                case MethodType.Unary:
+                    await invoker.AsyncUnaryCall(call, null, options, []);
+                    break;
+                case MethodType.ServerStreaming:
+                    using (var stream = invoker.AsyncServerStreamingCall(call, null, options, []))
+                    {
+                        while (await stream.ResponseStream.MoveNext(CancellationToken.None))
+                        {
+                        }
+                    }
+
+                    break;
+                case MethodType.ClientStreaming:
+                    using (var upload = invoker.AsyncClientStreamingCall(call, null, options))
+                    {
+                        await upload.RequestStream.CompleteAsync();
+                        await upload;
+                    }
+
+                    break;
+                case MethodType.DuplexStreaming:
+                    using (var duplex = invoker.AsyncDuplexStreamingCall(call, null, options))
+                    {
+                        await duplex.RequestStream.CompleteAsync();
+                        while (await duplex.ResponseStream.MoveNext(CancellationToken.None))
+                        {
+                        }
+                    }
+
+                    break;
+            }
+
+            return StatusCode.OK;
+        }
+        catch (RpcException ex)
+        {
+            return ex.StatusCode;
+        }
+    }
+}
