@@ -2,33 +2,42 @@ using Exchange.Server.Hosting;
 using Exchange.Server.Security;
 using Exchange.Server.Storage;
 
-var builder = WebApplication.CreateBuilder(args);
+try
+{
+    var builder = WebApplication.CreateBuilder(args);
 
-var section = builder.Configuration.GetSection(ExchangeOptions.Section);
-var options = section.Get<ExchangeOptions>() ?? new ExchangeOptions();
-builder.Services.Configure<ExchangeOptions>(section);
-builder.Services.AddSingleton(TimeProvider.System);
+    var section = builder.Configuration.GetSection(ExchangeOptions.Section);
+    var options = section.Get<ExchangeOptions>() ?? new ExchangeOptions();
+    builder.Services.Configure<ExchangeOptions>(section);
+    builder.Services.AddSingleton(TimeProvider.System);
 
-// Refuse public dev keys in Production before anything listens.
-DevKeyGuard.ThrowIfDevKeysInProduction(builder.Environment, options);
+    // Refuse public dev keys in Production before anything listens.
+    DevKeyGuard.ThrowIfDevKeysInProduction(builder.Environment, options);
 
-// Transport: HTTPS on 127.0.0.1:5001 by default, HTTP/2 for gRPC.
-builder.AddExchangeTls(options.Tls);
+    // Transport: HTTPS on 127.0.0.1:5001 by default, HTTP/2 for gRPC.
+    builder.AddExchangeTls(options.Tls);
 
-// Who is calling: JWT bearer tokens; every endpoint requires a caller unless marked anonymous.
-builder.Services.AddExchangeAuthentication(options.Auth);
+    // Who is calling: JWT bearer tokens; every endpoint requires a caller unless marked anonymous.
+    builder.Services.AddExchangeAuthentication(options.Auth);
 
-// Where state lives: SQLite under Exchange:DataDirectory, migrated on start.
-builder.Services.AddExchangeStorage();
+    // Where state lives: SQLite under Exchange:DataDirectory, migrated on start.
+    builder.Services.AddExchangeStorage();
 
-// What is served: exchange.v1 services, health and reflection.
-builder.Services.AddExchangeGrpc();
+    // What is served: exchange.v1 services, health and reflection.
+    builder.Services.AddExchangeGrpc();
 
-var app = builder.Build();
-app.UseAuthentication();
-app.UseAuthorization();
-app.MapExchangeServices(options);
-app.Run();
+    var app = builder.Build();
+    app.UseAuthentication();
+    app.UseAuthorization();
+    app.MapExchangeServices(options);
+    app.Run();
+    return 0;
+}
+catch (StartupException ex)
+{
+    await Console.Error.WriteLineAsync($"Exchange cannot start: {ex.Message}");
+    return 1;
+}
 
 /// <summary>The entry point, visible to the functional tests' WebApplicationFactory.</summary>
 public partial class Program;

@@ -17,7 +17,7 @@ internal static class DevKeyGuard
 
         if (options.Auth.SigningKeyFiles.Count == 0 && string.IsNullOrWhiteSpace(options.Auth.Authority))
         {
-            throw new InvalidOperationException(
+            throw new StartupException(
                 "No token signing keys are configured. Set Exchange:Auth:Authority (OIDC) or Exchange:Auth:SigningKeyFiles; " +
                 "for local development run with ASPNETCORE_ENVIRONMENT=Development to use certs-dev/.");
         }
@@ -36,7 +36,7 @@ internal static class DevKeyGuard
             var isDevFolder = resolved.Split(Path.DirectorySeparatorChar).Contains("certs-dev");
             if (isDevFolder || (File.Exists(resolved) && devFingerprints.Contains(Fingerprint(resolved))))
             {
-                throw new InvalidOperationException(
+                throw new StartupException(
                     $"'{path}' is a development key from certs-dev/ and must not be used in Production. " +
                     "Configure keys of your own (see README, Configuration).");
             }

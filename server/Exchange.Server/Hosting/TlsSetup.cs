@@ -26,6 +26,11 @@ internal static class TlsSetup
 
         var certificatePath = ConfigPaths.Resolve(tls.CertificateFile);
         var keyPath = string.IsNullOrWhiteSpace(tls.KeyFile) ? null : ConfigPaths.Resolve(tls.KeyFile);
+        foreach (var file in new[] { certificatePath, keyPath }.OfType<string>().Where(f => !File.Exists(f)))
+        {
+            throw new StartupException($"TLS file '{file}' (Exchange:Tls) does not exist.");
+        }
+
         var certificate = X509Certificate2.CreateFromPemFile(certificatePath, keyPath);
 
         builder.WebHost.ConfigureKestrel(kestrel =>

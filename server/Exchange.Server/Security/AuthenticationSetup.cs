@@ -1,3 +1,4 @@
+using Exchange.Server.Hosting;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.IdentityModel.Tokens;
@@ -17,7 +18,7 @@ internal static class AuthenticationSetup
     {
         if (string.IsNullOrWhiteSpace(options.Issuer) && string.IsNullOrWhiteSpace(options.Authority))
         {
-            throw new InvalidOperationException("Exchange:Auth:Issuer (or Exchange:Auth:Authority) must be configured.");
+            throw new StartupException("Exchange:Auth:Issuer (or Exchange:Auth:Authority) must be configured.");
         }
 
         var algorithms = options.Algorithms.Count > 0 ? options.Algorithms.ToArray() : [SecurityAlgorithms.EcdsaSha256];

@@ -13,6 +13,11 @@ internal static class SigningKeys
 
     public static SecurityKey Load(string path)
     {
+        if (!File.Exists(path))
+        {
+            throw new StartupException($"Token signing key file '{path}' (Exchange:Auth:SigningKeyFiles) does not exist.");
+        }
+
         var pem = File.ReadAllText(path);
         SecurityKey key;
         if (pem.Contains("BEGIN CERTIFICATE", StringComparison.Ordinal))
@@ -21,7 +26,7 @@ internal static class SigningKeys
         }
         else
         {
-            key = (SecurityKey?)TryEc(pem) ?? TryRsa(pem) ?? throw new InvalidOperationException(
+            key = (SecurityKey?)TryEc(pem) ?? TryRsa(pem) ?? throw new StartupException(
                 $"'{path}' holds no EC or RSA public key in PEM form.");
         }
 

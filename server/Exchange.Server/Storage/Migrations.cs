@@ -1,3 +1,4 @@
+using Exchange.Server.Hosting;
 using Microsoft.Data.Sqlite;
 
 namespace Exchange.Server.Storage;
@@ -74,7 +75,7 @@ internal static class Migrations
             System.Globalization.CultureInfo.InvariantCulture);
         if (current > LatestVersion)
         {
-            throw new InvalidOperationException(
+            throw new StartupException(
                 $"The database schema is at version {current}, newer than this server knows ({LatestVersion}). " +
                 "Upgrade the server, or point it at a database of its own version.");
         }

@@ -31,7 +31,7 @@ public sealed class DevKeyGuardTests
     [Fact]
     public void Production_refuses_the_dev_keys()
     {
-        var ex = Assert.Throws<InvalidOperationException>(() =>
+        var ex = Assert.Throws<StartupException>(() =>
             DevKeyGuard.ThrowIfDevKeysInProduction(new Environment("Production"), DevOptions()));
         Assert.Contains("certs-dev", ex.Message);
     }
@@ -44,7 +44,7 @@ public sealed class DevKeyGuardTests
         try
         {
             var options = new ExchangeOptions { Auth = { Issuer = "corp", SigningKeyFiles = [copy] } };
-            var ex = Assert.Throws<InvalidOperationException>(() =>
+            var ex = Assert.Throws<StartupException>(() =>
                 DevKeyGuard.ThrowIfDevKeysInProduction(new Environment("Production"), options));
             Assert.Contains("development key", ex.Message);
         }
@@ -57,7 +57,7 @@ public sealed class DevKeyGuardTests
     [Fact]
     public void Production_without_any_signing_key_refuses_to_start()
     {
-        var ex = Assert.Throws<InvalidOperationException>(() =>
+        var ex = Assert.Throws<StartupException>(() =>
             DevKeyGuard.ThrowIfDevKeysInProduction(new Environment("Production"), new ExchangeOptions()));
         Assert.Contains("Exchange:Auth", ex.Message);
     }

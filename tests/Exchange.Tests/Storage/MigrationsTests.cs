@@ -1,3 +1,4 @@
+using Exchange.Server.Hosting;
 using Exchange.Server.Storage;
 using Microsoft.Data.Sqlite;
 
@@ -36,7 +37,7 @@ public sealed class MigrationsTests : IDisposable
         connection.Command("INSERT INTO schema_migrations (version, apply_time) VALUES (@v, 'future')")
             .With("@v", Migrations.LatestVersion + 1).ExecuteNonQuery();
 
-        var ex = Assert.Throws<InvalidOperationException>(() => Migrations.Apply(connection));
+        var ex = Assert.Throws<StartupException>(() => Migrations.Apply(connection));
         Assert.Contains("newer than this server knows", ex.Message);
     }
 }
