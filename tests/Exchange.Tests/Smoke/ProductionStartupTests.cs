@@ -10,8 +10,7 @@ public sealed class ProductionStartupTests
     [InlineData("dev keys", "development key")]
     public async Task Production_refuses_to_start_without_keys_of_its_own(string setup, string expected)
     {
-        var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
-        var serverDirectory = Path.Combine(Tools.RepositoryRoot(), "server", "Exchange.Server", "bin", configuration, "net10.0");
+        var serverDirectory = Tools.ServerBinaries();
         var data = Path.Combine(Path.GetTempPath(), "exchange-prod", Guid.NewGuid().ToString("N"));
         var start = new ProcessStartInfo("dotnet")
         {

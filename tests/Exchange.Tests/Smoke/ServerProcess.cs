@@ -44,8 +44,7 @@ public sealed class ServerProcess : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
-        var serverDirectory = Path.Combine(Tools.RepositoryRoot(), "server", "Exchange.Server", "bin", configuration, "net10.0");
+        var serverDirectory = Tools.ServerBinaries();
         var start = new ProcessStartInfo("dotnet")
         {
             WorkingDirectory = serverDirectory,

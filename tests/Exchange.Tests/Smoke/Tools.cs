@@ -20,6 +20,13 @@ internal static class Tools
         return directory?.FullName ?? throw new InvalidOperationException("Exchange.sln not found above the test binaries.");
     }
 
+    /// <summary>The gateway's build output of the same configuration as the tests (Debug or Release).</summary>
+    public static string ServerBinaries()
+    {
+        var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
+        return Path.Combine(RepositoryRoot(), "server", "Exchange.Server", "bin", configuration, "net10.0");
+    }
+
     /// <summary>buf from $BUF, tools/node_modules (npm ci --prefix tools), or PATH.</summary>
     public static string? Buf()
     {
