@@ -20,8 +20,9 @@ try
     // Who is calling: JWT bearer tokens; every endpoint requires a caller unless marked anonymous.
     builder.Services.AddExchangeAuthentication(options.Auth);
 
-    // Where state lives: SQLite under Exchange:DataDirectory, migrated on start.
-    builder.Services.AddExchangeStorage();
+    // Where state lives: SQLite under Exchange:DataDirectory, migrated on start; every write is
+    // group-committed together with its audit record, and checkpoints are signed as the log grows.
+    builder.Services.AddExchangeStorage(options);
 
     // What is served: exchange.v1 services, health and reflection.
     builder.Services.AddExchangeGrpc();

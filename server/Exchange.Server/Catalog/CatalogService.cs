@@ -1,3 +1,4 @@
+using Exchange.Server.Audit;
 using Exchange.Server.Paging;
 using Exchange.Server.Security;
 using Exchange.Server.Storage;
@@ -7,14 +8,18 @@ using Grpc.Core;
 namespace Exchange.Server.Catalog;
 
 /// <summary>exchange.v1.CatalogService: maps requests to the catalog store under <see cref="DatasetPolicy"/>.</summary>
-internal sealed class CatalogService(CatalogStore store, PageTokens pageTokens, TimeProvider time) : V1.CatalogService.CatalogServiceBase
+internal sealed class CatalogService(CatalogStore store, AuditStore audit, PageTokens pageTokens, TimeProvider time)
+    : V1.CatalogService.CatalogServiceBase
 {
     public override async Task<CreateDatasetResponse> CreateDataset(CreateDatasetRequest request, ServerCallContext context)
     {
         var caller = Caller.From(context);
         if (!caller.IsProvider)
         {
-            throw Errors.PermissionDenied("Only participants with the 'provider' role may create datasets.");
+            var denied = Errors.PermissionDenied("Only participants with the 'provider' role may create datasets.");
+            await audit.RecordAsync(new AuditEntry(caller.Participant, AuditActions.DatasetCreate, "datasets", AuditOutcome.Denied,
+                Details: new Dictionary<string, string> { ["reason"] = denied.Status.Detail }), context.CancellationToken);
+            throw denied;
         }
 
         if (request.Dataset is null)
@@ -27,7 +32,7 @@ internal sealed class CatalogService(CatalogStore store, PageTokens pageTokens, 
         IdempotencyKeys.Validate(request.RequestId);
         var fingerprint = IdempotencyKeys.Fingerprint(request, r => r.RequestId = "");
 
-        var dataset = await store.CreateAsync(caller.Participant, request.Dataset, request.RequestId, fingerprint, now,
+        var dataset = await store.CreateAsync(caller.Participant, request.Dataset, request.RequestId, fingerprint,
             context.CancellationToken);
         return new CreateDatasetResponse { Dataset = dataset };
     }
@@ -81,14 +86,16 @@ internal sealed class CatalogService(CatalogStore store, PageTokens pageTokens, 
         var now = time.GetUtcNow();
         DatasetValidation.Validate(request.Dataset, paths, now);
 
-        var updated = await store.ChangeAsync(id, dataset =>
+        var updated = await store.ChangeAsync(id, caller.Participant, AuditActions.DatasetUpdate, dataset =>
         {
             RequireEditor(caller, dataset, "update");
             foreach (var path in paths)
             {
                 Apply(path, request.Dataset, dataset);
             }
-        }, now, context.CancellationToken);
+
+            return new Dictionary<string, string> { ["fields"] = string.Join(",", paths) };
+        }, context.CancellationToken);
         return new UpdateDatasetResponse { Dataset = updated };
     }
 
@@ -96,7 +103,7 @@ internal sealed class CatalogService(CatalogStore store, PageTokens pageTokens, 
     {
         var caller = Caller.From(context);
         var id = DatasetNames.ParseId(request.Name);
-        var published = await store.ChangeAsync(id, dataset =>
+        var published = await store.ChangeAsync(id, caller.Participant, AuditActions.DatasetPublish, dataset =>
         {
             RequireEditor(caller, dataset, "publish");
             if (dataset.State == DatasetState.Listed)
@@ -105,7 +112,8 @@ internal sealed class CatalogService(CatalogStore store, PageTokens pageTokens, 
             }
 
             dataset.State = DatasetState.Listed;
-        }, time.GetUtcNow(), context.CancellationToken);
+            return null;
+        }, context.CancellationToken);
         return new PublishDatasetResponse { Dataset = published };
     }
 
@@ -118,7 +126,7 @@ internal sealed class CatalogService(CatalogStore store, PageTokens pageTokens, 
             throw Errors.InvalidArgument("reason is at most 1000 characters.");
         }
 
-        var delisted = await store.ChangeAsync(id, dataset =>
+        var delisted = await store.ChangeAsync(id, caller.Participant, AuditActions.DatasetDelist, dataset =>
         {
             if (!DatasetPolicy.CanSee(caller, dataset))
             {
@@ -138,7 +146,8 @@ internal sealed class CatalogService(CatalogStore store, PageTokens pageTokens, 
             }
 
             dataset.State = DatasetState.Delisted;
-        }, time.GetUtcNow(), context.CancellationToken);
+            return request.Reason.Length == 0 ? null : new Dictionary<string, string> { ["reason"] = request.Reason };
+        }, context.CancellationToken);
         return new DelistDatasetResponse { Dataset = delisted };
     }
 

@@ -1,6 +1,8 @@
+using Exchange.Server.Audit;
 using Exchange.Server.Storage;
 using Exchange.V1;
 using Google.Protobuf;
+using Grpc.Core;
 using Microsoft.Data.Sqlite;
 
 namespace Exchange.Server.Catalog;
@@ -15,13 +17,14 @@ internal sealed class CatalogStore(Database database)
         """;
 
     /// <summary>
-    /// Stores a new DRAFT dataset owned by <paramref name="provider"/>. With a request id, a
-    /// retry returns the dataset the first call created.
+    /// Stores a new DRAFT dataset owned by <paramref name="provider"/> and records it. With a
+    /// request id, a retry returns the dataset the first call created (and records nothing).
     /// </summary>
     public Task<Dataset> CreateAsync(string provider, Dataset draft, string requestId, byte[] fingerprint,
-        DateTimeOffset now, CancellationToken cancellationToken) =>
-        database.WriteAsync((connection, transaction) =>
+        CancellationToken cancellationToken) =>
+        database.WriteAsync(context =>
         {
+            var (connection, transaction) = (context.Connection, context.Transaction);
             if (requestId.Length > 0 &&
                 IdempotencyKeys.Find(connection, transaction, provider, "CreateDataset", requestId, fingerprint) is { } existing)
             {
@@ -29,12 +32,13 @@ internal sealed class CatalogStore(Database database)
             }
 
             var id = DatasetNames.NewId();
-            var micros = Timestamps.ToMicros(now);
-            var seq = (long)connection.Command("""
+            var name = DatasetNames.Format(id);
+            var micros = Timestamps.ToMicros(context.Now);
+            var seq = (long)context.Command("""
                 INSERT INTO datasets (id, provider, title, description, classification, state, auto_approval, create_time, update_time)
                 VALUES (@id, @provider, @title, @description, @classification, @state, @auto, @now, @now)
                 RETURNING seq
-                """, transaction)
+                """)
                 .With("@id", id)
                 .With("@provider", provider)
                 .With("@title", draft.Title)
@@ -48,10 +52,12 @@ internal sealed class CatalogStore(Database database)
 
             if (requestId.Length > 0)
             {
-                IdempotencyKeys.Remember(connection, transaction, provider, "CreateDataset", requestId, fingerprint,
-                    DatasetNames.Format(id), micros);
+                IdempotencyKeys.Remember(connection, transaction, provider, "CreateDataset", requestId, fingerprint, name, micros);
             }
 
+            context.Record(new AuditEntry(provider, AuditActions.DatasetCreate, name, AuditOutcome.Success,
+                Dataset: name, DatasetProvider: provider,
+                Details: new Dictionary<string, string> { ["title"] = draft.Title, ["classification"] = draft.Classification.ToString() }));
             return Find(connection, transaction, id)!.Dataset;
         }, cancellationToken);
 
@@ -59,41 +65,63 @@ internal sealed class CatalogStore(Database database)
         database.ReadAsync(connection => Find(connection, null, id)?.Dataset, cancellationToken);
 
     /// <summary>
-    /// Reads the dataset, lets <paramref name="change"/> check the caller's rights and alter it
-    /// (or throw), and stores the result, all in one transaction so no check goes stale.
+    /// Reads the dataset, lets <paramref name="change"/> check the caller's rights and alter it,
+    /// and stores the result with its audit record (action <paramref name="action"/>, details from
+    /// <paramref name="change"/>), all in one transaction so no check goes stale. A
+    /// PERMISSION_DENIED from <paramref name="change"/> is recorded as a denial and rethrown once
+    /// that record is durable; a change that alters nothing stores and records nothing.
     /// </summary>
-    public Task<Dataset> ChangeAsync(string id, Action<Dataset> change, DateTimeOffset now, CancellationToken cancellationToken) =>
-        database.WriteAsync((connection, transaction) =>
+    public async Task<Dataset> ChangeAsync(string id, string actor, string action,
+        Func<Dataset, IReadOnlyDictionary<string, string>?> change, CancellationToken cancellationToken)
+    {
+        var (dataset, denial) = await database.WriteAsync<(Dataset?, RpcException?)>(context =>
         {
-            var row = Find(connection, transaction, id) ?? throw Errors.NotFound(DatasetNames.Format(id));
+            var row = Find(context.Connection, context.Transaction, id) ?? throw Errors.NotFound(DatasetNames.Format(id));
             var dataset = row.Dataset.Clone();
-            change(dataset);
-            if (dataset.Equals(row.Dataset))
+            IReadOnlyDictionary<string, string>? details;
+            try
             {
-                return row.Dataset;
+                details = change(dataset);
+            }
+            catch (RpcException denied) when (denied.StatusCode == StatusCode.PermissionDenied)
+            {
+                context.Record(new AuditEntry(actor, action, dataset.Name, AuditOutcome.Denied,
+                    Dataset: dataset.Name, DatasetProvider: row.Dataset.Provider,
+                    Details: new Dictionary<string, string> { ["reason"] = denied.Status.Detail }));
+                return (null, denied);
             }
 
-            connection.Command("""
+            if (dataset.Equals(row.Dataset))
+            {
+                return (row.Dataset, null);
+            }
+
+            context.Command("""
                 UPDATE datasets SET title = @title, description = @description, classification = @classification,
                     state = @state, auto_approval = @auto, update_time = @now
                 WHERE seq = @seq
-                """, transaction)
+                """)
                 .With("@title", dataset.Title)
                 .With("@description", dataset.Description)
                 .With("@classification", (int)dataset.Classification)
                 .With("@state", (int)dataset.State)
                 .With("@auto", dataset.AutoApprovalTerms?.ToByteArray())
-                .With("@now", Timestamps.ToMicros(now))
+                .With("@now", Timestamps.ToMicros(context.Now))
                 .With("@seq", row.Seq)
                 .ExecuteNonQuery();
             if (!dataset.Tags.SequenceEqual(row.Dataset.Tags))
             {
-                connection.Command("DELETE FROM dataset_tags WHERE dataset_seq = @seq", transaction).With("@seq", row.Seq).ExecuteNonQuery();
-                WriteTags(connection, transaction, row.Seq, dataset.Tags);
+                context.Command("DELETE FROM dataset_tags WHERE dataset_seq = @seq").With("@seq", row.Seq).ExecuteNonQuery();
+                WriteTags(context.Connection, context.Transaction, row.Seq, dataset.Tags);
             }
 
-            return Find(connection, transaction, id)!.Dataset;
+            context.Record(new AuditEntry(actor, action, dataset.Name, AuditOutcome.Success,
+                Dataset: dataset.Name, DatasetProvider: row.Dataset.Provider, Details: details));
+            return (Find(context.Connection, context.Transaction, id)!.Dataset, null);
         }, cancellationToken);
+
+        return dataset ?? throw denial!;
+    }
 
     /// <summary>
     /// One page of the datasets <paramref name="participant"/> may see that match the query, in

@@ -1,20 +1,32 @@
+using System.Threading.Channels;
+using Exchange.Server.Audit;
 using Microsoft.Data.Sqlite;
 
 namespace Exchange.Server.Storage;
 
 /// <summary>
-/// The embedded SQLite database (WAL, synchronous=FULL). Writes take one in-process lock and
-/// an IMMEDIATE transaction, so a writer never fails on a busy database halfway through its
-/// work and every effect commits together with whatever it records.
+/// The embedded SQLite database (WAL, synchronous=FULL). All writes go through one writer that
+/// commits them in groups: each unit of work runs in its own savepoint inside a shared
+/// transaction, so a failing unit rolls back alone, and one fsync makes the whole group durable.
+/// A caller's task completes only after its group has committed.
 /// </summary>
-internal sealed class Database
+internal sealed partial class Database : IAsyncDisposable
 {
-    private readonly string _connectionString;
-    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private const int MaxBatch = 512;
 
-    public Database(string path)
+    private readonly string _connectionString;
+    private readonly Channel<IWork> _queue = Channel.CreateUnbounded<IWork>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly TimeProvider _time;
+    private readonly ILogger<Database> _logger;
+    private SqliteConnection? _writer;
+    private WriteContext? _context;
+    private Task? _writerLoop;
+
+    public Database(string path, TimeProvider time, ILogger<Database> logger)
     {
         Path = path;
+        _time = time;
+        _logger = logger;
         _connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = path,
@@ -28,6 +40,12 @@ internal sealed class Database
 
     public string Path { get; }
 
+    /// <summary>The audit tree the writer appends to.</summary>
+    public AuditTree Tree { get; } = new();
+
+    /// <summary>Raised after each group commit, with the committed log size.</summary>
+    public event Action<long>? Committed;
+
     public SqliteConnection Open()
     {
         var connection = new SqliteConnection(_connectionString);
@@ -38,6 +56,15 @@ internal sealed class Database
         return connection;
     }
 
+    /// <summary>Loads the audit tree and starts the writer; called once the schema is current.</summary>
+    public void StartWriter()
+    {
+        _writer = Open();
+        Tree.Load(_writer);
+        _context = new WriteContext(_writer, Tree);
+        _writerLoop = Task.Run(RunWriterAsync);
+    }
+
     public async Task<T> ReadAsync<T>(Func<SqliteConnection, T> read, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
@@ -45,20 +72,146 @@ internal sealed class Database
         return read(connection);
     }
 
-    public async Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, T> write, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs <paramref name="write"/> in the writer's transaction and returns its result once that
+    /// transaction has committed. If it throws, its changes (and audit records) are rolled back and
+    /// the exception is rethrown here. A call cancelled before its turn does not run at all.
+    /// </summary>
+    public Task<T> WriteAsync<T>(Func<WriteContext, T> write, CancellationToken cancellationToken)
     {
-        await _writeLock.WaitAsync(cancellationToken);
+        var work = new Work<T>(write, cancellationToken);
+        if (!_queue.Writer.TryWrite(work))
+        {
+            throw new ObjectDisposedException(nameof(Database), "The database is shutting down.");
+        }
+
+        return work.Task;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        if (_writerLoop is not null)
+        {
+            await _writerLoop;
+        }
+
+        if (_writer is not null)
+        {
+            await _writer.DisposeAsync();
+        }
+    }
+
+    private async Task RunWriterAsync()
+    {
+        var batch = new List<IWork>(MaxBatch);
+        while (await _queue.Reader.WaitToReadAsync())
+        {
+            batch.Clear();
+            while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var work))
+            {
+                if (!work.CancelIfRequested())
+                {
+                    batch.Add(work);
+                }
+            }
+
+            if (batch.Count > 0)
+            {
+                Commit(batch);
+            }
+        }
+    }
+
+    private void Commit(List<IWork> batch)
+    {
+        var context = _context!;
+        var start = Tree.Save();
         try
         {
-            await using var connection = Open();
-            await using var transaction = connection.BeginTransaction(deferred: false);
-            var result = write(connection, transaction);
+            using var transaction = _writer!.BeginTransaction(deferred: false);
+            foreach (var work in batch)
+            {
+                var mark = Tree.Save();
+                transaction.Save("work");
+                context.Begin(transaction, _time.GetUtcNow());
+                try
+                {
+                    work.Run(context);
+                    transaction.Release("work");
+                }
+                catch (Exception ex)
+                {
+                    transaction.Rollback("work");
+                    transaction.Release("work");
+                    Tree.Restore(mark);
+                    work.Fail(ex);
+                }
+            }
+
             transaction.Commit();
-            return result;
         }
-        finally
+        catch (Exception ex)
         {
-            _writeLock.Release();
+            // Nothing of the group is durable: forget its appends and fail every unit still waiting.
+            Tree.Restore(start);
+            LogCommitFailed(ex, batch.Count);
+            foreach (var work in batch)
+            {
+                work.Fail(ex);
+                work.Complete();
+            }
+
+            return;
+        }
+
+        Tree.Commit();
+        foreach (var work in batch)
+        {
+            work.Complete();
+        }
+
+        Committed?.Invoke(Tree.CommittedSize);
+    }
+
+    [LoggerMessage(EventId = 20, Level = LogLevel.Error, Message = "A group commit of {Count} writes failed; none of them took effect")]
+    private partial void LogCommitFailed(Exception exception, int count);
+
+    private interface IWork
+    {
+        bool CancelIfRequested();
+
+        void Run(WriteContext context);
+
+        void Fail(Exception exception);
+
+        void Complete();
+    }
+
+    private sealed class Work<T>(Func<WriteContext, T> write, CancellationToken cancellationToken) : IWork
+    {
+        private readonly TaskCompletionSource<T> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private T? _result;
+        private Exception? _error;
+
+        public Task<T> Task => _completion.Task;
+
+        public bool CancelIfRequested() => cancellationToken.IsCancellationRequested && _completion.TrySetCanceled(cancellationToken);
+
+        public void Run(WriteContext context) => _result = write(context);
+
+        public void Fail(Exception exception) => _error ??= exception;
+
+        public void Complete()
+        {
+            if (_error is not null)
+            {
+                _completion.TrySetException(_error);
+            }
+            else
+            {
+                _completion.TrySetResult(_result!);
+            }
         }
     }
 }

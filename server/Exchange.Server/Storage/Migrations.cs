@@ -62,6 +62,37 @@ internal static class Migrations
             value BLOB NOT NULL
         );
         """,
+
+        // 2: the audit log: leaves with the columns that scope and filter them, the hashes of every
+        // complete Merkle subtree (id = level << 56 | index), and the signed checkpoints.
+        """
+        CREATE TABLE audit_events (
+            idx              INTEGER PRIMARY KEY,
+            leaf             BLOB    NOT NULL,
+            time             INTEGER NOT NULL,
+            actor            TEXT    NOT NULL,
+            action           TEXT    NOT NULL,
+            dataset          TEXT,
+            subject          TEXT,
+            dataset_provider TEXT
+        );
+        CREATE INDEX audit_events_by_dataset ON audit_events (dataset, idx);
+        CREATE INDEX audit_events_by_actor ON audit_events (actor, idx);
+        CREATE INDEX audit_events_by_subject ON audit_events (subject, idx);
+        CREATE INDEX audit_events_by_provider ON audit_events (dataset_provider, idx);
+
+        CREATE TABLE audit_nodes (
+            id   INTEGER PRIMARY KEY,
+            hash BLOB NOT NULL
+        );
+
+        CREATE TABLE audit_checkpoints (
+            size        INTEGER PRIMARY KEY,
+            root        BLOB    NOT NULL,
+            note        TEXT    NOT NULL,
+            create_time INTEGER NOT NULL
+        );
+        """,
     ];
 
     public static int LatestVersion => Scripts.Count;

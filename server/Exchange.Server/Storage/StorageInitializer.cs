@@ -11,6 +11,7 @@ internal sealed partial class StorageInitializer(Database database, PageTokens p
         using var connection = database.Open();
         var version = Migrations.Apply(connection);
         pageTokens.SetKey(ServerSecrets.GetOrCreate(connection, "page-token-key", 32));
+        database.StartWriter();
         LogReady(database.Path, version);
         return Task.CompletedTask;
     }

@@ -1,3 +1,4 @@
+using Exchange.Server.Audit;
 using Exchange.Server.Catalog;
 using Exchange.Server.Hosting;
 using Exchange.Server.Paging;
@@ -10,19 +11,24 @@ internal static class StorageSetup
     public const string DatabaseFile = "exchange.db";
 
     /// <summary>The embedded store: one SQLite database under Exchange:DataDirectory.</summary>
-    public static IServiceCollection AddExchangeStorage(this IServiceCollection services)
+    public static IServiceCollection AddExchangeStorage(this IServiceCollection services, ExchangeOptions exchangeOptions)
     {
+        // Loaded now, so a missing or malformed key stops the start with a clear message.
+        services.AddSingleton(new CheckpointSigner(exchangeOptions.Audit));
         services.AddSingleton(provider =>
         {
             // A relative data directory is taken from the content root, wherever the process was started.
             var options = provider.GetRequiredService<IOptions<ExchangeOptions>>().Value;
             var root = provider.GetRequiredService<IHostEnvironment>().ContentRootPath;
             var directory = System.IO.Path.GetFullPath(options.DataDirectory, root);
-            return new Database(System.IO.Path.Combine(directory, DatabaseFile));
+            return new Database(System.IO.Path.Combine(directory, DatabaseFile), provider.GetRequiredService<TimeProvider>(),
+                provider.GetRequiredService<ILogger<Database>>());
         });
         services.AddSingleton<PageTokens>();
         services.AddSingleton<CatalogStore>();
+        services.AddSingleton<AuditStore>();
         services.AddHostedService<StorageInitializer>();
+        services.AddHostedService<CheckpointPublisher>();
         return services;
     }
 }

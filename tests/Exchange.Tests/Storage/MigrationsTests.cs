@@ -17,7 +17,7 @@ public sealed class MigrationsTests : IDisposable
     [Fact]
     public void A_new_database_is_brought_to_the_latest_version_and_a_second_run_changes_nothing()
     {
-        var database = new Database(_path);
+        var database = new Database(_path, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<Database>.Instance);
         using (var connection = database.Open())
         {
             Assert.Equal(Migrations.LatestVersion, Migrations.Apply(connection));
@@ -31,7 +31,7 @@ public sealed class MigrationsTests : IDisposable
     [Fact]
     public void A_schema_newer_than_the_server_knows_is_refused()
     {
-        var database = new Database(_path);
+        var database = new Database(_path, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<Database>.Instance);
         using var connection = database.Open();
         Migrations.Apply(connection);
         connection.Command("INSERT INTO schema_migrations (version, apply_time) VALUES (@v, 'future')")

@@ -1,0 +1,10 @@
+namespace Exchange.Server.Audit;
+
+/// <summary>The action names recorded in the log (AuditRecord.action).</summary>
+internal static class AuditActions
+{
+    public const string DatasetCreate = "dataset.create";
+    public const string DatasetUpdate = "dataset.update";
+    public const string DatasetPublish = "dataset.publish";
+    public const string DatasetDelist = "dataset.delist";
+}

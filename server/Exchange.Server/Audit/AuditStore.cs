@@ -1,0 +1,162 @@
+using Exchange.Server.Security;
+using Exchange.Server.Storage;
+using Exchange.V1;
+using Microsoft.Data.Sqlite;
+
+namespace Exchange.Server.Audit;
+
+/// <summary>The audit log in the embedded database: reads, proofs and checkpoints.</summary>
+internal sealed class AuditStore(Database database)
+{
+    /// <summary>Records an entry that has no other effect (e.g. a denial) in its own transaction.</summary>
+    public Task<long> RecordAsync(AuditEntry entry, CancellationToken cancellationToken) =>
+        database.WriteAsync(context => context.Record(entry), cancellationToken);
+
+    /// <summary>Leaves durably in the log.</summary>
+    public long Size => database.Tree.CommittedSize;
+
+    /// <summary>Completes once the committed log holds more than <paramref name="size"/> leaves.</summary>
+    public async Task WaitForGrowthAsync(long size, CancellationToken cancellationToken)
+    {
+        while (Size <= size)
+        {
+            var grown = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            void OnCommitted(long committed)
+            {
+                if (committed > size)
+                {
+                    grown.TrySetResult();
+                }
+            }
+
+            database.Committed += OnCommitted;
+            try
+            {
+                if (Size > size)
+                {
+                    return;
+                }
+
+                await grown.Task.WaitAsync(cancellationToken);
+            }
+            finally
+            {
+                database.Committed -= OnCommitted;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Events with index in [<paramref name="from"/>, <paramref name="until"/>) that
+    /// <paramref name="caller"/> may read and that match the query, oldest first; the index to
+    /// continue from, or null when the range holds no more.
+    /// </summary>
+    public Task<(IReadOnlyList<AuditEvent> Page, long? Next)> ListAsync(AuditQuery query, Caller caller, long from, long until,
+        int pageSize, CancellationToken cancellationToken) =>
+        database.ReadAsync<(IReadOnlyList<AuditEvent>, long?)>(connection =>
+        {
+            // Mirrors AuditPolicy.CanRead.
+            using var command = connection.Command("""
+                SELECT idx, leaf FROM audit_events
+                WHERE idx >= @from AND idx < @size
+                  AND (@all = 1 OR actor = @me OR subject = @me OR (@provider = 1 AND dataset_provider = @me))
+                  AND (@dataset IS NULL OR dataset = @dataset)
+                  AND (@participant IS NULL OR actor = @participant OR subject = @participant)
+                  AND (@action IS NULL OR action = @action)
+                  AND (@start IS NULL OR time >= @start)
+                  AND (@end IS NULL OR time < @end)
+                ORDER BY idx
+                LIMIT @limit
+                """)
+                .With("@from", from)
+                .With("@size", until)
+                .With("@all", caller.ReadsEverything ? 1 : 0)
+                .With("@me", caller.Participant)
+                .With("@provider", caller.IsProvider ? 1 : 0)
+                .With("@dataset", query.Dataset)
+                .With("@participant", query.Participant)
+                .With("@action", query.Action)
+                .With("@start", query.StartMicros)
+                .With("@end", query.EndMicros)
+                .With("@limit", pageSize + 1);
+            using var reader = command.ExecuteReader();
+            var events = new List<AuditEvent>();
+            while (reader.Read())
+            {
+                events.Add(AuditEntry.Decode(reader.GetInt64(0), (byte[])reader[1]));
+            }
+
+            return events.Count <= pageSize ? (events, null) : (events.Take(pageSize).ToList(), events[pageSize - 1].Index + 1);
+        }, cancellationToken);
+
+    /// <summary>The newest signed checkpoint, or null before the first one is signed.</summary>
+    public Task<Checkpoint?> LatestCheckpointAsync(CheckpointSigner signer, CancellationToken cancellationToken) =>
+        database.ReadAsync(connection =>
+        {
+            using var command = connection.Command("SELECT size, root, note FROM audit_checkpoints ORDER BY size DESC LIMIT 1");
+            using var reader = command.ExecuteReader();
+            return reader.Read()
+                ? new Checkpoint
+                {
+                    Origin = signer.Origin,
+                    Size = reader.GetInt64(0),
+                    RootHash = Google.Protobuf.ByteString.CopyFrom((byte[])reader[1]),
+                    Note = reader.GetString(2),
+                    VerifierKey = signer.VerifierKey.Encoded,
+                }
+                : null;
+        }, cancellationToken);
+
+    /// <summary>Signs and stores a checkpoint of the log as of this write, unless the newest one already covers it.</summary>
+    public Task<bool> SignCheckpointAsync(CheckpointSigner signer, CancellationToken cancellationToken) =>
+        database.WriteAsync(context =>
+        {
+            var signed = context.Command("SELECT MAX(size) FROM audit_checkpoints").ExecuteScalar();
+            if (signed is long size && size >= context.TreeSize)
+            {
+                return false;
+            }
+
+            var root = context.TreeRoot();
+            context.Command("INSERT INTO audit_checkpoints (size, root, note, create_time) VALUES (@size, @root, @note, @time)")
+                .With("@size", context.TreeSize)
+                .With("@root", root)
+                .With("@note", signer.Sign(context.TreeSize, root))
+                .With("@time", Timestamps.ToMicros(context.Now))
+                .ExecuteNonQuery();
+            return true;
+        }, cancellationToken);
+
+    /// <summary>The hashes of <paramref name="ranges"/>, read in one query from the stored subtrees.</summary>
+    public Task<List<byte[]>> RangeHashesAsync(IReadOnlyList<(long Start, long End)> ranges, CancellationToken cancellationToken) =>
+        database.ReadAsync(connection =>
+        {
+            var ids = ranges.SelectMany(r => MerkleRanges.Subtrees(r.Start, r.End)).Distinct().ToList();
+            var nodes = ReadNodes(connection, ids);
+            return ranges.Select(r => MerkleRanges.Hash(r.Start, r.End, nodes)).ToList();
+        }, cancellationToken);
+
+    private static Dictionary<long, byte[]> ReadNodes(SqliteConnection connection, List<long> ids)
+    {
+        var nodes = new Dictionary<long, byte[]>(ids.Count);
+        if (ids.Count == 0)
+        {
+            return nodes;
+        }
+
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT id, hash FROM audit_nodes WHERE id IN ({string.Join(',', ids.Select((_, i) => $"@p{i}"))})";
+        for (var i = 0; i < ids.Count; i++)
+        {
+            command.Parameters.AddWithValue($"@p{i}", ids[i]);
+        }
+
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            nodes[reader.GetInt64(0)] = (byte[])reader[1];
+        }
+
+        return nodes;
+    }
+}

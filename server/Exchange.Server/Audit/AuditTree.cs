@@ -1,0 +1,110 @@
+using Exchange.Client.Audit;
+using Microsoft.Data.Sqlite;
+
+namespace Exchange.Server.Audit;
+
+/// <summary>
+/// The right edge of the log's Merkle tree, kept in memory by the single writer: the hashes of
+/// the complete subtrees that make up the current size (one per set bit). An append hashes the
+/// leaf, merges equal-sized subtrees and stores every newly completed subtree, so it costs
+/// O(1) amortized writes and no reads; proofs later read those stored subtrees.
+/// </summary>
+internal sealed class AuditTree
+{
+    private List<byte[]> _frontier = [];
+    private long _committedSize;
+
+    /// <summary>Leaves appended, including those of the transaction in progress.</summary>
+    public long Size { get; private set; }
+
+    /// <summary>Leaves durably committed; readers never look past this.</summary>
+    public long CommittedSize => Volatile.Read(ref _committedSize);
+
+    /// <summary>Packs a subtree's position into one integer key: level in the top byte, index below.</summary>
+    public static long NodeId(int level, long index) => ((long)level << 56) | index;
+
+    /// <summary>Reads the right edge of the stored tree (on start).</summary>
+    public void Load(SqliteConnection connection)
+    {
+        long size;
+        using (var count = connection.CreateCommand())
+        {
+            count.CommandText = "SELECT COALESCE(MAX(id) + 1, 0) FROM audit_nodes WHERE id < @level1";
+            count.Parameters.AddWithValue("@level1", NodeId(1, 0));
+            size = (long)count.ExecuteScalar()!;
+        }
+
+        var frontier = new List<byte[]>();
+        long start = 0;
+        for (var level = 62; level >= 0; level--)
+        {
+            if ((size & (1L << level)) == 0)
+            {
+                continue;
+            }
+
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT hash FROM audit_nodes WHERE id = @id";
+            command.Parameters.AddWithValue("@id", NodeId(level, start >> level));
+            frontier.Add(command.ExecuteScalar() as byte[]
+                ?? throw new InvalidOperationException($"Audit log damaged: the subtree at level {level}, leaves from {start}, is missing."));
+            start += 1L << level;
+        }
+
+        _frontier = frontier;
+        Size = size;
+        Volatile.Write(ref _committedSize, size);
+    }
+
+    /// <summary>Adds a leaf hash; <paramref name="store"/> receives every subtree it completes (the leaf itself first).</summary>
+    public long Append(byte[] leafHash, Action<long, byte[]> store)
+    {
+        var index = Size;
+        var current = leafHash;
+        store(NodeId(0, index), current);
+        var level = 0;
+        for (var position = index; (position & 1) == 1; position >>= 1)
+        {
+            current = Rfc6962.NodeHash(_frontier[^1], current);
+            _frontier.RemoveAt(_frontier.Count - 1);
+            level++;
+            store(NodeId(level, position >> 1), current);
+        }
+
+        _frontier.Add(current);
+        Size = index + 1;
+        return index;
+    }
+
+    /// <summary>The root of all appended leaves.</summary>
+    public byte[] Root()
+    {
+        if (_frontier.Count == 0)
+        {
+            return Rfc6962.EmptyRoot();
+        }
+
+        var root = _frontier[^1];
+        for (var i = _frontier.Count - 2; i >= 0; i--)
+        {
+            root = Rfc6962.NodeHash(_frontier[i], root);
+        }
+
+        return root;
+    }
+
+    /// <summary>A point to return to if the work after it is rolled back.</summary>
+    public Mark Save() => new(Size, [.. _frontier]);
+
+    /// <summary>Forgets the appends made after <paramref name="mark"/>.</summary>
+    public void Restore(Mark mark)
+    {
+        Size = mark.Size;
+        _frontier = [.. mark.Frontier];
+    }
+
+    /// <summary>The writer committed everything appended so far.</summary>
+    public void Commit() => Volatile.Write(ref _committedSize, Size);
+
+    internal sealed record Mark(long Size, byte[][] Frontier);
+}

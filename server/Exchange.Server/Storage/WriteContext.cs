@@ -1,0 +1,86 @@
+using Exchange.Client.Audit;
+using Exchange.Server.Audit;
+using Microsoft.Data.Sqlite;
+
+namespace Exchange.Server.Storage;
+
+/// <summary>
+/// What one unit of work sees inside the writer's transaction: the connection, the time of the
+/// write, and <see cref="Record"/>, the one way to append to the audit log, so an effect and its
+/// record always commit or roll back together.
+/// </summary>
+internal sealed class WriteContext
+{
+    private readonly AuditTree _tree;
+    private readonly SqliteCommand _insertEvent;
+    private readonly SqliteCommand _insertNode;
+
+    public WriteContext(SqliteConnection connection, AuditTree tree)
+    {
+        Connection = connection;
+        _tree = tree;
+        _insertEvent = connection.CreateCommand();
+        _insertEvent.CommandText = """
+            INSERT INTO audit_events (idx, leaf, time, actor, action, dataset, subject, dataset_provider)
+            VALUES (@idx, @leaf, @time, @actor, @action, @dataset, @subject, @provider)
+            """;
+        foreach (var name in new[] { "@idx", "@leaf", "@time", "@actor", "@action", "@dataset", "@subject", "@provider" })
+        {
+            _insertEvent.Parameters.Add(new SqliteParameter { ParameterName = name });
+        }
+
+        _insertNode = connection.CreateCommand();
+        _insertNode.CommandText = "INSERT INTO audit_nodes (id, hash) VALUES (@id, @hash)";
+        _insertNode.Parameters.Add(new SqliteParameter { ParameterName = "@id" });
+        _insertNode.Parameters.Add(new SqliteParameter { ParameterName = "@hash" });
+    }
+
+    public SqliteConnection Connection { get; }
+
+    public SqliteTransaction Transaction { get; private set; } = null!;
+
+    /// <summary>The time of this unit of work; effects and their audit records share it.</summary>
+    public DateTimeOffset Now { get; private set; }
+
+    /// <summary>Leaves in the log, counting this transaction's appends.</summary>
+    public long TreeSize => _tree.Size;
+
+    /// <summary>The root over <see cref="TreeSize"/> leaves.</summary>
+    public byte[] TreeRoot() => _tree.Root();
+
+    public SqliteCommand Command(string sql) => Connection.Command(sql, Transaction);
+
+    /// <summary>Appends <paramref name="entry"/> to the audit log in this transaction; returns its index.</summary>
+    public long Record(AuditEntry entry)
+    {
+        var leaf = entry.Encode(Now);
+        var index = _tree.Append(Rfc6962.LeafHash(leaf), (id, hash) =>
+        {
+            _insertNode.Transaction = Transaction;
+            _insertNode.Parameters[0].Value = id;
+            _insertNode.Parameters[1].Value = hash;
+            _insertNode.ExecuteNonQuery();
+        });
+
+        _insertEvent.Transaction = Transaction;
+        var p = _insertEvent.Parameters;
+        p[0].Value = index;
+        p[1].Value = leaf;
+        p[2].Value = Timestamps.ToMicros(Now);
+        p[3].Value = entry.Actor;
+        p[4].Value = entry.Action;
+        p[5].Value = NullIfEmpty(entry.Dataset);
+        p[6].Value = NullIfEmpty(entry.Subject);
+        p[7].Value = NullIfEmpty(entry.DatasetProvider);
+        _insertEvent.ExecuteNonQuery();
+        return index;
+    }
+
+    internal void Begin(SqliteTransaction transaction, DateTimeOffset now)
+    {
+        Transaction = transaction;
+        Now = now;
+    }
+
+    private static object NullIfEmpty(string value) => value.Length == 0 ? DBNull.Value : value;
+}
