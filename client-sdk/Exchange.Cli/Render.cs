@@ -59,6 +59,31 @@ internal static class Render
         Write(output, grid);
     }
 
+    public static void AuditTable(TextWriter output, IReadOnlyCollection<AuditEvent> events)
+    {
+        var table = new Table().Border(TableBorder.Rounded);
+        foreach (var column in new[] { "INDEX", "TIME", "ACTOR", "ACTION", "RESOURCE", "OUTCOME", "DETAILS" })
+        {
+            table.AddColumn(column);
+        }
+
+        foreach (var e in events)
+        {
+            table.AddRow(
+                e.Index.ToString(System.Globalization.CultureInfo.InvariantCulture), e.Time.ToDateTimeOffset().ToString("u"),
+                Markup.Escape(e.Actor), Markup.Escape(e.Action), Markup.Escape(e.Resource), EnumName(e.Outcome),
+                Markup.Escape(string.Join("; ", e.Details.Select(d => $"{d.Key}={d.Value}"))));
+        }
+
+        Write(output, table);
+        output.WriteLine(events.Count == 1 ? "1 event" : $"{events.Count} events");
+    }
+
+    /// <summary>One event on one line, for tailing.</summary>
+    public static string AuditLine(AuditEvent e) =>
+        $"{e.Index,8}  {e.Time.ToDateTimeOffset():u}  {e.Actor,-12} {e.Action,-18} {e.Resource,-32} {EnumName(e.Outcome),-8} " +
+        string.Join("; ", e.Details.Select(d => $"{d.Key}={d.Value}"));
+
     /// <summary>The enum value's proto name without its type prefix, e.g. LISTED.</summary>
     public static string EnumName<T>(T value) where T : struct, Enum
     {

@@ -69,7 +69,7 @@ public sealed class NoteVerifierKey
     public static NoteVerifierKey Parse(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var parts = text.Trim().Split('+');
+        var parts = text.Trim().Split('+', 3);
         if (parts.Length != 3 || parts[1].Length != 8 ||
             !uint.TryParse(parts[1], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var keyId))
         {

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Exchange.Client.Audit;
 using Exchange.Server.Catalog;
 using Exchange.Server.Paging;
 using Exchange.Server.Security;
@@ -95,7 +96,7 @@ internal sealed partial class AuditService(AuditStore store, CheckpointSigner si
             throw Errors.InvalidArgument($"index must be from 0 to tree_size - 1 ({treeSize - 1}); got {request.Index}.");
         }
 
-        var hashes = await store.RangeHashesAsync(MerkleRanges.InclusionPath(request.Index, treeSize), context.CancellationToken);
+        var hashes = await store.RangeHashesAsync(MerkleProofRanges.Inclusion(request.Index, treeSize), context.CancellationToken);
         var response = new GetInclusionProofResponse { Index = request.Index, TreeSize = treeSize };
         response.Hashes.Add(hashes.Select(ByteString.CopyFrom));
         return response;
@@ -109,7 +110,7 @@ internal sealed partial class AuditService(AuditStore store, CheckpointSigner si
             throw Errors.InvalidArgument($"first_tree_size must be from 1 to second_tree_size ({second}); got {request.FirstTreeSize}.");
         }
 
-        var hashes = await store.RangeHashesAsync(MerkleRanges.ConsistencyPath(request.FirstTreeSize, second), context.CancellationToken);
+        var hashes = await store.RangeHashesAsync(MerkleProofRanges.Consistency(request.FirstTreeSize, second), context.CancellationToken);
         var response = new GetConsistencyProofResponse { FirstTreeSize = request.FirstTreeSize, SecondTreeSize = second };
         response.Hashes.Add(hashes.Select(ByteString.CopyFrom));
         return response;

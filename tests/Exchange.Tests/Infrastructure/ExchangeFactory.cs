@@ -12,7 +12,21 @@ namespace Exchange.Tests.Infrastructure;
 /// </summary>
 public sealed class ExchangeFactory : WebApplicationFactory<Program>
 {
-    public string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), "exchange-tests", Guid.NewGuid().ToString("N"));
+    private readonly bool _keepData;
+
+    public ExchangeFactory()
+        : this(Path.Combine(Path.GetTempPath(), "exchange-tests", Guid.NewGuid().ToString("N")), keepData: false)
+    {
+    }
+
+    /// <summary>A gateway over an existing data directory, e.g. to restart one; the directory is kept on dispose.</summary>
+    public ExchangeFactory(string dataDirectory, bool keepData = true)
+    {
+        DataDirectory = dataDirectory;
+        _keepData = keepData;
+    }
+
+    public string DataDirectory { get; }
 
     public static string DevKeyFile => Path.Combine(AppContext.BaseDirectory, "certs-dev", "jwt-signing.key");
 
@@ -45,13 +59,14 @@ public sealed class ExchangeFactory : WebApplicationFactory<Program>
     {
         builder.UseEnvironment("Development");
         builder.UseSetting("Exchange:DataDirectory", DataDirectory);
+        builder.UseSetting("Exchange:Audit:CheckpointInterval", "00:00:00.050");
         builder.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
     }
 
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
-        if (disposing && Directory.Exists(DataDirectory))
+        if (disposing && !_keepData && Directory.Exists(DataDirectory))
         {
             try
             {

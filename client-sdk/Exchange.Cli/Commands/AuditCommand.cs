@@ -1,0 +1,265 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Exchange.Client.Audit;
+using Exchange.V1;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+
+namespace Exchange.Cli.Commands;
+
+/// <summary><c>exchange audit list|tail|export|verify</c>.</summary>
+internal static class AuditCommand
+{
+    public static Command Create(CliApp app)
+    {
+        var command = new Command("audit", "Read and verify the exchange's transparency log.");
+        command.Add(List(app));
+        command.Add(Tail(app));
+        command.Add(Export(app));
+        command.Add(Verify(app));
+        return command;
+    }
+
+    private sealed record Filters(Option<string?> Dataset, Option<string?> Participant, Option<string?> Action,
+        Option<string?> Since, Option<string?> Until)
+    {
+        public static Filters Create() => new(
+            new Option<string?>("--dataset") { Description = "Only events about this dataset (datasets/…)." },
+            new Option<string?>("--participant") { Description = "Only events in which this participant acted or was the subject." },
+            new Option<string?>("--action") { Description = "Only this action, e.g. dataset.publish." },
+            new Option<string?>("--since") { Description = "Only events at or after this time (ISO 8601)." },
+            new Option<string?>("--until") { Description = "Only events before this time (ISO 8601)." });
+
+        public void AddTo(Command command)
+        {
+            command.Add(Dataset);
+            command.Add(Participant);
+            command.Add(Action);
+            command.Add(Since);
+            command.Add(Until);
+        }
+
+        public ListAuditEventsRequest Request(ParseResult parse) => new()
+        {
+            Dataset = parse.GetValue(Dataset) ?? "",
+            Participant = parse.GetValue(Participant) ?? "",
+            Action = parse.GetValue(Action) ?? "",
+            StartTime = Time(parse.GetValue(Since), "--since"),
+            EndTime = Time(parse.GetValue(Until), "--until"),
+        };
+
+        private static Timestamp? Time(string? text, string option) =>
+            text is null ? null
+            : DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time)
+                ? Timestamp.FromDateTimeOffset(time)
+                : throw new FormatException($"{option} '{text}' is not a time such as 2026-11-28T15:00:00Z.");
+    }
+
+    private static Command List(CliApp app)
+    {
+        var filters = Filters.Create();
+        var limit = new Option<int>("--limit") { Description = "Print at most this many events (0 = all).", DefaultValueFactory = _ => 100 };
+        var command = new Command("list", "List the audit events you may read, oldest first.") { limit };
+        filters.AddTo(command);
+        command.SetAction(app.Guard(async (parse, cancellationToken) =>
+        {
+            using var client = app.Connect(parse);
+            var events = new List<AuditEvent>();
+            await foreach (var e in Events(client, filters.Request(parse), parse.GetValue(limit), cancellationToken))
+            {
+                events.Add(e);
+            }
+
+            if (parse.GetValue(app.Json))
+            {
+                Render.JsonArray(app.Output, events);
+            }
+            else
+            {
+                Render.AuditTable(app.Output, events);
+            }
+
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command Tail(CliApp app)
+    {
+        var from = new Option<long>("--from") { Description = "The first index to show." };
+        var command = new Command("tail", "Follow the log live, from an index on (Ctrl+C to stop).") { from };
+        var filters = Filters.Create();
+        command.Add(filters.Dataset);
+        command.Add(filters.Participant);
+        command.Add(filters.Action);
+        command.SetAction(app.Guard(async (parse, cancellationToken) =>
+        {
+            using var client = app.Connect(parse);
+            var request = new WatchAuditEventsRequest
+            {
+                StartIndex = parse.GetValue(from),
+                Dataset = parse.GetValue(filters.Dataset) ?? "",
+                Participant = parse.GetValue(filters.Participant) ?? "",
+                Action = parse.GetValue(filters.Action) ?? "",
+            };
+            using var call = client.Audit.WatchAuditEvents(request, cancellationToken: cancellationToken);
+            try
+            {
+                await foreach (var response in call.ResponseStream.ReadAllAsync(cancellationToken))
+                {
+                    await app.Output.WriteLineAsync(parse.GetValue(app.Json)
+                        ? Google.Protobuf.JsonFormatter.Default.Format(response.Event)
+                        : Render.AuditLine(response.Event));
+                    await app.Output.FlushAsync(cancellationToken);
+                }
+            }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.Cancelled && cancellationToken.IsCancellationRequested)
+            {
+            }
+
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command Export(CliApp app)
+    {
+        var filters = Filters.Create();
+        var format = new Option<string>("--format") { Description = "jsonl (one JSON event per line) or csv.", DefaultValueFactory = _ => "jsonl" };
+        format.AcceptOnlyFromAmong("jsonl", "csv");
+        var output = new Option<string?>("--output", "-o") { Description = "Write to this file instead of standard output." };
+        var command = new Command("export", "Write every event you may read as JSON Lines or CSV (for spreadsheets).") { format, output };
+        filters.AddTo(command);
+        command.SetAction(app.Guard(async (parse, cancellationToken) =>
+        {
+            using var client = app.Connect(parse);
+            var path = parse.GetValue(output);
+            await using var file = path is null ? null : new StreamWriter(path, append: false, new UTF8Encoding(false));
+            var writer = (TextWriter?)file ?? app.Output;
+            var csv = parse.GetValue(format) == "csv";
+            if (csv)
+            {
+                await writer.WriteLineAsync("index,time,actor,action,resource,dataset,subject,outcome,details,leaf_base64");
+            }
+
+            long count = 0;
+            await foreach (var e in Events(client, filters.Request(parse), 0, cancellationToken))
+            {
+                await writer.WriteLineAsync(csv ? CsvLine(e) : Google.Protobuf.JsonFormatter.Default.Format(e));
+                count++;
+            }
+
+            if (path is not null)
+            {
+                await app.Error.WriteLineAsync($"exported {count} events to {path}");
+            }
+
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command Verify(CliApp app)
+    {
+        var key = new Option<string?>("--verifier-key")
+        {
+            Description = "The log's note verifier key (name+keyid+key) to require. Default: the one stored with the trusted checkpoint, " +
+                "or, on first use, the key the server publishes.",
+        };
+        var trusted = new Option<string?>("--trusted")
+        {
+            Description = "The trusted-checkpoint file (default: ~/.exchange/trusted/<server>.json).",
+        };
+        var command = new Command("verify",
+            "Download every leaf, recompute the root, check the signed checkpoint and its consistency with the last trusted one.")
+        {
+            key, trusted,
+        };
+        command.SetAction(app.Guard(async (parse, cancellationToken) =>
+        {
+            using var client = app.Connect(parse);
+            var server = new Uri(parse.GetValue(app.Server) ?? CliApp.DefaultServer);
+            var store = new TrustedCheckpointStore(parse.GetValue(trusted) ?? DefaultTrustedFile(server));
+            var pinned = parse.GetValue(key) is { } text ? NoteVerifierKey.Parse(text) : null;
+            var firstUse = pinned is null && store.Load() is null;
+
+            var result = await new AuditLogVerifier(client).VerifyAsync(pinned, store, cancellationToken: cancellationToken);
+            if (firstUse && result.Key is not null)
+            {
+                await app.Error.WriteLineAsync($"note: trusting the server's verifier key on first use: {result.Key.Encoded}");
+                await app.Error.WriteLineAsync("      compare it with the key the operator publishes, and pin it with --verifier-key.");
+            }
+
+            if (!result.Succeeded)
+            {
+                await app.Error.WriteLineAsync(result.FirstBadIndex is { } index
+                    ? $"verification FAILED at index {index}: {result.Message}"
+                    : $"verification FAILED: {result.Message}");
+                return 1;
+            }
+
+            await app.Output.WriteLineAsync($"OK: {result.Message}");
+            if (result.EventsAfterCheckpoint > 0)
+            {
+                await app.Output.WriteLineAsync($"{result.EventsAfterCheckpoint} newer events are not covered by a checkpoint yet; run again to check them.");
+            }
+
+            await app.Output.WriteLineAsync($"trusted checkpoint saved to {store.Path}");
+            return 0;
+        }));
+        return command;
+    }
+
+    private static string DefaultTrustedFile(Uri server)
+    {
+        var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        var name = $"{server.Host}_{server.Port}".Replace(':', '_');
+        return Path.Combine(home, ".exchange", "trusted", $"{name}.json");
+    }
+
+    private static async IAsyncEnumerable<AuditEvent> Events(Exchange.Client.ExchangeClient client, ListAuditEventsRequest request, int limit,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        request.PageSize = 1000;
+        var count = 0;
+        do
+        {
+            var page = await client.Audit.ListAuditEventsAsync(request, cancellationToken: cancellationToken);
+            foreach (var e in page.Events)
+            {
+                yield return e;
+                if (limit > 0 && ++count >= limit)
+                {
+                    yield break;
+                }
+            }
+
+            request.PageToken = page.NextPageToken;
+        }
+        while (request.PageToken.Length > 0);
+    }
+
+    private static string CsvLine(AuditEvent e)
+    {
+        var details = JsonSerializer.Serialize(e.Details.ToDictionary(d => d.Key, d => d.Value));
+        string[] fields =
+        [
+            e.Index.ToString(CultureInfo.InvariantCulture), e.Time.ToDateTimeOffset().ToString("O", CultureInfo.InvariantCulture),
+            e.Actor, e.Action, e.Resource, e.Dataset, e.Subject, Render.EnumName(e.Outcome), details, e.Leaf.ToBase64(),
+        ];
+        return string.Join(',', fields.Select(Csv));
+    }
+
+    /// <summary>RFC 4180 quoting; a leading =, +, - or @ is prefixed with ' so spreadsheets do not run it as a formula.</summary>
+    private static string Csv(string field)
+    {
+        if (field.Length > 0 && "=+-@".Contains(field[0], StringComparison.Ordinal))
+        {
+            field = "'" + field;
+        }
+
+        return field.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? $"\"{field.Replace("\"", "\"\"", StringComparison.Ordinal)}\"" : field;
+    }
+}

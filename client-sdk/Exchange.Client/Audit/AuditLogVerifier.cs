@@ -1,0 +1,204 @@
+using Exchange.V1;
+
+namespace Exchange.Client.Audit;
+
+/// <summary>
+/// Checks a whole exchange log without trusting its operator: the checkpoint's signature against
+/// a pinned key, its consistency with the last trusted checkpoint, and every leaf against the
+/// signed root. On a mismatch it names the first index that does not belong to the signed tree,
+/// using inclusion proofs to narrow down where the downloaded leaves and the tree part ways.
+/// </summary>
+public sealed class AuditLogVerifier(ExchangeClient client)
+{
+    private const int PageSize = 1000;
+
+    /// <summary>
+    /// Verifies the log. <paramref name="pinnedKey"/> is the verifier key to require; when null, the
+    /// key stored with the trusted checkpoint is required; when that is absent too, the key the
+    /// server publishes is trusted on first use (and stored). On success the checkpoint becomes
+    /// the trusted one in <paramref name="trusted"/>.
+    /// </summary>
+    public async Task<AuditVerification> VerifyAsync(NoteVerifierKey? pinnedKey, TrustedCheckpointStore? trusted,
+        IProgress<long>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        var published = (await client.Audit.GetCheckpointAsync(new GetCheckpointRequest(), cancellationToken: cancellationToken)).Checkpoint;
+        var stored = trusted?.Load();
+        var key = pinnedKey ?? stored?.Key ?? NoteVerifierKey.Parse(published.VerifierKey);
+        if (stored is { } s && s.Key.Encoded != key.Encoded)
+        {
+            return Failed($"The trusted checkpoint was signed by {s.Key.Encoded}, not by the pinned key {key.Encoded}.", key);
+        }
+
+        CheckpointNote checkpoint;
+        try
+        {
+            checkpoint = CheckpointNote.ParseVerified(published.Note, key);
+        }
+        catch (FormatException ex)
+        {
+            return Failed($"The server's checkpoint does not verify: {ex.Message}", key);
+        }
+
+        long? previousSize = null;
+        if (stored is { } previous)
+        {
+            var old = CheckpointNote.ParseVerified(previous.Note, key);
+            var problem = await CheckConsistencyAsync(old, checkpoint, cancellationToken);
+            if (problem is not null)
+            {
+                return Failed(problem, key, checkpoint);
+            }
+
+            previousSize = old.Size;
+        }
+
+        var leaves = new List<byte[]>();
+        var builder = new MerkleTreeBuilder();
+        long afterCheckpoint = 0;
+        var request = new ListAuditEventsRequest { PageSize = PageSize };
+        do
+        {
+            var page = await client.Audit.ListAuditEventsAsync(request, cancellationToken: cancellationToken);
+            foreach (var e in page.Events)
+            {
+                if (e.Index >= checkpoint.Size)
+                {
+                    afterCheckpoint++;
+                    continue;
+                }
+
+                if (e.Index != leaves.Count)
+                {
+                    return Failed(e.Index > leaves.Count
+                        ? $"Index {leaves.Count} is missing from the log: the next event listed is {e.Index}."
+                        : $"Index {e.Index} is listed twice or out of order.", key, checkpoint, leaves.Count);
+                }
+
+                var problem = CheckDecodedView(e);
+                if (problem is not null)
+                {
+                    return Failed($"Index {e.Index}: {problem}", key, checkpoint, e.Index);
+                }
+
+                var hash = Rfc6962.LeafHash(e.Leaf.Span);
+                leaves.Add(hash);
+                builder.AddLeafHash(hash);
+            }
+
+            progress?.Report(leaves.Count);
+            request.PageToken = page.NextPageToken;
+        }
+        while (request.PageToken.Length > 0);
+
+        if (leaves.Count < checkpoint.Size)
+        {
+            return Failed($"The checkpoint covers {checkpoint.Size} events but the log lists only {leaves.Count}: " +
+                $"it was truncated at index {leaves.Count} (or the caller may not read the whole log: use an auditor's token).",
+                key, checkpoint, leaves.Count);
+        }
+
+        if (!builder.Root().AsSpan().SequenceEqual(checkpoint.RootHash))
+        {
+            var bad = await LocateAsync(leaves, checkpoint, cancellationToken);
+            return Failed(bad is { } index
+                ? $"Index {index} does not match the signed tree: the event was altered, replaced or moved."
+                : "The events do not hash to the signed root, and no single index could be blamed.", key, checkpoint, bad);
+        }
+
+        trusted?.Save(key, published.Note);
+        var consistency = previousSize is { } p ? $"; consistent with the previously trusted checkpoint of size {p}" : "";
+        return new AuditVerification
+        {
+            Succeeded = true,
+            Message = $"Verified {leaves.Count} events against checkpoint {checkpoint.Origin} size {checkpoint.Size}, " +
+                $"root {Convert.ToHexStringLower(checkpoint.RootHash)[..16]}…, signed by {key.Name}+{key.KeyId:x8}{consistency}.",
+            Checkpoint = checkpoint,
+            Key = key,
+            EventsVerified = leaves.Count,
+            EventsAfterCheckpoint = afterCheckpoint,
+            PreviousTrustedSize = previousSize,
+        };
+    }
+
+    private async Task<string?> CheckConsistencyAsync(CheckpointNote old, CheckpointNote current, CancellationToken cancellationToken)
+    {
+        if (old.Origin != current.Origin)
+        {
+            return $"The checkpoint is for log '{current.Origin}', but the trusted one is for '{old.Origin}'.";
+        }
+
+        if (current.Size < old.Size)
+        {
+            return $"Rollback: the log shrank from the trusted size {old.Size} to {current.Size}.";
+        }
+
+        if (current.Size == old.Size || old.Size == 0)
+        {
+            return current.Size == old.Size && !current.RootHash.AsSpan().SequenceEqual(old.RootHash)
+                ? $"Fork: two different signed roots for size {old.Size}."
+                : null;
+        }
+
+        var proof = await client.Audit.GetConsistencyProofAsync(
+            new GetConsistencyProofRequest { FirstTreeSize = old.Size, SecondTreeSize = current.Size }, cancellationToken: cancellationToken);
+        return MerkleProofs.VerifyConsistency(old.Size, current.Size, proof.Hashes.Select(h => h.ToByteArray()).ToList(),
+            old.RootHash, current.RootHash)
+            ? null
+            : $"Fork: the checkpoint of size {current.Size} is not consistent with the trusted checkpoint of size {old.Size}.";
+    }
+
+    /// <summary>The fields an event shows must be exactly those encoded in its leaf.</summary>
+    private static string? CheckDecodedView(AuditEvent e)
+    {
+        AuditRecord record;
+        try
+        {
+            record = AuditRecord.Parser.ParseFrom(e.Leaf);
+        }
+        catch (Google.Protobuf.InvalidProtocolBufferException)
+        {
+            return "the leaf is not an encoded AuditRecord.";
+        }
+
+        var matches = Equals(record.Time, e.Time) && record.Actor == e.Actor && record.Action == e.Action &&
+            record.Resource == e.Resource && record.Dataset == e.Dataset && record.Outcome == e.Outcome &&
+            record.Subject == e.Subject && record.Details.SequenceEqual(e.Details);
+        return matches ? null : "the event's fields differ from what its leaf says.";
+    }
+
+    /// <summary>
+    /// Finds the first leaf that is not part of the signed tree. The inclusion proof of a leaf that
+    /// verifies vouches for the hash of every range to its right; the first of those ranges whose
+    /// downloaded leaves hash differently holds the first bad leaf, so the search moves to its start.
+    /// </summary>
+    private async Task<long?> LocateAsync(List<byte[]> leaves, CheckpointNote checkpoint, CancellationToken cancellationToken)
+    {
+        long candidate = 0;
+        while (true)
+        {
+            var proof = (await client.Audit.GetInclusionProofAsync(
+                new GetInclusionProofRequest { Index = candidate, TreeSize = checkpoint.Size }, cancellationToken: cancellationToken))
+                .Hashes.Select(h => h.ToByteArray()).ToList();
+            if (!MerkleProofs.VerifyInclusion(candidate, checkpoint.Size, leaves[(int)candidate], proof, checkpoint.RootHash))
+            {
+                return candidate;
+            }
+
+            var ranges = MerkleProofRanges.Inclusion(candidate, checkpoint.Size);
+            var next = ranges.Zip(proof)
+                .Where(r => r.First.Start > candidate)
+                .FirstOrDefault(r => !MerkleTreeBuilder.RootOf(leaves.Skip((int)r.First.Start).Take((int)(r.First.End - r.First.Start)))
+                    .AsSpan().SequenceEqual(r.Second));
+            if (next.Second is null)
+            {
+                return null;
+            }
+
+            candidate = next.First.Start;
+        }
+    }
+
+    private static AuditVerification Failed(string message, NoteVerifierKey? key, CheckpointNote? checkpoint = null, long? index = null) =>
+        new() { Succeeded = false, Message = message, Key = key, Checkpoint = checkpoint, FirstBadIndex = index };
+}

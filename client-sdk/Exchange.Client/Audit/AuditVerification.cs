@@ -1,0 +1,29 @@
+namespace Exchange.Client.Audit;
+
+/// <summary>The outcome of <see cref="AuditLogVerifier.VerifyAsync"/>.</summary>
+public sealed record AuditVerification
+{
+    /// <summary>True when every check passed.</summary>
+    public required bool Succeeded { get; init; }
+
+    /// <summary>What was found, in one sentence: the summary on success, the first problem on failure.</summary>
+    public required string Message { get; init; }
+
+    /// <summary>The first log index that does not match the signed tree, when one could be named.</summary>
+    public long? FirstBadIndex { get; init; }
+
+    /// <summary>The verified checkpoint (null when the checkpoint itself could not be verified).</summary>
+    public CheckpointNote? Checkpoint { get; init; }
+
+    /// <summary>The key the checkpoint was checked against.</summary>
+    public NoteVerifierKey? Key { get; init; }
+
+    /// <summary>Events checked against the checkpoint.</summary>
+    public long EventsVerified { get; init; }
+
+    /// <summary>Events already in the log but newer than the checkpoint (checked at the next run).</summary>
+    public long EventsAfterCheckpoint { get; init; }
+
+    /// <summary>The size of the previously trusted checkpoint that this one was proven consistent with.</summary>
+    public long? PreviousTrustedSize { get; init; }
+}
