@@ -273,7 +273,7 @@ public sealed class AuditLogTests : IDisposable
     {
         var directory = Path.Combine(Path.GetTempPath(), "exchange-tests", Guid.NewGuid().ToString("N"));
         Checkpoint before;
-        using (var first = new ExchangeFactory(directory))
+        using (var first = ExchangeFactory.Over(directory))
         {
             using var acme = first.As(Participant.Acme);
             for (var i = 0; i < 5; i++)
@@ -285,7 +285,7 @@ public sealed class AuditLogTests : IDisposable
             before = await auditor.CheckpointCoveringAsync(5);
         }
 
-        using (var second = new ExchangeFactory(directory, keepData: false))
+        using (var second = ExchangeFactory.Over(directory, keepData: false))
         {
             using var acme = second.As(Participant.Acme);
             for (var i = 0; i < 6; i++)

@@ -19,14 +19,16 @@ public sealed class ExchangeFactory : WebApplicationFactory<Program>
     {
     }
 
-    /// <summary>A gateway over an existing data directory, e.g. to restart one; the directory is kept on dispose.</summary>
-    public ExchangeFactory(string dataDirectory, bool keepData = true)
+    private ExchangeFactory(string dataDirectory, bool keepData)
     {
         DataDirectory = dataDirectory;
         _keepData = keepData;
     }
 
     public string DataDirectory { get; }
+
+    /// <summary>A gateway over an existing data directory, e.g. to restart one; the directory is kept on dispose unless told otherwise.</summary>
+    public static ExchangeFactory Over(string dataDirectory, bool keepData = true) => new(dataDirectory, keepData);
 
     public static string DevKeyFile => Path.Combine(AppContext.BaseDirectory, "certs-dev", "jwt-signing.key");
 
