@@ -57,7 +57,7 @@ internal sealed class CatalogStore(Database database)
 
             context.Record(new AuditEntry(provider, AuditActions.DatasetCreate, name, AuditOutcome.Success,
                 Dataset: name, DatasetProvider: provider,
-                Details: new Dictionary<string, string> { ["title"] = draft.Title, ["classification"] = draft.Classification.ToString() }));
+                Details: new Dictionary<string, string> { ["title"] = draft.Title, ["classification"] = ProtoName(draft.Classification) }));
             return Find(connection, transaction, id)!.Dataset;
         }, cancellationToken);
 
@@ -261,6 +261,11 @@ internal sealed class CatalogStore(Database database)
                 .ExecuteNonQuery();
         }
     }
+
+    /// <summary>The enum value's name in the contract (e.g. CLASSIFICATION_PUBLIC), as every other client sees it.</summary>
+    private static string ProtoName(Classification value) =>
+        CatalogReflection.Descriptor.EnumTypes.Single(e => e.ClrType == typeof(Classification)).FindValueByNumber((int)value)?.Name
+            ?? value.ToString();
 
     private static string EscapeLike(string text) =>
         text.Replace("\\", "\\\\", StringComparison.Ordinal)
