@@ -71,7 +71,8 @@ public sealed class AuditLogVerifier(ExchangeClient client)
                 if (e.Index != leaves.Count)
                 {
                     return Failed(e.Index > leaves.Count
-                        ? $"Index {leaves.Count} is missing from the log: the next event listed is {e.Index}."
+                        ? $"Index {leaves.Count} is missing from the log: the next event listed is {e.Index} " +
+                            "(unless the caller may not read the whole log: verify with an auditor's token)."
                         : $"Index {e.Index} is listed twice or out of order.", key, checkpoint, leaves.Count);
                 }
 
