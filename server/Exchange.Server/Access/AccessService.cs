@@ -1,7 +1,161 @@
+using Exchange.Server.Catalog;
+using Exchange.Server.Paging;
+using Exchange.Server.Security;
+using Exchange.Server.Storage;
+using Exchange.V1;
+using Grpc.Core;
+
 namespace Exchange.Server.Access;
 
-/// <summary>
-/// exchange.v1.AccessService. The contract is complete; the RPCs arrive with the access
-/// workflow (issue 4) and until then the generated base answers UNIMPLEMENTED.
-/// </summary>
-internal sealed class AccessService : V1.AccessService.AccessServiceBase;
+/// <summary>exchange.v1.AccessService: maps requests to the access store under <see cref="AccessPolicy"/>.</summary>
+internal sealed class AccessService(AccessStore store, PageTokens pageTokens, TimeProvider time) : V1.AccessService.AccessServiceBase
+{
+    private const int MaxReasonLength = 1000;
+
+    public override async Task<RequestAccessResponse> RequestAccess(RequestAccessRequest request, ServerCallContext context)
+    {
+        var caller = Caller.From(context);
+        var datasetId = DatasetNames.ParseId(request.Dataset, "dataset");
+        if (request.Purpose.Length == 0)
+        {
+            throw Errors.InvalidArgument("purpose is required: say what the data will be used for, e.g. \"research\".");
+        }
+
+        TermsValidation.ValidatePurpose(request.Purpose, "purpose");
+        if (request.RequestedTerms is not null)
+        {
+            TermsValidation.Validate(request.RequestedTerms, "requested_terms", time.GetUtcNow());
+        }
+
+        IdempotencyKeys.Validate(request.RequestId);
+        var terms = TermsPolicy.Normalize(request.Purpose, request.RequestedTerms);
+        var fingerprint = IdempotencyKeys.Fingerprint(request, r => r.RequestId = "");
+
+        var (accessRequest, _) = await store.RequestAsync(caller, datasetId, request.Purpose, terms, request.RequestId, fingerprint,
+            context.CancellationToken);
+        return new RequestAccessResponse { AccessRequest = accessRequest };
+    }
+
+    public override async Task<GetAccessRequestResponse> GetAccessRequest(GetAccessRequestRequest request, ServerCallContext context)
+    {
+        var caller = Caller.From(context);
+        var id = AccessNames.ParseRequest(request.Name);
+        var found = await store.GetRequestAsync(id, context.CancellationToken);
+        if (found is null || !AccessPolicy.CanSee(caller, found))
+        {
+            throw Errors.NotFound(request.Name);
+        }
+
+        return new GetAccessRequestResponse { AccessRequest = found };
+    }
+
+    public override async Task<ListAccessRequestsResponse> ListAccessRequests(ListAccessRequestsRequest request, ServerCallContext context)
+    {
+        var caller = Caller.From(context);
+        var pageSize = PageSize.Resolve(request.PageSize);
+        if (!Enum.IsDefined(request.State))
+        {
+            throw Errors.InvalidArgument($"state {(int)request.State} is not a known access request state.");
+        }
+
+        var query = Query("ListAccessRequests", request.Dataset, request.Consumer, (int)request.State);
+        var scope = query.Scope(caller.Participant);
+        var (page, next) = await store.ListRequestsAsync(query, caller, pageTokens.Decode(request.PageToken, scope), pageSize,
+            context.CancellationToken);
+        var response = new ListAccessRequestsResponse { NextPageToken = next is { } n ? pageTokens.Encode(scope, n) : "" };
+        response.AccessRequests.Add(page);
+        return response;
+    }
+
+    public override async Task<ApproveAccessRequestResponse> ApproveAccessRequest(ApproveAccessRequestRequest request, ServerCallContext context)
+    {
+        var caller = Caller.From(context);
+        var id = AccessNames.ParseRequest(request.Name);
+        if (request.Terms is not null)
+        {
+            TermsValidation.Validate(request.Terms, "terms", time.GetUtcNow());
+        }
+
+        var (approved, grant) = await store.ApproveAsync(caller, id, request.Terms, context.CancellationToken);
+        return new ApproveAccessRequestResponse { AccessRequest = approved, Grant = grant };
+    }
+
+    public override async Task<RejectAccessRequestResponse> RejectAccessRequest(RejectAccessRequestRequest request, ServerCallContext context)
+    {
+        var caller = Caller.From(context);
+        var id = AccessNames.ParseRequest(request.Name);
+        var reason = RequireReason(request.Reason, "reject");
+        var rejected = await store.RejectAsync(caller, id, reason, context.CancellationToken);
+        return new RejectAccessRequestResponse { AccessRequest = rejected };
+    }
+
+    public override async Task<WithdrawAccessRequestResponse> WithdrawAccessRequest(WithdrawAccessRequestRequest request, ServerCallContext context)
+    {
+        var caller = Caller.From(context);
+        var id = AccessNames.ParseRequest(request.Name);
+        var withdrawn = await store.WithdrawAsync(caller, id, context.CancellationToken);
+        return new WithdrawAccessRequestResponse { AccessRequest = withdrawn };
+    }
+
+    public override async Task<GetGrantResponse> GetGrant(GetGrantRequest request, ServerCallContext context)
+    {
+        var caller = Caller.From(context);
+        var id = AccessNames.ParseGrant(request.Name);
+        var grant = await store.GetGrantAsync(id, time.GetUtcNow(), context.CancellationToken);
+        if (grant is null || !AccessPolicy.CanSee(caller, grant))
+        {
+            throw Errors.NotFound(request.Name);
+        }
+
+        return new GetGrantResponse { Grant = grant };
+    }
+
+    public override async Task<ListGrantsResponse> ListGrants(ListGrantsRequest request, ServerCallContext context)
+    {
+        var caller = Caller.From(context);
+        var pageSize = PageSize.Resolve(request.PageSize);
+        if (!Enum.IsDefined(request.State))
+        {
+            throw Errors.InvalidArgument($"state {(int)request.State} is not a known grant state.");
+        }
+
+        var query = Query("ListGrants", request.Dataset, request.Consumer, (int)request.State);
+        var scope = query.Scope(caller.Participant);
+        var (page, next) = await store.ListGrantsAsync(query, caller, pageTokens.Decode(request.PageToken, scope), pageSize,
+            time.GetUtcNow(), context.CancellationToken);
+        var response = new ListGrantsResponse { NextPageToken = next is { } n ? pageTokens.Encode(scope, n) : "" };
+        response.Grants.Add(page);
+        return response;
+    }
+
+    public override async Task<RevokeGrantResponse> RevokeGrant(RevokeGrantRequest request, ServerCallContext context)
+    {
+        var caller = Caller.From(context);
+        var id = AccessNames.ParseGrant(request.Name);
+        var reason = RequireReason(request.Reason, "revoke");
+        var revoked = await store.RevokeAsync(caller, id, reason, context.CancellationToken);
+        return new RevokeGrantResponse { Grant = revoked };
+    }
+
+    private static string RequireReason(string reason, string verb)
+    {
+        var trimmed = reason.Trim();
+        if (trimmed.Length == 0 || trimmed.Length > MaxReasonLength)
+        {
+            throw Errors.InvalidArgument($"reason is required to {verb} (1-{MaxReasonLength} characters); the consumer and the audit log see it.");
+        }
+
+        return trimmed;
+    }
+
+    private static AccessQuery Query(string method, string dataset, string consumer, int state)
+    {
+        var datasetId = dataset.Length == 0 ? null : DatasetNames.ParseId(dataset, "dataset");
+        if (consumer.Length > 0 && !ParticipantId.IsValid(consumer))
+        {
+            throw Errors.InvalidArgument($"consumer '{consumer}' is not a participant id ({ParticipantId.Rule}).");
+        }
+
+        return new AccessQuery(method, datasetId, consumer.Length == 0 ? null : consumer, state);
+    }
+}

@@ -7,4 +7,9 @@ internal static class AuditActions
     public const string DatasetUpdate = "dataset.update";
     public const string DatasetPublish = "dataset.publish";
     public const string DatasetDelist = "dataset.delist";
+    public const string AccessRequest = "access.request";
+    public const string AccessApprove = "access.approve";
+    public const string AccessReject = "access.reject";
+    public const string AccessWithdraw = "access.withdraw";
+    public const string GrantRevoke = "grant.revoke";
 }

@@ -41,13 +41,13 @@ internal sealed class CatalogService(CatalogStore store, AuditStore audit, PageT
     {
         var caller = Caller.From(context);
         var id = DatasetNames.ParseId(request.Name);
-        var dataset = await store.GetAsync(id, context.CancellationToken);
-        if (dataset is null || !DatasetPolicy.CanSee(caller, dataset))
+        var found = await store.GetAsync(id, caller.Participant, context.CancellationToken);
+        if (found is not { } view || !DatasetPolicy.CanSee(caller, view.Dataset, view.ViewerHoldsGrant))
         {
             throw Errors.NotFound(request.Name);
         }
 
-        return new GetDatasetResponse { Dataset = dataset };
+        return new GetDatasetResponse { Dataset = view.Dataset };
     }
 
     public override async Task<ListDatasetsResponse> ListDatasets(ListDatasetsRequest request, ServerCallContext context)
@@ -86,9 +86,9 @@ internal sealed class CatalogService(CatalogStore store, AuditStore audit, PageT
         var now = time.GetUtcNow();
         DatasetValidation.Validate(request.Dataset, paths, now);
 
-        var updated = await store.ChangeAsync(id, caller.Participant, AuditActions.DatasetUpdate, dataset =>
+        var updated = await store.ChangeAsync(id, caller.Participant, AuditActions.DatasetUpdate, (dataset, holdsGrant) =>
         {
-            RequireEditor(caller, dataset, "update");
+            RequireEditor(caller, dataset, holdsGrant, "update");
             foreach (var path in paths)
             {
                 Apply(path, request.Dataset, dataset);
@@ -103,9 +103,9 @@ internal sealed class CatalogService(CatalogStore store, AuditStore audit, PageT
     {
         var caller = Caller.From(context);
         var id = DatasetNames.ParseId(request.Name);
-        var published = await store.ChangeAsync(id, caller.Participant, AuditActions.DatasetPublish, dataset =>
+        var published = await store.ChangeAsync(id, caller.Participant, AuditActions.DatasetPublish, (dataset, holdsGrant) =>
         {
-            RequireEditor(caller, dataset, "publish");
+            RequireEditor(caller, dataset, holdsGrant, "publish");
             if (dataset.State == DatasetState.Listed)
             {
                 throw Errors.FailedPrecondition($"'{dataset.Name}' is already listed.");
@@ -126,9 +126,9 @@ internal sealed class CatalogService(CatalogStore store, AuditStore audit, PageT
             throw Errors.InvalidArgument("reason is at most 1000 characters.");
         }
 
-        var delisted = await store.ChangeAsync(id, caller.Participant, AuditActions.DatasetDelist, dataset =>
+        var delisted = await store.ChangeAsync(id, caller.Participant, AuditActions.DatasetDelist, (dataset, holdsGrant) =>
         {
-            if (!DatasetPolicy.CanSee(caller, dataset))
+            if (!DatasetPolicy.CanSee(caller, dataset, holdsGrant))
             {
                 throw Errors.NotFound(dataset.Name);
             }
@@ -155,8 +155,8 @@ internal sealed class CatalogService(CatalogStore store, AuditStore audit, PageT
     {
         var caller = Caller.From(context);
         var (datasetId, number) = DatasetNames.ParseRevision(request.Name);
-        var dataset = await store.GetAsync(datasetId, context.CancellationToken);
-        if (dataset is null || !DatasetPolicy.CanSee(caller, dataset))
+        var found = await store.GetAsync(datasetId, caller.Participant, context.CancellationToken);
+        if (found is not { } view || !DatasetPolicy.CanSee(caller, view.Dataset, view.ViewerHoldsGrant))
         {
             throw Errors.NotFound(request.Name);
         }
@@ -173,8 +173,8 @@ internal sealed class CatalogService(CatalogStore store, AuditStore audit, PageT
         var pageSize = PageSize.Resolve(request.PageSize);
         var scope = $"ListRevisions\n{caller.Participant}\n{datasetId}";
         var after = pageTokens.Decode(request.PageToken, scope);
-        var dataset = await store.GetAsync(datasetId, context.CancellationToken);
-        if (dataset is null || !DatasetPolicy.CanSee(caller, dataset))
+        var found = await store.GetAsync(datasetId, caller.Participant, context.CancellationToken);
+        if (found is not { } view || !DatasetPolicy.CanSee(caller, view.Dataset, view.ViewerHoldsGrant))
         {
             throw Errors.NotFound(request.Parent);
         }
@@ -185,9 +185,9 @@ internal sealed class CatalogService(CatalogStore store, AuditStore audit, PageT
         return response;
     }
 
-    private static void RequireEditor(Caller caller, Dataset dataset, string action)
+    private static void RequireEditor(Caller caller, Dataset dataset, bool holdsGrant, string action)
     {
-        if (!DatasetPolicy.CanSee(caller, dataset))
+        if (!DatasetPolicy.CanSee(caller, dataset, holdsGrant))
         {
             throw Errors.NotFound(dataset.Name);
         }

@@ -61,8 +61,10 @@ internal sealed class CatalogStore(Database database)
             return Find(connection, transaction, id)!.Dataset;
         }, cancellationToken);
 
-    public Task<Dataset?> GetAsync(string id, CancellationToken cancellationToken) =>
-        database.ReadAsync(connection => Find(connection, null, id)?.Dataset, cancellationToken);
+    /// <summary>The dataset and whether <paramref name="viewer"/> holds a grant on it, or null when it does not exist.</summary>
+    public Task<(Dataset Dataset, bool ViewerHoldsGrant)?> GetAsync(string id, string viewer, CancellationToken cancellationToken) =>
+        database.ReadAsync<(Dataset, bool)?>(connection =>
+            Find(connection, null, id, viewer) is { } row ? (row.Dataset, row.ViewerHoldsGrant) : null, cancellationToken);
 
     /// <summary>
     /// Reads the dataset, lets <paramref name="change"/> check the caller's rights and alter it,
@@ -71,29 +73,27 @@ internal sealed class CatalogStore(Database database)
     /// PERMISSION_DENIED from <paramref name="change"/> is recorded as a denial and rethrown once
     /// that record is durable; a change that alters nothing stores and records nothing.
     /// </summary>
-    public async Task<Dataset> ChangeAsync(string id, string actor, string action,
-        Func<Dataset, IReadOnlyDictionary<string, string>?> change, CancellationToken cancellationToken)
-    {
-        var (dataset, denial) = await database.WriteAsync<(Dataset?, RpcException?)>(context =>
+    public Task<Dataset> ChangeAsync(string id, string actor, string action,
+        Func<Dataset, bool, IReadOnlyDictionary<string, string>?> change, CancellationToken cancellationToken) =>
+        database.WriteAsync(context =>
         {
-            var row = Find(context.Connection, context.Transaction, id) ?? throw Errors.NotFound(DatasetNames.Format(id));
+            var row = Find(context.Connection, context.Transaction, id, actor) ?? throw Errors.NotFound(DatasetNames.Format(id));
             var dataset = row.Dataset.Clone();
             IReadOnlyDictionary<string, string>? details;
             try
             {
-                details = change(dataset);
+                details = change(dataset, row.ViewerHoldsGrant);
             }
             catch (RpcException denied) when (denied.StatusCode == StatusCode.PermissionDenied)
             {
-                context.Record(new AuditEntry(actor, action, dataset.Name, AuditOutcome.Denied,
+                throw new AuditedDenial(new AuditEntry(actor, action, dataset.Name, AuditOutcome.Denied,
                     Dataset: dataset.Name, DatasetProvider: row.Dataset.Provider,
-                    Details: new Dictionary<string, string> { ["reason"] = denied.Status.Detail }));
-                return (null, denied);
+                    Details: new Dictionary<string, string> { ["reason"] = denied.Status.Detail }), denied);
             }
 
             if (dataset.Equals(row.Dataset))
             {
-                return (row.Dataset, null);
+                return row.Dataset;
             }
 
             context.Command("""
@@ -117,11 +117,8 @@ internal sealed class CatalogStore(Database database)
 
             context.Record(new AuditEntry(actor, action, dataset.Name, AuditOutcome.Success,
                 Dataset: dataset.Name, DatasetProvider: row.Dataset.Provider, Details: details));
-            return (Find(context.Connection, context.Transaction, id)!.Dataset, null);
+            return Find(context.Connection, context.Transaction, id)!.Dataset;
         }, cancellationToken);
-
-        return dataset ?? throw denial!;
-    }
 
     /// <summary>
     /// One page of the datasets <paramref name="participant"/> may see that match the query, in
@@ -137,7 +134,8 @@ internal sealed class CatalogStore(Database database)
                 SELECT {DatasetColumns}
                 FROM datasets d
                 WHERE d.seq > @after
-                  AND (d.provider = @me OR d.state = @listed OR (d.state = @delisted AND @all = 1))
+                  AND (d.provider = @me OR d.state = @listed
+                       OR (d.state = @delisted AND (@all = 1 OR EXISTS (SELECT 1 FROM grants g WHERE g.dataset_id = d.id AND g.consumer = @me))))
                   AND (@provider IS NULL OR d.provider = @provider)
                   AND (@classification = 0 OR d.classification = @classification)
                   AND (@state = 0 OR d.state = @state)
@@ -205,9 +203,13 @@ internal sealed class CatalogStore(Database database)
                 : (revisions.Take(pageSize).Select(r => r.Revision).ToList(), revisions[pageSize - 1].Number);
         }, cancellationToken);
 
-    private static DatasetRow? Find(SqliteConnection connection, SqliteTransaction? transaction, string id)
+    /// <summary>The dataset, and whether <paramref name="viewer"/> holds a grant on it (which keeps a DELISTED dataset visible).</summary>
+    private static DatasetRow? Find(SqliteConnection connection, SqliteTransaction? transaction, string id, string? viewer = null)
     {
-        using var command = connection.Command($"SELECT {DatasetColumns} FROM datasets d WHERE d.id = @id", transaction).With("@id", id);
+        using var command = connection.Command($"""
+            SELECT {DatasetColumns}, EXISTS (SELECT 1 FROM grants g WHERE g.dataset_id = d.id AND g.consumer = @viewer)
+            FROM datasets d WHERE d.id = @id
+            """, transaction).With("@id", id).With("@viewer", viewer);
         return ReadRows(command).SingleOrDefault();
     }
 
@@ -236,7 +238,7 @@ internal sealed class CatalogStore(Database database)
                 dataset.Tags.Add(reader.GetString(11).Split('\n'));
             }
 
-            rows.Add(new DatasetRow(reader.GetInt64(0), dataset));
+            rows.Add(new DatasetRow(reader.GetInt64(0), dataset, reader.FieldCount > 12 && reader.GetBoolean(12)));
         }
 
         return rows;
@@ -272,5 +274,5 @@ internal sealed class CatalogStore(Database database)
             .Replace("%", "\\%", StringComparison.Ordinal)
             .Replace("_", "\\_", StringComparison.Ordinal);
 
-    private sealed record DatasetRow(long Seq, Dataset Dataset);
+    private sealed record DatasetRow(long Seq, Dataset Dataset, bool ViewerHoldsGrant);
 }

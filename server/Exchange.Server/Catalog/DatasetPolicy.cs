@@ -8,13 +8,13 @@ internal static class DatasetPolicy
 {
     /// <summary>
     /// A DRAFT is its provider's alone; LISTED is everyone's; DELISTED stays visible to its
-    /// provider and to auditors and operators.
+    /// provider, to holders of grants on it, and to auditors and operators.
     /// </summary>
-    public static bool CanSee(Caller caller, Dataset dataset) => dataset.State switch
+    public static bool CanSee(Caller caller, Dataset dataset, bool callerHoldsGrant) => dataset.State switch
     {
         _ when dataset.Provider == caller.Participant => true,
         DatasetState.Listed => true,
-        DatasetState.Delisted => caller.ReadsEverything,
+        DatasetState.Delisted => caller.ReadsEverything || callerHoldsGrant,
         _ => false,
     };
 

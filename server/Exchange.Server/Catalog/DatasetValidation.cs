@@ -50,6 +50,11 @@ internal static partial class DatasetValidation
                     if (dataset.AutoApprovalTerms is not null)
                     {
                         TermsValidation.Validate(dataset.AutoApprovalTerms, "dataset.auto_approval_terms", now);
+                        if (dataset.AutoApprovalTerms.Purposes.Count == 0)
+                        {
+                            throw Errors.InvalidArgument(
+                                "dataset.auto_approval_terms.purposes must list the purposes that are approved automatically.");
+                        }
                     }
 
                     break;

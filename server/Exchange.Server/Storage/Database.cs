@@ -19,7 +19,7 @@ internal sealed partial class Database : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger<Database> _logger;
     private SqliteConnection? _writer;
-    private WriteContext? _context;
+    private WriteUnit? _context;
     private Task? _writerLoop;
 
     public Database(string path, TimeProvider time, ILogger<Database> logger)
@@ -61,7 +61,7 @@ internal sealed partial class Database : IAsyncDisposable
     {
         _writer = Open();
         Tree.Load(_writer);
-        _context = new WriteContext(_writer, Tree);
+        _context = new WriteUnit(_writer, Tree);
         _writerLoop = Task.Run(RunWriterAsync);
     }
 
@@ -75,9 +75,10 @@ internal sealed partial class Database : IAsyncDisposable
     /// <summary>
     /// Runs <paramref name="write"/> in the writer's transaction and returns its result once that
     /// transaction has committed. If it throws, its changes (and audit records) are rolled back and
-    /// the exception is rethrown here. A call cancelled before its turn does not run at all.
+    /// the exception is rethrown here; an <see cref="AuditedDenial"/> is recorded first. A call
+    /// cancelled before its turn does not run at all.
     /// </summary>
-    public Task<T> WriteAsync<T>(Func<WriteContext, T> write, CancellationToken cancellationToken)
+    public Task<T> WriteAsync<T>(Func<WriteUnit, T> write, CancellationToken cancellationToken)
     {
         var work = new Work<T>(write, cancellationToken);
         if (!_queue.Writer.TryWrite(work))
@@ -143,9 +144,18 @@ internal sealed partial class Database : IAsyncDisposable
                 catch (Exception ex)
                 {
                     transaction.Rollback("work");
-                    transaction.Release("work");
                     Tree.Restore(mark);
-                    work.Fail(ex);
+                    if (ex is AuditedDenial denied)
+                    {
+                        context.Record(denied.Entry);
+                        work.Fail(denied.Denial);
+                    }
+                    else
+                    {
+                        work.Fail(ex);
+                    }
+
+                    transaction.Release("work");
                 }
             }
 
@@ -181,14 +191,14 @@ internal sealed partial class Database : IAsyncDisposable
     {
         bool CancelIfRequested();
 
-        void Run(WriteContext context);
+        void Run(WriteUnit context);
 
         void Fail(Exception exception);
 
         void Complete();
     }
 
-    private sealed class Work<T>(Func<WriteContext, T> write, CancellationToken cancellationToken) : IWork
+    private sealed class Work<T>(Func<WriteUnit, T> write, CancellationToken cancellationToken) : IWork
     {
         private readonly TaskCompletionSource<T> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private T? _result;
@@ -198,7 +208,7 @@ internal sealed partial class Database : IAsyncDisposable
 
         public bool CancelIfRequested() => cancellationToken.IsCancellationRequested && _completion.TrySetCanceled(cancellationToken);
 
-        public void Run(WriteContext context) => _result = write(context);
+        public void Run(WriteUnit context) => _result = write(context);
 
         public void Fail(Exception exception) => _error ??= exception;
 

@@ -93,6 +93,48 @@ internal static class Migrations
             create_time INTEGER NOT NULL
         );
         """,
+
+        // 3: access requests and grants. One PENDING request per consumer and dataset is a rule
+        // the database keeps, so racing requests cannot both get in.
+        """
+        CREATE TABLE access_requests (
+            seq             INTEGER PRIMARY KEY,
+            id              TEXT    NOT NULL UNIQUE,
+            dataset_id      TEXT    NOT NULL,
+            provider        TEXT    NOT NULL,
+            consumer        TEXT    NOT NULL,
+            purpose         TEXT    NOT NULL,
+            requested_terms BLOB    NOT NULL,
+            state           INTEGER NOT NULL,
+            grant_id        TEXT,
+            decision_reason TEXT    NOT NULL DEFAULT '',
+            create_time     INTEGER NOT NULL,
+            decide_time     INTEGER
+        );
+        CREATE UNIQUE INDEX access_requests_one_pending ON access_requests (dataset_id, consumer) WHERE state = 1;
+        CREATE INDEX access_requests_by_consumer ON access_requests (consumer, seq);
+        CREATE INDEX access_requests_by_provider ON access_requests (provider, seq);
+        CREATE INDEX access_requests_by_dataset ON access_requests (dataset_id, seq);
+
+        CREATE TABLE grants (
+            seq               INTEGER PRIMARY KEY,
+            id                TEXT    NOT NULL UNIQUE,
+            dataset_id        TEXT    NOT NULL,
+            consumer          TEXT    NOT NULL,
+            provider          TEXT    NOT NULL,
+            access_request_id TEXT    NOT NULL,
+            terms             BLOB    NOT NULL,
+            expire_time       INTEGER,
+            max_transfers     INTEGER NOT NULL,
+            transfers_used    INTEGER NOT NULL DEFAULT 0,
+            revoke_time       INTEGER,
+            revoke_reason     TEXT    NOT NULL DEFAULT '',
+            create_time       INTEGER NOT NULL
+        );
+        CREATE INDEX grants_by_consumer ON grants (consumer, seq);
+        CREATE INDEX grants_by_provider ON grants (provider, seq);
+        CREATE INDEX grants_by_dataset ON grants (dataset_id, consumer);
+        """,
     ];
 
     public static int LatestVersion => Scripts.Count;

@@ -1,3 +1,4 @@
+using Exchange.Server.Access;
 using Exchange.Server.Audit;
 using Exchange.Server.Catalog;
 using Exchange.Server.Hosting;
@@ -27,6 +28,7 @@ internal static class StorageSetup
         services.AddSingleton<PageTokens>();
         services.AddSingleton<CatalogStore>();
         services.AddSingleton<AuditStore>();
+        services.AddSingleton<AccessStore>();
         services.AddHostedService<StorageInitializer>();
         services.AddHostedService<CheckpointPublisher>();
         return services;

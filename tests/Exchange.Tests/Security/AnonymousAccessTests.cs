@@ -60,7 +60,7 @@ public sealed class AnonymousAccessTests(ExchangeFactory factory) : IClassFixtur
     public async Task Unimplemented_methods_answer_unimplemented_to_an_authenticated_caller()
     {
         using var client = factory.ClientFor(Participant.Initech);
-        var error = await Rpc.FailsWith(StatusCode.Unimplemented, client.Access.GetGrantAsync(new V1.GetGrantRequest { Name = "grants/x" }));
+        var error = await Rpc.FailsWith(StatusCode.Unimplemented, client.Transfers.GetTransferAsync(new V1.GetTransferRequest { Name = "transfers/x" }));
         Assert.NotNull(error);
     }
 

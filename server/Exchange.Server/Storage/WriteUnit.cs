@@ -9,13 +9,13 @@ namespace Exchange.Server.Storage;
 /// write, and <see cref="Record"/>, the one way to append to the audit log, so an effect and its
 /// record always commit or roll back together.
 /// </summary>
-internal sealed class WriteContext
+internal sealed class WriteUnit
 {
     private readonly AuditTree _tree;
     private readonly SqliteCommand _insertEvent;
     private readonly SqliteCommand _insertNode;
 
-    public WriteContext(SqliteConnection connection, AuditTree tree)
+    public WriteUnit(SqliteConnection connection, AuditTree tree)
     {
         Connection = connection;
         _tree = tree;

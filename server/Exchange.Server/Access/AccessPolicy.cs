@@ -1,0 +1,27 @@
+using Exchange.Server.Security;
+using Exchange.V1;
+
+namespace Exchange.Server.Access;
+
+/// <summary>Who may see and act on access requests and grants (DESIGN.md, Participants and roles).</summary>
+internal static class AccessPolicy
+{
+    /// <summary>A request is its consumer's and its dataset provider's business, and auditors' and operators'.</summary>
+    public static bool CanSee(Caller caller, AccessRequest request) =>
+        caller.ReadsEverything || request.Consumer == caller.Participant || request.Provider == caller.Participant;
+
+    /// <summary>A grant is seen by the same parties as the request it answers.</summary>
+    public static bool CanSee(Caller caller, Grant grant) =>
+        caller.ReadsEverything || grant.Consumer == caller.Participant || grant.Provider == caller.Participant;
+
+    /// <summary>Only the dataset's provider approves or rejects.</summary>
+    public static bool CanDecide(Caller caller, AccessRequest request) =>
+        caller.IsProvider && request.Provider == caller.Participant;
+
+    /// <summary>Only the consumer who asked withdraws.</summary>
+    public static bool CanWithdraw(Caller caller, AccessRequest request) => request.Consumer == caller.Participant;
+
+    /// <summary>The provider who granted, or an operator, revokes.</summary>
+    public static bool CanRevoke(Caller caller, Grant grant) =>
+        (caller.IsProvider && grant.Provider == caller.Participant) || caller.IsOperator;
+}
