@@ -23,8 +23,18 @@ public sealed class AuditLogVerifier(ExchangeClient client)
     {
         ArgumentNullException.ThrowIfNull(client);
         var published = (await client.Audit.GetCheckpointAsync(new GetCheckpointRequest(), cancellationToken: cancellationToken)).Checkpoint;
-        var stored = trusted?.Load();
-        var key = pinnedKey ?? stored?.Key ?? NoteVerifierKey.Parse(published.VerifierKey);
+        (NoteVerifierKey Key, string Note)? stored;
+        NoteVerifierKey key;
+        try
+        {
+            stored = trusted?.Load();
+            key = pinnedKey ?? stored?.Key ?? NoteVerifierKey.Parse(published.VerifierKey);
+        }
+        catch (Exception ex) when (ex is FormatException or System.Text.Json.JsonException)
+        {
+            return Failed($"No usable verifier key: {ex.Message}", null);
+        }
+
         if (stored is { } s && s.Key.Encoded != key.Encoded)
         {
             return Failed($"The trusted checkpoint was signed by {s.Key.Encoded}, not by the pinned key {key.Encoded}.", key);
@@ -40,10 +50,24 @@ public sealed class AuditLogVerifier(ExchangeClient client)
             return Failed($"The server's checkpoint does not verify: {ex.Message}", key);
         }
 
+        if (checkpoint.Origin != key.Name)
+        {
+            return Failed($"The checkpoint is for log '{checkpoint.Origin}', but the key is named '{key.Name}'.", key, checkpoint);
+        }
+
         long? previousSize = null;
         if (stored is { } previous)
         {
-            var old = CheckpointNote.ParseVerified(previous.Note, key);
+            CheckpointNote old;
+            try
+            {
+                old = CheckpointNote.ParseVerified(previous.Note, key);
+            }
+            catch (FormatException ex)
+            {
+                return Failed($"The trusted checkpoint in '{trusted!.Path}' does not verify: {ex.Message}", key);
+            }
+
             var problem = await CheckConsistencyAsync(old, checkpoint, cancellationToken);
             if (problem is not null)
             {
@@ -73,7 +97,7 @@ public sealed class AuditLogVerifier(ExchangeClient client)
                     return Failed(e.Index > leaves.Count
                         ? $"Index {leaves.Count} is missing from the log: the next event listed is {e.Index} " +
                             "(unless the caller may not read the whole log: verify with an auditor's token)."
-                        : $"Index {e.Index} is listed twice or out of order.", key, checkpoint, leaves.Count);
+                        : $"Index {e.Index} is listed twice or out of order.", key, checkpoint, Math.Min(e.Index, leaves.Count));
                 }
 
                 var problem = CheckDecodedView(e);

@@ -37,16 +37,7 @@ public sealed record CheckpointNote(string Origin, long Size, byte[] RootHash)
             throw new FormatException("The checkpoint's size line is not a decimal number.");
         }
 
-        byte[] root;
-        try
-        {
-            root = Convert.FromBase64String(lines[2]);
-        }
-        catch (FormatException)
-        {
-            throw new FormatException("The checkpoint's root hash line is not base64.");
-        }
-
+        var root = StrictBase64.Decode(lines[2]) ?? throw new FormatException("The checkpoint's root hash line is not base64.");
         if (root.Length != Rfc6962.HashSize)
         {
             throw new FormatException("The checkpoint's root hash is not 32 bytes.");

@@ -28,9 +28,14 @@ public sealed class SignedNote
     {
         ArgumentNullException.ThrowIfNull(note);
         var split = note.LastIndexOf("\n\n", StringComparison.Ordinal);
-        if (split < 0 || !note.EndsWith('\n'))
+        if (split < 0 || split + 2 >= note.Length || !note.EndsWith('\n'))
         {
             throw new FormatException("A signed note is text, a blank line and signature lines, each ending in a newline.");
+        }
+
+        if (note.Any(c => char.IsControl(c) && c != '\n'))
+        {
+            throw new FormatException("A signed note holds no control characters other than newlines.");
         }
 
         var text = note[..(split + 1)];
@@ -48,15 +53,7 @@ public sealed class SignedNote
                 throw new FormatException("A signature line is '— name signature'.");
             }
 
-            byte[] blob;
-            try
-            {
-                blob = Convert.FromBase64String(fields[1]);
-            }
-            catch (FormatException)
-            {
-                throw new FormatException("A note signature is base64.");
-            }
+            var blob = StrictBase64.Decode(fields[1]) ?? throw new FormatException("A note signature is base64.");
 
             if (blob.Length < 5)
             {

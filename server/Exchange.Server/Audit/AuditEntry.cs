@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Exchange.V1;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
@@ -22,8 +23,9 @@ internal sealed record AuditEntry(
 
     /// <summary>
     /// The leaf bytes: the protobuf encoding of a version 1 <see cref="AuditRecord"/>. Fields are
-    /// written in field-number order, details sorted by key (ordinal), no unknown fields, so
-    /// the same record always encodes to the same bytes.
+    /// written in field-number order, details sorted by key (ordinal), no unknown fields, so a
+    /// record always decodes and re-encodes to the same bytes. A fresh random nonce makes every
+    /// leaf's hash unguessable.
     /// </summary>
     public byte[] Encode(DateTimeOffset time)
     {
@@ -37,6 +39,7 @@ internal sealed record AuditEntry(
             Dataset = Dataset,
             Outcome = Outcome,
             Subject = Subject,
+            Nonce = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(16)),
         };
         if (Details is not null)
         {

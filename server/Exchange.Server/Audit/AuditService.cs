@@ -31,7 +31,8 @@ internal sealed partial class AuditService(AuditStore store, CheckpointSigner si
 
         var scope = $"{query.Scope(caller.Participant)}\n{request.StartIndex}";
         var from = request.PageToken.Length == 0 ? request.StartIndex : pageTokens.Decode(request.PageToken, scope);
-        var (page, next) = await store.ListAsync(query, caller, from, store.Size, pageSize, context.CancellationToken);
+        // Read connections see only committed rows, so no upper bound is needed here.
+        var (page, next) = await store.ListAsync(query, caller, from, long.MaxValue, pageSize, context.CancellationToken);
         var response = new ListAuditEventsResponse { NextPageToken = next is { } n ? pageTokens.Encode(scope, n) : "" };
         response.Events.Add(page);
         return response;
@@ -136,6 +137,13 @@ internal sealed partial class AuditService(AuditStore store, CheckpointSigner si
         }
 
         var size = store.Size;
+        if (requested > size)
+        {
+            // A checkpoint commits a moment before the writer publishes its new size; trust the committed checkpoint.
+            var checkpoint = await store.LatestCheckpointAsync(signer, cancellationToken);
+            size = Math.Max(size, checkpoint?.Size ?? 0);
+        }
+
         if (requested > size)
         {
             throw Errors.InvalidArgument($"{field} {requested} is larger than the log ({size} events).");

@@ -55,7 +55,8 @@ internal sealed class AuditStore(Database database)
         int pageSize, CancellationToken cancellationToken) =>
         database.ReadAsync<(IReadOnlyList<AuditEvent>, long?)>(connection =>
         {
-            // Mirrors AuditPolicy.CanRead.
+            // Who reads what: auditors and operators everything; others what they did, what was done to them,
+            // and (providers) what concerns their datasets.
             using var command = connection.Command("""
                 SELECT idx, leaf FROM audit_events
                 WHERE idx >= @from AND idx < @size
@@ -107,14 +108,17 @@ internal sealed class AuditStore(Database database)
                 : null;
         }, cancellationToken);
 
-    /// <summary>Signs and stores a checkpoint of the log as of this write, unless the newest one already covers it.</summary>
-    public Task<bool> SignCheckpointAsync(CheckpointSigner signer, CancellationToken cancellationToken) =>
+    /// <summary>
+    /// Signs and stores a checkpoint of the log as of this write, unless the newest one already
+    /// covers it; returns the size the newest checkpoint covers.
+    /// </summary>
+    public Task<long> SignCheckpointAsync(CheckpointSigner signer, CancellationToken cancellationToken) =>
         database.WriteAsync(context =>
         {
             var signed = context.Command("SELECT MAX(size) FROM audit_checkpoints").ExecuteScalar();
             if (signed is long size && size >= context.TreeSize)
             {
-                return false;
+                return size;
             }
 
             var root = context.TreeRoot();
@@ -124,7 +128,7 @@ internal sealed class AuditStore(Database database)
                 .With("@note", signer.Sign(context.TreeSize, root))
                 .With("@time", Timestamps.ToMicros(context.Now))
                 .ExecuteNonQuery();
-            return true;
+            return context.TreeSize;
         }, cancellationToken);
 
     /// <summary>The hashes of <paramref name="ranges"/>, read in one query from the stored subtrees.</summary>

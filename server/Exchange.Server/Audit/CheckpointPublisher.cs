@@ -20,8 +20,7 @@ internal sealed partial class CheckpointPublisher(AuditStore store, CheckpointSi
             {
                 if (store.Size != signedSize)
                 {
-                    await store.SignCheckpointAsync(signer, stoppingToken);
-                    signedSize = store.Size;
+                    signedSize = await store.SignCheckpointAsync(signer, stoppingToken);
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

@@ -18,7 +18,7 @@ internal sealed class CatalogService(CatalogStore store, AuditStore audit, PageT
         {
             var denied = Errors.PermissionDenied("Only participants with the 'provider' role may create datasets.");
             await audit.RecordAsync(new AuditEntry(caller.Participant, AuditActions.DatasetCreate, "datasets", AuditOutcome.Denied,
-                Details: new Dictionary<string, string> { ["reason"] = denied.Status.Detail }), context.CancellationToken);
+                Details: new Dictionary<string, string> { ["reason"] = denied.Status.Detail }), CancellationToken.None);
             throw denied;
         }
 

@@ -119,7 +119,15 @@ internal sealed partial class Database : IAsyncDisposable
 
             if (batch.Count > 0)
             {
-                Commit(batch);
+                try
+                {
+                    Commit(batch);
+                }
+                catch (Exception ex)
+                {
+                    // Commit settles every unit itself; this only keeps the one writer alive whatever happens.
+                    LogWriterError(ex);
+                }
             }
         }
     }
@@ -139,6 +147,12 @@ internal sealed partial class Database : IAsyncDisposable
                 try
                 {
                     work.Run(context);
+                    if (context.Poisoned is { } poison)
+                    {
+                        // The unit swallowed a failed audit append; its effects cannot commit without their record.
+                        throw poison;
+                    }
+
                     transaction.Release("work");
                 }
                 catch (Exception ex)
@@ -181,8 +195,21 @@ internal sealed partial class Database : IAsyncDisposable
             work.Complete();
         }
 
-        Committed?.Invoke(Tree.CommittedSize);
+        foreach (var handler in Committed?.GetInvocationList() ?? [])
+        {
+            try
+            {
+                ((Action<long>)handler)(Tree.CommittedSize);
+            }
+            catch (Exception ex)
+            {
+                LogWriterError(ex);
+            }
+        }
     }
+
+    [LoggerMessage(EventId = 21, Level = LogLevel.Error, Message = "The database writer caught an unexpected error and goes on")]
+    private partial void LogWriterError(Exception exception);
 
     [LoggerMessage(EventId = 20, Level = LogLevel.Error, Message = "A group commit of {Count} writes failed; none of them took effect")]
     private partial void LogCommitFailed(Exception exception, int count);

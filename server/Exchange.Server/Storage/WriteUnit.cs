@@ -50,8 +50,24 @@ internal sealed class WriteUnit
 
     public SqliteCommand Command(string sql) => Connection.Command(sql, Transaction);
 
+    /// <summary>Set when an append failed part-way: the writer then rolls the whole unit back, whatever the unit did with the error.</summary>
+    public Exception? Poisoned { get; private set; }
+
     /// <summary>Appends <paramref name="entry"/> to the audit log in this transaction; returns its index.</summary>
     public long Record(AuditEntry entry)
+    {
+        try
+        {
+            return Append(entry);
+        }
+        catch (Exception ex)
+        {
+            Poisoned ??= ex;
+            throw;
+        }
+    }
+
+    private long Append(AuditEntry entry)
     {
         var leaf = entry.Encode(Now);
         var index = _tree.Append(Rfc6962.LeafHash(leaf), (id, hash) =>
@@ -79,7 +95,9 @@ internal sealed class WriteUnit
     internal void Begin(SqliteTransaction transaction, DateTimeOffset now)
     {
         Transaction = transaction;
-        Now = now;
+        // Microseconds: the precision every stored time has, so an effect and its record agree exactly.
+        Now = new DateTimeOffset(now.UtcTicks - (now.UtcTicks % 10), TimeSpan.Zero);
+        Poisoned = null;
     }
 
     private static object NullIfEmpty(string value) => value.Length == 0 ? DBNull.Value : value;

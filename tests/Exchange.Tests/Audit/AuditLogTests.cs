@@ -269,6 +269,48 @@ public sealed class AuditLogTests : IDisposable
     }
 
     [Fact]
+    public async Task A_unit_that_swallows_a_failed_append_is_rolled_back_whole_and_the_tree_stays_consistent()
+    {
+        _ = _factory.Server;
+        var database = _factory.Services.GetRequiredService<Database>();
+        var entry = new AuditEntry("acme", "test.write", "datasets/x", AuditOutcome.Success);
+        await database.WriteAsync(context => context.Record(entry), CancellationToken.None);
+
+        // The next leaf's node id is taken, so the append fails part-way; the unit hides the error.
+        await Assert.ThrowsAnyAsync<Exception>(() => database.WriteAsync(context =>
+        {
+            context.Command("INSERT INTO server_secrets (name, value) VALUES ('swallowed', x'00')").ExecuteNonQuery();
+            context.Command($"INSERT INTO audit_nodes (id, hash) VALUES ({context.TreeSize}, x'00')").ExecuteNonQuery();
+            try
+            {
+                context.Record(entry);
+            }
+            catch (Microsoft.Data.Sqlite.SqliteException)
+            {
+            }
+
+            return 0;
+        }, CancellationToken.None));
+
+        await database.WriteAsync(context => context.Record(entry), CancellationToken.None);
+        Assert.Equal(0L, await database.ReadAsync(c => (long)c.Command("SELECT COUNT(*) FROM server_secrets WHERE name = 'swallowed'").ExecuteScalar()!, CancellationToken.None));
+        using var auditor = _factory.As(Participant.Auditor);
+        var checkpoint = await auditor.CheckpointCoveringAsync(2);
+        var events = await auditor.AllEventsAsync();
+        Assert.Equal([0L, 1L], events.Select(e => e.Index));
+        Assert.Equal(MerkleTreeBuilder.RootOf(events.Select(e => Rfc6962.LeafHash(e.Leaf.Span))), checkpoint.RootHash.ToByteArray());
+    }
+
+    [Fact]
+    public void Identical_records_get_different_leaves_so_sibling_hashes_reveal_nothing()
+    {
+        var entry = new AuditEntry("acme", "test.write", "datasets/x", AuditOutcome.Success);
+        var time = DateTimeOffset.UtcNow;
+        Assert.NotEqual(entry.Encode(time), entry.Encode(time));
+        Assert.Equal(16, AuditRecord.Parser.ParseFrom(entry.Encode(time)).Nonce.Length);
+    }
+
+    [Fact]
     public async Task After_a_restart_the_log_continues_consistently_with_its_earlier_checkpoints()
     {
         var directory = Path.Combine(Path.GetTempPath(), "exchange-tests", Guid.NewGuid().ToString("N"));
