@@ -1,0 +1,221 @@
+using Exchange.Client;
+using Exchange.Tests.Access;
+using Exchange.Tests.Catalog;
+using Exchange.Tests.Infrastructure;
+using Exchange.V1;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+
+namespace Exchange.Tests.Security;
+
+/// <summary>
+/// Every exchange.v1 RPC, called by each kind of caller on objects in each state, must answer
+/// exactly the status in its cell. Codes: OK; NF = NOT_FOUND (the caller may not know the object
+/// exists); PD = PERMISSION_DENIED (it may see but not act); FP = FAILED_PRECONDITION (the state
+/// forbids it); UA = UNAUTHENTICATED; UN = UNIMPLEMENTED (not built yet).
+/// Columns: owning provider, another provider, requesting consumer, another consumer, auditor,
+/// operator, anonymous. The requesting consumer holds a grant on the DELISTED dataset.
+/// </summary>
+public sealed class AuthorizationMatrixTests(ExchangeFactory factory) : IClassFixture<ExchangeFactory>
+{
+    private static readonly Participant?[] Callers =
+        [Participant.Acme, Participant.Globex, Participant.Initech, Participant.Umbrella, Participant.Auditor, Participant.Operator, null];
+
+    private static readonly Dictionary<string, StatusCode> Codes = new()
+    {
+        ["OK"] = StatusCode.OK,
+        ["NF"] = StatusCode.NotFound,
+        ["PD"] = StatusCode.PermissionDenied,
+        ["FP"] = StatusCode.FailedPrecondition,
+        ["UA"] = StatusCode.Unauthenticated,
+        ["UN"] = StatusCode.Unimplemented,
+    };
+
+    /// <summary>The objects one cell acts on, made fresh for every cell.</summary>
+    private sealed record Target(string Dataset = "", string Request = "", string Grant = "");
+
+    private sealed record Row(string Rpc, string State, string Expected, Func<ExchangeClient, Target, Task> Call);
+
+    private static Timestamp Tomorrow => Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddDays(1));
+
+    // The table is aligned by hand so that each column reads as one caller.
+#pragma warning disable IDE0055
+    private static readonly Row[] Matrix =
+    [
+        //                                              owner prov2 reqst cons2 audit oper  anon
+        new("CatalogService/CreateDataset", "-",        "OK    OK    PD    PD    PD    PD    UA", (c, _) => c.Catalog.CreateDatasetAsync(new() { Dataset = new() { Title = "t", Classification = Classification.Public } }).ResponseAsync),
+        new("CatalogService/GetDataset", "draft",       "OK    NF    NF    NF    NF    NF    UA", (c, t) => c.Catalog.GetDatasetAsync(new() { Name = t.Dataset }).ResponseAsync),
+        new("CatalogService/GetDataset", "listed",      "OK    OK    OK    OK    OK    OK    UA", (c, t) => c.Catalog.GetDatasetAsync(new() { Name = t.Dataset }).ResponseAsync),
+        new("CatalogService/GetDataset", "delisted",    "OK    NF    OK    NF    OK    OK    UA", (c, t) => c.Catalog.GetDatasetAsync(new() { Name = t.Dataset }).ResponseAsync),
+        new("CatalogService/ListDatasets", "-",         "OK    OK    OK    OK    OK    OK    UA", (c, _) => c.Catalog.ListDatasetsAsync(new()).ResponseAsync),
+        new("CatalogService/UpdateDataset", "draft",    "OK    NF    NF    NF    NF    NF    UA", Update),
+        new("CatalogService/UpdateDataset", "listed",   "OK    PD    PD    PD    PD    PD    UA", Update),
+        new("CatalogService/UpdateDataset", "delisted", "OK    NF    PD    NF    PD    PD    UA", Update),
+        new("CatalogService/PublishDataset", "draft",   "OK    NF    NF    NF    NF    NF    UA", (c, t) => c.Catalog.PublishDatasetAsync(new() { Name = t.Dataset }).ResponseAsync),
+        new("CatalogService/PublishDataset", "listed",  "FP    PD    PD    PD    PD    PD    UA", (c, t) => c.Catalog.PublishDatasetAsync(new() { Name = t.Dataset }).ResponseAsync),
+        new("CatalogService/PublishDataset", "delisted","OK    NF    PD    NF    PD    PD    UA", (c, t) => c.Catalog.PublishDatasetAsync(new() { Name = t.Dataset }).ResponseAsync),
+        new("CatalogService/DelistDataset", "draft",    "FP    NF    NF    NF    NF    NF    UA", (c, t) => c.Catalog.DelistDatasetAsync(new() { Name = t.Dataset }).ResponseAsync),
+        new("CatalogService/DelistDataset", "listed",   "OK    PD    PD    PD    PD    OK    UA", (c, t) => c.Catalog.DelistDatasetAsync(new() { Name = t.Dataset }).ResponseAsync),
+        new("CatalogService/DelistDataset", "delisted", "FP    NF    PD    NF    PD    FP    UA", (c, t) => c.Catalog.DelistDatasetAsync(new() { Name = t.Dataset }).ResponseAsync),
+        new("CatalogService/GetRevision", "draft",      "NF    NF    NF    NF    NF    NF    UA", (c, t) => c.Catalog.GetRevisionAsync(new() { Name = t.Dataset + "/revisions/1" }).ResponseAsync),
+        new("CatalogService/GetRevision", "listed",     "NF    NF    NF    NF    NF    NF    UA", (c, t) => c.Catalog.GetRevisionAsync(new() { Name = t.Dataset + "/revisions/1" }).ResponseAsync),
+        new("CatalogService/ListRevisions", "draft",    "OK    NF    NF    NF    NF    NF    UA", (c, t) => c.Catalog.ListRevisionsAsync(new() { Parent = t.Dataset }).ResponseAsync),
+        new("CatalogService/ListRevisions", "listed",   "OK    OK    OK    OK    OK    OK    UA", (c, t) => c.Catalog.ListRevisionsAsync(new() { Parent = t.Dataset }).ResponseAsync),
+        new("CatalogService/ListRevisions", "delisted", "OK    NF    OK    NF    OK    OK    UA", (c, t) => c.Catalog.ListRevisionsAsync(new() { Parent = t.Dataset }).ResponseAsync),
+
+        new("AccessService/RequestAccess", "draft",     "PD    NF    NF    NF    NF    NF    UA", Request),
+        new("AccessService/RequestAccess", "listed",    "PD    PD    OK    OK    PD    PD    UA", Request),
+        new("AccessService/RequestAccess", "delisted",  "PD    NF    FP    NF    PD    PD    UA", Request),
+        new("AccessService/GetAccessRequest", "pending","OK    NF    OK    NF    OK    OK    UA", (c, t) => c.Access.GetAccessRequestAsync(new() { Name = t.Request }).ResponseAsync),
+        new("AccessService/ListAccessRequests", "-",    "OK    OK    OK    OK    OK    OK    UA", (c, _) => c.Access.ListAccessRequestsAsync(new()).ResponseAsync),
+        new("AccessService/ApproveAccessRequest", "pending",  "OK    NF    PD    NF    PD    PD    UA", Approve),
+        new("AccessService/ApproveAccessRequest", "approved", "FP    NF    PD    NF    PD    PD    UA", Approve),
+        new("AccessService/RejectAccessRequest", "pending",   "OK    NF    PD    NF    PD    PD    UA", Reject),
+        new("AccessService/RejectAccessRequest", "rejected",  "FP    NF    PD    NF    PD    PD    UA", Reject),
+        new("AccessService/WithdrawAccessRequest", "pending", "PD    NF    OK    NF    PD    PD    UA", (c, t) => c.Access.WithdrawAccessRequestAsync(new() { Name = t.Request }).ResponseAsync),
+        new("AccessService/WithdrawAccessRequest", "withdrawn","PD   NF    FP    NF    PD    PD    UA", (c, t) => c.Access.WithdrawAccessRequestAsync(new() { Name = t.Request }).ResponseAsync),
+        new("AccessService/GetGrant", "active",         "OK    NF    OK    NF    OK    OK    UA", (c, t) => c.Access.GetGrantAsync(new() { Name = t.Grant }).ResponseAsync),
+        new("AccessService/GetGrant", "revoked",        "OK    NF    OK    NF    OK    OK    UA", (c, t) => c.Access.GetGrantAsync(new() { Name = t.Grant }).ResponseAsync),
+        new("AccessService/ListGrants", "-",            "OK    OK    OK    OK    OK    OK    UA", (c, _) => c.Access.ListGrantsAsync(new()).ResponseAsync),
+        new("AccessService/RevokeGrant", "active",      "OK    NF    PD    NF    PD    OK    UA", Revoke),
+        new("AccessService/RevokeGrant", "revoked",     "FP    NF    PD    NF    PD    FP    UA", Revoke),
+
+        new("AuditService/ListAuditEvents", "-",        "OK    OK    OK    OK    OK    OK    UA", (c, _) => c.Audit.ListAuditEventsAsync(new()).ResponseAsync),
+        new("AuditService/WatchAuditEvents", "-",       "OK    OK    OK    OK    OK    OK    UA", WatchBriefly),
+        new("AuditService/GetCheckpoint", "-",          "OK    OK    OK    OK    OK    OK    UA", (c, _) => c.Audit.GetCheckpointAsync(new()).ResponseAsync),
+        new("AuditService/GetInclusionProof", "-",      "OK    OK    OK    OK    OK    OK    UA", (c, _) => c.Audit.GetInclusionProofAsync(new() { Index = 0, TreeSize = 1 }).ResponseAsync),
+        new("AuditService/GetConsistencyProof", "-",    "OK    OK    OK    OK    OK    OK    UA", (c, _) => c.Audit.GetConsistencyProofAsync(new() { FirstTreeSize = 1, SecondTreeSize = 1 }).ResponseAsync),
+
+        new("TransferService/Upload", "-",              "UN    UN    UN    UN    UN    UN    UA", Upload),
+        new("TransferService/Download", "-",            "UN    UN    UN    UN    UN    UN    UA", Download),
+        new("TransferService/GetTransfer", "-",         "UN    UN    UN    UN    UN    UN    UA", (c, _) => c.Transfers.GetTransferAsync(new() { Name = "transfers/x" }).ResponseAsync),
+        new("TransferService/ListTransfers", "-",       "UN    UN    UN    UN    UN    UN    UA", (c, _) => c.Transfers.ListTransfersAsync(new()).ResponseAsync),
+    ];
+#pragma warning restore IDE0055
+
+    [Fact]
+    public void Every_mapped_exchange_rpc_is_in_the_matrix()
+    {
+        var mapped = new[] { CatalogReflection.Descriptor, AccessReflection.Descriptor, AuditReflection.Descriptor, TransferReflection.Descriptor }
+            .SelectMany(f => f.Services)
+            .SelectMany(s => s.Methods.Select(m => $"{s.Name}/{m.Name}"));
+        Assert.Empty(mapped.Except(Matrix.Select(r => r.Rpc)));
+    }
+
+    [Fact]
+    public async Task Every_caller_gets_exactly_the_status_in_its_cell()
+    {
+        var wrong = new List<string>();
+        foreach (var row in Matrix)
+        {
+            var expected = row.Expected.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            Assert.True(expected.Length == Callers.Length, $"{row.Rpc} {row.State}: {expected.Length} cells");
+            for (var i = 0; i < Callers.Length; i++)
+            {
+                var target = await SetUpAsync(row.State);
+                using var client = Callers[i] is { } who ? factory.ClientFor(who) : factory.ClientWithToken(null);
+                var actual = await StatusOf(() => row.Call(client, target));
+                if (actual != Codes[expected[i]])
+                {
+                    wrong.Add($"{row.Rpc} [{row.State}] as {Callers[i]?.Id ?? "anonymous"}: expected {Codes[expected[i]]}, got {actual}");
+                }
+            }
+        }
+
+        Assert.True(wrong.Count == 0, string.Join('\n', wrong));
+    }
+
+    private async Task<Target> SetUpAsync(string state)
+    {
+        using var acme = factory.As(Participant.Acme);
+        using var initech = factory.As(Participant.Initech);
+        switch (state)
+        {
+            case "-":
+                return new Target();
+            case "draft":
+                return new Target((await CatalogFixture.CreateAsync(acme)).Name);
+            case "listed":
+                return new Target((await CatalogFixture.CreateAsync(acme, DatasetState.Listed)).Name);
+            case "delisted":
+                var held = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
+                await acme.ApproveAsync(await initech.RequestAsync(held));
+                await acme.Catalog.DelistDatasetAsync(new DelistDatasetRequest { Name = held.Name });
+                return new Target(held.Name);
+        }
+
+        var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
+        var request = await initech.RequestAsync(dataset);
+        var target = new Target(dataset.Name, request.Name);
+        switch (state)
+        {
+            case "pending":
+                return target;
+            case "approved" or "active":
+                return target with { Grant = (await acme.ApproveAsync(request)).Name };
+            case "rejected":
+                await acme.Access.RejectAccessRequestAsync(new RejectAccessRequestRequest { Name = request.Name, Reason = "no" });
+                return target;
+            case "withdrawn":
+                await initech.Access.WithdrawAccessRequestAsync(new WithdrawAccessRequestRequest { Name = request.Name });
+                return target;
+            case "revoked":
+                var grant = await acme.ApproveAsync(request);
+                await acme.Access.RevokeGrantAsync(new RevokeGrantRequest { Name = grant.Name, Reason = "over" });
+                return target with { Grant = grant.Name };
+            default:
+                throw new ArgumentOutOfRangeException(nameof(state), state, "no such state in the matrix");
+        }
+    }
+
+    private static async Task<StatusCode> StatusOf(Func<Task> call)
+    {
+        try
+        {
+            await call();
+            return StatusCode.OK;
+        }
+        catch (RpcException ex)
+        {
+            return ex.StatusCode;
+        }
+    }
+
+    private static Task Update(ExchangeClient c, Target t) =>
+        c.Catalog.UpdateDatasetAsync(new() { Dataset = new() { Name = t.Dataset, Title = "renamed" }, UpdateMask = new FieldMask { Paths = { "title" } } }).ResponseAsync;
+
+    private static Task Request(ExchangeClient c, Target t) =>
+        c.Access.RequestAccessAsync(new() { Dataset = t.Dataset, Purpose = "research", RequestedTerms = new Terms { ExpireTime = Tomorrow } }).ResponseAsync;
+
+    private static Task Approve(ExchangeClient c, Target t) => c.Access.ApproveAccessRequestAsync(new() { Name = t.Request }).ResponseAsync;
+
+    private static Task Reject(ExchangeClient c, Target t) => c.Access.RejectAccessRequestAsync(new() { Name = t.Request, Reason = "no" }).ResponseAsync;
+
+    private static Task Revoke(ExchangeClient c, Target t) => c.Access.RevokeGrantAsync(new() { Name = t.Grant, Reason = "over" }).ResponseAsync;
+
+    private static async Task WatchBriefly(ExchangeClient c, Target t)
+    {
+        using var watch = c.Audit.WatchAuditEvents(new WatchAuditEventsRequest(), deadline: DateTime.UtcNow.AddMilliseconds(300));
+        try
+        {
+            await watch.ResponseStream.MoveNext(CancellationToken.None);
+        }
+        catch (RpcException ex) when (ex.StatusCode == StatusCode.DeadlineExceeded)
+        {
+            // Watching without error until the deadline is success: the stream is open.
+        }
+    }
+
+    private static async Task Upload(ExchangeClient c, Target t)
+    {
+        using var upload = c.Transfers.Upload();
+        await upload.RequestStream.CompleteAsync();
+        await upload.ResponseAsync;
+    }
+
+    private static async Task Download(ExchangeClient c, Target t)
+    {
+        using var download = c.Transfers.Download(new DownloadRequest { Grant = "grants/x", Purpose = "research" });
+        await download.ResponseStream.MoveNext(CancellationToken.None);
+    }
+}
