@@ -56,6 +56,8 @@ internal sealed class CliApp(TextWriter output, TextWriter error, HttpMessageHan
         root.Add(Json);
         root.Add(TokenCommand.Create(this));
         root.Add(DatasetsCommand.Create(this));
+        root.Add(AccessCommand.Create(this));
+        root.Add(GrantsCommand.Create(this));
         root.Add(AuditCommand.Create(this));
         return root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = Output, Error = Error });
     }

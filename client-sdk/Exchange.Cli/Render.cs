@@ -50,9 +50,7 @@ internal static class Render
         Row("updated", d.UpdateTime?.ToDateTimeOffset().ToString("u") ?? "");
         if (d.AutoApprovalTerms is { } terms)
         {
-            Row("auto-approval", $"purposes: {string.Join(", ", terms.Purposes)}; max transfers: " +
-                (terms.MaxTransfers == 0 ? "unlimited" : terms.MaxTransfers.ToString(System.Globalization.CultureInfo.InvariantCulture)) +
-                (terms.ExpireTime is null ? "" : $"; expires {terms.ExpireTime.ToDateTimeOffset():u}"));
+            Row("auto-approval", TermsText(terms));
         }
 
         Row("description", d.Description);
@@ -78,6 +76,96 @@ internal static class Render
         Write(output, table);
         output.WriteLine(events.Count == 1 ? "1 event" : $"{events.Count} events");
     }
+
+    public static void AccessRequestTable(TextWriter output, IReadOnlyCollection<AccessRequest> requests)
+    {
+        var table = new Table().Border(TableBorder.Rounded);
+        foreach (var column in new[] { "NAME", "DATASET", "CONSUMER", "PURPOSE", "STATE", "GRANT", "CREATED" })
+        {
+            table.AddColumn(column);
+        }
+
+        foreach (var r in requests)
+        {
+            table.AddRow(Markup.Escape(r.Name), Markup.Escape(r.Dataset), Markup.Escape(r.Consumer), Markup.Escape(r.Purpose),
+                EnumName(r.State), Markup.Escape(r.Grant), r.CreateTime?.ToDateTimeOffset().ToString("u") ?? "");
+        }
+
+        Write(output, table);
+        output.WriteLine(requests.Count == 1 ? "1 request" : $"{requests.Count} requests");
+    }
+
+    public static void AccessRequestDetail(TextWriter output, AccessRequest r)
+    {
+        var grid = new Grid().AddColumn().AddColumn();
+        void Row(string key, string value) => grid.AddRow(new Text(key), new Text(value));
+        Row("name", r.Name);
+        Row("dataset", r.Dataset);
+        Row("consumer", r.Consumer);
+        Row("provider", r.Provider);
+        Row("purpose", r.Purpose);
+        Row("requested terms", TermsText(r.RequestedTerms));
+        Row("state", EnumName(r.State));
+        Row("grant", r.Grant.Length == 0 ? "(none)" : r.Grant);
+        if (r.DecisionReason.Length > 0)
+        {
+            Row("reason", r.DecisionReason);
+        }
+
+        Row("created", r.CreateTime?.ToDateTimeOffset().ToString("u") ?? "");
+        Row("decided", r.DecideTime?.ToDateTimeOffset().ToString("u") ?? "");
+        Write(output, grid);
+    }
+
+    public static void GrantTable(TextWriter output, IReadOnlyCollection<Grant> grants)
+    {
+        var table = new Table().Border(TableBorder.Rounded);
+        foreach (var column in new[] { "NAME", "DATASET", "CONSUMER", "PROVIDER", "STATE", "TERMS", "USED" })
+        {
+            table.AddColumn(column);
+        }
+
+        foreach (var g in grants)
+        {
+            table.AddRow(Markup.Escape(g.Name), Markup.Escape(g.Dataset), Markup.Escape(g.Consumer), Markup.Escape(g.Provider),
+                EnumName(g.State), Markup.Escape(TermsText(g.Terms)), g.TransfersUsed.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        Write(output, table);
+        output.WriteLine(grants.Count == 1 ? "1 grant" : $"{grants.Count} grants");
+    }
+
+    public static void GrantDetail(TextWriter output, Grant g)
+    {
+        var grid = new Grid().AddColumn().AddColumn();
+        void Row(string key, string value) => grid.AddRow(new Text(key), new Text(value));
+        Row("name", g.Name);
+        Row("dataset", g.Dataset);
+        Row("consumer", g.Consumer);
+        Row("provider", g.Provider);
+        Row("terms", TermsText(g.Terms));
+        Row("transfers used", g.TransfersUsed.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Row("state", EnumName(g.State));
+        Row("access request", g.AccessRequest);
+        Row("created", g.CreateTime?.ToDateTimeOffset().ToString("u") ?? "");
+        if (g.RevokeTime is not null)
+        {
+            Row("revoked", $"{g.RevokeTime.ToDateTimeOffset():u}: {g.RevokeReason}");
+        }
+
+        Write(output, grid);
+    }
+
+    public static string TermsText(Terms? terms) => terms is null ? "" :
+        $"purposes: {string.Join(", ", terms.Purposes)}; max transfers: " +
+        (terms.MaxTransfers == 0 ? "unlimited" : terms.MaxTransfers.ToString(System.Globalization.CultureInfo.InvariantCulture)) +
+        (terms.ExpireTime is null ? "" : $"; expires {terms.ExpireTime.ToDateTimeOffset():u}");
+
+    /// <summary>An enum option's value (e.g. "approved"), or the zero value when the option was not given.</summary>
+    public static T ParseEnumOption<T>(string? text, string option) where T : struct, Enum =>
+        string.IsNullOrEmpty(text) ? default
+        : TryParseEnum<T>(text, out var value) ? value
+        : throw new FormatException($"{option} '{text}' is not one of the known values.");
 
     /// <summary>One event on one line, for tailing.</summary>
     public static string AuditLine(AuditEvent e) =>

@@ -75,22 +75,50 @@ public sealed class ExchangeClient : IDisposable
     /// as the enumeration goes on. The filter's page_token is ignored; its page_size sets the
     /// page length.
     /// </summary>
-    public async IAsyncEnumerable<Dataset> ListDatasetsAsync(ListDatasetsRequest? filter = null,
-        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<Dataset> ListDatasetsAsync(ListDatasetsRequest? filter = null, CancellationToken cancellationToken = default) =>
+        Pages(filter ?? new ListDatasetsRequest(), (r, t) => r.PageToken = t,
+            async (r, c) => await Catalog.ListDatasetsAsync(r, cancellationToken: c).ConfigureAwait(false), p => p.Datasets, p => p.NextPageToken,
+            cancellationToken);
+
+    /// <summary>Every access request matching <paramref name="filter"/> that the caller may see, page by page.</summary>
+    public IAsyncEnumerable<AccessRequest> ListAccessRequestsAsync(ListAccessRequestsRequest? filter = null,
+        CancellationToken cancellationToken = default) =>
+        Pages(filter ?? new ListAccessRequestsRequest(), (r, t) => r.PageToken = t,
+            async (r, c) => await Access.ListAccessRequestsAsync(r, cancellationToken: c).ConfigureAwait(false), p => p.AccessRequests,
+            p => p.NextPageToken, cancellationToken);
+
+    /// <summary>Every grant matching <paramref name="filter"/> that the caller may see, page by page.</summary>
+    public IAsyncEnumerable<Grant> ListGrantsAsync(ListGrantsRequest? filter = null, CancellationToken cancellationToken = default) =>
+        Pages(filter ?? new ListGrantsRequest(), (r, t) => r.PageToken = t,
+            async (r, c) => await Access.ListGrantsAsync(r, cancellationToken: c).ConfigureAwait(false), p => p.Grants, p => p.NextPageToken,
+            cancellationToken);
+
+    /// <summary>Every audit event matching <paramref name="filter"/> that the caller may read, oldest first, page by page.</summary>
+    public IAsyncEnumerable<AuditEvent> ListAuditEventsAsync(ListAuditEventsRequest? filter = null, CancellationToken cancellationToken = default) =>
+        Pages(filter ?? new ListAuditEventsRequest(), (r, t) => r.PageToken = t,
+            async (r, c) => await Audit.ListAuditEventsAsync(r, cancellationToken: c).ConfigureAwait(false), p => p.Events, p => p.NextPageToken,
+            cancellationToken);
+
+    private static async IAsyncEnumerable<TItem> Pages<TRequest, TPage, TItem>(TRequest filter, Action<TRequest, string> setToken,
+        Func<TRequest, CancellationToken, Task<TPage>> fetch, Func<TPage, IEnumerable<TItem>> items, Func<TPage, string> nextToken,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+        where TRequest : Google.Protobuf.IMessage<TRequest>
     {
-        var request = filter?.Clone() ?? new ListDatasetsRequest();
-        request.PageToken = "";
+        var request = filter.Clone();
+        setToken(request, "");
+        string token;
         do
         {
-            var response = await Catalog.ListDatasetsAsync(request, cancellationToken: cancellationToken).ConfigureAwait(false);
-            foreach (var dataset in response.Datasets)
+            var page = await fetch(request, cancellationToken).ConfigureAwait(false);
+            foreach (var item in items(page))
             {
-                yield return dataset;
+                yield return item;
             }
 
-            request.PageToken = response.NextPageToken;
+            token = nextToken(page);
+            setToken(request, token);
         }
-        while (request.PageToken.Length > 0);
+        while (token.Length > 0);
     }
 
     /// <inheritdoc />

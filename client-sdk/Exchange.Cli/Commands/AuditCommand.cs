@@ -224,21 +224,14 @@ internal static class AuditCommand
     {
         request.PageSize = 1000;
         var count = 0;
-        do
+        await foreach (var e in client.ListAuditEventsAsync(request, cancellationToken))
         {
-            var page = await client.Audit.ListAuditEventsAsync(request, cancellationToken: cancellationToken);
-            foreach (var e in page.Events)
+            yield return e;
+            if (limit > 0 && ++count >= limit)
             {
-                yield return e;
-                if (limit > 0 && ++count >= limit)
-                {
-                    yield break;
-                }
+                yield break;
             }
-
-            request.PageToken = page.NextPageToken;
         }
-        while (request.PageToken.Length > 0);
     }
 
     private static string CsvLine(AuditEvent e)

@@ -99,10 +99,12 @@ internal static class DatasetsCommand
             Required = true,
         };
         var requestId = new Option<string?>("--request-id") { Description = "Makes a retried create idempotent." };
+        var auto = new AutoApprovalOptions();
         var command = new Command("create", "Create a dataset (as a provider); it starts as a draft.")
         {
             title, description, tags, classification, requestId,
         };
+        auto.AddTo(command);
         command.SetAction(app.Guard(async (parse, cancellationToken) =>
         {
             var dataset = new Dataset
@@ -112,6 +114,7 @@ internal static class DatasetsCommand
                 Classification = ParseEnum<Classification>(parse.GetValue(classification), "--classification"),
             };
             dataset.Tags.Add(parse.GetValue(tags) ?? []);
+            dataset.AutoApprovalTerms = auto.Read(parse);
             using var client = app.Connect(parse);
             var response = await client.Catalog.CreateDatasetAsync(
                 new CreateDatasetRequest { Dataset = dataset, RequestId = parse.GetValue(requestId) ?? "" },
@@ -130,10 +133,13 @@ internal static class DatasetsCommand
         var tags = new Option<string[]>("--tag") { Description = "Replace the tags; repeat for several." };
         var clearTags = new Option<bool>("--clear-tags") { Description = "Remove every tag." };
         var classification = new Option<string?>("--classification") { Description = "public, internal, sensitive or core." };
-        var command = new Command("update", "Change a dataset's title, description, tags or classification (its provider only).")
+        var auto = new AutoApprovalOptions();
+        var command = new Command("update",
+            "Change a dataset's title, description, tags, classification or automatic approval (its provider only).")
         {
             name, title, description, tags, clearTags, classification,
         };
+        auto.AddTo(command);
         command.SetAction(app.Guard(async (parse, cancellationToken) =>
         {
             var dataset = new Dataset { Name = parse.GetValue(name)! };
@@ -166,9 +172,16 @@ internal static class DatasetsCommand
                 mask.Paths.Add("classification");
             }
 
+            if (auto.Given(parse))
+            {
+                dataset.AutoApprovalTerms = auto.Read(parse);
+                mask.Paths.Add("auto_approval_terms");
+            }
+
             if (mask.Paths.Count == 0)
             {
-                await app.Error.WriteLineAsync("error: nothing to update; give --title, --description, --tag, --clear-tags or --classification.");
+                await app.Error.WriteLineAsync(
+                    "error: nothing to update; give --title, --description, --tag, --clear-tags, --classification or an --auto-… option.");
                 return 2;
             }
 

@@ -1,0 +1,96 @@
+using System.CommandLine;
+using Exchange.V1;
+
+namespace Exchange.Cli.Commands;
+
+/// <summary><c>exchange grants list|get|revoke</c>.</summary>
+internal static class GrantsCommand
+{
+    public static Command Create(CliApp app)
+    {
+        var command = new Command("grants", "See and revoke grants.");
+        command.Add(List(app));
+        command.Add(Get(app));
+        command.Add(Revoke(app));
+        return command;
+    }
+
+    private static Argument<string> NameArgument() => new("name") { Description = "The grant, e.g. grants/abc123." };
+
+    private static Command List(CliApp app)
+    {
+        var dataset = new Option<string?>("--dataset") { Description = "Only grants on this dataset." };
+        var state = new Option<string?>("--state") { Description = "active, revoked, expired or exhausted." };
+        var consumer = new Option<string?>("--consumer") { Description = "Only grants for this consumer." };
+        var command = new Command("list", "List the grants you may see.") { dataset, state, consumer };
+        command.SetAction(app.Guard(async (parse, cancellationToken) =>
+        {
+            using var client = app.Connect(parse);
+            var filter = new ListGrantsRequest
+            {
+                Dataset = parse.GetValue(dataset) ?? "",
+                State = Render.ParseEnumOption<GrantState>(parse.GetValue(state), "--state"),
+                Consumer = parse.GetValue(consumer) ?? "",
+            };
+            var grants = new List<Grant>();
+            await foreach (var grant in client.ListGrantsAsync(filter, cancellationToken))
+            {
+                grants.Add(grant);
+            }
+
+            if (parse.GetValue(app.Json))
+            {
+                Render.JsonArray(app.Output, grants);
+            }
+            else
+            {
+                Render.GrantTable(app.Output, grants);
+            }
+
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command Get(CliApp app)
+    {
+        var name = NameArgument();
+        var command = new Command("get", "Show one grant, with its state as of now.") { name };
+        command.SetAction(app.Guard(async (parse, cancellationToken) =>
+        {
+            using var client = app.Connect(parse);
+            var grant = (await client.Access.GetGrantAsync(new GetGrantRequest { Name = parse.GetValue(name) }, cancellationToken: cancellationToken)).Grant;
+            Print(app, parse, grant);
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command Revoke(CliApp app)
+    {
+        var name = NameArgument();
+        var reason = new Option<string>("--reason") { Description = "Why; recorded in the audit log.", Required = true };
+        var command = new Command("revoke", "Revoke a grant for good (its dataset's provider or an operator).") { name, reason };
+        command.SetAction(app.Guard(async (parse, cancellationToken) =>
+        {
+            using var client = app.Connect(parse);
+            var grant = (await client.Access.RevokeGrantAsync(new RevokeGrantRequest { Name = parse.GetValue(name), Reason = parse.GetValue(reason) },
+                cancellationToken: cancellationToken)).Grant;
+            Print(app, parse, grant);
+            return 0;
+        }));
+        return command;
+    }
+
+    private static void Print(CliApp app, ParseResult parse, Grant grant)
+    {
+        if (parse.GetValue(app.Json))
+        {
+            Render.Json(app.Output, grant);
+        }
+        else
+        {
+            Render.GrantDetail(app.Output, grant);
+        }
+    }
+}

@@ -1,0 +1,116 @@
+using System.Text.Json;
+using Exchange.Cli;
+using Exchange.Tests.Catalog;
+using Exchange.Tests.Infrastructure;
+using Exchange.V1;
+
+namespace Exchange.Tests.Cli;
+
+/// <summary><c>exchange access …</c> and <c>exchange grants …</c> against an in-process gateway.</summary>
+public sealed class AccessCliTests : IDisposable
+{
+    private readonly ExchangeFactory _factory = new();
+
+    public void Dispose() => _factory.Dispose();
+
+    private async Task<(int Exit, string Out, string Err)> Run(Participant who, params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var exit = await CliApp.RunAsync(
+            ["--server", _factory.Server.BaseAddress.ToString(), "--token", ExchangeFactory.Token(who.Id, who.Roles), .. args],
+            output, error, _factory.Server.CreateHandler());
+        return (exit, output.ToString(), error.ToString());
+    }
+
+    private async Task<JsonElement> Json(Participant who, params string[] args)
+    {
+        var (exit, output, error) = await Run(who, ["--json", .. args]);
+        Assert.True(exit == 0, error);
+        return JsonDocument.Parse(output).RootElement.Clone();
+    }
+
+    [Fact]
+    public async Task A_consumer_requests_the_provider_approves_narrower_terms_and_both_see_the_grant()
+    {
+        using var acme = _factory.As(Participant.Acme);
+        var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
+
+        var request = await Json(Participant.Initech, "access", "request", dataset.Name, "--purpose", "research",
+            "--allow", "research", "--allow", "teaching", "--for", "30d", "--max-transfers", "10");
+        var requestName = request.GetProperty("name").GetString()!;
+        Assert.Equal("ACCESS_REQUEST_STATE_PENDING", request.GetProperty("state").GetString());
+
+        var (exit, output, _) = await Run(Participant.Acme, "access", "list", "--state", "pending");
+        Assert.Equal(0, exit);
+        Assert.Contains(requestName, output);
+        Assert.Contains("1 request", output);
+
+        var approved = await Json(Participant.Acme, "access", "approve", requestName, "--allow", "research", "--for", "7d", "--max-transfers", "3");
+        var grant = approved.GetProperty("grant");
+        Assert.Equal("3", grant.GetProperty("terms").GetProperty("maxTransfers").GetString());
+        Assert.Equal(["research"], grant.GetProperty("terms").GetProperty("purposes").EnumerateArray().Select(p => p.GetString()));
+
+        foreach (var party in new[] { Participant.Initech, Participant.Acme })
+        {
+            (exit, output, _) = await Run(party, "grants", "list");
+            Assert.Equal(0, exit);
+            Assert.Contains(grant.GetProperty("name").GetString()!, output);
+            Assert.Contains("ACTIVE", output);
+        }
+
+        (exit, output, _) = await Run(Participant.Umbrella, "grants", "list");
+        Assert.Contains("0 grants", output);
+
+        (exit, output, _) = await Run(Participant.Acme, "grants", "revoke", grant.GetProperty("name").GetString()!, "--reason", "ended early");
+        Assert.Equal(0, exit);
+        Assert.Contains("REVOKED", output);
+        Assert.Contains("ended early", output);
+    }
+
+    [Fact]
+    public async Task Widening_rejecting_and_withdrawing_from_the_command_line()
+    {
+        using var acme = _factory.As(Participant.Acme);
+        var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
+        var first = (await Json(Participant.Initech, "access", "request", dataset.Name, "--purpose", "research", "--max-transfers", "2"))
+            .GetProperty("name").GetString()!;
+
+        var (exit, _, error) = await Run(Participant.Acme, "access", "approve", first, "--allow", "research", "--max-transfers", "5");
+        Assert.Equal(1, exit);
+        Assert.StartsWith("error: InvalidArgument:", error);
+        Assert.Contains("max_transfers", error);
+
+        (exit, var output, _) = await Run(Participant.Acme, "access", "reject", first, "--reason", "not now");
+        Assert.Equal(0, exit);
+        Assert.Contains("REJECTED", output);
+
+        var second = (await Json(Participant.Initech, "access", "request", dataset.Name, "--purpose", "research")).GetProperty("name").GetString()!;
+        (exit, output, _) = await Run(Participant.Initech, "access", "withdraw", second);
+        Assert.Equal(0, exit);
+        Assert.Contains("WITHDRAWN", output);
+
+        (exit, _, error) = await Run(Participant.Umbrella, "access", "get", second);
+        Assert.Equal(1, exit);
+        Assert.StartsWith("error: NotFound:", error);
+    }
+
+    [Fact]
+    public async Task A_provider_sets_automatic_approval_and_a_request_within_it_is_approved_at_once()
+    {
+        var dataset = await Json(Participant.Acme, "datasets", "create", "--title", "Open data", "--classification", "public",
+            "--auto-allow", "research", "--auto-max-transfers", "5");
+        var name = dataset.GetProperty("name").GetString()!;
+        Assert.Equal(["research"], dataset.GetProperty("autoApprovalTerms").GetProperty("purposes").EnumerateArray().Select(p => p.GetString()));
+        await Json(Participant.Acme, "datasets", "publish", name);
+
+        var request = await Json(Participant.Initech, "access", "request", name, "--purpose", "research", "--max-transfers", "2");
+        Assert.Equal("ACCESS_REQUEST_STATE_APPROVED", request.GetProperty("state").GetString());
+        Assert.StartsWith("grants/", request.GetProperty("grant").GetString());
+
+        var off = await Json(Participant.Acme, "datasets", "update", name, "--no-auto-approval");
+        Assert.False(off.TryGetProperty("autoApprovalTerms", out _));
+        var waiting = await Json(Participant.Umbrella, "access", "request", name, "--purpose", "research", "--max-transfers", "2");
+        Assert.Equal("ACCESS_REQUEST_STATE_PENDING", waiting.GetProperty("state").GetString());
+    }
+}
