@@ -30,21 +30,7 @@ public sealed class MerkleTreeBuilder
     }
 
     /// <summary>The root hash of the leaves added so far.</summary>
-    public byte[] Root()
-    {
-        if (_frontier.Count == 0)
-        {
-            return Rfc6962.EmptyRoot();
-        }
-
-        var root = _frontier[^1];
-        for (var i = _frontier.Count - 2; i >= 0; i--)
-        {
-            root = Rfc6962.NodeHash(_frontier[i], root);
-        }
-
-        return root;
-    }
+    public byte[] Root() => Rfc6962.FoldSubtrees(_frontier);
 
     /// <summary>The root hash of <paramref name="leafHashes"/>.</summary>
     public static byte[] RootOf(IEnumerable<byte[]> leafHashes)

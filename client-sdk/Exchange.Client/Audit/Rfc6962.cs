@@ -30,6 +30,27 @@ public static class Rfc6962
         return SHA256.HashData(buffer);
     }
 
+    /// <summary>
+    /// The root over consecutive complete subtrees of strictly decreasing size, left to right (the
+    /// way any tree size splits by its binary digits): H(s0, H(s1, … H(sn-2, sn-1))).
+    /// </summary>
+    public static byte[] FoldSubtrees(IReadOnlyList<byte[]> subtrees)
+    {
+        ArgumentNullException.ThrowIfNull(subtrees);
+        if (subtrees.Count == 0)
+        {
+            return EmptyRoot();
+        }
+
+        var root = subtrees[^1];
+        for (var i = subtrees.Count - 2; i >= 0; i--)
+        {
+            root = NodeHash(subtrees[i], root);
+        }
+
+        return root;
+    }
+
     /// <summary>The largest power of two strictly less than <paramref name="n"/> (n &gt; 1).</summary>
     public static long SplitPoint(long n)
     {

@@ -77,21 +77,7 @@ internal sealed class AuditTree
     }
 
     /// <summary>The root of all appended leaves.</summary>
-    public byte[] Root()
-    {
-        if (_frontier.Count == 0)
-        {
-            return Rfc6962.EmptyRoot();
-        }
-
-        var root = _frontier[^1];
-        for (var i = _frontier.Count - 2; i >= 0; i--)
-        {
-            root = Rfc6962.NodeHash(_frontier[i], root);
-        }
-
-        return root;
-    }
+    public byte[] Root() => Rfc6962.FoldSubtrees(_frontier);
 
     /// <summary>A point to return to if the work after it is rolled back.</summary>
     public Mark Save() => new(Size, [.. _frontier]);

@@ -29,20 +29,8 @@ internal static class MerkleRanges
     /// <summary>The hash of [start, end) from the hashes of its subtrees.</summary>
     public static byte[] Hash(long start, long end, IReadOnlyDictionary<long, byte[]> nodes)
     {
-        if (start == end)
-        {
-            return Rfc6962.EmptyRoot();
-        }
-
-        var parts = Subtrees(start, end).Select(id => nodes.TryGetValue(id, out var hash)
+        return Rfc6962.FoldSubtrees(Subtrees(start, end).Select(id => nodes.TryGetValue(id, out var hash)
             ? hash
-            : throw new InvalidOperationException($"Audit log damaged: stored subtree {id:x} is missing.")).ToList();
-        var root = parts[^1];
-        for (var i = parts.Count - 2; i >= 0; i--)
-        {
-            root = Rfc6962.NodeHash(parts[i], root);
-        }
-
-        return root;
+            : throw new InvalidOperationException($"Audit log damaged: stored subtree {id:x} is missing.")).ToList());
     }
 }
