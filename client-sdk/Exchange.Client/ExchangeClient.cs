@@ -12,7 +12,7 @@ namespace Exchange.Client;
 /// the generated service clients, and helpers for what callers would otherwise repeat.
 /// Thread-safe; create one per gateway and reuse it.
 /// </summary>
-public sealed class ExchangeClient : IDisposable
+public sealed partial class ExchangeClient : IDisposable
 {
     private readonly GrpcChannel _channel;
 

@@ -8,7 +8,8 @@ using Grpc.Core;
 namespace Exchange.Server.Access;
 
 /// <summary>exchange.v1.AccessService: maps requests to the access store under <see cref="AccessPolicy"/>.</summary>
-internal sealed class AccessService(AccessStore store, PageTokens pageTokens, TimeProvider time) : V1.AccessService.AccessServiceBase
+internal sealed class AccessService(AccessStore store, Transfers.GrantSignals signals, PageTokens pageTokens, TimeProvider time)
+    : V1.AccessService.AccessServiceBase
 {
     private const int MaxReasonLength = 1000;
 
@@ -134,6 +135,7 @@ internal sealed class AccessService(AccessStore store, PageTokens pageTokens, Ti
         var id = AccessNames.ParseGrant(request.Name);
         var reason = RequireReason(request.Reason, "revoke");
         var revoked = await store.RevokeAsync(caller, id, reason, context.CancellationToken);
+        signals.Revoked(revoked.Name);
         return new RevokeGrantResponse { Grant = revoked };
     }
 

@@ -357,7 +357,7 @@ internal sealed class AccessStore(Database database)
         return reader.Read() ? ReadRequest(reader, 0) : null;
     }
 
-    private static Grant? FindGrant(SqliteConnection connection, SqliteTransaction? transaction, string id, DateTimeOffset now)
+    internal static Grant? FindGrant(SqliteConnection connection, SqliteTransaction? transaction, string id, DateTimeOffset now)
     {
         using var command = connection.Command($"SELECT {GrantColumns} FROM grants g WHERE g.id = @id", transaction).With("@id", id);
         using var reader = command.ExecuteReader();

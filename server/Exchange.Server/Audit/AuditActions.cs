@@ -12,4 +12,9 @@ internal static class AuditActions
     public const string AccessReject = "access.reject";
     public const string AccessWithdraw = "access.withdraw";
     public const string GrantRevoke = "grant.revoke";
+    public const string RevisionUpload = "revision.upload";
+    public const string TransferStart = "transfer.start";
+    public const string TransferResume = "transfer.resume";
+    public const string TransferComplete = "transfer.complete";
+    public const string TransferFail = "transfer.fail";
 }

@@ -1,6 +1,8 @@
+using Exchange.Client.Audit;
 using Exchange.Server.Security;
 using Exchange.Server.Storage;
 using Exchange.V1;
+using Google.Protobuf;
 using Microsoft.Data.Sqlite;
 
 namespace Exchange.Server.Audit;
@@ -90,6 +92,30 @@ internal sealed class AuditStore(Database database)
             return events.Count <= pageSize ? (events, null) : (events.Take(pageSize).ToList(), events[pageSize - 1].Index + 1);
         }, cancellationToken);
 
+    /// <summary>The event at <paramref name="index"/>, or null when there is none.</summary>
+    public Task<AuditEvent?> GetEventAsync(long index, CancellationToken cancellationToken) =>
+        database.ReadAsync(connection =>
+            connection.Command("SELECT leaf FROM audit_events WHERE idx = @idx").With("@idx", index).ExecuteScalar() is byte[] leaf
+                ? AuditEntry.Decode(index, leaf)
+                : null, cancellationToken);
+
+    /// <summary>
+    /// A receipt for the event at <paramref name="index"/>: the event, a signed checkpoint that
+    /// includes it (signed now if none does yet), and the inclusion proof against that checkpoint.
+    /// </summary>
+    public async Task<TransferReceipt> ReceiptAsync(long index, CheckpointSigner signer, CancellationToken cancellationToken)
+    {
+        await SignCheckpointAsync(signer, cancellationToken);
+        var checkpoint = await LatestCheckpointAsync(signer, cancellationToken)
+            ?? throw new InvalidOperationException("No checkpoint after signing one.");
+        var auditEvent = await GetEventAsync(index, cancellationToken)
+            ?? throw new InvalidOperationException($"Audit event {index} is missing right after it was written.");
+        var proof = await RangeHashesAsync(MerkleProofRanges.Inclusion(index, checkpoint.Size), cancellationToken);
+        var receipt = new TransferReceipt { Event = auditEvent, Checkpoint = checkpoint };
+        receipt.InclusionProof.Add(proof.Select(ByteString.CopyFrom));
+        return receipt;
+    }
+
     /// <summary>The newest signed checkpoint, or null before the first one is signed.</summary>
     public Task<Checkpoint?> LatestCheckpointAsync(CheckpointSigner signer, CancellationToken cancellationToken) =>
         database.ReadAsync(connection =>
@@ -101,7 +127,7 @@ internal sealed class AuditStore(Database database)
                 {
                     Origin = signer.Origin,
                     Size = reader.GetInt64(0),
-                    RootHash = Google.Protobuf.ByteString.CopyFrom((byte[])reader[1]),
+                    RootHash = ByteString.CopyFrom((byte[])reader[1]),
                     Note = reader.GetString(2),
                     VerifierKey = signer.VerifierKey.Encoded,
                 }

@@ -111,6 +111,11 @@ internal sealed class CatalogService(CatalogStore store, AuditStore audit, PageT
                 throw Errors.FailedPrecondition($"'{dataset.Name}' is already listed.");
             }
 
+            if (dataset.LatestRevision.Length == 0)
+            {
+                throw Errors.FailedPrecondition($"'{dataset.Name}' has no revision yet; upload one before publishing it.");
+            }
+
             dataset.State = DatasetState.Listed;
             return null;
         }, context.CancellationToken);

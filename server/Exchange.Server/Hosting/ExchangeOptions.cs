@@ -18,4 +18,8 @@ internal sealed class ExchangeOptions
     public AuthOptions Auth { get; set; } = new();
 
     public AuditOptions Audit { get; set; } = new();
+
+    public Transfers.TransferOptions Transfers { get; set; } = new();
+
+    public Transfers.KeyRingOptions Encryption { get; set; } = new();
 }

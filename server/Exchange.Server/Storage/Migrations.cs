@@ -135,6 +135,36 @@ internal static class Migrations
         CREATE INDEX grants_by_provider ON grants (provider, seq);
         CREATE INDEX grants_by_dataset ON grants (dataset_id, consumer);
         """,
+
+        // 4: revision bytes (encrypted blobs with wrapped data keys) and transfers.
+        """
+        ALTER TABLE datasets ADD COLUMN revision_counter INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE revisions ADD COLUMN blob_id TEXT NOT NULL DEFAULT '';
+        ALTER TABLE revisions ADD COLUMN wrapped_key BLOB NOT NULL DEFAULT x'';
+        ALTER TABLE revisions ADD COLUMN kek_id TEXT NOT NULL DEFAULT '';
+        ALTER TABLE revisions ADD COLUMN segment_size INTEGER NOT NULL DEFAULT 0;
+        CREATE UNIQUE INDEX revisions_by_blob ON revisions (blob_id) WHERE blob_id <> '';
+
+        CREATE TABLE transfers (
+            seq             INTEGER PRIMARY KEY,
+            id              TEXT    NOT NULL UNIQUE,
+            grant_id        TEXT    NOT NULL,
+            dataset_id      TEXT    NOT NULL,
+            revision        INTEGER NOT NULL,
+            consumer        TEXT    NOT NULL,
+            provider        TEXT    NOT NULL,
+            purpose         TEXT    NOT NULL,
+            state           INTEGER NOT NULL,
+            size_bytes      INTEGER NOT NULL,
+            bytes_sent      INTEGER NOT NULL DEFAULT 0,
+            create_time     INTEGER NOT NULL,
+            end_time        INTEGER,
+            failure_reason  TEXT    NOT NULL DEFAULT ''
+        );
+        CREATE INDEX transfers_by_grant ON transfers (grant_id, seq);
+        CREATE INDEX transfers_by_consumer ON transfers (consumer, seq);
+        CREATE INDEX transfers_by_provider ON transfers (provider, seq);
+        """,
     ];
 
     public static int LatestVersion => Scripts.Count;

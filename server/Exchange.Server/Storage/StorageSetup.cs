@@ -3,6 +3,7 @@ using Exchange.Server.Audit;
 using Exchange.Server.Catalog;
 using Exchange.Server.Hosting;
 using Exchange.Server.Paging;
+using Exchange.Server.Transfers;
 using Microsoft.Extensions.Options;
 
 namespace Exchange.Server.Storage;
@@ -18,19 +19,28 @@ internal static class StorageSetup
         services.AddSingleton(new CheckpointSigner(exchangeOptions.Audit));
         services.AddSingleton(provider =>
         {
-            // A relative data directory is taken from the content root, wherever the process was started.
-            var options = provider.GetRequiredService<IOptions<ExchangeOptions>>().Value;
-            var root = provider.GetRequiredService<IHostEnvironment>().ContentRootPath;
-            var directory = System.IO.Path.GetFullPath(options.DataDirectory, root);
-            return new Database(System.IO.Path.Combine(directory, DatabaseFile), provider.GetRequiredService<TimeProvider>(),
+            return new Database(System.IO.Path.Combine(DataDirectory(provider), DatabaseFile), provider.GetRequiredService<TimeProvider>(),
                 provider.GetRequiredService<ILogger<Database>>());
         });
         services.AddSingleton<PageTokens>();
+        services.AddSingleton(provider => new BlobStore(System.IO.Path.Combine(DataDirectory(provider), "blobs")));
+        services.AddSingleton(provider => KeyRing.Load(provider.GetRequiredService<IOptions<ExchangeOptions>>().Value.Encryption, DataDirectory(provider)));
+        services.AddSingleton<TransferStore>();
+        services.AddSingleton<GrantSignals>();
         services.AddSingleton<CatalogStore>();
         services.AddSingleton<AuditStore>();
         services.AddSingleton<AccessStore>();
         services.AddHostedService<StorageInitializer>();
+        services.AddHostedService<RevisionMaintenance>();
         services.AddHostedService<CheckpointPublisher>();
         return services;
+    }
+
+    /// <summary>Exchange:DataDirectory; a relative one is taken from the content root, wherever the process was started.</summary>
+    private static string DataDirectory(IServiceProvider provider)
+    {
+        var options = provider.GetRequiredService<IOptions<ExchangeOptions>>().Value;
+        var root = provider.GetRequiredService<IHostEnvironment>().ContentRootPath;
+        return System.IO.Path.GetFullPath(options.DataDirectory, root);
     }
 }

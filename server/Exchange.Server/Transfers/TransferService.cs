@@ -1,7 +1,269 @@
+using System.Security.Cryptography;
+using Exchange.Server.Access;
+using Exchange.Server.Audit;
+using Exchange.Server.Catalog;
+using Exchange.Server.Paging;
+using Exchange.Server.Security;
+using Exchange.V1;
+using Google.Protobuf;
+using Grpc.Core;
+using Microsoft.Extensions.Options;
+
 namespace Exchange.Server.Transfers;
 
 /// <summary>
-/// exchange.v1.TransferService. The contract is complete; the RPCs arrive with audited
-/// transfers (issue 5) and until then the generated base answers UNIMPLEMENTED.
+/// exchange.v1.TransferService: uploads stream through encryption to disk and become a revision
+/// only when complete; downloads are decided before the first byte, stopped by revocation or
+/// expiry, and end with a receipt proving the transfer was logged.
 /// </summary>
-internal sealed class TransferService : V1.TransferService.TransferServiceBase;
+internal sealed partial class TransferService(TransferStore store, AuditStore audit, CheckpointSigner signer, BlobStore blobs, KeyRing keys,
+    GrantSignals signals, PageTokens pageTokens, IOptions<Hosting.ExchangeOptions> options, TimeProvider time, ILogger<TransferService> logger)
+    : V1.TransferService.TransferServiceBase
+{
+    private TransferOptions Limits => options.Value.Transfers;
+
+    public override async Task<UploadResponse> Upload(IAsyncStreamReader<UploadRequest> requestStream, ServerCallContext context)
+    {
+        var caller = Caller.From(context);
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        if (!await NextAsync(requestStream, idle, context) || requestStream.Current.PayloadCase != UploadRequest.PayloadOneofCase.Header)
+        {
+            throw Errors.InvalidArgument("The first message of an upload must be a header (dataset, media_type, optional size_bytes and sha256).");
+        }
+
+        var header = requestStream.Current.Header;
+        var datasetId = DatasetNames.ParseId(header.Dataset, "header.dataset");
+        ValidateHeader(header);
+
+        var number = await store.ReserveRevisionAsync(caller, datasetId, context.CancellationToken);
+        var revisionName = DatasetNames.FormatRevision(datasetId, number);
+        var dataKey = KeyRing.NewDataKey();
+        var segmentSize = Limits.ChunkSize;
+        string? temporary = null;
+        try
+        {
+            byte[] sha256;
+            long length;
+            await using (var writer = new RevisionWriter(blobs.CreateTemporary(out temporary), dataKey, revisionName, segmentSize))
+            {
+                while (await NextAsync(requestStream, idle, context))
+                {
+                    var message = requestStream.Current;
+                    if (message.PayloadCase != UploadRequest.PayloadOneofCase.Chunk)
+                    {
+                        throw Errors.InvalidArgument("Only the first message of an upload is a header; every later one carries a chunk.");
+                    }
+
+                    if (writer.Length + message.Chunk.Length > Limits.MaxRevisionBytes)
+                    {
+                        throw new RpcException(new Status(StatusCode.ResourceExhausted,
+                            $"The upload is larger than the largest revision accepted ({Limits.MaxRevisionBytes} bytes)."));
+                    }
+
+                    if (header.SizeBytes > 0 && writer.Length + message.Chunk.Length > header.SizeBytes)
+                    {
+                        throw Errors.InvalidArgument($"More bytes arrived than the declared size_bytes ({header.SizeBytes}); nothing was stored.");
+                    }
+
+                    await writer.AppendAsync(message.Chunk.Memory, context.CancellationToken);
+                }
+
+                length = writer.Length;
+                sha256 = await writer.CompleteAsync(context.CancellationToken);
+            }
+
+            if (header.SizeBytes > 0 && length != header.SizeBytes)
+            {
+                throw Errors.InvalidArgument($"The upload ended after {length} bytes, not the declared {header.SizeBytes}; nothing was stored.");
+            }
+
+            if (!header.Sha256.IsEmpty && !header.Sha256.Span.SequenceEqual(sha256))
+            {
+                throw Errors.InvalidArgument(
+                    $"The bytes hash to {Convert.ToHexStringLower(sha256)}, not the declared sha256 {Convert.ToHexStringLower(header.Sha256.Span)}; nothing was stored.");
+            }
+
+            var blobId = BlobStore.NewBlobId();
+            blobs.Place(temporary, blobId);
+            temporary = blobs.PathOf(blobId);
+            var revision = await store.CommitRevisionAsync(caller, datasetId, number, length, sha256, header.MediaType, blobId,
+                keys.Wrap(dataKey, revisionName), keys.PrimaryId, segmentSize);
+            temporary = null;
+            return new UploadResponse { Revision = revision };
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(dataKey);
+            if (temporary is not null)
+            {
+                BlobStore.DeleteQuietly(temporary);
+            }
+        }
+    }
+
+    public override async Task Download(DownloadRequest request, IServerStreamWriter<DownloadResponse> responseStream, ServerCallContext context)
+    {
+        var caller = Caller.From(context);
+        var grantId = AccessNames.ParseGrant(request.Grant, "grant");
+        (string, long)? revision = request.Revision.Length == 0 ? null : DatasetNames.ParseRevision(request.Revision, "revision");
+        var resumeId = request.Transfer.Length == 0 ? null : TransferNames.Parse(request.Transfer, "transfer");
+        if (request.Purpose.Length == 0)
+        {
+            throw Errors.InvalidArgument("purpose is required: one of the purposes the grant allows.");
+        }
+
+        if (request.Offset < 0)
+        {
+            throw Errors.InvalidArgument("offset must not be negative.");
+        }
+
+        if (request.Offset > 0 && resumeId is null)
+        {
+            throw Errors.InvalidArgument("An offset resumes an interrupted transfer: give its name in transfer.");
+        }
+
+        using var lease = signals.Watch(AccessNames.Grant(grantId));
+        var start = await store.StartAsync(caller, grantId, revision, request.Purpose, request.Offset, resumeId, context.CancellationToken);
+        if (start.Denial is not null)
+        {
+            throw start.Denial;
+        }
+
+        var (transfer, stored, grant) = (start.Transfer!, start.Revision!, start.Grant!);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lease.Revoked);
+        if (grant.Terms.ExpireTime is { } expiry && expiry.ToDateTimeOffset() - time.GetUtcNow() is var left && left < TimeSpan.FromDays(1))
+        {
+            stop.CancelAfter(Max(left, TimeSpan.Zero));
+        }
+
+        var sent = request.Offset;
+        try
+        {
+            await responseStream.WriteAsync(new DownloadResponse
+            {
+                Header = new DownloadHeader
+                {
+                    Transfer = transfer.Name,
+                    Revision = stored.Revision.Name,
+                    SizeBytes = stored.Revision.SizeBytes,
+                    Sha256 = stored.Revision.Sha256,
+                },
+            }, stop.Token);
+
+            // From offset 0 the bytes sent are exactly the authenticated plaintext, whose SHA-256 was
+            // computed at upload; only a resumed part needs hashing.
+            using var hash = request.Offset == 0 ? null : IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            var dataKey = keys.Unwrap(stored.WrappedKey, stored.KekId, stored.Revision.Name);
+            await using (var file = blobs.OpenRead(stored.BlobId))
+            {
+                await foreach (var chunk in RevisionReader.ReadAsync(file, dataKey, stored.Revision.Name, stored.Revision.SizeBytes,
+                    stored.SegmentSize, request.Offset, Limits.ChunkSize, stop.Token))
+                {
+                    hash?.AppendData(chunk.Span);
+                    await responseStream.WriteAsync(new DownloadResponse
+                    {
+                        Chunk = new DownloadChunk { Offset = sent, Data = UnsafeByteOperations.UnsafeWrap(chunk) },
+                    }, stop.Token);
+                    sent += chunk.Length;
+                }
+            }
+
+            CryptographicOperations.ZeroMemory(dataKey);
+            var sha256 = hash?.GetHashAndReset() ?? stored.Revision.Sha256.ToByteArray();
+            var index = await store.FinishAsync(caller, transfer, grant, completed: true, sent, Convert.ToHexStringLower(sha256));
+            var receipt = await audit.ReceiptAsync(index, signer, CancellationToken.None);
+            await responseStream.WriteAsync(new DownloadResponse
+            {
+                Trailer = new DownloadTrailer { Sha256 = ByteString.CopyFrom(sha256), Receipt = receipt },
+            }, context.CancellationToken);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or RpcException or IOException or CryptographicException)
+        {
+            var (status, reason) = Classify(ex, lease.Revoked.IsCancellationRequested, context.CancellationToken.IsCancellationRequested);
+            await store.FinishAsync(caller, transfer, grant, completed: false, sent, reason);
+            LogTransferFailed(transfer.Name, sent, reason);
+            throw new RpcException(status);
+        }
+    }
+
+    public override async Task<GetTransferResponse> GetTransfer(GetTransferRequest request, ServerCallContext context)
+    {
+        var caller = Caller.From(context);
+        var id = TransferNames.Parse(request.Name);
+        var transfer = await store.GetAsync(id, context.CancellationToken);
+        if (transfer is null || !(caller.ReadsEverything || transfer.Consumer == caller.Participant || transfer.Provider == caller.Participant))
+        {
+            throw Errors.NotFound(request.Name);
+        }
+
+        return new GetTransferResponse { Transfer = transfer };
+    }
+
+    public override async Task<ListTransfersResponse> ListTransfers(ListTransfersRequest request, ServerCallContext context)
+    {
+        var caller = Caller.From(context);
+        var pageSize = Paging.PageSize.Resolve(request.PageSize);
+        var grantId = request.Grant.Length == 0 ? null : AccessNames.ParseGrant(request.Grant, "grant");
+        var datasetId = request.Dataset.Length == 0 ? null : DatasetNames.ParseId(request.Dataset, "dataset");
+        if (!Enum.IsDefined(request.State))
+        {
+            throw Errors.InvalidArgument($"state {(int)request.State} is not a known transfer state.");
+        }
+
+        var scope = string.Join('\n', "ListTransfers", caller.Participant, grantId ?? "", datasetId ?? "", (int)request.State);
+        var (page, next) = await store.ListAsync(caller, grantId, datasetId, (int)request.State, pageTokens.Decode(request.PageToken, scope),
+            pageSize, context.CancellationToken);
+        var response = new ListTransfersResponse { NextPageToken = next is { } n ? pageTokens.Encode(scope, n) : "" };
+        response.Transfers.Add(page);
+        return response;
+    }
+
+    private async Task<bool> NextAsync(IAsyncStreamReader<UploadRequest> stream, CancellationTokenSource idle, ServerCallContext context)
+    {
+        idle.CancelAfter(Limits.IdleTimeout);
+        try
+        {
+            return await stream.MoveNext(idle.Token);
+        }
+        catch (OperationCanceledException) when (!context.CancellationToken.IsCancellationRequested)
+        {
+            throw new RpcException(new Status(StatusCode.DeadlineExceeded,
+                $"No upload message arrived for {Limits.IdleTimeout.TotalSeconds:0} s; the upload was abandoned and nothing was stored."));
+        }
+    }
+
+    private static void ValidateHeader(UploadHeader header)
+    {
+        if (header.MediaType.Length is 0 or > 255 || !header.MediaType.Contains('/', StringComparison.Ordinal) ||
+            header.MediaType.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
+        {
+            throw Errors.InvalidArgument("header.media_type is required: an IANA media type such as text/csv or application/parquet.");
+        }
+
+        if (header.SizeBytes < 0)
+        {
+            throw Errors.InvalidArgument("header.size_bytes must not be negative (0 means not declared).");
+        }
+
+        if (!header.Sha256.IsEmpty && header.Sha256.Length != 32)
+        {
+            throw Errors.InvalidArgument("header.sha256, when given, is the 32 raw bytes of the SHA-256.");
+        }
+    }
+
+    private static (Status Status, string Reason) Classify(Exception ex, bool revoked, bool callerGone) => ex switch
+    {
+        _ when revoked => (new Status(StatusCode.PermissionDenied, "The grant was revoked during the download; the transfer stopped."), "grant revoked"),
+        RpcException { StatusCode: StatusCode.DataLoss } dataLoss => (dataLoss.Status, "stored bytes damaged"),
+        CryptographicException => (new Status(StatusCode.DataLoss, "The revision's data key cannot be unwrapped; nothing more is sent."), "data key unavailable"),
+        _ when callerGone => (new Status(StatusCode.Cancelled, "The download was cancelled."), "cancelled by the consumer"),
+        OperationCanceledException => (new Status(StatusCode.PermissionDenied, "The grant expired during the download; the transfer stopped."), "grant expired"),
+        RpcException rpc => (rpc.Status, rpc.Status.Detail),
+        _ => (new Status(StatusCode.Unavailable, "Reading the stored revision failed; resume the transfer later."), "storage read failed"),
+    };
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
+    [LoggerMessage(EventId = 40, Level = LogLevel.Information, Message = "{Transfer} stopped after {Bytes} bytes: {Reason}")]
+    private partial void LogTransferFailed(string transfer, long bytes, string reason);
+}

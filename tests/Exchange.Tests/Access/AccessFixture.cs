@@ -1,5 +1,6 @@
 using Exchange.Client;
 using Exchange.V1;
+using Grpc.Core;
 
 namespace Exchange.Tests.Access;
 
@@ -13,6 +14,41 @@ internal static class AccessFixture
             Purpose = purpose,
             RequestedTerms = terms,
         })).AccessRequest;
+
+    /// <summary>Reads a whole download: its header, the bytes in order, and its trailer.</summary>
+    public static async Task<(DownloadHeader Header, byte[] Bytes, DownloadTrailer Trailer)> DownloadAllAsync(this ExchangeClient consumer,
+        string grant, string purpose = "research", string revision = "", long offset = 0, string transfer = "", CancellationToken cancellationToken = default)
+    {
+        using var call = consumer.Transfers.Download(new DownloadRequest
+        {
+            Grant = grant,
+            Purpose = purpose,
+            Revision = revision,
+            Offset = offset,
+            Transfer = transfer,
+        }, cancellationToken: cancellationToken);
+        DownloadHeader? header = null;
+        DownloadTrailer? trailer = null;
+        var bytes = new MemoryStream();
+        await foreach (var message in call.ResponseStream.ReadAllAsync(cancellationToken))
+        {
+            switch (message.PayloadCase)
+            {
+                case DownloadResponse.PayloadOneofCase.Header:
+                    header = message.Header;
+                    break;
+                case DownloadResponse.PayloadOneofCase.Chunk:
+                    Assert.Equal(offset + bytes.Length, message.Chunk.Offset);
+                    bytes.Write(message.Chunk.Data.Span);
+                    break;
+                case DownloadResponse.PayloadOneofCase.Trailer:
+                    trailer = message.Trailer;
+                    break;
+            }
+        }
+
+        return (header ?? throw new InvalidOperationException("no header"), bytes.ToArray(), trailer ?? throw new InvalidOperationException("no trailer"));
+    }
 
     public static async Task<Grant> ApproveAsync(this ExchangeClient provider, AccessRequest request, Terms? terms = null) =>
         (await provider.Access.ApproveAccessRequestAsync(new ApproveAccessRequestRequest { Name = request.Name, Terms = terms })).Grant;

@@ -26,6 +26,7 @@ public sealed class AuditLogTests : IDisposable
             Dataset = new Dataset { Name = dataset.Name, Title = "Audited data" },
             UpdateMask = new FieldMask { Paths = { "title" } },
         });
+        await acme.UploadAsync(dataset.Name, new MemoryStream(CatalogFixture.SampleBytes), "text/csv");
         await acme.Catalog.PublishDatasetAsync(new PublishDatasetRequest { Name = dataset.Name });
 
         using var initech = _factory.As(Participant.Initech);
@@ -48,11 +49,12 @@ public sealed class AuditLogTests : IDisposable
 
         var events = await auditor.AllEventsAsync();
 
-        Assert.Equal(Enumerable.Range(0, 6).Select(i => (long)i), events.Select(e => e.Index));
+        Assert.Equal(Enumerable.Range(0, 7).Select(i => (long)i), events.Select(e => e.Index));
         Assert.Equal(
             [
                 ("acme", "dataset.create", AuditOutcome.Success),
                 ("acme", "dataset.update", AuditOutcome.Success),
+                ("acme", "revision.upload", AuditOutcome.Success),
                 ("acme", "dataset.publish", AuditOutcome.Success),
                 ("initech", "dataset.create", AuditOutcome.Denied),
                 ("globex", "dataset.delist", AuditOutcome.Denied),
@@ -61,8 +63,10 @@ public sealed class AuditLogTests : IDisposable
             events.Select(e => (e.Actor, e.Action, e.Outcome)));
         Assert.All(events.Where(e => e.Actor != "initech"), e => Assert.Equal(dataset.Name, e.Dataset));
         Assert.Equal("title", events[1].Details.Single(d => d.Key == "fields").Value);
-        Assert.Equal("superseded", events[5].Details.Single(d => d.Key == "reason").Value);
-        Assert.Contains("provider", events[3].Details.Single(d => d.Key == "reason").Value);
+        Assert.Equal("superseded", events[6].Details.Single(d => d.Key == "reason").Value);
+        Assert.Contains("provider", events[4].Details.Single(d => d.Key == "reason").Value);
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(CatalogFixture.SampleBytes)),
+            events[2].Details.Single(d => d.Key == "sha256").Value);
 
         foreach (var e in events)
         {
@@ -80,7 +84,7 @@ public sealed class AuditLogTests : IDisposable
     {
         await CatalogStoryAsync();
         using var auditor = _factory.As(Participant.Auditor);
-        var checkpoint = await auditor.CheckpointCoveringAsync(6);
+        var checkpoint = await auditor.CheckpointCoveringAsync(7);
         var events = await auditor.AllEventsAsync();
 
         var key = NoteVerifierKey.Parse(checkpoint.VerifierKey);
@@ -88,12 +92,12 @@ public sealed class AuditLogTests : IDisposable
         Assert.Equal(("exchange.local/audit", checkpoint.Size), (note.Origin, note.Size));
         Assert.Equal(checkpoint.RootHash.ToByteArray(), note.RootHash);
         Assert.Equal(MerkleTreeBuilder.RootOf(events.Take((int)note.Size).Select(e => Rfc6962.LeafHash(e.Leaf.Span))), note.RootHash);
-        Assert.Matches("^exchange.local/audit\n6\n[A-Za-z0-9+/]{43}=\n\n\u2014 exchange.local/audit [A-Za-z0-9+/]{91}=\n$", checkpoint.Note);
+        Assert.Matches("^exchange.local/audit\n7\n[A-Za-z0-9+/]{43}=\n\n\u2014 exchange.local/audit [A-Za-z0-9+/]{91}=\n$", checkpoint.Note);
 
         // A note signed by another key, or altered by one byte, does not verify.
         var other = NoteVerifierKey.FromPublicKey("exchange.local/audit", new byte[32]);
         Assert.Throws<FormatException>(() => CheckpointNote.ParseVerified(checkpoint.Note, other));
-        Assert.Throws<FormatException>(() => CheckpointNote.ParseVerified(checkpoint.Note.Replace("\n6\n", "\n7\n"), key));
+        Assert.Throws<FormatException>(() => CheckpointNote.ParseVerified(checkpoint.Note.Replace("\n7\n", "\n8\n"), key));
     }
 
     [Fact]
@@ -145,18 +149,18 @@ public sealed class AuditLogTests : IDisposable
             return (await client.AllEventsAsync()).Select(e => $"{e.Actor}:{e.Action}").ToArray();
         }
 
-        string[] all = ["acme:dataset.create", "acme:dataset.update", "acme:dataset.publish", "initech:dataset.create", "globex:dataset.delist", "acme:dataset.delist", "globex:dataset.create"];
+        string[] all = ["acme:dataset.create", "acme:dataset.update", "acme:revision.upload", "acme:dataset.publish", "initech:dataset.create", "globex:dataset.delist", "acme:dataset.delist", "globex:dataset.create"];
         Assert.Equal(all, await Actions(Participant.Auditor));
         Assert.Equal(all, await Actions(Participant.Operator));
         // acme: everything about its dataset, including globex's denied attempt.
-        Assert.Equal(["acme:dataset.create", "acme:dataset.update", "acme:dataset.publish", "globex:dataset.delist", "acme:dataset.delist"], await Actions(Participant.Acme));
+        Assert.Equal(["acme:dataset.create", "acme:dataset.update", "acme:revision.upload", "acme:dataset.publish", "globex:dataset.delist", "acme:dataset.delist"], await Actions(Participant.Acme));
         // globex: its own actions only.
         Assert.Equal(["globex:dataset.delist", "globex:dataset.create"], await Actions(Participant.Globex));
         Assert.Equal(["initech:dataset.create"], await Actions(Participant.Initech));
         Assert.Empty(await Actions(Participant.Umbrella));
 
         using var initech = _factory.As(Participant.Initech);
-        var checkpoint = await initech.CheckpointCoveringAsync(7);
+        var checkpoint = await initech.CheckpointCoveringAsync(8);
         var mine = Assert.Single(await initech.AllEventsAsync());
         var proof = await initech.Audit.GetInclusionProofAsync(new GetInclusionProofRequest { Index = mine.Index, TreeSize = checkpoint.Size });
         Assert.True(MerkleProofs.VerifyInclusion(mine.Index, checkpoint.Size, Rfc6962.LeafHash(mine.Leaf.Span),
@@ -170,10 +174,10 @@ public sealed class AuditLogTests : IDisposable
         using var auditor = _factory.As(Participant.Auditor);
         var all = await auditor.AllEventsAsync();
 
-        Assert.Equal(5, (await auditor.AllEventsAsync(new() { Dataset = dataset.Name })).Count);
+        Assert.Equal(6, (await auditor.AllEventsAsync(new() { Dataset = dataset.Name })).Count);
         Assert.Equal(["globex"], (await auditor.AllEventsAsync(new() { Participant = "globex" })).Select(e => e.Actor));
         Assert.Equal(2, (await auditor.AllEventsAsync(new() { Action = "dataset.delist" })).Count);
-        Assert.Equal([4L, 5L], (await auditor.AllEventsAsync(new() { StartIndex = 4 })).Select(e => e.Index));
+        Assert.Equal([4L, 5L, 6L], (await auditor.AllEventsAsync(new() { StartIndex = 4 })).Select(e => e.Index));
         Assert.Equal(all.Skip(2).Select(e => e.Index), (await auditor.AllEventsAsync(new() { StartTime = all[2].Time })).Select(e => e.Index));
         Assert.Equal(all.Take(2).Select(e => e.Index), (await auditor.AllEventsAsync(new() { EndTime = all[2].Time })).Where(e => e.Time != all[2].Time).Select(e => e.Index).Take(2));
 
@@ -209,9 +213,9 @@ public sealed class AuditLogTests : IDisposable
     {
         await CatalogStoryAsync();
         using var auditor = _factory.As(Participant.Auditor);
-        await auditor.CheckpointCoveringAsync(6);
+        await auditor.CheckpointCoveringAsync(7);
 
-        await Rpc.FailsWith(StatusCode.InvalidArgument, auditor.Audit.GetInclusionProofAsync(new GetInclusionProofRequest { Index = 6, TreeSize = 6 }));
+        await Rpc.FailsWith(StatusCode.InvalidArgument, auditor.Audit.GetInclusionProofAsync(new GetInclusionProofRequest { Index = 7, TreeSize = 7 }));
         await Rpc.FailsWith(StatusCode.InvalidArgument, auditor.Audit.GetInclusionProofAsync(new GetInclusionProofRequest { Index = -1, TreeSize = 6 }));
         await Rpc.FailsWith(StatusCode.InvalidArgument, auditor.Audit.GetInclusionProofAsync(new GetInclusionProofRequest { Index = 0, TreeSize = 1000 }));
         await Rpc.FailsWith(StatusCode.InvalidArgument, auditor.Audit.GetConsistencyProofAsync(new GetConsistencyProofRequest { FirstTreeSize = 0, SecondTreeSize = 6 }));
@@ -228,7 +232,7 @@ public sealed class AuditLogTests : IDisposable
 
         var received = new List<long>();
         var reader = watch.ResponseStream;
-        for (var i = 0; i < 2; i++)
+        for (var i = 0; i < 3; i++)
         {
             Assert.True(await reader.MoveNext(cancel.Token));
             received.Add(reader.Current.Event.Index);
@@ -239,7 +243,7 @@ public sealed class AuditLogTests : IDisposable
         Assert.True(await reader.MoveNext(cancel.Token));
         Assert.Equal(created.Name, reader.Current.Event.Resource);
         received.Add(reader.Current.Event.Index);
-        Assert.Equal([4L, 5L, 6L], received);
+        Assert.Equal([4L, 5L, 6L, 7L], received);
     }
 
     [Fact]

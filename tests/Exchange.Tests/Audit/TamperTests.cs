@@ -73,14 +73,14 @@ public sealed class TamperTests : IDisposable
         await FillAsync(_factory, 4);
         var (exit, output, error) = await Verify();
         Assert.True(exit == 0, error);
-        Assert.Contains("Verified 8 events", output);
+        Assert.Contains("Verified 12 events", output);
         Assert.Contains("trusting the server's verifier key on first use", error);
 
         await FillAsync(_factory, 2);
         (exit, output, error) = await Verify();
         Assert.True(exit == 0, error);
-        Assert.Contains("Verified 12 events", output);
-        Assert.Contains("consistent with the previously trusted checkpoint of size 8", output);
+        Assert.Contains("Verified 18 events", output);
+        Assert.Contains("consistent with the previously trusted checkpoint of size 12", output);
         Assert.DoesNotContain("first use", error);
     }
 

@@ -6,14 +6,27 @@ namespace Exchange.Tests.Catalog;
 
 internal static class CatalogFixture
 {
-    /// <summary>Creates a dataset as <paramref name="owner"/> and moves it to <paramref name="state"/>.</summary>
+    /// <summary>The bytes of the revision the fixture uploads before publishing.</summary>
+    public static readonly byte[] SampleBytes = "station,hour,celsius\nbergen,0,4.5\n"u8.ToArray();
+
+    /// <summary>
+    /// Creates a dataset as <paramref name="owner"/> and moves it to <paramref name="state"/>. A
+    /// LISTED or DELISTED one gets a small revision first (publishing needs one); a draft only
+    /// when <paramref name="withRevision"/> says so.
+    /// </summary>
     public static async Task<Dataset> CreateAsync(ExchangeClient owner, DatasetState state = DatasetState.Draft,
         string title = "Weather stations", string description = "Hourly readings", Classification classification = Classification.Public,
-        params string[] tags)
+        string[]? tags = null, bool withRevision = false)
     {
         var dataset = new Dataset { Title = title, Description = description, Classification = classification };
-        dataset.Tags.Add(tags);
+        dataset.Tags.Add(tags ?? []);
         var created = (await owner.Catalog.CreateDatasetAsync(new CreateDatasetRequest { Dataset = dataset })).Dataset;
+        if (withRevision || state is DatasetState.Listed or DatasetState.Delisted)
+        {
+            await owner.UploadAsync(created.Name, new MemoryStream(SampleBytes), "text/csv");
+            created = (await owner.Catalog.GetDatasetAsync(new GetDatasetRequest { Name = created.Name })).Dataset;
+        }
+
         if (state is DatasetState.Listed or DatasetState.Delisted)
         {
             created = (await owner.Catalog.PublishDatasetAsync(new PublishDatasetRequest { Name = created.Name })).Dataset;

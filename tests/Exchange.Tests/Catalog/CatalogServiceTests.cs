@@ -293,10 +293,20 @@ public sealed class CatalogServiceTests(ExchangeFactory factory) : IClassFixture
     }
 
     [Fact]
-    public async Task Publish_and_delist_follow_the_lifecycle()
+    public async Task Publishing_needs_a_revision()
     {
         using var acme = factory.As(Participant.Acme);
         var draft = await CatalogFixture.CreateAsync(acme);
+
+        var error = await Rpc.FailsWith(StatusCode.FailedPrecondition, acme.Catalog.PublishDatasetAsync(new PublishDatasetRequest { Name = draft.Name }));
+        Assert.Contains("upload", error.Status.Detail);
+    }
+
+    [Fact]
+    public async Task Publish_and_delist_follow_the_lifecycle()
+    {
+        using var acme = factory.As(Participant.Acme);
+        var draft = await CatalogFixture.CreateAsync(acme, withRevision: true);
         var name = new DelistDatasetRequest { Name = draft.Name };
 
         var error = await Rpc.FailsWith(StatusCode.FailedPrecondition, acme.Catalog.DelistDatasetAsync(name));
@@ -350,16 +360,23 @@ public sealed class CatalogServiceTests(ExchangeFactory factory) : IClassFixture
     }
 
     [Fact]
-    public async Task Revisions_of_a_visible_dataset_list_empty_before_any_upload()
+    public async Task Revisions_of_a_visible_dataset_are_listed_oldest_first_and_every_participant_sees_them()
     {
         using var acme = factory.As(Participant.Acme);
         var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
+        var second = await acme.UploadAsync(dataset.Name, new MemoryStream("more"u8.ToArray()), "text/plain");
         using var initech = factory.As(Participant.Initech);
 
-        var revisions = await initech.Catalog.ListRevisionsAsync(new ListRevisionsRequest { Parent = dataset.Name });
-        Assert.Empty(revisions.Revisions);
-        Assert.Equal("", revisions.NextPageToken);
-        await Rpc.FailsWith(StatusCode.NotFound, initech.Catalog.GetRevisionAsync(new GetRevisionRequest { Name = dataset.Name + "/revisions/1" }));
+        var revisions = await initech.Catalog.ListRevisionsAsync(new ListRevisionsRequest { Parent = dataset.Name, PageSize = 1 });
+        Assert.Equal([dataset.Name + "/revisions/1"], revisions.Revisions.Select(r => r.Name));
+        var rest = await initech.Catalog.ListRevisionsAsync(new ListRevisionsRequest { Parent = dataset.Name, PageSize = 1, PageToken = revisions.NextPageToken });
+        Assert.Equal([second], rest.Revisions);
+        Assert.Equal("", rest.NextPageToken);
+        Assert.Equal(second.Name, (await initech.Catalog.GetDatasetAsync(new GetDatasetRequest { Name = dataset.Name })).Dataset.LatestRevision);
+        var first = (await initech.Catalog.GetRevisionAsync(new GetRevisionRequest { Name = dataset.Name + "/revisions/1" })).Revision;
+        Assert.Equal((CatalogFixture.SampleBytes.Length, "text/csv"), ((int)first.SizeBytes, first.MediaType));
+        Assert.Equal(System.Security.Cryptography.SHA256.HashData(CatalogFixture.SampleBytes), first.Sha256.ToByteArray());
+        await Rpc.FailsWith(StatusCode.NotFound, initech.Catalog.GetRevisionAsync(new GetRevisionRequest { Name = dataset.Name + "/revisions/3" }));
         await Rpc.FailsWith(StatusCode.InvalidArgument, initech.Catalog.GetRevisionAsync(new GetRevisionRequest { Name = dataset.Name + "/revisions/0" }));
     }
 }

@@ -117,11 +117,11 @@ public sealed class ListDatasetsTests : IDisposable
     {
         using var acme = _factory.As(Participant.Acme);
         using var globex = _factory.As(Participant.Globex);
-        var weather = await CatalogFixture.CreateAsync(acme, DatasetState.Listed, "Weather Stations", "Hourly readings", Classification.Public, "climate");
-        var ships = await CatalogFixture.CreateAsync(acme, DatasetState.Listed, "Ship positions", "AIS feed, 100% coverage", Classification.Sensitive, "maritime");
-        var rain = await CatalogFixture.CreateAsync(globex, DatasetState.Listed, "Rainfall", "Daily totals", Classification.Internal, "climate", "weather");
-        var draft = await CatalogFixture.CreateAsync(acme, DatasetState.Draft, "Weather drafts", "", Classification.Public, "climate");
-        var gone = await CatalogFixture.CreateAsync(acme, DatasetState.Delisted, "Old weather", "", Classification.Core, "climate");
+        var weather = await CatalogFixture.CreateAsync(acme, DatasetState.Listed, "Weather Stations", "Hourly readings", Classification.Public, ["climate"]);
+        var ships = await CatalogFixture.CreateAsync(acme, DatasetState.Listed, "Ship positions", "AIS feed, 100% coverage", Classification.Sensitive, ["maritime"]);
+        var rain = await CatalogFixture.CreateAsync(globex, DatasetState.Listed, "Rainfall", "Daily totals", Classification.Internal, ["climate", "weather"]);
+        var draft = await CatalogFixture.CreateAsync(acme, DatasetState.Draft, "Weather drafts", "", Classification.Public, ["climate"]);
+        var gone = await CatalogFixture.CreateAsync(acme, DatasetState.Delisted, "Old weather", "", Classification.Core, ["climate"]);
 
         async Task<string[]> Names(ListDatasetsRequest request, Participant? who = null)
         {

@@ -102,6 +102,11 @@ public sealed class AccessCliTests : IDisposable
             "--auto-allow", "research", "--auto-max-transfers", "5");
         var name = dataset.GetProperty("name").GetString()!;
         Assert.Equal(["research"], dataset.GetProperty("autoApprovalTerms").GetProperty("purposes").EnumerateArray().Select(p => p.GetString()));
+        using (var acme = _factory.As(Participant.Acme))
+        {
+            await acme.UploadAsync(name, new MemoryStream(CatalogFixture.SampleBytes), "text/csv");
+        }
+
         await Json(Participant.Acme, "datasets", "publish", name);
 
         var request = await Json(Participant.Initech, "access", "request", name, "--purpose", "research", "--max-transfers", "2");

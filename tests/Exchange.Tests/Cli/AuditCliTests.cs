@@ -39,7 +39,7 @@ public sealed class AuditCliTests : IDisposable
         (exit, output, error) = await Run("audit", "export", "--format", "jsonl");
         Assert.True(exit == 0, error);
         var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(2, lines.Length);
+        Assert.Equal(3, lines.Length);
         using (var first = JsonDocument.Parse(lines[0]))
         {
             Assert.Equal("dataset.create", first.RootElement.GetProperty("action").GetString());
@@ -50,10 +50,10 @@ public sealed class AuditCliTests : IDisposable
         var file = Path.Combine(_factory.DataDirectory, "audit.csv");
         (exit, _, error) = await Run("audit", "export", "--format", "csv", "--output", file);
         Assert.True(exit == 0, error);
-        Assert.Contains("exported 2 events", error);
+        Assert.Contains("exported 3 events", error);
         var csv = await File.ReadAllLinesAsync(file);
         Assert.Equal("index,time,actor,action,resource,dataset,subject,outcome,details,leaf_base64", csv[0]);
-        Assert.Equal(3, csv.Length);
+        Assert.Equal(4, csv.Length);
         Assert.StartsWith("0,", csv[1]);
         // The title travels inside the JSON details cell, quoted, and never as a bare formula.
         Assert.DoesNotContain(",=HYPERLINK", csv[1]);

@@ -50,6 +50,10 @@ public sealed class CliTests(ExchangeFactory factory) : IClassFixture<ExchangeFa
         var acme = await TokenFor("acme", "provider");
         var (_, created, _) = await Run("--token", acme, "--json", "datasets", "create", "--title", "Tides", "--classification", "public");
         var name = JsonDocument.Parse(created).RootElement.GetProperty("name").GetString()!;
+        using (var client = factory.ClientWithToken(acme))
+        {
+            await client.UploadAsync(name, new MemoryStream(Catalog.CatalogFixture.SampleBytes), "text/csv");
+        }
 
         var (exit, output, error) = await Run("--token", acme, "datasets", "publish", name);
         Assert.True(exit == 0, error);

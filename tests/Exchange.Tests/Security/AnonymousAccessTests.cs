@@ -56,14 +56,6 @@ public sealed class AnonymousAccessTests(ExchangeFactory factory) : IClassFixtur
         Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, response.Status);
     }
 
-    [Fact]
-    public async Task Unimplemented_methods_answer_unimplemented_to_an_authenticated_caller()
-    {
-        using var client = factory.ClientFor(Participant.Initech);
-        var error = await Rpc.FailsWith(StatusCode.Unimplemented, client.Transfers.GetTransferAsync(new V1.GetTransferRequest { Name = "transfers/x" }));
-        Assert.NotNull(error);
-    }
-
     private static async Task<StatusCode> CallAnonymously(CallInvoker invoker, IMethod method)
     {
         var type = (MethodType)method.GetType().GetProperty("Type")!.GetValue(method)!;

@@ -14,7 +14,8 @@ namespace Exchange.Tests.Security;
 /// exists); PD = PERMISSION_DENIED (it may see but not act); FP = FAILED_PRECONDITION (the state
 /// forbids it); UA = UNAUTHENTICATED; UN = UNIMPLEMENTED (not built yet).
 /// Columns: owning provider, another provider, requesting consumer, another consumer, auditor,
-/// operator, anonymous. The requesting consumer holds a grant on the DELISTED dataset.
+/// operator, anonymous. The requesting consumer holds a grant on the DELISTED dataset; every
+/// dataset has a revision.
 /// </summary>
 public sealed class AuthorizationMatrixTests(ExchangeFactory factory) : IClassFixture<ExchangeFactory>
 {
@@ -32,7 +33,7 @@ public sealed class AuthorizationMatrixTests(ExchangeFactory factory) : IClassFi
     };
 
     /// <summary>The objects one cell acts on, made fresh for every cell.</summary>
-    private sealed record Target(string Dataset = "", string Request = "", string Grant = "");
+    private sealed record Target(string Dataset = "", string Request = "", string Grant = "", string Transfer = "");
 
     private sealed record Row(string Rpc, string State, string Expected, Func<ExchangeClient, Target, Task> Call);
 
@@ -57,8 +58,9 @@ public sealed class AuthorizationMatrixTests(ExchangeFactory factory) : IClassFi
         new("CatalogService/DelistDataset", "draft",    "FP    NF    NF    NF    NF    NF    UA", (c, t) => c.Catalog.DelistDatasetAsync(new() { Name = t.Dataset }).ResponseAsync),
         new("CatalogService/DelistDataset", "listed",   "OK    PD    PD    PD    PD    OK    UA", (c, t) => c.Catalog.DelistDatasetAsync(new() { Name = t.Dataset }).ResponseAsync),
         new("CatalogService/DelistDataset", "delisted", "FP    NF    PD    NF    PD    FP    UA", (c, t) => c.Catalog.DelistDatasetAsync(new() { Name = t.Dataset }).ResponseAsync),
-        new("CatalogService/GetRevision", "draft",      "NF    NF    NF    NF    NF    NF    UA", (c, t) => c.Catalog.GetRevisionAsync(new() { Name = t.Dataset + "/revisions/1" }).ResponseAsync),
-        new("CatalogService/GetRevision", "listed",     "NF    NF    NF    NF    NF    NF    UA", (c, t) => c.Catalog.GetRevisionAsync(new() { Name = t.Dataset + "/revisions/1" }).ResponseAsync),
+        new("CatalogService/GetRevision", "draft",      "OK    NF    NF    NF    NF    NF    UA", (c, t) => c.Catalog.GetRevisionAsync(new() { Name = t.Dataset + "/revisions/1" }).ResponseAsync),
+        new("CatalogService/GetRevision", "listed",     "OK    OK    OK    OK    OK    OK    UA", (c, t) => c.Catalog.GetRevisionAsync(new() { Name = t.Dataset + "/revisions/1" }).ResponseAsync),
+        new("CatalogService/GetRevision", "delisted",   "OK    NF    OK    NF    OK    OK    UA", (c, t) => c.Catalog.GetRevisionAsync(new() { Name = t.Dataset + "/revisions/1" }).ResponseAsync),
         new("CatalogService/ListRevisions", "draft",    "OK    NF    NF    NF    NF    NF    UA", (c, t) => c.Catalog.ListRevisionsAsync(new() { Parent = t.Dataset }).ResponseAsync),
         new("CatalogService/ListRevisions", "listed",   "OK    OK    OK    OK    OK    OK    UA", (c, t) => c.Catalog.ListRevisionsAsync(new() { Parent = t.Dataset }).ResponseAsync),
         new("CatalogService/ListRevisions", "delisted", "OK    NF    OK    NF    OK    OK    UA", (c, t) => c.Catalog.ListRevisionsAsync(new() { Parent = t.Dataset }).ResponseAsync),
@@ -86,10 +88,13 @@ public sealed class AuthorizationMatrixTests(ExchangeFactory factory) : IClassFi
         new("AuditService/GetInclusionProof", "-",      "OK    OK    OK    OK    OK    OK    UA", (c, _) => c.Audit.GetInclusionProofAsync(new() { Index = 0, TreeSize = 1 }).ResponseAsync),
         new("AuditService/GetConsistencyProof", "-",    "OK    OK    OK    OK    OK    OK    UA", (c, _) => c.Audit.GetConsistencyProofAsync(new() { FirstTreeSize = 1, SecondTreeSize = 1 }).ResponseAsync),
 
-        new("TransferService/Upload", "-",              "UN    UN    UN    UN    UN    UN    UA", Upload),
-        new("TransferService/Download", "-",            "UN    UN    UN    UN    UN    UN    UA", Download),
-        new("TransferService/GetTransfer", "-",         "UN    UN    UN    UN    UN    UN    UA", (c, _) => c.Transfers.GetTransferAsync(new() { Name = "transfers/x" }).ResponseAsync),
-        new("TransferService/ListTransfers", "-",       "UN    UN    UN    UN    UN    UN    UA", (c, _) => c.Transfers.ListTransfersAsync(new()).ResponseAsync),
+        new("TransferService/Upload", "draft",          "OK    NF    NF    NF    NF    NF    UA", Upload),
+        new("TransferService/Upload", "listed",         "OK    PD    PD    PD    PD    PD    UA", Upload),
+        new("TransferService/Upload", "delisted",       "OK    NF    PD    NF    PD    PD    UA", Upload),
+        new("TransferService/Download", "active",       "PD    NF    OK    NF    PD    PD    UA", Download),
+        new("TransferService/Download", "revoked",      "PD    NF    PD    NF    PD    PD    UA", Download),
+        new("TransferService/GetTransfer", "transferred","OK   NF    OK    NF    OK    OK    UA", (c, t) => c.Transfers.GetTransferAsync(new() { Name = t.Transfer }).ResponseAsync),
+        new("TransferService/ListTransfers", "-",       "OK    OK    OK    OK    OK    OK    UA", (c, _) => c.Transfers.ListTransfersAsync(new()).ResponseAsync),
     ];
 #pragma warning restore IDE0055
 
@@ -134,7 +139,7 @@ public sealed class AuthorizationMatrixTests(ExchangeFactory factory) : IClassFi
             case "-":
                 return new Target();
             case "draft":
-                return new Target((await CatalogFixture.CreateAsync(acme)).Name);
+                return new Target((await CatalogFixture.CreateAsync(acme, withRevision: true)).Name);
             case "listed":
                 return new Target((await CatalogFixture.CreateAsync(acme, DatasetState.Listed)).Name);
             case "delisted":
@@ -163,6 +168,10 @@ public sealed class AuthorizationMatrixTests(ExchangeFactory factory) : IClassFi
                 var grant = await acme.ApproveAsync(request);
                 await acme.Access.RevokeGrantAsync(new RevokeGrantRequest { Name = grant.Name, Reason = "over" });
                 return target with { Grant = grant.Name };
+            case "transferred":
+                var used = await acme.ApproveAsync(request);
+                var (header, _, _) = await initech.DownloadAllAsync(used.Name);
+                return target with { Grant = used.Name, Transfer = header.Transfer };
             default:
                 throw new ArgumentOutOfRangeException(nameof(state), state, "no such state in the matrix");
         }
@@ -206,16 +215,7 @@ public sealed class AuthorizationMatrixTests(ExchangeFactory factory) : IClassFi
         }
     }
 
-    private static async Task Upload(ExchangeClient c, Target t)
-    {
-        using var upload = c.Transfers.Upload();
-        await upload.RequestStream.CompleteAsync();
-        await upload.ResponseAsync;
-    }
+    private static Task Upload(ExchangeClient c, Target t) => c.UploadAsync(t.Dataset, new MemoryStream([1, 2, 3]), "application/octet-stream");
 
-    private static async Task Download(ExchangeClient c, Target t)
-    {
-        using var download = c.Transfers.Download(new DownloadRequest { Grant = "grants/x", Purpose = "research" });
-        await download.ResponseStream.MoveNext(CancellationToken.None);
-    }
+    private static Task Download(ExchangeClient c, Target t) => c.DownloadAllAsync(t.Grant);
 }

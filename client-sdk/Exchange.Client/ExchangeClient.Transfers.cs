@@ -1,0 +1,179 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Exchange.Client.Audit;
+using Exchange.Client.Transfers;
+using Exchange.V1;
+using Google.Protobuf;
+using Grpc.Core;
+
+namespace Exchange.Client;
+
+public sealed partial class ExchangeClient
+{
+    private const int DefaultChunkSize = 256 * 1024;
+    private const int MaxAttempts = 6;
+
+    /// <summary>
+    /// Uploads <paramref name="content"/> as a new revision of <paramref name="dataset"/>, streaming it
+    /// in chunks, and checks that the server stored exactly the bytes sent (by SHA-256).
+    /// </summary>
+    public async Task<Revision> UploadAsync(string dataset, Stream content, string mediaType, IProgress<TransferProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        long? total = content.CanSeek ? content.Length - content.Position : null;
+        using var call = Transfers.Upload(cancellationToken: cancellationToken);
+        await call.RequestStream.WriteAsync(new UploadRequest
+        {
+            Header = new UploadHeader { Dataset = dataset, MediaType = mediaType, SizeBytes = total ?? 0 },
+        }, cancellationToken).ConfigureAwait(false);
+
+        using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = new byte[DefaultChunkSize];
+        long sent = 0;
+        int read;
+        while ((read = await content.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false)) > 0)
+        {
+            sha256.AppendData(buffer, 0, read);
+            // The message is serialized before WriteAsync completes, so the buffer can be reused after it.
+            await call.RequestStream.WriteAsync(new UploadRequest { Chunk = UnsafeByteOperations.UnsafeWrap(buffer.AsMemory(0, read)) },
+                cancellationToken).ConfigureAwait(false);
+            sent += read;
+            progress?.Report(new TransferProgress(sent, total));
+        }
+
+        await call.RequestStream.CompleteAsync().ConfigureAwait(false);
+        var revision = (await call.ResponseAsync.ConfigureAwait(false)).Revision;
+        var local = sha256.GetHashAndReset();
+        return revision.Sha256.Span.SequenceEqual(local) && revision.SizeBytes == sent
+            ? revision
+            : throw new InvalidDataException($"The server stored {revision.Name} with a different SHA-256 or size than was sent.");
+    }
+
+    /// <summary>Uploads a file as a new revision of <paramref name="dataset"/>.</summary>
+    public async Task<Revision> UploadFileAsync(string dataset, string path, string mediaType = "application/octet-stream",
+        IProgress<TransferProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        return await UploadAsync(dataset, file, mediaType, progress, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Downloads a revision under <paramref name="grant"/> to <paramref name="path"/>. Bytes go to
+    /// <c>path.partial</c> first; a dropped connection resumes the same transfer from where it stopped
+    /// (also when this method is called again after the process died); the file gets its final name
+    /// only once its SHA-256 matches and the receipt verifies, and a mismatch deletes it.
+    /// </summary>
+    /// <param name="grant">The grant, <c>grants/{id}</c>.</param>
+    /// <param name="path">Where to write the file.</param>
+    /// <param name="purpose">The purpose of this download, one the grant allows.</param>
+    /// <param name="revision">A revision name, or null for the latest.</param>
+    /// <param name="logKey">The audit log's verifier key to check the receipt against; null trusts the key the receipt names.</param>
+    /// <param name="progress">Receives progress reports.</param>
+    /// <param name="cancellationToken">Cancels the download; the partial file stays for a later resume.</param>
+    public async Task<DownloadResult> DownloadToFileAsync(string grant, string path, string purpose, string? revision = null,
+        NoteVerifierKey? logKey = null, IProgress<TransferProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var partial = path + ".partial";
+        var statePath = path + ".partial.json";
+        var state = File.Exists(statePath) && File.Exists(partial) ? JsonSerializer.Deserialize<PartialDownload>(await File.ReadAllTextAsync(statePath, cancellationToken).ConfigureAwait(false)) : null;
+        if (state is not null && state.Grant != grant)
+        {
+            throw new InvalidOperationException($"'{partial}' belongs to a download under {state.Grant}; remove it or download to another path.");
+        }
+
+        var resumed = state is not null;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var (done, receipt) = await DownloadOnceAsync(grant, partial, statePath, purpose, revision, state, progress, cancellationToken).ConfigureAwait(false);
+                state = done;
+                var problem = ReceiptVerifier.Problem(receipt, done.Transfer, logKey);
+                var sha256 = await HashFileAsync(partial, cancellationToken).ConfigureAwait(false);
+                if (!sha256.AsSpan().SequenceEqual(Convert.FromHexString(done.Sha256)) || problem is not null)
+                {
+                    File.Delete(partial);
+                    File.Delete(statePath);
+                    throw new InvalidDataException(problem is null
+                        ? $"The downloaded bytes do not hash to the SHA-256 of {done.Revision}; the file was deleted."
+                        : $"The download's receipt does not verify ({problem}); the file was deleted.");
+                }
+
+                File.Move(partial, path, overwrite: true);
+                File.Delete(statePath);
+                return new DownloadResult(path, done.Transfer, done.Revision, done.SizeBytes, sha256, receipt, resumed);
+            }
+            catch (RpcException ex) when (attempt < MaxAttempts && !cancellationToken.IsCancellationRequested &&
+                ex.StatusCode is StatusCode.Unavailable or StatusCode.Internal or StatusCode.Unknown or StatusCode.Aborted)
+            {
+                // The connection dropped: the transfer resumes from what reached the disk.
+                state = File.Exists(statePath) ? JsonSerializer.Deserialize<PartialDownload>(await File.ReadAllTextAsync(statePath, cancellationToken).ConfigureAwait(false)) : null;
+                resumed |= state is not null;
+                await Task.Delay(TimeSpan.FromMilliseconds(250 * (1 << (attempt - 1))), cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task<(PartialDownload State, TransferReceipt Receipt)> DownloadOnceAsync(string grant, string partial, string statePath,
+        string purpose, string? revision, PartialDownload? state, IProgress<TransferProgress>? progress, CancellationToken cancellationToken)
+    {
+        await using var file = new FileStream(partial, state is null ? FileMode.Create : FileMode.OpenOrCreate, FileAccess.Write, FileShare.None, 1,
+            FileOptions.Asynchronous);
+        var offset = state is null ? 0 : file.Length;
+        file.Position = offset;
+        var request = new DownloadRequest
+        {
+            Grant = grant,
+            Purpose = purpose,
+            Revision = state?.Revision ?? revision ?? "",
+            Offset = offset,
+            Transfer = state?.Transfer ?? "",
+        };
+
+        using var call = Transfers.Download(request, cancellationToken: cancellationToken);
+        using var sent = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var position = offset;
+        await foreach (var message in call.ResponseStream.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        {
+            switch (message.PayloadCase)
+            {
+                case DownloadResponse.PayloadOneofCase.Header:
+                    var header = message.Header;
+                    state = new PartialDownload(grant, header.Transfer, header.Revision, header.SizeBytes, Convert.ToHexStringLower(header.Sha256.Span));
+                    await File.WriteAllTextAsync(statePath, JsonSerializer.Serialize(state), cancellationToken).ConfigureAwait(false);
+                    progress?.Report(new TransferProgress(position, header.SizeBytes));
+                    break;
+                case DownloadResponse.PayloadOneofCase.Chunk:
+                    if (state is null || message.Chunk.Offset != position)
+                    {
+                        throw new InvalidDataException($"The server sent bytes at {message.Chunk.Offset} where {position} was expected.");
+                    }
+
+                    sent.AppendData(message.Chunk.Data.Span);
+                    await file.WriteAsync(message.Chunk.Data.Memory, cancellationToken).ConfigureAwait(false);
+                    position += message.Chunk.Data.Length;
+                    progress?.Report(new TransferProgress(position, state.SizeBytes));
+                    break;
+                case DownloadResponse.PayloadOneofCase.Trailer:
+                    if (state is null || position != state.SizeBytes || !sent.GetHashAndReset().AsSpan().SequenceEqual(message.Trailer.Sha256.Span))
+                    {
+                        throw new InvalidDataException("The download's trailer does not match the bytes received.");
+                    }
+
+                    await file.FlushAsync(cancellationToken).ConfigureAwait(false);
+                    return (state, message.Trailer.Receipt);
+            }
+        }
+
+        throw new RpcException(new Status(StatusCode.Unavailable, "The download ended without its trailer."));
+    }
+
+    private static async Task<byte[]> HashFileAsync(string path, CancellationToken cancellationToken)
+    {
+        await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        return await SHA256.HashDataAsync(file, cancellationToken).ConfigureAwait(false);
+    }
+
+    private sealed record PartialDownload(string Grant, string Transfer, string Revision, long SizeBytes, string Sha256);
+}

@@ -1,0 +1,71 @@
+using System.Security.Cryptography;
+
+namespace Exchange.Server.Transfers;
+
+/// <summary>
+/// Encrypted revision files under <c>{data}/blobs</c>. A file is written under <c>tmp/</c>,
+/// flushed to disk, then moved into place; only a committed revision row makes it reachable, and
+/// leftovers of interrupted uploads (in tmp/, or moved but never committed) are removed on start.
+/// </summary>
+internal sealed class BlobStore(string root)
+{
+    public string Root { get; } = root;
+
+    private string TempDirectory => Path.Combine(Root, "tmp");
+
+    public static string NewBlobId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+
+    public string PathOf(string blobId) => Path.Combine(Root, blobId[..2], blobId);
+
+    /// <summary>A new file in tmp/ to write a revision into.</summary>
+    public FileStream CreateTemporary(out string path)
+    {
+        Directory.CreateDirectory(TempDirectory);
+        path = Path.Combine(TempDirectory, $"{NewBlobId()}.part");
+        return new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0, FileOptions.Asynchronous);
+    }
+
+    /// <summary>Moves a finished temporary file to its place as <paramref name="blobId"/>.</summary>
+    public void Place(string temporaryPath, string blobId)
+    {
+        var target = PathOf(blobId);
+        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        File.Move(temporaryPath, target);
+    }
+
+    public FileStream OpenRead(string blobId) =>
+        new(PathOf(blobId), FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.Asynchronous | FileOptions.SequentialScan);
+
+    public static void DeleteQuietly(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    /// <summary>Removes everything not in <paramref name="referenced"/>: temporary files and blobs no revision points to.</summary>
+    public int RemoveLeftovers(IReadOnlySet<string> referenced)
+    {
+        if (!Directory.Exists(Root))
+        {
+            return 0;
+        }
+
+        var removed = 0;
+        foreach (var file in Directory.EnumerateFiles(Root, "*", SearchOption.AllDirectories))
+        {
+            var inTemp = Path.GetDirectoryName(file) == TempDirectory;
+            if (inTemp || !referenced.Contains(Path.GetFileName(file)))
+            {
+                DeleteQuietly(file);
+                removed++;
+            }
+        }
+
+        return removed;
+    }
+}

@@ -1,0 +1,40 @@
+namespace Exchange.Server.Transfers;
+
+/// <summary>
+/// On start: removes what interrupted uploads left behind, and rewraps every data key that is not
+/// wrapped by the primary key-encryption key (rotation), without touching revision bytes.
+/// </summary>
+internal sealed partial class RevisionMaintenance(TransferStore store, BlobStore blobs, KeyRing keys, ILogger<RevisionMaintenance> logger)
+    : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var removed = blobs.RemoveLeftovers(await store.ReferencedBlobsAsync(cancellationToken));
+        if (removed > 0)
+        {
+            LogLeftovers(removed);
+        }
+
+        var rewrapped = 0;
+        foreach (var (datasetId, number, wrapped, kekId) in await store.WrappedKeysAsync(keys.PrimaryId, cancellationToken))
+        {
+            var revision = Catalog.DatasetNames.FormatRevision(datasetId, number);
+            var dataKey = keys.Unwrap(wrapped, kekId, revision);
+            rewrapped += await store.RewrapAsync(datasetId, number, keys.Wrap(dataKey, revision), keys.PrimaryId, kekId);
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(dataKey);
+        }
+
+        if (rewrapped > 0)
+        {
+            LogRewrapped(rewrapped, keys.PrimaryId);
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    [LoggerMessage(EventId = 50, Level = LogLevel.Warning, Message = "Removed {Count} files left by interrupted uploads")]
+    private partial void LogLeftovers(int count);
+
+    [LoggerMessage(EventId = 51, Level = LogLevel.Information, Message = "Rewrapped {Count} data keys with key-encryption key {KeyId}")]
+    private partial void LogRewrapped(int count, string keyId);
+}

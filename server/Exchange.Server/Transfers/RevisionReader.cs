@@ -1,0 +1,69 @@
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+using Grpc.Core;
+
+namespace Exchange.Server.Transfers;
+
+/// <summary>
+/// Decrypts a revision from an offset, one segment at a time, handing out slices of one reused
+/// buffer: a slice is valid until the next one is requested. A segment that does not
+/// authenticate, or a file that ends early, is DATA_LOSS; wrong bytes are never handed out.
+/// </summary>
+internal static class RevisionReader
+{
+    public static async IAsyncEnumerable<ReadOnlyMemory<byte>> ReadAsync(FileStream file, byte[] dataKey, string revision, long size,
+        int segmentSize, long offset, int chunkSize, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var header = new byte[RevisionCipher.HeaderSize];
+        await ReadExactlyAsync(file, header, revision, cancellationToken);
+        if (RevisionCipher.ReadHeader(header) != segmentSize)
+        {
+            throw DataLoss(revision, "its header is damaged");
+        }
+
+        using var aes = new AesGcm(dataKey, RevisionCipher.TagSize);
+        var segments = RevisionCipher.SegmentCount(size, segmentSize);
+        var sealedBuffer = new byte[segmentSize + RevisionCipher.TagSize];
+        var plain = new byte[segmentSize];
+        var nonce = new byte[RevisionCipher.NonceSize];
+        var first = offset / segmentSize;
+        file.Position = RevisionCipher.SegmentOffset(first, segmentSize);
+        for (var index = first; index < segments; index++)
+        {
+            var length = (int)Math.Min(segmentSize, size - (index * segmentSize));
+            var sealedSegment = sealedBuffer.AsMemory(0, length + RevisionCipher.TagSize);
+            await ReadExactlyAsync(file, sealedSegment, revision, cancellationToken);
+            RevisionCipher.Nonce(nonce, index);
+            try
+            {
+                aes.Decrypt(nonce, sealedSegment.Span[..length], sealedSegment.Span[length..], plain.AsSpan(0, length),
+                    RevisionCipher.AssociatedData(revision, index, index == segments - 1));
+            }
+            catch (AuthenticationTagMismatchException)
+            {
+                throw DataLoss(revision, $"segment {index} does not authenticate");
+            }
+
+            var start = index == first ? (int)(offset - (index * segmentSize)) : 0;
+            for (var at = start; at < length; at += chunkSize)
+            {
+                yield return plain.AsMemory(at, Math.Min(chunkSize, length - at));
+            }
+        }
+    }
+
+    private static async ValueTask ReadExactlyAsync(FileStream file, Memory<byte> buffer, string revision, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await file.ReadExactlyAsync(buffer, cancellationToken);
+        }
+        catch (EndOfStreamException)
+        {
+            throw DataLoss(revision, "its file is shorter than it should be");
+        }
+    }
+
+    private static RpcException DataLoss(string revision, string what) =>
+        new(new Status(StatusCode.DataLoss, $"The stored bytes of {revision} are damaged ({what}); nothing more is sent."));
+}

@@ -1,0 +1,14 @@
+namespace Exchange.Server.Transfers;
+
+/// <summary>The <c>Exchange:Transfers</c> section.</summary>
+internal sealed class TransferOptions
+{
+    /// <summary>The largest revision accepted; a bigger upload answers RESOURCE_EXHAUSTED.</summary>
+    public long MaxRevisionBytes { get; set; } = 64L * 1024 * 1024 * 1024;
+
+    /// <summary>How long an upload may wait for its next message before it is cut with DEADLINE_EXCEEDED.</summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Bytes per download chunk message, and per encrypted segment of newly uploaded revisions.</summary>
+    public int ChunkSize { get; set; } = 256 * 1024;
+}

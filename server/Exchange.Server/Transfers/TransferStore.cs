@@ -1,0 +1,362 @@
+using System.Globalization;
+using Exchange.Server.Access;
+using Exchange.Server.Audit;
+using Exchange.Server.Catalog;
+using Exchange.Server.Security;
+using Exchange.Server.Storage;
+using Exchange.V1;
+using Google.Protobuf;
+using Grpc.Core;
+using Microsoft.Data.Sqlite;
+
+namespace Exchange.Server.Transfers;
+
+/// <summary>Revisions and transfers in the embedded database, each change audited in its transaction.</summary>
+internal sealed class TransferStore(Database database)
+{
+    private const string TransferColumns =
+        "t.id, t.grant_id, t.dataset_id, t.revision, t.consumer, t.provider, t.purpose, t.state, t.size_bytes, t.bytes_sent, t.create_time, t.end_time, t.failure_reason";
+
+    /// <summary>
+    /// Checks that <paramref name="caller"/> may upload to the dataset and reserves the next revision
+    /// number for it (numbers of abandoned uploads are not reused).
+    /// </summary>
+    public Task<long> ReserveRevisionAsync(Caller caller, string datasetId, CancellationToken cancellationToken) =>
+        database.WriteAsync(unit =>
+        {
+            var dataset = VisibleDataset(unit, caller, datasetId);
+            if (!DatasetPolicy.CanEdit(caller, dataset))
+            {
+                var denied = Errors.PermissionDenied($"Only the provider of '{dataset.Name}' may upload revisions of it.");
+                throw new AuditedDenial(new AuditEntry(caller.Participant, AuditActions.RevisionUpload, dataset.Name, AuditOutcome.Denied,
+                    Dataset: dataset.Name, DatasetProvider: dataset.Provider,
+                    Details: new Dictionary<string, string> { ["reason"] = denied.Status.Detail }), denied);
+            }
+
+            return (long)unit.Command("UPDATE datasets SET revision_counter = revision_counter + 1 WHERE id = @id RETURNING revision_counter")
+                .With("@id", datasetId).ExecuteScalar()!;
+        }, cancellationToken);
+
+    /// <summary>Makes an uploaded revision visible, and records it, in one transaction.</summary>
+    public Task<Revision> CommitRevisionAsync(Caller caller, string datasetId, long number, long size, byte[] sha256, string mediaType,
+        string blobId, byte[] wrappedKey, string kekId, int segmentSize) =>
+        database.WriteAsync(unit =>
+        {
+            var dataset = VisibleDataset(unit, caller, datasetId);
+            var now = Timestamps.ToMicros(unit.Now);
+            unit.Command("""
+                INSERT INTO revisions (dataset_seq, number, size_bytes, sha256, media_type, create_time, blob_id, wrapped_key, kek_id, segment_size)
+                VALUES ((SELECT seq FROM datasets WHERE id = @id), @n, @size, @sha, @media, @now, @blob, @key, @kek, @segment)
+                """)
+                .With("@id", datasetId).With("@n", number).With("@size", size).With("@sha", sha256).With("@media", mediaType)
+                .With("@now", now).With("@blob", blobId).With("@key", wrappedKey).With("@kek", kekId).With("@segment", segmentSize)
+                .ExecuteNonQuery();
+            unit.Command("UPDATE datasets SET latest_revision = MAX(latest_revision, @n), update_time = @now WHERE id = @id")
+                .With("@n", number).With("@now", now).With("@id", datasetId).ExecuteNonQuery();
+            var name = DatasetNames.FormatRevision(datasetId, number);
+            unit.Record(new AuditEntry(caller.Participant, AuditActions.RevisionUpload, name, AuditOutcome.Success,
+                Dataset: dataset.Name, DatasetProvider: dataset.Provider, Details: new Dictionary<string, string>
+                {
+                    ["size_bytes"] = size.ToString(CultureInfo.InvariantCulture),
+                    ["sha256"] = Convert.ToHexStringLower(sha256),
+                    ["media_type"] = mediaType,
+                }));
+            return FindRevision(unit.Connection, unit.Transaction, datasetId, number)!.Revision;
+        }, CancellationToken.None);
+
+    /// <summary>Whether the dataset has at least one revision (publishing needs one).</summary>
+    public static bool HasRevision(SqliteConnection connection, SqliteTransaction? transaction, string datasetId) =>
+        (long)connection.Command("SELECT latest_revision FROM datasets WHERE id = @id", transaction).With("@id", datasetId).ExecuteScalar()! > 0;
+
+    public Task<HashSet<string>> ReferencedBlobsAsync(CancellationToken cancellationToken) =>
+        database.ReadAsync(connection =>
+        {
+            using var command = connection.Command("SELECT blob_id FROM revisions WHERE blob_id <> ''");
+            using var reader = command.ExecuteReader();
+            var blobs = new HashSet<string>(StringComparer.Ordinal);
+            while (reader.Read())
+            {
+                blobs.Add(reader.GetString(0));
+            }
+
+            return blobs;
+        }, cancellationToken);
+
+    /// <summary>Every revision's wrapped data key, for rewrapping under a new key-encryption key.</summary>
+    public Task<List<(string DatasetId, long Number, byte[] WrappedKey, string KekId)>> WrappedKeysAsync(string notWrappedBy,
+        CancellationToken cancellationToken) =>
+        database.ReadAsync(connection =>
+        {
+            using var command = connection.Command("""
+                SELECT d.id, r.number, r.wrapped_key, r.kek_id FROM revisions r JOIN datasets d ON d.seq = r.dataset_seq
+                WHERE r.blob_id <> '' AND r.kek_id <> @kek
+                """).With("@kek", notWrappedBy);
+            using var reader = command.ExecuteReader();
+            var keys = new List<(string, long, byte[], string)>();
+            while (reader.Read())
+            {
+                keys.Add((reader.GetString(0), reader.GetInt64(1), (byte[])reader[2], reader.GetString(3)));
+            }
+
+            return keys;
+        }, cancellationToken);
+
+    public Task<int> RewrapAsync(string datasetId, long number, byte[] wrappedKey, string kekId, string previousKekId) =>
+        database.WriteAsync(unit => unit.Command("""
+            UPDATE revisions SET wrapped_key = @key, kek_id = @kek
+            WHERE dataset_seq = (SELECT seq FROM datasets WHERE id = @id) AND number = @n AND kek_id = @previous
+            """).With("@key", wrappedKey).With("@kek", kekId).With("@id", datasetId).With("@n", number).With("@previous", previousKekId)
+            .ExecuteNonQuery(), CancellationToken.None);
+
+    /// <summary>
+    /// Decides a download before its first byte: the caller is the grant's consumer, the grant is
+    /// active (a resumed transfer needs it only unrevoked and unexpired), the purpose is one it
+    /// allows and the revision exists. A new transfer uses up one of the grant's transfers.
+    /// </summary>
+    public Task<TransferStart> StartAsync(Caller caller, string grantId, (string DatasetId, long Number)? revision, string purpose,
+        long offset, string? resumeId, CancellationToken cancellationToken) =>
+        database.WriteAsync(unit =>
+        {
+            var grant = AccessStore.FindGrant(unit.Connection, unit.Transaction, grantId, unit.Now);
+            if (grant is null || !AccessPolicy.CanSee(caller, grant))
+            {
+                throw Errors.NotFound(AccessNames.Grant(grantId));
+            }
+
+            var datasetId = DatasetNames.ParseId(grant.Dataset);
+            Transfer? resumed = null;
+            if (resumeId is not null)
+            {
+                resumed = FindTransfer(unit.Connection, unit.Transaction, resumeId);
+                if (resumed is null || resumed.Grant != grant.Name || resumed.Consumer != caller.Participant)
+                {
+                    throw Errors.NotFound($"transfers/{resumeId}");
+                }
+            }
+
+            var denial = caller.Participant != grant.Consumer
+                ? $"Only {grant.Consumer}, the consumer of '{grant.Name}', may download under it."
+                : Refusal(grant, purpose, resuming: resumed is not null);
+            if (denial is not null)
+            {
+                return Deny(unit, caller, grant, purpose, denial);
+            }
+
+            var number = resumed is not null ? RevisionNumber(resumed.Revision)
+                : revision is { } wanted ? (wanted.DatasetId == datasetId ? wanted.Number : -1)
+                : (long)unit.Command("SELECT latest_revision FROM datasets WHERE id = @id").With("@id", datasetId).ExecuteScalar()!;
+            if (number == 0)
+            {
+                throw Errors.FailedPrecondition($"'{grant.Dataset}' has no revision to download yet.");
+            }
+
+            var stored = FindRevision(unit.Connection, unit.Transaction, datasetId, number)
+                ?? throw Errors.NotFound(revision is { } r ? DatasetNames.FormatRevision(r.DatasetId, r.Number) : grant.Dataset);
+            if (revision is { } asked && resumed is not null && RevisionNumber(resumed.Revision) != asked.Number)
+            {
+                throw Errors.InvalidArgument($"'{resumed.Name}' is a transfer of {resumed.Revision}, not of revision {asked.Number}.");
+            }
+
+            if (offset > stored.Revision.SizeBytes)
+            {
+                throw new RpcException(new Status(StatusCode.OutOfRange,
+                    $"offset {offset} is past the end of {stored.Revision.Name} ({stored.Revision.SizeBytes} bytes)."));
+            }
+
+            string id;
+            if (resumed is not null)
+            {
+                if (resumed.State is not (TransferState.Started or TransferState.Failed))
+                {
+                    throw Errors.FailedPrecondition($"'{resumed.Name}' is {resumed.State.ToString().ToLowerInvariant()}; only an interrupted transfer resumes.");
+                }
+
+                id = resumeId!;
+                unit.Command("UPDATE transfers SET state = @state, end_time = NULL, failure_reason = '' WHERE id = @id")
+                    .With("@state", (int)TransferState.Started).With("@id", id).ExecuteNonQuery();
+                unit.Record(Entry(caller, AuditActions.TransferResume, $"transfers/{id}", grant, AuditOutcome.Success,
+                    new() { ["offset"] = offset.ToString(CultureInfo.InvariantCulture), ["revision"] = stored.Revision.Name }));
+            }
+            else
+            {
+                id = AccessNames.NewId();
+                InsertTransfer(unit, id, grant, number, purpose, TransferState.Started, stored.Revision.SizeBytes, "");
+                unit.Command("UPDATE grants SET transfers_used = transfers_used + 1 WHERE id = @id").With("@id", grantId).ExecuteNonQuery();
+                unit.Record(Entry(caller, AuditActions.TransferStart, $"transfers/{id}", grant, AuditOutcome.Success, new()
+                {
+                    ["grant"] = grant.Name,
+                    ["revision"] = stored.Revision.Name,
+                    ["purpose"] = purpose,
+                    ["offset"] = offset.ToString(CultureInfo.InvariantCulture),
+                }));
+            }
+
+            return new TransferStart(FindTransfer(unit.Connection, unit.Transaction, id), stored, grant, null);
+        }, cancellationToken);
+
+    /// <summary>Ends a transfer as COMPLETED or FAILED and records it; returns the audit index of that record.</summary>
+    public Task<long> FinishAsync(Caller caller, Transfer transfer, Grant grant, bool completed, long bytesSent, string detail) =>
+        database.WriteAsync(unit =>
+        {
+            var state = completed ? TransferState.Completed : TransferState.Failed;
+            unit.Command("UPDATE transfers SET state = @state, bytes_sent = MAX(bytes_sent, @sent), end_time = @now, failure_reason = @reason WHERE id = @id")
+                .With("@state", (int)state).With("@sent", bytesSent).With("@now", Timestamps.ToMicros(unit.Now))
+                .With("@reason", completed ? "" : detail).With("@id", transfer.Name["transfers/".Length..])
+                .ExecuteNonQuery();
+            var details = new Dictionary<string, string>
+            {
+                ["grant"] = grant.Name,
+                ["revision"] = transfer.Revision,
+                ["bytes_sent"] = bytesSent.ToString(CultureInfo.InvariantCulture),
+            };
+            details[completed ? "sha256" : "reason"] = detail;
+            return unit.Record(Entry(caller, completed ? AuditActions.TransferComplete : AuditActions.TransferFail, transfer.Name, grant,
+                completed ? AuditOutcome.Success : AuditOutcome.Failed, details));
+        }, CancellationToken.None);
+
+    public Task<Transfer?> GetAsync(string id, CancellationToken cancellationToken) =>
+        database.ReadAsync(connection => FindTransfer(connection, null, id), cancellationToken);
+
+    public Task<StoredRevision?> GetRevisionAsync(string datasetId, long number, CancellationToken cancellationToken) =>
+        database.ReadAsync(connection => FindRevision(connection, null, datasetId, number), cancellationToken);
+
+    /// <summary>One page of the transfers <paramref name="caller"/> may see, in creation order after position <paramref name="after"/>.</summary>
+    public Task<(IReadOnlyList<Transfer> Page, long? Next)> ListAsync(Caller caller, string? grantId, string? datasetId, int state, long after,
+        int pageSize, CancellationToken cancellationToken) =>
+        database.ReadAsync<(IReadOnlyList<Transfer>, long?)>(connection =>
+        {
+            using var command = connection.Command($"""
+                SELECT t.seq, {TransferColumns} FROM transfers t
+                WHERE t.seq > @after
+                  AND (@all = 1 OR t.consumer = @me OR t.provider = @me)
+                  AND (@grant IS NULL OR t.grant_id = @grant)
+                  AND (@dataset IS NULL OR t.dataset_id = @dataset)
+                  AND (@state = 0 OR t.state = @state)
+                ORDER BY t.seq LIMIT @limit
+                """)
+                .With("@after", after).With("@all", caller.ReadsEverything ? 1 : 0).With("@me", caller.Participant)
+                .With("@grant", grantId).With("@dataset", datasetId).With("@state", state).With("@limit", pageSize + 1);
+            using var reader = command.ExecuteReader();
+            var rows = new List<(long Seq, Transfer Transfer)>();
+            while (reader.Read())
+            {
+                rows.Add((reader.GetInt64(0), ReadTransfer(reader, 1)));
+            }
+
+            return rows.Count <= pageSize
+                ? (rows.Select(r => r.Transfer).ToList(), null)
+                : (rows.Take(pageSize).Select(r => r.Transfer).ToList(), rows[pageSize - 1].Seq);
+        }, cancellationToken);
+
+    private static string? Refusal(Grant grant, string purpose, bool resuming) => grant.State switch
+    {
+        GrantState.Revoked => $"'{grant.Name}' was revoked: {grant.RevokeReason}",
+        GrantState.Expired => $"'{grant.Name}' expired at {grant.Terms.ExpireTime.ToDateTimeOffset():O}.",
+        GrantState.Exhausted when !resuming => $"'{grant.Name}' has used all of its {grant.Terms.MaxTransfers} transfers.",
+        _ when !grant.Terms.Purposes.Contains(purpose) =>
+            $"'{grant.Name}' does not allow the purpose '{purpose}'; it allows: {string.Join(", ", grant.Terms.Purposes)}.",
+        _ => null,
+    };
+
+    private static TransferStart Deny(WriteUnit unit, Caller caller, Grant grant, string purpose, string reason)
+    {
+        var id = AccessNames.NewId();
+        if (caller.Participant == grant.Consumer)
+        {
+            // The consumer's own refused attempt is a transfer it can list; anyone else's is only an audit event.
+            InsertTransfer(unit, id, grant, 0, purpose, TransferState.Denied, 0, reason);
+        }
+
+        unit.Record(Entry(caller, AuditActions.TransferStart, $"transfers/{id}", grant, AuditOutcome.Denied,
+            new() { ["grant"] = grant.Name, ["purpose"] = purpose, ["reason"] = reason }));
+        return new TransferStart(null, null, grant, Errors.PermissionDenied(reason));
+    }
+
+    private static void InsertTransfer(WriteUnit unit, string id, Grant grant, long revision, string purpose, TransferState state, long size,
+        string reason) =>
+        unit.Command("""
+            INSERT INTO transfers (id, grant_id, dataset_id, revision, consumer, provider, purpose, state, size_bytes, create_time, end_time, failure_reason)
+            VALUES (@id, @grant, @dataset, @revision, @consumer, @provider, @purpose, @state, @size, @now, @end, @reason)
+            """)
+            .With("@id", id).With("@grant", grant.Name["grants/".Length..]).With("@dataset", DatasetNames.ParseId(grant.Dataset))
+            .With("@revision", revision).With("@consumer", grant.Consumer).With("@provider", grant.Provider).With("@purpose", purpose)
+            .With("@state", (int)state).With("@size", size).With("@now", Timestamps.ToMicros(unit.Now))
+            .With("@end", state == TransferState.Denied ? Timestamps.ToMicros(unit.Now) : null).With("@reason", reason)
+            .ExecuteNonQuery();
+
+    private static AuditEntry Entry(Caller caller, string action, string resource, Grant grant, AuditOutcome outcome,
+        Dictionary<string, string> details) =>
+        new(caller.Participant, action, resource, outcome, Dataset: grant.Dataset, Subject: grant.Consumer,
+            DatasetProvider: grant.Provider, Details: details);
+
+    private static Dataset VisibleDataset(WriteUnit unit, Caller caller, string datasetId)
+    {
+        using var command = unit.Command("""
+            SELECT d.provider, d.state, EXISTS (SELECT 1 FROM grants g WHERE g.dataset_id = d.id AND g.consumer = @me)
+            FROM datasets d WHERE d.id = @id
+            """).With("@id", datasetId).With("@me", caller.Participant);
+        using var reader = command.ExecuteReader();
+        if (!reader.Read())
+        {
+            throw Errors.NotFound(DatasetNames.Format(datasetId));
+        }
+
+        var dataset = new Dataset { Name = DatasetNames.Format(datasetId), Provider = reader.GetString(0), State = (DatasetState)reader.GetInt32(1) };
+        return DatasetPolicy.CanSee(caller, dataset, reader.GetBoolean(2)) ? dataset : throw Errors.NotFound(dataset.Name);
+    }
+
+    private static long RevisionNumber(string revisionName) => DatasetNames.ParseRevision(revisionName).Number;
+
+    private static StoredRevision? FindRevision(SqliteConnection connection, SqliteTransaction? transaction, string datasetId, long number)
+    {
+        using var command = connection.Command("""
+            SELECT r.number, r.size_bytes, r.sha256, r.media_type, r.create_time, r.blob_id, r.wrapped_key, r.kek_id, r.segment_size
+            FROM revisions r JOIN datasets d ON d.seq = r.dataset_seq
+            WHERE d.id = @id AND r.number = @n
+            """, transaction).With("@id", datasetId).With("@n", number);
+        using var reader = command.ExecuteReader();
+        if (!reader.Read())
+        {
+            return null;
+        }
+
+        var revision = new Revision
+        {
+            Name = DatasetNames.FormatRevision(datasetId, reader.GetInt64(0)),
+            SizeBytes = reader.GetInt64(1),
+            Sha256 = ByteString.CopyFrom((byte[])reader[2]),
+            MediaType = reader.GetString(3),
+            CreateTime = Timestamps.FromMicros(reader.GetInt64(4)),
+        };
+        return new StoredRevision(revision, reader.GetString(5), (byte[])reader[6], reader.GetString(7), reader.GetInt32(8));
+    }
+
+    private static Transfer? FindTransfer(SqliteConnection connection, SqliteTransaction? transaction, string id)
+    {
+        using var command = connection.Command($"SELECT {TransferColumns} FROM transfers t WHERE t.id = @id", transaction).With("@id", id);
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? ReadTransfer(reader, 0) : null;
+    }
+
+    private static Transfer ReadTransfer(SqliteDataReader reader, int o)
+    {
+        var datasetId = reader.GetString(o + 2);
+        var revision = reader.GetInt64(o + 3);
+        return new Transfer
+        {
+            Name = $"transfers/{reader.GetString(o)}",
+            Grant = AccessNames.Grant(reader.GetString(o + 1)),
+            Dataset = DatasetNames.Format(datasetId),
+            Revision = revision == 0 ? "" : DatasetNames.FormatRevision(datasetId, revision),
+            Consumer = reader.GetString(o + 4),
+            Provider = reader.GetString(o + 5),
+            Purpose = reader.GetString(o + 6),
+            State = (TransferState)reader.GetInt32(o + 7),
+            SizeBytes = reader.GetInt64(o + 8),
+            BytesSent = reader.GetInt64(o + 9),
+            CreateTime = Timestamps.FromMicros(reader.GetInt64(o + 10)),
+            EndTime = reader.IsDBNull(o + 11) ? null : Timestamps.FromMicros(reader.GetInt64(o + 11)),
+            FailureReason = reader.GetString(o + 12),
+        };
+    }
+}
