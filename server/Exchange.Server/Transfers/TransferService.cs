@@ -148,7 +148,7 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
                     SizeBytes = stored.Revision.SizeBytes,
                     Sha256 = stored.Revision.Sha256,
                 },
-            }, stop.Token);
+            }, context.CancellationToken);
 
             // From offset 0 the bytes sent are exactly the authenticated plaintext, whose SHA-256 was
             // computed at upload; only a resumed part needs hashing.
@@ -160,10 +160,13 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
                     stored.SegmentSize, request.Offset, Limits.ChunkSize, stop.Token))
                 {
                     hash?.AppendData(chunk.Span);
+                    // Checked between writes rather than passed to WriteAsync: a cancelled write resets the
+                    // HTTP/2 stream, and the consumer would see a broken connection instead of the reason.
+                    stop.Token.ThrowIfCancellationRequested();
                     await responseStream.WriteAsync(new DownloadResponse
                     {
                         Chunk = new DownloadChunk { Offset = sent, Data = UnsafeByteOperations.UnsafeWrap(chunk) },
-                    }, stop.Token);
+                    }, context.CancellationToken);
                     sent += chunk.Length;
                 }
             }

@@ -13,6 +13,7 @@ namespace Exchange.Tests.Infrastructure;
 public sealed class ExchangeFactory : WebApplicationFactory<Program>
 {
     private readonly bool _keepData;
+    private readonly Dictionary<string, string> _settings = new(StringComparer.Ordinal);
 
     public ExchangeFactory()
         : this(Path.Combine(Path.GetTempPath(), "exchange-tests", Guid.NewGuid().ToString("N")), keepData: false)
@@ -28,7 +29,20 @@ public sealed class ExchangeFactory : WebApplicationFactory<Program>
     public string DataDirectory { get; }
 
     /// <summary>A gateway over an existing data directory, e.g. to restart one; the directory is kept on dispose unless told otherwise.</summary>
-    public static ExchangeFactory Over(string dataDirectory, bool keepData = true) => new(dataDirectory, keepData);
+    public static ExchangeFactory Over(string dataDirectory, bool keepData = true, params (string Key, string Value)[] settings)
+    {
+        var factory = new ExchangeFactory(dataDirectory, keepData);
+        foreach (var (key, value) in settings)
+        {
+            factory._settings[key] = value;
+        }
+
+        return factory;
+    }
+
+    /// <summary>A gateway in a fresh data directory with extra configuration, e.g. ("Exchange:Transfers:IdleTimeout", "00:00:01").</summary>
+    public static ExchangeFactory With(params (string Key, string Value)[] settings) =>
+        Over(Path.Combine(Path.GetTempPath(), "exchange-tests", Guid.NewGuid().ToString("N")), keepData: false, settings);
 
     public static string DevKeyFile => Path.Combine(AppContext.BaseDirectory, "certs-dev", "jwt-signing.key");
 
@@ -62,6 +76,10 @@ public sealed class ExchangeFactory : WebApplicationFactory<Program>
         builder.UseEnvironment("Development");
         builder.UseSetting("Exchange:DataDirectory", DataDirectory);
         builder.UseSetting("Exchange:Audit:CheckpointInterval", "00:00:00.050");
+        foreach (var (key, value) in _settings)
+        {
+            builder.UseSetting(key, value);
+        }
         builder.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
     }
 

@@ -1,0 +1,422 @@
+using System.Security.Cryptography;
+using Exchange.Client.Audit;
+using Exchange.Client.Transfers;
+using Exchange.Tests.Access;
+using Exchange.Tests.Audit;
+using Exchange.Tests.Catalog;
+using Exchange.Tests.Infrastructure;
+using Exchange.V1;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+
+namespace Exchange.Tests.Transfers;
+
+public sealed class TransferServiceTests : IDisposable
+{
+    private readonly ExchangeFactory _factory = ExchangeFactory.With(("Exchange:Transfers:ChunkSize", "65536"));
+
+    public void Dispose() => _factory.Dispose();
+
+    private static byte[] RandomBytes(int length) => RandomNumberGenerator.GetBytes(length);
+
+    /// <summary>A listed dataset whose latest revision holds <paramref name="content"/>, and a grant for initech.</summary>
+    private async Task<(Dataset Dataset, Revision Revision, Grant Grant)> SharedAsync(byte[] content, Terms? terms = null)
+    {
+        using var acme = _factory.As(Participant.Acme);
+        using var initech = _factory.As(Participant.Initech);
+        var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
+        var revision = await acme.UploadAsync(dataset.Name, new MemoryStream(content), "application/octet-stream");
+        var grant = await acme.ApproveAsync(await initech.RequestAsync(dataset, "research", terms));
+        return (dataset, revision, grant);
+    }
+
+    [Fact]
+    public async Task An_upload_becomes_a_revision_and_a_download_returns_exactly_its_bytes_with_a_verifiable_receipt()
+    {
+        var content = RandomBytes((4 * 65536) + 1234);
+        var (dataset, revision, grant) = await SharedAsync(content);
+        Assert.Equal((dataset.Name + "/revisions/2", content.Length), (revision.Name, (int)revision.SizeBytes));
+        Assert.Equal(SHA256.HashData(content), revision.Sha256.ToByteArray());
+
+        using var initech = _factory.As(Participant.Initech);
+        var (header, bytes, trailer) = await initech.DownloadAllAsync(grant.Name);
+
+        Assert.Equal(content, bytes);
+        Assert.Equal((revision.Name, revision.SizeBytes, revision.Sha256), (header.Revision, header.SizeBytes, header.Sha256));
+        Assert.Equal(SHA256.HashData(content), trailer.Sha256.ToByteArray());
+        var key = NoteVerifierKey.Parse(trailer.Receipt.Checkpoint.VerifierKey);
+        Assert.Null(ReceiptVerifier.Problem(trailer.Receipt, header.Transfer, key));
+        Assert.Equal("transfer.complete", trailer.Receipt.Event.Action);
+
+        var transfer = (await initech.Transfers.GetTransferAsync(new GetTransferRequest { Name = header.Transfer })).Transfer;
+        Assert.Equal((TransferState.Completed, (long)content.Length, "research"), (transfer.State, transfer.BytesSent, transfer.Purpose));
+        Assert.Equal(1, (await initech.Access.GetGrantAsync(new GetGrantRequest { Name = grant.Name })).Grant.TransfersUsed);
+        using var acme = _factory.As(Participant.Acme);
+        Assert.Single((await acme.Transfers.ListTransfersAsync(new ListTransfersRequest { Grant = grant.Name })).Transfers);
+    }
+
+    [Fact]
+    public async Task The_bytes_at_rest_are_encrypted()
+    {
+        var content = "a very recognisable plaintext, repeated. "u8.ToArray().SelectMany(b => Enumerable.Repeat(b, 1)).ToArray();
+        content = Enumerable.Repeat(content, 100).SelectMany(x => x).ToArray();
+        await SharedAsync(content);
+
+        var files = Directory.EnumerateFiles(Path.Combine(_factory.DataDirectory, "blobs"), "*", SearchOption.AllDirectories).ToList();
+        Assert.NotEmpty(files);
+        foreach (var file in files)
+        {
+            var stored = await File.ReadAllBytesAsync(file);
+            Assert.DoesNotContain("recognisable", System.Text.Encoding.UTF8.GetString(stored), StringComparison.Ordinal);
+        }
+    }
+
+    public static TheoryData<string, string> BadUploads => new()
+    {
+        { "chunk first", "header" },
+        { "no media type", "media_type" },
+        { "bad sha length", "sha256" },
+        { "second header", "header" },
+        { "too many bytes", "declared size_bytes" },
+        { "too few bytes", "declared" },
+        { "wrong sha", "sha256" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadUploads))]
+    public async Task A_bad_upload_is_refused_and_leaves_nothing_visible_or_behind(string what, string message)
+    {
+        using var acme = _factory.As(Participant.Acme);
+        var dataset = await CatalogFixture.CreateAsync(acme);
+        var header = new UploadHeader { Dataset = dataset.Name, MediaType = "text/plain" };
+        var chunks = new List<UploadRequest> { new() { Chunk = ByteString.CopyFromUtf8("hello") } };
+        switch (what)
+        {
+            case "chunk first": header = null; break;
+            case "no media type": header.MediaType = ""; break;
+            case "bad sha length": header.Sha256 = ByteString.CopyFrom(new byte[5]); break;
+            case "second header": chunks.Add(new UploadRequest { Header = header.Clone() }); break;
+            case "too many bytes": header.SizeBytes = 3; break;
+            case "too few bytes": header.SizeBytes = 10; break;
+            case "wrong sha": header.Sha256 = ByteString.CopyFrom(SHA256.HashData("other"u8)); break;
+        }
+
+        using var call = acme.Transfers.Upload();
+        var error = await Rpc.FailsWith(StatusCode.InvalidArgument, async () =>
+        {
+            if (header is not null)
+            {
+                await call.RequestStream.WriteAsync(new UploadRequest { Header = header });
+            }
+
+            foreach (var chunk in chunks)
+            {
+                await call.RequestStream.WriteAsync(chunk);
+            }
+
+            await call.RequestStream.CompleteAsync();
+            await call;
+        });
+        Assert.Contains(message, error.Status.Detail);
+        Assert.Empty((await acme.Catalog.ListRevisionsAsync(new ListRevisionsRequest { Parent = dataset.Name })).Revisions);
+        await AssertNoBlobsAsync();
+    }
+
+    [Fact]
+    public async Task An_upload_larger_than_the_limit_is_resource_exhausted_and_an_idle_one_is_cut()
+    {
+        using var limited = ExchangeFactory.With(("Exchange:Transfers:MaxRevisionBytes", "1000"), ("Exchange:Transfers:IdleTimeout", "00:00:00.500"));
+        using var acme = limited.As(Participant.Acme);
+        var dataset = await CatalogFixture.CreateAsync(acme);
+
+        var error = await Rpc.FailsWith(StatusCode.ResourceExhausted,
+            () => acme.UploadAsync(dataset.Name, new MemoryStream(new byte[1001]), "application/octet-stream"));
+        Assert.Contains("1000", error.Status.Detail);
+
+        using var call = acme.Transfers.Upload();
+        await call.RequestStream.WriteAsync(new UploadRequest { Header = new UploadHeader { Dataset = dataset.Name, MediaType = "text/plain" } });
+        await Task.Delay(1200);
+        await Rpc.FailsWith(StatusCode.DeadlineExceeded, async () => await call);
+        Assert.Empty((await acme.Catalog.ListRevisionsAsync(new ListRevisionsRequest { Parent = dataset.Name })).Revisions);
+    }
+
+    [Fact]
+    public async Task A_cancelled_upload_leaves_nothing_behind()
+    {
+        using var acme = _factory.As(Participant.Acme);
+        var dataset = await CatalogFixture.CreateAsync(acme);
+        using var cancel = new CancellationTokenSource();
+        using var call = acme.Transfers.Upload(cancellationToken: cancel.Token);
+        await call.RequestStream.WriteAsync(new UploadRequest { Header = new UploadHeader { Dataset = dataset.Name, MediaType = "text/plain" } });
+        await call.RequestStream.WriteAsync(new UploadRequest { Chunk = ByteString.CopyFrom(RandomBytes(200_000)) });
+        cancel.Cancel();
+        await Assert.ThrowsAnyAsync<Exception>(async () => await call);
+
+        await AssertNoBlobsAsync();
+        Assert.Empty((await acme.Catalog.ListRevisionsAsync(new ListRevisionsRequest { Parent = dataset.Name })).Revisions);
+    }
+
+    [Fact]
+    public async Task Every_refused_download_is_denied_before_the_first_byte_and_recorded()
+    {
+        var (dataset, _, grant) = await SharedAsync(RandomBytes(1000), new Terms { Purposes = { "research" }, MaxTransfers = 1 });
+        using var initech = _factory.As(Participant.Initech);
+        using var acme = _factory.As(Participant.Acme);
+
+        // Wrong purpose, missing revision, another dataset's revision.
+        var wrong = await Rpc.FailsWith(StatusCode.PermissionDenied, () => initech.DownloadAllAsync(grant.Name, purpose: "marketing"));
+        Assert.Contains("does not allow the purpose", wrong.Status.Detail);
+        await Rpc.FailsWith(StatusCode.NotFound, () => initech.DownloadAllAsync(grant.Name, revision: dataset.Name + "/revisions/9"));
+        var other = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
+        await Rpc.FailsWith(StatusCode.NotFound, () => initech.DownloadAllAsync(grant.Name, revision: other.Name + "/revisions/1"));
+        // Another consumer does not know the grant exists.
+        using var umbrella = _factory.As(Participant.Umbrella);
+        await Rpc.FailsWith(StatusCode.NotFound, () => umbrella.DownloadAllAsync(grant.Name));
+
+        // One transfer allowed: the second is exhausted.
+        await initech.DownloadAllAsync(grant.Name);
+        var exhausted = await Rpc.FailsWith(StatusCode.PermissionDenied, () => initech.DownloadAllAsync(grant.Name));
+        Assert.Contains("used all", exhausted.Status.Detail);
+
+        var transfers = (await initech.Transfers.ListTransfersAsync(new ListTransfersRequest { Grant = grant.Name })).Transfers;
+        Assert.Equal([TransferState.Denied, TransferState.Completed, TransferState.Denied], transfers.Select(t => t.State));
+        using var auditor = _factory.As(Participant.Auditor);
+        var starts = await auditor.AllEventsAsync(new ListAuditEventsRequest { Action = "transfer.start" });
+        Assert.Equal([AuditOutcome.Denied, AuditOutcome.Success, AuditOutcome.Denied], starts.Select(e => e.Outcome));
+    }
+
+    [Fact]
+    public async Task Revoked_and_expired_grants_refuse_downloads()
+    {
+        var (_, _, revoked) = await SharedAsync(RandomBytes(100));
+        using var acme = _factory.As(Participant.Acme);
+        await acme.Access.RevokeGrantAsync(new RevokeGrantRequest { Name = revoked.Name, Reason = "breach" });
+        using var initech = _factory.As(Participant.Initech);
+        var error = await Rpc.FailsWith(StatusCode.PermissionDenied, () => initech.DownloadAllAsync(revoked.Name));
+        Assert.Contains("revoked", error.Status.Detail);
+
+        var (_, _, expiring) = await SharedAsync(RandomBytes(100),
+            new Terms { Purposes = { "research" }, ExpireTime = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddSeconds(1)) });
+        await Task.Delay(1200);
+        error = await Rpc.FailsWith(StatusCode.PermissionDenied, () => initech.DownloadAllAsync(expiring.Name));
+        Assert.Contains("expired", error.Status.Detail);
+    }
+
+    [Fact]
+    public async Task An_interrupted_download_resumes_from_an_offset_as_the_same_transfer_without_using_another_transfer()
+    {
+        var content = RandomBytes(6 * 65536);
+        var (_, _, grant) = await SharedAsync(content, new Terms { Purposes = { "research" }, MaxTransfers = 1 });
+        using var initech = _factory.As(Participant.Initech);
+
+        var received = new MemoryStream();
+        string transfer;
+        using (var cancel = new CancellationTokenSource())
+        {
+            using var call = initech.Transfers.Download(new DownloadRequest { Grant = grant.Name, Purpose = "research" }, cancellationToken: cancel.Token);
+            Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+            transfer = call.ResponseStream.Current.Header.Transfer;
+            for (var i = 0; i < 2; i++)
+            {
+                Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+                received.Write(call.ResponseStream.Current.Chunk.Data.Span);
+            }
+
+            cancel.Cancel();
+        }
+
+        var interrupted = await WaitForStateAsync(initech, transfer, TransferState.Failed);
+        Assert.Equal("cancelled by the consumer", interrupted.FailureReason);
+
+        var (header, rest, trailer) = await initech.DownloadAllAsync(grant.Name, offset: received.Length, transfer: transfer);
+        Assert.Equal(transfer, header.Transfer);
+        Assert.Equal(content, received.ToArray().Concat(rest).ToArray());
+        Assert.Equal(SHA256.HashData(rest), trailer.Sha256.ToByteArray());
+        Assert.Equal(1, (await initech.Access.GetGrantAsync(new GetGrantRequest { Name = grant.Name })).Grant.TransfersUsed);
+        Assert.Equal(TransferState.Completed, (await initech.Transfers.GetTransferAsync(new GetTransferRequest { Name = transfer })).Transfer.State);
+
+        await Rpc.FailsWith(StatusCode.InvalidArgument, () => initech.DownloadAllAsync(grant.Name, offset: 10));
+        await Rpc.FailsWith(StatusCode.FailedPrecondition, () => initech.DownloadAllAsync(grant.Name, offset: 10, transfer: transfer));
+    }
+
+    [Fact]
+    public async Task Fifty_concurrent_downloads_of_one_revision_all_verify()
+    {
+        var content = RandomBytes(3 * 65536);
+        var (_, _, grant) = await SharedAsync(content);
+        using var initech = _factory.As(Participant.Initech);
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => initech.DownloadAllAsync(grant.Name)));
+
+        Assert.All(results, r =>
+        {
+            Assert.Equal(content, r.Bytes);
+            Assert.Null(ReceiptVerifier.Problem(r.Trailer.Receipt, r.Header.Transfer));
+        });
+        Assert.Equal(50, results.Select(r => r.Header.Transfer).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task A_flipped_byte_on_disk_is_data_loss_never_wrong_bytes()
+    {
+        var (_, revision, grant) = await SharedAsync(RandomBytes(3 * 65536));
+        var blob = Directory.EnumerateFiles(Path.Combine(_factory.DataDirectory, "blobs"), "*", SearchOption.AllDirectories)
+            .OrderByDescending(File.GetLastWriteTimeUtc).First();
+        await using (var file = new FileStream(blob, FileMode.Open, FileAccess.ReadWrite))
+        {
+            file.Position = 16 + 65536 + 16 + 100; // inside the second segment
+            var b = file.ReadByte();
+            file.Position--;
+            file.WriteByte((byte)(b ^ 0x01));
+        }
+
+        using var initech = _factory.As(Participant.Initech);
+        var received = 0L;
+        using var call = initech.Transfers.Download(new DownloadRequest { Grant = grant.Name, Purpose = "research" });
+        var error = await Rpc.FailsWith(StatusCode.DataLoss, async () =>
+        {
+            await foreach (var message in call.ResponseStream.ReadAllAsync())
+            {
+                received += message.Chunk?.Data.Length ?? 0;
+            }
+        });
+        Assert.Contains(revision.Name, error.Status.Detail);
+        Assert.Equal(65536, received);
+    }
+
+    [Fact]
+    public async Task Revoking_a_grant_stops_its_running_download_within_a_second()
+    {
+        var (_, _, grant) = await SharedAsync(RandomBytes(64 * 65536));
+        using var initech = _factory.As(Participant.Initech);
+        using var call = initech.Transfers.Download(new DownloadRequest { Grant = grant.Name, Purpose = "research" });
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+        var transfer = call.ResponseStream.Current.Header.Transfer;
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+
+        using var acme = _factory.As(Participant.Acme);
+        await acme.Access.RevokeGrantAsync(new RevokeGrantRequest { Name = grant.Name, Reason = "stop now" });
+        var revokedAt = DateTime.UtcNow;
+
+        var error = await Rpc.FailsWith(StatusCode.PermissionDenied, async () =>
+        {
+            while (await call.ResponseStream.MoveNext(CancellationToken.None))
+            {
+                // Slow reader: the server must not wait for it to finish.
+                await Task.Delay(5);
+            }
+        });
+        Assert.Contains("revoked", error.Status.Detail);
+        Assert.True(DateTime.UtcNow - revokedAt < TimeSpan.FromSeconds(1), $"stopped after {DateTime.UtcNow - revokedAt}");
+        var failed = await WaitForStateAsync(initech, transfer, TransferState.Failed);
+        Assert.Equal("grant revoked", failed.FailureReason);
+    }
+
+    [Fact]
+    public async Task The_sdk_downloads_to_a_file_resumes_after_an_interruption_and_verifies_everything()
+    {
+        var content = RandomBytes(10 * 65536);
+        var (_, revision, grant) = await SharedAsync(content);
+        using var initech = _factory.As(Participant.Initech);
+        var path = Path.Combine(_factory.DataDirectory, "download.bin");
+
+        using (var cancel = new CancellationTokenSource())
+        {
+            var progress = new SyncProgress(p =>
+            {
+                if (p.Bytes >= 3 * 65536)
+                {
+                    cancel.Cancel();
+                }
+            });
+            await Assert.ThrowsAnyAsync<Exception>(() => initech.DownloadToFileAsync(grant.Name, path, "research", progress: progress, cancellationToken: cancel.Token));
+        }
+
+        Assert.False(File.Exists(path));
+        Assert.True(File.Exists(path + ".partial"));
+
+        var result = await initech.DownloadToFileAsync(grant.Name, path, "research");
+        Assert.True(result.Resumed);
+        Assert.Equal(content, await File.ReadAllBytesAsync(path));
+        Assert.Equal(revision.Sha256.ToByteArray(), result.Sha256);
+        Assert.False(File.Exists(path + ".partial"));
+        Assert.False(File.Exists(path + ".partial.json"));
+        Assert.Equal(1, (await initech.Access.GetGrantAsync(new GetGrantRequest { Name = grant.Name })).Grant.TransfersUsed);
+    }
+
+    [Fact]
+    public async Task A_download_whose_bytes_do_not_match_never_leaves_a_file_that_looks_complete()
+    {
+        var content = RandomBytes(8 * 65536);
+        var (_, _, grant) = await SharedAsync(content);
+        using var initech = _factory.As(Participant.Initech);
+        var path = Path.Combine(_factory.DataDirectory, "bad.bin");
+
+        using (var cancel = new CancellationTokenSource())
+        {
+            var progress = new SyncProgress(p =>
+            {
+                if (p.Bytes >= 2 * 65536)
+                {
+                    cancel.Cancel();
+                }
+            });
+            await Assert.ThrowsAnyAsync<Exception>(() => initech.DownloadToFileAsync(grant.Name, path, "research", progress: progress, cancellationToken: cancel.Token));
+        }
+
+        // Something scribbles over the partial file between runs.
+        await using (var partial = new FileStream(path + ".partial", FileMode.Open, FileAccess.Write))
+        {
+            partial.Position = 10;
+            partial.WriteByte(0xFF);
+            partial.WriteByte(0x00);
+        }
+
+        await Assert.ThrowsAsync<InvalidDataException>(() => initech.DownloadToFileAsync(grant.Name, path, "research"));
+        Assert.False(File.Exists(path));
+        Assert.False(File.Exists(path + ".partial"));
+    }
+
+    private static async Task<Transfer> WaitForStateAsync(Exchange.Client.ExchangeClient client, string transfer, TransferState state)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            var current = (await client.Transfers.GetTransferAsync(new GetTransferRequest { Name = transfer })).Transfer;
+            if (current.State == state || DateTime.UtcNow > deadline)
+            {
+                Assert.Equal(state, current.State);
+                return current;
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
+    private async Task AssertNoBlobsAsync()
+    {
+        // A failed upload's file is deleted as the call ends; give the server a moment to finish.
+        var root = Path.Combine(_factory.DataDirectory, "blobs");
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        using var acme = _factory.As(Participant.Acme);
+        var referenced = 0;
+        while (true)
+        {
+            var files = Directory.Exists(root) ? Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories).Count() : 0;
+            if (files == referenced || DateTime.UtcNow > deadline)
+            {
+                Assert.Equal(referenced, files);
+                return;
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
+    /// <summary>Reports on the caller's thread, so a test can cancel at an exact point.</summary>
+    private sealed class SyncProgress(Action<TransferProgress> report) : IProgress<TransferProgress>
+    {
+        public void Report(TransferProgress value) => report(value);
+    }
+}
