@@ -42,6 +42,9 @@ internal sealed class CliApp(TextWriter output, TextWriter error, HttpMessageHan
 
     public TextWriter Output { get; } = output;
 
+    /// <summary>Whether live progress bars may be drawn: the real console, on a terminal.</summary>
+    public bool Interactive => handler is null && ReferenceEquals(Output, Console.Out) && !Console.IsOutputRedirected;
+
     public TextWriter Error { get; } = error;
 
     public static Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, HttpMessageHandler? handler = null) =>
@@ -59,6 +62,8 @@ internal sealed class CliApp(TextWriter output, TextWriter error, HttpMessageHan
         root.Add(AccessCommand.Create(this));
         root.Add(GrantsCommand.Create(this));
         root.Add(AuditCommand.Create(this));
+        root.Add(TransferCommands.Upload(this));
+        root.Add(TransferCommands.Download(this));
         return root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = Output, Error = Error });
     }
 

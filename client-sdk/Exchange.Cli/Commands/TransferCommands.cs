@@ -1,0 +1,126 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Exchange.Client.Audit;
+using Exchange.Client.Transfers;
+using Spectre.Console;
+
+namespace Exchange.Cli.Commands;
+
+/// <summary><c>exchange upload</c> and <c>exchange download</c>, with progress bars on a terminal.</summary>
+internal static class TransferCommands
+{
+    public static Command Upload(CliApp app)
+    {
+        var dataset = new Argument<string>("dataset") { Description = "The dataset, e.g. datasets/abc123." };
+        var file = new Argument<string>("file") { Description = "The file to upload as a new revision." };
+        var mediaType = new Option<string>("--media-type")
+        {
+            Description = "The IANA media type of the file.",
+            DefaultValueFactory = _ => "application/octet-stream",
+        };
+        var command = new Command("upload", "Upload a file as a new, immutable revision of a dataset (its provider).") { dataset, file, mediaType };
+        command.SetAction(app.Guard(async (parse, cancellationToken) =>
+        {
+            using var client = app.Connect(parse);
+            var path = parse.GetValue(file)!;
+            var watch = Stopwatch.StartNew();
+            var revision = await WithProgressAsync(app, $"upload {Path.GetFileName(path)}", new FileInfo(path).Length,
+                progress => client.UploadFileAsync(parse.GetValue(dataset)!, path, parse.GetValue(mediaType)!, progress, cancellationToken));
+            if (parse.GetValue(app.Json))
+            {
+                Render.Json(app.Output, revision);
+            }
+            else
+            {
+                await app.Output.WriteLineAsync($"{revision.Name}: {revision.SizeBytes:N0} bytes, sha256 {Convert.ToHexStringLower(revision.Sha256.Span)} " +
+                    $"({Rate(revision.SizeBytes, watch.Elapsed)})");
+            }
+
+            return 0;
+        }));
+        return command;
+    }
+
+    public static Command Download(CliApp app)
+    {
+        var grant = new Argument<string>("grant") { Description = "The grant to download under, e.g. grants/abc123." };
+        var output = new Option<string>("--output", "-o") { Description = "Where to write the file.", Required = true };
+        var purpose = new Option<string>("--purpose") { Description = "The purpose of this download; one the grant allows.", Required = true };
+        var revision = new Option<string?>("--revision") { Description = "A revision name; default: the latest." };
+        var key = new Option<string?>("--verifier-key") { Description = "The audit log's verifier key to check the receipt against." };
+        var command = new Command("download",
+            "Download a revision under a grant. Run it again after an interruption: it resumes. The file appears only once its " +
+            "SHA-256 and the transfer receipt verify.")
+        {
+            grant, output, purpose, revision, key,
+        };
+        command.SetAction(app.Guard(async (parse, cancellationToken) =>
+        {
+            using var client = app.Connect(parse);
+            var path = parse.GetValue(output)!;
+            var pinned = parse.GetValue(key) is { } text ? NoteVerifierKey.Parse(text) : null;
+            var watch = Stopwatch.StartNew();
+            var result = await WithProgressAsync(app, $"download {Path.GetFileName(path)}", null,
+                progress => client.DownloadToFileAsync(parse.GetValue(grant)!, path, parse.GetValue(purpose)!, parse.GetValue(revision), pinned,
+                    progress, cancellationToken));
+            if (parse.GetValue(app.Json))
+            {
+                await app.Output.WriteLineAsync(System.Text.Json.JsonSerializer.Serialize(new
+                {
+                    path = result.Path,
+                    transfer = result.Transfer,
+                    revision = result.Revision,
+                    sizeBytes = result.SizeBytes,
+                    sha256 = Convert.ToHexStringLower(result.Sha256),
+                    resumed = result.Resumed,
+                    receiptIndex = result.Receipt.Event.Index,
+                    checkpointSize = result.Receipt.Checkpoint.Size,
+                }));
+            }
+            else
+            {
+                await app.Output.WriteLineAsync($"{result.Path}: {result.SizeBytes:N0} bytes of {result.Revision}, sha256 {Convert.ToHexStringLower(result.Sha256)} verified" +
+                    (result.Resumed ? " (resumed)" : "") + $" ({Rate(result.SizeBytes, watch.Elapsed)})");
+                await app.Output.WriteLineAsync($"receipt: {result.Transfer} is audit event {result.Receipt.Event.Index}, included in the signed " +
+                    $"checkpoint of size {result.Receipt.Checkpoint.Size} (verified)");
+            }
+
+            return 0;
+        }));
+        return command;
+    }
+
+    /// <summary>Runs a transfer with a live bar (bytes/s and time left) when the output is a terminal.</summary>
+    private static async Task<T> WithProgressAsync<T>(CliApp app, string description, long? size, Func<IProgress<TransferProgress>, Task<T>> run)
+    {
+        if (!app.Interactive)
+        {
+            return await run(new Progress<TransferProgress>(_ => { }));
+        }
+
+        T result = default!;
+        await AnsiConsole.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new DownloadedColumn(),
+                new TransferSpeedColumn(), new RemainingTimeColumn())
+            .StartAsync(async context =>
+            {
+                var task = context.AddTask(description, maxValue: Math.Max(size ?? 1, 1));
+                var progress = new Progress<TransferProgress>(p =>
+                {
+                    if (p.TotalBytes is { } total)
+                    {
+                        task.MaxValue = Math.Max(total, 1);
+                    }
+
+                    task.Value = p.Bytes;
+                });
+                result = await run(progress);
+                task.Value = task.MaxValue;
+            });
+        return result;
+    }
+
+    private static string Rate(long bytes, TimeSpan elapsed) =>
+        elapsed.TotalSeconds <= 0 ? "" : $"{bytes / elapsed.TotalSeconds / 1_000_000:0.0} MB/s";
+}
