@@ -132,6 +132,8 @@ public sealed partial class ExchangeClient : IDisposable
             KeepAlivePingDelay = TimeSpan.FromSeconds(60),
             KeepAlivePingTimeout = TimeSpan.FromSeconds(30),
             PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
+            // A large stream window keeps bulk downloads from stalling on flow control.
+            InitialHttp2StreamWindowSize = 8 * 1024 * 1024,
         };
         if (options.ClientCertificate is { } clientCertificate)
         {

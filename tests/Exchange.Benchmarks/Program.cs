@@ -7,18 +7,31 @@ using BenchmarkDotNet.Toolchains.InProcess.Emit;
 namespace Exchange.Benchmarks;
 
 /// <summary>
-/// dotnet run -c Release --project tests/Exchange.Benchmarks -- --filter '*'
-/// Each benchmark class has a bare baseline measured in the same run; read the Ratio column.
+/// dotnet run -c Release --project tests/Exchange.Benchmarks -- --filter '*'   (BenchmarkDotNet: audit appends, proofs)
+/// dotnet run -c Release --project tests/Exchange.Benchmarks -- transfer        (gateway vs bare gRPC throughput, memory)
+/// Every figure is measured against a bare baseline in the same run; read the ratios.
 /// </summary>
 internal static class Program
 {
-    public static void Main(string[] args)
+    public static async Task<int> Main(string[] args)
     {
+        if (args.Length > 0 && args[0] == "transfer")
+        {
+            return await Transfers.TransferBenchmark.RunAsync(args);
+        }
+
+        if (args.Length > 2 && args[0] == "serve-bare")
+        {
+            await Transfers.BareServer.RunAsync(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture), args[2]);
+            return 0;
+        }
+
         // In-process: the repository's build rules (warnings as errors) do not apply to generated projects.
         var config = DefaultConfig.Instance
             .AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance).WithWarmupCount(2).WithIterationCount(8).WithLaunchCount(1))
             .AddColumn(StatisticColumn.OperationsPerSecond)
             .WithOptions(ConfigOptions.DisableOptimizationsValidator);
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, config);
+        return 0;
     }
 }

@@ -6,6 +6,11 @@ internal static class TlsSetup
 {
     public const string DefaultUrl = "https://127.0.0.1:5001";
 
+    /// <summary>HTTP/2 flow-control windows large enough that a loopback or LAN transfer is never waiting for window updates.</summary>
+    public const int ConnectionWindow = 16 * 1024 * 1024;
+
+    public const int StreamWindow = 8 * 1024 * 1024;
+
     /// <summary>
     /// Listens on <see cref="DefaultUrl"/> unless --urls (or any other urls setting) says
     /// otherwise, and serves the configured PEM certificate on every HTTPS endpoint.
@@ -18,6 +23,12 @@ internal static class TlsSetup
         {
             builder.WebHost.UseUrls(DefaultUrl);
         }
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Limits.Http2.InitialConnectionWindowSize = ConnectionWindow;
+            kestrel.Limits.Http2.InitialStreamWindowSize = StreamWindow;
+        });
 
         if (string.IsNullOrWhiteSpace(tls.CertificateFile))
         {

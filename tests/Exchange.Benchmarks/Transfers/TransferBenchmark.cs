@@ -1,0 +1,271 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Exchange.Client;
+using Exchange.V1;
+using Google.Protobuf;
+using Grpc.Core;
+
+namespace Exchange.Benchmarks.Transfers;
+
+/// <summary>
+/// Gateway Download and Upload side by side with a bare grpc-dotnet server over the same TLS,
+/// Kestrel settings, message type and chunk size, each in its own process on loopback; plus the
+/// gateway's memory growth over a long download.
+/// dotnet run -c Release --project tests/Exchange.Benchmarks -- transfer [--gib 1] [--rounds 3] [--chunk 262144] [--memory-gib 4]
+/// </summary>
+internal static class TransferBenchmark
+{
+    private static readonly byte[] Data = new byte[16 * 1024 * 1024];
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var gib = Option(args, "--gib", 1.0);
+        var rounds = (int)Option(args, "--rounds", 3);
+        var chunk = (int)Option(args, "--chunk", 262144);
+        var memoryGib = Option(args, "--memory-gib", 4.0);
+        var size = (long)(gib * 1024 * 1024 * 1024);
+        var root = RepositoryRoot();
+        var certs = Path.Combine(root, "certs-dev");
+        var data = Path.Combine(Path.GetTempPath(), "exchange-bench", $"gateway-{Guid.NewGuid():N}");
+
+        var barePort = FreePort();
+        var gatewayPort = FreePort();
+        using var bare = Start("dotnet", [typeof(TransferBenchmark).Assembly.Location, "serve-bare", barePort.ToString(), certs], Path.GetDirectoryName(typeof(TransferBenchmark).Assembly.Location)!);
+        var serverDirectory = Path.Combine(root, "server", "Exchange.Server", "bin", "Release", "net10.0");
+        using var gateway = Start("dotnet",
+            ["Exchange.Server.dll", "--urls", $"https://127.0.0.1:{gatewayPort}", $"--Exchange:DataDirectory={data}",
+                $"--Exchange:Transfers:ChunkSize={chunk}", "--Logging:LogLevel:Default=Warning"], serverDirectory);
+        try
+        {
+            // The same client stack for both: the SDK's channel (TLS, trusted dev CA, HTTP/2 windows).
+            using var bareConnection = Client(barePort, certs, "acme", "provider");
+            var bareClient = new BareTransferService.BareTransferServiceClient(bareConnection.Channel);
+            using var acme = Client(gatewayPort, certs, "acme", "provider");
+            using var initech = Client(gatewayPort, certs, "initech", "consumer");
+            await WaitUntilUpAsync(acme, bareClient);
+
+            Console.WriteLine($"// {rounds} rounds of {gib} GiB each way, chunk {chunk} bytes, TLS on loopback, {Environment.ProcessorCount} cores");
+            var dataset = (await acme.Catalog.CreateDatasetAsync(new CreateDatasetRequest
+            {
+                Dataset = new Dataset { Title = "benchmark", Classification = Classification.Internal },
+            })).Dataset;
+
+            var bareUp = new List<double>();
+            var gatewayUp = new List<double>();
+            for (var round = 0; round < rounds; round++)
+            {
+                bareUp.Add(await TimeAsync(size, () => UploadBareAsync(bareClient, size, chunk)));
+                gatewayUp.Add(await TimeAsync(size, () => UploadGatewayAsync(acme, dataset.Name, size, chunk)));
+            }
+
+            await acme.Catalog.PublishDatasetAsync(new PublishDatasetRequest { Name = dataset.Name });
+            var request = (await initech.Access.RequestAccessAsync(new RequestAccessRequest { Dataset = dataset.Name, Purpose = "benchmark" })).AccessRequest;
+            var grant = (await acme.Access.ApproveAccessRequestAsync(new ApproveAccessRequestRequest { Name = request.Name })).Grant;
+
+            var bareDown = new List<double>();
+            var gatewayDown = new List<double>();
+            for (var round = 0; round < rounds; round++)
+            {
+                bareDown.Add(await TimeAsync(size, () => DownloadBareAsync(bareClient, size, chunk)));
+                gatewayDown.Add(await TimeAsync(size, () => DownloadGatewayAsync(initech, grant.Name, size)));
+            }
+
+            Report("download", bareDown, gatewayDown, 0.9);
+            Report("upload", bareUp, gatewayUp, 0.8);
+
+            // Memory: upload a revision of memoryGib, then watch the gateway's resident memory through one download of it.
+            var big = (long)(memoryGib * 1024 * 1024 * 1024);
+            await UploadGatewayAsync(acme, dataset.Name, big, chunk);
+            GC.Collect();
+            await Task.Delay(500);
+            gateway.Refresh();
+            var before = gateway.WorkingSet64;
+            var peak = before;
+            using var sampling = new CancellationTokenSource();
+            var sampler = Task.Run(async () =>
+            {
+                while (!sampling.IsCancellationRequested)
+                {
+                    gateway.Refresh();
+                    peak = Math.Max(peak, gateway.WorkingSet64);
+                    await Task.Delay(50);
+                }
+            });
+            var seconds = await TimeAsync(big, () => DownloadGatewayAsync(initech, grant.Name, big));
+            await sampling.CancelAsync();
+            await sampler;
+            Console.WriteLine($"memory: gateway resident {before / 1048576.0:0} MiB before, peak {peak / 1048576.0:0} MiB during a {memoryGib} GiB download " +
+                $"({seconds:0.00} GB/s): growth {(peak - before) / 1048576.0:0} MiB (goal <= 64 MiB) {((peak - before) <= 64L * 1048576 ? "MET" : "NOT MET")}");
+            return 0;
+        }
+        finally
+        {
+            Stop(bare);
+            Stop(gateway);
+            try
+            {
+                Directory.Delete(data, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    private static async Task<double> TimeAsync(long size, Func<Task> transfer)
+    {
+        var watch = Stopwatch.StartNew();
+        await transfer();
+        return size / watch.Elapsed.TotalSeconds / 1e9;
+    }
+
+    private static void Report(string what, List<double> bare, List<double> gateway, double goal)
+    {
+        var b = Median(bare);
+        var g = Median(gateway);
+        var ratio = g / b;
+        Console.WriteLine($"{what}: bare {b:0.000} GB/s, gateway {g:0.000} GB/s (medians of {bare.Count}; bare runs {string.Join(" ", bare.Select(x => x.ToString("0.000")))}, " +
+            $"gateway runs {string.Join(" ", gateway.Select(x => x.ToString("0.000")))}); ratio {ratio:0.00} (goal >= {goal:0.0}) {(ratio >= goal ? "MET" : "NOT MET")}");
+    }
+
+    private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
+
+    private static async Task DownloadBareAsync(BareTransferService.BareTransferServiceClient client, long size, int chunk)
+    {
+        using var call = client.Download(new BareDownloadRequest { SizeBytes = size, ChunkSize = chunk });
+        long received = 0;
+        await foreach (var message in call.ResponseStream.ReadAllAsync())
+        {
+            received += message.Chunk?.Data.Length ?? 0;
+        }
+
+        Check(received, size);
+    }
+
+    private static async Task DownloadGatewayAsync(ExchangeClient client, string grant, long size)
+    {
+        using var call = client.Transfers.Download(new DownloadRequest { Grant = grant, Purpose = "benchmark" });
+        long received = 0;
+        var trailer = false;
+        await foreach (var message in call.ResponseStream.ReadAllAsync())
+        {
+            received += message.Chunk?.Data.Length ?? 0;
+            trailer |= message.PayloadCase == DownloadResponse.PayloadOneofCase.Trailer;
+        }
+
+        Check(received, size);
+        if (!trailer)
+        {
+            throw new InvalidOperationException("no trailer");
+        }
+    }
+
+    private static async Task UploadBareAsync(BareTransferService.BareTransferServiceClient client, long size, int chunk)
+    {
+        using var call = client.Upload();
+        await call.RequestStream.WriteAsync(new UploadRequest { Header = new UploadHeader() });
+        await SendAsync(call.RequestStream, size, chunk);
+        Check((await call).Revision.SizeBytes, size);
+    }
+
+    private static async Task UploadGatewayAsync(ExchangeClient client, string dataset, long size, int chunk)
+    {
+        using var call = client.Transfers.Upload();
+        await call.RequestStream.WriteAsync(new UploadRequest { Header = new UploadHeader { Dataset = dataset, MediaType = "application/octet-stream" } });
+        await SendAsync(call.RequestStream, size, chunk);
+        Check((await call).Revision.SizeBytes, size);
+    }
+
+    private static async Task SendAsync(IClientStreamWriter<UploadRequest> stream, long size, int chunk)
+    {
+        for (long sent = 0; sent < size; sent += chunk)
+        {
+            var length = (int)Math.Min(chunk, size - sent);
+            await stream.WriteAsync(new UploadRequest { Chunk = UnsafeByteOperations.UnsafeWrap(Data.AsMemory(0, length)) });
+        }
+
+        await stream.CompleteAsync();
+    }
+
+    private static void Check(long got, long expected)
+    {
+        if (got != expected)
+        {
+            throw new InvalidOperationException($"transferred {got} bytes, expected {expected}");
+        }
+    }
+
+    private static ExchangeClient Client(int port, string certs, string participant, string role)
+    {
+        var token = Exchange.Cli.DevTokens.Mint(Path.Combine(certs, "jwt-signing.key"), participant, [role], TimeSpan.FromHours(2));
+        return new ExchangeClient(new ExchangeClientOptions
+        {
+            Address = new Uri($"https://127.0.0.1:{port}"),
+            CaCertificateFile = Path.Combine(certs, "ca.crt"),
+        }.UseToken(token));
+    }
+
+    private static async Task WaitUntilUpAsync(ExchangeClient gateway, BareTransferService.BareTransferServiceClient bare)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            try
+            {
+                await gateway.Catalog.ListDatasetsAsync(new ListDatasetsRequest());
+                await DownloadBareAsync(bare, 1, 1);
+                return;
+            }
+            catch (RpcException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(250);
+            }
+        }
+    }
+
+    private static Process Start(string file, string[] args, string directory)
+    {
+        var start = new ProcessStartInfo(file) { WorkingDirectory = directory, UseShellExecute = false };
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
+        return Process.Start(start) ?? throw new InvalidOperationException($"could not start {file}");
+    }
+
+    private static void Stop(Process process)
+    {
+        if (!process.HasExited)
+        {
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit();
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static string RepositoryRoot()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Exchange.sln")))
+        {
+            directory = directory.Parent;
+        }
+
+        return directory?.FullName ?? throw new InvalidOperationException("Exchange.sln not found");
+    }
+
+    private static double Option(string[] args, string name, double fallback)
+    {
+        var at = Array.IndexOf(args, name);
+        return at >= 0 && at + 1 < args.Length ? double.Parse(args[at + 1], System.Globalization.CultureInfo.InvariantCulture) : fallback;
+    }
+}
