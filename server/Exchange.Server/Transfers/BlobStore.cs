@@ -1,3 +1,4 @@
+using Microsoft.Win32.SafeHandles;
 using System.Security.Cryptography;
 
 namespace Exchange.Server.Transfers;
@@ -18,11 +19,11 @@ internal sealed class BlobStore(string root)
     public string PathOf(string blobId) => Path.Combine(Root, blobId[..2], blobId);
 
     /// <summary>A new file in tmp/ to write a revision into.</summary>
-    public FileStream CreateTemporary(out string path)
+    public SafeFileHandle CreateTemporary(out string path)
     {
         Directory.CreateDirectory(TempDirectory);
         path = Path.Combine(TempDirectory, $"{NewBlobId()}.part");
-        return new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0, FileOptions.Asynchronous);
+        return File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, FileOptions.Asynchronous);
     }
 
     /// <summary>Moves a finished temporary file to its place as <paramref name="blobId"/>.</summary>

@@ -1,3 +1,4 @@
+using Microsoft.Win32.SafeHandles;
 using System.Security.Cryptography;
 
 namespace Exchange.Server.Transfers;
@@ -5,11 +6,17 @@ namespace Exchange.Server.Transfers;
 /// <summary>
 /// Encrypts and hashes a revision as its bytes arrive, one segment at a time, so an upload of
 /// any size needs one segment of memory. The last segment is written only when the stream ends,
-/// because its associated data marks it as the last.
+/// because its associated data marks it as the last. Written data is flushed to disk in the
+/// background as it accumulates, so making the finished file durable does not wait for all of it.
 /// </summary>
 internal sealed class RevisionWriter : IAsyncDisposable
 {
-    private readonly FileStream _file;
+    private const long FlushEvery = 32L * 1024 * 1024;
+
+    private readonly SafeFileHandle _file;
+    private long _position;
+    private long _unflushed;
+    private Task _flushing = Task.CompletedTask;
     private readonly AesGcm _aes;
     private readonly string _revision;
     private readonly int _segmentSize;
@@ -19,7 +26,7 @@ internal sealed class RevisionWriter : IAsyncDisposable
     private int _buffered;
     private long _segment;
 
-    public RevisionWriter(FileStream file, byte[] dataKey, string revision, int segmentSize)
+    public RevisionWriter(SafeFileHandle file, byte[] dataKey, string revision, int segmentSize)
     {
         _file = file;
         _aes = new AesGcm(dataKey, RevisionCipher.TagSize);
@@ -29,7 +36,8 @@ internal sealed class RevisionWriter : IAsyncDisposable
         _sealed = new byte[segmentSize + RevisionCipher.TagSize];
         var header = new byte[RevisionCipher.HeaderSize];
         RevisionCipher.WriteHeader(header, segmentSize);
-        _file.Write(header);
+        RandomAccess.Write(_file, header, 0);
+        _position = header.Length;
     }
 
     /// <summary>Plaintext bytes received so far.</summary>
@@ -57,16 +65,25 @@ internal sealed class RevisionWriter : IAsyncDisposable
     public async Task<byte[]> CompleteAsync(CancellationToken cancellationToken)
     {
         await SealAsync(last: true, cancellationToken);
-        await _file.FlushAsync(cancellationToken);
-        _file.Flush(flushToDisk: true);
+        await _flushing;
+        RandomAccess.FlushToDisk(_file);
         return _sha256.GetHashAndReset();
     }
 
     public async ValueTask DisposeAsync()
     {
+        try
+        {
+            await _flushing;
+        }
+        catch (IOException)
+        {
+            // The upload is being abandoned; its file is deleted next.
+        }
+
         _aes.Dispose();
         _sha256.Dispose();
-        await _file.DisposeAsync();
+        _file.Dispose();
     }
 
     private async ValueTask SealAsync(bool last, CancellationToken cancellationToken)
@@ -75,8 +92,17 @@ internal sealed class RevisionWriter : IAsyncDisposable
         RevisionCipher.Nonce(nonce, _segment);
         _aes.Encrypt(nonce, _plain.AsSpan(0, _buffered), _sealed.AsSpan(0, _buffered), _sealed.AsSpan(_buffered, RevisionCipher.TagSize),
             RevisionCipher.AssociatedData(_revision, _segment, last));
-        await _file.WriteAsync(_sealed.AsMemory(0, _buffered + RevisionCipher.TagSize), cancellationToken);
+        var length = _buffered + RevisionCipher.TagSize;
+        await RandomAccess.WriteAsync(_file, _sealed.AsMemory(0, length), _position, cancellationToken);
+        _position += length;
         _segment++;
         _buffered = 0;
+        _unflushed += length;
+        if (_unflushed >= FlushEvery && _flushing.IsCompleted)
+        {
+            await _flushing;
+            _unflushed = 0;
+            _flushing = Task.Run(() => RandomAccess.FlushToDisk(_file), CancellationToken.None);
+        }
     }
 }

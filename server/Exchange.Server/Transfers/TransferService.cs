@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using System.Threading.Channels;
 using Exchange.Server.Access;
 using Exchange.Server.Audit;
 using Exchange.Server.Catalog;
@@ -20,6 +21,8 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
     GrantSignals signals, PageTokens pageTokens, IOptions<Hosting.ExchangeOptions> options, TimeProvider time, ILogger<TransferService> logger)
     : V1.TransferService.TransferServiceBase
 {
+    private const int UploadQueueDepth = 16;
+
     private TransferOptions Limits => options.Value.Transfers;
 
     public override async Task<UploadResponse> Upload(IAsyncStreamReader<UploadRequest> requestStream, ServerCallContext context)
@@ -46,26 +49,58 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
             long length;
             await using (var writer = new RevisionWriter(blobs.CreateTemporary(out temporary), dataKey, revisionName, segmentSize))
             {
-                while (await NextAsync(requestStream, idle, context))
+                // Two stages: this loop receives while a second one hashes, encrypts and writes, so the
+                // transport never waits for the disk; the bounded queue caps the memory an upload holds.
+                var queue = Channel.CreateBounded<ReadOnlyMemory<byte>>(new BoundedChannelOptions(UploadQueueDepth)
                 {
-                    var message = requestStream.Current;
-                    if (message.PayloadCase != UploadRequest.PayloadOneofCase.Chunk)
+                    SingleReader = true,
+                    SingleWriter = true,
+                });
+                using var abandon = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+                var storing = Task.Run(async () =>
+                {
+                    await foreach (var chunk in queue.Reader.ReadAllAsync(abandon.Token))
                     {
-                        throw Errors.InvalidArgument("Only the first message of an upload is a header; every later one carries a chunk.");
+                        await writer.AppendAsync(chunk, abandon.Token);
+                    }
+                }, CancellationToken.None);
+
+                long received = 0;
+                try
+                {
+                    while (await NextAsync(requestStream, idle, context))
+                    {
+                        var message = requestStream.Current;
+                        if (message.PayloadCase != UploadRequest.PayloadOneofCase.Chunk)
+                        {
+                            throw Errors.InvalidArgument("Only the first message of an upload is a header; every later one carries a chunk.");
+                        }
+
+                        received += message.Chunk.Length;
+                        if (received > Limits.MaxRevisionBytes)
+                        {
+                            throw new RpcException(new Status(StatusCode.ResourceExhausted,
+                                $"The upload is larger than the largest revision accepted ({Limits.MaxRevisionBytes} bytes)."));
+                        }
+
+                        if (header.SizeBytes > 0 && received > header.SizeBytes)
+                        {
+                            throw Errors.InvalidArgument($"More bytes arrived than the declared size_bytes ({header.SizeBytes}); nothing was stored.");
+                        }
+
+                        // A ByteString never changes, so its memory can be handed on without a copy.
+                        await queue.Writer.WriteAsync(message.Chunk.Memory, context.CancellationToken);
                     }
 
-                    if (writer.Length + message.Chunk.Length > Limits.MaxRevisionBytes)
-                    {
-                        throw new RpcException(new Status(StatusCode.ResourceExhausted,
-                            $"The upload is larger than the largest revision accepted ({Limits.MaxRevisionBytes} bytes)."));
-                    }
-
-                    if (header.SizeBytes > 0 && writer.Length + message.Chunk.Length > header.SizeBytes)
-                    {
-                        throw Errors.InvalidArgument($"More bytes arrived than the declared size_bytes ({header.SizeBytes}); nothing was stored.");
-                    }
-
-                    await writer.AppendAsync(message.Chunk.Memory, context.CancellationToken);
+                    queue.Writer.Complete();
+                    await storing;
+                }
+                catch
+                {
+                    queue.Writer.TryComplete();
+                    await abandon.CancelAsync();
+                    await Task.WhenAny(storing);
+                    throw;
                 }
 
                 length = writer.Length;
