@@ -18,12 +18,12 @@ internal sealed class BlobStore(string root)
 
     public string PathOf(string blobId) => Path.Combine(Root, blobId[..2], blobId);
 
-    /// <summary>A new file in tmp/ to write a revision into.</summary>
-    public SafeFileHandle CreateTemporary(out string path)
+    /// <summary>A new file in tmp/ to write a revision into, unbuffered where the file system allows.</summary>
+    public SafeFileHandle CreateTemporary(out string path, out bool direct)
     {
         Directory.CreateDirectory(TempDirectory);
         path = Path.Combine(TempDirectory, $"{NewBlobId()}.part");
-        return File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, FileOptions.Asynchronous);
+        return DirectFile.CreateNew(path, out direct);
     }
 
     /// <summary>Moves a finished temporary file to its place as <paramref name="blobId"/>.</summary>

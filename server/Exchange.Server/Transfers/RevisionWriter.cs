@@ -1,47 +1,54 @@
-using Microsoft.Win32.SafeHandles;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
+using Microsoft.Win32.SafeHandles;
 
 namespace Exchange.Server.Transfers;
 
 /// <summary>
-/// Encrypts and hashes a revision as its bytes arrive, one segment at a time, so an upload of
-/// any size needs one segment of memory. The last segment is written only when the stream ends,
-/// because its associated data marks it as the last. Written data is flushed to disk in the
-/// background as it accumulates, so making the finished file durable does not wait for all of it.
+/// Encrypts and hashes a revision as its bytes arrive, one segment at a time, so an upload of any
+/// size needs a few segments of memory. Segments are sealed straight into an aligned staging
+/// buffer that is written out in large aligned blocks (which O_DIRECT files require). The last
+/// segment is written only when the stream ends, because its associated data marks it as the last.
 /// </summary>
 internal sealed class RevisionWriter : IAsyncDisposable
 {
-    private const long FlushEvery = 32L * 1024 * 1024;
+    private const int BlockTarget = 1024 * 1024;
 
     private readonly SafeFileHandle _file;
-    private long _position;
-    private long _unflushed;
-    private Task _flushing = Task.CompletedTask;
+    private readonly bool _direct;
     private readonly AesGcm _aes;
     private readonly string _revision;
     private readonly int _segmentSize;
     private readonly IncrementalHash _sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private readonly byte[] _plain;
-    private readonly byte[] _sealed;
+    private readonly byte[] _stageArray;
+    private readonly int _stageStart;
+    private readonly int _stageCapacity;
+    private int _staged;
     private int _buffered;
     private long _segment;
+    private long _written;
 
-    public RevisionWriter(SafeFileHandle file, byte[] dataKey, string revision, int segmentSize)
+    public RevisionWriter(SafeFileHandle file, bool direct, byte[] dataKey, string revision, int segmentSize)
     {
         _file = file;
+        _direct = direct;
         _aes = new AesGcm(dataKey, RevisionCipher.TagSize);
         _revision = revision;
         _segmentSize = segmentSize;
         _plain = new byte[segmentSize];
-        _sealed = new byte[segmentSize + RevisionCipher.TagSize];
-        var header = new byte[RevisionCipher.HeaderSize];
-        RevisionCipher.WriteHeader(header, segmentSize);
-        RandomAccess.Write(_file, header, 0);
-        _position = header.Length;
+        _stageCapacity = BlockTarget + segmentSize + RevisionCipher.TagSize + DirectFile.Alignment;
+        _stageArray = GC.AllocateUninitializedArray<byte>(_stageCapacity + DirectFile.Alignment, pinned: true);
+        var address = Marshal.UnsafeAddrOfPinnedArrayElement(_stageArray, 0);
+        _stageStart = (int)((DirectFile.Alignment - (address % DirectFile.Alignment)) % DirectFile.Alignment);
+        RevisionCipher.WriteHeader(Stage.Span, segmentSize);
+        _staged = RevisionCipher.HeaderSize;
     }
 
     /// <summary>Plaintext bytes received so far.</summary>
     public long Length { get; private set; }
+
+    private Memory<byte> Stage => _stageArray.AsMemory(_stageStart, _stageCapacity);
 
     public async ValueTask AppendAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
@@ -61,48 +68,50 @@ internal sealed class RevisionWriter : IAsyncDisposable
         }
     }
 
-    /// <summary>Writes the last segment, flushes the file to disk and returns the plaintext's SHA-256.</summary>
+    /// <summary>Writes the last segment, makes the file durable and returns the plaintext's SHA-256.</summary>
     public async Task<byte[]> CompleteAsync(CancellationToken cancellationToken)
     {
         await SealAsync(last: true, cancellationToken);
-        await _flushing;
+        var exact = _written + _staged;
+        var tail = _direct ? (_staged + DirectFile.Alignment - 1) / DirectFile.Alignment * DirectFile.Alignment : _staged;
+        Stage.Span[_staged..tail].Clear();
+        await RandomAccess.WriteAsync(_file, Stage[..tail], _written, cancellationToken);
+        if (tail != _staged)
+        {
+            // Direct writes come in whole blocks; the padding of the last one is cut off again.
+            RandomAccess.SetLength(_file, exact);
+        }
+
         RandomAccess.FlushToDisk(_file);
         return _sha256.GetHashAndReset();
     }
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync()
     {
-        try
-        {
-            await _flushing;
-        }
-        catch (IOException)
-        {
-            // The upload is being abandoned; its file is deleted next.
-        }
-
         _aes.Dispose();
         _sha256.Dispose();
         _file.Dispose();
+        return ValueTask.CompletedTask;
     }
 
     private async ValueTask SealAsync(bool last, CancellationToken cancellationToken)
     {
-        Span<byte> nonce = stackalloc byte[RevisionCipher.NonceSize];
+        var stage = Stage;
+        var sealedLength = _buffered + RevisionCipher.TagSize;
+        var nonce = new byte[RevisionCipher.NonceSize];
         RevisionCipher.Nonce(nonce, _segment);
-        _aes.Encrypt(nonce, _plain.AsSpan(0, _buffered), _sealed.AsSpan(0, _buffered), _sealed.AsSpan(_buffered, RevisionCipher.TagSize),
-            RevisionCipher.AssociatedData(_revision, _segment, last));
-        var length = _buffered + RevisionCipher.TagSize;
-        await RandomAccess.WriteAsync(_file, _sealed.AsMemory(0, length), _position, cancellationToken);
-        _position += length;
+        _aes.Encrypt(nonce, _plain.AsSpan(0, _buffered), stage.Span.Slice(_staged, _buffered),
+            stage.Span.Slice(_staged + _buffered, RevisionCipher.TagSize), RevisionCipher.AssociatedData(_revision, _segment, last));
+        _staged += sealedLength;
         _segment++;
         _buffered = 0;
-        _unflushed += length;
-        if (_unflushed >= FlushEvery && _flushing.IsCompleted)
+        if (_staged >= BlockTarget && !last)
         {
-            await _flushing;
-            _unflushed = 0;
-            _flushing = Task.Run(() => RandomAccess.FlushToDisk(_file), CancellationToken.None);
+            var block = _staged / DirectFile.Alignment * DirectFile.Alignment;
+            await RandomAccess.WriteAsync(_file, stage[..block], _written, cancellationToken);
+            _written += block;
+            stage.Span[block.._staged].CopyTo(stage.Span);
+            _staged -= block;
         }
     }
 }

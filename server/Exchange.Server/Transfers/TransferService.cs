@@ -47,7 +47,8 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
         {
             byte[] sha256;
             long length;
-            await using (var writer = new RevisionWriter(blobs.CreateTemporary(out temporary), dataKey, revisionName, segmentSize))
+            var file = blobs.CreateTemporary(out temporary, out var direct);
+            await using (var writer = new RevisionWriter(file, direct, dataKey, revisionName, segmentSize))
             {
                 // Two stages: this loop receives while a second one hashes, encrypts and writes, so the
                 // transport never waits for the disk; the bounded queue caps the memory an upload holds.
