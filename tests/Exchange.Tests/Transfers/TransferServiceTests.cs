@@ -314,6 +314,28 @@ public sealed class TransferServiceTests : IDisposable
     }
 
     [Fact]
+    public async Task A_grant_that_expires_mid_stream_stops_its_download_promptly()
+    {
+        var (_, _, grant) = await SharedAsync(RandomBytes(64 * 65536),
+            new Terms { Purposes = { "research" }, ExpireTime = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddSeconds(1.5)) });
+        using var initech = _factory.As(Participant.Initech);
+        using var call = initech.Transfers.Download(new DownloadRequest { Grant = grant.Name, Purpose = "research" });
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+        var transfer = call.ResponseStream.Current.Header.Transfer;
+
+        var error = await Rpc.FailsWith(StatusCode.PermissionDenied, async () =>
+        {
+            while (await call.ResponseStream.MoveNext(CancellationToken.None))
+            {
+                await Task.Delay(50);
+            }
+        });
+        Assert.Contains("expired", error.Status.Detail);
+        Assert.True(DateTimeOffset.UtcNow < grant.Terms.ExpireTime.ToDateTimeOffset().AddSeconds(1));
+        Assert.Equal("grant expired", (await WaitForStateAsync(initech, transfer, TransferState.Failed)).FailureReason);
+    }
+
+    [Fact]
     public async Task The_sdk_downloads_to_a_file_resumes_after_an_interruption_and_verifies_everything()
     {
         var content = RandomBytes(10 * 65536);
