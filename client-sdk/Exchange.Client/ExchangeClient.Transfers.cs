@@ -77,9 +77,10 @@ public sealed partial class ExchangeClient
         var partial = path + ".partial";
         var statePath = path + ".partial.json";
         var state = File.Exists(statePath) && File.Exists(partial) ? JsonSerializer.Deserialize<PartialDownload>(await File.ReadAllTextAsync(statePath, cancellationToken).ConfigureAwait(false)) : null;
-        if (state is not null && state.Grant != grant)
+        if (state is not null && (state.Grant != grant || (revision is not null && state.Revision != revision)))
         {
-            throw new InvalidOperationException($"'{partial}' belongs to a download under {state.Grant}; remove it or download to another path.");
+            throw new InvalidOperationException(
+                $"'{partial}' belongs to a download of {state.Revision} under {state.Grant}; remove it or download to another path.");
         }
 
         var resumed = state is not null;
@@ -89,7 +90,7 @@ public sealed partial class ExchangeClient
             {
                 var (done, receipt) = await DownloadOnceAsync(grant, partial, statePath, purpose, revision, state, progress, cancellationToken).ConfigureAwait(false);
                 state = done;
-                var problem = ReceiptVerifier.Problem(receipt, done.Transfer, logKey);
+                var problem = ReceiptVerifier.Problem(receipt, done.Transfer, logKey, Convert.FromHexString(done.Sha256));
                 var sha256 = await HashFileAsync(partial, cancellationToken).ConfigureAwait(false);
                 if (!sha256.AsSpan().SequenceEqual(Convert.FromHexString(done.Sha256)) || problem is not null)
                 {

@@ -11,7 +11,11 @@ public static class ReceiptVerifier
     /// logged, else what is wrong. <paramref name="key"/> pins the log's key; when null, the key the
     /// checkpoint names is used (which proves inclusion, not who signed).
     /// </summary>
-    public static string? Problem(TransferReceipt receipt, string transfer, NoteVerifierKey? key = null)
+    /// <param name="receipt">The receipt from a download's trailer.</param>
+    /// <param name="transfer">The transfer it should be for.</param>
+    /// <param name="key">The log's verifier key to require.</param>
+    /// <param name="sha256">When given, the SHA-256 of the revision the logged event must name.</param>
+    public static string? Problem(TransferReceipt receipt, string transfer, NoteVerifierKey? key = null, byte[]? sha256 = null)
     {
         ArgumentNullException.ThrowIfNull(receipt);
         if (receipt.Event is null || receipt.Checkpoint is null)
@@ -24,10 +28,24 @@ public static class ReceiptVerifier
             return $"the receipt's event is '{receipt.Event.Action}' on '{receipt.Event.Resource}', not the completion of {transfer}";
         }
 
-        var record = AuditRecord.Parser.ParseFrom(receipt.Event.Leaf);
+        AuditRecord record;
+        try
+        {
+            record = AuditRecord.Parser.ParseFrom(receipt.Event.Leaf);
+        }
+        catch (Google.Protobuf.InvalidProtocolBufferException)
+        {
+            return "the receipt's leaf is not an audit record";
+        }
+
         if (record.Action != receipt.Event.Action || record.Resource != receipt.Event.Resource)
         {
             return "the receipt's event differs from its leaf";
+        }
+
+        if (sha256 is not null && record.Details.FirstOrDefault(d => d.Key == "sha256")?.Value != Convert.ToHexStringLower(sha256))
+        {
+            return "the logged transfer names other bytes than the ones received";
         }
 
         CheckpointNote checkpoint;

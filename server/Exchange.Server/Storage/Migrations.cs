@@ -144,6 +144,7 @@ internal static class Migrations
         ALTER TABLE revisions ADD COLUMN kek_id TEXT NOT NULL DEFAULT '';
         ALTER TABLE revisions ADD COLUMN segment_size INTEGER NOT NULL DEFAULT 0;
         CREATE UNIQUE INDEX revisions_by_blob ON revisions (blob_id) WHERE blob_id <> '';
+        UPDATE datasets SET revision_counter = latest_revision;
 
         CREATE TABLE transfers (
             seq             INTEGER PRIMARY KEY,
@@ -159,7 +160,8 @@ internal static class Migrations
             bytes_sent      INTEGER NOT NULL DEFAULT 0,
             create_time     INTEGER NOT NULL,
             end_time        INTEGER,
-            failure_reason  TEXT    NOT NULL DEFAULT ''
+            failure_reason  TEXT    NOT NULL DEFAULT '',
+            attempt         INTEGER NOT NULL DEFAULT 1
         );
         CREATE INDEX transfers_by_grant ON transfers (grant_id, seq);
         CREATE INDEX transfers_by_consumer ON transfers (consumer, seq);

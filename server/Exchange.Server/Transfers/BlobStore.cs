@@ -30,8 +30,16 @@ internal sealed class BlobStore(string root)
     public void Place(string temporaryPath, string blobId)
     {
         var target = PathOf(blobId);
-        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        var directory = Path.GetDirectoryName(target)!;
+        var created = !Directory.Exists(directory);
+        Directory.CreateDirectory(directory);
         File.Move(temporaryPath, target);
+        // The rename must be durable before a revision row points at the file.
+        DirectFile.FlushDirectory(directory);
+        if (created)
+        {
+            DirectFile.FlushDirectory(Root);
+        }
     }
 
     public FileStream OpenRead(string blobId) =>

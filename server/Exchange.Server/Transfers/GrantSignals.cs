@@ -34,7 +34,14 @@ internal sealed class GrantSignals
     {
         if (_grants.TryGetValue(grant, out var entry))
         {
-            entry.Source.Cancel();
+            lock (entry)
+            {
+                // A released entry's source may be disposed already; nobody is listening to it then.
+                if (entry.Users >= 0)
+                {
+                    entry.Source.Cancel();
+                }
+            }
         }
     }
 
@@ -51,7 +58,10 @@ internal sealed class GrantSignals
         }
 
         _grants.TryRemove(new KeyValuePair<string, Entry>(grant, entry));
-        entry.Source.Dispose();
+        lock (entry)
+        {
+            entry.Source.Dispose();
+        }
     }
 
     private sealed class Entry

@@ -60,9 +60,18 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
                 using var abandon = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
                 var storing = Task.Run(async () =>
                 {
-                    await foreach (var chunk in queue.Reader.ReadAllAsync(abandon.Token))
+                    try
                     {
-                        await writer.AppendAsync(chunk, abandon.Token);
+                        await foreach (var chunk in queue.Reader.ReadAllAsync(abandon.Token))
+                        {
+                            await writer.AppendAsync(chunk, abandon.Token);
+                        }
+                    }
+                    catch
+                    {
+                        // Stop the receiving stage too, or it would wait on a queue nobody empties.
+                        await abandon.CancelAsync();
+                        throw;
                     }
                 }, CancellationToken.None);
 
@@ -90,11 +99,16 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
                         }
 
                         // A ByteString never changes, so its memory can be handed on without a copy.
-                        await queue.Writer.WriteAsync(message.Chunk.Memory, context.CancellationToken);
+                        await queue.Writer.WriteAsync(message.Chunk.Memory, abandon.Token);
                     }
 
                     queue.Writer.Complete();
                     await storing;
+                }
+                catch (OperationCanceledException) when (storing.IsFaulted)
+                {
+                    await storing;
+                    throw;
                 }
                 catch
                 {
@@ -167,12 +181,14 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
 
         var (transfer, stored, grant) = (start.Transfer!, start.Revision!, start.Grant!);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lease.Revoked);
-        if (grant.Terms.ExpireTime is { } expiry && expiry.ToDateTimeOffset() - time.GetUtcNow() is var left && left < TimeSpan.FromDays(1))
+        if (grant.Terms.ExpireTime is { } expiry)
         {
-            stop.CancelAfter(Max(left, TimeSpan.Zero));
+            // Timers reach about 49 days; a download still running by then is stopped at that point and may resume.
+            stop.CancelAfter(Min(Max(expiry.ToDateTimeOffset() - time.GetUtcNow(), TimeSpan.Zero), TimeSpan.FromDays(40)));
         }
 
         var sent = request.Offset;
+        var finished = false;
         try
         {
             await responseStream.WriteAsync(new DownloadResponse
@@ -209,17 +225,20 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
 
             CryptographicOperations.ZeroMemory(dataKey);
             var sha256 = hash?.GetHashAndReset() ?? stored.Revision.Sha256.ToByteArray();
-            var index = await store.FinishAsync(caller, transfer, grant, completed: true, sent, Convert.ToHexStringLower(sha256));
+            finished = true;
+            var index = await store.FinishAsync(caller, transfer, grant, start.Attempt, completed: true, sent,
+                Convert.ToHexStringLower(stored.Revision.Sha256.Span))
+                ?? throw new RpcException(new Status(StatusCode.Aborted, $"'{transfer.Name}' was resumed elsewhere; this stream ends without a receipt."));
             var receipt = await audit.ReceiptAsync(index, signer, CancellationToken.None);
             await responseStream.WriteAsync(new DownloadResponse
             {
                 Trailer = new DownloadTrailer { Sha256 = ByteString.CopyFrom(sha256), Receipt = receipt },
             }, context.CancellationToken);
         }
-        catch (Exception ex) when (ex is OperationCanceledException or RpcException or IOException or CryptographicException)
+        catch (Exception ex) when (!finished)
         {
             var (status, reason) = Classify(ex, lease.Revoked.IsCancellationRequested, context.CancellationToken.IsCancellationRequested);
-            await store.FinishAsync(caller, transfer, grant, completed: false, sent, reason);
+            await store.FinishAsync(caller, transfer, grant, start.Attempt, completed: false, sent, reason);
             LogTransferFailed(transfer.Name, sent, reason);
             throw new RpcException(status);
         }
@@ -262,7 +281,10 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
         idle.CancelAfter(Limits.IdleTimeout);
         try
         {
-            return await stream.MoveNext(idle.Token);
+            var more = await stream.MoveNext(idle.Token);
+            // Only the client's silence counts, not time spent here storing what it sent.
+            idle.CancelAfter(Timeout.Infinite);
+            return more;
         }
         catch (OperationCanceledException) when (!context.CancellationToken.IsCancellationRequested)
         {
@@ -298,10 +320,13 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
         _ when callerGone => (new Status(StatusCode.Cancelled, "The download was cancelled."), "cancelled by the consumer"),
         OperationCanceledException => (new Status(StatusCode.PermissionDenied, "The grant expired during the download; the transfer stopped."), "grant expired"),
         RpcException rpc => (rpc.Status, rpc.Status.Detail),
-        _ => (new Status(StatusCode.Unavailable, "Reading the stored revision failed; resume the transfer later."), "storage read failed"),
+        IOException => (new Status(StatusCode.Unavailable, "Reading the stored revision failed; resume the transfer later."), "storage read failed"),
+        _ => (new Status(StatusCode.Internal, "The download failed on the server; resume the transfer later."), "internal error"),
     };
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
     [LoggerMessage(EventId = 40, Level = LogLevel.Information, Message = "{Transfer} stopped after {Bytes} bytes: {Reason}")]
     private partial void LogTransferFailed(string transfer, long bytes, string reason);

@@ -14,6 +14,9 @@ namespace Exchange.Server.Transfers;
 /// <summary>Revisions and transfers in the embedded database, each change audited in its transaction.</summary>
 internal sealed class TransferStore(Database database)
 {
+    /// <summary>How far before the bytes already sent a resume may start: what can be in flight when a connection drops.</summary>
+    public const long ResumeSlack = 32L * 1024 * 1024;
+
     private const string TransferColumns =
         "t.id, t.grant_id, t.dataset_id, t.revision, t.consumer, t.provider, t.purpose, t.state, t.size_bytes, t.bytes_sent, t.create_time, t.end_time, t.failure_reason";
 
@@ -164,18 +167,44 @@ internal sealed class TransferStore(Database database)
             }
 
             string id;
+            long attempt = 1;
             if (resumed is not null)
             {
-                if (resumed.State is not (TransferState.Started or TransferState.Failed))
+                // One live stream per transfer, and a resume continues near where the last stream stopped:
+                // resuming cannot be used to fetch the revision again without using another transfer.
+                if (resumed.State == TransferState.Started)
+                {
+                    // Retryable: the previous stream is noticed as broken within moments.
+                    throw new RpcException(new Status(StatusCode.Aborted, $"'{resumed.Name}' is still streaming; retry once that stream has ended."));
+                }
+
+                if (resumed.State != TransferState.Failed)
                 {
                     throw Errors.FailedPrecondition($"'{resumed.Name}' is {resumed.State.ToString().ToLowerInvariant()}; only an interrupted transfer resumes.");
                 }
 
+                if (resumed.Purpose != purpose)
+                {
+                    throw Errors.InvalidArgument($"'{resumed.Name}' was started for the purpose '{resumed.Purpose}'; resume it with the same purpose.");
+                }
+
+                if (offset < resumed.BytesSent - ResumeSlack)
+                {
+                    throw Errors.FailedPrecondition(
+                        $"'{resumed.Name}' already sent {resumed.BytesSent} bytes; resume from offset {resumed.BytesSent - ResumeSlack} or later.");
+                }
+
                 id = resumeId!;
-                unit.Command("UPDATE transfers SET state = @state, end_time = NULL, failure_reason = '' WHERE id = @id")
-                    .With("@state", (int)TransferState.Started).With("@id", id).ExecuteNonQuery();
-                unit.Record(Entry(caller, AuditActions.TransferResume, $"transfers/{id}", grant, AuditOutcome.Success,
-                    new() { ["offset"] = offset.ToString(CultureInfo.InvariantCulture), ["revision"] = stored.Revision.Name }));
+                attempt = (long)unit.Command("""
+                    UPDATE transfers SET state = @state, end_time = NULL, failure_reason = '', attempt = attempt + 1
+                    WHERE id = @id RETURNING attempt
+                    """).With("@state", (int)TransferState.Started).With("@id", id).ExecuteScalar()!;
+                unit.Record(Entry(caller, AuditActions.TransferResume, $"transfers/{id}", grant, AuditOutcome.Success, new()
+                {
+                    ["offset"] = offset.ToString(CultureInfo.InvariantCulture),
+                    ["revision"] = stored.Revision.Name,
+                    ["purpose"] = purpose,
+                }));
             }
             else
             {
@@ -191,18 +220,31 @@ internal sealed class TransferStore(Database database)
                 }));
             }
 
-            return new TransferStart(FindTransfer(unit.Connection, unit.Transaction, id), stored, grant, null);
+            return new TransferStart(FindTransfer(unit.Connection, unit.Transaction, id), stored, grant, null, attempt);
         }, cancellationToken);
 
-    /// <summary>Ends a transfer as COMPLETED or FAILED and records it; returns the audit index of that record.</summary>
-    public Task<long> FinishAsync(Caller caller, Transfer transfer, Grant grant, bool completed, long bytesSent, string detail) =>
-        database.WriteAsync(unit =>
+    /// <summary>
+    /// Ends the stream <paramref name="attempt"/> of a transfer as COMPLETED or FAILED and records it;
+    /// returns the audit index of that record, or null when that stream had already ended or been
+    /// superseded by a resume (then nothing changes and nothing is recorded).
+    /// </summary>
+    public Task<long?> FinishAsync(Caller caller, Transfer transfer, Grant grant, long attempt, bool completed, long bytesSent, string detail) =>
+        database.WriteAsync<long?>(unit =>
         {
             var state = completed ? TransferState.Completed : TransferState.Failed;
-            unit.Command("UPDATE transfers SET state = @state, bytes_sent = MAX(bytes_sent, @sent), end_time = @now, failure_reason = @reason WHERE id = @id")
+            var changed = unit.Command("""
+                UPDATE transfers SET state = @state, bytes_sent = MAX(bytes_sent, @sent), end_time = @now, failure_reason = @reason
+                WHERE id = @id AND state = @started AND attempt = @attempt
+                """)
                 .With("@state", (int)state).With("@sent", bytesSent).With("@now", Timestamps.ToMicros(unit.Now))
                 .With("@reason", completed ? "" : detail).With("@id", transfer.Name["transfers/".Length..])
+                .With("@started", (int)TransferState.Started).With("@attempt", attempt)
                 .ExecuteNonQuery();
+            if (changed == 0)
+            {
+                return null;
+            }
+
             var details = new Dictionary<string, string>
             {
                 ["grant"] = grant.Name,

@@ -241,6 +241,40 @@ public sealed class TransferServiceTests : IDisposable
     }
 
     [Fact]
+    public async Task A_resume_cannot_fetch_the_revision_again_or_change_its_purpose()
+    {
+        var content = RandomBytes(40 * 1024 * 1024);
+        var (_, _, grant) = await SharedAsync(content, new Terms { Purposes = { "research", "teaching" }, MaxTransfers = 1 });
+        using var initech = _factory.As(Participant.Initech);
+
+        long received = 0;
+        string transfer;
+        using (var cancel = new CancellationTokenSource())
+        {
+            using var call = initech.Transfers.Download(new DownloadRequest { Grant = grant.Name, Purpose = "research" }, cancellationToken: cancel.Token);
+            Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+            transfer = call.ResponseStream.Current.Header.Transfer;
+            while (received < 38 * 1024 * 1024 && await call.ResponseStream.MoveNext(CancellationToken.None))
+            {
+                received += call.ResponseStream.Current.Chunk.Data.Length;
+            }
+
+            cancel.Cancel();
+        }
+
+        var failed = await WaitForStateAsync(initech, transfer, TransferState.Failed);
+        Assert.InRange(failed.BytesSent, received - (4 * 65536), content.Length);
+
+        // From the start again: refused, the bytes were already delivered under this transfer.
+        var again = await Rpc.FailsWith(StatusCode.FailedPrecondition, () => initech.DownloadAllAsync(grant.Name, offset: 0, transfer: transfer));
+        Assert.Contains("resume from offset", again.Status.Detail);
+        await Rpc.FailsWith(StatusCode.InvalidArgument, () => initech.DownloadAllAsync(grant.Name, purpose: "teaching", offset: received, transfer: transfer));
+
+        var (_, rest, _) = await initech.DownloadAllAsync(grant.Name, offset: received, transfer: transfer);
+        Assert.Equal(content.AsSpan((int)received).ToArray(), rest);
+    }
+
+    [Fact]
     public async Task Fifty_concurrent_downloads_of_one_revision_all_verify()
     {
         var content = RandomBytes(3 * 65536);
