@@ -215,10 +215,15 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
                     // Checked between writes rather than passed to WriteAsync: a cancelled write resets the
                     // HTTP/2 stream, and the consumer would see a broken connection instead of the reason.
                     stop.Token.ThrowIfCancellationRequested();
-                    await responseStream.WriteAsync(new DownloadResponse
+                    var write = responseStream.WriteAsync(new DownloadResponse
                     {
                         Chunk = new DownloadChunk { Offset = sent, Data = UnsafeByteOperations.UnsafeWrap(chunk) },
                     }, context.CancellationToken);
+                    if (!write.IsCompleted)
+                    {
+                        // A consumer that stops reading must not hold a revoked or expired stream open.
+                        await write.WaitAsync(stop.Token);
+                    }
                     sent += chunk.Length;
                 }
             }

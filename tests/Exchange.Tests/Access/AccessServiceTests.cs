@@ -214,14 +214,15 @@ public sealed class AccessServiceTests : IDisposable
         using var initech = _factory.As(Participant.Initech);
         var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
         var expiring = await acme.ApproveAsync(await initech.RequestAsync(dataset, "research",
-            new Terms { Purposes = { "research" }, ExpireTime = In(TimeSpan.FromSeconds(1.5)) }));
+            new Terms { Purposes = { "research" }, ExpireTime = In(TimeSpan.FromSeconds(3)) }));
         Assert.Equal(GrantState.Active, expiring.State);
 
         var limited = await acme.ApproveAsync(await initech.RequestAsync(dataset, "research", new Terms { Purposes = { "research" }, MaxTransfers = 2 }));
         var database = _factory.Services.GetRequiredService<Database>();
         await database.WriteAsync(u => u.Command($"UPDATE grants SET transfers_used = 2 WHERE id = '{limited.Name[7..]}'").ExecuteNonQuery(), CancellationToken.None);
 
-        await Task.Delay(TimeSpan.FromSeconds(1.6));
+        var left = expiring.Terms.ExpireTime.ToDateTimeOffset() - DateTimeOffset.UtcNow;
+        await Task.Delay(left > TimeSpan.Zero ? left + TimeSpan.FromMilliseconds(100) : TimeSpan.Zero);
         Assert.Equal(GrantState.Expired, (await initech.Access.GetGrantAsync(new GetGrantRequest { Name = expiring.Name })).Grant.State);
         Assert.Equal(GrantState.Exhausted, (await initech.Access.GetGrantAsync(new GetGrantRequest { Name = limited.Name })).Grant.State);
         Assert.Equal([expiring.Name], (await initech.Access.ListGrantsAsync(new ListGrantsRequest { State = GrantState.Expired })).Grants.Select(g => g.Name));
