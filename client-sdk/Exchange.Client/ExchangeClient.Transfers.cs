@@ -105,6 +105,25 @@ public sealed partial class ExchangeClient
                 File.Delete(statePath);
                 return new DownloadResult(path, done.Transfer, done.Revision, done.SizeBytes, sha256, receipt, resumed);
             }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.FailedPrecondition && state is not null)
+            {
+                // The transfer may have completed with this process stopping before the file got its name.
+                var receipt = await CompletedEarlierAsync(state, partial, cancellationToken).ConfigureAwait(false);
+                if (receipt is null)
+                {
+                    throw;
+                }
+
+                var problem = ReceiptVerifier.Problem(receipt, state.Transfer, logKey, Convert.FromHexString(state.Sha256));
+                if (problem is not null)
+                {
+                    throw new InvalidDataException($"The transfer's receipt does not verify ({problem}).");
+                }
+
+                File.Move(partial, path, overwrite: true);
+                File.Delete(statePath);
+                return new DownloadResult(path, state.Transfer, state.Revision, state.SizeBytes, Convert.FromHexString(state.Sha256), receipt, true);
+            }
             catch (RpcException ex) when (attempt < MaxAttempts && !cancellationToken.IsCancellationRequested &&
                 ex.StatusCode is StatusCode.Unavailable or StatusCode.Internal or StatusCode.Unknown or StatusCode.Aborted)
             {
@@ -168,6 +187,21 @@ public sealed partial class ExchangeClient
         }
 
         throw new RpcException(new Status(StatusCode.Unavailable, "The download ended without its trailer."));
+    }
+
+    /// <summary>The receipt of a transfer the server reports COMPLETED whose bytes are all in <paramref name="partial"/>, else null.</summary>
+    private async Task<TransferReceipt?> CompletedEarlierAsync(PartialDownload state, string partial, CancellationToken cancellationToken)
+    {
+        var transfer = (await Transfers.GetTransferAsync(new GetTransferRequest { Name = state.Transfer }, cancellationToken: cancellationToken)
+            .ConfigureAwait(false)).Transfer;
+        if (transfer.State != TransferState.Completed || transfer.Receipt is null || new FileInfo(partial).Length != state.SizeBytes)
+        {
+            return null;
+        }
+
+        return (await HashFileAsync(partial, cancellationToken).ConfigureAwait(false)).AsSpan().SequenceEqual(Convert.FromHexString(state.Sha256))
+            ? transfer.Receipt
+            : null;
     }
 
     private static async Task<byte[]> HashFileAsync(string path, CancellationToken cancellationToken)

@@ -161,7 +161,8 @@ internal static class Migrations
             create_time     INTEGER NOT NULL,
             end_time        INTEGER,
             failure_reason  TEXT    NOT NULL DEFAULT '',
-            attempt         INTEGER NOT NULL DEFAULT 1
+            attempt         INTEGER NOT NULL DEFAULT 1,
+            receipt_index   INTEGER
         );
         CREATE INDEX transfers_by_grant ON transfers (grant_id, seq);
         CREATE INDEX transfers_by_consumer ON transfers (consumer, seq);

@@ -259,6 +259,11 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
             throw Errors.NotFound(request.Name);
         }
 
+        if (transfer.State == TransferState.Completed && await store.ReceiptIndexAsync(id, context.CancellationToken) is { } index)
+        {
+            transfer.Receipt = await audit.ReceiptAsync(index, signer, context.CancellationToken);
+        }
+
         return new GetTransferResponse { Transfer = transfer };
     }
 

@@ -252,12 +252,25 @@ internal sealed class TransferStore(Database database)
                 ["bytes_sent"] = bytesSent.ToString(CultureInfo.InvariantCulture),
             };
             details[completed ? "sha256" : "reason"] = detail;
-            return unit.Record(Entry(caller, completed ? AuditActions.TransferComplete : AuditActions.TransferFail, transfer.Name, grant,
+            var index = unit.Record(Entry(caller, completed ? AuditActions.TransferComplete : AuditActions.TransferFail, transfer.Name, grant,
                 completed ? AuditOutcome.Success : AuditOutcome.Failed, details));
+            if (completed)
+            {
+                unit.Command("UPDATE transfers SET receipt_index = @index WHERE id = @id")
+                    .With("@index", index).With("@id", transfer.Name["transfers/".Length..]).ExecuteNonQuery();
+            }
+
+            return index;
         }, CancellationToken.None);
 
     public Task<Transfer?> GetAsync(string id, CancellationToken cancellationToken) =>
         database.ReadAsync(connection => FindTransfer(connection, null, id), cancellationToken);
+
+    /// <summary>The audit index of a completed transfer's completion record, or null.</summary>
+    public Task<long?> ReceiptIndexAsync(string id, CancellationToken cancellationToken) =>
+        database.ReadAsync(connection =>
+            connection.Command("SELECT receipt_index FROM transfers WHERE id = @id").With("@id", id).ExecuteScalar() is long index ? index : (long?)null,
+            cancellationToken);
 
     public Task<StoredRevision?> GetRevisionAsync(string datasetId, long number, CancellationToken cancellationToken) =>
         database.ReadAsync(connection => FindRevision(connection, null, datasetId, number), cancellationToken);

@@ -406,6 +406,35 @@ public sealed class TransferServiceTests : IDisposable
     }
 
     [Fact]
+    public async Task A_completed_transfer_whose_file_was_never_renamed_is_finished_from_its_receipt()
+    {
+        var content = RandomBytes(3 * 65536);
+        var (_, revision, grant) = await SharedAsync(content);
+        using var initech = _factory.As(Participant.Initech);
+        var path = Path.Combine(_factory.DataDirectory, "finished.bin");
+
+        // As if the process died between receiving the trailer and renaming the file.
+        var (header, bytes, _) = await initech.DownloadAllAsync(grant.Name);
+        await File.WriteAllBytesAsync(path + ".partial", bytes);
+        await File.WriteAllTextAsync(path + ".partial.json", System.Text.Json.JsonSerializer.Serialize(new
+        {
+            Grant = grant.Name,
+            header.Transfer,
+            header.Revision,
+            header.SizeBytes,
+            Sha256 = Convert.ToHexStringLower(header.Sha256.Span),
+        }));
+
+        var transfer = (await initech.Transfers.GetTransferAsync(new GetTransferRequest { Name = header.Transfer })).Transfer;
+        Assert.Null(ReceiptVerifier.Problem(transfer.Receipt, header.Transfer, sha256: revision.Sha256.ToByteArray()));
+
+        var result = await initech.DownloadToFileAsync(grant.Name, path, "research");
+        Assert.Equal(header.Transfer, result.Transfer);
+        Assert.Equal(content, await File.ReadAllBytesAsync(path));
+        Assert.Equal(1, (await initech.Access.GetGrantAsync(new GetGrantRequest { Name = grant.Name })).Grant.TransfersUsed);
+    }
+
+    [Fact]
     public async Task A_download_whose_bytes_do_not_match_never_leaves_a_file_that_looks_complete()
     {
         var content = RandomBytes(8 * 65536);
