@@ -1,5 +1,6 @@
 using Exchange.Server.Audit;
 using Exchange.Server.Catalog;
+using Exchange.Server.Paging;
 using Exchange.Server.Security;
 using Exchange.Server.Storage;
 using Exchange.V1;
@@ -212,7 +213,7 @@ internal sealed class AccessStore(Database database)
                 rows.Add((reader.GetInt64(0), ReadRequest(reader, 1)));
             }
 
-            return Page(rows, pageSize);
+            return KeysetPage.From(rows, pageSize);
         }, cancellationToken);
 
     /// <summary>One page of the grants <paramref name="caller"/> may see, in creation order after position <paramref name="after"/>.</summary>
@@ -237,7 +238,7 @@ internal sealed class AccessStore(Database database)
                 rows.Add((reader.GetInt64(0), ReadGrant(reader, 1, now)));
             }
 
-            return Page(rows, pageSize);
+            return KeysetPage.From(rows, pageSize);
         }, cancellationToken);
 
     private static Grant Approve(WriteUnit context, AccessRequest request, Terms terms, string actor, bool automatic)
@@ -346,9 +347,6 @@ internal sealed class AccessStore(Database database)
     private static void Bind(SqliteCommand command, AccessQuery query, Caller caller, long after, int pageSize) =>
         command.With("@after", after).With("@all", caller.ReadsEverything ? 1 : 0).With("@me", caller.Participant)
             .With("@dataset", query.DatasetId).With("@consumer", query.Consumer).With("@state", query.State).With("@limit", pageSize + 1);
-
-    private static (IReadOnlyList<T>, long?) Page<T>(List<(long Seq, T Item)> rows, int pageSize) =>
-        rows.Count <= pageSize ? (rows.Select(r => r.Item).ToList(), null) : (rows.Take(pageSize).Select(r => r.Item).ToList(), rows[pageSize - 1].Seq);
 
     private static AccessRequest? FindRequest(SqliteConnection connection, SqliteTransaction? transaction, string id)
     {

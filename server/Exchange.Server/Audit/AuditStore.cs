@@ -1,4 +1,5 @@
 using Exchange.Client.Audit;
+using Exchange.Server.Paging;
 using Exchange.Server.Security;
 using Exchange.Server.Storage;
 using Exchange.V1;
@@ -89,7 +90,8 @@ internal sealed class AuditStore(Database database)
                 events.Add(AuditEntry.Decode(reader.GetInt64(0), (byte[])reader[1]));
             }
 
-            return events.Count <= pageSize ? (events, null) : (events.Take(pageSize).ToList(), events[pageSize - 1].Index + 1);
+            // Audit pages continue from the next index (inclusive), so the position is the last index + 1.
+            return KeysetPage.From(events.Select(e => (e.Index + 1, e)).ToList(), pageSize);
         }, cancellationToken);
 
     /// <summary>The event at <paramref name="index"/>, or null when there is none.</summary>

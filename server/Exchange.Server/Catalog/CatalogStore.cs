@@ -1,4 +1,5 @@
 using Exchange.Server.Audit;
+using Exchange.Server.Paging;
 using Exchange.Server.Storage;
 using Exchange.V1;
 using Google.Protobuf;
@@ -158,13 +159,7 @@ internal sealed class CatalogStore(Database database)
                 .With("@tag", query.Tag)
                 .With("@text", query.Text is null ? null : $"%{EscapeLike(query.Text)}%")
                 .With("@limit", pageSize + 1);
-            var rows = ReadRows(command);
-            if (rows.Count <= pageSize)
-            {
-                return (rows.Select(r => r.Dataset).ToList(), null);
-            }
-
-            return (rows.Take(pageSize).Select(r => r.Dataset).ToList(), rows[pageSize - 1].Seq);
+            return KeysetPage.From(ReadRows(command).Select(r => (r.Seq, r.Dataset)).ToList(), pageSize);
         }, cancellationToken);
 
     public Task<Revision?> GetRevisionAsync(string datasetId, long number, CancellationToken cancellationToken) =>
@@ -198,9 +193,7 @@ internal sealed class CatalogStore(Database database)
                 revisions.Add((reader.GetInt64(0), ReadRevision(reader, datasetId)));
             }
 
-            return revisions.Count <= pageSize
-                ? (revisions.Select(r => r.Revision).ToList(), null)
-                : (revisions.Take(pageSize).Select(r => r.Revision).ToList(), revisions[pageSize - 1].Number);
+            return KeysetPage.From(revisions, pageSize);
         }, cancellationToken);
 
     /// <summary>The dataset, and whether <paramref name="viewer"/> holds a grant on it (which keeps a DELISTED dataset visible).</summary>

@@ -2,6 +2,7 @@ using System.Globalization;
 using Exchange.Server.Access;
 using Exchange.Server.Audit;
 using Exchange.Server.Catalog;
+using Exchange.Server.Paging;
 using Exchange.Server.Security;
 using Exchange.Server.Storage;
 using Exchange.V1;
@@ -298,9 +299,7 @@ internal sealed class TransferStore(Database database)
                 rows.Add((reader.GetInt64(0), ReadTransfer(reader, 1)));
             }
 
-            return rows.Count <= pageSize
-                ? (rows.Select(r => r.Transfer).ToList(), null)
-                : (rows.Take(pageSize).Select(r => r.Transfer).ToList(), rows[pageSize - 1].Seq);
+            return KeysetPage.From(rows, pageSize);
         }, cancellationToken);
 
     private static string? Refusal(Grant grant, string purpose, bool resuming) => grant.State switch
