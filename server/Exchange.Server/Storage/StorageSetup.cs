@@ -23,7 +23,7 @@ internal static class StorageSetup
                 provider.GetRequiredService<ILogger<Database>>());
         });
         services.AddSingleton<PageTokens>();
-        services.AddSingleton(provider => new BlobStore(System.IO.Path.Combine(DataDirectory(provider), "blobs")));
+        services.AddSingleton<IBlobStore>(provider => new LocalBlobStore(System.IO.Path.Combine(DataDirectory(provider), "blobs")));
         services.AddSingleton(provider => KeyRing.Load(provider.GetRequiredService<IOptions<ExchangeOptions>>().Value.Encryption, DataDirectory(provider)));
         services.AddSingleton<TransferStore>();
         services.AddSingleton<GrantSignals>();

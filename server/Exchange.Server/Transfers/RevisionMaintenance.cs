@@ -4,12 +4,12 @@ namespace Exchange.Server.Transfers;
 /// On start: removes what interrupted uploads left behind, and rewraps every data key that is not
 /// wrapped by the primary key-encryption key (rotation), without touching revision bytes.
 /// </summary>
-internal sealed partial class RevisionMaintenance(TransferStore store, BlobStore blobs, KeyRing keys, ILogger<RevisionMaintenance> logger)
+internal sealed partial class RevisionMaintenance(TransferStore store, IBlobStore blobs, KeyRing keys, ILogger<RevisionMaintenance> logger)
     : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        var removed = blobs.RemoveLeftovers(await store.ReferencedBlobsAsync(cancellationToken));
+        var removed = await blobs.RemoveLeftoversAsync(await store.ReferencedBlobsAsync(cancellationToken), cancellationToken);
         if (removed > 0)
         {
             LogLeftovers(removed);

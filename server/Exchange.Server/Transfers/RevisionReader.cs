@@ -11,14 +11,22 @@ namespace Exchange.Server.Transfers;
 /// </summary>
 internal static class RevisionReader
 {
-    public static async IAsyncEnumerable<ReadOnlyMemory<byte>> ReadAsync(FileStream file, byte[] dataKey, string revision, long size,
+    /// <summary>The stream position the blob must be opened at to read from <paramref name="offset"/>: the header, or the segment holding it.</summary>
+    public static long StartOf(long offset, int segmentSize) =>
+        offset < segmentSize ? 0 : RevisionCipher.SegmentOffset(offset / segmentSize, segmentSize);
+
+    /// <summary>The plaintext from <paramref name="offset"/> on, read from <paramref name="file"/>, which is opened at <see cref="StartOf"/>.</summary>
+    public static async IAsyncEnumerable<ReadOnlyMemory<byte>> ReadAsync(Stream file, byte[] dataKey, string revision, long size,
         int segmentSize, long offset, int chunkSize, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var header = new byte[RevisionCipher.HeaderSize];
-        await ReadExactlyAsync(file, header, revision, cancellationToken);
-        if (RevisionCipher.ReadHeader(header) != segmentSize)
+        if (StartOf(offset, segmentSize) == 0)
         {
-            throw DataLoss(revision, "its header is damaged");
+            var header = new byte[RevisionCipher.HeaderSize];
+            await ReadExactlyAsync(file, header, revision, cancellationToken);
+            if (RevisionCipher.ReadHeader(header) != segmentSize)
+            {
+                throw DataLoss(revision, "its header is damaged");
+            }
         }
 
         using var aes = new AesGcm(dataKey, RevisionCipher.TagSize);
@@ -27,7 +35,6 @@ internal static class RevisionReader
         var plain = new byte[segmentSize];
         var nonce = new byte[RevisionCipher.NonceSize];
         var first = offset / segmentSize;
-        file.Position = RevisionCipher.SegmentOffset(first, segmentSize);
         for (var index = first; index < segments; index++)
         {
             var length = (int)Math.Min(segmentSize, size - (index * segmentSize));
@@ -52,7 +59,7 @@ internal static class RevisionReader
         }
     }
 
-    private static async ValueTask ReadExactlyAsync(FileStream file, Memory<byte> buffer, string revision, CancellationToken cancellationToken)
+    private static async ValueTask ReadExactlyAsync(Stream file, Memory<byte> buffer, string revision, CancellationToken cancellationToken)
     {
         try
         {

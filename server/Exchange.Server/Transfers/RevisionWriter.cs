@@ -1,54 +1,38 @@
-using System.Runtime.InteropServices;
 using System.Security.Cryptography;
-using Microsoft.Win32.SafeHandles;
 
 namespace Exchange.Server.Transfers;
 
 /// <summary>
 /// Encrypts and hashes a revision as its bytes arrive, one segment at a time, so an upload of any
-/// size needs a few segments of memory. Segments are sealed straight into an aligned staging
-/// buffer that is written out in large aligned blocks (which O_DIRECT files require). The last
-/// segment is written only when the stream ends, because its associated data marks it as the last.
+/// size needs a few segments of memory, and appends the sealed segments to a blob sink. The last
+/// segment is sealed only when the stream ends, because its associated data marks it as the last.
 /// </summary>
-internal sealed class RevisionWriter : IAsyncDisposable
+internal sealed class RevisionWriter : IDisposable
 {
-    private const int BlockTarget = 1024 * 1024;
-
-    private readonly SafeFileHandle _file;
-    private readonly bool _direct;
+    private readonly IBlobSink _sink;
     private readonly AesGcm _aes;
     private readonly string _revision;
     private readonly int _segmentSize;
     private readonly IncrementalHash _sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private readonly byte[] _plain;
-    private readonly byte[] _stageArray;
-    private readonly int _stageStart;
-    private readonly int _stageCapacity;
-    private int _staged;
+    private readonly byte[] _sealed;
+    private readonly byte[] _nonce = new byte[RevisionCipher.NonceSize];
     private int _buffered;
     private long _segment;
-    private long _written;
+    private bool _headerWritten;
 
-    public RevisionWriter(SafeFileHandle file, bool direct, byte[] dataKey, string revision, int segmentSize)
+    public RevisionWriter(IBlobSink sink, byte[] dataKey, string revision, int segmentSize)
     {
-        _file = file;
-        _direct = direct;
+        _sink = sink;
         _aes = new AesGcm(dataKey, RevisionCipher.TagSize);
         _revision = revision;
         _segmentSize = segmentSize;
         _plain = new byte[segmentSize];
-        _stageCapacity = BlockTarget + segmentSize + RevisionCipher.TagSize + DirectFile.Alignment;
-        _stageArray = GC.AllocateUninitializedArray<byte>(_stageCapacity + DirectFile.Alignment, pinned: true);
-        var address = Marshal.UnsafeAddrOfPinnedArrayElement(_stageArray, 0);
-        _stageStart = (int)((DirectFile.Alignment - (address % DirectFile.Alignment)) % DirectFile.Alignment);
-        RevisionCipher.WriteHeader(Stage.Span, segmentSize);
-        _staged = RevisionCipher.HeaderSize;
+        _sealed = new byte[segmentSize + RevisionCipher.TagSize];
     }
 
     /// <summary>Plaintext bytes received so far.</summary>
     public long Length { get; private set; }
-
-    private Memory<byte> Stage => _stageArray.AsMemory(_stageStart, _stageCapacity);
 
     public async ValueTask AppendAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
@@ -68,50 +52,34 @@ internal sealed class RevisionWriter : IAsyncDisposable
         }
     }
 
-    /// <summary>Writes the last segment, makes the file durable and returns the plaintext's SHA-256.</summary>
-    public async Task<byte[]> CompleteAsync(CancellationToken cancellationToken)
+    /// <summary>Seals the last segment and returns the plaintext's SHA-256; the sink is committed by the caller once it accepts that.</summary>
+    public async Task<byte[]> FinishAsync(CancellationToken cancellationToken)
     {
         await SealAsync(last: true, cancellationToken);
-        var exact = _written + _staged;
-        var tail = _direct ? (_staged + DirectFile.Alignment - 1) / DirectFile.Alignment * DirectFile.Alignment : _staged;
-        Stage.Span[_staged..tail].Clear();
-        await RandomAccess.WriteAsync(_file, Stage[..tail], _written, cancellationToken);
-        if (tail != _staged)
-        {
-            // Direct writes come in whole blocks; the padding of the last one is cut off again.
-            RandomAccess.SetLength(_file, exact);
-        }
-
-        RandomAccess.FlushToDisk(_file);
         return _sha256.GetHashAndReset();
     }
 
-    public ValueTask DisposeAsync()
+    public void Dispose()
     {
         _aes.Dispose();
         _sha256.Dispose();
-        _file.Dispose();
-        return ValueTask.CompletedTask;
     }
 
     private async ValueTask SealAsync(bool last, CancellationToken cancellationToken)
     {
-        var stage = Stage;
-        var sealedLength = _buffered + RevisionCipher.TagSize;
-        var nonce = new byte[RevisionCipher.NonceSize];
-        RevisionCipher.Nonce(nonce, _segment);
-        _aes.Encrypt(nonce, _plain.AsSpan(0, _buffered), stage.Span.Slice(_staged, _buffered),
-            stage.Span.Slice(_staged + _buffered, RevisionCipher.TagSize), RevisionCipher.AssociatedData(_revision, _segment, last));
-        _staged += sealedLength;
+        if (!_headerWritten)
+        {
+            var header = new byte[RevisionCipher.HeaderSize];
+            RevisionCipher.WriteHeader(header, _segmentSize);
+            await _sink.WriteAsync(header, cancellationToken);
+            _headerWritten = true;
+        }
+
+        RevisionCipher.Nonce(_nonce, _segment);
+        _aes.Encrypt(_nonce, _plain.AsSpan(0, _buffered), _sealed.AsSpan(0, _buffered), _sealed.AsSpan(_buffered, RevisionCipher.TagSize),
+            RevisionCipher.AssociatedData(_revision, _segment, last));
+        await _sink.WriteAsync(_sealed.AsMemory(0, _buffered + RevisionCipher.TagSize), cancellationToken);
         _segment++;
         _buffered = 0;
-        if (_staged >= BlockTarget && !last)
-        {
-            var block = _staged / DirectFile.Alignment * DirectFile.Alignment;
-            await RandomAccess.WriteAsync(_file, stage[..block], _written, cancellationToken);
-            _written += block;
-            stage.Span[block.._staged].CopyTo(stage.Span);
-            _staged -= block;
-        }
     }
 }

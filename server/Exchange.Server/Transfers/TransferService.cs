@@ -17,7 +17,7 @@ namespace Exchange.Server.Transfers;
 /// only when complete; downloads are decided before the first byte, stopped by revocation or
 /// expiry, and end with a receipt proving the transfer was logged.
 /// </summary>
-internal sealed partial class TransferService(TransferStore store, AuditStore audit, CheckpointSigner signer, BlobStore blobs, KeyRing keys,
+internal sealed partial class TransferService(TransferStore store, AuditStore audit, CheckpointSigner signer, IBlobStore blobs, KeyRing keys,
     GrantSignals signals, PageTokens pageTokens, IOptions<Hosting.ExchangeOptions> options, TimeProvider time, ILogger<TransferService> logger)
     : V1.TransferService.TransferServiceBase
 {
@@ -42,13 +42,13 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
         var revisionName = DatasetNames.FormatRevision(datasetId, number);
         var dataKey = KeyRing.NewDataKey();
         var segmentSize = Limits.ChunkSize;
-        string? temporary = null;
+        await using var sink = await blobs.CreateAsync(context.CancellationToken);
+        var committed = false;
         try
         {
             byte[] sha256;
             long length;
-            var file = blobs.CreateTemporary(out temporary, out var direct);
-            await using (var writer = new RevisionWriter(file, direct, dataKey, revisionName, segmentSize))
+            using (var writer = new RevisionWriter(sink, dataKey, revisionName, segmentSize))
             {
                 // Two stages: this loop receives while a second one hashes, encrypts and writes, so the
                 // transport never waits for the disk; the bounded queue caps the memory an upload holds.
@@ -119,7 +119,7 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
                 }
 
                 length = writer.Length;
-                sha256 = await writer.CompleteAsync(context.CancellationToken);
+                sha256 = await writer.FinishAsync(context.CancellationToken);
             }
 
             if (header.SizeBytes > 0 && length != header.SizeBytes)
@@ -133,20 +133,19 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
                     $"The bytes hash to {Convert.ToHexStringLower(sha256)}, not the declared sha256 {Convert.ToHexStringLower(header.Sha256.Span)}; nothing was stored.");
             }
 
-            var blobId = BlobStore.NewBlobId();
-            blobs.Place(temporary, blobId);
-            temporary = blobs.PathOf(blobId);
-            var revision = await store.CommitRevisionAsync(caller, datasetId, number, length, sha256, header.MediaType, blobId,
+            await sink.CommitAsync(context.CancellationToken);
+            var revision = await store.CommitRevisionAsync(caller, datasetId, number, length, sha256, header.MediaType, sink.BlobId,
                 keys.Wrap(dataKey, revisionName), keys.PrimaryId, segmentSize);
-            temporary = null;
+            committed = true;
             return new UploadResponse { Revision = revision };
         }
         finally
         {
             CryptographicOperations.ZeroMemory(dataKey);
-            if (temporary is not null)
+            if (!committed)
             {
-                BlobStore.DeleteQuietly(temporary);
+                // The blob may be in place already; without its revision row it must go.
+                await blobs.DeleteAsync(sink.BlobId, CancellationToken.None);
             }
         }
     }
@@ -206,7 +205,8 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
             // computed at upload; only a resumed part needs hashing.
             using var hash = request.Offset == 0 ? null : IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             var dataKey = keys.Unwrap(stored.WrappedKey, stored.KekId, stored.Revision.Name);
-            await using (var file = blobs.OpenRead(stored.BlobId))
+            var from = RevisionReader.StartOf(request.Offset, stored.SegmentSize);
+            await using (var file = await blobs.OpenReadAsync(stored.BlobId, from, stop.Token))
             {
                 await foreach (var chunk in RevisionReader.ReadAsync(file, dataKey, stored.Revision.Name, stored.Revision.SizeBytes,
                     stored.SegmentSize, request.Offset, Limits.ChunkSize, stop.Token))

@@ -1,4 +1,3 @@
-using Microsoft.Win32.SafeHandles;
 using System.Security.Cryptography;
 
 namespace Exchange.Server.Transfers;
@@ -8,7 +7,7 @@ namespace Exchange.Server.Transfers;
 /// flushed to disk, then moved into place; only a committed revision row makes it reachable, and
 /// leftovers of interrupted uploads (in tmp/, or moved but never committed) are removed on start.
 /// </summary>
-internal sealed class BlobStore(string root)
+internal sealed class LocalBlobStore(string root) : IBlobStore
 {
     public string Root { get; } = root;
 
@@ -18,16 +17,32 @@ internal sealed class BlobStore(string root)
 
     public string PathOf(string blobId) => Path.Combine(Root, blobId[..2], blobId);
 
-    /// <summary>A new file in tmp/ to write a revision into, unbuffered where the file system allows.</summary>
-    public SafeFileHandle CreateTemporary(out string path, out bool direct)
+    public Task<IBlobSink> CreateAsync(CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(TempDirectory);
-        path = Path.Combine(TempDirectory, $"{NewBlobId()}.part");
-        return DirectFile.CreateNew(path, out direct);
+        var blobId = NewBlobId();
+        return Task.FromResult<IBlobSink>(new LocalBlobSink(this, blobId, Path.Combine(TempDirectory, $"{blobId}.part")));
     }
 
+    public Task<Stream> OpenReadAsync(string blobId, long offset, CancellationToken cancellationToken)
+    {
+        var stream = new FileStream(PathOf(blobId), FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0,
+            FileOptions.Asynchronous | FileOptions.SequentialScan);
+        stream.Position = offset;
+        return Task.FromResult<Stream>(stream);
+    }
+
+    public Task DeleteAsync(string blobId, CancellationToken cancellationToken)
+    {
+        DeleteQuietly(PathOf(blobId));
+        return Task.CompletedTask;
+    }
+
+    public Task<int> RemoveLeftoversAsync(IReadOnlySet<string> referenced, CancellationToken cancellationToken) =>
+        Task.FromResult(RemoveLeftovers(referenced));
+
     /// <summary>Moves a finished temporary file to its place as <paramref name="blobId"/>.</summary>
-    public void Place(string temporaryPath, string blobId)
+    internal void Place(string temporaryPath, string blobId)
     {
         var target = PathOf(blobId);
         var directory = Path.GetDirectoryName(target)!;
@@ -42,9 +57,6 @@ internal sealed class BlobStore(string root)
         }
     }
 
-    public FileStream OpenRead(string blobId) =>
-        new(PathOf(blobId), FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.Asynchronous | FileOptions.SequentialScan);
-
     public static void DeleteQuietly(string path)
     {
         try
@@ -57,7 +69,7 @@ internal sealed class BlobStore(string root)
     }
 
     /// <summary>Removes everything not in <paramref name="referenced"/>: temporary files and blobs no revision points to.</summary>
-    public int RemoveLeftovers(IReadOnlySet<string> referenced)
+    private int RemoveLeftovers(IReadOnlySet<string> referenced)
     {
         if (!Directory.Exists(Root))
         {
