@@ -22,4 +22,6 @@ internal sealed class ExchangeOptions
     public Transfers.TransferOptions Transfers { get; set; } = new();
 
     public Transfers.KeyRingOptions Encryption { get; set; } = new();
+
+    public Transfers.BlobOptions Blobs { get; set; } = new();
 }

@@ -23,7 +23,16 @@ internal static class StorageSetup
                 provider.GetRequiredService<ILogger<Database>>());
         });
         services.AddSingleton<PageTokens>();
-        services.AddSingleton<IBlobStore>(provider => new LocalBlobStore(System.IO.Path.Combine(DataDirectory(provider), "blobs")));
+        services.AddSingleton<IBlobStore>(provider =>
+        {
+            var blobs = provider.GetRequiredService<IOptions<ExchangeOptions>>().Value.Blobs;
+            return blobs.Kind switch
+            {
+                "local" => new LocalBlobStore(System.IO.Path.Combine(DataDirectory(provider), "blobs")),
+                "s3" => new S3BlobStore(blobs.S3, provider.GetRequiredService<TimeProvider>()),
+                _ => throw new Hosting.StartupException($"Exchange:Blobs:Kind '{blobs.Kind}' is not 'local' or 's3'."),
+            };
+        });
         services.AddSingleton(provider => KeyRing.Load(provider.GetRequiredService<IOptions<ExchangeOptions>>().Value.Encryption, DataDirectory(provider)));
         services.AddSingleton<TransferStore>();
         services.AddSingleton<GrantSignals>();

@@ -1,0 +1,94 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Exchange.Tests.Smoke;
+
+namespace Exchange.Tests.Infrastructure;
+
+/// <summary>
+/// A local S3 (npm s3rver from tools/) on a free loopback port with an <c>exchange</c> bucket, for
+/// the object-storage tests. <see cref="Available"/> is false when it is not installed.
+/// </summary>
+public sealed class S3Server : IAsyncLifetime
+{
+    private Process? _process;
+
+    public string Directory { get; } = Path.Combine(Path.GetTempPath(), "exchange-s3", Guid.NewGuid().ToString("N"));
+
+    public int Port { get; } = FreePort();
+
+    public bool Available { get; private set; }
+
+    public string ServiceUrl => $"http://127.0.0.1:{Port}";
+
+    /// <summary>Gateway settings that put revisions in this bucket.</summary>
+    public (string Key, string Value)[] Settings =>
+    [
+        ("Exchange:Blobs:Kind", "s3"),
+        ("Exchange:Blobs:S3:ServiceUrl", ServiceUrl),
+        ("Exchange:Blobs:S3:Bucket", "exchange"),
+        ("Exchange:Blobs:S3:AccessKey", "S3RVER"),
+        ("Exchange:Blobs:S3:SecretKey", "S3RVER"),
+        ("Exchange:Blobs:S3:PartSize", "5242880"),
+    ];
+
+    public async Task InitializeAsync()
+    {
+        var s3rver = Path.Combine(Tools.RepositoryRoot(), "tools", "node_modules", ".bin", "s3rver");
+        if (!File.Exists(s3rver))
+        {
+            return;
+        }
+
+        System.IO.Directory.CreateDirectory(Directory);
+        var start = new ProcessStartInfo(s3rver) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { "-d", Directory, "-a", "127.0.0.1", "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-s",
+            "--configure-bucket", "exchange" })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        _process = Process.Start(start)!;
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+        using var http = new HttpClient();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                await http.GetAsync($"{ServiceUrl}/exchange");
+                Available = true;
+                return;
+            }
+            catch (HttpRequestException)
+            {
+                await Task.Delay(100);
+            }
+        }
+
+        throw new InvalidOperationException("s3rver did not start");
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_process is { HasExited: false })
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process?.Dispose();
+        if (System.IO.Directory.Exists(Directory))
+        {
+            System.IO.Directory.Delete(Directory, recursive: true);
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
