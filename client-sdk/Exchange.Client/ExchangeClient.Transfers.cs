@@ -76,14 +76,21 @@ public sealed partial class ExchangeClient
     {
         var partial = path + ".partial";
         var statePath = path + ".partial.json";
-        var state = File.Exists(statePath) && File.Exists(partial) ? JsonSerializer.Deserialize<PartialDownload>(await File.ReadAllTextAsync(statePath, cancellationToken).ConfigureAwait(false)) : null;
-        if (state is not null && (state.Grant != grant || (revision is not null && state.Revision != revision)))
+        var state = await LoadStateAsync(statePath, cancellationToken).ConfigureAwait(false);
+        if (state is not null && (state.Grant != grant || (revision is not null && state.Revision.Length > 0 && state.Revision != revision)))
         {
             throw new InvalidOperationException(
                 $"'{partial}' belongs to a download of {state.Revision} under {state.Grant}; remove it or download to another path.");
         }
 
-        var resumed = state is not null;
+        var resumed = state is { Transfer.Length: > 0 };
+        if (state is null)
+        {
+            // Saved before the first call, so a retry after any failure continues the same transfer.
+            state = new PartialDownload(grant, "", revision ?? "", 0, "", Guid.NewGuid().ToString("N"));
+            await File.WriteAllTextAsync(statePath, JsonSerializer.Serialize(state), cancellationToken).ConfigureAwait(false);
+        }
+
         for (var attempt = 1; ; attempt++)
         {
             try
@@ -105,7 +112,7 @@ public sealed partial class ExchangeClient
                 File.Delete(statePath);
                 return new DownloadResult(path, done.Transfer, done.Revision, done.SizeBytes, sha256, receipt, resumed);
             }
-            catch (RpcException ex) when (ex.StatusCode == StatusCode.FailedPrecondition && state is not null)
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.FailedPrecondition && state is { Transfer.Length: > 0 })
             {
                 // The transfer may have completed with this process stopping before the file got its name.
                 var receipt = await CompletedEarlierAsync(state, partial, cancellationToken).ConfigureAwait(false);
@@ -128,27 +135,29 @@ public sealed partial class ExchangeClient
                 ex.StatusCode is StatusCode.Unavailable or StatusCode.Internal or StatusCode.Unknown or StatusCode.Aborted)
             {
                 // The connection dropped: the transfer resumes from what reached the disk.
-                state = File.Exists(statePath) ? JsonSerializer.Deserialize<PartialDownload>(await File.ReadAllTextAsync(statePath, cancellationToken).ConfigureAwait(false)) : null;
-                resumed |= state is not null;
+                state = await LoadStateAsync(statePath, cancellationToken).ConfigureAwait(false) ?? state;
+                resumed |= state is { Transfer.Length: > 0 };
                 await Task.Delay(TimeSpan.FromMilliseconds(250 * (1 << (attempt - 1))), cancellationToken).ConfigureAwait(false);
             }
         }
     }
 
     private async Task<(PartialDownload State, TransferReceipt Receipt)> DownloadOnceAsync(string grant, string partial, string statePath,
-        string purpose, string? revision, PartialDownload? state, IProgress<TransferProgress>? progress, CancellationToken cancellationToken)
+        string purpose, string? revision, PartialDownload state, IProgress<TransferProgress>? progress, CancellationToken cancellationToken)
     {
-        await using var file = new FileStream(partial, state is null ? FileMode.Create : FileMode.OpenOrCreate, FileAccess.Write, FileShare.None, 1,
+        var known = state.Transfer.Length > 0;
+        await using var file = new FileStream(partial, known ? FileMode.OpenOrCreate : FileMode.Create, FileAccess.Write, FileShare.None, 1,
             FileOptions.Asynchronous);
-        var offset = state is null ? 0 : file.Length;
+        var offset = known ? file.Length : 0;
         file.Position = offset;
         var request = new DownloadRequest
         {
             Grant = grant,
             Purpose = purpose,
-            Revision = state?.Revision ?? revision ?? "",
+            Revision = state.Revision.Length > 0 ? state.Revision : revision ?? "",
             Offset = offset,
-            Transfer = state?.Transfer ?? "",
+            Transfer = state.Transfer,
+            RequestId = state.RequestId ?? "",
         };
 
         using var call = Transfers.Download(request, cancellationToken: cancellationToken);
@@ -160,12 +169,13 @@ public sealed partial class ExchangeClient
             {
                 case DownloadResponse.PayloadOneofCase.Header:
                     var header = message.Header;
-                    state = new PartialDownload(grant, header.Transfer, header.Revision, header.SizeBytes, Convert.ToHexStringLower(header.Sha256.Span));
+                    state = new PartialDownload(grant, header.Transfer, header.Revision, header.SizeBytes, Convert.ToHexStringLower(header.Sha256.Span),
+                        state.RequestId);
                     await File.WriteAllTextAsync(statePath, JsonSerializer.Serialize(state), cancellationToken).ConfigureAwait(false);
                     progress?.Report(new TransferProgress(position, header.SizeBytes));
                     break;
                 case DownloadResponse.PayloadOneofCase.Chunk:
-                    if (state is null || message.Chunk.Offset != position)
+                    if (state.Transfer.Length == 0 || message.Chunk.Offset != position)
                     {
                         throw new InvalidDataException($"The server sent bytes at {message.Chunk.Offset} where {position} was expected.");
                     }
@@ -176,7 +186,7 @@ public sealed partial class ExchangeClient
                     progress?.Report(new TransferProgress(position, state.SizeBytes));
                     break;
                 case DownloadResponse.PayloadOneofCase.Trailer:
-                    if (state is null || position != state.SizeBytes || !sent.GetHashAndReset().AsSpan().SequenceEqual(message.Trailer.Sha256.Span))
+                    if (state.Transfer.Length == 0 || position != state.SizeBytes || !sent.GetHashAndReset().AsSpan().SequenceEqual(message.Trailer.Sha256.Span))
                     {
                         throw new InvalidDataException("The download's trailer does not match the bytes received.");
                     }
@@ -210,5 +220,10 @@ public sealed partial class ExchangeClient
         return await SHA256.HashDataAsync(file, cancellationToken).ConfigureAwait(false);
     }
 
-    private sealed record PartialDownload(string Grant, string Transfer, string Revision, long SizeBytes, string Sha256);
+    private static async Task<PartialDownload?> LoadStateAsync(string statePath, CancellationToken cancellationToken) =>
+        File.Exists(statePath)
+            ? JsonSerializer.Deserialize<PartialDownload>(await File.ReadAllTextAsync(statePath, cancellationToken).ConfigureAwait(false))
+            : null;
+
+    private sealed record PartialDownload(string Grant, string Transfer, string Revision, long SizeBytes, string Sha256, string? RequestId);
 }

@@ -162,8 +162,10 @@ internal static class Migrations
             end_time        INTEGER,
             failure_reason  TEXT    NOT NULL DEFAULT '',
             attempt         INTEGER NOT NULL DEFAULT 1,
-            receipt_index   INTEGER
+            receipt_index   INTEGER,
+            request_id      TEXT    NOT NULL DEFAULT ''
         );
+        CREATE UNIQUE INDEX transfers_by_request ON transfers (consumer, request_id) WHERE request_id <> '';
         CREATE INDEX transfers_by_grant ON transfers (grant_id, seq);
         CREATE INDEX transfers_by_consumer ON transfers (consumer, seq);
         CREATE INDEX transfers_by_provider ON transfers (provider, seq);

@@ -5,6 +5,7 @@ using Exchange.Server.Audit;
 using Exchange.Server.Catalog;
 using Exchange.Server.Paging;
 using Exchange.Server.Security;
+using Exchange.Server.Storage;
 using Exchange.V1;
 using Google.Protobuf;
 using Grpc.Core;
@@ -166,13 +167,15 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
             throw Errors.InvalidArgument("offset must not be negative.");
         }
 
-        if (request.Offset > 0 && resumeId is null)
+        if (request.Offset > 0 && resumeId is null && request.RequestId.Length == 0)
         {
             throw Errors.InvalidArgument("An offset resumes an interrupted transfer: give its name in transfer.");
         }
 
         using var lease = signals.Watch(AccessNames.Grant(grantId));
-        var start = await store.StartAsync(caller, grantId, revision, request.Purpose, request.Offset, resumeId, context.CancellationToken);
+        IdempotencyKeys.Validate(request.RequestId);
+        var start = await store.StartAsync(caller, grantId, revision, request.Purpose, request.Offset, resumeId, request.RequestId,
+            context.CancellationToken);
         if (start.Denial is not null)
         {
             throw start.Denial;

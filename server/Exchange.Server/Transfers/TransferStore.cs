@@ -118,9 +118,17 @@ internal sealed class TransferStore(Database database)
     /// allows and the revision exists. A new transfer uses up one of the grant's transfers.
     /// </summary>
     public Task<TransferStart> StartAsync(Caller caller, string grantId, (string DatasetId, long Number)? revision, string purpose,
-        long offset, string? resumeId, CancellationToken cancellationToken) =>
+        long offset, string? resumeId, string requestId, CancellationToken cancellationToken) =>
         database.WriteAsync(unit =>
         {
+            if (resumeId is null && requestId.Length > 0 &&
+                unit.Command("SELECT id FROM transfers WHERE consumer = @me AND request_id = @request")
+                    .With("@me", caller.Participant).With("@request", requestId).ExecuteScalar() is string earlier)
+            {
+                // A retry of a call that started a transfer: continue that one.
+                resumeId = earlier;
+            }
+
             var grant = AccessStore.FindGrant(unit.Connection, unit.Transaction, grantId, unit.Now);
             if (grant is null || !AccessPolicy.CanSee(caller, grant))
             {
@@ -211,6 +219,10 @@ internal sealed class TransferStore(Database database)
             {
                 id = AccessNames.NewId();
                 InsertTransfer(unit, id, grant, number, purpose, TransferState.Started, stored.Revision.SizeBytes, "");
+                if (requestId.Length > 0)
+                {
+                    unit.Command("UPDATE transfers SET request_id = @request WHERE id = @id").With("@request", requestId).With("@id", id).ExecuteNonQuery();
+                }
                 unit.Command("UPDATE grants SET transfers_used = transfers_used + 1 WHERE id = @id").With("@id", grantId).ExecuteNonQuery();
                 unit.Record(Entry(caller, AuditActions.TransferStart, $"transfers/{id}", grant, AuditOutcome.Success, new()
                 {

@@ -276,6 +276,43 @@ public sealed class TransferServiceTests : IDisposable
     }
 
     [Fact]
+    public async Task A_retry_with_the_same_request_id_continues_the_transfer_the_first_call_started()
+    {
+        var content = RandomBytes(4 * 65536);
+        var (_, _, grant) = await SharedAsync(content, new Terms { Purposes = { "research" }, MaxTransfers = 1 });
+        using var initech = _factory.As(Participant.Initech);
+
+        string first;
+        using (var cancel = new CancellationTokenSource())
+        {
+            using var call = initech.Transfers.Download(new DownloadRequest { Grant = grant.Name, Purpose = "research", RequestId = "dl-1" },
+                cancellationToken: cancel.Token);
+            Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+            first = call.ResponseStream.Current.Header.Transfer;
+            cancel.Cancel();
+        }
+
+        await WaitForStateAsync(initech, first, TransferState.Failed);
+        using var retry = initech.Transfers.Download(new DownloadRequest { Grant = grant.Name, Purpose = "research", RequestId = "dl-1" });
+        var received = new MemoryStream();
+        await foreach (var message in retry.ResponseStream.ReadAllAsync())
+        {
+            if (message.PayloadCase == DownloadResponse.PayloadOneofCase.Header)
+            {
+                Assert.Equal(first, message.Header.Transfer);
+            }
+
+            if (message.PayloadCase == DownloadResponse.PayloadOneofCase.Chunk)
+            {
+                received.Write(message.Chunk.Data.Span);
+            }
+        }
+
+        Assert.Equal(content, received.ToArray());
+        Assert.Equal(1, (await initech.Access.GetGrantAsync(new GetGrantRequest { Name = grant.Name })).Grant.TransfersUsed);
+    }
+
+    [Fact]
     public async Task Fifty_concurrent_downloads_of_one_revision_all_verify()
     {
         var content = RandomBytes(3 * 65536);
