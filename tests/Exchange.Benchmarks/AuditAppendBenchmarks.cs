@@ -58,7 +58,7 @@ public class AuditAppendBenchmarks
     public void BareSqliteInsertsInGroups()
     {
         using var insert = _bare.Command("INSERT INTO leaves (leaf) VALUES (@leaf)");
-        var leaf = insert.Parameters.AddWithValue("@leaf", _leaf);
+        insert.With("@leaf", _leaf);
         for (var done = 0; done < Appends; done += Writers)
         {
             using var transaction = _bare.BeginTransaction();

@@ -58,8 +58,8 @@ public class InclusionProofBenchmarks
             Migrations.Apply(connection);
             var tree = new AuditTree();
             using var insert = connection.Command("INSERT INTO audit_nodes (id, hash) VALUES (@id, @hash)");
-            var id = insert.Parameters.Add("@id", SqliteType.Integer);
-            var hash = insert.Parameters.Add("@hash", SqliteType.Blob);
+            var id = insert.Parameter("@id");
+            var hash = insert.Parameter("@hash");
             Span<byte> leaf = stackalloc byte[16];
             for (long start = 0; start < leaves; start += 1_000_000)
             {

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Exchange.Server.Audit;
 using Exchange.Server.Catalog;
 using Exchange.Server.Paging;
@@ -5,7 +6,6 @@ using Exchange.Server.Security;
 using Exchange.Server.Storage;
 using Exchange.V1;
 using Google.Protobuf;
-using Microsoft.Data.Sqlite;
 
 namespace Exchange.Server.Access;
 
@@ -344,25 +344,25 @@ internal sealed class AccessStore(Database database)
         return details;
     }
 
-    private static void Bind(SqliteCommand command, AccessQuery query, Caller caller, long after, int pageSize) =>
+    private static void Bind(DbCommand command, AccessQuery query, Caller caller, long after, int pageSize) =>
         command.With("@after", after).With("@all", caller.ReadsEverything ? 1 : 0).With("@me", caller.Participant)
             .With("@dataset", query.DatasetId).With("@consumer", query.Consumer).With("@state", query.State).With("@limit", pageSize + 1);
 
-    private static AccessRequest? FindRequest(SqliteConnection connection, SqliteTransaction? transaction, string id)
+    private static AccessRequest? FindRequest(DbConnection connection, DbTransaction? transaction, string id)
     {
         using var command = connection.Command($"SELECT {RequestColumns} FROM access_requests r WHERE r.id = @id", transaction).With("@id", id);
         using var reader = command.ExecuteReader();
         return reader.Read() ? ReadRequest(reader, 0) : null;
     }
 
-    internal static Grant? FindGrant(SqliteConnection connection, SqliteTransaction? transaction, string id, DateTimeOffset now)
+    internal static Grant? FindGrant(DbConnection connection, DbTransaction? transaction, string id, DateTimeOffset now)
     {
         using var command = connection.Command($"SELECT {GrantColumns} FROM grants g WHERE g.id = @id", transaction).With("@id", id);
         using var reader = command.ExecuteReader();
         return reader.Read() ? ReadGrant(reader, 0, now) : null;
     }
 
-    private static AccessRequest ReadRequest(SqliteDataReader reader, int o) => new()
+    private static AccessRequest ReadRequest(DbDataReader reader, int o) => new()
     {
         Name = AccessNames.Request(reader.GetString(o)),
         Dataset = DatasetNames.Format(reader.GetString(o + 1)),
@@ -377,7 +377,7 @@ internal sealed class AccessStore(Database database)
         DecideTime = reader.IsDBNull(o + 10) ? null : Timestamps.FromMicros(reader.GetInt64(o + 10)),
     };
 
-    private static Grant ReadGrant(SqliteDataReader reader, int o, DateTimeOffset now)
+    private static Grant ReadGrant(DbDataReader reader, int o, DateTimeOffset now)
     {
         var grant = new Grant
         {

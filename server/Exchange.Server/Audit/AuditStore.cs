@@ -1,10 +1,10 @@
+using System.Data.Common;
 using Exchange.Client.Audit;
 using Exchange.Server.Paging;
 using Exchange.Server.Security;
 using Exchange.Server.Storage;
 using Exchange.V1;
 using Google.Protobuf;
-using Microsoft.Data.Sqlite;
 
 namespace Exchange.Server.Audit;
 
@@ -168,7 +168,7 @@ internal sealed class AuditStore(Database database)
             return ranges.Select(r => MerkleRanges.Hash(r.Start, r.End, nodes)).ToList();
         }, cancellationToken);
 
-    private static Dictionary<long, byte[]> ReadNodes(SqliteConnection connection, List<long> ids)
+    private static Dictionary<long, byte[]> ReadNodes(DbConnection connection, List<long> ids)
     {
         var nodes = new Dictionary<long, byte[]>(ids.Count);
         if (ids.Count == 0)
@@ -180,7 +180,7 @@ internal sealed class AuditStore(Database database)
         command.CommandText = $"SELECT id, hash FROM audit_nodes WHERE id IN ({string.Join(',', ids.Select((_, i) => $"@p{i}"))})";
         for (var i = 0; i < ids.Count; i++)
         {
-            command.Parameters.AddWithValue($"@p{i}", ids[i]);
+            command.With($"@p{i}", ids[i]);
         }
 
         using var reader = command.ExecuteReader();

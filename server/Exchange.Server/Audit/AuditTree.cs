@@ -1,5 +1,6 @@
+using System.Data.Common;
 using Exchange.Client.Audit;
-using Microsoft.Data.Sqlite;
+using Exchange.Server.Storage;
 
 namespace Exchange.Server.Audit;
 
@@ -24,13 +25,13 @@ internal sealed class AuditTree
     public static long NodeId(int level, long index) => ((long)level << 56) | index;
 
     /// <summary>Reads the right edge of the stored tree (on start).</summary>
-    public void Load(SqliteConnection connection)
+    public void Load(DbConnection connection)
     {
         long size;
         using (var count = connection.CreateCommand())
         {
             count.CommandText = "SELECT COALESCE(MAX(id) + 1, 0) FROM audit_nodes WHERE id < @level1";
-            count.Parameters.AddWithValue("@level1", NodeId(1, 0));
+            count.With("@level1", NodeId(1, 0));
             size = (long)count.ExecuteScalar()!;
         }
 
@@ -45,7 +46,7 @@ internal sealed class AuditTree
 
             using var command = connection.CreateCommand();
             command.CommandText = "SELECT hash FROM audit_nodes WHERE id = @id";
-            command.Parameters.AddWithValue("@id", NodeId(level, start >> level));
+            command.With("@id", NodeId(level, start >> level));
             frontier.Add(command.ExecuteScalar() as byte[]
                 ?? throw new InvalidOperationException($"Audit log damaged: the subtree at level {level}, leaves from {start}, is missing."));
             start += 1L << level;

@@ -1,10 +1,10 @@
+using System.Data.Common;
 using Exchange.Server.Audit;
 using Exchange.Server.Paging;
 using Exchange.Server.Storage;
 using Exchange.V1;
 using Google.Protobuf;
 using Grpc.Core;
-using Microsoft.Data.Sqlite;
 
 namespace Exchange.Server.Catalog;
 
@@ -197,7 +197,7 @@ internal sealed class CatalogStore(Database database)
         }, cancellationToken);
 
     /// <summary>The dataset, and whether <paramref name="viewer"/> holds a grant on it (which keeps a DELISTED dataset visible).</summary>
-    private static DatasetRow? Find(SqliteConnection connection, SqliteTransaction? transaction, string id, string? viewer = null)
+    private static DatasetRow? Find(DbConnection connection, DbTransaction? transaction, string id, string? viewer = null)
     {
         using var command = connection.Command($"""
             SELECT {DatasetColumns}, EXISTS (SELECT 1 FROM grants g WHERE g.dataset_id = d.id AND g.consumer = @viewer)
@@ -206,7 +206,7 @@ internal sealed class CatalogStore(Database database)
         return ReadRows(command).SingleOrDefault();
     }
 
-    private static List<DatasetRow> ReadRows(SqliteCommand command)
+    private static List<DatasetRow> ReadRows(DbCommand command)
     {
         using var reader = command.ExecuteReader();
         var rows = new List<DatasetRow>();
@@ -237,7 +237,7 @@ internal sealed class CatalogStore(Database database)
         return rows;
     }
 
-    private static Revision ReadRevision(SqliteDataReader reader, string datasetId) => new()
+    private static Revision ReadRevision(DbDataReader reader, string datasetId) => new()
     {
         Name = DatasetNames.FormatRevision(datasetId, reader.GetInt64(0)),
         SizeBytes = reader.GetInt64(1),
@@ -246,7 +246,7 @@ internal sealed class CatalogStore(Database database)
         CreateTime = Timestamps.FromMicros(reader.GetInt64(4)),
     };
 
-    private static void WriteTags(SqliteConnection connection, SqliteTransaction transaction, long seq, IEnumerable<string> tags)
+    private static void WriteTags(DbConnection connection, DbTransaction transaction, long seq, IEnumerable<string> tags)
     {
         var position = 0;
         foreach (var tag in tags)

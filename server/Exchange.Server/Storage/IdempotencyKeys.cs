@@ -1,7 +1,7 @@
+using System.Data.Common;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 using Google.Protobuf;
-using Microsoft.Data.Sqlite;
 
 namespace Exchange.Server.Storage;
 
@@ -31,7 +31,7 @@ internal static partial class IdempotencyKeys
     }
 
     /// <summary>The resource a previous call with this request_id created, or null.</summary>
-    public static string? Find(SqliteConnection connection, SqliteTransaction transaction,
+    public static string? Find(DbConnection connection, DbTransaction transaction,
         string participant, string method, string requestId, byte[] fingerprint)
     {
         using var command = connection.Command(
@@ -53,7 +53,7 @@ internal static partial class IdempotencyKeys
         return reader.GetString(1);
     }
 
-    public static void Remember(SqliteConnection connection, SqliteTransaction transaction,
+    public static void Remember(DbConnection connection, DbTransaction transaction,
         string participant, string method, string requestId, byte[] fingerprint, string resource, long nowMicros)
     {
         connection.Command(

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Exchange.Server.Storage;
@@ -12,7 +13,7 @@ internal sealed class StorageHealthCheck(Database database) : IHealthCheck
             await database.ReadAsync(c => c.Command("SELECT COUNT(*) FROM schema_migrations").ExecuteScalar(), cancellationToken);
             return HealthCheckResult.Healthy();
         }
-        catch (Exception ex) when (ex is Microsoft.Data.Sqlite.SqliteException or IOException)
+        catch (Exception ex) when (ex is DbException or IOException)
         {
             return HealthCheckResult.Unhealthy("The database does not answer.");
         }

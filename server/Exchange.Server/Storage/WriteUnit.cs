@@ -1,6 +1,6 @@
+using System.Data.Common;
 using Exchange.Client.Audit;
 using Exchange.Server.Audit;
-using Microsoft.Data.Sqlite;
 
 namespace Exchange.Server.Storage;
 
@@ -12,10 +12,10 @@ namespace Exchange.Server.Storage;
 internal sealed class WriteUnit
 {
     private readonly AuditTree _tree;
-    private readonly SqliteCommand _insertEvent;
-    private readonly SqliteCommand _insertNode;
+    private readonly DbCommand _insertEvent;
+    private readonly DbCommand _insertNode;
 
-    public WriteUnit(SqliteConnection connection, AuditTree tree)
+    public WriteUnit(DbConnection connection, AuditTree tree)
     {
         Connection = connection;
         _tree = tree;
@@ -26,18 +26,18 @@ internal sealed class WriteUnit
             """;
         foreach (var name in new[] { "@idx", "@leaf", "@time", "@actor", "@action", "@dataset", "@subject", "@provider" })
         {
-            _insertEvent.Parameters.Add(new SqliteParameter { ParameterName = name });
+            _insertEvent.Parameter(name);
         }
 
         _insertNode = connection.CreateCommand();
         _insertNode.CommandText = "INSERT INTO audit_nodes (id, hash) VALUES (@id, @hash)";
-        _insertNode.Parameters.Add(new SqliteParameter { ParameterName = "@id" });
-        _insertNode.Parameters.Add(new SqliteParameter { ParameterName = "@hash" });
+        _insertNode.Parameter("@id");
+        _insertNode.Parameter("@hash");
     }
 
-    public SqliteConnection Connection { get; }
+    public DbConnection Connection { get; }
 
-    public SqliteTransaction Transaction { get; private set; } = null!;
+    public DbTransaction Transaction { get; private set; } = null!;
 
     /// <summary>The time of this unit of work; effects and their audit records share it.</summary>
     public DateTimeOffset Now { get; private set; }
@@ -48,7 +48,7 @@ internal sealed class WriteUnit
     /// <summary>The root over <see cref="TreeSize"/> leaves.</summary>
     public byte[] TreeRoot() => _tree.Root();
 
-    public SqliteCommand Command(string sql) => Connection.Command(sql, Transaction);
+    public DbCommand Command(string sql) => Connection.Command(sql, Transaction);
 
     /// <summary>Set when an append failed part-way: the writer then rolls the whole unit back, whatever the unit did with the error.</summary>
     public Exception? Poisoned { get; private set; }
@@ -92,7 +92,7 @@ internal sealed class WriteUnit
         return index;
     }
 
-    internal void Begin(SqliteTransaction transaction, DateTimeOffset now)
+    internal void Begin(DbTransaction transaction, DateTimeOffset now)
     {
         Transaction = transaction;
         // Microseconds: the precision every stored time has, so an effect and its record agree exactly.

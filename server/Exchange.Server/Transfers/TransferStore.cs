@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Globalization;
 using Exchange.Server.Access;
 using Exchange.Server.Audit;
@@ -8,7 +9,6 @@ using Exchange.Server.Storage;
 using Exchange.V1;
 using Google.Protobuf;
 using Grpc.Core;
-using Microsoft.Data.Sqlite;
 
 namespace Exchange.Server.Transfers;
 
@@ -69,7 +69,7 @@ internal sealed class TransferStore(Database database)
         }, CancellationToken.None);
 
     /// <summary>Whether the dataset has at least one revision (publishing needs one).</summary>
-    public static bool HasRevision(SqliteConnection connection, SqliteTransaction? transaction, string datasetId) =>
+    public static bool HasRevision(DbConnection connection, DbTransaction? transaction, string datasetId) =>
         (long)connection.Command("SELECT latest_revision FROM datasets WHERE id = @id", transaction).With("@id", datasetId).ExecuteScalar()! > 0;
 
     public Task<HashSet<string>> ReferencedBlobsAsync(CancellationToken cancellationToken) =>
@@ -373,7 +373,7 @@ internal sealed class TransferStore(Database database)
 
     private static long RevisionNumber(string revisionName) => DatasetNames.ParseRevision(revisionName).Number;
 
-    private static StoredRevision? FindRevision(SqliteConnection connection, SqliteTransaction? transaction, string datasetId, long number)
+    private static StoredRevision? FindRevision(DbConnection connection, DbTransaction? transaction, string datasetId, long number)
     {
         using var command = connection.Command("""
             SELECT r.number, r.size_bytes, r.sha256, r.media_type, r.create_time, r.blob_id, r.wrapped_key, r.kek_id, r.segment_size
@@ -397,14 +397,14 @@ internal sealed class TransferStore(Database database)
         return new StoredRevision(revision, reader.GetString(5), (byte[])reader[6], reader.GetString(7), reader.GetInt32(8));
     }
 
-    private static Transfer? FindTransfer(SqliteConnection connection, SqliteTransaction? transaction, string id)
+    private static Transfer? FindTransfer(DbConnection connection, DbTransaction? transaction, string id)
     {
         using var command = connection.Command($"SELECT {TransferColumns} FROM transfers t WHERE t.id = @id", transaction).With("@id", id);
         using var reader = command.ExecuteReader();
         return reader.Read() ? ReadTransfer(reader, 0) : null;
     }
 
-    private static Transfer ReadTransfer(SqliteDataReader reader, int o)
+    private static Transfer ReadTransfer(DbDataReader reader, int o)
     {
         var datasetId = reader.GetString(o + 2);
         var revision = reader.GetInt64(o + 3);

@@ -54,7 +54,7 @@ public sealed class TamperTests : IDisposable
         using var command = connection.Command(sql);
         foreach (var (name, value) in parameters)
         {
-            command.Parameters.AddWithValue(name, value);
+            command.With(name, value);
         }
 
         command.ExecuteNonQuery();
