@@ -14,6 +14,10 @@ internal static class AccessPolicy
     public static bool CanSee(Caller caller, Grant grant) =>
         caller.ReadsEverything || grant.Consumer == caller.Participant || grant.Provider == caller.Participant;
 
+    /// <summary>A transfer is seen by the same parties as the grant it is made under.</summary>
+    public static bool CanSee(Caller caller, Transfer transfer) =>
+        caller.ReadsEverything || transfer.Consumer == caller.Participant || transfer.Provider == caller.Participant;
+
     /// <summary>Only the dataset's provider approves or rejects.</summary>
     public static bool CanDecide(Caller caller, AccessRequest request) =>
         caller.IsProvider && request.Provider == caller.Participant;

@@ -47,25 +47,8 @@ internal sealed class AccessStore(Database database)
             }
 
             var datasetName = DatasetNames.Format(datasetId);
-            using var lookup = context.Command("""
-                SELECT d.provider, d.state, d.auto_approval,
-                       EXISTS (SELECT 1 FROM grants g WHERE g.dataset_id = d.id AND g.consumer = @me)
-                FROM datasets d WHERE d.id = @id
-                """).With("@id", datasetId).With("@me", caller.Participant);
-            using var reader = lookup.ExecuteReader();
-            if (!reader.Read())
-            {
-                throw Errors.NotFound(datasetName);
-            }
-
-            var dataset = new Dataset { Name = datasetName, Provider = reader.GetString(0), State = (DatasetState)reader.GetInt32(1) };
-            var autoTerms = reader.IsDBNull(2) ? null : Terms.Parser.ParseFrom((byte[])reader[2]);
-            if (!DatasetPolicy.CanSee(caller, dataset, reader.GetBoolean(3)))
-            {
-                throw Errors.NotFound(datasetName);
-            }
-
-            reader.Close();
+            var dataset = CatalogStore.FindVisible(connection, transaction, datasetId, caller) ?? throw Errors.NotFound(datasetName);
+            var autoTerms = dataset.AutoApprovalTerms;
             if (!caller.IsConsumer)
             {
                 throw Denial(caller, AuditActions.AccessRequest, datasetName, dataset, caller.Participant,

@@ -41,13 +41,8 @@ internal sealed class CatalogService(CatalogStore store, AuditStore audit, PageT
     {
         var caller = Caller.From(context);
         var id = DatasetNames.ParseId(request.Name);
-        var found = await store.GetAsync(id, caller.Participant, context.CancellationToken);
-        if (found is not { } view || !DatasetPolicy.CanSee(caller, view.Dataset, view.ViewerHoldsGrant))
-        {
-            throw Errors.NotFound(request.Name);
-        }
-
-        return new GetDatasetResponse { Dataset = view.Dataset };
+        var dataset = await store.GetVisibleAsync(id, caller, context.CancellationToken) ?? throw Errors.NotFound(request.Name);
+        return new GetDatasetResponse { Dataset = dataset };
     }
 
     public override async Task<ListDatasetsResponse> ListDatasets(ListDatasetsRequest request, ServerCallContext context)
@@ -160,11 +155,7 @@ internal sealed class CatalogService(CatalogStore store, AuditStore audit, PageT
     {
         var caller = Caller.From(context);
         var (datasetId, number) = DatasetNames.ParseRevision(request.Name);
-        var found = await store.GetAsync(datasetId, caller.Participant, context.CancellationToken);
-        if (found is not { } view || !DatasetPolicy.CanSee(caller, view.Dataset, view.ViewerHoldsGrant))
-        {
-            throw Errors.NotFound(request.Name);
-        }
+        _ = await store.GetVisibleAsync(datasetId, caller, context.CancellationToken) ?? throw Errors.NotFound(request.Name);
 
         var revision = await store.GetRevisionAsync(datasetId, number, context.CancellationToken)
             ?? throw Errors.NotFound(request.Name);
@@ -178,11 +169,7 @@ internal sealed class CatalogService(CatalogStore store, AuditStore audit, PageT
         var pageSize = PageSize.Resolve(request.PageSize);
         var scope = $"ListRevisions\n{caller.Participant}\n{datasetId}";
         var after = pageTokens.Decode(request.PageToken, scope);
-        var found = await store.GetAsync(datasetId, caller.Participant, context.CancellationToken);
-        if (found is not { } view || !DatasetPolicy.CanSee(caller, view.Dataset, view.ViewerHoldsGrant))
-        {
-            throw Errors.NotFound(request.Parent);
-        }
+        _ = await store.GetVisibleAsync(datasetId, caller, context.CancellationToken) ?? throw Errors.NotFound(request.Parent);
 
         var (page, next) = await store.ListRevisionsAsync(datasetId, after, pageSize, context.CancellationToken);
         var response = new ListRevisionsResponse { NextPageToken = next is { } n ? pageTokens.Encode(scope, n) : "" };

@@ -1,6 +1,7 @@
 using System.Data.Common;
 using Exchange.Server.Audit;
 using Exchange.Server.Paging;
+using Exchange.Server.Security;
 using Exchange.Server.Storage;
 using Exchange.V1;
 using Google.Protobuf;
@@ -62,10 +63,18 @@ internal sealed class CatalogStore(Database database)
             return Find(connection, transaction, id)!.Dataset;
         }, cancellationToken);
 
-    /// <summary>The dataset and whether <paramref name="viewer"/> holds a grant on it, or null when it does not exist.</summary>
-    public Task<(Dataset Dataset, bool ViewerHoldsGrant)?> GetAsync(string id, string viewer, CancellationToken cancellationToken) =>
-        database.ReadAsync<(Dataset, bool)?>(connection =>
-            Find(connection, null, id, viewer) is { } row ? (row.Dataset, row.ViewerHoldsGrant) : null, cancellationToken);
+    /// <summary>The dataset, or null when it does not exist or <paramref name="caller"/> may not see it.</summary>
+    public Task<Dataset?> GetVisibleAsync(string id, Caller caller, CancellationToken cancellationToken) =>
+        database.ReadAsync(connection => FindVisible(connection, null, id, caller), cancellationToken);
+
+    /// <summary>
+    /// The dataset as <paramref name="caller"/> may see it (DatasetPolicy.CanSee, grants included),
+    /// or null: the one visibility lookup every service shares, inside or outside a write.
+    /// </summary>
+    internal static Dataset? FindVisible(DbConnection connection, DbTransaction? transaction, string id, Caller caller) =>
+        Find(connection, transaction, id, caller.Participant) is { } row && DatasetPolicy.CanSee(caller, row.Dataset, row.ViewerHoldsGrant)
+            ? row.Dataset
+            : null;
 
     /// <summary>
     /// Reads the dataset, lets <paramref name="change"/> check the caller's rights and alter it,

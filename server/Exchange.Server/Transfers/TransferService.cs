@@ -257,7 +257,7 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
         var caller = Caller.From(context);
         var id = TransferNames.Parse(request.Name);
         var transfer = await store.GetAsync(id, context.CancellationToken);
-        if (transfer is null || !(caller.ReadsEverything || transfer.Consumer == caller.Participant || transfer.Provider == caller.Participant))
+        if (transfer is null || !AccessPolicy.CanSee(caller, transfer))
         {
             throw Errors.NotFound(request.Name);
         }

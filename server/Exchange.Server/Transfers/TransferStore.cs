@@ -355,21 +355,8 @@ internal sealed class TransferStore(Database database)
         new(caller.Participant, action, resource, outcome, Dataset: grant.Dataset, Subject: grant.Consumer,
             DatasetProvider: grant.Provider, Details: details);
 
-    private static Dataset VisibleDataset(WriteUnit unit, Caller caller, string datasetId)
-    {
-        using var command = unit.Command("""
-            SELECT d.provider, d.state, EXISTS (SELECT 1 FROM grants g WHERE g.dataset_id = d.id AND g.consumer = @me)
-            FROM datasets d WHERE d.id = @id
-            """).With("@id", datasetId).With("@me", caller.Participant);
-        using var reader = command.ExecuteReader();
-        if (!reader.Read())
-        {
-            throw Errors.NotFound(DatasetNames.Format(datasetId));
-        }
-
-        var dataset = new Dataset { Name = DatasetNames.Format(datasetId), Provider = reader.GetString(0), State = (DatasetState)reader.GetInt32(1) };
-        return DatasetPolicy.CanSee(caller, dataset, reader.GetBoolean(2)) ? dataset : throw Errors.NotFound(dataset.Name);
-    }
+    private static Dataset VisibleDataset(WriteUnit unit, Caller caller, string datasetId) =>
+        CatalogStore.FindVisible(unit.Connection, unit.Transaction, datasetId, caller) ?? throw Errors.NotFound(DatasetNames.Format(datasetId));
 
     private static long RevisionNumber(string revisionName) => DatasetNames.ParseRevision(revisionName).Number;
 
