@@ -44,6 +44,7 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
         var dataKey = KeyRing.NewDataKey();
         var segmentSize = Limits.ChunkSize;
         await using var sink = await blobs.CreateAsync(context.CancellationToken);
+        var placed = false;
         var committed = false;
         try
         {
@@ -135,6 +136,7 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
             }
 
             await sink.CommitAsync(context.CancellationToken);
+            placed = true;
             var revision = await store.CommitRevisionAsync(caller, datasetId, number, length, sha256, header.MediaType, sink.BlobId,
                 keys.Wrap(dataKey, revisionName), keys.PrimaryId, segmentSize);
             committed = true;
@@ -143,9 +145,9 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
         finally
         {
             CryptographicOperations.ZeroMemory(dataKey);
-            if (!committed)
+            if (placed && !committed)
             {
-                // The blob may be in place already; without its revision row it must go.
+                // In place but without its revision row: it must go. (An unplaced blob goes with its sink.)
                 await blobs.DeleteAsync(sink.BlobId, CancellationToken.None);
             }
         }
@@ -209,8 +211,9 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
             using var hash = request.Offset == 0 ? null : IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             var dataKey = keys.Unwrap(stored.WrappedKey, stored.KekId, stored.Revision.Name);
             var from = RevisionReader.StartOf(request.Offset, stored.SegmentSize);
-            await using (var file = await blobs.OpenReadAsync(stored.BlobId, from, stop.Token))
+            try
             {
+                await using var file = await blobs.OpenReadAsync(stored.BlobId, from, stop.Token);
                 await foreach (var chunk in RevisionReader.ReadAsync(file, dataKey, stored.Revision.Name, stored.Revision.SizeBytes,
                     stored.SegmentSize, request.Offset, Limits.ChunkSize, stop.Token))
                 {
@@ -227,11 +230,15 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
                         // A consumer that stops reading must not hold a revoked or expired stream open.
                         await write.WaitAsync(stop.Token);
                     }
+
                     sent += chunk.Length;
                 }
             }
+            finally
+            {
+                CryptographicOperations.ZeroMemory(dataKey);
+            }
 
-            CryptographicOperations.ZeroMemory(dataKey);
             var sha256 = hash?.GetHashAndReset() ?? stored.Revision.Sha256.ToByteArray();
             finished = true;
             var index = await store.FinishAsync(caller, transfer, grant, start.Attempt, completed: true, sent,
