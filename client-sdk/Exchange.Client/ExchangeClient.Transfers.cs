@@ -95,10 +95,10 @@ public sealed partial class ExchangeClient
         {
             try
             {
-                var (done, receipt) = await DownloadOnceAsync(grant, partial, statePath, purpose, revision, state, progress, cancellationToken).ConfigureAwait(false);
+                var (done, receipt, sha256) = await DownloadOnceAsync(grant, partial, statePath, purpose, revision, state, progress, cancellationToken)
+                    .ConfigureAwait(false);
                 state = done;
                 var problem = ReceiptVerifier.Problem(receipt, done.Transfer, logKey, Convert.FromHexString(done.Sha256));
-                var sha256 = await HashFileAsync(partial, cancellationToken).ConfigureAwait(false);
                 if (!sha256.AsSpan().SequenceEqual(Convert.FromHexString(done.Sha256)) || problem is not null)
                 {
                     File.Delete(partial);
@@ -142,13 +142,30 @@ public sealed partial class ExchangeClient
         }
     }
 
-    private async Task<(PartialDownload State, TransferReceipt Receipt)> DownloadOnceAsync(string grant, string partial, string statePath,
-        string purpose, string? revision, PartialDownload state, IProgress<TransferProgress>? progress, CancellationToken cancellationToken)
+    /// <summary>One call: resumes from what <paramref name="partial"/> holds; returns the final state, the receipt and the whole file's SHA-256.</summary>
+    private async Task<(PartialDownload State, TransferReceipt Receipt, byte[] Sha256)> DownloadOnceAsync(string grant, string partial,
+        string statePath, string purpose, string? revision, PartialDownload state, IProgress<TransferProgress>? progress,
+        CancellationToken cancellationToken)
     {
         var known = state.Transfer.Length > 0;
-        await using var file = new FileStream(partial, known ? FileMode.OpenOrCreate : FileMode.Create, FileAccess.Write, FileShare.None, 1,
+        await using var file = new FileStream(partial, known ? FileMode.OpenOrCreate : FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1,
             FileOptions.Asynchronous);
         var offset = known ? file.Length : 0;
+
+        // The whole file is hashed as it is written (its earlier part first, when resuming), so it is
+        // never read back; the bytes of this call alone are hashed too only when they are not the whole.
+        using var whole = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var sent = offset == 0 ? null : IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        if (offset > 0)
+        {
+            var buffer = new byte[DefaultChunkSize];
+            int read;
+            while ((read = await file.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                whole.AppendData(buffer, 0, read);
+            }
+        }
+
         file.Position = offset;
         var request = new DownloadRequest
         {
@@ -161,7 +178,6 @@ public sealed partial class ExchangeClient
         };
 
         using var call = Transfers.Download(request, cancellationToken: cancellationToken);
-        using var sent = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var position = offset;
         await foreach (var message in call.ResponseStream.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
@@ -180,19 +196,22 @@ public sealed partial class ExchangeClient
                         throw new InvalidDataException($"The server sent bytes at {message.Chunk.Offset} where {position} was expected.");
                     }
 
-                    sent.AppendData(message.Chunk.Data.Span);
+                    whole.AppendData(message.Chunk.Data.Span);
+                    sent?.AppendData(message.Chunk.Data.Span);
                     await file.WriteAsync(message.Chunk.Data.Memory, cancellationToken).ConfigureAwait(false);
                     position += message.Chunk.Data.Length;
                     progress?.Report(new TransferProgress(position, state.SizeBytes));
                     break;
                 case DownloadResponse.PayloadOneofCase.Trailer:
-                    if (state.Transfer.Length == 0 || position != state.SizeBytes || !sent.GetHashAndReset().AsSpan().SequenceEqual(message.Trailer.Sha256.Span))
+                    var sha256 = whole.GetHashAndReset();
+                    if (state.Transfer.Length == 0 || position != state.SizeBytes ||
+                        !(sent?.GetHashAndReset() ?? sha256).AsSpan().SequenceEqual(message.Trailer.Sha256.Span))
                     {
                         throw new InvalidDataException("The download's trailer does not match the bytes received.");
                     }
 
                     await file.FlushAsync(cancellationToken).ConfigureAwait(false);
-                    return (state, message.Trailer.Receipt);
+                    return (state, message.Trailer.Receipt, sha256);
             }
         }
 
