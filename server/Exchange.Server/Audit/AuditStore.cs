@@ -107,9 +107,15 @@ internal sealed class AuditStore(Database database)
     /// </summary>
     public async Task<TransferReceipt> ReceiptAsync(long index, CheckpointSigner signer, CancellationToken cancellationToken)
     {
-        await SignCheckpointAsync(signer, cancellationToken);
-        var checkpoint = await LatestCheckpointAsync(signer, cancellationToken)
-            ?? throw new InvalidOperationException("No checkpoint after signing one.");
+        var checkpoint = await LatestCheckpointAsync(signer, cancellationToken);
+        if (checkpoint is null || checkpoint.Size <= index)
+        {
+            // Signed on demand only when no checkpoint includes the event yet.
+            await SignCheckpointAsync(signer, cancellationToken);
+            checkpoint = await LatestCheckpointAsync(signer, cancellationToken)
+                ?? throw new InvalidOperationException("No checkpoint after signing one.");
+        }
+
         var auditEvent = await GetEventAsync(index, cancellationToken)
             ?? throw new InvalidOperationException($"Audit event {index} is missing right after it was written.");
         var proof = await RangeHashesAsync(MerkleProofRanges.Inclusion(index, checkpoint.Size), cancellationToken);
