@@ -46,6 +46,7 @@ internal sealed partial class Database : IAsyncDisposable
     /// <summary>Raised after each group commit, with the committed log size.</summary>
     public event Action<long>? Committed;
 
+    /// <summary>A connection set up for writing: WAL, synchronous=FULL, a busy timeout.</summary>
     public SqliteConnection Open()
     {
         var connection = new SqliteConnection(_connectionString);
@@ -68,7 +69,10 @@ internal sealed partial class Database : IAsyncDisposable
     public async Task<T> ReadAsync<T>(Func<SqliteConnection, T> read, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        await using var connection = Open();
+        // Readers need none of the writer's pragmas: WAL belongs to the database file, set by the
+        // writer at start, and the connection string's timeout covers a busy database.
+        await using var connection = new SqliteConnection(_connectionString);
+        connection.Open();
         return read(connection);
     }
 
