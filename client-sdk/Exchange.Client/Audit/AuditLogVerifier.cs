@@ -78,43 +78,37 @@ public sealed class AuditLogVerifier(ExchangeClient client)
         }
 
         var leaves = new List<byte[]>();
-        var builder = new MerkleTreeBuilder();
         long afterCheckpoint = 0;
-        var request = new ListAuditEventsRequest { PageSize = PageSize };
-        do
+        await foreach (var e in client.ListAuditEventsAsync(new ListAuditEventsRequest { PageSize = PageSize }, cancellationToken))
         {
-            var page = await client.Audit.ListAuditEventsAsync(request, cancellationToken: cancellationToken);
-            foreach (var e in page.Events)
+            if (e.Index >= checkpoint.Size)
             {
-                if (e.Index >= checkpoint.Size)
-                {
-                    afterCheckpoint++;
-                    continue;
-                }
-
-                if (e.Index != leaves.Count)
-                {
-                    return Failed(e.Index > leaves.Count
-                        ? $"Index {leaves.Count} is missing from the log: the next event listed is {e.Index} " +
-                            "(unless the caller may not read the whole log: verify with an auditor's token)."
-                        : $"Index {e.Index} is listed twice or out of order.", key, checkpoint, Math.Min(e.Index, leaves.Count));
-                }
-
-                var problem = CheckDecodedView(e);
-                if (problem is not null)
-                {
-                    return Failed($"Index {e.Index}: {problem}", key, checkpoint, e.Index);
-                }
-
-                var hash = Rfc6962.LeafHash(e.Leaf.Span);
-                leaves.Add(hash);
-                builder.AddLeafHash(hash);
+                afterCheckpoint++;
+                continue;
             }
 
-            progress?.Report(leaves.Count);
-            request.PageToken = page.NextPageToken;
+            if (e.Index != leaves.Count)
+            {
+                return Failed(e.Index > leaves.Count
+                    ? $"Index {leaves.Count} is missing from the log: the next event listed is {e.Index} " +
+                        "(unless the caller may not read the whole log: verify with an auditor's token)."
+                    : $"Index {e.Index} is listed twice or out of order.", key, checkpoint, Math.Min(e.Index, leaves.Count));
+            }
+
+            var problem = CheckDecodedView(e);
+            if (problem is not null)
+            {
+                return Failed($"Index {e.Index}: {problem}", key, checkpoint, e.Index);
+            }
+
+            leaves.Add(Rfc6962.LeafHash(e.Leaf.Span));
+            if (leaves.Count % PageSize == 0)
+            {
+                progress?.Report(leaves.Count);
+            }
         }
-        while (request.PageToken.Length > 0);
+
+        progress?.Report(leaves.Count);
 
         if (leaves.Count < checkpoint.Size)
         {
@@ -123,7 +117,7 @@ public sealed class AuditLogVerifier(ExchangeClient client)
                 key, checkpoint, leaves.Count);
         }
 
-        if (!builder.Root().AsSpan().SequenceEqual(checkpoint.RootHash))
+        if (!MerkleTreeBuilder.RootOf(leaves).AsSpan().SequenceEqual(checkpoint.RootHash))
         {
             var bad = await LocateAsync(leaves, checkpoint, cancellationToken);
             return Failed(bad is { } index
