@@ -219,19 +219,11 @@ internal static class AuditCommand
         return Path.Combine(home, ".exchange", "trusted", $"{name}.json");
     }
 
-    private static async IAsyncEnumerable<AuditEvent> Events(Exchange.Client.ExchangeClient client, ListAuditEventsRequest request, int limit,
-        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    private static IAsyncEnumerable<AuditEvent> Events(Exchange.Client.ExchangeClient client, ListAuditEventsRequest request, int limit,
+        CancellationToken cancellationToken)
     {
         request.PageSize = 1000;
-        var count = 0;
-        await foreach (var e in client.ListAuditEventsAsync(request, cancellationToken))
-        {
-            yield return e;
-            if (limit > 0 && ++count >= limit)
-            {
-                yield break;
-            }
-        }
+        return client.ListAuditEventsAsync(request, cancellationToken).AtMost(limit);
     }
 
     private static string CsvLine(AuditEvent e)

@@ -49,15 +49,7 @@ internal static class DatasetsCommand
             };
             var max = parse.GetValue(limit);
             using var client = app.Connect(parse);
-            var datasets = new List<Dataset>();
-            await foreach (var dataset in client.ListDatasetsAsync(request, cancellationToken))
-            {
-                datasets.Add(dataset);
-                if (max > 0 && datasets.Count >= max)
-                {
-                    break;
-                }
-            }
+            var datasets = await client.ListDatasetsAsync(request, cancellationToken).AtMost(max).ToListAsync(cancellationToken);
 
             if (parse.GetValue(app.Json))
             {
