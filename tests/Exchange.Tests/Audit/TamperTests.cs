@@ -1,4 +1,3 @@
-using Exchange.Cli;
 using Exchange.Server.Storage;
 using Exchange.Tests.Catalog;
 using Exchange.Tests.Infrastructure;
@@ -23,17 +22,8 @@ public sealed class TamperTests : IDisposable
         File.Delete(_trusted);
     }
 
-    private async Task<(int Exit, string Out, string Err)> Verify(ExchangeFactory? factory = null, params string[] extra)
-    {
-        factory ??= _factory;
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var exit = await CliApp.RunAsync(
-            ["--server", factory.Server.BaseAddress.ToString(), "--token", ExchangeFactory.Token("audit-co", "auditor"),
-                "audit", "verify", "--trusted", _trusted, .. extra],
-            output, error, factory.Server.CreateHandler());
-        return (exit, output.ToString(), error.ToString());
-    }
+    private Task<(int Exit, string Out, string Err)> Verify(ExchangeFactory? factory = null, params string[] extra) =>
+        (factory ?? _factory).RunCliAsync(Participant.Auditor, ["audit", "verify", "--trusted", _trusted, .. extra]);
 
     private static async Task FillAsync(ExchangeFactory factory, int datasets)
     {

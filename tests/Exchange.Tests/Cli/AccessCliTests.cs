@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Exchange.Cli;
 using Exchange.Tests.Catalog;
 using Exchange.Tests.Infrastructure;
 using Exchange.V1;
@@ -13,15 +12,7 @@ public sealed class AccessCliTests : IDisposable
 
     public void Dispose() => _factory.Dispose();
 
-    private async Task<(int Exit, string Out, string Err)> Run(Participant who, params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var exit = await CliApp.RunAsync(
-            ["--server", _factory.Server.BaseAddress.ToString(), "--token", ExchangeFactory.Token(who.Id, who.Roles), .. args],
-            output, error, _factory.Server.CreateHandler());
-        return (exit, output.ToString(), error.ToString());
-    }
+    private Task<(int Exit, string Out, string Err)> Run(Participant who, params string[] args) => _factory.RunCliAsync(who, args);
 
     private async Task<JsonElement> Json(Participant who, params string[] args)
     {

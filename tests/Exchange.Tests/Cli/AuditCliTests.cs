@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Exchange.Cli;
 using Exchange.Tests.Audit;
 using Exchange.Tests.Catalog;
 using Exchange.Tests.Infrastructure;
@@ -14,15 +13,7 @@ public sealed class AuditCliTests : IDisposable
 
     public void Dispose() => _factory.Dispose();
 
-    private async Task<(int Exit, string Out, string Err)> Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var exit = await CliApp.RunAsync(
-            ["--server", _factory.Server.BaseAddress.ToString(), "--token", ExchangeFactory.Token("audit-co", "auditor"), .. args],
-            output, error, _factory.Server.CreateHandler());
-        return (exit, output.ToString(), error.ToString());
-    }
+    private Task<(int Exit, string Out, string Err)> Run(params string[] args) => _factory.RunCliAsync(Participant.Auditor, args);
 
     [Fact]
     public async Task List_and_export_show_every_event_as_table_jsonl_and_spreadsheet_safe_csv()
@@ -69,14 +60,10 @@ public sealed class AuditCliTests : IDisposable
         using var auditor = _factory.As(Participant.Auditor);
         await auditor.CheckpointCoveringAsync(2);
 
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var exit = await CliApp.RunAsync(
-            ["--server", _factory.Server.BaseAddress.ToString(), "--token", ExchangeFactory.Token("globex", "provider"),
-                "audit", "verify", "--trusted", Path.Combine(_factory.DataDirectory, "trusted.json")],
-            output, error, _factory.Server.CreateHandler());
+        var (exit, _, error) = await _factory.RunCliAsync(Participant.Globex, "audit", "verify", "--trusted",
+            Path.Combine(_factory.DataDirectory, "trusted.json"));
 
         Assert.Equal(1, exit);
-        Assert.Contains("auditor", error.ToString());
+        Assert.Contains("auditor", error);
     }
 }

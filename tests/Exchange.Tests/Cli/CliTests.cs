@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Exchange.Cli;
 using Exchange.Tests.Infrastructure;
 
 namespace Exchange.Tests.Cli;
@@ -7,14 +6,7 @@ namespace Exchange.Tests.Cli;
 /// <summary>The <c>exchange</c> command, run in-process against an in-process gateway.</summary>
 public sealed class CliTests(ExchangeFactory factory) : IClassFixture<ExchangeFactory>
 {
-    private async Task<(int Exit, string Out, string Err)> Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var exit = await CliApp.RunAsync(["--server", factory.Server.BaseAddress.ToString(), .. args], output, error,
-            factory.Server.CreateHandler());
-        return (exit, output.ToString(), error.ToString());
-    }
+    private Task<(int Exit, string Out, string Err)> Run(params string[] args) => factory.RunCliAsync(args);
 
     private async Task<string> TokenFor(string participant, params string[] roles)
     {

@@ -1,6 +1,4 @@
 using System.Security.Cryptography;
-using Exchange.Cli;
-using Exchange.Client.Transfers;
 using Exchange.Tests.Access;
 using Exchange.Tests.Catalog;
 using Exchange.Tests.Infrastructure;
@@ -15,15 +13,7 @@ public sealed class TransferCliTests : IDisposable
 
     public void Dispose() => _factory.Dispose();
 
-    private async Task<(int Exit, string Out, string Err)> Run(Participant who, params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var exit = await CliApp.RunAsync(
-            ["--server", _factory.Server.BaseAddress.ToString(), "--token", ExchangeFactory.Token(who.Id, who.Roles), .. args],
-            output, error, _factory.Server.CreateHandler());
-        return (exit, output.ToString(), error.ToString());
-    }
+    private Task<(int Exit, string Out, string Err)> Run(Participant who, params string[] args) => _factory.RunCliAsync(who, args);
 
     [Fact]
     public async Task Upload_then_download_and_a_second_run_resumes_an_interrupted_download()
@@ -47,7 +37,7 @@ public sealed class TransferCliTests : IDisposable
         var target = Path.Combine(_factory.DataDirectory, "copy.bin");
         using (var cancel = new CancellationTokenSource())
         {
-            var stopHalfWay = new Stopper(p => p.Bytes >= 6 * 65536, cancel);
+            var stopHalfWay = new CancelWhen(p => p.Bytes >= 6 * 65536, cancel);
             await Assert.ThrowsAnyAsync<Exception>(() => initech.DownloadToFileAsync(grant.Name, target, "research", progress: stopHalfWay, cancellationToken: cancel.Token));
         }
 
@@ -62,16 +52,5 @@ public sealed class TransferCliTests : IDisposable
         Assert.Equal(1, exit);
         Assert.StartsWith("error: PermissionDenied:", error);
         Assert.False(File.Exists(target + ".2"));
-    }
-
-    private sealed class Stopper(Func<TransferProgress, bool> when, CancellationTokenSource cancel) : IProgress<TransferProgress>
-    {
-        public void Report(TransferProgress value)
-        {
-            if (when(value))
-            {
-                cancel.Cancel();
-            }
-        }
     }
 }

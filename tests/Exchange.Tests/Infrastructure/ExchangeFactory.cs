@@ -71,6 +71,19 @@ public sealed class ExchangeFactory : WebApplicationFactory<Program>
         return new ExchangeClient(options);
     }
 
+    /// <summary>Runs the <c>exchange</c> command in-process against this gateway; returns its exit code, stdout and stderr.</summary>
+    public async Task<(int Exit, string Out, string Err)> RunCliAsync(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var exit = await CliApp.RunAsync(["--server", Server.BaseAddress.ToString(), .. args], output, error, Server.CreateHandler());
+        return (exit, output.ToString(), error.ToString());
+    }
+
+    /// <summary>Runs the <c>exchange</c> command as <paramref name="who"/> (with a dev token).</summary>
+    public Task<(int Exit, string Out, string Err)> RunCliAsync(Participant who, params string[] args) =>
+        RunCliAsync(["--token", Token(who.Id, who.Roles), .. args]);
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Development");

@@ -44,7 +44,7 @@ public sealed class S3BlobStoreTests(S3Server s3) : IClassFixture<S3Server>
         var path = Path.Combine(factory.DataDirectory, "copy.bin");
         using (var cancel = new CancellationTokenSource())
         {
-            var stop = new Stopper(p => p.Bytes >= 5 * 1024 * 1024, cancel);
+            var stop = new CancelWhen(p => p.Bytes >= 5 * 1024 * 1024, cancel);
             await Assert.ThrowsAnyAsync<Exception>(() => initech.DownloadToFileAsync(grant.Name, path, "research", progress: stop, cancellationToken: cancel.Token));
         }
 
@@ -87,14 +87,4 @@ public sealed class S3BlobStoreTests(S3Server s3) : IClassFixture<S3Server>
             ? Directory.EnumerateFiles(s3.Directory, "*", SearchOption.AllDirectories).Where(f => !f.Contains("._S3rver", StringComparison.Ordinal)).Order().ToArray()
             : [];
 
-    private sealed class Stopper(Func<TransferProgress, bool> when, CancellationTokenSource cancel) : IProgress<TransferProgress>
-    {
-        public void Report(TransferProgress value)
-        {
-            if (when(value))
-            {
-                cancel.Cancel();
-            }
-        }
-    }
 }

@@ -420,13 +420,7 @@ public sealed class TransferServiceTests : IDisposable
 
         using (var cancel = new CancellationTokenSource())
         {
-            var progress = new SyncProgress(p =>
-            {
-                if (p.Bytes >= 3 * 65536)
-                {
-                    cancel.Cancel();
-                }
-            });
+            var progress = new CancelWhen(p => p.Bytes >= 3 * 65536, cancel);
             await Assert.ThrowsAnyAsync<Exception>(() => initech.DownloadToFileAsync(grant.Name, path, "research", progress: progress, cancellationToken: cancel.Token));
         }
 
@@ -481,13 +475,7 @@ public sealed class TransferServiceTests : IDisposable
 
         using (var cancel = new CancellationTokenSource())
         {
-            var progress = new SyncProgress(p =>
-            {
-                if (p.Bytes >= 2 * 65536)
-                {
-                    cancel.Cancel();
-                }
-            });
+            var progress = new CancelWhen(p => p.Bytes >= 2 * 65536, cancel);
             await Assert.ThrowsAnyAsync<Exception>(() => initech.DownloadToFileAsync(grant.Name, path, "research", progress: progress, cancellationToken: cancel.Token));
         }
 
@@ -540,9 +528,4 @@ public sealed class TransferServiceTests : IDisposable
         }
     }
 
-    /// <summary>Reports on the caller's thread, so a test can cancel at an exact point.</summary>
-    private sealed class SyncProgress(Action<TransferProgress> report) : IProgress<TransferProgress>
-    {
-        public void Report(TransferProgress value) => report(value);
-    }
 }
