@@ -16,9 +16,9 @@ internal sealed class LocalBlobSink : IBlobSink
     private readonly SafeFileHandle _file;
     private readonly bool _direct;
     private readonly string _temporary;
-    private readonly byte[] _array;
-    private readonly int _start;
-    private readonly int _capacity;
+    private byte[] _array;
+    private int _start;
+    private int _capacity;
     private int _staged;
     private long _written;
     private bool _committed;
@@ -30,31 +30,34 @@ internal sealed class LocalBlobSink : IBlobSink
         _temporary = temporary;
         _file = DirectFile.CreateNew(temporary, out _direct);
         _capacity = (2 * BlockTarget) + DirectFile.Alignment;
-        _array = GC.AllocateUninitializedArray<byte>(_capacity + DirectFile.Alignment, pinned: true);
-        var address = Marshal.UnsafeAddrOfPinnedArrayElement(_array, 0);
-        _start = (int)((DirectFile.Alignment - (address % DirectFile.Alignment)) % DirectFile.Alignment);
+        _array = AllocateAligned(_capacity, out _start);
     }
 
     public string BlobId { get; }
 
     private Memory<byte> Stage => _array.AsMemory(_start, _capacity);
 
-    public async ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    public async ValueTask<Memory<byte>> GetSpaceAsync(int length, CancellationToken cancellationToken)
     {
-        while (data.Length > 0)
+        if (_capacity - _staged < length)
         {
-            var take = Math.Min(data.Length, _capacity - DirectFile.Alignment - _staged);
-            data[..take].CopyTo(Stage[_staged..]);
-            _staged += take;
-            data = data[take..];
-            if (_staged >= BlockTarget)
-            {
-                var block = _staged / DirectFile.Alignment * DirectFile.Alignment;
-                await RandomAccess.WriteAsync(_file, Stage[..block], _written, cancellationToken);
-                _written += block;
-                Stage.Span[block.._staged].CopyTo(Stage.Span);
-                _staged -= block;
-            }
+            await WriteBlocksAsync(cancellationToken);
+        }
+
+        if (_capacity - _staged < length)
+        {
+            Grow(_staged + length);
+        }
+
+        return Stage.Slice(_staged, length);
+    }
+
+    public async ValueTask AdvanceAsync(int length, CancellationToken cancellationToken)
+    {
+        _staged += length;
+        if (_staged >= BlockTarget)
+        {
+            await WriteBlocksAsync(cancellationToken);
         }
     }
 
@@ -74,6 +77,37 @@ internal sealed class LocalBlobSink : IBlobSink
         _file.Dispose();
         _store.Place(_temporary, BlobId);
         _committed = true;
+    }
+
+    /// <summary>Writes every whole aligned block staged and moves the rest (less than one block) to the front.</summary>
+    private async ValueTask WriteBlocksAsync(CancellationToken cancellationToken)
+    {
+        var block = _staged / DirectFile.Alignment * DirectFile.Alignment;
+        if (block == 0)
+        {
+            return;
+        }
+
+        await RandomAccess.WriteAsync(_file, Stage[..block], _written, cancellationToken);
+        _written += block;
+        Stage.Span[block.._staged].CopyTo(Stage.Span);
+        _staged -= block;
+    }
+
+    /// <summary>Only a segment larger than the staging buffer gets here; the buffer grows to hold it whole.</summary>
+    private void Grow(int capacity)
+    {
+        var array = AllocateAligned(capacity, out var start);
+        Stage.Span[.._staged].CopyTo(array.AsSpan(start));
+        (_array, _start, _capacity) = (array, start, capacity);
+    }
+
+    private static byte[] AllocateAligned(int capacity, out int start)
+    {
+        var array = GC.AllocateUninitializedArray<byte>(capacity + DirectFile.Alignment, pinned: true);
+        var address = Marshal.UnsafeAddrOfPinnedArrayElement(array, 0);
+        start = (int)((DirectFile.Alignment - (address % DirectFile.Alignment)) % DirectFile.Alignment);
+        return array;
     }
 
     public ValueTask DisposeAsync()

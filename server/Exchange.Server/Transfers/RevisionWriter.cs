@@ -4,8 +4,9 @@ namespace Exchange.Server.Transfers;
 
 /// <summary>
 /// Encrypts and hashes a revision as its bytes arrive, one segment at a time, so an upload of any
-/// size needs a few segments of memory, and appends the sealed segments to a blob sink. The last
-/// segment is sealed only when the stream ends, because its associated data marks it as the last.
+/// size needs a few segments of memory, and seals each segment straight into the blob sink's
+/// buffer. The last segment is sealed only when the stream ends, because its associated data
+/// marks it as the last.
 /// </summary>
 internal sealed class RevisionWriter : IDisposable
 {
@@ -15,9 +16,12 @@ internal sealed class RevisionWriter : IDisposable
     private readonly int _segmentSize;
     private readonly IncrementalHash _sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private readonly byte[] _plain;
-    private readonly byte[] _sealed;
     private readonly byte[] _nonce = new byte[RevisionCipher.NonceSize];
     private int _buffered;
+
+    // A whole segment waiting to learn whether it is the last. A chunk that holds a whole segment is
+    // kept by reference (a received ByteString never changes), so the common case copies nothing.
+    private ReadOnlyMemory<byte> _held;
     private long _segment;
     private bool _headerWritten;
 
@@ -28,34 +32,47 @@ internal sealed class RevisionWriter : IDisposable
         _revision = revision;
         _segmentSize = segmentSize;
         _plain = new byte[segmentSize];
-        _sealed = new byte[segmentSize + RevisionCipher.TagSize];
     }
 
     /// <summary>Plaintext bytes received so far.</summary>
     public long Length { get; private set; }
 
+    /// <summary>Takes <paramref name="data"/>, which must not change afterwards: a whole segment of it may be sealed later.</summary>
     public async ValueTask AppendAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         _sha256.AppendData(data.Span);
         Length += data.Length;
         while (data.Length > 0)
         {
-            if (_buffered == _segmentSize)
+            if (!_held.IsEmpty)
             {
-                await SealAsync(last: false, cancellationToken);
+                await SealAsync(_held, last: false, cancellationToken);
+                _held = default;
+            }
+
+            if (_buffered == 0 && data.Length >= _segmentSize)
+            {
+                _held = data[.._segmentSize];
+                data = data[_segmentSize..];
+                continue;
             }
 
             var take = Math.Min(data.Length, _segmentSize - _buffered);
             data.Span[..take].CopyTo(_plain.AsSpan(_buffered));
             _buffered += take;
             data = data[take..];
+            if (_buffered == _segmentSize)
+            {
+                _held = _plain;
+                _buffered = 0;
+            }
         }
     }
 
     /// <summary>Seals the last segment and returns the plaintext's SHA-256; the sink is committed by the caller once it accepts that.</summary>
     public async Task<byte[]> FinishAsync(CancellationToken cancellationToken)
     {
-        await SealAsync(last: true, cancellationToken);
+        await SealAsync(_held.IsEmpty ? _plain.AsMemory(0, _buffered) : _held, last: true, cancellationToken);
         return _sha256.GetHashAndReset();
     }
 
@@ -65,21 +82,22 @@ internal sealed class RevisionWriter : IDisposable
         _sha256.Dispose();
     }
 
-    private async ValueTask SealAsync(bool last, CancellationToken cancellationToken)
+    private async ValueTask SealAsync(ReadOnlyMemory<byte> plain, bool last, CancellationToken cancellationToken)
     {
         if (!_headerWritten)
         {
-            var header = new byte[RevisionCipher.HeaderSize];
-            RevisionCipher.WriteHeader(header, _segmentSize);
-            await _sink.WriteAsync(header, cancellationToken);
+            var header = await _sink.GetSpaceAsync(RevisionCipher.HeaderSize, cancellationToken);
+            RevisionCipher.WriteHeader(header.Span, _segmentSize);
+            await _sink.AdvanceAsync(RevisionCipher.HeaderSize, cancellationToken);
             _headerWritten = true;
         }
 
+        var length = plain.Length + RevisionCipher.TagSize;
+        var space = await _sink.GetSpaceAsync(length, cancellationToken);
         RevisionCipher.Nonce(_nonce, _segment);
-        _aes.Encrypt(_nonce, _plain.AsSpan(0, _buffered), _sealed.AsSpan(0, _buffered), _sealed.AsSpan(_buffered, RevisionCipher.TagSize),
+        _aes.Encrypt(_nonce, plain.Span, space.Span[..plain.Length], space.Span[plain.Length..],
             RevisionCipher.AssociatedData(_revision, _segment, last));
-        await _sink.WriteAsync(_sealed.AsMemory(0, _buffered + RevisionCipher.TagSize), cancellationToken);
+        await _sink.AdvanceAsync(length, cancellationToken);
         _segment++;
-        _buffered = 0;
     }
 }

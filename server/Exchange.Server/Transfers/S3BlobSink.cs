@@ -2,28 +2,33 @@ using Amazon.S3.Model;
 
 namespace Exchange.Server.Transfers;
 
-/// <summary>One multipart upload: bytes are gathered into parts of <see cref="S3BlobStore.PartSize"/> and sent as they fill.</summary>
+/// <summary>One multipart upload: bytes are gathered into parts of at least <see cref="S3BlobStore.PartSize"/> and sent as they fill.</summary>
 internal sealed class S3BlobSink(S3BlobStore store, string blobId, string uploadId) : IBlobSink
 {
-    private readonly byte[] _part = new byte[store.PartSize];
+    private byte[] _part = new byte[store.PartSize + (1024 * 1024)];
     private readonly List<PartETag> _etags = [];
     private int _filled;
     private bool _committed;
 
     public string BlobId { get; } = blobId;
 
-    public async ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    public ValueTask<Memory<byte>> GetSpaceAsync(int length, CancellationToken cancellationToken)
     {
-        while (data.Length > 0)
+        if (_part.Length - _filled < length)
         {
-            var take = Math.Min(data.Length, _part.Length - _filled);
-            data[..take].CopyTo(_part.AsMemory(_filled));
-            _filled += take;
-            data = data[take..];
-            if (_filled == _part.Length)
-            {
-                await SendPartAsync(cancellationToken);
-            }
+            // Parts need not be equal, only at least 5 MiB: this one grows to take the segment whole.
+            Array.Resize(ref _part, _filled + length);
+        }
+
+        return ValueTask.FromResult(_part.AsMemory(_filled, length));
+    }
+
+    public async ValueTask AdvanceAsync(int length, CancellationToken cancellationToken)
+    {
+        _filled += length;
+        if (_filled >= store.PartSize)
+        {
+            await SendPartAsync(cancellationToken);
         }
     }
 

@@ -56,6 +56,46 @@ public sealed class TransferServiceTests : IDisposable
         Assert.Single((await acme.Transfers.ListTransfersAsync(new ListTransfersRequest { Grant = grant.Name })).Transfers);
     }
 
+    /// <summary>Chunks smaller than, equal to and larger than the 64 KiB segment, over sizes that end on and off a segment boundary.</summary>
+    public static TheoryData<int, int> ChunkingsOfOneRevision => new()
+    {
+        { 0, 65536 },
+        { 65536, 65536 },
+        { 3 * 65536, 65536 },
+        { 3 * 65536, 1000 },
+        { 3 * 65536, 100_000 },
+        { (4 * 65536) + 1234, 65536 },
+        { (4 * 65536) + 1234, 200_000 },
+        { (2 * 65536) + 7, 3 },
+    };
+
+    [Theory]
+    [MemberData(nameof(ChunkingsOfOneRevision))]
+    public async Task Any_chunking_of_an_upload_stores_exactly_its_bytes(int size, int chunk)
+    {
+        var content = RandomBytes(size);
+        using var acme = _factory.As(Participant.Acme);
+        using var initech = _factory.As(Participant.Initech);
+        var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
+        using (var call = acme.Transfers.Upload())
+        {
+            await call.RequestStream.WriteAsync(new UploadRequest
+            {
+                Header = new UploadHeader { Dataset = dataset.Name, MediaType = "application/octet-stream", Sha256 = ByteString.CopyFrom(SHA256.HashData(content)) },
+            });
+            for (var at = 0; at < size; at += chunk)
+            {
+                await call.RequestStream.WriteAsync(new UploadRequest { Chunk = ByteString.CopyFrom(content, at, Math.Min(chunk, size - at)) });
+            }
+
+            await call.RequestStream.CompleteAsync();
+            Assert.Equal(size, (await call).Revision.SizeBytes);
+        }
+
+        var grant = await acme.ApproveAsync(await initech.RequestAsync(dataset, "research"));
+        Assert.Equal(content, (await initech.DownloadAllAsync(grant.Name)).Bytes);
+    }
+
     [Fact]
     public async Task The_bytes_at_rest_are_encrypted()
     {
