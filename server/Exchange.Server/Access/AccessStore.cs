@@ -4,6 +4,7 @@ using Exchange.Server.Catalog;
 using Exchange.Server.Paging;
 using Exchange.Server.Security;
 using Exchange.Server.Storage;
+using Exchange.Server.Transfers;
 using Exchange.V1;
 using Google.Protobuf;
 
@@ -165,6 +166,7 @@ internal sealed class AccessStore(Database database)
                 .ExecuteNonQuery();
             context.Record(Entry(caller.Participant, AuditActions.GrantRevoke, grant.Name, dataset, grant.Consumer, AuditOutcome.Success,
                 reason.Length == 0 ? null : new Dictionary<string, string> { ["reason"] = reason }));
+            context.Announce(GrantSignals.Channel, grant.Name);
             return FindGrant(context.Connection, context.Transaction, grantId, context.Now)!;
         }, cancellationToken);
 
@@ -183,8 +185,8 @@ internal sealed class AccessStore(Database database)
                 SELECT r.seq, {RequestColumns} FROM access_requests r
                 WHERE r.seq > @after
                   AND (@all = 1 OR r.consumer = @me OR r.provider = @me)
-                  AND (@dataset IS NULL OR r.dataset_id = @dataset)
-                  AND (@consumer IS NULL OR r.consumer = @consumer)
+                  AND (CAST(@dataset AS TEXT) IS NULL OR r.dataset_id = @dataset)
+                  AND (CAST(@consumer AS TEXT) IS NULL OR r.consumer = @consumer)
                   AND (@state = 0 OR r.state = @state)
                 ORDER BY r.seq LIMIT @limit
                 """);
@@ -208,8 +210,8 @@ internal sealed class AccessStore(Database database)
                 SELECT g.seq, {GrantColumns} FROM grants g
                 WHERE g.seq > @after
                   AND (@all = 1 OR g.consumer = @me OR g.provider = @me)
-                  AND (@dataset IS NULL OR g.dataset_id = @dataset)
-                  AND (@consumer IS NULL OR g.consumer = @consumer)
+                  AND (CAST(@dataset AS TEXT) IS NULL OR g.dataset_id = @dataset)
+                  AND (CAST(@consumer AS TEXT) IS NULL OR g.consumer = @consumer)
                   AND (@state = 0 OR ({GrantStateSql}) = @state)
                 ORDER BY g.seq LIMIT @limit
                 """).With("@now", Timestamps.ToMicros(now));

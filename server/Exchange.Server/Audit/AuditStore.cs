@@ -16,7 +16,7 @@ internal sealed class AuditStore(Database database)
         database.WriteAsync(context => context.Record(entry), cancellationToken);
 
     /// <summary>Leaves durably in the log.</summary>
-    public long Size => database.Tree.CommittedSize;
+    public long Size => database.LogSize;
 
     /// <summary>Completes once the committed log holds more than <paramref name="size"/> leaves.</summary>
     public async Task WaitForGrowthAsync(long size, CancellationToken cancellationToken)
@@ -64,11 +64,11 @@ internal sealed class AuditStore(Database database)
                 SELECT idx, leaf FROM audit_events
                 WHERE idx >= @from AND idx < @size
                   AND (@all = 1 OR actor = @me OR subject = @me OR (@provider = 1 AND dataset_provider = @me))
-                  AND (@dataset IS NULL OR dataset = @dataset)
-                  AND (@participant IS NULL OR actor = @participant OR subject = @participant)
-                  AND (@action IS NULL OR action = @action)
-                  AND (@start IS NULL OR time >= @start)
-                  AND (@end IS NULL OR time < @end)
+                  AND (CAST(@dataset AS TEXT) IS NULL OR dataset = @dataset)
+                  AND (CAST(@participant AS TEXT) IS NULL OR actor = @participant OR subject = @participant)
+                  AND (CAST(@action AS TEXT) IS NULL OR action = @action)
+                  AND (CAST(@start AS BIGINT) IS NULL OR time >= @start)
+                  AND (CAST(@end AS BIGINT) IS NULL OR time < @end)
                 ORDER BY idx
                 LIMIT @limit
                 """)

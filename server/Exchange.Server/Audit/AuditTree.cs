@@ -24,15 +24,14 @@ internal sealed class AuditTree
     /// <summary>Packs a subtree's position into one integer key: level in the top byte, index below.</summary>
     public static long NodeId(int level, long index) => ((long)level << 56) | index;
 
-    /// <summary>Reads the right edge of the stored tree (on start).</summary>
-    public void Load(DbConnection connection)
+    /// <summary>Reads the right edge of the stored tree: on start, and when another replica has appended.</summary>
+    public void Load(DbConnection connection, DbTransaction? transaction)
     {
         long size;
-        using (var count = connection.CreateCommand())
+        using (var count = connection.Command("SELECT COALESCE(MAX(id) + 1, 0) FROM audit_nodes WHERE id < @level1", transaction))
         {
-            count.CommandText = "SELECT COALESCE(MAX(id) + 1, 0) FROM audit_nodes WHERE id < @level1";
             count.With("@level1", NodeId(1, 0));
-            size = (long)count.ExecuteScalar()!;
+            size = Convert.ToInt64(count.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
         }
 
         var frontier = new List<byte[]>();
@@ -44,8 +43,7 @@ internal sealed class AuditTree
                 continue;
             }
 
-            using var command = connection.CreateCommand();
-            command.CommandText = "SELECT hash FROM audit_nodes WHERE id = @id";
+            using var command = connection.Command("SELECT hash FROM audit_nodes WHERE id = @id", transaction);
             command.With("@id", NodeId(level, start >> level));
             frontier.Add(command.ExecuteScalar() as byte[]
                 ?? throw new InvalidOperationException($"Audit log damaged: the subtree at level {level}, leaves from {start}, is missing."));

@@ -15,7 +15,7 @@ internal sealed class CatalogStore(Database database)
     private const string DatasetColumns = """
         d.seq, d.id, d.provider, d.title, d.description, d.classification, d.state, d.auto_approval,
         d.latest_revision, d.create_time, d.update_time,
-        (SELECT group_concat(tag, char(10)) FROM (SELECT tag FROM dataset_tags WHERE dataset_seq = d.seq ORDER BY position))
+        (SELECT string_agg(t.tag, ',' ORDER BY t.position) FROM dataset_tags t WHERE t.dataset_seq = d.seq)
         """;
 
     /// <summary>
@@ -146,14 +146,14 @@ internal sealed class CatalogStore(Database database)
                 WHERE d.seq > @after
                   AND (d.provider = @me OR d.state = @listed
                        OR (d.state = @delisted AND (@all = 1 OR EXISTS (SELECT 1 FROM grants g WHERE g.dataset_id = d.id AND g.consumer = @me))))
-                  AND (@provider IS NULL OR d.provider = @provider)
+                  AND (CAST(@provider AS TEXT) IS NULL OR d.provider = @provider)
                   AND (@classification = 0 OR d.classification = @classification)
                   AND (@state = 0 OR d.state = @state)
-                  AND (@tag IS NULL OR EXISTS (SELECT 1 FROM dataset_tags t WHERE t.dataset_seq = d.seq AND t.tag = @tag))
-                  AND (@text IS NULL
-                       OR d.title LIKE @text ESCAPE '\'
-                       OR d.description LIKE @text ESCAPE '\'
-                       OR EXISTS (SELECT 1 FROM dataset_tags t WHERE t.dataset_seq = d.seq AND t.tag LIKE @text ESCAPE '\'))
+                  AND (CAST(@tag AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM dataset_tags t WHERE t.dataset_seq = d.seq AND t.tag = @tag))
+                  AND (CAST(@text AS TEXT) IS NULL
+                       OR lower(d.title) LIKE lower(@text) ESCAPE '!'
+                       OR lower(d.description) LIKE lower(@text) ESCAPE '!'
+                       OR EXISTS (SELECT 1 FROM dataset_tags t WHERE t.dataset_seq = d.seq AND t.tag LIKE lower(@text) ESCAPE '!'))
                 ORDER BY d.seq
                 LIMIT @limit
                 """)
@@ -237,7 +237,8 @@ internal sealed class CatalogStore(Database database)
             };
             if (!reader.IsDBNull(11))
             {
-                dataset.Tags.Add(reader.GetString(11).Split('\n'));
+                // Tags never hold a comma (DatasetValidation), so it separates them.
+                dataset.Tags.Add(reader.GetString(11).Split(','));
             }
 
             rows.Add(new DatasetRow(reader.GetInt64(0), dataset, reader.FieldCount > 12 && reader.GetBoolean(12)));
@@ -271,10 +272,11 @@ internal sealed class CatalogStore(Database database)
         CatalogReflection.Descriptor.EnumTypes.Single(e => e.ClrType == typeof(Classification)).FindValueByNumber((int)value)?.Name
             ?? value.ToString();
 
+    // '!' escapes rather than a backslash, whose meaning in a string literal differs between engines.
     private static string EscapeLike(string text) =>
-        text.Replace("\\", "\\\\", StringComparison.Ordinal)
-            .Replace("%", "\\%", StringComparison.Ordinal)
-            .Replace("_", "\\_", StringComparison.Ordinal);
+        text.Replace("!", "!!", StringComparison.Ordinal)
+            .Replace("%", "!%", StringComparison.Ordinal)
+            .Replace("_", "!_", StringComparison.Ordinal);
 
     private sealed record DatasetRow(long Seq, Dataset Dataset, bool ViewerHoldsGrant);
 }

@@ -24,4 +24,6 @@ internal sealed class ExchangeOptions
     public Transfers.KeyRingOptions Encryption { get; set; } = new();
 
     public Transfers.BlobOptions Blobs { get; set; } = new();
+
+    public Storage.DatabaseOptions Database { get; set; } = new();
 }

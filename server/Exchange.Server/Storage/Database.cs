@@ -1,79 +1,81 @@
+using System.Data.Common;
+using System.Globalization;
 using System.Threading.Channels;
 using Exchange.Server.Audit;
-using Microsoft.Data.Sqlite;
 
 namespace Exchange.Server.Storage;
 
 /// <summary>
-/// The embedded SQLite database (WAL, synchronous=FULL). All writes go through one writer that
-/// commits them in groups: each unit of work runs in its own savepoint inside a shared
-/// transaction, so a failing unit rolls back alone, and one fsync makes the whole group durable.
-/// A caller's task completes only after its group has committed.
+/// The exchange's database, on whichever engine is configured. All writes of this process go
+/// through one writer that commits them in groups: each unit of work runs in its own savepoint
+/// inside a shared transaction, so a failing unit rolls back alone, and one fsync makes the whole
+/// group durable. A caller's task completes only after its group has committed. On a shared
+/// engine the group first takes the exchange-wide write lock and catches up with the log other
+/// replicas appended.
 /// </summary>
 internal sealed partial class Database : IAsyncDisposable
 {
     private const int MaxBatch = 512;
 
-    private readonly string _connectionString;
+    /// <summary>The channel on which a shared engine announces the log's committed size.</summary>
+    public const string LogChannel = "exchange_log";
+
     private readonly Channel<IWork> _queue = Channel.CreateUnbounded<IWork>(new UnboundedChannelOptions { SingleReader = true });
     private readonly TimeProvider _time;
     private readonly ILogger<Database> _logger;
-    private SqliteConnection? _writer;
+    private DbConnection? _writer;
+    private long _announcedSize;
     private WriteUnit? _context;
     private Task? _writerLoop;
 
-    public Database(string path, TimeProvider time, ILogger<Database> logger)
+    public Database(DatabaseEngine engine, TimeProvider time, ILogger<Database> logger)
     {
-        Path = path;
+        Engine = engine;
         _time = time;
         _logger = logger;
-        _connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = path,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Cache = SqliteCacheMode.Private,
-            Pooling = true,
-            ForeignKeys = true,
-            DefaultTimeout = 30,
-        }.ToString();
     }
 
-    public string Path { get; }
+    public DatabaseEngine Engine { get; }
 
     /// <summary>The audit tree the writer appends to.</summary>
     public AuditTree Tree { get; } = new();
 
-    /// <summary>Raised after each group commit, with the committed log size.</summary>
+    /// <summary>Raised after each group commit here, or news of one elsewhere, with the committed log size.</summary>
     public event Action<long>? Committed;
 
-    /// <summary>A connection set up for writing: WAL, synchronous=FULL, a busy timeout.</summary>
-    public SqliteConnection Open()
-    {
-        var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        using var pragma = connection.CreateCommand();
-        pragma.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000;";
-        pragma.ExecuteNonQuery();
-        return connection;
-    }
+    /// <summary>Leaves durably in the log, as far as this process knows: its own commits, or a larger size another replica announced.</summary>
+    public long LogSize => Math.Max(Tree.CommittedSize, Volatile.Read(ref _announcedSize));
 
     /// <summary>Loads the audit tree and starts the writer; called once the schema is current.</summary>
     public void StartWriter()
     {
-        _writer = Open();
-        Tree.Load(_writer);
-        _context = new WriteUnit(_writer, Tree);
+        _writer = Engine.OpenWriter();
+        Tree.Load(_writer, null);
+        _context = new WriteUnit(_writer, Tree, Engine);
         _writerLoop = Task.Run(RunWriterAsync);
     }
 
-    public async Task<T> ReadAsync<T>(Func<SqliteConnection, T> read, CancellationToken cancellationToken)
+    public async Task<T> ReadAsync<T>(Func<DbConnection, T> read, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        // Readers need none of the writer's pragmas: WAL belongs to the database file, set by the
-        // writer at start, and the connection string's timeout covers a busy database.
-        await using var connection = new SqliteConnection(_connectionString);
-        connection.Open();
+        await using var connection = Engine.OpenReader();
         return read(connection);
+    }
+
+    /// <summary>Another replica committed the log up to <paramref name="size"/> leaves: readers and watchers here may go that far.</summary>
+    public void Announced(long size)
+    {
+        long seen;
+        do
+        {
+            seen = Volatile.Read(ref _announcedSize);
+            if (size <= seen)
+            {
+                return;
+            }
+        }
+        while (Interlocked.CompareExchange(ref _announcedSize, size, seen) != seen);
+        RaiseCommitted(LogSize);
     }
 
     /// <summary>
@@ -142,7 +144,13 @@ internal sealed partial class Database : IAsyncDisposable
         var start = Tree.Save();
         try
         {
-            using var transaction = _writer!.BeginTransaction(deferred: false);
+            using var transaction = Engine.BeginWrite(_writer!);
+            if (Engine.Shared)
+            {
+                CatchUp(transaction);
+                start = Tree.Save();
+            }
+
             foreach (var work in batch)
             {
                 var mark = Tree.Save();
@@ -177,6 +185,11 @@ internal sealed partial class Database : IAsyncDisposable
                 }
             }
 
+            if (Engine.Shared && Tree.Size != start.Size)
+            {
+                Engine.Announce(_writer!, transaction, LogChannel, Tree.Size.ToString(CultureInfo.InvariantCulture));
+            }
+
             transaction.Commit();
         }
         catch (Exception ex)
@@ -199,11 +212,28 @@ internal sealed partial class Database : IAsyncDisposable
             work.Complete();
         }
 
+        RaiseCommitted(LogSize);
+    }
+
+    /// <summary>Under the write lock: if other replicas appended since this writer last did, continue from their right edge.</summary>
+    private void CatchUp(DbTransaction transaction)
+    {
+        var stored = Convert.ToInt64(_writer!.Command("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_events", transaction).ExecuteScalar(),
+            CultureInfo.InvariantCulture);
+        // Equal sizes mean nobody else appended: the log only grows under this lock.
+        if (stored != Tree.Size)
+        {
+            Tree.Load(_writer!, transaction);
+        }
+    }
+
+    private void RaiseCommitted(long size)
+    {
         foreach (var handler in Committed?.GetInvocationList() ?? [])
         {
             try
             {
-                ((Action<long>)handler)(Tree.CommittedSize);
+                ((Action<long>)handler)(size);
             }
             catch (Exception ex)
             {

@@ -1,5 +1,5 @@
 using Exchange.Server.Hosting;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 
 namespace Exchange.Server.Storage;
 
@@ -175,9 +175,9 @@ internal static class Migrations
     public static int LatestVersion => Scripts.Count;
 
     /// <summary>Brings the schema to <see cref="LatestVersion"/>; refuses a schema newer than this build knows.</summary>
-    public static int Apply(SqliteConnection connection)
+    public static int Apply(DbConnection connection, DatabaseEngine engine) => engine.WithSchemaLock(connection, () =>
     {
-        connection.Command("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, apply_time TEXT NOT NULL)")
+        connection.Command(engine.SchemaScript("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER NOT NULL PRIMARY KEY, apply_time TEXT NOT NULL)"))
             .ExecuteNonQuery();
         var current = Convert.ToInt32(connection.Command("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").ExecuteScalar(),
             System.Globalization.CultureInfo.InvariantCulture);
@@ -190,8 +190,8 @@ internal static class Migrations
 
         for (var version = current + 1; version <= LatestVersion; version++)
         {
-            using var transaction = connection.BeginTransaction(deferred: false);
-            connection.Command(Scripts[version - 1], transaction).ExecuteNonQuery();
+            using var transaction = engine.BeginWrite(connection);
+            connection.Command(engine.SchemaScript(Scripts[version - 1]), transaction).ExecuteNonQuery();
             connection.Command("INSERT INTO schema_migrations (version, apply_time) VALUES (@v, @t)", transaction)
                 .With("@v", version)
                 .With("@t", DateTimeOffset.UtcNow.ToString("O"))
@@ -200,5 +200,5 @@ internal static class Migrations
         }
 
         return LatestVersion;
-    }
+    });
 }

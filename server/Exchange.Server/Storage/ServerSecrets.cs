@@ -1,5 +1,5 @@
 using System.Security.Cryptography;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 
 namespace Exchange.Server.Storage;
 
@@ -9,10 +9,10 @@ namespace Exchange.Server.Storage;
 /// </summary>
 internal static class ServerSecrets
 {
-    public static byte[] GetOrCreate(SqliteConnection connection, string name, int length)
+    public static byte[] GetOrCreate(DbConnection connection, DatabaseEngine engine, string name, int length)
     {
-        using var transaction = connection.BeginTransaction(deferred: false);
-        connection.Command("INSERT OR IGNORE INTO server_secrets (name, value) VALUES (@n, @v)", transaction)
+        using var transaction = engine.BeginWrite(connection);
+        connection.Command("INSERT INTO server_secrets (name, value) VALUES (@n, @v) ON CONFLICT (name) DO NOTHING", transaction)
             .With("@n", name)
             .With("@v", RandomNumberGenerator.GetBytes(length))
             .ExecuteNonQuery();

@@ -7,17 +7,21 @@ internal sealed partial class StorageInitializer(Database database, PageTokens p
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(database.Path)!);
-        using var connection = database.Open();
-        var version = Migrations.Apply(connection);
-        pageTokens.SetKey(ServerSecrets.GetOrCreate(connection, "page-token-key", 32));
+        var engine = database.Engine;
+        engine.Prepare();
+        using (var connection = engine.OpenWriter())
+        {
+            var version = Migrations.Apply(connection, engine);
+            pageTokens.SetKey(ServerSecrets.GetOrCreate(connection, engine, "page-token-key", 32));
+            LogReady(engine.Location, version);
+        }
+
         database.StartWriter();
-        LogReady(database.Path, version);
         return Task.CompletedTask;
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Database {Path} ready at schema version {Version}")]
-    private partial void LogReady(string path, int version);
+    [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Database {Location} ready at schema version {Version}")]
+    private partial void LogReady(string location, int version);
 }

@@ -12,16 +12,27 @@ internal static class StorageSetup
 {
     public const string DatabaseFile = "exchange.db";
 
-    /// <summary>The embedded store: one SQLite database under Exchange:DataDirectory.</summary>
+    /// <summary>
+    /// State and the audit log on the configured engine (SQLite under Exchange:DataDirectory by
+    /// default, or PostgreSQL); revision bytes on local files or S3.
+    /// </summary>
     public static IServiceCollection AddExchangeStorage(this IServiceCollection services, ExchangeOptions exchangeOptions)
     {
         // Loaded now, so a missing or malformed key stops the start with a clear message.
         services.AddSingleton(new CheckpointSigner(exchangeOptions.Audit));
-        services.AddSingleton(provider =>
+        services.AddSingleton<DatabaseEngine>(provider =>
         {
-            return new Database(System.IO.Path.Combine(DataDirectory(provider), DatabaseFile), provider.GetRequiredService<TimeProvider>(),
-                provider.GetRequiredService<ILogger<Database>>());
+            var database = provider.GetRequiredService<IOptions<ExchangeOptions>>().Value.Database;
+            return database.Kind switch
+            {
+                "sqlite" => new SqliteEngine(System.IO.Path.Combine(DataDirectory(provider), DatabaseFile)),
+                "postgres" when database.ConnectionString.Length == 0 =>
+                    throw new StartupException("Exchange:Database:Kind is 'postgres' but Exchange:Database:ConnectionString is empty."),
+                "postgres" => new PostgresEngine(database.ConnectionString),
+                _ => throw new StartupException($"Exchange:Database:Kind '{database.Kind}' is not 'sqlite' or 'postgres'."),
+            };
         });
+        services.AddSingleton<Database>();
         services.AddSingleton<PageTokens>();
         services.AddSingleton<IBlobStore>(provider =>
         {
@@ -30,7 +41,7 @@ internal static class StorageSetup
             {
                 "local" => new LocalBlobStore(System.IO.Path.Combine(DataDirectory(provider), "blobs")),
                 "s3" => new S3BlobStore(blobs.S3, provider.GetRequiredService<TimeProvider>()),
-                _ => throw new Hosting.StartupException($"Exchange:Blobs:Kind '{blobs.Kind}' is not 'local' or 's3'."),
+                _ => throw new StartupException($"Exchange:Blobs:Kind '{blobs.Kind}' is not 'local' or 's3'."),
             };
         });
         services.AddSingleton(provider => KeyRing.Load(provider.GetRequiredService<IOptions<ExchangeOptions>>().Value.Encryption, DataDirectory(provider)));
@@ -42,6 +53,11 @@ internal static class StorageSetup
         services.AddHostedService<StorageInitializer>();
         services.AddHostedService<RevisionMaintenance>();
         services.AddHostedService<CheckpointPublisher>();
+        if (exchangeOptions.Database.Kind == "postgres")
+        {
+            services.AddHostedService<ReplicaNotifications>();
+        }
+
         return services;
     }
 

@@ -12,13 +12,15 @@ namespace Exchange.Server.Storage;
 internal sealed class WriteUnit
 {
     private readonly AuditTree _tree;
+    private readonly DatabaseEngine _engine;
     private readonly DbCommand _insertEvent;
     private readonly DbCommand _insertNode;
 
-    public WriteUnit(DbConnection connection, AuditTree tree)
+    public WriteUnit(DbConnection connection, AuditTree tree, DatabaseEngine engine)
     {
         Connection = connection;
         _tree = tree;
+        _engine = engine;
         _insertEvent = connection.CreateCommand();
         _insertEvent.CommandText = """
             INSERT INTO audit_events (idx, leaf, time, actor, action, dataset, subject, dataset_provider)
@@ -52,6 +54,9 @@ internal sealed class WriteUnit
 
     /// <summary>Set when an append failed part-way: the writer then rolls the whole unit back, whatever the unit did with the error.</summary>
     public Exception? Poisoned { get; private set; }
+
+    /// <summary>Tells every replica sharing the database, once this unit commits, e.g. that a grant was revoked.</summary>
+    public void Announce(string channel, string payload) => _engine.Announce(Connection, Transaction, channel, payload);
 
     /// <summary>Appends <paramref name="entry"/> to the audit log in this transaction; returns its index.</summary>
     public long Record(AuditEntry entry)

@@ -8,6 +8,9 @@ namespace Exchange.Server.Transfers;
 /// </summary>
 internal sealed class GrantSignals
 {
+    /// <summary>The channel on which a shared database announces revoked grants (by name) to every replica.</summary>
+    public const string Channel = "exchange_grant_revoked";
+
     private readonly ConcurrentDictionary<string, Entry> _grants = new(StringComparer.Ordinal);
 
     /// <summary>A token cancelled when <paramref name="grant"/> is revoked; dispose the lease when the download ends.</summary>

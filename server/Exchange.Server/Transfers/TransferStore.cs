@@ -55,7 +55,7 @@ internal sealed class TransferStore(Database database)
                 .With("@id", datasetId).With("@n", number).With("@size", size).With("@sha", sha256).With("@media", mediaType)
                 .With("@now", now).With("@blob", blobId).With("@key", wrappedKey).With("@kek", kekId).With("@segment", segmentSize)
                 .ExecuteNonQuery();
-            unit.Command("UPDATE datasets SET latest_revision = MAX(latest_revision, @n), update_time = @now WHERE id = @id")
+            unit.Command("UPDATE datasets SET latest_revision = CASE WHEN @n > latest_revision THEN @n ELSE latest_revision END, update_time = @now WHERE id = @id")
                 .With("@n", number).With("@now", now).With("@id", datasetId).ExecuteNonQuery();
             var name = DatasetNames.FormatRevision(datasetId, number);
             unit.Record(new AuditEntry(caller.Participant, AuditActions.RevisionUpload, name, AuditOutcome.Success,
@@ -246,7 +246,7 @@ internal sealed class TransferStore(Database database)
         {
             var state = completed ? TransferState.Completed : TransferState.Failed;
             var changed = unit.Command("""
-                UPDATE transfers SET state = @state, bytes_sent = MAX(bytes_sent, @sent), end_time = @now, failure_reason = @reason
+                UPDATE transfers SET state = @state, bytes_sent = CASE WHEN @sent > bytes_sent THEN @sent ELSE bytes_sent END, end_time = @now, failure_reason = @reason
                 WHERE id = @id AND state = @started AND attempt = @attempt
                 """)
                 .With("@state", (int)state).With("@sent", bytesSent).With("@now", Timestamps.ToMicros(unit.Now))
@@ -297,8 +297,8 @@ internal sealed class TransferStore(Database database)
                 SELECT t.seq, {TransferColumns} FROM transfers t
                 WHERE t.seq > @after
                   AND (@all = 1 OR t.consumer = @me OR t.provider = @me)
-                  AND (@grant IS NULL OR t.grant_id = @grant)
-                  AND (@dataset IS NULL OR t.dataset_id = @dataset)
+                  AND (CAST(@grant AS TEXT) IS NULL OR t.grant_id = @grant)
+                  AND (CAST(@dataset AS TEXT) IS NULL OR t.dataset_id = @dataset)
                   AND (@state = 0 OR t.state = @state)
                 ORDER BY t.seq LIMIT @limit
                 """)

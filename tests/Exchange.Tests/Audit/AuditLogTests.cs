@@ -255,7 +255,7 @@ public sealed class AuditLogTests : IDisposable
 
         await Assert.ThrowsAsync<InvalidOperationException>(() => database.WriteAsync<long>(context =>
         {
-            context.Command("INSERT INTO server_secrets (name, value) VALUES ('half-done', x'00')").ExecuteNonQuery();
+            context.Command("INSERT INTO server_secrets (name, value) VALUES ('half-done', @b)").With("@b", new byte[1]).ExecuteNonQuery();
             context.Record(entry);
             throw new InvalidOperationException("fails after recording");
         }, CancellationToken.None));
@@ -283,13 +283,13 @@ public sealed class AuditLogTests : IDisposable
         // The next leaf's node id is taken, so the append fails part-way; the unit hides the error.
         await Assert.ThrowsAnyAsync<Exception>(() => database.WriteAsync(context =>
         {
-            context.Command("INSERT INTO server_secrets (name, value) VALUES ('swallowed', x'00')").ExecuteNonQuery();
-            context.Command($"INSERT INTO audit_nodes (id, hash) VALUES ({context.TreeSize}, x'00')").ExecuteNonQuery();
+            context.Command("INSERT INTO server_secrets (name, value) VALUES ('swallowed', @b)").With("@b", new byte[1]).ExecuteNonQuery();
+            context.Command("INSERT INTO audit_nodes (id, hash) VALUES (@id, @b)").With("@id", context.TreeSize).With("@b", new byte[1]).ExecuteNonQuery();
             try
             {
                 context.Record(entry);
             }
-            catch (Microsoft.Data.Sqlite.SqliteException)
+            catch (System.Data.Common.DbException)
             {
             }
 

@@ -40,7 +40,7 @@ public sealed class TamperTests : IDisposable
     private void Tamper(string sql, params (string Name, object Value)[] parameters)
     {
         var database = _factory.Services.GetRequiredService<Database>();
-        using var connection = database.Open();
+        using var connection = database.Engine.OpenWriter();
         using var command = connection.Command(sql);
         foreach (var (name, value) in parameters)
         {
@@ -53,7 +53,7 @@ public sealed class TamperTests : IDisposable
     private byte[] Leaf(long index)
     {
         var database = _factory.Services.GetRequiredService<Database>();
-        using var connection = database.Open();
+        using var connection = database.Engine.OpenWriter();
         return (byte[])connection.Command($"SELECT leaf FROM audit_events WHERE idx = {index}").ExecuteScalar()!;
     }
 

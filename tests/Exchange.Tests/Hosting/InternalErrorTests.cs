@@ -21,7 +21,7 @@ public sealed class InternalErrorTests : IDisposable
 
         // Break the store underneath the server: the next query fails inside SQLite.
         var database = _factory.Services.GetRequiredService<Database>();
-        using (var connection = database.Open())
+        using (var connection = database.Engine.OpenWriter())
         {
             connection.Command("DROP TABLE dataset_tags").ExecuteNonQuery();
         }

@@ -7,8 +7,11 @@ using Microsoft.Extensions.Logging;
 namespace Exchange.Tests.Infrastructure;
 
 /// <summary>
-/// An in-process gateway on its embedded store in a fresh temporary data directory, with its
-/// Development configuration (certs-dev keys), and SDK clients that call it as any participant.
+/// An in-process gateway in a fresh temporary data directory, with its Development configuration
+/// (certs-dev keys), and SDK clients that call it as any participant. Its database is the test
+/// backend of this build (<see cref="TestBackend"/>): the embedded SQLite file, or a fresh
+/// database on the test run's PostgreSQL, remembered in the data directory so that a gateway
+/// restarted over the same directory finds its state again.
 /// </summary>
 public sealed class ExchangeFactory : WebApplicationFactory<Program>
 {
@@ -89,11 +92,36 @@ public sealed class ExchangeFactory : WebApplicationFactory<Program>
         builder.UseEnvironment("Development");
         builder.UseSetting("Exchange:DataDirectory", DataDirectory);
         builder.UseSetting("Exchange:Audit:CheckpointInterval", "00:00:00.050");
+        if (TestBackend.Postgres && !_settings.ContainsKey("Exchange:Database:Kind"))
+        {
+            foreach (var (key, value) in PostgresSettings())
+            {
+                builder.UseSetting(key, value);
+            }
+        }
+
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);
         }
         builder.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
+    }
+
+    private (string Key, string Value)[] PostgresSettings()
+    {
+        var server = PostgresServer.Shared;
+        var remembered = Path.Combine(DataDirectory, "test-postgres-database");
+        if (!File.Exists(remembered))
+        {
+            Directory.CreateDirectory(DataDirectory);
+            File.WriteAllText(remembered, server.CreateDatabase());
+        }
+
+        return
+        [
+            ("Exchange:Database:Kind", "postgres"),
+            ("Exchange:Database:ConnectionString", server.ConnectionString(File.ReadAllText(remembered))),
+        ];
     }
 
     protected override void Dispose(bool disposing)

@@ -1,0 +1,11 @@
+namespace Exchange.Server.Storage;
+
+/// <summary>Exchange:Database: which engine holds the exchange's state and audit log.</summary>
+internal sealed class DatabaseOptions
+{
+    /// <summary>"sqlite" (the embedded default, a file under Exchange:DataDirectory) or "postgres" (shared by any number of replicas).</summary>
+    public string Kind { get; set; } = "sqlite";
+
+    /// <summary>For "postgres": an Npgsql connection string, e.g. "Host=db;Database=exchange;Username=exchange;Password=…".</summary>
+    public string ConnectionString { get; set; } = "";
+}

@@ -1,0 +1,68 @@
+using System.Globalization;
+using Exchange.Server.Transfers;
+using Npgsql;
+
+namespace Exchange.Server.Storage;
+
+/// <summary>
+/// Listens, on a connection of its own, for what other replicas sharing the PostgreSQL database
+/// announce: a revoked grant stops this replica's downloads under it at once, and a grown log
+/// lets this replica's readers and watchers see the new events. Reconnects if the connection drops.
+/// </summary>
+internal sealed partial class ReplicaNotifications(DatabaseEngine engine, Database database, GrantSignals signals, TimeProvider time,
+    ILogger<ReplicaNotifications> logger) : BackgroundService
+{
+    private static readonly TimeSpan Retry = TimeSpan.FromSeconds(1);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var postgres = (PostgresEngine)engine;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = await postgres.DataSource.OpenConnectionAsync(stoppingToken);
+                connection.Notification += (_, e) => Handle(e.Channel, e.Payload);
+                await using (var listen = new NpgsqlCommand($"LISTEN {GrantSignals.Channel}; LISTEN {Database.LogChannel}", connection))
+                {
+                    await listen.ExecuteNonQueryAsync(stoppingToken);
+                }
+
+                // Whatever was announced before LISTEN took effect is caught up with once, here.
+                await using (var size = new NpgsqlCommand("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_events", connection))
+                {
+                    database.Announced((long)(await size.ExecuteScalarAsync(stoppingToken))!);
+                }
+
+                while (true)
+                {
+                    await connection.WaitAsync(stoppingToken);
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or TimeoutException)
+            {
+                LogListenFailed(ex, Retry);
+                await Task.Delay(Retry, time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
+    }
+
+    private void Handle(string channel, string payload)
+    {
+        if (channel == GrantSignals.Channel)
+        {
+            signals.Revoked(payload);
+        }
+        else if (channel == Database.LogChannel && long.TryParse(payload, NumberStyles.None, CultureInfo.InvariantCulture, out var size))
+        {
+            database.Announced(size);
+        }
+    }
+
+    [LoggerMessage(EventId = 22, Level = LogLevel.Warning, Message = "Listening for other replicas' changes failed; retrying in {Retry}")]
+    private partial void LogListenFailed(Exception exception, TimeSpan retry);
+}
