@@ -44,7 +44,8 @@ internal static class StorageSetup
                 _ => throw new StartupException($"Exchange:Blobs:Kind '{blobs.Kind}' is not 'local' or 's3'."),
             };
         });
-        services.AddSingleton(provider => KeyRing.Load(provider.GetRequiredService<IOptions<ExchangeOptions>>().Value.Encryption, DataDirectory(provider)));
+        services.AddSingleton(provider => KeyRing.Load(provider.GetRequiredService<IOptions<ExchangeOptions>>().Value.Encryption, DataDirectory(provider),
+            provider.GetRequiredService<DatabaseEngine>().Shared));
         services.AddSingleton<TransferStore>();
         services.AddSingleton<GrantSignals>();
         services.AddSingleton<CatalogStore>();

@@ -28,12 +28,21 @@ internal sealed class KeyRing
 
     /// <summary>
     /// The configured keys; with none configured, one generated once in the data directory
-    /// (<c>keys/kek-local.key</c>), so the embedded default encrypts with no setup.
+    /// (<c>keys/kek-local.key</c>), so the embedded default encrypts with no setup. A shared
+    /// database refuses that: each replica would generate a key of its own, and none could read
+    /// what the others stored.
     /// </summary>
-    public static KeyRing Load(KeyRingOptions options, string dataDirectory)
+    public static KeyRing Load(KeyRingOptions options, string dataDirectory, bool sharedDatabase)
     {
         var keys = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         var files = new Dictionary<string, string>(options.KeyFiles, StringComparer.Ordinal);
+        if (files.Count == 0 && sharedDatabase)
+        {
+            throw new StartupException(
+                "A shared database (Exchange:Database:Kind=postgres) needs key-encryption keys that every replica has: " +
+                "set Exchange:Encryption:KeyFiles:<id> to a file of 32 random bytes in base64 (e.g. `openssl rand -base64 32`).");
+        }
+
         if (files.Count == 0)
         {
             files["local"] = LocalKeyFile(dataDirectory);

@@ -117,10 +117,19 @@ public sealed class ExchangeFactory : WebApplicationFactory<Program>
             File.WriteAllText(remembered, server.CreateDatabase());
         }
 
+        // A shared database wants a configured key-encryption key; this one sits where the embedded default would generate its own.
+        var key = Path.Combine(DataDirectory, "keys", "kek-local.key");
+        if (!File.Exists(key))
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(key)!);
+            File.WriteAllText(key, Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
+        }
+
         return
         [
             ("Exchange:Database:Kind", "postgres"),
             ("Exchange:Database:ConnectionString", server.ConnectionString(File.ReadAllText(remembered))),
+            ("Exchange:Encryption:KeyFiles:local", key),
         ];
     }
 

@@ -1,0 +1,198 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using Exchange.Client;
+using Exchange.Tests.Access;
+using Exchange.Tests.Audit;
+using Exchange.Tests.Catalog;
+using Exchange.Tests.Infrastructure;
+using Exchange.Tests.Smoke;
+using Exchange.V1;
+using Grpc.Core;
+
+namespace Exchange.Tests.Replicas;
+
+/// <summary>
+/// Two gateway replicas on one PostgreSQL database and one S3 bucket serve one exchange: what
+/// happens through one is seen through the other, a revocation on one cuts a download on the
+/// other, and the log both append to stays one tree that the auditor's verifier accepts.
+/// </summary>
+public sealed class TwoReplicaTests(S3Server s3) : IClassFixture<S3Server>, IDisposable
+{
+    private readonly string _keyFile = Path.Combine(Path.GetTempPath(), $"exchange-kek-{Guid.NewGuid():N}.key");
+    private readonly string _trusted = Path.Combine(Path.GetTempPath(), $"exchange-trusted-{Guid.NewGuid():N}.json");
+
+    public void Dispose()
+    {
+        File.Delete(_keyFile);
+        File.Delete(_trusted);
+    }
+
+    /// <summary>Two replicas sharing a fresh database, the bucket and a key-encryption key; both started (and migrating) at once.</summary>
+    private async Task<(ExchangeFactory A, ExchangeFactory B)> ReplicasAsync()
+    {
+        if (!s3.Available)
+        {
+            Assert.False(Tools.Required, "s3rver is required (EXCHANGE_REQUIRE_BACKENDS=1); run: npm ci --prefix tools");
+            Skip.If(true, "s3rver not installed: run `npm ci --prefix tools` to run the replica tests.");
+        }
+
+        var postgres = PostgresServer.Shared;
+        await File.WriteAllTextAsync(_keyFile, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
+        (string, string)[] settings =
+        [
+            ("Exchange:Database:Kind", "postgres"),
+            ("Exchange:Database:ConnectionString", postgres.ConnectionString(postgres.CreateDatabase())),
+            ("Exchange:Encryption:KeyFiles:shared", _keyFile),
+            ("Exchange:Transfers:ChunkSize", "65536"),
+            .. s3.Settings,
+        ];
+        var a = ExchangeFactory.With(settings);
+        var b = ExchangeFactory.With(settings);
+        await Task.WhenAll(Task.Run(() => a.Server), Task.Run(() => b.Server));
+        return (a, b);
+    }
+
+    [SkippableFact]
+    public async Task Under_concurrent_load_through_both_replicas_every_change_is_seen_by_both_and_one_log_verifies()
+    {
+        var (a, b) = await ReplicasAsync();
+        using var _ = a;
+        using var __ = b;
+
+        // Each worker uploads through one replica and is approved, downloaded and perhaps revoked through the other.
+        async Task WorkAsync(int worker)
+        {
+            var (mine, theirs) = worker % 2 == 0 ? (a, b) : (b, a);
+            using var acme = mine.As(Participant.Acme);
+            using var acmeThere = theirs.As(Participant.Acme);
+            using var initech = theirs.As(Participant.Initech);
+            using var initechHere = mine.As(Participant.Initech);
+            for (var round = 0; round < 3; round++)
+            {
+                var content = RandomNumberGenerator.GetBytes(100_000 + (worker * 7919) + round);
+                var dataset = await CatalogFixture.CreateAsync(acme, title: $"worker {worker} round {round}");
+                var revision = await acme.UploadAsync(dataset.Name, new MemoryStream(content), "application/octet-stream");
+                await acmeThere.Catalog.PublishDatasetAsync(new PublishDatasetRequest { Name = dataset.Name });
+                var grant = await acme.ApproveAsync(await initech.RequestAsync(dataset));
+
+                var (header, bytes, _) = await initech.DownloadAllAsync(grant.Name);
+                Assert.Equal(revision.Name, header.Revision);
+                Assert.Equal(content, bytes);
+                Assert.Equal(content, (await initechHere.DownloadAllAsync(grant.Name)).Bytes);
+
+                if ((worker + round) % 2 == 0)
+                {
+                    await acmeThere.Access.RevokeGrantAsync(new RevokeGrantRequest { Name = grant.Name, Reason = "load test" });
+                    await Rpc.FailsWith(StatusCode.PermissionDenied, () => initechHere.DownloadAllAsync(grant.Name));
+                    await Rpc.FailsWith(StatusCode.PermissionDenied, () => initech.DownloadAllAsync(grant.Name));
+                }
+            }
+        }
+
+        using var auditorA = a.As(Participant.Auditor);
+        using var auditorB = b.As(Participant.Auditor);
+        var load = Task.WhenAll(Enumerable.Range(0, 6).Select(worker => Task.Run(() => WorkAsync(worker))));
+
+        // Verified mid-way through one replica and at the end through the other with the same trust store:
+        // the later checkpoint must prove consistent with the earlier one, whichever replica signed either.
+        await auditorA.CheckpointCoveringAsync(20);
+        var (midExit, midOut, midErr) = await a.RunCliAsync(Participant.Auditor, "audit", "verify", "--trusted", _trusted);
+        Assert.True(midExit == 0, midOut + midErr);
+        await load;
+
+        var events = await auditorA.AllEventsAsync();
+        await auditorB.CheckpointCoveringAsync(events.Count);
+        foreach (var replica in new[] { b, a })
+        {
+            var (exit, output, error) = await replica.RunCliAsync(Participant.Auditor, "audit", "verify", "--trusted", _trusted);
+            Assert.True(exit == 0, output + error);
+        }
+
+        // One log: no gaps, the same leaves through both replicas, appends from both.
+        Assert.Equal(Enumerable.Range(0, events.Count).Select(i => (long)i), events.Select(e => e.Index));
+        Assert.Equal(events.Select(e => e.Leaf), (await auditorB.AllEventsAsync()).Select(e => e.Leaf));
+        Assert.Equal(6 * 3, events.Count(e => e.Action == "revision.upload" && e.Outcome == AuditOutcome.Success));
+        Assert.Equal(6 * 3 * 2, events.Count(e => e.Action == "transfer.complete" && e.Outcome == AuditOutcome.Success));
+        Assert.Equal(9, events.Count(e => e.Action == "grant.revoke" && e.Outcome == AuditOutcome.Success));
+    }
+
+    [SkippableFact]
+    public async Task A_grant_revoked_on_one_replica_stops_a_download_running_on_the_other_within_two_seconds()
+    {
+        var (a, b) = await ReplicasAsync();
+        using var _ = a;
+        using var __ = b;
+        using var acme = a.As(Participant.Acme);
+        using var initech = b.As(Participant.Initech);
+        var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
+        await acme.UploadAsync(dataset.Name, new MemoryStream(RandomNumberGenerator.GetBytes(64 * 65536)), "application/octet-stream");
+        var grant = await acme.ApproveAsync(await initech.RequestAsync(dataset));
+
+        using var call = initech.Transfers.Download(new DownloadRequest { Grant = grant.Name, Purpose = "research" });
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+        var transfer = call.ResponseStream.Current.Header.Transfer;
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+
+        var revoked = (await acme.Access.RevokeGrantAsync(new RevokeGrantRequest { Name = grant.Name, Reason = "stop everywhere" })).Grant;
+
+        var failed = await WaitForFailureAsync(initech, transfer);
+        Assert.Equal("grant revoked", failed.FailureReason);
+        var stoppedAfter = failed.EndTime.ToDateTimeOffset() - revoked.RevokeTime.ToDateTimeOffset();
+        Assert.True(stoppedAfter < TimeSpan.FromSeconds(2), $"stopped {stoppedAfter} after the revocation on the other replica");
+        await Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            while (await call.ResponseStream.MoveNext(CancellationToken.None))
+            {
+                Assert.NotEqual(DownloadResponse.PayloadOneofCase.Trailer, call.ResponseStream.Current.PayloadCase);
+            }
+        });
+    }
+
+    [SkippableFact]
+    public async Task A_replica_on_a_shared_database_without_a_configured_key_encryption_key_refuses_to_start()
+    {
+        var postgres = PostgresServer.Shared;
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = Tools.ServerBinaries(),
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[]
+        {
+            "Exchange.Server.dll", "--urls", "https://127.0.0.1:0",
+            $"--Exchange:DataDirectory={Path.Combine(Path.GetTempPath(), "exchange-replica", Guid.NewGuid().ToString("N"))}",
+            "--Exchange:Database:Kind=postgres", $"--Exchange:Database:ConnectionString={postgres.ConnectionString(postgres.CreateDatabase())}",
+        })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
+        using var process = Process.Start(start)!;
+        var error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+
+        // Each replica would otherwise generate a key of its own and be unable to read what the others stored.
+        Assert.Equal(1, process.ExitCode);
+        Assert.Contains("needs key-encryption keys that every replica has", await error, StringComparison.Ordinal);
+    }
+
+    private static async Task<Transfer> WaitForFailureAsync(ExchangeClient client, string transfer)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            var current = (await client.Transfers.GetTransferAsync(new GetTransferRequest { Name = transfer })).Transfer;
+            if (current.State == TransferState.Failed)
+            {
+                return current;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"the transfer is still {current.State}");
+            await Task.Delay(50);
+        }
+    }
+}
