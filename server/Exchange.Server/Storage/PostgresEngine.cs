@@ -15,11 +15,23 @@ internal sealed partial class PostgresEngine : DatabaseEngine, IAsyncDisposable
     private const long WriteLock = 0x45786368_00000001;
     private const long SchemaLock = 0x45786368_00000002;
 
+    /// <summary>The application name of the connection each replica listens on, as pg_stat_activity shows it.</summary>
+    public const string ListenerName = "exchange-replica-listener";
+
+    private readonly string _listenerConnectionString;
+
     public PostgresEngine(string connectionString)
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
         Location = $"postgres://{builder.Host}:{builder.Port}/{builder.Database}";
+        builder.ApplicationName ??= "exchange";
         DataSource = NpgsqlDataSource.Create(builder);
+
+        // The listener waits for hours on end: keepalives find a connection that died silently, so no announcement goes unheard for long.
+        builder.ApplicationName = ListenerName;
+        builder.Pooling = false;
+        builder.KeepAlive = builder.KeepAlive > 0 ? builder.KeepAlive : 10;
+        _listenerConnectionString = builder.ConnectionString;
     }
 
     public NpgsqlDataSource DataSource { get; }
@@ -29,6 +41,14 @@ internal sealed partial class PostgresEngine : DatabaseEngine, IAsyncDisposable
     public override bool Shared => true;
 
     public override DbConnection OpenReader() => DataSource.OpenConnection();
+
+    /// <summary>A connection of its own for LISTEN, outside the pool.</summary>
+    public async Task<NpgsqlConnection> OpenListenerAsync(CancellationToken cancellationToken)
+    {
+        var connection = new NpgsqlConnection(_listenerConnectionString);
+        await connection.OpenAsync(cancellationToken);
+        return connection;
+    }
 
     public override DbConnection OpenWriter() => DataSource.OpenConnection();
 

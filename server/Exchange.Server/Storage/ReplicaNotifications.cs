@@ -21,18 +21,22 @@ internal sealed partial class ReplicaNotifications(DatabaseEngine engine, Databa
         {
             try
             {
-                await using var connection = await postgres.DataSource.OpenConnectionAsync(stoppingToken);
+                await using var connection = await postgres.OpenListenerAsync(stoppingToken);
                 connection.Notification += (_, e) => Handle(e.Channel, e.Payload);
                 await using (var listen = new NpgsqlCommand($"LISTEN {GrantSignals.Channel}; LISTEN {Database.LogChannel}", connection))
                 {
                     await listen.ExecuteNonQueryAsync(stoppingToken);
                 }
 
-                // Whatever was announced before LISTEN took effect is caught up with once, here.
+                // Whatever was announced while nobody listened (before the first LISTEN, or while
+                // reconnecting) is caught up with once, here: the log's size, and revocations of
+                // grants whose downloads are running on this replica.
                 await using (var size = new NpgsqlCommand("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_events", connection))
                 {
                     database.Announced((long)(await size.ExecuteScalarAsync(stoppingToken))!);
                 }
+
+                await CatchUpRevocationsAsync(connection, stoppingToken);
 
                 while (true)
                 {
@@ -48,6 +52,23 @@ internal sealed partial class ReplicaNotifications(DatabaseEngine engine, Databa
                 LogListenFailed(ex, Retry);
                 await Task.Delay(Retry, time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
+        }
+    }
+
+    private async Task CatchUpRevocationsAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        var watched = signals.Watched();
+        if (watched.Count == 0)
+        {
+            return;
+        }
+
+        await using var revoked = new NpgsqlCommand("SELECT id FROM grants WHERE revoke_time IS NOT NULL AND id = ANY(@ids)", connection);
+        revoked.Parameters.AddWithValue("ids", watched.Select(name => Access.AccessNames.ParseGrant(name)).ToArray());
+        await using var reader = await revoked.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            signals.Revoked(Access.AccessNames.Grant(reader.GetString(0)));
         }
     }
 

@@ -32,6 +32,9 @@ internal sealed class GrantSignals
         }
     }
 
+    /// <summary>The grants that running downloads are under now.</summary>
+    public IReadOnlyList<string> Watched() => [.. _grants.Keys];
+
     /// <summary>Stops every running download under <paramref name="grant"/>.</summary>
     public void Revoked(string grant)
     {

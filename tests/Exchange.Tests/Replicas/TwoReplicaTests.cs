@@ -27,6 +27,8 @@ public sealed class TwoReplicaTests(S3Server s3) : IClassFixture<S3Server>, IDis
         File.Delete(_trusted);
     }
 
+    private string _connectionString = "";
+
     /// <summary>Two replicas sharing a fresh database, the bucket and a key-encryption key; both started (and migrating) at once.</summary>
     private async Task<(ExchangeFactory A, ExchangeFactory B)> ReplicasAsync()
     {
@@ -41,7 +43,7 @@ public sealed class TwoReplicaTests(S3Server s3) : IClassFixture<S3Server>, IDis
         (string, string)[] settings =
         [
             ("Exchange:Database:Kind", "postgres"),
-            ("Exchange:Database:ConnectionString", postgres.ConnectionString(postgres.CreateDatabase())),
+            ("Exchange:Database:ConnectionString", _connectionString = postgres.ConnectionString(postgres.CreateDatabase())),
             ("Exchange:Encryption:KeyFiles:shared", _keyFile),
             ("Exchange:Transfers:ChunkSize", "65536"),
             .. s3.Settings,
@@ -146,6 +148,37 @@ public sealed class TwoReplicaTests(S3Server s3) : IClassFixture<S3Server>, IDis
                 Assert.NotEqual(DownloadResponse.PayloadOneofCase.Trailer, call.ResponseStream.Current.PayloadCase);
             }
         });
+    }
+
+    [SkippableFact]
+    public async Task A_revocation_announced_while_a_replica_was_not_listening_still_stops_its_downloads_once_it_listens_again()
+    {
+        var (a, b) = await ReplicasAsync();
+        using var _ = a;
+        using var __ = b;
+        using var acme = a.As(Participant.Acme);
+        using var initech = b.As(Participant.Initech);
+        var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
+        await acme.UploadAsync(dataset.Name, new MemoryStream(RandomNumberGenerator.GetBytes(64 * 65536)), "application/octet-stream");
+        var grant = await acme.ApproveAsync(await initech.RequestAsync(dataset));
+        using var call = initech.Transfers.Download(new DownloadRequest { Grant = grant.Name, Purpose = "research" });
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+        var transfer = call.ResponseStream.Current.Header.Transfer;
+
+        // Cut both replicas' listening connections, then revoke at once: the announcement finds nobody listening.
+        await using (var admin = new Npgsql.NpgsqlConnection(_connectionString))
+        {
+            await admin.OpenAsync();
+            await using var cut = new Npgsql.NpgsqlCommand(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = @name AND datname = current_database()", admin);
+            cut.Parameters.AddWithValue("name", Exchange.Server.Storage.PostgresEngine.ListenerName);
+            await cut.ExecuteNonQueryAsync();
+        }
+
+        await acme.Access.RevokeGrantAsync(new RevokeGrantRequest { Name = grant.Name, Reason = "while deaf" });
+
+        var failed = await WaitForFailureAsync(initech, transfer);
+        Assert.Equal("grant revoked", failed.FailureReason);
     }
 
     [SkippableFact]
