@@ -8,10 +8,11 @@ namespace Exchange.Tests.Infrastructure;
 
 /// <summary>
 /// An in-process gateway in a fresh temporary data directory, with its Development configuration
-/// (certs-dev keys), and SDK clients that call it as any participant. Its database is the test
-/// backend of this build (<see cref="TestBackend"/>): the embedded SQLite file, or a fresh
-/// database on the test run's PostgreSQL, remembered in the data directory so that a gateway
-/// restarted over the same directory finds its state again.
+/// (certs-dev keys), and SDK clients that call it as any participant. Its storage is the test
+/// backend of this build (<see cref="TestBackend"/>): the embedded SQLite file and local blobs,
+/// or the scale-out pair, a fresh database on the test run's PostgreSQL and a fresh prefix in its
+/// s3rver bucket, both remembered in the data directory so that a gateway restarted over the
+/// same directory finds its state again. A test that names a database or blob kind keeps it.
 /// </summary>
 public sealed class ExchangeFactory : WebApplicationFactory<Program>
 {
@@ -100,6 +101,14 @@ public sealed class ExchangeFactory : WebApplicationFactory<Program>
             }
         }
 
+        if (TestBackend.Postgres && !_settings.ContainsKey("Exchange:Blobs:Kind"))
+        {
+            foreach (var (key, value) in S3Settings())
+            {
+                builder.UseSetting(key, value);
+            }
+        }
+
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);
@@ -131,6 +140,36 @@ public sealed class ExchangeFactory : WebApplicationFactory<Program>
             ("Exchange:Database:ConnectionString", server.ConnectionString(File.ReadAllText(remembered))),
             ("Exchange:Encryption:KeyFiles:local", key),
         ];
+    }
+
+    private (string Key, string Value)[] S3Settings()
+    {
+        var remembered = Path.Combine(DataDirectory, S3PrefixFile);
+        if (!File.Exists(remembered))
+        {
+            Directory.CreateDirectory(DataDirectory);
+            File.WriteAllText(remembered, $"t{Guid.NewGuid():N}/");
+        }
+
+        return [.. S3Server.Shared.Settings, ("Exchange:Blobs:S3:Prefix", File.ReadAllText(remembered))];
+    }
+
+    private const string S3PrefixFile = "test-s3-prefix";
+
+    /// <summary>The files that hold this gateway's revision blobs, wherever its backend keeps them.</summary>
+    public IReadOnlyList<string> BlobFiles() => BlobFiles(DataDirectory);
+
+    /// <summary>
+    /// The files holding the revision blobs of the gateway over <paramref name="dataDirectory"/>:
+    /// under its blobs folder, or, in the bucket, the object files s3rver keeps on disk.
+    /// </summary>
+    public static IReadOnlyList<string> BlobFiles(string dataDirectory)
+    {
+        var prefixFile = Path.Combine(dataDirectory, S3PrefixFile);
+        var (root, pattern) = File.Exists(prefixFile)
+            ? (Path.Combine(S3Server.Shared.Directory, "exchange", File.ReadAllText(prefixFile)), "*._S3rver_object")
+            : (Path.Combine(dataDirectory, "blobs"), "*");
+        return Directory.Exists(root) ? [.. Directory.EnumerateFiles(root, pattern, SearchOption.AllDirectories).Order()] : [];
     }
 
     protected override void Dispose(bool disposing)

@@ -11,7 +11,24 @@ namespace Exchange.Tests.Infrastructure;
 /// </summary>
 public sealed class S3Server : IAsyncLifetime
 {
+    private static readonly Lazy<S3Server> SharedServer = new(StartShared, LazyThreadSafetyMode.ExecutionAndPublication);
     private Process? _process;
+
+    /// <summary>One server for the whole test run, started on first use; fails or skips (with how to fix it) where s3rver is missing.</summary>
+    public static S3Server Shared
+    {
+        get
+        {
+            var server = SharedServer.Value;
+            if (!server.Available)
+            {
+                Assert.False(Tools.Required, "s3rver is required (EXCHANGE_REQUIRE_BACKENDS=1); run: npm ci --prefix tools");
+                Skip.If(true, "s3rver not installed: run `npm ci --prefix tools` to run the object-storage tests.");
+            }
+
+            return server;
+        }
+    }
 
     public string Directory { get; } = Path.Combine(Path.GetTempPath(), "exchange-s3", Guid.NewGuid().ToString("N"));
 
@@ -83,6 +100,14 @@ public sealed class S3Server : IAsyncLifetime
         {
             System.IO.Directory.Delete(Directory, recursive: true);
         }
+    }
+
+    private static S3Server StartShared()
+    {
+        var server = new S3Server();
+        server.InitializeAsync().GetAwaiter().GetResult();
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => server.DisposeAsync().GetAwaiter().GetResult();
+        return server;
     }
 
     private static int FreePort()

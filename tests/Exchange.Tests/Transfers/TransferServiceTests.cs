@@ -103,7 +103,7 @@ public sealed class TransferServiceTests : IDisposable
         content = Enumerable.Repeat(content, 100).SelectMany(x => x).ToArray();
         await SharedAsync(content);
 
-        var files = Directory.EnumerateFiles(Path.Combine(_factory.DataDirectory, "blobs"), "*", SearchOption.AllDirectories).ToList();
+        var files = _factory.BlobFiles();
         Assert.NotEmpty(files);
         foreach (var file in files)
         {
@@ -373,8 +373,7 @@ public sealed class TransferServiceTests : IDisposable
     public async Task A_flipped_byte_on_disk_is_data_loss_never_wrong_bytes()
     {
         var (_, revision, grant) = await SharedAsync(RandomBytes(3 * 65536));
-        var blob = Directory.EnumerateFiles(Path.Combine(_factory.DataDirectory, "blobs"), "*", SearchOption.AllDirectories)
-            .OrderByDescending(File.GetLastWriteTimeUtc).First();
+        var blob = _factory.BlobFiles().OrderByDescending(File.GetLastWriteTimeUtc).First();
         await using (var file = new FileStream(blob, FileMode.Open, FileAccess.ReadWrite))
         {
             file.Position = 16 + 65536 + 16 + 100; // inside the second segment
@@ -551,13 +550,12 @@ public sealed class TransferServiceTests : IDisposable
     private async Task AssertNoBlobsAsync()
     {
         // A failed upload's file is deleted as the call ends; give the server a moment to finish.
-        var root = Path.Combine(_factory.DataDirectory, "blobs");
         var deadline = DateTime.UtcNow.AddSeconds(5);
         using var acme = _factory.As(Participant.Acme);
         var referenced = 0;
         while (true)
         {
-            var files = Directory.Exists(root) ? Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories).Count() : 0;
+            var files = _factory.BlobFiles().Count;
             if (files == referenced || DateTime.UtcNow > deadline)
             {
                 Assert.Equal(referenced, files);
