@@ -1,3 +1,4 @@
+using System.Data;
 using System.Data.Common;
 using System.Globalization;
 using System.Threading.Channels;
@@ -140,11 +141,11 @@ internal sealed partial class Database : IAsyncDisposable
 
     private void Commit(List<IWork> batch)
     {
-        var context = _context!;
         var start = Tree.Save();
         try
         {
-            using var transaction = Engine.BeginWrite(_writer!);
+            using var transaction = BeginGroup();
+            var context = _context!;
             if (Engine.Shared)
             {
                 CatchUp(transaction);
@@ -203,6 +204,19 @@ internal sealed partial class Database : IAsyncDisposable
                 work.Complete();
             }
 
+            if (_writer!.State != ConnectionState.Open)
+            {
+                try
+                {
+                    Reconnect();
+                }
+                catch (Exception reconnect)
+                {
+                    // The database is still away; the next group tries again.
+                    LogWriterError(reconnect);
+                }
+            }
+
             return;
         }
 
@@ -213,6 +227,32 @@ internal sealed partial class Database : IAsyncDisposable
         }
 
         RaiseCommitted(LogSize);
+    }
+
+    /// <summary>
+    /// Starts a group's transaction. A server connection can die while the writer waits (a database
+    /// restart, a failover, an idle cut); then nothing of the group has run yet, so it goes on over a
+    /// new connection.
+    /// </summary>
+    private DbTransaction BeginGroup()
+    {
+        try
+        {
+            return Engine.BeginWrite(_writer!);
+        }
+        catch (Exception ex) when (ex is DbException or InvalidOperationException && _writer!.State != ConnectionState.Open)
+        {
+            Reconnect();
+            return Engine.BeginWrite(_writer!);
+        }
+    }
+
+    private void Reconnect()
+    {
+        LogReconnecting();
+        _writer!.Dispose();
+        _writer = Engine.OpenWriter();
+        _context = new WriteUnit(_writer, Tree, Engine);
     }
 
     /// <summary>Under the write lock: if other replicas appended since this writer last did, continue from their right edge.</summary>
@@ -241,6 +281,9 @@ internal sealed partial class Database : IAsyncDisposable
             }
         }
     }
+
+    [LoggerMessage(EventId = 23, Level = LogLevel.Warning, Message = "The database writer lost its connection and opens a new one")]
+    private partial void LogReconnecting();
 
     [LoggerMessage(EventId = 21, Level = LogLevel.Error, Message = "The database writer caught an unexpected error and goes on")]
     private partial void LogWriterError(Exception exception);

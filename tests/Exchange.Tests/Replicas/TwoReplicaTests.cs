@@ -8,6 +8,7 @@ using Exchange.Tests.Infrastructure;
 using Exchange.Tests.Smoke;
 using Exchange.V1;
 using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Exchange.Tests.Replicas;
 
@@ -179,6 +180,35 @@ public sealed class TwoReplicaTests(S3Server s3) : IClassFixture<S3Server>, IDis
 
         var failed = await WaitForFailureAsync(initech, transfer);
         Assert.Equal("grant revoked", failed.FailureReason);
+    }
+
+    [SkippableFact]
+    public async Task A_replica_whose_database_connections_are_cut_goes_on_writing_on_new_ones()
+    {
+        var (a, b) = await ReplicasAsync();
+        using var _ = a;
+        using var __ = b;
+        using var acme = a.As(Participant.Acme);
+        await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
+
+        // As after a database restart or failover: every connection of the gateways is gone.
+        await using (var admin = new Npgsql.NpgsqlConnection(_connectionString))
+        {
+            await admin.OpenAsync();
+            await using var cut = new Npgsql.NpgsqlCommand(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()", admin);
+            await cut.ExecuteNonQueryAsync();
+        }
+
+        // The writer finds its connection dead before a group starts and carries on over a new one.
+        var database = a.Services.GetRequiredService<Exchange.Server.Storage.Database>();
+        var entry = new Exchange.Server.Audit.AuditEntry("acme", "test.write", "datasets/x", AuditOutcome.Success);
+        var index = await database.WriteAsync(unit => unit.Record(entry), CancellationToken.None);
+
+        using var auditor = b.As(Participant.Auditor);
+        await auditor.CheckpointCoveringAsync(index + 1);
+        var (exit, output, error) = await b.RunCliAsync(Participant.Auditor, "audit", "verify", "--trusted", _trusted);
+        Assert.True(exit == 0, output + error);
     }
 
     [SkippableFact]
