@@ -18,7 +18,7 @@ try
     builder.AddExchangeTls(options.Tls);
 
     // Who is calling: JWT bearer tokens; every endpoint requires a caller unless marked anonymous.
-    builder.Services.AddExchangeAuthentication(options.Auth);
+    builder.Services.AddExchangeAuthentication(options.Auth, builder.Environment);
 
     // Where state lives: SQLite under Exchange:DataDirectory, migrated on start; every write is
     // group-committed together with its audit record, and checkpoints are signed as the log grows.
@@ -28,6 +28,7 @@ try
     builder.Services.AddExchangeGrpc();
 
     var app = builder.Build();
+    app.Services.GetRequiredService<SigningKeyRing>().UseLogger(app.Logger);
     app.UseAuthentication();
     app.UseAuthorization();
     app.MapExchangeServices(options);

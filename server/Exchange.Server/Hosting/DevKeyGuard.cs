@@ -24,6 +24,9 @@ internal static class DevKeyGuard
 
         var devFingerprints = DevFingerprints();
         var configured = options.Auth.SigningKeyFiles
+            .SelectMany(entry => Directory.Exists(ConfigPaths.Resolve(entry))
+                ? Directory.EnumerateFiles(ConfigPaths.Resolve(entry)).Prepend(entry)
+                : [entry])
             .Append(options.Tls.CertificateFile)
             .Append(options.Tls.KeyFile)
             .Append(options.Audit.SigningKeyFile)
@@ -41,6 +44,22 @@ internal static class DevKeyGuard
                     "Configure keys of your own (see README, Configuration).");
             }
         }
+    }
+
+    /// <summary>
+    /// In Production, tells whether a key file is one of certs-dev/ (by folder or content), so a
+    /// signing key put in place while running is refused just as one configured at start.
+    /// </summary>
+    public static Func<string, bool> IsDevKey(IHostEnvironment environment)
+    {
+        if (!environment.IsProduction())
+        {
+            return _ => false;
+        }
+
+        var devFingerprints = DevFingerprints();
+        return path => path.Split(Path.DirectorySeparatorChar).Contains("certs-dev")
+            || (File.Exists(path) && devFingerprints.Contains(Fingerprint(path)));
     }
 
     private static HashSet<string> DevFingerprints()

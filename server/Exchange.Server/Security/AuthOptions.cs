@@ -11,8 +11,11 @@ internal sealed class AuthOptions
     /// <summary>An OpenID Connect authority whose discovery document and JWKS supply signing keys.</summary>
     public string? Authority { get; set; }
 
-    /// <summary>PEM public keys (SPKI) or certificates that may sign tokens.</summary>
+    /// <summary>PEM public keys (SPKI) or certificates that may sign tokens, or directories of them; changes are picked up without a restart.</summary>
     public List<string> SigningKeyFiles { get; set; } = [];
+
+    /// <summary>How often the signing key files are looked at for changes (at most; only when tokens arrive).</summary>
+    public TimeSpan KeyRefreshInterval { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>The accepted JWS algorithms; anything else is refused.</summary>
     public List<string> Algorithms { get; set; } = [];

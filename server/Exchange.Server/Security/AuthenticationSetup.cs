@@ -14,7 +14,7 @@ internal static class AuthenticationSetup
     /// fallback policy that makes every endpoint require an authenticated caller unless it is
     /// explicitly marked anonymous (health and reflection only).
     /// </summary>
-    public static IServiceCollection AddExchangeAuthentication(this IServiceCollection services, AuthOptions options)
+    public static IServiceCollection AddExchangeAuthentication(this IServiceCollection services, AuthOptions options, IHostEnvironment environment)
     {
         if (string.IsNullOrWhiteSpace(options.Issuer) && string.IsNullOrWhiteSpace(options.Authority))
         {
@@ -22,7 +22,8 @@ internal static class AuthenticationSetup
         }
 
         var algorithms = options.Algorithms.Count > 0 ? options.Algorithms.ToArray() : [SecurityAlgorithms.EcdsaSha256];
-        var keys = SigningKeys.Load(options.SigningKeyFiles);
+        var keys = new SigningKeyRing(options.SigningKeyFiles, options.KeyRefreshInterval, TimeProvider.System, DevKeyGuard.IsDevKey(environment));
+        services.AddSingleton(keys);
 
         services
             .AddAuthentication(JwtBearerDefaults.AuthenticationScheme)
@@ -45,7 +46,8 @@ internal static class AuthenticationSetup
                     RequireExpirationTime = true,
                     RequireSignedTokens = true,
                     ValidateIssuerSigningKey = true,
-                    IssuerSigningKeys = keys,
+                    // Resolved per token, so rotated key files apply at once. With only an authority, its JWKS supplies (and rotates) the keys.
+                    IssuerSigningKeyResolver = keys.IsEmpty ? null : (_, _, _, _) => keys.Keys(),
                     ValidAlgorithms = algorithms,
                     ClockSkew = options.ClockSkew > MaxClockSkew ? MaxClockSkew : options.ClockSkew,
                     NameClaimType = ExchangeClaims.Subject,

@@ -8,9 +8,6 @@ namespace Exchange.Server.Security;
 /// <summary>Loads token signing keys from PEM files: SPKI public keys (EC or RSA) or certificates.</summary>
 internal static class SigningKeys
 {
-    public static IReadOnlyList<SecurityKey> Load(IEnumerable<string> files) =>
-        files.Select(f => Load(ConfigPaths.Resolve(f))).ToList();
-
     public static SecurityKey Load(string path)
     {
         if (!File.Exists(path))

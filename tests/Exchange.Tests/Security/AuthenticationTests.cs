@@ -92,6 +92,83 @@ public sealed class AuthenticationTests(ExchangeFactory factory) : IClassFixture
     }
 
     [Theory]
+    [InlineData("pem")]
+    [InlineData("spki")]
+    public async Task A_token_signed_with_hs256_using_the_public_key_as_secret_is_refused(string secretForm)
+    {
+        // Algorithm confusion: an HMAC "signed" with the server's own public key, which anyone has.
+        var pem = await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "certs-dev", "jwt-signing.pub"));
+        using var ec = ECDsa.Create();
+        ec.ImportFromPem(pem);
+        var secret = secretForm == "pem" ? System.Text.Encoding.ASCII.GetBytes(pem) : ec.ExportSubjectPublicKeyInfo();
+        var header = Encode(new { alg = "HS256", typ = "JWT", kid = Exchange.Server.Security.SigningKeys.KeyId(ec.ExportSubjectPublicKeyInfo()) });
+        var payload = Encode(ValidClaims());
+        var signature = Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(HMACSHA256.HashData(secret, System.Text.Encoding.ASCII.GetBytes($"{header}.{payload}")));
+        await Refused($"{header}.{payload}.{signature}");
+    }
+
+    [Fact]
+    public async Task A_token_without_an_audience_is_refused() => await Refused(SignDev(ValidClaims(without: "aud")));
+
+    [Fact]
+    public async Task A_token_without_an_expiry_is_refused() => await Refused(SignDev(ValidClaims(without: "exp")));
+
+    [Fact]
+    public async Task A_token_not_valid_until_later_is_refused()
+    {
+        var claims = ValidClaims();
+        claims["nbf"] = DateTimeOffset.UtcNow.AddMinutes(5).ToUnixTimeSeconds();
+        await Refused(SignDev(claims));
+    }
+
+    [Fact]
+    public async Task The_hand_made_tokens_of_these_tests_are_accepted_when_nothing_is_wrong_with_them()
+    {
+        // Guards the tests above: each is refused for the one thing it changes.
+        using var client = factory.ClientWithToken(SignDev(ValidClaims()));
+        await client.Catalog.ListDatasetsAsync(new ListDatasetsRequest());
+    }
+
+    private static Dictionary<string, object> ValidClaims(string? without = null)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var claims = new Dictionary<string, object>
+        {
+            ["iss"] = DevTokens.DefaultIssuer,
+            ["aud"] = DevTokens.DefaultAudience,
+            ["sub"] = "acme",
+            ["roles"] = new[] { "provider" },
+            ["iat"] = now.ToUnixTimeSeconds(),
+            ["nbf"] = now.ToUnixTimeSeconds(),
+            ["exp"] = now.AddMinutes(5).ToUnixTimeSeconds(),
+        };
+        if (without is not null)
+        {
+            claims.Remove(without);
+        }
+
+        return claims;
+    }
+
+    /// <summary>Signs exactly <paramref name="claims"/> (no defaults added) with the dev key, ES256.</summary>
+    private static string SignDev(Dictionary<string, object> claims)
+    {
+        using var ec = ECDsa.Create();
+        ec.ImportFromPem(File.ReadAllText(ExchangeFactory.DevKeyFile));
+        var key = new Microsoft.IdentityModel.Tokens.ECDsaSecurityKey(ec)
+        {
+            KeyId = Exchange.Server.Security.SigningKeys.KeyId(ec.ExportSubjectPublicKeyInfo()),
+            CryptoProviderFactory = new Microsoft.IdentityModel.Tokens.CryptoProviderFactory { CacheSignatureProviders = false },
+        };
+        var handler = new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false };
+        return handler.CreateToken(System.Text.Json.JsonSerializer.Serialize(claims),
+            new Microsoft.IdentityModel.Tokens.SigningCredentials(key, Microsoft.IdentityModel.Tokens.SecurityAlgorithms.EcdsaSha256));
+    }
+
+    private static string Encode(object value) =>
+        Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(System.Text.Json.JsonSerializer.Serialize(value));
+
+    [Theory]
     [InlineData("Not/A/Participant")]
     [InlineData("UPPER")]
     [InlineData("")]

@@ -8,6 +8,7 @@ public sealed class ProductionStartupTests
     [Theory]
     [InlineData("no keys at all", "No token signing keys are configured")]
     [InlineData("dev keys", "development key")]
+    [InlineData("a copy of a dev key in a key folder", "development key")]
     public async Task Production_refuses_to_start_without_keys_of_its_own(string setup, string expected)
     {
         var serverDirectory = Tools.ServerBinaries();
@@ -27,6 +28,15 @@ public sealed class ProductionStartupTests
         {
             start.ArgumentList.Add("--Exchange:Auth:Issuer=corp");
             start.ArgumentList.Add("--Exchange:Auth:SigningKeyFiles:0=certs-dev/jwt-signing.pub");
+        }
+
+        if (setup == "a copy of a dev key in a key folder")
+        {
+            var folder = Path.Combine(Path.GetTempPath(), "exchange-prod-keys", Guid.NewGuid().ToString("N"));
+            Directory.CreateDirectory(folder);
+            File.Copy(Path.Combine(serverDirectory, "certs-dev", "jwt-signing.pub"), Path.Combine(folder, "signing.pem"));
+            start.ArgumentList.Add("--Exchange:Auth:Issuer=corp");
+            start.ArgumentList.Add($"--Exchange:Auth:SigningKeyFiles:0={folder}");
         }
 
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";

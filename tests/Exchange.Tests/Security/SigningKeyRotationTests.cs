@@ -1,0 +1,69 @@
+using System.Security.Cryptography;
+using Exchange.Cli;
+using Exchange.Tests.Infrastructure;
+using Exchange.V1;
+using Grpc.Core;
+
+namespace Exchange.Tests.Security;
+
+/// <summary>Token signing keys change while the gateway runs: a new key is accepted, a removed one refused, without a restart.</summary>
+public sealed class SigningKeyRotationTests : IDisposable
+{
+    private readonly string _keys = Path.Combine(Path.GetTempPath(), "exchange-keys", Guid.NewGuid().ToString("N"));
+    private readonly string _newPrivateKey = Path.Combine(Path.GetTempPath(), $"exchange-new-key-{Guid.NewGuid():N}.pem");
+
+    public void Dispose()
+    {
+        Directory.Delete(_keys, recursive: true);
+        File.Delete(_newPrivateKey);
+    }
+
+    [Fact]
+    public async Task A_key_put_in_place_is_accepted_and_a_removed_key_refused_without_a_restart()
+    {
+        Directory.CreateDirectory(_keys);
+        var oldPublic = Path.Combine(_keys, "old.pem");
+        File.Copy(Path.Combine(AppContext.BaseDirectory, "certs-dev", "jwt-signing.pub"), oldPublic);
+        using var factory = ExchangeFactory.With(("Exchange:Auth:SigningKeyFiles:0", _keys), ("Exchange:Auth:KeyRefreshInterval", "00:00:00.100"));
+        using var newKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        await File.WriteAllTextAsync(_newPrivateKey, newKey.ExportPkcs8PrivateKeyPem());
+        var oldToken = ExchangeFactory.Token("acme", "provider");
+        var newToken = DevTokens.Mint(_newPrivateKey, "acme", ["provider"], TimeSpan.FromMinutes(5));
+
+        Assert.Equal(StatusCode.OK, await CallAsync(factory, oldToken));
+        Assert.Equal(StatusCode.Unauthenticated, await CallAsync(factory, newToken));
+
+        await File.WriteAllTextAsync(Path.Combine(_keys, "new.pem"), newKey.ExportSubjectPublicKeyInfoPem());
+        await EventuallyAsync(factory, newToken, StatusCode.OK);
+        Assert.Equal(StatusCode.OK, await CallAsync(factory, oldToken));
+
+        File.Delete(oldPublic);
+        await EventuallyAsync(factory, oldToken, StatusCode.Unauthenticated);
+        Assert.Equal(StatusCode.OK, await CallAsync(factory, newToken));
+    }
+
+    private static async Task EventuallyAsync(ExchangeFactory factory, string token, StatusCode expected)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        StatusCode got;
+        while ((got = await CallAsync(factory, token)) != expected)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"still {got}, not {expected}, 5 s after the key files changed");
+            await Task.Delay(50);
+        }
+    }
+
+    private static async Task<StatusCode> CallAsync(ExchangeFactory factory, string token)
+    {
+        using var client = factory.ClientWithToken(token);
+        try
+        {
+            await client.Catalog.ListDatasetsAsync(new ListDatasetsRequest());
+            return StatusCode.OK;
+        }
+        catch (RpcException ex)
+        {
+            return ex.StatusCode;
+        }
+    }
+}
