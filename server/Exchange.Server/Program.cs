@@ -15,7 +15,7 @@ try
     DevKeyGuard.ThrowIfDevKeysInProduction(builder.Environment, options);
 
     // Transport: HTTPS on 127.0.0.1:5001 by default, HTTP/2 for gRPC.
-    builder.AddExchangeTls(options.Tls);
+    builder.AddExchangeTls(options.Tls, options.Limits);
 
     // Who is calling: JWT bearer tokens; every endpoint requires a caller unless marked anonymous.
     builder.Services.AddExchangeAuthentication(options.Auth, builder.Environment);
@@ -25,7 +25,7 @@ try
     builder.Services.AddExchangeStorage(options);
 
     // What is served: exchange.v1 services, health and reflection.
-    builder.Services.AddExchangeGrpc();
+    builder.Services.AddExchangeGrpc(options);
 
     var app = builder.Build();
     app.Services.GetRequiredService<SigningKeyRing>().UseLogger(app.Logger);

@@ -26,4 +26,6 @@ internal sealed class ExchangeOptions
     public Transfers.BlobOptions Blobs { get; set; } = new();
 
     public Storage.DatabaseOptions Database { get; set; } = new();
+
+    public Limits.LimitOptions Limits { get; set; } = new();
 }

@@ -8,12 +8,22 @@ namespace Exchange.Server.Hosting;
 
 internal static class GrpcSetup
 {
-    public static IServiceCollection AddExchangeGrpc(this IServiceCollection services)
+    public static IServiceCollection AddExchangeGrpc(this IServiceCollection services, ExchangeOptions options)
     {
+        if (options.Transfers.ChunkSize > options.Limits.MaxSendMessageBytes - 1024)
+        {
+            throw new StartupException(
+                $"Exchange:Transfers:ChunkSize ({options.Transfers.ChunkSize}) must leave room in Exchange:Limits:MaxSendMessageBytes ({options.Limits.MaxSendMessageBytes}).");
+        }
+
+        services.AddSingleton<Limits.CallRateLimiter>();
         services.AddGrpc(grpc =>
         {
             grpc.EnableDetailedErrors = false;
+            grpc.MaxReceiveMessageSize = options.Limits.MaxReceiveMessageBytes;
+            grpc.MaxSendMessageSize = options.Limits.MaxSendMessageBytes;
             grpc.Interceptors.Add<UnhandledExceptionInterceptor>();
+            grpc.Interceptors.Add<Limits.CallRateLimiter>();
         });
         services.AddGrpcReflection();
         services.AddGrpcHealthChecks().AddCheck<StorageHealthCheck>("storage");

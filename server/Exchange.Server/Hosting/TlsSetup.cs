@@ -15,7 +15,7 @@ internal static class TlsSetup
     /// Listens on <see cref="DefaultUrl"/> unless --urls (or any other urls setting) says
     /// otherwise, and serves the configured PEM certificate on every HTTPS endpoint.
     /// </summary>
-    public static WebApplicationBuilder AddExchangeTls(this WebApplicationBuilder builder, TlsOptions tls)
+    public static WebApplicationBuilder AddExchangeTls(this WebApplicationBuilder builder, TlsOptions tls, Limits.LimitOptions limits)
     {
         if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]) &&
             string.IsNullOrEmpty(builder.Configuration["http_ports"]) &&
@@ -28,6 +28,9 @@ internal static class TlsSetup
         {
             kestrel.Limits.Http2.InitialConnectionWindowSize = ConnectionWindow;
             kestrel.Limits.Http2.InitialStreamWindowSize = StreamWindow;
+            kestrel.Limits.Http2.MaxStreamsPerConnection = limits.MaxStreamsPerConnection;
+            kestrel.Limits.Http2.KeepAlivePingDelay = limits.KeepAlivePingDelay;
+            kestrel.Limits.Http2.KeepAlivePingTimeout = limits.KeepAlivePingTimeout;
         });
 
         if (string.IsNullOrWhiteSpace(tls.CertificateFile))

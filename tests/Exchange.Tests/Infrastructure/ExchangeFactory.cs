@@ -93,6 +93,9 @@ public sealed class ExchangeFactory : WebApplicationFactory<Program>
         builder.UseEnvironment("Development");
         builder.UseSetting("Exchange:DataDirectory", DataDirectory);
         builder.UseSetting("Exchange:Audit:CheckpointInterval", "00:00:00.050");
+
+        // Tests fire calls far faster than any participant should; the limiter has tests of its own.
+        builder.UseSetting("Exchange:Limits:CallsPerSecond", "0");
         if (TestBackend.Postgres && !_settings.ContainsKey("Exchange:Database:Kind"))
         {
             foreach (var (key, value) in PostgresSettings())

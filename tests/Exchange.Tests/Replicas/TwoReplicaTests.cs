@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Security.Cryptography;
 using Exchange.Client;
 using Exchange.Tests.Access;
@@ -215,32 +214,13 @@ public sealed class TwoReplicaTests(S3Server s3) : IClassFixture<S3Server>, IDis
     public async Task A_replica_on_a_shared_database_without_a_configured_key_encryption_key_refuses_to_start()
     {
         var postgres = PostgresServer.Shared;
-        var start = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = Tools.ServerBinaries(),
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in new[]
-        {
-            "Exchange.Server.dll", "--urls", "https://127.0.0.1:0",
+        var (exit, error) = await Tools.RunServerToExitAsync("Development",
             $"--Exchange:DataDirectory={Path.Combine(Path.GetTempPath(), "exchange-replica", Guid.NewGuid().ToString("N"))}",
-            "--Exchange:Database:Kind=postgres", $"--Exchange:Database:ConnectionString={postgres.ConnectionString(postgres.CreateDatabase())}",
-        })
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
-        using var process = Process.Start(start)!;
-        var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
+            "--Exchange:Database:Kind=postgres", $"--Exchange:Database:ConnectionString={postgres.ConnectionString(postgres.CreateDatabase())}");
 
         // Each replica would otherwise generate a key of its own and be unable to read what the others stored.
-        Assert.Equal(1, process.ExitCode);
-        Assert.Contains("needs key-encryption keys that every replica has", await error, StringComparison.Ordinal);
+        Assert.Equal(1, exit);
+        Assert.Contains("needs key-encryption keys that every replica has", error, StringComparison.Ordinal);
     }
 
     private static async Task<Transfer> WaitForFailureAsync(ExchangeClient client, string transfer)

@@ -27,6 +27,43 @@ internal static class Tools
         return Path.Combine(RepositoryRoot(), "server", "Exchange.Server", "bin", configuration, "net10.0");
     }
 
+    /// <summary>
+    /// Starts the real gateway binary in <paramref name="environment"/> with <paramref name="args"/>
+    /// and waits for it to exit: for configurations it must refuse before listening.
+    /// </summary>
+    public static async Task<(int ExitCode, string Error)> RunServerToExitAsync(string environment, params string[] args)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = ServerBinaries(),
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in (string[])["Exchange.Server.dll", "--urls", "https://127.0.0.1:0", .. args])
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = environment;
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new InvalidOperationException($"The gateway did not exit within 60 s: {await output}");
+        }
+
+        await output;
+        return (process.ExitCode, await error);
+    }
+
     /// <summary>buf from $BUF, tools/node_modules (npm ci --prefix tools), or PATH.</summary>
     public static string? Buf()
     {

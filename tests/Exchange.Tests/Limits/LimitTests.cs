@@ -1,0 +1,82 @@
+using System.Security.Cryptography;
+using Exchange.Tests.Catalog;
+using Exchange.Tests.Infrastructure;
+using Exchange.Tests.Smoke;
+using Exchange.V1;
+using Google.Protobuf;
+using Grpc.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Exchange.Tests.Limits;
+
+/// <summary>What one participant, one message and one connection may take.</summary>
+public sealed class LimitTests
+{
+    [Fact]
+    public async Task A_participant_over_its_call_rate_is_resource_exhausted_with_a_retry_hint_and_others_are_not_affected()
+    {
+        using var factory = ExchangeFactory.With(("Exchange:Limits:CallsPerSecond", "5"), ("Exchange:Limits:CallBurst", "5"));
+        using var acme = factory.As(Participant.Acme);
+        using var globex = factory.As(Participant.Globex);
+        for (var i = 0; i < 5; i++)
+        {
+            await acme.Catalog.ListDatasetsAsync(new ListDatasetsRequest());
+        }
+
+        var refused = await Rpc.FailsWith(StatusCode.ResourceExhausted, acme.Catalog.ListDatasetsAsync(new ListDatasetsRequest()));
+        Assert.Contains("Too many calls from 'acme'", refused.Status.Detail);
+        var retryAfter = int.Parse(Assert.Single(refused.Trailers, t => t.Key == "retry-after-ms").Value);
+        Assert.InRange(retryAfter, 1, 1000);
+        Assert.Contains(refused.Trailers, t => t.Key == "grpc-retry-pushback-ms");
+
+        await globex.Catalog.ListDatasetsAsync(new ListDatasetsRequest());
+        await Task.Delay(retryAfter + 50);
+        await acme.Catalog.ListDatasetsAsync(new ListDatasetsRequest());
+    }
+
+    [Fact]
+    public async Task A_message_over_the_receive_limit_is_resource_exhausted_and_stores_nothing()
+    {
+        using var factory = ExchangeFactory.With(("Exchange:Limits:MaxReceiveMessageBytes", "65536"), ("Exchange:Transfers:ChunkSize", "32768"));
+        using var acme = factory.As(Participant.Acme);
+        var dataset = await CatalogFixture.CreateAsync(acme);
+        using var call = acme.Transfers.Upload();
+        try
+        {
+            await call.RequestStream.WriteAsync(new UploadRequest { Header = new UploadHeader { Dataset = dataset.Name, MediaType = "application/octet-stream" } });
+            await call.RequestStream.WriteAsync(new UploadRequest { Chunk = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(100_000)) });
+            await call.RequestStream.CompleteAsync();
+        }
+        catch (RpcException)
+        {
+            // The server may end the call while the client is still writing; its answer is in the response.
+        }
+
+        var failed = await Rpc.FailsWith(StatusCode.ResourceExhausted, () => call.ResponseAsync);
+
+        Assert.Contains("maximum", failed.Status.Detail);
+        Assert.Empty((await acme.Catalog.ListRevisionsAsync(new ListRevisionsRequest { Parent = dataset.Name })).Revisions);
+    }
+
+    [Fact]
+    public async Task A_chunk_size_that_cannot_fit_the_send_limit_stops_the_start()
+    {
+        var (exit, error) = await Tools.RunServerToExitAsync("Development",
+            $"--Exchange:DataDirectory={Path.Combine(Path.GetTempPath(), "exchange-limits", Guid.NewGuid().ToString("N"))}",
+            "--Exchange:Limits:MaxSendMessageBytes=65536", "--Exchange:Transfers:ChunkSize=65536");
+        Assert.Equal(1, exit);
+        Assert.Contains("must leave room in Exchange:Limits:MaxSendMessageBytes", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Connections_carry_a_bounded_number_of_streams_and_ping_quiet_peers()
+    {
+        using var factory = new ExchangeFactory();
+        _ = factory.Server;
+        var http2 = factory.Services.GetRequiredService<IOptions<KestrelServerOptions>>().Value.Limits.Http2;
+        Assert.Equal((100, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(20)),
+            (http2.MaxStreamsPerConnection, http2.KeepAlivePingDelay, http2.KeepAlivePingTimeout));
+    }
+}
