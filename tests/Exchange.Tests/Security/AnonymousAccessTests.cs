@@ -56,6 +56,28 @@ public sealed class AnonymousAccessTests(ExchangeFactory factory) : IClassFixtur
         Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, response.Status);
     }
 
+    [Fact]
+    public async Task Reflection_turned_off_is_not_served_at_all()
+    {
+        using var closed = ExchangeFactory.With(("Exchange:Reflection", "false"));
+        _ = closed.Server;
+        var services = closed.Services.GetRequiredService<EndpointDataSource>().Endpoints
+            .Select(e => e.Metadata.GetMetadata<GrpcMethodMetadata>()?.Method.ServiceName)
+            .OfType<string>()
+            .ToHashSet();
+        Assert.Contains("exchange.v1.CatalogService", services);
+        Assert.DoesNotContain(services, s => s.StartsWith("grpc.reflection.", StringComparison.Ordinal));
+
+        using var auditor = closed.ClientFor(Participant.Auditor);
+        using var call = new Grpc.Reflection.V1Alpha.ServerReflection.ServerReflectionClient(auditor.Channel).ServerReflectionInfo();
+        var refused = await Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            await call.RequestStream.WriteAsync(new Grpc.Reflection.V1Alpha.ServerReflectionRequest { ListServices = "" });
+            await call.ResponseStream.MoveNext(CancellationToken.None);
+        });
+        Assert.Equal(StatusCode.Unimplemented, refused.StatusCode);
+    }
+
     private static async Task<StatusCode> CallAnonymously(CallInvoker invoker, IMethod method)
     {
         var type = (MethodType)method.GetType().GetProperty("Type")!.GetValue(method)!;
