@@ -34,6 +34,20 @@ internal sealed class CliApp(TextWriter output, TextWriter error, HttpMessageHan
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("EXCHANGE_CA"),
     };
 
+    public Option<string?> ClientCert { get; } = new("--client-cert")
+    {
+        Description = "PEM client certificate for mutual TLS (env EXCHANGE_CLIENT_CERT); its key from --client-key.",
+        Recursive = true,
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("EXCHANGE_CLIENT_CERT"),
+    };
+
+    public Option<string?> ClientKey { get; } = new("--client-key")
+    {
+        Description = "PEM private key of --client-cert (env EXCHANGE_CLIENT_KEY); omit when the certificate file holds it.",
+        Recursive = true,
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("EXCHANGE_CLIENT_KEY"),
+    };
+
     public Option<bool> Json { get; } = new("--json")
     {
         Description = "Print JSON instead of a table.",
@@ -56,6 +70,8 @@ internal sealed class CliApp(TextWriter output, TextWriter error, HttpMessageHan
         root.Add(Server);
         root.Add(Token);
         root.Add(Ca);
+        root.Add(ClientCert);
+        root.Add(ClientKey);
         root.Add(Json);
         root.Add(TokenCommand.Create(this));
         root.Add(DatasetsCommand.Create(this));
@@ -75,6 +91,9 @@ internal sealed class CliApp(TextWriter output, TextWriter error, HttpMessageHan
         {
             Address = new Uri(parse.GetValue(Server) ?? DefaultServer),
             CaCertificateFile = parse.GetValue(Ca),
+            ClientCertificate = parse.GetValue(ClientCert) is { } certificate
+                ? System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(certificate, parse.GetValue(ClientKey))
+                : null,
             HttpHandler = handler,
             AllowInsecureTransport = handler is not null,
         };

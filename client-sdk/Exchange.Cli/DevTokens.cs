@@ -10,8 +10,12 @@ internal static class DevTokens
     public const string DefaultIssuer = "exchange-dev";
     public const string DefaultAudience = "exchange";
 
+    /// <summary>
+    /// A token for <paramref name="participant"/> with <paramref name="roles"/>; bound (RFC 8705,
+    /// <c>cnf</c> <c>x5t#S256</c>) to the client certificate with thumbprint <paramref name="boundCertificate"/>, if given.
+    /// </summary>
     public static string Mint(string keyFile, string participant, IEnumerable<string> roles, TimeSpan lifetime,
-        string issuer = DefaultIssuer, string audience = DefaultAudience, DateTimeOffset? now = null)
+        string issuer = DefaultIssuer, string audience = DefaultAudience, DateTimeOffset? now = null, string? boundCertificate = null)
     {
         using var ec = ECDsa.Create();
         ec.ImportFromPem(File.ReadAllText(keyFile));
@@ -36,6 +40,11 @@ internal static class DevTokens
             },
             SigningCredentials = new SigningCredentials(key, SecurityAlgorithms.EcdsaSha256),
         };
+        if (boundCertificate is not null)
+        {
+            descriptor.Claims["cnf"] = new Dictionary<string, object> { ["x5t#S256"] = boundCertificate };
+        }
+
         return new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }.CreateToken(descriptor);
     }
 

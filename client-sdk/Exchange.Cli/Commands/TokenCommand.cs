@@ -31,9 +31,14 @@ internal static class TokenCommand
         var issuer = new Option<string>("--issuer") { DefaultValueFactory = _ => DevTokens.DefaultIssuer, Description = "The iss claim." };
         var audience = new Option<string>("--audience") { DefaultValueFactory = _ => DevTokens.DefaultAudience, Description = "The aud claim." };
 
+        var bindCert = new Option<string?>("--bind-cert")
+        {
+            Description = "PEM client certificate to bind the token to (RFC 8705 cnf x5t#S256): it then works only over mutual TLS with that certificate.",
+        };
+
         var command = new Command("token", "Mint a development bearer token signed with the certs-dev key (never for production).")
         {
-            participant, roles, lifetime, key, issuer, audience,
+            participant, roles, lifetime, key, issuer, audience, bindCert,
         };
         command.SetAction(app.Guard(async (parse, _) =>
         {
@@ -43,8 +48,15 @@ internal static class TokenCommand
                 return 2;
             }
 
+            string? bound = null;
+            if (parse.GetValue(bindCert) is { } certificateFile)
+            {
+                using var certificate = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(await File.ReadAllTextAsync(certificateFile));
+                bound = Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(System.Security.Cryptography.SHA256.HashData(certificate.RawData));
+            }
+
             var token = DevTokens.Mint(parse.GetValue(key) ?? DevTokens.DefaultKeyFile(), parse.GetValue(participant)!,
-                parse.GetValue(roles)!.Distinct(), duration, parse.GetValue(issuer)!, parse.GetValue(audience)!);
+                parse.GetValue(roles)!.Distinct(), duration, parse.GetValue(issuer)!, parse.GetValue(audience)!, boundCertificate: bound);
             await app.Output.WriteLineAsync(token);
             return 0;
         }));

@@ -1,4 +1,5 @@
 using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 
 namespace Exchange.Server.Hosting;
 
@@ -32,10 +33,36 @@ internal static class TlsSetup
             kestrel.Limits.Http2.KeepAlivePingDelay = limits.KeepAlivePingDelay;
             kestrel.Limits.Http2.KeepAlivePingTimeout = limits.KeepAlivePingTimeout;
         });
+        var certificate = ServerCertificate(tls);
+        var (mode, trust) = ClientCertificates(tls);
 
+        // One set of HTTPS defaults: Kestrel keeps only the last ConfigureHttpsDefaults.
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.ConfigureHttpsDefaults(https =>
+            {
+                if (certificate is not null)
+                {
+                    https.ServerCertificate = certificate;
+                }
+
+                https.ClientCertificateMode = mode;
+                if (trust is not null)
+                {
+                    https.ClientCertificateValidation = (presented, _, _) => trust.Accepts(presented);
+                }
+            });
+            kestrel.ConfigureEndpointDefaults(endpoint =>
+                endpoint.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1AndHttp2);
+        });
+        return builder;
+    }
+
+    private static X509Certificate2? ServerCertificate(TlsOptions tls)
+    {
         if (string.IsNullOrWhiteSpace(tls.CertificateFile))
         {
-            return builder;
+            return null;
         }
 
         var certificatePath = ConfigPaths.Resolve(tls.CertificateFile);
@@ -45,14 +72,32 @@ internal static class TlsSetup
             throw new StartupException($"TLS file '{file}' (Exchange:Tls) does not exist.");
         }
 
-        var certificate = X509Certificate2.CreateFromPemFile(certificatePath, keyPath);
+        return X509Certificate2.CreateFromPemFile(certificatePath, keyPath);
+    }
 
-        builder.WebHost.ConfigureKestrel(kestrel =>
+    /// <summary>Mutual TLS as Exchange:Tls:ClientCertificates says; a certificate that is presented must be one the client CA vouches for.</summary>
+    private static (ClientCertificateMode Mode, Security.ClientCertificateTrust? Trust) ClientCertificates(TlsOptions tls)
+    {
+        var mode = tls.ClientCertificates switch
         {
-            kestrel.ConfigureHttpsDefaults(https => https.ServerCertificate = certificate);
-            kestrel.ConfigureEndpointDefaults(endpoint =>
-                endpoint.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1AndHttp2);
-        });
-        return builder;
+            "off" => ClientCertificateMode.NoCertificate,
+            "optional" => ClientCertificateMode.AllowCertificate,
+            "required" => ClientCertificateMode.RequireCertificate,
+            _ => throw new StartupException($"Exchange:Tls:ClientCertificates '{tls.ClientCertificates}' is not 'off', 'optional' or 'required'."),
+        };
+        if (mode == ClientCertificateMode.NoCertificate)
+        {
+            return (mode, null);
+        }
+
+        if (string.IsNullOrWhiteSpace(tls.ClientCaFile) || !File.Exists(ConfigPaths.Resolve(tls.ClientCaFile)))
+        {
+            throw new StartupException(
+                $"Exchange:Tls:ClientCertificates is '{tls.ClientCertificates}': Exchange:Tls:ClientCaFile must name the PEM file of the CA that issues client certificates.");
+        }
+
+        var roots = new X509Certificate2Collection();
+        roots.ImportFromPemFile(ConfigPaths.Resolve(tls.ClientCaFile));
+        return (mode, new Security.ClientCertificateTrust(roots, TimeProvider.System));
     }
 }

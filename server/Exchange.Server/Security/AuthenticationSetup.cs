@@ -62,6 +62,10 @@ internal static class AuthenticationSetup
                         {
                             context.Fail($"the token's 'sub' must name a participant ({ParticipantId.Rule})");
                         }
+                        else if (CertificateBinding.Problem(context.Principal!, context.HttpContext.Connection.ClientCertificate) is { } problem)
+                        {
+                            context.Fail(problem);
+                        }
 
                         return Task.CompletedTask;
                     },

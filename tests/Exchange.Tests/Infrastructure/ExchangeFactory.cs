@@ -2,6 +2,7 @@ using Exchange.Cli;
 using Exchange.Client;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Exchange.Tests.Infrastructure;
@@ -17,6 +18,7 @@ namespace Exchange.Tests.Infrastructure;
 public sealed class ExchangeFactory : WebApplicationFactory<Program>
 {
     private readonly bool _keepData;
+    private bool _realTls;
     private readonly Dictionary<string, string> _settings = new(StringComparer.Ordinal);
 
     public ExchangeFactory()
@@ -47,6 +49,41 @@ public sealed class ExchangeFactory : WebApplicationFactory<Program>
     /// <summary>A gateway in a fresh data directory with extra configuration, e.g. ("Exchange:Transfers:IdleTimeout", "00:00:01").</summary>
     public static ExchangeFactory With(params (string Key, string Value)[] settings) =>
         Over(Path.Combine(Path.GetTempPath(), "exchange-tests", Guid.NewGuid().ToString("N")), keepData: false, settings);
+
+    /// <summary>
+    /// A gateway on real Kestrel with TLS (the dev server certificate) on a free loopback port
+    /// instead of the in-memory test server: for what only a real TLS connection has, such as
+    /// client certificates. Reach it with <see cref="TlsClient"/>.
+    /// </summary>
+    public static ExchangeFactory WithTls(params (string Key, string Value)[] settings)
+    {
+        var factory = With(settings);
+        factory._realTls = true;
+        factory.UseKestrel();
+        factory.StartServer();
+        return factory;
+    }
+
+    /// <summary>The https address a <see cref="WithTls"/> gateway listens on.</summary>
+    public Uri TlsAddress => new(Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features
+        .Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.Single());
+
+    /// <summary>A client over real TLS that trusts the dev CA, presents <paramref name="certificate"/> (if any) and sends <paramref name="token"/> (if any).</summary>
+    public ExchangeClient TlsClient(string? token, System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null)
+    {
+        var options = new ExchangeClientOptions
+        {
+            Address = TlsAddress,
+            CaCertificateFile = Path.Combine(AppContext.BaseDirectory, "certs-dev", "ca.crt"),
+            ClientCertificate = certificate,
+        };
+        if (token is not null)
+        {
+            options.UseToken(token);
+        }
+
+        return new ExchangeClient(options);
+    }
 
     public static string DevKeyFile => Path.Combine(AppContext.BaseDirectory, "certs-dev", "jwt-signing.key");
 
@@ -91,6 +128,11 @@ public sealed class ExchangeFactory : WebApplicationFactory<Program>
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Development");
+        if (_realTls)
+        {
+            builder.UseSetting("urls", "https://127.0.0.1:0");
+        }
+
         builder.UseSetting("Exchange:DataDirectory", DataDirectory);
         builder.UseSetting("Exchange:Audit:CheckpointInterval", "00:00:00.050");
 
