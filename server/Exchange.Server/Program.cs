@@ -1,4 +1,5 @@
 using Exchange.Server.Hosting;
+using Exchange.Server.Observability;
 using Exchange.Server.Security;
 using Exchange.Server.Storage;
 
@@ -27,11 +28,15 @@ try
     // What is served: exchange.v1 services, health and reflection.
     builder.Services.AddExchangeGrpc(options);
 
+    // What operators see: OpenTelemetry metrics (Prometheus scrape endpoint, OTLP) and traces.
+    builder.Services.AddExchangeTelemetry(options.Telemetry);
+
     var app = builder.Build();
     app.Services.GetRequiredService<SigningKeyRing>().UseLogger(app.Logger);
     app.UseAuthentication();
     app.UseAuthorization();
     app.MapExchangeServices(options);
+    app.MapExchangeTelemetry(options);
     app.Run();
     return 0;
 }

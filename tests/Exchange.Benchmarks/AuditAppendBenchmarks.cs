@@ -21,7 +21,7 @@ public class AuditAppendBenchmarks
         Dataset: "datasets/abcdefabcdef", DatasetProvider: "acme", Details: new Dictionary<string, string> { ["reason"] = "benchmark" });
 
     private Database _database = null!;
-    private SqliteConnection _bare = null!;
+    private System.Data.Common.DbConnection _bare = null!;
     private byte[] _leaf = null!;
 
     /// <summary>Concurrent callers, as many requests in flight at once.</summary>
@@ -32,16 +32,16 @@ public class AuditAppendBenchmarks
     public void Setup()
     {
         Directory.CreateDirectory(_directory);
-        _database = new Database(Path.Combine(_directory, "exchange.db"), TimeProvider.System, NullLogger<Database>.Instance);
-        using (var connection = _database.Open())
+        var engine = new SqliteEngine(Path.Combine(_directory, "exchange.db"));
+        _database = new Database(engine, TimeProvider.System, NullLogger<Database>.Instance, new Exchange.Server.Observability.ExchangeTelemetry());
+        using (var connection = engine.OpenWriter())
         {
-            Migrations.Apply(connection);
+            Migrations.Apply(connection, engine);
         }
 
         _database.StartWriter();
         _leaf = _entry.Encode(DateTimeOffset.UtcNow);
-        var bare = new Database(Path.Combine(_directory, "bare.db"), TimeProvider.System, NullLogger<Database>.Instance);
-        _bare = bare.Open();
+        _bare = new SqliteEngine(Path.Combine(_directory, "bare.db")).OpenWriter();
         _bare.Command("CREATE TABLE leaves (idx INTEGER PRIMARY KEY, leaf BLOB NOT NULL)").ExecuteNonQuery();
     }
 

@@ -30,7 +30,7 @@ public class InclusionProofBenchmarks
             Build(path, Leaves);
         }
 
-        _database = new Database(path, TimeProvider.System, NullLogger<Database>.Instance);
+        _database = new Database(new SqliteEngine(path), TimeProvider.System, NullLogger<Database>.Instance, new Exchange.Server.Observability.ExchangeTelemetry());
         _store = new AuditStore(_database);
         _random = new Random(42);
     }
@@ -55,7 +55,7 @@ public class InclusionProofBenchmarks
         {
             connection.Open();
             connection.Command("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;").ExecuteNonQuery();
-            Migrations.Apply(connection);
+            Migrations.Apply(connection, new SqliteEngine(building));
             var tree = new AuditTree();
             using var insert = connection.Command("INSERT INTO audit_nodes (id, hash) VALUES (@id, @hash)");
             var id = insert.Parameter("@id");

@@ -23,6 +23,7 @@ internal static class GrpcSetup
             grpc.MaxReceiveMessageSize = options.Limits.MaxReceiveMessageBytes;
             grpc.MaxSendMessageSize = options.Limits.MaxSendMessageBytes;
             grpc.Interceptors.Add<UnhandledExceptionInterceptor>();
+            grpc.Interceptors.Add<Observability.CallMetricsInterceptor>();
             grpc.Interceptors.Add<Limits.CallRateLimiter>();
         });
         services.AddGrpcReflection();

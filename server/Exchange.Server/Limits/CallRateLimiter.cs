@@ -18,8 +18,11 @@ internal sealed class CallRateLimiter : Interceptor, IDisposable
     private readonly PartitionedRateLimiter<string>? _limiter;
     private readonly int _perSecond;
 
-    public CallRateLimiter(IOptions<Hosting.ExchangeOptions> options)
+    private readonly Observability.ExchangeTelemetry _telemetry;
+
+    public CallRateLimiter(IOptions<Hosting.ExchangeOptions> options, Observability.ExchangeTelemetry telemetry)
     {
+        _telemetry = telemetry;
         var limits = options.Value.Limits;
         _perSecond = limits.CallsPerSecond;
         if (_perSecond <= 0)
@@ -83,6 +86,7 @@ internal sealed class CallRateLimiter : Interceptor, IDisposable
             return;
         }
 
+        _telemetry.Denied("rate_limited");
         var wait = lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : TimeSpan.FromSeconds(1);
         var milliseconds = Math.Max(1, (long)Math.Ceiling(wait.TotalMilliseconds)).ToString(CultureInfo.InvariantCulture);
         throw new RpcException(

@@ -22,6 +22,7 @@ internal static class GrpcChallenge
         }
 
         context.HandleResponse();
+        http.RequestServices.GetService<Observability.ExchangeTelemetry>()?.Denied("unauthenticated");
         http.Response.StatusCode = StatusCodes.Status200OK;
         http.Response.ContentType = "application/grpc";
         http.Response.Headers.WWWAuthenticate = "Bearer";

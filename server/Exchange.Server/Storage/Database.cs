@@ -23,17 +23,20 @@ internal sealed partial class Database : IAsyncDisposable
 
     private readonly Channel<IWork> _queue = Channel.CreateUnbounded<IWork>(new UnboundedChannelOptions { SingleReader = true });
     private readonly TimeProvider _time;
+    private readonly Observability.ExchangeTelemetry _telemetry;
     private readonly ILogger<Database> _logger;
     private DbConnection? _writer;
     private long _announcedSize;
     private WriteUnit? _context;
     private Task? _writerLoop;
 
-    public Database(DatabaseEngine engine, TimeProvider time, ILogger<Database> logger)
+    public Database(DatabaseEngine engine, TimeProvider time, ILogger<Database> logger, Observability.ExchangeTelemetry telemetry)
     {
         Engine = engine;
         _time = time;
         _logger = logger;
+        _telemetry = telemetry;
+        telemetry.ObserveLogSize(() => LogSize);
     }
 
     public DatabaseEngine Engine { get; }
@@ -58,9 +61,21 @@ internal sealed partial class Database : IAsyncDisposable
 
     public async Task<T> ReadAsync<T>(Func<DbConnection, T> read, CancellationToken cancellationToken)
     {
-        cancellationToken.ThrowIfCancellationRequested();
-        await using var connection = Engine.OpenReader();
-        return read(connection);
+        for (var attempt = 1; ; attempt++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            await using var connection = Engine.OpenReader();
+            try
+            {
+                return read(connection);
+            }
+            catch (DbException) when (attempt == 1 && connection.State != ConnectionState.Open)
+            {
+                // A pooled connection the database had dropped (a restart, a failover): reads have no
+                // effects, so the read runs once more, on a fresh connection.
+                Engine.ClearPool();
+            }
+        }
     }
 
     /// <summary>Another replica committed the log up to <paramref name="size"/> leaves: readers and watchers here may go that far.</summary>
@@ -142,6 +157,8 @@ internal sealed partial class Database : IAsyncDisposable
     private void Commit(List<IWork> batch)
     {
         var start = Tree.Save();
+        using var activity = Observability.ExchangeTelemetry.Tracing.StartActivity("exchange.db.commit");
+        activity?.SetTag("exchange.db.units", batch.Count);
         try
         {
             using var transaction = BeginGroup();
@@ -174,6 +191,7 @@ internal sealed partial class Database : IAsyncDisposable
                     Tree.Restore(mark);
                     if (ex is AuditedDenial denied)
                     {
+                        _telemetry.Denied(Observability.ExchangeTelemetry.Reason(denied.Denial.StatusCode), denied.Entry.Action);
                         context.Record(denied.Entry);
                         work.Fail(denied.Denial);
                     }
@@ -221,6 +239,7 @@ internal sealed partial class Database : IAsyncDisposable
         }
 
         Tree.Commit();
+        _telemetry.Appended(Tree.Size - start.Size);
         foreach (var work in batch)
         {
             work.Complete();

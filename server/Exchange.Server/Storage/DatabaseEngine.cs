@@ -20,6 +20,11 @@ internal abstract class DatabaseEngine
     {
     }
 
+    /// <summary>Drops idle pooled connections, after one turned out dead.</summary>
+    public virtual void ClearPool()
+    {
+    }
+
     /// <summary>A connection for reads.</summary>
     public abstract DbConnection OpenReader();
 

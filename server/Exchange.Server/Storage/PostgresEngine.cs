@@ -42,6 +42,8 @@ internal sealed partial class PostgresEngine : DatabaseEngine, IAsyncDisposable
 
     public override DbConnection OpenReader() => DataSource.OpenConnection();
 
+    public override void ClearPool() => DataSource.Clear();
+
     /// <summary>A connection of its own for LISTEN, outside the pool.</summary>
     public async Task<NpgsqlConnection> OpenListenerAsync(CancellationToken cancellationToken)
     {

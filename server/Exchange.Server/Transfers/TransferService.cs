@@ -19,7 +19,8 @@ namespace Exchange.Server.Transfers;
 /// expiry, and end with a receipt proving the transfer was logged.
 /// </summary>
 internal sealed partial class TransferService(TransferStore store, AuditStore audit, CheckpointSigner signer, IBlobStore blobs, KeyRing keys,
-    GrantSignals signals, PageTokens pageTokens, IOptions<Hosting.ExchangeOptions> options, TimeProvider time, ILogger<TransferService> logger)
+    GrantSignals signals, PageTokens pageTokens, IOptions<Hosting.ExchangeOptions> options, TimeProvider time, Observability.ExchangeTelemetry telemetry,
+    ILogger<TransferService> logger)
     : V1.TransferService.TransferServiceBase
 {
     private const int UploadQueueDepth = 16;
@@ -40,6 +41,7 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
         ValidateHeader(header);
 
         var number = await store.ReserveRevisionAsync(caller, datasetId, context.CancellationToken);
+        var started = time.GetTimestamp();
         var revisionName = DatasetNames.FormatRevision(datasetId, number);
         var dataKey = KeyRing.NewDataKey();
         var segmentSize = Limits.ChunkSize;
@@ -140,10 +142,12 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
             var revision = await store.CommitRevisionAsync(caller, datasetId, number, length, sha256, header.MediaType, sink.BlobId,
                 keys.Wrap(dataKey, revisionName), keys.PrimaryId, segmentSize);
             committed = true;
+            telemetry.Transferred("upload", length);
             return new UploadResponse { Revision = revision };
         }
         finally
         {
+            telemetry.TransferEnded("upload", committed ? "completed" : "failed", time.GetElapsedTime(started));
             CryptographicOperations.ZeroMemory(dataKey);
             if (placed && !committed)
             {
@@ -193,6 +197,7 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
 
         var sent = request.Offset;
         var finished = false;
+        var started = time.GetTimestamp();
         try
         {
             await responseStream.WriteAsync(new DownloadResponse
@@ -232,6 +237,7 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
                     }
 
                     sent += chunk.Length;
+                    telemetry.Transferred("download", chunk.Length);
                 }
             }
             finally
@@ -249,9 +255,11 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
             {
                 Trailer = new DownloadTrailer { Sha256 = ByteString.CopyFrom(sha256), Receipt = receipt },
             }, context.CancellationToken);
+            telemetry.TransferEnded("download", "completed", time.GetElapsedTime(started));
         }
         catch (Exception ex) when (!finished)
         {
+            telemetry.TransferEnded("download", "failed", time.GetElapsedTime(started));
             var (status, reason) = Classify(ex, lease.Revoked.IsCancellationRequested, context.CancellationToken.IsCancellationRequested);
             await store.FinishAsync(caller, transfer, grant, start.Attempt, completed: false, sent, reason);
             LogTransferFailed(transfer.Name, sent, reason);

@@ -19,6 +19,9 @@ public sealed class ExchangeFactory : WebApplicationFactory<Program>
 {
     private readonly bool _keepData;
     private bool _realTls;
+
+    /// <summary>When set (before the server starts), every log line at every level is kept here.</summary>
+    public CapturedLogs? Logs { get; init; }
     private readonly Dictionary<string, string> _settings = new(StringComparer.Ordinal);
 
     public ExchangeFactory()
@@ -158,7 +161,14 @@ public sealed class ExchangeFactory : WebApplicationFactory<Program>
         {
             builder.UseSetting(key, value);
         }
-        builder.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
+        builder.ConfigureLogging(logging =>
+        {
+            logging.SetMinimumLevel(Logs is null ? LogLevel.Warning : LogLevel.Trace);
+            if (Logs is not null)
+            {
+                logging.AddProvider(Logs);
+            }
+        });
     }
 
     private (string Key, string Value)[] PostgresSettings()

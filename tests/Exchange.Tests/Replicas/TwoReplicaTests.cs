@@ -199,7 +199,8 @@ public sealed class TwoReplicaTests(S3Server s3) : IClassFixture<S3Server>, IDis
             await cut.ExecuteNonQueryAsync();
         }
 
-        // The writer finds its connection dead before a group starts and carries on over a new one.
+        // The writer finds its connection dead before a group starts and carries on over a new one;
+        // readers whose pooled connections died read again on fresh ones.
         var database = a.Services.GetRequiredService<Exchange.Server.Storage.Database>();
         var entry = new Exchange.Server.Audit.AuditEntry("acme", "test.write", "datasets/x", AuditOutcome.Success);
         var index = await database.WriteAsync(unit => unit.Record(entry), CancellationToken.None);

@@ -1,0 +1,50 @@
+using Exchange.Server.Hosting;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
+
+namespace Exchange.Server.Observability;
+
+internal static class TelemetrySetup
+{
+    /// <summary>
+    /// OpenTelemetry: the gateway's own meter and trace source, ASP.NET Core's and the runtime's
+    /// metrics, a Prometheus scrape endpoint, and OTLP export when a collector is configured.
+    /// </summary>
+    public static IServiceCollection AddExchangeTelemetry(this IServiceCollection services, TelemetryOptions options)
+    {
+        services.AddSingleton<ExchangeTelemetry>();
+        var telemetry = services.AddOpenTelemetry()
+            .WithMetrics(metrics =>
+            {
+                metrics.AddMeter(ExchangeTelemetry.Name).AddAspNetCoreInstrumentation().AddRuntimeInstrumentation();
+                if (options.Prometheus)
+                {
+                    metrics.AddPrometheusExporter();
+                }
+
+                if (!string.IsNullOrWhiteSpace(options.OtlpEndpoint))
+                {
+                    metrics.AddOtlpExporter(otlp => otlp.Endpoint = new Uri(options.OtlpEndpoint));
+                }
+            });
+        if (!string.IsNullOrWhiteSpace(options.OtlpEndpoint))
+        {
+            telemetry.WithTracing(tracing => tracing
+                .AddSource(ExchangeTelemetry.Name)
+                .AddAspNetCoreInstrumentation()
+                .AddOtlpExporter(otlp => otlp.Endpoint = new Uri(options.OtlpEndpoint)));
+        }
+
+        return services;
+    }
+
+    public static WebApplication MapExchangeTelemetry(this WebApplication app, ExchangeOptions options)
+    {
+        if (options.Telemetry.Prometheus)
+        {
+            app.MapPrometheusScrapingEndpoint(options.Telemetry.PrometheusPath).AllowAnonymous();
+        }
+
+        return app;
+    }
+}
