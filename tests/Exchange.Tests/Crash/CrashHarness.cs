@@ -1,0 +1,308 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using Exchange.Client;
+using Exchange.Client.Transfers;
+using Exchange.Tests.Access;
+using Exchange.Tests.Infrastructure;
+using Exchange.Tests.Smoke;
+using Exchange.V1;
+using Grpc.Core;
+using Grpc.Health.V1;
+using Microsoft.Data.Sqlite;
+
+namespace Exchange.Tests.Crash;
+
+/// <summary>
+/// Kills the real gateway (SIGKILL) at random moments while uploads, approvals, revocations and
+/// downloads run against it, restarts it over the same data directory, and checks after every
+/// kill that what was answered OK survived and nothing half-done is visible: acknowledged
+/// revisions, grants and revocations are there; every visible revision downloads whole and
+/// matches its SHA-256; every COMPLETED transfer sent all its bytes and has a verifiable receipt;
+/// SQLite's integrity check passes; and the audit log verifies, consistent with every checkpoint
+/// trusted before earlier kills.
+/// </summary>
+internal sealed class CrashHarness(int seed, Action<string> log) : IAsyncDisposable
+{
+    private readonly string _data = Path.Combine(Path.GetTempPath(), "exchange-crash", Guid.NewGuid().ToString("N"));
+    private readonly string _trusted = Path.Combine(Path.GetTempPath(), $"exchange-crash-trusted-{Guid.NewGuid():N}.json");
+    private readonly int _port = FreePort();
+    private readonly Random _random = new(seed);
+    private readonly ConcurrentDictionary<string, string> _ackedRevisions = new();
+    private readonly ConcurrentBag<string> _ackedGrants = [];
+    private readonly ConcurrentBag<string> _ackedRevocations = [];
+    private readonly ConcurrentBag<string> _ackedTransfers = [];
+    private readonly HashSet<string> _verifiedRevisions = [];
+    private readonly List<string> _datasets = [];
+    private Process? _server;
+
+    private Uri Address => new($"https://127.0.0.1:{_port}");
+
+    public async Task RunAsync(int kills)
+    {
+        for (var round = 1; round <= kills; round++)
+        {
+            await StartAsync();
+            await CheckAsync(round - 1);
+            using var acme = Client(Participant.Acme);
+            var dataset = (await acme.Catalog.CreateDatasetAsync(new CreateDatasetRequest
+            {
+                Dataset = new Dataset { Title = $"round {round}", Classification = Classification.Internal },
+            })).Dataset.Name;
+            _datasets.Add(dataset);
+            await acme.UploadAsync(dataset, new MemoryStream(RandomNumberGenerator.GetBytes(1000)), "application/octet-stream");
+            await acme.Catalog.PublishDatasetAsync(new PublishDatasetRequest { Name = dataset });
+
+            using var stop = new CancellationTokenSource();
+            var workers = new[] { UploadsAsync(dataset, stop.Token), AccessAsync(dataset, stop.Token), DownloadsAsync(dataset, stop.Token) };
+            await Task.Delay(_random.Next(150, 1500));
+            _server!.Kill(entireProcessTree: true);
+            await _server.WaitForExitAsync();
+            await stop.CancelAsync();
+            await Task.WhenAll(workers);
+            IntegrityCheck();
+            log($"kill {round}: {_ackedRevisions.Count} revisions, {_ackedGrants.Count} grants, {_ackedRevocations.Count} revocations, " +
+                $"{_ackedTransfers.Count} downloads acknowledged so far");
+        }
+
+        await StartAsync();
+        await CheckAsync(kills);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_server is { HasExited: false })
+        {
+            _server.Kill(entireProcessTree: true);
+            await _server.WaitForExitAsync();
+        }
+
+        SqliteConnection.ClearAllPools();
+        File.Delete(_trusted);
+        if (Directory.Exists(_data))
+        {
+            Directory.Delete(_data, recursive: true);
+        }
+    }
+
+    private async Task UploadsAsync(string dataset, CancellationToken stop)
+    {
+        using var acme = Client(Participant.Acme);
+        while (!stop.IsCancellationRequested)
+        {
+            var content = RandomNumberGenerator.GetBytes(Random.Shared.Next(1, 600_000));
+            try
+            {
+                var revision = await acme.UploadAsync(dataset, new MemoryStream(content), "application/octet-stream", cancellationToken: stop);
+                _ackedRevisions[revision.Name] = Convert.ToHexStringLower(SHA256.HashData(content));
+            }
+            catch (Exception ex) when (ex is RpcException or OperationCanceledException or IOException or HttpRequestException)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task AccessAsync(string dataset, CancellationToken stop)
+    {
+        using var acme = Client(Participant.Acme);
+        using var umbrella = Client(Participant.Umbrella);
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                var request = (await umbrella.Access.RequestAccessAsync(new RequestAccessRequest { Dataset = dataset, Purpose = "research" }, cancellationToken: stop)).AccessRequest;
+                var grant = (await acme.Access.ApproveAccessRequestAsync(new ApproveAccessRequestRequest { Name = request.Name }, cancellationToken: stop)).Grant;
+                _ackedGrants.Add(grant.Name);
+                await acme.Access.RevokeGrantAsync(new RevokeGrantRequest { Name = grant.Name, Reason = "crash test" }, cancellationToken: stop);
+                _ackedRevocations.Add(grant.Name);
+            }
+            catch (Exception ex) when (ex is RpcException or OperationCanceledException or IOException or HttpRequestException)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task DownloadsAsync(string dataset, CancellationToken stop)
+    {
+        using var acme = Client(Participant.Acme);
+        using var initech = Client(Participant.Initech);
+        try
+        {
+            var request = (await initech.Access.RequestAccessAsync(new RequestAccessRequest { Dataset = dataset, Purpose = "research" }, cancellationToken: stop)).AccessRequest;
+            var grant = (await acme.Access.ApproveAccessRequestAsync(new ApproveAccessRequestRequest { Name = request.Name }, cancellationToken: stop)).Grant;
+            _ackedGrants.Add(grant.Name);
+            while (!stop.IsCancellationRequested)
+            {
+                var (header, bytes, trailer) = await initech.DownloadAllAsync(grant.Name, cancellationToken: stop);
+                if (Convert.ToHexStringLower(SHA256.HashData(bytes)) != Convert.ToHexStringLower(header.Sha256.Span))
+                {
+                    throw new InvalidOperationException($"{header.Transfer} delivered bytes that do not match {header.Revision}");
+                }
+
+                if (ReceiptVerifier.Problem(trailer.Receipt, header.Transfer) is { } problem)
+                {
+                    throw new InvalidOperationException($"{header.Transfer}: {problem}");
+                }
+
+                _ackedTransfers.Add(header.Transfer);
+            }
+        }
+        catch (Exception ex) when (ex is RpcException or OperationCanceledException or IOException or HttpRequestException)
+        {
+        }
+    }
+
+    private async Task CheckAsync(int kills)
+    {
+        using var acme = Client(Participant.Acme);
+        using var globex = Client(new Participant("globex-check", "consumer"));
+        using var umbrella = Client(Participant.Umbrella);
+        using var initech = Client(Participant.Initech);
+
+        foreach (var (name, sha) in _ackedRevisions)
+        {
+            var revision = (await acme.Catalog.GetRevisionAsync(new GetRevisionRequest { Name = name })).Revision;
+            Assert.True(Convert.ToHexStringLower(revision.Sha256.Span) == sha, $"after kill {kills}: {name} changed");
+        }
+
+        // Every visible revision is whole: it downloads completely and matches its SHA-256.
+        foreach (var dataset in _datasets)
+        {
+            var revisions = (await acme.Catalog.ListRevisionsAsync(new ListRevisionsRequest { Parent = dataset, PageSize = 500 })).Revisions
+                .Where(r => !_verifiedRevisions.Contains(r.Name)).ToList();
+            if (revisions.Count == 0)
+            {
+                continue;
+            }
+
+            var request = (await globex.Access.RequestAccessAsync(new RequestAccessRequest { Dataset = dataset, Purpose = "check" })).AccessRequest;
+            var grant = (await acme.Access.ApproveAccessRequestAsync(new ApproveAccessRequestRequest { Name = request.Name })).Grant;
+            foreach (var revision in revisions)
+            {
+                var (_, bytes, _) = await globex.DownloadAllAsync(grant.Name, purpose: "check", revision: revision.Name);
+                Assert.True(SHA256.HashData(bytes).AsSpan().SequenceEqual(revision.Sha256.Span), $"after kill {kills}: {revision.Name} is not whole");
+                _verifiedRevisions.Add(revision.Name);
+            }
+
+            await acme.Access.RevokeGrantAsync(new RevokeGrantRequest { Name = grant.Name, Reason = "checked" });
+        }
+
+        foreach (var grant in _ackedGrants)
+        {
+            await acme.Access.GetGrantAsync(new GetGrantRequest { Name = grant });
+        }
+
+        foreach (var grant in _ackedRevocations)
+        {
+            var state = (await acme.Access.GetGrantAsync(new GetGrantRequest { Name = grant })).Grant.State;
+            Assert.True(state == GrantState.Revoked, $"after kill {kills}: the acknowledged revocation of {grant} is lost ({state})");
+        }
+
+        foreach (var transfer in _ackedTransfers)
+        {
+            var state = (await initech.Transfers.GetTransferAsync(new GetTransferRequest { Name = transfer })).Transfer.State;
+            Assert.True(state == TransferState.Completed, $"after kill {kills}: the acknowledged download {transfer} is {state}");
+        }
+
+        // Nothing is COMPLETED that did not send every byte and log it.
+        foreach (var grant in _ackedGrants)
+        {
+            var transfers = (await acme.Transfers.ListTransfersAsync(new ListTransfersRequest { Grant = grant, PageSize = 500 })).Transfers;
+            foreach (var transfer in transfers.Where(t => t.State == TransferState.Completed))
+            {
+                Assert.True(transfer.BytesSent == transfer.SizeBytes, $"after kill {kills}: {transfer.Name} is COMPLETED after {transfer.BytesSent} of {transfer.SizeBytes} bytes");
+                var receipt = (await acme.Transfers.GetTransferAsync(new GetTransferRequest { Name = transfer.Name })).Transfer.Receipt;
+                Assert.True(receipt is not null && ReceiptVerifier.Problem(receipt, transfer.Name) is null, $"after kill {kills}: {transfer.Name} has no valid receipt");
+            }
+        }
+
+        var (exit, output, error) = await RunCliAsync("audit", "verify", "--trusted", _trusted);
+        Assert.True(exit == 0, $"after kill {kills}: the audit log does not verify: {output}{error}");
+    }
+
+    private void IntegrityCheck()
+    {
+        using var connection = new SqliteConnection($"Data Source={Path.Combine(_data, "exchange.db")};Mode=ReadWrite;Pooling=False");
+        connection.Open();
+        using var check = connection.CreateCommand();
+        check.CommandText = "PRAGMA integrity_check";
+        Assert.Equal("ok", check.ExecuteScalar());
+    }
+
+    private async Task StartAsync()
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = Tools.ServerBinaries(),
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[]
+        {
+            "Exchange.Server.dll", "--urls", Address.ToString(), $"--Exchange:DataDirectory={_data}", "--Exchange:Limits:CallsPerSecond=0",
+            "--Exchange:Transfers:ChunkSize=65536", "--Exchange:Audit:CheckpointInterval=00:00:00.100", "--Logging:LogLevel:Default=Warning",
+        })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
+        _server = Process.Start(start)!;
+        _server.OutputDataReceived += (_, _) => { };
+        _server.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                log($"server: {e.Data}");
+            }
+        };
+        _server.BeginOutputReadLine();
+        _server.BeginErrorReadLine();
+        using var client = Client(Participant.Acme);
+        var health = new Health.HealthClient(client.Channel);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            Assert.False(_server.HasExited, $"the gateway exited with {(_server.HasExited ? _server.ExitCode : 0)} on restart");
+            try
+            {
+                if ((await health.CheckAsync(new HealthCheckRequest(), deadline: DateTime.UtcNow.AddSeconds(2))).Status == HealthCheckResponse.Types.ServingStatus.Serving)
+                {
+                    return;
+                }
+            }
+            catch (RpcException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100);
+            }
+        }
+    }
+
+    private ExchangeClient Client(Participant participant) => new(new ExchangeClientOptions
+    {
+        Address = Address,
+        CaCertificateFile = Path.Combine(AppContext.BaseDirectory, "certs-dev", "ca.crt"),
+    }.UseToken(ExchangeFactory.Token(participant.Id, participant.Roles)));
+
+    private async Task<(int Exit, string Out, string Err)> RunCliAsync(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var exit = await Exchange.Cli.CliApp.RunAsync(
+            ["--server", Address.ToString(), "--ca", Path.Combine(AppContext.BaseDirectory, "certs-dev", "ca.crt"),
+                "--token", ExchangeFactory.Token(Participant.Auditor.Id, Participant.Auditor.Roles), .. args], output, error);
+        return (exit, output.ToString(), error.ToString());
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
