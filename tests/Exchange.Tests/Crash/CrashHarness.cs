@@ -1,16 +1,11 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using Exchange.Client;
 using Exchange.Client.Transfers;
 using Exchange.Tests.Access;
 using Exchange.Tests.Infrastructure;
-using Exchange.Tests.Smoke;
 using Exchange.V1;
 using Grpc.Core;
-using Grpc.Health.V1;
 using Microsoft.Data.Sqlite;
 
 namespace Exchange.Tests.Crash;
@@ -28,23 +23,24 @@ internal sealed class CrashHarness(int seed, Action<string> log) : IAsyncDisposa
 {
     private readonly string _data = Path.Combine(Path.GetTempPath(), "exchange-crash", Guid.NewGuid().ToString("N"));
     private readonly string _trusted = Path.Combine(Path.GetTempPath(), $"exchange-crash-trusted-{Guid.NewGuid():N}.json");
-    private readonly int _port = FreePort();
     private readonly Random _random = new(seed);
-    private readonly ConcurrentDictionary<string, string> _ackedRevisions = new();
-    private readonly ConcurrentBag<string> _ackedGrants = [];
-    private readonly ConcurrentBag<string> _ackedRevocations = [];
-    private readonly ConcurrentBag<string> _ackedTransfers = [];
+    private readonly ConcurrentQueue<(string Name, string Sha256)> _ackedRevisions = new();
+    private readonly ConcurrentQueue<string> _ackedGrants = new();
+    private readonly ConcurrentQueue<string> _ackedRevocations = new();
+    private readonly ConcurrentQueue<string> _ackedTransfers = new();
+    private readonly Dictionary<object, int> _checkedUpTo = [];
     private readonly HashSet<string> _verifiedRevisions = [];
     private readonly List<string> _datasets = [];
-    private Process? _server;
+    private GatewayProcess? _gateway;
 
-    private Uri Address => new($"https://127.0.0.1:{_port}");
+    private GatewayProcess Gateway => _gateway ??= new GatewayProcess(_data, log, "--Exchange:Limits:CallsPerSecond=0",
+        "--Exchange:Transfers:ChunkSize=65536", "--Exchange:Audit:CheckpointInterval=00:00:00.100");
 
     public async Task RunAsync(int kills)
     {
         for (var round = 1; round <= kills; round++)
         {
-            await StartAsync();
+            await Gateway.StartAsync();
             await CheckAsync(round - 1);
             using var acme = Client(Participant.Acme);
             var dataset = (await acme.Catalog.CreateDatasetAsync(new CreateDatasetRequest
@@ -58,8 +54,7 @@ internal sealed class CrashHarness(int seed, Action<string> log) : IAsyncDisposa
             using var stop = new CancellationTokenSource();
             var workers = new[] { UploadsAsync(dataset, stop.Token), AccessAsync(dataset, stop.Token), DownloadsAsync(dataset, stop.Token) };
             await Task.Delay(_random.Next(150, 1500));
-            _server!.Kill(entireProcessTree: true);
-            await _server.WaitForExitAsync();
+            await Gateway.KillAsync();
             await stop.CancelAsync();
             await Task.WhenAll(workers);
             IntegrityCheck();
@@ -67,16 +62,15 @@ internal sealed class CrashHarness(int seed, Action<string> log) : IAsyncDisposa
                 $"{_ackedTransfers.Count} downloads acknowledged so far");
         }
 
-        await StartAsync();
+        await Gateway.StartAsync();
         await CheckAsync(kills);
     }
 
     public async ValueTask DisposeAsync()
     {
-        if (_server is { HasExited: false })
+        if (_gateway is not null)
         {
-            _server.Kill(entireProcessTree: true);
-            await _server.WaitForExitAsync();
+            await _gateway.DisposeAsync();
         }
 
         SqliteConnection.ClearAllPools();
@@ -96,7 +90,7 @@ internal sealed class CrashHarness(int seed, Action<string> log) : IAsyncDisposa
             try
             {
                 var revision = await acme.UploadAsync(dataset, new MemoryStream(content), "application/octet-stream", cancellationToken: stop);
-                _ackedRevisions[revision.Name] = Convert.ToHexStringLower(SHA256.HashData(content));
+                _ackedRevisions.Enqueue((revision.Name, Convert.ToHexStringLower(SHA256.HashData(content))));
             }
             catch (Exception ex) when (ex is RpcException or OperationCanceledException or IOException or HttpRequestException)
             {
@@ -115,9 +109,9 @@ internal sealed class CrashHarness(int seed, Action<string> log) : IAsyncDisposa
             {
                 var request = (await umbrella.Access.RequestAccessAsync(new RequestAccessRequest { Dataset = dataset, Purpose = "research" }, cancellationToken: stop)).AccessRequest;
                 var grant = (await acme.Access.ApproveAccessRequestAsync(new ApproveAccessRequestRequest { Name = request.Name }, cancellationToken: stop)).Grant;
-                _ackedGrants.Add(grant.Name);
+                _ackedGrants.Enqueue(grant.Name);
                 await acme.Access.RevokeGrantAsync(new RevokeGrantRequest { Name = grant.Name, Reason = "crash test" }, cancellationToken: stop);
-                _ackedRevocations.Add(grant.Name);
+                _ackedRevocations.Enqueue(grant.Name);
             }
             catch (Exception ex) when (ex is RpcException or OperationCanceledException or IOException or HttpRequestException)
             {
@@ -134,7 +128,7 @@ internal sealed class CrashHarness(int seed, Action<string> log) : IAsyncDisposa
         {
             var request = (await initech.Access.RequestAccessAsync(new RequestAccessRequest { Dataset = dataset, Purpose = "research" }, cancellationToken: stop)).AccessRequest;
             var grant = (await acme.Access.ApproveAccessRequestAsync(new ApproveAccessRequestRequest { Name = request.Name }, cancellationToken: stop)).Grant;
-            _ackedGrants.Add(grant.Name);
+            _ackedGrants.Enqueue(grant.Name);
             while (!stop.IsCancellationRequested)
             {
                 var (header, bytes, trailer) = await initech.DownloadAllAsync(grant.Name, cancellationToken: stop);
@@ -148,7 +142,7 @@ internal sealed class CrashHarness(int seed, Action<string> log) : IAsyncDisposa
                     throw new InvalidOperationException($"{header.Transfer}: {problem}");
                 }
 
-                _ackedTransfers.Add(header.Transfer);
+                _ackedTransfers.Enqueue(header.Transfer);
             }
         }
         catch (Exception ex) when (ex is RpcException or OperationCanceledException or IOException or HttpRequestException)
@@ -163,7 +157,7 @@ internal sealed class CrashHarness(int seed, Action<string> log) : IAsyncDisposa
         using var umbrella = Client(Participant.Umbrella);
         using var initech = Client(Participant.Initech);
 
-        foreach (var (name, sha) in _ackedRevisions)
+        foreach (var (name, sha) in ToCheck(_ackedRevisions))
         {
             var revision = (await acme.Catalog.GetRevisionAsync(new GetRevisionRequest { Name = name })).Revision;
             Assert.True(Convert.ToHexStringLower(revision.Sha256.Span) == sha, $"after kill {kills}: {name} changed");
@@ -191,25 +185,26 @@ internal sealed class CrashHarness(int seed, Action<string> log) : IAsyncDisposa
             await acme.Access.RevokeGrantAsync(new RevokeGrantRequest { Name = grant.Name, Reason = "checked" });
         }
 
-        foreach (var grant in _ackedGrants)
+        var grants = ToCheck(_ackedGrants);
+        foreach (var grant in grants)
         {
             await acme.Access.GetGrantAsync(new GetGrantRequest { Name = grant });
         }
 
-        foreach (var grant in _ackedRevocations)
+        foreach (var grant in ToCheck(_ackedRevocations))
         {
             var state = (await acme.Access.GetGrantAsync(new GetGrantRequest { Name = grant })).Grant.State;
             Assert.True(state == GrantState.Revoked, $"after kill {kills}: the acknowledged revocation of {grant} is lost ({state})");
         }
 
-        foreach (var transfer in _ackedTransfers)
+        foreach (var transfer in ToCheck(_ackedTransfers))
         {
             var state = (await initech.Transfers.GetTransferAsync(new GetTransferRequest { Name = transfer })).Transfer.State;
             Assert.True(state == TransferState.Completed, $"after kill {kills}: the acknowledged download {transfer} is {state}");
         }
 
         // Nothing is COMPLETED that did not send every byte and log it.
-        foreach (var grant in _ackedGrants)
+        foreach (var grant in grants)
         {
             var transfers = (await acme.Transfers.ListTransfersAsync(new ListTransfersRequest { Grant = grant, PageSize = 500 })).Transfers;
             foreach (var transfer in transfers.Where(t => t.State == TransferState.Completed))
@@ -220,8 +215,20 @@ internal sealed class CrashHarness(int seed, Action<string> log) : IAsyncDisposa
             }
         }
 
-        var (exit, output, error) = await RunCliAsync("audit", "verify", "--trusted", _trusted);
+        var (exit, output, error) = await Gateway.RunCliAsync(Participant.Auditor, "audit", "verify", "--trusted", _trusted);
         Assert.True(exit == 0, $"after kill {kills}: the audit log does not verify: {output}{error}");
+    }
+
+    /// <summary>
+    /// What was acknowledged since the last check, and a random sample of 50 earlier ones: each
+    /// check looks at everything new and keeps looking back, without growing with the whole history.
+    /// </summary>
+    private List<T> ToCheck<T>(ConcurrentQueue<T> acknowledged)
+    {
+        var all = acknowledged.ToArray();
+        var from = _checkedUpTo.GetValueOrDefault(acknowledged);
+        _checkedUpTo[acknowledged] = all.Length;
+        return [.. all[from..], .. all[..from].OrderBy(_ => _random.Next()).Take(50)];
     }
 
     private void IntegrityCheck()
@@ -233,76 +240,5 @@ internal sealed class CrashHarness(int seed, Action<string> log) : IAsyncDisposa
         Assert.Equal("ok", check.ExecuteScalar());
     }
 
-    private async Task StartAsync()
-    {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = Tools.ServerBinaries(),
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in new[]
-        {
-            "Exchange.Server.dll", "--urls", Address.ToString(), $"--Exchange:DataDirectory={_data}", "--Exchange:Limits:CallsPerSecond=0",
-            "--Exchange:Transfers:ChunkSize=65536", "--Exchange:Audit:CheckpointInterval=00:00:00.100", "--Logging:LogLevel:Default=Warning",
-        })
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
-        _server = Process.Start(start)!;
-        _server.OutputDataReceived += (_, _) => { };
-        _server.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is not null)
-            {
-                log($"server: {e.Data}");
-            }
-        };
-        _server.BeginOutputReadLine();
-        _server.BeginErrorReadLine();
-        using var client = Client(Participant.Acme);
-        var health = new Health.HealthClient(client.Channel);
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (true)
-        {
-            Assert.False(_server.HasExited, $"the gateway exited with {(_server.HasExited ? _server.ExitCode : 0)} on restart");
-            try
-            {
-                if ((await health.CheckAsync(new HealthCheckRequest(), deadline: DateTime.UtcNow.AddSeconds(2))).Status == HealthCheckResponse.Types.ServingStatus.Serving)
-                {
-                    return;
-                }
-            }
-            catch (RpcException) when (DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(100);
-            }
-        }
-    }
-
-    private ExchangeClient Client(Participant participant) => new(new ExchangeClientOptions
-    {
-        Address = Address,
-        CaCertificateFile = Path.Combine(AppContext.BaseDirectory, "certs-dev", "ca.crt"),
-    }.UseToken(ExchangeFactory.Token(participant.Id, participant.Roles)));
-
-    private async Task<(int Exit, string Out, string Err)> RunCliAsync(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var exit = await Exchange.Cli.CliApp.RunAsync(
-            ["--server", Address.ToString(), "--ca", Path.Combine(AppContext.BaseDirectory, "certs-dev", "ca.crt"),
-                "--token", ExchangeFactory.Token(Participant.Auditor.Id, Participant.Auditor.Roles), .. args], output, error);
-        return (exit, output.ToString(), error.ToString());
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    private ExchangeClient Client(Participant participant) => Gateway.Client(participant);
 }

@@ -16,8 +16,19 @@ public sealed class CrashTests(ITestOutputHelper output)
         var seed = int.TryParse(Environment.GetEnvironmentVariable("EXCHANGE_CRASH_SEED"), NumberStyles.None, CultureInfo.InvariantCulture, out var s)
             ? s
             : Environment.TickCount & 0xFFFF;
-        output.WriteLine($"seed {seed} (EXCHANGE_CRASH_SEED to repeat), {kills} kills");
-        await using var harness = new CrashHarness(seed, output.WriteLine);
+        // A long run also writes its progress as it goes to EXCHANGE_CRASH_LOG, if set.
+        var progress = Environment.GetEnvironmentVariable("EXCHANGE_CRASH_LOG");
+        void Log(string line)
+        {
+            output.WriteLine(line);
+            if (!string.IsNullOrEmpty(progress))
+            {
+                File.AppendAllText(progress, $"{DateTime.UtcNow:HH:mm:ss} {line}{Environment.NewLine}");
+            }
+        }
+
+        Log($"seed {seed} (EXCHANGE_CRASH_SEED to repeat), {kills} kills");
+        await using var harness = new CrashHarness(seed, Log);
         await harness.RunAsync(kills);
     }
 }
