@@ -5,9 +5,10 @@ using Grpc.Core;
 namespace Exchange.Server.Transfers;
 
 /// <summary>
-/// Decrypts a revision from an offset, one segment at a time, handing out slices of one reused
-/// buffer: a slice is valid until the next one is requested. A segment that does not
-/// authenticate, or a file that ends early, is DATA_LOSS; wrong bytes are never handed out.
+/// Decrypts a revision from an offset, one segment at a time and in place, handing out slices of
+/// one buffer: a slice is valid until the next one is requested. A download so holds one
+/// segment of memory, whatever the revision's size. A segment that does not authenticate, or a
+/// file that ends early, is DATA_LOSS; wrong bytes are never handed out.
 /// </summary>
 internal static class RevisionReader
 {
@@ -31,30 +32,31 @@ internal static class RevisionReader
 
         using var aes = new AesGcm(dataKey, RevisionCipher.TagSize);
         var segments = RevisionCipher.SegmentCount(size, segmentSize);
-        var sealedBuffer = new byte[segmentSize + RevisionCipher.TagSize];
-        var plain = new byte[segmentSize];
+        var buffer = new byte[segmentSize + RevisionCipher.TagSize];
         var nonce = new byte[RevisionCipher.NonceSize];
         var first = offset / segmentSize;
         for (var index = first; index < segments; index++)
         {
             var length = (int)Math.Min(segmentSize, size - (index * segmentSize));
-            var sealedSegment = sealedBuffer.AsMemory(0, length + RevisionCipher.TagSize);
+            var sealedSegment = buffer.AsMemory(0, length + RevisionCipher.TagSize);
             await ReadExactlyAsync(file, sealedSegment, revision, cancellationToken);
             RevisionCipher.Nonce(nonce, index);
             try
             {
-                aes.Decrypt(nonce, sealedSegment.Span[..length], sealedSegment.Span[length..], plain.AsSpan(0, length),
+                // In place: the plaintext replaces the ciphertext it came from, so a download holds one segment.
+                aes.Decrypt(nonce, sealedSegment.Span[..length], sealedSegment.Span[length..], sealedSegment.Span[..length],
                     RevisionCipher.AssociatedData(revision, index, index == segments - 1));
             }
             catch (AuthenticationTagMismatchException)
             {
+                // Decrypt has cleared the output already: nothing unauthenticated is left to hand out.
                 throw DataLoss(revision, $"segment {index} does not authenticate");
             }
 
             var start = index == first ? (int)(offset - (index * segmentSize)) : 0;
             for (var at = start; at < length; at += chunkSize)
             {
-                yield return plain.AsMemory(at, Math.Min(chunkSize, length - at));
+                yield return buffer.AsMemory(at, Math.Min(chunkSize, length - at));
             }
         }
     }

@@ -19,14 +19,23 @@ internal sealed class LoadHarness(Action<string> log) : IAsyncDisposable
     private readonly string _data = Path.Combine(Path.GetTempPath(), "exchange-load", Guid.NewGuid().ToString("N"));
     private GatewayProcess? _gateway;
 
-    public record DownloadFigures(int Downloads, long BytesEach, TimeSpan Elapsed, int PeakConcurrent, long MemoryBefore, long MemoryPeak, long MemoryAfter);
+    /// <summary>
+    /// One wave of downloads all started together; resident memory as sampled from the gateway
+    /// process during it, and its managed heap as the last garbage collection after the wave left it
+    /// (from its own metrics), which is what would grow if something leaked.
+    /// </summary>
+    public record DownloadFigures(int Downloads, long BytesEach, TimeSpan Elapsed, int PeakConcurrent, long MemoryBefore, long MemoryPeak, long MemoryAfter,
+        long HeapAfter);
 
     public record CallFigures(string Kind, int Calls, int Errors, double PerSecond, TimeSpan P50, TimeSpan P99);
 
     public GatewayProcess Gateway => _gateway ??= new GatewayProcess(_data, log, "--Exchange:Limits:CallsPerSecond=0", "--Exchange:Limits:MaxStreamsPerConnection=200");
 
-    /// <summary><paramref name="downloads"/> downloads of one <paramref name="size"/>-byte revision, all started together and all verified.</summary>
-    public async Task<DownloadFigures> ConcurrentDownloadsAsync(int downloads, int size)
+    /// <summary>
+    /// <paramref name="waves"/> waves of <paramref name="downloads"/> downloads of one
+    /// <paramref name="size"/>-byte revision, each wave started together and every download verified.
+    /// </summary>
+    public async Task<IReadOnlyList<DownloadFigures>> ConcurrentDownloadsAsync(int downloads, int size, int waves)
     {
         await Gateway.StartAsync();
         using var acme = Gateway.Client(Participant.Acme);
@@ -38,8 +47,18 @@ internal sealed class LoadHarness(Action<string> log) : IAsyncDisposable
 
         // Warm up once, so the figures are of a running gateway rather than of its first call.
         await initech.DownloadAllAsync(grant.Name);
-        GC.Collect();
         await Task.Delay(500);
+        var figures = new List<DownloadFigures>();
+        for (var wave = 0; wave < waves; wave++)
+        {
+            figures.Add(await WaveAsync(grant.Name, downloads, size, sha));
+        }
+
+        return figures;
+    }
+
+    private async Task<DownloadFigures> WaveAsync(string grant, int downloads, int size, byte[] sha)
+    {
         var before = Gateway.WorkingSet;
         var peak = before;
         var running = 0;
@@ -65,7 +84,7 @@ internal sealed class LoadHarness(Action<string> log) : IAsyncDisposable
             InterlockedMax(ref peakRunning, now);
             try
             {
-                using var call = clients[i % clients.Count].Transfers.Download(new DownloadRequest { Grant = grant.Name, Purpose = "research" });
+                using var call = clients[i % clients.Count].Transfers.Download(new DownloadRequest { Grant = grant, Purpose = "research" });
                 using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
                 long received = 0;
                 await foreach (var message in call.ResponseStream.ReadAllAsync())
@@ -91,12 +110,11 @@ internal sealed class LoadHarness(Action<string> log) : IAsyncDisposable
         await sampling.CancelAsync();
         await sampler;
         clients.ForEach(c => c.Dispose());
-        GC.Collect();
         await Task.Delay(1000);
-        var figures = new DownloadFigures(downloads, size, watch.Elapsed, peakRunning, before, peak, Gateway.WorkingSet);
+        var figures = new DownloadFigures(downloads, size, watch.Elapsed, peakRunning, before, peak, Gateway.WorkingSet, await HeapAfterLastCollectionAsync());
         log($"{downloads} concurrent downloads of {size} bytes ({peakRunning} running at once): {watch.Elapsed.TotalSeconds:0.0} s, " +
             $"{(double)downloads * size / watch.Elapsed.TotalSeconds / 1e6:0} MB/s; gateway memory {MiB(before)} MiB before, " +
-            $"{MiB(peak)} MiB at peak (+{MiB(peak - before)}), {MiB(figures.MemoryAfter)} MiB after");
+            $"{MiB(peak)} MiB at peak (+{MiB(peak - before)}), {MiB(figures.MemoryAfter)} MiB after; managed heap after the last collection {MiB(figures.HeapAfter)} MiB");
         return figures;
     }
 
@@ -210,6 +228,27 @@ internal sealed class LoadHarness(Action<string> log) : IAsyncDisposable
         })).Dataset;
         await provider.UploadAsync(dataset.Name, new MemoryStream(content), "application/octet-stream");
         return (await provider.Catalog.PublishDatasetAsync(new PublishDatasetRequest { Name = dataset.Name })).Dataset;
+    }
+
+    /// <summary>The gateway's managed heap (all generations) as its last garbage collection left it, read from its Prometheus metrics.</summary>
+    private async Task<long> HeapAfterLastCollectionAsync()
+    {
+        var roots = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection();
+        roots.ImportFromPemFile(GatewayProcess.CaFile);
+        using var handler = new HttpClientHandler
+        {
+            ServerCertificateCustomValidationCallback = (_, certificate, chain, _) =>
+            {
+                chain!.ChainPolicy.TrustMode = System.Security.Cryptography.X509Certificates.X509ChainTrustMode.CustomRootTrust;
+                chain.ChainPolicy.CustomTrustStore.AddRange(roots);
+                return chain.Build(certificate!);
+            },
+        };
+        using var http = new HttpClient(handler);
+        var scrape = await http.GetStringAsync(new Uri(Gateway.Address, "/metrics"));
+        return (long)scrape.Split('\n')
+            .Where(line => line.StartsWith("dotnet_gc_last_collection_heap_size", StringComparison.Ordinal))
+            .Sum(line => double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
     }
 
     private static long MiB(long bytes) => bytes / (1024 * 1024);
