@@ -1,0 +1,43 @@
+using Exchange.Server.Storage;
+using Exchange.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Exchange.Tests.Limits;
+
+/// <summary>A call whose deadline passes, or that its caller cancels, stops its database work: a write still waiting for its turn never runs.</summary>
+public sealed class DeadlineTests(ExchangeFactory factory) : IClassFixture<ExchangeFactory>
+{
+    [Fact]
+    public async Task A_write_cancelled_while_it_waits_for_the_writer_never_takes_effect()
+    {
+        _ = factory.Server;
+        var database = factory.Services.GetRequiredService<Database>();
+        var busy = database.WriteAsync(_ =>
+        {
+            Thread.Sleep(600);
+            return 0;
+        }, CancellationToken.None);
+        await Task.Delay(100);
+
+        using var deadline = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
+        var waiting = database.WriteAsync(unit => unit.Command("INSERT INTO server_secrets (name, value) VALUES ('too-late', @v)")
+            .With("@v", new byte[1]).ExecuteNonQuery(), deadline.Token);
+
+        await busy;
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting);
+        Assert.Equal(0L, await database.ReadAsync(c => Convert.ToInt64(c.Command("SELECT COUNT(*) FROM server_secrets WHERE name = 'too-late'").ExecuteScalar()),
+            CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_read_whose_caller_has_given_up_does_not_start()
+    {
+        _ = factory.Server;
+        var database = factory.Services.GetRequiredService<Database>();
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+        var ran = false;
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => database.ReadAsync(_ => ran = true, cancelled.Token));
+        Assert.False(ran);
+    }
+}
