@@ -16,7 +16,7 @@ internal static class GrpcSetup
                 $"Exchange:Transfers:ChunkSize ({options.Transfers.ChunkSize}) must leave room in Exchange:Limits:MaxSendMessageBytes ({options.Limits.MaxSendMessageBytes}).");
         }
 
-        services.AddSingleton<Limits.CallRateLimiter>();
+        services.AddSingleton<Limits.CallLimiter>();
         services.AddGrpc(grpc =>
         {
             grpc.EnableDetailedErrors = false;
@@ -24,7 +24,7 @@ internal static class GrpcSetup
             grpc.MaxSendMessageSize = options.Limits.MaxSendMessageBytes;
             grpc.Interceptors.Add<UnhandledExceptionInterceptor>();
             grpc.Interceptors.Add<Observability.CallMetricsInterceptor>();
-            grpc.Interceptors.Add<Limits.CallRateLimiter>();
+            grpc.Interceptors.Add<Limits.CallLimiter>();
         });
         services.AddGrpcReflection();
         services.AddGrpcHealthChecks().AddCheck<StorageHealthCheck>("storage");

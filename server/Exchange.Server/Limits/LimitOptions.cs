@@ -15,6 +15,9 @@ internal sealed class LimitOptions
     /// <summary>Calls a participant may start at once after being quiet (the token bucket's size).</summary>
     public int CallBurst { get; set; } = 400;
 
+    /// <summary>Streaming calls (uploads, downloads, watches) one participant may have open at once; 0 turns the limit off.</summary>
+    public int StreamsPerParticipant { get; set; } = 200;
+
     /// <summary>Concurrent HTTP/2 streams (calls) per connection.</summary>
     public int MaxStreamsPerConnection { get; set; } = 100;
 

@@ -37,6 +37,47 @@ public sealed class LimitTests
     }
 
     [Fact]
+    public async Task A_participant_cannot_hold_more_streams_open_than_its_limit_and_others_are_not_affected()
+    {
+        using var factory = ExchangeFactory.With(("Exchange:Limits:StreamsPerParticipant", "2"));
+        using var acme = factory.As(Participant.Acme);
+        await CatalogFixture.CreateAsync(acme);
+        using var auditor = factory.As(Participant.Auditor);
+        using var operatorClient = factory.As(Participant.Operator);
+
+        // Watches never end by themselves: the kind of stream a participant could pile up.
+        async Task<AsyncServerStreamingCall<WatchAuditEventsResponse>> WatchAsync(Exchange.Client.ExchangeClient client, CancellationToken cancellationToken = default)
+        {
+            var call = client.Audit.WatchAuditEvents(new WatchAuditEventsRequest(), cancellationToken: cancellationToken);
+            Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+            return call;
+        }
+
+        using var first = new CancellationTokenSource();
+        using var one = await WatchAsync(auditor, first.Token);
+        using var two = await WatchAsync(auditor);
+        var refused = await Rpc.FailsWith(StatusCode.ResourceExhausted, async () => (await WatchAsync(auditor)).Dispose());
+        Assert.Contains("already has 2 streams open", refused.Status.Detail);
+        using var others = await WatchAsync(operatorClient);
+
+        // Ending one frees its place.
+        await first.CancelAsync();
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (true)
+        {
+            try
+            {
+                using var three = await WatchAsync(auditor);
+                break;
+            }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.ResourceExhausted && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(50);
+            }
+        }
+    }
+
+    [Fact]
     public async Task A_message_over_the_receive_limit_is_resource_exhausted_and_stores_nothing()
     {
         using var factory = ExchangeFactory.With(("Exchange:Limits:MaxReceiveMessageBytes", "65536"), ("Exchange:Transfers:ChunkSize", "32768"));

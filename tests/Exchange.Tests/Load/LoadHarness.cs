@@ -29,7 +29,8 @@ internal sealed class LoadHarness(Action<string> log) : IAsyncDisposable
 
     public record CallFigures(string Kind, int Calls, int Errors, double PerSecond, TimeSpan P50, TimeSpan P99);
 
-    public GatewayProcess Gateway => _gateway ??= new GatewayProcess(_data, log, "--Exchange:Limits:CallsPerSecond=0", "--Exchange:Limits:MaxStreamsPerConnection=200");
+    public GatewayProcess Gateway => _gateway ??= new GatewayProcess(_data, log, "--Exchange:Limits:CallsPerSecond=0",
+        "--Exchange:Limits:StreamsPerParticipant=5000", "--Exchange:Limits:MaxStreamsPerConnection=200");
 
     /// <summary>
     /// <paramref name="waves"/> waves of <paramref name="downloads"/> downloads of one

@@ -8,23 +8,33 @@ using Microsoft.Extensions.Options;
 namespace Exchange.Server.Limits;
 
 /// <summary>
-/// A token bucket per participant (Exchange:Limits:CallsPerSecond, CallBurst). A call over the
-/// limit is RESOURCE_EXHAUSTED before it does any work, with the wait in its message and in the
-/// <c>retry-after-ms</c> and gRPC's own <c>grpc-retry-pushback-ms</c> trailers. Anonymous calls
-/// (health, reflection) are not counted.
+/// Per participant: a token bucket of calls (Exchange:Limits:CallsPerSecond, CallBurst), and a
+/// cap on streams open at once (StreamsPerParticipant), so nobody can hold endless downloads,
+/// uploads or watches. A call over either is RESOURCE_EXHAUSTED before it does any work, with
+/// the wait (for the rate) in its message and in the <c>retry-after-ms</c> and gRPC's own
+/// <c>grpc-retry-pushback-ms</c> trailers. Anonymous calls (health, reflection) are not counted.
 /// </summary>
-internal sealed class CallRateLimiter : Interceptor, IDisposable
+internal sealed class CallLimiter : Interceptor, IDisposable
 {
     private readonly PartitionedRateLimiter<string>? _limiter;
+    private readonly PartitionedRateLimiter<string>? _streams;
     private readonly int _perSecond;
+    private readonly int _streamsPerParticipant;
 
     private readonly Observability.ExchangeTelemetry _telemetry;
 
-    public CallRateLimiter(IOptions<Hosting.ExchangeOptions> options, Observability.ExchangeTelemetry telemetry)
+    public CallLimiter(IOptions<Hosting.ExchangeOptions> options, Observability.ExchangeTelemetry telemetry)
     {
         _telemetry = telemetry;
         var limits = options.Value.Limits;
         _perSecond = limits.CallsPerSecond;
+        _streamsPerParticipant = limits.StreamsPerParticipant;
+        if (_streamsPerParticipant > 0)
+        {
+            _streams = PartitionedRateLimiter.Create<string, string>(participant => RateLimitPartition.GetConcurrencyLimiter(participant,
+                _ => new ConcurrencyLimiterOptions { PermitLimit = _streamsPerParticipant, QueueLimit = 0 }));
+        }
+
         if (_perSecond <= 0)
         {
             return;
@@ -48,28 +58,57 @@ internal sealed class CallRateLimiter : Interceptor, IDisposable
         return continuation(request, context);
     }
 
-    public override Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
+    public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
         ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
     {
         Admit(context);
-        return continuation(requestStream, context);
+        using var stream = OpenStream(context);
+        return await continuation(requestStream, context);
     }
 
-    public override Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream,
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream,
         ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
     {
         Admit(context);
-        return continuation(request, responseStream, context);
+        using var stream = OpenStream(context);
+        await continuation(request, responseStream, context);
     }
 
-    public override Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
+    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
         IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
     {
         Admit(context);
-        return continuation(requestStream, responseStream, context);
+        using var stream = OpenStream(context);
+        await continuation(requestStream, responseStream, context);
     }
 
-    public void Dispose() => _limiter?.Dispose();
+    public void Dispose()
+    {
+        _limiter?.Dispose();
+        _streams?.Dispose();
+    }
+
+    /// <summary>Holds one of the participant's stream permits until the returned lease is disposed.</summary>
+    private RateLimitLease? OpenStream(ServerCallContext context)
+    {
+        var user = context.GetHttpContext().User;
+        if (_streams is null || user.Identity?.IsAuthenticated != true)
+        {
+            return null;
+        }
+
+        var participant = Caller.From(user).Participant;
+        var lease = _streams.AttemptAcquire(participant);
+        if (lease.IsAcquired)
+        {
+            return lease;
+        }
+
+        lease.Dispose();
+        _telemetry.Denied("too_many_streams");
+        throw new RpcException(new Status(StatusCode.ResourceExhausted,
+            $"'{participant}' already has {_streamsPerParticipant} streams open (uploads, downloads, watches); end one before opening another."));
+    }
 
     private void Admit(ServerCallContext context)
     {
