@@ -21,6 +21,9 @@ internal sealed class GatewayProcess(string dataDirectory, Action<string> log, p
 
     public static string CaFile => Path.Combine(AppContext.BaseDirectory, "certs-dev", "ca.crt");
 
+    /// <summary>The gateway's process id.</summary>
+    public int Id => _process!.Id;
+
     /// <summary>The gateway's resident memory now.</summary>
     public long WorkingSet
     {

@@ -25,7 +25,11 @@ internal sealed class LoadHarness(Action<string> log) : IAsyncDisposable
     /// (from its own metrics), which is what would grow if something leaked.
     /// </summary>
     public record DownloadFigures(int Downloads, long BytesEach, TimeSpan Elapsed, int PeakConcurrent, long MemoryBefore, long MemoryPeak, long MemoryAfter,
-        long HeapAfter);
+        long HeapAfter)
+    {
+        /// <summary>The live heap after a full collection forced once the wave ended (with EXCHANGE_LOAD_GCDUMP); null without it.</summary>
+        public long? LiveHeap { get; init; }
+    }
 
     public record CallFigures(string Kind, int Calls, int Errors, double PerSecond, TimeSpan P50, TimeSpan P99);
 
@@ -113,6 +117,25 @@ internal sealed class LoadHarness(Action<string> log) : IAsyncDisposable
         clients.ForEach(c => c.Dispose());
         await Task.Delay(1000);
         var figures = new DownloadFigures(downloads, size, watch.Elapsed, peakRunning, before, peak, Gateway.WorkingSet, await HeapAfterLastCollectionAsync());
+        if (Environment.GetEnvironmentVariable("EXCHANGE_LOAD_GCDUMP") is { Length: > 0 } gcdump)
+        {
+            // dotnet-gcdump collects the gateway's heap after a full collection: what is really kept.
+            var dump = Path.Combine(_data, $"wave-{Guid.NewGuid():N}.gcdump");
+            var collecting = new ProcessStartInfo(gcdump, ["collect", "-p", Gateway.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), "-o", dump])
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            };
+            using var collect = Process.Start(collecting)!;
+            log($"gcdump: {(await collect.StandardOutput.ReadToEndAsync()).Trim()} {(await collect.StandardError.ReadToEndAsync()).Trim()}");
+            await collect.WaitForExitAsync();
+            using var report = Process.Start(new ProcessStartInfo(gcdump, ["report", dump]) { RedirectStandardOutput = true })!;
+            var summary = (await report.StandardOutput.ReadToEndAsync()).Split('\n').FirstOrDefault(l => l.Contains("GC Heap bytes", StringComparison.Ordinal)) ?? "";
+            await report.WaitForExitAsync();
+            figures = figures with { LiveHeap = long.Parse(summary.Trim().Split(' ')[0], System.Globalization.NumberStyles.AllowThousands, System.Globalization.CultureInfo.InvariantCulture) };
+            log($"live heap after a full collection: {MiB(figures.LiveHeap.Value)} MiB");
+        }
+
         log($"{downloads} concurrent downloads of {size} bytes ({peakRunning} running at once): {watch.Elapsed.TotalSeconds:0.0} s, " +
             $"{(double)downloads * size / watch.Elapsed.TotalSeconds / 1e6:0} MB/s; gateway memory {MiB(before)} MiB before, " +
             $"{MiB(peak)} MiB at peak (+{MiB(peak - before)}), {MiB(figures.MemoryAfter)} MiB after; managed heap after the last collection {MiB(figures.HeapAfter)} MiB");
