@@ -27,7 +27,8 @@ internal static class GrpcSetup
             grpc.Interceptors.Add<Limits.CallLimiter>();
         });
         services.AddGrpcReflection();
-        services.AddGrpcHealthChecks().AddCheck<StorageHealthCheck>("storage");
+        // Each Check runs the checks afresh, so a load balancer sees storage trouble at once, not at the next publish.
+        services.AddGrpcHealthChecks(health => health.UseHealthChecksCache = false).AddCheck<StorageHealthCheck>("storage");
         return services;
     }
 
