@@ -12,12 +12,16 @@ public sealed class DeadlineTests(ExchangeFactory factory) : IClassFixture<Excha
     {
         _ = factory.Server;
         var database = factory.Services.GetRequiredService<Database>();
+        using var running = new ManualResetEventSlim();
         var busy = database.WriteAsync(_ =>
         {
+            running.Set();
             Thread.Sleep(600);
             return 0;
         }, CancellationToken.None);
-        await Task.Delay(100);
+
+        // The writer is inside the busy unit, so the next write waits for a later group.
+        Assert.True(running.Wait(TimeSpan.FromSeconds(10)));
 
         using var deadline = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
         var waiting = database.WriteAsync(unit => unit.Command("INSERT INTO server_secrets (name, value) VALUES ('too-late', @v)")
