@@ -105,10 +105,12 @@ internal static class AuditCommand
                 Action = parse.GetValue(filters.Action) ?? "",
             };
             using var call = client.Audit.WatchAuditEvents(request, cancellationToken: cancellationToken);
+            var next = request.StartIndex;
             try
             {
                 await foreach (var response in call.ResponseStream.ReadAllAsync(cancellationToken))
                 {
+                    next = response.Event.Index + 1;
                     await app.Output.WriteLineAsync(parse.GetValue(app.Json)
                         ? Google.Protobuf.JsonFormatter.Default.Format(response.Event)
                         : Render.AuditLine(response.Event));
@@ -117,8 +119,11 @@ internal static class AuditCommand
             }
             catch (RpcException ex) when (ex.StatusCode == StatusCode.Cancelled && cancellationToken.IsCancellationRequested)
             {
+                return 0;
             }
 
+            // The gateway ends every watch after its maximum duration; say how to go on from here.
+            await app.Error.WriteLineAsync($"the gateway ended the watch; continue with: exchange audit tail --from {next}");
             return 0;
         }));
         return command;

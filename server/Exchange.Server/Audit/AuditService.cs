@@ -14,7 +14,8 @@ namespace Exchange.Server.Audit;
 /// exchange.v1.AuditService: the log's events under <see cref="AuditStore.ListAsync"/>'s read
 /// rules, and checkpoints and proofs, which are about the one global tree and reveal no content.
 /// </summary>
-internal sealed partial class AuditService(AuditStore store, CheckpointSigner signer, PageTokens pageTokens)
+internal sealed partial class AuditService(AuditStore store, CheckpointSigner signer, PageTokens pageTokens,
+    Microsoft.Extensions.Options.IOptions<Hosting.ExchangeOptions> options, TimeProvider time)
     : V1.AuditService.AuditServiceBase
 {
     private const int WatchBatch = 500;
@@ -48,7 +49,10 @@ internal sealed partial class AuditService(AuditStore store, CheckpointSigner si
             throw Errors.InvalidArgument("start_index must not be negative.");
         }
 
-        var cancellation = context.CancellationToken;
+        // No stream is endless: after MaxWatchDuration the watch ends cleanly, and the watcher opens a new one from its next index.
+        using var lifetime = new CancellationTokenSource(options.Value.Limits.MaxWatchDuration, time);
+        using var watching = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.Token);
+        var cancellation = watching.Token;
         var from = request.StartIndex;
         while (!cancellation.IsCancellationRequested)
         {

@@ -18,6 +18,9 @@ internal sealed class LimitOptions
     /// <summary>Streaming calls (uploads, downloads, watches) one participant may have open at once; 0 turns the limit off.</summary>
     public int StreamsPerParticipant { get; set; } = 200;
 
+    /// <summary>How long one WatchAuditEvents stream may stay open; then it ends (OK) and the watcher continues with a new one from its next index.</summary>
+    public TimeSpan MaxWatchDuration { get; set; } = TimeSpan.FromHours(1);
+
     /// <summary>Concurrent HTTP/2 streams (calls) per connection.</summary>
     public int MaxStreamsPerConnection { get; set; } = 100;
 

@@ -3,6 +3,7 @@ using Exchange.Tests.Audit;
 using Exchange.Tests.Catalog;
 using Exchange.Tests.Infrastructure;
 using Exchange.V1;
+using Grpc.Core;
 
 namespace Exchange.Tests.Cli;
 
@@ -65,5 +66,32 @@ public sealed class AuditCliTests : IDisposable
 
         Assert.Equal(1, exit);
         Assert.Contains("auditor", error);
+    }
+
+    [Fact]
+    public async Task A_watch_ends_after_its_maximum_duration_and_tail_says_where_to_continue()
+    {
+        using var factory = ExchangeFactory.With(("Exchange:Limits:MaxWatchDuration", "00:00:00.500"));
+        using var acme = factory.As(Participant.Acme);
+        await CatalogFixture.CreateAsync(acme);
+        await CatalogFixture.CreateAsync(acme);
+
+        // The stream ends by itself, cleanly, after every event so far.
+        using var auditor = factory.As(Participant.Auditor);
+        var started = DateTime.UtcNow;
+        using var watch = auditor.Audit.WatchAuditEvents(new WatchAuditEventsRequest());
+        var seen = new List<long>();
+        await foreach (var response in watch.ResponseStream.ReadAllAsync())
+        {
+            seen.Add(response.Event.Index);
+        }
+
+        Assert.Equal([0L, 1L], seen);
+        Assert.InRange(DateTime.UtcNow - started, TimeSpan.FromMilliseconds(400), TimeSpan.FromSeconds(10));
+
+        var (exit, output, error) = await factory.RunCliAsync(Participant.Auditor, "audit", "tail", "--from", "1");
+        Assert.Equal(0, exit);
+        Assert.Contains("dataset.create", output);
+        Assert.Contains("continue with: exchange audit tail --from 2", error);
     }
 }
