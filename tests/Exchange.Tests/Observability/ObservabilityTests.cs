@@ -79,6 +79,27 @@ public sealed class ObservabilityTests
         }
     }
 
+    [Fact]
+    public async Task Calls_and_database_group_commits_are_traced()
+    {
+        var spans = new System.Collections.Concurrent.ConcurrentBag<System.Diagnostics.Activity>();
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = source => source.Name is "Exchange" or "Microsoft.AspNetCore",
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = spans.Add,
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+        using var factory = new ExchangeFactory();
+        using var acme = factory.As(Participant.Acme);
+
+        await CatalogFixture.CreateAsync(acme);
+
+        // A group commit serves many calls at once, so it is a span of its own on the writer, not a child of one call.
+        Assert.Contains(spans, s => s.OperationName == "exchange.db.commit" && (int)s.GetTagItem("exchange.db.units")! >= 1);
+        Assert.Contains(spans, s => s.OperationName == "Microsoft.AspNetCore.Hosting.HttpRequestIn");
+    }
+
     /// <summary>The value of the sample of <paramref name="metric"/> whose labels include all of <paramref name="labels"/>.</summary>
     private static double Value(string scrape, string metric, params string[] labels)
     {
