@@ -54,30 +54,34 @@ internal sealed partial class AuditService(AuditStore store, CheckpointSigner si
         using var watching = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.Token);
         var cancellation = watching.Token;
         var from = request.StartIndex;
-        while (!cancellation.IsCancellationRequested)
+        try
         {
-            var until = store.Size;
-            var (page, next) = await store.ListAsync(query, caller, from, until, WatchBatch, cancellation);
-            foreach (var auditEvent in page)
+            while (!cancellation.IsCancellationRequested)
             {
-                await responseStream.WriteAsync(new WatchAuditEventsResponse { Event = auditEvent }, cancellation);
-            }
+                var until = store.Size;
+                var (page, next) = await store.ListAsync(query, caller, from, until, WatchBatch, cancellation);
+                foreach (var auditEvent in page)
+                {
+                    await responseStream.WriteAsync(new WatchAuditEventsResponse { Event = auditEvent }, cancellation);
+                }
 
-            if (next is { } more)
-            {
-                from = more;
-                continue;
-            }
+                if (next is { } more)
+                {
+                    from = more;
+                    continue;
+                }
 
-            from = Math.Max(from, until);
-            try
-            {
+                from = Math.Max(from, until);
                 await store.WaitForGrowthAsync(from, cancellation);
             }
-            catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
-            {
-                return;
-            }
+        }
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
+        {
+            // The lifetime ran out, perhaps mid-send: a clean end, not an error.
+        }
+        catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
+        {
+            // The watcher left.
         }
     }
 

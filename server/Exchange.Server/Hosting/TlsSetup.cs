@@ -35,6 +35,13 @@ internal static class TlsSetup
         });
         var certificate = ServerCertificate(tls);
         var (mode, trust) = ClientCertificates(tls);
+        var urls = builder.Configuration[WebHostDefaults.ServerUrlsKey] ?? "";
+        if (mode != ClientCertificateMode.NoCertificate && urls.Contains("http://", StringComparison.OrdinalIgnoreCase))
+        {
+            // A plain-HTTP endpoint would serve callers with no certificate at all while mutual TLS looks switched on.
+            throw new StartupException($"Exchange:Tls:ClientCertificates is '{tls.ClientCertificates}', but '{urls}' includes plain http; use https endpoints only.");
+        }
+
 
         // One set of HTTPS defaults: Kestrel keeps only the last ConfigureHttpsDefaults.
         builder.WebHost.ConfigureKestrel(kestrel =>

@@ -47,7 +47,9 @@ internal static class AuthenticationSetup
                     RequireSignedTokens = true,
                     ValidateIssuerSigningKey = true,
                     // Resolved per token, so rotated key files apply at once. With only an authority, its JWKS supplies (and rotates) the keys.
-                    IssuerSigningKeyResolver = keys.IsEmpty ? null : (_, _, _, _) => keys.Keys(),
+                    // With an authority as well, its JWKS keys (rotated by the handler) are accepted beside the files'.
+                    IssuerSigningKeyResolverUsingConfiguration = keys.IsEmpty ? null : (_, _, _, _, configuration) =>
+                        keys.Keys().Concat(configuration?.SigningKeys ?? []),
                     ValidAlgorithms = algorithms,
                     ClockSkew = options.ClockSkew > MaxClockSkew ? MaxClockSkew : options.ClockSkew,
                     NameClaimType = ExchangeClaims.Subject,

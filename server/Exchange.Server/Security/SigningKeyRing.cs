@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Exchange.Server.Hosting;
 using Microsoft.IdentityModel.Tokens;
 
@@ -6,9 +7,10 @@ namespace Exchange.Server.Security;
 /// <summary>
 /// The token signing keys from Exchange:Auth:SigningKeyFiles, kept current without a restart:
 /// each entry is a PEM file or a directory of them, and at most once per refresh interval the
-/// ring looks whether any changed. A key put in place is accepted from then on; a key whose file
-/// is removed stops being accepted. A file that does not parse (say, half written) keeps the
-/// previous keys in force until it does.
+/// ring looks at their contents (by hash, so a symlink swapped underneath or a copy with an old
+/// timestamp is seen too). A key put in place is accepted from then on; a key whose file is
+/// removed stops being accepted at once, whatever else is wrong in the folder. A file that does
+/// not parse (say, half written) keeps its previous key, if it had one, until it does.
 /// </summary>
 internal sealed partial class SigningKeyRing
 {
@@ -21,7 +23,7 @@ internal sealed partial class SigningKeyRing
     private readonly Lock _refreshing = new();
     private ILogger? _logger;
     private IReadOnlyList<SecurityKey> _keys;
-    private string _fingerprint;
+    private Dictionary<string, (string Hash, SecurityKey Key)> _byFile;
     private long _checkedAtTicks;
 
     /// <summary>Loads the keys now, so a missing or malformed key stops the start with a clear message.</summary>
@@ -37,8 +39,8 @@ internal sealed partial class SigningKeyRing
             throw new StartupException($"Exchange:Auth:SigningKeyFiles names no key file that exists ({string.Join(", ", _entries)}).");
         }
 
-        _keys = [.. files.Select(SigningKeys.Load)];
-        _fingerprint = Fingerprint(files);
+        _byFile = files.ToDictionary(f => f, f => (Hash(f), SigningKeys.Load(f)), StringComparer.Ordinal);
+        _keys = [.. _byFile.Values.Select(v => v.Key)];
         _checkedAtTicks = time.GetUtcNow().UtcTicks;
     }
 
@@ -68,34 +70,67 @@ internal sealed partial class SigningKeyRing
     private void Refresh()
     {
         Volatile.Write(ref _checkedAtTicks, _time.GetUtcNow().UtcTicks);
-        var files = Files();
-        var fingerprint = Fingerprint(files);
-        if (fingerprint == _fingerprint)
+        var next = new Dictionary<string, (string Hash, SecurityKey Key)>(StringComparer.Ordinal);
+        var changed = false;
+        foreach (var file in Files())
+        {
+            string hash;
+            try
+            {
+                hash = Hash(file);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // Gone or unreadable between listing and reading: treated as removed.
+                changed = true;
+                continue;
+            }
+
+            if (_byFile.TryGetValue(file, out var known) && known.Hash == hash)
+            {
+                next[file] = known;
+                continue;
+            }
+
+            changed = true;
+            if (_refused(file))
+            {
+                Report(new StartupException($"'{file}' is a development key from certs-dev/ and is not accepted in Production."));
+                continue;
+            }
+
+            try
+            {
+                next[file] = (hash, SigningKeys.Load(file));
+            }
+            catch (Exception ex) when (ex is StartupException or IOException or UnauthorizedAccessException or CryptographicException or ArgumentException)
+            {
+                Report(ex);
+                if (known.Key is not null)
+                {
+                    next[file] = known;
+                }
+            }
+        }
+
+        if (!changed && next.Count == _byFile.Count)
         {
             return;
         }
 
-        try
+        _byFile = next;
+        Volatile.Write(ref _keys, [.. next.Values.Select(v => v.Key)]);
+        if (_logger is not null)
         {
-            if (files.FirstOrDefault(_refused) is { } refused)
-            {
-                throw new StartupException($"'{refused}' is a development key from certs-dev/ and is not accepted in Production.");
-            }
-
-            var keys = files.Select(SigningKeys.Load).ToList();
-            Volatile.Write(ref _keys, keys);
-            _fingerprint = fingerprint;
-            if (_logger is not null)
-            {
-                LogReloaded(_logger, keys.Count);
-            }
+            LogReloaded(_logger, next.Count);
         }
-        catch (Exception ex) when (ex is StartupException or IOException or UnauthorizedAccessException)
+    }
+
+    private void Report(Exception problem)
+    {
+        if (_logger is not null)
         {
-            if (_logger is not null)
-            {
-                LogReloadFailed(_logger, ex);
-            }
+            LogFileRefused(_logger, problem);
         }
     }
 
@@ -108,16 +143,11 @@ internal sealed partial class SigningKeyRing
             .Order(StringComparer.Ordinal),
     ];
 
-    private static string Fingerprint(List<string> files) =>
-        string.Join('\n', files.Select(f =>
-        {
-            var info = new FileInfo(f);
-            return info.Exists ? $"{f}|{info.Length}|{info.LastWriteTimeUtc.Ticks}" : f;
-        }));
+    private static string Hash(string file) => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(file)));
 
     [LoggerMessage(EventId = 60, Level = LogLevel.Information, Message = "Token signing keys reloaded: {Count} in force")]
     private static partial void LogReloaded(ILogger logger, int count);
 
-    [LoggerMessage(EventId = 61, Level = LogLevel.Warning, Message = "Token signing keys changed but could not be read; the previous keys stay in force")]
-    private static partial void LogReloadFailed(ILogger logger, Exception exception);
+    [LoggerMessage(EventId = 61, Level = LogLevel.Warning, Message = "A token signing key file was not taken; its previous key, if any, stays in force")]
+    private static partial void LogFileRefused(ILogger logger, Exception exception);
 }

@@ -57,8 +57,20 @@ internal sealed partial class PostgresEngine : DatabaseEngine, IAsyncDisposable
     public override DbTransaction BeginWrite(DbConnection connection)
     {
         var transaction = connection.BeginTransaction();
-        connection.Command("SELECT pg_advisory_xact_lock(@key)", transaction).With("@key", WriteLock).ExecuteNonQuery();
-        return transaction;
+        try
+        {
+            using var wait = connection.Command("SELECT pg_advisory_xact_lock(@key)", transaction).With("@key", WriteLock);
+            // Waiting for the lock while another replica commits is normal, however long that takes.
+            wait.CommandTimeout = 0;
+            wait.ExecuteNonQuery();
+            return transaction;
+        }
+        catch
+        {
+            // Never leave the writer's connection inside a half-begun transaction.
+            transaction.Dispose();
+            throw;
+        }
     }
 
     public override T WithSchemaLock<T>(DbConnection connection, Func<T> migrate)

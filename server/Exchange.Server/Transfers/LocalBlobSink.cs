@@ -46,7 +46,8 @@ internal sealed class LocalBlobSink : IBlobSink
 
         if (_capacity - _staged < length)
         {
-            Grow(_staged + length);
+            // Room for this segment, the next one's tag-shifted start, and a whole block more: grown once, not per segment.
+            Grow(_staged + length + DirectFile.Alignment + BlockTarget);
         }
 
         return Stage.Slice(_staged, length);

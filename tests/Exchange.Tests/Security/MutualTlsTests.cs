@@ -143,4 +143,14 @@ public sealed class MutualTlsTests
         var exit = await CliApp.RunAsync(args, output, error);
         return (exit, output.ToString(), error.ToString());
     }
+
+    [Fact]
+    public async Task Mutual_tls_with_a_plain_http_endpoint_refuses_to_start()
+    {
+        var (exit, error) = await Exchange.Tests.Smoke.Tools.RunServerToExitAsync("Development",
+            $"--Exchange:DataDirectory={Path.Combine(Path.GetTempPath(), "exchange-mtls", Guid.NewGuid().ToString("N"))}",
+            "--urls", "http://127.0.0.1:0", "--Exchange:Tls:ClientCertificates=required", $"--Exchange:Tls:ClientCaFile={Path.Combine(CertsDev, "ca.crt")}");
+        Assert.Equal(1, exit);
+        Assert.Contains("includes plain http", error, StringComparison.Ordinal);
+    }
 }

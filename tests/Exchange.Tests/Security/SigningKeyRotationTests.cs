@@ -37,9 +37,22 @@ public sealed class SigningKeyRotationTests : IDisposable
         await EventuallyAsync(factory, newToken, StatusCode.OK);
         Assert.Equal(StatusCode.OK, await CallAsync(factory, oldToken));
 
+        // A half-written file beside them does not keep a removed key alive.
+        await File.WriteAllTextAsync(Path.Combine(_keys, "half-written.pem"), "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE");
         File.Delete(oldPublic);
         await EventuallyAsync(factory, oldToken, StatusCode.Unauthenticated);
         Assert.Equal(StatusCode.OK, await CallAsync(factory, newToken));
+
+        // A key replaced in place with the same length and timestamp (a copy that keeps times, a symlink swapped) is seen by content.
+        var newPublic = Path.Combine(_keys, "new.pem");
+        var stamp = File.GetLastWriteTimeUtc(newPublic);
+        using var replacement = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        await File.WriteAllTextAsync(newPublic, replacement.ExportSubjectPublicKeyInfoPem());
+        File.SetLastWriteTimeUtc(newPublic, stamp);
+        await File.WriteAllTextAsync(_newPrivateKey, replacement.ExportPkcs8PrivateKeyPem());
+        var replacementToken = DevTokens.Mint(_newPrivateKey, "acme", ["provider"], TimeSpan.FromMinutes(5));
+        await EventuallyAsync(factory, replacementToken, StatusCode.OK);
+        Assert.Equal(StatusCode.Unauthenticated, await CallAsync(factory, newToken));
     }
 
     private static async Task EventuallyAsync(ExchangeFactory factory, string token, StatusCode expected)
