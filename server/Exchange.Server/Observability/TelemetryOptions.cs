@@ -3,7 +3,7 @@ namespace Exchange.Server.Observability;
 /// <summary>Exchange:Telemetry: where metrics and traces go.</summary>
 internal sealed class TelemetryOptions
 {
-    /// <summary>Serve metrics for Prometheus to scrape at <see cref="PrometheusPath"/> (anonymous; they name no participant).</summary>
+    /// <summary>Serve metrics for Prometheus to scrape at <see cref="PrometheusPath"/>, to callers with the operator role only.</summary>
     public bool Prometheus { get; set; } = true;
 
     public string PrometheusPath { get; set; } = "/metrics";

@@ -42,7 +42,9 @@ internal static class TelemetrySetup
     {
         if (options.Telemetry.Prometheus)
         {
-            app.MapPrometheusScrapingEndpoint(options.Telemetry.PrometheusPath).AllowAnonymous();
+            // Like every other endpoint it needs a token: an operator's (a scraper sends it as its bearer credentials).
+            app.MapPrometheusScrapingEndpoint(options.Telemetry.PrometheusPath)
+                .RequireAuthorization(policy => policy.RequireRole(Security.Roles.Operator));
         }
 
         return app;

@@ -14,7 +14,7 @@ namespace Exchange.Tests.Observability;
 public sealed class ObservabilityTests
 {
     [Fact]
-    public async Task Metrics_count_calls_denials_bytes_and_the_log_and_prometheus_can_scrape_them_without_a_token()
+    public async Task Metrics_count_calls_denials_bytes_and_the_log_and_only_an_operator_may_scrape_them()
     {
         using var factory = new ExchangeFactory();
         using var acme = factory.As(Participant.Acme);
@@ -34,6 +34,10 @@ public sealed class ObservabilityTests
         var events = (await auditor.AllEventsAsync()).Count;
 
         using var http = factory.CreateClient();
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await http.GetAsync("/metrics")).StatusCode);
+        http.DefaultRequestHeaders.Authorization = new("Bearer", ExchangeFactory.Token("acme", "provider"));
+        Assert.Equal(System.Net.HttpStatusCode.Forbidden, (await http.GetAsync("/metrics")).StatusCode);
+        http.DefaultRequestHeaders.Authorization = new("Bearer", ExchangeFactory.Token(Participant.Operator.Id, Participant.Operator.Roles));
         var scrape = await http.GetStringAsync("/metrics");
 
         Assert.True(Value(scrape, "exchange_rpc_calls_total", "rpc_method=\"/exchange.v1.TransferService/Download\"", "rpc_grpc_status_code=\"OK\"") >= 1, scrape);
