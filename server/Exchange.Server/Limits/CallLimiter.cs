@@ -54,31 +54,34 @@ internal sealed class CallLimiter : Interceptor, IDisposable
     public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context,
         UnaryServerMethod<TRequest, TResponse> continuation)
     {
-        Admit(context);
+        Admit(Participant(context));
         return continuation(request, context);
     }
 
     public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
         ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
     {
-        Admit(context);
-        using var stream = OpenStream(context);
+        var participant = Participant(context);
+        Admit(participant);
+        using var stream = OpenStream(participant);
         return await continuation(requestStream, context);
     }
 
     public override async Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream,
         ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
     {
-        Admit(context);
-        using var stream = OpenStream(context);
+        var participant = Participant(context);
+        Admit(participant);
+        using var stream = OpenStream(participant);
         await continuation(request, responseStream, context);
     }
 
     public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
         IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
     {
-        Admit(context);
-        using var stream = OpenStream(context);
+        var participant = Participant(context);
+        Admit(participant);
+        using var stream = OpenStream(participant);
         await continuation(requestStream, responseStream, context);
     }
 
@@ -88,16 +91,21 @@ internal sealed class CallLimiter : Interceptor, IDisposable
         _streams?.Dispose();
     }
 
-    /// <summary>Holds one of the participant's stream permits until the returned lease is disposed.</summary>
-    private RateLimitLease? OpenStream(ServerCallContext context)
+    /// <summary>The authenticated participant behind a call; null for anonymous calls, which are not counted.</summary>
+    private static string? Participant(ServerCallContext context)
     {
         var user = context.GetHttpContext().User;
-        if (_streams is null || user.Identity?.IsAuthenticated != true)
+        return user.Identity?.IsAuthenticated == true ? Caller.From(user).Participant : null;
+    }
+
+    /// <summary>Holds one of the participant's stream permits until the returned lease is disposed.</summary>
+    private RateLimitLease? OpenStream(string? participant)
+    {
+        if (_streams is null || participant is null)
         {
             return null;
         }
 
-        var participant = Caller.From(user).Participant;
         var lease = _streams.AttemptAcquire(participant);
         if (lease.IsAcquired)
         {
@@ -110,15 +118,13 @@ internal sealed class CallLimiter : Interceptor, IDisposable
             $"'{participant}' already has {_streamsPerParticipant} streams open (uploads, downloads, watches); end one before opening another."));
     }
 
-    private void Admit(ServerCallContext context)
+    private void Admit(string? participant)
     {
-        var user = context.GetHttpContext().User;
-        if (_limiter is null || user.Identity?.IsAuthenticated != true)
+        if (_limiter is null || participant is null)
         {
             return;
         }
 
-        var participant = Caller.From(user).Participant;
         using var lease = _limiter.AttemptAcquire(participant);
         if (lease.IsAcquired)
         {
