@@ -116,11 +116,15 @@ public sealed class ExchangeFactory : WebApplicationFactory<Program>
     }
 
     /// <summary>Runs the <c>exchange</c> command in-process against this gateway; returns its exit code, stdout and stderr.</summary>
-    public async Task<(int Exit, string Out, string Err)> RunCliAsync(params string[] args)
+    public Task<(int Exit, string Out, string Err)> RunCliAsync(params string[] args) =>
+        RunCliAsync(Server.CreateHandler(), ["--server", Server.BaseAddress.ToString(), .. args]);
+
+    /// <summary>Runs the <c>exchange</c> command in-process with <paramref name="args"/>, over <paramref name="handler"/> or (null) a real connection.</summary>
+    public static async Task<(int Exit, string Out, string Err)> RunCliAsync(HttpMessageHandler? handler, string[] args)
     {
         var output = new StringWriter();
         var error = new StringWriter();
-        var exit = await CliApp.RunAsync(["--server", Server.BaseAddress.ToString(), .. args], output, error, Server.CreateHandler());
+        var exit = await CliApp.RunAsync(args, output, error, handler);
         return (exit, output.ToString(), error.ToString());
     }
 

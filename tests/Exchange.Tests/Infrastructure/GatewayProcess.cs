@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Exchange.Client;
 using Exchange.Tests.Smoke;
 using Grpc.Core;
@@ -14,7 +12,7 @@ namespace Exchange.Tests.Infrastructure;
 /// </summary>
 internal sealed class GatewayProcess(string dataDirectory, Action<string> log, params string[] settings) : IAsyncDisposable
 {
-    private readonly int _port = FreePort();
+    private readonly int _port = Tools.FreePort();
     private Process? _process;
 
     public Uri Address => new($"https://127.0.0.1:{_port}");
@@ -99,25 +97,12 @@ internal sealed class GatewayProcess(string dataDirectory, Action<string> log, p
     }.UseToken(ExchangeFactory.Token(participant.Id, participant.Roles)));
 
     /// <summary>Runs the <c>exchange</c> command against this gateway as <paramref name="who"/>.</summary>
-    public async Task<(int Exit, string Out, string Err)> RunCliAsync(Participant who, params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var exit = await Exchange.Cli.CliApp.RunAsync(
-            ["--server", Address.ToString(), "--ca", CaFile, "--token", ExchangeFactory.Token(who.Id, who.Roles), .. args], output, error);
-        return (exit, output.ToString(), error.ToString());
-    }
+    public Task<(int Exit, string Out, string Err)> RunCliAsync(Participant who, params string[] args) =>
+        ExchangeFactory.RunCliAsync(null, ["--server", Address.ToString(), "--ca", CaFile, "--token", ExchangeFactory.Token(who.Id, who.Roles), .. args]);
 
     public async ValueTask DisposeAsync()
     {
         await KillAsync();
         _process?.Dispose();
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

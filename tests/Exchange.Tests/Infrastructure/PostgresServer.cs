@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using Exchange.Tests.Smoke;
 using Npgsql;
 
@@ -77,7 +75,7 @@ public sealed class PostgresServer
             Run("chown", ["-R", "postgres", Path.GetDirectoryName(directory)!]);
         }
 
-        var server = new PostgresServer(bin, directory, FreePort(), asPostgresUser);
+        var server = new PostgresServer(bin, directory, Tools.FreePort(), asPostgresUser);
         var data = Path.Combine(directory, "data");
         server.Pg("initdb", ["-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"]);
         var options = string.Join(' ',
@@ -150,12 +148,5 @@ public sealed class PostgresServer
 
         candidates.AddRange((Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries));
         return candidates.FirstOrDefault(d => File.Exists(Path.Combine(d, "initdb")) && File.Exists(Path.Combine(d, "pg_ctl")));
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Exchange.Tests.Smoke;
 
 namespace Exchange.Tests.Infrastructure;
@@ -32,7 +30,7 @@ public sealed class S3Server : IAsyncLifetime
 
     public string Directory { get; } = Path.Combine(Path.GetTempPath(), "exchange-s3", Guid.NewGuid().ToString("N"));
 
-    public int Port { get; } = FreePort();
+    public int Port { get; } = Tools.FreePort();
 
     public bool Available { get; private set; }
 
@@ -108,12 +106,5 @@ public sealed class S3Server : IAsyncLifetime
         server.InitializeAsync().GetAwaiter().GetResult();
         AppDomain.CurrentDomain.ProcessExit += (_, _) => server.DisposeAsync().GetAwaiter().GetResult();
         return server;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

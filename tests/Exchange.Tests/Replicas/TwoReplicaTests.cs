@@ -126,14 +126,8 @@ public sealed class TwoReplicaTests(S3Server s3) : IClassFixture<S3Server>, IDis
         using var __ = b;
         using var acme = a.As(Participant.Acme);
         using var initech = b.As(Participant.Initech);
-        var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
-        await acme.UploadAsync(dataset.Name, new MemoryStream(RandomNumberGenerator.GetBytes(64 * 65536)), "application/octet-stream");
-        var grant = await acme.ApproveAsync(await initech.RequestAsync(dataset));
-
-        using var call = initech.Transfers.Download(new DownloadRequest { Grant = grant.Name, Purpose = "research" });
-        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
-        var transfer = call.ResponseStream.Current.Header.Transfer;
-        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+        var (grant, call, transfer) = await DownloadRunningAsync(acme, initech);
+        using var running = call;
 
         var revoked = (await acme.Access.RevokeGrantAsync(new RevokeGrantRequest { Name = grant.Name, Reason = "stop everywhere" })).Grant;
 
@@ -158,22 +152,11 @@ public sealed class TwoReplicaTests(S3Server s3) : IClassFixture<S3Server>, IDis
         using var __ = b;
         using var acme = a.As(Participant.Acme);
         using var initech = b.As(Participant.Initech);
-        var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
-        await acme.UploadAsync(dataset.Name, new MemoryStream(RandomNumberGenerator.GetBytes(64 * 65536)), "application/octet-stream");
-        var grant = await acme.ApproveAsync(await initech.RequestAsync(dataset));
-        using var call = initech.Transfers.Download(new DownloadRequest { Grant = grant.Name, Purpose = "research" });
-        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
-        var transfer = call.ResponseStream.Current.Header.Transfer;
+        var (grant, call, transfer) = await DownloadRunningAsync(acme, initech);
+        using var running = call;
 
         // Cut both replicas' listening connections, then revoke at once: the announcement finds nobody listening.
-        await using (var admin = new Npgsql.NpgsqlConnection(_connectionString))
-        {
-            await admin.OpenAsync();
-            await using var cut = new Npgsql.NpgsqlCommand(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = @name AND datname = current_database()", admin);
-            cut.Parameters.AddWithValue("name", Exchange.Server.Storage.PostgresEngine.ListenerName);
-            await cut.ExecuteNonQueryAsync();
-        }
+        await TerminateConnectionsAsync(Exchange.Server.Storage.PostgresEngine.ListenerName);
 
         await acme.Access.RevokeGrantAsync(new RevokeGrantRequest { Name = grant.Name, Reason = "while deaf" });
 
@@ -191,13 +174,7 @@ public sealed class TwoReplicaTests(S3Server s3) : IClassFixture<S3Server>, IDis
         await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
 
         // As after a database restart or failover: every connection of the gateways is gone.
-        await using (var admin = new Npgsql.NpgsqlConnection(_connectionString))
-        {
-            await admin.OpenAsync();
-            await using var cut = new Npgsql.NpgsqlCommand(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()", admin);
-            await cut.ExecuteNonQueryAsync();
-        }
+        await TerminateConnectionsAsync();
 
         // The writer finds its connection dead before a group starts and carries on over a new one;
         // readers whose pooled connections died read again on fresh ones.
@@ -222,6 +199,32 @@ public sealed class TwoReplicaTests(S3Server s3) : IClassFixture<S3Server>, IDis
         // Each replica would otherwise generate a key of its own and be unable to read what the others stored.
         Assert.Equal(1, exit);
         Assert.Contains("needs key-encryption keys that every replica has", error, StringComparison.Ordinal);
+    }
+
+    /// <summary>A 4 MiB revision of <paramref name="acme"/>'s, granted to and being downloaded by <paramref name="initech"/>: its header and first chunk have arrived.</summary>
+    private static async Task<(Grant Grant, AsyncServerStreamingCall<DownloadResponse> Call, string Transfer)> DownloadRunningAsync(
+        Exchange.Client.ExchangeClient acme, Exchange.Client.ExchangeClient initech)
+    {
+        var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
+        await acme.UploadAsync(dataset.Name, new MemoryStream(RandomNumberGenerator.GetBytes(64 * 65536)), "application/octet-stream");
+        var grant = await acme.ApproveAsync(await initech.RequestAsync(dataset));
+        var call = initech.Transfers.Download(new DownloadRequest { Grant = grant.Name, Purpose = "research" });
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+        var transfer = call.ResponseStream.Current.Header.Transfer;
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+        return (grant, call, transfer);
+    }
+
+    /// <summary>Ends the matching server connections of this test's database, as a restart or failover would.</summary>
+    private async Task TerminateConnectionsAsync(string? applicationName = null)
+    {
+        await using var admin = new Npgsql.NpgsqlConnection(_connectionString);
+        await admin.OpenAsync();
+        await using var cut = new Npgsql.NpgsqlCommand(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() " +
+            "AND (CAST(@name AS TEXT) IS NULL OR application_name = @name)", admin);
+        cut.Parameters.AddWithValue("name", (object?)applicationName ?? DBNull.Value);
+        await cut.ExecuteNonQueryAsync();
     }
 
     private static async Task<Transfer> WaitForFailureAsync(ExchangeClient client, string transfer)

@@ -136,13 +136,7 @@ public sealed class MutualTlsTests
         Assert.Contains("bound to another client certificate", error);
     }
 
-    private static async Task<(int Exit, string Out, string Err)> RunCliAsync(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var exit = await CliApp.RunAsync(args, output, error);
-        return (exit, output.ToString(), error.ToString());
-    }
+    private static Task<(int Exit, string Out, string Err)> RunCliAsync(params string[] args) => ExchangeFactory.RunCliAsync(null, args);
 
     [Fact]
     public async Task Mutual_tls_with_a_plain_http_endpoint_refuses_to_start()

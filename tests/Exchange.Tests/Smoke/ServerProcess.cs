@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using Exchange.Client;
 using Exchange.Tests.Infrastructure;
@@ -19,7 +17,7 @@ public sealed class ServerProcess : IAsyncLifetime
 
     public string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), "exchange-smoke", Guid.NewGuid().ToString("N"));
 
-    public int Port { get; } = FreePort();
+    public int Port { get; } = Tools.FreePort();
 
     public Uri Address => new($"https://127.0.0.1:{Port}");
 
@@ -115,12 +113,5 @@ public sealed class ServerProcess : IAsyncLifetime
         {
             _log.AppendLine(line);
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

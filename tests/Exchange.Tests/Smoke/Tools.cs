@@ -64,6 +64,14 @@ internal static class Tools
         return (process.ExitCode, await error);
     }
 
+    /// <summary>A loopback port nobody listens on right now, for a server a test starts.</summary>
+    public static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
     /// <summary>buf from $BUF, tools/node_modules (npm ci --prefix tools), or PATH.</summary>
     public static string? Buf()
     {
