@@ -19,9 +19,10 @@ internal sealed class RevisionWriter : IDisposable
     private readonly byte[] _nonce = new byte[RevisionCipher.NonceSize];
     private int _buffered;
 
-    // A whole segment waiting to learn whether it is the last. A chunk that holds a whole segment is
-    // kept by reference (a received ByteString never changes), so the common case copies nothing.
+    // A whole segment waiting to learn whether it is the last. A chunk that ends with a whole
+    // segment is kept by reference (with its lease, if any), so the common case copies nothing.
     private ReadOnlyMemory<byte> _held;
+    private IDisposable? _heldLease;
     private long _segment;
     private bool _headerWritten;
 
@@ -37,49 +38,84 @@ internal sealed class RevisionWriter : IDisposable
     /// <summary>Plaintext bytes received so far.</summary>
     public long Length { get; private set; }
 
-    /// <summary>Takes <paramref name="data"/>, which must not change afterwards: a whole segment of it may be sealed later.</summary>
-    public async ValueTask AppendAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    /// <summary>
+    /// Takes <paramref name="data"/>, which must not change until <paramref name="lease"/> is
+    /// disposed: the writer disposes it as soon as it no longer needs the bytes, which may be in a
+    /// later call when the chunk ends with a whole segment.
+    /// </summary>
+    public async ValueTask AppendAsync(ReadOnlyMemory<byte> data, IDisposable? lease, CancellationToken cancellationToken)
     {
-        _sha256.AppendData(data.Span);
-        Length += data.Length;
-        while (data.Length > 0)
+        try
         {
-            if (!_held.IsEmpty)
+            _sha256.AppendData(data.Span);
+            Length += data.Length;
+            while (data.Length > 0)
             {
-                await SealAsync(_held, last: false, cancellationToken);
-                _held = default;
-            }
+                if (!_held.IsEmpty)
+                {
+                    await SealHeldAsync(last: false, cancellationToken);
+                }
 
-            if (_buffered == 0 && data.Length >= _segmentSize)
-            {
-                _held = data[.._segmentSize];
-                data = data[_segmentSize..];
-                continue;
-            }
+                if (_buffered == 0 && data.Length > _segmentSize)
+                {
+                    // More of this chunk follows, so this segment is not the last one.
+                    await SealAsync(data[.._segmentSize], last: false, cancellationToken);
+                    data = data[_segmentSize..];
+                    continue;
+                }
 
-            var take = Math.Min(data.Length, _segmentSize - _buffered);
-            data.Span[..take].CopyTo(_plain.AsSpan(_buffered));
-            _buffered += take;
-            data = data[take..];
-            if (_buffered == _segmentSize)
-            {
-                _held = _plain;
-                _buffered = 0;
+                if (_buffered == 0 && data.Length == _segmentSize)
+                {
+                    (_held, _heldLease, lease) = (data, lease, null);
+                    break;
+                }
+
+                var take = Math.Min(data.Length, _segmentSize - _buffered);
+                data.Span[..take].CopyTo(_plain.AsSpan(_buffered));
+                _buffered += take;
+                data = data[take..];
+                if (_buffered == _segmentSize)
+                {
+                    _held = _plain;
+                    _buffered = 0;
+                }
             }
+        }
+        finally
+        {
+            lease?.Dispose();
         }
     }
 
     /// <summary>Seals the last segment and returns the plaintext's SHA-256; the sink is committed by the caller once it accepts that.</summary>
     public async Task<byte[]> FinishAsync(CancellationToken cancellationToken)
     {
-        await SealAsync(_held.IsEmpty ? _plain.AsMemory(0, _buffered) : _held, last: true, cancellationToken);
+        if (_held.IsEmpty)
+        {
+            await SealAsync(_plain.AsMemory(0, _buffered), last: true, cancellationToken);
+        }
+        else
+        {
+            await SealHeldAsync(last: true, cancellationToken);
+        }
+
         return _sha256.GetHashAndReset();
     }
 
     public void Dispose()
     {
+        _heldLease?.Dispose();
         _aes.Dispose();
         _sha256.Dispose();
+    }
+
+    private async ValueTask SealHeldAsync(bool last, CancellationToken cancellationToken)
+    {
+        await SealAsync(_held, last, cancellationToken);
+        _held = default;
+        var lease = _heldLease;
+        _heldLease = null;
+        lease?.Dispose();
     }
 
     private async ValueTask SealAsync(ReadOnlyMemory<byte> plain, bool last, CancellationToken cancellationToken)

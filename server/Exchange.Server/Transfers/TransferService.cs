@@ -18,6 +18,7 @@ namespace Exchange.Server.Transfers;
 /// only when complete; downloads are decided before the first byte, stopped by revocation or
 /// expiry, and end with a receipt proving the transfer was logged.
 /// </summary>
+[BindServiceMethod(typeof(TransferService), nameof(BindService))]
 internal sealed partial class TransferService(TransferStore store, AuditStore audit, CheckpointSigner signer, IBlobStore blobs, KeyRing keys,
     GrantSignals signals, PageTokens pageTokens, IOptions<Hosting.ExchangeOptions> options, TimeProvider time, Observability.ExchangeTelemetry telemetry,
     ILogger<TransferService> logger)
@@ -26,6 +27,10 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
     private const int UploadQueueDepth = 16;
 
     private TransferOptions Limits => options.Value.Transfers;
+
+    /// <summary>Found by grpc-dotnet through the attribute above: the generated binding, with Upload's chunks read into pooled buffers.</summary>
+    public static void BindService(ServiceBinderBase binder, V1.TransferService.TransferServiceBase service) =>
+        V1.TransferService.BindService(new TransferServiceBinder(binder), service);
 
     public override async Task<UploadResponse> Upload(IAsyncStreamReader<UploadRequest> requestStream, ServerCallContext context)
     {
@@ -68,7 +73,7 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
                     {
                         await foreach (var chunk in queue.Reader.ReadAllAsync(abandon.Token))
                         {
-                            await writer.AppendAsync(chunk, abandon.Token);
+                            await writer.AppendAsync(chunk, PooledChunk.Owning(chunk), abandon.Token);
                         }
                     }
                     catch
@@ -102,7 +107,7 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
                             throw Errors.InvalidArgument($"More bytes arrived than the declared size_bytes ({header.SizeBytes}); nothing was stored.");
                         }
 
-                        // A ByteString never changes, so its memory can be handed on without a copy.
+                        // Handed on without a copy; the writer gives a pooled chunk's buffer back once it has sealed it.
                         await queue.Writer.WriteAsync(message.Chunk.Memory, abandon.Token);
                     }
 

@@ -104,6 +104,36 @@ public sealed class ObservabilityTests
         Assert.Contains(spans, s => s.OperationName == "Microsoft.AspNetCore.Hosting.HttpRequestIn");
     }
 
+    [Fact]
+    public async Task Kestrel_metrics_are_exported_but_not_its_per_block_memory_pool_counters()
+    {
+        using var gateway = ExchangeFactory.WithTls();
+        using (var acme = gateway.TlsClient(ExchangeFactory.Token("acme", "provider")))
+        {
+            var dataset = await CatalogFixture.CreateAsync(acme);
+            await acme.UploadAsync(dataset.Name, new MemoryStream(RandomNumberGenerator.GetBytes(2_000_000)), "application/octet-stream");
+        }
+
+        using var ca = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificateFromFile(
+            Path.Combine(AppContext.BaseDirectory, "certs-dev", "ca.crt"));
+        using var handler = new HttpClientHandler
+        {
+            ServerCertificateCustomValidationCallback = (_, certificate, chain, _) =>
+            {
+                chain!.ChainPolicy.TrustMode = System.Security.Cryptography.X509Certificates.X509ChainTrustMode.CustomRootTrust;
+                chain.ChainPolicy.CustomTrustStore.Add(ca);
+                return chain.Build(certificate!);
+            },
+        };
+        using var http = new HttpClient(handler) { BaseAddress = gateway.TlsAddress };
+        http.DefaultRequestHeaders.Authorization = new("Bearer", ExchangeFactory.Token(Participant.Operator.Id, Participant.Operator.Roles));
+        var scrape = await http.GetStringAsync("/metrics");
+
+        // Counting every 4 KiB block Kestrel rents cost 3-4% of the gateway's CPU during a transfer.
+        Assert.Contains("kestrel_", scrape, StringComparison.Ordinal);
+        Assert.DoesNotContain("aspnetcore_memory_pool", scrape, StringComparison.Ordinal);
+    }
+
     /// <summary>The value of the sample of <paramref name="metric"/> whose labels include all of <paramref name="labels"/>.</summary>
     private static double Value(string scrape, string metric, params string[] labels)
     {
