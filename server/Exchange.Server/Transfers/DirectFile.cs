@@ -4,14 +4,14 @@ using Microsoft.Win32.SafeHandles;
 namespace Exchange.Server.Transfers;
 
 /// <summary>
-/// Opens files for unbuffered reads and writes (O_DIRECT on Linux): revision bytes go between our
-/// buffers and the device without a copy through the page cache, which on a busy machine costs
-/// as much CPU as the network transfer itself. Where the file system refuses O_DIRECT, an
-/// ordinary handle is returned and the out parameter says so.
+/// Opens a new file for unbuffered writes (O_DIRECT on Linux): revision bytes go from our buffer
+/// to the device without a copy through the page cache, which on a busy machine costs as much
+/// CPU as the network transfer itself. Where the file system refuses O_DIRECT, an ordinary
+/// handle is returned and the out parameter says so.
 /// </summary>
 internal static class DirectFile
 {
-    /// <summary>Reads and writes of a direct file must start, and be sized, on this boundary, in buffers aligned to it.</summary>
+    /// <summary>Writes to a direct file must start, and be sized, on this boundary.</summary>
     public const int Alignment = 4096;
 
     private const int OWronly = 0x1;
@@ -69,32 +69,6 @@ internal static class DirectFile
 
         direct = false;
         return File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, FileOptions.Asynchronous);
-    }
-
-    /// <summary>An existing file for reading; with <paramref name="direct"/> false, an ordinary handle.</summary>
-    public static SafeFileHandle OpenRead(string path, out bool direct)
-    {
-        if (OperatingSystem.IsLinux() && RuntimeInformation.ProcessArchitecture == Architecture.X64)
-        {
-            var fd = Open(path, ORdonly | ODirect | OCloexec, 0);
-            if (fd >= 0)
-            {
-                direct = true;
-                return new SafeFileHandle((IntPtr)fd, ownsHandle: true);
-            }
-        }
-
-        direct = false;
-        return File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.Asynchronous | FileOptions.SequentialScan);
-    }
-
-    /// <summary>A pinned array holding <paramref name="capacity"/> bytes from <paramref name="start"/> on, which is aligned.</summary>
-    public static byte[] AllocateAligned(int capacity, out int start)
-    {
-        var array = GC.AllocateUninitializedArray<byte>(capacity + Alignment, pinned: true);
-        var address = Marshal.UnsafeAddrOfPinnedArrayElement(array, 0);
-        start = (int)((Alignment - (address % Alignment)) % Alignment);
-        return array;
     }
 
     // DllImport rather than LibraryImport: the generated marshalling would need unsafe code in the project.

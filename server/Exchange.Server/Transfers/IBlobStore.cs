@@ -10,8 +10,8 @@ internal interface IBlobStore
     /// <summary>Starts a new blob; nothing of it is in place until its sink commits.</summary>
     Task<IBlobSink> CreateAsync(CancellationToken cancellationToken);
 
-    /// <summary>The blob's bytes from <paramref name="offset"/> to its end, asked for at most <paramref name="maxRead"/> at a time.</summary>
-    Task<IBlobSource> OpenReadAsync(string blobId, long offset, int maxRead, CancellationToken cancellationToken);
+    /// <summary>The blob's bytes from <paramref name="offset"/> to its end.</summary>
+    Task<Stream> OpenReadAsync(string blobId, long offset, CancellationToken cancellationToken);
 
     Task DeleteAsync(string blobId, CancellationToken cancellationToken);
 

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
 namespace Exchange.Server.Transfers;
@@ -29,7 +30,7 @@ internal sealed class LocalBlobSink : IBlobSink
         _temporary = temporary;
         _file = DirectFile.CreateNew(temporary, out _direct);
         _capacity = (2 * BlockTarget) + DirectFile.Alignment;
-        _array = DirectFile.AllocateAligned(_capacity, out _start);
+        _array = AllocateAligned(_capacity, out _start);
     }
 
     public string BlobId { get; }
@@ -97,9 +98,17 @@ internal sealed class LocalBlobSink : IBlobSink
     /// <summary>Only a segment larger than the staging buffer gets here; the buffer grows to hold it whole.</summary>
     private void Grow(int capacity)
     {
-        var array = DirectFile.AllocateAligned(capacity, out var start);
+        var array = AllocateAligned(capacity, out var start);
         Stage.Span[.._staged].CopyTo(array.AsSpan(start));
         (_array, _start, _capacity) = (array, start, capacity);
+    }
+
+    private static byte[] AllocateAligned(int capacity, out int start)
+    {
+        var array = GC.AllocateUninitializedArray<byte>(capacity + DirectFile.Alignment, pinned: true);
+        var address = Marshal.UnsafeAddrOfPinnedArrayElement(array, 0);
+        start = (int)((DirectFile.Alignment - (address % DirectFile.Alignment)) % DirectFile.Alignment);
+        return array;
     }
 
     public ValueTask DisposeAsync()

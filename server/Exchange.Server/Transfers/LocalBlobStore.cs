@@ -24,17 +24,12 @@ internal sealed class LocalBlobStore(string root) : IBlobStore
         return Task.FromResult<IBlobSink>(new LocalBlobSink(this, blobId, Path.Combine(TempDirectory, $"{blobId}.part")));
     }
 
-    public Task<IBlobSource> OpenReadAsync(string blobId, long offset, int maxRead, CancellationToken cancellationToken)
+    public Task<Stream> OpenReadAsync(string blobId, long offset, CancellationToken cancellationToken)
     {
-        if (DirectBlobSource.Open(PathOf(blobId), offset, maxRead) is { } direct)
-        {
-            return Task.FromResult(direct);
-        }
-
         var stream = new FileStream(PathOf(blobId), FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0,
             FileOptions.Asynchronous | FileOptions.SequentialScan);
         stream.Position = offset;
-        return Task.FromResult<IBlobSource>(new StreamBlobSource(stream, maxRead));
+        return Task.FromResult<Stream>(stream);
     }
 
     public Task DeleteAsync(string blobId, CancellationToken cancellationToken)

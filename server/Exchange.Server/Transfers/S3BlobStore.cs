@@ -59,7 +59,7 @@ internal sealed class S3BlobStore : IBlobStore, IDisposable
         return new S3BlobSink(this, blobId, upload.UploadId);
     }
 
-    public async Task<IBlobSource> OpenReadAsync(string blobId, long offset, int maxRead, CancellationToken cancellationToken)
+    public async Task<Stream> OpenReadAsync(string blobId, long offset, CancellationToken cancellationToken)
     {
         var response = await Client.GetObjectAsync(new GetObjectRequest
         {
@@ -67,7 +67,7 @@ internal sealed class S3BlobStore : IBlobStore, IDisposable
             Key = KeyOf(blobId),
             ByteRange = offset > 0 ? new ByteRange($"bytes={offset}-") : null,
         }, cancellationToken);
-        return new StreamBlobSource(new ResponseStream(response), maxRead);
+        return new ResponseStream(response);
     }
 
     public Task DeleteAsync(string blobId, CancellationToken cancellationToken) =>

@@ -24,7 +24,7 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
     ILogger<TransferService> logger)
     : V1.TransferService.TransferServiceBase
 {
-    private const int UploadQueueDepth = 4;
+    private const int UploadQueueDepth = 16;
 
     private TransferOptions Limits => options.Value.Transfers;
 
@@ -223,7 +223,7 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
             var from = RevisionReader.StartOf(request.Offset, stored.SegmentSize);
             try
             {
-                await using var file = await blobs.OpenReadAsync(stored.BlobId, from, stored.SegmentSize + RevisionCipher.TagSize, stop.Token);
+                await using var file = await blobs.OpenReadAsync(stored.BlobId, from, stop.Token);
                 await foreach (var chunk in RevisionReader.ReadAsync(file, dataKey, stored.Revision.Name, stored.Revision.SizeBytes,
                     stored.SegmentSize, request.Offset, Limits.ChunkSize, stop.Token))
                 {

@@ -67,7 +67,7 @@ public sealed class RevisionWriterTests
     private static async Task<byte[]> ReadAsync(byte[] stored, byte[] key, long size)
     {
         using var plain = new MemoryStream();
-        await foreach (var part in RevisionReader.ReadAsync(new StreamBlobSource(new MemoryStream(stored), Segment + 16), key, Revision, size, Segment, 0, Segment, CancellationToken.None))
+        await foreach (var part in RevisionReader.ReadAsync(new MemoryStream(stored), key, Revision, size, Segment, 0, Segment, CancellationToken.None))
         {
             plain.Write(part.Span);
         }
