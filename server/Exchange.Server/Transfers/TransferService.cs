@@ -24,7 +24,7 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
     ILogger<TransferService> logger)
     : V1.TransferService.TransferServiceBase
 {
-    private const int UploadQueueDepth = 16;
+    private const int UploadQueueDepth = 4;
 
     private TransferOptions Limits => options.Value.Transfers;
 
