@@ -83,6 +83,8 @@ public sealed class PostgresServer
             "-c full_page_writes=off", "-c max_connections=400");
         server.Pg("pg_ctl", ["-D", data, "-l", Path.Combine(directory, "log"), "-o", options, "-w", "-t", "60", "start"]);
         AppDomain.CurrentDomain.ProcessExit += (_, _) => server.Stop();
+        string[] stop = [Path.Combine(bin, "pg_ctl"), "-D", data, "-m", "immediate", "stop"];
+        Tools.WhenThisProcessEnds(asPostgresUser ? "runuser" : stop[0], asPostgresUser ? ["-u", "postgres", "--", .. stop] : stop[1..]);
         return server;
     }
 

@@ -64,6 +64,11 @@ public sealed class S3Server : IAsyncLifetime
         }
 
         _process = Process.Start(start)!;
+        if (!OperatingSystem.IsWindows())
+        {
+            Tools.WhenThisProcessEnds("kill", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
         using var http = new HttpClient();

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace Exchange.Tests.Smoke;
 
 /// <summary>Finds outside programs the smoke tests drive.</summary>
@@ -62,6 +64,28 @@ internal static class Tools
 
         await output;
         return (process.ExitCode, await error);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="file"/> once this test process has ended, however it ends. Exit handlers
+    /// do not run when the test host is killed after its run, which left servers behind.
+    /// </summary>
+    public static void WhenThisProcessEnds(string file, params string[] args)
+    {
+        var watcher = new ProcessStartInfo("/bin/sh")
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var arg in (string[])["-c", "while kill -0 \"$0\" 2>/dev/null; do sleep 1; done; exec \"$@\" >/dev/null 2>&1",
+            Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture), file, .. args])
+        {
+            watcher.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(watcher);
     }
 
     /// <summary>A loopback port nobody listens on right now, for a server a test starts.</summary>
