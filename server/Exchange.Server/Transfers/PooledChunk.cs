@@ -4,13 +4,21 @@ using System.Runtime.InteropServices;
 namespace Exchange.Server.Transfers;
 
 /// <summary>
-/// The bytes of one received upload chunk in an array rented from the shared pool, so an upload
+/// The bytes of one received upload chunk in an array rented from a pool of its own, so an upload
 /// reuses a few warm buffers instead of allocating (and zeroing) a fresh one per message.
 /// Disposing gives the array back; after that the memory must not be touched, and asking for it
 /// again throws rather than hand out bytes another upload may be writing.
 /// </summary>
 internal sealed class PooledChunk : MemoryManager<byte>
 {
+    /// <summary>The largest chunk taken from the pool; larger ones (the client chooses) are parsed as usual.</summary>
+    public const int MaxPooled = 1024 * 1024;
+
+    // Bounded, unlike the shared pool, which keeps dozens of arrays per size and core until a full
+    // collection: at most 32 arrays per power-of-two size up to MaxPooled stay idle (under 64 MiB
+    // if every size were used, 8 MiB for the default 256 KiB chunks).
+    private static readonly ArrayPool<byte> Pool = ArrayPool<byte>.Create(MaxPooled, 32);
+
     private readonly int _length;
     private byte[]? _array;
 
@@ -20,11 +28,12 @@ internal sealed class PooledChunk : MemoryManager<byte>
         _length = length;
     }
 
-    /// <summary>Copies <paramref name="bytes"/> into a rented array.</summary>
+    /// <summary>Copies <paramref name="bytes"/> (at most <see cref="MaxPooled"/>) into a rented array.</summary>
     public static PooledChunk CopyOf(in ReadOnlySequence<byte> bytes)
     {
         var length = checked((int)bytes.Length);
-        var chunk = new PooledChunk(ArrayPool<byte>.Shared.Rent(length), length);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(length, MaxPooled);
+        var chunk = new PooledChunk(Pool.Rent(length), length);
         bytes.CopyTo(chunk._array);
         return chunk;
     }
@@ -35,19 +44,18 @@ internal sealed class PooledChunk : MemoryManager<byte>
 
     public override Span<byte> GetSpan() => Array().AsSpan(0, _length);
 
-    public override MemoryHandle Pin(int elementIndex = 0) => Array().AsMemory(elementIndex, _length - elementIndex).Pin();
+    // A pin would outlive nothing it could be checked against: the array could go back to the pool
+    // while still pinned and written to. Nothing pins upload chunks, and nothing must start to unnoticed.
+    public override MemoryHandle Pin(int elementIndex = 0) => throw new NotSupportedException("Upload chunks are not pinned.");
 
-    public override void Unpin()
-    {
-        // The array's own handle from Pin unpins itself.
-    }
+    public override void Unpin() => throw new NotSupportedException("Upload chunks are not pinned.");
 
     protected override void Dispose(bool disposing)
     {
         var array = Interlocked.Exchange(ref _array, null);
         if (array is not null)
         {
-            ArrayPool<byte>.Shared.Return(array);
+            Pool.Return(array);
         }
     }
 

@@ -32,6 +32,9 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
     public static void BindService(ServiceBinderBase binder, V1.TransferService.TransferServiceBase service) =>
         V1.TransferService.BindService(new TransferServiceBinder(binder), service);
 
+    /// <summary>What gRPC reflection describes for the type that carries the binding attribute: the generated service.</summary>
+    public static Google.Protobuf.Reflection.ServiceDescriptor Descriptor => V1.TransferService.Descriptor;
+
     public override async Task<UploadResponse> Upload(IAsyncStreamReader<UploadRequest> requestStream, ServerCallContext context)
     {
         var caller = Caller.From(context);
@@ -124,6 +127,11 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
                     queue.Writer.TryComplete();
                     await abandon.CancelAsync();
                     await Task.WhenAny(storing);
+                    while (queue.Reader.TryRead(out var unstored))
+                    {
+                        ((IDisposable?)PooledChunk.Owning(unstored))?.Dispose();
+                    }
+
                     throw;
                 }
 

@@ -6,9 +6,9 @@ using Grpc.Core;
 namespace Exchange.Server.Transfers;
 
 /// <summary>
-/// Reads upload messages that carry only a chunk (all but the first) into pooled buffers (see
-/// <see cref="PooledChunk"/>); anything else, the header included, goes through the generated
-/// parser unchanged. The generated parser would allocate a fresh, zeroed array for every chunk,
+/// Reads upload messages that carry only a chunk (all but the first) of up to 1 MiB into pooled
+/// buffers (see <see cref="PooledChunk"/>); anything else, the header included, goes through the
+/// generated parser unchanged. The generated parser would allocate a fresh, zeroed array for every chunk,
 /// which on a busy machine costs a measurable share of an upload's CPU.
 /// </summary>
 internal static class UploadRequestMarshaller
@@ -23,7 +23,8 @@ internal static class UploadRequestMarshaller
     {
         var payload = context.PayloadAsReadOnlySequence();
         var reader = new SequenceReader<byte>(payload);
-        if (reader.TryRead(out var tag) && tag == ChunkTag && TryReadLength(ref reader, out var length) && length > 0 && length == reader.Remaining)
+        if (reader.TryRead(out var tag) && tag == ChunkTag && TryReadLength(ref reader, out var length)
+            && length > 0 && length <= PooledChunk.MaxPooled && length == reader.Remaining)
         {
             return new UploadRequest { Chunk = UnsafeByteOperations.UnsafeWrap(PooledChunk.CopyOf(reader.UnreadSequence).Memory) };
         }

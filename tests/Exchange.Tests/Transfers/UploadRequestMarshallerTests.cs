@@ -16,7 +16,7 @@ public sealed class UploadRequestMarshallerTests
     [InlineData(128, 1)]
     [InlineData(262_144, 1)]
     [InlineData(262_144, 7)]
-    [InlineData(4 * 1024 * 1024, 3)]
+    [InlineData(PooledChunk.MaxPooled, 3)]
     public void A_chunk_is_read_into_a_pooled_buffer_whole_however_the_transport_split_it(int length, int pieces)
     {
         var message = new UploadRequest { Chunk = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(length)) };
@@ -26,6 +26,19 @@ public sealed class UploadRequestMarshallerTests
         Assert.Equal(message, parsed);
         using var chunk = PooledChunk.Owning(parsed.Chunk.Memory);
         Assert.NotNull(chunk);
+        // Nothing may pin a buffer that goes back to the pool.
+        Assert.Throws<NotSupportedException>(() => parsed.Chunk.Memory.Pin());
+    }
+
+    [Fact]
+    public void A_chunk_larger_than_the_pooled_size_is_read_as_the_generated_parser_reads_it()
+    {
+        var bytes = new UploadRequest { Chunk = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(PooledChunk.MaxPooled + 1)) }.ToByteArray();
+
+        var parsed = UploadRequestMarshaller.Parse(new Payload(bytes, 2));
+
+        Assert.Equal(UploadRequest.Parser.ParseFrom(bytes), parsed);
+        Assert.Null(PooledChunk.Owning(parsed.Chunk.Memory));
     }
 
     [Fact]
