@@ -52,4 +52,31 @@ internal static class AccessFixture
 
     public static async Task<Grant> ApproveAsync(this ExchangeClient provider, AccessRequest request, Terms? terms = null) =>
         (await provider.Access.ApproveAccessRequestAsync(new ApproveAccessRequestRequest { Name = request.Name, Terms = terms })).Grant;
+
+    /// <summary>Polls a transfer until it is in <paramref name="state"/>, failing after 10 s with the state it is stuck in.</summary>
+    public static async Task<Transfer> WaitForTransferAsync(this ExchangeClient client, string transfer, TransferState state)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            var current = (await client.Transfers.GetTransferAsync(new GetTransferRequest { Name = transfer })).Transfer;
+            if (current.State == state || DateTime.UtcNow > deadline)
+            {
+                Assert.Equal(state, current.State);
+                return current;
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
+    /// <summary>A stopped download: what was already in flight may still arrive, then the stream ends in an error, never in a trailer.</summary>
+    public static Task EndsWithoutTrailerAsync(this AsyncServerStreamingCall<DownloadResponse> call) =>
+        Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            while (await call.ResponseStream.MoveNext(CancellationToken.None))
+            {
+                Assert.NotEqual(DownloadResponse.PayloadOneofCase.Trailer, call.ResponseStream.Current.PayloadCase);
+            }
+        });
 }
