@@ -42,7 +42,6 @@ internal static class TlsSetup
             throw new StartupException($"Exchange:Tls:ClientCertificates is '{tls.ClientCertificates}', but '{urls}' includes plain http; use https endpoints only.");
         }
 
-
         // One set of HTTPS defaults: Kestrel keeps only the last ConfigureHttpsDefaults.
         builder.WebHost.ConfigureKestrel(kestrel =>
         {

@@ -20,7 +20,6 @@ internal sealed class CallLimiter : Interceptor, IDisposable
     private readonly PartitionedRateLimiter<string>? _streams;
     private readonly int _perSecond;
     private readonly int _streamsPerParticipant;
-
     private readonly Observability.ExchangeTelemetry _telemetry;
 
     public CallLimiter(IOptions<Hosting.ExchangeOptions> options, Observability.ExchangeTelemetry telemetry)
@@ -61,27 +60,21 @@ internal sealed class CallLimiter : Interceptor, IDisposable
     public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
         ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
     {
-        var participant = Participant(context);
-        Admit(participant);
-        using var stream = OpenStream(participant);
+        using var stream = AdmitStream(context);
         return await continuation(requestStream, context);
     }
 
     public override async Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream,
         ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
     {
-        var participant = Participant(context);
-        Admit(participant);
-        using var stream = OpenStream(participant);
+        using var stream = AdmitStream(context);
         await continuation(request, responseStream, context);
     }
 
     public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
         IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
     {
-        var participant = Participant(context);
-        Admit(participant);
-        using var stream = OpenStream(participant);
+        using var stream = AdmitStream(context);
         await continuation(requestStream, responseStream, context);
     }
 
@@ -98,9 +91,11 @@ internal sealed class CallLimiter : Interceptor, IDisposable
         return user.Identity?.IsAuthenticated == true ? Caller.From(user).Participant : null;
     }
 
-    /// <summary>Holds one of the participant's stream permits until the returned lease is disposed.</summary>
-    private RateLimitLease? OpenStream(string? participant)
+    /// <summary>Admits a stream call like any other, then holds one of the participant's stream permits until the returned lease is disposed.</summary>
+    private RateLimitLease? AdmitStream(ServerCallContext context)
     {
+        var participant = Participant(context);
+        Admit(participant);
         if (_streams is null || participant is null)
         {
             return null;

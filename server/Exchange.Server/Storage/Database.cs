@@ -21,6 +21,9 @@ internal sealed partial class Database : IAsyncDisposable
     /// <summary>The channel on which a shared engine announces the log's committed size.</summary>
     public const string LogChannel = "exchange_log";
 
+    /// <summary>The log's size as stored, whichever replica appended last.</summary>
+    public const string StoredLogSizeQuery = "SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_events";
+
     private readonly Channel<IWork> _queue = Channel.CreateUnbounded<IWork>(new UnboundedChannelOptions { SingleReader = true });
     private readonly TimeProvider _time;
     private readonly Observability.ExchangeTelemetry _telemetry;
@@ -277,7 +280,7 @@ internal sealed partial class Database : IAsyncDisposable
     /// <summary>Under the write lock: if other replicas appended since this writer last did, continue from their right edge.</summary>
     private void CatchUp(DbTransaction transaction)
     {
-        var stored = Convert.ToInt64(_writer!.Command("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_events", transaction).ExecuteScalar(),
+        var stored = Convert.ToInt64(_writer!.Command(StoredLogSizeQuery, transaction).ExecuteScalar(),
             CultureInfo.InvariantCulture);
         // Equal sizes mean nobody else appended: the log only grows under this lock.
         if (stored != Tree.Size)

@@ -101,7 +101,6 @@ internal sealed partial class PostgresEngine : DatabaseEngine, IAsyncDisposable
     public override void Announce(DbConnection connection, DbTransaction transaction, string channel, string payload) =>
         connection.Command("SELECT pg_notify(@channel, @payload)", transaction).With("@channel", channel).With("@payload", payload).ExecuteNonQuery();
 
-
     public ValueTask DisposeAsync() => DataSource.DisposeAsync();
 
     [GeneratedRegex(@"\bINTEGER\s+PRIMARY\s+KEY\b")]

@@ -31,7 +31,7 @@ internal sealed partial class ReplicaNotifications(DatabaseEngine engine, Databa
                 // Whatever was announced while nobody listened (before the first LISTEN, or while
                 // reconnecting) is caught up with once, here: the log's size, and revocations of
                 // grants whose downloads are running on this replica.
-                await using (var size = new NpgsqlCommand("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_events", connection))
+                await using (var size = new NpgsqlCommand(Database.StoredLogSizeQuery, connection))
                 {
                     database.Announced((long)(await size.ExecuteScalarAsync(stoppingToken))!);
                 }

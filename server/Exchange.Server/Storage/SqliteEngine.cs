@@ -35,8 +35,7 @@ internal sealed class SqliteEngine(string path) : DatabaseEngine
 
     public override DbConnection OpenWriter()
     {
-        var connection = new SqliteConnection(_connectionString);
-        connection.Open();
+        var connection = OpenReader();
         using var pragma = connection.CreateCommand();
         pragma.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000;";
         pragma.ExecuteNonQuery();
@@ -53,5 +52,4 @@ internal sealed class SqliteEngine(string path) : DatabaseEngine
     {
         // One process owns the file: it signals its own downloads and watchers directly.
     }
-
 }
