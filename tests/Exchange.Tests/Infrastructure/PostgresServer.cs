@@ -84,7 +84,7 @@ public sealed class PostgresServer
         server.Pg("pg_ctl", ["-D", data, "-l", Path.Combine(directory, "log"), "-o", options, "-w", "-t", "60", "start"]);
         AppDomain.CurrentDomain.ProcessExit += (_, _) => server.Stop();
         string[] stop = [Path.Combine(bin, "pg_ctl"), "-D", data, "-m", "immediate", "stop"];
-        Tools.WhenThisProcessEnds(asPostgresUser ? "runuser" : stop[0], asPostgresUser ? ["-u", "postgres", "--", .. stop] : stop[1..]);
+        Tools.WhenThisProcessEnds(directory, asPostgresUser ? "runuser" : stop[0], asPostgresUser ? ["-u", "postgres", "--", .. stop] : stop[1..]);
         return server;
     }
 

@@ -66,7 +66,7 @@ public sealed class S3Server : IAsyncLifetime
         _process = Process.Start(start)!;
         if (!OperatingSystem.IsWindows())
         {
-            Tools.WhenThisProcessEnds("kill", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Tools.WhenThisProcessEnds(Directory, "kill", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
 
         _process.BeginOutputReadLine();

@@ -67,10 +67,11 @@ internal static class Tools
     }
 
     /// <summary>
-    /// Runs <paramref name="file"/> once this test process has ended, however it ends. Exit handlers
-    /// do not run when the test host is killed after its run, which left servers behind.
+    /// Once this test process has ended, however it ends, runs <paramref name="file"/> (which stops
+    /// a server) and then deletes <paramref name="directory"/> (the server's data). Exit handlers do
+    /// not run when the test host is killed after its run, which left servers and their data behind.
     /// </summary>
-    public static void WhenThisProcessEnds(string file, params string[] args)
+    public static void WhenThisProcessEnds(string directory, string file, params string[] args)
     {
         var watcher = new ProcessStartInfo("/bin/sh")
         {
@@ -79,8 +80,9 @@ internal static class Tools
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        foreach (var arg in (string[])["-c", "while kill -0 \"$0\" 2>/dev/null; do sleep 1; done; exec \"$@\" >/dev/null 2>&1",
-            Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture), file, .. args])
+        const string Script = "pid=$0; directory=$1; shift; while kill -0 \"$pid\" 2>/dev/null; do sleep 1; done; " +
+            "\"$@\" >/dev/null 2>&1; rm -rf -- \"$directory\"";
+        foreach (var arg in (string[])["-c", Script, Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture), directory, file, .. args])
         {
             watcher.ArgumentList.Add(arg);
         }
