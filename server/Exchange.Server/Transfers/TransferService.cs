@@ -117,11 +117,6 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
                     queue.Writer.Complete();
                     await storing;
                 }
-                catch (OperationCanceledException) when (storing.IsFaulted)
-                {
-                    await storing;
-                    throw;
-                }
                 catch
                 {
                     queue.Writer.TryComplete();
@@ -130,6 +125,12 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
                     while (queue.Reader.TryRead(out var unstored))
                     {
                         ((IDisposable?)PooledChunk.Owning(unstored))?.Dispose();
+                    }
+
+                    if (storing.IsFaulted)
+                    {
+                        // The storing stage failed and stopped this one, which saw only a cancellation: the cause is its failure.
+                        await storing;
                     }
 
                     throw;
@@ -157,6 +158,12 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
             committed = true;
             telemetry.Transferred("upload", length);
             return new UploadResponse { Revision = revision };
+        }
+        catch (IOException ex) when (IsOutOfSpace(ex))
+        {
+            LogStorageFull(revisionName, ex);
+            throw new RpcException(new Status(StatusCode.ResourceExhausted,
+                "The gateway's revision storage is full; the upload was abandoned and nothing was stored. Try again once its operator has freed space."));
         }
         finally
         {
@@ -371,4 +378,11 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
 
     [LoggerMessage(EventId = 40, Level = LogLevel.Information, Message = "{Transfer} stopped after {Bytes} bytes: {Reason}")]
     private partial void LogTransferFailed(string transfer, long bytes, string reason);
+
+    [LoggerMessage(EventId = 41, Level = LogLevel.Error, Message = "Upload of {Revision} refused: the blob storage is full")]
+    private partial void LogStorageFull(string revision, Exception exception);
+
+    /// <summary>ENOSPC or EDQUOT on Unix (the errno is the HResult), ERROR_DISK_FULL or ERROR_HANDLE_DISK_FULL on Windows.</summary>
+    private static bool IsOutOfSpace(IOException exception) =>
+        exception.HResult is 28 or 122 or unchecked((int)0x80070070) or unchecked((int)0x80070027);
 }

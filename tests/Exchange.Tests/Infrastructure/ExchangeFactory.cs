@@ -2,6 +2,7 @@ using Exchange.Cli;
 using Exchange.Client;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -22,6 +23,9 @@ public sealed class ExchangeFactory : WebApplicationFactory<Program>
 
     /// <summary>When set (before the server starts), every log line at every level is kept here.</summary>
     public CapturedLogs? Logs { get; init; }
+
+    /// <summary>Changes to the gateway's services after its own registrations, e.g. a storage that fails on purpose.</summary>
+    public Action<IServiceCollection>? TestServices { get; init; }
     private readonly Dictionary<string, string> _settings = new(StringComparer.Ordinal);
 
     public ExchangeFactory()
@@ -165,6 +169,11 @@ public sealed class ExchangeFactory : WebApplicationFactory<Program>
         {
             builder.UseSetting(key, value);
         }
+        if (TestServices is not null)
+        {
+            builder.ConfigureTestServices(TestServices);
+        }
+
         builder.ConfigureLogging(logging =>
         {
             logging.SetMinimumLevel(Logs is null ? LogLevel.Warning : LogLevel.Trace);

@@ -9,6 +9,7 @@ using Exchange.V1;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Exchange.Tests.Transfers;
 
@@ -180,6 +181,27 @@ public sealed class TransferServiceTests : IDisposable
         await Rpc.FailsWith(StatusCode.DeadlineExceeded, async () => await call);
         Assert.Empty((await acme.Catalog.ListRevisionsAsync(new ListRevisionsRequest { Parent = dataset.Name })).Revisions);
         await AssertNoBlobsAsync(limited);
+    }
+
+    [Fact]
+    public async Task An_upload_that_finds_the_storage_full_is_resource_exhausted_leaves_nothing_and_the_next_one_succeeds()
+    {
+        using var factory = new ExchangeFactory { TestServices = FullBlobStore.Replace };
+        using var acme = factory.As(Participant.Acme);
+        var dataset = await CatalogFixture.CreateAsync(acme);
+        var storage = factory.Services.GetRequiredService<FullBlobStore>();
+        storage.FreeBytes = 1024 * 1024;
+
+        var error = await Rpc.FailsWith(StatusCode.ResourceExhausted,
+            () => acme.UploadAsync(dataset.Name, new MemoryStream(RandomBytes(4 * 1024 * 1024)), "application/octet-stream"));
+        Assert.Contains("storage is full", error.Status.Detail);
+        Assert.Empty((await acme.Catalog.ListRevisionsAsync(new ListRevisionsRequest { Parent = dataset.Name })).Revisions);
+        await AssertNoBlobsAsync(factory);
+
+        storage.FreeBytes = long.MaxValue;
+        var content = RandomBytes(3 * 1024 * 1024);
+        var revision = await acme.UploadAsync(dataset.Name, new MemoryStream(content), "application/octet-stream");
+        Assert.Equal(SHA256.HashData(content), revision.Sha256.ToByteArray());
     }
 
     [Fact]

@@ -1,0 +1,64 @@
+using Exchange.Server.Transfers;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Exchange.Tests.Transfers;
+
+/// <summary>
+/// The gateway's own blob store, whose storage runs out after <see cref="FreeBytes"/> more bytes:
+/// a write past that fails as the operating system fails it, with ENOSPC.
+/// </summary>
+internal sealed class FullBlobStore(IBlobStore inner) : IBlobStore, IDisposable
+{
+    private long _freeBytes = long.MaxValue;
+
+    public long FreeBytes
+    {
+        get => Interlocked.Read(ref _freeBytes);
+        set => Interlocked.Exchange(ref _freeBytes, value);
+    }
+
+    /// <summary>Wraps the store the gateway registered; the wrapper is the singleton <see cref="FullBlobStore"/> too, for the test to reach.</summary>
+    public static void Replace(IServiceCollection services)
+    {
+        var registered = services.Last(descriptor => descriptor.ServiceType == typeof(IBlobStore));
+        services.Remove(registered);
+        services.AddSingleton(provider => new FullBlobStore((IBlobStore)registered.ImplementationFactory!(provider)));
+        services.AddSingleton<IBlobStore>(provider => provider.GetRequiredService<FullBlobStore>());
+    }
+
+    public void Dispose() => (inner as IDisposable)?.Dispose();
+
+    public async Task<IBlobSink> CreateAsync(CancellationToken cancellationToken) => new Sink(this, await inner.CreateAsync(cancellationToken));
+
+    public Task<Stream> OpenReadAsync(string blobId, long offset, CancellationToken cancellationToken) => inner.OpenReadAsync(blobId, offset, cancellationToken);
+
+    public Task DeleteAsync(string blobId, CancellationToken cancellationToken) => inner.DeleteAsync(blobId, cancellationToken);
+
+    public Task<int> RemoveLeftoversAsync(IReadOnlySet<string> referenced, CancellationToken cancellationToken) =>
+        inner.RemoveLeftoversAsync(referenced, cancellationToken);
+
+    private void Take(int length)
+    {
+        if (Interlocked.Add(ref _freeBytes, -length) < 0)
+        {
+            throw new IOException("No space left on device", 28);
+        }
+    }
+
+    private sealed class Sink(FullBlobStore store, IBlobSink inner) : IBlobSink
+    {
+        public string BlobId => inner.BlobId;
+
+        public ValueTask<Memory<byte>> GetSpaceAsync(int length, CancellationToken cancellationToken) => inner.GetSpaceAsync(length, cancellationToken);
+
+        public ValueTask AdvanceAsync(int length, CancellationToken cancellationToken)
+        {
+            store.Take(length);
+            return inner.AdvanceAsync(length, cancellationToken);
+        }
+
+        public Task CommitAsync(CancellationToken cancellationToken) => inner.CommitAsync(cancellationToken);
+
+        public ValueTask DisposeAsync() => inner.DisposeAsync();
+    }
+}
