@@ -31,17 +31,11 @@ internal static class TransferBenchmark
 
         var barePort = FreePort();
         var gatewayPort = FreePort();
-        var gateway2Port = FreePort();
         using var bare = Start("dotnet", [typeof(TransferBenchmark).Assembly.Location, "serve-bare", barePort.ToString(), certs], Path.GetDirectoryName(typeof(TransferBenchmark).Assembly.Location)!);
         var serverDirectory = Path.Combine(root, "server", "Exchange.Server", "bin", "Release", "net10.0");
         using var gateway = Start("dotnet",
             ["Exchange.Server.dll", "--urls", $"https://127.0.0.1:{gatewayPort}", $"--Exchange:DataDirectory={data}",
                 $"--Exchange:Transfers:ChunkSize={chunk}", "--Logging:LogLevel:Default=Warning"], serverDirectory);
-        var start2 = new ProcessStartInfo("dotnet") { WorkingDirectory = serverDirectory, UseShellExecute = false };
-        foreach (var a in new[] { "Exchange.Server.dll", "--urls", $"https://127.0.0.1:{gateway2Port}", $"--Exchange:DataDirectory={data}2", $"--Exchange:Transfers:ChunkSize={chunk}", "--Logging:LogLevel:Default=Warning" }) start2.ArgumentList.Add(a);
-        start2.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
-        foreach (var kv in (Environment.GetEnvironmentVariable("EXP_ENV") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries)) { var p = kv.Split('='); start2.Environment[p[0]] = p[1]; }
-        using var gateway2 = Process.Start(start2)!;
         try
         {
             // The same client stack for both: the SDK's channel (TLS, trusted dev CA, HTTP/2 windows).
@@ -50,11 +44,6 @@ internal static class TransferBenchmark
             using var acme = Client(gatewayPort, certs, "acme", "provider");
             using var initech = Client(gatewayPort, certs, "initech", "consumer");
             await WaitUntilUpAsync(acme, bareClient);
-            using var acme2 = Client(gateway2Port, certs, "acme", "provider");
-            await WaitUntilUpAsync(acme2, bareClient);
-            var dataset2 = (await acme2.Catalog.CreateDatasetAsync(new CreateDatasetRequest { Dataset = new Dataset { Title = "b", Classification = Classification.Internal } })).Dataset;
-            await UploadGatewayAsync(acme2, dataset2.Name, 256L * 1024 * 1024, chunk);
-            var g2 = new List<Run>();
 
             var (sha256, aesGcm) = CryptoCost.PerGiB(chunk);
             Console.WriteLine($"// {rounds} rounds of {gib} GiB each way, chunk {chunk} bytes, TLS on loopback, {Environment.ProcessorCount} cores");
@@ -75,13 +64,7 @@ internal static class TransferBenchmark
             {
                 bareUp.Add(await MeasureAsync(size, bare, gateway, () => UploadBareAsync(bareClient, size, chunk)));
                 gatewayUp.Add(await MeasureAsync(size, gateway, bare, () => UploadGatewayAsync(acme, dataset.Name, size, chunk)));
-                g2.Add(await MeasureAsync(size, gateway2, bare, () => UploadGatewayAsync(acme2, dataset2.Name, size, chunk)));
             }
-            Report("upload", bareUp, gatewayUp, 0.8, sha256 + aesGcm);
-            Report("upload-B", bareUp, g2, 0.8, sha256 + aesGcm);
-            Console.WriteLine("pairs B/A rate: " + string.Join(" ", gatewayUp.Zip(g2, (x, y) => (y.Rate / x.Rate).ToString("0.00"))));
-            Console.WriteLine("pairs B/A server cpu: " + string.Join(" ", gatewayUp.Zip(g2, (x, y) => (y.ServerCpu / x.ServerCpu).ToString("0.00"))));
-            return 0;
 
             Report("upload", bareUp, gatewayUp, 0.8, sha256 + aesGcm);
             await acme.Catalog.PublishDatasetAsync(new PublishDatasetRequest { Name = dataset.Name });
@@ -130,7 +113,6 @@ internal static class TransferBenchmark
         {
             Stop(bare);
             Stop(gateway);
-            Stop(gateway2);
             try
             {
                 Directory.Delete(data, recursive: true);
