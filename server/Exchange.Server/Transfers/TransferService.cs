@@ -37,6 +37,21 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
 
     public override async Task<UploadResponse> Upload(IAsyncStreamReader<UploadRequest> requestStream, ServerCallContext context)
     {
+        try
+        {
+            return await StoreUploadAsync(requestStream, context);
+        }
+        catch (IOException ex) when (IsOutOfSpace(ex))
+        {
+            // Reached after the upload's own cleanup, so "nothing was stored" is already true.
+            LogStorageFull(ex);
+            throw new RpcException(new Status(StatusCode.ResourceExhausted,
+                "The gateway's revision storage is full; the upload was abandoned and nothing was stored. Try again once its operator has freed space."));
+        }
+    }
+
+    private async Task<UploadResponse> StoreUploadAsync(IAsyncStreamReader<UploadRequest> requestStream, ServerCallContext context)
+    {
         var caller = Caller.From(context);
         using var idle = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
         if (!await NextAsync(requestStream, idle, context) || requestStream.Current.PayloadCase != UploadRequest.PayloadOneofCase.Header)
@@ -88,11 +103,13 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
                 }, CancellationToken.None);
 
                 long received = 0;
+                ReadOnlyMemory<byte> inHand = default;
                 try
                 {
                     while (await NextAsync(requestStream, idle, context))
                     {
                         var message = requestStream.Current;
+                        inHand = message.Chunk.Memory;
                         if (message.PayloadCase != UploadRequest.PayloadOneofCase.Chunk)
                         {
                             throw Errors.InvalidArgument("Only the first message of an upload is a header; every later one carries a chunk.");
@@ -111,7 +128,8 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
                         }
 
                         // Handed on without a copy; the writer gives a pooled chunk's buffer back once it has sealed it.
-                        await queue.Writer.WriteAsync(message.Chunk.Memory, abandon.Token);
+                        await queue.Writer.WriteAsync(inHand, abandon.Token);
+                        inHand = default;
                     }
 
                     queue.Writer.Complete();
@@ -122,6 +140,7 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
                     queue.Writer.TryComplete();
                     await abandon.CancelAsync();
                     await Task.WhenAny(storing);
+                    ((IDisposable?)PooledChunk.Owning(inHand))?.Dispose();
                     while (queue.Reader.TryRead(out var unstored))
                     {
                         ((IDisposable?)PooledChunk.Owning(unstored))?.Dispose();
@@ -129,7 +148,8 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
 
                     if (storing.IsFaulted)
                     {
-                        // The storing stage failed and stopped this one, which saw only a cancellation: the cause is its failure.
+                        // A storing failure cancels this stage too, so what was caught here may be only that
+                        // cancellation; the storing failure is then the cause to report.
                         await storing;
                     }
 
@@ -158,12 +178,6 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
             committed = true;
             telemetry.Transferred("upload", length);
             return new UploadResponse { Revision = revision };
-        }
-        catch (IOException ex) when (IsOutOfSpace(ex))
-        {
-            LogStorageFull(revisionName, ex);
-            throw new RpcException(new Status(StatusCode.ResourceExhausted,
-                "The gateway's revision storage is full; the upload was abandoned and nothing was stored. Try again once its operator has freed space."));
         }
         finally
         {
@@ -379,10 +393,20 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
     [LoggerMessage(EventId = 40, Level = LogLevel.Information, Message = "{Transfer} stopped after {Bytes} bytes: {Reason}")]
     private partial void LogTransferFailed(string transfer, long bytes, string reason);
 
-    [LoggerMessage(EventId = 41, Level = LogLevel.Error, Message = "Upload of {Revision} refused: the blob storage is full")]
-    private partial void LogStorageFull(string revision, Exception exception);
+    [LoggerMessage(EventId = 41, Level = LogLevel.Error, Message = "An upload was refused: the blob storage is full")]
+    private partial void LogStorageFull(Exception exception);
 
-    /// <summary>ENOSPC or EDQUOT on Unix (the errno is the HResult), ERROR_DISK_FULL or ERROR_HANDLE_DISK_FULL on Windows.</summary>
-    private static bool IsOutOfSpace(IOException exception) =>
-        exception.HResult is 28 or 122 or unchecked((int)0x80070070) or unchecked((int)0x80070027);
+    /// <summary>Out of space or over quota: on Unix .NET reports the errno as the HResult, on Windows the Win32 error as an HRESULT.</summary>
+    private static bool IsOutOfSpace(IOException exception)
+    {
+        const int ENOSPC = 28, EDQUOTLinux = 122, EDQUOTMac = 69;
+        const int DiskFull = unchecked((int)0x80070070), HandleDiskFull = unchecked((int)0x80070027), QuotaExceeded = unchecked((int)0x8007050F);
+        return exception.HResult switch
+        {
+            ENOSPC or DiskFull or HandleDiskFull or QuotaExceeded => true,
+            EDQUOTLinux => OperatingSystem.IsLinux(),
+            EDQUOTMac => OperatingSystem.IsMacOS(),
+            _ => false,
+        };
+    }
 }

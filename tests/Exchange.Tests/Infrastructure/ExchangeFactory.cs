@@ -26,6 +26,7 @@ public sealed class ExchangeFactory : WebApplicationFactory<Program>
 
     /// <summary>Changes to the gateway's services after its own registrations, e.g. a storage that fails on purpose.</summary>
     public Action<IServiceCollection>? TestServices { get; init; }
+
     private readonly Dictionary<string, string> _settings = new(StringComparer.Ordinal);
 
     public ExchangeFactory()

@@ -68,11 +68,19 @@ internal static class Tools
 
     /// <summary>
     /// Once this test process has ended, however it ends, runs <paramref name="file"/> (which stops
-    /// a server) and then deletes <paramref name="directory"/> (the server's data). Exit handlers do
-    /// not run when the test host is killed after its run, which left servers and their data behind.
+    /// a server) and then, a second later so that the server is gone, deletes
+    /// <paramref name="directory"/> (its data, inside the temporary folder). Exit handlers do not
+    /// run when the test host is killed after its run, which left servers and their data behind.
     /// </summary>
     public static void WhenThisProcessEnds(string directory, string file, params string[] args)
     {
+        var temporary = Path.GetFullPath(Path.GetTempPath());
+        if (!Path.IsPathFullyQualified(directory) || !Path.GetFullPath(directory).StartsWith(temporary, StringComparison.Ordinal) ||
+            Path.GetFullPath(directory).TrimEnd('/') == temporary.TrimEnd('/'))
+        {
+            throw new ArgumentException($"Only a folder inside {temporary} is deleted when the tests end, not '{directory}'.", nameof(directory));
+        }
+
         var watcher = new ProcessStartInfo("/bin/sh")
         {
             UseShellExecute = false,
@@ -81,7 +89,7 @@ internal static class Tools
             RedirectStandardError = true,
         };
         const string Script = "pid=$0; directory=$1; shift; while kill -0 \"$pid\" 2>/dev/null; do sleep 1; done; " +
-            "\"$@\" >/dev/null 2>&1; rm -rf -- \"$directory\"";
+            "\"$@\" >/dev/null 2>&1; sleep 1; rm -rf -- \"$directory\"";
         foreach (var arg in (string[])["-c", Script, Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture), directory, file, .. args])
         {
             watcher.ArgumentList.Add(arg);

@@ -17,13 +17,14 @@ internal sealed class FullBlobStore(IBlobStore inner) : IBlobStore, IDisposable
         set => Interlocked.Exchange(ref _freeBytes, value);
     }
 
-    /// <summary>Wraps the store the gateway registered; the wrapper is the singleton <see cref="FullBlobStore"/> too, for the test to reach.</summary>
+    /// <summary>Wraps the store the gateway registered; a test reaches the wrapper as the gateway's <see cref="IBlobStore"/>.</summary>
     public static void Replace(IServiceCollection services)
     {
         var registered = services.Last(descriptor => descriptor.ServiceType == typeof(IBlobStore));
+        var create = registered.ImplementationFactory ??
+            throw new InvalidOperationException("FullBlobStore wraps an IBlobStore registered through a factory, as StorageSetup registers it.");
         services.Remove(registered);
-        services.AddSingleton(provider => new FullBlobStore((IBlobStore)registered.ImplementationFactory!(provider)));
-        services.AddSingleton<IBlobStore>(provider => provider.GetRequiredService<FullBlobStore>());
+        services.AddSingleton<IBlobStore>(provider => new FullBlobStore((IBlobStore)create(provider)));
     }
 
     public void Dispose() => (inner as IDisposable)?.Dispose();

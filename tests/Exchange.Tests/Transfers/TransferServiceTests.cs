@@ -183,23 +183,33 @@ public sealed class TransferServiceTests : IDisposable
         await AssertNoBlobsAsync(limited);
     }
 
-    [Fact]
-    public async Task An_upload_that_finds_the_storage_full_is_resource_exhausted_leaves_nothing_and_the_next_one_succeeds()
+    /// <summary>
+    /// The disk fills while chunks stream in, or only at the last segment, sealed as the upload
+    /// ends. Sizes are in the default 256 KiB segments, each stored with its 16-byte tag after
+    /// the 16-byte header.
+    /// </summary>
+    [Theory]
+    [InlineData(4 * 262144, 262144)]
+    [InlineData((4 * 262144) + 1, 16 + (4 * (262144 + 16)))]
+    public async Task An_upload_that_finds_the_storage_full_is_resource_exhausted_leaves_nothing_and_the_next_one_succeeds(int size, long freeBytes)
     {
-        using var factory = new ExchangeFactory { TestServices = FullBlobStore.Replace };
+        var logs = new CapturedLogs();
+        using var factory = new ExchangeFactory { TestServices = FullBlobStore.Replace, Logs = logs };
         using var acme = factory.As(Participant.Acme);
         var dataset = await CatalogFixture.CreateAsync(acme);
-        var storage = factory.Services.GetRequiredService<FullBlobStore>();
-        storage.FreeBytes = 1024 * 1024;
+        var storage = (FullBlobStore)factory.Services.GetRequiredService<Exchange.Server.Transfers.IBlobStore>();
+        storage.FreeBytes = freeBytes;
 
         var error = await Rpc.FailsWith(StatusCode.ResourceExhausted,
-            () => acme.UploadAsync(dataset.Name, new MemoryStream(RandomBytes(4 * 1024 * 1024)), "application/octet-stream"));
+            () => acme.UploadAsync(dataset.Name, new MemoryStream(RandomBytes(size)), "application/octet-stream"));
         Assert.Contains("storage is full", error.Status.Detail);
         Assert.Empty((await acme.Catalog.ListRevisionsAsync(new ListRevisionsRequest { Parent = dataset.Name })).Revisions);
         await AssertNoBlobsAsync(factory);
+        Assert.Single(logs.Lines, line => line.StartsWith("Error ", StringComparison.Ordinal));
+        Assert.Single(logs.Lines, line => line.Contains("the blob storage is full", StringComparison.Ordinal) && line.Contains("No space left on device", StringComparison.Ordinal));
 
         storage.FreeBytes = long.MaxValue;
-        var content = RandomBytes(3 * 1024 * 1024);
+        var content = RandomBytes(size);
         var revision = await acme.UploadAsync(dataset.Name, new MemoryStream(content), "application/octet-stream");
         Assert.Equal(SHA256.HashData(content), revision.Sha256.ToByteArray());
     }
