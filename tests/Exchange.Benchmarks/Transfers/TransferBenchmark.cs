@@ -165,10 +165,14 @@ internal static class TransferBenchmark
         Console.WriteLine($"{what}: CPU per GiB, medians: bare {bareTotal:0.00} s (server {Median(bare.Select(run => run.ServerCpu)):0.00}, " +
             $"client {Median(bare.Select(run => run.ClientCpu)):0.00}, idle gateway {Median(bare.Select(run => run.OtherCpu)):0.00}); " +
             $"gateway {gatewayTotal:0.00} s (server {Median(gateway.Select(run => run.ServerCpu)):0.00}, client {Median(gateway.Select(run => run.ClientCpu)):0.00}, " +
-            $"idle bare {Median(gateway.Select(run => run.OtherCpu)):0.00}); bare/gateway {bareTotal / gatewayTotal:0.00}");
+            $"idle bare {Median(gateway.Select(run => run.OtherCpu)):0.00}); bare/gateway {bareTotal / gatewayTotal:0.00}; " +
+            $"the cores were busy {Busy(bare):0%} / {Busy(gateway):0%} of the time (the cap below assumes nearly 100%)");
         Console.WriteLine($"{what}: the cryptography the gateway must add costs {cryptography:0.00} s per GiB here; " +
             $"were it the gateway's only cost above bare, the ratio would be {bareTotal / (bareTotal + cryptography):0.00}");
     }
+
+    /// <summary>The share of all cores the three processes kept busy: CPU seconds per GiB times GiB per second.</summary>
+    private static double Busy(List<Run> runs) => Median(runs.Select(run => run.TotalCpu * run.Rate * 1e9 / 1073741824.0 / Environment.ProcessorCount));
 
     private static double Median(IEnumerable<double> values)
     {
