@@ -29,7 +29,16 @@ internal sealed class FullBlobStore(IBlobStore inner) : IBlobStore, IDisposable
 
     public void Dispose() => (inner as IDisposable)?.Dispose();
 
-    public async Task<IBlobSink> CreateAsync(CancellationToken cancellationToken) => new Sink(this, await inner.CreateAsync(cancellationToken));
+    /// <summary>With no space left at all, not even the file can be created.</summary>
+    public async Task<IBlobSink> CreateAsync(CancellationToken cancellationToken)
+    {
+        if (FreeBytes <= 0)
+        {
+            throw NoSpace();
+        }
+
+        return new Sink(this, await inner.CreateAsync(cancellationToken));
+    }
 
     public Task<Stream> OpenReadAsync(string blobId, long offset, CancellationToken cancellationToken) => inner.OpenReadAsync(blobId, offset, cancellationToken);
 
@@ -42,9 +51,12 @@ internal sealed class FullBlobStore(IBlobStore inner) : IBlobStore, IDisposable
     {
         if (Interlocked.Add(ref _freeBytes, -length) < 0)
         {
-            throw new IOException("No space left on device", 28);
+            throw NoSpace();
         }
     }
+
+    /// <summary>As .NET reports ENOSPC on Linux (checked against /dev/full): the errno is the HResult.</summary>
+    private static IOException NoSpace() => new("No space left on device", 28);
 
     private sealed class Sink(FullBlobStore store, IBlobSink inner) : IBlobSink
     {

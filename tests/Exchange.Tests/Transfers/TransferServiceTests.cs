@@ -184,11 +184,12 @@ public sealed class TransferServiceTests : IDisposable
     }
 
     /// <summary>
-    /// The disk fills while chunks stream in, or only at the last segment, sealed as the upload
-    /// ends. Sizes are in the default 256 KiB segments, each stored with its 16-byte tag after
-    /// the 16-byte header.
+    /// The disk is full before the blob file is created, fills while chunks stream in, or fills
+    /// only at the last segment, sealed as the upload ends. Sizes are in the default 256 KiB
+    /// segments, each stored with its 16-byte tag after the 16-byte header.
     /// </summary>
     [Theory]
+    [InlineData(1000, 0)]
     [InlineData(4 * 262144, 262144)]
     [InlineData((4 * 262144) + 1, 16 + (4 * (262144 + 16)))]
     public async Task An_upload_that_finds_the_storage_full_is_resource_exhausted_leaves_nothing_and_the_next_one_succeeds(int size, long freeBytes)
