@@ -72,7 +72,8 @@ public sealed class PostgresServer
         var asPostgresUser = Environment.UserName == "root";
         if (asPostgresUser)
         {
-            Run("chown", ["-R", "postgres", Path.GetDirectoryName(directory)!]);
+            // Only this cluster's folder: another test run's watcher may be deleting its own next to it.
+            Run("chown", ["postgres", directory]);
         }
 
         var server = new PostgresServer(bin, directory, Tools.FreePort(), asPostgresUser);
