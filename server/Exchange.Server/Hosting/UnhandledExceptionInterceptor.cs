@@ -6,7 +6,8 @@ namespace Exchange.Server.Hosting;
 
 /// <summary>
 /// Turns any exception that is not an <see cref="RpcException"/> into INTERNAL with a
-/// reference id, logging the detail server-side: callers never see stack traces or SQL.
+/// reference id, logging the detail server-side: callers never see stack traces or SQL. A full
+/// disk is the exception: RESOURCE_EXHAUSTED, which the caller can act on.
 /// </summary>
 internal sealed partial class UnhandledExceptionInterceptor(ILogger<UnhandledExceptionInterceptor> logger) : Interceptor
 {
@@ -69,6 +70,15 @@ internal sealed partial class UnhandledExceptionInterceptor(ILogger<UnhandledExc
             return new RpcException(new Status(StatusCode.Cancelled, "The call was cancelled."));
         }
 
+        if (Storage.StorageFull.Is(ex))
+        {
+            // Every store writes inside its call's unit of work, and an upload removes its partial blob before
+            // its exception gets here: a refused call has taken no effect.
+            LogStorageFull(ex, context.Method);
+            return new RpcException(new Status(StatusCode.ResourceExhausted,
+                "The gateway's storage is full, so the call did not take effect and nothing was stored. Try again once its operator has freed space."));
+        }
+
         var reference = Activity.Current?.TraceId.ToString() ?? context.GetHttpContext().TraceIdentifier;
         LogUnhandled(ex, context.Method, reference);
         return new RpcException(new Status(StatusCode.Internal, $"An internal error occurred. Reference: {reference}"));
@@ -76,4 +86,7 @@ internal sealed partial class UnhandledExceptionInterceptor(ILogger<UnhandledExc
 
     [LoggerMessage(EventId = 1, Level = LogLevel.Error, Message = "Unhandled exception in {Method} (reference {Reference})")]
     private partial void LogUnhandled(Exception exception, string method, string reference);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Error, Message = "{Method} refused: the storage is full")]
+    private partial void LogStorageFull(Exception exception, string method);
 }

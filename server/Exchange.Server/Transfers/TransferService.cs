@@ -37,21 +37,6 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
 
     public override async Task<UploadResponse> Upload(IAsyncStreamReader<UploadRequest> requestStream, ServerCallContext context)
     {
-        try
-        {
-            return await StoreUploadAsync(requestStream, context);
-        }
-        catch (IOException ex) when (IsOutOfSpace(ex))
-        {
-            // Reached after the upload's own cleanup, so "nothing was stored" is already true.
-            LogStorageFull(ex);
-            throw new RpcException(new Status(StatusCode.ResourceExhausted,
-                "The gateway's revision storage is full; the upload was abandoned and nothing was stored. Try again once its operator has freed space."));
-        }
-    }
-
-    private async Task<UploadResponse> StoreUploadAsync(IAsyncStreamReader<UploadRequest> requestStream, ServerCallContext context)
-    {
         var caller = Caller.From(context);
         using var idle = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
         if (!await NextAsync(requestStream, idle, context) || requestStream.Current.PayloadCase != UploadRequest.PayloadOneofCase.Header)
@@ -382,6 +367,8 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
         _ when callerGone => (new Status(StatusCode.Cancelled, "The download was cancelled."), "cancelled by the consumer"),
         OperationCanceledException => (new Status(StatusCode.PermissionDenied, "The grant expired during the download; the transfer stopped."), "grant expired"),
         RpcException rpc => (rpc.Status, rpc.Status.Detail),
+        _ when StorageFull.Is(ex) => (new Status(StatusCode.ResourceExhausted,
+            "The gateway's storage is full, so the transfer could not be recorded; resume it once its operator has freed space."), "storage full"),
         IOException => (new Status(StatusCode.Unavailable, "Reading the stored revision failed; resume the transfer later."), "storage read failed"),
         _ => (new Status(StatusCode.Internal, "The download failed on the server; resume the transfer later."), "internal error"),
     };
@@ -392,21 +379,4 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
 
     [LoggerMessage(EventId = 40, Level = LogLevel.Information, Message = "{Transfer} stopped after {Bytes} bytes: {Reason}")]
     private partial void LogTransferFailed(string transfer, long bytes, string reason);
-
-    [LoggerMessage(EventId = 41, Level = LogLevel.Error, Message = "An upload was refused: the blob storage is full")]
-    private partial void LogStorageFull(Exception exception);
-
-    /// <summary>Out of space or over quota: on Unix .NET reports the errno as the HResult, on Windows the Win32 error as an HRESULT.</summary>
-    private static bool IsOutOfSpace(IOException exception)
-    {
-        const int ENOSPC = 28, EDQUOTLinux = 122, EDQUOTMac = 69;
-        const int DiskFull = unchecked((int)0x80070070), HandleDiskFull = unchecked((int)0x80070027), QuotaExceeded = unchecked((int)0x8007050F);
-        return exception.HResult switch
-        {
-            ENOSPC or DiskFull or HandleDiskFull or QuotaExceeded => true,
-            EDQUOTLinux => OperatingSystem.IsLinux(),
-            EDQUOTMac => OperatingSystem.IsMacOS(),
-            _ => false,
-        };
-    }
 }

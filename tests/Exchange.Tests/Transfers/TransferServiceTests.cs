@@ -207,7 +207,7 @@ public sealed class TransferServiceTests : IDisposable
         Assert.Empty((await acme.Catalog.ListRevisionsAsync(new ListRevisionsRequest { Parent = dataset.Name })).Revisions);
         await AssertNoBlobsAsync(factory);
         Assert.Single(logs.Lines, line => line.StartsWith("Error ", StringComparison.Ordinal));
-        Assert.Single(logs.Lines, line => line.Contains("the blob storage is full", StringComparison.Ordinal) && line.Contains("No space left on device", StringComparison.Ordinal));
+        Assert.Single(logs.Lines, line => line.Contains("Upload refused: the storage is full", StringComparison.Ordinal) && line.Contains("No space left on device", StringComparison.Ordinal));
 
         storage.FreeBytes = long.MaxValue;
         var content = RandomBytes(size);
