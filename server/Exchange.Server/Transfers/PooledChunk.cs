@@ -42,6 +42,9 @@ internal sealed class PooledChunk : MemoryManager<byte>
     public static PooledChunk? Owning(ReadOnlyMemory<byte> memory) =>
         MemoryMarshal.TryGetMemoryManager<byte, PooledChunk>(memory, out var chunk) ? chunk : null;
 
+    /// <summary>Gives back the pooled buffer behind <paramref name="memory"/>, if there is one: for a chunk that will not reach the writer.</summary>
+    public static void Release(ReadOnlyMemory<byte> memory) => ((IDisposable?)Owning(memory))?.Dispose();
+
     public override Span<byte> GetSpan() => Array().AsSpan(0, _length);
 
     // A pin would outlive nothing it could be checked against: the array could go back to the pool

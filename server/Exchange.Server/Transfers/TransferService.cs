@@ -125,10 +125,10 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
                     queue.Writer.TryComplete();
                     await abandon.CancelAsync();
                     await Task.WhenAny(storing);
-                    ((IDisposable?)PooledChunk.Owning(inHand))?.Dispose();
+                    PooledChunk.Release(inHand);
                     while (queue.Reader.TryRead(out var unstored))
                     {
-                        ((IDisposable?)PooledChunk.Owning(unstored))?.Dispose();
+                        PooledChunk.Release(unstored);
                     }
 
                     if (storing.IsFaulted)

@@ -16,6 +16,8 @@ namespace Exchange.Benchmarks.Transfers;
 /// </summary>
 internal static class TransferBenchmark
 {
+    private const double GiB = 1024.0 * 1024 * 1024;
+
     private static readonly byte[] Data = new byte[16 * 1024 * 1024];
 
     public static async Task<int> RunAsync(string[] args)
@@ -24,7 +26,7 @@ internal static class TransferBenchmark
         var rounds = (int)Option(args, "--rounds", 9);
         var chunk = (int)Option(args, "--chunk", 262144);
         var memoryGib = Option(args, "--memory-gib", 4.0);
-        var size = (long)(gib * 1024 * 1024 * 1024);
+        var size = (long)(gib * GiB);
         var root = RepositoryRoot();
         var certs = Path.Combine(root, "certs-dev");
         var data = Path.Combine(Path.GetTempPath(), "exchange-bench", $"gateway-{Guid.NewGuid():N}");
@@ -85,7 +87,7 @@ internal static class TransferBenchmark
             Report("download", bareDown, gatewayDown, 0.9, aesGcm);
 
             // Memory: upload a revision of memoryGib, then watch the gateway's resident memory through one download of it.
-            var big = (long)(memoryGib * 1024 * 1024 * 1024);
+            var big = (long)(memoryGib * GiB);
             await UploadGatewayAsync(acme, dataset.Name, big, chunk);
             GC.Collect();
             await Task.Delay(500);
@@ -130,7 +132,7 @@ internal static class TransferBenchmark
         return size / watch.Elapsed.TotalSeconds / 1e9;
     }
 
-    /// <summary>The rate of one transfer, and the CPU the server process spent on it per GiB: on a saturated machine, the cost that decides the rate.</summary>
+    /// <summary>The rate of one transfer, and the CPU per GiB that the server, the other (idle) server and this client spent on it: on a saturated machine, the cost that decides the rate.</summary>
     private static async Task<Run> MeasureAsync(long size, Process server, Process other, Func<Task> transfer)
     {
         using var client = Process.GetCurrentProcess();
@@ -143,9 +145,9 @@ internal static class TransferBenchmark
         server.Refresh();
         other.Refresh();
         client.Refresh();
-        var gib = size / 1073741824.0;
-        return new Run(rate, (server.TotalProcessorTime - cpu).TotalSeconds / gib, (other.TotalProcessorTime - otherCpu).TotalSeconds / gib,
-            (client.TotalProcessorTime - clientCpu).TotalSeconds / gib);
+        var gibs = size / GiB;
+        return new Run(rate, (server.TotalProcessorTime - cpu).TotalSeconds / gibs, (other.TotalProcessorTime - otherCpu).TotalSeconds / gibs,
+            (client.TotalProcessorTime - clientCpu).TotalSeconds / gibs);
     }
 
     /// <summary>
@@ -172,7 +174,7 @@ internal static class TransferBenchmark
     }
 
     /// <summary>The share of all cores the three processes kept busy: CPU seconds per GiB times GiB per second.</summary>
-    private static double Busy(List<Run> runs) => Median(runs.Select(run => run.TotalCpu * run.Rate * 1e9 / 1073741824.0 / Environment.ProcessorCount));
+    private static double Busy(List<Run> runs) => Median(runs.Select(run => run.TotalCpu * run.Rate * 1e9 / GiB / Environment.ProcessorCount));
 
     private static double Median(IEnumerable<double> values)
     {

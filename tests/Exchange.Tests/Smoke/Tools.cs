@@ -74,9 +74,10 @@ internal static class Tools
     /// </summary>
     public static void WhenThisProcessEnds(string directory, string file, params string[] args)
     {
+        // GetTempPath ends with a separator, so only a folder strictly inside it passes.
         var temporary = Path.GetFullPath(Path.GetTempPath());
-        if (!Path.IsPathFullyQualified(directory) || !Path.GetFullPath(directory).StartsWith(temporary, StringComparison.Ordinal) ||
-            Path.GetFullPath(directory).TrimEnd('/') == temporary.TrimEnd('/'))
+        var full = Path.IsPathFullyQualified(directory) ? Path.GetFullPath(directory) : "";
+        if (!full.StartsWith(temporary, StringComparison.Ordinal) || full.Length <= temporary.Length)
         {
             throw new ArgumentException($"Only a folder inside {temporary} is deleted when the tests end, not '{directory}'.", nameof(directory));
         }
