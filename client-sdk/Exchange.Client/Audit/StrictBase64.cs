@@ -8,6 +8,6 @@ internal static partial class StrictBase64
     public static byte[]? Decode(string text) =>
         text.Length % 4 == 0 && Pattern().IsMatch(text) ? Convert.FromBase64String(text) : null;
 
-    [GeneratedRegex("^[A-Za-z0-9+/]*={0,2}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[A-Za-z0-9+/]*={0,2}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
 }

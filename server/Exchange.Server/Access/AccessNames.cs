@@ -31,9 +31,9 @@ internal static partial class AccessNames
         return match.Groups[1].Value;
     }
 
-    [GeneratedRegex("^accessRequests/([a-z0-9][a-z0-9-]{0,62})$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^accessRequests/([a-z0-9][a-z0-9-]{0,62})\\z", RegexOptions.CultureInvariant)]
     private static partial Regex RequestPattern();
 
-    [GeneratedRegex("^grants/([a-z0-9][a-z0-9-]{0,62})$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^grants/([a-z0-9][a-z0-9-]{0,62})\\z", RegexOptions.CultureInvariant)]
     private static partial Regex GrantPattern();
 }

@@ -11,8 +11,6 @@ namespace Exchange.Server.Access;
 internal sealed class AccessService(AccessStore store, Transfers.GrantSignals signals, PageTokens pageTokens, TimeProvider time)
     : V1.AccessService.AccessServiceBase
 {
-    private const int MaxReasonLength = 1000;
-
     public override async Task<RequestAccessResponse> RequestAccess(RequestAccessRequest request, ServerCallContext context)
     {
         var caller = Caller.From(context);
@@ -142,9 +140,9 @@ internal sealed class AccessService(AccessStore store, Transfers.GrantSignals si
     private static string RequireReason(string reason, string verb)
     {
         var trimmed = reason.Trim();
-        if (trimmed.Length == 0 || trimmed.Length > MaxReasonLength)
+        if (trimmed.Length == 0)
         {
-            throw Errors.InvalidArgument($"reason is required to {verb} (1-{MaxReasonLength} characters); the consumer and the audit log see it.");
+            throw Errors.InvalidArgument($"reason is required to {verb}; the consumer and the audit log see it.");
         }
 
         return trimmed;

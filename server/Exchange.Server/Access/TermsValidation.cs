@@ -6,7 +6,6 @@ namespace Exchange.Server.Access;
 internal static class TermsValidation
 {
     public const int MaxPurposes = 16;
-    public const int MaxPurposeLength = 100;
 
     public static void Validate(Terms terms, string field, DateTimeOffset now)
     {
@@ -51,11 +50,10 @@ internal static class TermsValidation
 
     public static void ValidatePurpose(string purpose, string field)
     {
-        if (string.IsNullOrWhiteSpace(purpose) || purpose.Length > MaxPurposeLength || purpose.Any(char.IsControl) ||
-            purpose.Trim().Length != purpose.Length)
+        // Length and characters were held to RequestText's rule before the call got here.
+        if (string.IsNullOrWhiteSpace(purpose) || purpose.Trim().Length != purpose.Length)
         {
-            throw Errors.InvalidArgument(
-                $"{field}: a purpose is 1-{MaxPurposeLength} characters of text without control characters or surrounding spaces.");
+            throw Errors.InvalidArgument($"{field}: a purpose is text without surrounding spaces, such as \"research\".");
         }
     }
 }

@@ -210,6 +210,6 @@ internal sealed partial class AuditService(AuditStore store, CheckpointSigner si
         }
     }
 
-    [GeneratedRegex("^[a-z][a-z_]*(\\.[a-z][a-z_]*)+$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[a-z][a-z_]*(\\.[a-z][a-z_]*)+\\z", RegexOptions.CultureInvariant)]
     private static partial Regex ActionPattern();
 }

@@ -121,11 +121,6 @@ internal sealed class CatalogService(CatalogStore store, AuditStore audit, PageT
     {
         var caller = Caller.From(context);
         var id = DatasetNames.ParseId(request.Name);
-        if (request.Reason.Length > 1000)
-        {
-            throw Errors.InvalidArgument("reason is at most 1000 characters.");
-        }
-
         var delisted = await store.ChangeAsync(id, caller.Participant, AuditActions.DatasetDelist, (dataset, holdsGrant) =>
         {
             if (!DatasetPolicy.CanSee(caller, dataset, holdsGrant))
@@ -217,11 +212,6 @@ internal sealed class CatalogService(CatalogStore store, AuditStore audit, PageT
 
     private static DatasetQuery ParseQuery(ListDatasetsRequest request)
     {
-        if (request.Query.Length > 200)
-        {
-            throw Errors.InvalidArgument("query is at most 200 characters.");
-        }
-
         if (request.Tag.Length > 0)
         {
             DatasetValidation.ValidateTag(request.Tag, "tag");

@@ -45,9 +45,9 @@ internal static partial class DatasetNames
         return (match.Groups[1].Value, number);
     }
 
-    [GeneratedRegex("^datasets/([a-z0-9][a-z0-9-]{0,62})$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^datasets/([a-z0-9][a-z0-9-]{0,62})\\z", RegexOptions.CultureInvariant)]
     private static partial Regex DatasetPattern();
 
-    [GeneratedRegex("^datasets/([a-z0-9][a-z0-9-]{0,62})/revisions/([0-9]{1,18})$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^datasets/([a-z0-9][a-z0-9-]{0,62})/revisions/([0-9]{1,18})\\z", RegexOptions.CultureInvariant)]
     private static partial Regex RevisionPattern();
 }

@@ -4,11 +4,9 @@ using Exchange.V1;
 
 namespace Exchange.Server.Catalog;
 
-/// <summary>Field rules for datasets, checked before anything is stored.</summary>
+/// <summary>What dataset fields mean, checked before anything is stored (their length and characters: Validation/RequestText).</summary>
 internal static partial class DatasetValidation
 {
-    public const int MaxTitleLength = 200;
-    public const int MaxDescriptionLength = 10_000;
     public const int MaxTags = 32;
 
     /// <summary>The fields UpdateDataset may change (its update_mask paths).</summary>
@@ -22,18 +20,14 @@ internal static partial class DatasetValidation
             switch (field)
             {
                 case "title":
-                    if (string.IsNullOrWhiteSpace(dataset.Title) || dataset.Title.Length > MaxTitleLength)
+                    if (string.IsNullOrWhiteSpace(dataset.Title))
                     {
-                        throw Errors.InvalidArgument($"dataset.title is required and at most {MaxTitleLength} characters.");
+                        throw Errors.InvalidArgument("dataset.title is required.");
                     }
 
                     break;
                 case "description":
-                    if (dataset.Description.Length > MaxDescriptionLength)
-                    {
-                        throw Errors.InvalidArgument($"dataset.description is at most {MaxDescriptionLength} characters.");
-                    }
-
+                    // Its length and characters are held to RequestText's rule before the call gets here.
                     break;
                 case "tags":
                     ValidateTags(dataset);
@@ -91,6 +85,6 @@ internal static partial class DatasetValidation
         }
     }
 
-    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,63}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,63}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex TagPattern();
 }

@@ -25,6 +25,7 @@ internal static class GrpcSetup
             grpc.Interceptors.Add<UnhandledExceptionInterceptor>();
             grpc.Interceptors.Add<Observability.CallMetricsInterceptor>();
             grpc.Interceptors.Add<Limits.CallLimiter>();
+            grpc.Interceptors.Add<Validation.RequestTextInterceptor>();
         });
         services.AddGrpcReflection();
         // Each Check runs the checks afresh, so a load balancer sees storage trouble at once, not at the next publish.

@@ -64,6 +64,6 @@ internal static partial class IdempotencyKeys
             .ExecuteNonQuery();
     }
 
-    [GeneratedRegex("^[A-Za-z0-9._:-]{1,64}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[A-Za-z0-9._:-]{1,64}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
 }

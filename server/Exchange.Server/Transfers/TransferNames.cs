@@ -15,6 +15,6 @@ internal static partial class TransferNames
                 : $"{field} '{name}' is not a transfer name like 'transfers/abc123'.");
     }
 
-    [GeneratedRegex("^transfers/([a-z0-9][a-z0-9-]{0,62})$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^transfers/([a-z0-9][a-z0-9-]{0,62})\\z", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
 }

@@ -187,6 +187,9 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
             throw Errors.InvalidArgument("purpose is required: one of the purposes the grant allows.");
         }
 
+        // Checked against the grant only after this, so a refused download records a bounded, clean purpose.
+        TermsValidation.ValidatePurpose(request.Purpose, "purpose");
+
         if (request.Offset < 0)
         {
             throw Errors.InvalidArgument("offset must not be negative.");
@@ -342,8 +345,7 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
 
     private static void ValidateHeader(UploadHeader header)
     {
-        if (header.MediaType.Length is 0 or > 255 || !header.MediaType.Contains('/', StringComparison.Ordinal) ||
-            header.MediaType.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
+        if (!header.MediaType.Contains('/', StringComparison.Ordinal) || header.MediaType.Any(char.IsWhiteSpace))
         {
             throw Errors.InvalidArgument("header.media_type is required: an IANA media type such as text/csv or application/parquet.");
         }

@@ -82,9 +82,12 @@ public sealed class OutsideInputFuzzTests(ExchangeFactory factory) : IClassFixtu
             var terms = RandomTerms(random);
             try
             {
+                // As a call meets them: the text rule for every request, then what terms mean.
+                Exchange.Server.Validation.RequestText.Check(new ApproveAccessRequestRequest { Name = "accessRequests/x", Terms = terms });
                 TermsValidation.Validate(terms, "terms", now);
                 Assert.InRange(terms.Purposes.Count, 0, TermsValidation.MaxPurposes);
-                Assert.All(terms.Purposes, p => Assert.True(p.Length is > 0 and <= TermsValidation.MaxPurposeLength && p.Trim() == p && !p.Any(char.IsControl)));
+                Assert.All(terms.Purposes, p => Assert.True(p.Length > 0 && p.Trim() == p &&
+                    Exchange.Server.Validation.RequestText.Problem(p, Exchange.Server.Validation.RequestText.Rules["exchange.v1.Terms.purposes"]) is null));
                 Assert.True(terms.MaxTransfers >= 0);
                 Assert.True(terms.ExpireTime is null || terms.ExpireTime.ToDateTimeOffset() > now);
             }

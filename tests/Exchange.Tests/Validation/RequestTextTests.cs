@@ -1,0 +1,291 @@
+using Exchange.Client;
+using Exchange.Server.Access;
+using Exchange.Server.Audit;
+using Exchange.Server.Catalog;
+using Exchange.Server.Transfers;
+using Exchange.Server.Validation;
+using Exchange.Tests.Access;
+using Exchange.Tests.Catalog;
+using Exchange.Tests.Infrastructure;
+using Exchange.V1;
+using Google.Protobuf;
+using Google.Protobuf.Reflection;
+using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Exchange.Tests.Validation;
+
+/// <summary>
+/// From the attacker's side: every string field of every request, sent a megabyte, an ESC
+/// sequence or a trailing newline, is INVALID_ARGUMENT naming the field, and leaves the audit log
+/// exactly as it was (a refused download used to record whatever purpose it was sent, forever).
+/// </summary>
+public sealed class RequestTextTests(ExchangeFactory factory) : IClassFixture<ExchangeFactory>
+{
+    private static readonly Google.Protobuf.Reflection.ServiceDescriptor[] Services =
+    [
+        V1.CatalogService.Descriptor, V1.AccessService.Descriptor, V1.TransferService.Descriptor, V1.AuditService.Descriptor,
+    ];
+
+    public static readonly TheoryData<string, string> BadValues = new()
+    {
+        { "one megabyte", new string('a', 1024 * 1024) },
+        { "an ESC sequence", "research\u001b[2J\u001b[31mAPPROVED" },
+        { "a trailing newline", "research\n" },
+    };
+
+    [Fact]
+    public void Every_string_field_of_every_request_has_a_rule_and_every_rule_a_field()
+    {
+        var fields = Services.SelectMany(s => s.Methods).SelectMany(m => StringPaths(m.InputType, []))
+            .Select(path => path[^1].FullName).ToHashSet(StringComparer.Ordinal);
+
+        Assert.Equal([], fields.Where(f => !RequestText.Rules.ContainsKey(f)).Order());
+        Assert.Equal([], RequestText.Rules.Keys.Where(k => !fields.Contains(k)).Order());
+    }
+
+    [Theory]
+    [InlineData("research", false)]
+    [InlineData("Forschung zu Wetterdaten 🌧", false)]
+    [InlineData("line one\nline two\twith a tab", true)]
+    public void Clean_text_passes(string value, bool multiLine) =>
+        Assert.Null(RequestText.Problem(value, new TextRule(100, multiLine)));
+
+    [Theory]
+    [InlineData("acme\n", false, "control character U+000A")]
+    [InlineData("acme\r", true, "control character U+000D")]
+    [InlineData("a\u001b[31m", true, "control character U+001B")]
+    [InlineData("a\u0085b", false, "control character U+0085")]
+    [InlineData("a\u007fb", false, "control character U+007F")]
+    [InlineData("a\u2028b", true, "control character U+2028")]
+    [InlineData("invoice_\u202Egpj.exe", false, "bidirectional override U+202E")]
+    [InlineData("a\u2067b", false, "bidirectional override U+2067")]
+    [InlineData("bad \uFFFD bytes", false, "not valid UTF-8")]
+    [InlineData("lone \uD800 half", false, "not valid UTF-8")]
+    [InlineData("ends with a line break\n", true, "must not end with a line break")]
+    [InlineData("0123456789012345678901234567890", false, "31 characters long; at most 30")]
+    public void Unclean_or_long_text_is_refused_with_the_reason(string value, bool multiLine, string reason) =>
+        Assert.Contains(reason, RequestText.Problem(value, new TextRule(30, multiLine)) ?? "(accepted)");
+
+    [Theory]
+    [InlineData("datasets/abc\n")]
+    [InlineData("grants/abc\n")]
+    [InlineData("accessRequests/abc\n")]
+    [InlineData("transfers/abc\n")]
+    [InlineData("datasets/abc/revisions/1\n")]
+    public void Names_with_a_trailing_newline_are_not_names(string name)
+    {
+        Func<object> parse = name.Split('/')[0] switch
+        {
+            "datasets" when name.Contains("/revisions/", StringComparison.Ordinal) => () => DatasetNames.ParseRevision(name),
+            "datasets" => () => DatasetNames.ParseId(name),
+            "grants" => () => AccessNames.ParseGrant(name),
+            "accessRequests" => () => AccessNames.ParseRequest(name),
+            _ => () => TransferNames.Parse(name),
+        };
+
+        Assert.Equal(StatusCode.InvalidArgument, Assert.Throws<RpcException>(parse).StatusCode);
+        Assert.False(Exchange.Server.Security.ParticipantId.IsValid("acme\n"));
+    }
+
+    [Fact]
+    public async Task A_token_for_a_participant_with_a_trailing_newline_is_unauthenticated()
+    {
+        using var impostor = factory.ClientFor("acme\n", "provider");
+        var ex = await Assert.ThrowsAsync<RpcException>(() => impostor.Catalog.ListDatasetsAsync(new ListDatasetsRequest()).ResponseAsync);
+        Assert.Equal(StatusCode.Unauthenticated, ex.StatusCode);
+    }
+
+    [Theory]
+    [MemberData(nameof(BadValues))]
+    public async Task Every_string_field_of_every_rpc_refuses_it_before_any_effect(string kind, string bad)
+    {
+        var world = await World.CreateAsync(factory);
+        var log = factory.Services.GetRequiredService<AuditStore>();
+        var before = log.Size;
+        var accepted = new List<string>();
+
+        foreach (var method in Services.SelectMany(s => s.Methods))
+        {
+            foreach (var path in StringPaths(method.InputType, []))
+            {
+                var request = world.BaseRequest(method);
+                Set(request, path, bad);
+                var field = string.Join('.', path.Select(f => f.Name));
+                var status = await world.CallAsync(method, request);
+                if (status.StatusCode != StatusCode.InvalidArgument || !status.Detail.StartsWith(field, StringComparison.Ordinal))
+                {
+                    accepted.Add($"{method.FullName} {field}: {status.StatusCode} {Truncate(status.Detail)}");
+                }
+            }
+        }
+
+        Assert.True(accepted.Count == 0, $"{kind} was not refused as INVALID_ARGUMENT naming the field:\n{string.Join('\n', accepted)}");
+        Assert.Equal(before, log.Size);
+    }
+
+    private static string Truncate(string text) => text.Length <= 200 ? text : text[..200] + "…";
+
+    /// <summary>Every path from a request type to a string field, through nested messages.</summary>
+    private static IEnumerable<FieldDescriptor[]> StringPaths(MessageDescriptor type, FieldDescriptor[] prefix)
+    {
+        foreach (var field in type.Fields.InFieldNumberOrder())
+        {
+            if (field.FieldType == FieldType.String)
+            {
+                yield return [.. prefix, field];
+            }
+            else if (field.FieldType == FieldType.Message && prefix.All(p => p.MessageType != field.MessageType))
+            {
+                foreach (var path in StringPaths(field.MessageType, [.. prefix, field]))
+                {
+                    yield return path;
+                }
+            }
+        }
+    }
+
+    private static void Set(IMessage request, FieldDescriptor[] path, string value)
+    {
+        var target = request;
+        foreach (var field in path[..^1])
+        {
+            if (field.Accessor.GetValue(target) is not IMessage nested)
+            {
+                nested = field.MessageType.Parser.ParseFrom(ByteString.Empty);
+                field.Accessor.SetValue(target, nested);
+            }
+
+            target = nested;
+        }
+
+        var last = path[^1];
+        if (last.IsRepeated)
+        {
+            ((System.Collections.IList)last.Accessor.GetValue(target)).Add(value);
+        }
+        else
+        {
+            last.Accessor.SetValue(target, value);
+        }
+    }
+
+    /// <summary>A provider's listed dataset with a revision, a consumer's grant on it with one transfer, and another pending request.</summary>
+    private sealed record World(ExchangeClient Acme, ExchangeClient Initech, ExchangeClient Auditor, Dataset Dataset, AccessRequest Pending,
+        Grant Grant, string Transfer)
+    {
+        public static async Task<World> CreateAsync(ExchangeFactory factory)
+        {
+            var acme = factory.As(Participant.Acme);
+            var initech = factory.As(Participant.Initech);
+            var umbrella = factory.As(Participant.Umbrella);
+            var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
+            var grant = await acme.ApproveAsync(await initech.RequestAsync(dataset));
+            var (header, _, _) = await initech.DownloadAllAsync(grant.Name);
+            var pending = await umbrella.RequestAsync(dataset);
+            return new World(acme, initech, factory.As(Participant.Auditor), dataset, pending, grant, header.Transfer);
+        }
+
+        /// <summary>A request each RPC would accept from its caller (<see cref="CallAsync"/>), before one field is spoiled.</summary>
+        public IMessage BaseRequest(MethodDescriptor method) => method.Name switch
+        {
+            "CreateDataset" => new CreateDatasetRequest
+            {
+                Dataset = new Dataset { Title = "t", Classification = Classification.Public },
+                RequestId = "r-1",
+            },
+            "GetDataset" => new GetDatasetRequest { Name = Dataset.Name },
+            "ListDatasets" => new ListDatasetsRequest { Query = "weather" },
+            "UpdateDataset" => new UpdateDatasetRequest
+            {
+                Dataset = new Dataset { Name = Dataset.Name, Title = "t" },
+                UpdateMask = new() { Paths = { "title" } },
+            },
+            "PublishDataset" => new PublishDatasetRequest { Name = Dataset.Name },
+            "DelistDataset" => new DelistDatasetRequest { Name = Dataset.Name, Reason = "superseded" },
+            "GetRevision" => new GetRevisionRequest { Name = Dataset.LatestRevision },
+            "ListRevisions" => new ListRevisionsRequest { Parent = Dataset.Name },
+            "RequestAccess" => new RequestAccessRequest
+            {
+                Dataset = Dataset.Name,
+                Purpose = "research",
+                RequestedTerms = new Terms { Purposes = { "research" } },
+                RequestId = "r-2",
+            },
+            "GetAccessRequest" => new GetAccessRequestRequest { Name = Pending.Name },
+            "ListAccessRequests" => new ListAccessRequestsRequest { Dataset = Dataset.Name },
+            "ApproveAccessRequest" => new ApproveAccessRequestRequest { Name = Pending.Name, Terms = new Terms { Purposes = { "research" } } },
+            "RejectAccessRequest" => new RejectAccessRequestRequest { Name = Pending.Name, Reason = "no" },
+            "WithdrawAccessRequest" => new WithdrawAccessRequestRequest { Name = Pending.Name },
+            "GetGrant" => new GetGrantRequest { Name = Grant.Name },
+            "ListGrants" => new ListGrantsRequest { Dataset = Dataset.Name },
+            "RevokeGrant" => new RevokeGrantRequest { Name = Grant.Name, Reason = "ended" },
+            "Upload" => new UploadRequest { Header = new UploadHeader { Dataset = Dataset.Name, MediaType = "text/csv" } },
+            "Download" => new DownloadRequest { Grant = Grant.Name, Purpose = "research", RequestId = "r-3" },
+            "GetTransfer" => new GetTransferRequest { Name = Transfer },
+            "ListTransfers" => new ListTransfersRequest { Grant = Grant.Name },
+            "ListAuditEvents" => new ListAuditEventsRequest { Dataset = Dataset.Name },
+            "WatchAuditEvents" => new WatchAuditEventsRequest { Dataset = Dataset.Name },
+            _ => throw new InvalidOperationException($"{method.FullName} has no base request here; add one."),
+        };
+
+        /// <summary>Calls <paramref name="method"/> as the participant who may, and returns how it ended.</summary>
+        public async Task<Status> CallAsync(MethodDescriptor method, IMessage request)
+        {
+            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            var options = new CallOptions(cancellationToken: deadline.Token);
+            try
+            {
+                Task call = request switch
+                {
+                    CreateDatasetRequest r => Acme.Catalog.CreateDatasetAsync(r, options).ResponseAsync,
+                    GetDatasetRequest r => Acme.Catalog.GetDatasetAsync(r, options).ResponseAsync,
+                    ListDatasetsRequest r => Initech.Catalog.ListDatasetsAsync(r, options).ResponseAsync,
+                    UpdateDatasetRequest r => Acme.Catalog.UpdateDatasetAsync(r, options).ResponseAsync,
+                    PublishDatasetRequest r => Acme.Catalog.PublishDatasetAsync(r, options).ResponseAsync,
+                    DelistDatasetRequest r => Acme.Catalog.DelistDatasetAsync(r, options).ResponseAsync,
+                    GetRevisionRequest r => Initech.Catalog.GetRevisionAsync(r, options).ResponseAsync,
+                    ListRevisionsRequest r => Initech.Catalog.ListRevisionsAsync(r, options).ResponseAsync,
+                    RequestAccessRequest r => Initech.Access.RequestAccessAsync(r, options).ResponseAsync,
+                    GetAccessRequestRequest r => Acme.Access.GetAccessRequestAsync(r, options).ResponseAsync,
+                    ListAccessRequestsRequest r => Acme.Access.ListAccessRequestsAsync(r, options).ResponseAsync,
+                    ApproveAccessRequestRequest r => Acme.Access.ApproveAccessRequestAsync(r, options).ResponseAsync,
+                    RejectAccessRequestRequest r => Acme.Access.RejectAccessRequestAsync(r, options).ResponseAsync,
+                    WithdrawAccessRequestRequest r => Initech.Access.WithdrawAccessRequestAsync(r, options).ResponseAsync,
+                    GetGrantRequest r => Initech.Access.GetGrantAsync(r, options).ResponseAsync,
+                    ListGrantsRequest r => Initech.Access.ListGrantsAsync(r, options).ResponseAsync,
+                    RevokeGrantRequest r => Acme.Access.RevokeGrantAsync(r, options).ResponseAsync,
+                    UploadRequest r => UploadAsync(r, options),
+                    DownloadRequest r => ReadAllAsync(Initech.Transfers.Download(r, options).ResponseStream, deadline.Token),
+                    GetTransferRequest r => Initech.Transfers.GetTransferAsync(r, options).ResponseAsync,
+                    ListTransfersRequest r => Initech.Transfers.ListTransfersAsync(r, options).ResponseAsync,
+                    ListAuditEventsRequest r => Auditor.Audit.ListAuditEventsAsync(r, options).ResponseAsync,
+                    WatchAuditEventsRequest r => Auditor.Audit.WatchAuditEvents(r, options).ResponseStream.MoveNext(deadline.Token),
+                    _ => throw new InvalidOperationException($"{method.FullName} is not called here; add it."),
+                };
+                await call;
+                return Status.DefaultSuccess;
+            }
+            catch (RpcException ex)
+            {
+                return ex.Status;
+            }
+        }
+
+        private async Task UploadAsync(UploadRequest header, CallOptions options)
+        {
+            using var call = Acme.Transfers.Upload(options);
+            await call.RequestStream.WriteAsync(header);
+            await call.RequestStream.WriteAsync(new UploadRequest { Chunk = ByteString.CopyFromUtf8("a,b\n1,2\n") });
+            await call.RequestStream.CompleteAsync();
+            await call.ResponseAsync;
+        }
+
+        private static async Task ReadAllAsync<T>(IAsyncStreamReader<T> stream, CancellationToken cancellationToken)
+        {
+            while (await stream.MoveNext(cancellationToken))
+            {
+            }
+        }
+    }
+}
