@@ -22,8 +22,8 @@ internal static class AccessPolicy
     public static bool CanDecide(Caller caller, AccessRequest request) =>
         caller.IsProvider && request.Provider == caller.Participant;
 
-    /// <summary>Only the consumer who asked withdraws.</summary>
-    public static bool CanWithdraw(Caller caller, AccessRequest request) => request.Consumer == caller.Participant;
+    /// <summary>Only the consumer who asked withdraws, and only while it holds the consumer role.</summary>
+    public static bool CanWithdraw(Caller caller, AccessRequest request) => caller.IsConsumer && request.Consumer == caller.Participant;
 
     /// <summary>The provider who granted, or an operator, revokes.</summary>
     public static bool CanRevoke(Caller caller, Grant grant) =>

@@ -74,6 +74,25 @@ internal sealed class AccessStore(Database database)
                     $"You already have a pending request for '{datasetName}': {AccessNames.Request(pending)}. Withdraw it or wait for the decision.");
             }
 
+            // Automatic approval is a quota per consumer and dataset, not per request: while an automatic
+            // grant is active, asking again under the automatic terms gets no second one; once it is used
+            // up, expired or revoked, the provider decides (a revocation must not be undone by asking again).
+            var automatic = autoTerms is not null && TermsPolicy.IsWithin(terms, autoTerms);
+            if (automatic && context.Command("""
+                    SELECT id FROM grants WHERE dataset_id = @d AND consumer = @c AND automatic = 1 ORDER BY seq DESC LIMIT 1
+                    """).With("@d", datasetId).With("@c", caller.Participant).ExecuteScalar() is string earlierId)
+            {
+                var earlier = FindGrant(connection, transaction, earlierId, context.Now)!;
+                if (earlier.State == GrantState.Active)
+                {
+                    throw Errors.FailedPrecondition(
+                        $"You already hold {earlier.Name} on '{datasetName}' under its automatic terms; download under it, " +
+                        "or ask for terms beyond them for the provider to decide.");
+                }
+
+                automatic = false;
+            }
+
             var id = AccessNames.NewId();
             var name = AccessNames.Request(id);
             var now = Timestamps.ToMicros(context.Now);
@@ -89,7 +108,7 @@ internal sealed class AccessStore(Database database)
                 TermsDetails(terms, ("purpose", purpose))));
 
             Grant? grant = null;
-            if (autoTerms is not null && TermsPolicy.IsWithin(terms, autoTerms))
+            if (automatic)
             {
                 grant = Approve(context, FindRequest(connection, transaction, id)!, terms, dataset.Provider, automatic: true);
             }
@@ -132,7 +151,7 @@ internal sealed class AccessStore(Database database)
             if (!AccessPolicy.CanWithdraw(caller, request))
             {
                 throw Denial(caller, AuditActions.AccessWithdraw, request.Name, request, Errors.PermissionDenied(
-                    $"Only {request.Consumer}, who made '{request.Name}', may withdraw it."));
+                    $"Only {request.Consumer}, who made '{request.Name}', may withdraw it, with a token that carries the 'consumer' role."));
             }
 
             RequirePending(request, "withdrawn");
@@ -232,13 +251,13 @@ internal sealed class AccessStore(Database database)
         var id = AccessNames.NewId();
         var now = Timestamps.ToMicros(context.Now);
         context.Command("""
-            INSERT INTO grants (id, dataset_id, consumer, provider, access_request_id, terms, expire_time, max_transfers, create_time)
-            VALUES (@id, @dataset, @consumer, @provider, @request, @terms, @expire, @max, @now)
+            INSERT INTO grants (id, dataset_id, consumer, provider, access_request_id, terms, expire_time, max_transfers, create_time, automatic)
+            VALUES (@id, @dataset, @consumer, @provider, @request, @terms, @expire, @max, @now, @automatic)
             """)
             .With("@id", id).With("@dataset", datasetId).With("@consumer", request.Consumer).With("@provider", request.Provider)
             .With("@request", request.Name["accessRequests/".Length..]).With("@terms", terms.ToByteArray())
             .With("@expire", terms.ExpireTime is null ? null : Timestamps.ToMicros(terms.ExpireTime))
-            .With("@max", terms.MaxTransfers).With("@now", now)
+            .With("@max", terms.MaxTransfers).With("@now", now).With("@automatic", automatic ? 1 : 0)
             .ExecuteNonQuery();
         context.Command("UPDATE access_requests SET state = @state, grant_id = @grant, decide_time = @now WHERE id = @id")
             .With("@state", (int)AccessRequestState.Approved).With("@grant", id).With("@now", now)

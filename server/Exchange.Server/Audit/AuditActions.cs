@@ -3,6 +3,9 @@ namespace Exchange.Server.Audit;
 /// <summary>The action names recorded in the log (AuditRecord.action).</summary>
 internal static class AuditActions
 {
+    /// <summary>The actor of what the gateway does on its own (e.g. failing an orphaned transfer); never a participant id, which has no ':'.</summary>
+    public const string GatewayActor = "exchange:gateway";
+
     public const string DatasetCreate = "dataset.create";
     public const string DatasetUpdate = "dataset.update";
     public const string DatasetPublish = "dataset.publish";

@@ -19,35 +19,7 @@ internal sealed class AuditStore(Database database)
     public long Size => database.LogSize;
 
     /// <summary>Completes once the committed log holds more than <paramref name="size"/> leaves.</summary>
-    public async Task WaitForGrowthAsync(long size, CancellationToken cancellationToken)
-    {
-        while (Size <= size)
-        {
-            var grown = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            void OnCommitted(long committed)
-            {
-                if (committed > size)
-                {
-                    grown.TrySetResult();
-                }
-            }
-
-            database.Committed += OnCommitted;
-            try
-            {
-                if (Size > size)
-                {
-                    return;
-                }
-
-                await grown.Task.WaitAsync(cancellationToken);
-            }
-            finally
-            {
-                database.Committed -= OnCommitted;
-            }
-        }
-    }
+    public Task WaitForGrowthAsync(long size, CancellationToken cancellationToken) => database.Growth.WaitAsync(size, cancellationToken);
 
     /// <summary>
     /// Events with index in [<paramref name="from"/>, <paramref name="until"/>) that
@@ -58,31 +30,25 @@ internal sealed class AuditStore(Database database)
         int pageSize, CancellationToken cancellationToken) =>
         database.ReadAsync<(IReadOnlyList<AuditEvent>, long?)>(connection =>
         {
-            // Who reads what: auditors and operators everything; others what they did, what was done to them,
-            // and (providers) what concerns their datasets.
-            using var command = connection.Command("""
-                SELECT idx, leaf FROM audit_events
-                WHERE idx >= @from AND idx < @size
-                  AND (@all = 1 OR actor = @me OR subject = @me OR (@provider = 1 AND dataset_provider = @me))
-                  AND (CAST(@dataset AS TEXT) IS NULL OR dataset = @dataset)
-                  AND (CAST(@participant AS TEXT) IS NULL OR actor = @participant OR subject = @participant)
-                  AND (CAST(@action AS TEXT) IS NULL OR action = @action)
-                  AND (CAST(@start AS BIGINT) IS NULL OR time >= @start)
-                  AND (CAST(@end AS BIGINT) IS NULL OR time < @end)
-                ORDER BY idx
-                LIMIT @limit
-                """)
-                .With("@from", from)
-                .With("@size", until)
-                .With("@all", caller.ReadsEverything ? 1 : 0)
-                .With("@me", caller.Participant)
-                .With("@provider", caller.IsProvider ? 1 : 0)
-                .With("@dataset", query.Dataset)
-                .With("@participant", query.Participant)
-                .With("@action", query.Action)
-                .With("@start", query.StartMicros)
-                .With("@end", query.EndMicros)
-                .With("@limit", pageSize + 1);
+            if (query.StartMicros is not null || query.EndMicros is not null)
+            {
+                // Time is not ordered with the index everywhere (replicas' clocks differ), so its own index
+                // finds where matching events begin; a range that holds none answers at once.
+                // '+idx' keeps the engine from walking the log in index order in search of the first match.
+                using var first = connection.Command(
+                    "SELECT MIN(+idx) FROM audit_events WHERE " + TimeFilter(query) + " AND +idx >= @from AND +idx < @size")
+                    .With("@from", from).With("@size", until);
+                BindFilters(first, query with { Dataset = null, Participant = null, Action = null }, caller, scoped: false);
+                if (first.ExecuteScalar() is not long begin)
+                {
+                    return ([], null);
+                }
+
+                from = begin;
+            }
+
+            using var command = connection.Command(ListSql(query, caller)).With("@from", from).With("@size", until).With("@limit", pageSize + 1);
+            BindFilters(command, query, caller);
             using var reader = command.ExecuteReader();
             var events = new List<AuditEvent>();
             while (reader.Read())
@@ -93,6 +59,76 @@ internal sealed class AuditStore(Database database)
             // Audit pages continue from the next index (inclusive), so the position is the last index + 1.
             return KeysetPage.From(events.Select(e => (e.Index + 1, e)).ToList(), pageSize);
         }, cancellationToken);
+
+    /// <summary>
+    /// The page query with only the conditions this query and caller have, so the engine can serve
+    /// each from its index (dataset, action, actor, subject, provider) instead of walking the log
+    /// past everything a filter rules out.
+    /// </summary>
+    internal static string ListSql(AuditQuery query, Caller caller)
+    {
+        var where = new List<string> { "idx >= @from", "idx < @size" };
+        if (!caller.ReadsEverything)
+        {
+            // Who reads what: auditors and operators everything; others what they did, what was done to them,
+            // and (providers) what concerns their datasets. Beside a filter of its own the scope is written so
+            // that no index serves it: the filter's index finds the few candidates, the scope checks them.
+            var columns = caller.IsProvider ? new[] { "actor", "subject", "dataset_provider" } : ["actor", "subject"];
+            where.Add(query.Dataset is not null || query.Participant is not null || query.Action is not null
+                ? $"@me IN ({string.Join(", ", columns)})"
+                : $"({string.Join(" OR ", columns.Select(c => $"{c} = @me"))})");
+        }
+
+        if (query.Dataset is not null)
+        {
+            where.Add("dataset = @dataset");
+        }
+
+        if (query.Participant is not null)
+        {
+            where.Add("(actor = @participant OR subject = @participant)");
+        }
+
+        if (query.Action is not null)
+        {
+            where.Add("action = @action");
+        }
+
+        if (query.StartMicros is not null || query.EndMicros is not null)
+        {
+            where.Add(TimeFilter(query));
+        }
+
+        return $"SELECT idx, leaf FROM audit_events WHERE {string.Join(" AND ", where)} ORDER BY idx LIMIT @limit";
+    }
+
+    /// <summary>The parameters of exactly the conditions <see cref="ListSql"/> wrote.</summary>
+    private static void BindFilters(DbCommand command, AuditQuery query, Caller caller, bool scoped = true)
+    {
+        if (scoped && !caller.ReadsEverything)
+        {
+            command.With("@me", caller.Participant);
+        }
+
+        foreach (var (name, value) in new (string, object?)[]
+        {
+            ("@dataset", query.Dataset), ("@participant", query.Participant), ("@action", query.Action),
+            ("@start", query.StartMicros), ("@end", query.EndMicros),
+        })
+        {
+            if (value is not null)
+            {
+                command.With(name, value);
+            }
+        }
+    }
+
+    private static string TimeFilter(AuditQuery query) => (query.StartMicros, query.EndMicros) switch
+    {
+        (not null, not null) => "time >= @start AND time < @end",
+        (not null, null) => "time >= @start",
+        _ => "time < @end",
+    };
 
     /// <summary>The event at <paramref name="index"/>, or null when there is none.</summary>
     public Task<AuditEvent?> GetEventAsync(long index, CancellationToken cancellationToken) =>

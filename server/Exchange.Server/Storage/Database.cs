@@ -40,6 +40,7 @@ internal sealed partial class Database : IAsyncDisposable
         _logger = logger;
         _telemetry = telemetry;
         telemetry.ObserveLogSize(() => LogSize);
+        Growth = new LogGrowth(() => LogSize);
     }
 
     public DatabaseEngine Engine { get; }
@@ -47,8 +48,8 @@ internal sealed partial class Database : IAsyncDisposable
     /// <summary>The audit tree the writer appends to.</summary>
     public AuditTree Tree { get; } = new();
 
-    /// <summary>Raised after each group commit here, or news of one elsewhere, with the committed log size.</summary>
-    public event Action<long>? Committed;
+    /// <summary>Wakes audit watches after each group commit here, or news of one elsewhere.</summary>
+    public LogGrowth Growth { get; }
 
     /// <summary>Leaves durably in the log, as far as this process knows: its own commits, or a larger size another replica announced.</summary>
     public long LogSize => Math.Max(Tree.CommittedSize, Volatile.Read(ref _announcedSize));
@@ -94,7 +95,7 @@ internal sealed partial class Database : IAsyncDisposable
             }
         }
         while (Interlocked.CompareExchange(ref _announcedSize, size, seen) != seen);
-        RaiseCommitted(LogSize);
+        Growth.Committed();
     }
 
     /// <summary>
@@ -126,6 +127,8 @@ internal sealed partial class Database : IAsyncDisposable
         {
             await _writer.DisposeAsync();
         }
+
+        await Growth.DisposeAsync();
     }
 
     private async Task RunWriterAsync()
@@ -248,7 +251,7 @@ internal sealed partial class Database : IAsyncDisposable
             work.Complete();
         }
 
-        RaiseCommitted(LogSize);
+        Growth.Committed();
     }
 
     /// <summary>
@@ -286,21 +289,6 @@ internal sealed partial class Database : IAsyncDisposable
         if (stored != Tree.Size)
         {
             Tree.Load(_writer!, transaction);
-        }
-    }
-
-    private void RaiseCommitted(long size)
-    {
-        foreach (var handler in Committed?.GetInvocationList() ?? [])
-        {
-            try
-            {
-                ((Action<long>)handler)(size);
-            }
-            catch (Exception ex)
-            {
-                LogWriterError(ex);
-            }
         }
     }
 

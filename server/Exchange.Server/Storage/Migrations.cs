@@ -170,6 +170,25 @@ internal static class Migrations
         CREATE INDEX transfers_by_consumer ON transfers (consumer, seq);
         CREATE INDEX transfers_by_provider ON transfers (provider, seq);
         """,
+
+        // 5: quotas that hold. Automatic grants are marked, so automatic approval is once per consumer
+        // and dataset; a streaming transfer names the gateway process serving it, and each process says
+        // it is alive, so a transfer left STARTED by a crash or a lost replica is failed and can resume;
+        // audit reads by action and time have indexes of their own.
+        """
+        ALTER TABLE grants ADD COLUMN automatic INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX grants_automatic ON grants (dataset_id, consumer, seq) WHERE automatic = 1;
+
+        ALTER TABLE transfers ADD COLUMN gateway TEXT NOT NULL DEFAULT '';
+        CREATE INDEX transfers_started ON transfers (gateway) WHERE state = 1;
+        CREATE TABLE gateways (
+            id        TEXT    PRIMARY KEY,
+            seen_time INTEGER NOT NULL
+        );
+
+        CREATE INDEX audit_events_by_action ON audit_events (action, idx);
+        CREATE INDEX audit_events_by_time ON audit_events (time, idx);
+        """,
     ];
 
     public static int LatestVersion => Scripts.Count;

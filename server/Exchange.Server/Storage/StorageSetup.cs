@@ -53,6 +53,8 @@ internal static class StorageSetup
         services.AddSingleton<AccessStore>();
         services.AddHostedService<StorageInitializer>();
         services.AddHostedService<RevisionMaintenance>();
+        services.AddSingleton<Hosting.GatewayInstance>();
+        services.AddHostedService<OrphanedTransfers>();
         services.AddHostedService<CheckpointPublisher>();
         if (exchangeOptions.Database.Kind == "postgres")
         {

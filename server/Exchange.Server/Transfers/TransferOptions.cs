@@ -11,4 +11,10 @@ internal sealed class TransferOptions
 
     /// <summary>Bytes per download chunk message, and per encrypted segment of newly uploaded revisions.</summary>
     public int ChunkSize { get; set; } = 256 * 1024;
+
+    /// <summary>
+    /// How long a gateway sharing the database may go unheard (it says it is alive three times in
+    /// this span) before the transfers it was streaming are failed, so they can resume elsewhere.
+    /// </summary>
+    public TimeSpan OrphanTimeout { get; set; } = TimeSpan.FromSeconds(60);
 }

@@ -252,13 +252,16 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
                     {
                         Chunk = new DownloadChunk { Offset = sent, Data = UnsafeByteOperations.UnsafeWrap(chunk) },
                     }, context.CancellationToken);
-                    if (!write.IsCompleted)
+
+                    // Handed to the transport: from here the consumer may receive these bytes, so they count as
+                    // sent (a resume may start up to here, never past what this gateway handed over).
+                    sent += chunk.Length;
+                    if (!write.IsCompletedSuccessfully)
                     {
                         // A consumer that stops reading must not hold a revoked or expired stream open.
                         await write.WaitAsync(stop.Token);
                     }
 
-                    sent += chunk.Length;
                     telemetry.Transferred("download", chunk.Length);
                 }
             }

@@ -13,10 +13,12 @@ using Grpc.Core;
 namespace Exchange.Server.Transfers;
 
 /// <summary>Revisions and transfers in the embedded database, each change audited in its transaction.</summary>
-internal sealed class TransferStore(Database database)
+internal sealed class TransferStore(Database database, Hosting.GatewayInstance gateway)
 {
     /// <summary>How far before the bytes already sent a resume may start: what can be in flight when a connection drops.</summary>
     public const long ResumeSlack = 32L * 1024 * 1024;
+
+    private const string OrphanReason = "the gateway serving it stopped";
 
     private const string TransferColumns =
         "t.id, t.grant_id, t.dataset_id, t.revision, t.consumer, t.provider, t.purpose, t.state, t.size_bytes, t.bytes_sent, t.create_time, t.end_time, t.failure_reason";
@@ -146,9 +148,12 @@ internal sealed class TransferStore(Database database)
                 }
             }
 
+            // The role is checked at the time of the call: a participant whose token no longer says consumer downloads nothing.
             var denial = caller.Participant != grant.Consumer
                 ? $"Only {grant.Consumer}, the consumer of '{grant.Name}', may download under it."
-                : Refusal(grant, purpose, resuming: resumed is not null);
+                : !caller.IsConsumer
+                    ? $"Downloading needs the 'consumer' role, which this token of {caller.Participant} does not carry."
+                    : Refusal(grant, purpose, resuming: resumed is not null);
             if (denial is not null)
             {
                 return Deny(unit, caller, grant, purpose, denial);
@@ -167,6 +172,12 @@ internal sealed class TransferStore(Database database)
             if (revision is { } asked && resumed is not null && RevisionNumber(resumed.Revision) != asked.Number)
             {
                 throw Errors.InvalidArgument($"'{resumed.Name}' is a transfer of {resumed.Revision}, not of revision {asked.Number}.");
+            }
+
+            if (resumed is null && offset != 0)
+            {
+                throw Errors.FailedPrecondition(
+                    $"A new transfer starts at offset 0, not {offset}; to resume an interrupted one, name it in transfer.");
             }
 
             if (offset > stored.Revision.SizeBytes)
@@ -203,11 +214,18 @@ internal sealed class TransferStore(Database database)
                         $"'{resumed.Name}' already sent {resumed.BytesSent} bytes; resume from offset {resumed.BytesSent - ResumeSlack} or later.");
                 }
 
+                if (offset > resumed.BytesSent)
+                {
+                    // What the transfer records as sent is what this gateway sent, never the client's offset.
+                    throw Errors.FailedPrecondition(
+                        $"'{resumed.Name}' has sent {resumed.BytesSent} bytes; resume from offset {resumed.BytesSent} or earlier.");
+                }
+
                 id = resumeId!;
                 attempt = (long)unit.Command("""
-                    UPDATE transfers SET state = @state, end_time = NULL, failure_reason = '', attempt = attempt + 1
+                    UPDATE transfers SET state = @state, end_time = NULL, failure_reason = '', attempt = attempt + 1, gateway = @gateway
                     WHERE id = @id RETURNING attempt
-                    """).With("@state", (int)TransferState.Started).With("@id", id).ExecuteScalar()!;
+                    """).With("@state", (int)TransferState.Started).With("@gateway", gateway.Id).With("@id", id).ExecuteScalar()!;
                 unit.Record(Entry(caller, AuditActions.TransferResume, $"transfers/{id}", grant, AuditOutcome.Success, new()
                 {
                     ["offset"] = offset.ToString(CultureInfo.InvariantCulture),
@@ -219,6 +237,7 @@ internal sealed class TransferStore(Database database)
             {
                 id = AccessNames.NewId();
                 InsertTransfer(unit, id, grant, number, purpose, TransferState.Started, stored.Revision.SizeBytes, "");
+                unit.Command("UPDATE transfers SET gateway = @gateway WHERE id = @id").With("@gateway", gateway.Id).With("@id", id).ExecuteNonQuery();
                 if (requestId.Length > 0)
                 {
                     unit.Command("UPDATE transfers SET request_id = @request WHERE id = @id").With("@request", requestId).With("@id", id).ExecuteNonQuery();
@@ -275,6 +294,58 @@ internal sealed class TransferStore(Database database)
 
             return index;
         }, CancellationToken.None);
+
+    /// <summary>Says that this gateway process is alive, so its streaming transfers are not taken for orphans.</summary>
+    public Task HeartbeatAsync(CancellationToken cancellationToken) =>
+        database.WriteAsync(unit => unit.Command("""
+            INSERT INTO gateways (id, seen_time) VALUES (@id, @now)
+            ON CONFLICT (id) DO UPDATE SET seen_time = excluded.seen_time
+            """).With("@id", gateway.Id).With("@now", Timestamps.ToMicros(unit.Now)).ExecuteNonQuery(), cancellationToken);
+
+    /// <summary>
+    /// Fails, and records, every STARTED transfer whose gateway process is gone: not this one, and not
+    /// seen since <paramref name="aliveSince"/> (with <paramref name="onlyThisGateway"/>, any other is
+    /// gone: nobody else writes this database). Each may then resume under the usual checks.
+    /// </summary>
+    public Task<int> FailOrphansAsync(DateTimeOffset aliveSince, bool onlyThisGateway, CancellationToken cancellationToken) =>
+        database.WriteAsync(unit =>
+        {
+            var orphans = new List<(string Id, long BytesSent)>();
+            using (var command = unit.Command("""
+                SELECT t.id, t.bytes_sent FROM transfers t
+                WHERE t.state = 1 AND t.gateway <> @me
+                  AND (@only = 1 OR NOT EXISTS (SELECT 1 FROM gateways g WHERE g.id = t.gateway AND g.seen_time >= @since))
+                """).With("@me", gateway.Id).With("@only", onlyThisGateway ? 1 : 0).With("@since", Timestamps.ToMicros(aliveSince)))
+            using (var reader = command.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    orphans.Add((reader.GetString(0), reader.GetInt64(1)));
+                }
+            }
+
+            foreach (var (id, bytesSent) in orphans)
+            {
+                unit.Command("""
+                    UPDATE transfers SET state = @failed, end_time = @now, failure_reason = @reason WHERE id = @id AND state = @started
+                    """).With("@failed", (int)TransferState.Failed).With("@now", Timestamps.ToMicros(unit.Now)).With("@reason", OrphanReason)
+                    .With("@id", id).With("@started", (int)TransferState.Started).ExecuteNonQuery();
+                var transfer = FindTransfer(unit.Connection, unit.Transaction, id)!;
+                unit.Record(new AuditEntry(AuditActions.GatewayActor, AuditActions.TransferFail, transfer.Name, AuditOutcome.Failed,
+                    Dataset: transfer.Dataset, Subject: transfer.Consumer, DatasetProvider: transfer.Provider,
+                    Details: new Dictionary<string, string>
+                    {
+                        ["grant"] = transfer.Grant,
+                        ["revision"] = transfer.Revision,
+                        ["bytes_sent"] = bytesSent.ToString(CultureInfo.InvariantCulture),
+                        ["reason"] = OrphanReason,
+                    }));
+            }
+
+            unit.Command("DELETE FROM gateways WHERE seen_time < @since AND id <> @me")
+                .With("@since", Timestamps.ToMicros(aliveSince)).With("@me", gateway.Id).ExecuteNonQuery();
+            return orphans.Count;
+        }, cancellationToken);
 
     public Task<Transfer?> GetAsync(string id, CancellationToken cancellationToken) =>
         database.ReadAsync(connection => FindTransfer(connection, null, id), cancellationToken);

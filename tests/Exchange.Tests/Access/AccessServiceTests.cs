@@ -258,6 +258,51 @@ public sealed class AccessServiceTests : IDisposable
     }
 
     [Fact]
+    public async Task Automatic_approval_is_a_quota_per_consumer_and_dataset_not_per_request()
+    {
+        using var acme = _factory.As(Participant.Acme);
+        var open = new Dataset
+        {
+            Title = "Open research data",
+            Classification = Classification.Public,
+            AutoApprovalTerms = new Terms { Purposes = { "research" }, MaxTransfers = 2 },
+        };
+        var dataset = (await acme.Catalog.CreateDatasetAsync(new CreateDatasetRequest { Dataset = open })).Dataset;
+        await acme.UploadAsync(dataset.Name, new MemoryStream(CatalogFixture.SampleBytes), "text/csv");
+        await acme.Catalog.PublishDatasetAsync(new PublishDatasetRequest { Name = dataset.Name });
+        using var initech = _factory.As(Participant.Initech);
+        var terms = new Terms { Purposes = { "research" }, MaxTransfers = 2 };
+        var first = await initech.RequestAsync(dataset, "research", terms);
+        Assert.Equal(AccessRequestState.Approved, first.State);
+
+        // Asking again under the automatic terms does not add two more transfers to the two already granted.
+        var again = await Rpc.FailsWith(StatusCode.FailedPrecondition, () => initech.RequestAsync(dataset, "research", terms));
+        Assert.Contains(first.Grant, again.Status.Detail);
+
+        // Once the provider revokes the automatic grant, asking again must not undo that: the provider decides.
+        await acme.Access.RevokeGrantAsync(new RevokeGrantRequest { Name = first.Grant, Reason = "abuse" });
+        var afterRevocation = await initech.RequestAsync(dataset, "research", terms);
+        Assert.Equal(AccessRequestState.Pending, afterRevocation.State);
+        Assert.Single((await initech.Access.ListGrantsAsync(new ListGrantsRequest { Dataset = dataset.Name })).Grants);
+    }
+
+    [Fact]
+    public async Task Withdrawing_needs_the_consumer_role_at_the_time_of_the_call()
+    {
+        using var acme = _factory.As(Participant.Acme);
+        using var initech = _factory.As(Participant.Initech);
+        var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
+        var pending = await initech.RequestAsync(dataset);
+
+        using var initechAsAuditor = _factory.ClientFor(Participant.Initech.Id, "auditor");
+        var denied = await Rpc.FailsWith(StatusCode.PermissionDenied,
+            initechAsAuditor.Access.WithdrawAccessRequestAsync(new WithdrawAccessRequestRequest { Name = pending.Name }));
+        Assert.Contains("'consumer' role", denied.Status.Detail);
+        Assert.Equal(AccessRequestState.Pending,
+            (await initech.Access.GetAccessRequestAsync(new GetAccessRequestRequest { Name = pending.Name })).AccessRequest.State);
+    }
+
+    [Fact]
     public async Task A_delisted_dataset_stays_visible_to_its_grant_holders_only()
     {
         using var acme = _factory.As(Participant.Acme);

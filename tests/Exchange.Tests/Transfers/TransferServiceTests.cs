@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Exchange.Client.Audit;
 using Exchange.Client.Transfers;
+using Exchange.Server.Storage;
 using Exchange.Tests.Access;
 using Exchange.Tests.Audit;
 using Exchange.Tests.Catalog;
@@ -347,6 +348,91 @@ public sealed class TransferServiceTests : IDisposable
 
         var (_, rest, _) = await initech.DownloadAllAsync(grant.Name, offset: received, transfer: transfer);
         Assert.Equal(content.AsSpan((int)received).ToArray(), rest);
+    }
+
+    [Fact]
+    public async Task A_resume_past_the_bytes_sent_earns_no_receipt_and_a_new_transfer_starts_at_zero()
+    {
+        var content = RandomBytes(4 * 1024 * 1024);
+        var (_, _, grant) = await SharedAsync(content, new Terms { Purposes = { "research" }, MaxTransfers = 2 });
+        using var initech = _factory.As(Participant.Initech);
+
+        // A new transfer cannot claim to start in the middle, request id or not.
+        await Rpc.FailsWith(StatusCode.InvalidArgument, () => initech.DownloadAllAsync(grant.Name, offset: content.Length));
+        await Rpc.FailsWith(StatusCode.FailedPrecondition, async () =>
+        {
+            using var call = initech.Transfers.Download(new DownloadRequest { Grant = grant.Name, Purpose = "research", Offset = 65536, RequestId = "fresh" });
+            while (await call.ResponseStream.MoveNext(CancellationToken.None))
+            {
+            }
+        });
+
+        string transfer;
+        using (var cancel = new CancellationTokenSource())
+        {
+            using var call = initech.Transfers.Download(new DownloadRequest { Grant = grant.Name, Purpose = "research" }, cancellationToken: cancel.Token);
+            Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+            transfer = call.ResponseStream.Current.Header.Transfer;
+            Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+            cancel.Cancel();
+        }
+
+        var failed = await initech.WaitForTransferAsync(transfer, TransferState.Failed);
+        Assert.True(failed.BytesSent < content.Length, $"{failed.BytesSent} of {content.Length} bytes counted as sent");
+
+        // Claiming to hold every byte already would end the transfer COMPLETED with a receipt for bytes never sent.
+        var refused = await Rpc.FailsWith(StatusCode.FailedPrecondition, () => initech.DownloadAllAsync(grant.Name, offset: content.Length, transfer: transfer));
+        Assert.Contains($"resume from offset {failed.BytesSent} or earlier", refused.Status.Detail);
+        var after = (await initech.Transfers.GetTransferAsync(new GetTransferRequest { Name = transfer })).Transfer;
+        Assert.Equal((TransferState.Failed, failed.BytesSent), (after.State, after.BytesSent));
+        Assert.Null(after.Receipt);
+
+        var (_, rest, _) = await initech.DownloadAllAsync(grant.Name, offset: failed.BytesSent, transfer: transfer);
+        Assert.Equal(content.AsSpan((int)failed.BytesSent).ToArray(), rest);
+    }
+
+    [Fact]
+    public async Task Downloading_needs_the_consumer_role_at_the_time_of_the_call_not_only_the_grant()
+    {
+        var (_, _, grant) = await SharedAsync(RandomBytes(65536));
+        using var initechAsProvider = _factory.ClientFor(Participant.Initech.Id, "provider");
+
+        var denied = await Rpc.FailsWith(StatusCode.PermissionDenied, () => initechAsProvider.DownloadAllAsync(grant.Name));
+        Assert.Contains("'consumer' role", denied.Status.Detail);
+        using var auditor = _factory.As(Participant.Auditor);
+        var record = (await auditor.AllEventsAsync(new ListAuditEventsRequest { Action = "transfer.start" })).Last();
+        Assert.Equal((AuditOutcome.Denied, "initech"), (record.Outcome, record.Actor));
+    }
+
+    [Fact]
+    public async Task A_transfer_left_streaming_by_a_gateway_that_stopped_is_failed_recorded_and_resumes()
+    {
+        var content = RandomBytes(4 * 1024 * 1024);
+        var (_, _, grant) = await SharedAsync(content, new Terms { Purposes = { "research" }, MaxTransfers = 1 });
+        using var initech = _factory.As(Participant.Initech);
+        using var cancel = new CancellationTokenSource();
+        using var call = initech.Transfers.Download(new DownloadRequest { Grant = grant.Name, Purpose = "research" }, cancellationToken: cancel.Token);
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+        var transfer = call.ResponseStream.Current.Header.Transfer;
+
+        // As if another replica had been streaming it and then vanished: its gateway never says it is alive again.
+        var database = _factory.Services.GetRequiredService<Exchange.Server.Storage.Database>();
+        await database.WriteAsync(unit => unit.Command("UPDATE transfers SET gateway = 'lost-replica' WHERE id = @id")
+            .With("@id", transfer["transfers/".Length..]).ExecuteNonQuery(), CancellationToken.None);
+        var store = _factory.Services.GetRequiredService<Exchange.Server.Transfers.TransferStore>();
+        Assert.Equal(1, await store.FailOrphansAsync(DateTimeOffset.UtcNow.AddMinutes(-1), onlyThisGateway: false, CancellationToken.None));
+
+        var failed = (await initech.Transfers.GetTransferAsync(new GetTransferRequest { Name = transfer })).Transfer;
+        Assert.Equal((TransferState.Failed, "the gateway serving it stopped"), (failed.State, failed.FailureReason));
+        using var auditor = _factory.As(Participant.Auditor);
+        var record = (await auditor.AllEventsAsync(new ListAuditEventsRequest { Action = "transfer.fail" })).Single(e => e.Resource == transfer);
+        Assert.Equal(("exchange:gateway", "initech"), (record.Actor, record.Subject));
+
+        // The stream it stood for can no longer finish; the transfer resumes under the usual checks.
+        await call.EndsWithoutTrailerAsync();
+        var (_, bytes, trailer) = await initech.DownloadAllAsync(grant.Name, offset: 0, transfer: transfer);
+        Assert.Equal(content, bytes);
+        Assert.Equal("transfer.complete", trailer.Receipt.Event.Action);
     }
 
     [Fact]
