@@ -15,7 +15,16 @@ internal static class Errors
 
     /// <summary>
     /// The same answer for an object that does not exist and one the caller may not know
-    /// exists, so that NOT_FOUND leaks nothing.
+    /// exists, so that NOT_FOUND leaks nothing; the metrics alone tell them apart.
     /// </summary>
-    public static RpcException NotFound(string name) => new(new Status(StatusCode.NotFound, $"'{name}' was not found."));
+    public static RpcException NotFound(string name) => new ObjectNotFound(name, ObjectNotFound.MissingOrHidden);
+
+    /// <summary>NOT_FOUND for an object that does not exist.</summary>
+    public static RpcException Missing(string name) => new ObjectNotFound(name, ObjectNotFound.Missing);
+
+    /// <summary>NOT_FOUND for an object that exists but that the caller may not know of: to the caller, the same answer as <see cref="Missing"/>.</summary>
+    public static RpcException Hidden(string name) => new ObjectNotFound(name, ObjectNotFound.Hidden);
+
+    /// <summary><see cref="Missing"/> when there is no object, <see cref="Hidden"/> when there is one the caller may not see.</summary>
+    public static RpcException NotFound(string name, bool exists) => exists ? Hidden(name) : Missing(name);
 }

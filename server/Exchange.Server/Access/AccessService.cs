@@ -42,7 +42,7 @@ internal sealed class AccessService(AccessStore store, Transfers.GrantSignals si
         var found = await store.GetRequestAsync(id, context.CancellationToken);
         if (found is null || !AccessPolicy.CanSee(caller, found))
         {
-            throw Errors.NotFound(request.Name);
+            throw Errors.NotFound(request.Name, exists: found is not null);
         }
 
         return new GetAccessRequestResponse { AccessRequest = found };
@@ -103,7 +103,7 @@ internal sealed class AccessService(AccessStore store, Transfers.GrantSignals si
         var grant = await store.GetGrantAsync(id, time.GetUtcNow(), context.CancellationToken);
         if (grant is null || !AccessPolicy.CanSee(caller, grant))
         {
-            throw Errors.NotFound(request.Name);
+            throw Errors.NotFound(request.Name, exists: grant is not null);
         }
 
         return new GetGrantResponse { Grant = grant };

@@ -165,7 +165,7 @@ internal sealed class AccessStore(Database database)
             var grant = FindGrant(context.Connection, context.Transaction, grantId, context.Now);
             if (grant is null || !AccessPolicy.CanSee(caller, grant))
             {
-                throw Errors.NotFound(AccessNames.Grant(grantId));
+                throw Errors.NotFound(AccessNames.Grant(grantId), exists: grant is not null);
             }
 
             var dataset = new Dataset { Name = grant.Dataset, Provider = grant.Provider };
@@ -289,7 +289,9 @@ internal sealed class AccessStore(Database database)
     private static AccessRequest Visible(WriteUnit context, Caller caller, string requestId)
     {
         var request = FindRequest(context.Connection, context.Transaction, requestId);
-        return request is not null && AccessPolicy.CanSee(caller, request) ? request : throw Errors.NotFound(AccessNames.Request(requestId));
+        return request is not null && AccessPolicy.CanSee(caller, request)
+            ? request
+            : throw Errors.NotFound(AccessNames.Request(requestId), exists: request is not null);
     }
 
     private static AccessRequest Decidable(WriteUnit context, Caller caller, string requestId, string action, string verb)

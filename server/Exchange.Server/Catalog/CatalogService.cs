@@ -125,7 +125,7 @@ internal sealed class CatalogService(CatalogStore store, AuditStore audit, PageT
         {
             if (!DatasetPolicy.CanSee(caller, dataset, holdsGrant))
             {
-                throw Errors.NotFound(dataset.Name);
+                throw Errors.Hidden(dataset.Name);
             }
 
             if (!DatasetPolicy.CanDelist(caller, dataset))
@@ -176,7 +176,7 @@ internal sealed class CatalogService(CatalogStore store, AuditStore audit, PageT
     {
         if (!DatasetPolicy.CanSee(caller, dataset, holdsGrant))
         {
-            throw Errors.NotFound(dataset.Name);
+            throw Errors.Hidden(dataset.Name);
         }
 
         if (!DatasetPolicy.CanEdit(caller, dataset))

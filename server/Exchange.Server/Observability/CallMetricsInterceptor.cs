@@ -4,7 +4,10 @@ using Grpc.Core.Interceptors;
 
 namespace Exchange.Server.Observability;
 
-/// <summary>Counts every call by method and final status, and times it (streams until their last message).</summary>
+/// <summary>
+/// Counts every call by method and final status, and times it (streams until their last message);
+/// and counts NOT_FOUND answers by the kind of object and whether it was missing or hidden.
+/// </summary>
 internal sealed class CallMetricsInterceptor(ExchangeTelemetry telemetry) : Interceptor
 {
     public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context,
@@ -44,6 +47,11 @@ internal sealed class CallMetricsInterceptor(ExchangeTelemetry telemetry) : Inte
         catch (RpcException ex)
         {
             status = ex.StatusCode;
+            if (ex is ObjectNotFound probe)
+            {
+                telemetry.Probed(probe.Kind, probe.Reason);
+            }
+
             throw;
         }
         catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)

@@ -19,6 +19,7 @@ internal sealed class ExchangeTelemetry : IDisposable
     private readonly Counter<long> _transferBytes;
     private readonly Histogram<double> _transferDuration;
     private readonly Counter<long> _auditAppends;
+    private readonly Counter<long> _probes;
 
     /// <summary>Instruments on the host's meter factory; without one (benchmarks, tools), on a meter of their own.</summary>
     public ExchangeTelemetry(IMeterFactory? meters = null)
@@ -29,6 +30,8 @@ internal sealed class ExchangeTelemetry : IDisposable
         _denials = _meter.CreateCounter<long>("exchange.denials", description: "Calls refused, by reason");
         _transferBytes = _meter.CreateCounter<long>("exchange.transfer.bytes", description: "Revision bytes received (upload) and sent (download)");
         _transferDuration = _meter.CreateHistogram<double>("exchange.transfer.duration", "s", "Duration of uploads and downloads, by outcome");
+        _probes = _meter.CreateCounter<long>("exchange.object.not_found",
+            description: "NOT_FOUND answers for named objects, by kind and whether the object was missing or hidden from the caller");
         _auditAppends = _meter.CreateCounter<long>("exchange.audit.appends", description: "Events durably appended to the audit log by this process");
     }
 
@@ -60,6 +63,9 @@ internal sealed class ExchangeTelemetry : IDisposable
         Grpc.Core.StatusCode.Unauthenticated => "unauthenticated",
         _ => status.ToString().ToLowerInvariant(),
     };
+
+    /// <summary>A caller asked for an object it was told does not exist; <paramref name="reason"/>: missing, hidden or missing_or_hidden.</summary>
+    public void Probed(string kind, string reason) => _probes.Add(1, new TagList { { "kind", kind }, { "reason", reason } });
 
     public void Transferred(string direction, long bytes) => _transferBytes.Add(bytes, new TagList { { "direction", direction } });
 

@@ -299,7 +299,7 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
         var transfer = await store.GetAsync(id, context.CancellationToken);
         if (transfer is null || !AccessPolicy.CanSee(caller, transfer))
         {
-            throw Errors.NotFound(request.Name);
+            throw Errors.NotFound(request.Name, exists: transfer is not null);
         }
 
         if (transfer.State == TransferState.Completed && await store.ReceiptIndexAsync(id, context.CancellationToken) is { } index)

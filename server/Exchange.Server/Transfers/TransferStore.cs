@@ -134,7 +134,7 @@ internal sealed class TransferStore(Database database, Hosting.GatewayInstance g
             var grant = AccessStore.FindGrant(unit.Connection, unit.Transaction, grantId, unit.Now);
             if (grant is null || !AccessPolicy.CanSee(caller, grant))
             {
-                throw Errors.NotFound(AccessNames.Grant(grantId));
+                throw Errors.NotFound(AccessNames.Grant(grantId), exists: grant is not null);
             }
 
             var datasetId = DatasetNames.ParseId(grant.Dataset);
@@ -144,7 +144,7 @@ internal sealed class TransferStore(Database database, Hosting.GatewayInstance g
                 resumed = FindTransfer(unit.Connection, unit.Transaction, resumeId);
                 if (resumed is null || resumed.Grant != grant.Name || resumed.Consumer != caller.Participant)
                 {
-                    throw Errors.NotFound($"transfers/{resumeId}");
+                    throw Errors.NotFound($"transfers/{resumeId}", exists: resumed is not null);
                 }
             }
 
