@@ -105,7 +105,10 @@ internal sealed class CliApp(TextWriter output, TextWriter error, HttpMessageHan
         return new ExchangeClient(options);
     }
 
-    /// <summary>Runs a command body; a gRPC error prints its status and message on stderr and exits 1.</summary>
+    /// <summary>
+    /// Runs a command body; a gRPC error prints its status and message on stderr and exits 1. The
+    /// messages are escaped: a status detail is the gateway's text, and others often quote it.
+    /// </summary>
     public Func<ParseResult, CancellationToken, Task<int>> Guard(Func<ParseResult, CancellationToken, Task<int>> body) =>
         async (parse, cancellationToken) =>
         {
@@ -115,13 +118,13 @@ internal sealed class CliApp(TextWriter output, TextWriter error, HttpMessageHan
             }
             catch (RpcException ex)
             {
-                await Error.WriteLineAsync($"error: {ex.StatusCode}: {ex.Status.Detail}");
+                await Error.WriteLineAsync($"error: {ex.StatusCode}: {Render.Printable(ex.Status.Detail)}");
                 return 1;
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or ArgumentException
-                or System.Security.Cryptography.CryptographicException or HttpRequestException)
+                or System.Security.Cryptography.CryptographicException or HttpRequestException or InvalidDataException)
             {
-                await Error.WriteLineAsync($"error: {ex.Message}");
+                await Error.WriteLineAsync($"error: {Render.Printable(ex.Message)}");
                 return 1;
             }
         };

@@ -111,9 +111,7 @@ internal static class AuditCommand
                 await foreach (var response in call.ResponseStream.ReadAllAsync(cancellationToken))
                 {
                     next = response.Event.Index + 1;
-                    await app.Output.WriteLineAsync(parse.GetValue(app.Json)
-                        ? Google.Protobuf.JsonFormatter.Default.Format(response.Event)
-                        : Render.AuditLine(response.Event));
+                    await app.Output.WriteLineAsync(parse.GetValue(app.Json) ? Render.JsonText(response.Event) : Render.AuditLine(response.Event));
                     await app.Output.FlushAsync(cancellationToken);
                 }
             }
@@ -152,7 +150,7 @@ internal static class AuditCommand
             long count = 0;
             await foreach (var e in Events(client, filters.Request(parse), 0, cancellationToken))
             {
-                await writer.WriteLineAsync(csv ? CsvLine(e) : Google.Protobuf.JsonFormatter.Default.Format(e));
+                await writer.WriteLineAsync(csv ? CsvLine(e) : Render.JsonText(e));
                 count++;
             }
 
@@ -193,19 +191,19 @@ internal static class AuditCommand
             var result = await new AuditLogVerifier(client).VerifyAsync(pinned, store, cancellationToken: cancellationToken);
             if (firstUse && result.Key is not null)
             {
-                await app.Error.WriteLineAsync($"note: trusting the server's verifier key on first use: {result.Key.Encoded}");
+                await app.Error.WriteLineAsync($"note: trusting the server's verifier key on first use: {Render.Printable(result.Key.Encoded)}");
                 await app.Error.WriteLineAsync("      compare it with the key the operator publishes, and pin it with --verifier-key.");
             }
 
             if (!result.Succeeded)
             {
                 await app.Error.WriteLineAsync(result.FirstBadIndex is { } index
-                    ? $"verification FAILED at index {index}: {result.Message}"
-                    : $"verification FAILED: {result.Message}");
+                    ? $"verification FAILED at index {index}: {Render.Printable(result.Message)}"
+                    : $"verification FAILED: {Render.Printable(result.Message)}");
                 return 1;
             }
 
-            await app.Output.WriteLineAsync($"OK: {result.Message}");
+            await app.Output.WriteLineAsync($"OK: {Render.Printable(result.Message)}");
             if (result.EventsAfterCheckpoint > 0)
             {
                 await app.Output.WriteLineAsync($"{result.EventsAfterCheckpoint} newer events are not covered by a checkpoint yet; run again to check them.");
@@ -234,10 +232,13 @@ internal static class AuditCommand
     private static string CsvLine(AuditEvent e)
     {
         var details = JsonSerializer.Serialize(e.Details.ToDictionary(d => d.Key, d => d.Value));
+        // Spreadsheets show bidi controls too, and the CSV may go to a terminal: the text columns are
+        // escaped like any printed string (the exact record stays in leaf_base64; details are JSON).
         string[] fields =
         [
             e.Index.ToString(CultureInfo.InvariantCulture), e.Time.ToDateTimeOffset().ToString("O", CultureInfo.InvariantCulture),
-            e.Actor, e.Action, e.Resource, e.Dataset, e.Subject, Render.EnumName(e.Outcome), details, e.Leaf.ToBase64(),
+            Render.Printable(e.Actor), Render.Printable(e.Action), Render.Printable(e.Resource), Render.Printable(e.Dataset),
+            Render.Printable(e.Subject), Render.EnumName(e.Outcome), details, e.Leaf.ToBase64(),
         ];
         return string.Join(',', fields.Select(Csv));
     }

@@ -32,7 +32,7 @@ internal static class TransferCommands
             }
             else
             {
-                await app.Output.WriteLineAsync($"{revision.Name}: {revision.SizeBytes:N0} bytes, sha256 {Convert.ToHexStringLower(revision.Sha256.Span)} " +
+                await app.Output.WriteLineAsync($"{Render.Printable(revision.Name)}: {revision.SizeBytes:N0} bytes, sha256 {Convert.ToHexStringLower(revision.Sha256.Span)} " +
                     $"({Rate(revision.SizeBytes, watch.Elapsed)})");
             }
 
@@ -79,9 +79,9 @@ internal static class TransferCommands
             }
             else
             {
-                await app.Output.WriteLineAsync($"{result.Path}: {result.SizeBytes:N0} bytes of {result.Revision}, sha256 {Convert.ToHexStringLower(result.Sha256)} verified" +
+                await app.Output.WriteLineAsync($"{result.Path}: {result.SizeBytes:N0} bytes of {Render.Printable(result.Revision)}, sha256 {Convert.ToHexStringLower(result.Sha256)} verified" +
                     (result.Resumed ? " (resumed)" : "") + $" ({Rate(result.SizeBytes, watch.Elapsed)})");
-                await app.Output.WriteLineAsync($"receipt: {result.Transfer} is audit event {result.Receipt.Event.Index}, included in the signed " +
+                await app.Output.WriteLineAsync($"receipt: {Render.Printable(result.Transfer)} is audit event {result.Receipt.Event.Index}, included in the signed " +
                     $"checkpoint of size {result.Receipt.Checkpoint.Size} (verified)");
             }
 
@@ -105,7 +105,7 @@ internal static class TransferCommands
                 new TransferSpeedColumn(), new RemainingTimeColumn())
             .StartAsync(async context =>
             {
-                var task = context.AddTask(description, maxValue: Math.Max(size ?? 1, 1));
+                var task = context.AddTask(Markup.Escape(description), maxValue: Math.Max(size ?? 1, 1));
                 var progress = new Progress<TransferProgress>(p =>
                 {
                     if (p.TotalBytes is { } total)
