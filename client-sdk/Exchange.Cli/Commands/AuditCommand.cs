@@ -171,10 +171,7 @@ internal static class AuditCommand
             Description = "The log's note verifier key (name+keyid+key) to require. Default: the one stored with the trusted checkpoint, " +
                 "or, on first use, the key the server publishes.",
         };
-        var trusted = new Option<string?>("--trusted")
-        {
-            Description = "The trusted-checkpoint file (default: ~/.exchange/trusted/<server>.json).",
-        };
+        var trusted = CliApp.TrustedOption();
         var command = new Command("verify",
             "Download every leaf, recompute the root, check the signed checkpoint and its consistency with the last trusted one.")
         {
@@ -183,8 +180,7 @@ internal static class AuditCommand
         command.SetAction(app.Guard(async (parse, cancellationToken) =>
         {
             using var client = app.Connect(parse);
-            var server = new Uri(parse.GetValue(app.Server) ?? CliApp.DefaultServer);
-            var store = new TrustedCheckpointStore(parse.GetValue(trusted) ?? DefaultTrustedFile(server));
+            var store = app.TrustedStore(parse, trusted);
             var pinned = parse.GetValue(key) is { } text ? NoteVerifierKey.Parse(text) : null;
             var firstUse = pinned is null && store.Load() is null;
 
@@ -213,13 +209,6 @@ internal static class AuditCommand
             return 0;
         }));
         return command;
-    }
-
-    private static string DefaultTrustedFile(Uri server)
-    {
-        var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
-        var name = $"{server.Host}_{server.Port}".Replace(':', '_');
-        return Path.Combine(home, ".exchange", "trusted", $"{name}.json");
     }
 
     private static IAsyncEnumerable<AuditEvent> Events(Exchange.Client.ExchangeClient client, ListAuditEventsRequest request, int limit,
