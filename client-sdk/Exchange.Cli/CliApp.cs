@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Exchange.Cli.Commands;
 using Exchange.Client;
+using Exchange.Client.Audit;
 using Grpc.Core;
 
 namespace Exchange.Cli;
@@ -83,8 +84,31 @@ internal sealed class CliApp(TextWriter output, TextWriter error, HttpMessageHan
         return root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = Output, Error = Error });
     }
 
-    /// <summary>A client for the gateway named by the global options.</summary>
-    public ExchangeClient Connect(ParseResult parse)
+    /// <summary>
+    /// The <c>--trusted</c> option of the commands that check the audit log's checkpoints: the file
+    /// that keeps the last checkpoint accepted from this gateway and its key.
+    /// </summary>
+    public static Option<string?> TrustedOption() => new("--trusted")
+    {
+        Description = "The trusted-checkpoint file (default: ~/.exchange/trusted/<server>.json; audit verify and download share it).",
+    };
+
+    /// <summary>The trusted-checkpoint file that <paramref name="trusted"/> names, else this gateway's default one.</summary>
+    public TrustedCheckpointStore TrustedStore(ParseResult parse, Option<string?> trusted)
+    {
+        if (parse.GetValue(trusted) is { } path)
+        {
+            return new TrustedCheckpointStore(path);
+        }
+
+        var server = new Uri(parse.GetValue(Server) ?? DefaultServer);
+        var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        var name = $"{server.Host}_{server.Port}".Replace(':', '_');
+        return new TrustedCheckpointStore(Path.Combine(home, ".exchange", "trusted", $"{name}.json"));
+    }
+
+    /// <summary>A client for the gateway named by the global options; <paramref name="configure"/> adds to its options.</summary>
+    public ExchangeClient Connect(ParseResult parse, Action<ExchangeClientOptions>? configure = null)
     {
         var token = parse.GetValue(Token);
         var options = new ExchangeClientOptions
@@ -102,10 +126,14 @@ internal sealed class CliApp(TextWriter output, TextWriter error, HttpMessageHan
             options.UseToken(token);
         }
 
+        configure?.Invoke(options);
         return new ExchangeClient(options);
     }
 
-    /// <summary>Runs a command body; a gRPC error prints its status and message on stderr and exits 1.</summary>
+    /// <summary>
+    /// Runs a command body; a gRPC error prints its status and message on stderr and exits 1. The
+    /// messages are escaped: a status detail is the gateway's text, and others often quote it.
+    /// </summary>
     public Func<ParseResult, CancellationToken, Task<int>> Guard(Func<ParseResult, CancellationToken, Task<int>> body) =>
         async (parse, cancellationToken) =>
         {
@@ -115,13 +143,14 @@ internal sealed class CliApp(TextWriter output, TextWriter error, HttpMessageHan
             }
             catch (RpcException ex)
             {
-                await Error.WriteLineAsync($"error: {ex.StatusCode}: {ex.Status.Detail}");
+                await Error.WriteLineAsync($"error: {ex.StatusCode}: {Render.Printable(ex.Status.Detail)}");
                 return 1;
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or ArgumentException
-                or System.Security.Cryptography.CryptographicException or HttpRequestException)
+                or System.Security.Cryptography.CryptographicException or HttpRequestException or InvalidDataException
+                or Exchange.Client.Transfers.ReceiptVerificationException)
             {
-                await Error.WriteLineAsync($"error: {ex.Message}");
+                await Error.WriteLineAsync($"error: {Render.Printable(ex.Message)}");
                 return 1;
             }
         };

@@ -1,3 +1,4 @@
+using System.Text;
 using Exchange.V1;
 using Google.Protobuf;
 using Google.Protobuf.Reflection;
@@ -5,15 +6,91 @@ using Spectre.Console;
 
 namespace Exchange.Cli;
 
-/// <summary>Prints resources as readable tables or as protobuf JSON.</summary>
+/// <summary>
+/// Prints resources as readable tables or as protobuf JSON. Every string the gateway sent goes
+/// through <see cref="Printable"/> first and into a <see cref="Text"/>, never into markup, so what
+/// a gateway (or anyone who got a string into its records) sends cannot drive the terminal.
+/// </summary>
 internal static class Render
 {
     private static readonly JsonFormatter Formatter = new(JsonFormatter.Settings.Default.WithIndentation());
 
-    public static void Json(TextWriter output, IMessage message) => output.WriteLine(Formatter.Format(message));
+    public static void Json(TextWriter output, IMessage message) => output.WriteLine(JsonText(message, Formatter));
 
     public static void JsonArray(TextWriter output, IEnumerable<IMessage> messages) =>
-        output.WriteLine("[" + string.Join(",\n", messages.Select(m => Formatter.Format(m))) + "]");
+        output.WriteLine("[" + string.Join(",\n", messages.Select(m => JsonText(m, Formatter))) + "]");
+
+    /// <summary>
+    /// <paramref name="message"/> as JSON with every character that <see cref="IsUnsafe"/> names
+    /// written as a \uXXXX escape. The formatter escapes C0 controls inside strings (JSON requires
+    /// it, so a raw one is layout) and most others, but not all: the bidi isolates U+2066–U+2069 pass
+    /// raw. Outside strings JSON is ASCII, so only string contents change, and they parse back to
+    /// exactly what the gateway sent.
+    /// </summary>
+    public static string JsonText(IMessage message, JsonFormatter? formatter = null)
+    {
+        var json = (formatter ?? JsonFormatter.Default).Format(message);
+        if (!json.Any(RawInJson))
+        {
+            return json;
+        }
+
+        var builder = new StringBuilder(json.Length + 16);
+        foreach (var c in json)
+        {
+            builder.Append(RawInJson(c) ? $"\\u{(int)c:x4}" : c);
+        }
+
+        return builder.ToString();
+
+        static bool RawInJson(char c) => c >= '\u007f' && IsUnsafe(c);
+    }
+
+    /// <summary>
+    /// A string from the gateway made safe to print on a terminal: C0 controls (ESC, CR, LF, TAB…),
+    /// DEL, C1 controls, the Unicode bidi controls (overrides, embeddings, isolates, marks) and the
+    /// line and paragraph separators are shown as escapes (<c>\x1b</c>, <c>\r</c>, <c>\u202e</c>),
+    /// so nothing sent can recolour, retitle or clear the screen, overwrite what was printed, start
+    /// a line that looks like the CLI's own, or reorder text on screen. <paramref name="multiline"/>
+    /// keeps line feeds, for text meant to span lines (a description). Backslashes are not doubled:
+    /// the output is for reading, and --json carries the exact strings.
+    /// </summary>
+    public static string Printable(string? text, bool multiline = false)
+    {
+        if (string.IsNullOrEmpty(text) || !text.Any(c => IsUnsafe(c) && !(multiline && c == '\n')))
+        {
+            return text ?? "";
+        }
+
+        var builder = new StringBuilder(text.Length + 16);
+        foreach (var c in text)
+        {
+            if (!IsUnsafe(c) || (multiline && c == '\n'))
+            {
+                builder.Append(c);
+                continue;
+            }
+
+            builder.Append(c switch
+            {
+                '\n' => "\\n",
+                '\r' => "\\r",
+                '\t' => "\\t",
+                < '\u0100' => $"\\x{(int)c:x2}",
+                _ => $"\\u{(int)c:x4}",
+            });
+        }
+
+        return builder.ToString();
+    }
+
+    /// <summary>True for the characters <see cref="Printable"/> escapes.</summary>
+    public static bool IsUnsafe(char c) =>
+        c < ' ' || c is (>= '\u007f' and <= '\u009f') or '\u061c' or '\u200e' or '\u200f' or (>= '\u202a' and <= '\u202e')
+            or (>= '\u2066' and <= '\u2069') or '\u2028' or '\u2029';
+
+    /// <summary>A table cell or grid value: escaped, and a <see cref="Text"/>, which Spectre never parses as markup.</summary>
+    private static Text Cell(string? text, bool multiline = false) => new(Printable(text, multiline));
 
     public static void DatasetTable(TextWriter output, IReadOnlyCollection<Dataset> datasets)
     {
@@ -26,9 +103,8 @@ internal static class Render
         foreach (var d in datasets)
         {
             table.AddRow(
-                Markup.Escape(d.Name), Markup.Escape(d.Title), Markup.Escape(d.Provider),
-                EnumName(d.Classification), EnumName(d.State), Markup.Escape(string.Join(", ", d.Tags)),
-                d.UpdateTime?.ToDateTimeOffset().ToString("u") ?? "");
+                Cell(d.Name), Cell(d.Title), Cell(d.Provider), Cell(EnumName(d.Classification)), Cell(EnumName(d.State)),
+                Cell(string.Join(", ", d.Tags)), Cell(d.UpdateTime?.ToDateTimeOffset().ToString("u")));
         }
 
         Write(output, table);
@@ -38,7 +114,7 @@ internal static class Render
     public static void DatasetDetail(TextWriter output, Dataset d)
     {
         var grid = new Grid().AddColumn().AddColumn();
-        void Row(string key, string value) => grid.AddRow(new Text(key), new Text(value));
+        void Row(string key, string value, bool multiline = false) => grid.AddRow(new Text(key), Cell(value, multiline));
         Row("name", d.Name);
         Row("title", d.Title);
         Row("provider", d.Provider);
@@ -53,7 +129,7 @@ internal static class Render
             Row("auto-approval", TermsText(terms));
         }
 
-        Row("description", d.Description);
+        Row("description", d.Description, multiline: true);
         Write(output, grid);
     }
 
@@ -68,9 +144,8 @@ internal static class Render
         foreach (var e in events)
         {
             table.AddRow(
-                e.Index.ToString(System.Globalization.CultureInfo.InvariantCulture), e.Time.ToDateTimeOffset().ToString("u"),
-                Markup.Escape(e.Actor), Markup.Escape(e.Action), Markup.Escape(e.Resource), EnumName(e.Outcome),
-                Markup.Escape(string.Join("; ", e.Details.Select(d => $"{d.Key}={d.Value}"))));
+                Cell(e.Index.ToString(System.Globalization.CultureInfo.InvariantCulture)), Cell(e.Time?.ToDateTimeOffset().ToString("u")),
+                Cell(e.Actor), Cell(e.Action), Cell(e.Resource), Cell(EnumName(e.Outcome)), Cell(DetailsText(e)));
         }
 
         Write(output, table);
@@ -87,8 +162,8 @@ internal static class Render
 
         foreach (var r in requests)
         {
-            table.AddRow(Markup.Escape(r.Name), Markup.Escape(r.Dataset), Markup.Escape(r.Consumer), Markup.Escape(r.Purpose),
-                EnumName(r.State), Markup.Escape(r.Grant), r.CreateTime?.ToDateTimeOffset().ToString("u") ?? "");
+            table.AddRow(Cell(r.Name), Cell(r.Dataset), Cell(r.Consumer), Cell(r.Purpose), Cell(EnumName(r.State)), Cell(r.Grant),
+                Cell(r.CreateTime?.ToDateTimeOffset().ToString("u")));
         }
 
         Write(output, table);
@@ -98,7 +173,7 @@ internal static class Render
     public static void AccessRequestDetail(TextWriter output, AccessRequest r)
     {
         var grid = new Grid().AddColumn().AddColumn();
-        void Row(string key, string value) => grid.AddRow(new Text(key), new Text(value));
+        void Row(string key, string value, bool multiline = false) => grid.AddRow(new Text(key), Cell(value, multiline));
         Row("name", r.Name);
         Row("dataset", r.Dataset);
         Row("consumer", r.Consumer);
@@ -127,8 +202,8 @@ internal static class Render
 
         foreach (var g in grants)
         {
-            table.AddRow(Markup.Escape(g.Name), Markup.Escape(g.Dataset), Markup.Escape(g.Consumer), Markup.Escape(g.Provider),
-                EnumName(g.State), Markup.Escape(TermsText(g.Terms)), g.TransfersUsed.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            table.AddRow(Cell(g.Name), Cell(g.Dataset), Cell(g.Consumer), Cell(g.Provider), Cell(EnumName(g.State)), Cell(TermsText(g.Terms)),
+                Cell(g.TransfersUsed.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         }
 
         Write(output, table);
@@ -138,7 +213,7 @@ internal static class Render
     public static void GrantDetail(TextWriter output, Grant g)
     {
         var grid = new Grid().AddColumn().AddColumn();
-        void Row(string key, string value) => grid.AddRow(new Text(key), new Text(value));
+        void Row(string key, string value, bool multiline = false) => grid.AddRow(new Text(key), Cell(value, multiline));
         Row("name", g.Name);
         Row("dataset", g.Dataset);
         Row("consumer", g.Consumer);
@@ -169,8 +244,10 @@ internal static class Render
 
     /// <summary>One event on one line, for tailing.</summary>
     public static string AuditLine(AuditEvent e) =>
-        $"{e.Index,8}  {e.Time.ToDateTimeOffset():u}  {e.Actor,-12} {e.Action,-18} {e.Resource,-32} {EnumName(e.Outcome),-8} " +
-        string.Join("; ", e.Details.Select(d => $"{d.Key}={d.Value}"));
+        $"{e.Index,8}  {e.Time?.ToDateTimeOffset():u}  {Printable(e.Actor),-12} {Printable(e.Action),-18} {Printable(e.Resource),-32} " +
+        $"{EnumName(e.Outcome),-8} {Printable(DetailsText(e))}";
+
+    private static string DetailsText(AuditEvent e) => string.Join("; ", e.Details.Select(d => $"{d.Key}={d.Value}"));
 
     /// <summary>The enum value's proto name without its type prefix, e.g. LISTED.</summary>
     public static string EnumName<T>(T value) where T : struct, Enum

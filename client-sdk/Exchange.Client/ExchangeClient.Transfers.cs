@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Text.Json;
-using Exchange.Client.Audit;
 using Exchange.Client.Transfers;
 using Exchange.V1;
 using Google.Protobuf;
@@ -59,20 +58,32 @@ public sealed partial class ExchangeClient
     }
 
     /// <summary>
+    /// Verifies a transfer receipt against what this client trusts: the event must be the
+    /// successful completion of exactly <paramref name="expected"/>; its checkpoint must be signed by
+    /// the trusted key (<see cref="ExchangeClientOptions.AuditLogKey"/>, else the key stored with the
+    /// trusted checkpoint, else the gateway's on first use, never the key the receipt names), with
+    /// the key's name as its origin, and consistent with the last trusted checkpoint, which a newer
+    /// verified checkpoint then replaces.
+    /// </summary>
+    public Task<ReceiptVerification> VerifyReceiptAsync(TransferReceipt receipt, ExpectedTransfer expected,
+        CancellationToken cancellationToken = default) =>
+        _logTrust.VerifyAsync(receipt, expected, cancellationToken);
+
+    /// <summary>
     /// Downloads a revision under <paramref name="grant"/> to <paramref name="path"/>. Bytes go to
     /// <c>path.partial</c> first; a dropped connection resumes the same transfer from where it stopped
     /// (also when this method is called again after the process died); the file gets its final name
-    /// only once its SHA-256 matches and the receipt verifies, and a mismatch deletes it.
+    /// only once its SHA-256 matches and the receipt verifies (<see cref="VerifyReceiptAsync"/>), and a
+    /// mismatch deletes it: a <see cref="ReceiptVerificationException"/> says which check failed.
     /// </summary>
     /// <param name="grant">The grant, <c>grants/{id}</c>.</param>
     /// <param name="path">Where to write the file.</param>
     /// <param name="purpose">The purpose of this download, one the grant allows.</param>
     /// <param name="revision">A revision name, or null for the latest.</param>
-    /// <param name="logKey">The audit log's verifier key to check the receipt against; null trusts the key the receipt names.</param>
     /// <param name="progress">Receives progress reports.</param>
     /// <param name="cancellationToken">Cancels the download; the partial file stays for a later resume.</param>
     public async Task<DownloadResult> DownloadToFileAsync(string grant, string path, string purpose, string? revision = null,
-        NoteVerifierKey? logKey = null, IProgress<TransferProgress>? progress = null, CancellationToken cancellationToken = default)
+        IProgress<TransferProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var partial = path + ".partial";
         var statePath = path + ".partial.json";
@@ -98,19 +109,26 @@ public sealed partial class ExchangeClient
                 var (done, receipt, sha256) = await DownloadOnceAsync(grant, partial, statePath, purpose, revision, state, progress, cancellationToken)
                     .ConfigureAwait(false);
                 state = done;
-                var problem = ReceiptVerifier.Problem(receipt, done.Transfer, logKey, Convert.FromHexString(done.Sha256));
-                if (!sha256.AsSpan().SequenceEqual(Convert.FromHexString(done.Sha256)) || problem is not null)
+                if (!sha256.AsSpan().SequenceEqual(Convert.FromHexString(done.Sha256)))
                 {
                     File.Delete(partial);
                     File.Delete(statePath);
-                    throw new InvalidDataException(problem is null
-                        ? $"The downloaded bytes do not hash to the SHA-256 of {done.Revision}; the file was deleted."
-                        : $"The download's receipt does not verify ({problem}); the file was deleted.");
+                    throw new InvalidDataException($"The downloaded bytes do not hash to the SHA-256 of {done.Revision}; the file was deleted.");
+                }
+
+                var verified = await VerifyReceiptAsync(receipt, new ExpectedTransfer(done.Transfer, grant, done.Revision, done.SizeBytes, sha256),
+                    cancellationToken).ConfigureAwait(false);
+                if (!verified.Succeeded)
+                {
+                    File.Delete(partial);
+                    File.Delete(statePath);
+                    throw new ReceiptVerificationException(verified,
+                        $"The download's receipt does not verify ({verified.FailedCheck}: {verified.Message}); the file was deleted.");
                 }
 
                 File.Move(partial, path, overwrite: true);
                 File.Delete(statePath);
-                return new DownloadResult(path, done.Transfer, done.Revision, done.SizeBytes, sha256, receipt, resumed);
+                return new DownloadResult(path, done.Transfer, done.Revision, done.SizeBytes, sha256, receipt, resumed, verified);
             }
             catch (RpcException ex) when (ex.StatusCode == StatusCode.FailedPrecondition && state is { Transfer.Length: > 0 })
             {
@@ -121,15 +139,19 @@ public sealed partial class ExchangeClient
                     throw;
                 }
 
-                var problem = ReceiptVerifier.Problem(receipt, state.Transfer, logKey, Convert.FromHexString(state.Sha256));
-                if (problem is not null)
+                // CompletedEarlierAsync hashed the file: it holds exactly the bytes of state.Sha256.
+                var sha256 = Convert.FromHexString(state.Sha256);
+                var verified = await VerifyReceiptAsync(receipt, new ExpectedTransfer(state.Transfer, grant, state.Revision, state.SizeBytes, sha256),
+                    cancellationToken).ConfigureAwait(false);
+                if (!verified.Succeeded)
                 {
-                    throw new InvalidDataException($"The transfer's receipt does not verify ({problem}).");
+                    throw new ReceiptVerificationException(verified,
+                        $"The transfer's receipt does not verify ({verified.FailedCheck}: {verified.Message}).");
                 }
 
                 File.Move(partial, path, overwrite: true);
                 File.Delete(statePath);
-                return new DownloadResult(path, state.Transfer, state.Revision, state.SizeBytes, Convert.FromHexString(state.Sha256), receipt, true);
+                return new DownloadResult(path, state.Transfer, state.Revision, state.SizeBytes, sha256, receipt, true, verified);
             }
             catch (RpcException ex) when (attempt < MaxAttempts && !cancellationToken.IsCancellationRequested &&
                 ex.StatusCode is StatusCode.Unavailable or StatusCode.Internal or StatusCode.Unknown or StatusCode.Aborted)

@@ -1,6 +1,7 @@
 using System.Net.Security;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography.X509Certificates;
+using Exchange.Client.Audit;
 using Exchange.V1;
 using Grpc.Core;
 using Grpc.Net.Client;
@@ -15,6 +16,7 @@ namespace Exchange.Client;
 public sealed partial class ExchangeClient : IDisposable
 {
     private readonly GrpcChannel _channel;
+    private readonly LogTrust _logTrust;
 
     /// <summary>Opens a channel as <paramref name="options"/> describe.</summary>
     public ExchangeClient(ExchangeClientOptions options)
@@ -53,6 +55,7 @@ public sealed partial class ExchangeClient : IDisposable
         Access = new AccessService.AccessServiceClient(_channel);
         Transfers = new TransferService.TransferServiceClient(_channel);
         Audit = new AuditService.AuditServiceClient(_channel);
+        _logTrust = new LogTrust(this, options.AuditLogKey, options.TrustedCheckpoints, options.TrustOnFirstUse);
     }
 
     /// <summary>The underlying channel, for generated clients of other services.</summary>
@@ -122,7 +125,11 @@ public sealed partial class ExchangeClient : IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose() => _channel.Dispose();
+    public void Dispose()
+    {
+        _channel.Dispose();
+        _logTrust.Dispose();
+    }
 
     private static SocketsHttpHandler CreateHandler(ExchangeClientOptions options)
     {

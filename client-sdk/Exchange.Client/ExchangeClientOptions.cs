@@ -1,4 +1,5 @@
 using System.Security.Cryptography.X509Certificates;
+using Exchange.Client.Audit;
 
 namespace Exchange.Client;
 
@@ -32,6 +33,29 @@ public sealed class ExchangeClientOptions
 
     /// <summary>Replaces the HTTP handler (e.g. a test server's); TLS settings above are then not applied.</summary>
     public HttpMessageHandler? HttpHandler { get; set; }
+
+    /// <summary>
+    /// The audit log's note verifier key (<c>name+keyid+key</c>, as the gateway's operator publishes
+    /// it) that every transfer receipt's checkpoint must be signed by. When null, the key stored
+    /// with the trusted checkpoint is required; when nothing is stored yet, see <see cref="TrustOnFirstUse"/>.
+    /// A key a receipt itself names is never used.
+    /// </summary>
+    public NoteVerifierKey? AuditLogKey { get; set; }
+
+    /// <summary>
+    /// Where the last audit checkpoint this client accepted, and the key that signed it, are kept
+    /// between runs (the CLI's <c>~/.exchange/trusted/{host}_{port}.json</c> is one). Every later
+    /// receipt's checkpoint must be consistent with it, so a forked or rolled-back log is refused;
+    /// a newer one replaces it. When null, it is kept in memory for this client's lifetime.
+    /// </summary>
+    public TrustedCheckpointStore? TrustedCheckpoints { get; set; }
+
+    /// <summary>
+    /// When no key is pinned or stored yet: true (the default) trusts the key the gateway publishes
+    /// (GetCheckpoint) for the first receipt and keeps it; false refuses every receipt until
+    /// <see cref="AuditLogKey"/> is set.
+    /// </summary>
+    public bool TrustOnFirstUse { get; set; } = true;
 
     /// <summary>Sets <see cref="TokenProvider"/> to always send <paramref name="token"/>.</summary>
     public ExchangeClientOptions UseToken(string token)

@@ -111,9 +111,7 @@ internal static class AuditCommand
                 await foreach (var response in call.ResponseStream.ReadAllAsync(cancellationToken))
                 {
                     next = response.Event.Index + 1;
-                    await app.Output.WriteLineAsync(parse.GetValue(app.Json)
-                        ? Google.Protobuf.JsonFormatter.Default.Format(response.Event)
-                        : Render.AuditLine(response.Event));
+                    await app.Output.WriteLineAsync(parse.GetValue(app.Json) ? Render.JsonText(response.Event) : Render.AuditLine(response.Event));
                     await app.Output.FlushAsync(cancellationToken);
                 }
             }
@@ -152,7 +150,7 @@ internal static class AuditCommand
             long count = 0;
             await foreach (var e in Events(client, filters.Request(parse), 0, cancellationToken))
             {
-                await writer.WriteLineAsync(csv ? CsvLine(e) : Google.Protobuf.JsonFormatter.Default.Format(e));
+                await writer.WriteLineAsync(csv ? CsvLine(e) : Render.JsonText(e));
                 count++;
             }
 
@@ -173,10 +171,7 @@ internal static class AuditCommand
             Description = "The log's note verifier key (name+keyid+key) to require. Default: the one stored with the trusted checkpoint, " +
                 "or, on first use, the key the server publishes.",
         };
-        var trusted = new Option<string?>("--trusted")
-        {
-            Description = "The trusted-checkpoint file (default: ~/.exchange/trusted/<server>.json).",
-        };
+        var trusted = CliApp.TrustedOption();
         var command = new Command("verify",
             "Download every leaf, recompute the root, check the signed checkpoint and its consistency with the last trusted one.")
         {
@@ -185,27 +180,26 @@ internal static class AuditCommand
         command.SetAction(app.Guard(async (parse, cancellationToken) =>
         {
             using var client = app.Connect(parse);
-            var server = new Uri(parse.GetValue(app.Server) ?? CliApp.DefaultServer);
-            var store = new TrustedCheckpointStore(parse.GetValue(trusted) ?? DefaultTrustedFile(server));
+            var store = app.TrustedStore(parse, trusted);
             var pinned = parse.GetValue(key) is { } text ? NoteVerifierKey.Parse(text) : null;
             var firstUse = pinned is null && store.Load() is null;
 
             var result = await new AuditLogVerifier(client).VerifyAsync(pinned, store, cancellationToken: cancellationToken);
             if (firstUse && result.Key is not null)
             {
-                await app.Error.WriteLineAsync($"note: trusting the server's verifier key on first use: {result.Key.Encoded}");
+                await app.Error.WriteLineAsync($"note: trusting the server's verifier key on first use: {Render.Printable(result.Key.Encoded)}");
                 await app.Error.WriteLineAsync("      compare it with the key the operator publishes, and pin it with --verifier-key.");
             }
 
             if (!result.Succeeded)
             {
                 await app.Error.WriteLineAsync(result.FirstBadIndex is { } index
-                    ? $"verification FAILED at index {index}: {result.Message}"
-                    : $"verification FAILED: {result.Message}");
+                    ? $"verification FAILED at index {index}: {Render.Printable(result.Message)}"
+                    : $"verification FAILED: {Render.Printable(result.Message)}");
                 return 1;
             }
 
-            await app.Output.WriteLineAsync($"OK: {result.Message}");
+            await app.Output.WriteLineAsync($"OK: {Render.Printable(result.Message)}");
             if (result.EventsAfterCheckpoint > 0)
             {
                 await app.Output.WriteLineAsync($"{result.EventsAfterCheckpoint} newer events are not covered by a checkpoint yet; run again to check them.");
@@ -215,13 +209,6 @@ internal static class AuditCommand
             return 0;
         }));
         return command;
-    }
-
-    private static string DefaultTrustedFile(Uri server)
-    {
-        var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
-        var name = $"{server.Host}_{server.Port}".Replace(':', '_');
-        return Path.Combine(home, ".exchange", "trusted", $"{name}.json");
     }
 
     private static IAsyncEnumerable<AuditEvent> Events(Exchange.Client.ExchangeClient client, ListAuditEventsRequest request, int limit,
@@ -234,10 +221,13 @@ internal static class AuditCommand
     private static string CsvLine(AuditEvent e)
     {
         var details = JsonSerializer.Serialize(e.Details.ToDictionary(d => d.Key, d => d.Value));
+        // Spreadsheets show bidi controls too, and the CSV may go to a terminal: the text columns are
+        // escaped like any printed string (the exact record stays in leaf_base64; details are JSON).
         string[] fields =
         [
             e.Index.ToString(CultureInfo.InvariantCulture), e.Time.ToDateTimeOffset().ToString("O", CultureInfo.InvariantCulture),
-            e.Actor, e.Action, e.Resource, e.Dataset, e.Subject, Render.EnumName(e.Outcome), details, e.Leaf.ToBase64(),
+            Render.Printable(e.Actor), Render.Printable(e.Action), Render.Printable(e.Resource), Render.Printable(e.Dataset),
+            Render.Printable(e.Subject), Render.EnumName(e.Outcome), details, e.Leaf.ToBase64(),
         ];
         return string.Join(',', fields.Select(Csv));
     }

@@ -32,7 +32,7 @@ internal static class TransferCommands
             }
             else
             {
-                await app.Output.WriteLineAsync($"{revision.Name}: {revision.SizeBytes:N0} bytes, sha256 {Convert.ToHexStringLower(revision.Sha256.Span)} " +
+                await app.Output.WriteLineAsync($"{Render.Printable(revision.Name)}: {revision.SizeBytes:N0} bytes, sha256 {Convert.ToHexStringLower(revision.Sha256.Span)} " +
                     $"({Rate(revision.SizeBytes, watch.Elapsed)})");
             }
 
@@ -47,22 +47,38 @@ internal static class TransferCommands
         var output = new Option<string>("--output", "-o") { Description = "Where to write the file.", Required = true };
         var purpose = new Option<string>("--purpose") { Description = "The purpose of this download; one the grant allows.", Required = true };
         var revision = new Option<string?>("--revision") { Description = "A revision name; default: the latest." };
-        var key = new Option<string?>("--verifier-key") { Description = "The audit log's verifier key to check the receipt against." };
+        var key = new Option<string?>("--verifier-key")
+        {
+            Description = "The audit log's note verifier key (name+keyid+key) the receipt's checkpoint must be signed by. Default: the one " +
+                "stored with the trusted checkpoint, or, on first use, the key the gateway publishes; never the key the receipt names.",
+        };
+        var trusted = CliApp.TrustedOption();
         var command = new Command("download",
             "Download a revision under a grant. Run it again after an interruption: it resumes. The file appears only once its " +
-            "SHA-256 and the transfer receipt verify.")
+            "SHA-256 and the transfer receipt verify against the trusted key and checkpoint.")
         {
-            grant, output, purpose, revision, key,
+            grant, output, purpose, revision, key, trusted,
         };
         command.SetAction(app.Guard(async (parse, cancellationToken) =>
         {
-            using var client = app.Connect(parse);
-            var path = parse.GetValue(output)!;
+            var store = app.TrustedStore(parse, trusted);
             var pinned = parse.GetValue(key) is { } text ? NoteVerifierKey.Parse(text) : null;
+            using var client = app.Connect(parse, options =>
+            {
+                options.AuditLogKey = pinned;
+                options.TrustedCheckpoints = store;
+            });
+            var path = parse.GetValue(output)!;
             var watch = Stopwatch.StartNew();
             var result = await WithProgressAsync(app, $"download {Path.GetFileName(path)}", null,
-                progress => client.DownloadToFileAsync(parse.GetValue(grant)!, path, parse.GetValue(purpose)!, parse.GetValue(revision), pinned,
-                    progress, cancellationToken));
+                progress => client.DownloadToFileAsync(parse.GetValue(grant)!, path, parse.GetValue(purpose)!, parse.GetValue(revision), progress,
+                    cancellationToken));
+            if (result.Verification.KeyTrustedOnFirstUse)
+            {
+                await app.Error.WriteLineAsync($"note: trusting the server's verifier key on first use: {Render.Printable(result.Verification.Key!.Encoded)}");
+                await app.Error.WriteLineAsync($"      kept in {store.Path}; compare it with the key the operator publishes, and pin it with --verifier-key.");
+            }
+
             if (parse.GetValue(app.Json))
             {
                 await app.Output.WriteLineAsync(System.Text.Json.JsonSerializer.Serialize(new
@@ -74,15 +90,15 @@ internal static class TransferCommands
                     sha256 = Convert.ToHexStringLower(result.Sha256),
                     resumed = result.Resumed,
                     receiptIndex = result.Receipt.Event.Index,
-                    checkpointSize = result.Receipt.Checkpoint.Size,
+                    checkpointSize = result.Checkpoint.Size,
+                    verifierKey = result.Verification.Key!.Encoded,
                 }));
             }
             else
             {
-                await app.Output.WriteLineAsync($"{result.Path}: {result.SizeBytes:N0} bytes of {result.Revision}, sha256 {Convert.ToHexStringLower(result.Sha256)} verified" +
+                await app.Output.WriteLineAsync($"{result.Path}: {result.SizeBytes:N0} bytes of {Render.Printable(result.Revision)}, sha256 {Convert.ToHexStringLower(result.Sha256)} verified" +
                     (result.Resumed ? " (resumed)" : "") + $" ({Rate(result.SizeBytes, watch.Elapsed)})");
-                await app.Output.WriteLineAsync($"receipt: {result.Transfer} is audit event {result.Receipt.Event.Index}, included in the signed " +
-                    $"checkpoint of size {result.Receipt.Checkpoint.Size} (verified)");
+                await app.Output.WriteLineAsync($"receipt: {Render.Printable(result.Verification.Message)} (verified)");
             }
 
             return 0;
@@ -105,7 +121,7 @@ internal static class TransferCommands
                 new TransferSpeedColumn(), new RemainingTimeColumn())
             .StartAsync(async context =>
             {
-                var task = context.AddTask(description, maxValue: Math.Max(size ?? 1, 1));
+                var task = context.AddTask(Markup.Escape(description), maxValue: Math.Max(size ?? 1, 1));
                 var progress = new Progress<TransferProgress>(p =>
                 {
                     if (p.TotalBytes is { } total)

@@ -68,7 +68,9 @@ public sealed class AuditLogVerifier(ExchangeClient client)
                 return Failed($"The trusted checkpoint in '{trusted!.Path}' does not verify: {ex.Message}", key);
             }
 
-            var problem = await CheckConsistencyAsync(old, checkpoint, cancellationToken);
+            var problem = checkpoint.Size < old.Size
+                ? $"Rollback: the log shrank from the trusted size {old.Size} to {checkpoint.Size}."
+                : await CheckpointConsistency.ProblemAsync(client, old, checkpoint, cancellationToken);
             if (problem is not null)
             {
                 return Failed(problem, key, checkpoint);
@@ -95,7 +97,7 @@ public sealed class AuditLogVerifier(ExchangeClient client)
                     : $"Index {e.Index} is listed twice or out of order.", key, checkpoint, Math.Min(e.Index, leaves.Count));
             }
 
-            var problem = CheckDecodedView(e);
+            var (_, problem) = DecodeLeaf(e);
             if (problem is not null)
             {
                 return Failed($"Index {e.Index}: {problem}", key, checkpoint, e.Index);
@@ -140,35 +142,8 @@ public sealed class AuditLogVerifier(ExchangeClient client)
         };
     }
 
-    private async Task<string?> CheckConsistencyAsync(CheckpointNote old, CheckpointNote current, CancellationToken cancellationToken)
-    {
-        if (old.Origin != current.Origin)
-        {
-            return $"The checkpoint is for log '{current.Origin}', but the trusted one is for '{old.Origin}'.";
-        }
-
-        if (current.Size < old.Size)
-        {
-            return $"Rollback: the log shrank from the trusted size {old.Size} to {current.Size}.";
-        }
-
-        if (current.Size == old.Size || old.Size == 0)
-        {
-            return current.Size == old.Size && !current.RootHash.AsSpan().SequenceEqual(old.RootHash)
-                ? $"Fork: two different signed roots for size {old.Size}."
-                : null;
-        }
-
-        var proof = await client.Audit.GetConsistencyProofAsync(
-            new GetConsistencyProofRequest { FirstTreeSize = old.Size, SecondTreeSize = current.Size }, cancellationToken: cancellationToken);
-        return MerkleProofs.VerifyConsistency(old.Size, current.Size, proof.Hashes.Select(h => h.ToByteArray()).ToList(),
-            old.RootHash, current.RootHash)
-            ? null
-            : $"Fork: the checkpoint of size {current.Size} is not consistent with the trusted checkpoint of size {old.Size}.";
-    }
-
-    /// <summary>The fields an event shows must be exactly those encoded in its leaf.</summary>
-    private static string? CheckDecodedView(AuditEvent e)
+    /// <summary>The record an event's leaf encodes, when the event shows exactly that record; else null and why not.</summary>
+    internal static (AuditRecord? Record, string? Problem) DecodeLeaf(AuditEvent e)
     {
         AuditRecord record;
         try
@@ -177,13 +152,13 @@ public sealed class AuditLogVerifier(ExchangeClient client)
         }
         catch (Google.Protobuf.InvalidProtocolBufferException)
         {
-            return "the leaf is not an encoded AuditRecord.";
+            return (null, "the leaf is not an encoded AuditRecord.");
         }
 
         var matches = Equals(record.Time, e.Time) && record.Actor == e.Actor && record.Action == e.Action &&
             record.Resource == e.Resource && record.Dataset == e.Dataset && record.Outcome == e.Outcome &&
             record.Subject == e.Subject && record.Details.SequenceEqual(e.Details);
-        return matches ? null : "the event's fields differ from what its leaf says.";
+        return matches ? (record, null) : (null, "the event's fields differ from what its leaf says.");
     }
 
     /// <summary>

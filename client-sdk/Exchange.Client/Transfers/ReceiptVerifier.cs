@@ -1,66 +1,130 @@
+using System.Globalization;
 using Exchange.Client.Audit;
 using Exchange.V1;
 
 namespace Exchange.Client.Transfers;
 
-/// <summary>Checks a download receipt: the transfer's completion event is in a checkpoint signed by the log's key.</summary>
+/// <summary>
+/// Checks a download receipt on its own: the logged event is the successful completion of exactly
+/// the transfer the client saw, and it is included in a checkpoint signed by the log's key.
+/// Whether that checkpoint is consistent with what the client trusted before takes the gateway's
+/// proofs: <see cref="ExchangeClient.VerifyReceiptAsync"/> does both.
+/// </summary>
 public static class ReceiptVerifier
 {
+    /// <summary>The action of the event a receipt must hold.</summary>
+    public const string CompletedAction = "transfer.complete";
+
     /// <summary>
-    /// Null when <paramref name="receipt"/> proves that <paramref name="transfer"/> completed and was
-    /// logged, else what is wrong. <paramref name="key"/> pins the log's key; when null, the key the
-    /// checkpoint names is used (which proves inclusion, not who signed).
+    /// Verifies <paramref name="receipt"/> against what the client saw and against <paramref name="key"/>,
+    /// which must come from what the client trusts (a pinned key, or the one stored with its trusted
+    /// checkpoint), never from the receipt: a receipt's checkpoint names whatever key signed it.
     /// </summary>
-    /// <param name="receipt">The receipt from a download's trailer.</param>
-    /// <param name="transfer">The transfer it should be for.</param>
-    /// <param name="key">The log's verifier key to require.</param>
-    /// <param name="sha256">When given, the SHA-256 of the revision the logged event must name.</param>
-    public static string? Problem(TransferReceipt receipt, string transfer, NoteVerifierKey? key = null, byte[]? sha256 = null)
+    /// <param name="receipt">The receipt from a download's trailer (or from GetTransfer).</param>
+    /// <param name="expected">The transfer, grant, revision, size and hash the client saw.</param>
+    /// <param name="key">The log's verifier key.</param>
+    public static ReceiptVerification Verify(TransferReceipt receipt, ExpectedTransfer expected, NoteVerifierKey key)
     {
         ArgumentNullException.ThrowIfNull(receipt);
+        ArgumentNullException.ThrowIfNull(expected);
+        ArgumentNullException.ThrowIfNull(key);
         if (receipt.Event is null || receipt.Checkpoint is null)
         {
-            return "the receipt lacks its event or checkpoint";
+            return ReceiptVerification.Failed(ReceiptCheck.Incomplete, "the receipt lacks its event or checkpoint", key);
         }
 
-        if (receipt.Event.Action != "transfer.complete" || receipt.Event.Resource != transfer)
+        var (record, leafProblem) = AuditLogVerifier.DecodeLeaf(receipt.Event);
+        if (record is null)
         {
-            return $"the receipt's event is '{receipt.Event.Action}' on '{receipt.Event.Resource}', not the completion of {transfer}";
+            return ReceiptVerification.Failed(ReceiptCheck.Leaf, $"the receipt's event: {leafProblem}", key);
         }
 
-        AuditRecord record;
-        try
+        // From here on only the leaf counts: it is what the log hashed and the proof covers.
+        var eventProblem = EventProblem(record, expected);
+        if (eventProblem is { } p)
         {
-            record = AuditRecord.Parser.ParseFrom(receipt.Event.Leaf);
-        }
-        catch (Google.Protobuf.InvalidProtocolBufferException)
-        {
-            return "the receipt's leaf is not an audit record";
-        }
-
-        if (record.Action != receipt.Event.Action || record.Resource != receipt.Event.Resource)
-        {
-            return "the receipt's event differs from its leaf";
-        }
-
-        if (sha256 is not null && record.Details.FirstOrDefault(d => d.Key == "sha256")?.Value != Convert.ToHexStringLower(sha256))
-        {
-            return "the logged transfer names other bytes than the ones received";
+            return ReceiptVerification.Failed(p.Check, p.Message, key);
         }
 
         CheckpointNote checkpoint;
         try
         {
-            checkpoint = CheckpointNote.ParseVerified(receipt.Checkpoint.Note, key ?? NoteVerifierKey.Parse(receipt.Checkpoint.VerifierKey));
+            checkpoint = CheckpointNote.ParseVerified(receipt.Checkpoint.Note, key);
         }
         catch (FormatException ex)
         {
-            return $"the receipt's checkpoint does not verify: {ex.Message}";
+            return ReceiptVerification.Failed(ReceiptCheck.Signature, $"the receipt's checkpoint does not verify: {ex.Message}", key);
         }
 
-        return MerkleProofs.VerifyInclusion(receipt.Event.Index, checkpoint.Size, Rfc6962.LeafHash(receipt.Event.Leaf.Span),
-            receipt.InclusionProof.Select(h => h.ToByteArray()).ToList(), checkpoint.RootHash)
+        if (checkpoint.Origin != key.Name)
+        {
+            return ReceiptVerification.Failed(ReceiptCheck.Origin,
+                $"the receipt's checkpoint is for log '{checkpoint.Origin}', but the trusted key is named '{key.Name}'", key);
+        }
+
+        // The unsigned copies beside the note must say the same, so whoever shows them shows what was verified.
+        if (receipt.Checkpoint.Origin != checkpoint.Origin || receipt.Checkpoint.Size != checkpoint.Size ||
+            !receipt.Checkpoint.RootHash.Span.SequenceEqual(checkpoint.RootHash))
+        {
+            return ReceiptVerification.Failed(ReceiptCheck.Signature, "the receipt's checkpoint fields differ from its signed note", key);
+        }
+
+        if (!MerkleProofs.VerifyInclusion(receipt.Event.Index, checkpoint.Size, Rfc6962.LeafHash(receipt.Event.Leaf.Span),
+            receipt.InclusionProof.Select(h => h.ToByteArray()).ToList(), checkpoint.RootHash))
+        {
+            return ReceiptVerification.Failed(ReceiptCheck.Inclusion,
+                $"the receipt's inclusion proof does not lead from event {receipt.Event.Index} to the signed root of size {checkpoint.Size}", key);
+        }
+
+        return new ReceiptVerification
+        {
+            Message = $"{expected.Transfer} is audit event {receipt.Event.Index}, included in the checkpoint of size {checkpoint.Size} " +
+                $"signed by {key.Name}+{key.KeyId:x8}",
+            Checkpoint = checkpoint,
+            Key = key,
+        };
+    }
+
+    private static (ReceiptCheck Check, string Message)? EventProblem(AuditRecord record, ExpectedTransfer expected)
+    {
+        if (record.Action != CompletedAction || record.Outcome != AuditOutcome.Success)
+        {
+            return (ReceiptCheck.Event, $"the logged event is '{record.Action}' with outcome {record.Outcome}, not a successful {CompletedAction}");
+        }
+
+        if (record.Resource != expected.Transfer)
+        {
+            return (ReceiptCheck.Transfer, $"the logged event is about '{record.Resource}', not {expected.Transfer}");
+        }
+
+        var grant = Detail(record, "grant");
+        if (grant != expected.Grant)
+        {
+            return (ReceiptCheck.Grant, $"the logged transfer was under '{grant}', not {expected.Grant}");
+        }
+
+        var revision = Detail(record, "revision");
+        if (revision != expected.Revision)
+        {
+            return (ReceiptCheck.Revision, $"the logged transfer was of '{revision}', not {expected.Revision}");
+        }
+
+        var size = Detail(record, "bytes_sent");
+        if (size != expected.SizeBytes.ToString(CultureInfo.InvariantCulture))
+        {
+            return (ReceiptCheck.Size, $"the logged transfer sent '{size}' bytes, not the {expected.SizeBytes} received");
+        }
+
+        var sha256 = Detail(record, "sha256");
+        return sha256 == Convert.ToHexStringLower(expected.Sha256)
             ? null
-            : "the receipt's inclusion proof does not lead to the signed root";
+            : (ReceiptCheck.Sha256, $"the logged transfer names SHA-256 '{sha256}', not that of the bytes received");
+    }
+
+    /// <summary>The value of a detail, or null when there is none or more than one (which the gateway never writes).</summary>
+    private static string? Detail(AuditRecord record, string key)
+    {
+        var values = record.Details.Where(d => d.Key == key).Select(d => d.Value).Take(2).ToList();
+        return values.Count == 1 ? values[0] : null;
     }
 }

@@ -1,4 +1,6 @@
+using System.Security.Cryptography;
 using Exchange.Client;
+using Exchange.Client.Transfers;
 using Exchange.V1;
 using Grpc.Core;
 
@@ -49,6 +51,10 @@ internal static class AccessFixture
 
         return (header ?? throw new InvalidOperationException("no header"), bytes.ToArray(), trailer ?? throw new InvalidOperationException("no trailer"));
     }
+
+    /// <summary>What a client saw of a whole download under <paramref name="grant"/>, which its receipt must repeat.</summary>
+    public static ExpectedTransfer Expected(string grant, DownloadHeader header, byte[] bytes) =>
+        new(header.Transfer, grant, header.Revision, header.SizeBytes, SHA256.HashData(bytes));
 
     public static async Task<Grant> ApproveAsync(this ExchangeClient provider, AccessRequest request, Terms? terms = null) =>
         (await provider.Access.ApproveAccessRequestAsync(new ApproveAccessRequestRequest { Name = request.Name, Terms = terms })).Grant;

@@ -1,5 +1,9 @@
 using Exchange.Client;
+using Exchange.Client.Audit;
+using Exchange.Server.Audit;
+using Exchange.Tests.Infrastructure;
 using Exchange.V1;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Exchange.Tests.Audit;
 
@@ -21,6 +25,13 @@ internal static class AuditFixture
             await Task.Delay(25);
         }
     }
+
+    /// <summary>The verifier key of the in-process gateway's log, from its own signer rather than from anything it answers.</summary>
+    public static NoteVerifierKey LogKey(this ExchangeFactory factory) => factory.Services.GetRequiredService<CheckpointSigner>().VerifierKey;
+
+    /// <summary>The verifier key the gateway publishes for its log (for a gateway in another process).</summary>
+    public static async Task<NoteVerifierKey> PublishedLogKeyAsync(this ExchangeClient client, CancellationToken cancellationToken = default) =>
+        NoteVerifierKey.Parse((await client.Audit.GetCheckpointAsync(new GetCheckpointRequest(), cancellationToken: cancellationToken)).Checkpoint.VerifierKey);
 
     public static async Task<List<AuditEvent>> AllEventsAsync(this ExchangeClient client, ListAuditEventsRequest? filter = null)
     {

@@ -11,6 +11,9 @@ public sealed class TransferCliTests : IDisposable
 {
     private readonly ExchangeFactory _factory = ExchangeFactory.With(("Exchange:Transfers:ChunkSize", "65536"));
 
+    // Never the user's own ~/.exchange/trusted: every test gateway is a different log under the same dev key.
+    private string Trusted => Path.Combine(_factory.DataDirectory, "trusted.json");
+
     public void Dispose() => _factory.Dispose();
 
     private Task<(int Exit, string Out, string Err)> Run(Participant who, params string[] args) => _factory.RunCliAsync(who, args);
@@ -41,14 +44,14 @@ public sealed class TransferCliTests : IDisposable
             await Assert.ThrowsAnyAsync<Exception>(() => initech.DownloadToFileAsync(grant.Name, target, "research", progress: stopHalfWay, cancellationToken: cancel.Token));
         }
 
-        (exit, output, error) = await Run(Participant.Initech, "download", grant.Name, "--purpose", "research", "-o", target);
+        (exit, output, error) = await Run(Participant.Initech, "download", grant.Name, "--purpose", "research", "-o", target, "--trusted", Trusted);
         Assert.True(exit == 0, error);
         Assert.Contains("(resumed)", output);
         Assert.Contains("verified", output);
         Assert.Contains("receipt:", output);
         Assert.Equal(content, await File.ReadAllBytesAsync(target));
 
-        (exit, _, error) = await Run(Participant.Initech, "download", grant.Name, "--purpose", "marketing", "-o", target + ".2");
+        (exit, _, error) = await Run(Participant.Initech, "download", grant.Name, "--purpose", "marketing", "-o", target + ".2", "--trusted", Trusted);
         Assert.Equal(1, exit);
         Assert.StartsWith("error: PermissionDenied:", error);
         Assert.False(File.Exists(target + ".2"));

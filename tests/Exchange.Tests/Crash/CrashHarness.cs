@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using Exchange.Client;
 using Exchange.Client.Transfers;
 using Exchange.Tests.Access;
+using Exchange.Tests.Audit;
 using Exchange.Tests.Infrastructure;
 using Exchange.V1;
 using Grpc.Core;
@@ -131,6 +132,7 @@ internal sealed class CrashHarness(int seed, Action<string> log) : IAsyncDisposa
             var request = (await initech.Access.RequestAccessAsync(new RequestAccessRequest { Dataset = dataset, Purpose = "research" }, cancellationToken: stop)).AccessRequest;
             var grant = (await acme.Access.ApproveAccessRequestAsync(new ApproveAccessRequestRequest { Name = request.Name }, cancellationToken: stop)).Grant;
             _ackedGrants.Enqueue(grant.Name);
+            var key = await initech.PublishedLogKeyAsync(stop);
             while (!stop.IsCancellationRequested)
             {
                 var (header, bytes, trailer) = await initech.DownloadAllAsync(grant.Name, cancellationToken: stop);
@@ -139,9 +141,10 @@ internal sealed class CrashHarness(int seed, Action<string> log) : IAsyncDisposa
                     throw new InvalidOperationException($"{header.Transfer} delivered bytes that do not match {header.Revision}");
                 }
 
-                if (ReceiptVerifier.Problem(trailer.Receipt, header.Transfer) is { } problem)
+                var verified = ReceiptVerifier.Verify(trailer.Receipt, AccessFixture.Expected(grant.Name, header, bytes), key);
+                if (!verified.Succeeded)
                 {
-                    throw new InvalidOperationException($"{header.Transfer}: {problem}");
+                    throw new InvalidOperationException($"{header.Transfer}: {verified.Message}");
                 }
 
                 _ackedTransfers.Enqueue(header.Transfer);
@@ -206,6 +209,7 @@ internal sealed class CrashHarness(int seed, Action<string> log) : IAsyncDisposa
         }
 
         // Nothing is COMPLETED that did not send every byte and log it.
+        var key = await acme.PublishedLogKeyAsync();
         foreach (var grant in grants)
         {
             var transfers = (await acme.Transfers.ListTransfersAsync(new ListTransfersRequest { Grant = grant, PageSize = 500 })).Transfers;
@@ -233,7 +237,10 @@ internal sealed class CrashHarness(int seed, Action<string> log) : IAsyncDisposa
             {
                 Assert.True(transfer.BytesSent == transfer.SizeBytes, $"after kill {kills}: {transfer.Name} is COMPLETED after {transfer.BytesSent} of {transfer.SizeBytes} bytes");
                 var receipt = (await acme.Transfers.GetTransferAsync(new GetTransferRequest { Name = transfer.Name })).Transfer.Receipt;
-                Assert.True(receipt is not null && ReceiptVerifier.Problem(receipt, transfer.Name) is null, $"after kill {kills}: {transfer.Name} has no valid receipt");
+                var revision = (await acme.Catalog.GetRevisionAsync(new GetRevisionRequest { Name = transfer.Revision })).Revision;
+                var expected = new ExpectedTransfer(transfer.Name, grant, transfer.Revision, transfer.SizeBytes, revision.Sha256.ToByteArray());
+                var verified = receipt is null ? null : ReceiptVerifier.Verify(receipt, expected, key);
+                Assert.True(verified is { Succeeded: true }, $"after kill {kills}: {transfer.Name} has no valid receipt: {verified?.Message}");
             }
         }
 

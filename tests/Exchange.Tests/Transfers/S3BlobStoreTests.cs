@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Exchange.Client.Transfers;
 using Exchange.Tests.Access;
+using Exchange.Tests.Audit;
 using Exchange.Tests.Catalog;
 using Exchange.Tests.Infrastructure;
 using Exchange.Tests.Smoke;
@@ -37,7 +38,8 @@ public sealed class S3BlobStoreTests(S3Server s3) : IClassFixture<S3Server>
 
         var (header, bytes, trailer) = await initech.DownloadAllAsync(grant.Name);
         Assert.Equal(content, bytes);
-        Assert.Null(ReceiptVerifier.Problem(trailer.Receipt, header.Transfer, sha256: revision.Sha256.ToByteArray()));
+        var verified = ReceiptVerifier.Verify(trailer.Receipt, AccessFixture.Expected(grant.Name, header, bytes), factory.LogKey());
+        Assert.True(verified.Succeeded, verified.Message);
         Assert.False(Directory.Exists(Path.Combine(factory.DataDirectory, "blobs")));
 
         // Resume reads a byte range from the middle of the object.

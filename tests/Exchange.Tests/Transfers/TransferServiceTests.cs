@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using Exchange.Client.Audit;
 using Exchange.Client.Transfers;
 using Exchange.Server.Storage;
 using Exchange.Tests.Access;
@@ -47,8 +46,8 @@ public sealed class TransferServiceTests : IDisposable
         Assert.Equal(content, bytes);
         Assert.Equal((revision.Name, revision.SizeBytes, revision.Sha256), (header.Revision, header.SizeBytes, header.Sha256));
         Assert.Equal(SHA256.HashData(content), trailer.Sha256.ToByteArray());
-        var key = NoteVerifierKey.Parse(trailer.Receipt.Checkpoint.VerifierKey);
-        Assert.Null(ReceiptVerifier.Problem(trailer.Receipt, header.Transfer, key));
+        var verified = ReceiptVerifier.Verify(trailer.Receipt, AccessFixture.Expected(grant.Name, header, bytes), _factory.LogKey());
+        Assert.True(verified.Succeeded, verified.Message);
         Assert.Equal("transfer.complete", trailer.Receipt.Event.Action);
 
         var transfer = (await initech.Transfers.GetTransferAsync(new GetTransferRequest { Name = header.Transfer })).Transfer;
@@ -484,7 +483,8 @@ public sealed class TransferServiceTests : IDisposable
         Assert.All(results, r =>
         {
             Assert.Equal(content, r.Bytes);
-            Assert.Null(ReceiptVerifier.Problem(r.Trailer.Receipt, r.Header.Transfer));
+            var verified = ReceiptVerifier.Verify(r.Trailer.Receipt, AccessFixture.Expected(grant.Name, r.Header, r.Bytes), _factory.LogKey());
+            Assert.True(verified.Succeeded, verified.Message);
         });
         Assert.Equal(50, results.Select(r => r.Header.Transfer).Distinct().Count());
     }
@@ -609,7 +609,8 @@ public sealed class TransferServiceTests : IDisposable
         }));
 
         var transfer = (await initech.Transfers.GetTransferAsync(new GetTransferRequest { Name = header.Transfer })).Transfer;
-        Assert.Null(ReceiptVerifier.Problem(transfer.Receipt, header.Transfer, sha256: revision.Sha256.ToByteArray()));
+        var verified = ReceiptVerifier.Verify(transfer.Receipt, AccessFixture.Expected(grant.Name, header, bytes), _factory.LogKey());
+        Assert.True(verified.Succeeded, verified.Message);
 
         var result = await initech.DownloadToFileAsync(grant.Name, path, "research");
         Assert.Equal(header.Transfer, result.Transfer);
