@@ -173,6 +173,18 @@ public sealed partial class ExchangeClient
         await using var file = new FileStream(partial, known ? FileMode.OpenOrCreate : FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1,
             FileOptions.Asynchronous);
         var offset = known ? file.Length : 0;
+        if (offset > 0)
+        {
+            // The gateway resumes only from bytes it knows it sent; after its own crash that can be less than
+            // reached this disk, and the rest comes again.
+            var recorded = (await Transfers.GetTransferAsync(new GetTransferRequest { Name = state.Transfer }, cancellationToken: cancellationToken)
+                .ConfigureAwait(false)).Transfer.BytesSent;
+            if (recorded < offset)
+            {
+                file.SetLength(recorded);
+                offset = recorded;
+            }
+        }
 
         // The whole file is hashed as it is written (its earlier part first, when resuming), so it is
         // never read back; the bytes of this call alone are hashed too only when they are not the whole.

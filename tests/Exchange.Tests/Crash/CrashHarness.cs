@@ -229,7 +229,9 @@ internal sealed class CrashHarness(int seed, Action<string> log) : IAsyncDisposa
                 var (header, bytes, trailer) = await initech.DownloadAllAsync(grant, purpose: orphan.Purpose, offset: offset, transfer: orphan.Name);
                 Assert.True(offset > 0 || SHA256.HashData(bytes).AsSpan().SequenceEqual(header.Sha256.Span),
                     $"after kill {kills}: the resumed orphan {orphan.Name} delivered other bytes");
-                Assert.True(ReceiptVerifier.Problem(trailer.Receipt, orphan.Name) is null, $"after kill {kills}: the resumed orphan {orphan.Name} has no valid receipt");
+                var resumed = ReceiptVerifier.Verify(trailer.Receipt,
+                    new ExpectedTransfer(orphan.Name, grant, header.Revision, header.SizeBytes, header.Sha256.ToByteArray()), key);
+                Assert.True(resumed.Succeeded, $"after kill {kills}: the resumed orphan {orphan.Name} has no valid receipt: {resumed.Message}");
                 _resumedOrphans++;
             }
 

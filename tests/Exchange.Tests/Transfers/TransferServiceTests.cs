@@ -391,6 +391,32 @@ public sealed class TransferServiceTests : IDisposable
     }
 
     [Fact]
+    public async Task The_sdk_resumes_from_what_the_gateway_recorded_as_sent_when_the_file_holds_more()
+    {
+        var content = RandomBytes(4 * 1024 * 1024);
+        var (_, _, grant) = await SharedAsync(content);
+        using var initech = _factory.As(Participant.Initech);
+        var path = Path.Combine(_factory.DataDirectory, "resumed.bin");
+        using (var cancel = new CancellationTokenSource())
+        {
+            var progress = new CancelWhen(p => p.Bytes >= 1024 * 1024, cancel);
+            await Assert.ThrowsAnyAsync<Exception>(() => initech.DownloadToFileAsync(grant.Name, path, "research", progress: progress, cancellationToken: cancel.Token));
+        }
+
+        // As after a crash of the gateway: it recorded less than reached the consumer's disk.
+        var transfer = (await initech.Transfers.ListTransfersAsync(new ListTransfersRequest { Grant = grant.Name })).Transfers.Single();
+        await initech.WaitForTransferAsync(transfer.Name, TransferState.Failed);
+        Assert.True(new FileInfo(path + ".partial").Length > 65536);
+        var database = _factory.Services.GetRequiredService<Database>();
+        await database.WriteAsync(unit => unit.Command("UPDATE transfers SET bytes_sent = 65536 WHERE id = @id")
+            .With("@id", transfer.Name["transfers/".Length..]).ExecuteNonQuery(), CancellationToken.None);
+
+        var result = await initech.DownloadToFileAsync(grant.Name, path, "research");
+        Assert.Equal(content, await File.ReadAllBytesAsync(path));
+        Assert.True(result.Resumed);
+    }
+
+    [Fact]
     public async Task Downloading_needs_the_consumer_role_at_the_time_of_the_call_not_only_the_grant()
     {
         var (_, _, grant) = await SharedAsync(RandomBytes(65536));
