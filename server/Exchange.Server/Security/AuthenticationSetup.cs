@@ -10,9 +10,10 @@ internal static class AuthenticationSetup
     private static readonly TimeSpan MaxClockSkew = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// JWT bearer authentication with issuer, audience, lifetime and algorithms pinned, and a
+    /// JWT bearer authentication with issuer, audience, lifetime and algorithms pinned; a
     /// fallback policy that makes every endpoint require an authenticated caller unless it is
-    /// explicitly marked anonymous (health and reflection only).
+    /// explicitly marked anonymous (health and reflection only); and the role policies of the
+    /// exchange.v1 services (a participant role) and of the metrics endpoint (the metrics role).
     /// </summary>
     public static IServiceCollection AddExchangeAuthentication(this IServiceCollection services, AuthOptions options, IHostEnvironment environment)
     {
@@ -76,7 +77,10 @@ internal static class AuthenticationSetup
             });
 
         services.AddAuthorizationBuilder()
-            .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
+            .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
+            .AddPolicy(Policies.Participant, policy => policy.RequireAuthenticatedUser().RequireRole(Roles.Participant))
+            .AddPolicy(Policies.Metrics, policy => policy.RequireAuthenticatedUser().RequireRole(Roles.Metrics));
+        services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationMiddlewareResultHandler, GrpcForbidden>();
 
         return services;
     }
