@@ -23,6 +23,7 @@ internal static class AuthenticationSetup
         }
 
         var algorithms = options.Algorithms.Count > 0 ? options.Algorithms.ToArray() : [SecurityAlgorithms.EcdsaSha256];
+        var issuers = new IssuerBinding(options);
         var keys = new SigningKeyRing(options.SigningKeyFiles, options.KeyRefreshInterval, TimeProvider.System, DevKeyGuard.IsDevKey(environment));
         services.AddSingleton(keys);
 
@@ -47,10 +48,10 @@ internal static class AuthenticationSetup
                     RequireExpirationTime = true,
                     RequireSignedTokens = true,
                     ValidateIssuerSigningKey = true,
-                    // Resolved per token, so rotated key files apply at once. With only an authority, its JWKS supplies (and rotates) the keys.
-                    // With an authority as well, its JWKS keys (rotated by the handler) are accepted beside the files'.
-                    IssuerSigningKeyResolverUsingConfiguration = keys.IsEmpty ? null : (_, _, _, _, configuration) =>
-                        keys.Keys().Concat(configuration?.SigningKeys ?? []),
+                    // Resolved per token, so rotated key files apply at once: the files' keys for Exchange:Auth:Issuer, the authority's
+                    // JWKS (rotated by the handler) for its issuer, only the key a kid names; and never every key when none fits.
+                    IssuerSigningKeyResolverUsingConfiguration = (_, token, kid, _, configuration) => issuers.KeysFor(token, kid, keys, configuration),
+                    TryAllIssuerSigningKeys = false,
                     ValidAlgorithms = algorithms,
                     ClockSkew = options.ClockSkew > MaxClockSkew ? MaxClockSkew : options.ClockSkew,
                     NameClaimType = ExchangeClaims.Subject,
@@ -64,6 +65,10 @@ internal static class AuthenticationSetup
                         if (!ParticipantId.IsValid(subject))
                         {
                             context.Fail($"the token's 'sub' must name a participant ({ParticipantId.Rule})");
+                        }
+                        else if (issuers.Problem(subject!, context.SecurityToken.Issuer) is { } wrongIssuer)
+                        {
+                            context.Fail(wrongIssuer);
                         }
                         else if (CertificateBinding.Problem(context.Principal!, context.HttpContext.Connection.ClientCertificate) is { } problem)
                         {

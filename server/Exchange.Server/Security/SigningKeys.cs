@@ -19,7 +19,8 @@ internal static class SigningKeys
         SecurityKey key;
         if (pem.Contains("BEGIN CERTIFICATE", StringComparison.Ordinal))
         {
-            key = new X509SecurityKey(X509Certificate2.CreateFromPem(pem));
+            var certificate = X509Certificate2.CreateFromPem(pem);
+            key = new X509SecurityKey(certificate) { KeyId = KeyId(certificate.PublicKey.ExportSubjectPublicKeyInfo()) };
         }
         else
         {
@@ -30,7 +31,7 @@ internal static class SigningKeys
         return key;
     }
 
-    /// <summary>The key id tokens carry in <c>kid</c>: base64url SHA-256 of the SubjectPublicKeyInfo.</summary>
+    /// <summary>The key id tokens carry in <c>kid</c>: base64url SHA-256 of the SubjectPublicKeyInfo (of a certificate's public key too).</summary>
     public static string KeyId(byte[] subjectPublicKeyInfo) => Base64UrlEncoder.Encode(SHA256.HashData(subjectPublicKeyInfo));
 
     private static ECDsaSecurityKey? TryEc(string pem)

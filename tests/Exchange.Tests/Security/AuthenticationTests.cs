@@ -49,7 +49,11 @@ public sealed class AuthenticationTests(ExchangeFactory factory) : IClassFixture
         await Refused(Mint(now: DateTimeOffset.UtcNow.AddMinutes(-1).AddSeconds(-35), lifetime: TimeSpan.FromMinutes(1)));
 
     [Fact]
-    public async Task A_token_from_another_issuer_is_refused() => await Refused(Mint(issuer: "someone-else"));
+    public async Task A_token_from_another_issuer_is_refused()
+    {
+        var error = await Refused(Mint(issuer: "someone-else"));
+        Assert.Contains("issuer is not accepted", error.Status.Detail);
+    }
 
     [Fact]
     public async Task A_token_for_another_audience_is_refused() => await Refused(Mint(audience: "another-api"));
