@@ -4,7 +4,7 @@ using Microsoft.IdentityModel.Tokens;
 
 namespace Exchange.Tests.Infrastructure;
 
-/// <summary>Hand-made ES256 tokens: exactly the claims and <c>kid</c> a test asks for, signed with any key.</summary>
+/// <summary>Hand-made ES256 (or RS256) tokens: exactly the claims and <c>kid</c> a test asks for, signed with any key.</summary>
 public static class TestTokens
 {
     /// <summary>The usual claims of a valid token from <paramref name="issuer"/> for <paramref name="participant"/>.</summary>
@@ -24,23 +24,23 @@ public static class TestTokens
     }
 
     /// <summary>
-    /// Signs exactly <paramref name="claims"/> with <paramref name="key"/>; the header's <c>kid</c> is
-    /// <paramref name="kid"/>, the key's own id (base64url SHA-256 of its SPKI) when null, or absent when empty.
+    /// Signs exactly <paramref name="claims"/> with <paramref name="key"/> (ES256 for an EC key, RS256 for RSA); the
+    /// header's <c>kid</c> is <paramref name="kid"/>, the key's own id (base64url SHA-256 of its SPKI) when null, or absent when empty.
     /// </summary>
-    public static string Sign(ECDsa key, IReadOnlyDictionary<string, object> claims, string? kid = null)
+    public static string Sign(AsymmetricAlgorithm key, IReadOnlyDictionary<string, object> claims, string? kid = null)
     {
-        var securityKey = new ECDsaSecurityKey(key)
+        AsymmetricSecurityKey securityKey = key switch
         {
-            KeyId = kid ?? KeyId(key),
-            CryptoProviderFactory = new CryptoProviderFactory { CacheSignatureProviders = false },
+            ECDsa ec => new ECDsaSecurityKey(ec),
+            RSA rsa => new RsaSecurityKey(rsa),
+            _ => throw new ArgumentException("an EC or RSA key", nameof(key)),
         };
-        if (securityKey.KeyId.Length == 0)
-        {
-            securityKey.KeyId = null;
-        }
-
+        kid ??= KeyId(key);
+        securityKey.KeyId = kid.Length == 0 ? null : kid;
+        securityKey.CryptoProviderFactory = new CryptoProviderFactory { CacheSignatureProviders = false };
+        var algorithm = key is RSA ? SecurityAlgorithms.RsaSha256 : SecurityAlgorithms.EcdsaSha256;
         var handler = new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false };
-        return handler.CreateToken(System.Text.Json.JsonSerializer.Serialize(claims), new SigningCredentials(securityKey, SecurityAlgorithms.EcdsaSha256));
+        return handler.CreateToken(System.Text.Json.JsonSerializer.Serialize(claims), new SigningCredentials(securityKey, algorithm));
     }
 
     /// <summary>The key id the gateway gives a key: base64url SHA-256 of its SubjectPublicKeyInfo.</summary>
