@@ -27,6 +27,12 @@ internal sealed class AuthOptions
     /// <summary>The accepted JWS algorithms; anything else is refused.</summary>
     public List<string> Algorithms { get; set; } = [];
 
+    /// <summary>
+    /// The longest a token may be issued for (<c>exp - iat</c>, or <c>exp - now</c> when it has no
+    /// <c>iat</c> or one in the future); a longer-lived token is refused. Must be positive.
+    /// </summary>
+    public TimeSpan MaxTokenLifetime { get; set; } = TimeSpan.FromDays(1);
+
     /// <summary>Tolerated clock difference; capped at 30 seconds.</summary>
     public TimeSpan ClockSkew { get; set; } = TimeSpan.FromSeconds(30);
 }

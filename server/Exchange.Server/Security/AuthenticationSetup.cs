@@ -23,6 +23,11 @@ internal static class AuthenticationSetup
         }
 
         var algorithms = options.Algorithms.Count > 0 ? options.Algorithms.ToArray() : [SecurityAlgorithms.EcdsaSha256];
+        if (options.MaxTokenLifetime <= TimeSpan.Zero)
+        {
+            throw new StartupException($"{TokenLifetime.Setting} must be positive, not {options.MaxTokenLifetime}.");
+        }
+
         var issuers = new IssuerBinding(options);
         var keys = new SigningKeyRing(options.SigningKeyFiles, options.KeyRefreshInterval, TimeProvider.System, DevKeyGuard.IsDevKey(environment));
         services.AddSingleton(keys);
@@ -69,6 +74,11 @@ internal static class AuthenticationSetup
                         else if (issuers.Problem(subject!, context.SecurityToken.Issuer) is { } wrongIssuer)
                         {
                             context.Fail(wrongIssuer);
+                        }
+                        else if (TokenLifetime.Problem(context.SecurityToken, context.Options.TimeProvider?.GetUtcNow() ?? DateTimeOffset.UtcNow,
+                            options.MaxTokenLifetime) is { } tooLong)
+                        {
+                            context.Fail(tooLong);
                         }
                         else if (CertificateBinding.Problem(context.Principal!, context.HttpContext.Connection.ClientCertificate) is { } problem)
                         {
