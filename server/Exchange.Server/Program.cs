@@ -19,7 +19,7 @@ try
     builder.AddExchangeTls(options.Tls, options.Limits);
 
     // Who is calling: JWT bearer tokens; every endpoint requires a caller unless marked anonymous.
-    builder.Services.AddExchangeAuthentication(options.Auth, builder.Environment);
+    builder.Services.AddExchangeAuthentication(options.Auth, options.Tls, builder.Environment);
 
     // Where state lives: SQLite under Exchange:DataDirectory, migrated on start; every write is
     // group-committed together with its audit record, and checkpoints are signed as the log grows.

@@ -33,6 +33,12 @@ internal sealed class AuthOptions
     /// </summary>
     public TimeSpan MaxTokenLifetime { get; set; } = TimeSpan.FromDays(1);
 
+    /// <summary>
+    /// Only certificate-bound tokens (<c>cnf</c> <c>x5t#S256</c>, RFC 8705), presented with that client
+    /// certificate, whose subject CN is the token's participant. Needs Exchange:Tls:ClientCertificates=required.
+    /// </summary>
+    public bool RequireBoundTokens { get; set; }
+
     /// <summary>Tolerated clock difference; capped at 30 seconds.</summary>
     public TimeSpan ClockSkew { get; set; } = TimeSpan.FromSeconds(30);
 }

@@ -15,8 +15,15 @@ internal static class AuthenticationSetup
     /// explicitly marked anonymous (health and reflection only); and the role policies of the
     /// exchange.v1 services (a participant role) and of the metrics endpoint (the metrics role).
     /// </summary>
-    public static IServiceCollection AddExchangeAuthentication(this IServiceCollection services, AuthOptions options, IHostEnvironment environment)
+    public static IServiceCollection AddExchangeAuthentication(this IServiceCollection services, AuthOptions options, TlsOptions tls, IHostEnvironment environment)
     {
+        if (options.RequireBoundTokens && tls.ClientCertificates != "required")
+        {
+            throw new StartupException(
+                $"Exchange:Auth:RequireBoundTokens needs Exchange:Tls:ClientCertificates=required (it is '{tls.ClientCertificates}'): " +
+                "a bound token can only be checked against the certificate every connection must present.");
+        }
+
         if (string.IsNullOrWhiteSpace(options.Issuer) && string.IsNullOrWhiteSpace(options.Authority))
         {
             throw new StartupException("Exchange:Auth:Issuer (or Exchange:Auth:Authority) must be configured.");
@@ -83,6 +90,11 @@ internal static class AuthenticationSetup
                         else if (CertificateBinding.Problem(context.Principal!, context.HttpContext.Connection.ClientCertificate) is { } problem)
                         {
                             context.Fail(problem);
+                        }
+                        else if (options.RequireBoundTokens
+                            && CertificateBinding.RequiredProblem(context.Principal!, subject!, context.HttpContext.Connection.ClientCertificate) is { } unbound)
+                        {
+                            context.Fail(unbound);
                         }
 
                         return Task.CompletedTask;
