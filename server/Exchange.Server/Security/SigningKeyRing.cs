@@ -95,7 +95,7 @@ internal sealed partial class SigningKeyRing
             changed = true;
             if (_refused(file))
             {
-                Report(new StartupException($"'{file}' is a development key from certs-dev/ and is not accepted in Production."));
+                Report(new StartupException($"'{file}' is a development key from certs-dev/ (by folder or key material) and is not accepted outside Development."));
                 continue;
             }
 
