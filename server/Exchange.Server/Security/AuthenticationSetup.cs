@@ -29,12 +29,12 @@ internal static class AuthenticationSetup
             throw new StartupException("Exchange:Auth:Issuer (or Exchange:Auth:Authority) must be configured.");
         }
 
-        var algorithms = options.Algorithms.Count > 0 ? options.Algorithms.ToArray() : [SecurityAlgorithms.EcdsaSha256];
         if (options.MaxTokenLifetime <= TimeSpan.Zero)
         {
             throw new StartupException($"{TokenLifetime.Setting} must be positive, not {options.MaxTokenLifetime}.");
         }
 
+        var algorithms = options.Algorithms.Count > 0 ? options.Algorithms.ToArray() : [SecurityAlgorithms.EcdsaSha256];
         var issuers = new IssuerBinding(options);
         var keys = new SigningKeyRing(options.SigningKeyFiles, options.KeyRefreshInterval, TimeProvider.System, DevKeyGuard.IsDevKey(environment));
         services.AddSingleton(keys);

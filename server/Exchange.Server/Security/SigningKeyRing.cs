@@ -44,8 +44,6 @@ internal sealed partial class SigningKeyRing
         _checkedAtTicks = time.GetUtcNow().UtcTicks;
     }
 
-    public bool IsEmpty => _entries.Count == 0;
-
     /// <summary>Where refresh problems are reported; set once the host has a logger.</summary>
     public void UseLogger(ILogger logger) => _logger = logger;
 

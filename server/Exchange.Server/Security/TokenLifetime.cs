@@ -16,8 +16,9 @@ internal static class TokenLifetime
     /// <summary>Why <paramref name="token"/> lives too long, or null when it does not.</summary>
     public static string? Problem(SecurityToken token, DateTimeOffset now, TimeSpan maximum)
     {
-        var issuedAt = token is JsonWebToken jwt && jwt.TryGetPayloadValue<long>(JwtRegisteredClaimNames.Iat, out _) ? jwt.IssuedAt : (DateTime?)null;
-        var (from, measured) = issuedAt is { } iat && iat <= now.UtcDateTime ? (iat, "exp - iat") : (now.UtcDateTime, "exp - now");
+        // JsonWebToken reads an absent iat as DateTime.MinValue.
+        var issuedAt = token is JsonWebToken { IssuedAt: var iat } && iat != DateTime.MinValue ? iat : (DateTime?)null;
+        var (from, measured) = issuedAt is { } issued && issued <= now.UtcDateTime ? (issued, "exp - iat") : (now.UtcDateTime, "exp - now");
         var lifetime = token.ValidTo - from;
         return lifetime <= maximum
             ? null
