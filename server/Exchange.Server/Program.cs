@@ -12,14 +12,14 @@ try
     builder.Services.Configure<ExchangeOptions>(section);
     builder.Services.AddSingleton(TimeProvider.System);
 
-    // Refuse public dev keys in Production before anything listens.
-    DevKeyGuard.ThrowIfDevKeysInProduction(builder.Environment, options);
+    // Refuse public dev keys, and a key-encryption key beside the data, anywhere but Development, before anything listens.
+    DevKeyGuard.ThrowIfDevKeysOutsideDevelopment(builder.Environment, options);
 
     // Transport: HTTPS on 127.0.0.1:5001 by default, HTTP/2 for gRPC.
     builder.AddExchangeTls(options.Tls, options.Limits);
 
     // Who is calling: JWT bearer tokens; every endpoint requires a caller unless marked anonymous.
-    builder.Services.AddExchangeAuthentication(options.Auth, builder.Environment);
+    builder.Services.AddExchangeAuthentication(options.Auth, options.Tls, builder.Environment);
 
     // Where state lives: SQLite under Exchange:DataDirectory, migrated on start; every write is
     // group-committed together with its audit record, and checkpoints are signed as the log grows.

@@ -14,11 +14,11 @@ internal static class TokenCommand
         };
         var roles = new Option<string[]>("--role", "-r")
         {
-            Description = "A role: provider, consumer, auditor or operator. Repeat for several.",
+            Description = "A role: provider, consumer, auditor, operator, or metrics (scrapes /metrics and nothing else). Repeat for several.",
             AllowMultipleArgumentsPerToken = false,
             Required = true,
         };
-        roles.AcceptOnlyFromAmong("provider", "consumer", "auditor", "operator");
+        roles.AcceptOnlyFromAmong("provider", "consumer", "auditor", "operator", "metrics");
         var lifetime = new Option<string>("--lifetime")
         {
             Description = "How long the token is valid: 90s, 15m, 8h, 7d.",

@@ -34,15 +34,16 @@ internal static class GrpcSetup
     }
 
     /// <summary>
-    /// The exchange.v1 services, behind the fallback policy (authenticated callers only), and
-    /// health and reflection, the only anonymous endpoints.
+    /// The exchange.v1 services, for authenticated callers with a participant role (a token with
+    /// only the metrics role, or none, is PERMISSION_DENIED), and health and reflection, the only
+    /// anonymous endpoints.
     /// </summary>
     public static WebApplication MapExchangeServices(this WebApplication app, ExchangeOptions options)
     {
-        app.MapGrpcService<CatalogService>();
-        app.MapGrpcService<AccessService>();
-        app.MapGrpcService<TransferService>();
-        app.MapGrpcService<AuditService>();
+        app.MapGrpcService<CatalogService>().RequireAuthorization(Security.Policies.Participant);
+        app.MapGrpcService<AccessService>().RequireAuthorization(Security.Policies.Participant);
+        app.MapGrpcService<TransferService>().RequireAuthorization(Security.Policies.Participant);
+        app.MapGrpcService<AuditService>().RequireAuthorization(Security.Policies.Participant);
 
         app.MapGrpcHealthChecksService().AllowAnonymous();
         if (options.Reflection)

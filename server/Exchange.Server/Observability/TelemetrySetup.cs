@@ -47,9 +47,10 @@ internal static class TelemetrySetup
     {
         if (options.Telemetry.Prometheus)
         {
-            // Like every other endpoint it needs a token: an operator's (a scraper sends it as its bearer credentials).
+            // Like every other endpoint it needs a token: one with the metrics role, which opens nothing else
+            // (a scraper sends it as its bearer credentials; an operator's token is not needed, nor accepted).
             app.MapPrometheusScrapingEndpoint(options.Telemetry.PrometheusPath)
-                .RequireAuthorization(policy => policy.RequireRole(Security.Roles.Operator));
+                .RequireAuthorization(Security.Policies.Metrics);
         }
 
         return app;

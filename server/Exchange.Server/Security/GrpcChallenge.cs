@@ -10,24 +10,18 @@ namespace Exchange.Server.Security;
 /// </summary>
 internal static class GrpcChallenge
 {
-    private const int Unauthenticated = 16;
-
     public static Task WriteAsync(JwtBearerChallengeContext context)
     {
         var http = context.HttpContext;
-        var isGrpc = http.Request.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) == true;
-        if (!isGrpc || http.Response.HasStarted)
+        if (!GrpcRefusal.IsGrpc(http.Request) || http.Response.HasStarted)
         {
             return Task.CompletedTask;
         }
 
         context.HandleResponse();
         http.RequestServices.GetService<Observability.ExchangeTelemetry>()?.Denied("unauthenticated");
-        http.Response.StatusCode = StatusCodes.Status200OK;
-        http.Response.ContentType = "application/grpc";
+        GrpcRefusal.Write(http.Response, GrpcRefusal.Unauthenticated, Describe(context));
         http.Response.Headers.WWWAuthenticate = "Bearer";
-        http.Response.Headers["grpc-status"] = Unauthenticated.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        http.Response.Headers["grpc-message"] = Uri.EscapeDataString(Describe(context));
         return Task.CompletedTask;
     }
 

@@ -44,8 +44,6 @@ internal sealed partial class SigningKeyRing
         _checkedAtTicks = time.GetUtcNow().UtcTicks;
     }
 
-    public bool IsEmpty => _entries.Count == 0;
-
     /// <summary>Where refresh problems are reported; set once the host has a logger.</summary>
     public void UseLogger(ILogger logger) => _logger = logger;
 
@@ -95,7 +93,7 @@ internal sealed partial class SigningKeyRing
             changed = true;
             if (_refused(file))
             {
-                Report(new StartupException($"'{file}' is a development key from certs-dev/ and is not accepted in Production."));
+                Report(new StartupException($"'{file}' is a development key from certs-dev/ (by folder or key material) and is not accepted outside Development."));
                 continue;
             }
 

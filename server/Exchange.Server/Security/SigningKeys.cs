@@ -5,9 +5,12 @@ using Microsoft.IdentityModel.Tokens;
 
 namespace Exchange.Server.Security;
 
-/// <summary>Loads token signing keys from PEM files: SPKI public keys (EC or RSA) or certificates.</summary>
+/// <summary>Loads token signing keys from PEM files: SPKI public keys (EC or RSA) or certificates meant for signing.</summary>
 internal static class SigningKeys
 {
+    private const string ServerAuthentication = "1.3.6.1.5.5.7.3.1";
+    private const string ClientAuthentication = "1.3.6.1.5.5.7.3.2";
+
     public static SecurityKey Load(string path)
     {
         if (!File.Exists(path))
@@ -19,7 +22,13 @@ internal static class SigningKeys
         SecurityKey key;
         if (pem.Contains("BEGIN CERTIFICATE", StringComparison.Ordinal))
         {
-            key = new X509SecurityKey(X509Certificate2.CreateFromPem(pem));
+            var certificate = X509Certificate2.CreateFromPem(pem);
+            if (NotForSigning(certificate) is { } problem)
+            {
+                throw new StartupException($"'{path}' (Exchange:Auth:SigningKeyFiles) may not sign tokens: the certificate {problem}.");
+            }
+
+            key = new X509SecurityKey(certificate) { KeyId = KeyId(certificate.PublicKey.ExportSubjectPublicKeyInfo()) };
         }
         else
         {
@@ -30,7 +39,37 @@ internal static class SigningKeys
         return key;
     }
 
-    /// <summary>The key id tokens carry in <c>kid</c>: base64url SHA-256 of the SubjectPublicKeyInfo.</summary>
+    /// <summary>
+    /// Why a certificate's holder may not issue tokens, or null: it must carry the digitalSignature
+    /// key usage, and be neither a CA nor a certificate whose extended key usage is TLS only, so that
+    /// a folder of TLS certificates does not make every holder a token issuer.
+    /// </summary>
+    private static string? NotForSigning(X509Certificate2 certificate)
+    {
+        var extensions = certificate.Extensions;
+        if (extensions.OfType<X509BasicConstraintsExtension>().Any(c => c.CertificateAuthority))
+        {
+            return "is a CA certificate (basicConstraints CA=true)";
+        }
+
+        if (extensions.OfType<X509KeyUsageExtension>().FirstOrDefault() is not { } usage
+            || !usage.KeyUsages.HasFlag(X509KeyUsageFlags.DigitalSignature))
+        {
+            return "does not carry the digitalSignature key usage";
+        }
+
+        if (extensions.OfType<X509EnhancedKeyUsageExtension>().FirstOrDefault() is { } extended
+            && extended.EnhancedKeyUsages.Count > 0
+            && extended.EnhancedKeyUsages.Cast<Oid>().All(oid => oid.Value is ServerAuthentication or ClientAuthentication))
+        {
+            var names = string.Join(", ", extended.EnhancedKeyUsages.Cast<Oid>().Select(oid => oid.Value == ServerAuthentication ? "serverAuth" : "clientAuth"));
+            return $"is meant for TLS only (extended key usage {names})";
+        }
+
+        return null;
+    }
+
+    /// <summary>The key id tokens carry in <c>kid</c>: base64url SHA-256 of the SubjectPublicKeyInfo (of a certificate's public key too).</summary>
     public static string KeyId(byte[] subjectPublicKeyInfo) => Base64UrlEncoder.Encode(SHA256.HashData(subjectPublicKeyInfo));
 
     private static ECDsaSecurityKey? TryEc(string pem)

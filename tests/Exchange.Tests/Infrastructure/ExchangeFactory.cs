@@ -22,10 +22,10 @@ public sealed class ExchangeFactory : WebApplicationFactory<Program>
     private bool _realTls;
 
     /// <summary>When set (before the server starts), every log line at every level is kept here.</summary>
-    public CapturedLogs? Logs { get; init; }
+    public CapturedLogs? Logs { get; set; }
 
-    /// <summary>Changes to the gateway's services after its own registrations, e.g. a storage that fails on purpose.</summary>
-    public Action<IServiceCollection>? TestServices { get; init; }
+    /// <summary>Changes to the gateway's services after its own registrations, e.g. a storage that fails on purpose; set before the server starts.</summary>
+    public Action<IServiceCollection>? TestServices { get; set; }
 
     private readonly Dictionary<string, string> _settings = new(StringComparer.Ordinal);
 

@@ -19,5 +19,8 @@ public sealed record Participant(string Id, params string[] Roles)
 
     public static readonly Participant Operator = new("ops", "operator");
 
+    /// <summary>A Prometheus scraper: the metrics role only, no participant role.</summary>
+    public static readonly Participant Metrics = new("prometheus", "metrics");
+
     public override string ToString() => Id;
 }

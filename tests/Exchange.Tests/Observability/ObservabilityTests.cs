@@ -14,7 +14,7 @@ namespace Exchange.Tests.Observability;
 public sealed class ObservabilityTests
 {
     [Fact]
-    public async Task Metrics_count_calls_denials_bytes_and_the_log_and_only_an_operator_may_scrape_them()
+    public async Task Metrics_count_calls_denials_bytes_and_the_log_and_only_the_metrics_role_may_scrape_them()
     {
         using var factory = new ExchangeFactory();
         using var acme = factory.As(Participant.Acme);
@@ -38,6 +38,8 @@ public sealed class ObservabilityTests
         http.DefaultRequestHeaders.Authorization = new("Bearer", ExchangeFactory.Token("acme", "provider"));
         Assert.Equal(System.Net.HttpStatusCode.Forbidden, (await http.GetAsync("/metrics")).StatusCode);
         http.DefaultRequestHeaders.Authorization = new("Bearer", ExchangeFactory.Token(Participant.Operator.Id, Participant.Operator.Roles));
+        Assert.Equal(System.Net.HttpStatusCode.Forbidden, (await http.GetAsync("/metrics")).StatusCode);
+        http.DefaultRequestHeaders.Authorization = new("Bearer", ExchangeFactory.Token(Participant.Metrics.Id, Participant.Metrics.Roles));
         var scrape = await http.GetStringAsync("/metrics");
 
         Assert.True(Value(scrape, "exchange_rpc_calls_total", "rpc_method=\"/exchange.v1.TransferService/Download\"", "rpc_grpc_status_code=\"OK\"") >= 1, scrape);
@@ -126,7 +128,7 @@ public sealed class ObservabilityTests
             },
         };
         using var http = new HttpClient(handler) { BaseAddress = gateway.TlsAddress };
-        http.DefaultRequestHeaders.Authorization = new("Bearer", ExchangeFactory.Token(Participant.Operator.Id, Participant.Operator.Roles));
+        http.DefaultRequestHeaders.Authorization = new("Bearer", ExchangeFactory.Token(Participant.Metrics.Id, Participant.Metrics.Roles));
         var scrape = await http.GetStringAsync("/metrics");
 
         // Counting every 4 KiB block Kestrel rents cost 3-4% of the gateway's CPU during a transfer.

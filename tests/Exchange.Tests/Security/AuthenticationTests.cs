@@ -49,7 +49,11 @@ public sealed class AuthenticationTests(ExchangeFactory factory) : IClassFixture
         await Refused(Mint(now: DateTimeOffset.UtcNow.AddMinutes(-1).AddSeconds(-35), lifetime: TimeSpan.FromMinutes(1)));
 
     [Fact]
-    public async Task A_token_from_another_issuer_is_refused() => await Refused(Mint(issuer: "someone-else"));
+    public async Task A_token_from_another_issuer_is_refused()
+    {
+        var error = await Refused(Mint(issuer: "someone-else"));
+        Assert.Contains("issuer is not accepted", error.Status.Detail);
+    }
 
     [Fact]
     public async Task A_token_for_another_audience_is_refused() => await Refused(Mint(audience: "another-api"));
@@ -127,6 +131,68 @@ public sealed class AuthenticationTests(ExchangeFactory factory) : IClassFixture
         // Guards the tests above: each is refused for the one thing it changes.
         using var client = factory.ClientWithToken(SignDev(ValidClaims()));
         await client.Catalog.ListDatasetsAsync(new ListDatasetsRequest());
+    }
+
+    [Fact]
+    public async Task A_token_valid_for_30_days_is_refused_saying_its_lifetime_is_too_long()
+    {
+        var error = await Refused(Mint(lifetime: TimeSpan.FromDays(30)));
+        Assert.Contains("Exchange:Auth:MaxTokenLifetime", error.Status.Detail);
+        Assert.Contains("30 days", error.Status.Detail);
+
+        // Issued long ago and valid a little longer: what counts is how long it was issued for.
+        await Refused(Mint(now: DateTimeOffset.UtcNow.AddDays(-29), lifetime: TimeSpan.FromDays(29).Add(TimeSpan.FromHours(1))));
+    }
+
+    [Fact]
+    public async Task A_token_just_under_the_one_day_maximum_is_accepted()
+    {
+        using var client = factory.ClientWithToken(Mint(lifetime: TimeSpan.FromDays(1) - TimeSpan.FromMinutes(1)));
+        await client.Catalog.ListDatasetsAsync(new ListDatasetsRequest());
+    }
+
+    [Fact]
+    public async Task A_token_without_iat_is_judged_by_the_time_it_has_left()
+    {
+        var claims = ValidClaims(without: "iat");
+        claims["exp"] = DateTimeOffset.UtcNow.AddDays(2).ToUnixTimeSeconds();
+        var error = await Refused(SignDev(claims));
+        Assert.Contains("exp - now", error.Status.Detail);
+
+        claims["exp"] = DateTimeOffset.UtcNow.AddHours(23).ToUnixTimeSeconds();
+        using var client = factory.ClientWithToken(SignDev(claims));
+        await client.Catalog.ListDatasetsAsync(new ListDatasetsRequest());
+    }
+
+    [Fact]
+    public async Task A_token_that_claims_to_be_issued_in_the_future_is_judged_by_the_time_it_has_left()
+    {
+        var claims = ValidClaims();
+        claims["iat"] = DateTimeOffset.UtcNow.AddDays(29).ToUnixTimeSeconds();
+        claims["exp"] = DateTimeOffset.UtcNow.AddDays(30).ToUnixTimeSeconds();
+        await Refused(SignDev(claims));
+    }
+
+    [Fact]
+    public async Task A_longer_maximum_can_be_configured()
+    {
+        using var lenient = ExchangeFactory.With(("Exchange:Auth:MaxTokenLifetime", "30.00:00:00"));
+        using var client = lenient.ClientWithToken(Mint(lifetime: TimeSpan.FromDays(30) - TimeSpan.FromMinutes(1)));
+        await client.Catalog.ListDatasetsAsync(new ListDatasetsRequest());
+        using var tooLong = lenient.ClientWithToken(Mint(lifetime: TimeSpan.FromDays(31)));
+        await Rpc.FailsWith(StatusCode.Unauthenticated, tooLong.Catalog.ListDatasetsAsync(new ListDatasetsRequest()));
+    }
+
+    [Theory]
+    [InlineData("00:00:00")]
+    [InlineData("-01:00:00")]
+    public async Task A_maximum_token_lifetime_of_zero_or_less_stops_the_start(string value)
+    {
+        var (exit, error) = await Exchange.Tests.Smoke.Tools.RunServerToExitAsync("Development",
+            $"--Exchange:DataDirectory={Path.Combine(Path.GetTempPath(), "exchange-lifetime", Guid.NewGuid().ToString("N"))}",
+            $"--Exchange:Auth:MaxTokenLifetime={value}");
+        Assert.Equal(1, exit);
+        Assert.Contains("Exchange:Auth:MaxTokenLifetime", error, StringComparison.Ordinal);
     }
 
     private static Dictionary<string, object> ValidClaims(string? without = null)

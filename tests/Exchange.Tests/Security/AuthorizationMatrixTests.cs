@@ -14,13 +14,13 @@ namespace Exchange.Tests.Security;
 /// exists); PD = PERMISSION_DENIED (it may see but not act); FP = FAILED_PRECONDITION (the state
 /// forbids it); UA = UNAUTHENTICATED; UN = UNIMPLEMENTED (not built yet).
 /// Columns: owning provider, another provider, requesting consumer, another consumer, auditor,
-/// operator, anonymous. The requesting consumer holds a grant on the DELISTED dataset; every
-/// dataset has a revision.
+/// operator, a metrics scraper (the metrics role only: no exchange.v1 call at all), anonymous.
+/// The requesting consumer holds a grant on the DELISTED dataset; every dataset has a revision.
 /// </summary>
 public sealed class AuthorizationMatrixTests(ExchangeFactory factory) : IClassFixture<ExchangeFactory>
 {
     private static readonly Participant?[] Callers =
-        [Participant.Acme, Participant.Globex, Participant.Initech, Participant.Umbrella, Participant.Auditor, Participant.Operator, null];
+        [Participant.Acme, Participant.Globex, Participant.Initech, Participant.Umbrella, Participant.Auditor, Participant.Operator, Participant.Metrics, null];
 
     private static readonly Dictionary<string, StatusCode> Codes = new()
     {
@@ -43,58 +43,58 @@ public sealed class AuthorizationMatrixTests(ExchangeFactory factory) : IClassFi
 #pragma warning disable IDE0055
     private static readonly Row[] Matrix =
     [
-        //                                              owner prov2 reqst cons2 audit oper  anon
-        new("CatalogService/CreateDataset", "-",        "OK    OK    PD    PD    PD    PD    UA", (c, _) => c.Catalog.CreateDatasetAsync(new() { Dataset = new() { Title = "t", Classification = Classification.Public } }).ResponseAsync),
-        new("CatalogService/GetDataset", "draft",       "OK    NF    NF    NF    NF    NF    UA", (c, t) => c.Catalog.GetDatasetAsync(new() { Name = t.Dataset }).ResponseAsync),
-        new("CatalogService/GetDataset", "listed",      "OK    OK    OK    OK    OK    OK    UA", (c, t) => c.Catalog.GetDatasetAsync(new() { Name = t.Dataset }).ResponseAsync),
-        new("CatalogService/GetDataset", "delisted",    "OK    NF    OK    NF    OK    OK    UA", (c, t) => c.Catalog.GetDatasetAsync(new() { Name = t.Dataset }).ResponseAsync),
-        new("CatalogService/ListDatasets", "-",         "OK    OK    OK    OK    OK    OK    UA", (c, _) => c.Catalog.ListDatasetsAsync(new()).ResponseAsync),
-        new("CatalogService/UpdateDataset", "draft",    "OK    NF    NF    NF    NF    NF    UA", Update),
-        new("CatalogService/UpdateDataset", "listed",   "OK    PD    PD    PD    PD    PD    UA", Update),
-        new("CatalogService/UpdateDataset", "delisted", "OK    NF    PD    NF    PD    PD    UA", Update),
-        new("CatalogService/PublishDataset", "draft",   "OK    NF    NF    NF    NF    NF    UA", (c, t) => c.Catalog.PublishDatasetAsync(new() { Name = t.Dataset }).ResponseAsync),
-        new("CatalogService/PublishDataset", "listed",  "FP    PD    PD    PD    PD    PD    UA", (c, t) => c.Catalog.PublishDatasetAsync(new() { Name = t.Dataset }).ResponseAsync),
-        new("CatalogService/PublishDataset", "delisted","OK    NF    PD    NF    PD    PD    UA", (c, t) => c.Catalog.PublishDatasetAsync(new() { Name = t.Dataset }).ResponseAsync),
-        new("CatalogService/DelistDataset", "draft",    "FP    NF    NF    NF    NF    NF    UA", (c, t) => c.Catalog.DelistDatasetAsync(new() { Name = t.Dataset }).ResponseAsync),
-        new("CatalogService/DelistDataset", "listed",   "OK    PD    PD    PD    PD    OK    UA", (c, t) => c.Catalog.DelistDatasetAsync(new() { Name = t.Dataset }).ResponseAsync),
-        new("CatalogService/DelistDataset", "delisted", "FP    NF    PD    NF    PD    FP    UA", (c, t) => c.Catalog.DelistDatasetAsync(new() { Name = t.Dataset }).ResponseAsync),
-        new("CatalogService/GetRevision", "draft",      "OK    NF    NF    NF    NF    NF    UA", (c, t) => c.Catalog.GetRevisionAsync(new() { Name = t.Dataset + "/revisions/1" }).ResponseAsync),
-        new("CatalogService/GetRevision", "listed",     "OK    OK    OK    OK    OK    OK    UA", (c, t) => c.Catalog.GetRevisionAsync(new() { Name = t.Dataset + "/revisions/1" }).ResponseAsync),
-        new("CatalogService/GetRevision", "delisted",   "OK    NF    OK    NF    OK    OK    UA", (c, t) => c.Catalog.GetRevisionAsync(new() { Name = t.Dataset + "/revisions/1" }).ResponseAsync),
-        new("CatalogService/ListRevisions", "draft",    "OK    NF    NF    NF    NF    NF    UA", (c, t) => c.Catalog.ListRevisionsAsync(new() { Parent = t.Dataset }).ResponseAsync),
-        new("CatalogService/ListRevisions", "listed",   "OK    OK    OK    OK    OK    OK    UA", (c, t) => c.Catalog.ListRevisionsAsync(new() { Parent = t.Dataset }).ResponseAsync),
-        new("CatalogService/ListRevisions", "delisted", "OK    NF    OK    NF    OK    OK    UA", (c, t) => c.Catalog.ListRevisionsAsync(new() { Parent = t.Dataset }).ResponseAsync),
+        //                                              owner prov2 reqst cons2 audit oper  metr  anon
+        new("CatalogService/CreateDataset", "-",        "OK    OK    PD    PD    PD    PD    PD    UA", (c, _) => c.Catalog.CreateDatasetAsync(new() { Dataset = new() { Title = "t", Classification = Classification.Public } }).ResponseAsync),
+        new("CatalogService/GetDataset", "draft",       "OK    NF    NF    NF    NF    NF    PD    UA", (c, t) => c.Catalog.GetDatasetAsync(new() { Name = t.Dataset }).ResponseAsync),
+        new("CatalogService/GetDataset", "listed",      "OK    OK    OK    OK    OK    OK    PD    UA", (c, t) => c.Catalog.GetDatasetAsync(new() { Name = t.Dataset }).ResponseAsync),
+        new("CatalogService/GetDataset", "delisted",    "OK    NF    OK    NF    OK    OK    PD    UA", (c, t) => c.Catalog.GetDatasetAsync(new() { Name = t.Dataset }).ResponseAsync),
+        new("CatalogService/ListDatasets", "-",         "OK    OK    OK    OK    OK    OK    PD    UA", (c, _) => c.Catalog.ListDatasetsAsync(new()).ResponseAsync),
+        new("CatalogService/UpdateDataset", "draft",    "OK    NF    NF    NF    NF    NF    PD    UA", Update),
+        new("CatalogService/UpdateDataset", "listed",   "OK    PD    PD    PD    PD    PD    PD    UA", Update),
+        new("CatalogService/UpdateDataset", "delisted", "OK    NF    PD    NF    PD    PD    PD    UA", Update),
+        new("CatalogService/PublishDataset", "draft",   "OK    NF    NF    NF    NF    NF    PD    UA", (c, t) => c.Catalog.PublishDatasetAsync(new() { Name = t.Dataset }).ResponseAsync),
+        new("CatalogService/PublishDataset", "listed",  "FP    PD    PD    PD    PD    PD    PD    UA", (c, t) => c.Catalog.PublishDatasetAsync(new() { Name = t.Dataset }).ResponseAsync),
+        new("CatalogService/PublishDataset", "delisted","OK    NF    PD    NF    PD    PD    PD    UA", (c, t) => c.Catalog.PublishDatasetAsync(new() { Name = t.Dataset }).ResponseAsync),
+        new("CatalogService/DelistDataset", "draft",    "FP    NF    NF    NF    NF    NF    PD    UA", (c, t) => c.Catalog.DelistDatasetAsync(new() { Name = t.Dataset }).ResponseAsync),
+        new("CatalogService/DelistDataset", "listed",   "OK    PD    PD    PD    PD    OK    PD    UA", (c, t) => c.Catalog.DelistDatasetAsync(new() { Name = t.Dataset }).ResponseAsync),
+        new("CatalogService/DelistDataset", "delisted", "FP    NF    PD    NF    PD    FP    PD    UA", (c, t) => c.Catalog.DelistDatasetAsync(new() { Name = t.Dataset }).ResponseAsync),
+        new("CatalogService/GetRevision", "draft",      "OK    NF    NF    NF    NF    NF    PD    UA", (c, t) => c.Catalog.GetRevisionAsync(new() { Name = t.Dataset + "/revisions/1" }).ResponseAsync),
+        new("CatalogService/GetRevision", "listed",     "OK    OK    OK    OK    OK    OK    PD    UA", (c, t) => c.Catalog.GetRevisionAsync(new() { Name = t.Dataset + "/revisions/1" }).ResponseAsync),
+        new("CatalogService/GetRevision", "delisted",   "OK    NF    OK    NF    OK    OK    PD    UA", (c, t) => c.Catalog.GetRevisionAsync(new() { Name = t.Dataset + "/revisions/1" }).ResponseAsync),
+        new("CatalogService/ListRevisions", "draft",    "OK    NF    NF    NF    NF    NF    PD    UA", (c, t) => c.Catalog.ListRevisionsAsync(new() { Parent = t.Dataset }).ResponseAsync),
+        new("CatalogService/ListRevisions", "listed",   "OK    OK    OK    OK    OK    OK    PD    UA", (c, t) => c.Catalog.ListRevisionsAsync(new() { Parent = t.Dataset }).ResponseAsync),
+        new("CatalogService/ListRevisions", "delisted", "OK    NF    OK    NF    OK    OK    PD    UA", (c, t) => c.Catalog.ListRevisionsAsync(new() { Parent = t.Dataset }).ResponseAsync),
 
-        new("AccessService/RequestAccess", "draft",     "PD    NF    NF    NF    NF    NF    UA", Request),
-        new("AccessService/RequestAccess", "listed",    "PD    PD    OK    OK    PD    PD    UA", Request),
-        new("AccessService/RequestAccess", "delisted",  "PD    NF    FP    NF    PD    PD    UA", Request),
-        new("AccessService/GetAccessRequest", "pending","OK    NF    OK    NF    OK    OK    UA", (c, t) => c.Access.GetAccessRequestAsync(new() { Name = t.Request }).ResponseAsync),
-        new("AccessService/ListAccessRequests", "-",    "OK    OK    OK    OK    OK    OK    UA", (c, _) => c.Access.ListAccessRequestsAsync(new()).ResponseAsync),
-        new("AccessService/ApproveAccessRequest", "pending",  "OK    NF    PD    NF    PD    PD    UA", Approve),
-        new("AccessService/ApproveAccessRequest", "approved", "FP    NF    PD    NF    PD    PD    UA", Approve),
-        new("AccessService/RejectAccessRequest", "pending",   "OK    NF    PD    NF    PD    PD    UA", Reject),
-        new("AccessService/RejectAccessRequest", "rejected",  "FP    NF    PD    NF    PD    PD    UA", Reject),
-        new("AccessService/WithdrawAccessRequest", "pending", "PD    NF    OK    NF    PD    PD    UA", (c, t) => c.Access.WithdrawAccessRequestAsync(new() { Name = t.Request }).ResponseAsync),
-        new("AccessService/WithdrawAccessRequest", "withdrawn","PD   NF    FP    NF    PD    PD    UA", (c, t) => c.Access.WithdrawAccessRequestAsync(new() { Name = t.Request }).ResponseAsync),
-        new("AccessService/GetGrant", "active",         "OK    NF    OK    NF    OK    OK    UA", (c, t) => c.Access.GetGrantAsync(new() { Name = t.Grant }).ResponseAsync),
-        new("AccessService/GetGrant", "revoked",        "OK    NF    OK    NF    OK    OK    UA", (c, t) => c.Access.GetGrantAsync(new() { Name = t.Grant }).ResponseAsync),
-        new("AccessService/ListGrants", "-",            "OK    OK    OK    OK    OK    OK    UA", (c, _) => c.Access.ListGrantsAsync(new()).ResponseAsync),
-        new("AccessService/RevokeGrant", "active",      "OK    NF    PD    NF    PD    OK    UA", Revoke),
-        new("AccessService/RevokeGrant", "revoked",     "FP    NF    PD    NF    PD    FP    UA", Revoke),
+        new("AccessService/RequestAccess", "draft",     "PD    NF    NF    NF    NF    NF    PD    UA", Request),
+        new("AccessService/RequestAccess", "listed",    "PD    PD    OK    OK    PD    PD    PD    UA", Request),
+        new("AccessService/RequestAccess", "delisted",  "PD    NF    FP    NF    PD    PD    PD    UA", Request),
+        new("AccessService/GetAccessRequest", "pending","OK    NF    OK    NF    OK    OK    PD    UA", (c, t) => c.Access.GetAccessRequestAsync(new() { Name = t.Request }).ResponseAsync),
+        new("AccessService/ListAccessRequests", "-",    "OK    OK    OK    OK    OK    OK    PD    UA", (c, _) => c.Access.ListAccessRequestsAsync(new()).ResponseAsync),
+        new("AccessService/ApproveAccessRequest", "pending",  "OK    NF    PD    NF    PD    PD    PD    UA", Approve),
+        new("AccessService/ApproveAccessRequest", "approved", "FP    NF    PD    NF    PD    PD    PD    UA", Approve),
+        new("AccessService/RejectAccessRequest", "pending",   "OK    NF    PD    NF    PD    PD    PD    UA", Reject),
+        new("AccessService/RejectAccessRequest", "rejected",  "FP    NF    PD    NF    PD    PD    PD    UA", Reject),
+        new("AccessService/WithdrawAccessRequest", "pending", "PD    NF    OK    NF    PD    PD    PD    UA", (c, t) => c.Access.WithdrawAccessRequestAsync(new() { Name = t.Request }).ResponseAsync),
+        new("AccessService/WithdrawAccessRequest", "withdrawn","PD   NF    FP    NF    PD    PD    PD    UA", (c, t) => c.Access.WithdrawAccessRequestAsync(new() { Name = t.Request }).ResponseAsync),
+        new("AccessService/GetGrant", "active",         "OK    NF    OK    NF    OK    OK    PD    UA", (c, t) => c.Access.GetGrantAsync(new() { Name = t.Grant }).ResponseAsync),
+        new("AccessService/GetGrant", "revoked",        "OK    NF    OK    NF    OK    OK    PD    UA", (c, t) => c.Access.GetGrantAsync(new() { Name = t.Grant }).ResponseAsync),
+        new("AccessService/ListGrants", "-",            "OK    OK    OK    OK    OK    OK    PD    UA", (c, _) => c.Access.ListGrantsAsync(new()).ResponseAsync),
+        new("AccessService/RevokeGrant", "active",      "OK    NF    PD    NF    PD    OK    PD    UA", Revoke),
+        new("AccessService/RevokeGrant", "revoked",     "FP    NF    PD    NF    PD    FP    PD    UA", Revoke),
 
-        new("AuditService/ListAuditEvents", "-",        "OK    OK    OK    OK    OK    OK    UA", (c, _) => c.Audit.ListAuditEventsAsync(new()).ResponseAsync),
-        new("AuditService/WatchAuditEvents", "-",       "OK    OK    OK    OK    OK    OK    UA", WatchBriefly),
-        new("AuditService/GetCheckpoint", "-",          "OK    OK    OK    OK    OK    OK    UA", (c, _) => c.Audit.GetCheckpointAsync(new()).ResponseAsync),
-        new("AuditService/GetInclusionProof", "-",      "OK    OK    OK    OK    OK    OK    UA", (c, _) => c.Audit.GetInclusionProofAsync(new() { Index = 0, TreeSize = 1 }).ResponseAsync),
-        new("AuditService/GetConsistencyProof", "-",    "OK    OK    OK    OK    OK    OK    UA", (c, _) => c.Audit.GetConsistencyProofAsync(new() { FirstTreeSize = 1, SecondTreeSize = 1 }).ResponseAsync),
+        new("AuditService/ListAuditEvents", "-",        "OK    OK    OK    OK    OK    OK    PD    UA", (c, _) => c.Audit.ListAuditEventsAsync(new()).ResponseAsync),
+        new("AuditService/WatchAuditEvents", "-",       "OK    OK    OK    OK    OK    OK    PD    UA", WatchBriefly),
+        new("AuditService/GetCheckpoint", "-",          "OK    OK    OK    OK    OK    OK    PD    UA", (c, _) => c.Audit.GetCheckpointAsync(new()).ResponseAsync),
+        new("AuditService/GetInclusionProof", "-",      "OK    OK    OK    OK    OK    OK    PD    UA", (c, _) => c.Audit.GetInclusionProofAsync(new() { Index = 0, TreeSize = 1 }).ResponseAsync),
+        new("AuditService/GetConsistencyProof", "-",    "OK    OK    OK    OK    OK    OK    PD    UA", (c, _) => c.Audit.GetConsistencyProofAsync(new() { FirstTreeSize = 1, SecondTreeSize = 1 }).ResponseAsync),
 
-        new("TransferService/Upload", "draft",          "OK    NF    NF    NF    NF    NF    UA", Upload),
-        new("TransferService/Upload", "listed",         "OK    PD    PD    PD    PD    PD    UA", Upload),
-        new("TransferService/Upload", "delisted",       "OK    NF    PD    NF    PD    PD    UA", Upload),
-        new("TransferService/Download", "active",       "PD    NF    OK    NF    PD    PD    UA", Download),
-        new("TransferService/Download", "revoked",      "PD    NF    PD    NF    PD    PD    UA", Download),
-        new("TransferService/GetTransfer", "transferred","OK   NF    OK    NF    OK    OK    UA", (c, t) => c.Transfers.GetTransferAsync(new() { Name = t.Transfer }).ResponseAsync),
-        new("TransferService/ListTransfers", "-",       "OK    OK    OK    OK    OK    OK    UA", (c, _) => c.Transfers.ListTransfersAsync(new()).ResponseAsync),
+        new("TransferService/Upload", "draft",          "OK    NF    NF    NF    NF    NF    PD    UA", Upload),
+        new("TransferService/Upload", "listed",         "OK    PD    PD    PD    PD    PD    PD    UA", Upload),
+        new("TransferService/Upload", "delisted",       "OK    NF    PD    NF    PD    PD    PD    UA", Upload),
+        new("TransferService/Download", "active",       "PD    NF    OK    NF    PD    PD    PD    UA", Download),
+        new("TransferService/Download", "revoked",      "PD    NF    PD    NF    PD    PD    PD    UA", Download),
+        new("TransferService/GetTransfer", "transferred","OK   NF    OK    NF    OK    OK    PD    UA", (c, t) => c.Transfers.GetTransferAsync(new() { Name = t.Transfer }).ResponseAsync),
+        new("TransferService/ListTransfers", "-",       "OK    OK    OK    OK    OK    OK    PD    UA", (c, _) => c.Transfers.ListTransfersAsync(new()).ResponseAsync),
     ];
 #pragma warning restore IDE0055
 
@@ -128,6 +128,64 @@ public sealed class AuthorizationMatrixTests(ExchangeFactory factory) : IClassFi
         }
 
         Assert.True(wrong.Count == 0, string.Join('\n', wrong));
+    }
+
+    [Theory]
+    [InlineData("metrics")]
+    [InlineData(null)]
+    public async Task A_caller_without_a_participant_role_is_told_which_role_each_kind_of_call_needs(string? role)
+    {
+        var token = ExchangeFactory.Token("prometheus", role is null ? [] : [role]);
+        using var client = factory.ClientWithToken(token);
+        var target = await SetUpAsync("active");
+        var calls = new (string Kind, Func<Task> Call)[]
+        {
+            ("unary", () => client.Catalog.ListDatasetsAsync(new()).ResponseAsync),
+            ("server streaming", () => WatchBriefly(client, target)),
+            // Only the response is read: the refusal comes before any request, and a write racing it could see the call cancelled instead.
+            ("client streaming", async () =>
+            {
+                using var upload = client.Transfers.Upload(deadline: DateTime.UtcNow.AddSeconds(10));
+                await upload.ResponseAsync;
+            }),
+            ("download", () => Download(client, target)),
+        };
+        foreach (var (kind, call) in calls)
+        {
+            var error = await Assert.ThrowsAsync<RpcException>(call);
+            Assert.True(error.StatusCode == StatusCode.PermissionDenied, $"{kind}: {error.Status}");
+            Assert.Contains("provider, consumer, auditor or operator", error.Status.Detail, StringComparison.Ordinal);
+            Assert.Contains(role ?? "no roles", error.Status.Detail, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task Only_the_metrics_role_may_scrape_metrics_and_the_cli_mints_it()
+    {
+        var (exit, minted, error) = await ExchangeFactory.RunCliAsync(null,
+            ["token", "--participant", "prometheus", "--role", "metrics", "--key", ExchangeFactory.DevKeyFile]);
+        Assert.True(exit == 0, error);
+        using var http = factory.CreateClient();
+        var statuses = new Dictionary<string, System.Net.HttpStatusCode>();
+        foreach (var (who, token) in new (string, string?)[]
+        {
+            ("anonymous", null),
+            ("operator", ExchangeFactory.Token(Participant.Operator.Id, Participant.Operator.Roles)),
+            ("auditor", ExchangeFactory.Token(Participant.Auditor.Id, Participant.Auditor.Roles)),
+            ("provider", ExchangeFactory.Token(Participant.Acme.Id, Participant.Acme.Roles)),
+            ("metrics", minted.Trim()),
+        })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/metrics");
+            request.Headers.Authorization = token is null ? null : new("Bearer", token);
+            statuses[who] = (await http.SendAsync(request)).StatusCode;
+        }
+
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, statuses["anonymous"]);
+        Assert.Equal(System.Net.HttpStatusCode.Forbidden, statuses["operator"]);
+        Assert.Equal(System.Net.HttpStatusCode.Forbidden, statuses["auditor"]);
+        Assert.Equal(System.Net.HttpStatusCode.Forbidden, statuses["provider"]);
+        Assert.Equal(System.Net.HttpStatusCode.OK, statuses["metrics"]);
     }
 
     private async Task<Target> SetUpAsync(string state)

@@ -142,6 +142,58 @@ public sealed class MutualTlsTests
         Assert.Contains("bound to another client certificate", error);
     }
 
+    private static ExchangeFactory BoundTokensGateway() => ExchangeFactory.WithTls(
+        ("Exchange:Tls:ClientCertificates", "required"), ("Exchange:Tls:ClientCaFile", Path.Combine(CertsDev, "ca.crt")),
+        ("Exchange:Auth:RequireBoundTokens", "true"));
+
+    private static async Task<string> RefusedAsync(ExchangeFactory gateway, string token, X509Certificate2 certificate)
+    {
+        using var client = gateway.TlsClient(token, certificate);
+        var error = await Rpc.FailsWith(StatusCode.Unauthenticated, client.Catalog.ListDatasetsAsync(new ListDatasetsRequest(), deadline: DateTime.UtcNow.AddSeconds(20)));
+        return error.Status.Detail;
+    }
+
+    [Fact]
+    public async Task With_bound_tokens_required_a_token_without_cnf_is_refused_even_over_a_valid_client_certificate()
+    {
+        using var gateway = BoundTokensGateway();
+        using var acme = Client("acme");
+
+        var detail = await RefusedAsync(gateway, Token("acme"), acme);
+        Assert.Contains("certificate-bound token is required", detail, StringComparison.Ordinal);
+        Assert.Equal(StatusCode.OK, await CallAsync(gateway, Token("acme", boundTo: acme), acme));
+    }
+
+    [Fact]
+    public async Task With_bound_tokens_required_the_client_certificate_must_name_the_tokens_participant()
+    {
+        using var gateway = BoundTokensGateway();
+        using var acme = Client("acme");
+        using var ca = DevCa();
+        using var unnamed = Issue("acme.example", ca);
+
+        // acme's own certificate and key, with a token that speaks for globex bound to it.
+        var detail = await RefusedAsync(gateway, Token("globex", boundTo: acme), acme);
+        Assert.Contains("CN", detail, StringComparison.Ordinal);
+        Assert.Contains("globex", detail, StringComparison.Ordinal);
+
+        // A certificate from the client CA whose CN is no participant id.
+        await RefusedAsync(gateway, Token("acme", boundTo: unnamed), unnamed);
+    }
+
+    [Theory]
+    [InlineData("off")]
+    [InlineData("optional")]
+    public async Task Requiring_bound_tokens_without_required_client_certificates_refuses_to_start(string mode)
+    {
+        var (exit, error) = await Exchange.Tests.Smoke.Tools.RunServerToExitAsync("Development",
+            $"--Exchange:DataDirectory={Path.Combine(Path.GetTempPath(), "exchange-mtls", Guid.NewGuid().ToString("N"))}",
+            $"--Exchange:Tls:ClientCertificates={mode}", $"--Exchange:Tls:ClientCaFile={Path.Combine(CertsDev, "ca.crt")}",
+            "--Exchange:Auth:RequireBoundTokens=true");
+        Assert.Equal(1, exit);
+        Assert.Contains("Exchange:Auth:RequireBoundTokens", error, StringComparison.Ordinal);
+    }
+
     private static Task<(int Exit, string Out, string Err)> RunCliAsync(params string[] args) => ExchangeFactory.RunCliAsync(null, args);
 
     [Fact]
