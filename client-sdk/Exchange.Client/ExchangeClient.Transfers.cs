@@ -177,12 +177,13 @@ public sealed partial class ExchangeClient
         {
             // The gateway resumes only from bytes it knows it sent; after its own crash that can be less than
             // reached this disk, and the rest comes again.
+            // Only a FAILED transfer's count is final; while the last stream is still ending, the resume is refused anyway.
             var recorded = (await Transfers.GetTransferAsync(new GetTransferRequest { Name = state.Transfer }, cancellationToken: cancellationToken)
-                .ConfigureAwait(false)).Transfer.BytesSent;
-            if (recorded < offset)
+                .ConfigureAwait(false)).Transfer;
+            if (recorded.State == TransferState.Failed && recorded.BytesSent < offset)
             {
-                file.SetLength(recorded);
-                offset = recorded;
+                file.SetLength(recorded.BytesSent);
+                offset = recorded.BytesSent;
             }
         }
 

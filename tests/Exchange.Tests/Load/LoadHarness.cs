@@ -269,7 +269,7 @@ internal sealed class LoadHarness(Action<string> log) : IAsyncDisposable
             },
         };
         using var http = new HttpClient(handler);
-        http.DefaultRequestHeaders.Authorization = new("Bearer", ExchangeFactory.Token(Participant.Operator.Id, Participant.Operator.Roles));
+        http.DefaultRequestHeaders.Authorization = new("Bearer", ExchangeFactory.Token(Participant.Metrics.Id, Participant.Metrics.Roles));
         var scrape = await http.GetStringAsync(new Uri(Gateway.Address, "/metrics"));
         return (long)scrape.Split('\n')
             .Where(line => line.StartsWith("dotnet_gc_last_collection_heap_size", StringComparison.Ordinal))
