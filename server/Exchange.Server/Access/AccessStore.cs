@@ -77,7 +77,19 @@ internal sealed class AccessStore(Database database)
             // Automatic approval is a quota per consumer and dataset, not per request: while an automatic
             // grant is active, asking again under the automatic terms gets no second one; once it is used
             // up, expired or revoked, the provider decides (a revocation must not be undone by asking again).
-            var automatic = autoTerms is not null && TermsPolicy.IsWithin(terms, autoTerms);
+            // What the consumer left unset it asks for as the automatic terms allow; what applies is recorded, never a 0 it did not mean.
+            string? pendingReason = null;
+            if (autoTerms is not null)
+            {
+                var applied = TermsPolicy.Complete(terms, autoTerms);
+                pendingReason = TermsPolicy.BeyondAutomatic(autoTerms, applied);
+                if (pendingReason is null)
+                {
+                    terms = applied;
+                }
+            }
+
+            var automatic = autoTerms is not null && pendingReason is null;
             if (automatic && context.Command("""
                     SELECT id FROM grants WHERE dataset_id = @d AND consumer = @c AND automatic = 1 ORDER BY seq DESC LIMIT 1
                     """).With("@d", datasetId).With("@c", caller.Participant).ExecuteScalar() is string earlierId)
@@ -91,18 +103,21 @@ internal sealed class AccessStore(Database database)
                 }
 
                 automatic = false;
+                pendingReason = $"automatic approval was already used by {earlier.Name}, now {earlier.State.ToString().ToLowerInvariant()}";
             }
 
             var id = AccessNames.NewId();
             var name = AccessNames.Request(id);
             var now = Timestamps.ToMicros(context.Now);
+            // A request the automatic terms did not cover says why, so the consumer need not guess.
+            var reason = automatic || pendingReason is null ? "" : $"Not approved automatically: {pendingReason}; the provider decides.";
             context.Command("""
-                INSERT INTO access_requests (id, dataset_id, provider, consumer, purpose, requested_terms, state, create_time)
-                VALUES (@id, @dataset, @provider, @consumer, @purpose, @terms, @state, @now)
+                INSERT INTO access_requests (id, dataset_id, provider, consumer, purpose, requested_terms, state, create_time, decision_reason)
+                VALUES (@id, @dataset, @provider, @consumer, @purpose, @terms, @state, @now, @reason)
                 """)
                 .With("@id", id).With("@dataset", datasetId).With("@provider", dataset.Provider).With("@consumer", caller.Participant)
                 .With("@purpose", purpose).With("@terms", terms.ToByteArray()).With("@state", (int)AccessRequestState.Pending)
-                .With("@now", now)
+                .With("@now", now).With("@reason", reason)
                 .ExecuteNonQuery();
             context.Record(Entry(caller.Participant, AuditActions.AccessRequest, name, dataset, caller.Participant, AuditOutcome.Success,
                 TermsDetails(terms, ("purpose", purpose))));
@@ -127,8 +142,9 @@ internal sealed class AccessStore(Database database)
         database.WriteAsync(context =>
         {
             var request = Decidable(context, caller, requestId, AuditActions.AccessApprove, "approve");
-            var granted = terms ?? request.RequestedTerms;
-            if (terms is not null && TermsPolicy.Widening(request.RequestedTerms, terms) is { } widening)
+            // What the approval leaves unset is as requested: --max-transfers alone narrows only that.
+            var granted = terms is null ? request.RequestedTerms : TermsPolicy.Complete(terms, request.RequestedTerms);
+            if (terms is not null && TermsPolicy.Widening(request.RequestedTerms, granted) is { } widening)
             {
                 throw Errors.InvalidArgument(widening);
             }
@@ -259,7 +275,7 @@ internal sealed class AccessStore(Database database)
             .With("@expire", terms.ExpireTime is null ? null : Timestamps.ToMicros(terms.ExpireTime))
             .With("@max", terms.MaxTransfers).With("@now", now).With("@automatic", automatic ? 1 : 0)
             .ExecuteNonQuery();
-        context.Command("UPDATE access_requests SET state = @state, grant_id = @grant, decide_time = @now WHERE id = @id")
+        context.Command("UPDATE access_requests SET state = @state, grant_id = @grant, decide_time = @now, decision_reason = '' WHERE id = @id")
             .With("@state", (int)AccessRequestState.Approved).With("@grant", id).With("@now", now)
             .With("@id", request.Name["accessRequests/".Length..])
             .ExecuteNonQuery();

@@ -39,6 +39,53 @@ internal static class TermsPolicy
     /// <summary>True when <paramref name="requested"/> asks for nothing beyond <paramref name="limit"/>.</summary>
     public static bool IsWithin(Terms requested, Terms limit) => Widening(limit, requested) is null;
 
+    /// <summary>
+    /// <paramref name="given"/> with what it leaves unset taken from <paramref name="defaults"/>: no
+    /// purposes, no expiry, 0 transfers mean "as the other terms say". So an approval that only
+    /// lowers max_transfers keeps the requested purposes and expiry, and a request that states only
+    /// a purpose asks for what the automatic terms allow.
+    /// </summary>
+    public static Terms Complete(Terms given, Terms defaults)
+    {
+        var terms = given.Clone();
+        if (terms.Purposes.Count == 0)
+        {
+            terms.Purposes.Add(defaults.Purposes);
+        }
+
+        terms.ExpireTime ??= defaults.ExpireTime?.Clone();
+        if (terms.MaxTransfers == 0)
+        {
+            terms.MaxTransfers = defaults.MaxTransfers;
+        }
+
+        return terms;
+    }
+
+    /// <summary>Why <paramref name="asked"/> is not approved under <paramref name="automatic"/> terms (a sentence for the consumer), or null when it is within them.</summary>
+    public static string? BeyondAutomatic(Terms automatic, Terms asked)
+    {
+        var extra = asked.Purposes.Except(automatic.Purposes, StringComparer.Ordinal).FirstOrDefault();
+        if (extra is not null)
+        {
+            return $"the purpose '{extra}' is not one approved automatically ({string.Join(", ", automatic.Purposes)})";
+        }
+
+        if (automatic.ExpireTime is { } until && (asked.ExpireTime is null || asked.ExpireTime.ToDateTimeOffset() > until.ToDateTimeOffset()))
+        {
+            return $"it asks for access {(asked.ExpireTime is null ? "without an end" : $"until {asked.ExpireTime.ToDateTimeOffset():O}")}, " +
+                $"beyond the automatic {until.ToDateTimeOffset():O}";
+        }
+
+        if (automatic.MaxTransfers > 0 && (asked.MaxTransfers == 0 || asked.MaxTransfers > automatic.MaxTransfers))
+        {
+            return $"it asks for {(asked.MaxTransfers == 0 ? "unlimited" : asked.MaxTransfers.ToString(System.Globalization.CultureInfo.InvariantCulture))} transfers, " +
+                $"beyond the automatic {automatic.MaxTransfers}";
+        }
+
+        return null;
+    }
+
     /// <summary>The terms a request asks for: its terms, with its purpose among the purposes.</summary>
     public static Terms Normalize(string purpose, Terms? requested)
     {

@@ -71,11 +71,8 @@ public sealed class AccessServiceTests : IDisposable
     public static TheoryData<string, Terms> Widenings => new()
     {
         { "purposes", new Terms { Purposes = { "research", "marketing" }, MaxTransfers = 5 } },
-        { "purposes", new Terms { MaxTransfers = 5 } },
         { "expire_time", new Terms { Purposes = { "research" }, ExpireTime = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddDays(60)), MaxTransfers = 5 } },
-        { "expire_time", new Terms { Purposes = { "research" }, MaxTransfers = 5 } },
         { "max_transfers", new Terms { Purposes = { "research" }, ExpireTime = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddDays(1)), MaxTransfers = 6 } },
-        { "max_transfers", new Terms { Purposes = { "research" }, ExpireTime = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddDays(1)), MaxTransfers = 0 } },
     };
 
     [Theory]
@@ -94,6 +91,62 @@ public sealed class AccessServiceTests : IDisposable
         Assert.Equal(AccessRequestState.Pending,
             (await acme.Access.GetAccessRequestAsync(new GetAccessRequestRequest { Name = request.Name })).AccessRequest.State);
         Assert.Empty((await acme.Access.ListGrantsAsync(new ListGrantsRequest())).Grants);
+    }
+
+    [Fact]
+    public async Task Terms_an_approval_leaves_unset_are_the_requested_ones()
+    {
+        using var acme = _factory.As(Participant.Acme);
+        using var initech = _factory.As(Participant.Initech);
+        var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
+        var until = In(TimeSpan.FromDays(30));
+        var request = await initech.RequestAsync(dataset, "research",
+            new Terms { Purposes = { "research", "teaching" }, ExpireTime = until, MaxTransfers = 20 });
+
+        // As `exchange access approve <request> --max-transfers 10` sends it: only that field.
+        var grant = await acme.ApproveAsync(request, new Terms { MaxTransfers = 10 });
+
+        Assert.Equal(["research", "teaching"], grant.Terms.Purposes);
+        Assert.Equal(until, grant.Terms.ExpireTime);
+        Assert.Equal(10, grant.Terms.MaxTransfers);
+    }
+
+    [Fact]
+    public async Task A_request_stating_only_an_allowed_purpose_is_approved_under_the_automatic_terms_and_others_say_why_not()
+    {
+        using var acme = _factory.As(Participant.Acme);
+        var open = new Dataset
+        {
+            Title = "Open data",
+            Classification = Classification.Public,
+            AutoApprovalTerms = new Terms { Purposes = { "research" }, MaxTransfers = 5 },
+        };
+        var dataset = (await acme.Catalog.CreateDatasetAsync(new CreateDatasetRequest { Dataset = open })).Dataset;
+        await acme.UploadAsync(dataset.Name, new MemoryStream(CatalogFixture.SampleBytes), "text/csv");
+        await acme.Catalog.PublishDatasetAsync(new PublishDatasetRequest { Name = dataset.Name });
+        using var initech = _factory.As(Participant.Initech);
+
+        // `exchange access request <dataset> --purpose research`: no terms beyond the purpose.
+        var approved = await initech.RequestAsync(dataset, "research");
+        Assert.Equal(AccessRequestState.Approved, approved.State);
+        Assert.Equal(5, approved.RequestedTerms.MaxTransfers);
+        var grant = (await initech.Access.GetGrantAsync(new GetGrantRequest { Name = approved.Grant })).Grant;
+        Assert.Equal((5L, "research"), (grant.Terms.MaxTransfers, grant.Terms.Purposes.Single()));
+        using var auditor = _factory.As(Participant.Auditor);
+        var recorded = (await auditor.AllEventsAsync(new ListAuditEventsRequest { Action = "access.request" })).Single();
+        Assert.Equal("5", recorded.Details.Single(d => d.Key == "max_transfers").Value);
+
+        using var umbrella = _factory.As(Participant.Umbrella);
+        var more = await umbrella.RequestAsync(dataset, "research", new Terms { Purposes = { "research" }, MaxTransfers = 20 });
+        Assert.Equal(AccessRequestState.Pending, more.State);
+        Assert.Contains("20 transfers, beyond the automatic 5", more.DecisionReason);
+        await umbrella.Access.WithdrawAccessRequestAsync(new WithdrawAccessRequestRequest { Name = more.Name });
+        var other = await umbrella.RequestAsync(dataset, "marketing");
+        Assert.Contains("'marketing' is not one approved automatically (research)", other.DecisionReason);
+
+        var decided = await acme.ApproveAsync(other);
+        Assert.Equal("", (await umbrella.Access.GetAccessRequestAsync(new GetAccessRequestRequest { Name = other.Name })).AccessRequest.DecisionReason);
+        Assert.Equal(["marketing"], decided.Terms.Purposes);
     }
 
     [Fact]
@@ -249,8 +302,8 @@ public sealed class AccessServiceTests : IDisposable
         var otherPurpose = await umbrella.RequestAsync(dataset, "marketing", new Terms { Purposes = { "marketing" }, MaxTransfers = 1 });
         Assert.Equal(AccessRequestState.Pending, otherPurpose.State);
         await umbrella.Access.WithdrawAccessRequestAsync(new WithdrawAccessRequestRequest { Name = otherPurpose.Name });
-        var unlimited = await umbrella.RequestAsync(dataset, "research");
-        Assert.Equal(AccessRequestState.Pending, unlimited.State);
+        var more = await umbrella.RequestAsync(dataset, "research", new Terms { Purposes = { "research" }, MaxTransfers = 11 });
+        Assert.Equal(AccessRequestState.Pending, more.State);
 
         using var auditor = _factory.As(Participant.Auditor);
         var approval = (await auditor.AllEventsAsync(new ListAuditEventsRequest { Action = "access.approve" })).Single();
