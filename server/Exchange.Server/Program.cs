@@ -3,9 +3,11 @@ using Exchange.Server.Observability;
 using Exchange.Server.Security;
 using Exchange.Server.Storage;
 
+var startup = new StartupFailure();
 try
 {
     var builder = WebApplication.CreateBuilder(args);
+    startup.QuietHostWhileStarting(builder.Logging);
 
     var section = builder.Configuration.GetSection(ExchangeOptions.Section);
     var options = section.Get<ExchangeOptions>() ?? new ExchangeOptions();
@@ -37,12 +39,15 @@ try
     app.UseAuthorization();
     app.MapExchangeServices(options);
     app.MapExchangeTelemetry(options);
-    app.Run();
+    await app.StartAsync();
+    startup.MarkStarted();
+    await app.WaitForShutdownAsync();
     return 0;
 }
-catch (StartupException ex)
+catch (Exception ex) when (!startup.Started)
 {
-    await Console.Error.WriteLineAsync($"Exchange cannot start: {ex.Message}");
+    // One line and exit 1 for any failure to start: a busy port, a missing key, bad configuration.
+    await Console.Error.WriteLineAsync($"Exchange cannot start: {StartupFailure.Describe(ex)}");
     return 1;
 }
 

@@ -97,4 +97,22 @@ public sealed class ProductionStartupTests
             Directory.Delete(keys, recursive: true);
         }
     }
+
+    [Fact]
+    public async Task A_gateway_that_cannot_start_says_why_in_one_line_and_exits_1()
+    {
+        using var busy = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        busy.Start();
+        var port = ((System.Net.IPEndPoint)busy.LocalEndpoint).Port;
+        var data = Path.Combine(Path.GetTempPath(), "exchange-busy", Guid.NewGuid().ToString("N"));
+
+        var (exit, message) = await Tools.RunServerToExitAsync("Development", $"--Exchange:DataDirectory={data}", "--urls", $"https://127.0.0.1:{port}");
+
+        Assert.Equal(1, exit);
+        Assert.Contains($"Exchange cannot start: Failed to bind to address https://127.0.0.1:{port}: address already in use.", message);
+        Assert.Contains("--urls", message);
+        Assert.DoesNotContain("   at ", message);
+        Assert.Single(message.Split('\n'), line => line.Contains("address already in use", StringComparison.Ordinal));
+        Directory.Delete(data, recursive: true);
+    }
 }

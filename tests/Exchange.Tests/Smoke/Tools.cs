@@ -62,8 +62,8 @@ internal static class Tools
             throw new InvalidOperationException($"The gateway did not exit within 60 s: {await output}");
         }
 
-        await output;
-        return (process.ExitCode, await error);
+        // Both streams: a log line with a stack trace on stdout is as much noise as one on stderr.
+        return (process.ExitCode, await error + await output);
     }
 
     /// <summary>
