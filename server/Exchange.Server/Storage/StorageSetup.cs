@@ -54,6 +54,7 @@ internal static class StorageSetup
         services.AddHostedService<StorageInitializer>();
         services.AddHostedService<RevisionMaintenance>();
         services.AddSingleton<Hosting.GatewayInstance>();
+        services.AddSingleton<LiveTransfers>();
         services.AddHostedService<OrphanedTransfers>();
         services.AddHostedService<CheckpointPublisher>();
         if (exchangeOptions.Database.Kind == "postgres")

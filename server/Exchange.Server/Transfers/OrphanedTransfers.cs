@@ -4,12 +4,13 @@ using Microsoft.Extensions.Options;
 namespace Exchange.Server.Transfers;
 
 /// <summary>
-/// Keeps this gateway marked alive and fails the transfers left STARTED by a gateway that is not
+/// Keeps this gateway marked alive (recording how far its downloads have got, and stopping any that
+/// another gateway meanwhile failed as orphans) and fails the transfers left STARTED by a gateway that is not
 /// (a crash, a lost replica), so none holds a counted transfer forever: each is recorded as failed
 /// and can resume under the usual checks. With the embedded database no other process can be
 /// serving, so on start every STARTED transfer of an earlier run is failed at once.
 /// </summary>
-internal sealed partial class OrphanedTransfers(TransferStore store, Database database, IOptions<Hosting.ExchangeOptions> options,
+internal sealed partial class OrphanedTransfers(TransferStore store, LiveTransfers live, Database database, IOptions<Hosting.ExchangeOptions> options,
     TimeProvider time, ILogger<OrphanedTransfers> logger) : IHostedService
 {
     // Never disposed: it has no timer, and the host may dispose services before it stops them.
@@ -25,7 +26,7 @@ internal sealed partial class OrphanedTransfers(TransferStore store, Database da
             throw new Hosting.StartupException($"Exchange:Transfers:OrphanTimeout must be positive, not {Timeout}.");
         }
 
-        await store.HeartbeatAsync(cancellationToken);
+        await HeartbeatAsync(cancellationToken);
         await SweepAsync(cancellationToken);
         _loop = Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
     }
@@ -44,7 +45,7 @@ internal sealed partial class OrphanedTransfers(TransferStore store, Database da
             {
                 // Three heartbeats per timeout: one late write does not make a live gateway look gone.
                 await Task.Delay(Timeout / 3, time, stopping);
-                await store.HeartbeatAsync(stopping);
+                await HeartbeatAsync(stopping);
                 await SweepAsync(stopping);
             }
             catch (OperationCanceledException) when (stopping.IsCancellationRequested)
@@ -56,6 +57,15 @@ internal sealed partial class OrphanedTransfers(TransferStore store, Database da
                 // The database may be away for a moment; the next round tries again.
                 LogSweepFailed(ex);
             }
+        }
+    }
+
+    private async Task HeartbeatAsync(CancellationToken cancellationToken)
+    {
+        // A stream that ended meanwhile may be among them; stopping it again is harmless.
+        foreach (var superseded in await store.HeartbeatAsync(live.Snapshot(), cancellationToken))
+        {
+            superseded.Supersede();
         }
     }
 

@@ -20,7 +20,7 @@ namespace Exchange.Server.Transfers;
 /// </summary>
 [BindServiceMethod(typeof(TransferService), nameof(BindService))]
 internal sealed partial class TransferService(TransferStore store, AuditStore audit, CheckpointSigner signer, IBlobStore blobs, KeyRing keys,
-    GrantSignals signals, PageTokens pageTokens, IOptions<Hosting.ExchangeOptions> options, TimeProvider time, Observability.ExchangeTelemetry telemetry,
+    GrantSignals signals, LiveTransfers live, PageTokens pageTokens, IOptions<Hosting.ExchangeOptions> options, TimeProvider time, Observability.ExchangeTelemetry telemetry,
     ILogger<TransferService> logger)
     : V1.TransferService.TransferServiceBase
 {
@@ -210,14 +210,14 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
         }
 
         var (transfer, stored, grant) = (start.Transfer!, start.Revision!, start.Grant!);
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lease.Revoked);
+        using var stream = live.Add(transfer.Name["transfers/".Length..], start.Attempt, request.Offset);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lease.Revoked, stream.Superseded);
         if (grant.Terms.ExpireTime is { } expiry)
         {
             // Timers reach about 49 days; a download still running by then is stopped at that point and may resume.
             stop.CancelAfter(Min(Max(expiry.ToDateTimeOffset() - time.GetUtcNow(), TimeSpan.Zero), TimeSpan.FromDays(40)));
         }
 
-        var sent = request.Offset;
         var finished = false;
         var started = time.GetTimestamp();
         try
@@ -250,16 +250,24 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
                     stop.Token.ThrowIfCancellationRequested();
                     var write = responseStream.WriteAsync(new DownloadResponse
                     {
-                        Chunk = new DownloadChunk { Offset = sent, Data = UnsafeByteOperations.UnsafeWrap(chunk) },
+                        Chunk = new DownloadChunk { Offset = stream.Sent, Data = UnsafeByteOperations.UnsafeWrap(chunk) },
                     }, context.CancellationToken);
-
-                    // Handed to the transport: from here the consumer may receive these bytes, so they count as
-                    // sent (a resume may start up to here, never past what this gateway handed over).
-                    sent += chunk.Length;
-                    if (!write.IsCompletedSuccessfully)
+                    try
                     {
-                        // A consumer that stops reading must not hold a revoked or expired stream open.
-                        await write.WaitAsync(stop.Token);
+                        if (!write.IsCompletedSuccessfully)
+                        {
+                            // A consumer that stops reading must not hold a revoked or expired stream open.
+                            await write.WaitAsync(stop.Token);
+                        }
+                    }
+                    finally
+                    {
+                        // Counted once its write has completed: a resume may start up to here and never past it, so no
+                        // receipt covers bytes whose write did not finish (a consumer that got more resumes a little earlier).
+                        if (write.IsCompletedSuccessfully)
+                        {
+                            stream.Advance(chunk.Length);
+                        }
                     }
 
                     telemetry.Transferred("download", chunk.Length);
@@ -272,7 +280,7 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
 
             var sha256 = hash?.GetHashAndReset() ?? stored.Revision.Sha256.ToByteArray();
             finished = true;
-            var index = await store.FinishAsync(caller, transfer, grant, start.Attempt, completed: true, sent,
+            var index = await store.FinishAsync(caller, transfer, grant, start.Attempt, completed: true, stream.Sent,
                 Convert.ToHexStringLower(stored.Revision.Sha256.Span))
                 ?? throw new RpcException(new Status(StatusCode.Aborted, $"'{transfer.Name}' was resumed elsewhere; this stream ends without a receipt."));
             var receipt = await audit.ReceiptAsync(index, signer, CancellationToken.None);
@@ -285,9 +293,11 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
         catch (Exception ex) when (!finished)
         {
             telemetry.TransferEnded("download", "failed", time.GetElapsedTime(started));
-            var (status, reason) = Classify(ex, lease.Revoked.IsCancellationRequested, context.CancellationToken.IsCancellationRequested);
-            await store.FinishAsync(caller, transfer, grant, start.Attempt, completed: false, sent, reason);
-            LogTransferFailed(transfer.Name, sent, reason);
+            var (status, reason) = stream.WasSuperseded
+                ? (new Status(StatusCode.Aborted, $"'{transfer.Name}' was failed by another gateway, which took this one for gone; resume it."), "superseded")
+                : Classify(ex, lease.Revoked.IsCancellationRequested, context.CancellationToken.IsCancellationRequested);
+            await store.FinishAsync(caller, transfer, grant, start.Attempt, completed: false, stream.Sent, reason);
+            LogTransferFailed(transfer.Name, stream.Sent, reason);
             throw new RpcException(status);
         }
     }

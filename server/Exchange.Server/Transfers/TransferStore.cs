@@ -295,12 +295,34 @@ internal sealed class TransferStore(Database database, Hosting.GatewayInstance g
             return index;
         }, CancellationToken.None);
 
-    /// <summary>Says that this gateway process is alive, so its streaming transfers are not taken for orphans.</summary>
-    public Task HeartbeatAsync(CancellationToken cancellationToken) =>
-        database.WriteAsync(unit => unit.Command("""
-            INSERT INTO gateways (id, seen_time) VALUES (@id, @now)
-            ON CONFLICT (id) DO UPDATE SET seen_time = excluded.seen_time
-            """).With("@id", gateway.Id).With("@now", Timestamps.ToMicros(unit.Now)).ExecuteNonQuery(), cancellationToken);
+    /// <summary>
+    /// Says that this gateway process is alive, so its streaming transfers are not taken for orphans,
+    /// and records how far each of <paramref name="streams"/> has got; returns those whose transfer is
+    /// no longer this stream's (another gateway failed it as an orphan), which must stop.
+    /// </summary>
+    public Task<List<LiveTransfers.Stream>> HeartbeatAsync(IReadOnlyList<LiveTransfers.Stream> streams, CancellationToken cancellationToken) =>
+        database.WriteAsync(unit =>
+        {
+            unit.Command("""
+                INSERT INTO gateways (id, seen_time) VALUES (@id, @now)
+                ON CONFLICT (id) DO UPDATE SET seen_time = excluded.seen_time
+                """).With("@id", gateway.Id).With("@now", Timestamps.ToMicros(unit.Now)).ExecuteNonQuery();
+            var superseded = new List<LiveTransfers.Stream>();
+            foreach (var stream in streams)
+            {
+                var still = unit.Command("""
+                    UPDATE transfers SET bytes_sent = CASE WHEN @sent > bytes_sent THEN @sent ELSE bytes_sent END
+                    WHERE id = @id AND state = @started AND attempt = @attempt
+                    """).With("@sent", stream.Sent).With("@id", stream.Id).With("@started", (int)TransferState.Started)
+                    .With("@attempt", stream.Attempt).ExecuteNonQuery();
+                if (still == 0)
+                {
+                    superseded.Add(stream);
+                }
+            }
+
+            return superseded;
+        }, cancellationToken);
 
     /// <summary>
     /// Fails, and records, every STARTED transfer whose gateway process is gone: not this one, and not

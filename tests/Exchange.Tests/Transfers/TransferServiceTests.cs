@@ -304,9 +304,11 @@ public sealed class TransferServiceTests : IDisposable
         var interrupted = await initech.WaitForTransferAsync(transfer, TransferState.Failed);
         Assert.Equal("cancelled by the consumer", interrupted.FailureReason);
 
-        var (header, rest, trailer) = await initech.DownloadAllAsync(grant.Name, offset: received.Length, transfer: transfer);
+        // A client resumes from what it holds, but not past what the gateway counts as sent (writes that completed).
+        var from = (int)Math.Min(received.Length, interrupted.BytesSent);
+        var (header, rest, trailer) = await initech.DownloadAllAsync(grant.Name, offset: from, transfer: transfer);
         Assert.Equal(transfer, header.Transfer);
-        Assert.Equal(content, received.ToArray().Concat(rest).ToArray());
+        Assert.Equal(content, received.ToArray()[..from].Concat(rest).ToArray());
         Assert.Equal(SHA256.HashData(rest), trailer.Sha256.ToByteArray());
         Assert.Equal(1, (await initech.Access.GetGrantAsync(new GetGrantRequest { Name = grant.Name })).Grant.TransfersUsed);
         Assert.Equal(TransferState.Completed, (await initech.Transfers.GetTransferAsync(new GetTransferRequest { Name = transfer })).Transfer.State);
@@ -343,10 +345,11 @@ public sealed class TransferServiceTests : IDisposable
         // From the start again: refused, the bytes were already delivered under this transfer.
         var again = await Rpc.FailsWith(StatusCode.FailedPrecondition, () => initech.DownloadAllAsync(grant.Name, offset: 0, transfer: transfer));
         Assert.Contains("resume from offset", again.Status.Detail);
-        await Rpc.FailsWith(StatusCode.InvalidArgument, () => initech.DownloadAllAsync(grant.Name, purpose: "teaching", offset: received, transfer: transfer));
+        var from = Math.Min(received, failed.BytesSent);
+        await Rpc.FailsWith(StatusCode.InvalidArgument, () => initech.DownloadAllAsync(grant.Name, purpose: "teaching", offset: from, transfer: transfer));
 
-        var (_, rest, _) = await initech.DownloadAllAsync(grant.Name, offset: received, transfer: transfer);
-        Assert.Equal(content.AsSpan((int)received).ToArray(), rest);
+        var (_, rest, _) = await initech.DownloadAllAsync(grant.Name, offset: from, transfer: transfer);
+        Assert.Equal(content.AsSpan((int)from).ToArray(), rest);
     }
 
     [Fact]
@@ -440,11 +443,26 @@ public sealed class TransferServiceTests : IDisposable
         Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
         var transfer = call.ResponseStream.Current.Header.Transfer;
 
-        // As if another replica had been streaming it and then vanished: its gateway never says it is alive again.
-        var database = _factory.Services.GetRequiredService<Exchange.Server.Storage.Database>();
-        await database.WriteAsync(unit => unit.Command("UPDATE transfers SET gateway = 'lost-replica' WHERE id = @id")
-            .With("@id", transfer["transfers/".Length..]).ExecuteNonQuery(), CancellationToken.None);
+        // This gateway's heartbeat records how far the live stream has got.
         var store = _factory.Services.GetRequiredService<Exchange.Server.Transfers.TransferStore>();
+        var live = _factory.Services.GetRequiredService<Exchange.Server.Transfers.LiveTransfers>();
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+        Assert.Empty(await store.HeartbeatAsync(live.Snapshot(), CancellationToken.None));
+        var streaming = (await initech.Transfers.GetTransferAsync(new GetTransferRequest { Name = transfer })).Transfer;
+        Assert.Equal(TransferState.Started, streaming.State);
+        Assert.True(streaming.BytesSent > 0, "the heartbeat records progress");
+
+        // Another replica that is alive keeps its transfers.
+        var database = _factory.Services.GetRequiredService<Exchange.Server.Storage.Database>();
+        async Task ServedBy(string gateway) => await database.WriteAsync(unit => unit.Command("UPDATE transfers SET gateway = @g WHERE id = @id")
+            .With("@g", gateway).With("@id", transfer["transfers/".Length..]).ExecuteNonQuery(), CancellationToken.None);
+        await database.WriteAsync(unit => unit.Command("INSERT INTO gateways (id, seen_time) VALUES ('live-replica', @now)")
+            .With("@now", Timestamps.ToMicros(unit.Now)).ExecuteNonQuery(), CancellationToken.None);
+        await ServedBy("live-replica");
+        Assert.Equal(0, await store.FailOrphansAsync(DateTimeOffset.UtcNow.AddMinutes(-1), onlyThisGateway: false, CancellationToken.None));
+
+        // As if the replica streaming it had vanished: its gateway never says it is alive again.
+        await ServedBy("lost-replica");
         Assert.Equal(1, await store.FailOrphansAsync(DateTimeOffset.UtcNow.AddMinutes(-1), onlyThisGateway: false, CancellationToken.None));
 
         var failed = (await initech.Transfers.GetTransferAsync(new GetTransferRequest { Name = transfer })).Transfer;
@@ -453,8 +471,11 @@ public sealed class TransferServiceTests : IDisposable
         var record = (await auditor.AllEventsAsync(new ListAuditEventsRequest { Action = "transfer.fail" })).Single(e => e.Resource == transfer);
         Assert.Equal(("exchange:gateway", "initech"), (record.Actor, record.Subject));
 
-        // The stream it stood for can no longer finish; the transfer resumes under the usual checks.
-        await call.EndsWithoutTrailerAsync();
+        // The stream still running here learns at its gateway's next heartbeat that the transfer is no longer its own, and stops;
+        // the transfer resumes under the usual checks, from what was recorded.
+        Assert.Single(await store.HeartbeatAsync(live.Snapshot(), CancellationToken.None)).Supersede();
+        var stopped = await call.EndsWithoutTrailerAsync();
+        Assert.Equal(StatusCode.Aborted, stopped.StatusCode);
         var (_, bytes, trailer) = await initech.DownloadAllAsync(grant.Name, offset: 0, transfer: transfer);
         Assert.Equal(content, bytes);
         Assert.Equal("transfer.complete", trailer.Receipt.Event.Action);
