@@ -34,7 +34,9 @@ internal sealed class GrpcForbidden : IAuthorizationMiddlewareResultHandler
             return "This token may not make this call.";
         }
 
-        var held = context.User.FindAll(ExchangeClaims.Roles).Select(c => c.Value).ToList();
+        // The token's roles are echoed back bounded and clean: a signed token is still the caller's text.
+        var held = context.User.FindAll(ExchangeClaims.Roles).Select(c => c.Value)
+            .Where(r => Validation.RequestText.Problem(r, new Validation.TextRule(32)) is null).Take(8).ToList();
         var has = held.Count == 0 ? "no roles" : $"only {string.Join(", ", held)}";
         var roles = needed.Count == 1 ? $"the role {needed[0]}" : $"one of the roles {string.Join(", ", needed.Take(needed.Count - 1))} or {needed[^1]}";
         return $"This call needs a token with {roles} in its 'roles' claim; this token has {has}.";

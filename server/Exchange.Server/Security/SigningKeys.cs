@@ -41,7 +41,8 @@ internal static class SigningKeys
 
     /// <summary>
     /// Why a certificate's holder may not issue tokens, or null: it must carry the digitalSignature
-    /// key usage, and be neither a CA nor a certificate whose extended key usage is TLS only, so that
+    /// key usage, and be neither a CA nor a certificate usable for TLS (a key-exchange key usage, or a
+    /// serverAuth/clientAuth extended key usage), so that
     /// a folder of TLS certificates does not make every holder a token issuer.
     /// </summary>
     private static string? NotForSigning(X509Certificate2 certificate)
@@ -58,12 +59,17 @@ internal static class SigningKeys
             return "does not carry the digitalSignature key usage";
         }
 
-        if (extensions.OfType<X509EnhancedKeyUsageExtension>().FirstOrDefault() is { } extended
-            && extended.EnhancedKeyUsages.Count > 0
-            && extended.EnhancedKeyUsages.Cast<Oid>().All(oid => oid.Value is ServerAuthentication or ClientAuthentication))
+        // TLS certificates carry digitalSignature too; what gives them away is a key-exchange usage or a TLS purpose.
+        if ((usage.KeyUsages & (X509KeyUsageFlags.KeyEncipherment | X509KeyUsageFlags.KeyAgreement | X509KeyUsageFlags.DataEncipherment)) != 0)
         {
-            var names = string.Join(", ", extended.EnhancedKeyUsages.Cast<Oid>().Select(oid => oid.Value == ServerAuthentication ? "serverAuth" : "clientAuth"));
-            return $"is meant for TLS only (extended key usage {names})";
+            return "also carries a key-exchange key usage (keyEncipherment, keyAgreement or dataEncipherment), as TLS certificates do";
+        }
+
+        if (extensions.OfType<X509EnhancedKeyUsageExtension>().FirstOrDefault() is { } extended
+            && extended.EnhancedKeyUsages.Cast<Oid>().Where(oid => oid.Value is ServerAuthentication or ClientAuthentication).ToList() is { Count: > 0 } tls)
+        {
+            var names = string.Join(", ", tls.Select(oid => oid.Value == ServerAuthentication ? "serverAuth" : "clientAuth"));
+            return $"is meant for TLS (extended key usage {names})";
         }
 
         return null;

@@ -107,6 +107,12 @@ internal static class RequestText
             var c = value[i];
             if (char.IsHighSurrogate(c) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1]))
             {
+                // Beyond the basic plane, the invisible ones are the tag characters (U+E0000 block).
+                if (CharUnicodeInfo.GetUnicodeCategory(value, i) == UnicodeCategory.Format)
+                {
+                    return Invisible(char.ConvertToUtf32(c, value[i + 1]), i);
+                }
+
                 i++;
                 continue;
             }
@@ -134,10 +140,20 @@ internal static class RequestText
             {
                 return $"holds the bidirectional override U+{(int)c:X4} at character {i.ToString(CultureInfo.InvariantCulture)}, which can make text display as something else";
             }
+
+            // Zero-width and other formatting characters make two strings look alike ("research" and "research\u200B");
+            // the joiners stay, which scripts and emoji need.
+            if (c is not ('\u200C' or '\u200D') && CharUnicodeInfo.GetUnicodeCategory(c) == UnicodeCategory.Format)
+            {
+                return Invisible(c, i);
+            }
         }
 
         return null;
     }
+
+    private static string Invisible(int codePoint, int index) =>
+        $"holds the invisible formatting character U+{codePoint:X4} at character {index.ToString(CultureInfo.InvariantCulture)}, which makes text look like other text";
 
     private static void CheckFields(IMessage message, string? prefix)
     {

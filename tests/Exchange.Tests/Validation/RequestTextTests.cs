@@ -47,6 +47,7 @@ public sealed class RequestTextTests(ExchangeFactory factory) : IClassFixture<Ex
     [Theory]
     [InlineData("research", false)]
     [InlineData("Forschung zu Wetterdaten 🌧", false)]
+    [InlineData("family 👨‍👩‍👧 and می‌خواهم", false)]
     [InlineData("line one\nline two\twith a tab", true)]
     public void Clean_text_passes(string value, bool multiLine) =>
         Assert.Null(RequestText.Problem(value, new TextRule(100, multiLine)));
@@ -61,6 +62,10 @@ public sealed class RequestTextTests(ExchangeFactory factory) : IClassFixture<Ex
     [InlineData("invoice_\u202Egpj.exe", false, "bidirectional override U+202E")]
     [InlineData("a\u2067b", false, "bidirectional override U+2067")]
     [InlineData("bad \uFFFD bytes", false, "not valid UTF-8")]
+    [InlineData("research\u200B", false, "invisible formatting character U+200B")]
+    [InlineData("\uFEFFresearch", false, "invisible formatting character U+FEFF")]
+    [InlineData("rtl\u200Fmark", false, "invisible formatting character U+200F")]
+    [InlineData("tag\U000E0041", false, "invisible formatting character U+E0041")]
     [InlineData("lone \uD800 half", false, "not valid UTF-8")]
     [InlineData("ends with a line break\n", true, "must not end with a line break")]
     [InlineData("0123456789012345678901234567890", false, "31 characters long; at most 30")]
