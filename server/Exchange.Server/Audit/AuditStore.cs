@@ -47,7 +47,21 @@ internal sealed class AuditStore(Database database)
                 from = begin;
             }
 
-            using var command = connection.Command(ListSql(query, caller)).With("@from", from).With("@size", until).With("@limit", pageSize + 1);
+            var byScope = false;
+            if (!caller.ReadsEverything && HasIndexedFilter(query))
+            {
+                // A filter that matches much of the log but little of the caller's own part would make the filter's
+                // index walk other participants' events: then the caller's own events lead instead, so the cost of
+                // a page is bounded by the caller's own share of the log, never by everyone else's.
+                using var probe = connection.Command(
+                    $"SELECT COUNT(*) FROM (SELECT 1 FROM audit_events WHERE {string.Join(" AND ", FilterConditions(query, indexed: true))} " +
+                    "AND idx >= @from AND idx < @size LIMIT @probe) p")
+                    .With("@from", from).With("@size", until).With("@probe", FilterProbeLimit);
+                BindFilters(probe, query with { StartMicros = null, EndMicros = null }, caller, scoped: false);
+                byScope = Convert.ToInt64(probe.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) >= FilterProbeLimit;
+            }
+
+            using var command = connection.Command(ListSql(query, caller, byScope)).With("@from", from).With("@size", until).With("@limit", pageSize + 1);
             BindFilters(command, query, caller);
             using var reader = command.ExecuteReader();
             var events = new List<AuditEvent>();
@@ -60,46 +74,56 @@ internal sealed class AuditStore(Database database)
             return KeysetPage.From(events.Select(e => (e.Index + 1, e)).ToList(), pageSize);
         }, cancellationToken);
 
+    /// <summary>How many matches of a filter make a participant's own events lead its page query instead.</summary>
+    internal const int FilterProbeLimit = 2000;
+
     /// <summary>
     /// The page query with only the conditions this query and caller have, so the engine can serve
-    /// each from its index (dataset, action, actor, subject, provider) instead of walking the log
-    /// past everything a filter rules out.
+    /// it from one index: the filter's (dataset, action, participant) or, <paramref name="byScope"/>,
+    /// the caller's own (actor, subject, provider), with the other side only checked, never walked.
     /// </summary>
-    internal static string ListSql(AuditQuery query, Caller caller)
+    internal static string ListSql(AuditQuery query, Caller caller, bool byScope = false)
     {
         var where = new List<string> { "idx >= @from", "idx < @size" };
         if (!caller.ReadsEverything)
         {
             // Who reads what: auditors and operators everything; others what they did, what was done to them,
-            // and (providers) what concerns their datasets. Beside a filter of its own the scope is written so
-            // that no index serves it: the filter's index finds the few candidates, the scope checks them.
+            // and (providers) what concerns their datasets. Written so that only the leading side can use an index.
             var columns = caller.IsProvider ? new[] { "actor", "subject", "dataset_provider" } : ["actor", "subject"];
-            where.Add(query.Dataset is not null || query.Participant is not null || query.Action is not null
+            where.Add(!byScope && HasIndexedFilter(query)
                 ? $"@me IN ({string.Join(", ", columns)})"
                 : $"({string.Join(" OR ", columns.Select(c => $"{c} = @me"))})");
         }
 
-        if (query.Dataset is not null)
-        {
-            where.Add("dataset = @dataset");
-        }
-
-        if (query.Participant is not null)
-        {
-            where.Add("(actor = @participant OR subject = @participant)");
-        }
-
-        if (query.Action is not null)
-        {
-            where.Add("action = @action");
-        }
-
+        where.AddRange(FilterConditions(query, indexed: !byScope));
         if (query.StartMicros is not null || query.EndMicros is not null)
         {
             where.Add(TimeFilter(query));
         }
 
         return $"SELECT idx, leaf FROM audit_events WHERE {string.Join(" AND ", where)} ORDER BY idx LIMIT @limit";
+    }
+
+    private static bool HasIndexedFilter(AuditQuery query) => query.Dataset is not null || query.Participant is not null || query.Action is not null;
+
+    /// <summary>The dataset, participant and action conditions; unless <paramref name="indexed"/>, in a form no index serves ("|| ''").</summary>
+    private static IEnumerable<string> FilterConditions(AuditQuery query, bool indexed)
+    {
+        string Column(string name) => indexed ? name : $"({name} || '')";
+        if (query.Dataset is not null)
+        {
+            yield return $"{Column("dataset")} = @dataset";
+        }
+
+        if (query.Participant is not null)
+        {
+            yield return $"({Column("actor")} = @participant OR {Column("subject")} = @participant)";
+        }
+
+        if (query.Action is not null)
+        {
+            yield return $"{Column("action")} = @action";
+        }
     }
 
     /// <summary>The parameters of exactly the conditions <see cref="ListSql"/> wrote.</summary>
