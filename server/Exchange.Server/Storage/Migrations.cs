@@ -178,6 +178,9 @@ internal static class Migrations
         """
         ALTER TABLE grants ADD COLUMN automatic INTEGER NOT NULL DEFAULT 0;
         CREATE INDEX grants_automatic ON grants (dataset_id, consumer, seq) WHERE automatic = 1;
+        -- An automatic approval happened in the unit of work that filed the request, so at the same instant.
+        UPDATE grants SET automatic = 1 WHERE access_request_id IN (
+            SELECT id FROM access_requests WHERE state = 2 AND decide_time = create_time);
 
         ALTER TABLE transfers ADD COLUMN gateway TEXT NOT NULL DEFAULT '';
         CREATE INDEX transfers_started ON transfers (gateway) WHERE state = 1;
