@@ -195,6 +195,15 @@ internal static class AuditCommand
                 await app.Error.WriteLineAsync(result.FirstBadIndex is { } index
                     ? $"verification FAILED at index {index}: {Render.Printable(result.Message)}"
                     : $"verification FAILED: {Render.Printable(result.Message)}");
+                // The same log (by its signed id) as trusted before: not a new database behind the same address.
+                if (result is { Inconsistent: true, TrustedBefore.LogId.Length: > 0 })
+                {
+                    var id = result.TrustedBefore.LogId;
+                    await app.Error.WriteLineAsync($"      this is the log trusted before (log id {id}), and events it had signed are not in it now.");
+                    await app.Error.WriteLineAsync($"      if that is known (e.g. its database was restored from a backup), `exchange audit trust forget {id}` " +
+                        "trusts the log as it is now.");
+                }
+
                 return 1;
             }
 

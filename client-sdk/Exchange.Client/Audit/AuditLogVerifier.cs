@@ -109,7 +109,8 @@ public sealed class AuditLogVerifier(ExchangeClient client)
                 : await CheckpointConsistency.ProblemAsync(client, old, checkpoint, cancellationToken);
             if (problem is not null)
             {
-                return Failed(problem + (old.LogId.Length == 0 && checkpoint.LogId.Length > 0 ? WithoutId(old.Origin) : ""), key, checkpoint);
+                var failed = Failed(problem + (old.LogId.Length == 0 && checkpoint.LogId.Length > 0 ? WithoutId(old.Origin) : ""), key, checkpoint);
+                return failed with { Inconsistent = true, TrustedBefore = previous };
             }
 
             previousSize = old.Size;
@@ -177,6 +178,7 @@ public sealed class AuditLogVerifier(ExchangeClient client)
             EventsAfterCheckpoint = afterCheckpoint,
             PreviousTrustedSize = previousSize,
             NewLog = previous is null,
+            TrustedBefore = previous,
             OtherLogsOfOrigin = previous is null ? [.. logs.Where(l => l.Origin == checkpoint.Origin)] : [],
         };
     }

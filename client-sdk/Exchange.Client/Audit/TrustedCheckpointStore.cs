@@ -54,12 +54,17 @@ public sealed class TrustedCheckpointStore(string path, string? legacyPath = nul
     /// (replacing that log's earlier one, see <see cref="TrustedLog.Replace"/>); other logs stay.
     /// The file is replaced atomically (write, then rename).
     /// </summary>
-    public void Save(NoteVerifierKey key, string note) =>
-        Write(TrustedLog.Replace(Logs(), TrustedLog.Of(key, note, DateTimeOffset.UtcNow)));
+    public void Save(NoteVerifierKey key, string note)
+    {
+        var trusted = TrustedLog.Of(key, note, DateTimeOffset.UtcNow);
+        using var exclusive = Lock();
+        Write(TrustedLog.Replace(Logs(), trusted));
+    }
 
     /// <summary>Forgets the logs <paramref name="what"/> names (see <see cref="TrustedLog.IsNamedBy"/>); returns them.</summary>
     public IReadOnlyList<TrustedLog> Forget(string what)
     {
+        using var exclusive = Lock();
         var logs = Logs();
         var forgotten = logs.Where(l => l.IsNamedBy(what)).ToList();
         if (forgotten.Count > 0)
@@ -68,6 +73,28 @@ public sealed class TrustedCheckpointStore(string path, string? legacyPath = nul
         }
 
         return forgotten;
+    }
+
+    /// <summary>
+    /// An exclusive lock on <c>{Path}.lock</c> while the file is read, changed and replaced, so that
+    /// two commands saving checkpoints of different logs at once (a download and a verify) keep both.
+    /// </summary>
+    private FileStream Lock()
+    {
+        var file = Path + ".lock";
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(file))!);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            try
+            {
+                return new FileStream(file, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(20);
+            }
+        }
     }
 
     private void Write(IReadOnlyList<TrustedLog> logs)

@@ -104,6 +104,7 @@ public sealed class TrustCliTests : IDisposable
 
         Assert.Equal(1, exit);
         Assert.Contains("verification FAILED: Rollback: the log shrank from the trusted size 9 to 3.", error);
+        Assert.Contains($"this is the log trusted before (log id {_first.LogId()})", error);
         Assert.DoesNotContain("first time", error);
     }
 
