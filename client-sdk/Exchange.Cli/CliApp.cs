@@ -86,14 +86,17 @@ internal sealed class CliApp(TextWriter output, TextWriter error, HttpMessageHan
 
     /// <summary>
     /// The <c>--trusted</c> option of the commands that check the audit log's checkpoints: the file
-    /// that keeps the last checkpoint accepted from this gateway and its key.
+    /// that keeps, for every trusted log, the last checkpoint accepted from it and its key.
     /// </summary>
     public static Option<string?> TrustedOption() => new("--trusted")
     {
-        Description = "The trusted-checkpoint file (default: ~/.exchange/trusted/<server>.json; audit verify and download share it).",
+        Description = "The trusted-logs file (default: ~/.exchange/trusted/logs.json; audit verify, audit trust and download share it).",
     };
 
-    /// <summary>The trusted-checkpoint file that <paramref name="trusted"/> names, else this gateway's default one.</summary>
+    /// <summary>
+    /// The trusted-logs file that <paramref name="trusted"/> names, else the default one, which also
+    /// reads, and at its next save takes in, the per-gateway file of earlier versions for this server.
+    /// </summary>
     public TrustedCheckpointStore TrustedStore(ParseResult parse, Option<string?> trusted)
     {
         if (parse.GetValue(trusted) is { } path)
@@ -102,9 +105,46 @@ internal sealed class CliApp(TextWriter output, TextWriter error, HttpMessageHan
         }
 
         var server = new Uri(parse.GetValue(Server) ?? DefaultServer);
-        var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
-        var name = $"{server.Host}_{server.Port}".Replace(':', '_');
-        return new TrustedCheckpointStore(Path.Combine(home, ".exchange", "trusted", $"{name}.json"));
+        var folder = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".exchange", "trusted");
+        var legacy = $"{server.Host}_{server.Port}".Replace(':', '_');
+        return new TrustedCheckpointStore(Path.Combine(folder, "logs.json"), Path.Combine(folder, $"{legacy}.json"));
+    }
+
+    /// <summary>
+    /// The note printed when a command trusts a log it had never seen: which log, under which key, where
+    /// it is kept, and the other logs of the same origin already trusted (a new database behind the same
+    /// address is such a log).
+    /// </summary>
+    public async Task NoteNewLogAsync(CheckpointNote checkpoint, NoteVerifierKey key, bool keyPinned, TrustedCheckpointStore store)
+    {
+        var id = checkpoint.LogId.Length > 0 ? $"log id {checkpoint.LogId}" : "no log id";
+        await Error.WriteLineAsync($"note: first time this log is seen: trusting {Render.Printable(checkpoint.Origin)} ({id}) from size {checkpoint.Size}, " +
+            (keyPinned ? "under the pinned key." : $"signed by {Render.Printable(key.Encoded)} (the server's key, trusted on first use)."));
+        if (!keyPinned)
+        {
+            await Error.WriteLineAsync($"      kept in {store.Path}; compare the key with the one the operator publishes, and pin it with --verifier-key.");
+        }
+
+        IReadOnlyList<TrustedLog> others;
+        try
+        {
+            others = [.. store.Logs().Where(l => l.Origin == checkpoint.Origin && l.LogId != checkpoint.LogId)];
+        }
+        catch (FormatException)
+        {
+            return;
+        }
+
+        foreach (var other in others)
+        {
+            await Error.WriteLineAsync($"      another log of this origin is trusted too: {(other.LogId.Length > 0 ? $"log id {other.LogId}" : "no log id")}, " +
+                $"size {other.Size}, since {other.TrustedTime.UtcDateTime:yyyy-MM-dd HH:mm}Z; a new gateway database is a new log.");
+        }
+
+        if (others.Count > 0)
+        {
+            await Error.WriteLineAsync("      `exchange audit trust list` shows the trusted logs; `exchange audit trust forget <log id>` forgets one.");
+        }
     }
 
     /// <summary>A client for the gateway named by the global options; <paramref name="configure"/> adds to its options.</summary>

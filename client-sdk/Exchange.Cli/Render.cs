@@ -210,6 +210,23 @@ internal static class Render
         output.WriteLine(grants.Count == 1 ? "1 grant" : $"{grants.Count} grants");
     }
 
+    public static void TrustedLogTable(TextWriter output, IReadOnlyCollection<Exchange.Client.Audit.TrustedLog> logs)
+    {
+        var table = new Table().Border(TableBorder.Rounded);
+        foreach (var column in new[] { "ORIGIN", "LOG ID", "SIZE", "TRUSTED", "VERIFIER KEY" })
+        {
+            table.AddColumn(column);
+        }
+
+        foreach (var l in logs)
+        {
+            table.AddRow(Cell(l.Origin), Cell(l.LogId.Length > 0 ? l.LogId : "(none)"), Cell(l.Size.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                Cell(l.TrustedTime.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture)), Cell(l.VerifierKey));
+        }
+
+        Write(output, table);
+    }
+
     public static void GrantDetail(TextWriter output, Grant g)
     {
         var grid = new Grid().AddColumn().AddColumn();

@@ -37,16 +37,18 @@ public sealed class ExchangeClientOptions
     /// <summary>
     /// The audit log's note verifier key (<c>name+keyid+key</c>, as the gateway's operator publishes
     /// it) that every transfer receipt's checkpoint must be signed by. When null, the key stored
-    /// with the trusted checkpoint is required; when nothing is stored yet, see <see cref="TrustOnFirstUse"/>.
+    /// with that log's trusted checkpoint is required; for a log never trusted yet, see <see cref="TrustOnFirstUse"/>.
     /// A key a receipt itself names is never used.
     /// </summary>
     public NoteVerifierKey? AuditLogKey { get; set; }
 
     /// <summary>
-    /// Where the last audit checkpoint this client accepted, and the key that signed it, are kept
-    /// between runs (the CLI's <c>~/.exchange/trusted/{host}_{port}.json</c> is one). Every later
-    /// receipt's checkpoint must be consistent with it, so a forked or rolled-back log is refused;
-    /// a newer one replaces it. When null, it is kept in memory for this client's lifetime.
+    /// Where, for every audit log this client trusts (by origin, key and log id, see <see cref="Audit.TrustedLog"/>),
+    /// the last checkpoint it accepted and the key that signed it are kept between runs (the CLI's
+    /// <c>~/.exchange/trusted/logs.json</c> is one). Every later receipt's checkpoint of that log must be
+    /// consistent with it, so a forked or rolled-back log is refused; a newer one replaces it; a log
+    /// never seen (another database behind the same address) is trusted on its own. When null, they
+    /// are kept in memory for this client's lifetime.
     /// </summary>
     public TrustedCheckpointStore? TrustedCheckpoints { get; set; }
 

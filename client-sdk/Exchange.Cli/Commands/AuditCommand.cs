@@ -9,7 +9,7 @@ using Grpc.Core;
 
 namespace Exchange.Cli.Commands;
 
-/// <summary><c>exchange audit list|tail|export|verify</c>.</summary>
+/// <summary><c>exchange audit list|tail|export|verify|trust</c>.</summary>
 internal static class AuditCommand
 {
     public static Command Create(CliApp app)
@@ -19,6 +19,7 @@ internal static class AuditCommand
         command.Add(Tail(app));
         command.Add(Export(app));
         command.Add(Verify(app));
+        command.Add(TrustCommand.Create(app));
         return command;
     }
 
@@ -168,8 +169,8 @@ internal static class AuditCommand
     {
         var key = new Option<string?>("--verifier-key")
         {
-            Description = "The log's note verifier key (name+keyid+key) to require. Default: the one stored with the trusted checkpoint, " +
-                "or, on first use, the key the server publishes.",
+            Description = "The log's note verifier key (name+keyid+key) to require. Default: the one stored with this log's trusted " +
+                "checkpoint, or, for a log never seen, the key the server publishes.",
         };
         var trusted = CliApp.TrustedOption();
         var command = new Command("verify",
@@ -182,13 +183,11 @@ internal static class AuditCommand
             using var client = app.Connect(parse);
             var store = app.TrustedStore(parse, trusted);
             var pinned = parse.GetValue(key) is { } text ? NoteVerifierKey.Parse(text) : null;
-            var firstUse = pinned is null && store.Load() is null;
 
             var result = await new AuditLogVerifier(client).VerifyAsync(pinned, store, cancellationToken: cancellationToken);
-            if (firstUse && result.Key is not null)
+            if (result is { Succeeded: true, NewLog: true })
             {
-                await app.Error.WriteLineAsync($"note: trusting the server's verifier key on first use: {Render.Printable(result.Key.Encoded)}");
-                await app.Error.WriteLineAsync("      compare it with the key the operator publishes, and pin it with --verifier-key.");
+                await app.NoteNewLogAsync(result.Checkpoint!, result.Key!, pinned is not null, store);
             }
 
             if (!result.Succeeded)
@@ -196,6 +195,15 @@ internal static class AuditCommand
                 await app.Error.WriteLineAsync(result.FirstBadIndex is { } index
                     ? $"verification FAILED at index {index}: {Render.Printable(result.Message)}"
                     : $"verification FAILED: {Render.Printable(result.Message)}");
+                // The same log (by its signed id) as trusted before: not a new database behind the same address.
+                if (result is { Inconsistent: true, TrustedBefore.LogId.Length: > 0 })
+                {
+                    var id = result.TrustedBefore.LogId;
+                    await app.Error.WriteLineAsync($"      this is the log trusted before (log id {id}), and events it had signed are not in it now.");
+                    await app.Error.WriteLineAsync($"      if that is known (e.g. its database was restored from a backup), `exchange audit trust forget {id}` " +
+                        "trusts the log as it is now.");
+                }
+
                 return 1;
             }
 
@@ -205,7 +213,7 @@ internal static class AuditCommand
                 await app.Output.WriteLineAsync($"{result.EventsAfterCheckpoint} newer events are not covered by a checkpoint yet; run again to check them.");
             }
 
-            await app.Output.WriteLineAsync($"trusted checkpoint saved to {store.Path}");
+            await app.Output.WriteLineAsync($"trusted checkpoint of this log saved to {store.Path}");
             return 0;
         }));
         return command;

@@ -50,7 +50,7 @@ internal static class TransferCommands
         var key = new Option<string?>("--verifier-key")
         {
             Description = "The audit log's note verifier key (name+keyid+key) the receipt's checkpoint must be signed by. Default: the one " +
-                "stored with the trusted checkpoint, or, on first use, the key the gateway publishes; never the key the receipt names.",
+                "stored with that log's trusted checkpoint, or, for a log never seen, the key the gateway publishes; never the key the receipt names.",
         };
         var trusted = CliApp.TrustedOption();
         var command = new Command("download",
@@ -73,10 +73,9 @@ internal static class TransferCommands
             var result = await WithProgressAsync(app, $"download {Path.GetFileName(path)}", null,
                 progress => client.DownloadToFileAsync(parse.GetValue(grant)!, path, parse.GetValue(purpose)!, parse.GetValue(revision), progress,
                     cancellationToken));
-            if (result.Verification.KeyTrustedOnFirstUse)
+            if (result.Verification.NewLog)
             {
-                await app.Error.WriteLineAsync($"note: trusting the server's verifier key on first use: {Render.Printable(result.Verification.Key!.Encoded)}");
-                await app.Error.WriteLineAsync($"      kept in {store.Path}; compare it with the key the operator publishes, and pin it with --verifier-key.");
+                await app.NoteNewLogAsync(result.Verification.Checkpoint!, result.Verification.Key!, pinned is not null, store);
             }
 
             if (parse.GetValue(app.Json))

@@ -14,30 +14,61 @@ public sealed class AuditLogVerifier(ExchangeClient client)
 
     /// <summary>
     /// Verifies the log. <paramref name="pinnedKey"/> is the verifier key to require; when null, the
-    /// key stored with the trusted checkpoint is required; when that is absent too, the key the
-    /// server publishes is trusted on first use (and stored). On success the checkpoint becomes
-    /// the trusted one in <paramref name="trusted"/>.
+    /// key stored with this log's trusted checkpoint is required; when this log was never trusted, the
+    /// key the server publishes is trusted on first use (and stored). Logs are told apart by origin,
+    /// key and log id (see <see cref="TrustedLog"/>), so another log behind the same address is a new
+    /// log, not a rollback. On success the checkpoint becomes its log's trusted one in <paramref name="trusted"/>.
     /// </summary>
     public async Task<AuditVerification> VerifyAsync(NoteVerifierKey? pinnedKey, TrustedCheckpointStore? trusted,
         IProgress<long>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(client);
         var published = (await client.Audit.GetCheckpointAsync(new GetCheckpointRequest(), cancellationToken: cancellationToken)).Checkpoint;
-        (NoteVerifierKey Key, string Note)? stored;
-        NoteVerifierKey key;
+        if (published is null)
+        {
+            return Failed("The server returned no checkpoint.", pinnedKey);
+        }
+
+        IReadOnlyList<TrustedLog> logs;
         try
         {
-            stored = trusted?.Load();
-            key = pinnedKey ?? stored?.Key ?? NoteVerifierKey.Parse(published.VerifierKey);
+            logs = trusted?.Logs() ?? [];
         }
-        catch (Exception ex) when (ex is FormatException or System.Text.Json.JsonException)
+        catch (Exception ex) when (ex is FormatException or IOException or UnauthorizedAccessException)
+        {
+            return Failed($"The trusted checkpoints in '{trusted!.Path}' cannot be used: {ex.Message}", null);
+        }
+
+        CheckpointNote claimed;
+        try
+        {
+            // Only to learn which log the checkpoint says it is of; its signature is checked below.
+            claimed = CheckpointNote.ParseUnverified(published.Note);
+        }
+        catch (FormatException ex)
+        {
+            return Failed($"The server's checkpoint cannot be read: {ex.Message}", pinnedKey);
+        }
+
+        NoteVerifierKey? publishedKey = null;
+        try
+        {
+            publishedKey = NoteVerifierKey.Parse(published.VerifierKey);
+        }
+        catch (FormatException) when (pinnedKey is not null || TrustedLog.Find(logs, claimed.Origin, claimed.LogId, null) is not null)
+        {
+            // Not needed: the key is pinned, or stored with this log.
+        }
+        catch (FormatException ex)
         {
             return Failed($"No usable verifier key: {ex.Message}", null);
         }
 
-        if (stored is { } s && s.Key.Encoded != key.Encoded)
+        var previous = TrustedLog.Find(logs, claimed.Origin, claimed.LogId, pinnedKey ?? publishedKey);
+        var key = pinnedKey ?? previous?.Key ?? publishedKey!;
+        if (previous is not null && previous.VerifierKey != key.Encoded)
         {
-            return Failed($"The trusted checkpoint was signed by {s.Key.Encoded}, not by the pinned key {key.Encoded}.", key);
+            return Failed($"The trusted checkpoint of this log was signed by {previous.VerifierKey}, not by the pinned key {key.Encoded}.", key);
         }
 
         CheckpointNote checkpoint;
@@ -55,8 +86,13 @@ public sealed class AuditLogVerifier(ExchangeClient client)
             return Failed($"The checkpoint is for log '{checkpoint.Origin}', but the key is named '{key.Name}'.", key, checkpoint);
         }
 
+        if (published.LogId != checkpoint.LogId)
+        {
+            return Failed($"The checkpoint's log_id '{published.LogId}' is not the log id its signed note names ('{checkpoint.LogId}').", key, checkpoint);
+        }
+
         long? previousSize = null;
-        if (stored is { } previous)
+        if (previous is not null)
         {
             CheckpointNote old;
             try
@@ -73,7 +109,8 @@ public sealed class AuditLogVerifier(ExchangeClient client)
                 : await CheckpointConsistency.ProblemAsync(client, old, checkpoint, cancellationToken);
             if (problem is not null)
             {
-                return Failed(problem, key, checkpoint);
+                var failed = Failed(problem + (old.LogId.Length == 0 && checkpoint.LogId.Length > 0 ? WithoutId(old.Origin) : ""), key, checkpoint);
+                return failed with { Inconsistent = true, TrustedBefore = previous };
             }
 
             previousSize = old.Size;
@@ -129,18 +166,27 @@ public sealed class AuditLogVerifier(ExchangeClient client)
 
         trusted?.Save(key, published.Note);
         var consistency = previousSize is { } p ? $"; consistent with the previously trusted checkpoint of size {p}" : "";
+        var logId = checkpoint.LogId.Length > 0 ? $", log id {checkpoint.LogId}" : "";
         return new AuditVerification
         {
             Succeeded = true,
-            Message = $"Verified {leaves.Count} events against checkpoint {checkpoint.Origin} size {checkpoint.Size}, " +
+            Message = $"Verified {leaves.Count} events against checkpoint {checkpoint.Origin} size {checkpoint.Size}{logId}, " +
                 $"root {Convert.ToHexStringLower(checkpoint.RootHash)[..16]}…, signed by {key.Name}+{key.KeyId:x8}{consistency}.",
             Checkpoint = checkpoint,
             Key = key,
             EventsVerified = leaves.Count,
             EventsAfterCheckpoint = afterCheckpoint,
             PreviousTrustedSize = previousSize,
+            NewLog = previous is null,
+            TrustedBefore = previous,
+            OtherLogsOfOrigin = previous is null ? [.. logs.Where(l => l.Origin == checkpoint.Origin)] : [],
         };
     }
+
+    /// <summary>What to add to a consistency problem found against a checkpoint trusted before logs had ids.</summary>
+    internal static string WithoutId(string origin) =>
+        " The trusted checkpoint was stored before logs had ids, so it cannot tell this log from another one of the same origin and key: " +
+        $"if the gateway now serves a new log, forget the old one (exchange audit trust forget {origin}) and verify again.";
 
     /// <summary>The record an event's leaf encodes, when the event shows exactly that record; else null and why not.</summary>
     internal static (AuditRecord? Record, string? Problem) DecodeLeaf(AuditEvent e)

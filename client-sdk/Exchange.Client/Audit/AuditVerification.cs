@@ -26,4 +26,19 @@ public sealed record AuditVerification
 
     /// <summary>The size of the previously trusted checkpoint that this one was proven consistent with.</summary>
     public long? PreviousTrustedSize { get; init; }
+
+    /// <summary>
+    /// True when the checkpoint is not consistent with the trusted checkpoint of its log (a rollback
+    /// or a fork); <see cref="TrustedBefore"/> is that log.
+    /// </summary>
+    public bool Inconsistent { get; init; }
+
+    /// <summary>The trusted log the checkpoint was checked against; null for a log never trusted before.</summary>
+    public TrustedLog? TrustedBefore { get; init; }
+
+    /// <summary>True when this log (origin, key and log id) was not trusted before: it is now, from this checkpoint on.</summary>
+    public bool NewLog { get; init; }
+
+    /// <summary>For a <see cref="NewLog"/>: the other logs of the same origin that are trusted (e.g. an earlier log behind the same address).</summary>
+    public IReadOnlyList<TrustedLog> OtherLogsOfOrigin { get; init; } = [];
 }

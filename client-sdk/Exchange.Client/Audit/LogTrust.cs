@@ -1,14 +1,15 @@
-using System.Text.Json;
 using Exchange.Client.Transfers;
 using Exchange.V1;
 
 namespace Exchange.Client.Audit;
 
 /// <summary>
-/// What an <see cref="ExchangeClient"/> trusts about its gateway's log: the verifier key (pinned;
-/// else the one stored with the trusted checkpoint; else, when allowed, the key the gateway
-/// publishes, on first use) and the last checkpoint it accepted, which every later receipt's
-/// checkpoint must be consistent with. Accepted checkpoints that are newer become the trusted one.
+/// What an <see cref="ExchangeClient"/> trusts about the logs its gateway shows: for the log a
+/// receipt's checkpoint is of (origin, key and log id, see <see cref="TrustedLog"/>), the verifier key
+/// (pinned; else the one stored with that log's trusted checkpoint; else, when allowed, the key the
+/// gateway publishes, on first use) and the last checkpoint accepted from it, which every later
+/// receipt's checkpoint of that log must be consistent with. Accepted checkpoints that are newer
+/// become the trusted one.
 /// </summary>
 internal sealed class LogTrust(ExchangeClient client, NoteVerifierKey? pinnedKey, TrustedCheckpointStore? store, bool trustOnFirstUse)
     : IDisposable
@@ -16,8 +17,8 @@ internal sealed class LogTrust(ExchangeClient client, NoteVerifierKey? pinnedKey
     // One check at a time, so that concurrent downloads move the trusted checkpoint forward in order.
     private readonly SemaphoreSlim _gate = new(1, 1);
 
-    // The trusted checkpoint when there is no store to keep it in.
-    private (NoteVerifierKey Key, string Note)? _remembered;
+    // The trusted logs when there is no store to keep them in.
+    private List<TrustedLog> _remembered = [];
 
     public async Task<ReceiptVerification> VerifyAsync(TransferReceipt receipt, ExpectedTransfer expected, CancellationToken cancellationToken)
     {
@@ -36,31 +37,51 @@ internal sealed class LogTrust(ExchangeClient client, NoteVerifierKey? pinnedKey
 
     private async Task<ReceiptVerification> VerifyOneAsync(TransferReceipt receipt, ExpectedTransfer expected, CancellationToken cancellationToken)
     {
-        (NoteVerifierKey Key, string Note)? trusted;
+        IReadOnlyList<TrustedLog> logs;
         try
         {
-            trusted = store is null ? _remembered : store.Load();
+            logs = store is null ? _remembered : store.Logs();
         }
-        catch (Exception ex) when (ex is FormatException or JsonException or IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is FormatException or IOException or UnauthorizedAccessException)
         {
-            return ReceiptVerification.Failed(ReceiptCheck.Trust, $"the trusted checkpoint in '{store!.Path}' cannot be used: {ex.Message}");
+            return ReceiptVerification.Failed(ReceiptCheck.Trust, $"the trusted checkpoints in '{store!.Path}' cannot be used: {ex.Message}");
         }
 
+        // Which log the receipt's checkpoint says it is of, only to find what is trusted about that log;
+        // its signature is checked below (one that cannot be read fails there).
+        CheckpointNote? claimed;
+        try
+        {
+            claimed = receipt.Checkpoint is { } c ? CheckpointNote.ParseUnverified(c.Note) : null;
+        }
+        catch (FormatException)
+        {
+            claimed = null;
+        }
+
+        var trusted = claimed is null ? null : TrustedLog.Find(logs, claimed.Origin, claimed.LogId, pinnedKey);
         NoteVerifierKey key;
         var firstUse = false;
         if (pinnedKey is not null)
         {
-            if (trusted is { } t && t.Key.Encoded != pinnedKey.Encoded)
+            if (trusted is { } t && t.VerifierKey != pinnedKey.Encoded)
             {
                 return ReceiptVerification.Failed(ReceiptCheck.Trust,
-                    $"the trusted checkpoint was signed by {t.Key.Encoded}, not by the pinned key {pinnedKey.Encoded}", pinnedKey);
+                    $"the trusted checkpoint was signed by {t.VerifierKey}, not by the pinned key {pinnedKey.Encoded}", pinnedKey);
             }
 
             key = pinnedKey;
         }
         else if (trusted is { } t)
         {
-            key = t.Key;
+            try
+            {
+                key = t.Key;
+            }
+            catch (FormatException ex)
+            {
+                return ReceiptVerification.Failed(ReceiptCheck.Trust, $"the trusted key cannot be read: {ex.Message}");
+            }
         }
         else if (trustOnFirstUse)
         {
@@ -82,10 +103,10 @@ internal sealed class LogTrust(ExchangeClient client, NoteVerifierKey? pinnedKey
         else
         {
             return ReceiptVerification.Failed(ReceiptCheck.Trust,
-                "no verifier key is trusted yet, and trust on first use is off: pin the audit log's key");
+                "this log is not trusted yet, and trust on first use is off: pin the audit log's key");
         }
 
-        var result = ReceiptVerifier.Verify(receipt, expected, key) with { KeyTrustedOnFirstUse = firstUse };
+        var result = ReceiptVerifier.Verify(receipt, expected, key) with { KeyTrustedOnFirstUse = firstUse, NewLog = trusted is null };
         if (!result.Succeeded)
         {
             return result;
@@ -111,6 +132,7 @@ internal sealed class LogTrust(ExchangeClient client, NoteVerifierKey? pinnedKey
                 : await CheckpointConsistency.ProblemAsync(client, checkpoint, old, cancellationToken).ConfigureAwait(false);
             if (problem is not null)
             {
+                problem += old.LogId.Length == 0 && checkpoint.LogId.Length > 0 ? AuditLogVerifier.WithoutId(old.Origin) : "";
                 return ReceiptVerification.Failed(ReceiptCheck.Consistency, problem, key) with { Checkpoint = checkpoint };
             }
 
@@ -127,7 +149,7 @@ internal sealed class LogTrust(ExchangeClient client, NoteVerifierKey? pinnedKey
 
         if (store is null)
         {
-            _remembered = (key, receipt.Checkpoint.Note);
+            _remembered = TrustedLog.Replace(_remembered, TrustedLog.Of(key, receipt.Checkpoint.Note, DateTimeOffset.UtcNow));
         }
         else
         {

@@ -20,8 +20,11 @@ public sealed record ReceiptVerification
     /// <summary>The verifier key the checkpoint was checked against.</summary>
     public NoteVerifierKey? Key { get; init; }
 
-    /// <summary>True when nothing was trusted yet and <see cref="Key"/> is the gateway's own, trusted from now on.</summary>
+    /// <summary>True when the receipt's log was not trusted yet, no key is pinned, and <see cref="Key"/> is the gateway's own, trusted from now on.</summary>
     public bool KeyTrustedOnFirstUse { get; init; }
+
+    /// <summary>True when the receipt's log (origin, key and log id) was not trusted before this receipt.</summary>
+    public bool NewLog { get; init; }
 
     /// <summary>The size of the previously trusted checkpoint that <see cref="Checkpoint"/> was proven consistent with.</summary>
     public long? PreviousTrustedSize { get; init; }

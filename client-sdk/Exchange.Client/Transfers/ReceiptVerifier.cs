@@ -64,7 +64,7 @@ public static class ReceiptVerifier
 
         // The unsigned copies beside the note must say the same, so whoever shows them shows what was verified.
         if (receipt.Checkpoint.Origin != checkpoint.Origin || receipt.Checkpoint.Size != checkpoint.Size ||
-            !receipt.Checkpoint.RootHash.Span.SequenceEqual(checkpoint.RootHash))
+            receipt.Checkpoint.LogId != checkpoint.LogId || !receipt.Checkpoint.RootHash.Span.SequenceEqual(checkpoint.RootHash))
         {
             return ReceiptVerification.Failed(ReceiptCheck.Signature, "the receipt's checkpoint fields differ from its signed note", key);
         }

@@ -198,6 +198,8 @@ internal sealed class AuditStore(Database database)
                     RootHash = ByteString.CopyFrom((byte[])reader[1]),
                     Note = reader.GetString(2),
                     VerifierKey = signer.VerifierKey.Encoded,
+                    // As the note says: a checkpoint signed before logs had ids names none.
+                    LogId = CheckpointNote.ParseUnverified(reader.GetString(2)).LogId,
                 }
                 : null;
         }, cancellationToken);

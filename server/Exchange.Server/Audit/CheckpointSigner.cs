@@ -50,10 +50,33 @@ internal sealed class CheckpointSigner : IDisposable
 
     public NoteVerifierKey VerifierKey { get; }
 
+    /// <summary>
+    /// The id of the log this gateway serves (32 hex digits, generated once per log and kept with it
+    /// in the database, so every replica of one exchange signs the same id and a new database is a
+    /// new log even under the same origin and key). Set when storage starts, before anything is signed.
+    /// </summary>
+    public string LogId { get; private set; } = "";
+
+    /// <summary>Sets <see cref="LogId"/> from the database (<see cref="Storage.StorageInitializer"/>).</summary>
+    public void UseLogId(string logId)
+    {
+        if (!CheckpointNote.IsLogId(logId))
+        {
+            throw new ArgumentException("A log id is 32 lowercase hex digits.", nameof(logId));
+        }
+
+        LogId = logId;
+    }
+
     /// <summary>The signed note for a tree of <paramref name="size"/> leaves with <paramref name="root"/>.</summary>
     public string Sign(long size, byte[] root)
     {
-        var body = new CheckpointNote(Origin, size, root).Body();
+        if (LogId.Length == 0)
+        {
+            throw new InvalidOperationException("The log id is not loaded yet: storage has not started.");
+        }
+
+        var body = new CheckpointNote(Origin, size, root, LogId).Body();
         var signature = SignatureAlgorithm.Ed25519.Sign(_key, System.Text.Encoding.UTF8.GetBytes(body));
         return body + "\n" + SignedNote.SignatureLine(VerifierKey.Name, VerifierKey.KeyId, signature);
     }

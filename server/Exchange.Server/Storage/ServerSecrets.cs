@@ -5,7 +5,8 @@ namespace Exchange.Server.Storage;
 
 /// <summary>
 /// Random secrets generated once per exchange and kept in its database, so that every
-/// replica of one exchange shares them (e.g. the key that authenticates page tokens).
+/// replica of one exchange shares them (e.g. the key that authenticates page tokens, and the
+/// audit log's id, which is public but must likewise be generated once per log).
 /// </summary>
 internal static class ServerSecrets
 {

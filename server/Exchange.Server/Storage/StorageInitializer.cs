@@ -3,7 +3,8 @@ using Exchange.Server.Paging;
 namespace Exchange.Server.Storage;
 
 /// <summary>Creates or migrates the schema and loads shared secrets before the server takes calls.</summary>
-internal sealed partial class StorageInitializer(Database database, PageTokens pageTokens, ILogger<StorageInitializer> logger) : IHostedService
+internal sealed partial class StorageInitializer(Database database, PageTokens pageTokens, Audit.CheckpointSigner signer,
+    ILogger<StorageInitializer> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -13,7 +14,9 @@ internal sealed partial class StorageInitializer(Database database, PageTokens p
         {
             var version = Migrations.Apply(connection, engine);
             pageTokens.SetKey(ServerSecrets.GetOrCreate(connection, engine, "page-token-key", 32));
-            LogReady(engine.Location, version);
+            // Not a secret, but generated the same way: once per log, shared by every replica of it.
+            signer.UseLogId(Convert.ToHexStringLower(ServerSecrets.GetOrCreate(connection, engine, "audit-log-id", 16)));
+            LogReady(engine.Location, version, signer.LogId);
         }
 
         database.StartWriter();
@@ -22,6 +25,6 @@ internal sealed partial class StorageInitializer(Database database, PageTokens p
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Database {Location} ready at schema version {Version}")]
-    private partial void LogReady(string location, int version);
+    [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Database {Location} ready at schema version {Version}; audit log id {LogId}")]
+    private partial void LogReady(string location, int version, string logId);
 }

@@ -29,6 +29,9 @@ internal static class AuditFixture
     /// <summary>The verifier key of the in-process gateway's log, from its own signer rather than from anything it answers.</summary>
     public static NoteVerifierKey LogKey(this ExchangeFactory factory) => factory.Services.GetRequiredService<CheckpointSigner>().VerifierKey;
 
+    /// <summary>The id the gateway generated for its log (each test gateway has a database, so a log, of its own).</summary>
+    public static string LogId(this ExchangeFactory factory) => factory.Services.GetRequiredService<CheckpointSigner>().LogId;
+
     /// <summary>The verifier key the gateway publishes for its log (for a gateway in another process).</summary>
     public static async Task<NoteVerifierKey> PublishedLogKeyAsync(this ExchangeClient client, CancellationToken cancellationToken = default) =>
         NoteVerifierKey.Parse((await client.Audit.GetCheckpointAsync(new GetCheckpointRequest(), cancellationToken: cancellationToken)).Checkpoint.VerifierKey);

@@ -92,7 +92,9 @@ public sealed class AuditLogTests : IDisposable
         Assert.Equal(("exchange.local/audit", checkpoint.Size), (note.Origin, note.Size));
         Assert.Equal(checkpoint.RootHash.ToByteArray(), note.RootHash);
         Assert.Equal(MerkleTreeBuilder.RootOf(events.Take((int)note.Size).Select(e => Rfc6962.LeafHash(e.Leaf.Span))), note.RootHash);
-        Assert.Matches("^exchange.local/audit\n7\n[A-Za-z0-9+/]{43}=\n\n\u2014 exchange.local/audit [A-Za-z0-9+/]{91}=\n$", checkpoint.Note);
+        Assert.Matches("^exchange.local/audit\n7\n[A-Za-z0-9+/]{43}=\nlog-id [0-9a-f]{32}\n\n\u2014 exchange.local/audit [A-Za-z0-9+/]{91}=\n$", checkpoint.Note);
+        // The log's id is signed, and the same as the field beside the note and the gateway's own.
+        Assert.Equal((_factory.LogId(), _factory.LogId()), (note.LogId, checkpoint.LogId));
 
         // A note signed by another key, or altered by one byte, does not verify.
         var other = NoteVerifierKey.FromPublicKey("exchange.local/audit", new byte[32]);

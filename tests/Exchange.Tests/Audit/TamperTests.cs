@@ -64,7 +64,8 @@ public sealed class TamperTests : IDisposable
         var (exit, output, error) = await Verify();
         Assert.True(exit == 0, error);
         Assert.Contains("Verified 12 events", output);
-        Assert.Contains("trusting the server's verifier key on first use", error);
+        Assert.Contains("first time this log is seen", error);
+        Assert.Contains("trusted on first use", error);
 
         await FillAsync(_factory, 2);
         (exit, output, error) = await Verify();
@@ -129,21 +130,31 @@ public sealed class TamperTests : IDisposable
     {
         await FillAsync(_factory, 3);
         Assert.Equal(0, (await Verify()).Exit);
+        var logId = _factory.LogId();
 
-        // Another exchange signed with the same key but with a different history: a fork.
+        // Another exchange signed with the same key but with a different history, passed off as the
+        // trusted log (its id in the signed checkpoint): a fork.
         using var impostor = new ExchangeFactory();
         await FillAsync(impostor, 5);
-        var (exit, _, error) = await Verify(impostor);
+        var (exit, _, error) = await VerifyRelabelled(impostor, logId);
         Assert.Equal(1, exit);
         Assert.Contains("Fork", error);
 
         // And one that is shorter than what was already trusted: a rollback.
         using var shorter = new ExchangeFactory();
         await FillAsync(shorter, 1);
-        (exit, _, error) = await Verify(shorter);
+        (exit, _, error) = await VerifyRelabelled(shorter, logId);
         Assert.Equal(1, exit);
-        Assert.Contains("Rollback", error);
+        Assert.Contains("verification FAILED: Rollback: the log shrank from the trusted size 9 to 3.", error);
     }
+
+    /// <summary><c>audit verify</c> against <paramref name="factory"/>, whose checkpoints are re-signed (with the shared dev key) as of the log <paramref name="logId"/>.</summary>
+    private Task<(int Exit, string Out, string Err)> VerifyRelabelled(ExchangeFactory factory, string logId) =>
+        ExchangeFactory.RunCliAsync(
+            new RewritingProxy(factory.Server.CreateHandler())
+                .On<GetCheckpointResponse>("exchange.v1.AuditService/GetCheckpoint", r => CheckpointForgery.Relabel(r.Checkpoint, logId)),
+            ["--server", factory.Server.BaseAddress.ToString(), "--token", ExchangeFactory.Token(Participant.Auditor.Id, Participant.Auditor.Roles),
+                "audit", "verify", "--trusted", _trusted]);
 
     [Fact]
     public async Task A_pinned_key_that_did_not_sign_the_checkpoint_fails_verification()

@@ -49,7 +49,9 @@ public sealed class DownloadTrustCliTests : IDisposable
 
         var (exit, output, error) = await Download(_factory, grant.Name, "first.bin");
         Assert.True(exit == 0, error);
-        Assert.Contains("trusting the server's verifier key on first use", error);
+        Assert.Contains("first time this log is seen", error);
+        Assert.Contains($"log id {_factory.LogId()}", error);
+        Assert.Contains("trusted on first use", error);
         Assert.Contains(_factory.LogKey().Encoded, error);
         Assert.Contains("receipt:", output);
         var firstSize = TrustedSize();
@@ -123,13 +125,39 @@ public sealed class DownloadTrustCliTests : IDisposable
     {
         Assert.Equal(0, (await Download(_factory, (await SharedAsync(_factory)).Name, "genuine.bin")).Exit);
 
-        // Another gateway signing with the same key, with a history of its own, of the same length.
+        // Another gateway signing with the same key, with a history of its own, of the same length,
+        // which it passes off as the trusted log (its id in the signed checkpoints it shows).
         using var fork = new ExchangeFactory();
-        var (exit, _, error) = await Download(fork, (await SharedAsync(fork)).Name, "forked.bin");
+        var logId = _factory.LogId();
+        var relabelling = new RewritingProxy(fork.Server.CreateHandler())
+            .On<DownloadResponse>("exchange.v1.TransferService/Download", r =>
+            {
+                if (r.Trailer is { } trailer)
+                {
+                    CheckpointForgery.Relabel(trailer.Receipt.Checkpoint, logId);
+                }
+            })
+            .On<GetCheckpointResponse>("exchange.v1.AuditService/GetCheckpoint", r => CheckpointForgery.Relabel(r.Checkpoint, logId));
+        var (exit, _, error) = await Download(fork, (await SharedAsync(fork)).Name, "forked.bin", relabelling);
 
         Assert.Equal(1, exit);
         Assert.StartsWith("error: The download's receipt does not verify (Consistency: Fork", error);
         Assert.False(File.Exists(PathFor("forked.bin")));
+    }
+
+    [Fact]
+    public async Task A_new_log_behind_the_same_address_is_trusted_as_a_new_log_with_a_note_not_refused_as_a_fork()
+    {
+        Assert.Equal(0, (await Download(_factory, (await SharedAsync(_factory)).Name, "first.bin")).Exit);
+
+        using var other = new ExchangeFactory();
+        var (exit, _, error) = await Download(other, (await SharedAsync(other)).Name, "other.bin");
+
+        Assert.True(exit == 0, error);
+        Assert.Contains($"first time this log is seen: trusting exchange.local/audit (log id {other.LogId()})", error);
+        Assert.Contains($"another log of this origin is trusted too: log id {_factory.LogId()}", error);
+        Assert.Contains("exchange audit trust forget", error);
+        Assert.True(File.Exists(PathFor("other.bin")));
     }
 
     private long TrustedSize()

@@ -31,11 +31,23 @@ internal static class CheckpointForgery
         return text + "\n" + SignedNote.SignatureLine(keyName, Verifier(key, keyName).KeyId, signature);
     }
 
-    /// <summary>Replaces <paramref name="checkpoint"/>'s signature (and the key it names) with one by <paramref name="key"/>, same origin, size and root.</summary>
+    /// <summary>Replaces <paramref name="checkpoint"/>'s signature (and the key it names) with one by <paramref name="key"/>, same origin, size, root and log id.</summary>
     public static void Resign(Checkpoint checkpoint, Key key)
     {
-        var body = new CheckpointNote(checkpoint.Origin, checkpoint.Size, checkpoint.RootHash.ToByteArray());
+        var body = new CheckpointNote(checkpoint.Origin, checkpoint.Size, checkpoint.RootHash.ToByteArray(), checkpoint.LogId);
         checkpoint.Note = Sign(body, key, checkpoint.Origin);
         checkpoint.VerifierKey = Verifier(key, checkpoint.Origin).Encoded;
+    }
+
+    /// <summary>
+    /// Relabels <paramref name="checkpoint"/> as a checkpoint of the log <paramref name="logId"/>, signed by
+    /// the development key the test gateways share: what a gateway holding the key could show to pass
+    /// another history off as a log the client already trusts.
+    /// </summary>
+    public static void Relabel(Checkpoint checkpoint, string logId)
+    {
+        using var key = DevLogKey();
+        checkpoint.LogId = logId;
+        checkpoint.Note = Sign(new CheckpointNote(checkpoint.Origin, checkpoint.Size, checkpoint.RootHash.ToByteArray(), logId), key, checkpoint.Origin);
     }
 }

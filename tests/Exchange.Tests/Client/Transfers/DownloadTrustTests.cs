@@ -128,8 +128,10 @@ public sealed class DownloadTrustTests : IDisposable
         var trusted = store.Load()!.Value;
         var trustedSize = CheckpointNote.ParseVerified(trusted.Note, trusted.Key).Size;
 
-        // Gateways signing with the same key, each with its own history: one exactly as long as the
-        // one trusted, one longer. The client is the same, the gateway shows it another log.
+        // Gateways signing with the same key, each with its own history, passing it off as the trusted
+        // log (its id in every checkpoint they show): one exactly as long as the one trusted, one longer.
+        // The client is the same, the gateway shows it another history of the same log.
+        var trustedLogId = _factory.LogId();
         using var sameSize = new ExchangeFactory();
         using var larger = new ExchangeFactory();
         using (var acme = larger.As(Participant.Acme))
@@ -140,7 +142,16 @@ public sealed class DownloadTrustTests : IDisposable
         foreach (var (fork, name) in new[] { (sameSize, "same size"), (larger, "larger") })
         {
             var forkGrant = await SharedAsync(fork, content);
-            using var initech = Initech(fork, configure: Trusting);
+            var relabelling = new RewritingProxy(fork.Server.CreateHandler())
+                .On<DownloadResponse>("exchange.v1.TransferService/Download", r =>
+                {
+                    if (r.Trailer is { } trailer)
+                    {
+                        CheckpointForgery.Relabel(trailer.Receipt.Checkpoint, trustedLogId);
+                    }
+                })
+                .On<GetCheckpointResponse>("exchange.v1.AuditService/GetCheckpoint", r => CheckpointForgery.Relabel(r.Checkpoint, trustedLogId));
+            using var initech = Initech(fork, relabelling, Trusting);
             var path = PathFor($"{name}.bin");
 
             var refused = await Assert.ThrowsAsync<ReceiptVerificationException>(() => initech.DownloadToFileAsync(forkGrant.Name, path, "research"));
@@ -151,6 +162,41 @@ public sealed class DownloadTrustTests : IDisposable
             Assert.True(name == "same size" ? size == trustedSize : size > trustedSize, $"{name}: the forked checkpoint has size {size}, the trusted one {trustedSize}");
             Assert.False(File.Exists(path));
             Assert.Equal(trusted.Note, store.Load()!.Value.Note);
+        }
+    }
+
+    [Fact]
+    public async Task Another_log_under_the_same_key_and_origin_is_trusted_as_a_log_of_its_own_not_as_a_fork()
+    {
+        var content = RandomNumberGenerator.GetBytes(5000);
+        var store = new TrustedCheckpointStore(PathFor("trusted.json"));
+        void Trusting(ExchangeClientOptions options) => options.TrustedCheckpoints = store;
+        var grant = await SharedAsync(_factory, content);
+        using (var initech = Initech(_factory, configure: Trusting))
+        {
+            var first = await initech.DownloadToFileAsync(grant.Name, PathFor("first.bin"), "research");
+            Assert.True(first.Verification.NewLog);
+        }
+
+        // A new database behind the same address: the same dev key and origin, another log.
+        using var other = new ExchangeFactory();
+        var otherGrant = await SharedAsync(other, content);
+        using (var initech = Initech(other, configure: Trusting))
+        {
+            var result = await initech.DownloadToFileAsync(otherGrant.Name, PathFor("other.bin"), "research");
+            Assert.True(result.Verification.NewLog);
+            Assert.True(result.Verification.KeyTrustedOnFirstUse);
+            Assert.Equal(other.LogId(), result.Checkpoint.LogId);
+        }
+
+        Assert.Equal(new[] { _factory.LogId(), other.LogId() }.Order(StringComparer.Ordinal), store.Logs().Select(l => l.LogId).Order(StringComparer.Ordinal));
+
+        // And the first log is still the first log: a later download there is checked against its own checkpoint.
+        using (var initech = Initech(_factory, configure: Trusting))
+        {
+            var again = await initech.DownloadToFileAsync(grant.Name, PathFor("again.bin"), "research");
+            Assert.False(again.Verification.NewLog);
+            Assert.NotNull(again.Verification.PreviousTrustedSize);
         }
     }
 
