@@ -1,9 +1,11 @@
+using System.Diagnostics.Metrics;
 using System.Security.Cryptography;
 using Exchange.Cli;
 using Exchange.Tests.Access;
 using Exchange.Tests.Catalog;
 using Exchange.Tests.Infrastructure;
 using Exchange.V1;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Exchange.Tests.Cli;
 
@@ -107,6 +109,29 @@ public sealed class DownloadLeftoversCliTests : IDisposable
     public async Task Ctrl_c_says_how_far_the_download_came_exits_130_and_the_same_command_resumes()
     {
         var (grant, content) = await SharedAsync(16);
+        var meters = _factory.Services.GetRequiredService<IMeterFactory>();
+        var outcomes = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Name == "exchange.transfer.duration" && ReferenceEquals(instrument.Meter.Scope, meters))
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<double>((_, _, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "outcome")
+                {
+                    outcomes.Enqueue((string)tag.Value!);
+                }
+            }
+        });
+        listener.Start();
         using var interrupt = new CancellationTokenSource();
         var tap = new StreamTap(_factory.Server.CreateHandler(), "exchange.v1.TransferService/Download", 6 * Chunk, () =>
         {
@@ -138,5 +163,7 @@ public sealed class DownloadLeftoversCliTests : IDisposable
         // The gateway logged the cancel as a cancel, not as a failure.
         Assert.Single(_logs.Lines, l => l.Contains("cancelled by the consumer after", StringComparison.Ordinal));
         Assert.DoesNotContain(_logs.Lines, l => l.Contains("stopped after", StringComparison.Ordinal));
+        Assert.Contains("cancelled", outcomes);
+        Assert.DoesNotContain("failed", outcomes);
     }
 }
