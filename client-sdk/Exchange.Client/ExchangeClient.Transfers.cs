@@ -159,20 +159,25 @@ public sealed partial class ExchangeClient
                 return new DownloadResult(path, state.Transfer, state.Revision, state.SizeBytes, sha256, receipt, true, verified);
             }
             catch (RpcException ex) when (attempt < MaxAttempts && !cancellationToken.IsCancellationRequested &&
-                ex.StatusCode is StatusCode.Unavailable or StatusCode.Internal or StatusCode.Unknown or StatusCode.Aborted)
+                ex.StatusCode is StatusCode.Unavailable or StatusCode.Internal or StatusCode.Unknown or StatusCode.Aborted &&
+                !CertificateRefused(ex))
             {
                 // The connection dropped: the transfer resumes from what reached the disk.
                 state = await LoadStateAsync(statePath, cancellationToken).ConfigureAwait(false) ?? state;
                 resumed |= state is { Transfer.Length: > 0 };
                 await Task.Delay(TimeSpan.FromMilliseconds(250 * (1 << (attempt - 1))), cancellationToken).ConfigureAwait(false);
             }
-            catch (RpcException ex) when (!cancellationToken.IsCancellationRequested && !Transient(ex.StatusCode))
+            catch (RpcException ex) when (!cancellationToken.IsCancellationRequested && (!Transient(ex.StatusCode) || CertificateRefused(ex)))
             {
                 state = await LoadStateAsync(statePath, CancellationToken.None).ConfigureAwait(false) ?? state;
                 throw await RefusedAsync(ex, grant, state, partial, statePath, cancellationToken).ConfigureAwait(false);
             }
         }
     }
+
+    /// <summary>A certificate this client does not accept: waiting does not change it, so no retry.</summary>
+    private static bool CertificateRefused(RpcException ex) =>
+        Connection.GatewayConnectionException.Find(ex) is { Failure: Connection.ConnectionFailure.UntrustedCertificate or Connection.ConnectionFailure.NameMismatch };
 
     private static bool Transient(StatusCode code) =>
         code is StatusCode.Unavailable or StatusCode.Internal or StatusCode.Unknown or StatusCode.Aborted or StatusCode.Cancelled

@@ -44,6 +44,27 @@ public sealed class ConnectionErrorCliTests
     }
 
     [Fact]
+    public async Task A_download_from_a_gateway_whose_certificate_is_not_trusted_fails_at_once_and_leaves_nothing()
+    {
+        using var gateway = ExchangeFactory.WithTls();
+        Directory.CreateDirectory(gateway.DataDirectory);
+        var target = Path.Combine(gateway.DataDirectory, "copy.bin");
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+
+        var (exit, _, error) = await ExchangeFactory.RunCliAsync(null,
+        [
+            "--server", gateway.TlsAddress.ToString(), "--token", ExchangeFactory.Token(Participant.Initech.Id, Participant.Initech.Roles),
+            "download", "grants/abc123", "--purpose", "research", "-o", target, "--trusted", Path.Combine(gateway.DataDirectory, "trusted.json"),
+        ]);
+
+        Assert.Equal(1, exit);
+        Assert.StartsWith("error: Unavailable: the gateway's TLS certificate at ", error);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(3), $"took {watch.Elapsed}: a certificate is not retried");
+        Assert.False(File.Exists(target + ".partial"));
+        Assert.False(File.Exists(target + ".partial.json"));
+    }
+
+    [Fact]
     public async Task With_the_wrong_ca_the_cli_names_the_file_it_was_given()
     {
         using var gateway = ExchangeFactory.WithTls();
