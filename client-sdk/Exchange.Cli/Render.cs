@@ -153,7 +153,8 @@ internal static class Render
         }).ToList();
         if (width is { } fit)
         {
-            rows = Fit(headers, rows, fit, flexible: [6, 4, 2, 3]);
+            // Details give way first, then the resource, the actor and the action, each down to a useful width.
+            rows = Fit(headers, rows, fit, flexible: [(6, 12), (4, 24), (2, 10), (3, 16)]);
         }
 
         var table = new Table().Border(TableBorder.Rounded);
@@ -365,16 +366,24 @@ internal static class Render
 
     /// <summary>
     /// <paramref name="rows"/> with cells cut (ending in …) so that a rounded table of them is at most
-    /// <paramref name="width"/> columns wide: the widest of the <paramref name="flexible"/> columns
-    /// gives way first, none below its header's width.
+    /// <paramref name="width"/> columns wide: the <paramref name="flexible"/> columns give way in
+    /// their order, each down to its floor; if that is not enough, the widest of them, down to its
+    /// header's width.
     /// </summary>
-    private static List<string[]> Fit(string[] headers, List<string[]> rows, int width, int[] flexible)
+    private static List<string[]> Fit(string[] headers, List<string[]> rows, int width, (int Column, int Floor)[] flexible)
     {
         var widths = headers.Select((h, i) => Math.Max(h.Length, rows.Count == 0 ? 0 : rows.Max(r => r[i].Length))).ToArray();
         var excess = widths.Sum() + 1 + (3 * headers.Length) - width;
+        foreach (var (column, floor) in flexible)
+        {
+            var cut = Math.Clamp(widths[column] - Math.Max(floor, headers[column].Length), 0, Math.Max(excess, 0));
+            widths[column] -= cut;
+            excess -= cut;
+        }
+
         while (excess > 0)
         {
-            var widest = flexible.Where(i => widths[i] > headers[i].Length).DefaultIfEmpty(-1).MaxBy(i => i < 0 ? 0 : widths[i]);
+            var widest = flexible.Select(f => f.Column).Where(i => widths[i] > headers[i].Length).DefaultIfEmpty(-1).MaxBy(i => i < 0 ? 0 : widths[i]);
             if (widest < 0)
             {
                 break;
