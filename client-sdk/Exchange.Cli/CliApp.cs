@@ -2,6 +2,7 @@ using System.CommandLine;
 using Exchange.Cli.Commands;
 using Exchange.Client;
 using Exchange.Client.Audit;
+using Exchange.Client.Connection;
 using Grpc.Core;
 
 namespace Exchange.Cli;
@@ -58,14 +59,22 @@ internal sealed class CliApp(TextWriter output, TextWriter error, HttpMessageHan
     public TextWriter Output { get; } = output;
 
     /// <summary>Whether live progress bars may be drawn: the real console, on a terminal.</summary>
-    public bool Interactive => handler is null && ReferenceEquals(Output, Console.Out) && !Console.IsOutputRedirected;
+    public bool Interactive => ProgressConsole is not null || (handler is null && ReferenceEquals(Output, Console.Out) && !Console.IsOutputRedirected);
 
     public TextWriter Error { get; } = error;
 
-    public static Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, HttpMessageHandler? handler = null) =>
-        new CliApp(output, error, handler).InvokeAsync(args);
+    public static Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, HttpMessageHandler? handler = null,
+        CancellationToken cancellationToken = default) =>
+        new CliApp(output, error, handler).InvokeAsync(args, cancellationToken);
 
-    public Task<int> InvokeAsync(string[] args)
+    /// <summary>Where live progress bars go; set by tests to see them, else the real console when it is a terminal.</summary>
+    internal Spectre.Console.IAnsiConsole? ProgressConsole { get; init; }
+
+    /// <summary>The width tables fit: the terminal's, else COLUMNS, else 160 (output to a file or pipe).</summary>
+    internal int? Width { get; init; }
+
+    /// <summary>Runs the command line; <paramref name="cancellationToken"/> acts as Ctrl+C does (tests).</summary>
+    public Task<int> InvokeAsync(string[] args, CancellationToken cancellationToken = default)
     {
         var root = new RootCommand("exchange: the command line of the Exchange data-exchange gateway.");
         root.Add(Server);
@@ -81,7 +90,8 @@ internal sealed class CliApp(TextWriter output, TextWriter error, HttpMessageHan
         root.Add(AuditCommand.Create(this));
         root.Add(TransferCommands.Upload(this));
         root.Add(TransferCommands.Download(this));
-        return root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = Output, Error = Error });
+        root.Add(TransfersCommand.Create(this));
+        return root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = Output, Error = Error }, cancellationToken);
     }
 
     /// <summary>
@@ -170,16 +180,33 @@ internal sealed class CliApp(TextWriter output, TextWriter error, HttpMessageHan
         return new ExchangeClient(options);
     }
 
+    /// <summary>The exit code of a command stopped by Ctrl+C (128 + SIGINT, as shells report it).</summary>
+    public const int InterruptedExitCode = 130;
+
     /// <summary>
-    /// Runs a command body; a gRPC error prints its status and message on stderr and exits 1. The
-    /// messages are escaped: a status detail is the gateway's text, and others often quote it.
+    /// Runs a command body; a gRPC error prints its status and message on stderr and exits 1; a
+    /// connection that could not be made (refused, untrusted or misnamed certificate) prints one
+    /// line saying what to do, as UNAVAILABLE, and exits 1; Ctrl+C prints <paramref name="interrupted"/>'s
+    /// line (or "interrupted") and exits 130. The messages are escaped: a status detail is the
+    /// gateway's text, and others often quote it.
     /// </summary>
-    public Func<ParseResult, CancellationToken, Task<int>> Guard(Func<ParseResult, CancellationToken, Task<int>> body) =>
+    public Func<ParseResult, CancellationToken, Task<int>> Guard(Func<ParseResult, CancellationToken, Task<int>> body, Func<string>? interrupted = null) =>
         async (parse, cancellationToken) =>
         {
             try
             {
                 return await body(parse, cancellationToken);
+            }
+            catch (Exception ex) when (cancellationToken.IsCancellationRequested && ex is OperationCanceledException or RpcException or IOException)
+            {
+                // Whatever the interrupted call reports (CANCELLED, or a connection the client itself aborted), it was Ctrl+C.
+                await Error.WriteLineAsync(interrupted?.Invoke() ?? "interrupted");
+                return InterruptedExitCode;
+            }
+            catch (Exception ex) when (GatewayConnectionException.Describe(ex, new Uri(parse.GetValue(Server) ?? DefaultServer)) is { } connection)
+            {
+                await Error.WriteLineAsync($"error: Unavailable: {Render.Printable(ConnectionHelp(connection))}");
+                return 1;
             }
             catch (RpcException ex)
             {
@@ -194,4 +221,29 @@ internal sealed class CliApp(TextWriter output, TextWriter error, HttpMessageHan
                 return 1;
             }
         };
+
+    /// <summary>One line that says what to do about a connection that could not be made, in the CLI's terms (--ca, --server).</summary>
+    internal static string ConnectionHelp(GatewayConnectionException e)
+    {
+        var status = e.ChainStatus.Length > 0 ? $" ({e.ChainStatus})" : "";
+        return e.Failure switch
+        {
+            ConnectionFailure.UntrustedCertificate when e.CaCertificateFile is null =>
+                $"the gateway's TLS certificate at {e.Address} is not trusted{status}: pass --ca FILE or set EXCHANGE_CA to the CA that " +
+                "issued it (in development: --ca certs-dev/ca.crt).",
+            ConnectionFailure.UntrustedCertificate =>
+                $"the gateway's TLS certificate at {e.Address} does not chain to the CA in '{e.CaCertificateFile}'{status}: pass the CA " +
+                "that issued it with --ca FILE or EXCHANGE_CA (in development: certs-dev/ca.crt).",
+            ConnectionFailure.NameMismatch =>
+                $"the gateway's TLS certificate is for {string.Join(", ", e.CertificateNames)}, not {e.Address.Host}: pass --server with " +
+                $"one of those names (e.g. --server https://{HostForUri(e.CertificateNames.FirstOrDefault() ?? "localhost")}:{e.Address.Port}).",
+            ConnectionFailure.Refused =>
+                $"nothing answers at {e.Address} (connection refused): is the gateway running at {e.Address}? Start it " +
+                "(dotnet run --project server/Exchange.Server), or pass --server or set EXCHANGE_SERVER.",
+            _ => e.Message,
+        };
+    }
+
+    private static string HostForUri(string name) =>
+        System.Net.IPAddress.TryParse(name, out var ip) && ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{name}]" : name;
 }

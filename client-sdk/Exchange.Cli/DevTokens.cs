@@ -48,10 +48,32 @@ internal static class DevTokens
         return new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }.CreateToken(descriptor);
     }
 
-    /// <summary>Where the dev signing key is: beside the tool, else in ./certs-dev.</summary>
-    public static string DefaultKeyFile()
+    /// <summary>The environment variable that names the dev signing key when --key is not given.</summary>
+    public const string KeyVariable = "EXCHANGE_DEV_KEY";
+
+    /// <summary>The dev signing key in the current directory's certs-dev folder (the repository root's).</summary>
+    public static readonly string DevKeyPath = Path.Combine("certs-dev", "jwt-signing.key");
+
+    /// <summary>
+    /// The signing key to use: <paramref name="given"/> (--key), else EXCHANGE_DEV_KEY, else
+    /// ./certs-dev/jwt-signing.key; null with <paramref name="problem"/> saying what to do when the
+    /// file is not there. The tool never carries a key of its own.
+    /// </summary>
+    public static string? FindKeyFile(string? given, out string problem)
     {
-        var besideTool = Path.Combine(AppContext.BaseDirectory, "certs-dev", "jwt-signing.key");
-        return File.Exists(besideTool) ? besideTool : Path.Combine("certs-dev", "jwt-signing.key");
+        var (path, from) = given is not null ? (given, "--key")
+            : Environment.GetEnvironmentVariable(KeyVariable) is { Length: > 0 } variable ? (variable, KeyVariable)
+            : (DevKeyPath, null);
+        if (File.Exists(path))
+        {
+            problem = "";
+            return path;
+        }
+
+        problem = from is null
+            ? $"no signing key: {Path.GetFullPath(path)} does not exist. Run from the repository root (where certs-dev/ is), " +
+              $"or pass --key FILE or set {KeyVariable} to the PEM EC P-256 key the gateway trusts (certs-dev/jwt-signing.key in development)."
+            : $"no signing key: {path} (from {from}) does not exist; give the PEM EC P-256 key the gateway trusts (certs-dev/jwt-signing.key in development).";
+        return null;
     }
 }

@@ -111,7 +111,7 @@ internal static class Render
         output.WriteLine(datasets.Count == 1 ? "1 dataset" : $"{datasets.Count} datasets");
     }
 
-    public static void DatasetDetail(TextWriter output, Dataset d)
+    public static void DatasetDetail(TextWriter output, Dataset d, string? delistReason = null)
     {
         var grid = new Grid().AddColumn().AddColumn();
         void Row(string key, string value, bool multiline = false) => grid.AddRow(new Text(key), Cell(value, multiline));
@@ -120,6 +120,11 @@ internal static class Render
         Row("provider", d.Provider);
         Row("classification", EnumName(d.Classification));
         Row("state", EnumName(d.State));
+        if (delistReason is not null)
+        {
+            Row("delisted because", delistReason.Length == 0 ? "(no reason given)" : delistReason);
+        }
+
         Row("tags", string.Join(", ", d.Tags));
         Row("latest revision", d.LatestRevision.Length == 0 ? "(none)" : d.LatestRevision);
         Row("created", d.CreateTime?.ToDateTimeOffset().ToString("u") ?? "");
@@ -133,22 +138,37 @@ internal static class Render
         Write(output, grid);
     }
 
-    public static void AuditTable(TextWriter output, IReadOnlyCollection<AuditEvent> events)
+    /// <summary>
+    /// The audit events as a table <paramref name="width"/> columns wide at most, one line per event:
+    /// the longest of the details, resources, actors and actions are cut with an ellipsis first. A
+    /// null width shows everything (<c>--wide</c>).
+    /// </summary>
+    public static void AuditTable(TextWriter output, IReadOnlyCollection<AuditEvent> events, int? width = null)
     {
+        string[] headers = ["INDEX", "TIME", "ACTOR", "ACTION", "RESOURCE", "OUTCOME", "DETAILS"];
+        var rows = events.Select(e => new[]
+        {
+            e.Index.ToString(System.Globalization.CultureInfo.InvariantCulture), e.Time?.ToDateTimeOffset().ToString("u") ?? "",
+            Printable(e.Actor), Printable(e.Action), Printable(e.Resource), EnumName(e.Outcome), Printable(DetailsText(e)),
+        }).ToList();
+        if (width is { } fit)
+        {
+            // Details give way first, then the resource, the actor and the action, each down to a useful width.
+            rows = Fit(headers, rows, fit, flexible: [(6, 12), (4, 24), (2, 10), (3, 16)]);
+        }
+
         var table = new Table().Border(TableBorder.Rounded);
-        foreach (var column in new[] { "INDEX", "TIME", "ACTOR", "ACTION", "RESOURCE", "OUTCOME", "DETAILS" })
+        foreach (var header in headers)
         {
-            table.AddColumn(column);
+            table.AddColumn(header);
         }
 
-        foreach (var e in events)
+        foreach (var row in rows)
         {
-            table.AddRow(
-                Cell(e.Index.ToString(System.Globalization.CultureInfo.InvariantCulture)), Cell(e.Time?.ToDateTimeOffset().ToString("u")),
-                Cell(e.Actor), Cell(e.Action), Cell(e.Resource), Cell(EnumName(e.Outcome)), Cell(DetailsText(e)));
+            table.AddRow(row.Select(c => Cell(c)).ToArray());
         }
 
-        Write(output, table);
+        Write(output, table, width ?? 100_000);
         output.WriteLine(events.Count == 1 ? "1 event" : $"{events.Count} events");
     }
 
@@ -227,7 +247,7 @@ internal static class Render
         Write(output, table);
     }
 
-    public static void GrantDetail(TextWriter output, Grant g)
+    public static void GrantDetail(TextWriter output, Grant g, IReadOnlyCollection<Transfer>? transfers = null)
     {
         var grid = new Grid().AddColumn().AddColumn();
         void Row(string key, string value, bool multiline = false) => grid.AddRow(new Text(key), Cell(value, multiline));
@@ -246,6 +266,75 @@ internal static class Render
         }
 
         Write(output, grid);
+        if (transfers is not null)
+        {
+            output.WriteLine();
+            TransferTable(output, transfers);
+        }
+    }
+
+    public static void TransferTable(TextWriter output, IReadOnlyCollection<Transfer> transfers)
+    {
+        var table = new Table().Border(TableBorder.Rounded);
+        foreach (var column in new[] { "NAME", "GRANT", "REV", "CONSUMER", "PURPOSE", "STATE", "BYTES", "REASON" })
+        {
+            table.AddColumn(column);
+        }
+
+        foreach (var t in transfers)
+        {
+            // The revision's number: the dataset is the grant's (transfers get shows the whole name).
+            var revision = t.Revision[(t.Revision.LastIndexOf('/') + 1)..];
+            table.AddRow(Cell(t.Name), Cell(t.Grant), Cell(revision), Cell(t.Consumer), Cell(t.Purpose), Cell(EnumName(t.State)),
+                Cell(BytesText(t)), Cell(t.FailureReason));
+        }
+
+        Write(output, table);
+        output.WriteLine(transfers.Count == 1 ? "1 transfer" : $"{transfers.Count} transfers");
+    }
+
+    public static void TransferDetail(TextWriter output, Transfer t)
+    {
+        var grid = new Grid().AddColumn().AddColumn();
+        void Row(string key, string value) => grid.AddRow(new Text(key), Cell(value));
+        Row("name", t.Name);
+        Row("grant", t.Grant);
+        Row("dataset", t.Dataset);
+        Row("revision", t.Revision);
+        Row("consumer", t.Consumer);
+        Row("provider", t.Provider);
+        Row("purpose", t.Purpose);
+        Row("state", EnumName(t.State));
+        Row("bytes", BytesText(t));
+        Row("started", t.CreateTime?.ToDateTimeOffset().ToString("u") ?? "");
+        Row("ended", t.EndTime?.ToDateTimeOffset().ToString("u") ?? "");
+        if (t.FailureReason.Length > 0)
+        {
+            Row("reason", t.FailureReason);
+        }
+
+        Write(output, grid);
+    }
+
+    private static string BytesText(Transfer t) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{t.BytesSent:N0} of {t.SizeBytes:N0}");
+
+    public static void RevisionTable(TextWriter output, IReadOnlyCollection<Revision> revisions)
+    {
+        var table = new Table().Border(TableBorder.Rounded);
+        foreach (var column in new[] { "NAME", "SIZE", "MEDIA TYPE", "SHA-256", "CREATED" })
+        {
+            table.AddColumn(column);
+        }
+
+        foreach (var r in revisions)
+        {
+            table.AddRow(Cell(r.Name), Cell(r.SizeBytes.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)), Cell(r.MediaType),
+                Cell(Convert.ToHexStringLower(r.Sha256.Span)), Cell(r.CreateTime?.ToDateTimeOffset().ToString("u")));
+        }
+
+        Write(output, table);
+        output.WriteLine(revisions.Count == 1 ? "1 revision" : $"{revisions.Count} revisions");
     }
 
     public static string TermsText(Terms? terms) => terms is null ? "" :
@@ -292,7 +381,50 @@ internal static class Render
             .Concat(TransferReflection.Descriptor.EnumTypes).Concat(AuditReflection.Descriptor.EnumTypes)
             .Single(e => e.ClrType == typeof(T));
 
-    private static void Write(TextWriter output, Spectre.Console.Rendering.IRenderable renderable)
+    /// <summary>
+    /// <paramref name="rows"/> with cells cut (ending in …) so that a rounded table of them is at most
+    /// <paramref name="width"/> columns wide: the <paramref name="flexible"/> columns give way in
+    /// their order, each down to its floor; if that is not enough, the widest of them, down to its
+    /// header's width.
+    /// </summary>
+    private static List<string[]> Fit(string[] headers, List<string[]> rows, int width, (int Column, int Floor)[] flexible)
+    {
+        var widths = headers.Select((h, i) => Math.Max(h.Length, rows.Count == 0 ? 0 : rows.Max(r => r[i].Length))).ToArray();
+        var excess = widths.Sum() + 1 + (3 * headers.Length) - width;
+        foreach (var (column, floor) in flexible)
+        {
+            var cut = Math.Clamp(widths[column] - Math.Max(floor, headers[column].Length), 0, Math.Max(excess, 0));
+            widths[column] -= cut;
+            excess -= cut;
+        }
+
+        while (excess > 0)
+        {
+            var widest = flexible.Select(f => f.Column).Where(i => widths[i] > headers[i].Length).DefaultIfEmpty(-1).MaxBy(i => i < 0 ? 0 : widths[i]);
+            if (widest < 0)
+            {
+                break;
+            }
+
+            widths[widest]--;
+            excess--;
+        }
+
+        return [.. rows.Select(r => r.Select((cell, i) => cell.Length <= widths[i] ? cell : cell[..Math.Max(widths[i] - 1, 0)] + "…").ToArray())];
+    }
+
+    /// <summary>The terminal's width; when the output is not a terminal, COLUMNS if set, else 160.</summary>
+    public static int TerminalWidth()
+    {
+        if (!Console.IsOutputRedirected)
+        {
+            return Math.Max(Console.WindowWidth, 40);
+        }
+
+        return int.TryParse(Environment.GetEnvironmentVariable("COLUMNS"), out var columns) && columns >= 40 ? columns : 160;
+    }
+
+    private static void Write(TextWriter output, Spectre.Console.Rendering.IRenderable renderable, int? width = null)
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings
         {
@@ -301,7 +433,7 @@ internal static class Render
             Out = new AnsiConsoleOutput(output),
             Interactive = InteractionSupport.No,
         });
-        console.Profile.Width = Console.IsOutputRedirected ? 160 : Math.Max(Console.WindowWidth, 80);
+        console.Profile.Width = width ?? (Console.IsOutputRedirected ? 160 : Math.Max(Console.WindowWidth, 80));
         console.Write(renderable);
     }
 }

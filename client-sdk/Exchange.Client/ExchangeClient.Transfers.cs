@@ -82,6 +82,11 @@ public sealed partial class ExchangeClient
     /// <param name="revision">A revision name, or null for the latest.</param>
     /// <param name="progress">Receives progress reports.</param>
     /// <param name="cancellationToken">Cancels the download; the partial file stays for a later resume.</param>
+    /// <remarks>
+    /// A download the gateway refuses before it starts leaves no partial file; one stopped because its
+    /// grant was revoked or expired can never resume, so its partial file is removed and the
+    /// RpcException's detail says so.
+    /// </remarks>
     public async Task<DownloadResult> DownloadToFileAsync(string grant, string path, string purpose, string? revision = null,
         IProgress<TransferProgress>? progress = null, CancellationToken cancellationToken = default)
     {
@@ -136,7 +141,7 @@ public sealed partial class ExchangeClient
                 var receipt = await CompletedEarlierAsync(state, partial, cancellationToken).ConfigureAwait(false);
                 if (receipt is null)
                 {
-                    throw;
+                    throw await RefusedAsync(ex, grant, state, partial, statePath, cancellationToken).ConfigureAwait(false);
                 }
 
                 // CompletedEarlierAsync hashed the file: it holds exactly the bytes of state.Sha256.
@@ -154,14 +159,71 @@ public sealed partial class ExchangeClient
                 return new DownloadResult(path, state.Transfer, state.Revision, state.SizeBytes, sha256, receipt, true, verified);
             }
             catch (RpcException ex) when (attempt < MaxAttempts && !cancellationToken.IsCancellationRequested &&
-                ex.StatusCode is StatusCode.Unavailable or StatusCode.Internal or StatusCode.Unknown or StatusCode.Aborted)
+                ex.StatusCode is StatusCode.Unavailable or StatusCode.Internal or StatusCode.Unknown or StatusCode.Aborted &&
+                !CertificateRefused(ex))
             {
                 // The connection dropped: the transfer resumes from what reached the disk.
                 state = await LoadStateAsync(statePath, cancellationToken).ConfigureAwait(false) ?? state;
                 resumed |= state is { Transfer.Length: > 0 };
                 await Task.Delay(TimeSpan.FromMilliseconds(250 * (1 << (attempt - 1))), cancellationToken).ConfigureAwait(false);
             }
+            catch (RpcException ex) when (!cancellationToken.IsCancellationRequested && (!Transient(ex.StatusCode) || CertificateRefused(ex)))
+            {
+                state = await LoadStateAsync(statePath, CancellationToken.None).ConfigureAwait(false) ?? state;
+                throw await RefusedAsync(ex, grant, state, partial, statePath, cancellationToken).ConfigureAwait(false);
+            }
         }
+    }
+
+    /// <summary>A certificate this client does not accept: waiting does not change it, so no retry.</summary>
+    private static bool CertificateRefused(RpcException ex) =>
+        Connection.GatewayConnectionException.Find(ex) is { Failure: Connection.ConnectionFailure.UntrustedCertificate or Connection.ConnectionFailure.NameMismatch };
+
+    private static bool Transient(StatusCode code) =>
+        code is StatusCode.Unavailable or StatusCode.Internal or StatusCode.Unknown or StatusCode.Aborted or StatusCode.Cancelled
+            or StatusCode.DeadlineExceeded;
+
+    /// <summary>
+    /// After the gateway refused a download for good: leaves nothing behind that can never resume.
+    /// Refused before the transfer started (no header ever came), the partial files hold nothing and
+    /// go; a started transfer's bytes go only when its grant is revoked or expired, and the error
+    /// then says so. Returns the exception to throw.
+    /// </summary>
+    private async Task<Exception> RefusedAsync(RpcException refusal, string grant, PartialDownload state, string partial, string statePath,
+        CancellationToken cancellationToken)
+    {
+        if (state.Transfer.Length == 0)
+        {
+            DeletePartial(partial, statePath);
+            return refusal;
+        }
+
+        GrantState grantState;
+        try
+        {
+            grantState = (await Access.GetGrantAsync(new GetGrantRequest { Name = grant }, cancellationToken: cancellationToken).ConfigureAwait(false))
+                .Grant.State;
+        }
+        catch (RpcException)
+        {
+            return refusal;
+        }
+
+        if (grantState is not (GrantState.Revoked or GrantState.Expired))
+        {
+            return refusal;
+        }
+
+        DeletePartial(partial, statePath);
+        var why = grantState == GrantState.Revoked ? "grant revoked" : "grant expired";
+        return new RpcException(new Status(refusal.StatusCode,
+            $"{refusal.Status.Detail} ({why}: the partial file was removed; it can never resume)", refusal), refusal.Trailers);
+    }
+
+    private static void DeletePartial(string partial, string statePath)
+    {
+        File.Delete(partial);
+        File.Delete(statePath);
     }
 
     /// <summary>One call: resumes from what <paramref name="partial"/> holds; returns the final state, the receipt and the whole file's SHA-256.</summary>

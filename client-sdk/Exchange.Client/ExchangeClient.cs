@@ -2,6 +2,7 @@ using System.Net.Security;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography.X509Certificates;
 using Exchange.Client.Audit;
+using Exchange.Client.Connection;
 using Exchange.V1;
 using Grpc.Core;
 using Grpc.Net.Client;
@@ -96,6 +97,18 @@ public sealed partial class ExchangeClient : IDisposable
             async (r, c) => await Access.ListGrantsAsync(r, cancellationToken: c).ConfigureAwait(false), p => p.Grants, p => p.NextPageToken,
             cancellationToken);
 
+    /// <summary>Every revision of <paramref name="dataset"/> (<c>datasets/{id}</c>), oldest first, page by page.</summary>
+    public IAsyncEnumerable<Revision> ListRevisionsAsync(string dataset, CancellationToken cancellationToken = default) =>
+        Pages(new ListRevisionsRequest { Parent = dataset }, (r, t) => r.PageToken = t,
+            async (r, c) => await Catalog.ListRevisionsAsync(r, cancellationToken: c).ConfigureAwait(false), p => p.Revisions, p => p.NextPageToken,
+            cancellationToken);
+
+    /// <summary>Every transfer matching <paramref name="filter"/> (grant, dataset, state) that the caller may see, page by page.</summary>
+    public IAsyncEnumerable<Transfer> ListTransfersAsync(ListTransfersRequest? filter = null, CancellationToken cancellationToken = default) =>
+        Pages(filter ?? new ListTransfersRequest(), (r, t) => r.PageToken = t,
+            async (r, c) => await Transfers.ListTransfersAsync(r, cancellationToken: c).ConfigureAwait(false), p => p.Transfers, p => p.NextPageToken,
+            cancellationToken);
+
     /// <summary>Every audit event matching <paramref name="filter"/> that the caller may read, oldest first, page by page.</summary>
     public IAsyncEnumerable<AuditEvent> ListAuditEventsAsync(ListAuditEventsRequest? filter = null, CancellationToken cancellationToken = default) =>
         Pages(filter ?? new ListAuditEventsRequest(), (r, t) => r.PageToken = t,
@@ -131,7 +144,7 @@ public sealed partial class ExchangeClient : IDisposable
         _logTrust.Dispose();
     }
 
-    private static SocketsHttpHandler CreateHandler(ExchangeClientOptions options)
+    private static HttpMessageHandler CreateHandler(ExchangeClientOptions options)
     {
         var handler = new SocketsHttpHandler
         {
@@ -147,38 +160,80 @@ public sealed partial class ExchangeClient : IDisposable
             handler.SslOptions.ClientCertificates = [clientCertificate];
         }
 
+        X509Certificate2Collection? roots = null;
         if (options.CaCertificateFile is { } caFile)
         {
-            var roots = new X509Certificate2Collection();
-            roots.ImportFromPemFile(caFile);
-            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
-                TrustedBy(roots, certificate, errors);
+            roots = [];
+            roots.ImportFromPemFile(ResolveCaFile(caFile));
         }
 
-        return handler;
+        var diagnostics = new TlsDiagnostics();
+        handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, chain, errors) =>
+            Validate(roots, certificate, chain, errors, diagnostics);
+        return new ConnectionErrorHandler(handler, diagnostics, options.CaCertificateFile);
+    }
+
+    /// <summary>
+    /// <paramref name="path"/> as given when it exists (relative to the current directory), else
+    /// relative to the application's own folder; otherwise a <see cref="FileNotFoundException"/>
+    /// naming both places and what to do.
+    /// </summary>
+    internal static string ResolveCaFile(string path)
+    {
+        var here = Path.GetFullPath(path);
+        if (File.Exists(here))
+        {
+            return here;
+        }
+
+        var besideApp = Path.IsPathRooted(path) ? null : Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, path));
+        if (besideApp is not null && File.Exists(besideApp))
+        {
+            return besideApp;
+        }
+
+        throw new FileNotFoundException(
+            $"The CA certificate file '{path}' does not exist (looked for {here}" + (besideApp is null ? "" : $" and {besideApp}") +
+            "): give the PEM file of the CA that issued the gateway's certificate by its full path, or relative to the current " +
+            "directory (in development: certs-dev/ca.crt from the repository root).", here);
     }
 
     /// <summary>
     /// Accepts a server certificate the system already trusts, or one that chains to one of
-    /// <paramref name="roots"/>; a host name mismatch is never accepted.
+    /// <paramref name="roots"/>; a host name mismatch is never accepted. A refusal is recorded in
+    /// <paramref name="diagnostics"/>, to be explained.
     /// </summary>
-    private static bool TrustedBy(X509Certificate2Collection roots, X509Certificate? certificate, SslPolicyErrors errors)
+    private static bool Validate(X509Certificate2Collection? roots, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors,
+        TlsDiagnostics diagnostics)
     {
         if (errors == SslPolicyErrors.None)
         {
             return true;
         }
 
-        if (certificate is null || errors != SslPolicyErrors.RemoteCertificateChainErrors)
+        var untrusted = (errors & (SslPolicyErrors.RemoteCertificateChainErrors | SslPolicyErrors.RemoteCertificateNotAvailable)) != 0;
+        var status = untrusted ? StatusText(chain) : "";
+        if (untrusted && roots is not null && certificate is not null && (errors & SslPolicyErrors.RemoteCertificateNotAvailable) == 0)
         {
-            return false;
+            using var custom = new X509Chain();
+            custom.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+            custom.ChainPolicy.CustomTrustStore.AddRange(roots);
+            custom.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+            using var leaf = new X509Certificate2(certificate);
+            untrusted = !custom.Build(leaf);
+            status = untrusted ? StatusText(custom) : "";
         }
 
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.AddRange(roots);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        using var leaf = new X509Certificate2(certificate);
-        return chain.Build(leaf);
+        var nameMismatch = (errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0;
+        if (!untrusted && !nameMismatch)
+        {
+            return true;
+        }
+
+        diagnostics.Record(certificate, errors, untrusted, status);
+        return false;
     }
+
+    private static string StatusText(X509Chain? chain) => chain is null ? "" :
+        string.Join(", ", chain.ChainStatus.Select(s => s.Status).Where(s => s != X509ChainStatusFlags.NoError).Distinct());
 }

@@ -12,7 +12,9 @@ public sealed class ExchangeClientOptions
     /// <summary>
     /// A PEM file with the CA certificate(s) to trust for the gateway's TLS certificate, in
     /// addition to the system trust store (e.g. <c>certs-dev/ca.crt</c>). The host name is
-    /// always checked.
+    /// always checked. A relative path is looked up in the current directory, then beside the
+    /// application; when neither has it, the client's constructor throws a
+    /// <see cref="FileNotFoundException"/> naming where it looked.
     /// </summary>
     public string? CaCertificateFile { get; set; }
 

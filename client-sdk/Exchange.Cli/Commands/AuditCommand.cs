@@ -62,7 +62,8 @@ internal static class AuditCommand
     {
         var filters = Filters.Create();
         var limit = new Option<int>("--limit") { Description = "Print at most this many events (0 = all).", DefaultValueFactory = _ => 100 };
-        var command = new Command("list", "List the audit events you may read, oldest first.") { limit };
+        var wide = new Option<bool>("--wide") { Description = "Show every column in full, however wide (default: fit the terminal, cutting long values with …)." };
+        var command = new Command("list", "List the audit events you may read, oldest first.") { limit, wide };
         filters.AddTo(command);
         command.SetAction(app.Guard(async (parse, cancellationToken) =>
         {
@@ -79,7 +80,7 @@ internal static class AuditCommand
             }
             else
             {
-                Render.AuditTable(app.Output, events);
+                Render.AuditTable(app.Output, events, parse.GetValue(wide) ? null : app.Width ?? Render.TerminalWidth());
             }
 
             return 0;
@@ -89,8 +90,8 @@ internal static class AuditCommand
 
     private static Command Tail(CliApp app)
     {
-        var from = new Option<long>("--from") { Description = "The first index to show." };
-        var command = new Command("tail", "Follow the log live, from an index on (Ctrl+C to stop).") { from };
+        var from = new Option<long?>("--from") { Description = "The first index to show; --from 0 replays the whole log (default: only new events)." };
+        var command = new Command("tail", "Follow new events in the log as they happen (Ctrl+C to stop); --from N starts at index N.") { from };
         var filters = Filters.Create();
         command.Add(filters.Dataset);
         command.Add(filters.Participant);
@@ -98,9 +99,16 @@ internal static class AuditCommand
         command.SetAction(app.Guard(async (parse, cancellationToken) =>
         {
             using var client = app.Connect(parse);
+            var start = parse.GetValue(from);
+            if (start is null)
+            {
+                start = await LogSizeAsync(client, cancellationToken);
+                await app.Error.WriteLineAsync($"following new events from index {start} (--from 0 replays the whole log; Ctrl+C to stop)");
+            }
+
             var request = new WatchAuditEventsRequest
             {
-                StartIndex = parse.GetValue(from),
+                StartIndex = start.Value,
                 Dataset = parse.GetValue(filters.Dataset) ?? "",
                 Participant = parse.GetValue(filters.Participant) ?? "",
                 Action = parse.GetValue(filters.Action) ?? "",
@@ -116,8 +124,10 @@ internal static class AuditCommand
                     await app.Output.FlushAsync(cancellationToken);
                 }
             }
-            catch (RpcException ex) when (ex.StatusCode == StatusCode.Cancelled && cancellationToken.IsCancellationRequested)
+            catch (Exception ex) when (cancellationToken.IsCancellationRequested &&
+                ex is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled })
             {
+                // Ctrl+C is how a tail ends.
                 return 0;
             }
 
@@ -126,6 +136,21 @@ internal static class AuditCommand
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>
+    /// The index the next event will have, as far as the caller can tell: the latest checkpoint's
+    /// size, moved past the events after it that the caller may read.
+    /// </summary>
+    private static async Task<long> LogSizeAsync(Exchange.Client.ExchangeClient client, CancellationToken cancellationToken)
+    {
+        var size = (await client.Audit.GetCheckpointAsync(new GetCheckpointRequest(), cancellationToken: cancellationToken)).Checkpoint.Size;
+        await foreach (var e in client.ListAuditEventsAsync(new ListAuditEventsRequest { StartIndex = size, PageSize = 1000 }, cancellationToken))
+        {
+            size = Math.Max(size, e.Index + 1);
+        }
+
+        return size;
     }
 
     private static Command Export(CliApp app)

@@ -16,6 +16,7 @@ internal static class DatasetsCommand
         command.Add(Update(app));
         command.Add(Publish(app));
         command.Add(Delist(app));
+        command.Add(Revisions(app));
         return command;
     }
 
@@ -74,7 +75,10 @@ internal static class DatasetsCommand
             using var client = app.Connect(parse);
             var response = await client.Catalog.GetDatasetAsync(new GetDatasetRequest { Name = parse.GetValue(name) },
                 cancellationToken: cancellationToken);
-            Print(app, parse, response.Dataset);
+            var reason = response.Dataset.State == DatasetState.Delisted && !parse.GetValue(app.Json)
+                ? await DelistReasonAsync(client, response.Dataset.Name, cancellationToken)
+                : null;
+            Print(app, parse, response.Dataset, reason);
             return 0;
         }));
         return command;
@@ -212,13 +216,61 @@ internal static class DatasetsCommand
             var response = await client.Catalog.DelistDatasetAsync(
                 new DelistDatasetRequest { Name = parse.GetValue(name), Reason = parse.GetValue(reason) ?? "" },
                 cancellationToken: cancellationToken);
-            Print(app, parse, response.Dataset);
+            Print(app, parse, response.Dataset, parse.GetValue(reason) ?? "");
             return 0;
         }));
         return command;
     }
 
-    private static void Print(CliApp app, ParseResult parse, Dataset dataset)
+    private static Command Revisions(CliApp app)
+    {
+        var name = NameArgument();
+        var command = new Command("revisions", "List a dataset's revisions, oldest first: size, media type and SHA-256.") { name };
+        command.SetAction(app.Guard(async (parse, cancellationToken) =>
+        {
+            using var client = app.Connect(parse);
+            var revisions = await client.ListRevisionsAsync(parse.GetValue(name)!, cancellationToken).ToListAsync(cancellationToken);
+            if (parse.GetValue(app.Json))
+            {
+                Render.JsonArray(app.Output, revisions);
+            }
+            else
+            {
+                Render.RevisionTable(app.Output, revisions);
+            }
+
+            return 0;
+        }));
+        return command;
+    }
+
+    /// <summary>
+    /// Why <paramref name="dataset"/> was delisted: the reason in the last dataset.delist event the
+    /// caller may read, "" when none was given, null when the caller may read no such event.
+    /// </summary>
+    private static async Task<string?> DelistReasonAsync(Exchange.Client.ExchangeClient client, string dataset, CancellationToken cancellationToken)
+    {
+        try
+        {
+            AuditEvent? last = null;
+            await foreach (var e in client.ListAuditEventsAsync(new ListAuditEventsRequest { Dataset = dataset, Action = "dataset.delist", PageSize = 1000 },
+                cancellationToken))
+            {
+                if (e.Outcome == AuditOutcome.Success)
+                {
+                    last = e;
+                }
+            }
+
+            return last?.Details.FirstOrDefault(d => d.Key == "reason")?.Value ?? (last is null ? null : "");
+        }
+        catch (Grpc.Core.RpcException ex) when (ex.StatusCode is Grpc.Core.StatusCode.PermissionDenied or Grpc.Core.StatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
+    private static void Print(CliApp app, ParseResult parse, Dataset dataset, string? delistReason = null)
     {
         if (parse.GetValue(app.Json))
         {
@@ -226,7 +278,7 @@ internal static class DatasetsCommand
         }
         else
         {
-            Render.DatasetDetail(app.Output, dataset);
+            Render.DatasetDetail(app.Output, dataset, dataset.State == DatasetState.Delisted ? delistReason : null);
         }
     }
 

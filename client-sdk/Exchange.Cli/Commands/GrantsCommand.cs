@@ -55,12 +55,28 @@ internal static class GrantsCommand
     private static Command Get(CliApp app)
     {
         var name = NameArgument();
-        var command = new Command("get", "Show one grant, with its state as of now.") { name };
+        var command = new Command("get", "Show one grant, with its state as of now and the transfers under it.") { name };
         command.SetAction(app.Guard(async (parse, cancellationToken) =>
         {
             using var client = app.Connect(parse);
             var grant = (await client.Access.GetGrantAsync(new GetGrantRequest { Name = parse.GetValue(name) }, cancellationToken: cancellationToken)).Grant;
-            Print(app, parse, grant);
+            if (parse.GetValue(app.Json))
+            {
+                Render.Json(app.Output, grant);
+                return 0;
+            }
+
+            List<Transfer>? transfers;
+            try
+            {
+                transfers = await client.ListTransfersAsync(new ListTransfersRequest { Grant = grant.Name }, cancellationToken).ToListAsync(cancellationToken);
+            }
+            catch (Grpc.Core.RpcException ex) when (ex.StatusCode is Grpc.Core.StatusCode.PermissionDenied or Grpc.Core.StatusCode.NotFound)
+            {
+                transfers = null;
+            }
+
+            Render.GrantDetail(app.Output, grant, transfers);
             return 0;
         }));
         return command;

@@ -26,7 +26,7 @@ internal static class TokenCommand
         };
         var key = new Option<string?>("--key")
         {
-            Description = "PEM EC P-256 private key to sign with (default: certs-dev/jwt-signing.key).",
+            Description = "PEM EC P-256 private key to sign with (env EXCHANGE_DEV_KEY; default: ./certs-dev/jwt-signing.key, from the repository root).",
         };
         var issuer = new Option<string>("--issuer") { DefaultValueFactory = _ => DevTokens.DefaultIssuer, Description = "The iss claim." };
         var audience = new Option<string>("--audience") { DefaultValueFactory = _ => DevTokens.DefaultAudience, Description = "The aud claim." };
@@ -55,7 +55,13 @@ internal static class TokenCommand
                 bound = Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(System.Security.Cryptography.SHA256.HashData(certificate.RawData));
             }
 
-            var token = DevTokens.Mint(parse.GetValue(key) ?? DevTokens.DefaultKeyFile(), parse.GetValue(participant)!,
+            if (DevTokens.FindKeyFile(parse.GetValue(key), out var problem) is not { } keyFile)
+            {
+                await app.Error.WriteLineAsync($"error: {problem}");
+                return 1;
+            }
+
+            var token = DevTokens.Mint(keyFile, parse.GetValue(participant)!,
                 parse.GetValue(roles)!.Distinct(), duration, parse.GetValue(issuer)!, parse.GetValue(audience)!, boundCertificate: bound);
             await app.Output.WriteLineAsync(token);
             return 0;

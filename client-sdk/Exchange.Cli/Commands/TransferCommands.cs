@@ -19,12 +19,13 @@ internal static class TransferCommands
             DefaultValueFactory = _ => "application/octet-stream",
         };
         var command = new Command("upload", "Upload a file as a new, immutable revision of a dataset (its provider).") { dataset, file, mediaType };
+        var last = new LastProgress();
         command.SetAction(app.Guard(async (parse, cancellationToken) =>
         {
             using var client = app.Connect(parse);
             var path = parse.GetValue(file)!;
             var watch = Stopwatch.StartNew();
-            var revision = await WithProgressAsync(app, $"upload {Path.GetFileName(path)}", new FileInfo(path).Length,
+            var revision = await WithProgressAsync(app, $"upload {Path.GetFileName(path)}", new FileInfo(path).Length, last,
                 progress => client.UploadFileAsync(parse.GetValue(dataset)!, path, parse.GetValue(mediaType)!, progress, cancellationToken));
             if (parse.GetValue(app.Json))
             {
@@ -37,7 +38,7 @@ internal static class TransferCommands
             }
 
             return 0;
-        }));
+        }, () => $"interrupted at {last.Text}; nothing was stored: run the same command again to upload it."));
         return command;
     }
 
@@ -59,6 +60,7 @@ internal static class TransferCommands
         {
             grant, output, purpose, revision, key, trusted,
         };
+        var last = new LastProgress();
         command.SetAction(app.Guard(async (parse, cancellationToken) =>
         {
             var store = app.TrustedStore(parse, trusted);
@@ -70,7 +72,7 @@ internal static class TransferCommands
             });
             var path = parse.GetValue(output)!;
             var watch = Stopwatch.StartNew();
-            var result = await WithProgressAsync(app, $"download {Path.GetFileName(path)}", null,
+            var result = await WithProgressAsync(app, $"download {Path.GetFileName(path)}", null, last,
                 progress => client.DownloadToFileAsync(parse.GetValue(grant)!, path, parse.GetValue(purpose)!, parse.GetValue(revision), progress,
                     cancellationToken));
             if (result.Verification.NewLog)
@@ -101,41 +103,108 @@ internal static class TransferCommands
             }
 
             return 0;
-        }));
+        }, () => last.Value is null
+            ? "interrupted before the transfer started; run the same command again to download."
+            : $"interrupted at {last.Text}; run the same command again to resume."));
         return command;
     }
 
-    /// <summary>Runs a transfer with a live bar (bytes/s and time left) when the output is a terminal.</summary>
-    private static async Task<T> WithProgressAsync<T>(CliApp app, string description, long? size, Func<IProgress<TransferProgress>, Task<T>> run)
+    /// <summary>
+    /// Runs a transfer, reporting progress to <paramref name="last"/>, with a live bar (bytes/s and time
+    /// left) when the output is a terminal. The bar appears once the size is known (a download's
+    /// header), and is updated on the transfer's own thread, not posted, so it never lags behind.
+    /// </summary>
+    private static async Task<T> WithProgressAsync<T>(CliApp app, string description, long? size, LastProgress last,
+        Func<IProgress<TransferProgress>, Task<T>> run)
     {
         if (!app.Interactive)
         {
-            return await run(new Progress<TransferProgress>(_ => { }));
+            return await run(new Reporter(last.Set));
         }
 
         T result = default!;
-        await AnsiConsole.Progress()
+        var console = app.ProgressConsole ?? AnsiConsole.Console;
+        await console.Progress()
             .AutoClear(false)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new DownloadedColumn(),
                 new TransferSpeedColumn(), new RemainingTimeColumn())
             .StartAsync(async context =>
             {
-                var task = context.AddTask(Markup.Escape(description), maxValue: Math.Max(size ?? 1, 1));
-                var progress = new Progress<TransferProgress>(p =>
+                ProgressTask? task = null;
+                var gate = new object();
+                void Show(TransferProgress p)
                 {
-                    if (p.TotalBytes is { } total)
+                    lock (gate)
                     {
-                        task.MaxValue = Math.Max(total, 1);
-                    }
+                        if (task is null)
+                        {
+                            if ((p.TotalBytes ?? size) is not { } total)
+                            {
+                                return;
+                            }
 
-                    task.Value = p.Bytes;
-                });
-                result = await run(progress);
-                task.Value = task.MaxValue;
+                            task = context.AddTask(Markup.Escape(description), maxValue: Math.Max(total, 1));
+                        }
+                        else if (p.TotalBytes is { } total)
+                        {
+                            task.MaxValue = Math.Max(total, 1);
+                        }
+
+                        task.Value = p.Bytes;
+                    }
+                }
+
+                if (size is { } known)
+                {
+                    Show(new TransferProgress(0, known));
+                }
+
+                result = await run(new Reporter(p =>
+                {
+                    last.Set(p);
+                    Show(p);
+                }));
+                lock (gate)
+                {
+                    if (task is not null)
+                    {
+                        task.Value = task.MaxValue;
+                    }
+                }
             });
         return result;
     }
 
-    private static string Rate(long bytes, TimeSpan elapsed) =>
-        elapsed.TotalSeconds <= 0 ? "" : $"{bytes / elapsed.TotalSeconds / 1_000_000:0.0} MB/s";
+    /// <summary>A transfer rate in a unit that suits it: 512 B/s, 12.5 KB/s, 3.2 MB/s, 1.1 GB/s.</summary>
+    internal static string Rate(long bytes, TimeSpan elapsed)
+    {
+        var perSecond = bytes / Math.Max(elapsed.TotalSeconds, 0.001);
+        return perSecond switch
+        {
+            >= 1_000_000_000 => $"{perSecond / 1_000_000_000:0.0} GB/s",
+            >= 1_000_000 => $"{perSecond / 1_000_000:0.0} MB/s",
+            >= 1_000 => $"{perSecond / 1_000:0.0} KB/s",
+            _ => $"{perSecond:0} B/s",
+        };
+    }
+
+    /// <summary>Calls <paramref name="report"/> on the reporting thread (a <see cref="Progress{T}"/> posts, and its reports arrive late and out of order).</summary>
+    private sealed class Reporter(Action<TransferProgress> report) : IProgress<TransferProgress>
+    {
+        public void Report(TransferProgress value) => report(value);
+    }
+
+    /// <summary>The last progress reported, for the line printed on Ctrl+C.</summary>
+    private sealed class LastProgress
+    {
+        private TransferProgress? _value;
+
+        public TransferProgress? Value => _value;
+
+        public string Text => _value is { } p
+            ? p.TotalBytes is { } total ? $"{p.Bytes:N0} of {total:N0} bytes" : $"{p.Bytes:N0} bytes"
+            : "0 bytes";
+
+        public void Set(TransferProgress value) => _value = value;
+    }
 }

@@ -292,12 +292,23 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
         }
         catch (Exception ex) when (!finished)
         {
-            telemetry.TransferEnded("download", "failed", time.GetElapsedTime(started));
             var (status, reason) = stream.WasSuperseded
                 ? (new Status(StatusCode.Aborted, $"'{transfer.Name}' was failed by another gateway, which took this one for gone; resume it."), "superseded")
                 : Classify(ex, lease.Revoked.IsCancellationRequested, context.CancellationToken.IsCancellationRequested);
+
+            // The transfer is FAILED either way (it may resume); a consumer's cancel is no failure of the gateway's, and is logged as what it is.
+            var cancelled = status.StatusCode == StatusCode.Cancelled;
+            telemetry.TransferEnded("download", cancelled ? "cancelled" : "failed", time.GetElapsedTime(started));
             await store.FinishAsync(caller, transfer, grant, start.Attempt, completed: false, stream.Sent, reason);
-            LogTransferFailed(transfer.Name, stream.Sent, reason);
+            if (cancelled)
+            {
+                LogTransferCancelled(transfer.Name, stream.Sent);
+            }
+            else
+            {
+                LogTransferFailed(transfer.Name, stream.Sent, reason);
+            }
+
             throw new RpcException(status);
         }
     }
@@ -394,4 +405,7 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
 
     [LoggerMessage(EventId = 40, Level = LogLevel.Information, Message = "{Transfer} stopped after {Bytes} bytes: {Reason}")]
     private partial void LogTransferFailed(string transfer, long bytes, string reason);
+
+    [LoggerMessage(EventId = 41, Level = LogLevel.Information, Message = "{Transfer} cancelled by the consumer after {Bytes} bytes; it may resume")]
+    private partial void LogTransferCancelled(string transfer, long bytes);
 }

@@ -66,7 +66,7 @@ public sealed class ServerTextCliTests : IDisposable
         RenderTests.AssertPrintable(output);
         Assert.Contains(RenderTests.Escaped, output);
 
-        (exit, output, error) = await Run(proxy, Participant.Auditor, "audit", "tail");
+        (exit, output, error) = await Run(proxy, Participant.Auditor, "audit", "tail", "--from", "0");
         Assert.True(exit == 0, error);
         RenderTests.AssertPrintable(output);
         var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
@@ -77,7 +77,7 @@ public sealed class ServerTextCliTests : IDisposable
             Assert.EndsWith($"note={RenderTests.Escaped}", line);
         });
 
-        (exit, output, error) = await Run(proxy, Participant.Auditor, "--json", "audit", "tail");
+        (exit, output, error) = await Run(proxy, Participant.Auditor, "--json", "audit", "tail", "--from", "0");
         Assert.True(exit == 0, error);
         RenderTests.AssertPrintable(output);
         using (var json = JsonDocument.Parse(output.Split('\n')[0]))
