@@ -2,8 +2,9 @@ using Exchange.Server.Paging;
 
 namespace Exchange.Server.Storage;
 
-/// <summary>Creates or migrates the schema and loads shared secrets before the server takes calls.</summary>
-internal sealed partial class StorageInitializer(Database database, PageTokens pageTokens, ILogger<StorageInitializer> logger) : IHostedService
+/// <summary>Creates or migrates the schema and loads shared secrets and suspensions before the server takes calls.</summary>
+internal sealed partial class StorageInitializer(Database database, PageTokens pageTokens, Participants.Suspensions suspensions,
+    ILogger<StorageInitializer> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -13,6 +14,7 @@ internal sealed partial class StorageInitializer(Database database, PageTokens p
         {
             var version = Migrations.Apply(connection, engine);
             pageTokens.SetKey(ServerSecrets.GetOrCreate(connection, engine, "page-token-key", 32));
+            suspensions.Load(Participants.ParticipantStore.LoadStates(connection));
             LogReady(engine.Location, version);
         }
 
