@@ -8,10 +8,11 @@ namespace Exchange.Server.Participants;
 /// <summary>
 /// Refuses every exchange.v1 call of a suspended participant with PERMISSION_DENIED, naming the
 /// suspension and its reason, before the service sees it (so before any effect). Streams are held
-/// to it as they run too: a download's next message, an upload's next chunk and a watch's next
-/// event fail the same way once the participant is suspended. One in-memory lookup per call (none
-/// while nobody is suspended) and per streamed message; anonymous calls (health, reflection) pass.
-/// The refusals are counted (exchange denials, reason "suspended") but not logged one by one: the
+/// to it while they run too: once the participant is suspended, a download's or watch's next (or
+/// waiting) write and an upload's next (or awaited) read fail the same way, so a running transfer
+/// stops and is recorded as failed with that reason. One in-memory lookup per call (none while
+/// nobody is suspended) and per streamed message; anonymous calls (health, reflection) pass.
+/// The refusals are counted (denials with reason "suspended") but not logged one by one: the
 /// suspension itself is in the log, and a suspended participant must not be able to grow it.
 /// </summary>
 internal sealed class SuspensionInterceptor(Suspensions suspensions, Observability.ExchangeTelemetry telemetry) : Interceptor
@@ -27,30 +28,46 @@ internal sealed class SuspensionInterceptor(Suspensions suspensions, Observabili
         return continuation(request, context);
     }
 
-    public override Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
+    public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
         ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
     {
-        var participant = Participant(context);
+        if (Participant(context) is not { } participant)
+        {
+            return await continuation(requestStream, context);
+        }
+
         Refuse(participant);
-        return continuation(participant is null ? requestStream : new Reader<TRequest>(requestStream, this, participant), context);
+        using var lease = suspensions.Watch(participant);
+        return await continuation(new Reader<TRequest>(requestStream, this, participant, lease.Revoked), context);
     }
 
-    public override Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream,
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream,
         ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
     {
-        var participant = Participant(context);
+        if (Participant(context) is not { } participant)
+        {
+            await continuation(request, responseStream, context);
+            return;
+        }
+
         Refuse(participant);
-        return continuation(request, participant is null ? responseStream : new Writer<TResponse>(responseStream, this, participant), context);
+        using var lease = suspensions.Watch(participant);
+        await continuation(request, new Writer<TResponse>(responseStream, this, participant, lease.Revoked), context);
     }
 
-    public override Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
+    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
         IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
     {
-        var participant = Participant(context);
+        if (Participant(context) is not { } participant)
+        {
+            await continuation(requestStream, responseStream, context);
+            return;
+        }
+
         Refuse(participant);
-        return participant is null
-            ? continuation(requestStream, responseStream, context)
-            : continuation(new Reader<TRequest>(requestStream, this, participant), new Writer<TResponse>(responseStream, this, participant), context);
+        using var lease = suspensions.Watch(participant);
+        await continuation(new Reader<TRequest>(requestStream, this, participant, lease.Revoked),
+            new Writer<TResponse>(responseStream, this, participant, lease.Revoked), context);
     }
 
     /// <summary>The message a suspended participant's calls are refused with.</summary>
@@ -73,19 +90,40 @@ internal sealed class SuspensionInterceptor(Suspensions suspensions, Observabili
         }
     }
 
-    private sealed class Reader<T>(IAsyncStreamReader<T> inner, SuspensionInterceptor owner, string participant) : IAsyncStreamReader<T>
+    /// <summary>
+    /// Awaits a stream operation until it completes or the participant is suspended. A token
+    /// cancelled by a suspension that was lifted again at once (an old lease) waits on.
+    /// </summary>
+    private async Task<T> Guard<T>(Task<T> operation, string participant, CancellationToken suspended)
+    {
+        try
+        {
+            return await operation.WaitAsync(suspended).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (suspended.IsCancellationRequested && !operation.IsCompleted)
+        {
+            Refuse(participant);
+            return await operation.ConfigureAwait(false);
+        }
+    }
+
+    private sealed class Reader<T>(IAsyncStreamReader<T> inner, SuspensionInterceptor owner, string participant, CancellationToken suspended)
+        : IAsyncStreamReader<T>
     {
         public T Current => inner.Current;
 
         public async Task<bool> MoveNext(CancellationToken cancellationToken)
         {
-            var more = await inner.MoveNext(cancellationToken);
+            owner.Refuse(participant);
+            var read = inner.MoveNext(cancellationToken);
+            var more = read.IsCompleted ? await read : await owner.Guard(read, participant, suspended);
             owner.Refuse(participant);
             return more;
         }
     }
 
-    private sealed class Writer<T>(IServerStreamWriter<T> inner, SuspensionInterceptor owner, string participant) : IServerStreamWriter<T>
+    private sealed class Writer<T>(IServerStreamWriter<T> inner, SuspensionInterceptor owner, string participant, CancellationToken suspended)
+        : IServerStreamWriter<T>
     {
         public WriteOptions? WriteOptions
         {
@@ -93,16 +131,19 @@ internal sealed class SuspensionInterceptor(Suspensions suspensions, Observabili
             set => inner.WriteOptions = value;
         }
 
-        public Task WriteAsync(T message)
-        {
-            owner.Refuse(participant);
-            return inner.WriteAsync(message);
-        }
+        public Task WriteAsync(T message) => WriteAsync(message, CancellationToken.None);
 
         public Task WriteAsync(T message, CancellationToken cancellationToken)
         {
             owner.Refuse(participant);
-            return inner.WriteAsync(message, cancellationToken);
+            var write = cancellationToken.CanBeCanceled ? inner.WriteAsync(message, cancellationToken) : inner.WriteAsync(message);
+            return write.IsCompleted ? write : owner.Guard(Completion(write), participant, suspended);
+        }
+
+        private static async Task<bool> Completion(Task write)
+        {
+            await write.ConfigureAwait(false);
+            return true;
         }
     }
 }

@@ -20,11 +20,18 @@ internal sealed class Suspensions
     private readonly Dictionary<string, string> _reasons = new(StringComparer.Ordinal);
     private volatile FrozenDictionary<string, string> _suspended = FrozenDictionary<string, string>.Empty;
 
+    // The keyed leases GrantSignals gives downloads under a grant, here keyed by participant: a
+    // suspension cancels the token of every stream the participant has open on this replica.
+    private readonly Transfers.GrantSignals _streams = new();
+
     /// <summary>Whether anyone is suspended at all: when nobody is, a call needs no lookup.</summary>
     public bool Any => _suspended.Count > 0;
 
     /// <summary>The reason <paramref name="participant"/> is suspended, or null when it is not.</summary>
     public string? ReasonFor(string participant) => _suspended.GetValueOrDefault(participant);
+
+    /// <summary>A token cancelled when <paramref name="participant"/> is suspended; dispose the lease when its stream ends.</summary>
+    public Transfers.GrantSignals.Lease Watch(string participant) => _streams.Watch(participant);
 
     /// <summary>Takes <paramref name="participant"/>'s state at <paramref name="version"/>, unless a newer one is known already.</summary>
     public void Apply(string participant, long version, bool suspended, string reason)
@@ -35,6 +42,11 @@ internal sealed class Suspensions
             {
                 _suspended = _reasons.ToFrozenDictionary(StringComparer.Ordinal);
             }
+        }
+
+        if (suspended)
+        {
+            _streams.Revoked(participant);
         }
     }
 
@@ -53,6 +65,11 @@ internal sealed class Suspensions
             {
                 _suspended = _reasons.ToFrozenDictionary(StringComparer.Ordinal);
             }
+        }
+
+        foreach (var participant in _streams.Watched().Where(p => ReasonFor(p) is not null))
+        {
+            _streams.Revoked(participant);
         }
     }
 

@@ -77,7 +77,7 @@ internal static class AccessFixture
     }
 
     /// <summary>A stopped download: what was already in flight may still arrive, then the stream ends in an error, never in a trailer.</summary>
-    public static Task EndsWithoutTrailerAsync(this AsyncServerStreamingCall<DownloadResponse> call) =>
+    public static Task<RpcException> EndsWithoutTrailerAsync(this AsyncServerStreamingCall<DownloadResponse> call) =>
         Assert.ThrowsAsync<RpcException>(async () =>
         {
             while (await call.ResponseStream.MoveNext(CancellationToken.None))
