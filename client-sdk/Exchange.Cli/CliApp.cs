@@ -79,6 +79,7 @@ internal sealed class CliApp(TextWriter output, TextWriter error, HttpMessageHan
         root.Add(AccessCommand.Create(this));
         root.Add(GrantsCommand.Create(this));
         root.Add(AuditCommand.Create(this));
+        root.Add(ParticipantsCommand.Create(this));
         root.Add(TransferCommands.Upload(this));
         root.Add(TransferCommands.Download(this));
         return root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = Output, Error = Error });
