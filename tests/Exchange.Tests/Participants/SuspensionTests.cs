@@ -203,16 +203,18 @@ public sealed class SuspensionTests : IDisposable
     [Fact]
     public async Task A_suspension_outlives_a_restart_of_the_gateway()
     {
-        var directory = _factory.DataDirectory;
-        using (var ops = _factory.As(Participant.Operator))
+        var directory = Path.Combine(Path.GetTempPath(), "exchange-tests", Guid.NewGuid().ToString("N"));
+        using (var first = ExchangeFactory.Over(directory, keepData: true))
         {
+            using var ops = first.As(Participant.Operator);
             await SuspendAsync(ops, "initech");
         }
 
-        _factory.Dispose();
         using var restarted = ExchangeFactory.Over(directory, keepData: false);
         using var initech = restarted.As(Participant.Initech);
         AssertSuspensionRefusal(await Rpc.FailsWith(StatusCode.PermissionDenied, initech.Catalog.ListDatasetsAsync(new ListDatasetsRequest())));
+        using var umbrella = restarted.As(Participant.Umbrella);
+        Assert.NotNull(await umbrella.Catalog.ListDatasetsAsync(new ListDatasetsRequest()));
     }
 
     /// <summary>The provider polls the transfer (the consumer, suspended, cannot) until it failed.</summary>
