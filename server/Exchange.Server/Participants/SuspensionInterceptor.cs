@@ -100,8 +100,9 @@ internal sealed class SuspensionInterceptor(Suspensions suspensions, Observabili
         {
             return await operation.WaitAsync(suspended).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (suspended.IsCancellationRequested && !operation.IsCompleted)
+        catch (OperationCanceledException) when (suspended.IsCancellationRequested)
         {
+            // Suspended now: refused. Otherwise the operation goes on (or has just ended) as if nothing happened.
             Refuse(participant);
             return await operation.ConfigureAwait(false);
         }
