@@ -88,6 +88,7 @@ internal sealed class CliApp(TextWriter output, TextWriter error, HttpMessageHan
         root.Add(AccessCommand.Create(this));
         root.Add(GrantsCommand.Create(this));
         root.Add(AuditCommand.Create(this));
+        root.Add(ParticipantsCommand.Create(this));
         root.Add(TransferCommands.Upload(this));
         root.Add(TransferCommands.Download(this));
         root.Add(TransfersCommand.Create(this));

@@ -337,6 +337,39 @@ internal static class Render
         output.WriteLine(revisions.Count == 1 ? "1 revision" : $"{revisions.Count} revisions");
     }
 
+    public static void ParticipantTable(TextWriter output, IReadOnlyCollection<Participant> participants)
+    {
+        var table = new Table().Border(TableBorder.Rounded);
+        foreach (var column in new[] { "NAME", "STATE", "SUSPENDED", "REASON", "UPDATED" })
+        {
+            table.AddColumn(column);
+        }
+
+        foreach (var p in participants)
+        {
+            table.AddRow(Cell(p.Name), Cell(EnumName(p.State)), Cell(p.SuspendTime?.ToDateTimeOffset().ToString("u") ?? ""), Cell(p.SuspendReason),
+                Cell(p.UpdateTime?.ToDateTimeOffset().ToString("u") ?? ""));
+        }
+
+        Write(output, table);
+        output.WriteLine(participants.Count == 1 ? "1 participant" : $"{participants.Count} participants");
+    }
+
+    public static void ParticipantDetail(TextWriter output, Participant p)
+    {
+        var grid = new Grid().AddColumn().AddColumn();
+        void Row(string key, string value) => grid.AddRow(new Text(key), Cell(value));
+        Row("name", p.Name);
+        Row("state", EnumName(p.State));
+        if (p.SuspendTime is not null)
+        {
+            Row("suspended", $"{p.SuspendTime.ToDateTimeOffset():u}: {p.SuspendReason}");
+        }
+
+        Row("updated", p.UpdateTime?.ToDateTimeOffset().ToString("u") ?? "never changed by an operator");
+        Write(output, grid);
+    }
+
     public static string TermsText(Terms? terms) => terms is null ? "" :
         $"purposes: {string.Join(", ", terms.Purposes)}; max transfers: " +
         (terms.MaxTransfers == 0 ? "unlimited" : terms.MaxTransfers.ToString(System.Globalization.CultureInfo.InvariantCulture)) +
@@ -379,6 +412,7 @@ internal static class Render
     private static EnumDescriptor EnumDescriptor<T>() =>
         CatalogReflection.Descriptor.EnumTypes.Concat(AccessReflection.Descriptor.EnumTypes)
             .Concat(TransferReflection.Descriptor.EnumTypes).Concat(AuditReflection.Descriptor.EnumTypes)
+            .Concat(ParticipantReflection.Descriptor.EnumTypes)
             .Single(e => e.ClrType == typeof(T));
 
     /// <summary>

@@ -56,6 +56,7 @@ public sealed partial class ExchangeClient : IDisposable
         Access = new AccessService.AccessServiceClient(_channel);
         Transfers = new TransferService.TransferServiceClient(_channel);
         Audit = new AuditService.AuditServiceClient(_channel);
+        Participants = new ParticipantService.ParticipantServiceClient(_channel);
         _logTrust = new LogTrust(this, options.AuditLogKey, options.TrustedCheckpoints, options.TrustOnFirstUse);
     }
 
@@ -73,6 +74,9 @@ public sealed partial class ExchangeClient : IDisposable
 
     /// <summary>exchange.v1.AuditService.</summary>
     public AuditService.AuditServiceClient Audit { get; }
+
+    /// <summary>exchange.v1.ParticipantService: participants' states; operators suspend and reinstate.</summary>
+    public ParticipantService.ParticipantServiceClient Participants { get; }
 
     /// <summary>
     /// Every dataset matching <paramref name="filter"/> that the caller may see, fetching pages
@@ -114,6 +118,12 @@ public sealed partial class ExchangeClient : IDisposable
         Pages(filter ?? new ListAuditEventsRequest(), (r, t) => r.PageToken = t,
             async (r, c) => await Audit.ListAuditEventsAsync(r, cancellationToken: c).ConfigureAwait(false), p => p.Events, p => p.NextPageToken,
             cancellationToken);
+
+    /// <summary>Every participant with a recorded state matching <paramref name="filter"/> (auditors and operators), page by page.</summary>
+    public IAsyncEnumerable<Participant> ListParticipantsAsync(ListParticipantsRequest? filter = null, CancellationToken cancellationToken = default) =>
+        Pages(filter ?? new ListParticipantsRequest(), (r, t) => r.PageToken = t,
+            async (r, c) => await Participants.ListParticipantsAsync(r, cancellationToken: c).ConfigureAwait(false), p => p.Participants,
+            p => p.NextPageToken, cancellationToken);
 
     private static async IAsyncEnumerable<TItem> Pages<TRequest, TPage, TItem>(TRequest filter, Action<TRequest, string> setToken,
         Func<TRequest, CancellationToken, Task<TPage>> fetch, Func<TPage, IEnumerable<TItem>> items, Func<TPage, string> nextToken,

@@ -25,6 +25,7 @@ internal static class GrpcSetup
             grpc.Interceptors.Add<UnhandledExceptionInterceptor>();
             grpc.Interceptors.Add<Observability.CallMetricsInterceptor>();
             grpc.Interceptors.Add<Limits.CallLimiter>();
+            grpc.Interceptors.Add<Participants.SuspensionInterceptor>();
             grpc.Interceptors.Add<Validation.RequestTextInterceptor>();
         });
         services.AddGrpcReflection();
@@ -44,6 +45,7 @@ internal static class GrpcSetup
         app.MapGrpcService<AccessService>().RequireAuthorization(Security.Policies.Participant);
         app.MapGrpcService<TransferService>().RequireAuthorization(Security.Policies.Participant);
         app.MapGrpcService<AuditService>().RequireAuthorization(Security.Policies.Participant);
+        app.MapGrpcService<Participants.ParticipantService>().RequireAuthorization(Security.Policies.Participant);
 
         app.MapGrpcHealthChecksService().AllowAnonymous();
         if (options.Reflection)

@@ -192,6 +192,22 @@ internal static class Migrations
         CREATE INDEX audit_events_by_action ON audit_events (action, idx);
         CREATE INDEX audit_events_by_time ON audit_events (time, idx);
         """,
+
+        // 6: participants an operator suspended or reinstated (there is no registry of participants:
+        // one without a row is ACTIVE). The version counts changes, so a replica that hears of them
+        // out of order keeps the newest.
+        """
+        CREATE TABLE participants (
+            seq            INTEGER PRIMARY KEY,
+            id             TEXT    NOT NULL UNIQUE,
+            state          INTEGER NOT NULL,
+            suspend_reason TEXT    NOT NULL DEFAULT '',
+            suspend_time   INTEGER,
+            update_time    INTEGER NOT NULL,
+            version        INTEGER NOT NULL
+        );
+        CREATE INDEX participants_by_state ON participants (state, seq);
+        """,
     ];
 
     public static int LatestVersion => Scripts.Count;

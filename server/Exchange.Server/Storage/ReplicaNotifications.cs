@@ -6,10 +6,12 @@ namespace Exchange.Server.Storage;
 
 /// <summary>
 /// Listens, on a connection of its own, for what other replicas sharing the PostgreSQL database
-/// announce: a revoked grant stops this replica's downloads under it at once, and a grown log
+/// announce: a revoked grant stops this replica's downloads under it at once, a suspension refuses
+/// the participant's calls here too (a reinstatement lifts that), and a grown log
 /// lets this replica's readers and watchers see the new events. Reconnects if the connection drops.
 /// </summary>
-internal sealed partial class ReplicaNotifications(DatabaseEngine engine, Database database, GrantSignals signals, TimeProvider time,
+internal sealed partial class ReplicaNotifications(DatabaseEngine engine, Database database, GrantSignals signals,
+    Participants.Suspensions suspensions, TimeProvider time,
     ILogger<ReplicaNotifications> logger) : BackgroundService
 {
     private static readonly TimeSpan Retry = TimeSpan.FromSeconds(1);
@@ -23,20 +25,21 @@ internal sealed partial class ReplicaNotifications(DatabaseEngine engine, Databa
             {
                 await using var connection = await postgres.OpenListenerAsync(stoppingToken);
                 connection.Notification += (_, e) => Handle(e.Channel, e.Payload);
-                await using (var listen = new NpgsqlCommand($"LISTEN {GrantSignals.Channel}; LISTEN {Database.LogChannel}", connection))
+                await using (var listen = new NpgsqlCommand($"LISTEN {GrantSignals.Channel}; LISTEN {Database.LogChannel}; LISTEN {Participants.Suspensions.Channel}", connection))
                 {
                     await listen.ExecuteNonQueryAsync(stoppingToken);
                 }
 
                 // Whatever was announced while nobody listened (before the first LISTEN, or while
-                // reconnecting) is caught up with once, here: the log's size, and revocations of
-                // grants whose downloads are running on this replica.
+                // reconnecting) is caught up with once, here: the log's size, revocations of
+                // grants whose downloads are running on this replica, and participants' states.
                 await using (var size = new NpgsqlCommand(Database.StoredLogSizeQuery, connection))
                 {
                     database.Announced((long)(await size.ExecuteScalarAsync(stoppingToken))!);
                 }
 
                 await CatchUpRevocationsAsync(connection, stoppingToken);
+                suspensions.Load(Participants.ParticipantStore.LoadStates(connection));
 
                 while (true)
                 {
@@ -77,6 +80,10 @@ internal sealed partial class ReplicaNotifications(DatabaseEngine engine, Databa
         if (channel == GrantSignals.Channel)
         {
             signals.Revoked(payload);
+        }
+        else if (channel == Participants.Suspensions.Channel)
+        {
+            suspensions.TryApply(payload);
         }
         else if (channel == Database.LogChannel && long.TryParse(payload, NumberStyles.None, CultureInfo.InvariantCulture, out var size))
         {

@@ -2,8 +2,8 @@ using Exchange.Server.Paging;
 
 namespace Exchange.Server.Storage;
 
-/// <summary>Creates or migrates the schema and loads shared secrets before the server takes calls.</summary>
-internal sealed partial class StorageInitializer(Database database, PageTokens pageTokens, Audit.CheckpointSigner signer,
+/// <summary>Creates or migrates the schema and loads shared secrets and suspensions before the server takes calls.</summary>
+internal sealed partial class StorageInitializer(Database database, PageTokens pageTokens, Audit.CheckpointSigner signer, Participants.Suspensions suspensions,
     ILogger<StorageInitializer> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
@@ -16,6 +16,7 @@ internal sealed partial class StorageInitializer(Database database, PageTokens p
             pageTokens.SetKey(ServerSecrets.GetOrCreate(connection, engine, "page-token-key", 32));
             // Not a secret, but generated the same way: once per log, shared by every replica of it.
             signer.UseLogId(Convert.ToHexStringLower(ServerSecrets.GetOrCreate(connection, engine, "audit-log-id", 16)));
+            suspensions.Load(Participants.ParticipantStore.LoadStates(connection));
             LogReady(engine.Location, version, signer.LogId);
         }
 

@@ -51,6 +51,8 @@ internal static class StorageSetup
         services.AddSingleton<CatalogStore>();
         services.AddSingleton<AuditStore>();
         services.AddSingleton<AccessStore>();
+        services.AddSingleton<Participants.ParticipantStore>();
+        services.AddSingleton<Participants.Suspensions>();
         services.AddHostedService<StorageInitializer>();
         services.AddHostedService<RevisionMaintenance>();
         services.AddSingleton<Hosting.GatewayInstance>();

@@ -84,6 +84,13 @@ internal static class RequestText
         ["exchange.v1.WatchAuditEventsRequest.dataset"] = Name,
         ["exchange.v1.WatchAuditEventsRequest.participant"] = Name,
         ["exchange.v1.WatchAuditEventsRequest.action"] = new(64),
+
+        ["exchange.v1.GetParticipantRequest.name"] = Name,
+        ["exchange.v1.ListParticipantsRequest.page_token"] = PageToken,
+        ["exchange.v1.SuspendParticipantRequest.name"] = Name,
+        ["exchange.v1.SuspendParticipantRequest.reason"] = Reason,
+        ["exchange.v1.ReinstateParticipantRequest.name"] = Name,
+        ["exchange.v1.ReinstateParticipantRequest.reason"] = Reason,
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <summary>A field without a rule of its own (a new one nobody listed yet) gets the strictest sensible one.</summary>

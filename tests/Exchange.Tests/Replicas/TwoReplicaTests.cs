@@ -159,6 +159,78 @@ public sealed class TwoReplicaTests(S3Server s3) : IClassFixture<S3Server>, IDis
     }
 
     [SkippableFact]
+    public async Task A_suspension_on_one_replica_refuses_the_participant_on_the_other_and_stops_its_download_there_until_reinstated()
+    {
+        var (a, b) = await ReplicasAsync();
+        using var _ = a;
+        using var __ = b;
+        using var acme = a.As(Participant.Acme);
+        using var initech = b.As(Participant.Initech);
+        var (_, call, transfer) = await DownloadRunningAsync(acme, initech);
+        using var running = call;
+
+        using var opsA = a.As(Participant.Operator);
+        await opsA.Participants.SuspendParticipantAsync(new SuspendParticipantRequest { Name = "participants/initech", Reason = "fraud inquiry" });
+
+        var refused = await WithinAsync(TimeSpan.FromSeconds(2), () => initech.Catalog.ListDatasetsAsync(new ListDatasetsRequest()).ResponseAsync,
+            expectRefusal: true);
+        Assert.Contains("fraud inquiry", refused!.Status.Detail, StringComparison.Ordinal);
+        var stopped = await call.EndsWithoutTrailerAsync();
+        Assert.Equal(StatusCode.PermissionDenied, stopped.StatusCode);
+        var failed = (await acme.Transfers.GetTransferAsync(new GetTransferRequest { Name = transfer })).Transfer;
+        Assert.Equal(TransferState.Failed, failed.State);
+        Assert.Contains("fraud inquiry", failed.FailureReason, StringComparison.Ordinal);
+
+        using var opsB = b.As(Participant.Operator);
+        await opsB.Participants.ReinstateParticipantAsync(new ReinstateParticipantRequest { Name = "participants/initech" });
+        using var initechOnA = a.As(Participant.Initech);
+        await WithinAsync(TimeSpan.FromSeconds(2), () => initechOnA.Catalog.ListDatasetsAsync(new ListDatasetsRequest()).ResponseAsync,
+            expectRefusal: false);
+    }
+
+    [SkippableFact]
+    public async Task A_suspension_announced_while_a_replica_was_not_listening_reaches_it_once_it_listens_again()
+    {
+        var (a, b) = await ReplicasAsync();
+        using var _ = a;
+        using var __ = b;
+        using var initech = b.As(Participant.Initech);
+        await TerminateConnectionsAsync(Exchange.Server.Storage.PostgresEngine.ListenerName);
+
+        using var ops = a.As(Participant.Operator);
+        await ops.Participants.SuspendParticipantAsync(new SuspendParticipantRequest { Name = "participants/initech", Reason = "while deaf" });
+
+        await WithinAsync(TimeSpan.FromSeconds(10), () => initech.Catalog.ListDatasetsAsync(new ListDatasetsRequest()).ResponseAsync,
+            expectRefusal: true);
+    }
+
+    /// <summary>Calls until the call is refused as PERMISSION_DENIED (or succeeds), failing after <paramref name="limit"/>; returns the refusal.</summary>
+    private static async Task<RpcException?> WithinAsync(TimeSpan limit, Func<Task> call, bool expectRefusal)
+    {
+        var deadline = DateTime.UtcNow + limit;
+        while (true)
+        {
+            RpcException? refusal = null;
+            try
+            {
+                await call();
+            }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.PermissionDenied)
+            {
+                refusal = ex;
+            }
+
+            if ((refusal is not null) == expectRefusal)
+            {
+                return refusal;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"still {(expectRefusal ? "accepted" : "refused")} after {limit}");
+            await Task.Delay(20);
+        }
+    }
+
+    [SkippableFact]
     public async Task A_replica_whose_database_connections_are_cut_goes_on_writing_on_new_ones()
     {
         var (a, b) = await ReplicasAsync();

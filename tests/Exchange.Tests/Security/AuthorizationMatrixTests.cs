@@ -33,7 +33,7 @@ public sealed class AuthorizationMatrixTests(ExchangeFactory factory) : IClassFi
     };
 
     /// <summary>The objects one cell acts on, made fresh for every cell.</summary>
-    private sealed record Target(string Dataset = "", string Request = "", string Grant = "", string Transfer = "");
+    private sealed record Target(string Dataset = "", string Request = "", string Grant = "", string Transfer = "", string Participant = "");
 
     private sealed record Row(string Rpc, string State, string Expected, Func<ExchangeClient, Target, Task> Call);
 
@@ -95,13 +95,25 @@ public sealed class AuthorizationMatrixTests(ExchangeFactory factory) : IClassFi
         new("TransferService/Download", "revoked",      "PD    NF    PD    NF    PD    PD    PD    UA", Download),
         new("TransferService/GetTransfer", "transferred","OK   NF    OK    NF    OK    OK    PD    UA", (c, t) => c.Transfers.GetTransferAsync(new() { Name = t.Transfer }).ResponseAsync),
         new("TransferService/ListTransfers", "-",       "OK    OK    OK    OK    OK    OK    PD    UA", (c, _) => c.Transfers.ListTransfersAsync(new()).ResponseAsync),
+
+        // The participant acted on is initech (the requesting consumer) for reads, and a fresh one no caller is for changes.
+        new("ParticipantService/GetParticipant", "-",   "PD    PD    OK    PD    OK    OK    PD    UA", (c, _) => c.Participants.GetParticipantAsync(new() { Name = "participants/initech" }).ResponseAsync),
+        new("ParticipantService/ListParticipants", "-", "PD    PD    PD    PD    OK    OK    PD    UA", (c, _) => c.Participants.ListParticipantsAsync(new()).ResponseAsync),
+        new("ParticipantService/SuspendParticipant", "unsuspended",  "PD    PD    PD    PD    PD    OK    PD    UA", Suspend),
+        new("ParticipantService/SuspendParticipant", "suspended",    "PD    PD    PD    PD    PD    FP    PD    UA", Suspend),
+        new("ParticipantService/ReinstateParticipant", "suspended",  "PD    PD    PD    PD    PD    OK    PD    UA", Reinstate),
+        new("ParticipantService/ReinstateParticipant", "unsuspended","PD    PD    PD    PD    PD    FP    PD    UA", Reinstate),
     ];
 #pragma warning restore IDE0055
 
     [Fact]
     public void Every_mapped_exchange_rpc_is_in_the_matrix()
     {
-        var mapped = new[] { CatalogReflection.Descriptor, AccessReflection.Descriptor, AuditReflection.Descriptor, TransferReflection.Descriptor }
+        var mapped = new[]
+            {
+                CatalogReflection.Descriptor, AccessReflection.Descriptor, AuditReflection.Descriptor, TransferReflection.Descriptor,
+                ParticipantReflection.Descriptor,
+            }
             .SelectMany(f => f.Services)
             .SelectMany(s => s.Methods.Select(m => $"{s.Name}/{m.Name}"));
         Assert.Empty(mapped.Except(Matrix.Select(r => r.Rpc)));
@@ -200,6 +212,16 @@ public sealed class AuthorizationMatrixTests(ExchangeFactory factory) : IClassFi
                 return new Target((await CatalogFixture.CreateAsync(acme, withRevision: true)).Name);
             case "listed":
                 return new Target((await CatalogFixture.CreateAsync(acme, DatasetState.Listed)).Name);
+            case "unsuspended":
+                return new Target(Participant: $"participants/subject-{Guid.NewGuid():N}");
+            case "suspended":
+                var subject = $"participants/subject-{Guid.NewGuid():N}";
+                using (var ops = factory.As(Participant.Operator))
+                {
+                    await ops.Participants.SuspendParticipantAsync(new SuspendParticipantRequest { Name = subject, Reason = "matrix" });
+                }
+
+                return new Target(Participant: subject);
             case "delisted":
                 var held = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
                 await acme.ApproveAsync(await initech.RequestAsync(held));
@@ -272,6 +294,11 @@ public sealed class AuthorizationMatrixTests(ExchangeFactory factory) : IClassFi
             // Watching without error until the deadline is success: the stream is open.
         }
     }
+
+    private static Task Suspend(ExchangeClient c, Target t) =>
+        c.Participants.SuspendParticipantAsync(new() { Name = t.Participant, Reason = "matrix" }).ResponseAsync;
+
+    private static Task Reinstate(ExchangeClient c, Target t) => c.Participants.ReinstateParticipantAsync(new() { Name = t.Participant }).ResponseAsync;
 
     private static Task Upload(ExchangeClient c, Target t) => c.UploadAsync(t.Dataset, new MemoryStream([1, 2, 3]), "application/octet-stream");
 

@@ -25,6 +25,7 @@ public sealed class RequestTextTests(ExchangeFactory factory) : IClassFixture<Ex
     private static readonly Google.Protobuf.Reflection.ServiceDescriptor[] Services =
     [
         V1.CatalogService.Descriptor, V1.AccessService.Descriptor, V1.TransferService.Descriptor, V1.AuditService.Descriptor,
+        V1.ParticipantService.Descriptor,
     ];
 
     public static readonly TheoryData<string, string> BadValues = new()
@@ -78,6 +79,7 @@ public sealed class RequestTextTests(ExchangeFactory factory) : IClassFixture<Ex
     [InlineData("accessRequests/abc\n")]
     [InlineData("transfers/abc\n")]
     [InlineData("datasets/abc/revisions/1\n")]
+    [InlineData("participants/acme\n")]
     public void Names_with_a_trailing_newline_are_not_names(string name)
     {
         Func<object> parse = name.Split('/')[0] switch
@@ -86,6 +88,7 @@ public sealed class RequestTextTests(ExchangeFactory factory) : IClassFixture<Ex
             "datasets" => () => DatasetNames.ParseId(name),
             "grants" => () => AccessNames.ParseGrant(name),
             "accessRequests" => () => AccessNames.ParseRequest(name),
+            "participants" => () => Exchange.Server.Participants.ParticipantNames.Parse(name),
             _ => () => TransferNames.Parse(name),
         };
 
@@ -176,8 +179,8 @@ public sealed class RequestTextTests(ExchangeFactory factory) : IClassFixture<Ex
     }
 
     /// <summary>A provider's listed dataset with a revision, a consumer's grant on it with one transfer, and another pending request.</summary>
-    private sealed record World(ExchangeClient Acme, ExchangeClient Initech, ExchangeClient Auditor, Dataset Dataset, AccessRequest Pending,
-        Grant Grant, string Transfer)
+    private sealed record World(ExchangeClient Acme, ExchangeClient Initech, ExchangeClient Auditor, ExchangeClient Operator, Dataset Dataset,
+        AccessRequest Pending, Grant Grant, string Transfer)
     {
         public static async Task<World> CreateAsync(ExchangeFactory factory)
         {
@@ -188,7 +191,8 @@ public sealed class RequestTextTests(ExchangeFactory factory) : IClassFixture<Ex
             var grant = await acme.ApproveAsync(await initech.RequestAsync(dataset));
             var (header, _, _) = await initech.DownloadAllAsync(grant.Name);
             var pending = await umbrella.RequestAsync(dataset);
-            return new World(acme, initech, factory.As(Participant.Auditor), dataset, pending, grant, header.Transfer);
+            return new World(acme, initech, factory.As(Participant.Auditor), factory.As(Participant.Operator), dataset, pending, grant,
+                header.Transfer);
         }
 
         /// <summary>A request each RPC would accept from its caller (<see cref="CallAsync"/>), before one field is spoiled.</summary>
@@ -231,6 +235,10 @@ public sealed class RequestTextTests(ExchangeFactory factory) : IClassFixture<Ex
             "ListTransfers" => new ListTransfersRequest { Grant = Grant.Name },
             "ListAuditEvents" => new ListAuditEventsRequest { Dataset = Dataset.Name },
             "WatchAuditEvents" => new WatchAuditEventsRequest { Dataset = Dataset.Name },
+            "GetParticipant" => new GetParticipantRequest { Name = "participants/initech" },
+            "ListParticipants" => new ListParticipantsRequest { State = ParticipantState.Suspended },
+            "SuspendParticipant" => new SuspendParticipantRequest { Name = "participants/validation-subject", Reason = "fraud" },
+            "ReinstateParticipant" => new ReinstateParticipantRequest { Name = "participants/validation-subject", Reason = "cleared" },
             _ => throw new InvalidOperationException($"{method.FullName} has no base request here; add one."),
         };
 
@@ -266,6 +274,10 @@ public sealed class RequestTextTests(ExchangeFactory factory) : IClassFixture<Ex
                     ListTransfersRequest r => Initech.Transfers.ListTransfersAsync(r, options).ResponseAsync,
                     ListAuditEventsRequest r => Auditor.Audit.ListAuditEventsAsync(r, options).ResponseAsync,
                     WatchAuditEventsRequest r => Auditor.Audit.WatchAuditEvents(r, options).ResponseStream.MoveNext(deadline.Token),
+                    GetParticipantRequest r => Auditor.Participants.GetParticipantAsync(r, options).ResponseAsync,
+                    ListParticipantsRequest r => Auditor.Participants.ListParticipantsAsync(r, options).ResponseAsync,
+                    SuspendParticipantRequest r => Operator.Participants.SuspendParticipantAsync(r, options).ResponseAsync,
+                    ReinstateParticipantRequest r => Operator.Participants.ReinstateParticipantAsync(r, options).ResponseAsync,
                     _ => throw new InvalidOperationException($"{method.FullName} is not called here; add it."),
                 };
                 await call;
@@ -280,9 +292,17 @@ public sealed class RequestTextTests(ExchangeFactory factory) : IClassFixture<Ex
         private async Task UploadAsync(UploadRequest header, CallOptions options)
         {
             using var call = Acme.Transfers.Upload(options);
-            await call.RequestStream.WriteAsync(header);
-            await call.RequestStream.WriteAsync(new UploadRequest { Chunk = ByteString.CopyFromUtf8("a,b\n1,2\n") });
-            await call.RequestStream.CompleteAsync();
+            try
+            {
+                await call.RequestStream.WriteAsync(header);
+                await call.RequestStream.WriteAsync(new UploadRequest { Chunk = ByteString.CopyFromUtf8("a,b\n1,2\n") });
+                await call.RequestStream.CompleteAsync();
+            }
+            catch (RpcException)
+            {
+                // A write racing the refusal of the header can fail as CANCELLED; the response holds the call's status.
+            }
+
             await call.ResponseAsync;
         }
 
