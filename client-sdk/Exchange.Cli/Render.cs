@@ -111,7 +111,7 @@ internal static class Render
         output.WriteLine(datasets.Count == 1 ? "1 dataset" : $"{datasets.Count} datasets");
     }
 
-    public static void DatasetDetail(TextWriter output, Dataset d, string? delistReason = null)
+    public static void DatasetDetail(TextWriter output, Dataset d)
     {
         var grid = new Grid().AddColumn().AddColumn();
         void Row(string key, string value, bool multiline = false) => grid.AddRow(new Text(key), Cell(value, multiline));
@@ -120,9 +120,9 @@ internal static class Render
         Row("provider", d.Provider);
         Row("classification", EnumName(d.Classification));
         Row("state", EnumName(d.State));
-        if (delistReason is not null)
+        if (d.State == DatasetState.Delisted)
         {
-            Row("delisted because", delistReason.Length == 0 ? "(no reason given)" : delistReason);
+            Row("delisted because", d.DelistReason.Length == 0 ? "(no reason given)" : d.DelistReason);
         }
 
         Row("tags", string.Join(", ", d.Tags));

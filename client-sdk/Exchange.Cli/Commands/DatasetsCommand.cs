@@ -75,10 +75,7 @@ internal static class DatasetsCommand
             using var client = app.Connect(parse);
             var response = await client.Catalog.GetDatasetAsync(new GetDatasetRequest { Name = parse.GetValue(name) },
                 cancellationToken: cancellationToken);
-            var reason = response.Dataset.State == DatasetState.Delisted && !parse.GetValue(app.Json)
-                ? await DelistReasonAsync(client, response.Dataset.Name, cancellationToken)
-                : null;
-            Print(app, parse, response.Dataset, reason);
+            Print(app, parse, response.Dataset);
             return 0;
         }));
         return command;
@@ -208,7 +205,7 @@ internal static class DatasetsCommand
     private static Command Delist(CliApp app)
     {
         var name = NameArgument();
-        var reason = new Option<string?>("--reason") { Description = "Why, for the audit log." };
+        var reason = new Option<string?>("--reason") { Description = "Why: shown with the dataset to those who still see it, and in the audit log." };
         var command = new Command("delist", "Take a listed dataset off the catalog (its provider or an operator).") { name, reason };
         command.SetAction(app.Guard(async (parse, cancellationToken) =>
         {
@@ -216,7 +213,7 @@ internal static class DatasetsCommand
             var response = await client.Catalog.DelistDatasetAsync(
                 new DelistDatasetRequest { Name = parse.GetValue(name), Reason = parse.GetValue(reason) ?? "" },
                 cancellationToken: cancellationToken);
-            Print(app, parse, response.Dataset, parse.GetValue(reason) ?? "");
+            Print(app, parse, response.Dataset);
             return 0;
         }));
         return command;
@@ -248,29 +245,7 @@ internal static class DatasetsCommand
     /// Why <paramref name="dataset"/> was delisted: the reason in the last dataset.delist event the
     /// caller may read, "" when none was given, null when the caller may read no such event.
     /// </summary>
-    private static async Task<string?> DelistReasonAsync(Exchange.Client.ExchangeClient client, string dataset, CancellationToken cancellationToken)
-    {
-        try
-        {
-            AuditEvent? last = null;
-            await foreach (var e in client.ListAuditEventsAsync(new ListAuditEventsRequest { Dataset = dataset, Action = "dataset.delist", PageSize = 1000 },
-                cancellationToken))
-            {
-                if (e.Outcome == AuditOutcome.Success)
-                {
-                    last = e;
-                }
-            }
-
-            return last?.Details.FirstOrDefault(d => d.Key == "reason")?.Value ?? (last is null ? null : "");
-        }
-        catch (Grpc.Core.RpcException ex) when (ex.StatusCode is Grpc.Core.StatusCode.PermissionDenied or Grpc.Core.StatusCode.NotFound)
-        {
-            return null;
-        }
-    }
-
-    private static void Print(CliApp app, ParseResult parse, Dataset dataset, string? delistReason = null)
+    private static void Print(CliApp app, ParseResult parse, Dataset dataset)
     {
         if (parse.GetValue(app.Json))
         {
@@ -278,7 +253,7 @@ internal static class DatasetsCommand
         }
         else
         {
-            Render.DatasetDetail(app.Output, dataset, dataset.State == DatasetState.Delisted ? delistReason : null);
+            Render.DatasetDetail(app.Output, dataset);
         }
     }
 

@@ -112,6 +112,7 @@ internal sealed class CatalogService(CatalogStore store, AuditStore audit, PageT
             }
 
             dataset.State = DatasetState.Listed;
+            dataset.DelistReason = "";
             return null;
         }, context.CancellationToken);
         return new PublishDatasetResponse { Dataset = published };
@@ -141,6 +142,7 @@ internal sealed class CatalogService(CatalogStore store, AuditStore audit, PageT
             }
 
             dataset.State = DatasetState.Delisted;
+            dataset.DelistReason = request.Reason;
             return request.Reason.Length == 0 ? null : new Dictionary<string, string> { ["reason"] = request.Reason };
         }, context.CancellationToken);
         return new DelistDatasetResponse { Dataset = delisted };

@@ -15,7 +15,8 @@ internal sealed class CatalogStore(Database database)
     private const string DatasetColumns = """
         d.seq, d.id, d.provider, d.title, d.description, d.classification, d.state, d.auto_approval,
         d.latest_revision, d.create_time, d.update_time,
-        (SELECT string_agg(t.tag, ',' ORDER BY t.position) FROM dataset_tags t WHERE t.dataset_seq = d.seq)
+        (SELECT string_agg(t.tag, ',' ORDER BY t.position) FROM dataset_tags t WHERE t.dataset_seq = d.seq),
+        d.delist_reason
         """;
 
     /// <summary>
@@ -108,9 +109,10 @@ internal sealed class CatalogStore(Database database)
 
             context.Command("""
                 UPDATE datasets SET title = @title, description = @description, classification = @classification,
-                    state = @state, auto_approval = @auto, update_time = @now
+                    state = @state, auto_approval = @auto, delist_reason = @delisted, update_time = @now
                 WHERE seq = @seq
                 """)
+                .With("@delisted", dataset.DelistReason)
                 .With("@title", dataset.Title)
                 .With("@description", dataset.Description)
                 .With("@classification", (int)dataset.Classification)
@@ -234,6 +236,7 @@ internal sealed class CatalogStore(Database database)
                 LatestRevision = reader.GetInt64(8) == 0 ? "" : DatasetNames.FormatRevision(id, reader.GetInt64(8)),
                 CreateTime = Timestamps.FromMicros(reader.GetInt64(9)),
                 UpdateTime = Timestamps.FromMicros(reader.GetInt64(10)),
+                DelistReason = reader.GetString(12),
             };
             if (!reader.IsDBNull(11))
             {
@@ -241,7 +244,7 @@ internal sealed class CatalogStore(Database database)
                 dataset.Tags.Add(reader.GetString(11).Split(','));
             }
 
-            rows.Add(new DatasetRow(reader.GetInt64(0), dataset, reader.FieldCount > 12 && reader.GetBoolean(12)));
+            rows.Add(new DatasetRow(reader.GetInt64(0), dataset, reader.FieldCount > 13 && reader.GetBoolean(13)));
         }
 
         return rows;

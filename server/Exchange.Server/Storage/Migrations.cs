@@ -189,6 +189,8 @@ internal static class Migrations
             seen_time INTEGER NOT NULL
         );
 
+        ALTER TABLE datasets ADD COLUMN delist_reason TEXT NOT NULL DEFAULT '';
+
         CREATE INDEX audit_events_by_action ON audit_events (action, idx);
         CREATE INDEX audit_events_by_time ON audit_events (time, idx);
         """,

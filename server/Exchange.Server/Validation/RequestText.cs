@@ -31,6 +31,7 @@ internal static class RequestText
         ["exchange.v1.Dataset.description"] = new(8192, MultiLine: true),
         ["exchange.v1.Dataset.tags"] = new(64, MaxItems: 32),
         ["exchange.v1.Dataset.latest_revision"] = Name,
+        ["exchange.v1.Dataset.delist_reason"] = Reason,
         ["exchange.v1.Terms.purposes"] = Purpose,
         ["google.protobuf.FieldMask.paths"] = new(64, MaxItems: 16),
 

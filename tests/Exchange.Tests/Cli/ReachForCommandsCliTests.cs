@@ -88,17 +88,20 @@ public sealed class ReachForCommandsCliTests : IDisposable
     }
 
     [Fact]
-    public async Task Datasets_get_shows_why_a_dataset_was_delisted_to_those_who_may_read_it()
+    public async Task Datasets_get_shows_why_a_dataset_was_delisted_to_everyone_who_still_sees_it()
     {
         using var acme = _factory.As(Participant.Acme);
         var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
+        using var initech = _factory.As(Participant.Initech);
+        await acme.ApproveAsync(await initech.RequestAsync(dataset));
 
         var (exit, output, error) = await Run(Participant.Acme, "datasets", "delist", dataset.Name, "--reason", "superseded by v2");
         Assert.True(exit == 0, error);
         Assert.Contains("delisted because", output);
         Assert.Contains("superseded by v2", output);
 
-        foreach (var who in new[] { Participant.Acme, Participant.Operator })
+        // Its provider, operators, and the consumer whose grant keeps it visible.
+        foreach (var who in new[] { Participant.Acme, Participant.Operator, Participant.Initech })
         {
             (exit, output, error) = await Run(who, "datasets", "get", dataset.Name);
             Assert.True(exit == 0, error);
@@ -106,9 +109,9 @@ public sealed class ReachForCommandsCliTests : IDisposable
             Assert.Contains("superseded by v2", output);
         }
 
-        // The JSON stays the Dataset resource, exactly.
-        (exit, output, _) = await Run(Participant.Acme, "--json", "datasets", "get", dataset.Name);
+        // It is part of the Dataset resource.
+        (exit, output, _) = await Run(Participant.Initech, "--json", "datasets", "get", dataset.Name);
         Assert.Equal(0, exit);
-        Assert.False(JsonDocument.Parse(output).RootElement.TryGetProperty("delistReason", out _));
+        Assert.Equal("superseded by v2", JsonDocument.Parse(output).RootElement.GetProperty("delistReason").GetString());
     }
 }
