@@ -239,9 +239,14 @@ public sealed partial class ExchangeClient
         {
             // The gateway resumes only from bytes it knows it sent; after its own crash that can be less than
             // reached this disk, and the rest comes again.
-            // Only a FAILED transfer's count is final; while the last stream is still ending, the resume is refused anyway.
             var recorded = (await Transfers.GetTransferAsync(new GetTransferRequest { Name = state.Transfer }, cancellationToken: cancellationToken)
                 .ConfigureAwait(false)).Transfer;
+            if (recorded.State == TransferState.Started)
+            {
+                // The last stream is still ending on the gateway and its count is not final yet: try again in a moment.
+                throw new RpcException(new Status(StatusCode.Aborted, $"'{state.Transfer}' is still streaming; retrying once that stream has ended."));
+            }
+
             if (recorded.State == TransferState.Failed && recorded.BytesSent < offset)
             {
                 file.SetLength(recorded.BytesSent);
