@@ -1,4 +1,4 @@
-namespace Exchange.Client.Audit;
+namespace Exchange.Transparency;
 
 /// <summary>
 /// Computes the RFC 6962 root of a growing list of leaves in O(log n) memory: it keeps only the

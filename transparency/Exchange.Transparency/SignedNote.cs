@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 
-namespace Exchange.Client.Audit;
+namespace Exchange.Transparency;
 
 /// <summary>
 /// A C2SP signed note: text, a blank line, then signature lines

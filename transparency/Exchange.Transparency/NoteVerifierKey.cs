@@ -4,7 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using NSec.Cryptography;
 
-namespace Exchange.Client.Audit;
+namespace Exchange.Transparency;
 
 /// <summary>
 /// An Ed25519 signed-note verifier key (C2SP signed-note): <c>name+hex8keyid+base64(0x01||pubkey)</c>.

@@ -1,7 +1,7 @@
 using System.Text.Json;
-using Exchange.Client.Audit;
+using Exchange.Transparency;
 
-namespace Exchange.Tests.Client.Audit;
+namespace Exchange.Tests.Transparency;
 
 /// <summary>
 /// The SDK's proof verification against public RFC 6962 vectors (TestData/merkle, from

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Exchange.Client.Audit;
+namespace Exchange.Transparency;
 
 /// <summary>The body of a C2SP tlog-checkpoint: origin, tree size and root hash, and the log's id.</summary>
 /// <param name="Origin">The log's origin line.</param>

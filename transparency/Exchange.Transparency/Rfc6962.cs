@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 
-namespace Exchange.Client.Audit;
+namespace Exchange.Transparency;
 
 /// <summary>RFC 6962 / RFC 9162 Merkle tree hashing with SHA-256.</summary>
 public static class Rfc6962
