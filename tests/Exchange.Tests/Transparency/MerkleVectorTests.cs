@@ -4,7 +4,7 @@ using Exchange.Transparency;
 namespace Exchange.Tests.Transparency;
 
 /// <summary>
-/// The SDK's proof verification against public RFC 6962 vectors (TestData/merkle, from
+/// The library's proof verification against public RFC 6962 vectors (TestData/merkle, from
 /// transparency-dev/merkle; see its README): every case must agree with its wantErr.
 /// </summary>
 public sealed class MerkleVectorTests
