@@ -13,7 +13,7 @@ namespace Exchange.Transparency;
 public sealed record CheckpointNote(string Origin, long Size, byte[] RootHash, string LogId = "")
 {
     /// <summary>The extension line that names the log: <c>log-id</c>, a space and the id.</summary>
-    public const string LogIdPrefix = "log-id ";
+    internal const string LogIdPrefix = "log-id ";
 
     /// <summary>The checkpoint text: <c>origin\nsize\nbase64(root)\n</c>, then <c>log-id &lt;hex&gt;\n</c> when the log has an id.</summary>
     public string Body() => string.Create(CultureInfo.InvariantCulture,

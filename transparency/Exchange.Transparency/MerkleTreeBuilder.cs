@@ -47,7 +47,7 @@ public sealed class MerkleTreeBuilder
     public MerkleTreeBuilder Clone() => new(Size, [.. _frontier]);
 
     /// <summary>Adds a leaf by its raw bytes.</summary>
-    public void AddLeaf(ReadOnlySpan<byte> leaf) => AddLeafHash(Rfc6962.LeafHash(leaf));
+    internal void AddLeaf(ReadOnlySpan<byte> leaf) => AddLeafHash(Rfc6962.LeafHash(leaf));
 
     /// <summary>
     /// Adds a leaf by its hash. <paramref name="completed"/>, when given, receives every complete
