@@ -3,6 +3,7 @@ using Exchange.Cli.Commands;
 using Exchange.Client;
 using Exchange.Client.Audit;
 using Exchange.Client.Connection;
+using Exchange.Transparency;
 using Grpc.Core;
 
 namespace Exchange.Cli;

@@ -1,5 +1,6 @@
 using System.Security.Cryptography.X509Certificates;
 using Exchange.Client.Audit;
+using Exchange.Transparency;
 
 namespace Exchange.Client;
 

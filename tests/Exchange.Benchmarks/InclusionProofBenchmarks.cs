@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Attributes;
-using Exchange.Client.Audit;
 using Exchange.Server.Audit;
 using Exchange.Server.Storage;
+using Exchange.Transparency;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
 

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Exchange.Client.Audit;
+using Exchange.Transparency;
 using Exchange.V1;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
-using Exchange.Client.Audit;
 using Exchange.Client.Transfers;
+using Exchange.Transparency;
 using Spectre.Console;
 
 namespace Exchange.Cli.Commands;

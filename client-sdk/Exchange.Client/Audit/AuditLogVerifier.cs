@@ -1,3 +1,4 @@
+using Exchange.Transparency;
 using Exchange.V1;
 
 namespace Exchange.Client.Audit;

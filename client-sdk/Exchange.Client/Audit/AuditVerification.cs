@@ -1,3 +1,5 @@
+using Exchange.Transparency;
+
 namespace Exchange.Client.Audit;
 
 /// <summary>The outcome of <see cref="AuditLogVerifier.VerifyAsync"/>.</summary>

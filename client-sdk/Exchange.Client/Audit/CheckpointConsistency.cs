@@ -1,3 +1,4 @@
+using Exchange.Transparency;
 using Exchange.V1;
 using Grpc.Core;
 

@@ -1,4 +1,5 @@
 using Exchange.Client.Transfers;
+using Exchange.Transparency;
 using Exchange.V1;
 
 namespace Exchange.Client.Audit;

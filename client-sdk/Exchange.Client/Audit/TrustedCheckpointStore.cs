@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Exchange.Transparency;
 
 namespace Exchange.Client.Audit;
 

@@ -1,4 +1,4 @@
-using Exchange.Client.Audit;
+using Exchange.Transparency;
 using Exchange.V1;
 
 namespace Exchange.Client.Transfers;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Exchange.Client.Audit;
+using Exchange.Transparency;
 using Exchange.V1;
 
 namespace Exchange.Client.Transfers;

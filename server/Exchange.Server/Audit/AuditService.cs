@@ -1,9 +1,9 @@
 using System.Text.RegularExpressions;
-using Exchange.Client.Audit;
 using Exchange.Server.Catalog;
 using Exchange.Server.Paging;
 using Exchange.Server.Security;
 using Exchange.Server.Storage;
+using Exchange.Transparency;
 using Exchange.V1;
 using Google.Protobuf;
 using Grpc.Core;

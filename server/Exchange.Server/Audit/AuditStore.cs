@@ -1,8 +1,8 @@
 using System.Data.Common;
-using Exchange.Client.Audit;
 using Exchange.Server.Paging;
 using Exchange.Server.Security;
 using Exchange.Server.Storage;
+using Exchange.Transparency;
 using Exchange.V1;
 using Google.Protobuf;
 

@@ -1,22 +1,23 @@
 using System.Data.Common;
-using Exchange.Client.Audit;
 using Exchange.Server.Storage;
+using Exchange.Transparency;
 
 namespace Exchange.Server.Audit;
 
 /// <summary>
 /// The right edge of the log's Merkle tree, kept in memory by the single writer: the hashes of
-/// the complete subtrees that make up the current size (one per set bit). An append hashes the
-/// leaf, merges equal-sized subtrees and stores every newly completed subtree, so it costs
-/// O(1) amortized writes and no reads; proofs later read those stored subtrees.
+/// the complete subtrees that make up the current size (one per set bit), in a
+/// <see cref="MerkleTreeBuilder"/>. An append hashes the leaf, merges equal-sized subtrees and
+/// stores every newly completed subtree, so it costs O(1) amortized writes and no reads; proofs
+/// later read those stored subtrees.
 /// </summary>
 internal sealed class AuditTree
 {
-    private List<byte[]> _frontier = [];
+    private MerkleTreeBuilder _tree = new();
     private long _committedSize;
 
     /// <summary>Leaves appended, including those of the transaction in progress.</summary>
-    public long Size { get; private set; }
+    public long Size => _tree.Size;
 
     /// <summary>Leaves durably committed; readers never look past this.</summary>
     public long CommittedSize => Volatile.Read(ref _committedSize);
@@ -50,8 +51,7 @@ internal sealed class AuditTree
             start += 1L << level;
         }
 
-        _frontier = frontier;
-        Size = size;
+        _tree = MerkleTreeBuilder.Resume(size, frontier);
         Volatile.Write(ref _committedSize, size);
     }
 
@@ -59,37 +59,21 @@ internal sealed class AuditTree
     public long Append(byte[] leafHash, Action<long, byte[]> store)
     {
         var index = Size;
-        var current = leafHash;
-        store(NodeId(0, index), current);
-        var level = 0;
-        for (var position = index; (position & 1) == 1; position >>= 1)
-        {
-            current = Rfc6962.NodeHash(_frontier[^1], current);
-            _frontier.RemoveAt(_frontier.Count - 1);
-            level++;
-            store(NodeId(level, position >> 1), current);
-        }
-
-        _frontier.Add(current);
-        Size = index + 1;
+        _tree.AddLeafHash(leafHash, (level, position, hash) => store(NodeId(level, position), hash));
         return index;
     }
 
     /// <summary>The root of all appended leaves.</summary>
-    public byte[] Root() => Rfc6962.FoldSubtrees(_frontier);
+    public byte[] Root() => _tree.Root();
 
     /// <summary>A point to return to if the work after it is rolled back.</summary>
-    public Mark Save() => new(Size, [.. _frontier]);
+    public Mark Save() => new(Size, _tree.Clone());
 
     /// <summary>Forgets the appends made after <paramref name="mark"/>.</summary>
-    public void Restore(Mark mark)
-    {
-        Size = mark.Size;
-        _frontier = [.. mark.Frontier];
-    }
+    public void Restore(Mark mark) => _tree = mark.Tree.Clone();
 
     /// <summary>The writer committed everything appended so far.</summary>
     public void Commit() => Volatile.Write(ref _committedSize, Size);
 
-    internal sealed record Mark(long Size, byte[][] Frontier);
+    internal sealed record Mark(long Size, MerkleTreeBuilder Tree);
 }

@@ -1,5 +1,5 @@
-using Exchange.Client.Audit;
 using Exchange.Server.Hosting;
+using Exchange.Transparency;
 using NSec.Cryptography;
 
 namespace Exchange.Server.Audit;

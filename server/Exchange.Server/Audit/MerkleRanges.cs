@@ -1,4 +1,4 @@
-using Exchange.Client.Audit;
+using Exchange.Transparency;
 
 namespace Exchange.Server.Audit;
 

@@ -1,6 +1,6 @@
 using System.Data.Common;
-using Exchange.Client.Audit;
 using Exchange.Server.Audit;
+using Exchange.Transparency;
 
 namespace Exchange.Server.Storage;
 

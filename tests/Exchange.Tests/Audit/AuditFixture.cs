@@ -1,7 +1,7 @@
 using Exchange.Client;
-using Exchange.Client.Audit;
 using Exchange.Server.Audit;
 using Exchange.Tests.Infrastructure;
+using Exchange.Transparency;
 using Exchange.V1;
 using Microsoft.Extensions.DependencyInjection;
 

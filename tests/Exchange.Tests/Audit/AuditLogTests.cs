@@ -1,8 +1,8 @@
-using Exchange.Client.Audit;
 using Exchange.Server.Audit;
 using Exchange.Server.Storage;
 using Exchange.Tests.Catalog;
 using Exchange.Tests.Infrastructure;
+using Exchange.Transparency;
 using Exchange.V1;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;

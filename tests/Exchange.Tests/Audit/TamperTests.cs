@@ -160,7 +160,7 @@ public sealed class TamperTests : IDisposable
     public async Task A_pinned_key_that_did_not_sign_the_checkpoint_fails_verification()
     {
         await FillAsync(_factory, 1);
-        var wrong = Exchange.Client.Audit.NoteVerifierKey.FromPublicKey("exchange.local/audit", new byte[32]).Encoded;
+        var wrong = Exchange.Transparency.NoteVerifierKey.FromPublicKey("exchange.local/audit", new byte[32]).Encoded;
 
         var (exit, _, error) = await Verify(null, "--verifier-key", wrong);
         Assert.Equal(1, exit);

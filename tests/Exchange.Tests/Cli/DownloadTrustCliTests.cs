@@ -4,6 +4,7 @@ using Exchange.Tests.Access;
 using Exchange.Tests.Audit;
 using Exchange.Tests.Catalog;
 using Exchange.Tests.Infrastructure;
+using Exchange.Transparency;
 using Exchange.V1;
 using NSec.Cryptography;
 

@@ -3,6 +3,7 @@ using Exchange.Client.Audit;
 using Exchange.Tests.Audit;
 using Exchange.Tests.Catalog;
 using Exchange.Tests.Infrastructure;
+using Exchange.Transparency;
 using Exchange.V1;
 
 namespace Exchange.Tests.Cli;

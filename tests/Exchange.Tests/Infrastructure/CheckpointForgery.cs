@@ -1,5 +1,5 @@
 using System.Text;
-using Exchange.Client.Audit;
+using Exchange.Transparency;
 using Exchange.V1;
 using NSec.Cryptography;
 

@@ -1,5 +1,6 @@
 using Exchange.Client.Audit;
 using Exchange.Tests.Infrastructure;
+using Exchange.Transparency;
 
 namespace Exchange.Tests.Client.Audit;
 

@@ -1,10 +1,10 @@
 using System.Security.Cryptography;
-using Exchange.Client.Audit;
 using Exchange.Client.Transfers;
 using Exchange.Tests.Access;
 using Exchange.Tests.Audit;
 using Exchange.Tests.Catalog;
 using Exchange.Tests.Infrastructure;
+using Exchange.Transparency;
 using Exchange.V1;
 using Google.Protobuf;
 using NSec.Cryptography;

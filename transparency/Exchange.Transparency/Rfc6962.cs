@@ -1,15 +1,15 @@
 using System.Security.Cryptography;
 
-namespace Exchange.Client.Audit;
+namespace Exchange.Transparency;
 
 /// <summary>RFC 6962 / RFC 9162 Merkle tree hashing with SHA-256.</summary>
 public static class Rfc6962
 {
     /// <summary>The length of every hash: 32 bytes.</summary>
-    public const int HashSize = 32;
+    internal const int HashSize = 32;
 
     /// <summary>The root of the empty tree: SHA-256 of no bytes.</summary>
-    public static byte[] EmptyRoot() => SHA256.HashData([]);
+    internal static byte[] EmptyRoot() => SHA256.HashData([]);
 
     /// <summary>SHA-256(0x00 || leaf).</summary>
     public static byte[] LeafHash(ReadOnlySpan<byte> leaf)
@@ -21,7 +21,7 @@ public static class Rfc6962
     }
 
     /// <summary>SHA-256(0x01 || left || right).</summary>
-    public static byte[] NodeHash(ReadOnlySpan<byte> left, ReadOnlySpan<byte> right)
+    internal static byte[] NodeHash(ReadOnlySpan<byte> left, ReadOnlySpan<byte> right)
     {
         Span<byte> buffer = stackalloc byte[1 + (2 * HashSize)];
         buffer[0] = 0x01;
@@ -52,7 +52,7 @@ public static class Rfc6962
     }
 
     /// <summary>The largest power of two strictly less than <paramref name="n"/> (n &gt; 1).</summary>
-    public static long SplitPoint(long n)
+    internal static long SplitPoint(long n)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(n, 2);
         return 1L << (63 - (int)long.LeadingZeroCount(n - 1));

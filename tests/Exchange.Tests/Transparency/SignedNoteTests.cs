@@ -1,7 +1,7 @@
-using Exchange.Client.Audit;
+using Exchange.Transparency;
 using NSec.Cryptography;
 
-namespace Exchange.Tests.Client.Audit;
+namespace Exchange.Tests.Transparency;
 
 /// <summary>Signed-note and checkpoint parsing takes outside input: malformed notes are refused with a FormatException, never a crash.</summary>
 public sealed class SignedNoteTests

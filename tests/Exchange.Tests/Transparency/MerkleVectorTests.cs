@@ -1,10 +1,10 @@
 using System.Text.Json;
-using Exchange.Client.Audit;
+using Exchange.Transparency;
 
-namespace Exchange.Tests.Client.Audit;
+namespace Exchange.Tests.Transparency;
 
 /// <summary>
-/// The SDK's proof verification against public RFC 6962 vectors (TestData/merkle, from
+/// The library's proof verification against public RFC 6962 vectors (TestData/merkle, from
 /// transparency-dev/merkle; see its README): every case must agree with its wantErr.
 /// </summary>
 public sealed class MerkleVectorTests

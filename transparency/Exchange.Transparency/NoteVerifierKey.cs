@@ -4,7 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using NSec.Cryptography;
 
-namespace Exchange.Client.Audit;
+namespace Exchange.Transparency;
 
 /// <summary>
 /// An Ed25519 signed-note verifier key (C2SP signed-note): <c>name+hex8keyid+base64(0x01||pubkey)</c>.
@@ -28,7 +28,7 @@ public sealed class NoteVerifierKey
     public uint KeyId { get; }
 
     /// <summary>The raw 32-byte Ed25519 public key.</summary>
-    public byte[] PublicKey { get; }
+    internal byte[] PublicKey { get; }
 
     /// <summary>The key in its text form.</summary>
     public string Encoded { get; }
@@ -37,7 +37,7 @@ public sealed class NoteVerifierKey
     public override string ToString() => Encoded;
 
     /// <summary>The key id of an Ed25519 key with this name.</summary>
-    public static uint ComputeKeyId(string name, ReadOnlySpan<byte> publicKey)
+    internal static uint ComputeKeyId(string name, ReadOnlySpan<byte> publicKey)
     {
         ArgumentNullException.ThrowIfNull(name);
         var nameBytes = Encoding.UTF8.GetBytes(name);
@@ -101,7 +101,7 @@ public sealed class NoteVerifierKey
     }
 
     /// <summary>True when <paramref name="signature"/> is this key's Ed25519 signature of <paramref name="message"/>.</summary>
-    public bool Verify(ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature)
+    internal bool Verify(ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature)
     {
         if (signature.Length != 64)
         {

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace Exchange.Client.Audit;
+namespace Exchange.Transparency;
 
 /// <summary>Standard padded base64 and nothing else: no whitespace, no URL alphabet, no missing padding.</summary>
 internal static partial class StrictBase64

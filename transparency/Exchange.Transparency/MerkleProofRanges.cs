@@ -1,4 +1,4 @@
-namespace Exchange.Client.Audit;
+namespace Exchange.Transparency;
 
 /// <summary>
 /// Which leaf ranges [start, end) the hashes of an RFC 9162 proof cover, in proof order. Servers

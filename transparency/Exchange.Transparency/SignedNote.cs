@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 
-namespace Exchange.Client.Audit;
+namespace Exchange.Transparency;
 
 /// <summary>
 /// A C2SP signed note: text, a blank line, then signature lines
@@ -18,13 +18,13 @@ public sealed class SignedNote
     }
 
     /// <summary>The signed text, ending in a newline.</summary>
-    public string Text { get; }
+    internal string Text { get; }
 
     /// <summary>The signature lines, in order.</summary>
-    public IReadOnlyList<NoteSignature> Signatures { get; }
+    internal IReadOnlyList<NoteSignature> Signatures { get; }
 
     /// <summary>Splits a note into its text and signatures; malformed notes are a <see cref="FormatException"/>.</summary>
-    public static SignedNote Parse(string note)
+    internal static SignedNote Parse(string note)
     {
         ArgumentNullException.ThrowIfNull(note);
         var split = note.LastIndexOf("\n\n", StringComparison.Ordinal);
@@ -72,7 +72,7 @@ public sealed class SignedNote
     }
 
     /// <summary>True when one of the signatures is a valid signature by <paramref name="key"/>.</summary>
-    public bool IsSignedBy(NoteVerifierKey key)
+    internal bool IsSignedBy(NoteVerifierKey key)
     {
         ArgumentNullException.ThrowIfNull(key);
         var message = Encoding.UTF8.GetBytes(Text);
@@ -93,4 +93,4 @@ public sealed class SignedNote
 /// <param name="KeyName">The signer's key name.</param>
 /// <param name="KeyId">The signer's key id.</param>
 /// <param name="Signature">The signature bytes.</param>
-public sealed record NoteSignature(string KeyName, uint KeyId, byte[] Signature);
+internal sealed record NoteSignature(string KeyName, uint KeyId, byte[] Signature);

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Exchange.Client.Audit;
+namespace Exchange.Transparency;
 
 /// <summary>The body of a C2SP tlog-checkpoint: origin, tree size and root hash, and the log's id.</summary>
 /// <param name="Origin">The log's origin line.</param>
@@ -13,7 +13,7 @@ namespace Exchange.Client.Audit;
 public sealed record CheckpointNote(string Origin, long Size, byte[] RootHash, string LogId = "")
 {
     /// <summary>The extension line that names the log: <c>log-id</c>, a space and the id.</summary>
-    public const string LogIdPrefix = "log-id ";
+    internal const string LogIdPrefix = "log-id ";
 
     /// <summary>The checkpoint text: <c>origin\nsize\nbase64(root)\n</c>, then <c>log-id &lt;hex&gt;\n</c> when the log has an id.</summary>
     public string Body() => string.Create(CultureInfo.InvariantCulture,

@@ -1,4 +1,4 @@
-namespace Exchange.Client.Audit;
+namespace Exchange.Transparency;
 
 /// <summary>
 /// Verification of inclusion and consistency proofs, following the algorithms of RFC 9162,
