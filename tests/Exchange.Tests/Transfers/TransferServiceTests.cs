@@ -261,6 +261,7 @@ public sealed class TransferServiceTests : IDisposable
     }
 
     [Fact]
+    [Trait("Category", "Slow")] // waits seconds for an expiry
     public async Task Revoked_and_expired_grants_refuse_downloads()
     {
         var (_, _, revoked) = await SharedAsync(RandomBytes(100));
@@ -585,6 +586,7 @@ public sealed class TransferServiceTests : IDisposable
     }
 
     [Fact]
+    [Trait("Category", "Slow")] // waits seconds for an expiry
     public async Task A_grant_that_expires_mid_stream_stops_its_download_promptly()
     {
         var (_, _, grant) = await SharedAsync(RandomBytes(256 * 65536),
