@@ -196,6 +196,7 @@ public sealed class TransferServiceTests : IDisposable
     {
         var logs = new CapturedLogs();
         using var factory = new ExchangeFactory { TestServices = FullBlobStore.Replace, Logs = logs };
+        factory.ExpectErrors(e => e.Is("UnhandledExceptionInterceptor", 2)); // "Upload refused: the storage is full", asserted below
         using var acme = factory.As(Participant.Acme);
         var dataset = await CatalogFixture.CreateAsync(acme);
         var storage = (FullBlobStore)factory.Services.GetRequiredService<Exchange.Server.Transfers.IBlobStore>();
