@@ -65,7 +65,12 @@ internal sealed partial class UnhandledExceptionInterceptor(ILogger<UnhandledExc
 
     private RpcException Translate(Exception ex, ServerCallContext context)
     {
-        if (ex is OperationCanceledException && context.CancellationToken.IsCancellationRequested)
+        // A call that is over (its caller gone or its deadline passed) fails its next write with whatever the
+        // transport throws then ("the request is complete", "the request was aborted"): nobody hears the answer and
+        // nothing went wrong inside the gateway, so it is not logged as an internal error.
+        var over = context.CancellationToken.IsCancellationRequested || context.Deadline <= DateTime.UtcNow;
+        if ((ex is OperationCanceledException && context.CancellationToken.IsCancellationRequested)
+            || (over && ex is IOException or InvalidOperationException))
         {
             return new RpcException(new Status(StatusCode.Cancelled, "The call was cancelled."));
         }

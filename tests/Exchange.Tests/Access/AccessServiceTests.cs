@@ -261,6 +261,7 @@ public sealed class AccessServiceTests : IDisposable
     }
 
     [Fact]
+    [Trait("Category", "Slow")] // waits seconds for an expiry
     public async Task Grant_state_is_correct_when_read_expired_after_its_expiry_and_exhausted_when_its_transfers_are_used()
     {
         using var acme = _factory.As(Participant.Acme);

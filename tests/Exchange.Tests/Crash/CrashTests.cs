@@ -7,6 +7,7 @@ namespace Exchange.Tests.Crash;
 /// The crash harness, short in every test run (EXCHANGE_CRASH_KILLS, default 5); the long run is
 /// <c>EXCHANGE_CRASH_KILLS=100 dotnet test tests/Exchange.Tests --filter FullyQualifiedName~CrashTests</c>.
 /// </summary>
+[Trait("Category", "Slow")]
 public sealed class CrashTests(ITestOutputHelper output)
 {
     [Fact]

@@ -10,6 +10,7 @@ namespace Exchange.Tests.Crash;
 /// it was streaming is failed with a reason and resumes to completion, instead of staying
 /// STARTED and holding its counted transfer forever.
 /// </summary>
+[Trait("Category", "Slow")]
 public sealed class OrphanedTransferTests
 {
     [Fact]

@@ -16,6 +16,8 @@ public sealed class InternalErrorTests : IDisposable
     [Fact]
     public async Task A_storage_failure_answers_internal_without_leaking_sql_or_stack_traces()
     {
+        // The failure is logged server-side with the detail the caller must not see.
+        _factory.ExpectErrors(e => e.Is("UnhandledExceptionInterceptor", 1));
         using var acme = _factory.As(Participant.Acme);
         await acme.Catalog.ListDatasetsAsync(new ListDatasetsRequest());
 

@@ -24,6 +24,25 @@ public sealed class ExchangeFactory : WebApplicationFactory<Program>
     /// <summary>When set (before the server starts), every log line at every level is kept here.</summary>
     public CapturedLogs? Logs { get; set; }
 
+    /// <summary>
+    /// The Error and Critical lines this gateway logged. Disposing the gateway fails the test when
+    /// one of them was not declared with <see cref="ExpectErrors"/>; a class fixture reports this
+    /// once, for the whole class, when it is disposed.
+    /// </summary>
+    public ServerErrors Errors { get; } = new();
+
+    /// <summary>Declares server errors this test provokes on purpose, e.g. <c>e => e.EventId.Id == 2</c>; any other one fails the test.</summary>
+    public ExchangeFactory ExpectErrors(Func<ServerLogEntry, bool> expected)
+    {
+        Errors.Expect(expected);
+        return this;
+    }
+
+    /// <summary>Fails now, rather than at dispose, when an undeclared error was logged.</summary>
+    public void VerifyNoUnexpectedErrors() => Errors.Verify(DataDirectory);
+
+    private bool _verified;
+
     /// <summary>Changes to the gateway's services after its own registrations, e.g. a storage that fails on purpose; set before the server starts.</summary>
     public Action<IServiceCollection>? TestServices { get; set; }
 
@@ -178,6 +197,7 @@ public sealed class ExchangeFactory : WebApplicationFactory<Program>
         builder.ConfigureLogging(logging =>
         {
             logging.SetMinimumLevel(Logs is null ? LogLevel.Warning : LogLevel.Trace);
+            logging.AddProvider(Errors);
             if (Logs is not null)
             {
                 logging.AddProvider(Logs);
@@ -254,6 +274,13 @@ public sealed class ExchangeFactory : WebApplicationFactory<Program>
             {
                 // A pooled SQLite handle can outlive the host briefly; the temp folder is harmless.
             }
+        }
+
+        // After the host has stopped, so that errors logged while shutting down count too; once, as Dispose and DisposeAsync both end here.
+        if (disposing && !_verified)
+        {
+            _verified = true;
+            VerifyNoUnexpectedErrors();
         }
     }
 }

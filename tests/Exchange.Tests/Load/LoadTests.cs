@@ -7,6 +7,7 @@ namespace Exchange.Tests.Load;
 /// The load harness, short in every test run. The full run (figures in the README):
 /// <c>EXCHANGE_LOAD_DOWNLOADS=1000 EXCHANGE_LOAD_SECONDS=30 EXCHANGE_LOAD_GCDUMP=~/.dotnet/tools/dotnet-gcdump dotnet test tests/Exchange.Tests -c Release --filter FullyQualifiedName~LoadTests</c>.
 /// </summary>
+[Trait("Category", "Slow")]
 public sealed class LoadTests(ITestOutputHelper output)
 {
     private static int Setting(string name, int fallback) =>

@@ -8,6 +8,7 @@ namespace Exchange.Tests.Readme;
 /// The README's quickstart, run as written, in order, against the real gateway: every command
 /// succeeds after the ones before it, and prints what the README says it prints.
 /// </summary>
+[Trait("Category", "Slow")]
 public sealed class ReadmeTests(ITestOutputHelper output)
 {
     [SkippableFact]

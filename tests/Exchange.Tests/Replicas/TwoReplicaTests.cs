@@ -16,6 +16,7 @@ namespace Exchange.Tests.Replicas;
 /// happens through one is seen through the other, a revocation on one cuts a download on the
 /// other, and the log both append to stays one tree that the auditor's verifier accepts.
 /// </summary>
+[Trait("Category", "Slow")]
 public sealed class TwoReplicaTests(S3Server s3) : IClassFixture<S3Server>, IDisposable
 {
     private readonly string _keyFile = Path.Combine(Path.GetTempPath(), $"exchange-kek-{Guid.NewGuid():N}.key");

@@ -17,6 +17,7 @@ namespace Exchange.Tests.Security;
 /// operator, a metrics scraper (the metrics role only: no exchange.v1 call at all), anonymous.
 /// The requesting consumer holds a grant on the DELISTED dataset; every dataset has a revision.
 /// </summary>
+[Trait("Category", "Slow")]
 public sealed class AuthorizationMatrixTests(ExchangeFactory factory) : IClassFixture<ExchangeFactory>
 {
     private static readonly Participant?[] Callers =

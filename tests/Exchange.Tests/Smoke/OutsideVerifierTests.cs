@@ -11,6 +11,7 @@ namespace Exchange.Tests.Smoke;
 /// tools/outside-verifier.cjs, a Node.js verifier written from RFC 9162 and the C2SP note spec
 /// alone (no shared code), accepts the real server's checkpoints and proofs.
 /// </summary>
+[Trait("Category", "Slow")]
 public sealed class OutsideVerifierTests(ServerProcess server) : IClassFixture<ServerProcess>
 {
     [SkippableFact]

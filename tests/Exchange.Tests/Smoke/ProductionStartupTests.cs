@@ -1,6 +1,7 @@
 namespace Exchange.Tests.Smoke;
 
 /// <summary>The real binary, anywhere but Development, refuses the public certs-dev keys and a key-encryption key beside the data.</summary>
+[Trait("Category", "Slow")]
 public sealed class ProductionStartupTests
 {
     [Theory]

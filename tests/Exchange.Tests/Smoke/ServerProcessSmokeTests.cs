@@ -11,6 +11,7 @@ namespace Exchange.Tests.Smoke;
 /// The real server binary over TLS, inspected the way a person would: buf curl through
 /// reflection, and the SDK trusting the dev CA.
 /// </summary>
+[Trait("Category", "Slow")]
 public sealed class ServerProcessSmokeTests(ServerProcess server) : IClassFixture<ServerProcess>
 {
     [Fact]

@@ -15,6 +15,7 @@ namespace Exchange.Tests.Storage;
 /// the filter matches much of the log but nothing the caller may read. Times are
 /// compared with one walk of the whole log in the same run.
 /// </summary>
+[Trait("Category", "Slow")]
 public sealed class AuditReadScaleTests(ITestOutputHelper output) : IDisposable
 {
     private const int Events = 200_000;

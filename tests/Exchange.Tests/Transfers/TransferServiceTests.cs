@@ -196,6 +196,7 @@ public sealed class TransferServiceTests : IDisposable
     {
         var logs = new CapturedLogs();
         using var factory = new ExchangeFactory { TestServices = FullBlobStore.Replace, Logs = logs };
+        factory.ExpectErrors(e => e.Is("UnhandledExceptionInterceptor", 2)); // "Upload refused: the storage is full", asserted below
         using var acme = factory.As(Participant.Acme);
         var dataset = await CatalogFixture.CreateAsync(acme);
         var storage = (FullBlobStore)factory.Services.GetRequiredService<Exchange.Server.Transfers.IBlobStore>();
@@ -261,6 +262,7 @@ public sealed class TransferServiceTests : IDisposable
     }
 
     [Fact]
+    [Trait("Category", "Slow")] // waits seconds for an expiry
     public async Task Revoked_and_expired_grants_refuse_downloads()
     {
         var (_, _, revoked) = await SharedAsync(RandomBytes(100));
@@ -592,6 +594,7 @@ public sealed class TransferServiceTests : IDisposable
     }
 
     [Fact]
+    [Trait("Category", "Slow")] // waits seconds for an expiry
     public async Task A_grant_that_expires_mid_stream_stops_its_download_promptly()
     {
         var (_, _, grant) = await SharedAsync(RandomBytes(256 * 65536),
