@@ -182,6 +182,8 @@ internal static class Migrations
         UPDATE grants SET automatic = 1 WHERE access_request_id IN (
             SELECT id FROM access_requests WHERE state = 2 AND decide_time = create_time);
 
+        -- Download request ids now live in idempotency_keys like every other; transfers.request_id is no longer written.
+        DROP INDEX transfers_by_request;
         ALTER TABLE transfers ADD COLUMN gateway TEXT NOT NULL DEFAULT '';
         CREATE INDEX transfers_started ON transfers (gateway) WHERE state = 1;
         CREATE TABLE gateways (

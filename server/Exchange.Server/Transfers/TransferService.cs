@@ -202,7 +202,9 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
 
         using var lease = signals.Watch(AccessNames.Grant(grantId));
         IdempotencyKeys.Validate(request.RequestId);
-        var start = await store.StartAsync(caller, grantId, revision, request.Purpose, request.Offset, resumeId, request.RequestId,
+        // A retry names the same grant, revision and purpose; where it resumes from may differ.
+        var fingerprint = IdempotencyKeys.Fingerprint(request, r => (r.RequestId, r.Offset, r.Transfer) = ("", 0, ""));
+        var start = await store.StartAsync(caller, grantId, revision, request.Purpose, request.Offset, resumeId, request.RequestId, fingerprint,
             context.CancellationToken);
         if (start.Denial is not null)
         {

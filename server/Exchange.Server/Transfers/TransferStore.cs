@@ -70,10 +70,6 @@ internal sealed class TransferStore(Database database, Hosting.GatewayInstance g
             return FindRevision(unit.Connection, unit.Transaction, datasetId, number)!.Revision;
         }, CancellationToken.None);
 
-    /// <summary>Whether the dataset has at least one revision (publishing needs one).</summary>
-    public static bool HasRevision(DbConnection connection, DbTransaction? transaction, string datasetId) =>
-        (long)connection.Command("SELECT latest_revision FROM datasets WHERE id = @id", transaction).With("@id", datasetId).ExecuteScalar()! > 0;
-
     public Task<HashSet<string>> ReferencedBlobsAsync(CancellationToken cancellationToken) =>
         database.ReadAsync(connection =>
         {
@@ -120,12 +116,11 @@ internal sealed class TransferStore(Database database, Hosting.GatewayInstance g
     /// allows and the revision exists. A new transfer uses up one of the grant's transfers.
     /// </summary>
     public Task<TransferStart> StartAsync(Caller caller, string grantId, (string DatasetId, long Number)? revision, string purpose,
-        long offset, string? resumeId, string requestId, CancellationToken cancellationToken) =>
+        long offset, string? resumeId, string requestId, byte[] fingerprint, CancellationToken cancellationToken) =>
         database.WriteAsync(unit =>
         {
             if (resumeId is null && requestId.Length > 0 &&
-                unit.Command("SELECT id FROM transfers WHERE consumer = @me AND request_id = @request")
-                    .With("@me", caller.Participant).With("@request", requestId).ExecuteScalar() is string earlier)
+                IdempotencyKeys.Find(unit.Connection, unit.Transaction, caller.Participant, "Download", requestId, fingerprint) is { } earlier)
             {
                 // A retry of a call that started a transfer: continue that one.
                 resumeId = earlier;
@@ -240,8 +235,10 @@ internal sealed class TransferStore(Database database, Hosting.GatewayInstance g
                 unit.Command("UPDATE transfers SET gateway = @gateway WHERE id = @id").With("@gateway", gateway.Id).With("@id", id).ExecuteNonQuery();
                 if (requestId.Length > 0)
                 {
-                    unit.Command("UPDATE transfers SET request_id = @request WHERE id = @id").With("@request", requestId).With("@id", id).ExecuteNonQuery();
+                    IdempotencyKeys.Remember(unit.Connection, unit.Transaction, caller.Participant, "Download", requestId, fingerprint, id,
+                        Timestamps.ToMicros(unit.Now));
                 }
+
                 unit.Command("UPDATE grants SET transfers_used = transfers_used + 1 WHERE id = @id").With("@id", grantId).ExecuteNonQuery();
                 unit.Record(Entry(caller, AuditActions.TransferStart, $"transfers/{id}", grant, AuditOutcome.Success, new()
                 {
@@ -377,9 +374,6 @@ internal sealed class TransferStore(Database database, Hosting.GatewayInstance g
         database.ReadAsync(connection =>
             connection.Command("SELECT receipt_index FROM transfers WHERE id = @id").With("@id", id).ExecuteScalar() is long index ? index : (long?)null,
             cancellationToken);
-
-    public Task<StoredRevision?> GetRevisionAsync(string datasetId, long number, CancellationToken cancellationToken) =>
-        database.ReadAsync(connection => FindRevision(connection, null, datasetId, number), cancellationToken);
 
     /// <summary>One page of the transfers <paramref name="caller"/> may see, in creation order after position <paramref name="after"/>.</summary>
     public Task<(IReadOnlyList<Transfer> Page, long? Next)> ListAsync(Caller caller, string? grantId, string? datasetId, int state, long after,
