@@ -53,6 +53,11 @@ public static class ExchangeClientServiceCollectionExtensions
 
     private static IHttpClientBuilder AddCore(IServiceCollection services)
     {
+        services.AddOptions<ExchangeClientOptions>()
+            .Validate(options => options.Address is not null,
+                $"ExchangeClientOptions.Address is required (configuration key {ExchangeClientOptions.SectionName}:Address, or Configure<ExchangeClientOptions>).")
+            .Validate(options => options.MaxReceiveMessageBytes is null or > 0 && options.MaxSendMessageBytes is null or > 0,
+                "ExchangeClientOptions.MaxReceiveMessageBytes and MaxSendMessageBytes must be positive, or null for no limit.");
         services.TryAddSingleton(provider =>
         {
             var options = OptionsOf(provider);

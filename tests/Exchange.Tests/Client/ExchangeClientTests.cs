@@ -94,6 +94,14 @@ public sealed class ExchangeClientTests(ExchangeFactory factory) : IClassFixture
         await using var smallProvider = small.BuildServiceProvider();
         var refused = await Assert.ThrowsAsync<RpcException>(() => smallProvider.GetRequiredService<ExchangeClient>().GetDatasetAsync(created.Name));
         Assert.Equal(StatusCode.ResourceExhausted, refused.StatusCode);
+
+        // Without an address: resolving the client says which key is missing.
+        var none = new ServiceCollection();
+        none.AddSingleton<IConfiguration>(new ConfigurationBuilder().Build());
+        none.AddExchangeClient();
+        await using var noneProvider = none.BuildServiceProvider();
+        var missing = Assert.Throws<OptionsValidationException>(() => noneProvider.GetRequiredService<ExchangeClient>());
+        Assert.Contains("Exchange:Client:Address", missing.Message);
     }
 
     [Fact]
