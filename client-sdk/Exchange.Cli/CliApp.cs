@@ -217,7 +217,7 @@ internal sealed class CliApp(TextWriter output, TextWriter error, HttpMessageHan
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or ArgumentException
                 or System.Security.Cryptography.CryptographicException or HttpRequestException or InvalidDataException
-                or Exchange.Client.Transfers.ReceiptVerificationException)
+                or Exchange.Client.VerificationException)
             {
                 await Error.WriteLineAsync($"error: {Render.Printable(ex.Message)}");
                 return 1;

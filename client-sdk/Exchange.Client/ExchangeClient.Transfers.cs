@@ -16,10 +16,15 @@ public sealed partial class ExchangeClient
     /// Uploads <paramref name="content"/> as a new revision of <paramref name="dataset"/>, streaming it
     /// in chunks, and checks that the server stored exactly the bytes sent (by SHA-256).
     /// </summary>
-    public async Task<Revision> UploadAsync(string dataset, Stream content, string mediaType, IProgress<TransferProgress>? progress = null,
-        CancellationToken cancellationToken = default)
+    /// <param name="dataset">The dataset, <c>datasets/{id}</c>.</param>
+    /// <param name="content">The bytes, read to the end.</param>
+    /// <param name="options">The media type and a progress receiver; null for <c>application/octet-stream</c> and no progress.</param>
+    /// <param name="cancellationToken">Cancels the upload.</param>
+    public async Task<Revision> UploadAsync(string dataset, Stream content, UploadOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(content);
+        options ??= new UploadOptions();
+        var (mediaType, progress) = (options.MediaType, options.Progress);
         long? total = content.CanSeek ? content.Length - content.Position : null;
         using var call = Transfers.Upload(cancellationToken: cancellationToken);
         await call.RequestStream.WriteAsync(new UploadRequest
@@ -49,12 +54,11 @@ public sealed partial class ExchangeClient
             : throw new InvalidDataException($"The server stored {revision.Name} with a different SHA-256 or size than was sent.");
     }
 
-    /// <summary>Uploads a file as a new revision of <paramref name="dataset"/>.</summary>
-    public async Task<Revision> UploadFileAsync(string dataset, string path, string mediaType = "application/octet-stream",
-        IProgress<TransferProgress>? progress = null, CancellationToken cancellationToken = default)
+    /// <summary>Uploads the file at <paramref name="path"/> as a new revision of <paramref name="dataset"/> (see <see cref="UploadAsync"/>).</summary>
+    public async Task<Revision> UploadFileAsync(string dataset, string path, UploadOptions? options = null, CancellationToken cancellationToken = default)
     {
         await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.Asynchronous | FileOptions.SequentialScan);
-        return await UploadAsync(dataset, file, mediaType, progress, cancellationToken).ConfigureAwait(false);
+        return await UploadAsync(dataset, file, options, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -74,22 +78,21 @@ public sealed partial class ExchangeClient
     /// <c>path.partial</c> first; a dropped connection resumes the same transfer from where it stopped
     /// (also when this method is called again after the process died); the file gets its final name
     /// only once its SHA-256 matches and the receipt verifies (<see cref="VerifyReceiptAsync"/>), and a
-    /// mismatch deletes it: a <see cref="ReceiptVerificationException"/> says which check failed.
+    /// mismatch deletes it: a <see cref="VerificationException"/> says which check failed.
     /// </summary>
     /// <param name="grant">The grant, <c>grants/{id}</c>.</param>
     /// <param name="path">Where to write the file.</param>
-    /// <param name="purpose">The purpose of this download, one the grant allows.</param>
-    /// <param name="revision">A revision name, or null for the latest.</param>
-    /// <param name="progress">Receives progress reports.</param>
+    /// <param name="options">The purpose (required), the revision (null for the latest) and a progress receiver.</param>
     /// <param name="cancellationToken">Cancels the download; the partial file stays for a later resume.</param>
     /// <remarks>
     /// A download the gateway refuses before it starts leaves no partial file; one stopped because its
     /// grant was revoked or expired can never resume, so its partial file is removed and the
     /// RpcException's detail says so.
     /// </remarks>
-    public async Task<DownloadResult> DownloadToFileAsync(string grant, string path, string purpose, string? revision = null,
-        IProgress<TransferProgress>? progress = null, CancellationToken cancellationToken = default)
+    public async Task<DownloadResult> DownloadToFileAsync(string grant, string path, DownloadOptions options, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(options);
+        var (purpose, revision, progress) = (options.Purpose, options.Revision, options.Progress);
         var partial = path + ".partial";
         var statePath = path + ".partial.json";
         var state = await LoadStateAsync(statePath, cancellationToken).ConfigureAwait(false);
@@ -127,7 +130,7 @@ public sealed partial class ExchangeClient
                 {
                     File.Delete(partial);
                     File.Delete(statePath);
-                    throw new ReceiptVerificationException(verified,
+                    throw new VerificationException(verified,
                         $"The download's receipt does not verify ({verified.FailedCheck}: {verified.Message}); the file was deleted.");
                 }
 
@@ -150,7 +153,7 @@ public sealed partial class ExchangeClient
                     cancellationToken).ConfigureAwait(false);
                 if (!verified.Succeeded)
                 {
-                    throw new ReceiptVerificationException(verified,
+                    throw new VerificationException(verified,
                         $"The transfer's receipt does not verify ({verified.FailedCheck}: {verified.Message}).");
                 }
 

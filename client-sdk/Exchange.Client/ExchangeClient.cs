@@ -11,18 +11,84 @@ namespace Exchange.Client;
 
 /// <summary>
 /// A connection to an Exchange gateway: one TLS channel, a bearer token attached to every call,
-/// the generated service clients, and helpers for what callers would otherwise repeat.
+/// a method for every common operation, and the generated service clients for the rest.
 /// Thread-safe; create one per gateway and reuse it.
 /// </summary>
+/// <remarks>
+/// Naming: a name means one thing. A method named after an RPC (<c>CreateDatasetAsync</c>,
+/// <c>ApproveAccessRequestAsync</c>, <c>RevokeGrantAsync</c>…) makes exactly that one call, here or on the
+/// generated client (<see cref="Catalog"/>, <see cref="Access"/>, <see cref="Transfers"/>, <see cref="Audit"/>,
+/// <see cref="Participants"/>); here it takes plain arguments and returns the resource. <c>List…Async</c> is only
+/// ever the generated RPC, which returns one page; <c>Enumerate…Async</c> yields every item of every page as an
+/// <see cref="IAsyncEnumerable{T}"/>. Operations of many calls are named for what they do
+/// (<see cref="DownloadToFileAsync"/>, <see cref="UploadFileAsync"/>, <see cref="VerifyAuditLogAsync"/>).
+/// </remarks>
 public sealed partial class ExchangeClient : IDisposable
 {
-    private readonly GrpcChannel _channel;
+    private readonly IDisposable? _ownedChannel;
     private readonly LogTrust _logTrust;
+    private readonly ExchangeClientOptions _options;
 
     /// <summary>Opens a channel as <paramref name="options"/> describe.</summary>
+    /// <exception cref="ArgumentException">
+    /// The address is missing or unencrypted without <see cref="ExchangeClientOptions.AllowInsecureTransport"/>, or
+    /// <see cref="ExchangeClientOptions.HttpHandler"/> is set together with a CA file or client certificate that cannot be applied to it.
+    /// </exception>
     public ExchangeClient(ExchangeClientOptions options)
+        : this(Open(options), options)
+    {
+    }
+
+    /// <summary>
+    /// A client over a call invoker made elsewhere (e.g. by <c>GrpcClientFactory</c>, see
+    /// <see cref="Microsoft.Extensions.DependencyInjection.ExchangeClientServiceCollectionExtensions.AddExchangeClient(Microsoft.Extensions.DependencyInjection.IServiceCollection, string)"/>),
+    /// which already carries the transport and credentials; of <paramref name="options"/> only the
+    /// audit trust settings (<see cref="ExchangeClientOptions.AuditLogKey"/>, <see cref="ExchangeClientOptions.TrustedCheckpoints"/>,
+    /// <see cref="ExchangeClientOptions.TrustOnFirstUse"/>) are used.
+    /// </summary>
+    public ExchangeClient(CallInvoker callInvoker, ExchangeClientOptions? options = null)
+        : this((callInvoker ?? throw new ArgumentNullException(nameof(callInvoker)), null), options ?? new ExchangeClientOptions())
+    {
+    }
+
+    private ExchangeClient((CallInvoker Invoker, GrpcChannel? Channel) connection, ExchangeClientOptions options)
+    {
+        _options = options;
+        _ownedChannel = connection.Channel;
+        CallInvoker = connection.Invoker;
+        Channel = connection.Channel ?? (ChannelBase)new CallInvokerChannel(options.Address?.Authority ?? "exchange", connection.Invoker);
+        Catalog = new CatalogService.CatalogServiceClient(CallInvoker);
+        Access = new AccessService.AccessServiceClient(CallInvoker);
+        Transfers = new TransferService.TransferServiceClient(CallInvoker);
+        Audit = new AuditService.AuditServiceClient(CallInvoker);
+        Participants = new ParticipantService.ParticipantServiceClient(CallInvoker);
+        _logTrust = new LogTrust(this, options.AuditLogKey, options.TrustedCheckpoints, options.TrustOnFirstUse);
+    }
+
+    private static (CallInvoker, GrpcChannel?) Open(ExchangeClientOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        var address = options.Address ?? throw new ArgumentException("Address is required.", nameof(options));
+        var insecure = CheckTransport(options);
+        var channelOptions = new GrpcChannelOptions
+        {
+            HttpHandler = CreateHandler(options),
+            DisposeHttpClient = true,
+            UnsafeUseInsecureChannelCallCredentials = insecure,
+        };
+        ApplyLimits(options, channelOptions);
+        if (CallCredentialsOf(options) is { } credentials)
+        {
+            channelOptions.Credentials = ChannelCredentials.Create(insecure ? ChannelCredentials.Insecure : ChannelCredentials.SecureSsl, credentials);
+        }
+
+        var channel = GrpcChannel.ForAddress(address, channelOptions);
+        return (channel.CreateCallInvoker(), channel);
+    }
+
+    /// <summary>Refuses an unencrypted address unless allowed; returns whether it is unencrypted.</summary>
+    internal static bool CheckTransport(ExchangeClientOptions options)
+    {
         var address = options.Address ?? throw new ArgumentException("Address is required.", nameof(options));
         var insecure = address.Scheme == Uri.UriSchemeHttp;
         if (insecure && !options.AllowInsecureTransport)
@@ -31,37 +97,38 @@ public sealed partial class ExchangeClient : IDisposable
                 $"'{address}' is not encrypted; use https, or set AllowInsecureTransport for a local test server.", nameof(options));
         }
 
-        var channelOptions = new GrpcChannelOptions
-        {
-            HttpHandler = options.HttpHandler ?? CreateHandler(options),
-            DisposeHttpClient = true,
-            UnsafeUseInsecureChannelCallCredentials = insecure,
-            MaxReceiveMessageSize = 16 * 1024 * 1024,
-        };
-        if (options.TokenProvider is { } tokenProvider)
-        {
-            var credentials = CallCredentials.FromInterceptor(async (context, metadata) =>
-            {
-                var token = await tokenProvider(context.CancellationToken).ConfigureAwait(false);
-                if (!string.IsNullOrEmpty(token))
-                {
-                    metadata.Add("authorization", $"Bearer {token}");
-                }
-            });
-            channelOptions.Credentials = ChannelCredentials.Create(insecure ? ChannelCredentials.Insecure : ChannelCredentials.SecureSsl, credentials);
-        }
-
-        _channel = GrpcChannel.ForAddress(address, channelOptions);
-        Catalog = new CatalogService.CatalogServiceClient(_channel);
-        Access = new AccessService.AccessServiceClient(_channel);
-        Transfers = new TransferService.TransferServiceClient(_channel);
-        Audit = new AuditService.AuditServiceClient(_channel);
-        Participants = new ParticipantService.ParticipantServiceClient(_channel);
-        _logTrust = new LogTrust(this, options.AuditLogKey, options.TrustedCheckpoints, options.TrustOnFirstUse);
+        return insecure;
     }
 
-    /// <summary>The underlying channel, for generated clients of other services.</summary>
-    public ChannelBase Channel => _channel;
+    /// <summary>Sets the channel's message size limits from <paramref name="options"/>.</summary>
+    internal static void ApplyLimits(ExchangeClientOptions options, GrpcChannelOptions channelOptions)
+    {
+        channelOptions.MaxReceiveMessageSize = options.MaxReceiveMessageBytes;
+        channelOptions.MaxSendMessageSize = options.MaxSendMessageBytes;
+    }
+
+    /// <summary>The bearer token credentials <paramref name="options"/> ask for, or null to call without a token.</summary>
+    internal static CallCredentials? CallCredentialsOf(ExchangeClientOptions options)
+    {
+        var tokenProvider = options.TokenProvider ??
+            (options.Token is { Length: > 0 } token ? _ => ValueTask.FromResult<string?>(token) : (Func<CancellationToken, ValueTask<string?>>?)null);
+        return tokenProvider is null
+            ? null
+            : CallCredentials.FromInterceptor(async (context, metadata) =>
+            {
+                var value = await tokenProvider(context.CancellationToken).ConfigureAwait(false);
+                if (!string.IsNullOrEmpty(value))
+                {
+                    metadata.Add("authorization", $"Bearer {value}");
+                }
+            });
+    }
+
+    /// <summary>The underlying channel, for generated clients of other services (e.g. health, reflection).</summary>
+    public ChannelBase Channel { get; }
+
+    /// <summary>The call invoker every generated client of this connection uses.</summary>
+    public CallInvoker CallInvoker { get; }
 
     /// <summary>exchange.v1.CatalogService.</summary>
     public CatalogService.CatalogServiceClient Catalog { get; }
@@ -83,44 +150,44 @@ public sealed partial class ExchangeClient : IDisposable
     /// as the enumeration goes on. The filter's page_token is ignored; its page_size sets the
     /// page length.
     /// </summary>
-    public IAsyncEnumerable<Dataset> ListDatasetsAsync(ListDatasetsRequest? filter = null, CancellationToken cancellationToken = default) =>
+    public IAsyncEnumerable<Dataset> EnumerateDatasetsAsync(ListDatasetsRequest? filter = null, CancellationToken cancellationToken = default) =>
         Pages(filter ?? new ListDatasetsRequest(), (r, t) => r.PageToken = t,
             async (r, c) => await Catalog.ListDatasetsAsync(r, cancellationToken: c).ConfigureAwait(false), p => p.Datasets, p => p.NextPageToken,
             cancellationToken);
 
     /// <summary>Every access request matching <paramref name="filter"/> that the caller may see, page by page.</summary>
-    public IAsyncEnumerable<AccessRequest> ListAccessRequestsAsync(ListAccessRequestsRequest? filter = null,
+    public IAsyncEnumerable<AccessRequest> EnumerateAccessRequestsAsync(ListAccessRequestsRequest? filter = null,
         CancellationToken cancellationToken = default) =>
         Pages(filter ?? new ListAccessRequestsRequest(), (r, t) => r.PageToken = t,
             async (r, c) => await Access.ListAccessRequestsAsync(r, cancellationToken: c).ConfigureAwait(false), p => p.AccessRequests,
             p => p.NextPageToken, cancellationToken);
 
     /// <summary>Every grant matching <paramref name="filter"/> that the caller may see, page by page.</summary>
-    public IAsyncEnumerable<Grant> ListGrantsAsync(ListGrantsRequest? filter = null, CancellationToken cancellationToken = default) =>
+    public IAsyncEnumerable<Grant> EnumerateGrantsAsync(ListGrantsRequest? filter = null, CancellationToken cancellationToken = default) =>
         Pages(filter ?? new ListGrantsRequest(), (r, t) => r.PageToken = t,
             async (r, c) => await Access.ListGrantsAsync(r, cancellationToken: c).ConfigureAwait(false), p => p.Grants, p => p.NextPageToken,
             cancellationToken);
 
     /// <summary>Every revision of <paramref name="dataset"/> (<c>datasets/{id}</c>), oldest first, page by page.</summary>
-    public IAsyncEnumerable<Revision> ListRevisionsAsync(string dataset, CancellationToken cancellationToken = default) =>
+    public IAsyncEnumerable<Revision> EnumerateRevisionsAsync(string dataset, CancellationToken cancellationToken = default) =>
         Pages(new ListRevisionsRequest { Parent = dataset }, (r, t) => r.PageToken = t,
             async (r, c) => await Catalog.ListRevisionsAsync(r, cancellationToken: c).ConfigureAwait(false), p => p.Revisions, p => p.NextPageToken,
             cancellationToken);
 
     /// <summary>Every transfer matching <paramref name="filter"/> (grant, dataset, state) that the caller may see, page by page.</summary>
-    public IAsyncEnumerable<Transfer> ListTransfersAsync(ListTransfersRequest? filter = null, CancellationToken cancellationToken = default) =>
+    public IAsyncEnumerable<Transfer> EnumerateTransfersAsync(ListTransfersRequest? filter = null, CancellationToken cancellationToken = default) =>
         Pages(filter ?? new ListTransfersRequest(), (r, t) => r.PageToken = t,
             async (r, c) => await Transfers.ListTransfersAsync(r, cancellationToken: c).ConfigureAwait(false), p => p.Transfers, p => p.NextPageToken,
             cancellationToken);
 
     /// <summary>Every audit event matching <paramref name="filter"/> that the caller may read, oldest first, page by page.</summary>
-    public IAsyncEnumerable<AuditEvent> ListAuditEventsAsync(ListAuditEventsRequest? filter = null, CancellationToken cancellationToken = default) =>
+    public IAsyncEnumerable<AuditEvent> EnumerateAuditEventsAsync(ListAuditEventsRequest? filter = null, CancellationToken cancellationToken = default) =>
         Pages(filter ?? new ListAuditEventsRequest(), (r, t) => r.PageToken = t,
             async (r, c) => await Audit.ListAuditEventsAsync(r, cancellationToken: c).ConfigureAwait(false), p => p.Events, p => p.NextPageToken,
             cancellationToken);
 
     /// <summary>Every participant with a recorded state matching <paramref name="filter"/> (auditors and operators), page by page.</summary>
-    public IAsyncEnumerable<Participant> ListParticipantsAsync(ListParticipantsRequest? filter = null, CancellationToken cancellationToken = default) =>
+    public IAsyncEnumerable<Participant> EnumerateParticipantsAsync(ListParticipantsRequest? filter = null, CancellationToken cancellationToken = default) =>
         Pages(filter ?? new ListParticipantsRequest(), (r, t) => r.PageToken = t,
             async (r, c) => await Participants.ListParticipantsAsync(r, cancellationToken: c).ConfigureAwait(false), p => p.Participants,
             p => p.NextPageToken, cancellationToken);
@@ -150,12 +217,23 @@ public sealed partial class ExchangeClient : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
-        _channel.Dispose();
+        _ownedChannel?.Dispose();
         _logTrust.Dispose();
     }
 
-    private static HttpMessageHandler CreateHandler(ExchangeClientOptions options)
+    /// <summary>
+    /// The HTTP handler for <paramref name="options"/>: a socket handler with the TLS settings applied,
+    /// or <see cref="ExchangeClientOptions.HttpHandler"/> with them applied to it when it is (or ends in)
+    /// a <see cref="SocketsHttpHandler"/> or <see cref="HttpClientHandler"/> that sets no TLS of its own;
+    /// otherwise an <see cref="ArgumentException"/> says that they conflict.
+    /// </summary>
+    internal static HttpMessageHandler CreateHandler(ExchangeClientOptions options)
     {
+        if (options.HttpHandler is { } custom)
+        {
+            return ApplyTls(custom, options);
+        }
+
         var handler = new SocketsHttpHandler
         {
             EnableMultipleHttp2Connections = true,
@@ -170,17 +248,82 @@ public sealed partial class ExchangeClient : IDisposable
             handler.SslOptions.ClientCertificates = [clientCertificate];
         }
 
-        X509Certificate2Collection? roots = null;
-        if (options.CaCertificateFile is { } caFile)
-        {
-            roots = [];
-            roots.ImportFromPemFile(ResolveCaFile(caFile));
-        }
-
+        var roots = Roots(options);
         var diagnostics = new TlsDiagnostics();
         handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, chain, errors) =>
             Validate(roots, certificate, chain, errors, diagnostics);
         return new ConnectionErrorHandler(handler, diagnostics, options.CaCertificateFile);
+    }
+
+    private static X509Certificate2Collection? Roots(ExchangeClientOptions options)
+    {
+        if (options.CaCertificateFile is not { } caFile)
+        {
+            return null;
+        }
+
+        X509Certificate2Collection roots = [];
+        roots.ImportFromPemFile(ResolveCaFile(caFile));
+        return roots;
+    }
+
+    private static HttpMessageHandler ApplyTls(HttpMessageHandler custom, ExchangeClientOptions options)
+    {
+        if (options.CaCertificateFile is null && options.ClientCertificate is null)
+        {
+            return custom;
+        }
+
+        var primary = custom;
+        while (primary is DelegatingHandler { InnerHandler: { } inner })
+        {
+            primary = inner;
+        }
+
+        var clientCertificate = options.ClientCertificate;
+        var validates = options.CaCertificateFile is not null;
+        var diagnostics = new TlsDiagnostics();
+        switch (primary)
+        {
+            case SocketsHttpHandler sockets when (!validates || sockets.SslOptions.RemoteCertificateValidationCallback is null) &&
+                (clientCertificate is null || sockets.SslOptions.ClientCertificates is not { Count: > 0 }):
+                var roots = Roots(options);
+                if (clientCertificate is not null)
+                {
+                    sockets.SslOptions.ClientCertificates = [clientCertificate];
+                }
+
+                if (validates)
+                {
+                    sockets.SslOptions.RemoteCertificateValidationCallback = (_, certificate, chain, errors) =>
+                        Validate(roots, certificate, chain, errors, diagnostics);
+                }
+
+                break;
+            case HttpClientHandler client when (!validates || client.ServerCertificateCustomValidationCallback is null) &&
+                (clientCertificate is null || client.ClientCertificates.Count == 0):
+                var clientRoots = Roots(options);
+                if (clientCertificate is not null)
+                {
+                    client.ClientCertificateOptions = ClientCertificateOption.Manual;
+                    client.ClientCertificates.Add(clientCertificate);
+                }
+
+                if (validates)
+                {
+                    client.ServerCertificateCustomValidationCallback = (_, certificate, chain, errors) =>
+                        Validate(clientRoots, certificate, chain, errors, diagnostics);
+                }
+
+                break;
+            default:
+                throw new ArgumentException(
+                    $"ExchangeClientOptions.HttpHandler ({primary.GetType().Name}) conflicts with CaCertificateFile and ClientCertificate: they can be " +
+                    "applied only to a SocketsHttpHandler or HttpClientHandler that sets no certificate validation or client certificate of its own. " +
+                    "Configure TLS on the handler and leave them unset, or leave HttpHandler unset.", nameof(options));
+        }
+
+        return new ConnectionErrorHandler(custom, diagnostics, options.CaCertificateFile);
     }
 
     /// <summary>

@@ -4,9 +4,19 @@ using Exchange.Transparency;
 
 namespace Exchange.Client;
 
-/// <summary>How an <see cref="ExchangeClient"/> reaches and authenticates to a gateway.</summary>
+/// <summary>
+/// How an <see cref="ExchangeClient"/> reaches and authenticates to a gateway. The plain settings bind from
+/// configuration (the section <see cref="SectionName"/>, see
+/// <see cref="Microsoft.Extensions.DependencyInjection.ExchangeClientServiceCollectionExtensions"/>).
+/// </summary>
 public sealed class ExchangeClientOptions
 {
+    /// <summary>The configuration section the options bind from by default: <c>Exchange:Client</c>.</summary>
+    public const string SectionName = "Exchange:Client";
+
+    /// <summary>The default of <see cref="MaxReceiveMessageBytes"/>: 16 MiB.</summary>
+    public const int DefaultMaxReceiveMessageBytes = 16 * 1024 * 1024;
+
     /// <summary>The gateway address, e.g. <c>https://127.0.0.1:5001</c>.</summary>
     public Uri? Address { get; set; }
 
@@ -25,6 +35,12 @@ public sealed class ExchangeClientOptions
     /// </summary>
     public Func<CancellationToken, ValueTask<string?>>? TokenProvider { get; set; }
 
+    /// <summary>
+    /// A bearer token sent with every call, when <see cref="TokenProvider"/> is null (for configuration; a token
+    /// that expires is better served by a <see cref="TokenProvider"/>).
+    /// </summary>
+    public string? Token { get; set; }
+
     /// <summary>A client certificate for mutual TLS, when the gateway asks for one.</summary>
     public X509Certificate2? ClientCertificate { get; set; }
 
@@ -34,8 +50,19 @@ public sealed class ExchangeClientOptions
     /// </summary>
     public bool AllowInsecureTransport { get; set; }
 
-    /// <summary>Replaces the HTTP handler (e.g. a test server's); TLS settings above are then not applied.</summary>
+    /// <summary>
+    /// Replaces the HTTP handler (e.g. a test server's). <see cref="CaCertificateFile"/> and <see cref="ClientCertificate"/>,
+    /// when set, are applied to it when it is (or, through delegating handlers, ends in) a <see cref="SocketsHttpHandler"/>
+    /// or <see cref="HttpClientHandler"/> without certificate settings of its own; otherwise creating the client throws an
+    /// <see cref="ArgumentException"/> saying they conflict. They are never silently dropped.
+    /// </summary>
     public HttpMessageHandler? HttpHandler { get; set; }
+
+    /// <summary>The largest message the client accepts from the gateway, in bytes (default 16 MiB); null for no limit.</summary>
+    public int? MaxReceiveMessageBytes { get; set; } = DefaultMaxReceiveMessageBytes;
+
+    /// <summary>The largest message the client sends, in bytes; null (the default) for no limit. Uploads send 256 KiB chunks.</summary>
+    public int? MaxSendMessageBytes { get; set; }
 
     /// <summary>
     /// The audit log's note verifier key (<c>name+keyid+key</c>, as the gateway's operator publishes

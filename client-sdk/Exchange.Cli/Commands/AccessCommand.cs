@@ -60,7 +60,7 @@ internal static class AccessCommand
                 Consumer = parse.GetValue(consumer) ?? "",
             };
             var requests = new List<AccessRequest>();
-            await foreach (var request in client.ListAccessRequestsAsync(filter, cancellationToken))
+            await foreach (var request in client.EnumerateAccessRequestsAsync(filter, cancellationToken))
             {
                 requests.Add(request);
             }

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using Exchange.Client.Audit;
+using Exchange.Client;
 using Exchange.Transparency;
 using Exchange.V1;
 using Google.Protobuf.WellKnownTypes;
@@ -146,7 +146,7 @@ internal static class AuditCommand
     private static async Task<long> LogSizeAsync(Exchange.Client.ExchangeClient client, CancellationToken cancellationToken)
     {
         var size = (await client.Audit.GetCheckpointAsync(new GetCheckpointRequest(), cancellationToken: cancellationToken)).Checkpoint.Size;
-        await foreach (var e in client.ListAuditEventsAsync(new ListAuditEventsRequest { StartIndex = size, PageSize = 1000 }, cancellationToken))
+        await foreach (var e in client.EnumerateAuditEventsAsync(new ListAuditEventsRequest { StartIndex = size, PageSize = 1000 }, cancellationToken))
         {
             size = Math.Max(size, e.Index + 1);
         }
@@ -210,7 +210,7 @@ internal static class AuditCommand
             var store = app.TrustedStore(parse, trusted);
             var pinned = parse.GetValue(key) is { } text ? NoteVerifierKey.Parse(text) : null;
 
-            var result = await new AuditLogVerifier(client).VerifyAsync(pinned, store, cancellationToken: cancellationToken);
+            var result = await client.VerifyAuditLogAsync(new AuditLogVerifyOptions { AuditLogKey = pinned, TrustedCheckpoints = store }, cancellationToken);
             if (result is { Succeeded: true, NewLog: true })
             {
                 await app.NoteNewLogAsync(result.Checkpoint!, result.Key!, pinned is not null, store);
@@ -249,7 +249,7 @@ internal static class AuditCommand
         CancellationToken cancellationToken)
     {
         request.PageSize = 1000;
-        return client.ListAuditEventsAsync(request, cancellationToken).AtMost(limit);
+        return client.EnumerateAuditEventsAsync(request, cancellationToken).AtMost(limit);
     }
 
     private static string CsvLine(AuditEvent e)

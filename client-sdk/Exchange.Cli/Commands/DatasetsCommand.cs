@@ -50,7 +50,7 @@ internal static class DatasetsCommand
             };
             var max = parse.GetValue(limit);
             using var client = app.Connect(parse);
-            var datasets = await client.ListDatasetsAsync(request, cancellationToken).AtMost(max).ToListAsync(cancellationToken);
+            var datasets = await client.EnumerateDatasetsAsync(request, cancellationToken).AtMost(max).ToListAsync(cancellationToken);
 
             if (parse.GetValue(app.Json))
             {
@@ -226,7 +226,7 @@ internal static class DatasetsCommand
         command.SetAction(app.Guard(async (parse, cancellationToken) =>
         {
             using var client = app.Connect(parse);
-            var revisions = await client.ListRevisionsAsync(parse.GetValue(name)!, cancellationToken).ToListAsync(cancellationToken);
+            var revisions = await client.EnumerateRevisionsAsync(parse.GetValue(name)!, cancellationToken).ToListAsync(cancellationToken);
             if (parse.GetValue(app.Json))
             {
                 Render.JsonArray(app.Output, revisions);

@@ -33,7 +33,7 @@ internal static class GrantsCommand
                 Consumer = parse.GetValue(consumer) ?? "",
             };
             var grants = new List<Grant>();
-            await foreach (var grant in client.ListGrantsAsync(filter, cancellationToken))
+            await foreach (var grant in client.EnumerateGrantsAsync(filter, cancellationToken))
             {
                 grants.Add(grant);
             }
@@ -69,7 +69,7 @@ internal static class GrantsCommand
             List<Transfer>? transfers;
             try
             {
-                transfers = await client.ListTransfersAsync(new ListTransfersRequest { Grant = grant.Name }, cancellationToken).ToListAsync(cancellationToken);
+                transfers = await client.EnumerateTransfersAsync(new ListTransfersRequest { Grant = grant.Name }, cancellationToken).ToListAsync(cancellationToken);
             }
             catch (Grpc.Core.RpcException ex) when (ex.StatusCode is Grpc.Core.StatusCode.PermissionDenied or Grpc.Core.StatusCode.NotFound)
             {

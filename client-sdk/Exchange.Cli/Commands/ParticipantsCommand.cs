@@ -50,7 +50,7 @@ internal static class ParticipantsCommand
             using var client = app.Connect(parse);
             var filter = new ListParticipantsRequest { State = Render.ParseEnumOption<ParticipantState>(parse.GetValue(state), "--state") };
             var participants = new List<Participant>();
-            await foreach (var participant in client.ListParticipantsAsync(filter, cancellationToken))
+            await foreach (var participant in client.EnumerateParticipantsAsync(filter, cancellationToken))
             {
                 participants.Add(participant);
             }

@@ -26,7 +26,8 @@ internal static class TransferCommands
             var path = parse.GetValue(file)!;
             var watch = Stopwatch.StartNew();
             var revision = await WithProgressAsync(app, $"upload {Path.GetFileName(path)}", new FileInfo(path).Length, last,
-                progress => client.UploadFileAsync(parse.GetValue(dataset)!, path, parse.GetValue(mediaType)!, progress, cancellationToken));
+                progress => client.UploadFileAsync(parse.GetValue(dataset)!, path, new UploadOptions { MediaType = parse.GetValue(mediaType)!, Progress = progress },
+                    cancellationToken));
             if (parse.GetValue(app.Json))
             {
                 Render.Json(app.Output, revision);
@@ -73,8 +74,8 @@ internal static class TransferCommands
             var path = parse.GetValue(output)!;
             var watch = Stopwatch.StartNew();
             var result = await WithProgressAsync(app, $"download {Path.GetFileName(path)}", null, last,
-                progress => client.DownloadToFileAsync(parse.GetValue(grant)!, path, parse.GetValue(purpose)!, parse.GetValue(revision), progress,
-                    cancellationToken));
+                progress => client.DownloadToFileAsync(parse.GetValue(grant)!, path,
+                    new DownloadOptions { Purpose = parse.GetValue(purpose)!, Revision = parse.GetValue(revision), Progress = progress }, cancellationToken));
             if (result.Verification.NewLog)
             {
                 await app.NoteNewLogAsync(result.Verification.Checkpoint!, result.Verification.Key!, pinned is not null, store);

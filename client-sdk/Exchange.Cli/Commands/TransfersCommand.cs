@@ -30,7 +30,7 @@ internal static class TransfersCommand
                 State = Render.ParseEnumOption<TransferState>(parse.GetValue(state), "--state"),
             };
             using var client = app.Connect(parse);
-            var transfers = await client.ListTransfersAsync(filter, cancellationToken).AtMost(parse.GetValue(limit)).ToListAsync(cancellationToken);
+            var transfers = await client.EnumerateTransfersAsync(filter, cancellationToken).AtMost(parse.GetValue(limit)).ToListAsync(cancellationToken);
             if (parse.GetValue(app.Json))
             {
                 Render.JsonArray(app.Output, transfers);

@@ -27,7 +27,7 @@ public sealed class AuditLogVerifier(ExchangeClient client)
         var published = (await client.Audit.GetCheckpointAsync(new GetCheckpointRequest(), cancellationToken: cancellationToken)).Checkpoint;
         if (published is null)
         {
-            return Failed("The server returned no checkpoint.", pinnedKey);
+            return Failed(VerificationCheck.Incomplete, "The server returned no checkpoint.", pinnedKey);
         }
 
         IReadOnlyList<TrustedLog> logs;
@@ -37,7 +37,7 @@ public sealed class AuditLogVerifier(ExchangeClient client)
         }
         catch (Exception ex) when (ex is FormatException or IOException or UnauthorizedAccessException)
         {
-            return Failed($"The trusted checkpoints in '{trusted!.Path}' cannot be used: {ex.Message}", null);
+            return Failed(VerificationCheck.Trust, $"The trusted checkpoints in '{trusted!.Path}' cannot be used: {ex.Message}", null);
         }
 
         CheckpointNote claimed;
@@ -48,7 +48,7 @@ public sealed class AuditLogVerifier(ExchangeClient client)
         }
         catch (FormatException ex)
         {
-            return Failed($"The server's checkpoint cannot be read: {ex.Message}", pinnedKey);
+            return Failed(VerificationCheck.Signature, $"The server's checkpoint cannot be read: {ex.Message}", pinnedKey);
         }
 
         NoteVerifierKey? publishedKey = null;
@@ -62,14 +62,14 @@ public sealed class AuditLogVerifier(ExchangeClient client)
         }
         catch (FormatException ex)
         {
-            return Failed($"No usable verifier key: {ex.Message}", null);
+            return Failed(VerificationCheck.Trust, $"No usable verifier key: {ex.Message}", null);
         }
 
         var previous = TrustedLog.Find(logs, claimed.Origin, claimed.LogId, pinnedKey ?? publishedKey);
         var key = pinnedKey ?? previous?.Key ?? publishedKey!;
         if (previous is not null && previous.VerifierKey != key.Encoded)
         {
-            return Failed($"The trusted checkpoint of this log was signed by {previous.VerifierKey}, not by the pinned key {key.Encoded}.", key);
+            return Failed(VerificationCheck.Trust, $"The trusted checkpoint of this log was signed by {previous.VerifierKey}, not by the pinned key {key.Encoded}.", key);
         }
 
         CheckpointNote checkpoint;
@@ -79,17 +79,17 @@ public sealed class AuditLogVerifier(ExchangeClient client)
         }
         catch (FormatException ex)
         {
-            return Failed($"The server's checkpoint does not verify: {ex.Message}", key);
+            return Failed(VerificationCheck.Signature, $"The server's checkpoint does not verify: {ex.Message}", key);
         }
 
         if (checkpoint.Origin != key.Name)
         {
-            return Failed($"The checkpoint is for log '{checkpoint.Origin}', but the key is named '{key.Name}'.", key, checkpoint);
+            return Failed(VerificationCheck.Origin, $"The checkpoint is for log '{checkpoint.Origin}', but the key is named '{key.Name}'.", key, checkpoint);
         }
 
         if (published.LogId != checkpoint.LogId)
         {
-            return Failed($"The checkpoint's log_id '{published.LogId}' is not the log id its signed note names ('{checkpoint.LogId}').", key, checkpoint);
+            return Failed(VerificationCheck.Signature, $"The checkpoint's log_id '{published.LogId}' is not the log id its signed note names ('{checkpoint.LogId}').", key, checkpoint);
         }
 
         long? previousSize = null;
@@ -102,7 +102,7 @@ public sealed class AuditLogVerifier(ExchangeClient client)
             }
             catch (FormatException ex)
             {
-                return Failed($"The trusted checkpoint in '{trusted!.Path}' does not verify: {ex.Message}", key);
+                return Failed(VerificationCheck.Trust, $"The trusted checkpoint in '{trusted!.Path}' does not verify: {ex.Message}", key);
             }
 
             var problem = checkpoint.Size < old.Size
@@ -110,7 +110,7 @@ public sealed class AuditLogVerifier(ExchangeClient client)
                 : await CheckpointConsistency.ProblemAsync(client, old, checkpoint, cancellationToken);
             if (problem is not null)
             {
-                var failed = Failed(problem + (old.LogId.Length == 0 && checkpoint.LogId.Length > 0 ? WithoutId(old.Origin) : ""), key, checkpoint);
+                var failed = Failed(VerificationCheck.Consistency, problem + (old.LogId.Length == 0 && checkpoint.LogId.Length > 0 ? WithoutId(old.Origin) : ""), key, checkpoint);
                 return failed with { Inconsistent = true, TrustedBefore = previous };
             }
 
@@ -119,7 +119,7 @@ public sealed class AuditLogVerifier(ExchangeClient client)
 
         var leaves = new List<byte[]>();
         long afterCheckpoint = 0;
-        await foreach (var e in client.ListAuditEventsAsync(new ListAuditEventsRequest { PageSize = PageSize }, cancellationToken))
+        await foreach (var e in client.EnumerateAuditEventsAsync(new ListAuditEventsRequest { PageSize = PageSize }, cancellationToken))
         {
             if (e.Index >= checkpoint.Size)
             {
@@ -129,7 +129,7 @@ public sealed class AuditLogVerifier(ExchangeClient client)
 
             if (e.Index != leaves.Count)
             {
-                return Failed(e.Index > leaves.Count
+                return Failed(VerificationCheck.Sequence, e.Index > leaves.Count
                     ? $"Index {leaves.Count} is missing from the log: the next event listed is {e.Index} " +
                         "(unless the caller may not read the whole log: verify with an auditor's token)."
                     : $"Index {e.Index} is listed twice or out of order.", key, checkpoint, Math.Min(e.Index, leaves.Count));
@@ -138,7 +138,7 @@ public sealed class AuditLogVerifier(ExchangeClient client)
             var (_, problem) = DecodeLeaf(e);
             if (problem is not null)
             {
-                return Failed($"Index {e.Index}: {problem}", key, checkpoint, e.Index);
+                return Failed(VerificationCheck.Leaf, $"Index {e.Index}: {problem}", key, checkpoint, e.Index);
             }
 
             leaves.Add(Rfc6962.LeafHash(e.Leaf.Span));
@@ -152,7 +152,7 @@ public sealed class AuditLogVerifier(ExchangeClient client)
 
         if (leaves.Count < checkpoint.Size)
         {
-            return Failed($"The checkpoint covers {checkpoint.Size} events but the log lists only {leaves.Count}: " +
+            return Failed(VerificationCheck.Sequence, $"The checkpoint covers {checkpoint.Size} events but the log lists only {leaves.Count}: " +
                 $"it was truncated at index {leaves.Count} (or the caller may not read the whole log: use an auditor's token).",
                 key, checkpoint, leaves.Count);
         }
@@ -160,7 +160,7 @@ public sealed class AuditLogVerifier(ExchangeClient client)
         if (!MerkleTreeBuilder.RootOf(leaves).AsSpan().SequenceEqual(checkpoint.RootHash))
         {
             var bad = await LocateAsync(leaves, checkpoint, cancellationToken);
-            return Failed(bad is { } index
+            return Failed(VerificationCheck.Root, bad is { } index
                 ? $"Index {index} does not match the signed tree: the event was altered, replaced or moved."
                 : "The events do not hash to the signed root, and no single index could be blamed.", key, checkpoint, bad);
         }
@@ -240,6 +240,7 @@ public sealed class AuditLogVerifier(ExchangeClient client)
         }
     }
 
-    private static AuditVerification Failed(string message, NoteVerifierKey? key, CheckpointNote? checkpoint = null, long? index = null) =>
-        new() { Succeeded = false, Message = message, Key = key, Checkpoint = checkpoint, FirstBadIndex = index };
+    private static AuditVerification Failed(VerificationCheck check, string message, NoteVerifierKey? key, CheckpointNote? checkpoint = null,
+        long? index = null) =>
+        new() { Succeeded = false, FailedCheck = check, Message = message, Key = key, Checkpoint = checkpoint, FirstBadIndex = index };
 }

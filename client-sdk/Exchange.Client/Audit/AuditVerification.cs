@@ -11,6 +11,9 @@ public sealed record AuditVerification
     /// <summary>What was found, in one sentence: the summary on success, the first problem on failure.</summary>
     public required string Message { get; init; }
 
+    /// <summary>The check that failed, or <see cref="VerificationCheck.None"/>.</summary>
+    public VerificationCheck FailedCheck { get; init; }
+
     /// <summary>The first log index that does not match the signed tree, when one could be named.</summary>
     public long? FirstBadIndex { get; init; }
 
@@ -43,4 +46,13 @@ public sealed record AuditVerification
 
     /// <summary>For a <see cref="NewLog"/>: the other logs of the same origin that are trusted (e.g. an earlier log behind the same address).</summary>
     public IReadOnlyList<TrustedLog> OtherLogsOfOrigin { get; init; } = [];
+
+    /// <summary>Throws a <see cref="VerificationException"/> with <see cref="Message"/> unless every check passed.</summary>
+    public void ThrowIfFailed()
+    {
+        if (!Succeeded)
+        {
+            throw new VerificationException(this, Message);
+        }
+    }
 }

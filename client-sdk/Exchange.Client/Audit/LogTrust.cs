@@ -45,7 +45,7 @@ internal sealed class LogTrust(ExchangeClient client, NoteVerifierKey? pinnedKey
         }
         catch (Exception ex) when (ex is FormatException or IOException or UnauthorizedAccessException)
         {
-            return ReceiptVerification.Failed(ReceiptCheck.Trust, $"the trusted checkpoints in '{store!.Path}' cannot be used: {ex.Message}");
+            return ReceiptVerification.Failed(VerificationCheck.Trust, $"the trusted checkpoints in '{store!.Path}' cannot be used: {ex.Message}");
         }
 
         // Which log the receipt's checkpoint says it is of, only to find what is trusted about that log;
@@ -67,7 +67,7 @@ internal sealed class LogTrust(ExchangeClient client, NoteVerifierKey? pinnedKey
         {
             if (trusted is { } t && t.VerifierKey != pinnedKey.Encoded)
             {
-                return ReceiptVerification.Failed(ReceiptCheck.Trust,
+                return ReceiptVerification.Failed(VerificationCheck.Trust,
                     $"the trusted checkpoint was signed by {t.VerifierKey}, not by the pinned key {pinnedKey.Encoded}", pinnedKey);
             }
 
@@ -81,7 +81,7 @@ internal sealed class LogTrust(ExchangeClient client, NoteVerifierKey? pinnedKey
             }
             catch (FormatException ex)
             {
-                return ReceiptVerification.Failed(ReceiptCheck.Trust, $"the trusted key cannot be read: {ex.Message}");
+                return ReceiptVerification.Failed(VerificationCheck.Trust, $"the trusted key cannot be read: {ex.Message}");
             }
         }
         else if (trustOnFirstUse)
@@ -96,14 +96,14 @@ internal sealed class LogTrust(ExchangeClient client, NoteVerifierKey? pinnedKey
             }
             catch (FormatException ex)
             {
-                return ReceiptVerification.Failed(ReceiptCheck.Trust, $"the gateway publishes no usable verifier key: {ex.Message}");
+                return ReceiptVerification.Failed(VerificationCheck.Trust, $"the gateway publishes no usable verifier key: {ex.Message}");
             }
 
             firstUse = true;
         }
         else
         {
-            return ReceiptVerification.Failed(ReceiptCheck.Trust,
+            return ReceiptVerification.Failed(VerificationCheck.Trust,
                 "this log is not trusted yet, and trust on first use is off: pin the audit log's key");
         }
 
@@ -123,7 +123,7 @@ internal sealed class LogTrust(ExchangeClient client, NoteVerifierKey? pinnedKey
             }
             catch (FormatException ex)
             {
-                return ReceiptVerification.Failed(ReceiptCheck.Trust, $"the trusted checkpoint does not verify: {ex.Message}", key);
+                return ReceiptVerification.Failed(VerificationCheck.Trust, $"the trusted checkpoint does not verify: {ex.Message}", key);
             }
 
             // A receipt may carry a checkpoint older than the trusted one (another download or an audit
@@ -134,7 +134,7 @@ internal sealed class LogTrust(ExchangeClient client, NoteVerifierKey? pinnedKey
             if (problem is not null)
             {
                 problem += old.LogId.Length == 0 && checkpoint.LogId.Length > 0 ? AuditLogVerifier.WithoutId(old.Origin) : "";
-                return ReceiptVerification.Failed(ReceiptCheck.Consistency, problem, key) with { Checkpoint = checkpoint };
+                return ReceiptVerification.Failed(VerificationCheck.Consistency, problem, key) with { Checkpoint = checkpoint };
             }
 
             result = result with

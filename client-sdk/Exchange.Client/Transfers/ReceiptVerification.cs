@@ -6,10 +6,10 @@ namespace Exchange.Client.Transfers;
 public sealed record ReceiptVerification
 {
     /// <summary>True when every check passed.</summary>
-    public bool Succeeded => FailedCheck == ReceiptCheck.None;
+    public bool Succeeded => FailedCheck == VerificationCheck.None;
 
-    /// <summary>The check that failed, or <see cref="ReceiptCheck.None"/>.</summary>
-    public ReceiptCheck FailedCheck { get; init; }
+    /// <summary>The check that failed, or <see cref="VerificationCheck.None"/>.</summary>
+    public VerificationCheck FailedCheck { get; init; }
 
     /// <summary>What was found, in one sentence: the summary on success, the reason on failure.</summary>
     public required string Message { get; init; }
@@ -29,6 +29,15 @@ public sealed record ReceiptVerification
     /// <summary>The size of the previously trusted checkpoint that <see cref="Checkpoint"/> was proven consistent with.</summary>
     public long? PreviousTrustedSize { get; init; }
 
-    internal static ReceiptVerification Failed(ReceiptCheck check, string message, NoteVerifierKey? key = null) =>
+    internal static ReceiptVerification Failed(VerificationCheck check, string message, NoteVerifierKey? key = null) =>
         new() { FailedCheck = check, Message = message, Key = key };
+
+    /// <summary>Throws a <see cref="VerificationException"/> with <see cref="Message"/> unless every check passed.</summary>
+    public void ThrowIfFailed()
+    {
+        if (!Succeeded)
+        {
+            throw new VerificationException(this, Message);
+        }
+    }
 }

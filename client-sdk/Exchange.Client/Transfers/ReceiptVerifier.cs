@@ -31,13 +31,13 @@ public static class ReceiptVerifier
         ArgumentNullException.ThrowIfNull(key);
         if (receipt.Event is null || receipt.Checkpoint is null)
         {
-            return ReceiptVerification.Failed(ReceiptCheck.Incomplete, "the receipt lacks its event or checkpoint", key);
+            return ReceiptVerification.Failed(VerificationCheck.Incomplete, "the receipt lacks its event or checkpoint", key);
         }
 
         var (record, leafProblem) = AuditLogVerifier.DecodeLeaf(receipt.Event);
         if (record is null)
         {
-            return ReceiptVerification.Failed(ReceiptCheck.Leaf, $"the receipt's event: {leafProblem}", key);
+            return ReceiptVerification.Failed(VerificationCheck.Leaf, $"the receipt's event: {leafProblem}", key);
         }
 
         // From here on only the leaf counts: it is what the log hashed and the proof covers.
@@ -54,12 +54,12 @@ public static class ReceiptVerifier
         }
         catch (FormatException ex)
         {
-            return ReceiptVerification.Failed(ReceiptCheck.Signature, $"the receipt's checkpoint does not verify: {ex.Message}", key);
+            return ReceiptVerification.Failed(VerificationCheck.Signature, $"the receipt's checkpoint does not verify: {ex.Message}", key);
         }
 
         if (checkpoint.Origin != key.Name)
         {
-            return ReceiptVerification.Failed(ReceiptCheck.Origin,
+            return ReceiptVerification.Failed(VerificationCheck.Origin,
                 $"the receipt's checkpoint is for log '{checkpoint.Origin}', but the trusted key is named '{key.Name}'", key);
         }
 
@@ -67,13 +67,13 @@ public static class ReceiptVerifier
         if (receipt.Checkpoint.Origin != checkpoint.Origin || receipt.Checkpoint.Size != checkpoint.Size ||
             receipt.Checkpoint.LogId != checkpoint.LogId || !receipt.Checkpoint.RootHash.Span.SequenceEqual(checkpoint.RootHash))
         {
-            return ReceiptVerification.Failed(ReceiptCheck.Signature, "the receipt's checkpoint fields differ from its signed note", key);
+            return ReceiptVerification.Failed(VerificationCheck.Signature, "the receipt's checkpoint fields differ from its signed note", key);
         }
 
         if (!MerkleProofs.VerifyInclusion(receipt.Event.Index, checkpoint.Size, Rfc6962.LeafHash(receipt.Event.Leaf.Span),
             receipt.InclusionProof.Select(h => h.ToByteArray()).ToList(), checkpoint.RootHash))
         {
-            return ReceiptVerification.Failed(ReceiptCheck.Inclusion,
+            return ReceiptVerification.Failed(VerificationCheck.Inclusion,
                 $"the receipt's inclusion proof does not lead from event {receipt.Event.Index} to the signed root of size {checkpoint.Size}", key);
         }
 
@@ -86,40 +86,40 @@ public static class ReceiptVerifier
         };
     }
 
-    private static (ReceiptCheck Check, string Message)? EventProblem(AuditRecord record, ExpectedTransfer expected)
+    private static (VerificationCheck Check, string Message)? EventProblem(AuditRecord record, ExpectedTransfer expected)
     {
         if (record.Action != CompletedAction || record.Outcome != AuditOutcome.Success)
         {
-            return (ReceiptCheck.Event, $"the logged event is '{record.Action}' with outcome {record.Outcome}, not a successful {CompletedAction}");
+            return (VerificationCheck.Event, $"the logged event is '{record.Action}' with outcome {record.Outcome}, not a successful {CompletedAction}");
         }
 
         if (record.Resource != expected.Transfer)
         {
-            return (ReceiptCheck.Transfer, $"the logged event is about '{record.Resource}', not {expected.Transfer}");
+            return (VerificationCheck.Transfer, $"the logged event is about '{record.Resource}', not {expected.Transfer}");
         }
 
         var grant = Detail(record, "grant");
         if (grant != expected.Grant)
         {
-            return (ReceiptCheck.Grant, $"the logged transfer was under '{grant}', not {expected.Grant}");
+            return (VerificationCheck.Grant, $"the logged transfer was under '{grant}', not {expected.Grant}");
         }
 
         var revision = Detail(record, "revision");
         if (revision != expected.Revision)
         {
-            return (ReceiptCheck.Revision, $"the logged transfer was of '{revision}', not {expected.Revision}");
+            return (VerificationCheck.Revision, $"the logged transfer was of '{revision}', not {expected.Revision}");
         }
 
         var size = Detail(record, "bytes_sent");
         if (size != expected.SizeBytes.ToString(CultureInfo.InvariantCulture))
         {
-            return (ReceiptCheck.Size, $"the logged transfer sent '{size}' bytes, not the {expected.SizeBytes} received");
+            return (VerificationCheck.Size, $"the logged transfer sent '{size}' bytes, not the {expected.SizeBytes} received");
         }
 
         var sha256 = Detail(record, "sha256");
         return sha256 == Convert.ToHexStringLower(expected.Sha256)
             ? null
-            : (ReceiptCheck.Sha256, $"the logged transfer names SHA-256 '{sha256}', not that of the bytes received");
+            : (VerificationCheck.Sha256, $"the logged transfer names SHA-256 '{sha256}', not that of the bytes received");
     }
 
     /// <summary>The value of a detail, or null when there is none or more than one (which the gateway never writes).</summary>

@@ -122,7 +122,7 @@ public sealed class AccessServiceTests : IDisposable
             AutoApprovalTerms = new Terms { Purposes = { "research" }, MaxTransfers = 5 },
         };
         var dataset = (await acme.Catalog.CreateDatasetAsync(new CreateDatasetRequest { Dataset = open })).Dataset;
-        await acme.UploadAsync(dataset.Name, new MemoryStream(CatalogFixture.SampleBytes), "text/csv");
+        await acme.UploadAsync(dataset.Name, new MemoryStream(CatalogFixture.SampleBytes), new() { MediaType = "text/csv" });
         await acme.Catalog.PublishDatasetAsync(new PublishDatasetRequest { Name = dataset.Name });
         using var initech = _factory.As(Participant.Initech);
 
@@ -290,7 +290,7 @@ public sealed class AccessServiceTests : IDisposable
         using var acme = _factory.As(Participant.Acme);
         var open = new Dataset { Title = "Open research data", Classification = Classification.Public, AutoApprovalTerms = new Terms { Purposes = { "research", "teaching" }, MaxTransfers = 10 } };
         var dataset = (await acme.Catalog.CreateDatasetAsync(new CreateDatasetRequest { Dataset = open })).Dataset;
-        await acme.UploadAsync(dataset.Name, new MemoryStream(CatalogFixture.SampleBytes), "text/csv");
+        await acme.UploadAsync(dataset.Name, new MemoryStream(CatalogFixture.SampleBytes), new() { MediaType = "text/csv" });
         await acme.Catalog.PublishDatasetAsync(new PublishDatasetRequest { Name = dataset.Name });
 
         using var initech = _factory.As(Participant.Initech);
@@ -322,7 +322,7 @@ public sealed class AccessServiceTests : IDisposable
             AutoApprovalTerms = new Terms { Purposes = { "research" }, MaxTransfers = 2 },
         };
         var dataset = (await acme.Catalog.CreateDatasetAsync(new CreateDatasetRequest { Dataset = open })).Dataset;
-        await acme.UploadAsync(dataset.Name, new MemoryStream(CatalogFixture.SampleBytes), "text/csv");
+        await acme.UploadAsync(dataset.Name, new MemoryStream(CatalogFixture.SampleBytes), new() { MediaType = "text/csv" });
         await acme.Catalog.PublishDatasetAsync(new PublishDatasetRequest { Name = dataset.Name });
         using var initech = _factory.As(Participant.Initech);
         var terms = new Terms { Purposes = { "research" }, MaxTransfers = 2 };
@@ -367,9 +367,9 @@ public sealed class AccessServiceTests : IDisposable
         await acme.Catalog.DelistDatasetAsync(new DelistDatasetRequest { Name = dataset.Name });
 
         Assert.Equal(DatasetState.Delisted, (await initech.Catalog.GetDatasetAsync(new GetDatasetRequest { Name = dataset.Name })).Dataset.State);
-        Assert.Single(await initech.ListDatasetsAsync(new ListDatasetsRequest { Tag = "held" }).ToListAsync());
+        Assert.Single(await initech.EnumerateDatasetsAsync(new ListDatasetsRequest { Tag = "held" }).ToListAsync());
         await Rpc.FailsWith(StatusCode.NotFound, umbrella.Catalog.GetDatasetAsync(new GetDatasetRequest { Name = dataset.Name }));
-        Assert.Empty(await umbrella.ListDatasetsAsync(new ListDatasetsRequest { Tag = "held" }).ToListAsync());
+        Assert.Empty(await umbrella.EnumerateDatasetsAsync(new ListDatasetsRequest { Tag = "held" }).ToListAsync());
         // Visible, yet not listed: no new request.
         await Rpc.FailsWith(StatusCode.FailedPrecondition, initech.Access.RequestAccessAsync(new RequestAccessRequest { Dataset = dataset.Name, Purpose = "more" }));
     }

@@ -26,7 +26,7 @@ public sealed class AuditLogTests : IDisposable
             Dataset = new Dataset { Name = dataset.Name, Title = "Audited data" },
             UpdateMask = new FieldMask { Paths = { "title" } },
         });
-        await acme.UploadAsync(dataset.Name, new MemoryStream(CatalogFixture.SampleBytes), "text/csv");
+        await acme.UploadAsync(dataset.Name, new MemoryStream(CatalogFixture.SampleBytes), new() { MediaType = "text/csv" });
         await acme.Catalog.PublishDatasetAsync(new PublishDatasetRequest { Name = dataset.Name });
 
         using var initech = _factory.As(Participant.Initech);

@@ -23,7 +23,7 @@ internal static class CatalogFixture
         var created = (await owner.Catalog.CreateDatasetAsync(new CreateDatasetRequest { Dataset = dataset })).Dataset;
         if (withRevision || state is DatasetState.Listed or DatasetState.Delisted)
         {
-            await owner.UploadAsync(created.Name, new MemoryStream(SampleBytes), "text/csv");
+            await owner.UploadAsync(created.Name, new MemoryStream(SampleBytes), new() { MediaType = "text/csv" });
             created = (await owner.Catalog.GetDatasetAsync(new GetDatasetRequest { Name = created.Name })).Dataset;
         }
 

@@ -195,7 +195,7 @@ public sealed class CatalogServiceTests(ExchangeFactory factory) : IClassFixture
             .Single(p => p.Id == callerId);
         using var client = factory.As(caller);
 
-        var listed = await client.ListDatasetsAsync(new ListDatasetsRequest { Tag = tag }).ToListAsync();
+        var listed = await client.EnumerateDatasetsAsync(new ListDatasetsRequest { Tag = tag }).ToListAsync();
         if (sees)
         {
             var got = (await client.Catalog.GetDatasetAsync(new GetDatasetRequest { Name = dataset.Name })).Dataset;
@@ -364,7 +364,7 @@ public sealed class CatalogServiceTests(ExchangeFactory factory) : IClassFixture
     {
         using var acme = factory.As(Participant.Acme);
         var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
-        var second = await acme.UploadAsync(dataset.Name, new MemoryStream("more"u8.ToArray()), "text/plain");
+        var second = await acme.UploadAsync(dataset.Name, new MemoryStream("more"u8.ToArray()), new() { MediaType = "text/plain" });
         using var initech = factory.As(Participant.Initech);
 
         var revisions = await initech.Catalog.ListRevisionsAsync(new ListRevisionsRequest { Parent = dataset.Name, PageSize = 1 });

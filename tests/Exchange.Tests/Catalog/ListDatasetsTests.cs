@@ -42,7 +42,7 @@ public sealed class ListDatasetsTests : IDisposable
         Assert.Equal(5, pages);
 
         // The SDK helper walks the same pages; a second walk gives the same order.
-        var walked = await initech.ListDatasetsAsync(new ListDatasetsRequest { PageSize = 7 }).Select(d => d.Name).ToListAsync();
+        var walked = await initech.EnumerateDatasetsAsync(new ListDatasetsRequest { PageSize = 7 }).Select(d => d.Name).ToListAsync();
         Assert.Equal(expected, walked);
 
         // Default page size is 50: everything fits in one page with no token.
@@ -51,7 +51,7 @@ public sealed class ListDatasetsTests : IDisposable
         Assert.Equal("", all.NextPageToken);
 
         // acme sees the 23 listed ones plus its own 12 drafts.
-        Assert.Equal(35, await acme.ListDatasetsAsync().CountAsync());
+        Assert.Equal(35, await acme.EnumerateDatasetsAsync().CountAsync());
     }
 
     [Fact]
@@ -126,7 +126,7 @@ public sealed class ListDatasetsTests : IDisposable
         async Task<string[]> Names(ListDatasetsRequest request, Participant? who = null)
         {
             using var client = _factory.As(who ?? Participant.Initech);
-            return await client.ListDatasetsAsync(request).Select(d => d.Name).ToArrayAsync();
+            return await client.EnumerateDatasetsAsync(request).Select(d => d.Name).ToArrayAsync();
         }
 
         // Free text: title, description and tags, case-insensitively.

@@ -95,7 +95,7 @@ public sealed class AccessCliTests : IDisposable
         Assert.Equal(["research"], dataset.GetProperty("autoApprovalTerms").GetProperty("purposes").EnumerateArray().Select(p => p.GetString()));
         using (var acme = _factory.As(Participant.Acme))
         {
-            await acme.UploadAsync(name, new MemoryStream(CatalogFixture.SampleBytes), "text/csv");
+            await acme.UploadAsync(name, new MemoryStream(CatalogFixture.SampleBytes), new() { MediaType = "text/csv" });
         }
 
         await Json(Participant.Acme, "datasets", "publish", name);

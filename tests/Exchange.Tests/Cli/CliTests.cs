@@ -44,7 +44,7 @@ public sealed class CliTests(ExchangeFactory factory) : IClassFixture<ExchangeFa
         var name = JsonDocument.Parse(created).RootElement.GetProperty("name").GetString()!;
         using (var client = factory.ClientWithToken(acme))
         {
-            await client.UploadAsync(name, new MemoryStream(Catalog.CatalogFixture.SampleBytes), "text/csv");
+            await client.UploadAsync(name, new MemoryStream(Catalog.CatalogFixture.SampleBytes), new() { MediaType = "text/csv" });
         }
 
         var (exit, output, error) = await Run("--token", acme, "datasets", "publish", name);

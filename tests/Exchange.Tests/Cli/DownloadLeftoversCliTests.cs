@@ -37,7 +37,7 @@ public sealed class DownloadLeftoversCliTests : IDisposable
         using var acme = _factory.As(Participant.Acme);
         using var initech = _factory.As(Participant.Initech);
         var dataset = await CatalogFixture.CreateAsync(acme);
-        await acme.UploadAsync(dataset.Name, new MemoryStream(content), "application/octet-stream");
+        await acme.UploadAsync(dataset.Name, new MemoryStream(content));
         await acme.Catalog.PublishDatasetAsync(new PublishDatasetRequest { Name = dataset.Name });
         Directory.CreateDirectory(_factory.DataDirectory);
         return (await acme.ApproveAsync(await initech.RequestAsync(dataset)), content);

@@ -30,7 +30,7 @@ public sealed class DownloadTrustCliTests : IDisposable
         using var acme = factory.As(Participant.Acme);
         using var initech = factory.As(Participant.Initech);
         var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
-        await acme.UploadAsync(dataset.Name, new MemoryStream(RandomNumberGenerator.GetBytes(5000)), "application/octet-stream");
+        await acme.UploadAsync(dataset.Name, new MemoryStream(RandomNumberGenerator.GetBytes(5000)));
         return await acme.ApproveAsync(await initech.RequestAsync(dataset));
     }
 

@@ -48,7 +48,7 @@ public sealed class OutputCliTests : IDisposable
         Assert.DoesNotContain("0.0 MB/s", output);
         Assert.Matches(@"\(\d+(\.\d)? (B|KB|MB|GB)/s\)", output);
 
-        await acme.UploadAsync(dataset.Name, new MemoryStream(RandomNumberGenerator.GetBytes(8 * 65536)), "application/octet-stream");
+        await acme.UploadAsync(dataset.Name, new MemoryStream(RandomNumberGenerator.GetBytes(8 * 65536)));
         await acme.Catalog.PublishDatasetAsync(new PublishDatasetRequest { Name = dataset.Name });
         using var initech = _factory.As(Participant.Initech);
         var grant = await acme.ApproveAsync(await initech.RequestAsync(dataset));

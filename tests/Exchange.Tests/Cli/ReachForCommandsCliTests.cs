@@ -21,13 +21,13 @@ public sealed class ReachForCommandsCliTests : IDisposable
         using var acme = _factory.As(Participant.Acme);
         using var initech = _factory.As(Participant.Initech);
         var dataset = await CatalogFixture.CreateAsync(acme);
-        await acme.UploadAsync(dataset.Name, new MemoryStream(RandomNumberGenerator.GetBytes(1000)), "text/csv");
-        await acme.UploadAsync(dataset.Name, new MemoryStream(RandomNumberGenerator.GetBytes(2000)), "text/csv");
+        await acme.UploadAsync(dataset.Name, new MemoryStream(RandomNumberGenerator.GetBytes(1000)), new() { MediaType = "text/csv" });
+        await acme.UploadAsync(dataset.Name, new MemoryStream(RandomNumberGenerator.GetBytes(2000)), new() { MediaType = "text/csv" });
         await acme.Catalog.PublishDatasetAsync(new PublishDatasetRequest { Name = dataset.Name });
         var grant = await acme.ApproveAsync(await initech.RequestAsync(dataset));
         var target = Path.Combine(_factory.DataDirectory, "copy.bin");
         Directory.CreateDirectory(_factory.DataDirectory);
-        await initech.DownloadToFileAsync(grant.Name, target, "research");
+        await initech.DownloadToFileAsync(grant.Name, target, new() { Purpose = "research" });
         return (dataset, grant);
     }
 

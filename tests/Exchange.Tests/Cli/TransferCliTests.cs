@@ -41,7 +41,7 @@ public sealed class TransferCliTests : IDisposable
         using (var cancel = new CancellationTokenSource())
         {
             var stopHalfWay = new CancelWhen(p => p.Bytes >= 6 * 65536, cancel);
-            await Assert.ThrowsAnyAsync<Exception>(() => initech.DownloadToFileAsync(grant.Name, target, "research", progress: stopHalfWay, cancellationToken: cancel.Token));
+            await Assert.ThrowsAnyAsync<Exception>(() => initech.DownloadToFileAsync(grant.Name, target, new() { Purpose = "research", Progress = stopHalfWay }, cancel.Token));
         }
 
         (exit, output, error) = await Run(Participant.Initech, "download", grant.Name, "--purpose", "research", "-o", target, "--trusted", Trusted);

@@ -51,7 +51,7 @@ internal sealed class CrashHarness(int seed, Action<string> log) : IAsyncDisposa
                 Dataset = new Dataset { Title = $"round {round}", Classification = Classification.Internal },
             })).Dataset.Name;
             _datasets.Add(dataset);
-            await acme.UploadAsync(dataset, new MemoryStream(RandomNumberGenerator.GetBytes(1000)), "application/octet-stream");
+            await acme.UploadAsync(dataset, new MemoryStream(RandomNumberGenerator.GetBytes(1000)));
             await acme.Catalog.PublishDatasetAsync(new PublishDatasetRequest { Name = dataset });
 
             using var stop = new CancellationTokenSource();
@@ -92,7 +92,7 @@ internal sealed class CrashHarness(int seed, Action<string> log) : IAsyncDisposa
             var content = RandomNumberGenerator.GetBytes(Random.Shared.Next(1, 600_000));
             try
             {
-                var revision = await acme.UploadAsync(dataset, new MemoryStream(content), "application/octet-stream", cancellationToken: stop);
+                var revision = await acme.UploadAsync(dataset, new MemoryStream(content), cancellationToken: stop);
                 _ackedRevisions.Enqueue((revision.Name, Convert.ToHexStringLower(SHA256.HashData(content))));
             }
             catch (Exception ex) when (ex is RpcException or OperationCanceledException or IOException or HttpRequestException)

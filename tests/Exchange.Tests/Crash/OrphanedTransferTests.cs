@@ -27,7 +27,7 @@ public sealed class OrphanedTransferTests
             {
                 Dataset = new Dataset { Title = "cut", Classification = Classification.Internal },
             })).Dataset.Name;
-            await acme.UploadAsync(dataset, new MemoryStream(content), "application/octet-stream");
+            await acme.UploadAsync(dataset, new MemoryStream(content));
             await acme.Catalog.PublishDatasetAsync(new PublishDatasetRequest { Name = dataset });
             using var initech = gateway.Client(Participant.Initech);
             var request = (await initech.Access.RequestAccessAsync(new RequestAccessRequest

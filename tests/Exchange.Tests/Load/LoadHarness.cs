@@ -250,7 +250,7 @@ internal sealed class LoadHarness(Action<string> log) : IAsyncDisposable
         {
             Dataset = new Dataset { Title = "load", Classification = Classification.Public },
         })).Dataset;
-        await provider.UploadAsync(dataset.Name, new MemoryStream(content), "application/octet-stream");
+        await provider.UploadAsync(dataset.Name, new MemoryStream(content));
         return (await provider.Catalog.PublishDatasetAsync(new PublishDatasetRequest { Name = dataset.Name })).Dataset;
     }
 

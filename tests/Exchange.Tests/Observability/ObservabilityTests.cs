@@ -21,7 +21,7 @@ public sealed class ObservabilityTests
         using var initech = factory.As(Participant.Initech);
         var content = RandomNumberGenerator.GetBytes(300_000);
         var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
-        await acme.UploadAsync(dataset.Name, new MemoryStream(content), "application/octet-stream");
+        await acme.UploadAsync(dataset.Name, new MemoryStream(content));
         var grant = await acme.ApproveAsync(await initech.RequestAsync(dataset));
         await initech.DownloadAllAsync(grant.Name);
         await Rpc.FailsWith(StatusCode.PermissionDenied, initech.Catalog.DelistDatasetAsync(new DelistDatasetRequest { Name = dataset.Name }));
@@ -113,7 +113,7 @@ public sealed class ObservabilityTests
         using (var acme = gateway.TlsClient(ExchangeFactory.Token("acme", "provider")))
         {
             var dataset = await CatalogFixture.CreateAsync(acme);
-            await acme.UploadAsync(dataset.Name, new MemoryStream(RandomNumberGenerator.GetBytes(2_000_000)), "application/octet-stream");
+            await acme.UploadAsync(dataset.Name, new MemoryStream(RandomNumberGenerator.GetBytes(2_000_000)));
         }
 
         using var ca = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificateFromFile(

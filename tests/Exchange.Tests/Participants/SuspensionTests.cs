@@ -59,7 +59,7 @@ public sealed class SuspensionTests : IDisposable
             initech.Participants.GetParticipantAsync(new GetParticipantRequest { Name = "participants/initech" })));
         AssertSuspensionRefusal(await Assert.ThrowsAsync<RpcException>(() => initech.DownloadAllAsync(grant.Name)));
         AssertSuspensionRefusal(await Assert.ThrowsAsync<RpcException>(() =>
-            initech.UploadAsync(dataset.Name, new MemoryStream(CatalogFixture.SampleBytes), "text/csv")));
+            initech.UploadAsync(dataset.Name, new MemoryStream(CatalogFixture.SampleBytes), new() { MediaType = "text/csv" })));
         AssertSuspensionRefusal(await Assert.ThrowsAsync<RpcException>(async () =>
         {
             using var watch = initech.Audit.WatchAuditEvents(new WatchAuditEventsRequest());
@@ -165,7 +165,7 @@ public sealed class SuspensionTests : IDisposable
         await SuspendAsync(ops, "globex");
         await ReinstateAsync(ops, "globex");
 
-        var all = await auditor.ListParticipantsAsync(new ListParticipantsRequest { PageSize = 1 }).ToListAsync();
+        var all = await auditor.EnumerateParticipantsAsync(new ListParticipantsRequest { PageSize = 1 }).ToListAsync();
         Assert.Equal(["participants/umbrella", "participants/globex"], all.Select(p => p.Name));
         var suspended = (await ops.Participants.ListParticipantsAsync(new ListParticipantsRequest { State = ParticipantState.Suspended })).Participants;
         Assert.Equal(("participants/umbrella", Reason), (Assert.Single(suspended).Name, suspended[0].SuspendReason));
@@ -181,7 +181,7 @@ public sealed class SuspensionTests : IDisposable
         using var initech = _factory.As(Participant.Initech);
         using var ops = _factory.As(Participant.Operator);
         var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
-        await acme.UploadAsync(dataset.Name, new MemoryStream(RandomNumberGenerator.GetBytes(64 * 65536)), "application/octet-stream");
+        await acme.UploadAsync(dataset.Name, new MemoryStream(RandomNumberGenerator.GetBytes(64 * 65536)));
         var grant = await acme.ApproveAsync(await initech.RequestAsync(dataset));
         using var call = initech.Transfers.Download(new DownloadRequest { Grant = grant.Name, Purpose = "research" });
         Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));

@@ -74,7 +74,7 @@ public sealed class TwoReplicaTests(S3Server s3) : IClassFixture<S3Server>, IDis
             {
                 var content = RandomNumberGenerator.GetBytes(100_000 + (worker * 7919) + round);
                 var dataset = await CatalogFixture.CreateAsync(acme, title: $"worker {worker} round {round}");
-                var revision = await acme.UploadAsync(dataset.Name, new MemoryStream(content), "application/octet-stream");
+                var revision = await acme.UploadAsync(dataset.Name, new MemoryStream(content));
                 await acmeThere.Catalog.PublishDatasetAsync(new PublishDatasetRequest { Name = dataset.Name });
                 var grant = await acme.ApproveAsync(await initech.RequestAsync(dataset));
 
@@ -273,7 +273,7 @@ public sealed class TwoReplicaTests(S3Server s3) : IClassFixture<S3Server>, IDis
         ExchangeClient acme, ExchangeClient initech)
     {
         var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
-        await acme.UploadAsync(dataset.Name, new MemoryStream(RandomNumberGenerator.GetBytes(64 * 65536)), "application/octet-stream");
+        await acme.UploadAsync(dataset.Name, new MemoryStream(RandomNumberGenerator.GetBytes(64 * 65536)));
         var grant = await acme.ApproveAsync(await initech.RequestAsync(dataset));
         var call = initech.Transfers.Download(new DownloadRequest { Grant = grant.Name, Purpose = "research" });
         Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));

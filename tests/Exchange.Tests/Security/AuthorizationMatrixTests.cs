@@ -301,7 +301,7 @@ public sealed class AuthorizationMatrixTests(ExchangeFactory factory) : IClassFi
 
     private static Task Reinstate(ExchangeClient c, Target t) => c.Participants.ReinstateParticipantAsync(new() { Name = t.Participant }).ResponseAsync;
 
-    private static Task Upload(ExchangeClient c, Target t) => c.UploadAsync(t.Dataset, new MemoryStream([1, 2, 3]), "application/octet-stream");
+    private static Task Upload(ExchangeClient c, Target t) => c.UploadAsync(t.Dataset, new MemoryStream([1, 2, 3]));
 
     private static Task Download(ExchangeClient c, Target t) => c.DownloadAllAsync(t.Grant);
 }

@@ -32,7 +32,7 @@ public sealed class RevisionStorageTests : IDisposable
             using var acme = first.As(Participant.Acme);
             using var initech = first.As(Participant.Initech);
             var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
-            await acme.UploadAsync(dataset.Name, new MemoryStream(content), "application/octet-stream");
+            await acme.UploadAsync(dataset.Name, new MemoryStream(content));
             grant = (await acme.ApproveAsync(await initech.RequestAsync(dataset))).Name;
         }
 

@@ -32,7 +32,7 @@ public sealed class S3BlobStoreTests(S3Server s3) : IClassFixture<S3Server>
         using var initech = factory.As(Participant.Initech);
         var content = RandomNumberGenerator.GetBytes((12 * 1024 * 1024) + 777);
         var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
-        var revision = await acme.UploadAsync(dataset.Name, new MemoryStream(content), "application/octet-stream");
+        var revision = await acme.UploadAsync(dataset.Name, new MemoryStream(content));
         Assert.Equal(SHA256.HashData(content), revision.Sha256.ToByteArray());
         var grant = await acme.ApproveAsync(await initech.RequestAsync(dataset));
 
@@ -47,10 +47,10 @@ public sealed class S3BlobStoreTests(S3Server s3) : IClassFixture<S3Server>
         using (var cancel = new CancellationTokenSource())
         {
             var stop = new CancelWhen(p => p.Bytes >= 5 * 1024 * 1024, cancel);
-            await Assert.ThrowsAnyAsync<Exception>(() => initech.DownloadToFileAsync(grant.Name, path, "research", progress: stop, cancellationToken: cancel.Token));
+            await Assert.ThrowsAnyAsync<Exception>(() => initech.DownloadToFileAsync(grant.Name, path, new() { Purpose = "research", Progress = stop }, cancel.Token));
         }
 
-        var result = await initech.DownloadToFileAsync(grant.Name, path, "research");
+        var result = await initech.DownloadToFileAsync(grant.Name, path, new() { Purpose = "research" });
         Assert.True(result.Resumed);
         Assert.Equal(content, await File.ReadAllBytesAsync(path));
     }

@@ -27,7 +27,7 @@ public sealed class TransferServiceTests : IDisposable
         using var acme = _factory.As(Participant.Acme);
         using var initech = _factory.As(Participant.Initech);
         var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
-        var revision = await acme.UploadAsync(dataset.Name, new MemoryStream(content), "application/octet-stream");
+        var revision = await acme.UploadAsync(dataset.Name, new MemoryStream(content));
         var grant = await acme.ApproveAsync(await initech.RequestAsync(dataset, "research", terms));
         return (dataset, revision, grant);
     }
@@ -172,7 +172,7 @@ public sealed class TransferServiceTests : IDisposable
         var dataset = await CatalogFixture.CreateAsync(acme);
 
         var error = await Rpc.FailsWith(StatusCode.ResourceExhausted,
-            () => acme.UploadAsync(dataset.Name, new MemoryStream(new byte[1001]), "application/octet-stream"));
+            () => acme.UploadAsync(dataset.Name, new MemoryStream(new byte[1001])));
         Assert.Contains("1000", error.Status.Detail);
 
         using var call = acme.Transfers.Upload();
@@ -203,7 +203,7 @@ public sealed class TransferServiceTests : IDisposable
         storage.FreeBytes = freeBytes;
 
         var error = await Rpc.FailsWith(StatusCode.ResourceExhausted,
-            () => acme.UploadAsync(dataset.Name, new MemoryStream(RandomBytes(size)), "application/octet-stream"));
+            () => acme.UploadAsync(dataset.Name, new MemoryStream(RandomBytes(size))));
         Assert.Contains("storage is full", error.Status.Detail);
         Assert.Empty((await acme.Catalog.ListRevisionsAsync(new ListRevisionsRequest { Parent = dataset.Name })).Revisions);
         await AssertNoBlobsAsync(factory);
@@ -212,7 +212,7 @@ public sealed class TransferServiceTests : IDisposable
 
         storage.FreeBytes = long.MaxValue;
         var content = RandomBytes(size);
-        var revision = await acme.UploadAsync(dataset.Name, new MemoryStream(content), "application/octet-stream");
+        var revision = await acme.UploadAsync(dataset.Name, new MemoryStream(content));
         Assert.Equal(SHA256.HashData(content), revision.Sha256.ToByteArray());
     }
 
@@ -405,7 +405,7 @@ public sealed class TransferServiceTests : IDisposable
         using (var cancel = new CancellationTokenSource())
         {
             var progress = new CancelWhen(p => p.Bytes >= 1024 * 1024, cancel);
-            await Assert.ThrowsAnyAsync<Exception>(() => initech.DownloadToFileAsync(grant.Name, path, "research", progress: progress, cancellationToken: cancel.Token));
+            await Assert.ThrowsAnyAsync<Exception>(() => initech.DownloadToFileAsync(grant.Name, path, new() { Purpose = "research", Progress = progress }, cancel.Token));
         }
 
         // As after a crash of the gateway: it recorded less than reached the consumer's disk.
@@ -416,7 +416,7 @@ public sealed class TransferServiceTests : IDisposable
         await database.WriteAsync(unit => unit.Command("UPDATE transfers SET bytes_sent = 65536 WHERE id = @id")
             .With("@id", transfer.Name["transfers/".Length..]).ExecuteNonQuery(), CancellationToken.None);
 
-        var result = await initech.DownloadToFileAsync(grant.Name, path, "research");
+        var result = await initech.DownloadToFileAsync(grant.Name, path, new() { Purpose = "research" });
         Assert.Equal(content, await File.ReadAllBytesAsync(path));
         Assert.True(result.Resumed);
     }
@@ -630,13 +630,13 @@ public sealed class TransferServiceTests : IDisposable
         using (var cancel = new CancellationTokenSource())
         {
             var progress = new CancelWhen(p => p.Bytes >= 3 * 65536, cancel);
-            await Assert.ThrowsAnyAsync<Exception>(() => initech.DownloadToFileAsync(grant.Name, path, "research", progress: progress, cancellationToken: cancel.Token));
+            await Assert.ThrowsAnyAsync<Exception>(() => initech.DownloadToFileAsync(grant.Name, path, new() { Purpose = "research", Progress = progress }, cancel.Token));
         }
 
         Assert.False(File.Exists(path));
         Assert.True(File.Exists(path + ".partial"));
 
-        var result = await initech.DownloadToFileAsync(grant.Name, path, "research");
+        var result = await initech.DownloadToFileAsync(grant.Name, path, new() { Purpose = "research" });
         Assert.True(result.Resumed);
         Assert.Equal(content, await File.ReadAllBytesAsync(path));
         Assert.Equal(revision.Sha256.ToByteArray(), result.Sha256);
@@ -669,7 +669,7 @@ public sealed class TransferServiceTests : IDisposable
         var verified = ReceiptVerifier.Verify(transfer.Receipt, AccessFixture.Expected(grant.Name, header, bytes), _factory.LogKey());
         Assert.True(verified.Succeeded, verified.Message);
 
-        var result = await initech.DownloadToFileAsync(grant.Name, path, "research");
+        var result = await initech.DownloadToFileAsync(grant.Name, path, new() { Purpose = "research" });
         Assert.Equal(header.Transfer, result.Transfer);
         Assert.Equal(content, await File.ReadAllBytesAsync(path));
         Assert.Equal(1, (await initech.Access.GetGrantAsync(new GetGrantRequest { Name = grant.Name })).Grant.TransfersUsed);
@@ -686,7 +686,7 @@ public sealed class TransferServiceTests : IDisposable
         using (var cancel = new CancellationTokenSource())
         {
             var progress = new CancelWhen(p => p.Bytes >= 2 * 65536, cancel);
-            await Assert.ThrowsAnyAsync<Exception>(() => initech.DownloadToFileAsync(grant.Name, path, "research", progress: progress, cancellationToken: cancel.Token));
+            await Assert.ThrowsAnyAsync<Exception>(() => initech.DownloadToFileAsync(grant.Name, path, new() { Purpose = "research", Progress = progress }, cancel.Token));
         }
 
         // Something scribbles over the partial file between runs.
@@ -697,7 +697,7 @@ public sealed class TransferServiceTests : IDisposable
             partial.WriteByte(0x00);
         }
 
-        await Assert.ThrowsAsync<InvalidDataException>(() => initech.DownloadToFileAsync(grant.Name, path, "research"));
+        await Assert.ThrowsAsync<InvalidDataException>(() => initech.DownloadToFileAsync(grant.Name, path, new() { Purpose = "research" }));
         Assert.False(File.Exists(path));
         Assert.False(File.Exists(path + ".partial"));
     }

@@ -39,7 +39,7 @@ public sealed class DownloadTrustTests : IDisposable
         using var acme = factory.As(Participant.Acme);
         using var initech = factory.As(Participant.Initech);
         var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
-        await acme.UploadAsync(dataset.Name, new MemoryStream(content), "application/octet-stream");
+        await acme.UploadAsync(dataset.Name, new MemoryStream(content));
         return await acme.ApproveAsync(await initech.RequestAsync(dataset));
     }
 
@@ -74,14 +74,14 @@ public sealed class DownloadTrustTests : IDisposable
             .On<GetCheckpointResponse>("exchange.v1.AuditService/GetCheckpoint", r => CheckpointForgery.Resign(r.Checkpoint, fresh));
         using var initech = Initech(_factory, proxy);
 
-        var first = await initech.DownloadToFileAsync(grant.Name, PathFor("first.bin"), "research");
+        var first = await initech.DownloadToFileAsync(grant.Name, PathFor("first.bin"), new() { Purpose = "research" });
         Assert.True(first.Verification.KeyTrustedOnFirstUse);
         Assert.Equal(_factory.LogKey().Encoded, first.Verification.Key!.Encoded);
 
         proxy.Active = true;
-        var refused = await Assert.ThrowsAsync<ReceiptVerificationException>(
-            () => initech.DownloadToFileAsync(grant.Name, PathFor("second.bin"), "research"));
-        Assert.Equal(ReceiptCheck.Signature, refused.Verification.FailedCheck);
+        var refused = await Assert.ThrowsAsync<VerificationException>(
+            () => initech.DownloadToFileAsync(grant.Name, PathFor("second.bin"), new() { Purpose = "research" }));
+        Assert.Equal(VerificationCheck.Signature, refused.FailedCheck);
         Assert.Contains("not signed by the trusted key", refused.Message);
         Assert.False(File.Exists(PathFor("second.bin")));
         Assert.False(File.Exists(PathFor("second.bin.partial")));
@@ -105,10 +105,10 @@ public sealed class DownloadTrustTests : IDisposable
         });
         using var initech = Initech(_factory, proxy, options => options.AuditLogKey = trusted);
 
-        var refused = await Assert.ThrowsAsync<ReceiptVerificationException>(
-            () => initech.DownloadToFileAsync(grant.Name, PathFor("copy.bin"), "research"));
+        var refused = await Assert.ThrowsAsync<VerificationException>(
+            () => initech.DownloadToFileAsync(grant.Name, PathFor("copy.bin"), new() { Purpose = "research" }));
 
-        Assert.Equal(ReceiptCheck.Origin, refused.Verification.FailedCheck);
+        Assert.Equal(VerificationCheck.Origin, refused.FailedCheck);
         Assert.Contains("elsewhere.example/audit", refused.Message);
         Assert.False(File.Exists(PathFor("copy.bin")));
     }
@@ -123,7 +123,7 @@ public sealed class DownloadTrustTests : IDisposable
         var grant = await SharedAsync(_factory, content);
         using (var initech = Initech(_factory, configure: Trusting))
         {
-            await initech.DownloadToFileAsync(grant.Name, PathFor("genuine.bin"), "research");
+            await initech.DownloadToFileAsync(grant.Name, PathFor("genuine.bin"), new() { Purpose = "research" });
         }
 
         var trusted = store.Load()!.Value;
@@ -155,11 +155,11 @@ public sealed class DownloadTrustTests : IDisposable
             using var initech = Initech(fork, relabelling, Trusting);
             var path = PathFor($"{name}.bin");
 
-            var refused = await Assert.ThrowsAsync<ReceiptVerificationException>(() => initech.DownloadToFileAsync(forkGrant.Name, path, "research"));
+            var refused = await Assert.ThrowsAsync<VerificationException>(() => initech.DownloadToFileAsync(forkGrant.Name, path, new() { Purpose = "research" }));
 
-            Assert.True(refused.Verification.FailedCheck == ReceiptCheck.Consistency, $"{name}: {refused.Message}");
+            Assert.True(refused.FailedCheck == VerificationCheck.Consistency, $"{name}: {refused.Message}");
             Assert.Contains("Fork", refused.Message);
-            var size = refused.Verification.Checkpoint!.Size;
+            var size = refused.Receipt!.Checkpoint!.Size;
             Assert.True(name == "same size" ? size == trustedSize : size > trustedSize, $"{name}: the forked checkpoint has size {size}, the trusted one {trustedSize}");
             Assert.False(File.Exists(path));
             Assert.Equal(trusted.Note, store.Load()!.Value.Note);
@@ -175,7 +175,7 @@ public sealed class DownloadTrustTests : IDisposable
         var grant = await SharedAsync(_factory, content);
         using (var initech = Initech(_factory, configure: Trusting))
         {
-            var first = await initech.DownloadToFileAsync(grant.Name, PathFor("first.bin"), "research");
+            var first = await initech.DownloadToFileAsync(grant.Name, PathFor("first.bin"), new() { Purpose = "research" });
             Assert.True(first.Verification.NewLog);
         }
 
@@ -184,7 +184,7 @@ public sealed class DownloadTrustTests : IDisposable
         var otherGrant = await SharedAsync(other, content);
         using (var initech = Initech(other, configure: Trusting))
         {
-            var result = await initech.DownloadToFileAsync(otherGrant.Name, PathFor("other.bin"), "research");
+            var result = await initech.DownloadToFileAsync(otherGrant.Name, PathFor("other.bin"), new() { Purpose = "research" });
             Assert.True(result.Verification.NewLog);
             Assert.True(result.Verification.KeyTrustedOnFirstUse);
             Assert.Equal(other.LogId(), result.Checkpoint.LogId);
@@ -195,7 +195,7 @@ public sealed class DownloadTrustTests : IDisposable
         // And the first log is still the first log: a later download there is checked against its own checkpoint.
         using (var initech = Initech(_factory, configure: Trusting))
         {
-            var again = await initech.DownloadToFileAsync(grant.Name, PathFor("again.bin"), "research");
+            var again = await initech.DownloadToFileAsync(grant.Name, PathFor("again.bin"), new() { Purpose = "research" });
             Assert.False(again.Verification.NewLog);
             Assert.NotNull(again.Verification.PreviousTrustedSize);
         }
@@ -213,13 +213,13 @@ public sealed class DownloadTrustTests : IDisposable
             options.TrustedCheckpoints = store;
         });
 
-        var first = await initech.DownloadToFileAsync(grant.Name, PathFor("first.bin"), "research");
+        var first = await initech.DownloadToFileAsync(grant.Name, PathFor("first.bin"), new() { Purpose = "research" });
         Assert.Equal(content, await File.ReadAllBytesAsync(first.Path));
-        Assert.Equal((ReceiptCheck.None, false, null), (first.Verification.FailedCheck, first.Verification.KeyTrustedOnFirstUse, first.Verification.PreviousTrustedSize));
+        Assert.Equal((VerificationCheck.None, false, null), (first.Verification.FailedCheck, first.Verification.KeyTrustedOnFirstUse, first.Verification.PreviousTrustedSize));
         Assert.Equal(first.Receipt.Checkpoint.Note, store.Load()!.Value.Note);
         Assert.Equal(_factory.LogKey().Encoded, store.Load()!.Value.Key.Encoded);
 
-        var second = await initech.DownloadToFileAsync(grant.Name, PathFor("second.bin"), "research");
+        var second = await initech.DownloadToFileAsync(grant.Name, PathFor("second.bin"), new() { Purpose = "research" });
         Assert.Equal(first.Checkpoint.Size, second.Verification.PreviousTrustedSize);
         Assert.True(second.Checkpoint.Size > first.Checkpoint.Size);
         Assert.Equal(second.Receipt.Checkpoint.Note, store.Load()!.Value.Note);
@@ -252,9 +252,9 @@ public sealed class DownloadTrustTests : IDisposable
         var grant = await SharedAsync(_factory, RandomNumberGenerator.GetBytes(5000));
         using var initech = Initech(_factory, configure: options => options.TrustOnFirstUse = false);
 
-        var refused = await Assert.ThrowsAsync<ReceiptVerificationException>(
-            () => initech.DownloadToFileAsync(grant.Name, PathFor("copy.bin"), "research"));
-        Assert.Equal(ReceiptCheck.Trust, refused.Verification.FailedCheck);
+        var refused = await Assert.ThrowsAsync<VerificationException>(
+            () => initech.DownloadToFileAsync(grant.Name, PathFor("copy.bin"), new() { Purpose = "research" }));
+        Assert.Equal(VerificationCheck.Trust, refused.FailedCheck);
         Assert.False(File.Exists(PathFor("copy.bin")));
 
         using var pinned = Initech(_factory, configure: options =>
@@ -262,7 +262,7 @@ public sealed class DownloadTrustTests : IDisposable
             options.TrustOnFirstUse = false;
             options.AuditLogKey = _factory.LogKey();
         });
-        var result = await pinned.DownloadToFileAsync(grant.Name, PathFor("copy.bin"), "research");
+        var result = await pinned.DownloadToFileAsync(grant.Name, PathFor("copy.bin"), new() { Purpose = "research" });
         Assert.True(result.Verification.Succeeded);
     }
 }

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Exchange.Client;
 using Exchange.Client.Transfers;
 using Exchange.Tests.Access;
 using Exchange.Tests.Audit;
@@ -26,7 +27,7 @@ public sealed class ReceiptVerifierTests(ExchangeFactory factory) : IClassFixtur
         for (var i = 0; i < 2; i++)
         {
             var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
-            await acme.UploadAsync(dataset.Name, new MemoryStream(RandomNumberGenerator.GetBytes(3000 + i)), "application/octet-stream");
+            await acme.UploadAsync(dataset.Name, new MemoryStream(RandomNumberGenerator.GetBytes(3000 + i)));
             var grant = await acme.ApproveAsync(await initech.RequestAsync(dataset));
             var (header, bytes, trailer) = await initech.DownloadAllAsync(grant.Name);
             downloads.Add((AccessFixture.Expected(grant.Name, header, bytes), trailer.Receipt));
@@ -45,7 +46,7 @@ public sealed class ReceiptVerifierTests(ExchangeFactory factory) : IClassFixtur
         var verified = Verify(first.Receipt, first.Expected);
 
         Assert.True(verified.Succeeded, verified.Message);
-        Assert.Equal(ReceiptCheck.None, verified.FailedCheck);
+        Assert.Equal(VerificationCheck.None, verified.FailedCheck);
         Assert.Equal((first.Receipt.Checkpoint.Origin, first.Receipt.Checkpoint.Size), (verified.Checkpoint!.Origin, verified.Checkpoint.Size));
         Assert.Contains(first.Expected.Transfer, verified.Message);
     }
@@ -56,14 +57,14 @@ public sealed class ReceiptVerifierTests(ExchangeFactory factory) : IClassFixtur
         var (first, second) = await TwoAsync();
 
         // The genuine receipt of one download, shown for another.
-        Assert.Equal(ReceiptCheck.Transfer, Verify(first.Receipt, second.Expected).FailedCheck);
+        Assert.Equal(VerificationCheck.Transfer, Verify(first.Receipt, second.Expected).FailedCheck);
 
         var e = first.Expected;
-        Assert.Equal(ReceiptCheck.Transfer, Verify(first.Receipt, e with { Transfer = second.Expected.Transfer }).FailedCheck);
-        Assert.Equal(ReceiptCheck.Grant, Verify(first.Receipt, e with { Grant = second.Expected.Grant }).FailedCheck);
-        Assert.Equal(ReceiptCheck.Revision, Verify(first.Receipt, e with { Revision = second.Expected.Revision }).FailedCheck);
-        Assert.Equal(ReceiptCheck.Size, Verify(first.Receipt, e with { SizeBytes = e.SizeBytes - 1 }).FailedCheck);
-        Assert.Equal(ReceiptCheck.Sha256, Verify(first.Receipt, e with { Sha256 = SHA256.HashData(e.Sha256) }).FailedCheck);
+        Assert.Equal(VerificationCheck.Transfer, Verify(first.Receipt, e with { Transfer = second.Expected.Transfer }).FailedCheck);
+        Assert.Equal(VerificationCheck.Grant, Verify(first.Receipt, e with { Grant = second.Expected.Grant }).FailedCheck);
+        Assert.Equal(VerificationCheck.Revision, Verify(first.Receipt, e with { Revision = second.Expected.Revision }).FailedCheck);
+        Assert.Equal(VerificationCheck.Size, Verify(first.Receipt, e with { SizeBytes = e.SizeBytes - 1 }).FailedCheck);
+        Assert.Equal(VerificationCheck.Sha256, Verify(first.Receipt, e with { Sha256 = SHA256.HashData(e.Sha256) }).FailedCheck);
 
         var refused = Verify(first.Receipt, e with { Grant = "grants/other" });
         Assert.False(refused.Succeeded);
@@ -78,11 +79,11 @@ public sealed class ReceiptVerifierTests(ExchangeFactory factory) : IClassFixtur
         // The decoded view claims what the client expects; the leaf, which was hashed, does not.
         var relabelled = first.Receipt.Clone();
         relabelled.Event.Resource = "transfers/other";
-        Assert.Equal(ReceiptCheck.Leaf, Verify(relabelled, first.Expected with { Transfer = "transfers/other" }).FailedCheck);
+        Assert.Equal(VerificationCheck.Leaf, Verify(relabelled, first.Expected with { Transfer = "transfers/other" }).FailedCheck);
 
         var garbage = first.Receipt.Clone();
         garbage.Event.Leaf = ByteString.CopyFromUtf8("not a record");
-        Assert.Equal(ReceiptCheck.Leaf, Verify(garbage, first.Expected).FailedCheck);
+        Assert.Equal(VerificationCheck.Leaf, Verify(garbage, first.Expected).FailedCheck);
 
         foreach (var change in new Action<AuditRecord>[] { r => r.Outcome = AuditOutcome.Failed, r => r.Action = "transfer.start" })
         {
@@ -91,12 +92,12 @@ public sealed class ReceiptVerifierTests(ExchangeFactory factory) : IClassFixtur
             change(record);
             receipt.Event.Leaf = record.ToByteString();
             (receipt.Event.Action, receipt.Event.Outcome) = (record.Action, record.Outcome);
-            Assert.Equal(ReceiptCheck.Event, Verify(receipt, first.Expected).FailedCheck);
+            Assert.Equal(VerificationCheck.Event, Verify(receipt, first.Expected).FailedCheck);
         }
 
         var incomplete = first.Receipt.Clone();
         incomplete.Checkpoint = null;
-        Assert.Equal(ReceiptCheck.Incomplete, Verify(incomplete, first.Expected).FailedCheck);
+        Assert.Equal(VerificationCheck.Incomplete, Verify(incomplete, first.Expected).FailedCheck);
     }
 
     [Fact]
@@ -111,7 +112,7 @@ public sealed class ReceiptVerifierTests(ExchangeFactory factory) : IClassFixtur
         CheckpointForgery.Resign(resigned.Checkpoint, fresh);
         Assert.True(ReceiptVerifier.Verify(resigned, first.Expected, NoteVerifierKey.Parse(resigned.Checkpoint.VerifierKey)).Succeeded);
         var refused = Verify(resigned, first.Expected);
-        Assert.Equal(ReceiptCheck.Signature, refused.FailedCheck);
+        Assert.Equal(VerificationCheck.Signature, refused.FailedCheck);
         Assert.Contains("not signed by the trusted key", refused.Message);
 
         // Signed by the trusted key, under its name, for a log of another origin.
@@ -122,17 +123,17 @@ public sealed class ReceiptVerifierTests(ExchangeFactory factory) : IClassFixtur
             new CheckpointNote(elsewhere.Checkpoint.Origin, elsewhere.Checkpoint.Size, elsewhere.Checkpoint.RootHash.ToByteArray()), logKey,
             factory.LogKey().Name);
         refused = Verify(elsewhere, first.Expected);
-        Assert.Equal(ReceiptCheck.Origin, refused.FailedCheck);
+        Assert.Equal(VerificationCheck.Origin, refused.FailedCheck);
         Assert.Contains("elsewhere.example/audit", refused.Message);
 
         // Unsigned copies that say something else than the note.
         var resized = first.Receipt.Clone();
         resized.Checkpoint.Size++;
-        Assert.Equal(ReceiptCheck.Signature, Verify(resized, first.Expected).FailedCheck);
+        Assert.Equal(VerificationCheck.Signature, Verify(resized, first.Expected).FailedCheck);
 
         var unproven = first.Receipt.Clone();
         Assert.NotEmpty(unproven.InclusionProof);
         unproven.InclusionProof[0] = ByteString.CopyFrom(new byte[32]);
-        Assert.Equal(ReceiptCheck.Inclusion, Verify(unproven, first.Expected).FailedCheck);
+        Assert.Equal(VerificationCheck.Inclusion, Verify(unproven, first.Expected).FailedCheck);
     }
 }

@@ -1,15 +1,18 @@
-namespace Exchange.Client.Transfers;
+namespace Exchange.Client;
 
-/// <summary>The check of a transfer receipt that failed, in the order they are made.</summary>
-public enum ReceiptCheck
+/// <summary>
+/// The check that failed when verifying a transfer receipt (<see cref="Transfers.ReceiptVerification"/>, checks in the order
+/// they are made) or the audit log (<see cref="Audit.AuditVerification"/>): the reason of a <see cref="VerificationException"/>.
+/// </summary>
+public enum VerificationCheck
 {
     /// <summary>None: every check passed.</summary>
     None = 0,
 
-    /// <summary>The receipt lacks its event or its checkpoint.</summary>
+    /// <summary>The receipt lacks its event or its checkpoint; or the gateway returned no checkpoint.</summary>
     Incomplete,
 
-    /// <summary>The event's leaf is not an audit record, or the event shows other fields than its leaf holds.</summary>
+    /// <summary>An event's leaf is not an audit record, or the event shows other fields than its leaf holds.</summary>
     Leaf,
 
     /// <summary>The logged event is not a successful <c>transfer.complete</c>.</summary>
@@ -33,7 +36,7 @@ public enum ReceiptCheck
     /// <summary>No verifier key is trusted, the trusted checkpoint cannot be used, or it was signed by another key than the pinned one.</summary>
     Trust,
 
-    /// <summary>The checkpoint is not signed by the trusted key (or its fields differ from what was signed).</summary>
+    /// <summary>The checkpoint cannot be read or is not signed by the trusted key (or its fields differ from what was signed).</summary>
     Signature,
 
     /// <summary>The checkpoint's origin is not the trusted key's name: it is another log's.</summary>
@@ -44,4 +47,10 @@ public enum ReceiptCheck
 
     /// <summary>The checkpoint is not consistent with the last trusted checkpoint: the log was forked or rolled back.</summary>
     Consistency,
+
+    /// <summary>The audit log lists events with an index missing, repeated or out of order, or fewer than its checkpoint covers.</summary>
+    Sequence,
+
+    /// <summary>The audit log's events do not hash to the checkpoint's signed root: one was altered, replaced or moved.</summary>
+    Root,
 }
