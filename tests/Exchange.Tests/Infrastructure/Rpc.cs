@@ -14,4 +14,19 @@ internal static class Rpc
 
     public static Task<RpcException> FailsWith<T>(StatusCode code, AsyncUnaryCall<T> call) =>
         FailsWith(code, async () => await call);
+
+    /// <summary>How a call as <paramref name="token"/> to list datasets ends: OK or its status (for waiting until a key change applies).</summary>
+    public static async Task<StatusCode> ListDatasetsStatusAsync(ExchangeFactory factory, string token)
+    {
+        using var client = factory.ClientWithToken(token);
+        try
+        {
+            await client.Catalog.ListDatasetsAsync(new Exchange.V1.ListDatasetsRequest());
+            return StatusCode.OK;
+        }
+        catch (RpcException ex)
+        {
+            return ex.StatusCode;
+        }
+    }
 }

@@ -3,7 +3,6 @@ using System.Security.Cryptography.X509Certificates;
 using Exchange.Server.Hosting;
 using Exchange.Server.Security;
 using Exchange.Tests.Infrastructure;
-using Exchange.V1;
 using Grpc.Core;
 
 namespace Exchange.Tests.Security;
@@ -126,7 +125,7 @@ public sealed class SigningCertificateTests : IDisposable
         factory.Logs = logs;
         using var holder = RSA.Create(2048);
         var token = TestTokens.Sign(holder, TestTokens.Claims(Exchange.Cli.DevTokens.DefaultIssuer, "acme", ["provider"]));
-        Assert.Equal(StatusCode.OK, await CallAsync(factory, ExchangeFactory.Token("acme", "provider")));
+        Assert.Equal(StatusCode.OK, await Rpc.ListDatasetsStatusAsync(factory, ExchangeFactory.Token("acme", "provider")));
 
         using (var tls = Certificate(holder, extendedUsages: ServerAuth))
         {
@@ -137,12 +136,12 @@ public sealed class SigningCertificateTests : IDisposable
         while (!logs.Lines.Any(l => l.Contains("server.crt", StringComparison.Ordinal)))
         {
             Assert.True(DateTime.UtcNow < deadline, "the refused certificate was not logged within 5 s");
-            Assert.Equal(StatusCode.Unauthenticated, await CallAsync(factory, token));
+            Assert.Equal(StatusCode.Unauthenticated, await Rpc.ListDatasetsStatusAsync(factory, token));
             await Task.Delay(50);
         }
 
         Assert.Contains(logs.Lines, l => l.StartsWith("Warning", StringComparison.Ordinal) && l.Contains("serverAuth", StringComparison.Ordinal));
-        Assert.Equal(StatusCode.Unauthenticated, await CallAsync(factory, token));
+        Assert.Equal(StatusCode.Unauthenticated, await Rpc.ListDatasetsStatusAsync(factory, token));
 
         // The same key in a certificate meant for signing is taken: the refusal was about the certificate, not the key.
         File.Delete(Path.Combine(_folder, "server.crt"));
@@ -152,24 +151,10 @@ public sealed class SigningCertificateTests : IDisposable
         }
 
         deadline = DateTime.UtcNow.AddSeconds(5);
-        while (await CallAsync(factory, token) != StatusCode.OK)
+        while (await Rpc.ListDatasetsStatusAsync(factory, token) != StatusCode.OK)
         {
             Assert.True(DateTime.UtcNow < deadline, "the signing certificate was not taken within 5 s");
             await Task.Delay(50);
-        }
-    }
-
-    private static async Task<StatusCode> CallAsync(ExchangeFactory factory, string token)
-    {
-        using var client = factory.ClientWithToken(token);
-        try
-        {
-            await client.Catalog.ListDatasetsAsync(new ListDatasetsRequest());
-            return StatusCode.OK;
-        }
-        catch (RpcException ex)
-        {
-            return ex.StatusCode;
         }
     }
 }

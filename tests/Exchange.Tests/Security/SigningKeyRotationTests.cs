@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using Exchange.Cli;
 using Exchange.Tests.Infrastructure;
-using Exchange.V1;
 using Grpc.Core;
 
 namespace Exchange.Tests.Security;
@@ -30,18 +29,18 @@ public sealed class SigningKeyRotationTests : IDisposable
         var oldToken = ExchangeFactory.Token("acme", "provider");
         var newToken = DevTokens.Mint(_newPrivateKey, "acme", ["provider"], TimeSpan.FromMinutes(5));
 
-        Assert.Equal(StatusCode.OK, await CallAsync(factory, oldToken));
-        Assert.Equal(StatusCode.Unauthenticated, await CallAsync(factory, newToken));
+        Assert.Equal(StatusCode.OK, await Rpc.ListDatasetsStatusAsync(factory, oldToken));
+        Assert.Equal(StatusCode.Unauthenticated, await Rpc.ListDatasetsStatusAsync(factory, newToken));
 
         await File.WriteAllTextAsync(Path.Combine(_keys, "new.pem"), newKey.ExportSubjectPublicKeyInfoPem());
         await EventuallyAsync(factory, newToken, StatusCode.OK);
-        Assert.Equal(StatusCode.OK, await CallAsync(factory, oldToken));
+        Assert.Equal(StatusCode.OK, await Rpc.ListDatasetsStatusAsync(factory, oldToken));
 
         // A half-written file beside them does not keep a removed key alive.
         await File.WriteAllTextAsync(Path.Combine(_keys, "half-written.pem"), "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE");
         File.Delete(oldPublic);
         await EventuallyAsync(factory, oldToken, StatusCode.Unauthenticated);
-        Assert.Equal(StatusCode.OK, await CallAsync(factory, newToken));
+        Assert.Equal(StatusCode.OK, await Rpc.ListDatasetsStatusAsync(factory, newToken));
 
         // A key replaced in place with the same length and timestamp (a copy that keeps times, a symlink swapped) is seen by content.
         var newPublic = Path.Combine(_keys, "new.pem");
@@ -52,31 +51,17 @@ public sealed class SigningKeyRotationTests : IDisposable
         await File.WriteAllTextAsync(_newPrivateKey, replacement.ExportPkcs8PrivateKeyPem());
         var replacementToken = DevTokens.Mint(_newPrivateKey, "acme", ["provider"], TimeSpan.FromMinutes(5));
         await EventuallyAsync(factory, replacementToken, StatusCode.OK);
-        Assert.Equal(StatusCode.Unauthenticated, await CallAsync(factory, newToken));
+        Assert.Equal(StatusCode.Unauthenticated, await Rpc.ListDatasetsStatusAsync(factory, newToken));
     }
 
     private static async Task EventuallyAsync(ExchangeFactory factory, string token, StatusCode expected)
     {
         var deadline = DateTime.UtcNow.AddSeconds(5);
         StatusCode got;
-        while ((got = await CallAsync(factory, token)) != expected)
+        while ((got = await Rpc.ListDatasetsStatusAsync(factory, token)) != expected)
         {
             Assert.True(DateTime.UtcNow < deadline, $"still {got}, not {expected}, 5 s after the key files changed");
             await Task.Delay(50);
-        }
-    }
-
-    private static async Task<StatusCode> CallAsync(ExchangeFactory factory, string token)
-    {
-        using var client = factory.ClientWithToken(token);
-        try
-        {
-            await client.Catalog.ListDatasetsAsync(new ListDatasetsRequest());
-            return StatusCode.OK;
-        }
-        catch (RpcException ex)
-        {
-            return ex.StatusCode;
         }
     }
 }
