@@ -18,9 +18,13 @@ internal sealed class StartupFailure
 
     public void MarkStarted() => _started = true;
 
-    /// <summary>Holds back the host's error log while starting; <see cref="Describe"/> says what went wrong instead.</summary>
+    /// <summary>
+    /// Holds back the host's error log while starting; <see cref="Describe"/> says what went wrong
+    /// instead. The rule is the host category's alone (at Information, as the default level): a
+    /// filter over every category would replace the configured levels of all of them.
+    /// </summary>
     public void QuietHostWhileStarting(ILoggingBuilder logging) =>
-        logging.AddFilter((category, level) => _started || level < LogLevel.Error || category != HostCategory);
+        logging.AddFilter(HostCategory, level => level >= LogLevel.Information && (_started || level < LogLevel.Error));
 
     /// <summary>One line: what failed and, where known, what to do.</summary>
     public static string Describe(Exception exception) => exception switch
