@@ -213,12 +213,12 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
 
         var (transfer, stored, grant) = (start.Transfer!, start.Revision!, start.Grant!);
         using var stream = live.Add(transfer.Name["transfers/".Length..], start.Attempt, request.Offset);
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lease.Revoked, stream.Superseded);
-        if (grant.Terms.ExpireTime is { } expiry)
-        {
-            // Timers reach about 49 days; a download still running by then is stopped at that point and may resume.
-            stop.CancelAfter(Min(Max(expiry.ToDateTimeOffset() - time.GetUtcNow(), TimeSpan.Zero), TimeSpan.FromDays(40)));
-        }
+        // The expiry runs on the injected clock, like every other time the gateway reads. Timers reach about
+        // 49 days; a download still running by then is stopped at that point and may resume.
+        using var expires = grant.Terms.ExpireTime is { } expiry
+            ? new CancellationTokenSource(Min(Max(expiry.ToDateTimeOffset() - time.GetUtcNow(), TimeSpan.Zero), TimeSpan.FromDays(40)), time)
+            : new CancellationTokenSource();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lease.Revoked, stream.Superseded, expires.Token);
 
         var finished = false;
         var started = time.GetTimestamp();
