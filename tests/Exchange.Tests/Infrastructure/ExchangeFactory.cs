@@ -31,15 +31,15 @@ public sealed class ExchangeFactory : WebApplicationFactory<Program>
     /// </summary>
     public ServerErrors Errors { get; } = new();
 
-    /// <summary>Declares server errors this test provokes on purpose, e.g. <c>e => e.EventId.Id == 2</c>; any other one fails the test.</summary>
+    /// <summary>Declares server errors this test provokes on purpose, e.g. <c>e => e.EventId.Id == 2</c>; any other one is reported on stderr.</summary>
     public ExchangeFactory ExpectErrors(Func<ServerLogEntry, bool> expected)
     {
         Errors.Expect(expected);
         return this;
     }
 
-    /// <summary>Fails now, rather than at dispose, when an undeclared error was logged.</summary>
-    public void VerifyNoUnexpectedErrors() => Errors.Verify(DataDirectory);
+    /// <summary>Fails now when an undeclared error was logged (at dispose they are only reported).</summary>
+    public void VerifyNoUnexpectedErrors() => Errors.ThrowIfUnexpected(DataDirectory);
 
     private bool _verified;
 
