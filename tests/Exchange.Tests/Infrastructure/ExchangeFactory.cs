@@ -25,9 +25,9 @@ public sealed class ExchangeFactory : WebApplicationFactory<Program>
     public CapturedLogs? Logs { get; set; }
 
     /// <summary>
-    /// The Error and Critical lines this gateway logged. Disposing the gateway fails the test when
-    /// one of them was not declared with <see cref="ExpectErrors"/>; a class fixture reports this
-    /// once, for the whole class, when it is disposed.
+    /// The Error and Critical lines this gateway logged. Disposing the gateway reports on stderr those
+    /// not declared with <see cref="ExpectErrors"/> (a class fixture once, for the whole class);
+    /// <see cref="VerifyNoUnexpectedErrors"/> fails a test with them.
     /// </summary>
     public ServerErrors Errors { get; } = new();
 
