@@ -100,15 +100,12 @@ public sealed class DownloadTrustCliTests : IDisposable
     public async Task A_checkpoint_for_another_origin_is_refused_even_when_signed_by_the_pinned_key()
     {
         var grant = await SharedAsync(_factory);
-        using var logKey = CheckpointForgery.DevLogKey();
         var pinned = _factory.LogKey();
         var proxy = new RewritingProxy(_factory.Server.CreateHandler()).On<DownloadResponse>("exchange.v1.TransferService/Download", r =>
         {
             if (r.Trailer?.Receipt.Checkpoint is { } checkpoint)
             {
-                checkpoint.Origin = "elsewhere.example/audit";
-                checkpoint.Note = CheckpointForgery.Sign(new CheckpointNote(checkpoint.Origin, checkpoint.Size, checkpoint.RootHash.ToByteArray()),
-                    logKey, pinned.Name);
+                CheckpointForgery.Reorigin(checkpoint, "elsewhere.example/audit", pinned.Name);
             }
         });
 

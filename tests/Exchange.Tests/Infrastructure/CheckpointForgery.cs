@@ -50,4 +50,15 @@ internal static class CheckpointForgery
         checkpoint.LogId = logId;
         checkpoint.Note = Sign(new CheckpointNote(checkpoint.Origin, checkpoint.Size, checkpoint.RootHash.ToByteArray(), logId), key, checkpoint.Origin);
     }
+
+    /// <summary>
+    /// Moves <paramref name="checkpoint"/> to the log <paramref name="origin"/>, signed by the development key
+    /// under <paramref name="keyName"/> (the name the client trusts): a checkpoint of another log, signed by the trusted key.
+    /// </summary>
+    public static void Reorigin(Checkpoint checkpoint, string origin, string keyName)
+    {
+        using var key = DevLogKey();
+        checkpoint.Origin = origin;
+        checkpoint.Note = Sign(new CheckpointNote(origin, checkpoint.Size, checkpoint.RootHash.ToByteArray()), key, keyName);
+    }
 }

@@ -91,16 +91,13 @@ public sealed class DownloadTrustTests : IDisposable
     public async Task A_checkpoint_whose_origin_is_not_the_pinned_key_name_is_refused()
     {
         var grant = await SharedAsync(_factory, RandomNumberGenerator.GetBytes(5000));
-        using var logKey = CheckpointForgery.DevLogKey();
         var trusted = _factory.LogKey();
         // Signed by the very key the client pins, under its name, but for another log.
         var proxy = new RewritingProxy(_factory.Server.CreateHandler()).On<DownloadResponse>("exchange.v1.TransferService/Download", r =>
         {
             if (r.Trailer?.Receipt.Checkpoint is { } checkpoint)
             {
-                checkpoint.Origin = "elsewhere.example/audit";
-                checkpoint.Note = CheckpointForgery.Sign(new CheckpointNote(checkpoint.Origin, checkpoint.Size, checkpoint.RootHash.ToByteArray()),
-                    logKey, trusted.Name);
+                CheckpointForgery.Reorigin(checkpoint, "elsewhere.example/audit", trusted.Name);
             }
         });
         using var initech = Initech(_factory, proxy, options => options.AuditLogKey = trusted);

@@ -116,12 +116,8 @@ public sealed class ReceiptVerifierTests(ExchangeFactory factory) : IClassFixtur
         Assert.Contains("not signed by the trusted key", refused.Message);
 
         // Signed by the trusted key, under its name, for a log of another origin.
-        using var logKey = CheckpointForgery.DevLogKey();
         var elsewhere = first.Receipt.Clone();
-        elsewhere.Checkpoint.Origin = "elsewhere.example/audit";
-        elsewhere.Checkpoint.Note = CheckpointForgery.Sign(
-            new CheckpointNote(elsewhere.Checkpoint.Origin, elsewhere.Checkpoint.Size, elsewhere.Checkpoint.RootHash.ToByteArray()), logKey,
-            factory.LogKey().Name);
+        CheckpointForgery.Reorigin(elsewhere.Checkpoint, "elsewhere.example/audit", factory.LogKey().Name);
         refused = Verify(elsewhere, first.Expected);
         Assert.Equal(VerificationCheck.Origin, refused.FailedCheck);
         Assert.Contains("elsewhere.example/audit", refused.Message);
