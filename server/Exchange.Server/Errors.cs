@@ -27,4 +27,31 @@ internal static class Errors
 
     /// <summary><see cref="Missing"/> when there is no object, <see cref="Hidden"/> when there is one the caller may not see.</summary>
     public static RpcException NotFound(string name, bool exists) => exists ? Hidden(name) : Missing(name);
+
+    /// <summary>The status a domain <see cref="Refusal"/> is answered with; its message goes to the caller as it is.</summary>
+    public static RpcException From(Refusal refusal) => refusal.Kind switch
+    {
+        RefusalKind.NotFound => NotFound(refusal.Name!, refusal.Exists),
+        RefusalKind.InvalidArgument => InvalidArgument(refusal.Message),
+        RefusalKind.AlreadyExists => AlreadyExists(refusal.Message),
+        RefusalKind.FailedPrecondition => FailedPrecondition(refusal.Message),
+        RefusalKind.Aborted => new(new Status(StatusCode.Aborted, refusal.Message)),
+        RefusalKind.OutOfRange => new(new Status(StatusCode.OutOfRange, refusal.Message)),
+        _ => throw new ArgumentOutOfRangeException(nameof(refusal), refusal.Kind, "Not a refusal kind."),
+    };
+
+    /// <summary>
+    /// The result of an allowed <paramref name="decision"/>; for a denied one (already in the log),
+    /// PERMISSION_DENIED with its reason, counted by action.
+    /// </summary>
+    public static T Allowed<T>(Audit.Decision<T> decision, Observability.ExchangeTelemetry telemetry)
+    {
+        if (decision.Denied is { } denial)
+        {
+            telemetry.Denied("permission_denied", denial.Action);
+            throw PermissionDenied(denial.Reason);
+        }
+
+        return decision.Value;
+    }
 }

@@ -33,7 +33,7 @@ public class AuditAppendBenchmarks
     {
         Directory.CreateDirectory(_directory);
         var engine = new SqliteEngine(Path.Combine(_directory, "exchange.db"));
-        _database = new Database(engine, TimeProvider.System, NullLogger<Database>.Instance, new Exchange.Server.Observability.ExchangeTelemetry());
+        _database = new Database(engine, TimeProvider.System, NullLogger<Database>.Instance);
         using (var connection = engine.OpenWriter())
         {
             Migrations.Apply(connection, engine);

@@ -30,7 +30,7 @@ public class InclusionProofBenchmarks
             Build(path, Leaves);
         }
 
-        _database = new Database(new SqliteEngine(path), TimeProvider.System, NullLogger<Database>.Instance, new Exchange.Server.Observability.ExchangeTelemetry());
+        _database = new Database(new SqliteEngine(path), TimeProvider.System, NullLogger<Database>.Instance);
         _store = new AuditStore(_database);
         _random = new Random(42);
     }

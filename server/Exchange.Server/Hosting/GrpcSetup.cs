@@ -27,6 +27,7 @@ internal static class GrpcSetup
             grpc.Interceptors.Add<Limits.CallLimiter>();
             grpc.Interceptors.Add<Participants.SuspensionInterceptor>();
             grpc.Interceptors.Add<Validation.RequestTextInterceptor>();
+            grpc.Interceptors.Add<RefusalInterceptor>();
         });
         services.AddGrpcReflection();
         // Each Check runs the checks afresh, so a load balancer sees storage trouble at once, not at the next publish.

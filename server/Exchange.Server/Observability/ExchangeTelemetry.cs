@@ -18,7 +18,6 @@ internal sealed class ExchangeTelemetry : IDisposable
     private readonly Counter<long> _denials;
     private readonly Counter<long> _transferBytes;
     private readonly Histogram<double> _transferDuration;
-    private readonly Counter<long> _auditAppends;
     private readonly Counter<long> _probes;
 
     /// <summary>Instruments on the host's meter factory; without one (benchmarks, tools), on a meter of their own.</summary>
@@ -32,14 +31,19 @@ internal sealed class ExchangeTelemetry : IDisposable
         _transferDuration = _meter.CreateHistogram<double>("exchange.transfer.duration", "s", "Duration of uploads and downloads, by outcome");
         _probes = _meter.CreateCounter<long>("exchange.object.not_found",
             description: "NOT_FOUND answers for named objects, by kind and whether the object was missing or hidden from the caller");
-        _auditAppends = _meter.CreateCounter<long>("exchange.audit.appends", description: "Events durably appended to the audit log by this process");
     }
 
     public static ActivitySource Tracing { get; } = new(Name);
 
-    /// <summary>Reports the log's size as this process knows it, whenever metrics are collected.</summary>
-    public void ObserveLogSize(Func<long> size) =>
+    /// <summary>
+    /// Reports, whenever metrics are collected, the log's size as this process knows it and how many
+    /// events this process appended: read from the database, which knows nothing of metrics.
+    /// </summary>
+    public void ObserveLog(Func<long> size, Func<long> appended)
+    {
         _meter.CreateObservableGauge("exchange.audit.log_size", size, description: "Events in the audit log");
+        _meter.CreateObservableCounter("exchange.audit.appends", appended, description: "Events durably appended to the audit log by this process");
+    }
 
     public void Call(string method, Grpc.Core.StatusCode status, TimeSpan duration)
     {
@@ -72,7 +76,6 @@ internal sealed class ExchangeTelemetry : IDisposable
     public void TransferEnded(string direction, string outcome, TimeSpan duration) =>
         _transferDuration.Record(duration.TotalSeconds, new TagList { { "direction", direction }, { "outcome", outcome } });
 
-    public void Appended(long events) => _auditAppends.Add(events);
 
     public void Dispose() => _meter.Dispose();
 }

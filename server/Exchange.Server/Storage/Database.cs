@@ -26,20 +26,19 @@ internal sealed partial class Database : IAsyncDisposable
 
     private readonly Channel<IWork> _queue = Channel.CreateUnbounded<IWork>(new UnboundedChannelOptions { SingleReader = true });
     private readonly TimeProvider _time;
-    private readonly Observability.ExchangeTelemetry _telemetry;
     private readonly ILogger<Database> _logger;
     private DbConnection? _writer;
     private long _announcedSize;
     private WriteUnit? _context;
     private Task? _writerLoop;
 
-    public Database(DatabaseEngine engine, TimeProvider time, ILogger<Database> logger, Observability.ExchangeTelemetry telemetry)
+    private long _appended;
+
+    public Database(DatabaseEngine engine, TimeProvider time, ILogger<Database> logger)
     {
         Engine = engine;
         _time = time;
         _logger = logger;
-        _telemetry = telemetry;
-        telemetry.ObserveLogSize(() => LogSize);
         Growth = new LogGrowth(() => LogSize);
     }
 
@@ -54,6 +53,9 @@ internal sealed partial class Database : IAsyncDisposable
     /// <summary>Leaves durably in the log, as far as this process knows: its own commits, or a larger size another replica announced.</summary>
     public long LogSize => Math.Max(Tree.CommittedSize, Volatile.Read(ref _announcedSize));
 
+    /// <summary>Events this process has appended to the log since it started.</summary>
+    public long Appended => Volatile.Read(ref _appended);
+
     /// <summary>Loads the audit tree and starts the writer; called once the schema is current.</summary>
     public void StartWriter()
     {
@@ -63,15 +65,19 @@ internal sealed partial class Database : IAsyncDisposable
         _writerLoop = Task.Run(RunWriterAsync);
     }
 
-    public async Task<T> ReadAsync<T>(Func<DbConnection, T> read, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs <paramref name="read"/> on a pooled reader connection, asynchronously where the engine
+    /// is (PostgreSQL); SQLite's provider completes the same calls synchronously.
+    /// </summary>
+    public async Task<T> ReadAsync<T>(Func<DbConnection, CancellationToken, Task<T>> read, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            await using var connection = Engine.OpenReader();
+            await using var connection = await Engine.OpenReaderAsync(cancellationToken);
             try
             {
-                return read(connection);
+                return await read(connection, cancellationToken);
             }
             catch (DbException) when (attempt == 1 && connection.State != ConnectionState.Open)
             {
@@ -81,6 +87,10 @@ internal sealed partial class Database : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>Obsolete shape, being removed: a read that blocks its thread on the connection.</summary>
+    public Task<T> ReadAsync<T>(Func<DbConnection, T> read, CancellationToken cancellationToken) =>
+        ReadAsync((connection, _) => Task.FromResult(read(connection)), cancellationToken);
 
     /// <summary>Another replica committed the log up to <paramref name="size"/> leaves: readers and watchers here may go that far.</summary>
     public void Announced(long size)
@@ -101,8 +111,7 @@ internal sealed partial class Database : IAsyncDisposable
     /// <summary>
     /// Runs <paramref name="write"/> in the writer's transaction and returns its result once that
     /// transaction has committed. If it throws, its changes (and audit records) are rolled back and
-    /// the exception is rethrown here; an <see cref="AuditedDenial"/> is recorded first. A call
-    /// cancelled before its turn does not run at all.
+    /// the exception is rethrown here. A call cancelled before its turn does not run at all.
     /// </summary>
     public Task<T> WriteAsync<T>(Func<WriteUnit, T> write, CancellationToken cancellationToken)
     {
@@ -197,7 +206,7 @@ internal sealed partial class Database : IAsyncDisposable
                     Tree.Restore(mark);
                     if (ex is AuditedDenial denied)
                     {
-                        _telemetry.Denied(Observability.ExchangeTelemetry.Reason(denied.Denial.StatusCode), denied.Entry.Action);
+                        // Being replaced by Audit.Denials (a unit records its denial and returns it); removed with the last use.
                         context.Record(denied.Entry);
                         work.Fail(denied.Denial);
                     }
@@ -245,7 +254,7 @@ internal sealed partial class Database : IAsyncDisposable
         }
 
         Tree.Commit();
-        _telemetry.Appended(Tree.Size - start.Size);
+        Interlocked.Add(ref _appended, Tree.Size - start.Size);
         foreach (var work in batch)
         {
             work.Complete();

@@ -28,6 +28,9 @@ internal abstract class DatabaseEngine
     /// <summary>A connection for reads.</summary>
     public abstract DbConnection OpenReader();
 
+    /// <summary>A connection for reads, opened without blocking a thread where the provider can.</summary>
+    public virtual Task<DbConnection> OpenReaderAsync(CancellationToken cancellationToken) => Task.FromResult(OpenReader());
+
     /// <summary>A connection for the writer (and for migrations).</summary>
     public abstract DbConnection OpenWriter();
 

@@ -30,4 +30,17 @@ internal static class DbExtensions
         command.Parameters.Add(parameter);
         return parameter;
     }
+
+    /// <summary>Reads every row of <paramref name="command"/> with <paramref name="map"/>, without blocking where the provider can.</summary>
+    public static async Task<List<T>> ListAsync<T>(this DbCommand command, Func<DbDataReader, T> map, CancellationToken cancellationToken)
+    {
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var rows = new List<T>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            rows.Add(map(reader));
+        }
+
+        return rows;
+    }
 }

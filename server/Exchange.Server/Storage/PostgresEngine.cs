@@ -42,6 +42,9 @@ internal sealed partial class PostgresEngine : DatabaseEngine, IAsyncDisposable
 
     public override DbConnection OpenReader() => DataSource.OpenConnection();
 
+    public override async Task<DbConnection> OpenReaderAsync(CancellationToken cancellationToken) =>
+        await DataSource.OpenConnectionAsync(cancellationToken);
+
     public override void ClearPool() => DataSource.Clear();
 
     /// <summary>A connection of its own for LISTEN, outside the pool.</summary>

@@ -32,7 +32,12 @@ internal static class StorageSetup
                 _ => throw new StartupException($"Exchange:Database:Kind '{database.Kind}' is not 'sqlite' or 'postgres'."),
             };
         });
-        services.AddSingleton<Database>();
+        services.AddSingleton(provider =>
+        {
+            var database = ActivatorUtilities.CreateInstance<Database>(provider);
+            provider.GetRequiredService<Observability.ExchangeTelemetry>().ObserveLog(() => database.LogSize, () => database.Appended);
+            return database;
+        });
         services.AddSingleton<PageTokens>();
         services.AddSingleton<IBlobStore>(provider =>
         {

@@ -1,0 +1,26 @@
+using System.Text.RegularExpressions;
+
+namespace Exchange.Server.Access;
+
+/// <summary>An access request's id, from and to its resource name <c>accessRequests/{id}</c>.</summary>
+internal readonly partial record struct AccessRequestId(string Value)
+{
+    public string Name => $"accessRequests/{Value}";
+
+    public static AccessRequestId New() => new(RandomIds.New());
+
+    public static AccessRequestId Parse(string name, string field = "name")
+    {
+        var match = Pattern().Match(name);
+        return match.Success
+            ? new AccessRequestId(match.Groups[1].Value)
+            : throw Errors.InvalidArgument(string.IsNullOrEmpty(name)
+                ? $"{field} is required: an access request name like 'accessRequests/abc123'."
+                : $"{field} '{name}' is not an access request name like 'accessRequests/abc123'.");
+    }
+
+    public override string ToString() => Name;
+
+    [GeneratedRegex("^accessRequests/([a-z0-9][a-z0-9-]{0,62})\\z", RegexOptions.CultureInvariant)]
+    private static partial Regex Pattern();
+}

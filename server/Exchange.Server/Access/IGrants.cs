@@ -1,0 +1,14 @@
+using Exchange.Server.Access.Model;
+using Exchange.Server.Storage;
+
+namespace Exchange.Server.Access;
+
+/// <summary>What Transfers may ask of Access, inside its own unit of work: the grant a download is made under, and counting its use.</summary>
+internal interface IGrants
+{
+    /// <summary>The grant, its state as of the unit's time, or null.</summary>
+    Grant? Find(WriteUnit unit, GrantId id);
+
+    /// <summary>Counts one more transfer under the grant (towards its max_transfers).</summary>
+    void CountTransfer(WriteUnit unit, GrantId id);
+}

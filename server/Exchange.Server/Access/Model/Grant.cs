@@ -1,0 +1,18 @@
+using Exchange.Server.Catalog;
+using Exchange.Server.Catalog.Model;
+
+namespace Exchange.Server.Access.Model;
+
+/// <summary>A consumer's right to download a dataset under <see cref="Terms"/>; its state is as of when it was read.</summary>
+internal sealed record Grant(
+    GrantId Id,
+    DatasetId Dataset,
+    string Consumer,
+    string Provider,
+    AccessRequestId AccessRequest,
+    Terms Terms,
+    long TransfersUsed,
+    DateTimeOffset? RevokeTime,
+    string RevokeReason,
+    DateTimeOffset CreateTime,
+    GrantState State);

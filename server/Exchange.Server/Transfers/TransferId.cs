@@ -1,0 +1,26 @@
+using System.Text.RegularExpressions;
+
+namespace Exchange.Server.Transfers;
+
+/// <summary>A transfer's id, from and to its resource name <c>transfers/{id}</c>.</summary>
+internal readonly partial record struct TransferId(string Value)
+{
+    public string Name => $"transfers/{Value}";
+
+    public static TransferId New() => new(RandomIds.New());
+
+    public static TransferId Parse(string name, string field = "name")
+    {
+        var match = Pattern().Match(name);
+        return match.Success
+            ? new TransferId(match.Groups[1].Value)
+            : throw Errors.InvalidArgument(string.IsNullOrEmpty(name)
+                ? $"{field} is required: a transfer name like 'transfers/abc123'."
+                : $"{field} '{name}' is not a transfer name like 'transfers/abc123'.");
+    }
+
+    public override string ToString() => Name;
+
+    [GeneratedRegex("^transfers/([a-z0-9][a-z0-9-]{0,62})\\z", RegexOptions.CultureInvariant)]
+    private static partial Regex Pattern();
+}
