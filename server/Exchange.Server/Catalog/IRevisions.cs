@@ -1,0 +1,17 @@
+using Exchange.Server.Catalog.Model;
+using Exchange.Server.Storage;
+
+namespace Exchange.Server.Catalog;
+
+/// <summary>What Transfers may ask of a dataset's revisions, inside its own unit of work.</summary>
+internal interface IRevisions
+{
+    /// <summary>Reserves the dataset's next revision number; numbers of abandoned uploads are not reused.</summary>
+    long Reserve(WriteUnit unit, DatasetId id);
+
+    /// <summary>Stores an uploaded revision and makes it the dataset's latest when it is the newest.</summary>
+    Revision Add(WriteUnit unit, StoredRevision revision);
+
+    /// <summary>A revision with where its bytes are, or null.</summary>
+    StoredRevision? Find(WriteUnit unit, RevisionId id);
+}
