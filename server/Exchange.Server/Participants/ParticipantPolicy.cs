@@ -2,7 +2,7 @@ using Exchange.Server.Security;
 
 namespace Exchange.Server.Participants;
 
-/// <summary>Who may see and change a participant's state (DESIGN.md, Participants and roles).</summary>
+/// <summary>Who may see and change a participant's state (the roles: Security/Roles.cs).</summary>
 internal static class ParticipantPolicy
 {
     /// <summary>
