@@ -36,7 +36,7 @@ public class AuditAppendBenchmarks
         _database = new Database(engine, TimeProvider.System, NullLogger<Database>.Instance, new Exchange.Server.Observability.ExchangeTelemetry());
         using (var connection = engine.OpenWriter())
         {
-            Migrations.Apply(connection, engine);
+            Migrations.Apply(connection, engine, TimeProvider.System);
         }
 
         _database.StartWriter();

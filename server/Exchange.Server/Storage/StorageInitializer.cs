@@ -4,7 +4,7 @@ namespace Exchange.Server.Storage;
 
 /// <summary>Creates or migrates the schema and loads shared secrets and suspensions before the server takes calls.</summary>
 internal sealed partial class StorageInitializer(Database database, PageTokens pageTokens, Audit.CheckpointSigner signer, Participants.Suspensions suspensions,
-    ILogger<StorageInitializer> logger) : IHostedService
+    TimeProvider time, ILogger<StorageInitializer> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -12,7 +12,7 @@ internal sealed partial class StorageInitializer(Database database, PageTokens p
         engine.Prepare();
         using (var connection = engine.OpenWriter())
         {
-            var version = Migrations.Apply(connection, engine);
+            var version = Migrations.Apply(connection, engine, time);
             pageTokens.SetKey(ServerSecrets.GetOrCreate(connection, engine, "page-token-key", 32));
             // Not a secret, but generated the same way: once per log, shared by every replica of it.
             signer.UseLogId(Convert.ToHexStringLower(ServerSecrets.GetOrCreate(connection, engine, "audit-log-id", 16)));
