@@ -31,8 +31,9 @@ internal sealed partial class Database : IAsyncDisposable
     private DbConnection? _writer;
     private long _announcedSize;
     private WriteUnit? _context;
-    private Task? _writerLoop;
+    private readonly Task _writerLoop;
 
+    /// <summary>Loads the audit tree and starts the writer: the schema must be current (<see cref="StorageInitializer"/>).</summary>
     public Database(DatabaseEngine engine, TimeProvider time, ILogger<Database> logger, Observability.ExchangeTelemetry telemetry)
     {
         Engine = engine;
@@ -41,6 +42,10 @@ internal sealed partial class Database : IAsyncDisposable
         _telemetry = telemetry;
         telemetry.ObserveLogSize(() => LogSize);
         Growth = new LogGrowth(() => LogSize);
+        _writer = Engine.OpenWriter();
+        Tree.Load(_writer, null);
+        _context = new WriteUnit(_writer, Tree, Engine);
+        _writerLoop = Task.Run(RunWriterAsync);
     }
 
     public DatabaseEngine Engine { get; }
@@ -53,15 +58,6 @@ internal sealed partial class Database : IAsyncDisposable
 
     /// <summary>Leaves durably in the log, as far as this process knows: its own commits, or a larger size another replica announced.</summary>
     public long LogSize => Math.Max(Tree.CommittedSize, Volatile.Read(ref _announcedSize));
-
-    /// <summary>Loads the audit tree and starts the writer; called once the schema is current.</summary>
-    public void StartWriter()
-    {
-        _writer = Engine.OpenWriter();
-        Tree.Load(_writer, null);
-        _context = new WriteUnit(_writer, Tree, Engine);
-        _writerLoop = Task.Run(RunWriterAsync);
-    }
 
     public async Task<T> ReadAsync<T>(Func<DbConnection, T> read, CancellationToken cancellationToken)
     {
@@ -118,10 +114,7 @@ internal sealed partial class Database : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
-        if (_writerLoop is not null)
-        {
-            await _writerLoop;
-        }
+        await _writerLoop;
 
         if (_writer is not null)
         {

@@ -32,8 +32,14 @@ internal static class StorageSetup
                 _ => throw new StartupException($"Exchange:Database:Kind '{database.Kind}' is not 'sqlite' or 'postgres'."),
             };
         });
-        services.AddSingleton<Database>();
-        services.AddSingleton<PageTokens>();
+        services.AddSingleton<StorageInitializer>();
+        // The schema is current before the database starts its writer, and the page-token key is read from it.
+        services.AddSingleton(provider =>
+        {
+            provider.GetRequiredService<StorageInitializer>();
+            return ActivatorUtilities.CreateInstance<Database>(provider);
+        });
+        services.AddSingleton(provider => new PageTokens(provider.GetRequiredService<StorageInitializer>().PageTokenKey));
         services.AddSingleton<IBlobStore>(provider =>
         {
             var blobs = provider.GetRequiredService<IOptions<ExchangeOptions>>().Value.Blobs;
@@ -53,7 +59,6 @@ internal static class StorageSetup
         services.AddSingleton<AccessStore>();
         services.AddSingleton<Participants.ParticipantStore>();
         services.AddSingleton<Participants.Suspensions>();
-        services.AddHostedService<StorageInitializer>();
         services.AddHostedService<RevisionMaintenance>();
         services.AddSingleton<Hosting.GatewayInstance>();
         services.AddSingleton<LiveTransfers>();
