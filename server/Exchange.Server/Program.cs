@@ -9,36 +9,34 @@ try
     var builder = WebApplication.CreateBuilder(args);
     startup.QuietHostWhileStarting(builder.Logging);
 
+    // The Exchange section, bound once and validated as the host starts, before anything is created or listens:
+    // development keys anywhere but Development, a key-encryption key beside the data, settings that cannot work.
     var section = builder.Configuration.GetSection(ExchangeOptions.Section);
-    var options = section.Get<ExchangeOptions>() ?? new ExchangeOptions();
-    builder.Services.Configure<ExchangeOptions>(section);
+    ExchangeOptionsValidation.Register(builder.Services, section);
     builder.Services.AddSingleton(TimeProvider.System);
 
-    // Refuse public dev keys, and a key-encryption key beside the data, anywhere but Development, before anything listens.
-    DevKeyGuard.ThrowIfDevKeysOutsideDevelopment(builder.Environment, options);
-
     // Transport: HTTPS on 127.0.0.1:5001 by default, HTTP/2 for gRPC.
-    builder.AddExchangeTls(options.Tls, options.Limits);
+    builder.AddExchangeTls();
 
     // Who is calling: JWT bearer tokens; every endpoint requires a caller unless marked anonymous.
-    builder.Services.AddExchangeAuthentication(options.Auth, options.Tls, builder.Environment);
+    builder.Services.AddExchangeAuthentication();
 
     // Where state lives: SQLite under Exchange:DataDirectory, migrated on start; every write is
     // group-committed together with its audit record, and checkpoints are signed as the log grows.
-    builder.Services.AddExchangeStorage(options);
+    builder.Services.AddExchangeStorage();
 
     // What is served: exchange.v1 services, health and reflection.
-    builder.Services.AddExchangeGrpc(options);
+    builder.Services.AddExchangeGrpc();
 
-    // What operators see: OpenTelemetry metrics (Prometheus scrape endpoint, OTLP) and traces.
-    builder.Services.AddExchangeTelemetry(options.Telemetry);
+    // What operators see: OpenTelemetry metrics (Prometheus scrape endpoint, OTLP) and traces. OpenTelemetry registers
+    // its exporters while the host is built: the one place that reads settings before the options are validated.
+    builder.Services.AddExchangeTelemetry(section.GetSection(nameof(ExchangeOptions.Telemetry)).Get<TelemetryOptions>() ?? new TelemetryOptions());
 
     var app = builder.Build();
-    app.Services.GetRequiredService<SigningKeyRing>().UseLogger(app.Logger);
     app.UseAuthentication();
     app.UseAuthorization();
-    app.MapExchangeServices(options);
-    app.MapExchangeTelemetry(options);
+    app.MapExchangeServices();
+    app.MapExchangeTelemetry();
     await app.StartAsync();
     startup.MarkStarted();
     await app.WaitForShutdownAsync();

@@ -33,13 +33,12 @@ public class AuditAppendBenchmarks
     {
         Directory.CreateDirectory(_directory);
         var engine = new SqliteEngine(Path.Combine(_directory, "exchange.db"));
-        _database = new Database(engine, TimeProvider.System, NullLogger<Database>.Instance);
         using (var connection = engine.OpenWriter())
         {
-            Migrations.Apply(connection, engine);
+            Migrations.Apply(connection, engine, TimeProvider.System);
         }
 
-        _database.StartWriter();
+        _database = new Database(engine, TimeProvider.System, NullLogger<Database>.Instance);
         _leaf = _entry.Encode(DateTimeOffset.UtcNow);
         _bare = new SqliteEngine(Path.Combine(_directory, "bare.db")).OpenWriter();
         _bare.Command("CREATE TABLE leaves (idx INTEGER PRIMARY KEY, leaf BLOB NOT NULL)").ExecuteNonQuery();

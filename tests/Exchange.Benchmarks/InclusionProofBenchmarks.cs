@@ -55,7 +55,7 @@ public class InclusionProofBenchmarks
         {
             connection.Open();
             connection.Command("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;").ExecuteNonQuery();
-            Migrations.Apply(connection, new SqliteEngine(building));
+            Migrations.Apply(connection, new SqliteEngine(building), TimeProvider.System);
             var tree = new AuditTree();
             using var insert = connection.Command("INSERT INTO audit_nodes (id, hash) VALUES (@id, @hash)");
             var id = insert.Parameter("@id");

@@ -12,16 +12,24 @@ internal static class DevKeyGuard
 {
     public static void ThrowIfDevKeysOutsideDevelopment(IHostEnvironment environment, ExchangeOptions options)
     {
+        if (Problem(environment, options) is { } problem)
+        {
+            throw new StartupException(problem);
+        }
+    }
+
+    /// <summary>Why <paramref name="options"/> may not be used in <paramref name="environment"/>, or null when they may.</summary>
+    public static string? Problem(IHostEnvironment environment, ExchangeOptions options)
+    {
         if (environment.IsDevelopment())
         {
-            return;
+            return null;
         }
 
         if (options.Auth.SigningKeyFiles.Count == 0 && string.IsNullOrWhiteSpace(options.Auth.Authority))
         {
-            throw new StartupException(
-                "No token signing keys are configured. Set Exchange:Auth:Authority (OIDC) or Exchange:Auth:SigningKeyFiles; " +
-                "for local development run with ASPNETCORE_ENVIRONMENT=Development to use certs-dev/.");
+            return "No token signing keys are configured. Set Exchange:Auth:Authority (OIDC) or Exchange:Auth:SigningKeyFiles; " +
+                "for local development run with ASPNETCORE_ENVIRONMENT=Development to use certs-dev/.";
         }
 
         var dev = DevIdentities();
@@ -40,19 +48,19 @@ internal static class DevKeyGuard
         {
             if (!string.IsNullOrWhiteSpace(path) && IsDev(ConfigPaths.Resolve(path), dev))
             {
-                throw new StartupException(
-                    $"'{path}' ({setting}) is a development key or certificate from certs-dev/ (by folder or key material) " +
-                    $"and must not be used outside Development (this is {environment.EnvironmentName}). Configure keys of your own (see README, Configuration).");
+                return $"'{path}' ({setting}) is a development key or certificate from certs-dev/ (by folder or key material) " +
+                    $"and must not be used outside Development (this is {environment.EnvironmentName}). Configure keys of your own (see README, Configuration).";
             }
         }
 
         if (options.Encryption.KeyFiles.Count == 0)
         {
-            throw new StartupException(
-                $"Outside Development (this is {environment.EnvironmentName}) Exchange:Encryption:KeyFiles:<id> must name key-encryption keys of your own, " +
+            return $"Outside Development (this is {environment.EnvironmentName}) Exchange:Encryption:KeyFiles:<id> must name key-encryption keys of your own, " +
                 "kept apart from the data directory (e.g. `openssl rand -base64 32`): the key generated inside the data directory when none is configured " +
-                "is a development convenience that sits beside the data it protects.");
+                "is a development convenience that sits beside the data it protects.";
         }
+
+        return null;
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Options;
 
 namespace Exchange.Server.Hosting;
 
@@ -30,6 +31,8 @@ internal sealed class StartupFailure
     public static string Describe(Exception exception) => exception switch
     {
         StartupException ex => ex.Message,
+        // The settings that cannot work, each naming its setting, in one line.
+        OptionsValidationException ex => string.Join(" ", ex.Failures),
         IOException { InnerException: AddressInUseException } ex =>
             $"{ex.Message} Another process (perhaps another gateway) listens there: stop it, or choose another address with --urls.",
         IOException ex when ex.Message.Contains("Failed to bind", StringComparison.Ordinal) => $"{ex.Message} Choose another address with --urls.",

@@ -1,5 +1,7 @@
 using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.Options;
 
 namespace Exchange.Server.Hosting;
 
@@ -14,9 +16,11 @@ internal static class TlsSetup
 
     /// <summary>
     /// Listens on <see cref="DefaultUrl"/> unless --urls (or any other urls setting) says
-    /// otherwise, and serves the configured PEM certificate on every HTTPS endpoint.
+    /// otherwise, and serves the configured PEM certificate on every HTTPS endpoint. Kestrel's
+    /// options are made from the validated Exchange:Tls and Exchange:Limits (<see cref="Problems"/>)
+    /// when the server starts.
     /// </summary>
-    public static WebApplicationBuilder AddExchangeTls(this WebApplicationBuilder builder, TlsOptions tls, Limits.LimitOptions limits)
+    public static WebApplicationBuilder AddExchangeTls(this WebApplicationBuilder builder)
     {
         if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]) &&
             string.IsNullOrEmpty(builder.Configuration["http_ports"]) &&
@@ -25,26 +29,18 @@ internal static class TlsSetup
             builder.WebHost.UseUrls(DefaultUrl);
         }
 
-        builder.WebHost.ConfigureKestrel(kestrel =>
+        // One set of HTTPS defaults: Kestrel keeps only the last ConfigureHttpsDefaults.
+        builder.Services.AddOptions<KestrelServerOptions>().Configure<IOptions<ExchangeOptions>, TimeProvider>((kestrel, exchange, time) =>
         {
+            var (tls, limits) = (exchange.Value.Tls, exchange.Value.Limits);
             kestrel.Limits.Http2.InitialConnectionWindowSize = ConnectionWindow;
             kestrel.Limits.Http2.InitialStreamWindowSize = StreamWindow;
             kestrel.Limits.Http2.MaxStreamsPerConnection = limits.MaxStreamsPerConnection;
             kestrel.Limits.Http2.KeepAlivePingDelay = limits.KeepAlivePingDelay;
             kestrel.Limits.Http2.KeepAlivePingTimeout = limits.KeepAlivePingTimeout;
-        });
-        var certificate = ServerCertificate(tls);
-        var (mode, trust) = ClientCertificates(tls);
-        var urls = builder.Configuration[WebHostDefaults.ServerUrlsKey] ?? "";
-        if (mode != ClientCertificateMode.NoCertificate && urls.Contains("http://", StringComparison.OrdinalIgnoreCase))
-        {
-            // A plain-HTTP endpoint would serve callers with no certificate at all while mutual TLS looks switched on.
-            throw new StartupException($"Exchange:Tls:ClientCertificates is '{tls.ClientCertificates}', but '{urls}' includes plain http; use https endpoints only.");
-        }
-
-        // One set of HTTPS defaults: Kestrel keeps only the last ConfigureHttpsDefaults.
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
+            var certificate = ServerCertificate(tls);
+            var mode = Mode(tls);
+            var trust = mode == ClientCertificateMode.NoCertificate ? null : ClientTrust(tls, time);
             kestrel.ConfigureHttpsDefaults(https =>
             {
                 if (certificate is not null)
@@ -58,52 +54,66 @@ internal static class TlsSetup
                     https.ClientCertificateValidation = (presented, _, _) => trust.Accepts(presented);
                 }
             });
-            kestrel.ConfigureEndpointDefaults(endpoint =>
-                endpoint.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1AndHttp2);
+            kestrel.ConfigureEndpointDefaults(endpoint => endpoint.Protocols = HttpProtocols.Http1AndHttp2);
         });
         return builder;
     }
 
-    private static X509Certificate2? ServerCertificate(TlsOptions tls)
+    /// <summary>What cannot work in Exchange:Tls: an unknown client certificate mode, files that are not there, plain http beside mutual TLS.</summary>
+    public static IEnumerable<string> Problems(TlsOptions tls, string? urls)
     {
-        if (string.IsNullOrWhiteSpace(tls.CertificateFile))
+        if (!string.IsNullOrWhiteSpace(tls.CertificateFile))
         {
-            return null;
+            foreach (var file in new[] { tls.CertificateFile, tls.KeyFile }.Where(f => !string.IsNullOrWhiteSpace(f)).Select(f => ConfigPaths.Resolve(f!)))
+            {
+                if (!File.Exists(file))
+                {
+                    yield return $"TLS file '{file}' (Exchange:Tls) does not exist.";
+                }
+            }
         }
 
-        var certificatePath = ConfigPaths.Resolve(tls.CertificateFile);
-        var keyPath = string.IsNullOrWhiteSpace(tls.KeyFile) ? null : ConfigPaths.Resolve(tls.KeyFile);
-        foreach (var file in new[] { certificatePath, keyPath }.OfType<string>().Where(f => !File.Exists(f)))
+        if (tls.ClientCertificates is not ("off" or "optional" or "required"))
         {
-            throw new StartupException($"TLS file '{file}' (Exchange:Tls) does not exist.");
+            yield return $"Exchange:Tls:ClientCertificates '{tls.ClientCertificates}' is not 'off', 'optional' or 'required'.";
+            yield break;
         }
 
-        return X509Certificate2.CreateFromPemFile(certificatePath, keyPath);
-    }
-
-    /// <summary>Mutual TLS as Exchange:Tls:ClientCertificates says; a certificate that is presented must be one the client CA vouches for.</summary>
-    private static (ClientCertificateMode Mode, Security.ClientCertificateTrust? Trust) ClientCertificates(TlsOptions tls)
-    {
-        var mode = tls.ClientCertificates switch
+        if (tls.ClientCertificates == "off")
         {
-            "off" => ClientCertificateMode.NoCertificate,
-            "optional" => ClientCertificateMode.AllowCertificate,
-            "required" => ClientCertificateMode.RequireCertificate,
-            _ => throw new StartupException($"Exchange:Tls:ClientCertificates '{tls.ClientCertificates}' is not 'off', 'optional' or 'required'."),
-        };
-        if (mode == ClientCertificateMode.NoCertificate)
-        {
-            return (mode, null);
+            yield break;
         }
 
         if (string.IsNullOrWhiteSpace(tls.ClientCaFile) || !File.Exists(ConfigPaths.Resolve(tls.ClientCaFile)))
         {
-            throw new StartupException(
-                $"Exchange:Tls:ClientCertificates is '{tls.ClientCertificates}': Exchange:Tls:ClientCaFile must name the PEM file of the CA that issues client certificates.");
+            yield return $"Exchange:Tls:ClientCertificates is '{tls.ClientCertificates}': Exchange:Tls:ClientCaFile must name the PEM file of the CA that issues client certificates.";
         }
 
+        if ((urls ?? "").Contains("http://", StringComparison.OrdinalIgnoreCase))
+        {
+            // A plain-HTTP endpoint would serve callers with no certificate at all while mutual TLS looks switched on.
+            yield return $"Exchange:Tls:ClientCertificates is '{tls.ClientCertificates}', but '{urls}' includes plain http; use https endpoints only.";
+        }
+    }
+
+    private static X509Certificate2? ServerCertificate(TlsOptions tls) =>
+        string.IsNullOrWhiteSpace(tls.CertificateFile)
+            ? null
+            : X509Certificate2.CreateFromPemFile(ConfigPaths.Resolve(tls.CertificateFile),
+                string.IsNullOrWhiteSpace(tls.KeyFile) ? null : ConfigPaths.Resolve(tls.KeyFile));
+
+    /// <summary>Mutual TLS as Exchange:Tls:ClientCertificates says; a certificate that is presented must be one the client CA vouches for.</summary>
+    private static ClientCertificateMode Mode(TlsOptions tls) => tls.ClientCertificates switch
+    {
+        "optional" => ClientCertificateMode.AllowCertificate,
+        "required" => ClientCertificateMode.RequireCertificate,
+        _ => ClientCertificateMode.NoCertificate,
+    };
+
+    private static Security.ClientCertificateTrust ClientTrust(TlsOptions tls, TimeProvider time)
+    {
         var roots = new X509Certificate2Collection();
-        roots.ImportFromPemFile(ConfigPaths.Resolve(tls.ClientCaFile));
-        return (mode, new Security.ClientCertificateTrust(roots, TimeProvider.System));
+        roots.ImportFromPemFile(ConfigPaths.Resolve(tls.ClientCaFile!));
+        return new Security.ClientCertificateTrust(roots, time);
     }
 }

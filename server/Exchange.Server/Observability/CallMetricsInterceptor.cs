@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 
@@ -8,7 +7,7 @@ namespace Exchange.Server.Observability;
 /// Counts every call by method and final status, and times it (streams until their last message);
 /// and counts NOT_FOUND answers by the kind of object and whether it was missing or hidden.
 /// </summary>
-internal sealed class CallMetricsInterceptor(ExchangeTelemetry telemetry) : Interceptor
+internal sealed class CallMetricsInterceptor(ExchangeTelemetry telemetry, TimeProvider time) : Interceptor
 {
     public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context,
         UnaryServerMethod<TRequest, TResponse> continuation) =>
@@ -36,7 +35,7 @@ internal sealed class CallMetricsInterceptor(ExchangeTelemetry telemetry) : Inte
 
     private async Task<T> MeasureAsync<T>(ServerCallContext context, Func<Task<T>> call)
     {
-        var started = Stopwatch.GetTimestamp();
+        var started = time.GetTimestamp();
         var status = StatusCode.Internal;
         try
         {
@@ -61,7 +60,7 @@ internal sealed class CallMetricsInterceptor(ExchangeTelemetry telemetry) : Inte
         }
         finally
         {
-            telemetry.Call(context.Method, status, Stopwatch.GetElapsedTime(started));
+            telemetry.Call(context.Method, status, time.GetElapsedTime(started));
         }
     }
 }

@@ -11,6 +11,8 @@ internal static class TelemetrySetup
     /// <summary>
     /// OpenTelemetry: the gateway's own meter and trace source, ASP.NET Core's and the runtime's
     /// metrics, a Prometheus scrape endpoint, and OTLP export when a collector is configured.
+    /// OpenTelemetry's builders register their exporters as the host is built, so these settings
+    /// are read then (<paramref name="options"/>); nothing else reads options before the host starts.
     /// </summary>
     public static IServiceCollection AddExchangeTelemetry(this IServiceCollection services, TelemetryOptions options)
     {
@@ -43,8 +45,9 @@ internal static class TelemetrySetup
         return services;
     }
 
-    public static WebApplication MapExchangeTelemetry(this WebApplication app, ExchangeOptions options)
+    public static WebApplication MapExchangeTelemetry(this WebApplication app)
     {
+        var options = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ExchangeOptions>>().Value;
         if (options.Telemetry.Prometheus)
         {
             // Like every other endpoint it needs a token: one with the metrics role, which opens nothing else

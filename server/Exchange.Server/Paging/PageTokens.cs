@@ -11,16 +11,13 @@ namespace Exchange.Server.Paging;
 /// caller and filters) and authenticated with a per-exchange key. A client can neither forge a
 /// position nor replay a token under other filters or as another participant.
 /// </summary>
-internal sealed class PageTokens
+/// <param name="key">The per-exchange key, from the database (<see cref="Storage.StorageInitializer"/>).</param>
+internal sealed class PageTokens(byte[] key)
 {
     private const byte Version = 1;
     private const int ScopeLength = 16;
     private const int MacLength = 16;
     private const int PayloadLength = 1 + ScopeLength + sizeof(long);
-
-    private byte[]? _key;
-
-    public void SetKey(byte[] key) => _key = key;
 
     /// <summary>A token meaning "continue after <paramref name="position"/>" for this query.</summary>
     public string Encode(string scope, long position)
@@ -29,7 +26,7 @@ internal sealed class PageTokens
         token[0] = Version;
         ScopeHash(scope).CopyTo(token[1..]);
         BinaryPrimitives.WriteInt64BigEndian(token[(1 + ScopeLength)..], position);
-        HMACSHA256.HashData(Key, token[..PayloadLength])[..MacLength].CopyTo(token[PayloadLength..]);
+        HMACSHA256.HashData(key, token[..PayloadLength])[..MacLength].CopyTo(token[PayloadLength..]);
         return Base64UrlEncoder.Encode(token.ToArray());
     }
 
@@ -56,7 +53,7 @@ internal sealed class PageTokens
             throw Invalid();
         }
 
-        var expectedMac = HMACSHA256.HashData(Key, raw.AsSpan(0, PayloadLength))[..MacLength];
+        var expectedMac = HMACSHA256.HashData(key, raw.AsSpan(0, PayloadLength))[..MacLength];
         if (!CryptographicOperations.FixedTimeEquals(expectedMac, raw.AsSpan(PayloadLength)) ||
             !CryptographicOperations.FixedTimeEquals(ScopeHash(scope), raw.AsSpan(1, ScopeLength)))
         {
@@ -65,8 +62,6 @@ internal sealed class PageTokens
 
         return BinaryPrimitives.ReadInt64BigEndian(raw.AsSpan(1 + ScopeLength));
     }
-
-    private byte[] Key => _key ?? throw new InvalidOperationException("Page token key not loaded; storage is not initialized.");
 
     private static byte[] ScopeHash(string scope) => SHA256.HashData(Encoding.UTF8.GetBytes(scope))[..ScopeLength];
 

@@ -1,6 +1,7 @@
 using Exchange.Server.Hosting;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 
 namespace Exchange.Server.Security;
@@ -14,35 +15,26 @@ internal static class AuthenticationSetup
     /// fallback policy that makes every endpoint require an authenticated caller unless it is
     /// explicitly marked anonymous (health and reflection only); and the role policies of the
     /// exchange.v1 services (a participant role) and of the metrics endpoint (the metrics role).
+    /// The handler's options are made from the validated Exchange:Auth (<see cref="Problems"/>) when first needed.
     /// </summary>
-    public static IServiceCollection AddExchangeAuthentication(this IServiceCollection services, AuthOptions options, TlsOptions tls, IHostEnvironment environment)
+    public static IServiceCollection AddExchangeAuthentication(this IServiceCollection services)
     {
-        if (options.RequireBoundTokens && tls.ClientCertificates != "required")
+        services.AddSingleton(provider =>
         {
-            throw new StartupException(
-                $"Exchange:Auth:RequireBoundTokens needs Exchange:Tls:ClientCertificates=required (it is '{tls.ClientCertificates}'): " +
-                "a bound token can only be checked against the certificate every connection must present.");
-        }
+            var options = provider.GetRequiredService<IOptions<ExchangeOptions>>().Value.Auth;
+            return new SigningKeyRing(options.SigningKeyFiles, options.KeyRefreshInterval, provider.GetRequiredService<TimeProvider>(),
+                DevKeyGuard.IsDevKey(provider.GetRequiredService<IHostEnvironment>()), provider.GetRequiredService<ILogger<SigningKeyRing>>());
+        });
+        services.AddSingleton(provider => new IssuerBinding(provider.GetRequiredService<IOptions<ExchangeOptions>>().Value.Auth));
+        services.AddHostedService<SigningKeysAtStart>();
 
-        if (string.IsNullOrWhiteSpace(options.Issuer) && string.IsNullOrWhiteSpace(options.Authority))
-        {
-            throw new StartupException("Exchange:Auth:Issuer (or Exchange:Auth:Authority) must be configured.");
-        }
-
-        if (options.MaxTokenLifetime <= TimeSpan.Zero)
-        {
-            throw new StartupException($"{TokenLifetime.Setting} must be positive, not {options.MaxTokenLifetime}.");
-        }
-
-        var algorithms = options.Algorithms.Count > 0 ? options.Algorithms.ToArray() : [SecurityAlgorithms.EcdsaSha256];
-        var issuers = new IssuerBinding(options);
-        var keys = new SigningKeyRing(options.SigningKeyFiles, options.KeyRefreshInterval, TimeProvider.System, DevKeyGuard.IsDevKey(environment));
-        services.AddSingleton(keys);
-
-        services
-            .AddAuthentication(JwtBearerDefaults.AuthenticationScheme)
-            .AddJwtBearer(jwt =>
+        services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
+        services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
+            .Configure<IOptions<ExchangeOptions>, SigningKeyRing, IssuerBinding, TimeProvider>((jwt, exchange, keys, issuers, time) =>
             {
+                var options = exchange.Value.Auth;
+                var algorithms = options.Algorithms.Count > 0 ? options.Algorithms.ToArray() : [SecurityAlgorithms.EcdsaSha256];
+                jwt.TimeProvider = time;
                 jwt.MapInboundClaims = false;
                 jwt.IncludeErrorDetails = false;
                 if (!string.IsNullOrWhiteSpace(options.Authority))
@@ -82,8 +74,7 @@ internal static class AuthenticationSetup
                         {
                             context.Fail(wrongIssuer);
                         }
-                        else if (TokenLifetime.Problem(context.SecurityToken, context.Options.TimeProvider?.GetUtcNow() ?? DateTimeOffset.UtcNow,
-                            options.MaxTokenLifetime) is { } tooLong)
+                        else if (TokenLifetime.Problem(context.SecurityToken, time.GetUtcNow(), options.MaxTokenLifetime) is { } tooLong)
                         {
                             context.Fail(tooLong);
                         }
@@ -110,5 +101,42 @@ internal static class AuthenticationSetup
         services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationMiddlewareResultHandler, GrpcForbidden>();
 
         return services;
+    }
+
+    /// <summary>What cannot work in Exchange:Auth, alone or with the TLS settings it needs.</summary>
+    public static IEnumerable<string> Problems(AuthOptions options, TlsOptions tls)
+    {
+        if (options.RequireBoundTokens && tls.ClientCertificates != "required")
+        {
+            yield return $"Exchange:Auth:RequireBoundTokens needs Exchange:Tls:ClientCertificates=required (it is '{tls.ClientCertificates}'): " +
+                "a bound token can only be checked against the certificate every connection must present.";
+        }
+
+        if (string.IsNullOrWhiteSpace(options.Issuer) && string.IsNullOrWhiteSpace(options.Authority))
+        {
+            yield return "Exchange:Auth:Issuer (or Exchange:Auth:Authority) must be configured.";
+        }
+
+        if (options.MaxTokenLifetime <= TimeSpan.Zero)
+        {
+            yield return $"{TokenLifetime.Setting} must be positive, not {options.MaxTokenLifetime}.";
+        }
+
+        foreach (var problem in IssuerBinding.Problems(options))
+        {
+            yield return problem;
+        }
+    }
+
+    /// <summary>Loads the token signing keys as the host starts, so a missing or malformed key stops the start with a clear message.</summary>
+    private sealed class SigningKeysAtStart(IServiceProvider services) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            services.GetRequiredService<SigningKeyRing>();
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

@@ -1,4 +1,3 @@
-using Exchange.Server.Hosting;
 using Microsoft.IdentityModel.Tokens;
 
 namespace Exchange.Server.Security;
@@ -15,35 +14,50 @@ internal sealed class IssuerBinding
     /// <summary>Registered participants: true when registered with the authority, false with the key files' issuer.</summary>
     private readonly Dictionary<string, bool> _participants = new(StringComparer.Ordinal);
 
-    /// <summary>Checks the configuration; anything that cannot work is a <see cref="StartupException"/>.</summary>
+    /// <summary>Binds the issuers and participants of settings that <see cref="Problems"/> found nothing wrong with.</summary>
     public IssuerBinding(AuthOptions options)
     {
         Authority = string.IsNullOrWhiteSpace(options.Authority) ? null : options.Authority;
+        FileIssuer = options.SigningKeyFiles.Count > 0 ? options.Issuer : null;
+        foreach (var (participant, issuer) in options.Participants)
+        {
+            _participants[participant] = FileIssuer is null || !string.Equals(issuer, FileIssuer, StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary>What cannot work in the issuers and the participant map of Exchange:Auth.</summary>
+    public static IEnumerable<string> Problems(AuthOptions options)
+    {
+        var authority = string.IsNullOrWhiteSpace(options.Authority) ? null : options.Authority;
+        string? fileIssuer = null;
         if (options.SigningKeyFiles.Count > 0)
         {
-            FileIssuer = string.IsNullOrWhiteSpace(options.Issuer)
-                ? throw new StartupException("Exchange:Auth:SigningKeyFiles sign tokens for Exchange:Auth:Issuer, which must be set (the 'iss' of those tokens).")
-                : options.Issuer;
+            if (string.IsNullOrWhiteSpace(options.Issuer))
+            {
+                yield return "Exchange:Auth:SigningKeyFiles sign tokens for Exchange:Auth:Issuer, which must be set (the 'iss' of those tokens).";
+                yield break;
+            }
+
+            fileIssuer = options.Issuer;
         }
 
-        if (FileIssuer is not null && Authority is not null && SameIssuer(FileIssuer, Authority))
+        if (fileIssuer is not null && authority is not null && SameIssuer(fileIssuer, authority))
         {
-            throw new StartupException(
-                $"Exchange:Auth:Issuer ('{FileIssuer}') and the issuer of Exchange:Auth:Authority must differ: each signs with keys of its own.");
+            yield return $"Exchange:Auth:Issuer ('{fileIssuer}') and the issuer of Exchange:Auth:Authority must differ: each signs with keys of its own.";
+            yield break;
         }
 
         foreach (var (participant, issuer) in options.Participants)
         {
             if (!ParticipantId.IsValid(participant))
             {
-                throw new StartupException($"Exchange:Auth:Participants: '{participant}' is not a participant id ({ParticipantId.Rule}).");
+                yield return $"Exchange:Auth:Participants: '{participant}' is not a participant id ({ParticipantId.Rule}).";
             }
-
-            _participants[participant] =
-                FileIssuer is not null && string.Equals(issuer, FileIssuer, StringComparison.Ordinal) ? false
-                : Authority is not null && SameIssuer(issuer, Authority) ? true
-                : throw new StartupException(
-                    $"Exchange:Auth:Participants:{participant}: '{issuer}' is not a configured issuer ({Configured()}).");
+            else if (!(fileIssuer is not null && string.Equals(issuer, fileIssuer, StringComparison.Ordinal))
+                && !(authority is not null && SameIssuer(issuer, authority)))
+            {
+                yield return $"Exchange:Auth:Participants:{participant}: '{issuer}' is not a configured issuer ({Configured(fileIssuer, authority)}).";
+            }
         }
     }
 
@@ -90,7 +104,7 @@ internal sealed class IssuerBinding
             : $"participant '{participant}' is registered with another issuer than this token's ('{issuer}')";
     }
 
-    private string Configured() => (FileIssuer, Authority) switch
+    private static string Configured(string? fileIssuer, string? authorityIssuer) => (fileIssuer, authorityIssuer) switch
     {
         (null, null) => "none is",
         ({ } files, null) => $"only '{files}', Exchange:Auth:Issuer",

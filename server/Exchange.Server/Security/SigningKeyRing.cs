@@ -21,14 +21,15 @@ internal sealed partial class SigningKeyRing
     private readonly TimeProvider _time;
     private readonly Func<string, bool> _refused;
     private readonly Lock _refreshing = new();
-    private ILogger? _logger;
+    private readonly ILogger<SigningKeyRing> _logger;
     private IReadOnlyList<SecurityKey> _keys;
     private Dictionary<string, (string Hash, SecurityKey Key)> _byFile;
     private long _checkedAtTicks;
 
     /// <summary>Loads the keys now, so a missing or malformed key stops the start with a clear message.</summary>
-    public SigningKeyRing(IEnumerable<string> entries, TimeSpan refreshInterval, TimeProvider time, Func<string, bool> refused)
+    public SigningKeyRing(IEnumerable<string> entries, TimeSpan refreshInterval, TimeProvider time, Func<string, bool> refused, ILogger<SigningKeyRing> logger)
     {
+        _logger = logger;
         _entries = [.. entries.Select(ConfigPaths.Resolve)];
         _refreshInterval = refreshInterval;
         _time = time;
@@ -43,9 +44,6 @@ internal sealed partial class SigningKeyRing
         _keys = [.. _byFile.Values.Select(v => v.Key)];
         _checkedAtTicks = time.GetUtcNow().UtcTicks;
     }
-
-    /// <summary>Where refresh problems are reported; set once the host has a logger.</summary>
-    public void UseLogger(ILogger logger) => _logger = logger;
 
     /// <summary>The keys in force now.</summary>
     public IReadOnlyList<SecurityKey> Keys()
@@ -118,19 +116,10 @@ internal sealed partial class SigningKeyRing
 
         _byFile = next;
         Volatile.Write(ref _keys, [.. next.Values.Select(v => v.Key)]);
-        if (_logger is not null)
-        {
-            LogReloaded(_logger, next.Count);
-        }
+        LogReloaded(_logger, next.Count);
     }
 
-    private void Report(Exception problem)
-    {
-        if (_logger is not null)
-        {
-            LogFileRefused(_logger, problem);
-        }
-    }
+    private void Report(Exception problem) => LogFileRefused(_logger, problem);
 
     private List<string> Files() =>
     [

@@ -30,16 +30,21 @@ internal sealed partial class Database : IAsyncDisposable
     private DbConnection? _writer;
     private long _announcedSize;
     private WriteUnit? _context;
-    private Task? _writerLoop;
+    private readonly Task _writerLoop;
 
     private long _appended;
 
+    /// <summary>Loads the audit tree and starts the writer: the schema must be current (<see cref="StorageInitializer"/>).</summary>
     public Database(DatabaseEngine engine, TimeProvider time, ILogger<Database> logger)
     {
         Engine = engine;
         _time = time;
         _logger = logger;
         Growth = new LogGrowth(() => LogSize);
+        _writer = Engine.OpenWriter();
+        Tree.Load(_writer, null);
+        _context = new WriteUnit(_writer, Tree, Engine);
+        _writerLoop = Task.Run(RunWriterAsync);
     }
 
     public DatabaseEngine Engine { get; }
@@ -55,15 +60,6 @@ internal sealed partial class Database : IAsyncDisposable
 
     /// <summary>Events this process has appended to the log since it started.</summary>
     public long Appended => Volatile.Read(ref _appended);
-
-    /// <summary>Loads the audit tree and starts the writer; called once the schema is current.</summary>
-    public void StartWriter()
-    {
-        _writer = Engine.OpenWriter();
-        Tree.Load(_writer, null);
-        _context = new WriteUnit(_writer, Tree, Engine);
-        _writerLoop = Task.Run(RunWriterAsync);
-    }
 
     /// <summary>
     /// Runs <paramref name="read"/> on a pooled reader connection, asynchronously where the engine
@@ -127,10 +123,7 @@ internal sealed partial class Database : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
-        if (_writerLoop is not null)
-        {
-            await _writerLoop;
-        }
+        await _writerLoop;
 
         if (_writer is not null)
         {

@@ -217,7 +217,7 @@ internal static class Migrations
     public static int LatestVersion => Scripts.Count;
 
     /// <summary>Brings the schema to <see cref="LatestVersion"/>; refuses a schema newer than this build knows.</summary>
-    public static int Apply(DbConnection connection, DatabaseEngine engine) => engine.WithSchemaLock(connection, () =>
+    public static int Apply(DbConnection connection, DatabaseEngine engine, TimeProvider time) => engine.WithSchemaLock(connection, () =>
     {
         connection.Command(engine.SchemaScript("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER NOT NULL PRIMARY KEY, apply_time TEXT NOT NULL)"))
             .ExecuteNonQuery();
@@ -236,7 +236,7 @@ internal static class Migrations
             connection.Command(engine.SchemaScript(Scripts[version - 1]), transaction).ExecuteNonQuery();
             connection.Command("INSERT INTO schema_migrations (version, apply_time) VALUES (@v, @t)", transaction)
                 .With("@v", version)
-                .With("@t", DateTimeOffset.UtcNow.ToString("O"))
+                .With("@t", time.GetUtcNow().ToString("O"))
                 .ExecuteNonQuery();
             transaction.Commit();
         }

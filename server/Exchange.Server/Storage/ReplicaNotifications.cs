@@ -18,7 +18,12 @@ internal sealed partial class ReplicaNotifications(DatabaseEngine engine, Databa
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var postgres = (PostgresEngine)engine;
+        if (engine is not PostgresEngine postgres)
+        {
+            // The embedded engine: no other replica shares it, so there is nothing to hear.
+            return;
+        }
+
         while (!stoppingToken.IsCancellationRequested)
         {
             try

@@ -1,31 +1,29 @@
-using Exchange.Server.Paging;
-
 namespace Exchange.Server.Storage;
 
-/// <summary>Creates or migrates the schema and loads shared secrets and suspensions before the server takes calls.</summary>
-internal sealed partial class StorageInitializer(Database database, PageTokens pageTokens, Audit.CheckpointSigner signer, Participants.Suspensions suspensions,
-    ILogger<StorageInitializer> logger) : IHostedService
+/// <summary>
+/// Creates or migrates the schema and loads shared secrets and suspensions. Created once, as the
+/// <see cref="Database"/> (which starts its writer on the current schema) and <see cref="Paging.PageTokens"/>
+/// (which need the page-token key) are: when the host resolves its hosted services, after the
+/// configuration is validated and before any of them starts or the server takes calls.
+/// </summary>
+internal sealed partial class StorageInitializer
 {
-    public Task StartAsync(CancellationToken cancellationToken)
+    public StorageInitializer(DatabaseEngine engine, Audit.CheckpointSigner signer, Participants.Suspensions suspensions, TimeProvider time,
+        ILogger<StorageInitializer> logger)
     {
-        var engine = database.Engine;
         engine.Prepare();
-        using (var connection = engine.OpenWriter())
-        {
-            var version = Migrations.Apply(connection, engine);
-            pageTokens.SetKey(ServerSecrets.GetOrCreate(connection, engine, "page-token-key", 32));
-            // Not a secret, but generated the same way: once per log, shared by every replica of it.
-            signer.UseLogId(Convert.ToHexStringLower(ServerSecrets.GetOrCreate(connection, engine, "audit-log-id", 16)));
-            suspensions.Load(Participants.ParticipantStore.LoadStates(connection));
-            LogReady(engine.Location, version, signer.LogId);
-        }
-
-        database.StartWriter();
-        return Task.CompletedTask;
+        using var connection = engine.OpenWriter();
+        var version = Migrations.Apply(connection, engine, time);
+        PageTokenKey = ServerSecrets.GetOrCreate(connection, engine, "page-token-key", 32);
+        // Not a secret, but generated the same way: once per log, shared by every replica of it.
+        signer.UseLogId(Convert.ToHexStringLower(ServerSecrets.GetOrCreate(connection, engine, "audit-log-id", 16)));
+        suspensions.Load(Participants.ParticipantStore.LoadStates(connection));
+        LogReady(logger, engine.Location, version, signer.LogId);
     }
 
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    /// <summary>The key that authenticates page tokens, shared by every replica of the exchange.</summary>
+    public byte[] PageTokenKey { get; }
 
     [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Database {Location} ready at schema version {Version}; audit log id {LogId}")]
-    private partial void LogReady(string location, int version, string logId);
+    private static partial void LogReady(ILogger logger, string location, int version, string logId);
 }

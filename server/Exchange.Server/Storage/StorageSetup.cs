@@ -14,42 +14,38 @@ internal static class StorageSetup
 
     /// <summary>
     /// State and the audit log on the configured engine (SQLite under Exchange:DataDirectory by
-    /// default, or PostgreSQL); revision bytes on local files or S3.
+    /// default, or PostgreSQL); revision bytes on local files or S3. Every service reads the
+    /// validated options (<see cref="Problems"/>) when it is created.
     /// </summary>
-    public static IServiceCollection AddExchangeStorage(this IServiceCollection services, ExchangeOptions exchangeOptions)
+    public static IServiceCollection AddExchangeStorage(this IServiceCollection services)
     {
-        // Loaded now, so a missing or malformed key stops the start with a clear message.
-        services.AddSingleton(new CheckpointSigner(exchangeOptions.Audit));
+        // Loaded when the host starts, so a missing or malformed key stops the start with a clear message.
+        services.AddSingleton(provider => new CheckpointSigner(Options(provider).Audit));
         services.AddSingleton<DatabaseEngine>(provider =>
         {
-            var database = provider.GetRequiredService<IOptions<ExchangeOptions>>().Value.Database;
-            return database.Kind switch
-            {
-                "sqlite" => new SqliteEngine(System.IO.Path.Combine(DataDirectory(provider), DatabaseFile)),
-                "postgres" when database.ConnectionString.Length == 0 =>
-                    throw new StartupException("Exchange:Database:Kind is 'postgres' but Exchange:Database:ConnectionString is empty."),
-                "postgres" => new PostgresEngine(database.ConnectionString),
-                _ => throw new StartupException($"Exchange:Database:Kind '{database.Kind}' is not 'sqlite' or 'postgres'."),
-            };
+            var database = Options(provider).Database;
+            return database.Kind == "postgres"
+                ? new PostgresEngine(database.ConnectionString)
+                : new SqliteEngine(System.IO.Path.Combine(DataDirectory(provider), DatabaseFile));
         });
+        services.AddSingleton<StorageInitializer>();
+        // The schema is current before the database starts its writer, and the page-token key is read from it.
         services.AddSingleton(provider =>
         {
+            provider.GetRequiredService<StorageInitializer>();
             var database = ActivatorUtilities.CreateInstance<Database>(provider);
             provider.GetRequiredService<Observability.ExchangeTelemetry>().ObserveLog(() => database.LogSize, () => database.Appended);
             return database;
         });
-        services.AddSingleton<PageTokens>();
+        services.AddSingleton(provider => new PageTokens(provider.GetRequiredService<StorageInitializer>().PageTokenKey));
         services.AddSingleton<IBlobStore>(provider =>
         {
-            var blobs = provider.GetRequiredService<IOptions<ExchangeOptions>>().Value.Blobs;
-            return blobs.Kind switch
-            {
-                "local" => new LocalBlobStore(System.IO.Path.Combine(DataDirectory(provider), "blobs")),
-                "s3" => new S3BlobStore(blobs.S3, provider.GetRequiredService<TimeProvider>()),
-                _ => throw new StartupException($"Exchange:Blobs:Kind '{blobs.Kind}' is not 'local' or 's3'."),
-            };
+            var blobs = Options(provider).Blobs;
+            return blobs.Kind == "s3"
+                ? new S3BlobStore(blobs.S3, provider.GetRequiredService<TimeProvider>())
+                : new LocalBlobStore(System.IO.Path.Combine(DataDirectory(provider), "blobs"));
         });
-        services.AddSingleton(provider => KeyRing.Load(provider.GetRequiredService<IOptions<ExchangeOptions>>().Value.Encryption, DataDirectory(provider),
+        services.AddSingleton(provider => KeyRing.Load(Options(provider).Encryption, DataDirectory(provider),
             provider.GetRequiredService<DatabaseEngine>().Shared));
         services.AddSingleton<TransferStore>();
         services.AddSingleton<GrantSignals>();
@@ -58,25 +54,52 @@ internal static class StorageSetup
         services.AddSingleton<AccessStore>();
         services.AddSingleton<Participants.ParticipantStore>();
         services.AddSingleton<Participants.Suspensions>();
-        services.AddHostedService<StorageInitializer>();
         services.AddHostedService<RevisionMaintenance>();
         services.AddSingleton<Hosting.GatewayInstance>();
         services.AddSingleton<LiveTransfers>();
         services.AddHostedService<OrphanedTransfers>();
         services.AddHostedService<CheckpointPublisher>();
-        if (exchangeOptions.Database.Kind == "postgres")
-        {
-            services.AddHostedService<ReplicaNotifications>();
-        }
+        // Listens only on a shared engine; on the embedded one it ends at once.
+        services.AddHostedService<ReplicaNotifications>();
 
         return services;
     }
 
+    /// <summary>What cannot work in the storage settings: unknown kinds, a missing connection string, key-encryption keys that are not there.</summary>
+    public static IEnumerable<string> Problems(ExchangeOptions options)
+    {
+        var database = options.Database;
+        if (database.Kind is not ("sqlite" or "postgres"))
+        {
+            yield return $"Exchange:Database:Kind '{database.Kind}' is not 'sqlite' or 'postgres'.";
+        }
+        else if (database.Kind == "postgres" && database.ConnectionString.Length == 0)
+        {
+            yield return "Exchange:Database:Kind is 'postgres' but Exchange:Database:ConnectionString is empty.";
+        }
+
+        if (options.Blobs.Kind is not ("local" or "s3"))
+        {
+            yield return $"Exchange:Blobs:Kind '{options.Blobs.Kind}' is not 'local' or 's3'.";
+        }
+
+        foreach (var problem in KeyRing.Problems(options.Encryption, sharedDatabase: database.Kind == "postgres"))
+        {
+            yield return problem;
+        }
+
+        if (options.Transfers.OrphanTimeout <= TimeSpan.Zero)
+        {
+            yield return $"Exchange:Transfers:OrphanTimeout must be positive, not {options.Transfers.OrphanTimeout}.";
+        }
+    }
+
+    private static ExchangeOptions Options(IServiceProvider provider) => provider.GetRequiredService<IOptions<ExchangeOptions>>().Value;
+
     /// <summary>Exchange:DataDirectory; a relative one is taken from the content root, wherever the process was started.</summary>
     private static string DataDirectory(IServiceProvider provider)
     {
-        var options = provider.GetRequiredService<IOptions<ExchangeOptions>>().Value;
         var root = provider.GetRequiredService<IHostEnvironment>().ContentRootPath;
-        return System.IO.Path.GetFullPath(options.DataDirectory, root);
+        return System.IO.Path.GetFullPath(Options(provider).DataDirectory, root);
     }
 }

@@ -14,6 +14,7 @@ internal sealed class KeyRing
     public const int KeySize = 32;
     private const int NonceSize = 12;
     private const int TagSize = 16;
+    private const string LocalKeyId = "local";
 
     private readonly Dictionary<string, byte[]> _keys;
 
@@ -28,34 +29,21 @@ internal sealed class KeyRing
 
     /// <summary>
     /// The configured keys; with none configured, one generated once in the data directory
-    /// (<c>keys/kek-local.key</c>), so the embedded default encrypts with no setup. A shared
-    /// database refuses that: each replica would generate a key of its own, and none could read
-    /// what the others stored.
+    /// (<c>keys/kek-local.key</c>), so the embedded default encrypts with no setup. The settings
+    /// are checked before (<see cref="Problems"/>); what the files hold is checked here.
     /// </summary>
     public static KeyRing Load(KeyRingOptions options, string dataDirectory, bool sharedDatabase)
     {
         var keys = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         var files = new Dictionary<string, string>(options.KeyFiles, StringComparer.Ordinal);
-        if (files.Count == 0 && sharedDatabase)
+        if (files.Count == 0 && !sharedDatabase)
         {
-            throw new StartupException(
-                "A shared database (Exchange:Database:Kind=postgres) needs key-encryption keys that every replica has: " +
-                "set Exchange:Encryption:KeyFiles:<id> to a file of 32 random bytes in base64 (e.g. `openssl rand -base64 32`).");
-        }
-
-        if (files.Count == 0)
-        {
-            files["local"] = LocalKeyFile(dataDirectory);
+            files[LocalKeyId] = LocalKeyFile(dataDirectory);
         }
 
         foreach (var (id, file) in files)
         {
             var path = ConfigPaths.Resolve(file);
-            if (!File.Exists(path))
-            {
-                throw new StartupException($"Key-encryption key '{id}' file '{path}' (Exchange:Encryption:KeyFiles) does not exist.");
-            }
-
             byte[] key;
             try
             {
@@ -74,11 +62,41 @@ internal sealed class KeyRing
             keys[id] = key;
         }
 
-        var primary = options.PrimaryKeyId ?? (keys.Count == 1 ? keys.Keys.Single() : null)
-            ?? throw new StartupException("Exchange:Encryption:PrimaryKeyId must name the key that wraps new data keys.");
-        return keys.ContainsKey(primary)
-            ? new KeyRing(keys, primary)
-            : throw new StartupException($"Exchange:Encryption:PrimaryKeyId '{primary}' is not among Exchange:Encryption:KeyFiles.");
+        return new KeyRing(keys, options.PrimaryKeyId ?? keys.Keys.Single());
+    }
+
+    /// <summary>
+    /// What cannot work in Exchange:Encryption: a shared database refuses the generated local key
+    /// (each replica would generate a key of its own, and none could read what the others stored),
+    /// every key file must exist, and the primary key must be one of them.
+    /// </summary>
+    public static IEnumerable<string> Problems(KeyRingOptions options, bool sharedDatabase)
+    {
+        if (options.KeyFiles.Count == 0 && sharedDatabase)
+        {
+            yield return "A shared database (Exchange:Database:Kind=postgres) needs key-encryption keys that every replica has: " +
+                "set Exchange:Encryption:KeyFiles:<id> to a file of 32 random bytes in base64 (e.g. `openssl rand -base64 32`).";
+            yield break;
+        }
+
+        foreach (var (id, file) in options.KeyFiles)
+        {
+            var path = ConfigPaths.Resolve(file);
+            if (!File.Exists(path))
+            {
+                yield return $"Key-encryption key '{id}' file '{path}' (Exchange:Encryption:KeyFiles) does not exist.";
+            }
+        }
+
+        var ids = options.KeyFiles.Count == 0 ? [LocalKeyId] : options.KeyFiles.Keys.ToList();
+        if (options.PrimaryKeyId is null && ids.Count > 1)
+        {
+            yield return "Exchange:Encryption:PrimaryKeyId must name the key that wraps new data keys.";
+        }
+        else if (options.PrimaryKeyId is { } primary && !ids.Contains(primary, StringComparer.Ordinal))
+        {
+            yield return $"Exchange:Encryption:PrimaryKeyId '{primary}' is not among Exchange:Encryption:KeyFiles.";
+        }
     }
 
     public static byte[] NewDataKey() => RandomNumberGenerator.GetBytes(KeySize);

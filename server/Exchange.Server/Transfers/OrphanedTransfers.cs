@@ -17,15 +17,11 @@ internal sealed partial class OrphanedTransfers(TransferStore store, LiveTransfe
     private readonly CancellationTokenSource _stopping = new();
     private Task _loop = Task.CompletedTask;
 
+    /// <summary>Positive: checked with the other storage settings (<see cref="Storage.StorageSetup.Problems"/>).</summary>
     private TimeSpan Timeout => options.Value.Transfers.OrphanTimeout;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        if (Timeout <= TimeSpan.Zero)
-        {
-            throw new Hosting.StartupException($"Exchange:Transfers:OrphanTimeout must be positive, not {Timeout}.");
-        }
-
         await HeartbeatAsync(cancellationToken);
         await SweepAsync(cancellationToken);
         _loop = Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);

@@ -38,8 +38,10 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
     public override async Task<UploadResponse> Upload(IAsyncStreamReader<UploadRequest> requestStream, ServerCallContext context)
     {
         var caller = Caller.From(context);
-        using var idle = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
-        if (!await NextAsync(requestStream, idle, context) || requestStream.Current.PayloadCase != UploadRequest.PayloadOneofCase.Header)
+        // The idle timer runs on the gateway's clock (re-armed before each message); the call's own cancellation ends a wait as well.
+        using var idle = new CancellationTokenSource(Limits.IdleTimeout, time);
+        using var idleOrGone = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, idle.Token);
+        if (!await NextAsync(requestStream, idle, idleOrGone.Token, context) || requestStream.Current.PayloadCase != UploadRequest.PayloadOneofCase.Header)
         {
             throw Errors.InvalidArgument("The first message of an upload must be a header (dataset, media_type, optional size_bytes and sha256).");
         }
@@ -91,7 +93,7 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
                 ReadOnlyMemory<byte> inHand = default;
                 try
                 {
-                    while (await NextAsync(requestStream, idle, context))
+                    while (await NextAsync(requestStream, idle, idleOrGone.Token, context))
                     {
                         var message = requestStream.Current;
                         inHand = message.Chunk.Memory;
@@ -352,12 +354,13 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
         return response;
     }
 
-    private async Task<bool> NextAsync(IAsyncStreamReader<UploadRequest> stream, CancellationTokenSource idle, ServerCallContext context)
+    private async Task<bool> NextAsync(IAsyncStreamReader<UploadRequest> stream, CancellationTokenSource idle, CancellationToken idleOrGone,
+        ServerCallContext context)
     {
         idle.CancelAfter(Limits.IdleTimeout);
         try
         {
-            var more = await stream.MoveNext(idle.Token);
+            var more = await stream.MoveNext(idleOrGone);
             // Only the client's silence counts, not time spent here storing what it sent.
             idle.CancelAfter(Timeout.Infinite);
             return more;

@@ -48,8 +48,7 @@ public sealed class OutsideInputFuzzTests(ExchangeFactory factory) : IClassFixtu
     public void Page_tokens_random_or_mutated_decode_to_their_position_or_are_invalid_argument()
     {
         var random = new Random(Seed);
-        var tokens = new PageTokens();
-        tokens.SetKey(Enumerable.Range(0, 32).Select(i => (byte)i).ToArray());
+        var tokens = new PageTokens(Enumerable.Range(0, 32).Select(i => (byte)i).ToArray());
         var valid = tokens.Encode("scope", 1234);
         for (var i = 0; i < 20_000; i++)
         {

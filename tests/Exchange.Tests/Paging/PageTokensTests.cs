@@ -6,12 +6,7 @@ namespace Exchange.Tests.Paging;
 
 public sealed class PageTokensTests
 {
-    private static PageTokens WithKey(byte[]? key = null)
-    {
-        var tokens = new PageTokens();
-        tokens.SetKey(key ?? RandomNumberGenerator.GetBytes(32));
-        return tokens;
-    }
+    private static PageTokens WithKey(byte[]? key = null) => new(key ?? RandomNumberGenerator.GetBytes(32));
 
     [Theory]
     [InlineData(1L)]

@@ -4,6 +4,7 @@ using Exchange.Server.Hosting;
 using Exchange.Server.Security;
 using Exchange.Tests.Infrastructure;
 using Grpc.Core;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Exchange.Tests.Security;
 
@@ -84,7 +85,7 @@ public sealed class SigningCertificateTests : IDisposable
         using var certificate = OfKind(kind, key);
         var file = Write(certificate, $"{kind}.crt");
 
-        var error = Assert.Throws<StartupException>(() => new SigningKeyRing([_folder], TimeSpan.FromSeconds(10), TimeProvider.System, _ => false));
+        var error = Assert.Throws<StartupException>(() => new SigningKeyRing([_folder], TimeSpan.FromSeconds(10), TimeProvider.System, _ => false, NullLogger<SigningKeyRing>.Instance));
         Assert.Contains(file, error.Message, StringComparison.Ordinal);
     }
 
@@ -97,7 +98,7 @@ public sealed class SigningCertificateTests : IDisposable
         Write(plain, "plain.crt");
         Write(codeSigning, "code-signing.crt");
 
-        var ring = new SigningKeyRing([_folder], TimeSpan.FromSeconds(10), TimeProvider.System, _ => false);
+        var ring = new SigningKeyRing([_folder], TimeSpan.FromSeconds(10), TimeProvider.System, _ => false, NullLogger<SigningKeyRing>.Instance);
         Assert.Equal(2, ring.Keys().Count);
         Assert.All(ring.Keys(), k => Assert.Equal(TestTokens.KeyId(key), k.KeyId));
     }

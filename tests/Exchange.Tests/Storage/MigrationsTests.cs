@@ -28,8 +28,8 @@ public sealed class MigrationsTests : IDisposable
     {
         var engine = Engine(kind);
         using var connection = engine.OpenWriter();
-        Assert.Equal(Migrations.LatestVersion, Migrations.Apply(connection, engine));
-        Assert.Equal(Migrations.LatestVersion, Migrations.Apply(connection, engine));
+        Assert.Equal(Migrations.LatestVersion, Migrations.Apply(connection, engine, TimeProvider.System));
+        Assert.Equal(Migrations.LatestVersion, Migrations.Apply(connection, engine, TimeProvider.System));
         var applied = Convert.ToInt32(connection.Command("SELECT COUNT(*) FROM schema_migrations").ExecuteScalar());
         Assert.Equal(Migrations.LatestVersion, applied);
         if (kind == "sqlite")
@@ -44,11 +44,11 @@ public sealed class MigrationsTests : IDisposable
     {
         var engine = Engine(kind);
         using var connection = engine.OpenWriter();
-        Migrations.Apply(connection, engine);
+        Migrations.Apply(connection, engine, TimeProvider.System);
         connection.Command("INSERT INTO schema_migrations (version, apply_time) VALUES (@v, 'future')")
             .With("@v", Migrations.LatestVersion + 1).ExecuteNonQuery();
 
-        var ex = Assert.Throws<StartupException>(() => Migrations.Apply(connection, engine));
+        var ex = Assert.Throws<StartupException>(() => Migrations.Apply(connection, engine, TimeProvider.System));
         Assert.Contains("newer than this server knows", ex.Message);
     }
 
@@ -60,7 +60,7 @@ public sealed class MigrationsTests : IDisposable
         {
             var engine = Engine("postgres", database);
             using var connection = engine.OpenWriter();
-            return Migrations.Apply(connection, engine);
+            return Migrations.Apply(connection, engine, TimeProvider.System);
         }));
 
         Assert.All(await Task.WhenAll(starts), version => Assert.Equal(Migrations.LatestVersion, version));

@@ -22,10 +22,13 @@ public sealed class TransferServiceTests : IDisposable
     private static byte[] RandomBytes(int length) => RandomNumberGenerator.GetBytes(length);
 
     /// <summary>A listed dataset whose latest revision holds <paramref name="content"/>, and a grant for initech.</summary>
-    private async Task<(Dataset Dataset, Revision Revision, Grant Grant)> SharedAsync(byte[] content, Terms? terms = null)
+    private Task<(Dataset Dataset, Revision Revision, Grant Grant)> SharedAsync(byte[] content, Terms? terms = null) =>
+        SharedAsync(_factory, content, terms);
+
+    private static async Task<(Dataset Dataset, Revision Revision, Grant Grant)> SharedAsync(ExchangeFactory factory, byte[] content, Terms? terms = null)
     {
-        using var acme = _factory.As(Participant.Acme);
-        using var initech = _factory.As(Participant.Initech);
+        using var acme = factory.As(Participant.Acme);
+        using var initech = factory.As(Participant.Initech);
         var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
         var revision = await acme.UploadAsync(dataset.Name, new MemoryStream(content));
         var grant = await acme.ApproveAsync(await initech.RequestAsync(dataset, "research", terms));
@@ -167,7 +170,9 @@ public sealed class TransferServiceTests : IDisposable
     [Fact]
     public async Task An_upload_larger_than_the_limit_is_resource_exhausted_and_an_idle_one_is_cut()
     {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
         using var limited = ExchangeFactory.With(("Exchange:Transfers:MaxRevisionBytes", "1000"), ("Exchange:Transfers:IdleTimeout", "00:00:00.500"));
+        limited.TestServices = services => services.AddSingleton<TimeProvider>(clock);
         using var acme = limited.As(Participant.Acme);
         var dataset = await CatalogFixture.CreateAsync(acme);
 
@@ -177,7 +182,15 @@ public sealed class TransferServiceTests : IDisposable
 
         using var call = acme.Transfers.Upload();
         await call.RequestStream.WriteAsync(new UploadRequest { Header = new UploadHeader { Dataset = dataset.Name, MediaType = "text/plain" } });
-        await Task.Delay(1200);
+        // The client stays silent while the gateway's clock moves on (until the idle timer, armed once the header is in, runs out).
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!call.ResponseAsync.IsCompleted)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the idle upload was not cut within 10 s");
+            clock.Advance(TimeSpan.FromMilliseconds(600));
+            await Task.Delay(20);
+        }
+
         await Rpc.FailsWith(StatusCode.DeadlineExceeded, async () => await call);
         Assert.Empty((await acme.Catalog.ListRevisionsAsync(new ListRevisionsRequest { Parent = dataset.Name })).Revisions);
         await AssertNoBlobsAsync(limited);
@@ -262,20 +275,21 @@ public sealed class TransferServiceTests : IDisposable
     }
 
     [Fact]
-    [Trait("Category", "Slow")] // waits seconds for an expiry
     public async Task Revoked_and_expired_grants_refuse_downloads()
     {
-        var (_, _, revoked) = await SharedAsync(RandomBytes(100));
-        using var acme = _factory.As(Participant.Acme);
+        // The gateway's clock, which the test moves past the expiry instead of waiting for it.
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var factory = new ExchangeFactory { TestServices = services => services.AddSingleton<TimeProvider>(clock) };
+        var (_, _, revoked) = await SharedAsync(factory, RandomBytes(100));
+        using var acme = factory.As(Participant.Acme);
         await acme.Access.RevokeGrantAsync(new RevokeGrantRequest { Name = revoked.Name, Reason = "breach" });
-        using var initech = _factory.As(Participant.Initech);
+        using var initech = factory.As(Participant.Initech);
         var error = await Rpc.FailsWith(StatusCode.PermissionDenied, () => initech.DownloadAllAsync(revoked.Name));
         Assert.Contains("revoked", error.Status.Detail);
 
-        var (_, _, expiring) = await SharedAsync(RandomBytes(100),
-            new Terms { Purposes = { "research" }, ExpireTime = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddSeconds(3)) });
-        var left = expiring.Terms.ExpireTime.ToDateTimeOffset() - DateTimeOffset.UtcNow;
-        await Task.Delay(left > TimeSpan.Zero ? left + TimeSpan.FromMilliseconds(100) : TimeSpan.Zero);
+        var (_, _, expiring) = await SharedAsync(factory, RandomBytes(100),
+            new Terms { Purposes = { "research" }, ExpireTime = Timestamp.FromDateTimeOffset(clock.GetUtcNow().AddSeconds(3)) });
+        clock.Advance(TimeSpan.FromSeconds(3) + TimeSpan.FromMilliseconds(100));
         error = await Rpc.FailsWith(StatusCode.PermissionDenied, () => initech.DownloadAllAsync(expiring.Name));
         Assert.Contains("expired", error.Status.Detail);
     }
