@@ -51,6 +51,8 @@ internal static class StorageSetup
         });
         services.AddSingleton(provider => KeyRing.Load(provider.GetRequiredService<IOptions<ExchangeOptions>>().Value.Encryption, DataDirectory(provider),
             provider.GetRequiredService<DatabaseEngine>().Shared));
+        services.AddSingleton<RevisionStore>();
+        services.AddSingleton<IRevisions>(provider => provider.GetRequiredService<RevisionStore>());
         services.AddSingleton<TransferStore>();
         services.AddSingleton<GrantSignals>();
         services.AddSingleton<CatalogStore>();

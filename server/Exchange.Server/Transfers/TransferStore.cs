@@ -70,46 +70,6 @@ internal sealed class TransferStore(Database database, Hosting.GatewayInstance g
             return FindRevision(unit.Connection, unit.Transaction, datasetId, number)!.Revision;
         }, CancellationToken.None);
 
-    public Task<HashSet<string>> ReferencedBlobsAsync(CancellationToken cancellationToken) =>
-        database.ReadAsync(connection =>
-        {
-            using var command = connection.Command("SELECT blob_id FROM revisions WHERE blob_id <> ''");
-            using var reader = command.ExecuteReader();
-            var blobs = new HashSet<string>(StringComparer.Ordinal);
-            while (reader.Read())
-            {
-                blobs.Add(reader.GetString(0));
-            }
-
-            return blobs;
-        }, cancellationToken);
-
-    /// <summary>Every revision's wrapped data key, for rewrapping under a new key-encryption key.</summary>
-    public Task<List<(string DatasetId, long Number, byte[] WrappedKey, string KekId)>> WrappedKeysAsync(string notWrappedBy,
-        CancellationToken cancellationToken) =>
-        database.ReadAsync(connection =>
-        {
-            using var command = connection.Command("""
-                SELECT d.id, r.number, r.wrapped_key, r.kek_id FROM revisions r JOIN datasets d ON d.seq = r.dataset_seq
-                WHERE r.blob_id <> '' AND r.kek_id <> @kek
-                """).With("@kek", notWrappedBy);
-            using var reader = command.ExecuteReader();
-            var keys = new List<(string, long, byte[], string)>();
-            while (reader.Read())
-            {
-                keys.Add((reader.GetString(0), reader.GetInt64(1), (byte[])reader[2], reader.GetString(3)));
-            }
-
-            return keys;
-        }, cancellationToken);
-
-    public Task<int> RewrapAsync(string datasetId, long number, byte[] wrappedKey, string kekId, string previousKekId) =>
-        database.WriteAsync(unit => unit.Command("""
-            UPDATE revisions SET wrapped_key = @key, kek_id = @kek
-            WHERE dataset_seq = (SELECT seq FROM datasets WHERE id = @id) AND number = @n AND kek_id = @previous
-            """).With("@key", wrappedKey).With("@kek", kekId).With("@id", datasetId).With("@n", number).With("@previous", previousKekId)
-            .ExecuteNonQuery(), CancellationToken.None);
-
     /// <summary>
     /// Decides a download before its first byte: the caller is the grant's consumer, the grant is
     /// active (a resumed transfer needs it only unrevoked and unexpired), the purpose is one it
