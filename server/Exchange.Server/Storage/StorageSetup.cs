@@ -53,7 +53,9 @@ internal static class StorageSetup
             provider.GetRequiredService<DatabaseEngine>().Shared));
         services.AddSingleton<RevisionStore>();
         services.AddSingleton<IRevisions>(provider => provider.GetRequiredService<RevisionStore>());
+        services.AddSingleton<GrantsAndDatasets>();
         services.AddSingleton<TransferStore>();
+        services.AddSingleton<UploadPipeline>();
         services.AddSingleton<GrantSignals>();
         services.AddSingleton<CatalogStore>();
         services.AddSingleton<AuditStore>();

@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Threading.Channels;
 using Exchange.Server.Access;
 using Exchange.Server.Audit;
 using Exchange.Server.Catalog;
@@ -19,13 +18,11 @@ namespace Exchange.Server.Transfers;
 /// expiry, and end with a receipt proving the transfer was logged.
 /// </summary>
 [BindServiceMethod(typeof(TransferService), nameof(BindService))]
-internal sealed partial class TransferService(TransferStore store, AuditStore audit, CheckpointSigner signer, IBlobStore blobs, KeyRing keys,
+internal sealed partial class TransferService(TransferStore store, UploadPipeline uploads, AuditStore audit, CheckpointSigner signer, IBlobStore blobs, KeyRing keys,
     GrantSignals signals, LiveTransfers live, PageTokens pageTokens, IOptions<Hosting.ExchangeOptions> options, TimeProvider time, Observability.ExchangeTelemetry telemetry,
     ILogger<TransferService> logger)
     : V1.TransferService.TransferServiceBase
 {
-    private const int UploadQueueDepth = 4;
-
     private TransferOptions Limits => options.Value.Transfers;
 
     /// <summary>Found by grpc-dotnet through the attribute above: the generated binding, with Upload's chunks read into pooled buffers.</summary>
@@ -35,145 +32,22 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
     /// <summary>What gRPC reflection describes for the type that carries the binding attribute: the generated service.</summary>
     public static Google.Protobuf.Reflection.ServiceDescriptor Descriptor => V1.TransferService.Descriptor;
 
-    public override async Task<UploadResponse> Upload(IAsyncStreamReader<UploadRequest> requestStream, ServerCallContext context)
+    public override async Task<V1.UploadResponse> Upload(IAsyncStreamReader<V1.UploadRequest> requestStream, ServerCallContext context)
     {
         var caller = Caller.From(context);
-        using var idle = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
-        if (!await NextAsync(requestStream, idle, context) || requestStream.Current.PayloadCase != UploadRequest.PayloadOneofCase.Header)
+        using var messages = uploads.Receive(requestStream, context);
+        if (!await messages.NextAsync() || messages.Current.PayloadCase != V1.UploadRequest.PayloadOneofCase.Header)
         {
             throw Errors.InvalidArgument("The first message of an upload must be a header (dataset, media_type, optional size_bytes and sha256).");
         }
 
-        var header = requestStream.Current.Header;
-        var datasetId = DatasetNames.ParseId(header.Dataset, "header.dataset");
-        ValidateHeader(header);
+        var header = messages.Current.Header;
+        var dataset = DatasetId.Parse(header.Dataset, "header.dataset");
+        var declared = Declared(header);
 
-        var number = await store.ReserveRevisionAsync(caller, datasetId, context.CancellationToken);
-        var started = time.GetTimestamp();
-        var revisionName = DatasetNames.FormatRevision(datasetId, number);
-        var dataKey = KeyRing.NewDataKey();
-        var segmentSize = Limits.ChunkSize;
-        await using var sink = await blobs.CreateAsync(context.CancellationToken);
-        var placed = false;
-        var committed = false;
-        try
-        {
-            byte[] sha256;
-            long length;
-            using (var writer = new RevisionWriter(sink, dataKey, revisionName, segmentSize))
-            {
-                // Two stages: this loop receives while a second one hashes, encrypts and writes, so the
-                // transport never waits for the disk; the bounded queue caps the memory an upload holds.
-                var queue = Channel.CreateBounded<ReadOnlyMemory<byte>>(new BoundedChannelOptions(UploadQueueDepth)
-                {
-                    SingleReader = true,
-                    SingleWriter = true,
-                });
-                using var abandon = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
-                var storing = Task.Run(async () =>
-                {
-                    try
-                    {
-                        await foreach (var chunk in queue.Reader.ReadAllAsync(abandon.Token))
-                        {
-                            await writer.AppendAsync(chunk, PooledChunk.Owning(chunk), abandon.Token);
-                        }
-                    }
-                    catch
-                    {
-                        // Stop the receiving stage too, or it would wait on a queue nobody empties.
-                        await abandon.CancelAsync();
-                        throw;
-                    }
-                }, CancellationToken.None);
-
-                long received = 0;
-                ReadOnlyMemory<byte> inHand = default;
-                try
-                {
-                    while (await NextAsync(requestStream, idle, context))
-                    {
-                        var message = requestStream.Current;
-                        inHand = message.Chunk.Memory;
-                        if (message.PayloadCase != UploadRequest.PayloadOneofCase.Chunk)
-                        {
-                            throw Errors.InvalidArgument("Only the first message of an upload is a header; every later one carries a chunk.");
-                        }
-
-                        received += message.Chunk.Length;
-                        if (received > Limits.MaxRevisionBytes)
-                        {
-                            throw new RpcException(new Status(StatusCode.ResourceExhausted,
-                                $"The upload is larger than the largest revision accepted ({Limits.MaxRevisionBytes} bytes)."));
-                        }
-
-                        if (header.SizeBytes > 0 && received > header.SizeBytes)
-                        {
-                            throw Errors.InvalidArgument($"More bytes arrived than the declared size_bytes ({header.SizeBytes}); nothing was stored.");
-                        }
-
-                        // Handed on without a copy; the writer gives a pooled chunk's buffer back once it has sealed it.
-                        await queue.Writer.WriteAsync(inHand, abandon.Token);
-                        inHand = default;
-                    }
-
-                    queue.Writer.Complete();
-                    await storing;
-                }
-                catch
-                {
-                    queue.Writer.TryComplete();
-                    await abandon.CancelAsync();
-                    await Task.WhenAny(storing);
-                    PooledChunk.Release(inHand);
-                    while (queue.Reader.TryRead(out var unstored))
-                    {
-                        PooledChunk.Release(unstored);
-                    }
-
-                    if (storing.IsFaulted)
-                    {
-                        // A storing failure cancels this stage too, so what was caught here may be only that
-                        // cancellation; the storing failure is then the cause to report.
-                        await storing;
-                    }
-
-                    throw;
-                }
-
-                length = writer.Length;
-                sha256 = await writer.FinishAsync(context.CancellationToken);
-            }
-
-            if (header.SizeBytes > 0 && length != header.SizeBytes)
-            {
-                throw Errors.InvalidArgument($"The upload ended after {length} bytes, not the declared {header.SizeBytes}; nothing was stored.");
-            }
-
-            if (!header.Sha256.IsEmpty && !header.Sha256.Span.SequenceEqual(sha256))
-            {
-                throw Errors.InvalidArgument(
-                    $"The bytes hash to {Convert.ToHexStringLower(sha256)}, not the declared sha256 {Convert.ToHexStringLower(header.Sha256.Span)}; nothing was stored.");
-            }
-
-            await sink.CommitAsync(context.CancellationToken);
-            placed = true;
-            var revision = await store.CommitRevisionAsync(caller, datasetId, number, length, sha256, header.MediaType, sink.BlobId,
-                keys.Wrap(dataKey, revisionName), keys.PrimaryId, segmentSize);
-            committed = true;
-            telemetry.Transferred("upload", length);
-            return new UploadResponse { Revision = revision };
-        }
-        finally
-        {
-            telemetry.TransferEnded("upload", committed ? "completed" : "failed", time.GetElapsedTime(started));
-            CryptographicOperations.ZeroMemory(dataKey);
-            if (placed && !committed)
-            {
-                // In place but without its revision row: it must go. (An unplaced blob goes with its sink.)
-                await blobs.DeleteAsync(sink.BlobId, CancellationToken.None);
-            }
-        }
+        var revision = Errors.Allowed(await uploads.ReserveAsync(caller, dataset, context.CancellationToken), telemetry);
+        var stored = await uploads.StoreAsync(caller, revision, declared, messages, context.CancellationToken);
+        return new V1.UploadResponse { Revision = TransferMapping.RevisionToProto(stored) };
     }
 
     public override async Task Download(DownloadRequest request, IServerStreamWriter<DownloadResponse> responseStream, ServerCallContext context)
@@ -352,24 +226,8 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
         return response;
     }
 
-    private async Task<bool> NextAsync(IAsyncStreamReader<UploadRequest> stream, CancellationTokenSource idle, ServerCallContext context)
-    {
-        idle.CancelAfter(Limits.IdleTimeout);
-        try
-        {
-            var more = await stream.MoveNext(idle.Token);
-            // Only the client's silence counts, not time spent here storing what it sent.
-            idle.CancelAfter(Timeout.Infinite);
-            return more;
-        }
-        catch (OperationCanceledException) when (!context.CancellationToken.IsCancellationRequested)
-        {
-            throw new RpcException(new Status(StatusCode.DeadlineExceeded,
-                $"No upload message arrived for {Limits.IdleTimeout.TotalSeconds:0} s; the upload was abandoned and nothing was stored."));
-        }
-    }
-
-    private static void ValidateHeader(UploadHeader header)
+    /// <summary>What the header declares, or INVALID_ARGUMENT naming the field that is not as it should be.</summary>
+    private static DeclaredUpload Declared(V1.UploadHeader header)
     {
         if (!header.MediaType.Contains('/', StringComparison.Ordinal) || header.MediaType.Any(char.IsWhiteSpace))
         {
@@ -385,6 +243,8 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
         {
             throw Errors.InvalidArgument("header.sha256, when given, is the 32 raw bytes of the SHA-256.");
         }
+
+        return new DeclaredUpload(header.MediaType, header.SizeBytes, header.Sha256.IsEmpty ? null : header.Sha256.ToByteArray());
     }
 
     private static (Status Status, string Reason) Classify(Exception ex, bool revoked, bool callerGone) => ex switch

@@ -12,7 +12,7 @@ using Grpc.Core;
 
 namespace Exchange.Server.Transfers;
 
-/// <summary>Revisions and transfers in the embedded database, each change audited in its transaction.</summary>
+/// <summary>Transfers in the database, each change audited in its transaction.</summary>
 internal sealed class TransferStore(Database database, Hosting.GatewayInstance gateway)
 {
     /// <summary>How far before the bytes already sent a resume may start: what can be in flight when a connection drops.</summary>
@@ -22,53 +22,6 @@ internal sealed class TransferStore(Database database, Hosting.GatewayInstance g
 
     private const string TransferColumns =
         "t.id, t.grant_id, t.dataset_id, t.revision, t.consumer, t.provider, t.purpose, t.state, t.size_bytes, t.bytes_sent, t.create_time, t.end_time, t.failure_reason";
-
-    /// <summary>
-    /// Checks that <paramref name="caller"/> may upload to the dataset and reserves the next revision
-    /// number for it (numbers of abandoned uploads are not reused).
-    /// </summary>
-    public Task<long> ReserveRevisionAsync(Caller caller, string datasetId, CancellationToken cancellationToken) =>
-        database.WriteAsync(unit =>
-        {
-            var dataset = VisibleDataset(unit, caller, datasetId);
-            if (!DatasetPolicy.CanEdit(caller, dataset))
-            {
-                var denied = Errors.PermissionDenied($"Only the provider of '{dataset.Name}' may upload revisions of it.");
-                throw new AuditedDenial(new AuditEntry(caller.Participant, AuditActions.RevisionUpload, dataset.Name, AuditOutcome.Denied,
-                    Dataset: dataset.Name, DatasetProvider: dataset.Provider,
-                    Details: new Dictionary<string, string> { ["reason"] = denied.Status.Detail }), denied);
-            }
-
-            return (long)unit.Command("UPDATE datasets SET revision_counter = revision_counter + 1 WHERE id = @id RETURNING revision_counter")
-                .With("@id", datasetId).ExecuteScalar()!;
-        }, cancellationToken);
-
-    /// <summary>Makes an uploaded revision visible, and records it, in one transaction.</summary>
-    public Task<Revision> CommitRevisionAsync(Caller caller, string datasetId, long number, long size, byte[] sha256, string mediaType,
-        string blobId, byte[] wrappedKey, string kekId, int segmentSize) =>
-        database.WriteAsync(unit =>
-        {
-            var dataset = VisibleDataset(unit, caller, datasetId);
-            var now = Timestamps.ToMicros(unit.Now);
-            unit.Command("""
-                INSERT INTO revisions (dataset_seq, number, size_bytes, sha256, media_type, create_time, blob_id, wrapped_key, kek_id, segment_size)
-                VALUES ((SELECT seq FROM datasets WHERE id = @id), @n, @size, @sha, @media, @now, @blob, @key, @kek, @segment)
-                """)
-                .With("@id", datasetId).With("@n", number).With("@size", size).With("@sha", sha256).With("@media", mediaType)
-                .With("@now", now).With("@blob", blobId).With("@key", wrappedKey).With("@kek", kekId).With("@segment", segmentSize)
-                .ExecuteNonQuery();
-            unit.Command("UPDATE datasets SET latest_revision = CASE WHEN @n > latest_revision THEN @n ELSE latest_revision END, update_time = @now WHERE id = @id")
-                .With("@n", number).With("@now", now).With("@id", datasetId).ExecuteNonQuery();
-            var name = DatasetNames.FormatRevision(datasetId, number);
-            unit.Record(new AuditEntry(caller.Participant, AuditActions.RevisionUpload, name, AuditOutcome.Success,
-                Dataset: dataset.Name, DatasetProvider: dataset.Provider, Details: new Dictionary<string, string>
-                {
-                    ["size_bytes"] = size.ToString(CultureInfo.InvariantCulture),
-                    ["sha256"] = Convert.ToHexStringLower(sha256),
-                    ["media_type"] = mediaType,
-                }));
-            return FindRevision(unit.Connection, unit.Transaction, datasetId, number)!.Revision;
-        }, CancellationToken.None);
 
     /// <summary>
     /// Decides a download before its first byte: the caller is the grant's consumer, the grant is
@@ -401,9 +354,6 @@ internal sealed class TransferStore(Database database, Hosting.GatewayInstance g
         Dictionary<string, string> details) =>
         new(caller.Participant, action, resource, outcome, Dataset: grant.Dataset, Subject: grant.Consumer,
             DatasetProvider: grant.Provider, Details: details);
-
-    private static Dataset VisibleDataset(WriteUnit unit, Caller caller, string datasetId) =>
-        CatalogStore.FindVisible(unit.Connection, unit.Transaction, datasetId, caller) ?? throw Errors.NotFound(DatasetNames.Format(datasetId));
 
     private static long RevisionNumber(string revisionName) => DatasetNames.ParseRevision(revisionName).Number;
 
