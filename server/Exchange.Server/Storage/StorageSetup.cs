@@ -56,6 +56,7 @@ internal static class StorageSetup
         services.AddSingleton<GrantsAndDatasets>();
         services.AddSingleton<TransferStore>();
         services.AddSingleton<UploadPipeline>();
+        services.AddSingleton<DownloadStreamer>();
         services.AddSingleton<GrantSignals>();
         services.AddSingleton<CatalogStore>();
         services.AddSingleton<AuditStore>();

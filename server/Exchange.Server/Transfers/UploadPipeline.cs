@@ -83,7 +83,7 @@ internal sealed class UploadPipeline(Database database, IRevisions revisions, Gr
 
             await sink.CommitAsync(cancellationToken);
             placed = true;
-            var revision = await CommitAsync(caller, new Catalog.Model.StoredRevision(new Revision(id, length, sha256, declared.MediaType, default), sink.BlobId,
+            var revision = await CommitAsync(caller, new StoredRevision(new Revision(id, length, sha256, declared.MediaType, default), sink.BlobId,
                 keys.Wrap(dataKey, id.Name), keys.PrimaryId, segmentSize));
             committed = true;
             telemetry.Transferred("upload", length);
@@ -186,7 +186,7 @@ internal sealed class UploadPipeline(Database database, IRevisions revisions, Gr
     }
 
     /// <summary>Makes an uploaded revision visible, and records it, in one unit of work.</summary>
-    private Task<Revision> CommitAsync(Caller caller, Catalog.Model.StoredRevision uploaded) =>
+    private Task<Revision> CommitAsync(Caller caller, StoredRevision uploaded) =>
         database.WriteAsync(unit =>
         {
             var id = uploaded.Revision.Id;
