@@ -1,18 +1,8 @@
-using Exchange.Server.Access;
 using Exchange.Server.Access.Model;
-using Exchange.Server.Catalog;
 using Exchange.Server.Catalog.Model;
 using Exchange.Server.Transfers.Model;
 
 namespace Exchange.Server.Transfers;
-
-/// <summary>
-/// A download as asked, its names parsed: under <see cref="Grant"/>, of <see cref="Revision"/> (none:
-/// the latest), for <see cref="Purpose"/>, from <see cref="Offset"/>, resuming <see cref="Resume"/>;
-/// <see cref="RequestId"/> and <see cref="Fingerprint"/> recognise a retry.
-/// </summary>
-internal sealed record DownloadAsk(GrantId Grant, RevisionId? Revision, string Purpose, long Offset, TransferId? Resume, string RequestId,
-    byte[] Fingerprint);
 
 /// <summary>An allowed download: the transfer, the revision to send, the grant it is under and which stream of the transfer this is.</summary>
 internal sealed record TransferStart(Transfer Transfer, StoredRevision Revision, Grant Grant, long Attempt);
