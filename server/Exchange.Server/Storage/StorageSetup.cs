@@ -47,7 +47,12 @@ internal static class StorageSetup
         });
         services.AddSingleton(provider => KeyRing.Load(Options(provider).Encryption, DataDirectory(provider),
             provider.GetRequiredService<DatabaseEngine>().Shared));
+        services.AddSingleton<RevisionStore>();
+        services.AddSingleton<IRevisions>(provider => provider.GetRequiredService<RevisionStore>());
+        services.AddSingleton<GrantsAndDatasets>();
         services.AddSingleton<TransferStore>();
+        services.AddSingleton<UploadPipeline>();
+        services.AddSingleton<DownloadStreamer>();
         services.AddSingleton<GrantSignals>();
         services.AddSingleton<CatalogStore>();
         services.AddSingleton<AuditStore>();

@@ -12,7 +12,7 @@ internal sealed class LiveTransfers
     private readonly ConcurrentDictionary<Stream, byte> _streams = new();
 
     /// <summary>Registers a stream of transfer <paramref name="id"/>; dispose the result when the stream ends.</summary>
-    public Stream Add(string id, long attempt, long offset)
+    public Stream Add(TransferId id, long attempt, long offset)
     {
         var stream = new Stream(this, id, attempt, offset);
         _streams.TryAdd(stream, 0);
@@ -22,13 +22,13 @@ internal sealed class LiveTransfers
     public IReadOnlyList<Stream> Snapshot() => [.. _streams.Keys];
 
     /// <summary>One streaming attempt of a transfer: bytes handed over so far, and a token cancelled if it was superseded.</summary>
-    internal sealed class Stream(LiveTransfers owner, string id, long attempt, long offset) : IDisposable
+    internal sealed class Stream(LiveTransfers owner, TransferId id, long attempt, long offset) : IDisposable
     {
         // Never disposed: it has no timer, and the heartbeat may cancel it just as the stream ends.
         private readonly CancellationTokenSource _superseded = new();
         private long _sent = offset;
 
-        public string Id { get; } = id;
+        public TransferId Id { get; } = id;
 
         public long Attempt { get; } = attempt;
 

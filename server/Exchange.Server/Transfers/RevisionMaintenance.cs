@@ -4,23 +4,22 @@ namespace Exchange.Server.Transfers;
 /// On start: removes what interrupted uploads left behind, and rewraps every data key that is not
 /// wrapped by the primary key-encryption key (rotation), without touching revision bytes.
 /// </summary>
-internal sealed partial class RevisionMaintenance(TransferStore store, IBlobStore blobs, KeyRing keys, ILogger<RevisionMaintenance> logger)
+internal sealed partial class RevisionMaintenance(Catalog.RevisionStore revisions, IBlobStore blobs, KeyRing keys, ILogger<RevisionMaintenance> logger)
     : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        var removed = await blobs.RemoveLeftoversAsync(await store.ReferencedBlobsAsync(cancellationToken), cancellationToken);
+        var removed = await blobs.RemoveLeftoversAsync(await revisions.ReferencedBlobsAsync(cancellationToken), cancellationToken);
         if (removed > 0)
         {
             LogLeftovers(removed);
         }
 
         var rewrapped = 0;
-        foreach (var (datasetId, number, wrapped, kekId) in await store.WrappedKeysAsync(keys.PrimaryId, cancellationToken))
+        foreach (var (id, wrapped, kekId) in await revisions.WrappedKeysAsync(keys.PrimaryId, cancellationToken))
         {
-            var revision = Catalog.DatasetNames.FormatRevision(datasetId, number);
-            var dataKey = keys.Unwrap(wrapped, kekId, revision);
-            rewrapped += await store.RewrapAsync(datasetId, number, keys.Wrap(dataKey, revision), keys.PrimaryId, kekId);
+            var dataKey = keys.Unwrap(wrapped, kekId, id.Name);
+            rewrapped += await revisions.RewrapAsync(id, keys.Wrap(dataKey, id.Name), keys.PrimaryId, kekId);
             System.Security.Cryptography.CryptographicOperations.ZeroMemory(dataKey);
         }
 

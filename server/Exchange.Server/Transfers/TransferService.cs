@@ -1,33 +1,25 @@
-using System.Security.Cryptography;
-using System.Threading.Channels;
 using Exchange.Server.Access;
 using Exchange.Server.Audit;
 using Exchange.Server.Catalog;
 using Exchange.Server.Paging;
 using Exchange.Server.Security;
 using Exchange.Server.Storage;
-using Exchange.V1;
-using Google.Protobuf;
+using Exchange.Server.Transfers.Model;
 using Grpc.Core;
-using Microsoft.Extensions.Options;
 
 namespace Exchange.Server.Transfers;
 
 /// <summary>
-/// exchange.v1.TransferService: uploads stream through encryption to disk and become a revision
-/// only when complete; downloads are decided before the first byte, stopped by revocation or
-/// expiry, and end with a receipt proving the transfer was logged.
+/// exchange.v1.TransferService: parses and checks each request, then hands it on: uploads to the
+/// <see cref="UploadPipeline"/> (a revision only when complete), downloads, decided before the
+/// first byte by the <see cref="TransferStore"/>, to the <see cref="DownloadStreamer"/> (stopped by
+/// revocation or expiry, ending with a receipt proving the transfer was logged).
 /// </summary>
 [BindServiceMethod(typeof(TransferService), nameof(BindService))]
-internal sealed partial class TransferService(TransferStore store, AuditStore audit, CheckpointSigner signer, IBlobStore blobs, KeyRing keys,
-    GrantSignals signals, LiveTransfers live, PageTokens pageTokens, IOptions<Hosting.ExchangeOptions> options, TimeProvider time, Observability.ExchangeTelemetry telemetry,
-    ILogger<TransferService> logger)
+internal sealed class TransferService(TransferStore transfers, UploadPipeline uploads, DownloadStreamer downloads, AuditStore audit,
+    CheckpointSigner signer, GrantSignals signals, PageTokens pageTokens, Observability.ExchangeTelemetry telemetry)
     : V1.TransferService.TransferServiceBase
 {
-    private const int UploadQueueDepth = 4;
-
-    private TransferOptions Limits => options.Value.Transfers;
-
     /// <summary>Found by grpc-dotnet through the attribute above: the generated binding, with Upload's chunks read into pooled buffers.</summary>
     public static void BindService(ServiceBinderBase binder, V1.TransferService.TransferServiceBase service) =>
         V1.TransferService.BindService(new TransferServiceBinder(binder), service);
@@ -35,155 +27,30 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
     /// <summary>What gRPC reflection describes for the type that carries the binding attribute: the generated service.</summary>
     public static Google.Protobuf.Reflection.ServiceDescriptor Descriptor => V1.TransferService.Descriptor;
 
-    public override async Task<UploadResponse> Upload(IAsyncStreamReader<UploadRequest> requestStream, ServerCallContext context)
+    public override async Task<V1.UploadResponse> Upload(IAsyncStreamReader<V1.UploadRequest> requestStream, ServerCallContext context)
     {
         var caller = Caller.From(context);
-        // The idle timer runs on the gateway's clock (re-armed before each message); the call's own cancellation ends a wait as well.
-        using var idle = new CancellationTokenSource(Limits.IdleTimeout, time);
-        using var idleOrGone = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, idle.Token);
-        if (!await NextAsync(requestStream, idle, idleOrGone.Token, context) || requestStream.Current.PayloadCase != UploadRequest.PayloadOneofCase.Header)
+        using var messages = uploads.Receive(requestStream, context);
+        if (!await messages.NextAsync() || messages.Current.PayloadCase != V1.UploadRequest.PayloadOneofCase.Header)
         {
             throw Errors.InvalidArgument("The first message of an upload must be a header (dataset, media_type, optional size_bytes and sha256).");
         }
 
-        var header = requestStream.Current.Header;
-        var datasetId = DatasetNames.ParseId(header.Dataset, "header.dataset");
-        ValidateHeader(header);
+        var header = messages.Current.Header;
+        var dataset = DatasetId.Parse(header.Dataset, "header.dataset");
+        var declared = Declared(header);
 
-        var number = await store.ReserveRevisionAsync(caller, datasetId, context.CancellationToken);
-        var started = time.GetTimestamp();
-        var revisionName = DatasetNames.FormatRevision(datasetId, number);
-        var dataKey = KeyRing.NewDataKey();
-        var segmentSize = Limits.ChunkSize;
-        await using var sink = await blobs.CreateAsync(context.CancellationToken);
-        var placed = false;
-        var committed = false;
-        try
-        {
-            byte[] sha256;
-            long length;
-            using (var writer = new RevisionWriter(sink, dataKey, revisionName, segmentSize))
-            {
-                // Two stages: this loop receives while a second one hashes, encrypts and writes, so the
-                // transport never waits for the disk; the bounded queue caps the memory an upload holds.
-                var queue = Channel.CreateBounded<ReadOnlyMemory<byte>>(new BoundedChannelOptions(UploadQueueDepth)
-                {
-                    SingleReader = true,
-                    SingleWriter = true,
-                });
-                using var abandon = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
-                var storing = Task.Run(async () =>
-                {
-                    try
-                    {
-                        await foreach (var chunk in queue.Reader.ReadAllAsync(abandon.Token))
-                        {
-                            await writer.AppendAsync(chunk, PooledChunk.Owning(chunk), abandon.Token);
-                        }
-                    }
-                    catch
-                    {
-                        // Stop the receiving stage too, or it would wait on a queue nobody empties.
-                        await abandon.CancelAsync();
-                        throw;
-                    }
-                }, CancellationToken.None);
-
-                long received = 0;
-                ReadOnlyMemory<byte> inHand = default;
-                try
-                {
-                    while (await NextAsync(requestStream, idle, idleOrGone.Token, context))
-                    {
-                        var message = requestStream.Current;
-                        inHand = message.Chunk.Memory;
-                        if (message.PayloadCase != UploadRequest.PayloadOneofCase.Chunk)
-                        {
-                            throw Errors.InvalidArgument("Only the first message of an upload is a header; every later one carries a chunk.");
-                        }
-
-                        received += message.Chunk.Length;
-                        if (received > Limits.MaxRevisionBytes)
-                        {
-                            throw new RpcException(new Status(StatusCode.ResourceExhausted,
-                                $"The upload is larger than the largest revision accepted ({Limits.MaxRevisionBytes} bytes)."));
-                        }
-
-                        if (header.SizeBytes > 0 && received > header.SizeBytes)
-                        {
-                            throw Errors.InvalidArgument($"More bytes arrived than the declared size_bytes ({header.SizeBytes}); nothing was stored.");
-                        }
-
-                        // Handed on without a copy; the writer gives a pooled chunk's buffer back once it has sealed it.
-                        await queue.Writer.WriteAsync(inHand, abandon.Token);
-                        inHand = default;
-                    }
-
-                    queue.Writer.Complete();
-                    await storing;
-                }
-                catch
-                {
-                    queue.Writer.TryComplete();
-                    await abandon.CancelAsync();
-                    await Task.WhenAny(storing);
-                    PooledChunk.Release(inHand);
-                    while (queue.Reader.TryRead(out var unstored))
-                    {
-                        PooledChunk.Release(unstored);
-                    }
-
-                    if (storing.IsFaulted)
-                    {
-                        // A storing failure cancels this stage too, so what was caught here may be only that
-                        // cancellation; the storing failure is then the cause to report.
-                        await storing;
-                    }
-
-                    throw;
-                }
-
-                length = writer.Length;
-                sha256 = await writer.FinishAsync(context.CancellationToken);
-            }
-
-            if (header.SizeBytes > 0 && length != header.SizeBytes)
-            {
-                throw Errors.InvalidArgument($"The upload ended after {length} bytes, not the declared {header.SizeBytes}; nothing was stored.");
-            }
-
-            if (!header.Sha256.IsEmpty && !header.Sha256.Span.SequenceEqual(sha256))
-            {
-                throw Errors.InvalidArgument(
-                    $"The bytes hash to {Convert.ToHexStringLower(sha256)}, not the declared sha256 {Convert.ToHexStringLower(header.Sha256.Span)}; nothing was stored.");
-            }
-
-            await sink.CommitAsync(context.CancellationToken);
-            placed = true;
-            var revision = await store.CommitRevisionAsync(caller, datasetId, number, length, sha256, header.MediaType, sink.BlobId,
-                keys.Wrap(dataKey, revisionName), keys.PrimaryId, segmentSize);
-            committed = true;
-            telemetry.Transferred("upload", length);
-            return new UploadResponse { Revision = revision };
-        }
-        finally
-        {
-            telemetry.TransferEnded("upload", committed ? "completed" : "failed", time.GetElapsedTime(started));
-            CryptographicOperations.ZeroMemory(dataKey);
-            if (placed && !committed)
-            {
-                // In place but without its revision row: it must go. (An unplaced blob goes with its sink.)
-                await blobs.DeleteAsync(sink.BlobId, CancellationToken.None);
-            }
-        }
+        var revision = Errors.Allowed(await uploads.ReserveAsync(caller, dataset, context.CancellationToken), telemetry);
+        var stored = await uploads.StoreAsync(caller, revision, declared, messages, context.CancellationToken);
+        return new V1.UploadResponse { Revision = TransferMapping.RevisionToProto(stored) };
     }
 
-    public override async Task Download(DownloadRequest request, IServerStreamWriter<DownloadResponse> responseStream, ServerCallContext context)
+    public override async Task Download(V1.DownloadRequest request, IServerStreamWriter<V1.DownloadResponse> responseStream, ServerCallContext context)
     {
         var caller = Caller.From(context);
-        var grantId = AccessNames.ParseGrant(request.Grant, "grant");
-        (string, long)? revision = request.Revision.Length == 0 ? null : DatasetNames.ParseRevision(request.Revision, "revision");
-        var resumeId = request.Transfer.Length == 0 ? null : TransferNames.Parse(request.Transfer, "transfer");
+        var grant = GrantId.Parse(request.Grant, "grant");
+        RevisionId? revision = request.Revision.Length == 0 ? null : RevisionId.Parse(request.Revision, "revision");
+        TransferId? resume = request.Transfer.Length == 0 ? null : TransferId.Parse(request.Transfer, "transfer");
         if (request.Purpose.Length == 0)
         {
             throw Errors.InvalidArgument("purpose is required: one of the purposes the grant allows.");
@@ -197,182 +64,62 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
             throw Errors.InvalidArgument("offset must not be negative.");
         }
 
-        if (request.Offset > 0 && resumeId is null && request.RequestId.Length == 0)
+        if (request.Offset > 0 && resume is null && request.RequestId.Length == 0)
         {
             throw Errors.InvalidArgument("An offset resumes an interrupted transfer: give its name in transfer.");
         }
 
-        using var lease = signals.Watch(AccessNames.Grant(grantId));
+        // Watched from before the decision, so a revocation committed just after it still stops the stream.
+        using var lease = signals.Watch(grant.Name);
         IdempotencyKeys.Validate(request.RequestId);
         // A retry names the same grant, revision and purpose; where it resumes from may differ.
         var fingerprint = IdempotencyKeys.Fingerprint(request, r => (r.RequestId, r.Offset, r.Transfer) = ("", 0, ""));
-        var start = await store.StartAsync(caller, grantId, revision, request.Purpose, request.Offset, resumeId, request.RequestId, fingerprint,
-            context.CancellationToken);
-        if (start.Denial is not null)
-        {
-            throw start.Denial;
-        }
-
-        var (transfer, stored, grant) = (start.Transfer!, start.Revision!, start.Grant!);
-        using var stream = live.Add(transfer.Name["transfers/".Length..], start.Attempt, request.Offset);
-        // The expiry runs on the injected clock, like every other time the gateway reads. Timers reach about
-        // 49 days; a download still running by then is stopped at that point and may resume.
-        using var expires = grant.Terms.ExpireTime is { } expiry
-            ? new CancellationTokenSource(Min(Max(expiry.ToDateTimeOffset() - time.GetUtcNow(), TimeSpan.Zero), TimeSpan.FromDays(40)), time)
-            : new CancellationTokenSource();
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lease.Revoked, stream.Superseded, expires.Token);
-
-        var finished = false;
-        var started = time.GetTimestamp();
-        try
-        {
-            await responseStream.WriteAsync(new DownloadResponse
-            {
-                Header = new DownloadHeader
-                {
-                    Transfer = transfer.Name,
-                    Revision = stored.Revision.Name,
-                    SizeBytes = stored.Revision.SizeBytes,
-                    Sha256 = stored.Revision.Sha256,
-                },
-            }, context.CancellationToken);
-
-            // From offset 0 the bytes sent are exactly the authenticated plaintext, whose SHA-256 was
-            // computed at upload; only a resumed part needs hashing.
-            using var hash = request.Offset == 0 ? null : IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            var dataKey = keys.Unwrap(stored.WrappedKey, stored.KekId, stored.Revision.Name);
-            var from = RevisionReader.StartOf(request.Offset, stored.SegmentSize);
-            try
-            {
-                await using var file = await blobs.OpenReadAsync(stored.BlobId, from, stop.Token);
-                await foreach (var chunk in RevisionReader.ReadAsync(file, dataKey, stored.Revision.Name, stored.Revision.SizeBytes,
-                    stored.SegmentSize, request.Offset, Limits.ChunkSize, stop.Token))
-                {
-                    hash?.AppendData(chunk.Span);
-                    // Checked between writes rather than passed to WriteAsync: a cancelled write resets the
-                    // HTTP/2 stream, and the consumer would see a broken connection instead of the reason.
-                    stop.Token.ThrowIfCancellationRequested();
-                    var write = responseStream.WriteAsync(new DownloadResponse
-                    {
-                        Chunk = new DownloadChunk { Offset = stream.Sent, Data = UnsafeByteOperations.UnsafeWrap(chunk) },
-                    }, context.CancellationToken);
-                    try
-                    {
-                        if (!write.IsCompletedSuccessfully)
-                        {
-                            // A consumer that stops reading must not hold a revoked or expired stream open.
-                            await write.WaitAsync(stop.Token);
-                        }
-                    }
-                    finally
-                    {
-                        // Counted once its write has completed: a resume may start up to here and never past it, so no
-                        // receipt covers bytes whose write did not finish (a consumer that got more resumes a little earlier).
-                        if (write.IsCompletedSuccessfully)
-                        {
-                            stream.Advance(chunk.Length);
-                        }
-                    }
-
-                    telemetry.Transferred("download", chunk.Length);
-                }
-            }
-            finally
-            {
-                CryptographicOperations.ZeroMemory(dataKey);
-            }
-
-            var sha256 = hash?.GetHashAndReset() ?? stored.Revision.Sha256.ToByteArray();
-            finished = true;
-            var index = await store.FinishAsync(caller, transfer, grant, start.Attempt, completed: true, stream.Sent,
-                Convert.ToHexStringLower(stored.Revision.Sha256.Span))
-                ?? throw new RpcException(new Status(StatusCode.Aborted, $"'{transfer.Name}' was resumed elsewhere; this stream ends without a receipt."));
-            var receipt = await audit.ReceiptAsync(index, signer, CancellationToken.None);
-            await responseStream.WriteAsync(new DownloadResponse
-            {
-                Trailer = new DownloadTrailer { Sha256 = ByteString.CopyFrom(sha256), Receipt = receipt },
-            }, context.CancellationToken);
-            telemetry.TransferEnded("download", "completed", time.GetElapsedTime(started));
-        }
-        catch (Exception ex) when (!finished)
-        {
-            var (status, reason) = stream.WasSuperseded
-                ? (new Status(StatusCode.Aborted, $"'{transfer.Name}' was failed by another gateway, which took this one for gone; resume it."), "superseded")
-                : Classify(ex, lease.Revoked.IsCancellationRequested, context.CancellationToken.IsCancellationRequested);
-
-            // The transfer is FAILED either way (it may resume); a consumer's cancel is no failure of the gateway's, and is logged as what it is.
-            var cancelled = status.StatusCode == StatusCode.Cancelled;
-            telemetry.TransferEnded("download", cancelled ? "cancelled" : "failed", time.GetElapsedTime(started));
-            await store.FinishAsync(caller, transfer, grant, start.Attempt, completed: false, stream.Sent, reason);
-            if (cancelled)
-            {
-                LogTransferCancelled(transfer.Name, stream.Sent);
-            }
-            else
-            {
-                LogTransferFailed(transfer.Name, stream.Sent, reason);
-            }
-
-            throw new RpcException(status);
-        }
+        var ask = new DownloadAsk(grant, revision, request.Purpose, request.Offset, resume, request.RequestId, fingerprint);
+        var start = Errors.Allowed(await transfers.StartAsync(caller, ask, context.CancellationToken), telemetry);
+        await downloads.StreamAsync(caller, start, request.Offset, lease.Revoked, responseStream, context);
     }
 
-    public override async Task<GetTransferResponse> GetTransfer(GetTransferRequest request, ServerCallContext context)
+    public override async Task<V1.GetTransferResponse> GetTransfer(V1.GetTransferRequest request, ServerCallContext context)
     {
         var caller = Caller.From(context);
-        var id = TransferNames.Parse(request.Name);
-        var transfer = await store.GetAsync(id, context.CancellationToken);
-        if (transfer is null || !AccessPolicy.CanSee(caller, transfer))
+        var id = TransferId.Parse(request.Name);
+        var transfer = await transfers.GetAsync(id, context.CancellationToken);
+        if (transfer is null || !TransferPolicy.CanSee(caller, transfer))
         {
-            throw Errors.NotFound(request.Name, exists: transfer is not null);
+            throw Errors.NotFound(id.Name, exists: transfer is not null);
         }
 
-        if (transfer.State == TransferState.Completed && await store.ReceiptIndexAsync(id, context.CancellationToken) is { } index)
+        var found = transfer.ToProto();
+        if (transfer.State == TransferState.Completed && await transfers.ReceiptIndexAsync(id, context.CancellationToken) is { } index)
         {
-            transfer.Receipt = await audit.ReceiptAsync(index, signer, context.CancellationToken);
+            found.Receipt = await audit.ReceiptAsync(index, signer, context.CancellationToken);
         }
 
-        return new GetTransferResponse { Transfer = transfer };
+        return new V1.GetTransferResponse { Transfer = found };
     }
 
-    public override async Task<ListTransfersResponse> ListTransfers(ListTransfersRequest request, ServerCallContext context)
+    public override async Task<V1.ListTransfersResponse> ListTransfers(V1.ListTransfersRequest request, ServerCallContext context)
     {
         var caller = Caller.From(context);
         var pageSize = Paging.PageSize.Resolve(request.PageSize);
-        var grantId = request.Grant.Length == 0 ? null : AccessNames.ParseGrant(request.Grant, "grant");
-        var datasetId = request.Dataset.Length == 0 ? null : DatasetNames.ParseId(request.Dataset, "dataset");
+        GrantId? grant = request.Grant.Length == 0 ? null : GrantId.Parse(request.Grant, "grant");
+        DatasetId? dataset = request.Dataset.Length == 0 ? null : DatasetId.Parse(request.Dataset, "dataset");
         if (!Enum.IsDefined(request.State))
         {
             throw Errors.InvalidArgument($"state {(int)request.State} is not a known transfer state.");
         }
 
-        var scope = string.Join('\n', "ListTransfers", caller.Participant, grantId ?? "", datasetId ?? "", (int)request.State);
-        var (page, next) = await store.ListAsync(caller, grantId, datasetId, (int)request.State, pageTokens.Decode(request.PageToken, scope),
-            pageSize, context.CancellationToken);
-        var response = new ListTransfersResponse { NextPageToken = next is { } n ? pageTokens.Encode(scope, n) : "" };
-        response.Transfers.Add(page);
+        TransferState? state = request.State == V1.TransferState.Unspecified ? null : (TransferState)(int)request.State;
+        var scope = string.Join('\n', "ListTransfers", caller.Participant, grant?.Value ?? "", dataset?.Value ?? "", (int)request.State);
+        var (page, next) = await transfers.ListAsync(caller, grant, dataset, state, pageTokens.Decode(request.PageToken, scope), pageSize,
+            context.CancellationToken);
+        var response = new V1.ListTransfersResponse { NextPageToken = next is { } n ? pageTokens.Encode(scope, n) : "" };
+        response.Transfers.Add(page.Select(TransferMapping.ToProto));
         return response;
     }
 
-    private async Task<bool> NextAsync(IAsyncStreamReader<UploadRequest> stream, CancellationTokenSource idle, CancellationToken idleOrGone,
-        ServerCallContext context)
-    {
-        idle.CancelAfter(Limits.IdleTimeout);
-        try
-        {
-            var more = await stream.MoveNext(idleOrGone);
-            // Only the client's silence counts, not time spent here storing what it sent.
-            idle.CancelAfter(Timeout.Infinite);
-            return more;
-        }
-        catch (OperationCanceledException) when (!context.CancellationToken.IsCancellationRequested)
-        {
-            throw new RpcException(new Status(StatusCode.DeadlineExceeded,
-                $"No upload message arrived for {Limits.IdleTimeout.TotalSeconds:0} s; the upload was abandoned and nothing was stored."));
-        }
-    }
-
-    private static void ValidateHeader(UploadHeader header)
+    /// <summary>What the header declares, or INVALID_ARGUMENT naming the field that is not as it should be.</summary>
+    private static DeclaredUpload Declared(V1.UploadHeader header)
     {
         if (!header.MediaType.Contains('/', StringComparison.Ordinal) || header.MediaType.Any(char.IsWhiteSpace))
         {
@@ -388,29 +135,7 @@ internal sealed partial class TransferService(TransferStore store, AuditStore au
         {
             throw Errors.InvalidArgument("header.sha256, when given, is the 32 raw bytes of the SHA-256.");
         }
+
+        return new DeclaredUpload(header.MediaType, header.SizeBytes, header.Sha256.IsEmpty ? null : header.Sha256.ToByteArray());
     }
-
-    private static (Status Status, string Reason) Classify(Exception ex, bool revoked, bool callerGone) => ex switch
-    {
-        _ when revoked => (new Status(StatusCode.PermissionDenied, "The grant was revoked during the download; the transfer stopped."), "grant revoked"),
-        RpcException { StatusCode: StatusCode.DataLoss } dataLoss => (dataLoss.Status, "stored bytes damaged"),
-        CryptographicException => (new Status(StatusCode.DataLoss, "The revision's data key cannot be unwrapped; nothing more is sent."), "data key unavailable"),
-        _ when callerGone => (new Status(StatusCode.Cancelled, "The download was cancelled."), "cancelled by the consumer"),
-        OperationCanceledException => (new Status(StatusCode.PermissionDenied, "The grant expired during the download; the transfer stopped."), "grant expired"),
-        RpcException rpc => (rpc.Status, rpc.Status.Detail),
-        _ when StorageFull.Is(ex) => (new Status(StatusCode.ResourceExhausted,
-            "The gateway's storage is full, so the transfer could not be recorded; resume it once its operator has freed space."), "storage full"),
-        IOException => (new Status(StatusCode.Unavailable, "Reading the stored revision failed; resume the transfer later."), "storage read failed"),
-        _ => (new Status(StatusCode.Internal, "The download failed on the server; resume the transfer later."), "internal error"),
-    };
-
-    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
-
-    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
-
-    [LoggerMessage(EventId = 40, Level = LogLevel.Information, Message = "{Transfer} stopped after {Bytes} bytes: {Reason}")]
-    private partial void LogTransferFailed(string transfer, long bytes, string reason);
-
-    [LoggerMessage(EventId = 41, Level = LogLevel.Information, Message = "{Transfer} cancelled by the consumer after {Bytes} bytes; it may resume")]
-    private partial void LogTransferCancelled(string transfer, long bytes);
 }

@@ -1,10 +1,8 @@
-using Exchange.V1;
-using Grpc.Core;
+using Exchange.Server.Access.Model;
+using Exchange.Server.Catalog.Model;
+using Exchange.Server.Transfers.Model;
 
 namespace Exchange.Server.Transfers;
 
-/// <summary>
-/// The outcome of asking to download: the transfer and the revision to send, or a denial that is
-/// already recorded (as a DENIED transfer and audit event) and is thrown once committed.
-/// </summary>
-internal sealed record TransferStart(Transfer? Transfer, StoredRevision? Revision, Grant? Grant, RpcException? Denial, long Attempt = 1);
+/// <summary>An allowed download: the transfer, the revision to send, the grant it is under and which stream of the transfer this is.</summary>
+internal sealed record TransferStart(Transfer Transfer, StoredRevision Revision, Grant Grant, long Attempt);

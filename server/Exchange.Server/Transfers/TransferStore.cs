@@ -1,19 +1,18 @@
 using System.Data.Common;
 using System.Globalization;
 using Exchange.Server.Access;
+using Exchange.Server.Access.Model;
 using Exchange.Server.Audit;
 using Exchange.Server.Catalog;
 using Exchange.Server.Paging;
 using Exchange.Server.Security;
 using Exchange.Server.Storage;
-using Exchange.V1;
-using Google.Protobuf;
-using Grpc.Core;
+using Exchange.Server.Transfers.Model;
 
 namespace Exchange.Server.Transfers;
 
-/// <summary>Revisions and transfers in the embedded database, each change audited in its transaction.</summary>
-internal sealed class TransferStore(Database database, Hosting.GatewayInstance gateway)
+/// <summary>Transfers in the database, each change audited in its transaction.</summary>
+internal sealed class TransferStore(Database database, IRevisions revisions, GrantsAndDatasets grants, Hosting.GatewayInstance gateway)
 {
     /// <summary>How far before the bytes already sent a resume may start: what can be in flight when a connection drops.</summary>
     public const long ResumeSlack = 32L * 1024 * 1024;
@@ -24,232 +23,115 @@ internal sealed class TransferStore(Database database, Hosting.GatewayInstance g
         "t.id, t.grant_id, t.dataset_id, t.revision, t.consumer, t.provider, t.purpose, t.state, t.size_bytes, t.bytes_sent, t.create_time, t.end_time, t.failure_reason";
 
     /// <summary>
-    /// Checks that <paramref name="caller"/> may upload to the dataset and reserves the next revision
-    /// number for it (numbers of abandoned uploads are not reused).
-    /// </summary>
-    public Task<long> ReserveRevisionAsync(Caller caller, string datasetId, CancellationToken cancellationToken) =>
-        database.WriteAsync(unit =>
-        {
-            var dataset = VisibleDataset(unit, caller, datasetId);
-            if (!DatasetPolicy.CanEdit(caller, dataset))
-            {
-                var denied = Errors.PermissionDenied($"Only the provider of '{dataset.Name}' may upload revisions of it.");
-                throw new AuditedDenial(new AuditEntry(caller.Participant, AuditActions.RevisionUpload, dataset.Name, AuditOutcome.Denied,
-                    Dataset: dataset.Name, DatasetProvider: dataset.Provider,
-                    Details: new Dictionary<string, string> { ["reason"] = denied.Status.Detail }), denied);
-            }
-
-            return (long)unit.Command("UPDATE datasets SET revision_counter = revision_counter + 1 WHERE id = @id RETURNING revision_counter")
-                .With("@id", datasetId).ExecuteScalar()!;
-        }, cancellationToken);
-
-    /// <summary>Makes an uploaded revision visible, and records it, in one transaction.</summary>
-    public Task<Revision> CommitRevisionAsync(Caller caller, string datasetId, long number, long size, byte[] sha256, string mediaType,
-        string blobId, byte[] wrappedKey, string kekId, int segmentSize) =>
-        database.WriteAsync(unit =>
-        {
-            var dataset = VisibleDataset(unit, caller, datasetId);
-            var now = Timestamps.ToMicros(unit.Now);
-            unit.Command("""
-                INSERT INTO revisions (dataset_seq, number, size_bytes, sha256, media_type, create_time, blob_id, wrapped_key, kek_id, segment_size)
-                VALUES ((SELECT seq FROM datasets WHERE id = @id), @n, @size, @sha, @media, @now, @blob, @key, @kek, @segment)
-                """)
-                .With("@id", datasetId).With("@n", number).With("@size", size).With("@sha", sha256).With("@media", mediaType)
-                .With("@now", now).With("@blob", blobId).With("@key", wrappedKey).With("@kek", kekId).With("@segment", segmentSize)
-                .ExecuteNonQuery();
-            unit.Command("UPDATE datasets SET latest_revision = CASE WHEN @n > latest_revision THEN @n ELSE latest_revision END, update_time = @now WHERE id = @id")
-                .With("@n", number).With("@now", now).With("@id", datasetId).ExecuteNonQuery();
-            var name = DatasetNames.FormatRevision(datasetId, number);
-            unit.Record(new AuditEntry(caller.Participant, AuditActions.RevisionUpload, name, AuditOutcome.Success,
-                Dataset: dataset.Name, DatasetProvider: dataset.Provider, Details: new Dictionary<string, string>
-                {
-                    ["size_bytes"] = size.ToString(CultureInfo.InvariantCulture),
-                    ["sha256"] = Convert.ToHexStringLower(sha256),
-                    ["media_type"] = mediaType,
-                }));
-            return FindRevision(unit.Connection, unit.Transaction, datasetId, number)!.Revision;
-        }, CancellationToken.None);
-
-    public Task<HashSet<string>> ReferencedBlobsAsync(CancellationToken cancellationToken) =>
-        database.ReadAsync(connection =>
-        {
-            using var command = connection.Command("SELECT blob_id FROM revisions WHERE blob_id <> ''");
-            using var reader = command.ExecuteReader();
-            var blobs = new HashSet<string>(StringComparer.Ordinal);
-            while (reader.Read())
-            {
-                blobs.Add(reader.GetString(0));
-            }
-
-            return blobs;
-        }, cancellationToken);
-
-    /// <summary>Every revision's wrapped data key, for rewrapping under a new key-encryption key.</summary>
-    public Task<List<(string DatasetId, long Number, byte[] WrappedKey, string KekId)>> WrappedKeysAsync(string notWrappedBy,
-        CancellationToken cancellationToken) =>
-        database.ReadAsync(connection =>
-        {
-            using var command = connection.Command("""
-                SELECT d.id, r.number, r.wrapped_key, r.kek_id FROM revisions r JOIN datasets d ON d.seq = r.dataset_seq
-                WHERE r.blob_id <> '' AND r.kek_id <> @kek
-                """).With("@kek", notWrappedBy);
-            using var reader = command.ExecuteReader();
-            var keys = new List<(string, long, byte[], string)>();
-            while (reader.Read())
-            {
-                keys.Add((reader.GetString(0), reader.GetInt64(1), (byte[])reader[2], reader.GetString(3)));
-            }
-
-            return keys;
-        }, cancellationToken);
-
-    public Task<int> RewrapAsync(string datasetId, long number, byte[] wrappedKey, string kekId, string previousKekId) =>
-        database.WriteAsync(unit => unit.Command("""
-            UPDATE revisions SET wrapped_key = @key, kek_id = @kek
-            WHERE dataset_seq = (SELECT seq FROM datasets WHERE id = @id) AND number = @n AND kek_id = @previous
-            """).With("@key", wrappedKey).With("@kek", kekId).With("@id", datasetId).With("@n", number).With("@previous", previousKekId)
-            .ExecuteNonQuery(), CancellationToken.None);
-
-    /// <summary>
     /// Decides a download before its first byte: the caller is the grant's consumer, the grant is
     /// active (a resumed transfer needs it only unrevoked and unexpired), the purpose is one it
-    /// allows and the revision exists. A new transfer uses up one of the grant's transfers.
+    /// allows and the revision exists. A new transfer uses up one of the grant's transfers. A
+    /// refusal of the caller is recorded (for the consumer, as a DENIED transfer too) and returned.
     /// </summary>
-    public Task<TransferStart> StartAsync(Caller caller, string grantId, (string DatasetId, long Number)? revision, string purpose,
-        long offset, string? resumeId, string requestId, byte[] fingerprint, CancellationToken cancellationToken) =>
-        database.WriteAsync(unit =>
+    public Task<Decision<TransferStart>> StartAsync(Caller caller, DownloadAsk ask, CancellationToken cancellationToken) =>
+        database.WriteAsync<Decision<TransferStart>>(unit =>
         {
-            if (resumeId is null && requestId.Length > 0 &&
-                IdempotencyKeys.Find(unit.Connection, unit.Transaction, caller.Participant, "Download", requestId, fingerprint) is { } earlier)
+            var resumeId = ask.Resume;
+            if (resumeId is null && ask.RequestId.Length > 0 &&
+                IdempotencyKeys.Find(unit.Connection, unit.Transaction, caller.Participant, "Download", ask.RequestId, ask.Fingerprint) is { } earlier)
             {
                 // A retry of a call that started a transfer: continue that one.
-                resumeId = earlier;
+                resumeId = new TransferId(earlier);
             }
 
-            var grant = AccessStore.FindGrant(unit.Connection, unit.Transaction, grantId, unit.Now);
-            if (grant is null || !AccessPolicy.CanSee(caller, grant))
+            var grant = grants.FindGrant(unit, ask.Grant);
+            if (grant is null || !TransferPolicy.CanSee(caller, grant))
             {
-                throw Errors.NotFound(AccessNames.Grant(grantId), exists: grant is not null);
+                throw Refusal.NotFound(ask.Grant.Name, exists: grant is not null);
             }
 
-            var datasetId = DatasetNames.ParseId(grant.Dataset);
             Transfer? resumed = null;
-            if (resumeId is not null)
+            if (resumeId is { } resuming)
             {
-                resumed = FindTransfer(unit.Connection, unit.Transaction, resumeId);
-                if (resumed is null || resumed.Grant != grant.Name || resumed.Consumer != caller.Participant)
+                resumed = Find(unit.Connection, unit.Transaction, resuming);
+                if (resumed is null || resumed.Grant != grant.Id || resumed.Consumer != caller.Participant)
                 {
-                    throw Errors.NotFound($"transfers/{resumeId}", exists: resumed is not null);
+                    throw Refusal.NotFound(resuming.Name, exists: resumed is not null);
                 }
             }
 
             // The role is checked at the time of the call: a participant whose token no longer says consumer downloads nothing.
             var denial = caller.Participant != grant.Consumer
-                ? $"Only {grant.Consumer}, the consumer of '{grant.Name}', may download under it."
+                ? $"Only {grant.Consumer}, the consumer of '{grant.Id.Name}', may download under it."
                 : !caller.IsConsumer
                     ? $"Downloading needs the 'consumer' role, which this token of {caller.Participant} does not carry."
-                    : Refusal(grant, purpose, resuming: resumed is not null);
+                    : DenialReason(grant, ask.Purpose, resuming: resumed is not null);
             if (denial is not null)
             {
-                return Deny(unit, caller, grant, purpose, denial);
+                return Deny(unit, caller, grant, ask.Purpose, denial);
             }
 
-            var number = resumed is not null ? RevisionNumber(resumed.Revision)
-                : revision is { } wanted ? (wanted.DatasetId == datasetId ? wanted.Number : -1)
-                : (long)unit.Command("SELECT latest_revision FROM datasets WHERE id = @id").With("@id", datasetId).ExecuteScalar()!;
+            var number = resumed is not null ? RevisionNumber(resumed)
+                : ask.Revision is { } wanted ? (wanted.Dataset == grant.Dataset ? wanted.Number : -1)
+                : grants.LatestRevision(unit, grant.Dataset);
             if (number == 0)
             {
-                throw Errors.FailedPrecondition($"'{grant.Dataset}' has no revision to download yet.");
+                throw Refusal.Precondition($"'{grant.Dataset.Name}' has no revision to download yet.");
             }
 
-            var stored = FindRevision(unit.Connection, unit.Transaction, datasetId, number)
-                ?? throw Errors.NotFound(revision is { } r ? DatasetNames.FormatRevision(r.DatasetId, r.Number) : grant.Dataset);
-            if (revision is { } asked && resumed is not null && RevisionNumber(resumed.Revision) != asked.Number)
+            var stored = revisions.Find(unit, new RevisionId(grant.Dataset, number))
+                ?? throw Refusal.NotFound(ask.Revision is { } r ? r.Name : grant.Dataset.Name);
+            if (ask.Revision is { } asked && resumed is not null && RevisionNumber(resumed) != asked.Number)
             {
-                throw Errors.InvalidArgument($"'{resumed.Name}' is a transfer of {resumed.Revision}, not of revision {asked.Number}.");
+                throw Refusal.Invalid($"'{resumed.Id.Name}' is a transfer of {resumed.Revision!.Value.Name}, not of revision {asked.Number}.");
             }
 
-            if (resumed is null && offset != 0)
+            if (resumed is null && ask.Offset != 0)
             {
-                throw Errors.FailedPrecondition(
-                    $"A new transfer starts at offset 0, not {offset}; to resume an interrupted one, name it in transfer.");
+                throw Refusal.Precondition(
+                    $"A new transfer starts at offset 0, not {ask.Offset}; to resume an interrupted one, name it in transfer.");
             }
 
-            if (offset > stored.Revision.SizeBytes)
+            if (ask.Offset > stored.Revision.SizeBytes)
             {
-                throw new RpcException(new Status(StatusCode.OutOfRange,
-                    $"offset {offset} is past the end of {stored.Revision.Name} ({stored.Revision.SizeBytes} bytes)."));
+                throw Refusal.OutOfRange($"offset {ask.Offset} is past the end of {stored.Revision.Id.Name} ({stored.Revision.SizeBytes} bytes).");
             }
 
-            string id;
+            var offset = ask.Offset.ToString(CultureInfo.InvariantCulture);
+            TransferId id;
             long attempt = 1;
             if (resumed is not null)
             {
-                // One live stream per transfer, and a resume continues near where the last stream stopped:
-                // resuming cannot be used to fetch the revision again without using another transfer.
-                if (resumed.State == TransferState.Started)
-                {
-                    // Retryable: the previous stream is noticed as broken within moments.
-                    throw new RpcException(new Status(StatusCode.Aborted, $"'{resumed.Name}' is still streaming; retry once that stream has ended."));
-                }
-
-                if (resumed.State != TransferState.Failed)
-                {
-                    throw Errors.FailedPrecondition($"'{resumed.Name}' is {resumed.State.ToString().ToLowerInvariant()}; only an interrupted transfer resumes.");
-                }
-
-                if (resumed.Purpose != purpose)
-                {
-                    throw Errors.InvalidArgument($"'{resumed.Name}' was started for the purpose '{resumed.Purpose}'; resume it with the same purpose.");
-                }
-
-                if (offset < resumed.BytesSent - ResumeSlack)
-                {
-                    throw Errors.FailedPrecondition(
-                        $"'{resumed.Name}' already sent {resumed.BytesSent} bytes; resume from offset {resumed.BytesSent - ResumeSlack} or later.");
-                }
-
-                if (offset > resumed.BytesSent)
-                {
-                    // What the transfer records as sent is what this gateway sent, never the client's offset.
-                    throw Errors.FailedPrecondition(
-                        $"'{resumed.Name}' has sent {resumed.BytesSent} bytes; resume from offset {resumed.BytesSent} or earlier.");
-                }
-
-                id = resumeId!;
+                CheckResumable(resumed, ask);
+                id = resumed.Id;
                 attempt = (long)unit.Command("""
                     UPDATE transfers SET state = @state, end_time = NULL, failure_reason = '', attempt = attempt + 1, gateway = @gateway
                     WHERE id = @id RETURNING attempt
-                    """).With("@state", (int)TransferState.Started).With("@gateway", gateway.Id).With("@id", id).ExecuteScalar()!;
-                unit.Record(Entry(caller, AuditActions.TransferResume, $"transfers/{id}", grant, AuditOutcome.Success, new()
+                    """).With("@state", (int)TransferState.Started).With("@gateway", gateway.Id).With("@id", id.Value).ExecuteScalar()!;
+                unit.Record(Entry(caller, AuditActions.TransferResume, id, grant, V1.AuditOutcome.Success, new()
                 {
-                    ["offset"] = offset.ToString(CultureInfo.InvariantCulture),
-                    ["revision"] = stored.Revision.Name,
-                    ["purpose"] = purpose,
+                    ["offset"] = offset,
+                    ["revision"] = stored.Revision.Id.Name,
+                    ["purpose"] = ask.Purpose,
                 }));
             }
             else
             {
-                id = AccessNames.NewId();
-                InsertTransfer(unit, id, grant, number, purpose, TransferState.Started, stored.Revision.SizeBytes, "");
-                unit.Command("UPDATE transfers SET gateway = @gateway WHERE id = @id").With("@gateway", gateway.Id).With("@id", id).ExecuteNonQuery();
-                if (requestId.Length > 0)
+                id = TransferId.New();
+                Insert(unit, id, grant, number, ask.Purpose, TransferState.Started, stored.Revision.SizeBytes, "");
+                unit.Command("UPDATE transfers SET gateway = @gateway WHERE id = @id").With("@gateway", gateway.Id).With("@id", id.Value).ExecuteNonQuery();
+                if (ask.RequestId.Length > 0)
                 {
-                    IdempotencyKeys.Remember(unit.Connection, unit.Transaction, caller.Participant, "Download", requestId, fingerprint, id,
+                    IdempotencyKeys.Remember(unit.Connection, unit.Transaction, caller.Participant, "Download", ask.RequestId, ask.Fingerprint, id.Value,
                         Timestamps.ToMicros(unit.Now));
                 }
 
-                unit.Command("UPDATE grants SET transfers_used = transfers_used + 1 WHERE id = @id").With("@id", grantId).ExecuteNonQuery();
-                unit.Record(Entry(caller, AuditActions.TransferStart, $"transfers/{id}", grant, AuditOutcome.Success, new()
+                grants.CountTransfer(unit, grant.Id);
+                unit.Record(Entry(caller, AuditActions.TransferStart, id, grant, V1.AuditOutcome.Success, new()
                 {
-                    ["grant"] = grant.Name,
-                    ["revision"] = stored.Revision.Name,
-                    ["purpose"] = purpose,
-                    ["offset"] = offset.ToString(CultureInfo.InvariantCulture),
+                    ["grant"] = grant.Id.Name,
+                    ["revision"] = stored.Revision.Id.Name,
+                    ["purpose"] = ask.Purpose,
+                    ["offset"] = offset,
                 }));
             }
 
-            return new TransferStart(FindTransfer(unit.Connection, unit.Transaction, id), stored, grant, null, attempt);
+            return new TransferStart(Find(unit.Connection, unit.Transaction, id)!, stored, grant, attempt);
         }, cancellationToken);
 
     /// <summary>
@@ -266,7 +148,7 @@ internal sealed class TransferStore(Database database, Hosting.GatewayInstance g
                 WHERE id = @id AND state = @started AND attempt = @attempt
                 """)
                 .With("@state", (int)state).With("@sent", bytesSent).With("@now", Timestamps.ToMicros(unit.Now))
-                .With("@reason", completed ? "" : detail).With("@id", transfer.Name["transfers/".Length..])
+                .With("@reason", completed ? "" : detail).With("@id", transfer.Id.Value)
                 .With("@started", (int)TransferState.Started).With("@attempt", attempt)
                 .ExecuteNonQuery();
             if (changed == 0)
@@ -276,17 +158,17 @@ internal sealed class TransferStore(Database database, Hosting.GatewayInstance g
 
             var details = new Dictionary<string, string>
             {
-                ["grant"] = grant.Name,
-                ["revision"] = transfer.Revision,
+                ["grant"] = grant.Id.Name,
+                ["revision"] = RevisionName(transfer),
                 ["bytes_sent"] = bytesSent.ToString(CultureInfo.InvariantCulture),
             };
             details[completed ? "sha256" : "reason"] = detail;
-            var index = unit.Record(Entry(caller, completed ? AuditActions.TransferComplete : AuditActions.TransferFail, transfer.Name, grant,
-                completed ? AuditOutcome.Success : AuditOutcome.Failed, details));
+            var index = unit.Record(Entry(caller, completed ? AuditActions.TransferComplete : AuditActions.TransferFail, transfer.Id, grant,
+                completed ? V1.AuditOutcome.Success : V1.AuditOutcome.Failed, details));
             if (completed)
             {
                 unit.Command("UPDATE transfers SET receipt_index = @index WHERE id = @id")
-                    .With("@index", index).With("@id", transfer.Name["transfers/".Length..]).ExecuteNonQuery();
+                    .With("@index", index).With("@id", transfer.Id.Value).ExecuteNonQuery();
             }
 
             return index;
@@ -310,7 +192,7 @@ internal sealed class TransferStore(Database database, Hosting.GatewayInstance g
                 var still = unit.Command("""
                     UPDATE transfers SET bytes_sent = CASE WHEN @sent > bytes_sent THEN @sent ELSE bytes_sent END
                     WHERE id = @id AND state = @started AND attempt = @attempt
-                    """).With("@sent", stream.Sent).With("@id", stream.Id).With("@started", (int)TransferState.Started)
+                    """).With("@sent", stream.Sent).With("@id", stream.Id.Value).With("@started", (int)TransferState.Started)
                     .With("@attempt", stream.Attempt).ExecuteNonQuery();
                 if (still == 0)
                 {
@@ -329,7 +211,7 @@ internal sealed class TransferStore(Database database, Hosting.GatewayInstance g
     public Task<int> FailOrphansAsync(DateTimeOffset aliveSince, bool onlyThisGateway, CancellationToken cancellationToken) =>
         database.WriteAsync(unit =>
         {
-            var orphans = new List<(string Id, long BytesSent)>();
+            var orphans = new List<(TransferId Id, long BytesSent)>();
             using (var command = unit.Command("""
                 SELECT t.id, t.bytes_sent FROM transfers t
                 WHERE t.state = 1 AND t.gateway <> @me
@@ -339,7 +221,7 @@ internal sealed class TransferStore(Database database, Hosting.GatewayInstance g
             {
                 while (reader.Read())
                 {
-                    orphans.Add((reader.GetString(0), reader.GetInt64(1)));
+                    orphans.Add((new TransferId(reader.GetString(0)), reader.GetInt64(1)));
                 }
             }
 
@@ -348,14 +230,14 @@ internal sealed class TransferStore(Database database, Hosting.GatewayInstance g
                 unit.Command("""
                     UPDATE transfers SET state = @failed, end_time = @now, failure_reason = @reason WHERE id = @id AND state = @started
                     """).With("@failed", (int)TransferState.Failed).With("@now", Timestamps.ToMicros(unit.Now)).With("@reason", OrphanReason)
-                    .With("@id", id).With("@started", (int)TransferState.Started).ExecuteNonQuery();
-                var transfer = FindTransfer(unit.Connection, unit.Transaction, id)!;
-                unit.Record(new AuditEntry(AuditActions.GatewayActor, AuditActions.TransferFail, transfer.Name, AuditOutcome.Failed,
-                    Dataset: transfer.Dataset, Subject: transfer.Consumer, DatasetProvider: transfer.Provider,
+                    .With("@id", id.Value).With("@started", (int)TransferState.Started).ExecuteNonQuery();
+                var transfer = Find(unit.Connection, unit.Transaction, id)!;
+                unit.Record(new AuditEntry(AuditActions.GatewayActor, AuditActions.TransferFail, transfer.Id.Name, V1.AuditOutcome.Failed,
+                    Dataset: transfer.Dataset.Name, Subject: transfer.Consumer, DatasetProvider: transfer.Provider,
                     Details: new Dictionary<string, string>
                     {
-                        ["grant"] = transfer.Grant,
-                        ["revision"] = transfer.Revision,
+                        ["grant"] = transfer.Grant.Name,
+                        ["revision"] = RevisionName(transfer),
                         ["bytes_sent"] = bytesSent.ToString(CultureInfo.InvariantCulture),
                         ["reason"] = OrphanReason,
                     }));
@@ -366,21 +248,32 @@ internal sealed class TransferStore(Database database, Hosting.GatewayInstance g
             return orphans.Count;
         }, cancellationToken);
 
-    public Task<Transfer?> GetAsync(string id, CancellationToken cancellationToken) =>
-        database.ReadAsync(connection => FindTransfer(connection, null, id), cancellationToken);
+    public Task<Transfer?> GetAsync(TransferId id, CancellationToken cancellationToken) =>
+        database.ReadAsync(async (connection, ct) =>
+        {
+            await using var command = connection.Command($"SELECT {TransferColumns} FROM transfers t WHERE t.id = @id").With("@id", id.Value);
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            return await reader.ReadAsync(ct) ? Read(reader, 0) : null;
+        }, cancellationToken);
 
     /// <summary>The audit index of a completed transfer's completion record, or null.</summary>
-    public Task<long?> ReceiptIndexAsync(string id, CancellationToken cancellationToken) =>
-        database.ReadAsync(connection =>
-            connection.Command("SELECT receipt_index FROM transfers WHERE id = @id").With("@id", id).ExecuteScalar() is long index ? index : (long?)null,
-            cancellationToken);
-
-    /// <summary>One page of the transfers <paramref name="caller"/> may see, in creation order after position <paramref name="after"/>.</summary>
-    public Task<(IReadOnlyList<Transfer> Page, long? Next)> ListAsync(Caller caller, string? grantId, string? datasetId, int state, long after,
-        int pageSize, CancellationToken cancellationToken) =>
-        database.ReadAsync<(IReadOnlyList<Transfer>, long?)>(connection =>
+    public Task<long?> ReceiptIndexAsync(TransferId id, CancellationToken cancellationToken) =>
+        database.ReadAsync(async (connection, ct) =>
         {
-            using var command = connection.Command($"""
+            await using var command = connection.Command("SELECT receipt_index FROM transfers WHERE id = @id").With("@id", id.Value);
+            return await command.ExecuteScalarAsync(ct) is long index ? index : (long?)null;
+        }, cancellationToken);
+
+    /// <summary>
+    /// One page of the transfers <paramref name="caller"/> may see, under <paramref name="grant"/>, of
+    /// <paramref name="dataset"/> and in <paramref name="state"/> (each: any when null), in creation
+    /// order after position <paramref name="after"/>.
+    /// </summary>
+    public Task<(IReadOnlyList<Transfer> Page, long? Next)> ListAsync(Caller caller, GrantId? grant, DatasetId? dataset, TransferState? state,
+        long after, int pageSize, CancellationToken cancellationToken) =>
+        database.ReadAsync(async (connection, ct) =>
+        {
+            await using var command = connection.Command($"""
                 SELECT t.seq, {TransferColumns} FROM transfers t
                 WHERE t.seq > @after
                   AND (@all = 1 OR t.consumer = @me OR t.provider = @me)
@@ -390,113 +283,123 @@ internal sealed class TransferStore(Database database, Hosting.GatewayInstance g
                 ORDER BY t.seq LIMIT @limit
                 """)
                 .With("@after", after).With("@all", caller.ReadsEverything ? 1 : 0).With("@me", caller.Participant)
-                .With("@grant", grantId).With("@dataset", datasetId).With("@state", state).With("@limit", pageSize + 1);
-            using var reader = command.ExecuteReader();
-            var rows = new List<(long Seq, Transfer Transfer)>();
-            while (reader.Read())
-            {
-                rows.Add((reader.GetInt64(0), ReadTransfer(reader, 1)));
-            }
-
-            return KeysetPage.From(rows, pageSize);
+                .With("@grant", grant?.Value).With("@dataset", dataset?.Value).With("@state", (int?)state ?? 0).With("@limit", pageSize + 1);
+            return KeysetPage.From(await command.ListAsync(reader => (reader.GetInt64(0), Read(reader, 1)), ct), pageSize);
         }, cancellationToken);
 
-    private static string? Refusal(Grant grant, string purpose, bool resuming) => grant.State switch
+    /// <summary>Why the grant does not allow this download, or null when it does.</summary>
+    private static string? DenialReason(Grant grant, string purpose, bool resuming) => grant.State switch
     {
-        GrantState.Revoked => $"'{grant.Name}' was revoked: {grant.RevokeReason}",
-        GrantState.Expired => $"'{grant.Name}' expired at {grant.Terms.ExpireTime.ToDateTimeOffset():O}.",
-        GrantState.Exhausted when !resuming => $"'{grant.Name}' has used all of its {grant.Terms.MaxTransfers} transfers.",
+        GrantState.Revoked => $"'{grant.Id.Name}' was revoked: {grant.RevokeReason}",
+        GrantState.Expired => $"'{grant.Id.Name}' expired at {grant.Terms.ExpireTime.GetValueOrDefault():O}.",
+        GrantState.Exhausted when !resuming => $"'{grant.Id.Name}' has used all of its {grant.Terms.MaxTransfers} transfers.",
         _ when !grant.Terms.Purposes.Contains(purpose) =>
-            $"'{grant.Name}' does not allow the purpose '{purpose}'; it allows: {string.Join(", ", grant.Terms.Purposes)}.",
+            $"'{grant.Id.Name}' does not allow the purpose '{purpose}'; it allows: {string.Join(", ", grant.Terms.Purposes)}.",
         _ => null,
     };
 
-    private static TransferStart Deny(WriteUnit unit, Caller caller, Grant grant, string purpose, string reason)
+    /// <summary>
+    /// One live stream per transfer, and a resume continues near where the last stream stopped:
+    /// resuming cannot be used to fetch the revision again without using another transfer.
+    /// </summary>
+    private static void CheckResumable(Transfer resumed, DownloadAsk ask)
     {
-        var id = AccessNames.NewId();
+        var name = resumed.Id.Name;
+        if (resumed.State == TransferState.Started)
+        {
+            // Retryable: the previous stream is noticed as broken within moments.
+            throw Refusal.Busy($"'{name}' is still streaming; retry once that stream has ended.");
+        }
+
+        if (resumed.State != TransferState.Failed)
+        {
+            throw Refusal.Precondition($"'{name}' is {resumed.State.ToString().ToLowerInvariant()}; only an interrupted transfer resumes.");
+        }
+
+        if (resumed.Purpose != ask.Purpose)
+        {
+            throw Refusal.Invalid($"'{name}' was started for the purpose '{resumed.Purpose}'; resume it with the same purpose.");
+        }
+
+        if (ask.Offset < resumed.BytesSent - ResumeSlack)
+        {
+            throw Refusal.Precondition(
+                $"'{name}' already sent {resumed.BytesSent} bytes; resume from offset {resumed.BytesSent - ResumeSlack} or later.");
+        }
+
+        if (ask.Offset > resumed.BytesSent)
+        {
+            // What the transfer records as sent is what this gateway sent, never the client's offset.
+            throw Refusal.Precondition(
+                $"'{name}' has sent {resumed.BytesSent} bytes; resume from offset {resumed.BytesSent} or earlier.");
+        }
+    }
+
+    private static Denial Deny(WriteUnit unit, Caller caller, Grant grant, string purpose, string reason)
+    {
+        var id = TransferId.New();
         if (caller.Participant == grant.Consumer)
         {
             // The consumer's own refused attempt is a transfer it can list; anyone else's is only an audit event.
-            InsertTransfer(unit, id, grant, 0, purpose, TransferState.Denied, 0, reason);
+            Insert(unit, id, grant, 0, purpose, TransferState.Denied, 0, reason);
         }
 
-        unit.Record(Entry(caller, AuditActions.TransferStart, $"transfers/{id}", grant, AuditOutcome.Denied,
-            new() { ["grant"] = grant.Name, ["purpose"] = purpose, ["reason"] = reason }));
-        return new TransferStart(null, null, grant, Errors.PermissionDenied(reason));
+        return unit.Deny(Entry(caller, AuditActions.TransferStart, id, grant, V1.AuditOutcome.Denied,
+            new() { ["grant"] = grant.Id.Name, ["purpose"] = purpose }), reason);
     }
 
-    private static void InsertTransfer(WriteUnit unit, string id, Grant grant, long revision, string purpose, TransferState state, long size,
+    /// <summary>
+    /// The number of the revision a resumed transfer sends. A DENIED transfer has none: it never
+    /// started, so it does not resume.
+    /// </summary>
+    private static long RevisionNumber(Transfer resumed) => resumed.Revision?.Number
+        ?? throw Refusal.Precondition($"'{resumed.Id.Name}' is {resumed.State.ToString().ToLowerInvariant()}; only an interrupted transfer resumes.");
+
+    private static string RevisionName(Transfer transfer) => transfer.Revision?.Name ?? "";
+
+    private static void Insert(WriteUnit unit, TransferId id, Grant grant, long revision, string purpose, TransferState state, long size,
         string reason) =>
         unit.Command("""
             INSERT INTO transfers (id, grant_id, dataset_id, revision, consumer, provider, purpose, state, size_bytes, create_time, end_time, failure_reason)
             VALUES (@id, @grant, @dataset, @revision, @consumer, @provider, @purpose, @state, @size, @now, @end, @reason)
             """)
-            .With("@id", id).With("@grant", grant.Name["grants/".Length..]).With("@dataset", DatasetNames.ParseId(grant.Dataset))
+            .With("@id", id.Value).With("@grant", grant.Id.Value).With("@dataset", grant.Dataset.Value)
             .With("@revision", revision).With("@consumer", grant.Consumer).With("@provider", grant.Provider).With("@purpose", purpose)
             .With("@state", (int)state).With("@size", size).With("@now", Timestamps.ToMicros(unit.Now))
             .With("@end", state == TransferState.Denied ? Timestamps.ToMicros(unit.Now) : null).With("@reason", reason)
             .ExecuteNonQuery();
 
-    private static AuditEntry Entry(Caller caller, string action, string resource, Grant grant, AuditOutcome outcome,
+    private static AuditEntry Entry(Caller caller, string action, TransferId transfer, Grant grant, V1.AuditOutcome outcome,
         Dictionary<string, string> details) =>
-        new(caller.Participant, action, resource, outcome, Dataset: grant.Dataset, Subject: grant.Consumer,
+        new(caller.Participant, action, transfer.Name, outcome, Dataset: grant.Dataset.Name, Subject: grant.Consumer,
             DatasetProvider: grant.Provider, Details: details);
 
-    private static Dataset VisibleDataset(WriteUnit unit, Caller caller, string datasetId) =>
-        CatalogStore.FindVisible(unit.Connection, unit.Transaction, datasetId, caller) ?? throw Errors.NotFound(DatasetNames.Format(datasetId));
-
-    private static long RevisionNumber(string revisionName) => DatasetNames.ParseRevision(revisionName).Number;
-
-    private static StoredRevision? FindRevision(DbConnection connection, DbTransaction? transaction, string datasetId, long number)
+    private static Transfer? Find(DbConnection connection, DbTransaction? transaction, TransferId id)
     {
-        using var command = connection.Command("""
-            SELECT r.number, r.size_bytes, r.sha256, r.media_type, r.create_time, r.blob_id, r.wrapped_key, r.kek_id, r.segment_size
-            FROM revisions r JOIN datasets d ON d.seq = r.dataset_seq
-            WHERE d.id = @id AND r.number = @n
-            """, transaction).With("@id", datasetId).With("@n", number);
+        using var command = connection.Command($"SELECT {TransferColumns} FROM transfers t WHERE t.id = @id", transaction).With("@id", id.Value);
         using var reader = command.ExecuteReader();
-        if (!reader.Read())
-        {
-            return null;
-        }
-
-        var revision = new Revision
-        {
-            Name = DatasetNames.FormatRevision(datasetId, reader.GetInt64(0)),
-            SizeBytes = reader.GetInt64(1),
-            Sha256 = ByteString.CopyFrom((byte[])reader[2]),
-            MediaType = reader.GetString(3),
-            CreateTime = Timestamps.FromMicros(reader.GetInt64(4)),
-        };
-        return new StoredRevision(revision, reader.GetString(5), (byte[])reader[6], reader.GetString(7), reader.GetInt32(8));
+        return reader.Read() ? Read(reader, 0) : null;
     }
 
-    private static Transfer? FindTransfer(DbConnection connection, DbTransaction? transaction, string id)
+    private static Transfer Read(DbDataReader reader, int o)
     {
-        using var command = connection.Command($"SELECT {TransferColumns} FROM transfers t WHERE t.id = @id", transaction).With("@id", id);
-        using var reader = command.ExecuteReader();
-        return reader.Read() ? ReadTransfer(reader, 0) : null;
-    }
-
-    private static Transfer ReadTransfer(DbDataReader reader, int o)
-    {
-        var datasetId = reader.GetString(o + 2);
+        var dataset = new DatasetId(reader.GetString(o + 2));
         var revision = reader.GetInt64(o + 3);
-        return new Transfer
-        {
-            Name = $"transfers/{reader.GetString(o)}",
-            Grant = AccessNames.Grant(reader.GetString(o + 1)),
-            Dataset = DatasetNames.Format(datasetId),
-            Revision = revision == 0 ? "" : DatasetNames.FormatRevision(datasetId, revision),
-            Consumer = reader.GetString(o + 4),
-            Provider = reader.GetString(o + 5),
-            Purpose = reader.GetString(o + 6),
-            State = (TransferState)reader.GetInt32(o + 7),
-            SizeBytes = reader.GetInt64(o + 8),
-            BytesSent = reader.GetInt64(o + 9),
-            CreateTime = Timestamps.FromMicros(reader.GetInt64(o + 10)),
-            EndTime = reader.IsDBNull(o + 11) ? null : Timestamps.FromMicros(reader.GetInt64(o + 11)),
-            FailureReason = reader.GetString(o + 12),
-        };
+        return new Transfer(
+            new TransferId(reader.GetString(o)),
+            new GrantId(reader.GetString(o + 1)),
+            dataset,
+            revision == 0 ? null : new RevisionId(dataset, revision),
+            reader.GetString(o + 4),
+            reader.GetString(o + 5),
+            reader.GetString(o + 6),
+            (TransferState)reader.GetInt32(o + 7),
+            reader.GetInt64(o + 8),
+            reader.GetInt64(o + 9),
+            FromMicros(reader.GetInt64(o + 10)),
+            reader.IsDBNull(o + 11) ? null : FromMicros(reader.GetInt64(o + 11)),
+            reader.GetString(o + 12));
     }
+
+    private static DateTimeOffset FromMicros(long micros) => DateTimeOffset.UnixEpoch.AddTicks(micros * 10);
 }

@@ -275,6 +275,20 @@ public sealed class TransferServiceTests : IDisposable
     }
 
     [Fact]
+    public async Task A_denied_transfer_never_resumes()
+    {
+        var (_, _, grant) = await SharedAsync(RandomBytes(1000), new Terms { Purposes = { "research" }, MaxTransfers = 1 });
+        using var initech = _factory.As(Participant.Initech);
+        await Rpc.FailsWith(StatusCode.PermissionDenied, () => initech.DownloadAllAsync(grant.Name, purpose: "marketing"));
+        var denied = (await initech.Transfers.ListTransfersAsync(new ListTransfersRequest { Grant = grant.Name })).Transfers.Single();
+
+        var refused = await Rpc.FailsWith(StatusCode.FailedPrecondition, () => initech.DownloadAllAsync(grant.Name, transfer: denied.Name));
+        Assert.Equal($"'{denied.Name}' is denied; only an interrupted transfer resumes.", refused.Status.Detail);
+        var transfers = (await initech.Transfers.ListTransfersAsync(new ListTransfersRequest { Grant = grant.Name })).Transfers;
+        Assert.Equal([TransferState.Denied], transfers.Select(t => t.State));
+    }
+
+    [Fact]
     public async Task Revoked_and_expired_grants_refuse_downloads()
     {
         // The gateway's clock, which the test moves past the expiry instead of waiting for it.

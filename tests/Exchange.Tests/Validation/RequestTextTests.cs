@@ -89,7 +89,7 @@ public sealed class RequestTextTests(ExchangeFactory factory) : IClassFixture<Ex
             "grants" => () => AccessNames.ParseGrant(name),
             "accessRequests" => () => AccessNames.ParseRequest(name),
             "participants" => () => Exchange.Server.Participants.ParticipantNames.Parse(name),
-            _ => () => TransferNames.Parse(name),
+            _ => () => TransferId.Parse(name),
         };
 
         Assert.Equal(StatusCode.InvalidArgument, Assert.Throws<RpcException>(parse).StatusCode);

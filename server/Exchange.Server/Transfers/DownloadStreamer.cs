@@ -1,0 +1,154 @@
+using System.Security.Cryptography;
+using Exchange.Server.Audit;
+using Exchange.Server.Security;
+using Exchange.Server.Storage;
+using Google.Protobuf;
+using Grpc.Core;
+using Microsoft.Extensions.Options;
+
+namespace Exchange.Server.Transfers;
+
+/// <summary>
+/// Streams an allowed download: the header, the revision's bytes decrypted from where it asked,
+/// stopped by revocation, expiry, the consumer or another gateway's taking over; then the
+/// transfer is finished (COMPLETED with a receipt proving it was logged, or FAILED, to resume).
+/// </summary>
+internal sealed partial class DownloadStreamer(TransferStore transfers, AuditStore audit, CheckpointSigner signer, IBlobStore blobs, KeyRing keys,
+    LiveTransfers live, IOptions<Hosting.ExchangeOptions> options, TimeProvider time, Observability.ExchangeTelemetry telemetry,
+    ILogger<DownloadStreamer> logger)
+{
+    private TransferOptions Limits => options.Value.Transfers;
+
+    /// <summary>Streams <paramref name="start"/> from <paramref name="offset"/>; <paramref name="revoked"/> is cancelled when its grant is revoked.</summary>
+    public async Task StreamAsync(Caller caller, TransferStart start, long offset, CancellationToken revoked,
+        IServerStreamWriter<V1.DownloadResponse> responseStream, ServerCallContext context)
+    {
+        var (transfer, stored, grant) = (start.Transfer, start.Revision, start.Grant);
+        var revision = stored.Revision;
+        using var stream = live.Add(transfer.Id, start.Attempt, offset);
+        // The expiry runs on the injected clock, like every other time the gateway reads. Timers reach about
+        // 49 days; a download still running by then is stopped at that point and may resume.
+        using var expires = grant.Terms.ExpireTime is { } expiry
+            ? new CancellationTokenSource(Min(Max(expiry - time.GetUtcNow(), TimeSpan.Zero), TimeSpan.FromDays(40)), time)
+            : new CancellationTokenSource();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, revoked, stream.Superseded, expires.Token);
+
+        var finished = false;
+        var started = time.GetTimestamp();
+        try
+        {
+            await responseStream.WriteAsync(new V1.DownloadResponse
+            {
+                Header = new V1.DownloadHeader
+                {
+                    Transfer = transfer.Id.Name,
+                    Revision = revision.Id.Name,
+                    SizeBytes = revision.SizeBytes,
+                    Sha256 = ByteString.CopyFrom(revision.Sha256),
+                },
+            }, context.CancellationToken);
+
+            // From offset 0 the bytes sent are exactly the authenticated plaintext, whose SHA-256 was
+            // computed at upload; only a resumed part needs hashing.
+            using var hash = offset == 0 ? null : IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            var dataKey = keys.Unwrap(stored.WrappedKey, stored.KekId, revision.Id.Name);
+            var from = RevisionReader.StartOf(offset, stored.SegmentSize);
+            try
+            {
+                await using var file = await blobs.OpenReadAsync(stored.BlobId, from, stop.Token);
+                await foreach (var chunk in RevisionReader.ReadAsync(file, dataKey, revision.Id.Name, revision.SizeBytes,
+                    stored.SegmentSize, offset, Limits.ChunkSize, stop.Token))
+                {
+                    hash?.AppendData(chunk.Span);
+                    // Checked between writes rather than passed to WriteAsync: a cancelled write resets the
+                    // HTTP/2 stream, and the consumer would see a broken connection instead of the reason.
+                    stop.Token.ThrowIfCancellationRequested();
+                    var write = responseStream.WriteAsync(new V1.DownloadResponse
+                    {
+                        Chunk = new V1.DownloadChunk { Offset = stream.Sent, Data = UnsafeByteOperations.UnsafeWrap(chunk) },
+                    }, context.CancellationToken);
+                    try
+                    {
+                        if (!write.IsCompletedSuccessfully)
+                        {
+                            // A consumer that stops reading must not hold a revoked or expired stream open.
+                            await write.WaitAsync(stop.Token);
+                        }
+                    }
+                    finally
+                    {
+                        // Counted once its write has completed: a resume may start up to here and never past it, so no
+                        // receipt covers bytes whose write did not finish (a consumer that got more resumes a little earlier).
+                        if (write.IsCompletedSuccessfully)
+                        {
+                            stream.Advance(chunk.Length);
+                        }
+                    }
+
+                    telemetry.Transferred("download", chunk.Length);
+                }
+            }
+            finally
+            {
+                CryptographicOperations.ZeroMemory(dataKey);
+            }
+
+            var sha256 = hash?.GetHashAndReset() ?? revision.Sha256;
+            finished = true;
+            var index = await transfers.FinishAsync(caller, transfer, grant, start.Attempt, completed: true, stream.Sent,
+                Convert.ToHexStringLower(revision.Sha256))
+                ?? throw new RpcException(new Status(StatusCode.Aborted, $"'{transfer.Id.Name}' was resumed elsewhere; this stream ends without a receipt."));
+            var receipt = await audit.ReceiptAsync(index, signer, CancellationToken.None);
+            await responseStream.WriteAsync(new V1.DownloadResponse
+            {
+                Trailer = new V1.DownloadTrailer { Sha256 = ByteString.CopyFrom(sha256), Receipt = receipt },
+            }, context.CancellationToken);
+            telemetry.TransferEnded("download", "completed", time.GetElapsedTime(started));
+        }
+        catch (Exception ex) when (!finished)
+        {
+            var (status, reason) = stream.WasSuperseded
+                ? (new Status(StatusCode.Aborted, $"'{transfer.Id.Name}' was failed by another gateway, which took this one for gone; resume it."), "superseded")
+                : Classify(ex, revoked.IsCancellationRequested, context.CancellationToken.IsCancellationRequested);
+
+            // The transfer is FAILED either way (it may resume); a consumer's cancel is no failure of the gateway's, and is logged as what it is.
+            var cancelled = status.StatusCode == StatusCode.Cancelled;
+            telemetry.TransferEnded("download", cancelled ? "cancelled" : "failed", time.GetElapsedTime(started));
+            await transfers.FinishAsync(caller, transfer, grant, start.Attempt, completed: false, stream.Sent, reason);
+            if (cancelled)
+            {
+                LogTransferCancelled(transfer.Id.Name, stream.Sent);
+            }
+            else
+            {
+                LogTransferFailed(transfer.Id.Name, stream.Sent, reason);
+            }
+
+            throw new RpcException(status);
+        }
+    }
+
+    private static (Status Status, string Reason) Classify(Exception ex, bool revoked, bool callerGone) => ex switch
+    {
+        _ when revoked => (new Status(StatusCode.PermissionDenied, "The grant was revoked during the download; the transfer stopped."), "grant revoked"),
+        RpcException { StatusCode: StatusCode.DataLoss } dataLoss => (dataLoss.Status, "stored bytes damaged"),
+        CryptographicException => (new Status(StatusCode.DataLoss, "The revision's data key cannot be unwrapped; nothing more is sent."), "data key unavailable"),
+        _ when callerGone => (new Status(StatusCode.Cancelled, "The download was cancelled."), "cancelled by the consumer"),
+        OperationCanceledException => (new Status(StatusCode.PermissionDenied, "The grant expired during the download; the transfer stopped."), "grant expired"),
+        RpcException rpc => (rpc.Status, rpc.Status.Detail),
+        _ when StorageFull.Is(ex) => (new Status(StatusCode.ResourceExhausted,
+            "The gateway's storage is full, so the transfer could not be recorded; resume it once its operator has freed space."), "storage full"),
+        IOException => (new Status(StatusCode.Unavailable, "Reading the stored revision failed; resume the transfer later."), "storage read failed"),
+        _ => (new Status(StatusCode.Internal, "The download failed on the server; resume the transfer later."), "internal error"),
+    };
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+
+    [LoggerMessage(EventId = 40, Level = LogLevel.Information, Message = "{Transfer} stopped after {Bytes} bytes: {Reason}")]
+    private partial void LogTransferFailed(string transfer, long bytes, string reason);
+
+    [LoggerMessage(EventId = 41, Level = LogLevel.Information, Message = "{Transfer} cancelled by the consumer after {Bytes} bytes; it may resume")]
+    private partial void LogTransferCancelled(string transfer, long bytes);
+}
