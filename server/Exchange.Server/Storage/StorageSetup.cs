@@ -54,6 +54,7 @@ internal static class StorageSetup
         services.AddSingleton<TransferStore>();
         services.AddSingleton<GrantSignals>();
         services.AddSingleton<CatalogStore>();
+        services.AddSingleton<ICatalog>(provider => provider.GetRequiredService<CatalogStore>());
         services.AddSingleton<AuditStore>();
         services.AddSingleton<AccessStore>();
         services.AddSingleton<Participants.ParticipantStore>();
