@@ -57,6 +57,7 @@ internal static class StorageSetup
         services.AddSingleton<ICatalog>(provider => provider.GetRequiredService<CatalogStore>());
         services.AddSingleton<AuditStore>();
         services.AddSingleton<AccessStore>();
+        services.AddSingleton<IGrants>(provider => provider.GetRequiredService<AccessStore>());
         services.AddSingleton<Participants.ParticipantStore>();
         services.AddSingleton<Participants.Suspensions>();
         services.AddHostedService<StorageInitializer>();
