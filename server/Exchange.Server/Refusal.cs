@@ -28,13 +28,16 @@ internal sealed class Refusal : Exception
     /// </summary>
     public bool Exists { get; }
 
-    /// <summary>For <see cref="RefusalKind.NotFound"/>: whether the object is missing or hidden was not asked (<see cref="NotVisible"/>).</summary>
+    /// <summary>For <see cref="RefusalKind.NotFound"/>: whether the object is missing or hidden is not said (<see cref="NotVisible"/>).</summary>
     public bool ExistenceUnknown { get; }
 
     /// <summary>The object does not exist, or the caller may not know it does (<paramref name="exists"/>).</summary>
     public static Refusal NotFound(string name, bool exists = false) => new(RefusalKind.NotFound, $"'{name}' was not found.", name, exists);
 
-    /// <summary>The object does not exist or the caller may not see it, from a lookup that does not tell which.</summary>
+    /// <summary>
+    /// The object does not exist or the caller may not see it, not saying which even to the metrics
+    /// (they count it as missing_or_hidden): what a visibility lookup that does not tell them apart answers.
+    /// </summary>
     public static Refusal NotVisible(string name) => new(RefusalKind.NotFound, $"'{name}' was not found.", name, unknown: true);
 
     /// <summary>The object is not in a state the operation needs.</summary>

@@ -249,7 +249,7 @@ internal sealed class CatalogStore(Database database) : ICatalog
     /// </summary>
     private static DatasetRow FindForChange(WriteUnit unit, DatasetId id, Caller caller)
     {
-        var row = Find(unit, id, caller.Participant) ?? throw Refusal.NotFound(id.Name);
+        var row = Find(unit, id, caller.Participant) ?? throw Refusal.NotVisible(id.Name);
         return DatasetPolicy.CanSee(caller, row.Dataset, row.ViewerHoldsGrant) ? row : throw Refusal.NotFound(id.Name, exists: true);
     }
 
