@@ -31,7 +31,7 @@ internal static class Errors
     /// <summary>The status a domain <see cref="Refusal"/> is answered with; its message goes to the caller as it is.</summary>
     public static RpcException From(Refusal refusal) => refusal.Kind switch
     {
-        RefusalKind.NotFound => NotFound(refusal.Name!, refusal.Exists),
+        RefusalKind.NotFound => refusal.ExistenceUnknown ? NotFound(refusal.Name!) : NotFound(refusal.Name!, refusal.Exists),
         RefusalKind.InvalidArgument => InvalidArgument(refusal.Message),
         RefusalKind.AlreadyExists => AlreadyExists(refusal.Message),
         RefusalKind.FailedPrecondition => FailedPrecondition(refusal.Message),

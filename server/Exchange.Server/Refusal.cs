@@ -8,12 +8,13 @@ namespace Exchange.Server;
 /// </summary>
 internal sealed class Refusal : Exception
 {
-    private Refusal(RefusalKind kind, string message, string? name = null, bool exists = false)
+    private Refusal(RefusalKind kind, string message, string? name = null, bool exists = false, bool unknown = false)
         : base(message)
     {
         Kind = kind;
         Name = name;
         Exists = exists;
+        ExistenceUnknown = unknown;
     }
 
     public RefusalKind Kind { get; }
@@ -27,8 +28,17 @@ internal sealed class Refusal : Exception
     /// </summary>
     public bool Exists { get; }
 
+    /// <summary>For <see cref="RefusalKind.NotFound"/>: whether the object is missing or hidden is not said (<see cref="NotVisible"/>).</summary>
+    public bool ExistenceUnknown { get; }
+
     /// <summary>The object does not exist, or the caller may not know it does (<paramref name="exists"/>).</summary>
     public static Refusal NotFound(string name, bool exists = false) => new(RefusalKind.NotFound, $"'{name}' was not found.", name, exists);
+
+    /// <summary>
+    /// The object does not exist or the caller may not see it, not saying which even to the metrics
+    /// (they count it as missing_or_hidden): what a visibility lookup that does not tell them apart answers.
+    /// </summary>
+    public static Refusal NotVisible(string name) => new(RefusalKind.NotFound, $"'{name}' was not found.", name, unknown: true);
 
     /// <summary>The object is not in a state the operation needs.</summary>
     public static Refusal Precondition(string message) => new(RefusalKind.FailedPrecondition, message);

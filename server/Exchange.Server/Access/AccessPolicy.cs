@@ -1,22 +1,25 @@
+using Exchange.Server.Access.Model;
 using Exchange.Server.Security;
-using Exchange.V1;
 
 namespace Exchange.Server.Access;
 
 /// <summary>Who may see and act on access requests and grants (DESIGN.md, Participants and roles).</summary>
 internal static class AccessPolicy
 {
+    /// <summary>Requesting access takes the consumer role.</summary>
+    public static bool CanRequest(Caller caller) => caller.IsConsumer;
+
     /// <summary>A request is its consumer's and its dataset provider's business, and auditors' and operators'.</summary>
-    public static bool CanSee(Caller caller, AccessRequest request) =>
-        caller.ReadsEverything || request.Consumer == caller.Participant || request.Provider == caller.Participant;
+    public static bool CanSee(Caller caller, AccessRequest request) => IsParty(caller, request.Consumer, request.Provider);
 
     /// <summary>A grant is seen by the same parties as the request it answers.</summary>
-    public static bool CanSee(Caller caller, Grant grant) =>
-        caller.ReadsEverything || grant.Consumer == caller.Participant || grant.Provider == caller.Participant;
+    public static bool CanSee(Caller caller, Grant grant) => IsParty(caller, grant.Consumer, grant.Provider);
+
+    /// <summary><see cref="CanSee(Caller, Grant)"/> for a grant as the contract carries it: used by Transfers until it moves to IGrants.</summary>
+    public static bool CanSee(Caller caller, V1.Grant grant) => IsParty(caller, grant.Consumer, grant.Provider);
 
     /// <summary>A transfer is seen by the same parties as the grant it is made under.</summary>
-    public static bool CanSee(Caller caller, Transfer transfer) =>
-        caller.ReadsEverything || transfer.Consumer == caller.Participant || transfer.Provider == caller.Participant;
+    public static bool CanSee(Caller caller, V1.Transfer transfer) => IsParty(caller, transfer.Consumer, transfer.Provider);
 
     /// <summary>Only the dataset's provider approves or rejects.</summary>
     public static bool CanDecide(Caller caller, AccessRequest request) =>
@@ -28,4 +31,7 @@ internal static class AccessPolicy
     /// <summary>The provider who granted, or an operator, revokes.</summary>
     public static bool CanRevoke(Caller caller, Grant grant) =>
         (caller.IsProvider && grant.Provider == caller.Participant) || caller.IsOperator;
+
+    private static bool IsParty(Caller caller, string consumer, string provider) =>
+        caller.ReadsEverything || consumer == caller.Participant || provider == caller.Participant;
 }

@@ -1,4 +1,5 @@
 using Exchange.Server.Catalog;
+using Exchange.Server.Observability;
 using Exchange.Server.Paging;
 using Exchange.Server.Security;
 using Exchange.Server.Storage;
@@ -7,14 +8,18 @@ using Grpc.Core;
 
 namespace Exchange.Server.Access;
 
-/// <summary>exchange.v1.AccessService: maps requests to the access store under <see cref="AccessPolicy"/>.</summary>
-internal sealed class AccessService(AccessStore store, Transfers.GrantSignals signals, PageTokens pageTokens, TimeProvider time)
+/// <summary>
+/// exchange.v1.AccessService: parses and validates each request, runs the access operation
+/// (<see cref="AccessStore"/>, under <see cref="AccessPolicy"/>) and answers with its result.
+/// </summary>
+internal sealed class AccessService(AccessStore store, Transfers.GrantSignals signals, PageTokens pageTokens, TimeProvider time,
+    ExchangeTelemetry telemetry)
     : V1.AccessService.AccessServiceBase
 {
     public override async Task<RequestAccessResponse> RequestAccess(RequestAccessRequest request, ServerCallContext context)
     {
         var caller = Caller.From(context);
-        var datasetId = DatasetNames.ParseId(request.Dataset, "dataset");
+        var datasetId = DatasetId.Parse(request.Dataset, "dataset");
         if (request.Purpose.Length == 0)
         {
             throw Errors.InvalidArgument("purpose is required: say what the data will be used for, e.g. \"research\".");
@@ -27,25 +32,26 @@ internal sealed class AccessService(AccessStore store, Transfers.GrantSignals si
         }
 
         IdempotencyKeys.Validate(request.RequestId);
-        var terms = TermsPolicy.Normalize(request.Purpose, request.RequestedTerms);
+        var terms = TermsPolicy.Normalize(request.Purpose,
+            request.RequestedTerms is null ? null : TermsMapping.FromProto(request.RequestedTerms));
         var fingerprint = IdempotencyKeys.Fingerprint(request, r => r.RequestId = "");
 
-        var (accessRequest, _) = await store.RequestAsync(caller, datasetId, request.Purpose, terms, request.RequestId, fingerprint,
+        var requested = await store.RequestAsync(caller, datasetId, request.Purpose, terms, request.RequestId, fingerprint,
             context.CancellationToken);
-        return new RequestAccessResponse { AccessRequest = accessRequest };
+        return new RequestAccessResponse { AccessRequest = Errors.Allowed(requested, telemetry).Request.ToProto() };
     }
 
     public override async Task<GetAccessRequestResponse> GetAccessRequest(GetAccessRequestRequest request, ServerCallContext context)
     {
         var caller = Caller.From(context);
-        var id = AccessNames.ParseRequest(request.Name);
+        var id = AccessRequestId.Parse(request.Name);
         var found = await store.GetRequestAsync(id, context.CancellationToken);
         if (found is null || !AccessPolicy.CanSee(caller, found))
         {
             throw Errors.NotFound(request.Name, exists: found is not null);
         }
 
-        return new GetAccessRequestResponse { AccessRequest = found };
+        return new GetAccessRequestResponse { AccessRequest = found.ToProto() };
     }
 
     public override async Task<ListAccessRequestsResponse> ListAccessRequests(ListAccessRequestsRequest request, ServerCallContext context)
@@ -62,51 +68,52 @@ internal sealed class AccessService(AccessStore store, Transfers.GrantSignals si
         var (page, next) = await store.ListRequestsAsync(query, caller, pageTokens.Decode(request.PageToken, scope), pageSize,
             context.CancellationToken);
         var response = new ListAccessRequestsResponse { NextPageToken = next is { } n ? pageTokens.Encode(scope, n) : "" };
-        response.AccessRequests.Add(page);
+        response.AccessRequests.Add(page.Select(r => r.ToProto()));
         return response;
     }
 
     public override async Task<ApproveAccessRequestResponse> ApproveAccessRequest(ApproveAccessRequestRequest request, ServerCallContext context)
     {
         var caller = Caller.From(context);
-        var id = AccessNames.ParseRequest(request.Name);
+        var id = AccessRequestId.Parse(request.Name);
         if (request.Terms is not null)
         {
             TermsValidation.Validate(request.Terms, "terms", time.GetUtcNow());
         }
 
-        var (approved, grant) = await store.ApproveAsync(caller, id, request.Terms, context.CancellationToken);
-        return new ApproveAccessRequestResponse { AccessRequest = approved, Grant = grant };
+        var terms = request.Terms is null ? null : TermsMapping.FromProto(request.Terms);
+        var (approved, grant) = Errors.Allowed(await store.ApproveAsync(caller, id, terms, context.CancellationToken), telemetry);
+        return new ApproveAccessRequestResponse { AccessRequest = approved.ToProto(), Grant = grant.ToProto() };
     }
 
     public override async Task<RejectAccessRequestResponse> RejectAccessRequest(RejectAccessRequestRequest request, ServerCallContext context)
     {
         var caller = Caller.From(context);
-        var id = AccessNames.ParseRequest(request.Name);
+        var id = AccessRequestId.Parse(request.Name);
         var reason = RequireReason(request.Reason, "reject");
         var rejected = await store.RejectAsync(caller, id, reason, context.CancellationToken);
-        return new RejectAccessRequestResponse { AccessRequest = rejected };
+        return new RejectAccessRequestResponse { AccessRequest = Errors.Allowed(rejected, telemetry).ToProto() };
     }
 
     public override async Task<WithdrawAccessRequestResponse> WithdrawAccessRequest(WithdrawAccessRequestRequest request, ServerCallContext context)
     {
         var caller = Caller.From(context);
-        var id = AccessNames.ParseRequest(request.Name);
+        var id = AccessRequestId.Parse(request.Name);
         var withdrawn = await store.WithdrawAsync(caller, id, context.CancellationToken);
-        return new WithdrawAccessRequestResponse { AccessRequest = withdrawn };
+        return new WithdrawAccessRequestResponse { AccessRequest = Errors.Allowed(withdrawn, telemetry).ToProto() };
     }
 
     public override async Task<GetGrantResponse> GetGrant(GetGrantRequest request, ServerCallContext context)
     {
         var caller = Caller.From(context);
-        var id = AccessNames.ParseGrant(request.Name);
+        var id = GrantId.Parse(request.Name);
         var grant = await store.GetGrantAsync(id, time.GetUtcNow(), context.CancellationToken);
         if (grant is null || !AccessPolicy.CanSee(caller, grant))
         {
             throw Errors.NotFound(request.Name, exists: grant is not null);
         }
 
-        return new GetGrantResponse { Grant = grant };
+        return new GetGrantResponse { Grant = grant.ToProto() };
     }
 
     public override async Task<ListGrantsResponse> ListGrants(ListGrantsRequest request, ServerCallContext context)
@@ -123,18 +130,18 @@ internal sealed class AccessService(AccessStore store, Transfers.GrantSignals si
         var (page, next) = await store.ListGrantsAsync(query, caller, pageTokens.Decode(request.PageToken, scope), pageSize,
             time.GetUtcNow(), context.CancellationToken);
         var response = new ListGrantsResponse { NextPageToken = next is { } n ? pageTokens.Encode(scope, n) : "" };
-        response.Grants.Add(page);
+        response.Grants.Add(page.Select(g => g.ToProto()));
         return response;
     }
 
     public override async Task<RevokeGrantResponse> RevokeGrant(RevokeGrantRequest request, ServerCallContext context)
     {
         var caller = Caller.From(context);
-        var id = AccessNames.ParseGrant(request.Name);
+        var id = GrantId.Parse(request.Name);
         var reason = RequireReason(request.Reason, "revoke");
-        var revoked = await store.RevokeAsync(caller, id, reason, context.CancellationToken);
-        signals.Revoked(revoked.Name);
-        return new RevokeGrantResponse { Grant = revoked };
+        var revoked = Errors.Allowed(await store.RevokeAsync(caller, id, reason, context.CancellationToken), telemetry);
+        signals.Revoked(id.Name);
+        return new RevokeGrantResponse { Grant = revoked.ToProto() };
     }
 
     private static string RequireReason(string reason, string verb)
@@ -150,7 +157,7 @@ internal sealed class AccessService(AccessStore store, Transfers.GrantSignals si
 
     private static AccessQuery Query(string method, string dataset, string consumer, int state)
     {
-        var datasetId = dataset.Length == 0 ? null : DatasetNames.ParseId(dataset, "dataset");
+        DatasetId? datasetId = dataset.Length == 0 ? null : DatasetId.Parse(dataset, "dataset");
         if (consumer.Length > 0 && !ParticipantId.IsValid(consumer))
         {
             throw Errors.InvalidArgument($"consumer '{consumer}' is not a participant id ({ParticipantId.Rule}).");

@@ -1,21 +1,23 @@
 using System.Data.Common;
+using System.Globalization;
+using Exchange.Server.Access.Model;
 using Exchange.Server.Audit;
 using Exchange.Server.Catalog;
+using Exchange.Server.Catalog.Model;
 using Exchange.Server.Paging;
 using Exchange.Server.Security;
 using Exchange.Server.Storage;
 using Exchange.Server.Transfers;
-using Exchange.V1;
-using Google.Protobuf;
 
 namespace Exchange.Server.Access;
 
 /// <summary>
 /// Access requests and grants in the embedded database. Every decision checks the caller's
-/// rights and the object's state inside the writer's transaction and records itself there, so
-/// two racing decisions cannot both succeed and none goes unrecorded.
+/// rights (<see cref="AccessPolicy"/>) and the object's state inside the writer's transaction and
+/// records itself there, a denial included, so two racing decisions cannot both succeed and none
+/// goes unrecorded.
 /// </summary>
-internal sealed class AccessStore(Database database)
+internal sealed class AccessStore(Database database, ICatalog catalog) : IGrants
 {
     private const string RequestColumns =
         "r.id, r.dataset_id, r.provider, r.consumer, r.purpose, r.requested_terms, r.state, r.grant_id, r.decision_reason, r.create_time, r.decide_time";
@@ -35,43 +37,42 @@ internal sealed class AccessStore(Database database)
     /// Files a PENDING request for a LISTED dataset, approving it at once when the dataset's
     /// automatic-approval terms cover it. With a request id, a retry returns the first result.
     /// </summary>
-    public Task<(AccessRequest Request, Grant? Grant)> RequestAsync(Caller caller, string datasetId, string purpose, Terms terms,
+    public Task<Decision<(AccessRequest Request, Grant? Grant)>> RequestAsync(Caller caller, DatasetId datasetId, string purpose, Terms terms,
         string requestId, byte[] fingerprint, CancellationToken cancellationToken) =>
-        database.WriteAsync<(AccessRequest, Grant?)>(context =>
+        database.WriteAsync<Decision<(AccessRequest, Grant?)>>(unit =>
         {
-            var (connection, transaction) = (context.Connection, context.Transaction);
             if (requestId.Length > 0 &&
-                IdempotencyKeys.Find(connection, transaction, caller.Participant, "RequestAccess", requestId, fingerprint) is { } existing)
+                IdempotencyKeys.Find(unit.Connection, unit.Transaction, caller.Participant, "RequestAccess", requestId, fingerprint) is { } existing)
             {
-                var earlier = FindRequest(connection, transaction, AccessNames.ParseRequest(existing))!;
-                return (earlier, earlier.Grant.Length == 0 ? null : FindGrant(connection, transaction, AccessNames.ParseGrant(earlier.Grant), context.Now));
+                var earlier = FindRequest(unit, new AccessRequestId(existing["accessRequests/".Length..]))!;
+                return (earlier, earlier.Grant is { } earlierGrant ? GrantOf(unit, earlierGrant) : null);
             }
 
-            var datasetName = DatasetNames.Format(datasetId);
-            var dataset = CatalogStore.FindVisible(connection, transaction, datasetId, caller) ?? throw Errors.NotFound(datasetName);
+            var datasetName = datasetId.Name;
+            var dataset = catalog.FindVisible(unit, datasetId, caller) ?? throw Refusal.NotVisible(datasetName);
             var autoTerms = dataset.AutoApprovalTerms;
-            if (!caller.IsConsumer)
+            if (!AccessPolicy.CanRequest(caller))
             {
-                throw Denial(caller, AuditActions.AccessRequest, datasetName, dataset, caller.Participant,
-                    Errors.PermissionDenied("Only participants with the 'consumer' role may request access."));
+                return unit.Deny(Entry(caller.Participant, AuditActions.AccessRequest, datasetName, datasetId, dataset.Provider,
+                    caller.Participant, V1.AuditOutcome.Denied, null), "Only participants with the 'consumer' role may request access.");
             }
 
             if (dataset.Provider == caller.Participant)
             {
-                throw Errors.FailedPrecondition($"You provide '{datasetName}'; there is no access to request.");
+                throw Refusal.Precondition($"You provide '{datasetName}'; there is no access to request.");
             }
 
             if (dataset.State != DatasetState.Listed)
             {
-                throw Errors.FailedPrecondition($"'{datasetName}' is not listed; access can be requested only to a listed dataset.");
+                throw Refusal.Precondition($"'{datasetName}' is not listed; access can be requested only to a listed dataset.");
             }
 
-            if (context.Command("SELECT id FROM access_requests WHERE dataset_id = @d AND consumer = @c AND state = @pending")
-                    .With("@d", datasetId).With("@c", caller.Participant).With("@pending", (int)AccessRequestState.Pending)
+            if (unit.Command("SELECT id FROM access_requests WHERE dataset_id = @d AND consumer = @c AND state = @pending")
+                    .With("@d", datasetId.Value).With("@c", caller.Participant).With("@pending", (int)AccessRequestState.Pending)
                     .ExecuteScalar() is string pending)
             {
-                throw Errors.AlreadyExists(
-                    $"You already have a pending request for '{datasetName}': {AccessNames.Request(pending)}. Withdraw it or wait for the decision.");
+                throw Refusal.Conflict(
+                    $"You already have a pending request for '{datasetName}': {new AccessRequestId(pending).Name}. Withdraw it or wait for the decision.");
             }
 
             // Automatic approval is a quota per consumer and dataset, not per request: while an automatic
@@ -90,131 +91,149 @@ internal sealed class AccessStore(Database database)
             }
 
             var automatic = autoTerms is not null && pendingReason is null;
-            if (automatic && context.Command("""
+            if (automatic && unit.Command("""
                     SELECT id FROM grants WHERE dataset_id = @d AND consumer = @c AND automatic = 1 ORDER BY seq DESC LIMIT 1
-                    """).With("@d", datasetId).With("@c", caller.Participant).ExecuteScalar() is string earlierId)
+                    """).With("@d", datasetId.Value).With("@c", caller.Participant).ExecuteScalar() is string earlierId)
             {
-                var earlier = FindGrant(connection, transaction, earlierId, context.Now)!;
+                var earlier = GrantOf(unit, new GrantId(earlierId))!;
                 if (earlier.State == GrantState.Active)
                 {
-                    throw Errors.FailedPrecondition(
-                        $"You already hold {earlier.Name} on '{datasetName}' under its automatic terms; download under it, " +
+                    throw Refusal.Precondition(
+                        $"You already hold {earlier.Id.Name} on '{datasetName}' under its automatic terms; download under it, " +
                         "or ask for terms beyond them for the provider to decide.");
                 }
 
                 automatic = false;
-                pendingReason = $"automatic approval was already used by {earlier.Name}, now {earlier.State.ToString().ToLowerInvariant()}";
+                pendingReason = $"automatic approval was already used by {earlier.Id.Name}, now {earlier.State.ToString().ToLowerInvariant()}";
             }
 
-            var id = AccessNames.NewId();
-            var name = AccessNames.Request(id);
-            var now = Timestamps.ToMicros(context.Now);
+            var id = AccessRequestId.New();
+            var now = Timestamps.ToMicros(unit.Now);
             // A request the automatic terms did not cover says why, so the consumer need not guess.
             var reason = automatic || pendingReason is null ? "" : $"Not approved automatically: {pendingReason}; the provider decides.";
-            context.Command("""
+            unit.Command("""
                 INSERT INTO access_requests (id, dataset_id, provider, consumer, purpose, requested_terms, state, create_time, decision_reason)
                 VALUES (@id, @dataset, @provider, @consumer, @purpose, @terms, @state, @now, @reason)
                 """)
-                .With("@id", id).With("@dataset", datasetId).With("@provider", dataset.Provider).With("@consumer", caller.Participant)
-                .With("@purpose", purpose).With("@terms", terms.ToByteArray()).With("@state", (int)AccessRequestState.Pending)
+                .With("@id", id.Value).With("@dataset", datasetId.Value).With("@provider", dataset.Provider).With("@consumer", caller.Participant)
+                .With("@purpose", purpose).With("@terms", TermsMapping.Encode(terms)).With("@state", (int)AccessRequestState.Pending)
                 .With("@now", now).With("@reason", reason)
                 .ExecuteNonQuery();
-            context.Record(Entry(caller.Participant, AuditActions.AccessRequest, name, dataset, caller.Participant, AuditOutcome.Success,
-                TermsDetails(terms, ("purpose", purpose))));
+            unit.Record(Entry(caller.Participant, AuditActions.AccessRequest, id.Name, datasetId, dataset.Provider, caller.Participant,
+                V1.AuditOutcome.Success, TermsDetails(terms, ("purpose", purpose))));
 
             Grant? grant = null;
             if (automatic)
             {
-                grant = Approve(context, FindRequest(connection, transaction, id)!, terms, dataset.Provider, automatic: true);
+                grant = Approve(unit, FindRequest(unit, id)!, terms, dataset.Provider, automatic: true);
             }
 
             if (requestId.Length > 0)
             {
-                IdempotencyKeys.Remember(connection, transaction, caller.Participant, "RequestAccess", requestId, fingerprint, name, now);
+                IdempotencyKeys.Remember(unit.Connection, unit.Transaction, caller.Participant, "RequestAccess", requestId, fingerprint, id.Name, now);
             }
 
-            return (FindRequest(connection, transaction, id)!, grant);
+            return (FindRequest(unit, id)!, grant);
         }, cancellationToken);
 
     /// <summary>Approves a PENDING request with <paramref name="terms"/> (the requested ones when null), creating its grant.</summary>
-    public Task<(AccessRequest Request, Grant Grant)> ApproveAsync(Caller caller, string requestId, Terms? terms,
+    public Task<Decision<(AccessRequest Request, Grant Grant)>> ApproveAsync(Caller caller, AccessRequestId requestId, Terms? terms,
         CancellationToken cancellationToken) =>
-        database.WriteAsync(context =>
+        database.WriteAsync<Decision<(AccessRequest, Grant)>>(unit =>
         {
-            var request = Decidable(context, caller, requestId, AuditActions.AccessApprove, "approve");
+            var request = Visible(unit, caller, requestId);
+            if (!AccessPolicy.CanDecide(caller, request))
+            {
+                return DenyDecision(unit, caller, request, AuditActions.AccessApprove, "approve");
+            }
+
+            RequirePending(request, "approved");
             // What the approval leaves unset is as requested: --max-transfers alone narrows only that.
             var granted = terms is null ? request.RequestedTerms : TermsPolicy.Complete(terms, request.RequestedTerms);
             if (terms is not null && TermsPolicy.Widening(request.RequestedTerms, granted) is { } widening)
             {
-                throw Errors.InvalidArgument(widening);
+                throw Refusal.Invalid(widening);
             }
 
-            var grant = Approve(context, request, granted, caller.Participant, automatic: false);
-            return (FindRequest(context.Connection, context.Transaction, requestId)!, grant);
+            var grant = Approve(unit, request, granted, caller.Participant, automatic: false);
+            return (FindRequest(unit, requestId)!, grant);
         }, cancellationToken);
 
-    public Task<AccessRequest> RejectAsync(Caller caller, string requestId, string reason, CancellationToken cancellationToken) =>
-        database.WriteAsync(context =>
+    public Task<Decision<AccessRequest>> RejectAsync(Caller caller, AccessRequestId requestId, string reason, CancellationToken cancellationToken) =>
+        database.WriteAsync<Decision<AccessRequest>>(unit =>
         {
-            var request = Decidable(context, caller, requestId, AuditActions.AccessReject, "reject");
-            return Close(context, request, AccessRequestState.Rejected, reason, caller.Participant, AuditActions.AccessReject);
+            var request = Visible(unit, caller, requestId);
+            if (!AccessPolicy.CanDecide(caller, request))
+            {
+                return DenyDecision(unit, caller, request, AuditActions.AccessReject, "reject");
+            }
+
+            RequirePending(request, "rejected");
+            return Close(unit, request, AccessRequestState.Rejected, reason, caller.Participant, AuditActions.AccessReject);
         }, cancellationToken);
 
-    public Task<AccessRequest> WithdrawAsync(Caller caller, string requestId, CancellationToken cancellationToken) =>
-        database.WriteAsync(context =>
+    public Task<Decision<AccessRequest>> WithdrawAsync(Caller caller, AccessRequestId requestId, CancellationToken cancellationToken) =>
+        database.WriteAsync<Decision<AccessRequest>>(unit =>
         {
-            var request = Visible(context, caller, requestId);
+            var request = Visible(unit, caller, requestId);
             if (!AccessPolicy.CanWithdraw(caller, request))
             {
-                throw Denial(caller, AuditActions.AccessWithdraw, request.Name, request, Errors.PermissionDenied(
-                    $"Only {request.Consumer}, who made '{request.Name}', may withdraw it, with a token that carries the 'consumer' role."));
+                return unit.Deny(Entry(caller.Participant, AuditActions.AccessWithdraw, request.Id.Name, request, V1.AuditOutcome.Denied, null),
+                    $"Only {request.Consumer}, who made '{request.Id.Name}', may withdraw it, with a token that carries the 'consumer' role.");
             }
 
             RequirePending(request, "withdrawn");
-            return Close(context, request, AccessRequestState.Withdrawn, "", caller.Participant, AuditActions.AccessWithdraw);
+            return Close(unit, request, AccessRequestState.Withdrawn, "", caller.Participant, AuditActions.AccessWithdraw);
         }, cancellationToken);
 
     /// <summary>Revokes a grant for good.</summary>
-    public Task<Grant> RevokeAsync(Caller caller, string grantId, string reason, CancellationToken cancellationToken) =>
-        database.WriteAsync(context =>
+    public Task<Decision<Grant>> RevokeAsync(Caller caller, GrantId grantId, string reason, CancellationToken cancellationToken) =>
+        database.WriteAsync<Decision<Grant>>(unit =>
         {
-            var grant = FindGrant(context.Connection, context.Transaction, grantId, context.Now);
+            var grant = GrantOf(unit, grantId);
             if (grant is null || !AccessPolicy.CanSee(caller, grant))
             {
-                throw Errors.NotFound(AccessNames.Grant(grantId), exists: grant is not null);
+                throw Refusal.NotFound(grantId.Name, exists: grant is not null);
             }
 
-            var dataset = new Dataset { Name = grant.Dataset, Provider = grant.Provider };
             if (!AccessPolicy.CanRevoke(caller, grant))
             {
-                throw Denial(caller, AuditActions.GrantRevoke, grant.Name, dataset, grant.Consumer, Errors.PermissionDenied(
-                    $"Only the provider of '{grant.Dataset}' or an operator may revoke '{grant.Name}'."));
+                return unit.Deny(Entry(caller.Participant, AuditActions.GrantRevoke, grantId.Name, grant.Dataset, grant.Provider, grant.Consumer,
+                    V1.AuditOutcome.Denied, null), $"Only the provider of '{grant.Dataset.Name}' or an operator may revoke '{grantId.Name}'.");
             }
 
             if (grant.State == GrantState.Revoked)
             {
-                throw Errors.FailedPrecondition($"'{grant.Name}' is already revoked; revocation is final.");
+                throw Refusal.Precondition($"'{grantId.Name}' is already revoked; revocation is final.");
             }
 
-            context.Command("UPDATE grants SET revoke_time = @now, revoke_reason = @reason WHERE id = @id")
-                .With("@now", Timestamps.ToMicros(context.Now)).With("@reason", reason).With("@id", grantId)
+            unit.Command("UPDATE grants SET revoke_time = @now, revoke_reason = @reason WHERE id = @id")
+                .With("@now", Timestamps.ToMicros(unit.Now)).With("@reason", reason).With("@id", grantId.Value)
                 .ExecuteNonQuery();
-            context.Record(Entry(caller.Participant, AuditActions.GrantRevoke, grant.Name, dataset, grant.Consumer, AuditOutcome.Success,
-                reason.Length == 0 ? null : new Dictionary<string, string> { ["reason"] = reason }));
-            context.Announce(GrantSignals.Channel, grant.Name);
-            return FindGrant(context.Connection, context.Transaction, grantId, context.Now)!;
+            unit.Record(Entry(caller.Participant, AuditActions.GrantRevoke, grantId.Name, grant.Dataset, grant.Provider, grant.Consumer,
+                V1.AuditOutcome.Success, reason.Length == 0 ? null : new Dictionary<string, string> { ["reason"] = reason }));
+            unit.Announce(GrantSignals.Channel, grantId.Name);
+            return GrantOf(unit, grantId)!;
         }, cancellationToken);
 
-    public Task<AccessRequest?> GetRequestAsync(string id, CancellationToken cancellationToken) =>
-        database.ReadAsync(connection => FindRequest(connection, null, id), cancellationToken);
+    public Task<AccessRequest?> GetRequestAsync(AccessRequestId id, CancellationToken cancellationToken) =>
+        database.ReadAsync(async (connection, ct) =>
+        {
+            using var command = RequestCommand(connection, null, id);
+            return (await command.ListAsync(reader => ReadRequest(reader, 0), ct)).SingleOrDefault();
+        }, cancellationToken);
 
-    public Task<Grant?> GetGrantAsync(string id, DateTimeOffset now, CancellationToken cancellationToken) =>
-        database.ReadAsync(connection => FindGrant(connection, null, id, now), cancellationToken);
+    public Task<Grant?> GetGrantAsync(GrantId id, DateTimeOffset now, CancellationToken cancellationToken) =>
+        database.ReadAsync(async (connection, ct) =>
+        {
+            using var command = GrantCommand(connection, null, id);
+            return (await command.ListAsync(reader => ReadGrant(reader, 0, now), ct)).SingleOrDefault();
+        }, cancellationToken);
 
     /// <summary>One page of the requests <paramref name="caller"/> may see, in creation order after position <paramref name="after"/>.</summary>
     public Task<(IReadOnlyList<AccessRequest> Page, long? Next)> ListRequestsAsync(AccessQuery query, Caller caller, long after, int pageSize,
         CancellationToken cancellationToken) =>
-        database.ReadAsync<(IReadOnlyList<AccessRequest>, long?)>(connection =>
+        database.ReadAsync<(IReadOnlyList<AccessRequest>, long?)>(async (connection, ct) =>
         {
             using var command = connection.Command($"""
                 SELECT r.seq, {RequestColumns} FROM access_requests r
@@ -226,20 +245,14 @@ internal sealed class AccessStore(Database database)
                 ORDER BY r.seq LIMIT @limit
                 """);
             Bind(command, query, caller, after, pageSize);
-            using var reader = command.ExecuteReader();
-            var rows = new List<(long Seq, AccessRequest Request)>();
-            while (reader.Read())
-            {
-                rows.Add((reader.GetInt64(0), ReadRequest(reader, 1)));
-            }
-
+            var rows = await command.ListAsync(reader => (reader.GetInt64(0), ReadRequest(reader, 1)), ct);
             return KeysetPage.From(rows, pageSize);
         }, cancellationToken);
 
     /// <summary>One page of the grants <paramref name="caller"/> may see, in creation order after position <paramref name="after"/>.</summary>
     public Task<(IReadOnlyList<Grant> Page, long? Next)> ListGrantsAsync(AccessQuery query, Caller caller, long after, int pageSize,
         DateTimeOffset now, CancellationToken cancellationToken) =>
-        database.ReadAsync<(IReadOnlyList<Grant>, long?)>(connection =>
+        database.ReadAsync<(IReadOnlyList<Grant>, long?)>(async (connection, ct) =>
         {
             using var command = connection.Command($"""
                 SELECT g.seq, {GrantColumns} FROM grants g
@@ -251,111 +264,115 @@ internal sealed class AccessStore(Database database)
                 ORDER BY g.seq LIMIT @limit
                 """).With("@now", Timestamps.ToMicros(now));
             Bind(command, query, caller, after, pageSize);
-            using var reader = command.ExecuteReader();
-            var rows = new List<(long Seq, Grant Grant)>();
-            while (reader.Read())
-            {
-                rows.Add((reader.GetInt64(0), ReadGrant(reader, 1, now)));
-            }
-
+            var rows = await command.ListAsync(reader => (reader.GetInt64(0), ReadGrant(reader, 1, now)), ct);
             return KeysetPage.From(rows, pageSize);
         }, cancellationToken);
 
-    private static Grant Approve(WriteUnit context, AccessRequest request, Terms terms, string actor, bool automatic)
+    /// <summary>The grant, its state as of the unit's time, or null.</summary>
+    public Grant? Find(WriteUnit unit, GrantId id) => GrantOf(unit, id);
+
+    private static Grant? GrantOf(WriteUnit unit, GrantId id)
     {
-        var datasetId = DatasetNames.ParseId(request.Dataset);
-        var id = AccessNames.NewId();
-        var now = Timestamps.ToMicros(context.Now);
-        context.Command("""
+        using var command = GrantCommand(unit.Connection, unit.Transaction, id);
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? ReadGrant(reader, 0, unit.Now) : null;
+    }
+
+    /// <summary>Counts one more transfer under the grant (towards its max_transfers).</summary>
+    public void CountTransfer(WriteUnit unit, GrantId id) =>
+        unit.Command("UPDATE grants SET transfers_used = transfers_used + 1 WHERE id = @id").With("@id", id.Value).ExecuteNonQuery();
+
+    /// <summary>
+    /// The grant as the contract carries it, its state as of <paramref name="now"/>, or null: used
+    /// by Transfers until it moves to <see cref="IGrants"/>.
+    /// </summary>
+    internal static V1.Grant? FindGrant(DbConnection connection, DbTransaction? transaction, string id, DateTimeOffset now)
+    {
+        using var command = GrantCommand(connection, transaction, new GrantId(id));
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? ReadGrant(reader, 0, now).ToProto() : null;
+    }
+
+    private static Grant Approve(WriteUnit unit, AccessRequest request, Terms terms, string actor, bool automatic)
+    {
+        var id = GrantId.New();
+        var now = Timestamps.ToMicros(unit.Now);
+        unit.Command("""
             INSERT INTO grants (id, dataset_id, consumer, provider, access_request_id, terms, expire_time, max_transfers, create_time, automatic)
             VALUES (@id, @dataset, @consumer, @provider, @request, @terms, @expire, @max, @now, @automatic)
             """)
-            .With("@id", id).With("@dataset", datasetId).With("@consumer", request.Consumer).With("@provider", request.Provider)
-            .With("@request", request.Name["accessRequests/".Length..]).With("@terms", terms.ToByteArray())
-            .With("@expire", terms.ExpireTime is null ? null : Timestamps.ToMicros(terms.ExpireTime))
+            .With("@id", id.Value).With("@dataset", request.Dataset.Value).With("@consumer", request.Consumer).With("@provider", request.Provider)
+            .With("@request", request.Id.Value).With("@terms", TermsMapping.Encode(terms))
+            .With("@expire", terms.ExpireTime is { } expiry ? Timestamps.ToMicros(expiry) : null)
             .With("@max", terms.MaxTransfers).With("@now", now).With("@automatic", automatic ? 1 : 0)
             .ExecuteNonQuery();
-        context.Command("UPDATE access_requests SET state = @state, grant_id = @grant, decide_time = @now, decision_reason = '' WHERE id = @id")
-            .With("@state", (int)AccessRequestState.Approved).With("@grant", id).With("@now", now)
-            .With("@id", request.Name["accessRequests/".Length..])
+        unit.Command("UPDATE access_requests SET state = @state, grant_id = @grant, decide_time = @now, decision_reason = '' WHERE id = @id")
+            .With("@state", (int)AccessRequestState.Approved).With("@grant", id.Value).With("@now", now)
+            .With("@id", request.Id.Value)
             .ExecuteNonQuery();
 
-        var details = TermsDetails(terms, ("grant", AccessNames.Grant(id)));
+        var details = TermsDetails(terms, ("grant", id.Name));
         if (automatic)
         {
             details["automatic"] = "true";
         }
 
-        context.Record(Entry(actor, AuditActions.AccessApprove, request.Name, DatasetOf(request), request.Consumer, AuditOutcome.Success, details));
-        return FindGrant(context.Connection, context.Transaction, id, context.Now)!;
+        unit.Record(Entry(actor, AuditActions.AccessApprove, request.Id.Name, request, V1.AuditOutcome.Success, details));
+        return GrantOf(unit, id)!;
     }
 
-    private static AccessRequest Close(WriteUnit context, AccessRequest request, AccessRequestState state, string reason, string actor,
+    private static AccessRequest Close(WriteUnit unit, AccessRequest request, AccessRequestState state, string reason, string actor,
         string action)
     {
-        var id = request.Name["accessRequests/".Length..];
-        context.Command("UPDATE access_requests SET state = @state, decision_reason = @reason, decide_time = @now WHERE id = @id")
-            .With("@state", (int)state).With("@reason", reason).With("@now", Timestamps.ToMicros(context.Now)).With("@id", id)
+        unit.Command("UPDATE access_requests SET state = @state, decision_reason = @reason, decide_time = @now WHERE id = @id")
+            .With("@state", (int)state).With("@reason", reason).With("@now", Timestamps.ToMicros(unit.Now)).With("@id", request.Id.Value)
             .ExecuteNonQuery();
-        context.Record(Entry(actor, action, request.Name, DatasetOf(request), request.Consumer, AuditOutcome.Success,
+        unit.Record(Entry(actor, action, request.Id.Name, request, V1.AuditOutcome.Success,
             reason.Length == 0 ? null : new Dictionary<string, string> { ["reason"] = reason }));
-        return FindRequest(context.Connection, context.Transaction, id)!;
+        return FindRequest(unit, request.Id)!;
     }
 
-    private static AccessRequest Visible(WriteUnit context, Caller caller, string requestId)
+    /// <summary>The request, or NOT_FOUND when it does not exist or <paramref name="caller"/> may not see it.</summary>
+    private static AccessRequest Visible(WriteUnit unit, Caller caller, AccessRequestId requestId)
     {
-        var request = FindRequest(context.Connection, context.Transaction, requestId);
+        var request = FindRequest(unit, requestId);
         return request is not null && AccessPolicy.CanSee(caller, request)
             ? request
-            : throw Errors.NotFound(AccessNames.Request(requestId), exists: request is not null);
+            : throw Refusal.NotFound(requestId.Name, exists: request is not null);
     }
 
-    private static AccessRequest Decidable(WriteUnit context, Caller caller, string requestId, string action, string verb)
-    {
-        var request = Visible(context, caller, requestId);
-        if (!AccessPolicy.CanDecide(caller, request))
-        {
-            throw Denial(caller, action, request.Name, request, Errors.PermissionDenied(
-                $"Only the provider of '{request.Dataset}' may {verb} '{request.Name}'."));
-        }
-
-        RequirePending(request, verb == "approve" ? "approved" : "rejected");
-        return request;
-    }
+    /// <summary>Records and returns the denial of a caller who may not approve or reject <paramref name="request"/>.</summary>
+    private static Denial DenyDecision(WriteUnit unit, Caller caller, AccessRequest request, string action, string verb) =>
+        unit.Deny(Entry(caller.Participant, action, request.Id.Name, request, V1.AuditOutcome.Denied, null),
+            $"Only the provider of '{request.Dataset.Name}' may {verb} '{request.Id.Name}'.");
 
     private static void RequirePending(AccessRequest request, string outcome)
     {
         if (request.State != AccessRequestState.Pending)
         {
-            throw Errors.FailedPrecondition(
-                $"'{request.Name}' is {request.State.ToString().ToLowerInvariant()}; only a pending request can be {outcome}.");
+            throw Refusal.Precondition(
+                $"'{request.Id.Name}' is {request.State.ToString().ToLowerInvariant()}; only a pending request can be {outcome}.");
         }
     }
 
-    private static AuditedDenial Denial(Caller caller, string action, string resource, AccessRequest request, Grpc.Core.RpcException denied) =>
-        Denial(caller, action, resource, DatasetOf(request), request.Consumer, denied);
-
-    private static AuditedDenial Denial(Caller caller, string action, string resource, Dataset dataset, string subject,
-        Grpc.Core.RpcException denied) =>
-        new(Entry(caller.Participant, action, resource, dataset, subject, AuditOutcome.Denied,
-            new Dictionary<string, string> { ["reason"] = denied.Status.Detail }), denied);
-
-    private static AuditEntry Entry(string actor, string action, string resource, Dataset dataset, string subject, AuditOutcome outcome,
+    private static AuditEntry Entry(string actor, string action, string resource, AccessRequest request, V1.AuditOutcome outcome,
         IReadOnlyDictionary<string, string>? details) =>
-        new(actor, action, resource, outcome, Dataset: dataset.Name, Subject: subject, DatasetProvider: dataset.Provider, Details: details);
+        Entry(actor, action, resource, request.Dataset, request.Provider, request.Consumer, outcome, details);
 
-    private static Dataset DatasetOf(AccessRequest request) => new() { Name = request.Dataset, Provider = request.Provider };
+    private static AuditEntry Entry(string actor, string action, string resource, DatasetId dataset, string provider, string subject,
+        V1.AuditOutcome outcome, IReadOnlyDictionary<string, string>? details) =>
+        new(actor, action, resource, outcome, Dataset: dataset.Name, Subject: subject, DatasetProvider: provider, Details: details);
 
     private static Dictionary<string, string> TermsDetails(Terms terms, params (string Key, string Value)[] extra)
     {
         var details = new Dictionary<string, string>
         {
             ["purposes"] = string.Join(",", terms.Purposes),
-            ["max_transfers"] = terms.MaxTransfers.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["max_transfers"] = terms.MaxTransfers.ToString(CultureInfo.InvariantCulture),
         };
-        if (terms.ExpireTime is not null)
+        if (terms.ExpireTime is { } expiry)
         {
-            details["expire_time"] = terms.ExpireTime.ToDateTimeOffset().ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+            details["expire_time"] = expiry.ToString("O", CultureInfo.InvariantCulture);
         }
 
         foreach (var (key, value) in extra)
@@ -368,53 +385,50 @@ internal sealed class AccessStore(Database database)
 
     private static void Bind(DbCommand command, AccessQuery query, Caller caller, long after, int pageSize) =>
         command.With("@after", after).With("@all", caller.ReadsEverything ? 1 : 0).With("@me", caller.Participant)
-            .With("@dataset", query.DatasetId).With("@consumer", query.Consumer).With("@state", query.State).With("@limit", pageSize + 1);
+            .With("@dataset", query.Dataset?.Value).With("@consumer", query.Consumer).With("@state", query.State).With("@limit", pageSize + 1);
 
-    private static AccessRequest? FindRequest(DbConnection connection, DbTransaction? transaction, string id)
+    private static AccessRequest? FindRequest(WriteUnit unit, AccessRequestId id)
     {
-        using var command = connection.Command($"SELECT {RequestColumns} FROM access_requests r WHERE r.id = @id", transaction).With("@id", id);
+        using var command = RequestCommand(unit.Connection, unit.Transaction, id);
         using var reader = command.ExecuteReader();
         return reader.Read() ? ReadRequest(reader, 0) : null;
     }
 
-    internal static Grant? FindGrant(DbConnection connection, DbTransaction? transaction, string id, DateTimeOffset now)
-    {
-        using var command = connection.Command($"SELECT {GrantColumns} FROM grants g WHERE g.id = @id", transaction).With("@id", id);
-        using var reader = command.ExecuteReader();
-        return reader.Read() ? ReadGrant(reader, 0, now) : null;
-    }
+    private static DbCommand RequestCommand(DbConnection connection, DbTransaction? transaction, AccessRequestId id) =>
+        connection.Command($"SELECT {RequestColumns} FROM access_requests r WHERE r.id = @id", transaction).With("@id", id.Value);
 
-    private static AccessRequest ReadRequest(DbDataReader reader, int o) => new()
-    {
-        Name = AccessNames.Request(reader.GetString(o)),
-        Dataset = DatasetNames.Format(reader.GetString(o + 1)),
-        Provider = reader.GetString(o + 2),
-        Consumer = reader.GetString(o + 3),
-        Purpose = reader.GetString(o + 4),
-        RequestedTerms = Terms.Parser.ParseFrom((byte[])reader[o + 5]),
-        State = (AccessRequestState)reader.GetInt32(o + 6),
-        Grant = reader.IsDBNull(o + 7) ? "" : AccessNames.Grant(reader.GetString(o + 7)),
-        DecisionReason = reader.GetString(o + 8),
-        CreateTime = Timestamps.FromMicros(reader.GetInt64(o + 9)),
-        DecideTime = reader.IsDBNull(o + 10) ? null : Timestamps.FromMicros(reader.GetInt64(o + 10)),
-    };
+    private static DbCommand GrantCommand(DbConnection connection, DbTransaction? transaction, GrantId id) =>
+        connection.Command($"SELECT {GrantColumns} FROM grants g WHERE g.id = @id", transaction).With("@id", id.Value);
+
+    private static AccessRequest ReadRequest(DbDataReader reader, int o) => new(
+        new AccessRequestId(reader.GetString(o)),
+        new DatasetId(reader.GetString(o + 1)),
+        Provider: reader.GetString(o + 2),
+        Consumer: reader.GetString(o + 3),
+        Purpose: reader.GetString(o + 4),
+        RequestedTerms: TermsMapping.Decode((byte[])reader[o + 5]),
+        State: (AccessRequestState)reader.GetInt32(o + 6),
+        Grant: reader.IsDBNull(o + 7) ? null : new GrantId(reader.GetString(o + 7)),
+        DecisionReason: reader.GetString(o + 8),
+        CreateTime: Timestamps.ToTime(reader.GetInt64(o + 9)),
+        DecideTime: reader.IsDBNull(o + 10) ? null : Timestamps.ToTime(reader.GetInt64(o + 10)));
 
     private static Grant ReadGrant(DbDataReader reader, int o, DateTimeOffset now)
     {
-        var grant = new Grant
-        {
-            Name = AccessNames.Grant(reader.GetString(o)),
-            Dataset = DatasetNames.Format(reader.GetString(o + 1)),
-            Consumer = reader.GetString(o + 2),
-            Provider = reader.GetString(o + 3),
-            AccessRequest = AccessNames.Request(reader.GetString(o + 4)),
-            Terms = Terms.Parser.ParseFrom((byte[])reader[o + 5]),
-            TransfersUsed = reader.GetInt64(o + 6),
-            RevokeTime = reader.IsDBNull(o + 7) ? null : Timestamps.FromMicros(reader.GetInt64(o + 7)),
-            RevokeReason = reader.GetString(o + 8),
-            CreateTime = Timestamps.FromMicros(reader.GetInt64(o + 9)),
-        };
-        grant.State = TermsPolicy.StateOf(grant, now);
-        return grant;
+        var terms = TermsMapping.Decode((byte[])reader[o + 5]);
+        var transfersUsed = reader.GetInt64(o + 6);
+        DateTimeOffset? revokeTime = reader.IsDBNull(o + 7) ? null : Timestamps.ToTime(reader.GetInt64(o + 7));
+        return new Grant(
+            new GrantId(reader.GetString(o)),
+            new DatasetId(reader.GetString(o + 1)),
+            Consumer: reader.GetString(o + 2),
+            Provider: reader.GetString(o + 3),
+            AccessRequest: new AccessRequestId(reader.GetString(o + 4)),
+            Terms: terms,
+            TransfersUsed: transfersUsed,
+            RevokeTime: revokeTime,
+            RevokeReason: reader.GetString(o + 8),
+            CreateTime: Timestamps.ToTime(reader.GetInt64(o + 9)),
+            State: TermsPolicy.StateOf(revokeTime, terms, transfersUsed, now));
     }
 }

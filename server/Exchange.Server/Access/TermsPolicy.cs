@@ -1,4 +1,5 @@
-using Exchange.V1;
+using Exchange.Server.Access.Model;
+using Exchange.Server.Catalog.Model;
 
 namespace Exchange.Server.Access;
 
@@ -22,10 +23,9 @@ internal static class TermsPolicy
             return $"{field}.purposes may only narrow the request; '{extra[0]}' was not requested.";
         }
 
-        if (requested.ExpireTime is not null &&
-            (approved.ExpireTime is null || approved.ExpireTime.ToDateTimeOffset() > requested.ExpireTime.ToDateTimeOffset()))
+        if (requested.ExpireTime is { } until && (approved.ExpireTime is null || approved.ExpireTime > until))
         {
-            return $"{field}.expire_time may not be later than the requested {requested.ExpireTime.ToDateTimeOffset():O}.";
+            return $"{field}.expire_time may not be later than the requested {until:O}.";
         }
 
         if (requested.MaxTransfers > 0 && (approved.MaxTransfers == 0 || approved.MaxTransfers > requested.MaxTransfers))
@@ -45,22 +45,10 @@ internal static class TermsPolicy
     /// lowers max_transfers keeps the requested purposes and expiry, and a request that states only
     /// a purpose asks for what the automatic terms allow.
     /// </summary>
-    public static Terms Complete(Terms given, Terms defaults)
-    {
-        var terms = given.Clone();
-        if (terms.Purposes.Count == 0)
-        {
-            terms.Purposes.Add(defaults.Purposes);
-        }
-
-        terms.ExpireTime ??= defaults.ExpireTime?.Clone();
-        if (terms.MaxTransfers == 0)
-        {
-            terms.MaxTransfers = defaults.MaxTransfers;
-        }
-
-        return terms;
-    }
+    public static Terms Complete(Terms given, Terms defaults) => new(
+        given.Purposes.Count == 0 ? defaults.Purposes : given.Purposes,
+        given.ExpireTime ?? defaults.ExpireTime,
+        given.MaxTransfers == 0 ? defaults.MaxTransfers : given.MaxTransfers);
 
     /// <summary>Why <paramref name="asked"/> is not approved under <paramref name="automatic"/> terms (a sentence for the consumer), or null when it is within them.</summary>
     public static string? BeyondAutomatic(Terms automatic, Terms asked)
@@ -71,10 +59,10 @@ internal static class TermsPolicy
             return $"the purpose '{extra}' is not one approved automatically ({string.Join(", ", automatic.Purposes)})";
         }
 
-        if (automatic.ExpireTime is { } until && (asked.ExpireTime is null || asked.ExpireTime.ToDateTimeOffset() > until.ToDateTimeOffset()))
+        if (automatic.ExpireTime is { } until && (asked.ExpireTime is null || asked.ExpireTime > until))
         {
-            return $"it asks for access {(asked.ExpireTime is null ? "without an end" : $"until {asked.ExpireTime.ToDateTimeOffset():O}")}, " +
-                $"beyond the automatic {until.ToDateTimeOffset():O}";
+            return $"it asks for access {(asked.ExpireTime is { } expiry ? $"until {expiry:O}" : "without an end")}, " +
+                $"beyond the automatic {until:O}";
         }
 
         if (automatic.MaxTransfers > 0 && (asked.MaxTransfers == 0 || asked.MaxTransfers > automatic.MaxTransfers))
@@ -89,28 +77,23 @@ internal static class TermsPolicy
     /// <summary>The terms a request asks for: its terms, with its purpose among the purposes.</summary>
     public static Terms Normalize(string purpose, Terms? requested)
     {
-        var terms = requested?.Clone() ?? new Terms();
-        if (!terms.Purposes.Contains(purpose))
-        {
-            terms.Purposes.Insert(0, purpose);
-        }
-
-        return terms;
+        var terms = requested ?? Terms.None;
+        return terms.Purposes.Contains(purpose, StringComparer.Ordinal) ? terms : terms with { Purposes = [purpose, .. terms.Purposes] };
     }
 
     /// <summary>A grant's state, computed when read: revocation is final, then expiry, then exhaustion.</summary>
-    public static GrantState StateOf(Grant grant, DateTimeOffset now)
+    public static GrantState StateOf(DateTimeOffset? revokeTime, Terms terms, long transfersUsed, DateTimeOffset now)
     {
-        if (grant.RevokeTime is not null)
+        if (revokeTime is not null)
         {
             return GrantState.Revoked;
         }
 
-        if (grant.Terms.ExpireTime is { } expiry && expiry.ToDateTimeOffset() <= now)
+        if (terms.ExpireTime is { } expiry && expiry <= now)
         {
             return GrantState.Expired;
         }
 
-        return grant.Terms.MaxTransfers > 0 && grant.TransfersUsed >= grant.Terms.MaxTransfers ? GrantState.Exhausted : GrantState.Active;
+        return terms.MaxTransfers > 0 && transfersUsed >= terms.MaxTransfers ? GrantState.Exhausted : GrantState.Active;
     }
 }

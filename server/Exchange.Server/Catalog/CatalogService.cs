@@ -1,4 +1,4 @@
-using Exchange.Server.Audit;
+using Exchange.Server.Observability;
 using Exchange.Server.Paging;
 using Exchange.Server.Security;
 using Exchange.Server.Storage;
@@ -7,42 +7,42 @@ using Grpc.Core;
 
 namespace Exchange.Server.Catalog;
 
-/// <summary>exchange.v1.CatalogService: maps requests to the catalog store under <see cref="DatasetPolicy"/>.</summary>
-internal sealed class CatalogService(CatalogStore store, AuditStore audit, PageTokens pageTokens, TimeProvider time)
+/// <summary>
+/// exchange.v1.CatalogService: parses and validates each request, runs the catalog operation
+/// (<see cref="CatalogStore"/>, under <see cref="DatasetPolicy"/>) and answers with its result.
+/// </summary>
+internal sealed class CatalogService(CatalogStore store, PageTokens pageTokens, TimeProvider time, ExchangeTelemetry telemetry)
     : V1.CatalogService.CatalogServiceBase
 {
     public override async Task<CreateDatasetResponse> CreateDataset(CreateDatasetRequest request, ServerCallContext context)
     {
         var caller = Caller.From(context);
-        if (!caller.IsProvider)
+        Model.DatasetFields? draft = null;
+        var fingerprint = Array.Empty<byte>();
+        // A caller who may not create datasets is refused (by the operation, which records it) whatever it sent.
+        if (DatasetPolicy.CanCreate(caller))
         {
-            var denied = Errors.PermissionDenied("Only participants with the 'provider' role may create datasets.");
-            await audit.RecordAsync(new AuditEntry(caller.Participant, AuditActions.DatasetCreate, "datasets", AuditOutcome.Denied,
-                Details: new Dictionary<string, string> { ["reason"] = denied.Status.Detail }), CancellationToken.None);
-            throw denied;
+            if (request.Dataset is null)
+            {
+                throw Errors.InvalidArgument("dataset is required.");
+            }
+
+            DatasetValidation.Validate(request.Dataset, DatasetValidation.UpdatableFields, time.GetUtcNow());
+            IdempotencyKeys.Validate(request.RequestId);
+            fingerprint = IdempotencyKeys.Fingerprint(request, r => r.RequestId = "");
+            draft = CatalogMapping.Fields(request.Dataset);
         }
 
-        if (request.Dataset is null)
-        {
-            throw Errors.InvalidArgument("dataset is required.");
-        }
-
-        var now = time.GetUtcNow();
-        DatasetValidation.Validate(request.Dataset, DatasetValidation.UpdatableFields, now);
-        IdempotencyKeys.Validate(request.RequestId);
-        var fingerprint = IdempotencyKeys.Fingerprint(request, r => r.RequestId = "");
-
-        var dataset = await store.CreateAsync(caller.Participant, request.Dataset, request.RequestId, fingerprint,
-            context.CancellationToken);
-        return new CreateDatasetResponse { Dataset = dataset };
+        var created = await store.CreateAsync(caller, draft, request.RequestId, fingerprint, context.CancellationToken);
+        return new CreateDatasetResponse { Dataset = Errors.Allowed(created, telemetry).ToProto() };
     }
 
     public override async Task<GetDatasetResponse> GetDataset(GetDatasetRequest request, ServerCallContext context)
     {
         var caller = Caller.From(context);
-        var id = DatasetNames.ParseId(request.Name);
+        var id = DatasetId.Parse(request.Name);
         var dataset = await store.GetVisibleAsync(id, caller, context.CancellationToken) ?? throw Errors.NotFound(request.Name);
-        return new GetDatasetResponse { Dataset = dataset };
+        return new GetDatasetResponse { Dataset = dataset.ToProto() };
     }
 
     public override async Task<ListDatasetsResponse> ListDatasets(ListDatasetsRequest request, ServerCallContext context)
@@ -56,7 +56,7 @@ internal sealed class CatalogService(CatalogStore store, AuditStore audit, PageT
         var (page, next) = await store.ListAsync(query, caller.Participant, caller.ReadsEverything, after, pageSize,
             context.CancellationToken);
         var response = new ListDatasetsResponse { NextPageToken = next is { } n ? pageTokens.Encode(scope, n) : "" };
-        response.Datasets.Add(page);
+        response.Datasets.Add(page.Select(d => d.ToProto()));
         return response;
     }
 
@@ -68,7 +68,7 @@ internal sealed class CatalogService(CatalogStore store, AuditStore audit, PageT
             throw Errors.InvalidArgument("dataset is required, with its name and the fields to change.");
         }
 
-        var id = DatasetNames.ParseId(request.Dataset.Name, "dataset.name");
+        var id = DatasetId.Parse(request.Dataset.Name, "dataset.name");
         var paths = request.UpdateMask is null || request.UpdateMask.Paths.Count == 0
             ? DatasetValidation.UpdatableFields
             : request.UpdateMask.Paths.Distinct(StringComparer.Ordinal).ToList();
@@ -78,138 +78,51 @@ internal sealed class CatalogService(CatalogStore store, AuditStore audit, PageT
                 $"update_mask path '{path}' cannot be updated; updatable fields are: {string.Join(", ", DatasetValidation.UpdatableFields)}.");
         }
 
-        var now = time.GetUtcNow();
-        DatasetValidation.Validate(request.Dataset, paths, now);
+        DatasetValidation.Validate(request.Dataset, paths, time.GetUtcNow());
 
-        var updated = await store.ChangeAsync(id, caller.Participant, AuditActions.DatasetUpdate, (dataset, holdsGrant) =>
-        {
-            RequireEditor(caller, dataset, holdsGrant, "update");
-            foreach (var path in paths)
-            {
-                Apply(path, request.Dataset, dataset);
-            }
-
-            return new Dictionary<string, string> { ["fields"] = string.Join(",", paths) };
-        }, context.CancellationToken);
-        return new UpdateDatasetResponse { Dataset = updated };
+        var updated = await store.UpdateAsync(caller, id, CatalogMapping.Fields(request.Dataset), paths, context.CancellationToken);
+        return new UpdateDatasetResponse { Dataset = Errors.Allowed(updated, telemetry).ToProto() };
     }
 
     public override async Task<PublishDatasetResponse> PublishDataset(PublishDatasetRequest request, ServerCallContext context)
     {
         var caller = Caller.From(context);
-        var id = DatasetNames.ParseId(request.Name);
-        var published = await store.ChangeAsync(id, caller.Participant, AuditActions.DatasetPublish, (dataset, holdsGrant) =>
-        {
-            RequireEditor(caller, dataset, holdsGrant, "publish");
-            if (dataset.State == DatasetState.Listed)
-            {
-                throw Errors.FailedPrecondition($"'{dataset.Name}' is already listed.");
-            }
-
-            if (dataset.LatestRevision.Length == 0)
-            {
-                throw Errors.FailedPrecondition($"'{dataset.Name}' has no revision yet; upload one before publishing it.");
-            }
-
-            dataset.State = DatasetState.Listed;
-            dataset.DelistReason = "";
-            return null;
-        }, context.CancellationToken);
-        return new PublishDatasetResponse { Dataset = published };
+        var id = DatasetId.Parse(request.Name);
+        var published = await store.PublishAsync(caller, id, context.CancellationToken);
+        return new PublishDatasetResponse { Dataset = Errors.Allowed(published, telemetry).ToProto() };
     }
 
     public override async Task<DelistDatasetResponse> DelistDataset(DelistDatasetRequest request, ServerCallContext context)
     {
         var caller = Caller.From(context);
-        var id = DatasetNames.ParseId(request.Name);
-        var delisted = await store.ChangeAsync(id, caller.Participant, AuditActions.DatasetDelist, (dataset, holdsGrant) =>
-        {
-            if (!DatasetPolicy.CanSee(caller, dataset, holdsGrant))
-            {
-                throw Errors.Hidden(dataset.Name);
-            }
-
-            if (!DatasetPolicy.CanDelist(caller, dataset))
-            {
-                throw Errors.PermissionDenied($"Only the provider of '{dataset.Name}' or an operator may delist it.");
-            }
-
-            if (dataset.State != DatasetState.Listed)
-            {
-                throw Errors.FailedPrecondition(dataset.State == DatasetState.Draft
-                    ? $"'{dataset.Name}' is a draft; only a listed dataset can be delisted."
-                    : $"'{dataset.Name}' is already delisted.");
-            }
-
-            dataset.State = DatasetState.Delisted;
-            dataset.DelistReason = request.Reason;
-            return request.Reason.Length == 0 ? null : new Dictionary<string, string> { ["reason"] = request.Reason };
-        }, context.CancellationToken);
-        return new DelistDatasetResponse { Dataset = delisted };
+        var id = DatasetId.Parse(request.Name);
+        var delisted = await store.DelistAsync(caller, id, request.Reason, context.CancellationToken);
+        return new DelistDatasetResponse { Dataset = Errors.Allowed(delisted, telemetry).ToProto() };
     }
 
     public override async Task<GetRevisionResponse> GetRevision(GetRevisionRequest request, ServerCallContext context)
     {
         var caller = Caller.From(context);
-        var (datasetId, number) = DatasetNames.ParseRevision(request.Name);
-        _ = await store.GetVisibleAsync(datasetId, caller, context.CancellationToken) ?? throw Errors.NotFound(request.Name);
+        var id = RevisionId.Parse(request.Name);
+        _ = await store.GetVisibleAsync(id.Dataset, caller, context.CancellationToken) ?? throw Errors.NotFound(request.Name);
 
-        var revision = await store.GetRevisionAsync(datasetId, number, context.CancellationToken)
-            ?? throw Errors.NotFound(request.Name);
-        return new GetRevisionResponse { Revision = revision };
+        var revision = await store.GetRevisionAsync(id, context.CancellationToken) ?? throw Errors.NotFound(request.Name);
+        return new GetRevisionResponse { Revision = revision.ToProto() };
     }
 
     public override async Task<ListRevisionsResponse> ListRevisions(ListRevisionsRequest request, ServerCallContext context)
     {
         var caller = Caller.From(context);
-        var datasetId = DatasetNames.ParseId(request.Parent, "parent");
+        var id = DatasetId.Parse(request.Parent, "parent");
         var pageSize = PageSize.Resolve(request.PageSize);
-        var scope = $"ListRevisions\n{caller.Participant}\n{datasetId}";
+        var scope = $"ListRevisions\n{caller.Participant}\n{id.Value}";
         var after = pageTokens.Decode(request.PageToken, scope);
-        _ = await store.GetVisibleAsync(datasetId, caller, context.CancellationToken) ?? throw Errors.NotFound(request.Parent);
+        _ = await store.GetVisibleAsync(id, caller, context.CancellationToken) ?? throw Errors.NotFound(request.Parent);
 
-        var (page, next) = await store.ListRevisionsAsync(datasetId, after, pageSize, context.CancellationToken);
+        var (page, next) = await store.ListRevisionsAsync(id, after, pageSize, context.CancellationToken);
         var response = new ListRevisionsResponse { NextPageToken = next is { } n ? pageTokens.Encode(scope, n) : "" };
-        response.Revisions.Add(page);
+        response.Revisions.Add(page.Select(r => r.ToProto()));
         return response;
-    }
-
-    private static void RequireEditor(Caller caller, Dataset dataset, bool holdsGrant, string action)
-    {
-        if (!DatasetPolicy.CanSee(caller, dataset, holdsGrant))
-        {
-            throw Errors.Hidden(dataset.Name);
-        }
-
-        if (!DatasetPolicy.CanEdit(caller, dataset))
-        {
-            throw Errors.PermissionDenied($"Only the provider of '{dataset.Name}' may {action} it.");
-        }
-    }
-
-    private static void Apply(string path, Dataset from, Dataset to)
-    {
-        switch (path)
-        {
-            case "title":
-                to.Title = from.Title;
-                break;
-            case "description":
-                to.Description = from.Description;
-                break;
-            case "tags":
-                to.Tags.Clear();
-                to.Tags.Add(from.Tags);
-                break;
-            case "classification":
-                to.Classification = from.Classification;
-                break;
-            case "auto_approval_terms":
-                to.AutoApprovalTerms = from.AutoApprovalTerms?.Clone();
-                break;
-            default:
-                throw new ArgumentOutOfRangeException(nameof(path), path, "Not an updatable field.");
-        }
     }
 
     private static DatasetQuery ParseQuery(ListDatasetsRequest request)
@@ -239,7 +152,7 @@ internal sealed class CatalogService(CatalogStore store, AuditStore audit, PageT
             text.Length == 0 ? null : text,
             request.Tag.Length == 0 ? null : request.Tag,
             request.Provider.Length == 0 ? null : request.Provider,
-            request.Classification,
-            request.State);
+            CatalogMapping.FromProto(request.Classification),
+            CatalogMapping.FromProto(request.State));
     }
 }

@@ -1,16 +1,18 @@
 using System.Data.Common;
+using System.Globalization;
 using Exchange.Server.Audit;
+using Exchange.Server.Catalog.Model;
 using Exchange.Server.Paging;
 using Exchange.Server.Security;
 using Exchange.Server.Storage;
-using Exchange.V1;
-using Google.Protobuf;
-using Grpc.Core;
 
 namespace Exchange.Server.Catalog;
 
-/// <summary>Datasets and revisions in the embedded database.</summary>
-internal sealed class CatalogStore(Database database)
+/// <summary>
+/// Datasets and revisions in the embedded database: the catalog's operations, each one unit of
+/// work that checks <see cref="DatasetPolicy"/>, writes and records together, and its reads.
+/// </summary>
+internal sealed class CatalogStore(Database database) : ICatalog
 {
     private const string DatasetColumns = """
         d.seq, d.id, d.provider, d.title, d.description, d.classification, d.state, d.auto_approval,
@@ -19,118 +21,158 @@ internal sealed class CatalogStore(Database database)
         d.delist_reason
         """;
 
+    private const string RevisionColumns = "r.number, r.size_bytes, r.sha256, r.media_type, r.create_time";
+
     /// <summary>
-    /// Stores a new DRAFT dataset owned by <paramref name="provider"/> and records it. With a
-    /// request id, a retry returns the dataset the first call created (and records nothing).
+    /// Stores a new DRAFT dataset owned by <paramref name="caller"/> and records it, or records and
+    /// returns the denial of a caller who may not create datasets (<paramref name="draft"/> is then
+    /// not looked at: such a caller is refused whatever it sent). With a request id, a retry
+    /// returns the dataset the first call created (and records nothing).
     /// </summary>
-    public Task<Dataset> CreateAsync(string provider, Dataset draft, string requestId, byte[] fingerprint,
+    public Task<Decision<Dataset>> CreateAsync(Caller caller, DatasetFields? draft, string requestId, byte[] fingerprint,
         CancellationToken cancellationToken) =>
-        database.WriteAsync(context =>
+        database.WriteAsync<Decision<Dataset>>(unit =>
         {
-            var (connection, transaction) = (context.Connection, context.Transaction);
-            if (requestId.Length > 0 &&
-                IdempotencyKeys.Find(connection, transaction, provider, "CreateDataset", requestId, fingerprint) is { } existing)
+            var provider = caller.Participant;
+            if (!DatasetPolicy.CanCreate(caller))
             {
-                return Find(connection, transaction, DatasetNames.ParseId(existing))!.Dataset;
+                return unit.Deny(new AuditEntry(provider, AuditActions.DatasetCreate, "datasets", V1.AuditOutcome.Denied),
+                    "Only participants with the 'provider' role may create datasets.");
             }
 
-            var id = DatasetNames.NewId();
-            var name = DatasetNames.Format(id);
-            var micros = Timestamps.ToMicros(context.Now);
-            var seq = (long)context.Command("""
+            ArgumentNullException.ThrowIfNull(draft);
+            if (requestId.Length > 0 &&
+                IdempotencyKeys.Find(unit.Connection, unit.Transaction, provider, "CreateDataset", requestId, fingerprint) is { } existing)
+            {
+                return Find(unit, DatasetId.FromName(existing))!.Dataset;
+            }
+
+            var id = DatasetId.New();
+            var micros = Timestamps.ToMicros(unit.Now);
+            var seq = (long)unit.Command("""
                 INSERT INTO datasets (id, provider, title, description, classification, state, auto_approval, create_time, update_time)
                 VALUES (@id, @provider, @title, @description, @classification, @state, @auto, @now, @now)
                 RETURNING seq
                 """)
-                .With("@id", id)
+                .With("@id", id.Value)
                 .With("@provider", provider)
                 .With("@title", draft.Title)
                 .With("@description", draft.Description)
                 .With("@classification", (int)draft.Classification)
                 .With("@state", (int)DatasetState.Draft)
-                .With("@auto", draft.AutoApprovalTerms?.ToByteArray())
+                .With("@auto", draft.AutoApprovalTerms is { } terms ? TermsMapping.Encode(terms) : null)
                 .With("@now", micros)
                 .ExecuteScalar()!;
-            WriteTags(connection, transaction, seq, draft.Tags);
+            WriteTags(unit, seq, draft.Tags);
 
             if (requestId.Length > 0)
             {
-                IdempotencyKeys.Remember(connection, transaction, provider, "CreateDataset", requestId, fingerprint, name, micros);
+                IdempotencyKeys.Remember(unit.Connection, unit.Transaction, provider, "CreateDataset", requestId, fingerprint, id.Name, micros);
             }
 
-            context.Record(new AuditEntry(provider, AuditActions.DatasetCreate, name, AuditOutcome.Success,
-                Dataset: name, DatasetProvider: provider,
-                Details: new Dictionary<string, string> { ["title"] = draft.Title, ["classification"] = ProtoName(draft.Classification) }));
-            return Find(connection, transaction, id)!.Dataset;
+            unit.Record(new AuditEntry(provider, AuditActions.DatasetCreate, id.Name, V1.AuditOutcome.Success,
+                Dataset: id.Name, DatasetProvider: provider,
+                Details: new Dictionary<string, string> { ["title"] = draft.Title, ["classification"] = ContractName(draft.Classification) }));
+            return Find(unit, id)!.Dataset;
+        }, cancellationToken);
+
+    /// <summary>
+    /// Changes the fields named by <paramref name="paths"/> to those of <paramref name="fields"/>,
+    /// if <paramref name="caller"/> may edit the dataset; records the change with the fields named.
+    /// </summary>
+    public Task<Decision<Dataset>> UpdateAsync(Caller caller, DatasetId id, DatasetFields fields, IReadOnlyList<string> paths,
+        CancellationToken cancellationToken) =>
+        database.WriteAsync<Decision<Dataset>>(unit =>
+        {
+            var row = FindForChange(unit, id, caller);
+            if (!DatasetPolicy.CanEdit(caller, row.Dataset))
+            {
+                return unit.Deny(Entry(caller, AuditActions.DatasetUpdate, row.Dataset, V1.AuditOutcome.Denied),
+                    $"Only the provider of '{id.Name}' may update it.");
+            }
+
+            var changed = paths.Aggregate(row.Dataset, (dataset, path) => Apply(path, fields, dataset));
+            return Save(unit, caller, AuditActions.DatasetUpdate, row, changed,
+                new Dictionary<string, string> { ["fields"] = string.Join(",", paths) });
+        }, cancellationToken);
+
+    /// <summary>Lists the dataset, if <paramref name="caller"/> may edit it and it has a revision.</summary>
+    public Task<Decision<Dataset>> PublishAsync(Caller caller, DatasetId id, CancellationToken cancellationToken) =>
+        database.WriteAsync<Decision<Dataset>>(unit =>
+        {
+            var row = FindForChange(unit, id, caller);
+            var dataset = row.Dataset;
+            if (!DatasetPolicy.CanEdit(caller, dataset))
+            {
+                return unit.Deny(Entry(caller, AuditActions.DatasetPublish, dataset, V1.AuditOutcome.Denied),
+                    $"Only the provider of '{id.Name}' may publish it.");
+            }
+
+            if (dataset.State == DatasetState.Listed)
+            {
+                throw Refusal.Precondition($"'{id.Name}' is already listed.");
+            }
+
+            if (dataset.LatestRevision == 0)
+            {
+                throw Refusal.Precondition($"'{id.Name}' has no revision yet; upload one before publishing it.");
+            }
+
+            return Save(unit, caller, AuditActions.DatasetPublish, row, dataset with { State = DatasetState.Listed, DelistReason = "" }, null);
+        }, cancellationToken);
+
+    /// <summary>Takes a listed dataset off the catalog, if <paramref name="caller"/> may delist it.</summary>
+    public Task<Decision<Dataset>> DelistAsync(Caller caller, DatasetId id, string reason, CancellationToken cancellationToken) =>
+        database.WriteAsync<Decision<Dataset>>(unit =>
+        {
+            var row = FindForChange(unit, id, caller);
+            var dataset = row.Dataset;
+            if (!DatasetPolicy.CanDelist(caller, dataset))
+            {
+                return unit.Deny(Entry(caller, AuditActions.DatasetDelist, dataset, V1.AuditOutcome.Denied),
+                    $"Only the provider of '{id.Name}' or an operator may delist it.");
+            }
+
+            if (dataset.State != DatasetState.Listed)
+            {
+                throw Refusal.Precondition(dataset.State == DatasetState.Draft
+                    ? $"'{id.Name}' is a draft; only a listed dataset can be delisted."
+                    : $"'{id.Name}' is already delisted.");
+            }
+
+            return Save(unit, caller, AuditActions.DatasetDelist, row, dataset with { State = DatasetState.Delisted, DelistReason = reason },
+                reason.Length == 0 ? null : new Dictionary<string, string> { ["reason"] = reason });
         }, cancellationToken);
 
     /// <summary>The dataset, or null when it does not exist or <paramref name="caller"/> may not see it.</summary>
-    public Task<Dataset?> GetVisibleAsync(string id, Caller caller, CancellationToken cancellationToken) =>
-        database.ReadAsync(connection => FindVisible(connection, null, id, caller), cancellationToken);
+    public Task<Dataset?> GetVisibleAsync(DatasetId id, Caller caller, CancellationToken cancellationToken) =>
+        database.ReadAsync(async (connection, ct) =>
+        {
+            using var command = FindCommand(connection, null, id, caller.Participant);
+            var row = (await command.ListAsync(ReadRow, ct)).SingleOrDefault();
+            return row is not null && DatasetPolicy.CanSee(caller, row.Dataset, row.ViewerHoldsGrant) ? row.Dataset : null;
+        }, cancellationToken);
 
     /// <summary>
     /// The dataset as <paramref name="caller"/> may see it (DatasetPolicy.CanSee, grants included),
-    /// or null: the one visibility lookup every service shares, inside or outside a write.
+    /// or null: the one visibility lookup every feature shares, inside its own unit of work.
     /// </summary>
-    internal static Dataset? FindVisible(DbConnection connection, DbTransaction? transaction, string id, Caller caller) =>
-        Find(connection, transaction, id, caller.Participant) is { } row && DatasetPolicy.CanSee(caller, row.Dataset, row.ViewerHoldsGrant)
+    public Dataset? FindVisible(WriteUnit unit, DatasetId id, Caller caller) =>
+        Find(unit, id, caller.Participant) is { } row && DatasetPolicy.CanSee(caller, row.Dataset, row.ViewerHoldsGrant)
             ? row.Dataset
             : null;
 
     /// <summary>
-    /// Reads the dataset, lets <paramref name="change"/> check the caller's rights and alter it,
-    /// and stores the result with its audit record (action <paramref name="action"/>, details from
-    /// <paramref name="change"/>), all in one transaction so no check goes stale. A
-    /// PERMISSION_DENIED from <paramref name="change"/> is recorded as a denial and rethrown once
-    /// that record is durable; a change that alters nothing stores and records nothing.
+    /// <see cref="FindVisible(WriteUnit, DatasetId, Caller)"/> as the contract carries a dataset:
+    /// used by Transfers until it moves to ICatalog.
     /// </summary>
-    public Task<Dataset> ChangeAsync(string id, string actor, string action,
-        Func<Dataset, bool, IReadOnlyDictionary<string, string>?> change, CancellationToken cancellationToken) =>
-        database.WriteAsync(context =>
-        {
-            var row = Find(context.Connection, context.Transaction, id, actor) ?? throw Errors.NotFound(DatasetNames.Format(id));
-            var dataset = row.Dataset.Clone();
-            IReadOnlyDictionary<string, string>? details;
-            try
-            {
-                details = change(dataset, row.ViewerHoldsGrant);
-            }
-            catch (RpcException denied) when (denied.StatusCode == StatusCode.PermissionDenied)
-            {
-                throw new AuditedDenial(new AuditEntry(actor, action, dataset.Name, AuditOutcome.Denied,
-                    Dataset: dataset.Name, DatasetProvider: row.Dataset.Provider,
-                    Details: new Dictionary<string, string> { ["reason"] = denied.Status.Detail }), denied);
-            }
-
-            if (dataset.Equals(row.Dataset))
-            {
-                return row.Dataset;
-            }
-
-            context.Command("""
-                UPDATE datasets SET title = @title, description = @description, classification = @classification,
-                    state = @state, auto_approval = @auto, delist_reason = @delisted, update_time = @now
-                WHERE seq = @seq
-                """)
-                .With("@delisted", dataset.DelistReason)
-                .With("@title", dataset.Title)
-                .With("@description", dataset.Description)
-                .With("@classification", (int)dataset.Classification)
-                .With("@state", (int)dataset.State)
-                .With("@auto", dataset.AutoApprovalTerms?.ToByteArray())
-                .With("@now", Timestamps.ToMicros(context.Now))
-                .With("@seq", row.Seq)
-                .ExecuteNonQuery();
-            if (!dataset.Tags.SequenceEqual(row.Dataset.Tags))
-            {
-                context.Command("DELETE FROM dataset_tags WHERE dataset_seq = @seq").With("@seq", row.Seq).ExecuteNonQuery();
-                WriteTags(context.Connection, context.Transaction, row.Seq, dataset.Tags);
-            }
-
-            context.Record(new AuditEntry(actor, action, dataset.Name, AuditOutcome.Success,
-                Dataset: dataset.Name, DatasetProvider: row.Dataset.Provider, Details: details));
-            return Find(context.Connection, context.Transaction, id)!.Dataset;
-        }, cancellationToken);
+    internal static V1.Dataset? FindVisible(DbConnection connection, DbTransaction? transaction, string id, Caller caller)
+    {
+        using var command = FindCommand(connection, transaction, new DatasetId(id), caller.Participant);
+        return ReadAll(command).SingleOrDefault() is { } row && DatasetPolicy.CanSee(caller, row.Dataset, row.ViewerHoldsGrant)
+            ? row.Dataset.ToProto()
+            : null;
+    }
 
     /// <summary>
     /// One page of the datasets <paramref name="participant"/> may see that match the query, in
@@ -139,7 +181,7 @@ internal sealed class CatalogStore(Database database)
     /// </summary>
     public Task<(IReadOnlyList<Dataset> Page, long? Next)> ListAsync(DatasetQuery query, string participant, bool readsEverything,
         long after, int pageSize, CancellationToken cancellationToken) =>
-        database.ReadAsync<(IReadOnlyList<Dataset>, long?)>(connection =>
+        database.ReadAsync<(IReadOnlyList<Dataset>, long?)>(async (connection, ct) =>
         {
             // Mirrors DatasetPolicy.CanSee; the catalog tests hold the two to the same answers.
             using var command = connection.Command($"""
@@ -166,114 +208,168 @@ internal sealed class CatalogStore(Database database)
                 .With("@all", readsEverything ? 1 : 0)
                 .With("@provider", query.Provider)
                 .With("@classification", (int)query.Classification)
-                .With("@state", (int)query.State)
+                .With("@state", (int?)query.State ?? 0)
                 .With("@tag", query.Tag)
                 .With("@text", query.Text is null ? null : $"%{EscapeLike(query.Text)}%")
                 .With("@limit", pageSize + 1);
-            return KeysetPage.From(ReadRows(command).Select(r => (r.Seq, r.Dataset)).ToList(), pageSize);
+            var rows = await command.ListAsync(ReadRow, ct);
+            return KeysetPage.From(rows.Select(r => (r.Seq, r.Dataset)).ToList(), pageSize);
         }, cancellationToken);
 
-    public Task<Revision?> GetRevisionAsync(string datasetId, long number, CancellationToken cancellationToken) =>
-        database.ReadAsync(connection =>
+    public Task<Revision?> GetRevisionAsync(RevisionId id, CancellationToken cancellationToken) =>
+        database.ReadAsync(async (connection, ct) =>
         {
-            using var command = connection.Command("""
-                SELECT r.number, r.size_bytes, r.sha256, r.media_type, r.create_time
+            using var command = connection.Command($"""
+                SELECT {RevisionColumns}
                 FROM revisions r JOIN datasets d ON d.seq = r.dataset_seq
                 WHERE d.id = @id AND r.number = @n
-                """).With("@id", datasetId).With("@n", number);
-            using var reader = command.ExecuteReader();
-            return reader.Read() ? ReadRevision(reader, datasetId) : null;
+                """).With("@id", id.Dataset.Value).With("@n", id.Number);
+            return (await command.ListAsync(reader => ReadRevision(reader, id.Dataset), ct)).SingleOrDefault();
         }, cancellationToken);
 
     /// <summary>One page of a dataset's revisions, oldest first, after revision number <paramref name="after"/>.</summary>
-    public Task<(IReadOnlyList<Revision> Page, long? Next)> ListRevisionsAsync(string datasetId, long after, int pageSize,
+    public Task<(IReadOnlyList<Revision> Page, long? Next)> ListRevisionsAsync(DatasetId id, long after, int pageSize,
         CancellationToken cancellationToken) =>
-        database.ReadAsync<(IReadOnlyList<Revision>, long?)>(connection =>
+        database.ReadAsync<(IReadOnlyList<Revision>, long?)>(async (connection, ct) =>
         {
-            using var command = connection.Command("""
-                SELECT r.number, r.size_bytes, r.sha256, r.media_type, r.create_time
+            using var command = connection.Command($"""
+                SELECT {RevisionColumns}
                 FROM revisions r JOIN datasets d ON d.seq = r.dataset_seq
                 WHERE d.id = @id AND r.number > @after
                 ORDER BY r.number
                 LIMIT @limit
-                """).With("@id", datasetId).With("@after", after).With("@limit", pageSize + 1);
-            using var reader = command.ExecuteReader();
-            var revisions = new List<(long Number, Revision Revision)>();
-            while (reader.Read())
-            {
-                revisions.Add((reader.GetInt64(0), ReadRevision(reader, datasetId)));
-            }
-
+                """).With("@id", id.Value).With("@after", after).With("@limit", pageSize + 1);
+            var revisions = await command.ListAsync(reader => (reader.GetInt64(0), ReadRevision(reader, id)), ct);
             return KeysetPage.From(revisions, pageSize);
         }, cancellationToken);
 
-    /// <summary>The dataset, and whether <paramref name="viewer"/> holds a grant on it (which keeps a DELISTED dataset visible).</summary>
-    private static DatasetRow? Find(DbConnection connection, DbTransaction? transaction, string id, string? viewer = null)
+    /// <summary>
+    /// The dataset a change is asked of: NOT_FOUND when it does not exist, or when
+    /// <paramref name="caller"/> may not see it (the same answer, so a change leaks nothing).
+    /// </summary>
+    private static DatasetRow FindForChange(WriteUnit unit, DatasetId id, Caller caller)
     {
-        using var command = connection.Command($"""
-            SELECT {DatasetColumns}, EXISTS (SELECT 1 FROM grants g WHERE g.dataset_id = d.id AND g.consumer = @viewer)
-            FROM datasets d WHERE d.id = @id
-            """, transaction).With("@id", id).With("@viewer", viewer);
-        return ReadRows(command).SingleOrDefault();
+        var row = Find(unit, id, caller.Participant) ?? throw Refusal.NotVisible(id.Name);
+        return DatasetPolicy.CanSee(caller, row.Dataset, row.ViewerHoldsGrant) ? row : throw Refusal.NotFound(id.Name, exists: true);
     }
 
-    private static List<DatasetRow> ReadRows(DbCommand command)
+    /// <summary>
+    /// Stores <paramref name="changed"/> in place of <paramref name="row"/> and records it (action
+    /// <paramref name="action"/>, <paramref name="details"/>); a change that alters nothing stores
+    /// and records nothing.
+    /// </summary>
+    private static Dataset Save(WriteUnit unit, Caller caller, string action, DatasetRow row, Dataset changed,
+        IReadOnlyDictionary<string, string>? details)
+    {
+        if (changed.Equals(row.Dataset))
+        {
+            return row.Dataset;
+        }
+
+        unit.Command("""
+            UPDATE datasets SET title = @title, description = @description, classification = @classification,
+                state = @state, auto_approval = @auto, delist_reason = @delisted, update_time = @now
+            WHERE seq = @seq
+            """)
+            .With("@delisted", changed.DelistReason)
+            .With("@title", changed.Title)
+            .With("@description", changed.Description)
+            .With("@classification", (int)changed.Classification)
+            .With("@state", (int)changed.State)
+            .With("@auto", changed.AutoApprovalTerms is { } terms ? TermsMapping.Encode(terms) : null)
+            .With("@now", Timestamps.ToMicros(unit.Now))
+            .With("@seq", row.Seq)
+            .ExecuteNonQuery();
+        if (!changed.Tags.SequenceEqual(row.Dataset.Tags, StringComparer.Ordinal))
+        {
+            unit.Command("DELETE FROM dataset_tags WHERE dataset_seq = @seq").With("@seq", row.Seq).ExecuteNonQuery();
+            WriteTags(unit, row.Seq, changed.Tags);
+        }
+
+        unit.Record(Entry(caller, action, changed, V1.AuditOutcome.Success) with { Details = details });
+        return Find(unit, changed.Id)!.Dataset;
+    }
+
+    private static AuditEntry Entry(Caller caller, string action, Dataset dataset, V1.AuditOutcome outcome) =>
+        new(caller.Participant, action, dataset.Id.Name, outcome, Dataset: dataset.Id.Name, DatasetProvider: dataset.Provider);
+
+    private static Dataset Apply(string path, DatasetFields from, Dataset to) => path switch
+    {
+        "title" => to with { Title = from.Title },
+        "description" => to with { Description = from.Description },
+        "tags" => to with { Tags = from.Tags },
+        "classification" => to with { Classification = from.Classification },
+        "auto_approval_terms" => to with { AutoApprovalTerms = from.AutoApprovalTerms },
+        _ => throw new ArgumentOutOfRangeException(nameof(path), path, "Not an updatable field."),
+    };
+
+    /// <summary>The dataset, and whether <paramref name="viewer"/> holds a grant on it (which keeps a DELISTED dataset visible).</summary>
+    private static DatasetRow? Find(WriteUnit unit, DatasetId id, string? viewer = null)
+    {
+        using var command = FindCommand(unit.Connection, unit.Transaction, id, viewer);
+        return ReadAll(command).SingleOrDefault();
+    }
+
+    private static DbCommand FindCommand(DbConnection connection, DbTransaction? transaction, DatasetId id, string? viewer) =>
+        connection.Command($"""
+            SELECT {DatasetColumns}, EXISTS (SELECT 1 FROM grants g WHERE g.dataset_id = d.id AND g.consumer = @viewer)
+            FROM datasets d WHERE d.id = @id
+            """, transaction).With("@id", id.Value).With("@viewer", viewer);
+
+    /// <summary>Rows inside the writer's transaction, which runs synchronously by design.</summary>
+    private static List<DatasetRow> ReadAll(DbCommand command)
     {
         using var reader = command.ExecuteReader();
         var rows = new List<DatasetRow>();
         while (reader.Read())
         {
-            var id = reader.GetString(1);
-            var dataset = new Dataset
-            {
-                Name = DatasetNames.Format(id),
-                Provider = reader.GetString(2),
-                Title = reader.GetString(3),
-                Description = reader.GetString(4),
-                Classification = (Classification)reader.GetInt32(5),
-                State = (DatasetState)reader.GetInt32(6),
-                AutoApprovalTerms = reader.IsDBNull(7) ? null : Terms.Parser.ParseFrom((byte[])reader[7]),
-                LatestRevision = reader.GetInt64(8) == 0 ? "" : DatasetNames.FormatRevision(id, reader.GetInt64(8)),
-                CreateTime = Timestamps.FromMicros(reader.GetInt64(9)),
-                UpdateTime = Timestamps.FromMicros(reader.GetInt64(10)),
-                DelistReason = reader.GetString(12),
-            };
-            if (!reader.IsDBNull(11))
-            {
-                // Tags never hold a comma (DatasetValidation), so it separates them.
-                dataset.Tags.Add(reader.GetString(11).Split(','));
-            }
-
-            rows.Add(new DatasetRow(reader.GetInt64(0), dataset, reader.FieldCount > 13 && reader.GetBoolean(13)));
+            rows.Add(ReadRow(reader));
         }
 
         return rows;
     }
 
-    private static Revision ReadRevision(DbDataReader reader, string datasetId) => new()
+    private static DatasetRow ReadRow(DbDataReader reader)
     {
-        Name = DatasetNames.FormatRevision(datasetId, reader.GetInt64(0)),
-        SizeBytes = reader.GetInt64(1),
-        Sha256 = ByteString.CopyFrom((byte[])reader[2]),
-        MediaType = reader.GetString(3),
-        CreateTime = Timestamps.FromMicros(reader.GetInt64(4)),
-    };
+        var dataset = new Dataset(
+            new DatasetId(reader.GetString(1)),
+            Provider: reader.GetString(2),
+            Title: reader.GetString(3),
+            Description: reader.GetString(4),
+            // Tags never hold a comma (DatasetValidation), so it separates them.
+            Tags: reader.IsDBNull(11) ? [] : reader.GetString(11).Split(','),
+            Classification: (Classification)reader.GetInt32(5),
+            State: (DatasetState)reader.GetInt32(6),
+            AutoApprovalTerms: reader.IsDBNull(7) ? null : TermsMapping.Decode((byte[])reader[7]),
+            LatestRevision: reader.GetInt64(8),
+            CreateTime: Timestamps.ToTime(reader.GetInt64(9)),
+            UpdateTime: Timestamps.ToTime(reader.GetInt64(10)),
+            DelistReason: reader.GetString(12));
+        return new DatasetRow(reader.GetInt64(0), dataset, reader.FieldCount > 13 && reader.GetBoolean(13));
+    }
 
-    private static void WriteTags(DbConnection connection, DbTransaction transaction, long seq, IEnumerable<string> tags)
+    private static Revision ReadRevision(DbDataReader reader, DatasetId dataset) => new(
+        new RevisionId(dataset, reader.GetInt64(0)),
+        SizeBytes: reader.GetInt64(1),
+        Sha256: (byte[])reader[2],
+        MediaType: reader.GetString(3),
+        CreateTime: Timestamps.ToTime(reader.GetInt64(4)));
+
+    private static void WriteTags(WriteUnit unit, long seq, IEnumerable<string> tags)
     {
         var position = 0;
         foreach (var tag in tags)
         {
-            connection.Command("INSERT INTO dataset_tags (dataset_seq, position, tag) VALUES (@seq, @pos, @tag)", transaction)
+            unit.Command("INSERT INTO dataset_tags (dataset_seq, position, tag) VALUES (@seq, @pos, @tag)")
                 .With("@seq", seq).With("@pos", position++).With("@tag", tag)
                 .ExecuteNonQuery();
         }
     }
 
-    /// <summary>The enum value's name in the contract (e.g. CLASSIFICATION_PUBLIC), as every other client sees it.</summary>
-    private static string ProtoName(Classification value) =>
-        CatalogReflection.Descriptor.EnumTypes.Single(e => e.ClrType == typeof(Classification)).FindValueByNumber((int)value)?.Name
-            ?? value.ToString();
+    /// <summary>The classification's name in the contract (e.g. CLASSIFICATION_PUBLIC), as every other client sees it.</summary>
+    private static string ContractName(Classification value) => Enum.IsDefined(value)
+        ? $"CLASSIFICATION_{value.ToString().ToUpperInvariant()}"
+        : ((int)value).ToString(CultureInfo.InvariantCulture);
 
     // '!' escapes rather than a backslash, whose meaning in a string literal differs between engines.
     private static string EscapeLike(string text) =>

@@ -1,11 +1,14 @@
+using Exchange.Server.Catalog.Model;
 using Exchange.Server.Security;
-using Exchange.V1;
 
 namespace Exchange.Server.Catalog;
 
 /// <summary>Who may see and act on a dataset (DESIGN.md, Participants and roles).</summary>
 internal static class DatasetPolicy
 {
+    /// <summary>Creating a dataset takes the provider role.</summary>
+    public static bool CanCreate(Caller caller) => caller.IsProvider;
+
     /// <summary>
     /// A DRAFT is its provider's alone; LISTED is everyone's; DELISTED stays visible to its
     /// provider, to holders of grants on it, and to auditors and operators.
@@ -19,9 +22,16 @@ internal static class DatasetPolicy
     };
 
     /// <summary>Changing a dataset takes being its provider and holding the provider role.</summary>
-    public static bool CanEdit(Caller caller, Dataset dataset) =>
-        caller.IsProvider && dataset.Provider == caller.Participant;
+    public static bool CanEdit(Caller caller, Dataset dataset) => IsEditor(caller, dataset.Provider);
+
+    /// <summary>
+    /// <see cref="CanEdit(Caller, Dataset)"/> for a dataset as the contract carries it: used by
+    /// Transfers until it moves to ICatalog.
+    /// </summary>
+    public static bool CanEdit(Caller caller, V1.Dataset dataset) => IsEditor(caller, dataset.Provider);
 
     /// <summary>The provider takes its own dataset off the catalog; an operator any dataset.</summary>
     public static bool CanDelist(Caller caller, Dataset dataset) => CanEdit(caller, dataset) || caller.IsOperator;
+
+    private static bool IsEditor(Caller caller, string provider) => caller.IsProvider && provider == caller.Participant;
 }

@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using Exchange.Server.Access;
 using Exchange.V1;
 
 namespace Exchange.Server.Catalog;

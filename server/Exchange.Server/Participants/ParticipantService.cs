@@ -1,3 +1,4 @@
+using Exchange.Server.Observability;
 using Exchange.Server.Paging;
 using Exchange.Server.Security;
 using Exchange.V1;
@@ -6,11 +7,11 @@ using Grpc.Core;
 namespace Exchange.Server.Participants;
 
 /// <summary>
-/// exchange.v1.ParticipantService: maps requests to the participant store under
+/// exchange.v1.ParticipantService: parses and validates each request, runs the participant store's operation under
 /// <see cref="ParticipantPolicy"/>, and tells this replica's <see cref="Suspensions"/> of a change
 /// as soon as it commits (other replicas hear of it through the database's announcement).
 /// </summary>
-internal sealed class ParticipantService(ParticipantStore store, Suspensions suspensions, PageTokens pageTokens)
+internal sealed class ParticipantService(ParticipantStore store, Suspensions suspensions, PageTokens pageTokens, ExchangeTelemetry telemetry)
     : V1.ParticipantService.ParticipantServiceBase
 {
     public override async Task<GetParticipantResponse> GetParticipant(GetParticipantRequest request, ServerCallContext context)
@@ -22,7 +23,8 @@ internal sealed class ParticipantService(ParticipantStore store, Suspensions sus
             throw Errors.PermissionDenied($"Only '{id}' itself, auditors and operators may read its state.");
         }
 
-        return new GetParticipantResponse { Participant = await store.GetAsync(id, context.CancellationToken) };
+        var participant = await store.GetAsync(id, context.CancellationToken);
+        return new GetParticipantResponse { Participant = participant.ToProto() };
     }
 
     public override async Task<ListParticipantsResponse> ListParticipants(ListParticipantsRequest request, ServerCallContext context)
@@ -40,10 +42,10 @@ internal sealed class ParticipantService(ParticipantStore store, Suspensions sus
         }
 
         var scope = string.Join('\n', "ListParticipants", caller.Participant, (int)request.State);
-        var (page, next) = await store.ListAsync(request.State, pageTokens.Decode(request.PageToken, scope), pageSize,
+        var (page, next) = await store.ListAsync(ParticipantMapping.FromProto(request.State), pageTokens.Decode(request.PageToken, scope), pageSize,
             context.CancellationToken);
         var response = new ListParticipantsResponse { NextPageToken = next is { } n ? pageTokens.Encode(scope, n) : "" };
-        response.Participants.Add(page);
+        response.Participants.Add(page.Select(p => p.ToProto()));
         return response;
     }
 
@@ -57,17 +59,18 @@ internal sealed class ParticipantService(ParticipantStore store, Suspensions sus
             throw Errors.InvalidArgument("reason is required to suspend; the participant and the audit log see it.");
         }
 
-        var (participant, state) = await store.SuspendAsync(caller, id, reason, context.CancellationToken);
+        var (participant, state) = Errors.Allowed(await store.SuspendAsync(caller, id, reason, context.CancellationToken), telemetry);
         suspensions.Apply(state.Participant, state.Version, state.Suspended, state.Reason);
-        return new SuspendParticipantResponse { Participant = participant };
+        return new SuspendParticipantResponse { Participant = participant.ToProto() };
     }
 
     public override async Task<ReinstateParticipantResponse> ReinstateParticipant(ReinstateParticipantRequest request, ServerCallContext context)
     {
         var caller = Caller.From(context);
         var id = ParticipantNames.Parse(request.Name);
-        var (participant, state) = await store.ReinstateAsync(caller, id, request.Reason.Trim(), context.CancellationToken);
+        var (participant, state) = Errors.Allowed(await store.ReinstateAsync(caller, id, request.Reason.Trim(), context.CancellationToken),
+            telemetry);
         suspensions.Apply(state.Participant, state.Version, state.Suspended, state.Reason);
-        return new ReinstateParticipantResponse { Participant = participant };
+        return new ReinstateParticipantResponse { Participant = participant.ToProto() };
     }
 }

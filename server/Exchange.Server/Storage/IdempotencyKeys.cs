@@ -30,7 +30,10 @@ internal static partial class IdempotencyKeys
         return SHA256.HashData(copy.ToByteArray());
     }
 
-    /// <summary>The resource a previous call with this request_id created, or null.</summary>
+    /// <summary>
+    /// The resource a previous call with this request_id created, or null; a <see cref="Refusal"/>
+    /// (INVALID_ARGUMENT) when that call was a different request.
+    /// </summary>
     public static string? Find(DbConnection connection, DbTransaction transaction,
         string participant, string method, string requestId, byte[] fingerprint)
     {
@@ -46,7 +49,7 @@ internal static partial class IdempotencyKeys
 
         if (!((byte[])reader[0]).AsSpan().SequenceEqual(fingerprint))
         {
-            throw Errors.InvalidArgument(
+            throw Refusal.Invalid(
                 $"request_id '{requestId}' was already used for a different {method} request; use a new request_id for a new request.");
         }
 

@@ -55,8 +55,10 @@ internal static class StorageSetup
         services.AddSingleton<DownloadStreamer>();
         services.AddSingleton<GrantSignals>();
         services.AddSingleton<CatalogStore>();
+        services.AddSingleton<ICatalog>(provider => provider.GetRequiredService<CatalogStore>());
         services.AddSingleton<AuditStore>();
         services.AddSingleton<AccessStore>();
+        services.AddSingleton<IGrants>(provider => provider.GetRequiredService<AccessStore>());
         services.AddSingleton<Participants.ParticipantStore>();
         services.AddSingleton<Participants.Suspensions>();
         services.AddHostedService<RevisionMaintenance>();

@@ -63,6 +63,16 @@ public sealed class CatalogServiceTests(ExchangeFactory factory) : IClassFixture
         Assert.Contains("provider", error.Status.Detail);
     }
 
+    [Fact]
+    public async Task A_caller_who_may_not_create_datasets_is_refused_whatever_it_sent()
+    {
+        using var client = factory.ClientFor("someone", "consumer");
+
+        var error = await Rpc.FailsWith(StatusCode.PermissionDenied,
+            client.Catalog.CreateDatasetAsync(new CreateDatasetRequest { RequestId = "has spaces" }));
+        Assert.Contains("provider", error.Status.Detail);
+    }
+
     public static TheoryData<string, Action<CreateDatasetRequest>, string> InvalidCreates => new()
     {
         { "no dataset", r => r.Dataset = null, "dataset is required" },

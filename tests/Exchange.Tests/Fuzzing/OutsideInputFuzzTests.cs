@@ -1,5 +1,5 @@
 using System.Text;
-using Exchange.Server.Access;
+using Exchange.Server.Catalog;
 using Exchange.Server.Paging;
 using Exchange.Tests.Catalog;
 using Exchange.Tests.Infrastructure;

@@ -1,8 +1,8 @@
 using Exchange.V1;
 
-namespace Exchange.Server.Access;
+namespace Exchange.Server.Catalog;
 
-/// <summary>Shape rules for <see cref="Terms"/>, wherever terms are given.</summary>
+/// <summary>Shape rules for terms as the contract carries them, wherever terms are given (a dataset's automatic terms, a request's, an approval's).</summary>
 internal static class TermsValidation
 {
     public const int MaxPurposes = 16;
