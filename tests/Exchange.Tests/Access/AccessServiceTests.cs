@@ -9,33 +9,38 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Exchange.Tests.Access;
 
-public sealed class AccessServiceTests : IDisposable
+/// <summary>
+/// Access requests and grants, on one gateway for the class: each test's providers and consumers
+/// are fresh, so what they list, and what the auditor finds about them, is that test's only.
+/// </summary>
+public sealed class AccessServiceTests(ExchangeFactory gateway) : SharedGatewayTests(gateway)
 {
-    private readonly ExchangeFactory _factory = new();
-
-    public void Dispose() => _factory.Dispose();
+    private readonly Participant _acme = Participant.Acme.Fresh();
+    private readonly Participant _globex = Participant.Globex.Fresh();
+    private readonly Participant _initech = Participant.Initech.Fresh();
+    private readonly Participant _umbrella = Participant.Umbrella.Fresh();
 
     private static Timestamp In(TimeSpan span) => Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow + span);
 
     [Fact]
     public async Task A_consumer_requests_the_provider_narrows_and_both_see_the_grant_but_nobody_else()
     {
-        using var acme = _factory.As(Participant.Acme);
-        using var initech = _factory.As(Participant.Initech);
-        using var umbrella = _factory.As(Participant.Umbrella);
+        using var acme = Gateway.As(_acme);
+        using var initech = Gateway.As(_initech);
+        using var umbrella = Gateway.As(_umbrella);
         var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
 
         var request = await initech.RequestAsync(dataset, "research",
             new Terms { Purposes = { "research", "teaching" }, ExpireTime = In(TimeSpan.FromDays(30)), MaxTransfers = 10 });
         Assert.Matches("^accessRequests/[a-z0-9]{16}$", request.Name);
-        Assert.Equal((AccessRequestState.Pending, "initech", "acme", dataset.Name), (request.State, request.Consumer, request.Provider, request.Dataset));
+        Assert.Equal((AccessRequestState.Pending, _initech.Id, _acme.Id, dataset.Name), (request.State, request.Consumer, request.Provider, request.Dataset));
 
         var narrower = new Terms { Purposes = { "research" }, ExpireTime = In(TimeSpan.FromDays(7)), MaxTransfers = 3 };
         var approved = await acme.Access.ApproveAccessRequestAsync(new ApproveAccessRequestRequest { Name = request.Name, Terms = narrower });
         var grant = approved.Grant;
         Assert.Equal(AccessRequestState.Approved, approved.AccessRequest.State);
         Assert.Equal(grant.Name, approved.AccessRequest.Grant);
-        Assert.Equal((GrantState.Active, "initech", "acme", 0L), (grant.State, grant.Consumer, grant.Provider, grant.TransfersUsed));
+        Assert.Equal((GrantState.Active, _initech.Id, _acme.Id, 0L), (grant.State, grant.Consumer, grant.Provider, grant.TransfersUsed));
         Assert.Equal(narrower, grant.Terms);
 
         Assert.Equal(grant, (await initech.Access.GetGrantAsync(new GetGrantRequest { Name = grant.Name })).Grant);
@@ -47,17 +52,17 @@ public sealed class AccessServiceTests : IDisposable
         await Rpc.FailsWith(StatusCode.NotFound, umbrella.Access.GetAccessRequestAsync(new GetAccessRequestRequest { Name = request.Name }));
         Assert.Empty((await umbrella.Access.ListGrantsAsync(new ListGrantsRequest())).Grants);
         Assert.Empty((await umbrella.Access.ListAccessRequestsAsync(new ListAccessRequestsRequest())).AccessRequests);
-        using var globex = _factory.As(Participant.Globex);
+        using var globex = Gateway.As(_globex);
         await Rpc.FailsWith(StatusCode.NotFound, globex.Access.GetGrantAsync(new GetGrantRequest { Name = grant.Name }));
-        using var auditor = _factory.As(Participant.Auditor);
-        Assert.Single((await auditor.Access.ListGrantsAsync(new ListGrantsRequest())).Grants);
+        using var auditor = Gateway.As(Participant.Auditor);
+        Assert.Single((await auditor.Access.ListGrantsAsync(new ListGrantsRequest { Dataset = dataset.Name })).Grants);
     }
 
     [Fact]
     public async Task The_stated_purpose_is_always_among_the_requested_purposes_and_approval_without_terms_grants_what_was_asked()
     {
-        using var acme = _factory.As(Participant.Acme);
-        using var initech = _factory.As(Participant.Initech);
+        using var acme = Gateway.As(_acme);
+        using var initech = Gateway.As(_initech);
         var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
 
         var request = await initech.RequestAsync(dataset, "fraud-detection");
@@ -79,8 +84,8 @@ public sealed class AccessServiceTests : IDisposable
     [MemberData(nameof(Widenings))]
     public async Task An_approval_may_narrow_but_never_widen(string field, Terms wider)
     {
-        using var acme = _factory.As(Participant.Acme);
-        using var initech = _factory.As(Participant.Initech);
+        using var acme = Gateway.As(_acme);
+        using var initech = Gateway.As(_initech);
         var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
         var request = await initech.RequestAsync(dataset, "research",
             new Terms { Purposes = { "research" }, ExpireTime = In(TimeSpan.FromDays(30)), MaxTransfers = 5 });
@@ -96,8 +101,8 @@ public sealed class AccessServiceTests : IDisposable
     [Fact]
     public async Task Terms_an_approval_leaves_unset_are_the_requested_ones()
     {
-        using var acme = _factory.As(Participant.Acme);
-        using var initech = _factory.As(Participant.Initech);
+        using var acme = Gateway.As(_acme);
+        using var initech = Gateway.As(_initech);
         var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
         var until = In(TimeSpan.FromDays(30));
         var request = await initech.RequestAsync(dataset, "research",
@@ -114,7 +119,7 @@ public sealed class AccessServiceTests : IDisposable
     [Fact]
     public async Task A_request_stating_only_an_allowed_purpose_is_approved_under_the_automatic_terms_and_others_say_why_not()
     {
-        using var acme = _factory.As(Participant.Acme);
+        using var acme = Gateway.As(_acme);
         var open = new Dataset
         {
             Title = "Open data",
@@ -124,7 +129,7 @@ public sealed class AccessServiceTests : IDisposable
         var dataset = (await acme.Catalog.CreateDatasetAsync(new CreateDatasetRequest { Dataset = open })).Dataset;
         await acme.UploadAsync(dataset.Name, new MemoryStream(CatalogFixture.SampleBytes), new() { MediaType = "text/csv" });
         await acme.Catalog.PublishDatasetAsync(new PublishDatasetRequest { Name = dataset.Name });
-        using var initech = _factory.As(Participant.Initech);
+        using var initech = Gateway.As(_initech);
 
         // `exchange access request <dataset> --purpose research`: no terms beyond the purpose.
         var approved = await initech.RequestAsync(dataset, "research");
@@ -132,11 +137,11 @@ public sealed class AccessServiceTests : IDisposable
         Assert.Equal(5, approved.RequestedTerms.MaxTransfers);
         var grant = (await initech.Access.GetGrantAsync(new GetGrantRequest { Name = approved.Grant })).Grant;
         Assert.Equal((5L, "research"), (grant.Terms.MaxTransfers, grant.Terms.Purposes.Single()));
-        using var auditor = _factory.As(Participant.Auditor);
-        var recorded = (await auditor.AllEventsAsync(new ListAuditEventsRequest { Action = "access.request" })).Single();
+        using var auditor = Gateway.As(Participant.Auditor);
+        var recorded = (await auditor.AllEventsAsync(new ListAuditEventsRequest { Action = "access.request", Dataset = dataset.Name })).Single();
         Assert.Equal("5", recorded.Details.Single(d => d.Key == "max_transfers").Value);
 
-        using var umbrella = _factory.As(Participant.Umbrella);
+        using var umbrella = Gateway.As(_umbrella);
         var more = await umbrella.RequestAsync(dataset, "research", new Terms { Purposes = { "research" }, MaxTransfers = 20 });
         Assert.Equal(AccessRequestState.Pending, more.State);
         Assert.Contains("20 transfers, beyond the automatic 5", more.DecisionReason);
@@ -152,8 +157,8 @@ public sealed class AccessServiceTests : IDisposable
     [Fact]
     public async Task Requests_are_refused_for_the_wrong_caller_or_dataset_with_the_right_status()
     {
-        using var acme = _factory.As(Participant.Acme);
-        using var initech = _factory.As(Participant.Initech);
+        using var acme = Gateway.As(_acme);
+        using var initech = Gateway.As(_initech);
         var listed = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
         var draft = await CatalogFixture.CreateAsync(acme);
         var delisted = await CatalogFixture.CreateAsync(acme, DatasetState.Delisted);
@@ -162,9 +167,9 @@ public sealed class AccessServiceTests : IDisposable
         await Rpc.FailsWith(StatusCode.InvalidArgument, initech.Access.RequestAccessAsync(new RequestAccessRequest { Dataset = "nope", Purpose = "x" }));
         await Rpc.FailsWith(StatusCode.NotFound, initech.Access.RequestAccessAsync(new RequestAccessRequest { Dataset = draft.Name, Purpose = "x" }));
         await Rpc.FailsWith(StatusCode.NotFound, initech.Access.RequestAccessAsync(new RequestAccessRequest { Dataset = delisted.Name, Purpose = "x" }));
-        using var globex = _factory.As(Participant.Globex);
+        using var globex = Gateway.As(_globex);
         await Rpc.FailsWith(StatusCode.PermissionDenied, globex.Access.RequestAccessAsync(new RequestAccessRequest { Dataset = listed.Name, Purpose = "x" }));
-        using var acmeConsumer = _factory.ClientFor("acme", "provider", "consumer");
+        using var acmeConsumer = Gateway.ClientFor(_acme.Id, "provider", "consumer");
         await Rpc.FailsWith(StatusCode.FailedPrecondition, acmeConsumer.Access.RequestAccessAsync(new RequestAccessRequest { Dataset = listed.Name, Purpose = "x" }));
 
         var first = await initech.RequestAsync(listed);
@@ -175,8 +180,8 @@ public sealed class AccessServiceTests : IDisposable
     [Fact]
     public async Task A_retried_request_with_the_same_request_id_returns_the_first_request()
     {
-        using var acme = _factory.As(Participant.Acme);
-        using var initech = _factory.As(Participant.Initech);
+        using var acme = Gateway.As(_acme);
+        using var initech = Gateway.As(_initech);
         var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
         var call = new RequestAccessRequest { Dataset = dataset.Name, Purpose = "research", RequestId = "retry-1" };
 
@@ -189,13 +194,13 @@ public sealed class AccessServiceTests : IDisposable
     [Fact]
     public async Task Reject_withdraw_and_who_may_decide()
     {
-        using var acme = _factory.As(Participant.Acme);
-        using var initech = _factory.As(Participant.Initech);
+        using var acme = Gateway.As(_acme);
+        using var initech = Gateway.As(_initech);
         var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
         var request = await initech.RequestAsync(dataset);
 
         await Rpc.FailsWith(StatusCode.PermissionDenied, initech.Access.ApproveAccessRequestAsync(new ApproveAccessRequestRequest { Name = request.Name }));
-        using var ops = _factory.As(Participant.Operator);
+        using var ops = Gateway.As(Participant.Operator);
         await Rpc.FailsWith(StatusCode.PermissionDenied, ops.Access.ApproveAccessRequestAsync(new ApproveAccessRequestRequest { Name = request.Name }));
         await Rpc.FailsWith(StatusCode.PermissionDenied, acme.Access.WithdrawAccessRequestAsync(new WithdrawAccessRequestRequest { Name = request.Name }));
         await Rpc.FailsWith(StatusCode.InvalidArgument, acme.Access.RejectAccessRequestAsync(new RejectAccessRequestRequest { Name = request.Name }));
@@ -215,8 +220,8 @@ public sealed class AccessServiceTests : IDisposable
     [Fact]
     public async Task Racing_approvals_yield_one_grant_and_the_losers_get_failed_precondition()
     {
-        using var acme = _factory.As(Participant.Acme);
-        using var initech = _factory.As(Participant.Initech);
+        using var acme = Gateway.As(_acme);
+        using var initech = Gateway.As(_initech);
         var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
         var request = await initech.RequestAsync(dataset);
 
@@ -241,9 +246,9 @@ public sealed class AccessServiceTests : IDisposable
     [Fact]
     public async Task Revocation_is_final_and_only_for_the_provider_or_an_operator()
     {
-        using var acme = _factory.As(Participant.Acme);
-        using var initech = _factory.As(Participant.Initech);
-        using var ops = _factory.As(Participant.Operator);
+        using var acme = Gateway.As(_acme);
+        using var initech = Gateway.As(_initech);
+        using var ops = Gateway.As(Participant.Operator);
         var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
         var grant = await acme.ApproveAsync(await initech.RequestAsync(dataset));
 
@@ -288,34 +293,34 @@ public sealed class AccessServiceTests : IDisposable
     [Fact]
     public async Task Requests_within_the_automatic_approval_terms_are_approved_at_once_and_others_wait()
     {
-        using var acme = _factory.As(Participant.Acme);
+        using var acme = Gateway.As(_acme);
         var open = new Dataset { Title = "Open research data", Classification = Classification.Public, AutoApprovalTerms = new Terms { Purposes = { "research", "teaching" }, MaxTransfers = 10 } };
         var dataset = (await acme.Catalog.CreateDatasetAsync(new CreateDatasetRequest { Dataset = open })).Dataset;
         await acme.UploadAsync(dataset.Name, new MemoryStream(CatalogFixture.SampleBytes), new() { MediaType = "text/csv" });
         await acme.Catalog.PublishDatasetAsync(new PublishDatasetRequest { Name = dataset.Name });
 
-        using var initech = _factory.As(Participant.Initech);
+        using var initech = Gateway.As(_initech);
         var within = await initech.RequestAsync(dataset, "research", new Terms { Purposes = { "research" }, MaxTransfers = 5 });
         Assert.Equal(AccessRequestState.Approved, within.State);
         var grant = (await initech.Access.GetGrantAsync(new GetGrantRequest { Name = within.Grant })).Grant;
         Assert.Equal(5, grant.Terms.MaxTransfers);
 
-        using var umbrella = _factory.As(Participant.Umbrella);
+        using var umbrella = Gateway.As(_umbrella);
         var otherPurpose = await umbrella.RequestAsync(dataset, "marketing", new Terms { Purposes = { "marketing" }, MaxTransfers = 1 });
         Assert.Equal(AccessRequestState.Pending, otherPurpose.State);
         await umbrella.Access.WithdrawAccessRequestAsync(new WithdrawAccessRequestRequest { Name = otherPurpose.Name });
         var more = await umbrella.RequestAsync(dataset, "research", new Terms { Purposes = { "research" }, MaxTransfers = 11 });
         Assert.Equal(AccessRequestState.Pending, more.State);
 
-        using var auditor = _factory.As(Participant.Auditor);
-        var approval = (await auditor.AllEventsAsync(new ListAuditEventsRequest { Action = "access.approve" })).Single();
-        Assert.Equal(("acme", "initech", "true"), (approval.Actor, approval.Subject, approval.Details.Single(d => d.Key == "automatic").Value));
+        using var auditor = Gateway.As(Participant.Auditor);
+        var approval = (await auditor.AllEventsAsync(new ListAuditEventsRequest { Action = "access.approve", Dataset = dataset.Name })).Single();
+        Assert.Equal((_acme.Id, _initech.Id, "true"), (approval.Actor, approval.Subject, approval.Details.Single(d => d.Key == "automatic").Value));
     }
 
     [Fact]
     public async Task Automatic_approval_is_a_quota_per_consumer_and_dataset_not_per_request()
     {
-        using var acme = _factory.As(Participant.Acme);
+        using var acme = Gateway.As(_acme);
         var open = new Dataset
         {
             Title = "Open research data",
@@ -325,7 +330,7 @@ public sealed class AccessServiceTests : IDisposable
         var dataset = (await acme.Catalog.CreateDatasetAsync(new CreateDatasetRequest { Dataset = open })).Dataset;
         await acme.UploadAsync(dataset.Name, new MemoryStream(CatalogFixture.SampleBytes), new() { MediaType = "text/csv" });
         await acme.Catalog.PublishDatasetAsync(new PublishDatasetRequest { Name = dataset.Name });
-        using var initech = _factory.As(Participant.Initech);
+        using var initech = Gateway.As(_initech);
         var terms = new Terms { Purposes = { "research" }, MaxTransfers = 2 };
         var first = await initech.RequestAsync(dataset, "research", terms);
         Assert.Equal(AccessRequestState.Approved, first.State);
@@ -344,12 +349,12 @@ public sealed class AccessServiceTests : IDisposable
     [Fact]
     public async Task Withdrawing_needs_the_consumer_role_at_the_time_of_the_call()
     {
-        using var acme = _factory.As(Participant.Acme);
-        using var initech = _factory.As(Participant.Initech);
+        using var acme = Gateway.As(_acme);
+        using var initech = Gateway.As(_initech);
         var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
         var pending = await initech.RequestAsync(dataset);
 
-        using var initechAsAuditor = _factory.ClientFor(Participant.Initech.Id, "auditor");
+        using var initechAsAuditor = Gateway.ClientFor(_initech.Id, "auditor");
         var denied = await Rpc.FailsWith(StatusCode.PermissionDenied,
             initechAsAuditor.Access.WithdrawAccessRequestAsync(new WithdrawAccessRequestRequest { Name = pending.Name }));
         Assert.Contains("'consumer' role", denied.Status.Detail);
@@ -360,9 +365,9 @@ public sealed class AccessServiceTests : IDisposable
     [Fact]
     public async Task A_delisted_dataset_stays_visible_to_its_grant_holders_only()
     {
-        using var acme = _factory.As(Participant.Acme);
-        using var initech = _factory.As(Participant.Initech);
-        using var umbrella = _factory.As(Participant.Umbrella);
+        using var acme = Gateway.As(_acme);
+        using var initech = Gateway.As(_initech);
+        using var umbrella = Gateway.As(_umbrella);
         var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed, tags: ["held"]);
         await acme.ApproveAsync(await initech.RequestAsync(dataset));
         await acme.Catalog.DelistDatasetAsync(new DelistDatasetRequest { Name = dataset.Name });
@@ -378,8 +383,8 @@ public sealed class AccessServiceTests : IDisposable
     [Fact]
     public async Task Every_decision_and_denial_is_in_the_log_and_the_consumer_sees_the_ones_about_it()
     {
-        using var acme = _factory.As(Participant.Acme);
-        using var initech = _factory.As(Participant.Initech);
+        using var acme = Gateway.As(_acme);
+        using var initech = Gateway.As(_initech);
         var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
         var first = await initech.RequestAsync(dataset);
         await Rpc.FailsWith(StatusCode.PermissionDenied, initech.Access.ApproveAccessRequestAsync(new ApproveAccessRequestRequest { Name = first.Name }));
@@ -391,23 +396,23 @@ public sealed class AccessServiceTests : IDisposable
 
         string[] expected = ["access.request", "access.approve:Denied", "access.reject", "access.request", "access.withdraw", "access.request", "access.approve", "grant.revoke"];
         static string Describe(AuditEvent e) => e.Outcome == AuditOutcome.Denied ? $"{e.Action}:Denied" : e.Action;
-        using var auditor = _factory.As(Participant.Auditor);
+        using var auditor = Gateway.As(Participant.Auditor);
         static bool AboutAccess(AuditEvent e) => e.Action.StartsWith("access.", StringComparison.Ordinal) || e.Action.StartsWith("grant.", StringComparison.Ordinal);
-        Assert.Equal(expected, (await auditor.AllEventsAsync()).Where(AboutAccess).Select(Describe));
+        Assert.Equal(expected, (await auditor.AllEventsAsync(new ListAuditEventsRequest { Participant = _initech.Id })).Where(AboutAccess).Select(Describe));
         Assert.Equal(expected, (await initech.AllEventsAsync()).Select(Describe));
         Assert.Equal(expected, (await acme.AllEventsAsync()).Where(AboutAccess).Select(Describe));
-        using var umbrella = _factory.As(Participant.Umbrella);
+        using var umbrella = Gateway.As(_umbrella);
         Assert.Empty(await umbrella.AllEventsAsync());
     }
 
     [Fact]
     public async Task Lists_filter_by_dataset_state_and_consumer_and_page()
     {
-        using var acme = _factory.As(Participant.Acme);
+        using var acme = Gateway.As(_acme);
         var a = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
         var b = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
-        using var initech = _factory.As(Participant.Initech);
-        using var umbrella = _factory.As(Participant.Umbrella);
+        using var initech = Gateway.As(_initech);
+        using var umbrella = Gateway.As(_umbrella);
         var r1 = await initech.RequestAsync(a);
         var r2 = await umbrella.RequestAsync(a);
         var r3 = await initech.RequestAsync(b);
@@ -428,7 +433,7 @@ public sealed class AccessServiceTests : IDisposable
 
         Assert.Equal([r1.Name, r2.Name, r3.Name], await Names(new() { PageSize = 1 }));
         Assert.Equal([r1.Name, r2.Name], await Names(new() { Dataset = a.Name }));
-        Assert.Equal([r1.Name, r3.Name], await Names(new() { Consumer = "initech" }));
+        Assert.Equal([r1.Name, r3.Name], await Names(new() { Consumer = _initech.Id }));
         Assert.Equal([r3.Name], await Names(new() { State = AccessRequestState.Approved }));
         Assert.Equal([r2.Name], (await umbrella.Access.ListAccessRequestsAsync(new ListAccessRequestsRequest())).AccessRequests.Select(r => r.Name));
         await Rpc.FailsWith(StatusCode.InvalidArgument, acme.Access.ListAccessRequestsAsync(new ListAccessRequestsRequest { State = (AccessRequestState)9 }));

@@ -5,12 +5,12 @@ using Grpc.Core;
 
 namespace Exchange.Tests.Catalog;
 
-public sealed class CatalogServiceTests(ExchangeFactory factory) : IClassFixture<ExchangeFactory>
+public sealed class CatalogServiceTests(ExchangeFactory gateway) : SharedGatewayTests(gateway)
 {
     [Fact]
     public async Task Provider_creates_a_draft_it_owns()
     {
-        using var acme = factory.As(Participant.Acme);
+        using var acme = Gateway.As(Participant.Acme);
         var dataset = new Dataset { Title = "Port traffic", Description = "AIS positions", Classification = Classification.Internal };
         dataset.Tags.Add(["shipping", "ais", "shipping"]);
 
@@ -30,7 +30,7 @@ public sealed class CatalogServiceTests(ExchangeFactory factory) : IClassFixture
     [Fact]
     public async Task Output_only_fields_given_on_create_are_ignored()
     {
-        using var acme = factory.As(Participant.Acme);
+        using var acme = Gateway.As(Participant.Acme);
         var dataset = new Dataset
         {
             Name = "datasets/chosen",
@@ -55,7 +55,7 @@ public sealed class CatalogServiceTests(ExchangeFactory factory) : IClassFixture
     [InlineData("operator")]
     public async Task Only_providers_create_datasets(string role)
     {
-        using var client = factory.ClientFor("someone", role);
+        using var client = Gateway.ClientFor("someone", role);
         var dataset = new Dataset { Title = "x", Classification = Classification.Public };
 
         var error = await Rpc.FailsWith(StatusCode.PermissionDenied,
@@ -66,7 +66,7 @@ public sealed class CatalogServiceTests(ExchangeFactory factory) : IClassFixture
     [Fact]
     public async Task A_caller_who_may_not_create_datasets_is_refused_whatever_it_sent()
     {
-        using var client = factory.ClientFor("someone", "consumer");
+        using var client = Gateway.ClientFor("someone", "consumer");
 
         var error = await Rpc.FailsWith(StatusCode.PermissionDenied,
             client.Catalog.CreateDatasetAsync(new CreateDatasetRequest { RequestId = "has spaces" }));
@@ -98,7 +98,7 @@ public sealed class CatalogServiceTests(ExchangeFactory factory) : IClassFixture
     [MemberData(nameof(InvalidCreates))]
     public async Task Invalid_create_is_refused_with_a_message_naming_the_field(string _, Action<CreateDatasetRequest> spoil, string expected)
     {
-        using var acme = factory.As(Participant.Acme);
+        using var acme = Gateway.As(Participant.Acme);
         var request = new CreateDatasetRequest { Dataset = new Dataset { Title = "ok", Classification = Classification.Public } };
         spoil(request);
 
@@ -109,7 +109,7 @@ public sealed class CatalogServiceTests(ExchangeFactory factory) : IClassFixture
     [Fact]
     public async Task A_retried_create_with_the_same_request_id_returns_the_first_dataset()
     {
-        using var acme = factory.As(Participant.Acme);
+        using var acme = Gateway.As(Participant.Acme);
         var requestId = Guid.NewGuid().ToString();
         var request = new CreateDatasetRequest
         {
@@ -127,7 +127,7 @@ public sealed class CatalogServiceTests(ExchangeFactory factory) : IClassFixture
         Assert.Contains(requestId, error.Status.Detail);
 
         // Request ids are scoped to the caller: another provider's identical id creates its own dataset.
-        using var globex = factory.As(Participant.Globex);
+        using var globex = Gateway.As(Participant.Globex);
         request.Dataset.Title = "Idempotent";
         var theirs = (await globex.Catalog.CreateDatasetAsync(request)).Dataset;
         Assert.NotEqual(first.Name, theirs.Name);
@@ -143,7 +143,7 @@ public sealed class CatalogServiceTests(ExchangeFactory factory) : IClassFixture
     [InlineData("projects/x/datasets/abc")]
     public async Task Malformed_names_are_invalid_arguments(string name)
     {
-        using var acme = factory.As(Participant.Acme);
+        using var acme = Gateway.As(Participant.Acme);
         var error = await Rpc.FailsWith(StatusCode.InvalidArgument, acme.Catalog.GetDatasetAsync(new GetDatasetRequest { Name = name }));
         Assert.Contains("datasets/", error.Status.Detail);
         await Rpc.FailsWith(StatusCode.InvalidArgument, acme.Catalog.PublishDatasetAsync(new PublishDatasetRequest { Name = name }));
@@ -154,8 +154,8 @@ public sealed class CatalogServiceTests(ExchangeFactory factory) : IClassFixture
     [Fact]
     public async Task Another_providers_draft_is_not_found_exactly_like_a_missing_dataset()
     {
-        using var acme = factory.As(Participant.Acme);
-        using var globex = factory.As(Participant.Globex);
+        using var acme = Gateway.As(Participant.Acme);
+        using var globex = Gateway.As(Participant.Globex);
         var draft = await CatalogFixture.CreateAsync(acme);
         const string missing = "datasets/doesnotexist1";
 
@@ -198,12 +198,12 @@ public sealed class CatalogServiceTests(ExchangeFactory factory) : IClassFixture
     [MemberData(nameof(Visibility))]
     public async Task Get_and_List_agree_on_who_sees_a_dataset_in_each_state(DatasetState state, string callerId, bool sees)
     {
-        using var acme = factory.As(Participant.Acme);
+        using var acme = Gateway.As(Participant.Acme);
         var tag = $"vis-{Guid.NewGuid():N}"[..20];
         var dataset = await CatalogFixture.CreateAsync(acme, state, tags: [tag]);
         var caller = new[] { Participant.Acme, Participant.Globex, Participant.Initech, Participant.Auditor, Participant.Operator }
             .Single(p => p.Id == callerId);
-        using var client = factory.As(caller);
+        using var client = Gateway.As(caller);
 
         var listed = await client.EnumerateDatasetsAsync(new ListDatasetsRequest { Tag = tag }).ToListAsync();
         if (sees)
@@ -222,7 +222,7 @@ public sealed class CatalogServiceTests(ExchangeFactory factory) : IClassFixture
     [Fact]
     public async Task Update_changes_only_the_masked_fields_and_only_for_the_owner()
     {
-        using var acme = factory.As(Participant.Acme);
+        using var acme = Gateway.As(Participant.Acme);
         var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed, tags: ["a", "b"]);
         await Task.Delay(5);
 
@@ -251,7 +251,7 @@ public sealed class CatalogServiceTests(ExchangeFactory factory) : IClassFixture
         // Seen but not owned: PERMISSION_DENIED.
         foreach (var other in new[] { Participant.Globex, Participant.Initech, Participant.Operator })
         {
-            using var client = factory.As(other);
+            using var client = Gateway.As(other);
             await Rpc.FailsWith(StatusCode.PermissionDenied, client.Catalog.UpdateDatasetAsync(new UpdateDatasetRequest
             {
                 Dataset = new Dataset { Name = dataset.Name, Title = "hijacked" },
@@ -270,7 +270,7 @@ public sealed class CatalogServiceTests(ExchangeFactory factory) : IClassFixture
     [InlineData("nonsense")]
     public async Task Update_refuses_fields_that_cannot_be_updated(string path)
     {
-        using var acme = factory.As(Participant.Acme);
+        using var acme = Gateway.As(Participant.Acme);
         var dataset = await CatalogFixture.CreateAsync(acme);
 
         var error = await Rpc.FailsWith(StatusCode.InvalidArgument, acme.Catalog.UpdateDatasetAsync(new UpdateDatasetRequest
@@ -284,7 +284,7 @@ public sealed class CatalogServiceTests(ExchangeFactory factory) : IClassFixture
     [Fact]
     public async Task Update_with_an_empty_mask_replaces_every_updatable_field_and_validates_them()
     {
-        using var acme = factory.As(Participant.Acme);
+        using var acme = Gateway.As(Participant.Acme);
         var dataset = await CatalogFixture.CreateAsync(acme, tags: ["old"]);
 
         await Rpc.FailsWith(StatusCode.InvalidArgument, acme.Catalog.UpdateDatasetAsync(new UpdateDatasetRequest
@@ -305,7 +305,7 @@ public sealed class CatalogServiceTests(ExchangeFactory factory) : IClassFixture
     [Fact]
     public async Task Publishing_needs_a_revision()
     {
-        using var acme = factory.As(Participant.Acme);
+        using var acme = Gateway.As(Participant.Acme);
         var draft = await CatalogFixture.CreateAsync(acme);
 
         var error = await Rpc.FailsWith(StatusCode.FailedPrecondition, acme.Catalog.PublishDatasetAsync(new PublishDatasetRequest { Name = draft.Name }));
@@ -315,7 +315,7 @@ public sealed class CatalogServiceTests(ExchangeFactory factory) : IClassFixture
     [Fact]
     public async Task Publish_and_delist_follow_the_lifecycle()
     {
-        using var acme = factory.As(Participant.Acme);
+        using var acme = Gateway.As(Participant.Acme);
         var draft = await CatalogFixture.CreateAsync(acme, withRevision: true);
         var name = new DelistDatasetRequest { Name = draft.Name };
 
@@ -339,19 +339,19 @@ public sealed class CatalogServiceTests(ExchangeFactory factory) : IClassFixture
     [Fact]
     public async Task Only_the_owner_publishes_and_only_the_owner_or_an_operator_delists()
     {
-        using var acme = factory.As(Participant.Acme);
+        using var acme = Gateway.As(Participant.Acme);
         var listed = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
         var delisted = await CatalogFixture.CreateAsync(acme, DatasetState.Delisted);
 
         foreach (var other in new[] { Participant.Globex, Participant.Initech, Participant.Auditor })
         {
-            using var client = factory.As(other);
+            using var client = Gateway.As(other);
             await Rpc.FailsWith(StatusCode.PermissionDenied, client.Catalog.DelistDatasetAsync(new DelistDatasetRequest { Name = listed.Name }));
         }
 
-        using var ops = factory.As(Participant.Operator);
+        using var ops = Gateway.As(Participant.Operator);
         await Rpc.FailsWith(StatusCode.PermissionDenied, ops.Catalog.PublishDatasetAsync(new PublishDatasetRequest { Name = delisted.Name }));
-        using var auditor = factory.As(Participant.Auditor);
+        using var auditor = Gateway.As(Participant.Auditor);
         await Rpc.FailsWith(StatusCode.PermissionDenied, auditor.Catalog.PublishDatasetAsync(new PublishDatasetRequest { Name = delisted.Name }));
 
         var byOperator = (await ops.Catalog.DelistDatasetAsync(new DelistDatasetRequest { Name = listed.Name, Reason = "court order" })).Dataset;
@@ -362,9 +362,9 @@ public sealed class CatalogServiceTests(ExchangeFactory factory) : IClassFixture
     [Fact]
     public async Task A_participant_without_the_provider_role_cannot_edit_even_its_own_dataset()
     {
-        using var acme = factory.As(Participant.Acme);
+        using var acme = Gateway.As(Participant.Acme);
         var dataset = await CatalogFixture.CreateAsync(acme);
-        using var acmeAsConsumer = factory.ClientFor("acme", "consumer");
+        using var acmeAsConsumer = Gateway.ClientFor("acme", "consumer");
 
         await Rpc.FailsWith(StatusCode.PermissionDenied, acmeAsConsumer.Catalog.PublishDatasetAsync(new PublishDatasetRequest { Name = dataset.Name }));
     }
@@ -372,10 +372,10 @@ public sealed class CatalogServiceTests(ExchangeFactory factory) : IClassFixture
     [Fact]
     public async Task Revisions_of_a_visible_dataset_are_listed_oldest_first_and_every_participant_sees_them()
     {
-        using var acme = factory.As(Participant.Acme);
+        using var acme = Gateway.As(Participant.Acme);
         var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
         var second = await acme.UploadAsync(dataset.Name, new MemoryStream("more"u8.ToArray()), new() { MediaType = "text/plain" });
-        using var initech = factory.As(Participant.Initech);
+        using var initech = Gateway.As(Participant.Initech);
 
         var revisions = await initech.Catalog.ListRevisionsAsync(new ListRevisionsRequest { Parent = dataset.Name, PageSize = 1 });
         Assert.Equal([dataset.Name + "/revisions/1"], revisions.Revisions.Select(r => r.Name));

@@ -5,14 +5,17 @@ using Exchange.V1;
 
 namespace Exchange.Tests.Cli;
 
-/// <summary><c>exchange access …</c> and <c>exchange grants …</c> against an in-process gateway.</summary>
-public sealed class AccessCliTests : IDisposable
+/// <summary>
+/// <c>exchange access …</c> and <c>exchange grants …</c> against an in-process gateway, one for the class;
+/// each test's providers and consumers are fresh, so what they list is that test's only.
+/// </summary>
+public sealed class AccessCliTests(ExchangeFactory gateway) : SharedGatewayTests(gateway)
 {
-    private readonly ExchangeFactory _factory = new();
+    private readonly Participant _acme = Participant.Acme.Fresh();
+    private readonly Participant _initech = Participant.Initech.Fresh();
+    private readonly Participant _umbrella = Participant.Umbrella.Fresh();
 
-    public void Dispose() => _factory.Dispose();
-
-    private Task<(int Exit, string Out, string Err)> Run(Participant who, params string[] args) => _factory.RunCliAsync(who, args);
+    private Task<(int Exit, string Out, string Err)> Run(Participant who, params string[] args) => Gateway.RunCliAsync(who, args);
 
     private async Task<JsonElement> Json(Participant who, params string[] args)
     {
@@ -24,25 +27,25 @@ public sealed class AccessCliTests : IDisposable
     [Fact]
     public async Task A_consumer_requests_the_provider_approves_narrower_terms_and_both_see_the_grant()
     {
-        using var acme = _factory.As(Participant.Acme);
+        using var acme = Gateway.As(_acme);
         var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
 
-        var request = await Json(Participant.Initech, "access", "request", dataset.Name, "--purpose", "research",
+        var request = await Json(_initech, "access", "request", dataset.Name, "--purpose", "research",
             "--allow", "research", "--allow", "teaching", "--for", "30d", "--max-transfers", "10");
         var requestName = request.GetProperty("name").GetString()!;
         Assert.Equal("ACCESS_REQUEST_STATE_PENDING", request.GetProperty("state").GetString());
 
-        var (exit, output, _) = await Run(Participant.Acme, "access", "list", "--state", "pending");
+        var (exit, output, _) = await Run(_acme, "access", "list", "--state", "pending");
         Assert.Equal(0, exit);
         Assert.Contains(requestName, output);
         Assert.Contains("1 request", output);
 
-        var approved = await Json(Participant.Acme, "access", "approve", requestName, "--allow", "research", "--for", "7d", "--max-transfers", "3");
+        var approved = await Json(_acme, "access", "approve", requestName, "--allow", "research", "--for", "7d", "--max-transfers", "3");
         var grant = approved.GetProperty("grant");
         Assert.Equal("3", grant.GetProperty("terms").GetProperty("maxTransfers").GetString());
         Assert.Equal(["research"], grant.GetProperty("terms").GetProperty("purposes").EnumerateArray().Select(p => p.GetString()));
 
-        foreach (var party in new[] { Participant.Initech, Participant.Acme })
+        foreach (var party in new[] { _initech, _acme })
         {
             (exit, output, _) = await Run(party, "grants", "list");
             Assert.Equal(0, exit);
@@ -50,10 +53,10 @@ public sealed class AccessCliTests : IDisposable
             Assert.Contains("ACTIVE", output);
         }
 
-        (exit, output, _) = await Run(Participant.Umbrella, "grants", "list");
+        (exit, output, _) = await Run(_umbrella, "grants", "list");
         Assert.Contains("0 grants", output);
 
-        (exit, output, _) = await Run(Participant.Acme, "grants", "revoke", grant.GetProperty("name").GetString()!, "--reason", "ended early");
+        (exit, output, _) = await Run(_acme, "grants", "revoke", grant.GetProperty("name").GetString()!, "--reason", "ended early");
         Assert.Equal(0, exit);
         Assert.Contains("REVOKED", output);
         Assert.Contains("ended early", output);
@@ -62,26 +65,26 @@ public sealed class AccessCliTests : IDisposable
     [Fact]
     public async Task Widening_rejecting_and_withdrawing_from_the_command_line()
     {
-        using var acme = _factory.As(Participant.Acme);
+        using var acme = Gateway.As(_acme);
         var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
-        var first = (await Json(Participant.Initech, "access", "request", dataset.Name, "--purpose", "research", "--max-transfers", "2"))
+        var first = (await Json(_initech, "access", "request", dataset.Name, "--purpose", "research", "--max-transfers", "2"))
             .GetProperty("name").GetString()!;
 
-        var (exit, _, error) = await Run(Participant.Acme, "access", "approve", first, "--allow", "research", "--max-transfers", "5");
+        var (exit, _, error) = await Run(_acme, "access", "approve", first, "--allow", "research", "--max-transfers", "5");
         Assert.Equal(1, exit);
         Assert.StartsWith("error: InvalidArgument:", error);
         Assert.Contains("max_transfers", error);
 
-        (exit, var output, _) = await Run(Participant.Acme, "access", "reject", first, "--reason", "not now");
+        (exit, var output, _) = await Run(_acme, "access", "reject", first, "--reason", "not now");
         Assert.Equal(0, exit);
         Assert.Contains("REJECTED", output);
 
-        var second = (await Json(Participant.Initech, "access", "request", dataset.Name, "--purpose", "research")).GetProperty("name").GetString()!;
-        (exit, output, _) = await Run(Participant.Initech, "access", "withdraw", second);
+        var second = (await Json(_initech, "access", "request", dataset.Name, "--purpose", "research")).GetProperty("name").GetString()!;
+        (exit, output, _) = await Run(_initech, "access", "withdraw", second);
         Assert.Equal(0, exit);
         Assert.Contains("WITHDRAWN", output);
 
-        (exit, _, error) = await Run(Participant.Umbrella, "access", "get", second);
+        (exit, _, error) = await Run(_umbrella, "access", "get", second);
         Assert.Equal(1, exit);
         Assert.StartsWith("error: NotFound:", error);
     }
@@ -89,24 +92,24 @@ public sealed class AccessCliTests : IDisposable
     [Fact]
     public async Task A_provider_sets_automatic_approval_and_a_request_within_it_is_approved_at_once()
     {
-        var dataset = await Json(Participant.Acme, "datasets", "create", "--title", "Open data", "--classification", "public",
+        var dataset = await Json(_acme, "datasets", "create", "--title", "Open data", "--classification", "public",
             "--auto-allow", "research", "--auto-max-transfers", "5");
         var name = dataset.GetProperty("name").GetString()!;
         Assert.Equal(["research"], dataset.GetProperty("autoApprovalTerms").GetProperty("purposes").EnumerateArray().Select(p => p.GetString()));
-        using (var acme = _factory.As(Participant.Acme))
+        using (var acme = Gateway.As(_acme))
         {
             await acme.UploadAsync(name, new MemoryStream(CatalogFixture.SampleBytes), new() { MediaType = "text/csv" });
         }
 
-        await Json(Participant.Acme, "datasets", "publish", name);
+        await Json(_acme, "datasets", "publish", name);
 
-        var request = await Json(Participant.Initech, "access", "request", name, "--purpose", "research", "--max-transfers", "2");
+        var request = await Json(_initech, "access", "request", name, "--purpose", "research", "--max-transfers", "2");
         Assert.Equal("ACCESS_REQUEST_STATE_APPROVED", request.GetProperty("state").GetString());
         Assert.StartsWith("grants/", request.GetProperty("grant").GetString());
 
-        var off = await Json(Participant.Acme, "datasets", "update", name, "--no-auto-approval");
+        var off = await Json(_acme, "datasets", "update", name, "--no-auto-approval");
         Assert.False(off.TryGetProperty("autoApprovalTerms", out _));
-        var waiting = await Json(Participant.Umbrella, "access", "request", name, "--purpose", "research", "--max-transfers", "2");
+        var waiting = await Json(_umbrella, "access", "request", name, "--purpose", "research", "--max-transfers", "2");
         Assert.Equal("ACCESS_REQUEST_STATE_PENDING", waiting.GetProperty("state").GetString());
     }
 }

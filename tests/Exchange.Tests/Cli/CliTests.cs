@@ -4,9 +4,9 @@ using Exchange.Tests.Infrastructure;
 namespace Exchange.Tests.Cli;
 
 /// <summary>The <c>exchange</c> command, run in-process against an in-process gateway.</summary>
-public sealed class CliTests(ExchangeFactory factory) : IClassFixture<ExchangeFactory>
+public sealed class CliTests(ExchangeFactory gateway) : SharedGatewayTests(gateway)
 {
-    private Task<(int Exit, string Out, string Err)> Run(params string[] args) => factory.RunCliAsync(args);
+    private Task<(int Exit, string Out, string Err)> Run(params string[] args) => Gateway.RunCliAsync(args);
 
     private async Task<string> TokenFor(string participant, params string[] roles)
     {
@@ -42,7 +42,7 @@ public sealed class CliTests(ExchangeFactory factory) : IClassFixture<ExchangeFa
         var acme = await TokenFor("acme", "provider");
         var (_, created, _) = await Run("--token", acme, "--json", "datasets", "create", "--title", "Tides", "--classification", "public");
         var name = JsonDocument.Parse(created).RootElement.GetProperty("name").GetString()!;
-        using (var client = factory.ClientWithToken(acme))
+        using (var client = Gateway.ClientWithToken(acme))
         {
             await client.UploadAsync(name, new MemoryStream(Catalog.CatalogFixture.SampleBytes), new() { MediaType = "text/csv" });
         }

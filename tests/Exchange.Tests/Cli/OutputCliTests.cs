@@ -9,19 +9,21 @@ using Spectre.Console;
 
 namespace Exchange.Tests.Cli;
 
-/// <summary>What the CLI prints: rates in a unit that fits, a progress bar only once the size is known, an audit table that fits, a tail that follows.</summary>
-public sealed class OutputCliTests : IDisposable
+/// <summary>
+/// What the CLI prints: rates in a unit that fits, a progress bar only once the size is known, an audit table that fits, a tail that follows.
+/// One gateway for the class; no test counts what another made.
+/// </summary>
+public sealed class OutputCliTests(OutputCliTests.SmallChunks gateway) : SharedGatewayTests<OutputCliTests.SmallChunks>(gateway)
 {
-    private readonly ExchangeFactory _factory = ExchangeFactory.With(("Exchange:Transfers:ChunkSize", "65536"));
-
-    public void Dispose() => _factory.Dispose();
+    /// <summary>The class's gateway, with 64 KiB chunks: a download of a few hundred KiB draws its bar over several.</summary>
+    public sealed class SmallChunks() : ExchangeFactory(("Exchange:Transfers:ChunkSize", "65536"));
 
     private string Token(Participant who) => ExchangeFactory.Token(who.Id, who.Roles);
 
     private async Task<(int Exit, string Out, string Err)> Run(CliApp app, StringWriter output, StringWriter error, string[] args,
         CancellationToken cancellationToken = default)
     {
-        var exit = await app.InvokeAsync(["--server", _factory.Server.BaseAddress.ToString(), .. args], cancellationToken);
+        var exit = await app.InvokeAsync(["--server", Gateway.Server.BaseAddress.ToString(), .. args], cancellationToken);
         return (exit, output.ToString(), error.ToString());
     }
 
@@ -37,20 +39,20 @@ public sealed class OutputCliTests : IDisposable
     [Fact]
     public async Task A_tiny_upload_reports_a_rate_in_a_sensible_unit_and_a_download_bar_shows_the_size_once_known()
     {
-        using var acme = _factory.As(Participant.Acme);
+        using var acme = Gateway.As(Participant.Acme);
         var dataset = await CatalogFixture.CreateAsync(acme);
-        Directory.CreateDirectory(_factory.DataDirectory);
-        var tiny = Path.Combine(_factory.DataDirectory, "tiny.csv");
+        Directory.CreateDirectory(Gateway.DataDirectory);
+        var tiny = Path.Combine(Gateway.DataDirectory, "tiny.csv");
         await File.WriteAllTextAsync(tiny, "a,b\n1,2\n");
 
-        var (exit, output, error) = await _factory.RunCliAsync(Participant.Acme, "upload", dataset.Name, tiny, "--media-type", "text/csv");
+        var (exit, output, error) = await Gateway.RunCliAsync(Participant.Acme, "upload", dataset.Name, tiny, "--media-type", "text/csv");
         Assert.True(exit == 0, error);
         Assert.DoesNotContain("0.0 MB/s", output);
         Assert.Matches(@"\(\d+(\.\d)? (B|KB|MB|GB)/s\)", output);
 
         await acme.UploadAsync(dataset.Name, new MemoryStream(RandomNumberGenerator.GetBytes(8 * 65536)));
         await acme.Catalog.PublishDatasetAsync(new PublishDatasetRequest { Name = dataset.Name });
-        using var initech = _factory.As(Participant.Initech);
+        using var initech = Gateway.As(Participant.Initech);
         var grant = await acme.ApproveAsync(await initech.RequestAsync(dataset));
 
         // A terminal's live bar, drawn where the test can read it.
@@ -64,11 +66,11 @@ public sealed class OutputCliTests : IDisposable
         });
         console.Profile.Width = 160;
         var (stdout, stderr) = (new StringWriter(), new StringWriter());
-        var app = new CliApp(stdout, stderr, _factory.Server.CreateHandler()) { ProgressConsole = console };
+        var app = new CliApp(stdout, stderr, Gateway.Server.CreateHandler()) { ProgressConsole = console };
         (exit, _, error) = await Run(app, stdout, stderr,
         [
             "--token", Token(Participant.Initech), "download", grant.Name, "--purpose", "research",
-            "-o", Path.Combine(_factory.DataDirectory, "copy.bin"), "--trusted", Path.Combine(_factory.DataDirectory, "trusted.json"),
+            "-o", Path.Combine(Gateway.DataDirectory, "copy.bin"), "--trusted", Path.Combine(Gateway.DataDirectory, "trusted.json"),
         ]);
         Assert.True(exit == 0, error);
         var drawn = screen.ToString();
@@ -81,14 +83,14 @@ public sealed class OutputCliTests : IDisposable
     [Fact]
     public async Task Audit_list_fits_the_width_cutting_long_values_and_wide_shows_everything()
     {
-        using var acme = _factory.As(Participant.Acme);
+        using var acme = Gateway.As(Participant.Acme);
         var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
         var reason = "superseded by the 2026 edition, which adds the northern stations and corrects the calibration of " +
             "the coastal sensors listed in the appendix";
         await acme.Catalog.DelistDatasetAsync(new DelistDatasetRequest { Name = dataset.Name, Reason = reason });
 
         var (stdout, stderr) = (new StringWriter(), new StringWriter());
-        var (exit, output, error) = await Run(new CliApp(stdout, stderr, _factory.Server.CreateHandler()) { Width = 100 }, stdout, stderr,
+        var (exit, output, error) = await Run(new CliApp(stdout, stderr, Gateway.Server.CreateHandler()) { Width = 100 }, stdout, stderr,
             ["--token", Token(Participant.Auditor), "audit", "list"]);
         Assert.True(exit == 0, error);
         var lines = output.Split('\n');
@@ -98,7 +100,7 @@ public sealed class OutputCliTests : IDisposable
         Assert.Contains("dataset.delist", output);
 
         (stdout, stderr) = (new StringWriter(), new StringWriter());
-        (exit, output, error) = await Run(new CliApp(stdout, stderr, _factory.Server.CreateHandler()) { Width = 100 }, stdout, stderr,
+        (exit, output, error) = await Run(new CliApp(stdout, stderr, Gateway.Server.CreateHandler()) { Width = 100 }, stdout, stderr,
             ["--token", Token(Participant.Auditor), "audit", "list", "--wide"]);
         Assert.True(exit == 0, error);
         Assert.Contains(reason, output);
@@ -107,7 +109,7 @@ public sealed class OutputCliTests : IDisposable
     [Fact]
     public async Task Audit_tail_follows_new_events_by_default_and_from_0_replays()
     {
-        using var acme = _factory.As(Participant.Acme);
+        using var acme = Gateway.As(Participant.Acme);
         var before = await CatalogFixture.CreateAsync(acme, title: "Before the tail");
 
         var (tailed, tailError, exit) = await TailUntilAsync(["audit", "tail"],
@@ -128,8 +130,8 @@ public sealed class OutputCliTests : IDisposable
         var (output, error) = (new StringWriter(), new StringWriter());
         var (syncOut, syncErr) = (TextWriter.Synchronized(output), TextWriter.Synchronized(error));
         using var stop = new CancellationTokenSource();
-        var app = new CliApp(syncOut, syncErr, _factory.Server.CreateHandler());
-        var tail = app.InvokeAsync(["--server", _factory.Server.BaseAddress.ToString(), "--token", Token(Participant.Auditor), .. args], stop.Token);
+        var app = new CliApp(syncOut, syncErr, Gateway.Server.CreateHandler());
+        var tail = app.InvokeAsync(["--server", Gateway.Server.BaseAddress.ToString(), "--token", Token(Participant.Auditor), .. args], stop.Token);
 
         string Read(TextWriter sync, StringWriter inner)
         {

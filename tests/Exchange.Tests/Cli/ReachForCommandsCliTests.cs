@@ -7,26 +7,28 @@ using Exchange.V1;
 
 namespace Exchange.Tests.Cli;
 
-/// <summary>The commands a user reaches for: a dataset's revisions, transfers, a grant with its transfers, why a dataset was delisted.</summary>
-public sealed class ReachForCommandsCliTests : IDisposable
+/// <summary>
+/// The commands a user reaches for: a dataset's revisions, transfers, a grant with its transfers, why a dataset was delisted.
+/// One gateway for the class; each test's provider and consumer are fresh, so what they list is that test's only.
+/// </summary>
+public sealed class ReachForCommandsCliTests(ExchangeFactory gateway) : SharedGatewayTests(gateway)
 {
-    private readonly ExchangeFactory _factory = new();
+    private readonly Participant _acme = Participant.Acme.Fresh();
+    private readonly Participant _initech = Participant.Initech.Fresh();
 
-    public void Dispose() => _factory.Dispose();
-
-    private Task<(int Exit, string Out, string Err)> Run(Participant who, params string[] args) => _factory.RunCliAsync(who, args);
+    private Task<(int Exit, string Out, string Err)> Run(Participant who, params string[] args) => Gateway.RunCliAsync(who, args);
 
     private async Task<(Dataset Dataset, Grant Grant)> SharedWithTwoRevisionsAndADownloadAsync()
     {
-        using var acme = _factory.As(Participant.Acme);
-        using var initech = _factory.As(Participant.Initech);
+        using var acme = Gateway.As(_acme);
+        using var initech = Gateway.As(_initech);
         var dataset = await CatalogFixture.CreateAsync(acme);
         await acme.UploadAsync(dataset.Name, new MemoryStream(RandomNumberGenerator.GetBytes(1000)), new() { MediaType = "text/csv" });
         await acme.UploadAsync(dataset.Name, new MemoryStream(RandomNumberGenerator.GetBytes(2000)), new() { MediaType = "text/csv" });
         await acme.Catalog.PublishDatasetAsync(new PublishDatasetRequest { Name = dataset.Name });
         var grant = await acme.ApproveAsync(await initech.RequestAsync(dataset));
-        var target = Path.Combine(_factory.DataDirectory, "copy.bin");
-        Directory.CreateDirectory(_factory.DataDirectory);
+        var target = Path.Combine(Gateway.DataDirectory, $"copy-{Guid.NewGuid():N}.bin");
+        Directory.CreateDirectory(Gateway.DataDirectory);
         await initech.DownloadToFileAsync(grant.Name, target, new() { Purpose = "research" });
         return (dataset, grant);
     }
@@ -36,14 +38,14 @@ public sealed class ReachForCommandsCliTests : IDisposable
     {
         var (dataset, _) = await SharedWithTwoRevisionsAndADownloadAsync();
 
-        var (exit, output, error) = await Run(Participant.Initech, "datasets", "revisions", dataset.Name);
+        var (exit, output, error) = await Run(_initech, "datasets", "revisions", dataset.Name);
         Assert.True(exit == 0, error);
         Assert.Contains($"{dataset.Name}/revisions/1", output);
         Assert.Contains($"{dataset.Name}/revisions/2", output);
         Assert.Contains("2,000", output);
         Assert.Contains("2 revisions", output);
 
-        (exit, output, _) = await Run(Participant.Initech, "--json", "datasets", "revisions", dataset.Name);
+        (exit, output, _) = await Run(_initech, "--json", "datasets", "revisions", dataset.Name);
         Assert.Equal(0, exit);
         Assert.Equal(2, JsonDocument.Parse(output).RootElement.GetArrayLength());
     }
@@ -53,23 +55,23 @@ public sealed class ReachForCommandsCliTests : IDisposable
     {
         var (_, grant) = await SharedWithTwoRevisionsAndADownloadAsync();
 
-        var (exit, output, error) = await Run(Participant.Initech, "transfers", "list", "--grant", grant.Name);
+        var (exit, output, error) = await Run(_initech, "transfers", "list", "--grant", grant.Name);
         Assert.True(exit == 0, error);
         Assert.True(output.Contains(grant.Name, StringComparison.Ordinal), output);
         Assert.Contains("COMPLETED", output);
         Assert.Contains("2,000 of 2,000", output);
         Assert.Contains("1 transfer", output);
 
-        (exit, output, _) = await Run(Participant.Initech, "transfers", "list", "--state", "failed");
+        (exit, output, _) = await Run(_initech, "transfers", "list", "--state", "failed");
         Assert.Equal(0, exit);
         Assert.Contains("0 transfers", output);
 
-        (exit, output, _) = await Run(Participant.Acme, "--json", "transfers", "list", "--state", "completed");
+        (exit, output, _) = await Run(_acme, "--json", "transfers", "list", "--state", "completed");
         Assert.Equal(0, exit);
         var transfer = JsonDocument.Parse(output).RootElement[0];
         Assert.Equal(grant.Name, transfer.GetProperty("grant").GetString());
 
-        (exit, output, error) = await Run(Participant.Initech, "transfers", "get", transfer.GetProperty("name").GetString()!);
+        (exit, output, error) = await Run(_initech, "transfers", "get", transfer.GetProperty("name").GetString()!);
         Assert.True(exit == 0, error);
         Assert.Contains("COMPLETED", output);
     }
@@ -79,7 +81,7 @@ public sealed class ReachForCommandsCliTests : IDisposable
     {
         var (_, grant) = await SharedWithTwoRevisionsAndADownloadAsync();
 
-        var (exit, output, error) = await Run(Participant.Initech, "grants", "get", grant.Name);
+        var (exit, output, error) = await Run(_initech, "grants", "get", grant.Name);
         Assert.True(exit == 0, error);
         Assert.Contains("ACTIVE", output);
         Assert.Contains("transfers/", output);
@@ -90,18 +92,18 @@ public sealed class ReachForCommandsCliTests : IDisposable
     [Fact]
     public async Task Datasets_get_shows_why_a_dataset_was_delisted_to_everyone_who_still_sees_it()
     {
-        using var acme = _factory.As(Participant.Acme);
+        using var acme = Gateway.As(_acme);
         var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
-        using var initech = _factory.As(Participant.Initech);
+        using var initech = Gateway.As(_initech);
         await acme.ApproveAsync(await initech.RequestAsync(dataset));
 
-        var (exit, output, error) = await Run(Participant.Acme, "datasets", "delist", dataset.Name, "--reason", "superseded by v2");
+        var (exit, output, error) = await Run(_acme, "datasets", "delist", dataset.Name, "--reason", "superseded by v2");
         Assert.True(exit == 0, error);
         Assert.Contains("delisted because", output);
         Assert.Contains("superseded by v2", output);
 
         // Its provider, operators, and the consumer whose grant keeps it visible.
-        foreach (var who in new[] { Participant.Acme, Participant.Operator, Participant.Initech })
+        foreach (var who in new[] { _acme, Participant.Operator, _initech })
         {
             (exit, output, error) = await Run(who, "datasets", "get", dataset.Name);
             Assert.True(exit == 0, error);
@@ -110,7 +112,7 @@ public sealed class ReachForCommandsCliTests : IDisposable
         }
 
         // It is part of the Dataset resource.
-        (exit, output, _) = await Run(Participant.Initech, "--json", "datasets", "get", dataset.Name);
+        (exit, output, _) = await Run(_initech, "--json", "datasets", "get", dataset.Name);
         Assert.Equal(0, exit);
         Assert.Equal("superseded by v2", JsonDocument.Parse(output).RootElement.GetProperty("delistReason").GetString());
     }

@@ -10,7 +10,7 @@ using Microsoft.Extensions.Options;
 
 namespace Exchange.Tests.Client;
 
-public sealed class ExchangeClientTests(ExchangeFactory factory) : IClassFixture<ExchangeFactory>
+public sealed class ExchangeClientTests(ExchangeFactory gateway) : SharedGatewayTests(gateway)
 {
     [Fact]
     public void An_unencrypted_address_is_refused_unless_explicitly_allowed()
@@ -25,8 +25,8 @@ public sealed class ExchangeClientTests(ExchangeFactory factory) : IClassFixture
         var calls = 0;
         using var client = new ExchangeClient(new ExchangeClientOptions
         {
-            Address = factory.Server.BaseAddress,
-            HttpHandler = factory.Server.CreateHandler(),
+            Address = Gateway.Server.BaseAddress,
+            HttpHandler = Gateway.Server.CreateHandler(),
             AllowInsecureTransport = true,
             TokenProvider = _ =>
             {
@@ -48,8 +48,8 @@ public sealed class ExchangeClientTests(ExchangeFactory factory) : IClassFixture
         services.AddExchangeClient((provider, options) =>
         {
             var me = provider.GetRequiredService<Participant>();
-            options.Address = factory.Server.BaseAddress;
-            options.HttpHandler = factory.Server.CreateHandler();
+            options.Address = Gateway.Server.BaseAddress;
+            options.HttpHandler = Gateway.Server.CreateHandler();
             options.AllowInsecureTransport = true;
             options.UseToken(ExchangeFactory.Token(me.Id, me.Roles));
         });
@@ -66,7 +66,7 @@ public sealed class ExchangeClientTests(ExchangeFactory factory) : IClassFixture
     {
         var settings = new Dictionary<string, string?>
         {
-            ["Exchange:Client:Address"] = factory.Server.BaseAddress.ToString(),
+            ["Exchange:Client:Address"] = Gateway.Server.BaseAddress.ToString(),
             ["Exchange:Client:AllowInsecureTransport"] = "true",
             ["Exchange:Client:Token"] = ExchangeFactory.Token("acme", "provider"),
             ["Exchange:Client:MaxReceiveMessageBytes"] = "100000",
@@ -74,7 +74,7 @@ public sealed class ExchangeClientTests(ExchangeFactory factory) : IClassFixture
         var services = new ServiceCollection();
         services.AddSingleton<IConfiguration>(new ConfigurationBuilder().AddInMemoryCollection(settings).Build());
         services.AddExchangeClient();
-        services.Configure<ExchangeClientOptions>(o => o.HttpHandler = factory.Server.CreateHandler());
+        services.Configure<ExchangeClientOptions>(o => o.HttpHandler = Gateway.Server.CreateHandler());
         await using var provider = services.BuildServiceProvider();
 
         var options = provider.GetRequiredService<IOptions<ExchangeClientOptions>>().Value;
@@ -90,7 +90,7 @@ public sealed class ExchangeClientTests(ExchangeFactory factory) : IClassFixture
         var small = new ServiceCollection();
         small.AddSingleton<IConfiguration>(new ConfigurationBuilder().AddInMemoryCollection(settings).Build());
         small.AddExchangeClient();
-        small.Configure<ExchangeClientOptions>(o => o.HttpHandler = factory.Server.CreateHandler());
+        small.Configure<ExchangeClientOptions>(o => o.HttpHandler = Gateway.Server.CreateHandler());
         await using var smallProvider = small.BuildServiceProvider();
         var refused = await Assert.ThrowsAsync<RpcException>(() => smallProvider.GetRequiredService<ExchangeClient>().GetDatasetAsync(created.Name));
         Assert.Equal(StatusCode.ResourceExhausted, refused.StatusCode);
@@ -112,8 +112,8 @@ public sealed class ExchangeClientTests(ExchangeFactory factory) : IClassFixture
         // A handler TLS settings cannot be applied to: refused, saying so.
         var ex = Assert.Throws<ArgumentException>(() => new ExchangeClient(new ExchangeClientOptions
         {
-            Address = factory.Server.BaseAddress,
-            HttpHandler = factory.Server.CreateHandler(),
+            Address = Gateway.Server.BaseAddress,
+            HttpHandler = Gateway.Server.CreateHandler(),
             AllowInsecureTransport = true,
             CaCertificateFile = caFile,
         }));
@@ -145,8 +145,8 @@ public sealed class ExchangeClientTests(ExchangeFactory factory) : IClassFixture
     [Fact]
     public async Task The_facade_takes_a_dataset_from_creation_through_a_download_to_revocation()
     {
-        using var acme = factory.ClientFor("acme", "provider");
-        using var initech = factory.ClientFor("initech", "consumer");
+        using var acme = Gateway.ClientFor("acme", "provider");
+        using var initech = Gateway.ClientFor("initech", "consumer");
         var dataset = await acme.CreateDatasetAsync(new Dataset { Title = "Facade walk", Classification = Classification.Internal, Tags = { "facade" } });
         await acme.UploadAsync(dataset.Name, new MemoryStream(CatalogFixture.SampleBytes), new UploadOptions { MediaType = "text/csv" });
         Assert.Equal(DatasetState.Listed, (await acme.PublishDatasetAsync(dataset.Name)).State);
@@ -181,8 +181,8 @@ public sealed class ExchangeClientTests(ExchangeFactory factory) : IClassFixture
     [Fact]
     public async Task An_audit_log_that_does_not_verify_fails_with_its_reason_as_data()
     {
-        using var auditor = factory.ClientFor("audit-co", "auditor");
-        using (var acme = factory.ClientFor("acme", "provider"))
+        using var auditor = Gateway.ClientFor("audit-co", "auditor");
+        using (var acme = Gateway.ClientFor("acme", "provider"))
         {
             await CatalogFixture.CreateAsync(acme);
         }

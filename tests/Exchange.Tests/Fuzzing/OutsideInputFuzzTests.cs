@@ -14,7 +14,7 @@ namespace Exchange.Tests.Fuzzing;
 /// random and mutated. Whatever arrives, the answer is a clear INVALID_ARGUMENT (or NOT_FOUND for
 /// a well-formed name of nothing), never a crash or an INTERNAL. Seeded, so a failure repeats.
 /// </summary>
-public sealed class OutsideInputFuzzTests(ExchangeFactory factory) : IClassFixture<ExchangeFactory>
+public sealed class OutsideInputFuzzTests(ExchangeFactory gateway) : SharedGatewayTests(gateway)
 {
     private const int Seed = 20261128;
 
@@ -101,9 +101,9 @@ public sealed class OutsideInputFuzzTests(ExchangeFactory factory) : IClassFixtu
     public async Task Through_the_api_random_page_tokens_names_and_terms_never_answer_internal()
     {
         var random = new Random(Seed);
-        using var acme = factory.As(Participant.Acme);
-        using var initech = factory.As(Participant.Initech);
-        using var auditor = factory.As(Participant.Auditor);
+        using var acme = Gateway.As(Participant.Acme);
+        using var initech = Gateway.As(Participant.Initech);
+        using var auditor = Gateway.As(Participant.Auditor);
         var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
         var unexpected = new List<string>();
 

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Exchange.Tests.Infrastructure;
@@ -16,7 +17,7 @@ namespace Exchange.Tests.Infrastructure;
 /// s3rver bucket, both remembered in the data directory so that a gateway restarted over the
 /// same directory finds its state again. A test that names a database or blob kind keeps it.
 /// </summary>
-public sealed class ExchangeFactory : WebApplicationFactory<Program>
+public class ExchangeFactory : WebApplicationFactory<Program>
 {
     private readonly bool _keepData;
     private bool _realTls;
@@ -25,21 +26,24 @@ public sealed class ExchangeFactory : WebApplicationFactory<Program>
     public CapturedLogs? Logs { get; set; }
 
     /// <summary>
-    /// The Error and Critical lines this gateway logged. Disposing the gateway reports on stderr those
-    /// not declared with <see cref="ExpectErrors"/> (a class fixture once, for the whole class);
-    /// <see cref="VerifyNoUnexpectedErrors"/> fails a test with them.
+    /// The Error and Critical lines this gateway logged. Those not declared with <see cref="ExpectErrors"/>
+    /// fail the test: a class's shared gateway checks after each of its tests
+    /// (<see cref="SharedGatewayTests{TGateway}"/>), and every gateway when it is disposed.
     /// </summary>
     public ServerErrors Errors { get; } = new();
 
-    /// <summary>Declares server errors this test provokes on purpose, e.g. <c>e => e.EventId.Id == 2</c>; any other one is reported on stderr.</summary>
+    /// <summary>
+    /// Declares server errors this test provokes on purpose, e.g. <c>e => e.Is("UnhandledExceptionInterceptor", 1)</c>;
+    /// any other one fails the test. On a shared gateway the declaration holds until the test ends.
+    /// </summary>
     public ExchangeFactory ExpectErrors(Func<ServerLogEntry, bool> expected)
     {
         Errors.Expect(expected);
         return this;
     }
 
-    /// <summary>Fails now when an undeclared error was logged (at dispose they are only reported).</summary>
-    public void VerifyNoUnexpectedErrors() => Errors.ThrowIfUnexpected(DataDirectory);
+    /// <summary>Fails now when an undeclared error was logged since the previous check.</summary>
+    public void VerifyNoUnexpectedErrors() => Errors.Check(DataDirectory);
 
     private bool _verified;
 
@@ -51,6 +55,16 @@ public sealed class ExchangeFactory : WebApplicationFactory<Program>
     public ExchangeFactory()
         : this(Path.Combine(Path.GetTempPath(), "exchange-tests", Guid.NewGuid().ToString("N")), keepData: false)
     {
+    }
+
+    /// <summary>A gateway in a fresh data directory with extra configuration: the base of a class fixture that needs some.</summary>
+    protected ExchangeFactory(params (string Key, string Value)[] settings)
+        : this(Path.Combine(Path.GetTempPath(), "exchange-tests", Guid.NewGuid().ToString("N")), keepData: false)
+    {
+        foreach (var (key, value) in settings)
+        {
+            _settings[key] = value;
+        }
     }
 
     private ExchangeFactory(string dataDirectory, bool keepData)
@@ -194,6 +208,10 @@ public sealed class ExchangeFactory : WebApplicationFactory<Program>
             builder.ConfigureTestServices(TestServices);
         }
 
+        // What the gateway logs once its host begins to stop is shutdown, told apart by the error check.
+        builder.ConfigureServices(services => services.AddHostedService(provider => new StoppingWatch(
+            provider.GetRequiredService<IHostApplicationLifetime>(), Errors)));
+
         builder.ConfigureLogging(logging =>
         {
             logging.SetMinimumLevel(Logs is null ? LogLevel.Warning : LogLevel.Trace);
@@ -263,9 +281,6 @@ public sealed class ExchangeFactory : WebApplicationFactory<Program>
 
     protected override void Dispose(bool disposing)
     {
-        // What the gateway logs while its host stops (a checkpoint or commit cut off by the shutdown) is not
-        // the test's doing: only errors logged before that fail it; later ones are reported on stderr.
-        var beforeShutdown = Errors.Logged.Count;
         base.Dispose(disposing);
         if (disposing && !_keepData && Directory.Exists(DataDirectory))
         {
@@ -279,11 +294,24 @@ public sealed class ExchangeFactory : WebApplicationFactory<Program>
             }
         }
 
-        // Once, as Dispose and DisposeAsync both end here.
+        // Once, as Dispose and DisposeAsync both end here. Errors the frameworks log while the host
+        // stops are printed; the gateway's own, and any logged before, fail the test (or the class's cleanup).
         if (disposing && !_verified)
         {
             _verified = true;
-            Errors.Verify(DataDirectory, beforeShutdown);
+            Errors.Check(DataDirectory);
         }
+    }
+
+    /// <summary>Tells <see cref="ServerErrors"/> when the host begins to stop (ApplicationStopping fires before any hosted service stops).</summary>
+    private sealed class StoppingWatch(IHostApplicationLifetime lifetime, ServerErrors errors) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            lifetime.ApplicationStopping.Register(errors.HostStopping);
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

@@ -22,5 +22,11 @@ public sealed record Participant(string Id, params string[] Roles)
     /// <summary>A Prometheus scraper: the metrics role only, no participant role.</summary>
     public static readonly Participant Metrics = new("prometheus", "metrics");
 
+    /// <summary>
+    /// A participant of the same kind no other test has seen (e.g. <c>acme-3f09c1d2e4b5</c>), for tests
+    /// that share a gateway: what it lists and counts is its own test's doing only.
+    /// </summary>
+    public Participant Fresh() => this with { Id = $"{Id}-{Guid.NewGuid():N}"[..(Id.Length + 13)] };
+
     public override string ToString() => Id;
 }

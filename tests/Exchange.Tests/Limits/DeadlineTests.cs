@@ -5,13 +5,13 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Exchange.Tests.Limits;
 
 /// <summary>A call whose deadline passes, or that its caller cancels, stops its database work: a write still waiting for its turn never runs.</summary>
-public sealed class DeadlineTests(ExchangeFactory factory) : IClassFixture<ExchangeFactory>
+public sealed class DeadlineTests(ExchangeFactory gateway) : SharedGatewayTests(gateway)
 {
     [Fact]
     public async Task A_write_cancelled_while_it_waits_for_the_writer_never_takes_effect()
     {
-        _ = factory.Server;
-        var database = factory.Services.GetRequiredService<Database>();
+        _ = Gateway.Server;
+        var database = Gateway.Services.GetRequiredService<Database>();
         using var running = new ManualResetEventSlim();
         var busy = database.WriteAsync(_ =>
         {
@@ -39,8 +39,8 @@ public sealed class DeadlineTests(ExchangeFactory factory) : IClassFixture<Excha
     [Fact]
     public async Task A_read_whose_caller_has_given_up_does_not_start()
     {
-        _ = factory.Server;
-        var database = factory.Services.GetRequiredService<Database>();
+        _ = Gateway.Server;
+        var database = Gateway.Services.GetRequiredService<Database>();
         using var cancelled = new CancellationTokenSource();
         await cancelled.CancelAsync();
         var ran = false;

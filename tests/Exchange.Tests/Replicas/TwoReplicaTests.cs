@@ -240,7 +240,13 @@ public sealed class TwoReplicaTests(S3Server s3) : IClassFixture<S3Server>, IDis
         using var acme = a.As(Participant.Acme);
         await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
 
-        // As after a database restart or failover: every connection of the gateways is gone.
+        // As after a database restart or failover: every connection of the gateways is gone. A group commit
+        // or a checkpoint signing caught on a cut connection fails, and is logged for the operator as it should.
+        foreach (var replica in new[] { a, b })
+        {
+            replica.ExpectErrors(e => e.Is("Database", 20) || e.Is("CheckpointPublisher", 31));
+        }
+
         await TerminateConnectionsAsync();
 
         // The writer finds its connection dead before a group starts and carries on over a new one;

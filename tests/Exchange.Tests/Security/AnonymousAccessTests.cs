@@ -12,7 +12,7 @@ namespace Exchange.Tests.Security;
 /// The methods are read from the running server's endpoints, so a service added later is
 /// covered without touching this test.
 /// </summary>
-public sealed class AnonymousAccessTests(ExchangeFactory factory) : IClassFixture<ExchangeFactory>
+public sealed class AnonymousAccessTests(ExchangeFactory gateway) : SharedGatewayTests(gateway)
 {
     private static readonly string[] AnonymousServices = ["grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"];
 
@@ -21,8 +21,8 @@ public sealed class AnonymousAccessTests(ExchangeFactory factory) : IClassFixtur
     [Fact]
     public async Task No_mapped_method_is_reachable_without_a_token_except_health_and_reflection()
     {
-        _ = factory.Server;
-        var methods = factory.Services.GetRequiredService<EndpointDataSource>().Endpoints
+        _ = Gateway.Server;
+        var methods = Gateway.Services.GetRequiredService<EndpointDataSource>().Endpoints
             .Select(e => e.Metadata.GetMetadata<GrpcMethodMetadata>()?.Method)
             .OfType<IMethod>()
             .Where(m => !AnonymousServices.Contains(m.ServiceName))
@@ -33,7 +33,7 @@ public sealed class AnonymousAccessTests(ExchangeFactory factory) : IClassFixtur
         Assert.Contains(methods, m => m.FullName == "/exchange.v1.TransferService/Download");
         Assert.True(methods.Count >= 26, $"expected every exchange.v1 method, found {methods.Count}");
 
-        using var anonymous = factory.ClientWithToken(null);
+        using var anonymous = Gateway.ClientWithToken(null);
         var reachable = new List<string>();
         foreach (var method in methods)
         {
@@ -50,7 +50,7 @@ public sealed class AnonymousAccessTests(ExchangeFactory factory) : IClassFixtur
     [Fact]
     public async Task Health_answers_without_a_token()
     {
-        using var anonymous = factory.ClientWithToken(null);
+        using var anonymous = Gateway.ClientWithToken(null);
         var health = new Health.HealthClient(anonymous.Channel);
         var response = await health.CheckAsync(new HealthCheckRequest());
         Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, response.Status);

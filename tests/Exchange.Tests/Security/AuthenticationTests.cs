@@ -7,7 +7,7 @@ using Grpc.Core;
 namespace Exchange.Tests.Security;
 
 /// <summary>Tokens an attacker might present: each must be refused with UNAUTHENTICATED.</summary>
-public sealed class AuthenticationTests(ExchangeFactory factory) : IClassFixture<ExchangeFactory>
+public sealed class AuthenticationTests(ExchangeFactory gateway) : SharedGatewayTests(gateway)
 {
     private static string Mint(string? keyFile = null, string participant = "acme", string issuer = DevTokens.DefaultIssuer,
         string audience = DevTokens.DefaultAudience, TimeSpan? lifetime = null, DateTimeOffset? now = null) =>
@@ -16,14 +16,14 @@ public sealed class AuthenticationTests(ExchangeFactory factory) : IClassFixture
 
     private async Task<RpcException> Refused(string? token)
     {
-        using var client = factory.ClientWithToken(token);
+        using var client = Gateway.ClientWithToken(token);
         return await Rpc.FailsWith(StatusCode.Unauthenticated, client.Catalog.ListDatasetsAsync(new ListDatasetsRequest()));
     }
 
     [Fact]
     public async Task A_valid_dev_token_is_accepted()
     {
-        using var client = factory.ClientWithToken(Mint());
+        using var client = Gateway.ClientWithToken(Mint());
         await client.Catalog.ListDatasetsAsync(new ListDatasetsRequest());
     }
 
@@ -129,7 +129,7 @@ public sealed class AuthenticationTests(ExchangeFactory factory) : IClassFixture
     public async Task The_hand_made_tokens_of_these_tests_are_accepted_when_nothing_is_wrong_with_them()
     {
         // Guards the tests above: each is refused for the one thing it changes.
-        using var client = factory.ClientWithToken(SignDev(ValidClaims()));
+        using var client = Gateway.ClientWithToken(SignDev(ValidClaims()));
         await client.Catalog.ListDatasetsAsync(new ListDatasetsRequest());
     }
 
@@ -147,7 +147,7 @@ public sealed class AuthenticationTests(ExchangeFactory factory) : IClassFixture
     [Fact]
     public async Task A_token_just_under_the_one_day_maximum_is_accepted()
     {
-        using var client = factory.ClientWithToken(Mint(lifetime: TimeSpan.FromDays(1) - TimeSpan.FromMinutes(1)));
+        using var client = Gateway.ClientWithToken(Mint(lifetime: TimeSpan.FromDays(1) - TimeSpan.FromMinutes(1)));
         await client.Catalog.ListDatasetsAsync(new ListDatasetsRequest());
     }
 
@@ -160,7 +160,7 @@ public sealed class AuthenticationTests(ExchangeFactory factory) : IClassFixture
         Assert.Contains("exp - now", error.Status.Detail);
 
         claims["exp"] = DateTimeOffset.UtcNow.AddHours(23).ToUnixTimeSeconds();
-        using var client = factory.ClientWithToken(SignDev(claims));
+        using var client = Gateway.ClientWithToken(SignDev(claims));
         await client.Catalog.ListDatasetsAsync(new ListDatasetsRequest());
     }
 

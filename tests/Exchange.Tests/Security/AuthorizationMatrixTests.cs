@@ -18,7 +18,7 @@ namespace Exchange.Tests.Security;
 /// The requesting consumer holds a grant on the DELISTED dataset; every dataset has a revision.
 /// </summary>
 [Trait("Category", "Slow")]
-public sealed class AuthorizationMatrixTests(ExchangeFactory factory) : IClassFixture<ExchangeFactory>
+public sealed class AuthorizationMatrixTests(ExchangeFactory gateway) : SharedGatewayTests(gateway)
 {
     private static readonly Participant?[] Callers =
         [Participant.Acme, Participant.Globex, Participant.Initech, Participant.Umbrella, Participant.Auditor, Participant.Operator, Participant.Metrics, null];
@@ -131,7 +131,7 @@ public sealed class AuthorizationMatrixTests(ExchangeFactory factory) : IClassFi
             for (var i = 0; i < Callers.Length; i++)
             {
                 var target = await SetUpAsync(row.State);
-                using var client = Callers[i] is { } who ? factory.ClientFor(who) : factory.ClientWithToken(null);
+                using var client = Callers[i] is { } who ? Gateway.ClientFor(who) : Gateway.ClientWithToken(null);
                 var actual = await StatusOf(() => row.Call(client, target));
                 if (actual != Codes[expected[i]])
                 {
@@ -149,7 +149,7 @@ public sealed class AuthorizationMatrixTests(ExchangeFactory factory) : IClassFi
     public async Task A_caller_without_a_participant_role_is_told_which_role_each_kind_of_call_needs(string? role)
     {
         var token = ExchangeFactory.Token("prometheus", role is null ? [] : [role]);
-        using var client = factory.ClientWithToken(token);
+        using var client = Gateway.ClientWithToken(token);
         var target = await SetUpAsync("active");
         var calls = new (string Kind, Func<Task> Call)[]
         {
@@ -178,7 +178,7 @@ public sealed class AuthorizationMatrixTests(ExchangeFactory factory) : IClassFi
         var (exit, minted, error) = await ExchangeFactory.RunCliAsync(null,
             ["token", "--participant", "prometheus", "--role", "metrics", "--key", ExchangeFactory.DevKeyFile]);
         Assert.True(exit == 0, error);
-        using var http = factory.CreateClient();
+        using var http = Gateway.CreateClient();
         var statuses = new Dictionary<string, System.Net.HttpStatusCode>();
         foreach (var (who, token) in new (string, string?)[]
         {
@@ -203,8 +203,8 @@ public sealed class AuthorizationMatrixTests(ExchangeFactory factory) : IClassFi
 
     private async Task<Target> SetUpAsync(string state)
     {
-        using var acme = factory.As(Participant.Acme);
-        using var initech = factory.As(Participant.Initech);
+        using var acme = Gateway.As(Participant.Acme);
+        using var initech = Gateway.As(Participant.Initech);
         switch (state)
         {
             case "-":
@@ -217,7 +217,7 @@ public sealed class AuthorizationMatrixTests(ExchangeFactory factory) : IClassFi
                 return new Target(Participant: $"participants/subject-{Guid.NewGuid():N}");
             case "suspended":
                 var subject = $"participants/subject-{Guid.NewGuid():N}";
-                using (var ops = factory.As(Participant.Operator))
+                using (var ops = Gateway.As(Participant.Operator))
                 {
                     await ops.Participants.SuspendParticipantAsync(new SuspendParticipantRequest { Name = subject, Reason = "matrix" });
                 }

@@ -10,8 +10,13 @@ namespace Exchange.Tests.Security;
 /// each signs only for itself, each key only under its own kid, and each participant belongs to
 /// exactly one of them, so neither issuer can speak for the other's participants.
 /// </summary>
-public sealed class IssuerBindingTests(IssuerBindingTests.TwoIssuers gateway) : IClassFixture<IssuerBindingTests.TwoIssuers>
+public sealed class IssuerBindingTests(IssuerBindingTests.TwoIssuers gateway) : IClassFixture<IssuerBindingTests.TwoIssuers>, IDisposable
 {
+    private readonly int _expectations = gateway.Factory.Errors.ExpectationMark();
+
+    /// <summary>A server error this test did not declare fails it (see <see cref="SharedGatewayTests{TGateway}"/>).</summary>
+    public void Dispose() => gateway.Factory.Errors.Check(gateway.Factory.DataDirectory, nameof(IssuerBindingTests), _expectations);
+
     private const string FileIssuer = Exchange.Cli.DevTokens.DefaultIssuer;
 
     /// <summary>A gateway with the dev key file and a second key file (issuer exchange-dev), and an authority with two keys.</summary>

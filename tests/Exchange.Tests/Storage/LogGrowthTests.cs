@@ -28,6 +28,7 @@ public sealed class LogGrowthTests
     }
 
     [Fact]
+    [Trait("Category", "Slow")] // a scale test: fifty thousand waiting watches, seconds
     public async Task A_commit_costs_the_writer_the_same_with_fifty_thousand_watches_as_with_none()
     {
         var alone = await WriterCostAsync(waiters: 0);

@@ -10,13 +10,13 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Exchange.Tests.Transfers;
 
 /// <summary>TransferService is bound by our own method: Upload reads through the pooling marshaller, and reflection still describes the service whole.</summary>
-public sealed class TransferServiceBindingTests(ExchangeFactory factory) : IClassFixture<ExchangeFactory>
+public sealed class TransferServiceBindingTests(ExchangeFactory gateway) : SharedGatewayTests(gateway)
 {
     [Fact]
     public void Upload_reads_its_messages_through_the_pooling_marshaller_and_the_other_methods_as_generated()
     {
-        _ = factory.Server;
-        var methods = factory.Services.GetRequiredService<EndpointDataSource>().Endpoints
+        _ = Gateway.Server;
+        var methods = Gateway.Services.GetRequiredService<EndpointDataSource>().Endpoints
             .Select(e => e.Metadata.GetMetadata<GrpcMethodMetadata>()?.Method)
             .OfType<IMethod>()
             .Where(m => m.ServiceName == "exchange.v1.TransferService")
@@ -32,7 +32,7 @@ public sealed class TransferServiceBindingTests(ExchangeFactory factory) : IClas
     [Fact]
     public async Task Reflection_describes_the_transfer_service_with_all_its_methods()
     {
-        using var client = factory.ClientFor(Participant.Auditor);
+        using var client = Gateway.ClientFor(Participant.Auditor);
         using var call = new ServerReflection.ServerReflectionClient(client.Channel).ServerReflectionInfo();
         await call.RequestStream.WriteAsync(new ServerReflectionRequest { ListServices = "" });
         await call.RequestStream.WriteAsync(new ServerReflectionRequest { FileContainingSymbol = "exchange.v1.TransferService" });

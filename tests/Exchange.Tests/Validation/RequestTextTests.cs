@@ -20,7 +20,7 @@ namespace Exchange.Tests.Validation;
 /// sequence or a trailing newline, is INVALID_ARGUMENT naming the field, and leaves the audit log
 /// exactly as it was (a refused download used to record whatever purpose it was sent, forever).
 /// </summary>
-public sealed class RequestTextTests(ExchangeFactory factory) : IClassFixture<ExchangeFactory>
+public sealed class RequestTextTests(ExchangeFactory gateway) : SharedGatewayTests(gateway)
 {
     private static readonly Google.Protobuf.Reflection.ServiceDescriptor[] Services =
     [
@@ -99,7 +99,7 @@ public sealed class RequestTextTests(ExchangeFactory factory) : IClassFixture<Ex
     [Fact]
     public async Task A_token_for_a_participant_with_a_trailing_newline_is_unauthenticated()
     {
-        using var impostor = factory.ClientFor("acme\n", "provider");
+        using var impostor = Gateway.ClientFor("acme\n", "provider");
         var ex = await Assert.ThrowsAsync<RpcException>(() => impostor.Catalog.ListDatasetsAsync(new ListDatasetsRequest()).ResponseAsync);
         Assert.Equal(StatusCode.Unauthenticated, ex.StatusCode);
     }
@@ -108,8 +108,8 @@ public sealed class RequestTextTests(ExchangeFactory factory) : IClassFixture<Ex
     [MemberData(nameof(BadValues))]
     public async Task Every_string_field_of_every_rpc_refuses_it_before_any_effect(string kind, string bad)
     {
-        var world = await World.CreateAsync(factory);
-        var log = factory.Services.GetRequiredService<AuditStore>();
+        var world = await World.CreateAsync(Gateway);
+        var log = Gateway.Services.GetRequiredService<AuditStore>();
         var before = log.Size;
         var accepted = new List<string>();
 
@@ -182,16 +182,16 @@ public sealed class RequestTextTests(ExchangeFactory factory) : IClassFixture<Ex
     private sealed record World(ExchangeClient Acme, ExchangeClient Initech, ExchangeClient Auditor, ExchangeClient Operator, Dataset Dataset,
         AccessRequest Pending, Grant Grant, string Transfer)
     {
-        public static async Task<World> CreateAsync(ExchangeFactory factory)
+        public static async Task<World> CreateAsync(ExchangeFactory Gateway)
         {
-            var acme = factory.As(Participant.Acme);
-            var initech = factory.As(Participant.Initech);
-            var umbrella = factory.As(Participant.Umbrella);
+            var acme = Gateway.As(Participant.Acme);
+            var initech = Gateway.As(Participant.Initech);
+            var umbrella = Gateway.As(Participant.Umbrella);
             var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
             var grant = await acme.ApproveAsync(await initech.RequestAsync(dataset));
             var (header, _, _) = await initech.DownloadAllAsync(grant.Name);
             var pending = await umbrella.RequestAsync(dataset);
-            return new World(acme, initech, factory.As(Participant.Auditor), factory.As(Participant.Operator), dataset, pending, grant,
+            return new World(acme, initech, Gateway.As(Participant.Auditor), Gateway.As(Participant.Operator), dataset, pending, grant,
                 header.Transfer);
         }
 

@@ -16,13 +16,13 @@ namespace Exchange.Tests.Client.Transfers;
 /// <see cref="ReceiptVerifier"/> on real receipts from an in-process gateway, and on copies with
 /// one thing changed: each names the check that failed.
 /// </summary>
-public sealed class ReceiptVerifierTests(ExchangeFactory factory) : IClassFixture<ExchangeFactory>
+public sealed class ReceiptVerifierTests(ExchangeFactory gateway) : SharedGatewayTests(gateway)
 {
     /// <summary>Two whole downloads under two grants of one consumer: what the client saw, and the receipts.</summary>
     private async Task<((ExpectedTransfer Expected, TransferReceipt Receipt) First, (ExpectedTransfer Expected, TransferReceipt Receipt) Second)> TwoAsync()
     {
-        using var acme = factory.As(Participant.Acme);
-        using var initech = factory.As(Participant.Initech);
+        using var acme = Gateway.As(Participant.Acme);
+        using var initech = Gateway.As(Participant.Initech);
         var downloads = new List<(ExpectedTransfer, TransferReceipt)>();
         for (var i = 0; i < 2; i++)
         {
@@ -36,7 +36,7 @@ public sealed class ReceiptVerifierTests(ExchangeFactory factory) : IClassFixtur
         return (downloads[0], downloads[1]);
     }
 
-    private ReceiptVerification Verify(TransferReceipt receipt, ExpectedTransfer expected) => ReceiptVerifier.Verify(receipt, expected, factory.LogKey());
+    private ReceiptVerification Verify(TransferReceipt receipt, ExpectedTransfer expected) => ReceiptVerifier.Verify(receipt, expected, Gateway.LogKey());
 
     [Fact]
     public async Task A_genuine_receipt_verifies_against_the_log_key()
@@ -117,7 +117,7 @@ public sealed class ReceiptVerifierTests(ExchangeFactory factory) : IClassFixtur
 
         // Signed by the trusted key, under its name, for a log of another origin.
         var elsewhere = first.Receipt.Clone();
-        CheckpointForgery.Reorigin(elsewhere.Checkpoint, "elsewhere.example/audit", factory.LogKey().Name);
+        CheckpointForgery.Reorigin(elsewhere.Checkpoint, "elsewhere.example/audit", Gateway.LogKey().Name);
         refused = Verify(elsewhere, first.Expected);
         Assert.Equal(VerificationCheck.Origin, refused.FailedCheck);
         Assert.Contains("elsewhere.example/audit", refused.Message);
