@@ -1,7 +1,12 @@
+using Exchange.Server.Access;
+using Exchange.Server.Audit;
+using Exchange.Server.Catalog;
 using Exchange.Server.Hosting;
 using Exchange.Server.Observability;
 using Exchange.Server.Security;
+using Exchange.Server.Participants;
 using Exchange.Server.Storage;
+using Exchange.Server.Transfers;
 
 var startup = new StartupFailure();
 try
@@ -21,9 +26,16 @@ try
     // Who is calling: JWT bearer tokens; every endpoint requires a caller unless marked anonymous.
     builder.Services.AddExchangeAuthentication();
 
-    // Where state lives: SQLite under Exchange:DataDirectory, migrated on start; every write is
-    // group-committed together with its audit record, and checkpoints are signed as the log grows.
+    // Where state lives: SQLite under Exchange:DataDirectory (or PostgreSQL), migrated on start; every
+    // write is group-committed together with its audit record.
     builder.Services.AddExchangeStorage();
+
+    // The features, each a folder: service (the proto's RPCs) → policy → store → audit record.
+    builder.Services.AddExchangeAudit();
+    builder.Services.AddExchangeCatalog();
+    builder.Services.AddExchangeAccess();
+    builder.Services.AddExchangeTransfers();
+    builder.Services.AddExchangeParticipants();
 
     // What is served: exchange.v1 services, health and reflection.
     builder.Services.AddExchangeGrpc();

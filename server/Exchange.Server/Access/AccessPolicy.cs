@@ -15,11 +15,7 @@ internal static class AccessPolicy
     /// <summary>A grant is seen by the same parties as the request it answers.</summary>
     public static bool CanSee(Caller caller, Grant grant) => IsParty(caller, grant.Consumer, grant.Provider);
 
-    /// <summary><see cref="CanSee(Caller, Grant)"/> for a grant as the contract carries it: used by Transfers until it moves to IGrants.</summary>
-    public static bool CanSee(Caller caller, V1.Grant grant) => IsParty(caller, grant.Consumer, grant.Provider);
 
-    /// <summary>A transfer is seen by the same parties as the grant it is made under.</summary>
-    public static bool CanSee(Caller caller, V1.Transfer transfer) => IsParty(caller, transfer.Consumer, transfer.Provider);
 
     /// <summary>Only the dataset's provider approves or rejects.</summary>
     public static bool CanDecide(Caller caller, AccessRequest request) =>

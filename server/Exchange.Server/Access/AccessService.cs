@@ -12,7 +12,7 @@ namespace Exchange.Server.Access;
 /// exchange.v1.AccessService: parses and validates each request, runs the access operation
 /// (<see cref="AccessStore"/>, under <see cref="AccessPolicy"/>) and answers with its result.
 /// </summary>
-internal sealed class AccessService(AccessStore store, Transfers.GrantSignals signals, PageTokens pageTokens, TimeProvider time,
+internal sealed class AccessService(AccessStore store, Revocations revocations, PageTokens pageTokens, TimeProvider time,
     ExchangeTelemetry telemetry)
     : V1.AccessService.AccessServiceBase
 {
@@ -140,7 +140,7 @@ internal sealed class AccessService(AccessStore store, Transfers.GrantSignals si
         var id = GrantId.Parse(request.Name);
         var reason = RequireReason(request.Reason, "revoke");
         var revoked = Errors.Allowed(await store.RevokeAsync(caller, id, reason, context.CancellationToken), telemetry);
-        signals.Revoked(id.Name);
+        revocations.Revoked(id);
         return new RevokeGrantResponse { Grant = revoked.ToProto() };
     }
 

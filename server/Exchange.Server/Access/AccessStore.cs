@@ -7,7 +7,6 @@ using Exchange.Server.Catalog.Model;
 using Exchange.Server.Paging;
 using Exchange.Server.Security;
 using Exchange.Server.Storage;
-using Exchange.Server.Transfers;
 
 namespace Exchange.Server.Access;
 
@@ -212,7 +211,7 @@ internal sealed class AccessStore(Database database, ICatalog catalog) : IGrants
                 .ExecuteNonQuery();
             unit.Record(Entry(caller.Participant, AuditActions.GrantRevoke, grantId.Name, grant.Dataset, grant.Provider, grant.Consumer,
                 V1.AuditOutcome.Success, reason.Length == 0 ? null : new Dictionary<string, string> { ["reason"] = reason }));
-            unit.Announce(GrantSignals.Channel, grantId.Name);
+            unit.Announce(Revocations.ChannelName, grantId.Name);
             return GrantOf(unit, grantId)!;
         }, cancellationToken);
 
@@ -282,16 +281,6 @@ internal sealed class AccessStore(Database database, ICatalog catalog) : IGrants
     public void CountTransfer(WriteUnit unit, GrantId id) =>
         unit.Command("UPDATE grants SET transfers_used = transfers_used + 1 WHERE id = @id").With("@id", id.Value).ExecuteNonQuery();
 
-    /// <summary>
-    /// The grant as the contract carries it, its state as of <paramref name="now"/>, or null: used
-    /// by Transfers until it moves to <see cref="IGrants"/>.
-    /// </summary>
-    internal static V1.Grant? FindGrant(DbConnection connection, DbTransaction? transaction, string id, DateTimeOffset now)
-    {
-        using var command = GrantCommand(connection, transaction, new GrantId(id));
-        using var reader = command.ExecuteReader();
-        return reader.Read() ? ReadGrant(reader, 0, now).ToProto() : null;
-    }
 
     private static Grant Approve(WriteUnit unit, AccessRequest request, Terms terms, string actor, bool automatic)
     {

@@ -165,7 +165,7 @@ internal sealed partial class AuditService(AuditStore store, CheckpointSigner si
     {
         if (dataset.Length > 0)
         {
-            DatasetNames.ParseId(dataset, "dataset");
+            DatasetId.Parse(dataset, "dataset");
         }
 
         if (participant.Length > 0 && !ParticipantId.IsValid(participant))

@@ -162,17 +162,6 @@ internal sealed class CatalogStore(Database database) : ICatalog
             ? row.Dataset
             : null;
 
-    /// <summary>
-    /// <see cref="FindVisible(WriteUnit, DatasetId, Caller)"/> as the contract carries a dataset:
-    /// used by Transfers until it moves to ICatalog.
-    /// </summary>
-    internal static V1.Dataset? FindVisible(DbConnection connection, DbTransaction? transaction, string id, Caller caller)
-    {
-        using var command = FindCommand(connection, transaction, new DatasetId(id), caller.Participant);
-        return ReadAll(command).SingleOrDefault() is { } row && DatasetPolicy.CanSee(caller, row.Dataset, row.ViewerHoldsGrant)
-            ? row.Dataset.ToProto()
-            : null;
-    }
 
     /// <summary>
     /// One page of the datasets <paramref name="participant"/> may see that match the query, in

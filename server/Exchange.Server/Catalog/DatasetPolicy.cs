@@ -24,11 +24,6 @@ internal static class DatasetPolicy
     /// <summary>Changing a dataset takes being its provider and holding the provider role.</summary>
     public static bool CanEdit(Caller caller, Dataset dataset) => IsEditor(caller, dataset.Provider);
 
-    /// <summary>
-    /// <see cref="CanEdit(Caller, Dataset)"/> for a dataset as the contract carries it: used by
-    /// Transfers until it moves to ICatalog.
-    /// </summary>
-    public static bool CanEdit(Caller caller, V1.Dataset dataset) => IsEditor(caller, dataset.Provider);
 
     /// <summary>The provider takes its own dataset off the catalog; an operator any dataset.</summary>
     public static bool CanDelist(Caller caller, Dataset dataset) => CanEdit(caller, dataset) || caller.IsOperator;

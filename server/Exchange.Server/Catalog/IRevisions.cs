@@ -12,6 +12,9 @@ internal interface IRevisions
     /// <summary>Stores an uploaded revision and makes it the dataset's latest when it is the newest.</summary>
     Revision Add(WriteUnit unit, StoredRevision revision);
 
+    /// <summary>The number of the dataset's latest revision, 0 before its first upload.</summary>
+    long Latest(WriteUnit unit, DatasetId id);
+
     /// <summary>A revision with where its bytes are, or null.</summary>
     StoredRevision? Find(WriteUnit unit, RevisionId id);
 }

@@ -35,6 +35,9 @@ internal sealed class RevisionStore(Database database) : IRevisions
         return Find(unit, id)!.Revision;
     }
 
+    public long Latest(WriteUnit unit, DatasetId id) =>
+        (long)unit.Command("SELECT latest_revision FROM datasets WHERE id = @id").With("@id", id.Value).ExecuteScalar()!;
+
     public StoredRevision? Find(WriteUnit unit, RevisionId id)
     {
         using var command = unit.Command($"""

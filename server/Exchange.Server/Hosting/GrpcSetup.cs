@@ -13,6 +13,8 @@ internal static class GrpcSetup
     public static IServiceCollection AddExchangeGrpc(this IServiceCollection services)
     {
         services.AddSingleton<Limits.CallLimiter>();
+        // Page tokens are authenticated with a key every replica shares, kept in the database.
+        services.AddSingleton(provider => new Paging.PageTokens(provider.GetRequiredService<StorageInitializer>().PageTokenKey));
         services.AddGrpc(grpc =>
         {
             grpc.EnableDetailedErrors = false;

@@ -17,6 +17,7 @@ internal static class TelemetrySetup
     public static IServiceCollection AddExchangeTelemetry(this IServiceCollection services, TelemetryOptions options)
     {
         services.AddSingleton<ExchangeTelemetry>();
+        services.AddHostedService<LogMetrics>();
         var telemetry = services.AddOpenTelemetry()
             .WithMetrics(metrics =>
             {

@@ -38,7 +38,7 @@ internal sealed class SuspensionInterceptor(Suspensions suspensions, Observabili
 
         Refuse(participant);
         using var lease = suspensions.Watch(participant);
-        return await continuation(new Reader<TRequest>(requestStream, this, participant, lease.Revoked), context);
+        return await continuation(new Reader<TRequest>(requestStream, this, participant, lease.Stopped), context);
     }
 
     public override async Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream,
@@ -52,7 +52,7 @@ internal sealed class SuspensionInterceptor(Suspensions suspensions, Observabili
 
         Refuse(participant);
         using var lease = suspensions.Watch(participant);
-        await continuation(request, new Writer<TResponse>(responseStream, this, participant, lease.Revoked), context);
+        await continuation(request, new Writer<TResponse>(responseStream, this, participant, lease.Stopped), context);
     }
 
     public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream,
@@ -66,8 +66,8 @@ internal sealed class SuspensionInterceptor(Suspensions suspensions, Observabili
 
         Refuse(participant);
         using var lease = suspensions.Watch(participant);
-        await continuation(new Reader<TRequest>(requestStream, this, participant, lease.Revoked),
-            new Writer<TResponse>(responseStream, this, participant, lease.Revoked), context);
+        await continuation(new Reader<TRequest>(requestStream, this, participant, lease.Stopped),
+            new Writer<TResponse>(responseStream, this, participant, lease.Stopped), context);
     }
 
     /// <summary>The message a suspended participant's calls are refused with.</summary>

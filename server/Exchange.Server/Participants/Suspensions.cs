@@ -10,7 +10,7 @@ namespace Exchange.Server.Participants;
 /// <see cref="Channel"/>. Each change carries the row's version, so a late or repeated
 /// announcement never undoes a newer change.
 /// </summary>
-internal sealed class Suspensions
+internal sealed class Suspensions : Storage.IReplicaListener
 {
     /// <summary>The channel on which a shared database announces a participant's new state to every replica.</summary>
     public const string Channel = "exchange_participant_state";
@@ -20,9 +20,8 @@ internal sealed class Suspensions
     private readonly Dictionary<string, string> _reasons = new(StringComparer.Ordinal);
     private volatile FrozenDictionary<string, string> _suspended = FrozenDictionary<string, string>.Empty;
 
-    // The keyed leases GrantSignals gives downloads under a grant, here keyed by participant: a
-    // suspension cancels the token of every stream the participant has open on this replica.
-    private readonly Transfers.GrantSignals _streams = new();
+    // Keyed by participant: a suspension cancels the token of every stream the participant has open on this replica.
+    private readonly StopSignals _streams = new();
 
     /// <summary>Whether anyone is suspended at all: when nobody is, a call needs no lookup.</summary>
     public bool Any => _suspended.Count > 0;
@@ -31,7 +30,14 @@ internal sealed class Suspensions
     public string? ReasonFor(string participant) => _suspended.GetValueOrDefault(participant);
 
     /// <summary>A token cancelled when <paramref name="participant"/> is suspended; dispose the lease when its stream ends.</summary>
-    public Transfers.GrantSignals.Lease Watch(string participant) => _streams.Watch(participant);
+    public StopSignals.Lease Watch(string participant) => _streams.Watch(participant);
+
+    string Storage.IReplicaListener.Channel => Channel;
+
+    void Storage.IReplicaListener.Heard(string payload) => TryApply(payload);
+
+    /// <summary>Takes every stored state: at start, and when a replica reconnects to the announcements.</summary>
+    void Storage.IReplicaListener.CatchUp(System.Data.Common.DbConnection connection) => Load(ParticipantStore.LoadStates(connection));
 
     /// <summary>Takes <paramref name="participant"/>'s state at <paramref name="version"/>, unless a newer one is known already.</summary>
     public void Apply(string participant, long version, bool suspended, string reason)
@@ -46,7 +52,7 @@ internal sealed class Suspensions
 
         if (suspended)
         {
-            _streams.Revoked(participant);
+            _streams.Stop(participant);
         }
     }
 
@@ -69,7 +75,7 @@ internal sealed class Suspensions
 
         foreach (var participant in _streams.Watched().Where(p => ReasonFor(p) is not null))
         {
-            _streams.Revoked(participant);
+            _streams.Stop(participant);
         }
     }
 

@@ -197,17 +197,7 @@ internal sealed partial class Database : IAsyncDisposable
                 {
                     transaction.Rollback("work");
                     Tree.Restore(mark);
-                    if (ex is AuditedDenial denied)
-                    {
-                        // Being replaced by Audit.Denials (a unit records its denial and returns it); removed with the last use.
-                        context.Record(denied.Entry);
-                        work.Fail(denied.Denial);
-                    }
-                    else
-                    {
-                        work.Fail(ex);
-                    }
-
+                    work.Fail(ex);
                     transaction.Release("work");
                 }
             }

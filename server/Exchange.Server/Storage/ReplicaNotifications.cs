@@ -1,20 +1,21 @@
 using System.Globalization;
-using Exchange.Server.Transfers;
 using Npgsql;
 
 namespace Exchange.Server.Storage;
 
 /// <summary>
 /// Listens, on a connection of its own, for what other replicas sharing the PostgreSQL database
-/// announce: a revoked grant stops this replica's downloads under it at once, a suspension refuses
-/// the participant's calls here too (a reinstatement lifts that), and a grown log
-/// lets this replica's readers and watchers see the new events. Reconnects if the connection drops.
+/// announce: a grown log lets this replica's readers and watchers see the new events, and each
+/// feature's <see cref="IReplicaListener"/> hears its own channel (a revoked grant stops this
+/// replica's downloads under it at once; a suspension refuses the participant's calls here too).
+/// Reconnects if the connection drops, and then catches up with what it missed.
 /// </summary>
-internal sealed partial class ReplicaNotifications(DatabaseEngine engine, Database database, GrantSignals signals,
-    Participants.Suspensions suspensions, TimeProvider time,
-    ILogger<ReplicaNotifications> logger) : BackgroundService
+internal sealed partial class ReplicaNotifications(DatabaseEngine engine, Database database, IEnumerable<IReplicaListener> listeners,
+    TimeProvider time, ILogger<ReplicaNotifications> logger) : BackgroundService
 {
     private static readonly TimeSpan Retry = TimeSpan.FromSeconds(1);
+
+    private readonly Dictionary<string, IReplicaListener> _listeners = listeners.ToDictionary(l => l.Channel, StringComparer.Ordinal);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -30,21 +31,23 @@ internal sealed partial class ReplicaNotifications(DatabaseEngine engine, Databa
             {
                 await using var connection = await postgres.OpenListenerAsync(stoppingToken);
                 connection.Notification += (_, e) => Handle(e.Channel, e.Payload);
-                await using (var listen = new NpgsqlCommand($"LISTEN {GrantSignals.Channel}; LISTEN {Database.LogChannel}; LISTEN {Participants.Suspensions.Channel}", connection))
+                var channels = _listeners.Keys.Append(Database.LogChannel).Select(channel => $"LISTEN {channel};");
+                await using (var listen = new NpgsqlCommand(string.Join(' ', channels), connection))
                 {
                     await listen.ExecuteNonQueryAsync(stoppingToken);
                 }
 
                 // Whatever was announced while nobody listened (before the first LISTEN, or while
-                // reconnecting) is caught up with once, here: the log's size, revocations of
-                // grants whose downloads are running on this replica, and participants' states.
+                // reconnecting) is caught up with once, here: the log's size, then each feature's state.
                 await using (var size = new NpgsqlCommand(Database.StoredLogSizeQuery, connection))
                 {
                     database.Announced((long)(await size.ExecuteScalarAsync(stoppingToken))!);
                 }
 
-                await CatchUpRevocationsAsync(connection, stoppingToken);
-                suspensions.Load(Participants.ParticipantStore.LoadStates(connection));
+                foreach (var listener in _listeners.Values)
+                {
+                    listener.CatchUp(connection);
+                }
 
                 while (true)
                 {
@@ -63,32 +66,11 @@ internal sealed partial class ReplicaNotifications(DatabaseEngine engine, Databa
         }
     }
 
-    private async Task CatchUpRevocationsAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
-    {
-        var watched = signals.Watched();
-        if (watched.Count == 0)
-        {
-            return;
-        }
-
-        await using var revoked = new NpgsqlCommand("SELECT id FROM grants WHERE revoke_time IS NOT NULL AND id = ANY(@ids)", connection);
-        revoked.Parameters.AddWithValue("ids", watched.Select(name => Access.AccessNames.ParseGrant(name)).ToArray());
-        await using var reader = await revoked.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            signals.Revoked(Access.AccessNames.Grant(reader.GetString(0)));
-        }
-    }
-
     private void Handle(string channel, string payload)
     {
-        if (channel == GrantSignals.Channel)
+        if (_listeners.TryGetValue(channel, out var listener))
         {
-            signals.Revoked(payload);
-        }
-        else if (channel == Participants.Suspensions.Channel)
-        {
-            suspensions.TryApply(payload);
+            listener.Heard(payload);
         }
         else if (channel == Database.LogChannel && long.TryParse(payload, NumberStyles.None, CultureInfo.InvariantCulture, out var size))
         {

@@ -1,14 +1,15 @@
 namespace Exchange.Server.Storage;
 
 /// <summary>
-/// Creates or migrates the schema and loads shared secrets and suspensions. Created once, as the
+/// Creates or migrates the schema, loads shared secrets, and lets each feature's
+/// <see cref="IReplicaListener"/> load what it keeps in memory (e.g. suspensions). Created once, as the
 /// <see cref="Database"/> (which starts its writer on the current schema) and <see cref="Paging.PageTokens"/>
 /// (which need the page-token key) are: when the host resolves its hosted services, after the
 /// configuration is validated and before any of them starts or the server takes calls.
 /// </summary>
 internal sealed partial class StorageInitializer
 {
-    public StorageInitializer(DatabaseEngine engine, Audit.CheckpointSigner signer, Participants.Suspensions suspensions, TimeProvider time,
+    public StorageInitializer(DatabaseEngine engine, Audit.CheckpointSigner signer, IEnumerable<IReplicaListener> listeners, TimeProvider time,
         ILogger<StorageInitializer> logger)
     {
         engine.Prepare();
@@ -17,7 +18,11 @@ internal sealed partial class StorageInitializer
         PageTokenKey = ServerSecrets.GetOrCreate(connection, engine, "page-token-key", 32);
         // Not a secret, but generated the same way: once per log, shared by every replica of it.
         signer.UseLogId(Convert.ToHexStringLower(ServerSecrets.GetOrCreate(connection, engine, "audit-log-id", 16)));
-        suspensions.Load(Participants.ParticipantStore.LoadStates(connection));
+        foreach (var listener in listeners)
+        {
+            listener.CatchUp(connection);
+        }
+
         LogReady(logger, engine.Location, version, signer.LogId);
     }
 

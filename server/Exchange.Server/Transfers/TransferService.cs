@@ -17,7 +17,7 @@ namespace Exchange.Server.Transfers;
 /// </summary>
 [BindServiceMethod(typeof(TransferService), nameof(BindService))]
 internal sealed class TransferService(TransferStore transfers, UploadPipeline uploads, DownloadStreamer downloads, AuditStore audit,
-    CheckpointSigner signer, GrantSignals signals, PageTokens pageTokens, Observability.ExchangeTelemetry telemetry)
+    CheckpointSigner signer, Revocations revocations, PageTokens pageTokens, Observability.ExchangeTelemetry telemetry)
     : V1.TransferService.TransferServiceBase
 {
     /// <summary>Found by grpc-dotnet through the attribute above: the generated binding, with Upload's chunks read into pooled buffers.</summary>
@@ -70,13 +70,13 @@ internal sealed class TransferService(TransferStore transfers, UploadPipeline up
         }
 
         // Watched from before the decision, so a revocation committed just after it still stops the stream.
-        using var lease = signals.Watch(grant.Name);
+        using var lease = revocations.Watch(grant);
         IdempotencyKeys.Validate(request.RequestId);
         // A retry names the same grant, revision and purpose; where it resumes from may differ.
         var fingerprint = IdempotencyKeys.Fingerprint(request, r => (r.RequestId, r.Offset, r.Transfer) = ("", 0, ""));
         var ask = new DownloadAsk(grant, revision, request.Purpose, request.Offset, resume, request.RequestId, fingerprint);
         var start = Errors.Allowed(await transfers.StartAsync(caller, ask, context.CancellationToken), telemetry);
-        await downloads.StreamAsync(caller, start, request.Offset, lease.Revoked, responseStream, context);
+        await downloads.StreamAsync(caller, start, request.Offset, lease.Stopped, responseStream, context);
     }
 
     public override async Task<V1.GetTransferResponse> GetTransfer(V1.GetTransferRequest request, ServerCallContext context)

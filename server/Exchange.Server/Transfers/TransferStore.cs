@@ -12,7 +12,7 @@ using Exchange.Server.Transfers.Model;
 namespace Exchange.Server.Transfers;
 
 /// <summary>Transfers in the database, each change audited in its transaction.</summary>
-internal sealed class TransferStore(Database database, IRevisions revisions, GrantsAndDatasets grants, Hosting.GatewayInstance gateway)
+internal sealed class TransferStore(Database database, IRevisions revisions, IGrants grants, GatewayInstance gateway)
 {
     /// <summary>How far before the bytes already sent a resume may start: what can be in flight when a connection drops.</summary>
     public const long ResumeSlack = 32L * 1024 * 1024;
@@ -39,8 +39,8 @@ internal sealed class TransferStore(Database database, IRevisions revisions, Gra
                 resumeId = new TransferId(earlier);
             }
 
-            var grant = grants.FindGrant(unit, ask.Grant);
-            if (grant is null || !TransferPolicy.CanSee(caller, grant))
+            var grant = grants.Find(unit, ask.Grant);
+            if (grant is null || !AccessPolicy.CanSee(caller, grant))
             {
                 throw Refusal.NotFound(ask.Grant.Name, exists: grant is not null);
             }
@@ -68,7 +68,7 @@ internal sealed class TransferStore(Database database, IRevisions revisions, Gra
 
             var number = resumed is not null ? RevisionNumber(resumed)
                 : ask.Revision is { } wanted ? (wanted.Dataset == grant.Dataset ? wanted.Number : -1)
-                : grants.LatestRevision(unit, grant.Dataset);
+                : revisions.Latest(unit, grant.Dataset);
             if (number == 0)
             {
                 throw Refusal.Precondition($"'{grant.Dataset.Name}' has no revision to download yet.");

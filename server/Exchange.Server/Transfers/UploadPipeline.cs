@@ -19,7 +19,7 @@ internal sealed record DeclaredUpload(string MediaType, long SizeBytes, byte[]? 
 /// received while a second stage hashes, encrypts and stores them; then, once complete and as
 /// declared, the revision committed and recorded. Nothing of an upload that fails is kept.
 /// </summary>
-internal sealed class UploadPipeline(Database database, IRevisions revisions, GrantsAndDatasets datasets, IBlobStore blobs, KeyRing keys,
+internal sealed class UploadPipeline(Database database, IRevisions revisions, ICatalog datasets, IBlobStore blobs, KeyRing keys,
     IOptions<Hosting.ExchangeOptions> options, TimeProvider time, Observability.ExchangeTelemetry telemetry)
 {
     private const int UploadQueueDepth = 4;
@@ -37,7 +37,7 @@ internal sealed class UploadPipeline(Database database, IRevisions revisions, Gr
         database.WriteAsync<Decision<RevisionId>>(unit =>
         {
             var dataset = datasets.FindVisible(unit, id, caller) ?? throw Refusal.NotFound(id.Name);
-            if (!TransferPolicy.CanUpload(caller, dataset))
+            if (!DatasetPolicy.CanEdit(caller, dataset))
             {
                 return unit.Deny(new AuditEntry(caller.Participant, AuditActions.RevisionUpload, id.Name, V1.AuditOutcome.Denied,
                     Dataset: id.Name, DatasetProvider: dataset.Provider), $"Only the provider of '{id.Name}' may upload revisions of it.");

@@ -84,10 +84,10 @@ public sealed class RequestTextTests(ExchangeFactory gateway) : SharedGatewayTes
     {
         Func<object> parse = name.Split('/')[0] switch
         {
-            "datasets" when name.Contains("/revisions/", StringComparison.Ordinal) => () => DatasetNames.ParseRevision(name),
-            "datasets" => () => DatasetNames.ParseId(name),
-            "grants" => () => AccessNames.ParseGrant(name),
-            "accessRequests" => () => AccessNames.ParseRequest(name),
+            "datasets" when name.Contains("/revisions/", StringComparison.Ordinal) => () => RevisionId.Parse(name),
+            "datasets" => () => DatasetId.Parse(name),
+            "grants" => () => GrantId.Parse(name),
+            "accessRequests" => () => AccessRequestId.Parse(name),
             "participants" => () => Exchange.Server.Participants.ParticipantNames.Parse(name),
             _ => () => TransferId.Parse(name),
         };
