@@ -39,7 +39,8 @@ public class InclusionProofBenchmarks
     public Task<byte[]> BarePrimaryKeyRead()
     {
         var id = AuditTree.NodeId(0, _random.NextInt64(Leaves));
-        return _database.ReadAsync(c => (byte[])c.Command($"SELECT hash FROM audit_nodes WHERE id = {id}").ExecuteScalar()!, CancellationToken.None);
+        return _database.ReadAsync(async (c, ct) => (byte[])(await c.Command($"SELECT hash FROM audit_nodes WHERE id = {id}").ExecuteScalarAsync(ct))!,
+            CancellationToken.None);
     }
 
     [Benchmark]

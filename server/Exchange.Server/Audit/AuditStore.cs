@@ -28,18 +28,18 @@ internal sealed class AuditStore(Database database)
     /// </summary>
     public Task<(IReadOnlyList<AuditEvent> Page, long? Next)> ListAsync(AuditQuery query, Caller caller, long from, long until,
         int pageSize, CancellationToken cancellationToken) =>
-        database.ReadAsync<(IReadOnlyList<AuditEvent>, long?)>(connection =>
+        database.ReadAsync<(IReadOnlyList<AuditEvent>, long?)>(async (connection, ct) =>
         {
             if (query.StartMicros is not null || query.EndMicros is not null)
             {
                 // Time is not ordered with the index everywhere (replicas' clocks differ), so its own index
                 // finds where matching events begin; a range that holds none answers at once.
                 // '+idx' keeps the engine from walking the log in index order in search of the first match.
-                using var first = connection.Command(
+                await using var first = connection.Command(
                     "SELECT MIN(+idx) FROM audit_events WHERE " + TimeFilter(query) + " AND +idx >= @from AND +idx < @size")
                     .With("@from", from).With("@size", until);
                 BindFilters(first, query with { Dataset = null, Participant = null, Action = null }, caller, scoped: false);
-                if (first.ExecuteScalar() is not long begin)
+                if (await first.ExecuteScalarAsync(ct) is not long begin)
                 {
                     return ([], null);
                 }
@@ -53,22 +53,17 @@ internal sealed class AuditStore(Database database)
                 // A filter that matches much of the log but little of the caller's own part would make the filter's
                 // index walk other participants' events: then the caller's own events lead instead, so the cost of
                 // a page is bounded by the caller's own share of the log, never by everyone else's.
-                using var probe = connection.Command(
+                await using var probe = connection.Command(
                     $"SELECT COUNT(*) FROM (SELECT 1 FROM audit_events WHERE {string.Join(" AND ", FilterConditions(query, indexed: true))} " +
                     "AND idx >= @from AND idx < @size LIMIT @probe) p")
                     .With("@from", from).With("@size", until).With("@probe", FilterProbeLimit);
                 BindFilters(probe, query with { StartMicros = null, EndMicros = null }, caller, scoped: false);
-                byScope = Convert.ToInt64(probe.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) >= FilterProbeLimit;
+                byScope = Convert.ToInt64(await probe.ExecuteScalarAsync(ct), System.Globalization.CultureInfo.InvariantCulture) >= FilterProbeLimit;
             }
 
-            using var command = connection.Command(ListSql(query, caller, byScope)).With("@from", from).With("@size", until).With("@limit", pageSize + 1);
+            await using var command = connection.Command(ListSql(query, caller, byScope)).With("@from", from).With("@size", until).With("@limit", pageSize + 1);
             BindFilters(command, query, caller);
-            using var reader = command.ExecuteReader();
-            var events = new List<AuditEvent>();
-            while (reader.Read())
-            {
-                events.Add(AuditEntry.Decode(reader.GetInt64(0), (byte[])reader[1]));
-            }
+            var events = await command.ListAsync(reader => AuditEntry.Decode(reader.GetInt64(0), (byte[])reader[1]), ct);
 
             // Audit pages continue from the next index (inclusive), so the position is the last index + 1.
             return KeysetPage.From(events.Select(e => (e.Index + 1, e)).ToList(), pageSize);
@@ -156,10 +151,11 @@ internal sealed class AuditStore(Database database)
 
     /// <summary>The event at <paramref name="index"/>, or null when there is none.</summary>
     public Task<AuditEvent?> GetEventAsync(long index, CancellationToken cancellationToken) =>
-        database.ReadAsync(connection =>
-            connection.Command("SELECT leaf FROM audit_events WHERE idx = @idx").With("@idx", index).ExecuteScalar() is byte[] leaf
-                ? AuditEntry.Decode(index, leaf)
-                : null, cancellationToken);
+        database.ReadAsync(async (connection, ct) =>
+        {
+            await using var command = connection.Command("SELECT leaf FROM audit_events WHERE idx = @idx").With("@idx", index);
+            return await command.ExecuteScalarAsync(ct) is byte[] leaf ? AuditEntry.Decode(index, leaf) : null;
+        }, cancellationToken);
 
     /// <summary>
     /// A receipt for the event at <paramref name="index"/>: the event, a signed checkpoint that
@@ -186,11 +182,11 @@ internal sealed class AuditStore(Database database)
 
     /// <summary>The newest signed checkpoint, or null before the first one is signed.</summary>
     public Task<Checkpoint?> LatestCheckpointAsync(CheckpointSigner signer, CancellationToken cancellationToken) =>
-        database.ReadAsync(connection =>
+        database.ReadAsync(async (connection, ct) =>
         {
-            using var command = connection.Command("SELECT size, root, note FROM audit_checkpoints ORDER BY size DESC LIMIT 1");
-            using var reader = command.ExecuteReader();
-            return reader.Read()
+            await using var command = connection.Command("SELECT size, root, note FROM audit_checkpoints ORDER BY size DESC LIMIT 1");
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            return await reader.ReadAsync(ct)
                 ? new Checkpoint
                 {
                     Origin = signer.Origin,
@@ -229,14 +225,14 @@ internal sealed class AuditStore(Database database)
 
     /// <summary>The hashes of <paramref name="ranges"/>, read in one query from the stored subtrees.</summary>
     public Task<List<byte[]>> RangeHashesAsync(IReadOnlyList<(long Start, long End)> ranges, CancellationToken cancellationToken) =>
-        database.ReadAsync(connection =>
+        database.ReadAsync(async (connection, ct) =>
         {
             var ids = ranges.SelectMany(r => MerkleRanges.Subtrees(r.Start, r.End)).Distinct().ToList();
-            var nodes = ReadNodes(connection, ids);
+            var nodes = await ReadNodesAsync(connection, ids, ct);
             return ranges.Select(r => MerkleRanges.Hash(r.Start, r.End, nodes)).ToList();
         }, cancellationToken);
 
-    private static Dictionary<long, byte[]> ReadNodes(DbConnection connection, List<long> ids)
+    private static async Task<Dictionary<long, byte[]>> ReadNodesAsync(DbConnection connection, List<long> ids, CancellationToken cancellationToken)
     {
         var nodes = new Dictionary<long, byte[]>(ids.Count);
         if (ids.Count == 0)
@@ -244,15 +240,15 @@ internal sealed class AuditStore(Database database)
             return nodes;
         }
 
-        using var command = connection.CreateCommand();
+        await using var command = connection.CreateCommand();
         command.CommandText = $"SELECT id, hash FROM audit_nodes WHERE id IN ({string.Join(',', ids.Select((_, i) => $"@p{i}"))})";
         for (var i = 0; i < ids.Count; i++)
         {
             command.With($"@p{i}", ids[i]);
         }
 
-        using var reader = command.ExecuteReader();
-        while (reader.Read())
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
         {
             nodes[reader.GetInt64(0)] = (byte[])reader[1];
         }

@@ -33,7 +33,6 @@ internal sealed class ExchangeTelemetry : IDisposable
             description: "NOT_FOUND answers for named objects, by kind and whether the object was missing or hidden from the caller");
     }
 
-    public static ActivitySource Tracing { get; } = new(Name);
 
     /// <summary>
     /// Reports, whenever metrics are collected, the log's size as this process knows it and how many

@@ -38,7 +38,7 @@ internal static class TelemetrySetup
         if (!string.IsNullOrWhiteSpace(options.OtlpEndpoint))
         {
             telemetry.WithTracing(tracing => tracing
-                .AddSource(ExchangeTelemetry.Name)
+                .AddSource(ExchangeTelemetry.Name, Storage.Database.Tracing.Name)
                 .AddAspNetCoreInstrumentation()
                 .AddOtlpExporter(otlp => otlp.Endpoint = new Uri(options.OtlpEndpoint)));
         }

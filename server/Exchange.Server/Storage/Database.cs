@@ -1,4 +1,5 @@
 using System.Data;
+using System.Diagnostics;
 using System.Data.Common;
 using System.Globalization;
 using System.Threading.Channels;
@@ -23,6 +24,9 @@ internal sealed partial class Database : IAsyncDisposable
 
     /// <summary>The log's size as stored, whichever replica appended last.</summary>
     public const string StoredLogSizeQuery = "SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_events";
+
+    /// <summary>Spans of group commits, under a source of its own as data libraries have (OpenTelemetry adds it by name).</summary>
+    public static readonly ActivitySource Tracing = new("Exchange.Storage");
 
     private readonly Channel<IWork> _queue = Channel.CreateUnbounded<IWork>(new UnboundedChannelOptions { SingleReader = true });
     private readonly TimeProvider _time;
@@ -83,10 +87,6 @@ internal sealed partial class Database : IAsyncDisposable
             }
         }
     }
-
-    /// <summary>Obsolete shape, being removed: a read that blocks its thread on the connection.</summary>
-    public Task<T> ReadAsync<T>(Func<DbConnection, T> read, CancellationToken cancellationToken) =>
-        ReadAsync((connection, _) => Task.FromResult(read(connection)), cancellationToken);
 
     /// <summary>Another replica committed the log up to <paramref name="size"/> leaves: readers and watchers here may go that far.</summary>
     public void Announced(long size)
@@ -165,7 +165,7 @@ internal sealed partial class Database : IAsyncDisposable
     private void Commit(List<IWork> batch)
     {
         var start = Tree.Save();
-        using var activity = Observability.ExchangeTelemetry.Tracing.StartActivity("exchange.db.commit");
+        using var activity = Tracing.StartActivity("exchange.db.commit");
         activity?.SetTag("exchange.db.units", batch.Count);
         try
         {

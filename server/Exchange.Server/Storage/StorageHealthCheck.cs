@@ -10,7 +10,11 @@ internal sealed class StorageHealthCheck(Database database) : IHealthCheck
     {
         try
         {
-            await database.ReadAsync(c => c.Command("SELECT COUNT(*) FROM schema_migrations").ExecuteScalar(), cancellationToken);
+            await database.ReadAsync(async (connection, ct) =>
+            {
+                await using var command = connection.Command("SELECT COUNT(*) FROM schema_migrations");
+                return await command.ExecuteScalarAsync(ct);
+            }, cancellationToken);
             return HealthCheckResult.Healthy();
         }
         catch (Exception ex) when (ex is DbException or IOException)

@@ -91,7 +91,7 @@ public sealed class ObservabilityTests
         var spans = new System.Collections.Concurrent.ConcurrentBag<System.Diagnostics.Activity>();
         using var listener = new System.Diagnostics.ActivityListener
         {
-            ShouldListenTo = source => source.Name is "Exchange" or "Microsoft.AspNetCore",
+            ShouldListenTo = source => source.Name is "Exchange" or "Exchange.Storage" or "Microsoft.AspNetCore",
             Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
             ActivityStopped = spans.Add,
         };
