@@ -46,6 +46,7 @@ internal static class Errors
     /// </summary>
     public static T Allowed<T>(Audit.Decision<T> decision, Observability.ExchangeTelemetry telemetry)
     {
+        ArgumentNullException.ThrowIfNull(decision);
         if (decision.Denied is { } denial)
         {
             telemetry.Denied("permission_denied", denial.Action);

@@ -32,7 +32,7 @@ internal sealed class Refusal : Exception
     public bool ExistenceUnknown { get; }
 
     /// <summary>The object does not exist, or the caller may not know it does (<paramref name="exists"/>).</summary>
-    public static Refusal NotFound(string name, bool exists = false) => new(RefusalKind.NotFound, $"'{name}' was not found.", name, exists);
+    public static Refusal NotFound(string name, bool exists) => new(RefusalKind.NotFound, $"'{name}' was not found.", name, exists);
 
     /// <summary>
     /// The object does not exist or the caller may not see it, not saying which even to the metrics

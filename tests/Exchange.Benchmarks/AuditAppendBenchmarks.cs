@@ -1,7 +1,5 @@
 using BenchmarkDotNet.Attributes;
-using Exchange.Server.Audit;
 using Exchange.Server.Storage;
-using Exchange.V1;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -17,7 +15,7 @@ public class AuditAppendBenchmarks
     private const int Appends = 16_384;
 
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "exchange-bench", Guid.NewGuid().ToString("N"));
-    private readonly AuditEntry _entry = new("acme", "dataset.publish", "datasets/abcdefabcdef", AuditOutcome.Success,
+    private readonly AuditEntry _entry = new("acme", "dataset.publish", "datasets/abcdefabcdef", Outcome.Success,
         Dataset: "datasets/abcdefabcdef", DatasetProvider: "acme", Details: new Dictionary<string, string> { ["reason"] = "benchmark" });
 
     private Database _database = null!;

@@ -3,7 +3,7 @@ using Exchange.Server.Security;
 
 namespace Exchange.Server.Access;
 
-/// <summary>Who may see and act on access requests and grants (DESIGN.md, Participants and roles).</summary>
+/// <summary>Who may see and act on access requests and grants (the roles: Security/Roles.cs).</summary>
 internal static class AccessPolicy
 {
     /// <summary>Requesting access takes the consumer role.</summary>

@@ -19,6 +19,12 @@ internal readonly partial record struct AccessRequestId(string Value)
                 : $"{field} '{name}' is not an access request name like 'accessRequests/abc123'.");
     }
 
+    /// <summary>The id in an access request name this gateway formatted itself (e.g. one stored in a row); a malformed one is a server fault.</summary>
+    public static AccessRequestId FromName(string name) =>
+        Pattern().Match(name) is { Success: true } match
+            ? new AccessRequestId(match.Groups[1].Value)
+            : throw new InvalidOperationException($"A stored access request name is malformed: '{name}'.");
+
     public override string ToString() => Name;
 
     [GeneratedRegex("^accessRequests/([a-z0-9][a-z0-9-]{0,62})\\z", RegexOptions.CultureInvariant)]

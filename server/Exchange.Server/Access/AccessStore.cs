@@ -43,7 +43,7 @@ internal sealed class AccessStore(Database database, ICatalog catalog) : IGrants
             if (requestId.Length > 0 &&
                 IdempotencyKeys.Find(unit.Connection, unit.Transaction, caller.Participant, "RequestAccess", requestId, fingerprint) is { } existing)
             {
-                var earlier = FindRequest(unit, new AccessRequestId(existing["accessRequests/".Length..]))!;
+                var earlier = FindRequest(unit, AccessRequestId.FromName(existing))!;
                 return (earlier, earlier.Grant is { } earlierGrant ? GrantOf(unit, earlierGrant) : null);
             }
 
@@ -53,7 +53,7 @@ internal sealed class AccessStore(Database database, ICatalog catalog) : IGrants
             if (!AccessPolicy.CanRequest(caller))
             {
                 return unit.Deny(Entry(caller.Participant, AuditActions.AccessRequest, datasetName, datasetId, dataset.Provider,
-                    caller.Participant, V1.AuditOutcome.Denied, null), "Only participants with the 'consumer' role may request access.");
+                    caller.Participant, Outcome.Denied, null), "Only participants with the 'consumer' role may request access.");
             }
 
             if (dataset.Provider == caller.Participant)
@@ -119,7 +119,7 @@ internal sealed class AccessStore(Database database, ICatalog catalog) : IGrants
                 .With("@now", now).With("@reason", reason)
                 .ExecuteNonQuery();
             unit.Record(Entry(caller.Participant, AuditActions.AccessRequest, id.Name, datasetId, dataset.Provider, caller.Participant,
-                V1.AuditOutcome.Success, TermsDetails(terms, ("purpose", purpose))));
+                Outcome.Success, TermsDetails(terms, ("purpose", purpose))));
 
             Grant? grant = null;
             if (automatic)
@@ -177,7 +177,7 @@ internal sealed class AccessStore(Database database, ICatalog catalog) : IGrants
             var request = Visible(unit, caller, requestId);
             if (!AccessPolicy.CanWithdraw(caller, request))
             {
-                return unit.Deny(Entry(caller.Participant, AuditActions.AccessWithdraw, request.Id.Name, request, V1.AuditOutcome.Denied, null),
+                return unit.Deny(Entry(caller.Participant, AuditActions.AccessWithdraw, request.Id.Name, request, Outcome.Denied, null),
                     $"Only {request.Consumer}, who made '{request.Id.Name}', may withdraw it, with a token that carries the 'consumer' role.");
             }
 
@@ -198,7 +198,7 @@ internal sealed class AccessStore(Database database, ICatalog catalog) : IGrants
             if (!AccessPolicy.CanRevoke(caller, grant))
             {
                 return unit.Deny(Entry(caller.Participant, AuditActions.GrantRevoke, grantId.Name, grant.Dataset, grant.Provider, grant.Consumer,
-                    V1.AuditOutcome.Denied, null), $"Only the provider of '{grant.Dataset.Name}' or an operator may revoke '{grantId.Name}'.");
+                    Outcome.Denied, null), $"Only the provider of '{grant.Dataset.Name}' or an operator may revoke '{grantId.Name}'.");
             }
 
             if (grant.State == GrantState.Revoked)
@@ -210,7 +210,7 @@ internal sealed class AccessStore(Database database, ICatalog catalog) : IGrants
                 .With("@now", Timestamps.ToMicros(unit.Now)).With("@reason", reason).With("@id", grantId.Value)
                 .ExecuteNonQuery();
             unit.Record(Entry(caller.Participant, AuditActions.GrantRevoke, grantId.Name, grant.Dataset, grant.Provider, grant.Consumer,
-                V1.AuditOutcome.Success, reason.Length == 0 ? null : new Dictionary<string, string> { ["reason"] = reason }));
+                Outcome.Success, reason.Length == 0 ? null : new Dictionary<string, string> { ["reason"] = reason }));
             unit.Announce(Revocations.ChannelName, grantId.Name);
             return GrantOf(unit, grantId)!;
         }, cancellationToken);
@@ -306,7 +306,7 @@ internal sealed class AccessStore(Database database, ICatalog catalog) : IGrants
             details["automatic"] = "true";
         }
 
-        unit.Record(Entry(actor, AuditActions.AccessApprove, request.Id.Name, request, V1.AuditOutcome.Success, details));
+        unit.Record(Entry(actor, AuditActions.AccessApprove, request.Id.Name, request, Outcome.Success, details));
         return GrantOf(unit, id)!;
     }
 
@@ -316,7 +316,7 @@ internal sealed class AccessStore(Database database, ICatalog catalog) : IGrants
         unit.Command("UPDATE access_requests SET state = @state, decision_reason = @reason, decide_time = @now WHERE id = @id")
             .With("@state", (int)state).With("@reason", reason).With("@now", Timestamps.ToMicros(unit.Now)).With("@id", request.Id.Value)
             .ExecuteNonQuery();
-        unit.Record(Entry(actor, action, request.Id.Name, request, V1.AuditOutcome.Success,
+        unit.Record(Entry(actor, action, request.Id.Name, request, Outcome.Success,
             reason.Length == 0 ? null : new Dictionary<string, string> { ["reason"] = reason }));
         return FindRequest(unit, request.Id)!;
     }
@@ -332,7 +332,7 @@ internal sealed class AccessStore(Database database, ICatalog catalog) : IGrants
 
     /// <summary>Records and returns the denial of a caller who may not approve or reject <paramref name="request"/>.</summary>
     private static Denial DenyDecision(WriteUnit unit, Caller caller, AccessRequest request, string action, string verb) =>
-        unit.Deny(Entry(caller.Participant, action, request.Id.Name, request, V1.AuditOutcome.Denied, null),
+        unit.Deny(Entry(caller.Participant, action, request.Id.Name, request, Outcome.Denied, null),
             $"Only the provider of '{request.Dataset.Name}' may {verb} '{request.Id.Name}'.");
 
     private static void RequirePending(AccessRequest request, string outcome)
@@ -344,12 +344,12 @@ internal sealed class AccessStore(Database database, ICatalog catalog) : IGrants
         }
     }
 
-    private static AuditEntry Entry(string actor, string action, string resource, AccessRequest request, V1.AuditOutcome outcome,
+    private static AuditEntry Entry(string actor, string action, string resource, AccessRequest request, Outcome outcome,
         IReadOnlyDictionary<string, string>? details) =>
         Entry(actor, action, resource, request.Dataset, request.Provider, request.Consumer, outcome, details);
 
     private static AuditEntry Entry(string actor, string action, string resource, DatasetId dataset, string provider, string subject,
-        V1.AuditOutcome outcome, IReadOnlyDictionary<string, string>? details) =>
+        Outcome outcome, IReadOnlyDictionary<string, string>? details) =>
         new(actor, action, resource, outcome, Dataset: dataset.Name, Subject: subject, DatasetProvider: provider, Details: details);
 
     private static Dictionary<string, string> TermsDetails(Terms terms, params (string Key, string Value)[] extra)

@@ -12,38 +12,44 @@ internal sealed class Revocations : IReplicaListener
     /// <summary>The channel on which a shared database announces revoked grants (by name) to every replica.</summary>
     public const string ChannelName = "exchange_grant_revoked";
 
+    // Downloads hold leases keyed by the grant's id; at most this many ids go into one catch-up query.
+    private const int CatchUpBatch = 500;
+
     private readonly StopSignals _downloads = new();
 
     public string Channel => ChannelName;
 
     /// <summary>A token cancelled when <paramref name="grant"/> is revoked; dispose the lease when the download ends.</summary>
-    public StopSignals.Lease Watch(GrantId grant) => _downloads.Watch(grant.Name);
+    public StopSignals.Lease Watch(GrantId grant) => _downloads.Watch(grant.Value);
 
     /// <summary>Stops every running download under <paramref name="grant"/>.</summary>
-    public void Revoked(GrantId grant) => _downloads.Stop(grant.Name);
+    public void Revoked(GrantId grant) => _downloads.Stop(grant.Value);
 
-    public void Heard(string payload) => _downloads.Stop(payload);
+    /// <summary>An announcement names the revoked grant (<see cref="AccessStore"/> announces <c>grants/{id}</c>).</summary>
+    public void Heard(string payload)
+    {
+        if (payload.StartsWith("grants/", StringComparison.Ordinal))
+        {
+            _downloads.Stop(payload["grants/".Length..]);
+        }
+    }
 
     /// <summary>Stops the downloads under grants revoked while this replica was not listening.</summary>
-    public void CatchUp(DbConnection connection)
+    public async Task CatchUpAsync(DbConnection connection, CancellationToken cancellationToken)
     {
-        var watched = _downloads.Watched();
-        if (watched.Count == 0)
+        foreach (var batch in _downloads.Watched().Chunk(CatchUpBatch))
         {
-            return;
-        }
+            await using var command = connection.Command(
+                $"SELECT id FROM grants WHERE revoke_time IS NOT NULL AND id IN ({string.Join(", ", batch.Select((_, i) => $"@g{i}"))})");
+            for (var i = 0; i < batch.Length; i++)
+            {
+                command.With($"@g{i}", batch[i]);
+            }
 
-        using var command = connection.Command(
-            $"SELECT id FROM grants WHERE revoke_time IS NOT NULL AND id IN ({string.Join(", ", watched.Select((_, i) => $"@g{i}"))})");
-        for (var i = 0; i < watched.Count; i++)
-        {
-            command.With($"@g{i}", GrantId.Parse(watched[i]).Value);
-        }
-
-        using var reader = command.ExecuteReader();
-        while (reader.Read())
-        {
-            Revoked(new GrantId(reader.GetString(0)));
+            foreach (var id in await command.ListAsync(reader => reader.GetString(0), cancellationToken))
+            {
+                Revoked(new GrantId(id));
+            }
         }
     }
 }

@@ -36,9 +36,6 @@ internal static class TermsPolicy
         return null;
     }
 
-    /// <summary>True when <paramref name="requested"/> asks for nothing beyond <paramref name="limit"/>.</summary>
-    public static bool IsWithin(Terms requested, Terms limit) => Widening(limit, requested) is null;
-
     /// <summary>
     /// <paramref name="given"/> with what it leaves unset taken from <paramref name="defaults"/>: no
     /// purposes, no expiry, 0 transfers mean "as the other terms say". So an approval that only

@@ -11,10 +11,6 @@ namespace Exchange.Server.Audit;
 /// <summary>The audit log in the embedded database: reads, proofs and checkpoints.</summary>
 internal sealed class AuditStore(Database database)
 {
-    /// <summary>Records an entry that has no other effect (e.g. a denial) in its own transaction.</summary>
-    public Task<long> RecordAsync(AuditEntry entry, CancellationToken cancellationToken) =>
-        database.WriteAsync(context => context.Record(entry), cancellationToken);
-
     /// <summary>Leaves durably in the log.</summary>
     public long Size => database.LogSize;
 

@@ -12,7 +12,46 @@ internal sealed class CheckpointSigner : IDisposable
 {
     private readonly Key _key;
 
-    public CheckpointSigner(AuditOptions options)
+    /// <param name="options">The signing key and origin, checked before anything starts (<see cref="Problems"/>).</param>
+    /// <param name="logId">The id of the log this gateway serves, from the database (<see cref="Storage.StorageInitializer"/>).</param>
+    public CheckpointSigner(AuditOptions options, string logId)
+    {
+        if (!CheckpointNote.IsLogId(logId))
+        {
+            throw new ArgumentException("A log id is 32 lowercase hex digits.", nameof(logId));
+        }
+
+        (_key, VerifierKey) = Load(options);
+        Origin = options.Origin;
+        LogId = logId;
+    }
+
+    public string Origin { get; }
+
+    public NoteVerifierKey VerifierKey { get; }
+
+    /// <summary>
+    /// The id of the log this gateway serves (32 hex digits, generated once per log and kept with it
+    /// in the database, so every replica of one exchange signs the same id and a new database is a
+    /// new log even under the same origin and key).
+    /// </summary>
+    public string LogId { get; }
+
+    /// <summary>What keeps the audit settings from working (a missing or malformed key, a bad origin), or nothing.</summary>
+    public static IEnumerable<string> Problems(AuditOptions options)
+    {
+        try
+        {
+            Load(options).Key.Dispose();
+            return [];
+        }
+        catch (StartupException ex)
+        {
+            return [ex.Message];
+        }
+    }
+
+    private static (Key Key, NoteVerifierKey VerifierKey) Load(AuditOptions options)
     {
         if (string.IsNullOrWhiteSpace(options.SigningKeyFile))
         {
@@ -25,9 +64,10 @@ internal sealed class CheckpointSigner : IDisposable
             throw new StartupException($"Audit signing key file '{path}' (Exchange:Audit:SigningKeyFile) does not exist.");
         }
 
+        Key key;
         try
         {
-            _key = Key.Import(SignatureAlgorithm.Ed25519, File.ReadAllBytes(path), KeyBlobFormat.PkixPrivateKeyText);
+            key = Key.Import(SignatureAlgorithm.Ed25519, File.ReadAllBytes(path), KeyBlobFormat.PkixPrivateKeyText);
         }
         catch (FormatException)
         {
@@ -36,46 +76,18 @@ internal sealed class CheckpointSigner : IDisposable
 
         try
         {
-            VerifierKey = NoteVerifierKey.FromPublicKey(options.Origin, _key.PublicKey.Export(KeyBlobFormat.RawPublicKey));
+            return (key, NoteVerifierKey.FromPublicKey(options.Origin, key.PublicKey.Export(KeyBlobFormat.RawPublicKey)));
         }
         catch (FormatException ex)
         {
+            key.Dispose();
             throw new StartupException($"Exchange:Audit:Origin '{options.Origin}': {ex.Message}");
         }
-
-        Origin = options.Origin;
-    }
-
-    public string Origin { get; }
-
-    public NoteVerifierKey VerifierKey { get; }
-
-    /// <summary>
-    /// The id of the log this gateway serves (32 hex digits, generated once per log and kept with it
-    /// in the database, so every replica of one exchange signs the same id and a new database is a
-    /// new log even under the same origin and key). Set when storage starts, before anything is signed.
-    /// </summary>
-    public string LogId { get; private set; } = "";
-
-    /// <summary>Sets <see cref="LogId"/> from the database (<see cref="Storage.StorageInitializer"/>).</summary>
-    public void UseLogId(string logId)
-    {
-        if (!CheckpointNote.IsLogId(logId))
-        {
-            throw new ArgumentException("A log id is 32 lowercase hex digits.", nameof(logId));
-        }
-
-        LogId = logId;
     }
 
     /// <summary>The signed note for a tree of <paramref name="size"/> leaves with <paramref name="root"/>.</summary>
     public string Sign(long size, byte[] root)
     {
-        if (LogId.Length == 0)
-        {
-            throw new InvalidOperationException("The log id is not loaded yet: storage has not started.");
-        }
-
         var body = new CheckpointNote(Origin, size, root, LogId).Body();
         var signature = SignatureAlgorithm.Ed25519.Sign(_key, System.Text.Encoding.UTF8.GetBytes(body));
         return body + "\n" + SignedNote.SignatureLine(VerifierKey.Name, VerifierKey.KeyId, signature);

@@ -3,9 +3,10 @@ namespace Exchange.Server.Audit;
 /// <summary>
 /// What an operation decided: its result, or a <see cref="Denial"/> it has recorded. The one way
 /// a denial leaves a unit of work: returned, not thrown, so that the unit commits its record
-/// (a thrown exception rolls the unit back), and visible where the service answers.
+/// (a thrown exception rolls the unit back), and visible where the service answers. A class, so
+/// that no decision exists that was not made (a default value would read as allowed).
 /// </summary>
-internal readonly struct Decision<T>
+internal sealed class Decision<T>
 {
     private readonly T? _value;
 
@@ -23,5 +24,5 @@ internal readonly struct Decision<T>
 
     public static implicit operator Decision<T>(T value) => new(value, null);
 
-    public static implicit operator Decision<T>(Denial denial) => new(default, denial);
+    public static implicit operator Decision<T>(Denial denial) => new(default, denial ?? throw new ArgumentNullException(nameof(denial)));
 }

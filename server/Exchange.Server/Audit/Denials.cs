@@ -1,5 +1,4 @@
 using Exchange.Server.Storage;
-using Exchange.V1;
 
 namespace Exchange.Server.Audit;
 
@@ -13,7 +12,7 @@ internal static class Denials
     public static Denial Deny(this WriteUnit unit, AuditEntry entry, string reason)
     {
         var details = new Dictionary<string, string>(entry.Details ?? new Dictionary<string, string>()) { ["reason"] = reason };
-        unit.Record(entry with { Outcome = AuditOutcome.Denied, Details = details });
+        unit.Record(entry with { Outcome = Outcome.Denied, Details = details });
         return new Denial(entry.Action, reason);
     }
 }

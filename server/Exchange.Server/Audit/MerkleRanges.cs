@@ -1,3 +1,4 @@
+using Exchange.Server.Storage;
 using Exchange.Transparency;
 
 namespace Exchange.Server.Audit;

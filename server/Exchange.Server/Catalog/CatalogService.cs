@@ -11,7 +11,7 @@ namespace Exchange.Server.Catalog;
 /// exchange.v1.CatalogService: parses and validates each request, runs the catalog operation
 /// (<see cref="CatalogStore"/>, under <see cref="DatasetPolicy"/>) and answers with its result.
 /// </summary>
-internal sealed class CatalogService(CatalogStore store, PageTokens pageTokens, TimeProvider time, ExchangeTelemetry telemetry)
+internal sealed class CatalogService(CatalogStore store, RevisionStore revisions, PageTokens pageTokens, TimeProvider time, ExchangeTelemetry telemetry)
     : V1.CatalogService.CatalogServiceBase
 {
     public override async Task<CreateDatasetResponse> CreateDataset(CreateDatasetRequest request, ServerCallContext context)
@@ -106,7 +106,7 @@ internal sealed class CatalogService(CatalogStore store, PageTokens pageTokens, 
         var id = RevisionId.Parse(request.Name);
         _ = await store.GetVisibleAsync(id.Dataset, caller, context.CancellationToken) ?? throw Errors.NotFound(request.Name);
 
-        var revision = await store.GetRevisionAsync(id, context.CancellationToken) ?? throw Errors.NotFound(request.Name);
+        var revision = await revisions.GetAsync(id, context.CancellationToken) ?? throw Errors.NotFound(request.Name);
         return new GetRevisionResponse { Revision = revision.ToProto() };
     }
 
@@ -119,7 +119,7 @@ internal sealed class CatalogService(CatalogStore store, PageTokens pageTokens, 
         var after = pageTokens.Decode(request.PageToken, scope);
         _ = await store.GetVisibleAsync(id, caller, context.CancellationToken) ?? throw Errors.NotFound(request.Parent);
 
-        var (page, next) = await store.ListRevisionsAsync(id, after, pageSize, context.CancellationToken);
+        var (page, next) = await revisions.ListAsync(id, after, pageSize, context.CancellationToken);
         var response = new ListRevisionsResponse { NextPageToken = next is { } n ? pageTokens.Encode(scope, n) : "" };
         response.Revisions.Add(page.Select(r => r.ToProto()));
         return response;

@@ -21,7 +21,6 @@ internal sealed class CatalogStore(Database database) : ICatalog
         d.delist_reason
         """;
 
-    private const string RevisionColumns = "r.number, r.size_bytes, r.sha256, r.media_type, r.create_time";
 
     /// <summary>
     /// Stores a new DRAFT dataset owned by <paramref name="caller"/> and records it, or records and
@@ -36,7 +35,7 @@ internal sealed class CatalogStore(Database database) : ICatalog
             var provider = caller.Participant;
             if (!DatasetPolicy.CanCreate(caller))
             {
-                return unit.Deny(new AuditEntry(provider, AuditActions.DatasetCreate, "datasets", V1.AuditOutcome.Denied),
+                return unit.Deny(new AuditEntry(provider, AuditActions.DatasetCreate, "datasets", Outcome.Denied),
                     "Only participants with the 'provider' role may create datasets.");
             }
 
@@ -70,7 +69,7 @@ internal sealed class CatalogStore(Database database) : ICatalog
                 IdempotencyKeys.Remember(unit.Connection, unit.Transaction, provider, "CreateDataset", requestId, fingerprint, id.Name, micros);
             }
 
-            unit.Record(new AuditEntry(provider, AuditActions.DatasetCreate, id.Name, V1.AuditOutcome.Success,
+            unit.Record(new AuditEntry(provider, AuditActions.DatasetCreate, id.Name, Outcome.Success,
                 Dataset: id.Name, DatasetProvider: provider,
                 Details: new Dictionary<string, string> { ["title"] = draft.Title, ["classification"] = ContractName(draft.Classification) }));
             return Find(unit, id)!.Dataset;
@@ -87,7 +86,7 @@ internal sealed class CatalogStore(Database database) : ICatalog
             var row = FindForChange(unit, id, caller);
             if (!DatasetPolicy.CanEdit(caller, row.Dataset))
             {
-                return unit.Deny(Entry(caller, AuditActions.DatasetUpdate, row.Dataset, V1.AuditOutcome.Denied),
+                return unit.Deny(Entry(caller, AuditActions.DatasetUpdate, row.Dataset, Outcome.Denied),
                     $"Only the provider of '{id.Name}' may update it.");
             }
 
@@ -104,7 +103,7 @@ internal sealed class CatalogStore(Database database) : ICatalog
             var dataset = row.Dataset;
             if (!DatasetPolicy.CanEdit(caller, dataset))
             {
-                return unit.Deny(Entry(caller, AuditActions.DatasetPublish, dataset, V1.AuditOutcome.Denied),
+                return unit.Deny(Entry(caller, AuditActions.DatasetPublish, dataset, Outcome.Denied),
                     $"Only the provider of '{id.Name}' may publish it.");
             }
 
@@ -129,7 +128,7 @@ internal sealed class CatalogStore(Database database) : ICatalog
             var dataset = row.Dataset;
             if (!DatasetPolicy.CanDelist(caller, dataset))
             {
-                return unit.Deny(Entry(caller, AuditActions.DatasetDelist, dataset, V1.AuditOutcome.Denied),
+                return unit.Deny(Entry(caller, AuditActions.DatasetDelist, dataset, Outcome.Denied),
                     $"Only the provider of '{id.Name}' or an operator may delist it.");
             }
 
@@ -205,33 +204,6 @@ internal sealed class CatalogStore(Database database) : ICatalog
             return KeysetPage.From(rows.Select(r => (r.Seq, r.Dataset)).ToList(), pageSize);
         }, cancellationToken);
 
-    public Task<Revision?> GetRevisionAsync(RevisionId id, CancellationToken cancellationToken) =>
-        database.ReadAsync(async (connection, ct) =>
-        {
-            using var command = connection.Command($"""
-                SELECT {RevisionColumns}
-                FROM revisions r JOIN datasets d ON d.seq = r.dataset_seq
-                WHERE d.id = @id AND r.number = @n
-                """).With("@id", id.Dataset.Value).With("@n", id.Number);
-            return (await command.ListAsync(reader => ReadRevision(reader, id.Dataset), ct)).SingleOrDefault();
-        }, cancellationToken);
-
-    /// <summary>One page of a dataset's revisions, oldest first, after revision number <paramref name="after"/>.</summary>
-    public Task<(IReadOnlyList<Revision> Page, long? Next)> ListRevisionsAsync(DatasetId id, long after, int pageSize,
-        CancellationToken cancellationToken) =>
-        database.ReadAsync<(IReadOnlyList<Revision>, long?)>(async (connection, ct) =>
-        {
-            using var command = connection.Command($"""
-                SELECT {RevisionColumns}
-                FROM revisions r JOIN datasets d ON d.seq = r.dataset_seq
-                WHERE d.id = @id AND r.number > @after
-                ORDER BY r.number
-                LIMIT @limit
-                """).With("@id", id.Value).With("@after", after).With("@limit", pageSize + 1);
-            var revisions = await command.ListAsync(reader => (reader.GetInt64(0), ReadRevision(reader, id)), ct);
-            return KeysetPage.From(revisions, pageSize);
-        }, cancellationToken);
-
     /// <summary>
     /// The dataset a change is asked of: NOT_FOUND when it does not exist, or when
     /// <paramref name="caller"/> may not see it (the same answer, so a change leaks nothing).
@@ -275,11 +247,11 @@ internal sealed class CatalogStore(Database database) : ICatalog
             WriteTags(unit, row.Seq, changed.Tags);
         }
 
-        unit.Record(Entry(caller, action, changed, V1.AuditOutcome.Success) with { Details = details });
+        unit.Record(Entry(caller, action, changed, Outcome.Success) with { Details = details });
         return Find(unit, changed.Id)!.Dataset;
     }
 
-    private static AuditEntry Entry(Caller caller, string action, Dataset dataset, V1.AuditOutcome outcome) =>
+    private static AuditEntry Entry(Caller caller, string action, Dataset dataset, Outcome outcome) =>
         new(caller.Participant, action, dataset.Id.Name, outcome, Dataset: dataset.Id.Name, DatasetProvider: dataset.Provider);
 
     private static Dataset Apply(string path, DatasetFields from, Dataset to) => path switch
@@ -336,13 +308,6 @@ internal sealed class CatalogStore(Database database) : ICatalog
             DelistReason: reader.GetString(12));
         return new DatasetRow(reader.GetInt64(0), dataset, reader.FieldCount > 13 && reader.GetBoolean(13));
     }
-
-    private static Revision ReadRevision(DbDataReader reader, DatasetId dataset) => new(
-        new RevisionId(dataset, reader.GetInt64(0)),
-        SizeBytes: reader.GetInt64(1),
-        Sha256: (byte[])reader[2],
-        MediaType: reader.GetString(3),
-        CreateTime: Timestamps.ToTime(reader.GetInt64(4)));
 
     private static void WriteTags(WriteUnit unit, long seq, IEnumerable<string> tags)
     {

@@ -27,8 +27,11 @@ internal readonly partial record struct DatasetId(string Value)
                 : $"{field} '{name}' is not a dataset name; expected 'datasets/{{id}}'.");
     }
 
-    /// <summary>The id in a dataset name this gateway formatted itself (e.g. one stored in a row).</summary>
-    public static DatasetId FromName(string name) => new(name["datasets/".Length..]);
+    /// <summary>The id in a dataset name this gateway formatted itself (e.g. one stored in a row); a malformed one is a server fault.</summary>
+    public static DatasetId FromName(string name) =>
+        Pattern().Match(name) is { Success: true } match
+            ? new DatasetId(match.Groups[1].Value)
+            : throw new InvalidOperationException($"A stored dataset name is malformed: '{name}'.");
 
     public override string ToString() => Name;
 

@@ -3,7 +3,7 @@ using Exchange.Server.Security;
 
 namespace Exchange.Server.Catalog;
 
-/// <summary>Who may see and act on a dataset (DESIGN.md, Participants and roles).</summary>
+/// <summary>Who may see and act on a dataset (the roles: Security/Roles.cs).</summary>
 internal static class DatasetPolicy
 {
     /// <summary>Creating a dataset takes the provider role.</summary>

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using Exchange.Server.Catalog.Model;
+using Exchange.Server.Paging;
 using Exchange.Server.Storage;
 
 namespace Exchange.Server.Catalog;
@@ -48,6 +49,31 @@ internal sealed class RevisionStore(Database database) : IRevisions
         return reader.Read() ? Read(reader, id.Dataset) : null;
     }
 
+    /// <summary>The revision, or null.</summary>
+    public Task<Revision?> GetAsync(RevisionId id, CancellationToken cancellationToken) =>
+        database.ReadAsync(async (connection, ct) =>
+        {
+            await using var command = connection.Command($"""
+                SELECT {Columns} FROM revisions r JOIN datasets d ON d.seq = r.dataset_seq
+                WHERE d.id = @id AND r.number = @n
+                """).With("@id", id.Dataset.Value).With("@n", id.Number);
+            return (await command.ListAsync(reader => Read(reader, id.Dataset).Revision, ct)).SingleOrDefault();
+        }, cancellationToken);
+
+    /// <summary>One page of a dataset's revisions, oldest first, after revision number <paramref name="after"/>.</summary>
+    public Task<(IReadOnlyList<Revision> Page, long? Next)> ListAsync(DatasetId id, long after, int pageSize, CancellationToken cancellationToken) =>
+        database.ReadAsync<(IReadOnlyList<Revision>, long?)>(async (connection, ct) =>
+        {
+            await using var command = connection.Command($"""
+                SELECT {Columns} FROM revisions r JOIN datasets d ON d.seq = r.dataset_seq
+                WHERE d.id = @id AND r.number > @after
+                ORDER BY r.number
+                LIMIT @limit
+                """).With("@id", id.Value).With("@after", after).With("@limit", pageSize + 1);
+            var revisions = await command.ListAsync(reader => (reader.GetInt64(0), Read(reader, id).Revision), ct);
+            return KeysetPage.From(revisions, pageSize);
+        }, cancellationToken);
+
     /// <summary>The blobs that revisions refer to: every other blob is left over from an interrupted upload.</summary>
     public Task<HashSet<string>> ReferencedBlobsAsync(CancellationToken cancellationToken) =>
         database.ReadAsync(async (connection, ct) =>
@@ -79,9 +105,7 @@ internal sealed class RevisionStore(Database database) : IRevisions
     private static StoredRevision Read(DbDataReader reader, DatasetId dataset)
     {
         var revision = new Revision(new RevisionId(dataset, reader.GetInt64(0)), reader.GetInt64(1), (byte[])reader[2], reader.GetString(3),
-            FromMicros(reader.GetInt64(4)));
+            Timestamps.ToTime(reader.GetInt64(4)));
         return new StoredRevision(revision, reader.GetString(5), (byte[])reader[6], reader.GetString(7), reader.GetInt32(8));
     }
-
-    private static DateTimeOffset FromMicros(long micros) => DateTimeOffset.UnixEpoch.AddTicks(micros * 10);
 }

@@ -25,6 +25,7 @@ internal sealed class ExchangeOptionsValidation(IHostEnvironment environment, IC
             .. TlsSetup.Problems(options.Tls, configuration[WebHostDefaults.ServerUrlsKey]),
             .. Security.AuthenticationSetup.Problems(options.Auth, options.Tls),
             .. Storage.StorageSetup.Problems(options),
+            .. Audit.AuditSetup.Problems(options),
             .. Transfers.TransferSetup.Problems(options),
             .. GrpcSetup.Problems(options),
         ];

@@ -55,18 +55,6 @@ internal sealed class ExchangeTelemetry : IDisposable
     public void Denied(string reason, string action = "") =>
         _denials.Add(1, new TagList { { "reason", reason }, { "action", action } });
 
-    /// <summary>The denial reason a status stands for, e.g. permission_denied.</summary>
-    public static string Reason(Grpc.Core.StatusCode status) => status switch
-    {
-        Grpc.Core.StatusCode.PermissionDenied => "permission_denied",
-        Grpc.Core.StatusCode.NotFound => "not_found",
-        Grpc.Core.StatusCode.FailedPrecondition => "failed_precondition",
-        Grpc.Core.StatusCode.InvalidArgument => "invalid_argument",
-        Grpc.Core.StatusCode.ResourceExhausted => "resource_exhausted",
-        Grpc.Core.StatusCode.Unauthenticated => "unauthenticated",
-        _ => status.ToString().ToLowerInvariant(),
-    };
-
     /// <summary>A caller asked for an object it was told does not exist; <paramref name="reason"/>: missing, hidden or missing_or_hidden.</summary>
     public void Probed(string kind, string reason) => _probes.Add(1, new TagList { { "kind", kind }, { "reason", reason } });
 

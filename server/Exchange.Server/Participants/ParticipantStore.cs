@@ -85,22 +85,15 @@ internal sealed class ParticipantStore(Database database)
         }, cancellationToken);
 
     /// <summary>Every recorded state, for the in-memory set of suspensions.</summary>
-    internal static List<StoredState> LoadStates(DbConnection connection)
+    internal static async Task<List<StoredState>> LoadStatesAsync(DbConnection connection, CancellationToken cancellationToken)
     {
-        using var command = connection.Command($"SELECT {Columns} FROM participants p");
-        using var reader = command.ExecuteReader();
-        var states = new List<StoredState>();
-        while (reader.Read())
-        {
-            states.Add(Read(reader, 0).State);
-        }
-
-        return states;
+        await using var command = connection.Command($"SELECT {Columns} FROM participants p");
+        return await command.ListAsync(reader => Read(reader, 0).State, cancellationToken);
     }
 
     /// <summary>Records and returns the denial of a caller who may not change participants' states.</summary>
     private static Denial DenyChange(WriteUnit unit, Caller caller, string id, string action, string verb) =>
-        unit.Deny(new AuditEntry(caller.Participant, action, ParticipantNames.Format(id), V1.AuditOutcome.Denied, Subject: id),
+        unit.Deny(new AuditEntry(caller.Participant, action, ParticipantNames.Format(id), Outcome.Denied, Subject: id),
             $"Only an operator may {verb} a participant.");
 
     private static (Participant, StoredState) Change(WriteUnit unit, Caller caller, string id, Row? row, ParticipantState state, string reason,
@@ -124,7 +117,7 @@ internal sealed class ParticipantStore(Database database)
             .With("@suspend", suspended ? now : null)
             .With("@now", now)
             .ExecuteNonQuery();
-        unit.Record(new AuditEntry(caller.Participant, action, ParticipantNames.Format(id), V1.AuditOutcome.Success, Subject: id,
+        unit.Record(new AuditEntry(caller.Participant, action, ParticipantNames.Format(id), Outcome.Success, Subject: id,
             Details: reason.Length == 0 ? null : new Dictionary<string, string> { ["reason"] = reason }));
 
         var changed = Find(unit, id)!;

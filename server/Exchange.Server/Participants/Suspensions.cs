@@ -37,7 +37,8 @@ internal sealed class Suspensions : Storage.IReplicaListener
     void Storage.IReplicaListener.Heard(string payload) => TryApply(payload);
 
     /// <summary>Takes every stored state: at start, and when a replica reconnects to the announcements.</summary>
-    void Storage.IReplicaListener.CatchUp(System.Data.Common.DbConnection connection) => Load(ParticipantStore.LoadStates(connection));
+    async Task Storage.IReplicaListener.CatchUpAsync(System.Data.Common.DbConnection connection, CancellationToken cancellationToken) =>
+        Load(await ParticipantStore.LoadStatesAsync(connection, cancellationToken));
 
     /// <summary>Takes <paramref name="participant"/>'s state at <paramref name="version"/>, unless a newer one is known already.</summary>
     public void Apply(string participant, long version, bool suspended, string reason)

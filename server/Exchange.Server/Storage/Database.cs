@@ -3,7 +3,6 @@ using System.Diagnostics;
 using System.Data.Common;
 using System.Globalization;
 using System.Threading.Channels;
-using Exchange.Server.Audit;
 
 namespace Exchange.Server.Storage;
 

@@ -19,5 +19,5 @@ internal interface IReplicaListener
     /// Catches up, from the database, with whatever may have been announced while nobody listened:
     /// at start, and each time the listening connection is made again.
     /// </summary>
-    void CatchUp(DbConnection connection);
+    Task CatchUpAsync(DbConnection connection, CancellationToken cancellationToken);
 }

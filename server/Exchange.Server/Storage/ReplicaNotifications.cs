@@ -46,7 +46,7 @@ internal sealed partial class ReplicaNotifications(DatabaseEngine engine, Databa
 
                 foreach (var listener in _listeners.Values)
                 {
-                    listener.CatchUp(connection);
+                    await listener.CatchUpAsync(connection, stoppingToken);
                 }
 
                 while (true)

@@ -9,7 +9,7 @@ namespace Exchange.Server.Storage;
 /// </summary>
 internal sealed partial class StorageInitializer
 {
-    public StorageInitializer(DatabaseEngine engine, Audit.CheckpointSigner signer, IEnumerable<IReplicaListener> listeners, TimeProvider time,
+    public StorageInitializer(DatabaseEngine engine, IEnumerable<IReplicaListener> listeners, TimeProvider time,
         ILogger<StorageInitializer> logger)
     {
         engine.Prepare();
@@ -17,14 +17,21 @@ internal sealed partial class StorageInitializer
         var version = Migrations.Apply(connection, engine, time);
         PageTokenKey = ServerSecrets.GetOrCreate(connection, engine, "page-token-key", 32);
         // Not a secret, but generated the same way: once per log, shared by every replica of it.
-        signer.UseLogId(Convert.ToHexStringLower(ServerSecrets.GetOrCreate(connection, engine, "audit-log-id", 16)));
+        LogId = Convert.ToHexStringLower(ServerSecrets.GetOrCreate(connection, engine, "audit-log-id", 16));
         foreach (var listener in listeners)
         {
-            listener.CatchUp(connection);
+            // The host creates services synchronously; this runs once, before any call, with no synchronization context to deadlock on.
+            listener.CatchUpAsync(connection, CancellationToken.None).GetAwaiter().GetResult();
         }
 
-        LogReady(logger, engine.Location, version, signer.LogId);
+        LogReady(logger, engine.Location, version, LogId);
     }
+
+    /// <summary>
+    /// The id of the audit log, signed into its checkpoints: generated with the database, so a new
+    /// database is a new log even under the same origin and key.
+    /// </summary>
+    public string LogId { get; }
 
     /// <summary>The key that authenticates page tokens, shared by every replica of the exchange.</summary>
     public byte[] PageTokenKey { get; }

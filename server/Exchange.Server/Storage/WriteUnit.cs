@@ -1,5 +1,4 @@
 using System.Data.Common;
-using Exchange.Server.Audit;
 using Exchange.Transparency;
 
 namespace Exchange.Server.Storage;

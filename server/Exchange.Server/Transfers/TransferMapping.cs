@@ -1,6 +1,4 @@
-using Exchange.Server.Catalog.Model;
 using Exchange.Server.Transfers.Model;
-using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 
 namespace Exchange.Server.Transfers;
@@ -23,14 +21,5 @@ internal static class TransferMapping
         CreateTime = Timestamp.FromDateTimeOffset(transfer.CreateTime),
         EndTime = transfer.EndTime is { } end ? Timestamp.FromDateTimeOffset(end) : null,
         FailureReason = transfer.FailureReason,
-    };
-
-    public static V1.Revision RevisionToProto(Revision revision) => new()
-    {
-        Name = revision.Id.Name,
-        SizeBytes = revision.SizeBytes,
-        Sha256 = ByteString.CopyFrom(revision.Sha256),
-        MediaType = revision.MediaType,
-        CreateTime = Timestamp.FromDateTimeOffset(revision.CreateTime),
     };
 }

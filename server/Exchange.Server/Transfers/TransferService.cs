@@ -42,7 +42,7 @@ internal sealed class TransferService(TransferStore transfers, UploadPipeline up
 
         var revision = Errors.Allowed(await uploads.ReserveAsync(caller, dataset, context.CancellationToken), telemetry);
         var stored = await uploads.StoreAsync(caller, revision, declared, messages, context.CancellationToken);
-        return new V1.UploadResponse { Revision = TransferMapping.RevisionToProto(stored) };
+        return new V1.UploadResponse { Revision = stored.ToProto() };
     }
 
     public override async Task Download(V1.DownloadRequest request, IServerStreamWriter<V1.DownloadResponse> responseStream, ServerCallContext context)

@@ -75,7 +75,7 @@ internal sealed class TransferStore(Database database, IRevisions revisions, IGr
             }
 
             var stored = revisions.Find(unit, new RevisionId(grant.Dataset, number))
-                ?? throw Refusal.NotFound(ask.Revision is { } r ? r.Name : grant.Dataset.Name);
+                ?? throw Refusal.NotVisible(ask.Revision is { } r ? r.Name : grant.Dataset.Name);
             if (ask.Revision is { } asked && resumed is not null && RevisionNumber(resumed) != asked.Number)
             {
                 throw Refusal.Invalid($"'{resumed.Id.Name}' is a transfer of {resumed.Revision!.Value.Name}, not of revision {asked.Number}.");
@@ -103,7 +103,7 @@ internal sealed class TransferStore(Database database, IRevisions revisions, IGr
                     UPDATE transfers SET state = @state, end_time = NULL, failure_reason = '', attempt = attempt + 1, gateway = @gateway
                     WHERE id = @id RETURNING attempt
                     """).With("@state", (int)TransferState.Started).With("@gateway", gateway.Id).With("@id", id.Value).ExecuteScalar()!;
-                unit.Record(Entry(caller, AuditActions.TransferResume, id, grant, V1.AuditOutcome.Success, new()
+                unit.Record(Entry(caller, AuditActions.TransferResume, id, grant, Outcome.Success, new()
                 {
                     ["offset"] = offset,
                     ["revision"] = stored.Revision.Id.Name,
@@ -113,8 +113,7 @@ internal sealed class TransferStore(Database database, IRevisions revisions, IGr
             else
             {
                 id = TransferId.New();
-                Insert(unit, id, grant, number, ask.Purpose, TransferState.Started, stored.Revision.SizeBytes, "");
-                unit.Command("UPDATE transfers SET gateway = @gateway WHERE id = @id").With("@gateway", gateway.Id).With("@id", id.Value).ExecuteNonQuery();
+                Insert(unit, id, grant, number, ask.Purpose, TransferState.Started, stored.Revision.SizeBytes, "", gateway.Id);
                 if (ask.RequestId.Length > 0)
                 {
                     IdempotencyKeys.Remember(unit.Connection, unit.Transaction, caller.Participant, "Download", ask.RequestId, ask.Fingerprint, id.Value,
@@ -122,7 +121,7 @@ internal sealed class TransferStore(Database database, IRevisions revisions, IGr
                 }
 
                 grants.CountTransfer(unit, grant.Id);
-                unit.Record(Entry(caller, AuditActions.TransferStart, id, grant, V1.AuditOutcome.Success, new()
+                unit.Record(Entry(caller, AuditActions.TransferStart, id, grant, Outcome.Success, new()
                 {
                     ["grant"] = grant.Id.Name,
                     ["revision"] = stored.Revision.Id.Name,
@@ -164,7 +163,7 @@ internal sealed class TransferStore(Database database, IRevisions revisions, IGr
             };
             details[completed ? "sha256" : "reason"] = detail;
             var index = unit.Record(Entry(caller, completed ? AuditActions.TransferComplete : AuditActions.TransferFail, transfer.Id, grant,
-                completed ? V1.AuditOutcome.Success : V1.AuditOutcome.Failed, details));
+                completed ? Outcome.Success : Outcome.Failed, details));
             if (completed)
             {
                 unit.Command("UPDATE transfers SET receipt_index = @index WHERE id = @id")
@@ -232,7 +231,7 @@ internal sealed class TransferStore(Database database, IRevisions revisions, IGr
                     """).With("@failed", (int)TransferState.Failed).With("@now", Timestamps.ToMicros(unit.Now)).With("@reason", OrphanReason)
                     .With("@id", id.Value).With("@started", (int)TransferState.Started).ExecuteNonQuery();
                 var transfer = Find(unit.Connection, unit.Transaction, id)!;
-                unit.Record(new AuditEntry(AuditActions.GatewayActor, AuditActions.TransferFail, transfer.Id.Name, V1.AuditOutcome.Failed,
+                unit.Record(new AuditEntry(AuditActions.GatewayActor, AuditActions.TransferFail, transfer.Id.Name, Outcome.Failed,
                     Dataset: transfer.Dataset.Name, Subject: transfer.Consumer, DatasetProvider: transfer.Provider,
                     Details: new Dictionary<string, string>
                     {
@@ -341,10 +340,10 @@ internal sealed class TransferStore(Database database, IRevisions revisions, IGr
         if (caller.Participant == grant.Consumer)
         {
             // The consumer's own refused attempt is a transfer it can list; anyone else's is only an audit event.
-            Insert(unit, id, grant, 0, purpose, TransferState.Denied, 0, reason);
+            Insert(unit, id, grant, 0, purpose, TransferState.Denied, 0, reason, gateway: "");
         }
 
-        return unit.Deny(Entry(caller, AuditActions.TransferStart, id, grant, V1.AuditOutcome.Denied,
+        return unit.Deny(Entry(caller, AuditActions.TransferStart, id, grant, Outcome.Denied,
             new() { ["grant"] = grant.Id.Name, ["purpose"] = purpose }), reason);
     }
 
@@ -357,19 +356,21 @@ internal sealed class TransferStore(Database database, IRevisions revisions, IGr
 
     private static string RevisionName(Transfer transfer) => transfer.Revision?.Name ?? "";
 
+    /// <summary>Inserts a transfer; a streaming one names the gateway process serving it (none for a denied one).</summary>
     private static void Insert(WriteUnit unit, TransferId id, Grant grant, long revision, string purpose, TransferState state, long size,
-        string reason) =>
+        string reason, string gateway) =>
         unit.Command("""
-            INSERT INTO transfers (id, grant_id, dataset_id, revision, consumer, provider, purpose, state, size_bytes, create_time, end_time, failure_reason)
-            VALUES (@id, @grant, @dataset, @revision, @consumer, @provider, @purpose, @state, @size, @now, @end, @reason)
+            INSERT INTO transfers (id, grant_id, dataset_id, revision, consumer, provider, purpose, state, size_bytes, create_time, end_time, failure_reason, gateway)
+            VALUES (@id, @grant, @dataset, @revision, @consumer, @provider, @purpose, @state, @size, @now, @end, @reason, @gateway)
             """)
             .With("@id", id.Value).With("@grant", grant.Id.Value).With("@dataset", grant.Dataset.Value)
             .With("@revision", revision).With("@consumer", grant.Consumer).With("@provider", grant.Provider).With("@purpose", purpose)
             .With("@state", (int)state).With("@size", size).With("@now", Timestamps.ToMicros(unit.Now))
             .With("@end", state == TransferState.Denied ? Timestamps.ToMicros(unit.Now) : null).With("@reason", reason)
+            .With("@gateway", gateway)
             .ExecuteNonQuery();
 
-    private static AuditEntry Entry(Caller caller, string action, TransferId transfer, Grant grant, V1.AuditOutcome outcome,
+    private static AuditEntry Entry(Caller caller, string action, TransferId transfer, Grant grant, Outcome outcome,
         Dictionary<string, string> details) =>
         new(caller.Participant, action, transfer.Name, outcome, Dataset: grant.Dataset.Name, Subject: grant.Consumer,
             DatasetProvider: grant.Provider, Details: details);

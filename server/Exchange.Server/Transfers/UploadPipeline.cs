@@ -36,10 +36,10 @@ internal sealed class UploadPipeline(Database database, IRevisions revisions, IC
     public Task<Decision<RevisionId>> ReserveAsync(Caller caller, DatasetId id, CancellationToken cancellationToken) =>
         database.WriteAsync<Decision<RevisionId>>(unit =>
         {
-            var dataset = datasets.FindVisible(unit, id, caller) ?? throw Refusal.NotFound(id.Name);
+            var dataset = datasets.FindVisible(unit, id, caller) ?? throw Refusal.NotVisible(id.Name);
             if (!DatasetPolicy.CanEdit(caller, dataset))
             {
-                return unit.Deny(new AuditEntry(caller.Participant, AuditActions.RevisionUpload, id.Name, V1.AuditOutcome.Denied,
+                return unit.Deny(new AuditEntry(caller.Participant, AuditActions.RevisionUpload, id.Name, Outcome.Denied,
                     Dataset: id.Name, DatasetProvider: dataset.Provider), $"Only the provider of '{id.Name}' may upload revisions of it.");
             }
 
@@ -190,9 +190,9 @@ internal sealed class UploadPipeline(Database database, IRevisions revisions, IC
         database.WriteAsync(unit =>
         {
             var id = uploaded.Revision.Id;
-            var dataset = datasets.FindVisible(unit, id.Dataset, caller) ?? throw Refusal.NotFound(id.Dataset.Name);
+            var dataset = datasets.FindVisible(unit, id.Dataset, caller) ?? throw Refusal.NotVisible(id.Dataset.Name);
             var revision = revisions.Add(unit, uploaded with { Revision = uploaded.Revision with { CreateTime = unit.Now } });
-            unit.Record(new AuditEntry(caller.Participant, AuditActions.RevisionUpload, id.Name, V1.AuditOutcome.Success,
+            unit.Record(new AuditEntry(caller.Participant, AuditActions.RevisionUpload, id.Name, Outcome.Success,
                 Dataset: dataset.Id.Name, DatasetProvider: dataset.Provider, Details: new Dictionary<string, string>
                 {
                     ["size_bytes"] = revision.SizeBytes.ToString(CultureInfo.InvariantCulture),

@@ -1,4 +1,3 @@
-using Exchange.Server.Audit;
 using Exchange.Server.Storage;
 using Exchange.Tests.Catalog;
 using Exchange.Tests.Infrastructure;
@@ -253,7 +252,7 @@ public sealed class AuditLogTests : IDisposable
     {
         _ = _factory.Server;
         var database = _factory.Services.GetRequiredService<Database>();
-        var entry = new AuditEntry("acme", "test.write", "datasets/x", AuditOutcome.Success);
+        var entry = new AuditEntry("acme", "test.write", "datasets/x", Exchange.Server.Storage.Outcome.Success);
 
         await Assert.ThrowsAsync<InvalidOperationException>(() => database.WriteAsync<long>(context =>
         {
@@ -279,7 +278,7 @@ public sealed class AuditLogTests : IDisposable
     {
         _ = _factory.Server;
         var database = _factory.Services.GetRequiredService<Database>();
-        var entry = new AuditEntry("acme", "test.write", "datasets/x", AuditOutcome.Success);
+        var entry = new AuditEntry("acme", "test.write", "datasets/x", Exchange.Server.Storage.Outcome.Success);
         await database.WriteAsync(context => context.Record(entry), CancellationToken.None);
 
         // The next leaf's node id is taken, so the append fails part-way; the unit hides the error.
@@ -310,7 +309,7 @@ public sealed class AuditLogTests : IDisposable
     [Fact]
     public void Identical_records_get_different_leaves_so_sibling_hashes_reveal_nothing()
     {
-        var entry = new AuditEntry("acme", "test.write", "datasets/x", AuditOutcome.Success);
+        var entry = new AuditEntry("acme", "test.write", "datasets/x", Exchange.Server.Storage.Outcome.Success);
         var time = DateTimeOffset.UtcNow;
         Assert.NotEqual(entry.Encode(time), entry.Encode(time));
         Assert.Equal(16, AuditRecord.Parser.ParseFrom(entry.Encode(time)).Nonce.Length);

@@ -252,7 +252,7 @@ public sealed class TwoReplicaTests(S3Server s3) : IClassFixture<S3Server>, IDis
         // The writer finds its connection dead before a group starts and carries on over a new one;
         // readers whose pooled connections died read again on fresh ones.
         var database = a.Services.GetRequiredService<Exchange.Server.Storage.Database>();
-        var entry = new Exchange.Server.Audit.AuditEntry("acme", "test.write", "datasets/x", AuditOutcome.Success);
+        var entry = new Exchange.Server.Storage.AuditEntry("acme", "test.write", "datasets/x", Exchange.Server.Storage.Outcome.Success);
         var index = await database.WriteAsync(unit => unit.Record(entry), CancellationToken.None);
 
         using var auditor = b.As(Participant.Auditor);

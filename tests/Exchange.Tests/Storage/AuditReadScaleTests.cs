@@ -3,7 +3,6 @@ using Exchange.Server.Audit;
 using Exchange.Server.Security;
 using Exchange.Server.Storage;
 using Exchange.Tests.Infrastructure;
-using Exchange.V1;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;
 
@@ -114,7 +113,7 @@ public sealed class AuditReadScaleTests(ITestOutputHelper output) : IDisposable
                     var consumer = consumers[n % consumers.Length];
                     var action = actions[n % actions.Length];
                     unit.Record(new AuditEntry(action.StartsWith("access.approve", StringComparison.Ordinal) ? provider : consumer, action,
-                        $"transfers/t{n}", AuditOutcome.Success, Dataset: $"datasets/{provider}{n % 40}", Subject: consumer, DatasetProvider: provider));
+                        $"transfers/t{n}", Exchange.Server.Storage.Outcome.Success, Dataset: $"datasets/{provider}{n % 40}", Subject: consumer, DatasetProvider: provider));
                 }
 
                 return 0;

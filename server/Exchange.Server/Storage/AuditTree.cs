@@ -1,8 +1,7 @@
 using System.Data.Common;
-using Exchange.Server.Storage;
 using Exchange.Transparency;
 
-namespace Exchange.Server.Audit;
+namespace Exchange.Server.Storage;
 
 /// <summary>
 /// The right edge of the log's Merkle tree, kept in memory by the single writer: the hashes of

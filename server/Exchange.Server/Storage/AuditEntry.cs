@@ -3,7 +3,7 @@ using Exchange.V1;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 
-namespace Exchange.Server.Audit;
+namespace Exchange.Server.Storage;
 
 /// <summary>
 /// What a state change records: the fields of an <see cref="AuditRecord"/> plus the dataset's
@@ -13,7 +13,7 @@ internal sealed record AuditEntry(
     string Actor,
     string Action,
     string Resource,
-    AuditOutcome Outcome,
+    Outcome Outcome,
     string Dataset = "",
     string Subject = "",
     string DatasetProvider = "",
@@ -37,7 +37,7 @@ internal sealed record AuditEntry(
             Action = Action,
             Resource = Resource,
             Dataset = Dataset,
-            Outcome = Outcome,
+            Outcome = (AuditOutcome)Outcome,
             Subject = Subject,
             Nonce = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(16)),
         };
