@@ -9,21 +9,11 @@ internal readonly partial record struct AccessRequestId(string Value)
 
     public static AccessRequestId New() => new(RandomIds.New());
 
-    public static AccessRequestId Parse(string name, string field = "name")
-    {
-        var match = Pattern().Match(name);
-        return match.Success
-            ? new AccessRequestId(match.Groups[1].Value)
-            : throw Errors.InvalidArgument(string.IsNullOrEmpty(name)
-                ? $"{field} is required: an access request name like 'accessRequests/abc123'."
-                : $"{field} '{name}' is not an access request name like 'accessRequests/abc123'.");
-    }
+    public static AccessRequestId Parse(string name, string field = "name") =>
+        new(ResourceIds.Parse(Pattern(), name, field, "an access request name like 'accessRequests/abc123'"));
 
     /// <summary>The id in an access request name this gateway formatted itself (e.g. one stored in a row); a malformed one is a server fault.</summary>
-    public static AccessRequestId FromName(string name) =>
-        Pattern().Match(name) is { Success: true } match
-            ? new AccessRequestId(match.Groups[1].Value)
-            : throw new InvalidOperationException($"A stored access request name is malformed: '{name}'.");
+    public static AccessRequestId FromName(string name) => new(ResourceIds.FromStored(Pattern(), name));
 
     public override string ToString() => Name;
 

@@ -9,15 +9,8 @@ internal readonly partial record struct GrantId(string Value)
 
     public static GrantId New() => new(RandomIds.New());
 
-    public static GrantId Parse(string name, string field = "name")
-    {
-        var match = Pattern().Match(name);
-        return match.Success
-            ? new GrantId(match.Groups[1].Value)
-            : throw Errors.InvalidArgument(string.IsNullOrEmpty(name)
-                ? $"{field} is required: a grant name like 'grants/abc123'."
-                : $"{field} '{name}' is not a grant name like 'grants/abc123'.");
-    }
+    public static GrantId Parse(string name, string field = "name") =>
+        new(ResourceIds.Parse(Pattern(), name, field, "a grant name like 'grants/abc123'"));
 
     public override string ToString() => Name;
 

@@ -17,21 +17,11 @@ internal readonly partial record struct DatasetId(string Value)
     public static DatasetId New() => new(RandomNumberGenerator.GetString(Alphabet, 12));
 
     /// <summary>The id in a dataset name, or INVALID_ARGUMENT naming <paramref name="field"/>.</summary>
-    public static DatasetId Parse(string name, string field = "name")
-    {
-        var match = Pattern().Match(name);
-        return match.Success
-            ? new DatasetId(match.Groups[1].Value)
-            : throw Errors.InvalidArgument(string.IsNullOrEmpty(name)
-                ? $"{field} is required: a dataset name like 'datasets/abc123'."
-                : $"{field} '{name}' is not a dataset name; expected 'datasets/{{id}}'.");
-    }
+    public static DatasetId Parse(string name, string field = "name") =>
+        new(ResourceIds.Parse(Pattern(), name, field, "a dataset name like 'datasets/abc123'", "a dataset name; expected 'datasets/{id}'"));
 
     /// <summary>The id in a dataset name this gateway formatted itself (e.g. one stored in a row); a malformed one is a server fault.</summary>
-    public static DatasetId FromName(string name) =>
-        Pattern().Match(name) is { Success: true } match
-            ? new DatasetId(match.Groups[1].Value)
-            : throw new InvalidOperationException($"A stored dataset name is malformed: '{name}'.");
+    public static DatasetId FromName(string name) => new(ResourceIds.FromStored(Pattern(), name));
 
     public override string ToString() => Name;
 

@@ -9,15 +9,8 @@ internal readonly partial record struct TransferId(string Value)
 
     public static TransferId New() => new(RandomIds.New());
 
-    public static TransferId Parse(string name, string field = "name")
-    {
-        var match = Pattern().Match(name);
-        return match.Success
-            ? new TransferId(match.Groups[1].Value)
-            : throw Errors.InvalidArgument(string.IsNullOrEmpty(name)
-                ? $"{field} is required: a transfer name like 'transfers/abc123'."
-                : $"{field} '{name}' is not a transfer name like 'transfers/abc123'.");
-    }
+    public static TransferId Parse(string name, string field = "name") =>
+        new(ResourceIds.Parse(Pattern(), name, field, "a transfer name like 'transfers/abc123'"));
 
     public override string ToString() => Name;
 
