@@ -19,6 +19,7 @@ internal sealed class ExchangeTelemetry : IDisposable
     private readonly Counter<long> _transferBytes;
     private readonly Histogram<double> _transferDuration;
     private readonly Counter<long> _probes;
+    private readonly Counter<long> _auditAppends;
 
     /// <summary>Instruments on the host's meter factory; without one (benchmarks, tools), on a meter of their own.</summary>
     public ExchangeTelemetry(IMeterFactory? meters = null)
@@ -28,21 +29,19 @@ internal sealed class ExchangeTelemetry : IDisposable
         _callDuration = _meter.CreateHistogram<double>("exchange.rpc.duration", "s", "Time from a call's start to its status");
         _denials = _meter.CreateCounter<long>("exchange.denials", description: "Calls refused, by reason");
         _transferBytes = _meter.CreateCounter<long>("exchange.transfer.bytes", description: "Revision bytes received (upload) and sent (download)");
+        _auditAppends = _meter.CreateCounter<long>("exchange.audit.appends", description: "Events durably appended to the audit log by this process");
         _transferDuration = _meter.CreateHistogram<double>("exchange.transfer.duration", "s", "Duration of uploads and downloads, by outcome");
         _probes = _meter.CreateCounter<long>("exchange.object.not_found",
             description: "NOT_FOUND answers for named objects, by kind and whether the object was missing or hidden from the caller");
     }
 
 
-    /// <summary>
-    /// Reports, whenever metrics are collected, the log's size as this process knows it and how many
-    /// events this process appended: read from the database, which knows nothing of metrics.
-    /// </summary>
-    public void ObserveLog(Func<long> size, Func<long> appended)
-    {
+    /// <summary>Reports the log's size as this process knows it, whenever metrics are collected.</summary>
+    public void ObserveLogSize(Func<long> size) =>
         _meter.CreateObservableGauge("exchange.audit.log_size", size, description: "Events in the audit log");
-        _meter.CreateObservableCounter("exchange.audit.appends", appended, description: "Events durably appended to the audit log by this process");
-    }
+
+    /// <summary>Counts events durably appended to the log by this process.</summary>
+    public void Appended(long events) => _auditAppends.Add(events);
 
     public void Call(string method, Grpc.Core.StatusCode status, TimeSpan duration)
     {

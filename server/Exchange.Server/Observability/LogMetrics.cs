@@ -7,9 +7,14 @@ internal sealed class LogMetrics(ExchangeTelemetry telemetry, Database database)
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        telemetry.ObserveLog(() => database.LogSize, () => database.Appended);
+        telemetry.ObserveLogSize(() => database.LogSize);
+        database.Appended += telemetry.Appended;
         return Task.CompletedTask;
     }
 
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        database.Appended -= telemetry.Appended;
+        return Task.CompletedTask;
+    }
 }

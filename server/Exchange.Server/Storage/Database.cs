@@ -35,8 +35,6 @@ internal sealed partial class Database : IAsyncDisposable
     private WriteUnit? _context;
     private readonly Task _writerLoop;
 
-    private long _appended;
-
     /// <summary>Loads the audit tree and starts the writer: the schema must be current (<see cref="StorageInitializer"/>).</summary>
     public Database(DatabaseEngine engine, TimeProvider time, ILogger<Database> logger)
     {
@@ -61,8 +59,8 @@ internal sealed partial class Database : IAsyncDisposable
     /// <summary>Leaves durably in the log, as far as this process knows: its own commits, or a larger size another replica announced.</summary>
     public long LogSize => Math.Max(Tree.CommittedSize, Volatile.Read(ref _announcedSize));
 
-    /// <summary>Events this process has appended to the log since it started.</summary>
-    public long Appended => Volatile.Read(ref _appended);
+    /// <summary>Raised on the writer after each group commit that appended to the log, with the number of events it appended.</summary>
+    public event Action<long>? Appended;
 
     /// <summary>
     /// Runs <paramref name="read"/> on a pooled reader connection, asynchronously where the engine
@@ -236,7 +234,11 @@ internal sealed partial class Database : IAsyncDisposable
         }
 
         Tree.Commit();
-        Interlocked.Add(ref _appended, Tree.Size - start.Size);
+        if (Tree.Size != start.Size)
+        {
+            Appended?.Invoke(Tree.Size - start.Size);
+        }
+
         foreach (var work in batch)
         {
             work.Complete();
