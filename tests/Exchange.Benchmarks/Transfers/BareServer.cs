@@ -28,6 +28,7 @@ internal static class BareServer
         builder.Services.AddGrpc(options => options.MaxReceiveMessageSize = 16 * 1024 * 1024);
         var app = builder.Build();
         app.MapGrpcService<BareTransfers>();
+        app.MapGrpcService<Unary.BareUnary>();
         await app.RunAsync();
     }
 }

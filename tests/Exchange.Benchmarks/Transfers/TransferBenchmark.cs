@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Exchange.Client;
 using Exchange.V1;
 using Google.Protobuf;
@@ -22,22 +20,18 @@ internal static class TransferBenchmark
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var gib = Option(args, "--gib", 1.0);
-        var rounds = (int)Option(args, "--rounds", 9);
-        var chunk = (int)Option(args, "--chunk", 262144);
-        var memoryGib = Option(args, "--memory-gib", 4.0);
+        var gib = Harness.Option(args, "--gib", 1.0);
+        var rounds = (int)Harness.Option(args, "--rounds", 9);
+        var chunk = (int)Harness.Option(args, "--chunk", 262144);
+        var memoryGib = Harness.Option(args, "--memory-gib", 4.0);
         var size = (long)(gib * GiB);
-        var root = RepositoryRoot();
-        var certs = Path.Combine(root, "certs-dev");
+        var certs = Path.Combine(Harness.RepositoryRoot(), "certs-dev");
         var data = Path.Combine(Path.GetTempPath(), "exchange-bench", $"gateway-{Guid.NewGuid():N}");
 
-        var barePort = FreePort();
-        var gatewayPort = FreePort();
-        using var bare = Start("dotnet", [typeof(TransferBenchmark).Assembly.Location, "serve-bare", barePort.ToString(), certs], Path.GetDirectoryName(typeof(TransferBenchmark).Assembly.Location)!);
-        var serverDirectory = Path.Combine(root, "server", "Exchange.Server", "bin", "Release", "net10.0");
-        using var gateway = Start("dotnet",
-            ["Exchange.Server.dll", "--urls", $"https://127.0.0.1:{gatewayPort}", $"--Exchange:DataDirectory={data}",
-                $"--Exchange:Transfers:ChunkSize={chunk}", "--Logging:LogLevel:Default=Warning"], serverDirectory);
+        var barePort = Harness.FreePort();
+        var gatewayPort = Harness.FreePort();
+        using var bare = Harness.StartBare(barePort, certs);
+        using var gateway = Harness.StartGateway(gatewayPort, data, $"--Exchange:Transfers:ChunkSize={chunk}", "--Logging:LogLevel:Default=Warning");
         try
         {
             // The same client stack for both: the SDK's channel (TLS, trusted dev CA, HTTP/2 windows).
@@ -113,15 +107,9 @@ internal static class TransferBenchmark
         }
         finally
         {
-            Stop(bare);
-            Stop(gateway);
-            try
-            {
-                Directory.Delete(data, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
+            Harness.Stop(bare);
+            Harness.Stop(gateway);
+            Harness.DeleteDirectory(data);
         }
     }
 
@@ -157,30 +145,24 @@ internal static class TransferBenchmark
     /// </summary>
     private static void Report(string what, List<Run> bare, List<Run> gateway, double goal, double cryptography)
     {
-        var b = Median(bare.Select(run => run.Rate));
-        var g = Median(gateway.Select(run => run.Rate));
+        var b = Harness.Median(bare.Select(run => run.Rate));
+        var g = Harness.Median(gateway.Select(run => run.Rate));
         var ratio = g / b;
         Console.WriteLine($"{what}: bare {b:0.000} GB/s, gateway {g:0.000} GB/s (medians of {bare.Count}; bare runs {string.Join(" ", bare.Select(x => x.Rate.ToString("0.000")))}, " +
             $"gateway runs {string.Join(" ", gateway.Select(x => x.Rate.ToString("0.000")))}); ratio {ratio:0.00} (goal >= {goal:0.0}) {(ratio >= goal ? "MET" : "NOT MET")}");
-        var bareTotal = Median(bare.Select(run => run.TotalCpu));
-        var gatewayTotal = Median(gateway.Select(run => run.TotalCpu));
-        Console.WriteLine($"{what}: CPU per GiB, medians: bare {bareTotal:0.00} s (server {Median(bare.Select(run => run.ServerCpu)):0.00}, " +
-            $"client {Median(bare.Select(run => run.ClientCpu)):0.00}, idle gateway {Median(bare.Select(run => run.OtherCpu)):0.00}); " +
-            $"gateway {gatewayTotal:0.00} s (server {Median(gateway.Select(run => run.ServerCpu)):0.00}, client {Median(gateway.Select(run => run.ClientCpu)):0.00}, " +
-            $"idle bare {Median(gateway.Select(run => run.OtherCpu)):0.00}); bare/gateway {bareTotal / gatewayTotal:0.00}; " +
+        var bareTotal = Harness.Median(bare.Select(run => run.TotalCpu));
+        var gatewayTotal = Harness.Median(gateway.Select(run => run.TotalCpu));
+        Console.WriteLine($"{what}: CPU per GiB, medians: bare {bareTotal:0.00} s (server {Harness.Median(bare.Select(run => run.ServerCpu)):0.00}, " +
+            $"client {Harness.Median(bare.Select(run => run.ClientCpu)):0.00}, idle gateway {Harness.Median(bare.Select(run => run.OtherCpu)):0.00}); " +
+            $"gateway {gatewayTotal:0.00} s (server {Harness.Median(gateway.Select(run => run.ServerCpu)):0.00}, client {Harness.Median(gateway.Select(run => run.ClientCpu)):0.00}, " +
+            $"idle bare {Harness.Median(gateway.Select(run => run.OtherCpu)):0.00}); bare/gateway {bareTotal / gatewayTotal:0.00}; " +
             $"the cores were busy {Busy(bare):0%} / {Busy(gateway):0%} of the time (the cap below assumes nearly 100%)");
         Console.WriteLine($"{what}: the cryptography the gateway must add costs {cryptography:0.00} s per GiB here; " +
             $"were it the gateway's only cost above bare, the ratio would be {bareTotal / (bareTotal + cryptography):0.00}");
     }
 
     /// <summary>The share of all cores the three processes kept busy: CPU seconds per GiB times GiB per second.</summary>
-    private static double Busy(List<Run> runs) => Median(runs.Select(run => run.TotalCpu * run.Rate * 1e9 / GiB / Environment.ProcessorCount));
-
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted[sorted.Count / 2];
-    }
+    private static double Busy(List<Run> runs) => Harness.Median(runs.Select(run => run.TotalCpu * run.Rate * 1e9 / GiB / Environment.ProcessorCount));
 
     private static async Task DownloadBareAsync(BareTransferService.BareTransferServiceClient client, long size, int chunk)
     {
@@ -273,51 +255,6 @@ internal static class TransferBenchmark
                 await Task.Delay(250);
             }
         }
-    }
-
-    private static Process Start(string file, string[] args, string directory)
-    {
-        var start = new ProcessStartInfo(file) { WorkingDirectory = directory, UseShellExecute = false };
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
-        return Process.Start(start) ?? throw new InvalidOperationException($"could not start {file}");
-    }
-
-    private static void Stop(Process process)
-    {
-        if (!process.HasExited)
-        {
-            process.Kill(entireProcessTree: true);
-            process.WaitForExit();
-        }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static string RepositoryRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Exchange.sln")))
-        {
-            directory = directory.Parent;
-        }
-
-        return directory?.FullName ?? throw new InvalidOperationException("Exchange.sln not found");
-    }
-
-    private static double Option(string[] args, string name, double fallback)
-    {
-        var at = Array.IndexOf(args, name);
-        return at >= 0 && at + 1 < args.Length ? double.Parse(args[at + 1], System.Globalization.CultureInfo.InvariantCulture) : fallback;
     }
 
     /// <summary>One timed transfer: its rate, and the CPU seconds per GiB of the server, of the other (idle) server and of this client meanwhile.</summary>

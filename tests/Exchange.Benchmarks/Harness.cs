@@ -1,0 +1,90 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Exchange.Benchmarks;
+
+/// <summary>What the process benchmarks share: starting the gateway and the bare server, options, medians.</summary>
+internal static class Harness
+{
+    /// <summary>The repository's root (where Exchange.sln is), found from the benchmark's own folder.</summary>
+    public static string RepositoryRoot()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Exchange.sln")))
+        {
+            directory = directory.Parent;
+        }
+
+        return directory?.FullName ?? throw new InvalidOperationException("Exchange.sln not found");
+    }
+
+    /// <summary>The bare grpc-dotnet server (BareServer), in a process of its own.</summary>
+    public static Process StartBare(int port, string certs) =>
+        Start("dotnet", [typeof(Harness).Assembly.Location, "serve-bare", port.ToString(CultureInfo.InvariantCulture), certs],
+            Path.GetDirectoryName(typeof(Harness).Assembly.Location)!);
+
+    /// <summary>The gateway as built in Release, in Development (the dev certificates), with <paramref name="settings"/> on its command line.</summary>
+    public static Process StartGateway(int port, string dataDirectory, params string[] settings)
+    {
+        var serverDirectory = Path.Combine(RepositoryRoot(), "server", "Exchange.Server", "bin", "Release", "net10.0");
+        return Start("dotnet",
+            ["Exchange.Server.dll", "--urls", $"https://127.0.0.1:{port}", $"--Exchange:DataDirectory={dataDirectory}", .. settings], serverDirectory);
+    }
+
+    public static void Stop(Process process)
+    {
+        if (!process.HasExited)
+        {
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit();
+        }
+    }
+
+    public static void DeleteDirectory(string path)
+    {
+        try
+        {
+            Directory.Delete(path, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public static double Option(string[] args, string name, double fallback)
+    {
+        var at = Array.IndexOf(args, name);
+        return at >= 0 && at + 1 < args.Length ? double.Parse(args[at + 1], CultureInfo.InvariantCulture) : fallback;
+    }
+
+    public static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted[sorted.Count / 2];
+    }
+
+    /// <summary>A dev token for <paramref name="participant"/>, signed with certs-dev's key.</summary>
+    public static string Token(string certs, string participant, string role) =>
+        Exchange.Cli.DevTokens.Mint(Path.Combine(certs, "jwt-signing.key"), participant, [role], TimeSpan.FromHours(2));
+
+    private static Process Start(string file, string[] args, string directory)
+    {
+        var start = new ProcessStartInfo(file) { WorkingDirectory = directory, UseShellExecute = false };
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
+        return Process.Start(start) ?? throw new InvalidOperationException($"could not start {file}");
+    }
+}
