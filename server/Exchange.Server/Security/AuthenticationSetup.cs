@@ -26,16 +26,19 @@ internal static class AuthenticationSetup
                 DevKeyGuard.IsDevKey(provider.GetRequiredService<IHostEnvironment>()), provider.GetRequiredService<ILogger<SigningKeyRing>>());
         });
         services.AddSingleton(provider => new IssuerBinding(provider.GetRequiredService<IOptions<ExchangeOptions>>().Value.Auth));
+        services.AddSingleton(provider => new CachingTokenHandler(provider.GetRequiredService<TimeProvider>()) { MapInboundClaims = false });
         services.AddHostedService<SigningKeysAtStart>();
 
         services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
         services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
-            .Configure<IOptions<ExchangeOptions>, SigningKeyRing, IssuerBinding, TimeProvider>((jwt, exchange, keys, issuers, time) =>
+            .Configure<IOptions<ExchangeOptions>, SigningKeyRing, IssuerBinding, TimeProvider, CachingTokenHandler>((jwt, exchange, keys, issuers, time, tokens) =>
             {
                 var options = exchange.Value.Auth;
                 var algorithms = options.Algorithms.Count > 0 ? options.Algorithms.ToArray() : [SecurityAlgorithms.EcdsaSha256];
                 jwt.TimeProvider = time;
                 jwt.MapInboundClaims = false;
+                jwt.TokenHandlers.Clear();
+                jwt.TokenHandlers.Add(tokens);
                 jwt.IncludeErrorDetails = false;
                 if (!string.IsNullOrWhiteSpace(options.Authority))
                 {
@@ -49,6 +52,8 @@ internal static class AuthenticationSetup
                     ValidateAudience = true,
                     ValidAudience = options.Audience,
                     ValidateLifetime = true,
+                    // Token lifetimes are judged on the gateway's clock, like every other time it reads.
+                    LifetimeValidator = (notBefore, expires, _, parameters) => TokenLifetime.Validate(notBefore, expires, time.GetUtcNow(), parameters.ClockSkew),
                     RequireExpirationTime = true,
                     RequireSignedTokens = true,
                     ValidateIssuerSigningKey = true,

@@ -25,6 +25,37 @@ internal static class TokenLifetime
             : $"the token is valid for {Describe(lifetime)} ({measured}), longer than the {Describe(maximum)} this gateway accepts ({Setting}); use a shorter-lived token";
     }
 
+    /// <summary>
+    /// The library's lifetime rule (exp required, nbf not after exp), judged on the gateway's clock
+    /// instead of the system's: true when a token with these <c>nbf</c> and <c>exp</c> may be used at
+    /// <paramref name="now"/>, give or take <paramref name="skew"/>; otherwise the library's own
+    /// exceptions, so the caller is told the same thing (expired, not yet valid, no expiry).
+    /// </summary>
+    public static bool Validate(DateTime? notBefore, DateTime? expires, DateTimeOffset now, TimeSpan skew)
+    {
+        if (expires is not { } exp)
+        {
+            throw new SecurityTokenNoExpirationException("The token has no expiration time (exp).");
+        }
+
+        if (notBefore is { } nbf && nbf > exp)
+        {
+            throw new SecurityTokenInvalidLifetimeException("The token's nbf is after its exp.") { NotBefore = nbf, Expires = exp };
+        }
+
+        if (notBefore is { } from && from - skew > now.UtcDateTime)
+        {
+            throw new SecurityTokenNotYetValidException("The token is not valid yet.") { NotBefore = from };
+        }
+
+        if (now.UtcDateTime >= exp + skew)
+        {
+            throw new SecurityTokenExpiredException("The token has expired.") { Expires = exp };
+        }
+
+        return true;
+    }
+
     /// <summary>A span as a person reads it: days, hours, minutes or seconds.</summary>
     public static string Describe(TimeSpan span) => span switch
     {

@@ -648,12 +648,15 @@ public sealed class TransferServiceTests : IDisposable
             }
         });
         Assert.Contains("expired", error.Status.Detail);
-        var failed = await initech.WaitForTransferAsync(transfer, TransferState.Failed);
+        // Tokens too are judged on the gateway's clock: the consumer goes on with one issued an hour later.
+        using var later = factory.ClientWithToken(Exchange.Cli.DevTokens.Mint(ExchangeFactory.DevKeyFile, Participant.Initech.Id,
+            Participant.Initech.Roles, TimeSpan.FromMinutes(10), now: clock.GetUtcNow()));
+        var failed = await later.WaitForTransferAsync(transfer, TransferState.Failed);
         Assert.Equal("grant expired", failed.FailureReason);
-        Assert.Equal(GrantState.Expired, (await initech.Access.GetGrantAsync(new GetGrantRequest { Name = grant.Name })).Grant.State);
+        Assert.Equal(GrantState.Expired, (await later.Access.GetGrantAsync(new GetGrantRequest { Name = grant.Name })).Grant.State);
 
         // And a new download under it is refused as expired, without a second of waiting.
-        var refused = await Rpc.FailsWith(StatusCode.PermissionDenied, () => initech.DownloadAllAsync(grant.Name));
+        var refused = await Rpc.FailsWith(StatusCode.PermissionDenied, () => later.DownloadAllAsync(grant.Name));
         Assert.Contains("expired", refused.Status.Detail);
     }
 
