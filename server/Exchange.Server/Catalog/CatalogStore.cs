@@ -17,7 +17,7 @@ internal sealed class CatalogStore(Database database) : ICatalog
     private const string DatasetColumns = """
         d.seq, d.id, d.provider, d.title, d.description, d.classification, d.state, d.auto_approval,
         d.latest_revision, d.create_time, d.update_time,
-        (SELECT string_agg(t.tag, ',' ORDER BY t.position) FROM dataset_tags t WHERE t.dataset_seq = d.seq),
+        (SELECT string_agg(dt.tag, ',' ORDER BY dt.position) FROM dataset_tags dt WHERE dt.dataset_seq = d.seq),
         d.delist_reason
         """;
 
@@ -171,38 +171,95 @@ internal sealed class CatalogStore(Database database) : ICatalog
         long after, int pageSize, CancellationToken cancellationToken) =>
         database.ReadAsync<(IReadOnlyList<Dataset>, long?)>(async (connection, ct) =>
         {
-            // Mirrors DatasetPolicy.CanSee; the catalog tests hold the two to the same answers.
-            using var command = connection.Command($"""
-                SELECT {DatasetColumns}
-                FROM datasets d
-                WHERE d.seq > @after
-                  AND (d.provider = @me OR d.state = @listed
-                       OR (d.state = @delisted AND (@all = 1 OR EXISTS (SELECT 1 FROM grants g WHERE g.dataset_id = d.id AND g.consumer = @me))))
-                  AND (CAST(@provider AS TEXT) IS NULL OR d.provider = @provider)
-                  AND (@classification = 0 OR d.classification = @classification)
-                  AND (@state = 0 OR d.state = @state)
-                  AND (CAST(@tag AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM dataset_tags t WHERE t.dataset_seq = d.seq AND t.tag = @tag))
-                  AND (CAST(@text AS TEXT) IS NULL
-                       OR lower(d.title) LIKE lower(@text) ESCAPE '!'
-                       OR lower(d.description) LIKE lower(@text) ESCAPE '!'
-                       OR EXISTS (SELECT 1 FROM dataset_tags t WHERE t.dataset_seq = d.seq AND t.tag LIKE lower(@text) ESCAPE '!'))
-                ORDER BY d.seq
-                LIMIT @limit
-                """)
+            await using var command = connection.Command(ListSql(query))
                 .With("@after", after)
                 .With("@me", participant)
                 .With("@listed", (int)DatasetState.Listed)
                 .With("@delisted", (int)DatasetState.Delisted)
                 .With("@all", readsEverything ? 1 : 0)
-                .With("@provider", query.Provider)
-                .With("@classification", (int)query.Classification)
-                .With("@state", (int?)query.State ?? 0)
-                .With("@tag", query.Tag)
-                .With("@text", query.Text is null ? null : $"%{EscapeLike(query.Text)}%")
                 .With("@limit", pageSize + 1);
+            if (query.Provider is not null)
+            {
+                command.With("@provider", query.Provider);
+            }
+
+            if (query.Classification != 0)
+            {
+                command.With("@classification", (int)query.Classification);
+            }
+
+            if (query.State is { } state)
+            {
+                command.With("@state", (int)state);
+            }
+
+            if (query.Tag is not null)
+            {
+                command.With("@tag", query.Tag);
+            }
+
+            if (query.Text is not null)
+            {
+                command.With("@text", $"%{EscapeLike(query.Text)}%");
+            }
+
             var rows = await command.ListAsync(ReadRow, ct);
             return KeysetPage.From(rows.Select(r => (r.Seq, r.Dataset)).ToList(), pageSize);
         }, cancellationToken);
+
+    /// <summary>
+    /// The page query for <paramref name="query"/>, with only the filters it sets. Every plan walks
+    /// datasets in creation order and stops at the end of the page, so a page costs about the same
+    /// on a catalog of any size: a tag filter walks that tag's index, a provider or state filter its
+    /// index, anything else the datasets themselves. Visibility (mirroring DatasetPolicy.CanSee; the
+    /// catalog tests hold the two to the same answers) is one expression no index serves, which keeps
+    /// the engine from gathering every visible dataset and sorting them first.
+    /// </summary>
+    internal static string ListSql(DatasetQuery query)
+    {
+        var byTag = query.Tag is not null;
+        List<string> conditions =
+        [
+            byTag ? "t.tag = @tag AND t.dataset_seq > @after" : "d.seq > @after",
+            """
+            CASE WHEN d.provider = @me OR d.state = @listed
+                      OR (d.state = @delisted AND (@all = 1 OR EXISTS (SELECT 1 FROM grants g WHERE g.dataset_id = d.id AND g.consumer = @me)))
+                 THEN 1 ELSE 0 END = 1
+            """,
+        ];
+        if (query.Provider is not null)
+        {
+            conditions.Add("d.provider = @provider");
+        }
+
+        if (query.Classification != 0)
+        {
+            conditions.Add("d.classification = @classification");
+        }
+
+        if (query.State is not null)
+        {
+            conditions.Add("d.state = @state");
+        }
+
+        if (query.Text is not null)
+        {
+            conditions.Add("""
+                (lower(d.title) LIKE lower(@text) ESCAPE '!'
+                 OR lower(d.description) LIKE lower(@text) ESCAPE '!'
+                 OR EXISTS (SELECT 1 FROM dataset_tags x WHERE x.dataset_seq = d.seq AND x.tag LIKE lower(@text) ESCAPE '!'))
+                """);
+        }
+
+        // Tags are unique within a dataset (DatasetValidation), so the join yields each dataset once.
+        return $"""
+            SELECT {DatasetColumns}
+            FROM {(byTag ? "dataset_tags t JOIN datasets d ON d.seq = t.dataset_seq" : "datasets d")}
+            WHERE {string.Join("\n  AND ", conditions)}
+            ORDER BY {(byTag ? "t.dataset_seq" : "d.seq")}
+            LIMIT @limit
+            """;
+    }
 
     /// <summary>
     /// The dataset a change is asked of: NOT_FOUND when it does not exist, or when

@@ -44,8 +44,7 @@ internal static class UnaryBenchmark
 
             // One listed dataset the consumer gets, and the first 100 of the catalog.
             var listed = await ListedDatasetAsync(acme, acmeCatalog);
-            var globexCatalog = new CatalogService.CatalogServiceClient(globex.Channel);
-            await GrowAsync(acmeCatalog, acme.Headers, globexCatalog, globex.Headers, from: 1, to: 100, inFlight);
+            await GrowAsync(acme, globex, from: 1, to: 100, inFlight);
 
             Console.WriteLine($"// {rounds} rounds of {seconds} s per call, {inFlight} calls in flight, one plain client per side, TLS on loopback, {Environment.ProcessorCount} cores");
             var get = new GetDatasetRequest { Name = listed };
@@ -81,7 +80,7 @@ internal static class UnaryBenchmark
             }
 
             var seeding = Stopwatch.StartNew();
-            await GrowAsync(acmeCatalog, acme.Headers, globexCatalog, globex.Headers, from: 101, to: catalog, inFlight);
+            await GrowAsync(acme, globex, from: 101, to: catalog, inFlight);
             Console.WriteLine($"// catalog grown to {catalog:N0} datasets in {seeding.Elapsed.TotalSeconds:0} s");
             for (var f = 0; f < filters.Length; f++)
             {
@@ -147,11 +146,13 @@ internal static class UnaryBenchmark
 
     /// <summary>
     /// Datasets <paramref name="from"/>…<paramref name="to"/>: every 100th is globex's, tagged "rare",
-    /// and has "needle" in its title; the others are acme's drafts. Created as any provider would, in parallel.
+    /// has "needle" in its title and is listed (so acme, who lists, sees it); the others are acme's
+    /// drafts. Created as any provider would, in parallel.
     /// </summary>
-    private static async Task GrowAsync(CatalogService.CatalogServiceClient acme, Metadata acmeHeaders,
-        CatalogService.CatalogServiceClient globex, Metadata globexHeaders, int from, int to, int inFlight)
+    private static async Task GrowAsync(PlainClient acmeClient, PlainClient globexClient, int from, int to, int inFlight)
     {
+        var (acme, acmeHeaders) = (new CatalogService.CatalogServiceClient(acmeClient.Channel), acmeClient.Headers);
+        var (globex, globexHeaders) = (new CatalogService.CatalogServiceClient(globexClient.Channel), globexClient.Headers);
         var next = from - 1;
         var creators = Enumerable.Range(0, inFlight).Select(_ => Task.Run(async () =>
         {
@@ -166,7 +167,11 @@ internal static class UnaryBenchmark
                     Tags = { rare ? "rare" : "common" },
                 };
                 var (client, headers) = rare ? (globex, globexHeaders) : (acme, acmeHeaders);
-                await client.CreateDatasetAsync(new CreateDatasetRequest { Dataset = dataset }, headers);
+                var created = (await client.CreateDatasetAsync(new CreateDatasetRequest { Dataset = dataset }, headers)).Dataset;
+                if (rare)
+                {
+                    await PublishAsync(globexClient, globex, created.Name);
+                }
             }
         }));
         await Task.WhenAll(creators);
@@ -179,17 +184,23 @@ internal static class UnaryBenchmark
         {
             Dataset = new Dataset { Title = "benchmark dataset", Description = "the one the consumer gets", Classification = Classification.Internal, Tags = { "benchmark" } },
         }, acme.Headers)).Dataset;
-        var transfers = new TransferService.TransferServiceClient(acme.Channel);
-        using (var upload = transfers.Upload(acme.Headers))
+        await PublishAsync(acme, catalog, dataset.Name);
+        return dataset.Name;
+    }
+
+    /// <summary>Uploads a small revision of the dataset and lists it.</summary>
+    private static async Task PublishAsync(PlainClient provider, CatalogService.CatalogServiceClient catalog, string dataset)
+    {
+        var transfers = new TransferService.TransferServiceClient(provider.Channel);
+        using (var upload = transfers.Upload(provider.Headers))
         {
-            await upload.RequestStream.WriteAsync(new UploadRequest { Header = new UploadHeader { Dataset = dataset.Name, MediaType = "text/csv" } });
+            await upload.RequestStream.WriteAsync(new UploadRequest { Header = new UploadHeader { Dataset = dataset, MediaType = "text/csv" } });
             await upload.RequestStream.WriteAsync(new UploadRequest { Chunk = ByteString.CopyFromUtf8("a,b\n1,2\n") });
             await upload.RequestStream.CompleteAsync();
             await upload;
         }
 
-        await catalog.PublishDatasetAsync(new PublishDatasetRequest { Name = dataset.Name }, acme.Headers);
-        return dataset.Name;
+        await catalog.PublishDatasetAsync(new PublishDatasetRequest { Name = dataset }, provider.Headers);
     }
 
     private static async Task WaitUntilUpAsync(params Func<Task>[] probes)
