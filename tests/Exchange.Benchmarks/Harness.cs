@@ -28,7 +28,9 @@ internal static class Harness
     /// <summary>The gateway as built in Release, in Development (the dev certificates), with <paramref name="settings"/> on its command line.</summary>
     public static Process StartGateway(int port, string dataDirectory, params string[] settings)
     {
-        var serverDirectory = Path.Combine(RepositoryRoot(), "server", "Exchange.Server", "bin", "Release", "net10.0");
+        // EXCHANGE_BENCH_GATEWAY_BUILD=Debug measures the gateway as `dotnet run` builds it by default.
+        var build = Environment.GetEnvironmentVariable("EXCHANGE_BENCH_GATEWAY_BUILD") ?? "Release";
+        var serverDirectory = Path.Combine(RepositoryRoot(), "server", "Exchange.Server", "bin", build, "net10.0");
         return Start("dotnet",
             ["Exchange.Server.dll", "--urls", $"https://127.0.0.1:{port}", $"--Exchange:DataDirectory={dataDirectory}", .. settings], serverDirectory);
     }

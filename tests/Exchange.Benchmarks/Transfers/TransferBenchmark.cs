@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Exchange.Client;
 using Exchange.V1;
 using Google.Protobuf;
 using Grpc.Core;
@@ -31,23 +30,27 @@ internal static class TransferBenchmark
         var barePort = Harness.FreePort();
         var gatewayPort = Harness.FreePort();
         using var bare = Harness.StartBare(barePort, certs);
-        using var gateway = Harness.StartGateway(gatewayPort, data, $"--Exchange:Transfers:ChunkSize={chunk}", "--Logging:LogLevel:Default=Warning");
+        using var gateway = Harness.StartGateway(gatewayPort, data, $"--Exchange:Transfers:ChunkSize={chunk}");
         try
         {
-            // The same client stack for both: the SDK's channel (TLS, trusted dev CA, HTTP/2 windows).
-            using var bareConnection = Client(barePort, certs, "acme", "provider");
+            // The same client stack for both, and the one any client compiled from protos/ gets: a default
+            // channel and socket handler (not the SDK's larger HTTP/2 windows), trusting the dev CA.
+            using var bareConnection = Unary.PlainClient.Connect(barePort, certs, token: null);
             var bareClient = new BareTransferService.BareTransferServiceClient(bareConnection.Channel);
-            using var acme = Client(gatewayPort, certs, "acme", "provider");
-            using var initech = Client(gatewayPort, certs, "initech", "consumer");
-            await WaitUntilUpAsync(acme, bareClient);
+            using var acme = Unary.PlainClient.Connect(gatewayPort, certs, Harness.Token(certs, "acme", "provider"));
+            using var initech = Unary.PlainClient.Connect(gatewayPort, certs, Harness.Token(certs, "initech", "consumer"));
+            var acmeCatalog = new CatalogService.CatalogServiceClient(acme.Channel);
+            var acmeAccess = new AccessService.AccessServiceClient(acme.Channel);
+            var initechAccess = new AccessService.AccessServiceClient(initech.Channel);
+            await WaitUntilUpAsync(acmeCatalog, acme.Headers, bareClient);
 
             var (sha256, aesGcm) = CryptoCost.PerGiB(chunk);
             Console.WriteLine($"// {rounds} rounds of {gib} GiB each way, chunk {chunk} bytes, TLS on loopback, {Environment.ProcessorCount} cores");
             Console.WriteLine($"// SHA-256 costs {sha256:0.00} s and AES-256-GCM {aesGcm:0.00} s of CPU per GiB here (in this process, {chunk}-byte buffers)");
-            var dataset = (await acme.Catalog.CreateDatasetAsync(new CreateDatasetRequest
+            var dataset = (await acmeCatalog.CreateDatasetAsync(new CreateDatasetRequest
             {
                 Dataset = new Dataset { Title = "benchmark", Classification = Classification.Internal },
-            })).Dataset;
+            }, acme.Headers)).Dataset;
 
             // One untimed warm-up each way and side, so tiered compilation has settled before anything is timed.
             var warmUp = Math.Min(size, 256L * 1024 * 1024);
@@ -63,9 +66,9 @@ internal static class TransferBenchmark
             }
 
             Report("upload", bareUp, gatewayUp, 0.8, sha256 + aesGcm);
-            await acme.Catalog.PublishDatasetAsync(new PublishDatasetRequest { Name = dataset.Name });
-            var request = (await initech.Access.RequestAccessAsync(new RequestAccessRequest { Dataset = dataset.Name, Purpose = "benchmark" })).AccessRequest;
-            var grant = (await acme.Access.ApproveAccessRequestAsync(new ApproveAccessRequestRequest { Name = request.Name })).Grant;
+            await acmeCatalog.PublishDatasetAsync(new PublishDatasetRequest { Name = dataset.Name }, acme.Headers);
+            var request = (await initechAccess.RequestAccessAsync(new RequestAccessRequest { Dataset = dataset.Name, Purpose = "benchmark" }, initech.Headers)).AccessRequest;
+            var grant = (await acmeAccess.ApproveAccessRequestAsync(new ApproveAccessRequestRequest { Name = request.Name }, acme.Headers)).Grant;
 
             await DownloadBareAsync(bareClient, size, chunk);
             await DownloadGatewayAsync(initech, grant.Name, size);
@@ -176,9 +179,9 @@ internal static class TransferBenchmark
         Check(received, size);
     }
 
-    private static async Task DownloadGatewayAsync(ExchangeClient client, string grant, long size)
+    private static async Task DownloadGatewayAsync(Unary.PlainClient client, string grant, long size)
     {
-        using var call = client.Transfers.Download(new DownloadRequest { Grant = grant, Purpose = "benchmark" });
+        using var call = new TransferService.TransferServiceClient(client.Channel).Download(new DownloadRequest { Grant = grant, Purpose = "benchmark" }, client.Headers);
         long received = 0;
         var trailer = false;
         await foreach (var message in call.ResponseStream.ReadAllAsync())
@@ -202,9 +205,9 @@ internal static class TransferBenchmark
         Check((await call).Revision.SizeBytes, size);
     }
 
-    private static async Task UploadGatewayAsync(ExchangeClient client, string dataset, long size, int chunk)
+    private static async Task UploadGatewayAsync(Unary.PlainClient client, string dataset, long size, int chunk)
     {
-        using var call = client.Transfers.Upload();
+        using var call = new TransferService.TransferServiceClient(client.Channel).Upload(client.Headers);
         await call.RequestStream.WriteAsync(new UploadRequest { Header = new UploadHeader { Dataset = dataset, MediaType = "application/octet-stream" } });
         await SendAsync(call.RequestStream, size, chunk);
         Check((await call).Revision.SizeBytes, size);
@@ -229,24 +232,15 @@ internal static class TransferBenchmark
         }
     }
 
-    private static ExchangeClient Client(int port, string certs, string participant, string role)
-    {
-        var token = Exchange.Cli.DevTokens.Mint(Path.Combine(certs, "jwt-signing.key"), participant, [role], TimeSpan.FromHours(2));
-        return new ExchangeClient(new ExchangeClientOptions
-        {
-            Address = new Uri($"https://127.0.0.1:{port}"),
-            CaCertificateFile = Path.Combine(certs, "ca.crt"),
-        }.UseToken(token));
-    }
 
-    private static async Task WaitUntilUpAsync(ExchangeClient gateway, BareTransferService.BareTransferServiceClient bare)
+    private static async Task WaitUntilUpAsync(CatalogService.CatalogServiceClient gateway, Metadata headers, BareTransferService.BareTransferServiceClient bare)
     {
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (true)
         {
             try
             {
-                await gateway.Catalog.ListDatasetsAsync(new ListDatasetsRequest());
+                await gateway.ListDatasetsAsync(new ListDatasetsRequest(), headers);
                 await DownloadBareAsync(bare, 1, 1);
                 return;
             }
