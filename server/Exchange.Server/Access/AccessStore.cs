@@ -218,14 +218,14 @@ internal sealed class AccessStore(Database database, ICatalog catalog) : IGrants
     public Task<AccessRequest?> GetRequestAsync(AccessRequestId id, CancellationToken cancellationToken) =>
         database.ReadAsync(async (connection, ct) =>
         {
-            using var command = RequestCommand(connection, null, id);
+            var command = RequestCommand(connection, null, id);
             return (await command.ListAsync(reader => ReadRequest(reader, 0), ct)).SingleOrDefault();
         }, cancellationToken);
 
     public Task<Grant?> GetGrantAsync(GrantId id, DateTimeOffset now, CancellationToken cancellationToken) =>
         database.ReadAsync(async (connection, ct) =>
         {
-            using var command = GrantCommand(connection, null, id);
+            var command = GrantCommand(connection, null, id);
             return (await command.ListAsync(reader => ReadGrant(reader, 0, now), ct)).SingleOrDefault();
         }, cancellationToken);
 
@@ -234,7 +234,7 @@ internal sealed class AccessStore(Database database, ICatalog catalog) : IGrants
         CancellationToken cancellationToken) =>
         database.ReadAsync<(IReadOnlyList<AccessRequest>, long?)>(async (connection, ct) =>
         {
-            using var command = connection.Command($"""
+            var command = connection.Prepared($"""
                 SELECT r.seq, {RequestColumns} FROM access_requests r
                 WHERE r.seq > @after
                   AND (@all = 1 OR r.consumer = @me OR r.provider = @me)
@@ -253,7 +253,7 @@ internal sealed class AccessStore(Database database, ICatalog catalog) : IGrants
         DateTimeOffset now, CancellationToken cancellationToken) =>
         database.ReadAsync<(IReadOnlyList<Grant>, long?)>(async (connection, ct) =>
         {
-            using var command = connection.Command($"""
+            var command = connection.Prepared($"""
                 SELECT g.seq, {GrantColumns} FROM grants g
                 WHERE g.seq > @after
                   AND (@all = 1 OR g.consumer = @me OR g.provider = @me)
@@ -384,10 +384,10 @@ internal sealed class AccessStore(Database database, ICatalog catalog) : IGrants
     }
 
     private static DbCommand RequestCommand(DbConnection connection, DbTransaction? transaction, AccessRequestId id) =>
-        connection.Command($"SELECT {RequestColumns} FROM access_requests r WHERE r.id = @id", transaction).With("@id", id.Value);
+        connection.Prepared($"SELECT {RequestColumns} FROM access_requests r WHERE r.id = @id", transaction).With("@id", id.Value);
 
     private static DbCommand GrantCommand(DbConnection connection, DbTransaction? transaction, GrantId id) =>
-        connection.Command($"SELECT {GrantColumns} FROM grants g WHERE g.id = @id", transaction).With("@id", id.Value);
+        connection.Prepared($"SELECT {GrantColumns} FROM grants g WHERE g.id = @id", transaction).With("@id", id.Value);
 
     private static AccessRequest ReadRequest(DbDataReader reader, int o) => new(
         new AccessRequestId(reader.GetString(o)),

@@ -147,7 +147,7 @@ internal sealed class CatalogStore(Database database) : ICatalog
     public Task<Dataset?> GetVisibleAsync(DatasetId id, Caller caller, CancellationToken cancellationToken) =>
         database.ReadAsync(async (connection, ct) =>
         {
-            using var command = FindCommand(connection, null, id, caller.Participant);
+            var command = FindCommand(connection, null, id, caller.Participant);
             var row = (await command.ListAsync(ReadRow, ct)).SingleOrDefault();
             return row is not null && DatasetPolicy.CanSee(caller, row.Dataset, row.ViewerHoldsGrant) ? row.Dataset : null;
         }, cancellationToken);
@@ -171,7 +171,7 @@ internal sealed class CatalogStore(Database database) : ICatalog
         long after, int pageSize, CancellationToken cancellationToken) =>
         database.ReadAsync<(IReadOnlyList<Dataset>, long?)>(async (connection, ct) =>
         {
-            await using var command = connection.Command(ListSql(query))
+            var command = connection.Prepared(ListSql(query))
                 .With("@after", after)
                 .With("@me", participant)
                 .With("@listed", (int)DatasetState.Listed)
@@ -329,7 +329,7 @@ internal sealed class CatalogStore(Database database) : ICatalog
     }
 
     private static DbCommand FindCommand(DbConnection connection, DbTransaction? transaction, DatasetId id, string? viewer) =>
-        connection.Command($"""
+        connection.Prepared($"""
             SELECT {DatasetColumns}, EXISTS (SELECT 1 FROM grants g WHERE g.dataset_id = d.id AND g.consumer = @viewer)
             FROM datasets d WHERE d.id = @id
             """, transaction).With("@id", id.Value).With("@viewer", viewer);

@@ -53,7 +53,7 @@ internal sealed class RevisionStore(Database database) : IRevisions
     public Task<Revision?> GetAsync(RevisionId id, CancellationToken cancellationToken) =>
         database.ReadAsync(async (connection, ct) =>
         {
-            await using var command = connection.Command($"""
+            var command = connection.Prepared($"""
                 SELECT {Columns} FROM revisions r JOIN datasets d ON d.seq = r.dataset_seq
                 WHERE d.id = @id AND r.number = @n
                 """).With("@id", id.Dataset.Value).With("@n", id.Number);
@@ -64,7 +64,7 @@ internal sealed class RevisionStore(Database database) : IRevisions
     public Task<(IReadOnlyList<Revision> Page, long? Next)> ListAsync(DatasetId id, long after, int pageSize, CancellationToken cancellationToken) =>
         database.ReadAsync<(IReadOnlyList<Revision>, long?)>(async (connection, ct) =>
         {
-            await using var command = connection.Command($"""
+            var command = connection.Prepared($"""
                 SELECT {Columns} FROM revisions r JOIN datasets d ON d.seq = r.dataset_seq
                 WHERE d.id = @id AND r.number > @after
                 ORDER BY r.number

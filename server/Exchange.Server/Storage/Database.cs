@@ -71,10 +71,15 @@ internal sealed partial class Database : IAsyncDisposable
         for (var attempt = 1; ; attempt++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            await using var connection = await Engine.OpenReaderAsync(cancellationToken);
+            await using var lease = await Engine.RentReaderAsync(cancellationToken);
+            var connection = lease.Connection;
             try
             {
                 return await read(connection, cancellationToken);
+            }
+            catch (Exception) when (Discard(lease))
+            {
+                throw;
             }
             catch (DbException) when (attempt == 1 && connection.State != ConnectionState.Open)
             {
@@ -83,6 +88,13 @@ internal sealed partial class Database : IAsyncDisposable
                 Engine.ClearPool();
             }
         }
+    }
+
+    // A read that failed may leave its connection mid-statement: it goes, rather than back to the pool. Never catches.
+    private static bool Discard(ReaderLease lease)
+    {
+        lease.Discard();
+        return false;
     }
 
     /// <summary>Another replica committed the log up to <paramref name="size"/> leaves: readers and watchers here may go that far.</summary>

@@ -28,6 +28,10 @@ internal abstract class DatabaseEngine
     /// <summary>A connection for reads.</summary>
     public abstract DbConnection OpenReader();
 
+    /// <summary>A connection for one read, opened without blocking a thread where the provider can; closed when the lease ends.</summary>
+    public virtual async Task<ReaderLease> RentReaderAsync(CancellationToken cancellationToken) =>
+        new(await OpenReaderAsync(cancellationToken), static (connection, _) => connection.Dispose());
+
     /// <summary>A connection for reads, opened without blocking a thread where the provider can.</summary>
     public virtual Task<DbConnection> OpenReaderAsync(CancellationToken cancellationToken) => Task.FromResult(OpenReader());
 

@@ -13,6 +13,18 @@ internal static class DbExtensions
         return command;
     }
 
+    /// <summary>
+    /// A read's command for <paramref name="sql"/>: on a pooled reader connection that keeps prepared
+    /// statements, the one prepared there before (parameters cleared), which the connection owns and
+    /// the caller must not dispose; elsewhere a new one, which the caller need not dispose either.
+    /// </summary>
+    public static DbCommand Prepared(this DbConnection connection, string sql) =>
+        PreparedStatements.For(connection)?.Get(connection, sql) ?? connection.Command(sql);
+
+    /// <summary><see cref="Prepared(DbConnection, string)"/> for a read, or a new command in <paramref name="transaction"/> for a write.</summary>
+    public static DbCommand Prepared(this DbConnection connection, string sql, DbTransaction? transaction) =>
+        transaction is null ? connection.Prepared(sql) : connection.Command(sql, transaction);
+
     public static DbCommand With(this DbCommand command, string name, object? value)
     {
         var parameter = command.CreateParameter();

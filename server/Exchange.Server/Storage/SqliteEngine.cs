@@ -4,8 +4,14 @@ using Microsoft.Data.Sqlite;
 namespace Exchange.Server.Storage;
 
 /// <summary>The embedded default: one SQLite file (WAL, synchronous=FULL) written by one process.</summary>
-internal sealed class SqliteEngine(string path) : DatabaseEngine
+internal sealed class SqliteEngine(string path) : DatabaseEngine, IDisposable
 {
+    // Reader connections stay open between reads, each with the statements it prepared: opening a
+    // pooled connection and preparing its statement again cost more than the read itself.
+    private const int IdleReaders = 16;
+
+    private readonly System.Collections.Concurrent.ConcurrentBag<DbConnection> _idle = [];
+
     private readonly string _connectionString = new SqliteConnectionStringBuilder
     {
         DataSource = path,
@@ -33,6 +39,28 @@ internal sealed class SqliteEngine(string path) : DatabaseEngine
         return connection;
     }
 
+    public override Task<ReaderLease> RentReaderAsync(CancellationToken cancellationToken)
+    {
+        if (!_idle.TryTake(out var connection))
+        {
+            connection = OpenReader();
+            PreparedStatements.Attach(connection);
+        }
+
+        return Task.FromResult(new ReaderLease(connection, GiveBack));
+    }
+
+    /// <summary>Closes the idle reader connections, e.g. after one turned out dead.</summary>
+    public override void ClearPool()
+    {
+        while (_idle.TryTake(out var connection))
+        {
+            Close(connection);
+        }
+    }
+
+    public void Dispose() => ClearPool();
+
     public override DbConnection OpenWriter()
     {
         var connection = OpenReader();
@@ -47,6 +75,24 @@ internal sealed class SqliteEngine(string path) : DatabaseEngine
     public override T WithSchemaLock<T>(DbConnection connection, Func<T> migrate) => migrate();
 
     public override string SchemaScript(string script) => script;
+
+    private void GiveBack(DbConnection connection, bool broken)
+    {
+        if (broken || _idle.Count >= IdleReaders)
+        {
+            Close(connection);
+        }
+        else
+        {
+            _idle.Add(connection);
+        }
+    }
+
+    private static void Close(DbConnection connection)
+    {
+        PreparedStatements.For(connection)?.Dispose();
+        connection.Dispose();
+    }
 
     public override void Announce(DbConnection connection, DbTransaction transaction, string channel, string payload)
     {

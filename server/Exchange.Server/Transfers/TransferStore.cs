@@ -250,7 +250,7 @@ internal sealed class TransferStore(Database database, IRevisions revisions, IGr
     public Task<Transfer?> GetAsync(TransferId id, CancellationToken cancellationToken) =>
         database.ReadAsync(async (connection, ct) =>
         {
-            await using var command = connection.Command($"SELECT {TransferColumns} FROM transfers t WHERE t.id = @id").With("@id", id.Value);
+            var command = connection.Prepared($"SELECT {TransferColumns} FROM transfers t WHERE t.id = @id").With("@id", id.Value);
             await using var reader = await command.ExecuteReaderAsync(ct);
             return await reader.ReadAsync(ct) ? Read(reader, 0) : null;
         }, cancellationToken);
@@ -259,7 +259,7 @@ internal sealed class TransferStore(Database database, IRevisions revisions, IGr
     public Task<long?> ReceiptIndexAsync(TransferId id, CancellationToken cancellationToken) =>
         database.ReadAsync(async (connection, ct) =>
         {
-            await using var command = connection.Command("SELECT receipt_index FROM transfers WHERE id = @id").With("@id", id.Value);
+            var command = connection.Prepared("SELECT receipt_index FROM transfers WHERE id = @id").With("@id", id.Value);
             return await command.ExecuteScalarAsync(ct) is long index ? index : (long?)null;
         }, cancellationToken);
 
@@ -272,7 +272,7 @@ internal sealed class TransferStore(Database database, IRevisions revisions, IGr
         long after, int pageSize, CancellationToken cancellationToken) =>
         database.ReadAsync(async (connection, ct) =>
         {
-            await using var command = connection.Command($"""
+            var command = connection.Prepared($"""
                 SELECT t.seq, {TransferColumns} FROM transfers t
                 WHERE t.seq > @after
                   AND (@all = 1 OR t.consumer = @me OR t.provider = @me)
