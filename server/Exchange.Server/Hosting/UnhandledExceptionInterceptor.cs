@@ -68,8 +68,12 @@ internal sealed partial class UnhandledExceptionInterceptor(ILogger<UnhandledExc
         // A call that is over (its caller gone or its deadline passed) fails its next write with whatever the
         // transport throws then ("the request is complete", "the request was aborted"): nobody hears the answer and
         // nothing went wrong inside the gateway, so it is not logged as an internal error.
-        // The deadline is grpc-dotnet's, set and enforced on the system clock, so it is compared with that clock, not the gateway's TimeProvider.
-        var over = context.CancellationToken.IsCancellationRequested || context.Deadline <= DateTime.UtcNow;
+        // At a deadline grpc-dotnet sets the call's status and completes the response before it cancels the call's token,
+        // so a write in between fails while the token is not yet cancelled: the status says the call is over then. The
+        // deadline itself is grpc-dotnet's, set and enforced on the system clock, so it is compared with that clock.
+        var over = context.CancellationToken.IsCancellationRequested
+            || context.Status.StatusCode == StatusCode.DeadlineExceeded
+            || context.Deadline <= DateTime.UtcNow;
         if ((ex is OperationCanceledException && context.CancellationToken.IsCancellationRequested)
             || (over && ex is IOException or InvalidOperationException))
         {
