@@ -270,7 +270,7 @@ public sealed class AccessServiceTests(ExchangeFactory gateway) : SharedGatewayT
     {
         // The gateway's clock, which the test moves past the expiry instead of waiting for it.
         var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
-        using var factory = new ExchangeFactory { TestServices = services => services.AddSingleton<TimeProvider>(clock) };
+        using var factory = new ExchangeFactory { Clock = clock };
         using var acme = factory.As(Participant.Acme);
         using var initech = factory.As(Participant.Initech);
         var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);

@@ -50,6 +50,14 @@ public class ExchangeFactory : WebApplicationFactory<Program>
     /// <summary>Changes to the gateway's services after its own registrations, e.g. a storage that fails on purpose; set before the server starts.</summary>
     public Action<IServiceCollection>? TestServices { get; set; }
 
+    /// <summary>The gateway's clock (e.g. a FakeTimeProvider a test moves past an expiry instead of waiting); set before the server starts.</summary>
+    public TimeProvider? Clock { get; set; }
+
+    /// <summary>A client for <paramref name="participant"/> whose token is issued at <see cref="Clock"/>'s now, so it stays valid on that clock.</summary>
+    public ExchangeClient OnClock(Participant participant) =>
+        ClientWithToken(DevTokens.Mint(DevKeyFile, participant.Id, participant.Roles, TimeSpan.FromMinutes(10),
+            now: (Clock ?? throw new InvalidOperationException("No Clock is set.")).GetUtcNow()));
+
     private readonly Dictionary<string, string> _settings = new(StringComparer.Ordinal);
 
     public ExchangeFactory()
@@ -203,6 +211,11 @@ public class ExchangeFactory : WebApplicationFactory<Program>
         {
             builder.UseSetting(key, value);
         }
+        if (Clock is { } clock)
+        {
+            builder.ConfigureTestServices(services => services.AddSingleton(clock));
+        }
+
         if (TestServices is not null)
         {
             builder.ConfigureTestServices(TestServices);

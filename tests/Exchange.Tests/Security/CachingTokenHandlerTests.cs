@@ -2,7 +2,6 @@ using Exchange.Cli;
 using Exchange.Server.Security;
 using Exchange.Tests.Infrastructure;
 using Grpc.Core;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Microsoft.IdentityModel.Tokens;
 
@@ -19,7 +18,7 @@ public sealed class CachingTokenHandlerTests
     public async Task A_remembered_token_is_refused_once_it_expires()
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        using var factory = new ExchangeFactory { TestServices = services => services.AddSingleton<TimeProvider>(clock) };
+        using var factory = new ExchangeFactory { Clock = clock };
         var token = DevTokens.Mint(ExchangeFactory.DevKeyFile, "acme", ["provider"], TimeSpan.FromMinutes(2), now: clock.GetUtcNow());
 
         Assert.Equal(StatusCode.OK, await Rpc.ListDatasetsStatusAsync(factory, token));

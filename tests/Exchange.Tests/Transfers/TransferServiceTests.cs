@@ -172,7 +172,7 @@ public sealed class TransferServiceTests : IDisposable
     {
         var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
         using var limited = ExchangeFactory.With(("Exchange:Transfers:MaxRevisionBytes", "1000"), ("Exchange:Transfers:IdleTimeout", "00:00:00.500"));
-        limited.TestServices = services => services.AddSingleton<TimeProvider>(clock);
+        limited.Clock = clock;
         using var acme = limited.As(Participant.Acme);
         var dataset = await CatalogFixture.CreateAsync(acme);
 
@@ -293,7 +293,7 @@ public sealed class TransferServiceTests : IDisposable
     {
         // The gateway's clock, which the test moves past the expiry instead of waiting for it.
         var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
-        using var factory = new ExchangeFactory { TestServices = services => services.AddSingleton<TimeProvider>(clock) };
+        using var factory = new ExchangeFactory { Clock = clock };
         var (_, _, revoked) = await SharedAsync(factory, RandomBytes(100));
         using var acme = factory.As(Participant.Acme);
         await acme.Access.RevokeGrantAsync(new RevokeGrantRequest { Name = revoked.Name, Reason = "breach" });
@@ -626,7 +626,7 @@ public sealed class TransferServiceTests : IDisposable
     {
         // The gateway's clock, not the wall's: the grant expires when the test moves it, without waiting.
         var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
-        using var factory = new ExchangeFactory { TestServices = services => services.AddSingleton<TimeProvider>(clock) };
+        using var factory = new ExchangeFactory { Clock = clock };
         using var acme = factory.As(Participant.Acme);
         using var initech = factory.As(Participant.Initech);
         var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
@@ -649,8 +649,7 @@ public sealed class TransferServiceTests : IDisposable
         });
         Assert.Contains("expired", error.Status.Detail);
         // Tokens too are judged on the gateway's clock: the consumer goes on with one issued an hour later.
-        using var later = factory.ClientWithToken(Exchange.Cli.DevTokens.Mint(ExchangeFactory.DevKeyFile, Participant.Initech.Id,
-            Participant.Initech.Roles, TimeSpan.FromMinutes(10), now: clock.GetUtcNow()));
+        using var later = factory.OnClock(Participant.Initech);
         var failed = await later.WaitForTransferAsync(transfer, TransferState.Failed);
         Assert.Equal("grant expired", failed.FailureReason);
         Assert.Equal(GrantState.Expired, (await later.Access.GetGrantAsync(new GetGrantRequest { Name = grant.Name })).Grant.State);
