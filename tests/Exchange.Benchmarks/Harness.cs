@@ -35,6 +35,27 @@ internal static class Harness
             ["Exchange.Server.dll", "--urls", $"https://127.0.0.1:{port}", $"--Exchange:DataDirectory={dataDirectory}", .. settings], serverDirectory);
     }
 
+    /// <summary>Waits, up to a minute, until every probe answers: the servers have started and listen.</summary>
+    public static async Task WaitUntilUpAsync(params Func<Task>[] probes)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        foreach (var probe in probes)
+        {
+            while (true)
+            {
+                try
+                {
+                    await probe();
+                    break;
+                }
+                catch (Grpc.Core.RpcException) when (DateTime.UtcNow < deadline)
+                {
+                    await Task.Delay(250);
+                }
+            }
+        }
+    }
+
     public static void Stop(Process process)
     {
         if (!process.HasExited)

@@ -77,24 +77,19 @@ internal sealed partial class Database : IAsyncDisposable
             {
                 return await read(connection, cancellationToken);
             }
-            catch (Exception) when (Discard(lease))
-            {
-                throw;
-            }
             catch (DbException) when (attempt == 1 && connection.State != ConnectionState.Open)
             {
                 // A pooled connection the database had dropped (a restart, a failover): reads have no
-                // effects, so the read runs once more, on a fresh connection.
+                // effects, so the read runs once more, on a fresh connection (the closed one is not pooled again).
                 Engine.ClearPool();
             }
+            catch
+            {
+                // A failed read may leave its connection mid-statement: it is closed, not pooled again.
+                lease.Discard();
+                throw;
+            }
         }
-    }
-
-    // A read that failed may leave its connection mid-statement: it goes, rather than back to the pool. Never catches.
-    private static bool Discard(ReaderLease lease)
-    {
-        lease.Discard();
-        return false;
     }
 
     /// <summary>Another replica committed the log up to <paramref name="size"/> leaves: readers and watchers here may go that far.</summary>

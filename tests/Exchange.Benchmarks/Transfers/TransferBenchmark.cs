@@ -42,7 +42,8 @@ internal static class TransferBenchmark
             var acmeCatalog = new CatalogService.CatalogServiceClient(acme.Channel);
             var acmeAccess = new AccessService.AccessServiceClient(acme.Channel);
             var initechAccess = new AccessService.AccessServiceClient(initech.Channel);
-            await WaitUntilUpAsync(acmeCatalog, acme.Headers, bareClient);
+            await Harness.WaitUntilUpAsync(() => acmeCatalog.ListDatasetsAsync(new ListDatasetsRequest(), acme.Headers).ResponseAsync,
+                () => DownloadBareAsync(bareClient, 1, 1));
 
             var (sha256, aesGcm) = CryptoCost.PerGiB(chunk);
             Console.WriteLine($"// {rounds} rounds of {gib} GiB each way, chunk {chunk} bytes, TLS on loopback, {Environment.ProcessorCount} cores");
@@ -232,24 +233,6 @@ internal static class TransferBenchmark
         }
     }
 
-
-    private static async Task WaitUntilUpAsync(CatalogService.CatalogServiceClient gateway, Metadata headers, BareTransferService.BareTransferServiceClient bare)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (true)
-        {
-            try
-            {
-                await gateway.ListDatasetsAsync(new ListDatasetsRequest(), headers);
-                await DownloadBareAsync(bare, 1, 1);
-                return;
-            }
-            catch (RpcException) when (DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(250);
-            }
-        }
-    }
 
     /// <summary>One timed transfer: its rate, and the CPU seconds per GiB of the server, of the other (idle) server and of this client meanwhile.</summary>
     private readonly record struct Run(double Rate, double ServerCpu, double OtherCpu, double ClientCpu)

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Exchange.V1;
 using Google.Protobuf;
-using Grpc.Core;
 
 namespace Exchange.Benchmarks.Unary;
 
@@ -39,7 +38,7 @@ internal static class UnaryBenchmark
             var ping = new BareUnaryService.BareUnaryServiceClient(bareClient.Channel);
             var acmeCatalog = new CatalogService.CatalogServiceClient(acme.Channel);
             var initechCatalog = new CatalogService.CatalogServiceClient(initech.Channel);
-            await WaitUntilUpAsync(() => ping.PingAsync(new PingRequest()).ResponseAsync,
+            await Harness.WaitUntilUpAsync(() => ping.PingAsync(new PingRequest()).ResponseAsync,
                 () => acmeCatalog.ListDatasetsAsync(new ListDatasetsRequest(), acme.Headers).ResponseAsync);
 
             // One listed dataset the consumer gets, and the first 100 of the catalog.
@@ -201,25 +200,5 @@ internal static class UnaryBenchmark
         }
 
         await catalog.PublishDatasetAsync(new PublishDatasetRequest { Name = dataset }, provider.Headers);
-    }
-
-    private static async Task WaitUntilUpAsync(params Func<Task>[] probes)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        foreach (var probe in probes)
-        {
-            while (true)
-            {
-                try
-                {
-                    await probe();
-                    break;
-                }
-                catch (RpcException) when (DateTime.UtcNow < deadline)
-                {
-                    await Task.Delay(250);
-                }
-            }
-        }
     }
 }
