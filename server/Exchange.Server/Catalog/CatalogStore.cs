@@ -14,6 +14,11 @@ namespace Exchange.Server.Catalog;
 /// </summary>
 internal sealed class CatalogStore(Database database) : ICatalog
 {
+    // Repeated reads until the next write: a dataset as one viewer finds it, and list pages.
+    private readonly ReadCache<(DatasetId Id, string Viewer), DatasetRow?> _rows = new(database, capacity: 16_384);
+    private readonly ReadCache<(DatasetQuery Query, string Participant, bool ReadsEverything, long After, int PageSize),
+        (IReadOnlyList<Dataset> Page, long? Next)> _pages = new(database, capacity: 4_096);
+
     private const string DatasetColumns = """
         d.seq, d.id, d.provider, d.title, d.description, d.classification, d.state, d.auto_approval,
         d.latest_revision, d.create_time, d.update_time,
@@ -144,13 +149,12 @@ internal sealed class CatalogStore(Database database) : ICatalog
         }, cancellationToken);
 
     /// <summary>The dataset, or null when it does not exist or <paramref name="caller"/> may not see it.</summary>
-    public Task<Dataset?> GetVisibleAsync(DatasetId id, Caller caller, CancellationToken cancellationToken) =>
-        database.ReadAsync(async (connection, ct) =>
-        {
-            var command = FindCommand(connection, null, id, caller.Participant);
-            var row = (await command.ListAsync(ReadRow, ct)).SingleOrDefault();
-            return row is not null && DatasetPolicy.CanSee(caller, row.Dataset, row.ViewerHoldsGrant) ? row.Dataset : null;
-        }, cancellationToken);
+    public async Task<Dataset?> GetVisibleAsync(DatasetId id, Caller caller, CancellationToken cancellationToken)
+    {
+        var row = await _rows.GetOrReadAsync((id, caller.Participant), ct => database.ReadAsync(async (connection, ct) =>
+            (await FindCommand(connection, null, id, caller.Participant).ListAsync(ReadRow, ct)).SingleOrDefault(), ct), cancellationToken);
+        return row is not null && DatasetPolicy.CanSee(caller, row.Dataset, row.ViewerHoldsGrant) ? row.Dataset : null;
+    }
 
     /// <summary>
     /// The dataset as <paramref name="caller"/> may see it (DatasetPolicy.CanSee, grants included),
@@ -168,6 +172,11 @@ internal sealed class CatalogStore(Database database) : ICatalog
     /// or null on the last page.
     /// </summary>
     public Task<(IReadOnlyList<Dataset> Page, long? Next)> ListAsync(DatasetQuery query, string participant, bool readsEverything,
+        long after, int pageSize, CancellationToken cancellationToken) =>
+        _pages.GetOrReadAsync((query, participant, readsEverything, after, pageSize), ct => ReadPageAsync(query, participant, readsEverything, after, pageSize, ct),
+            cancellationToken);
+
+    private Task<(IReadOnlyList<Dataset> Page, long? Next)> ReadPageAsync(DatasetQuery query, string participant, bool readsEverything,
         long after, int pageSize, CancellationToken cancellationToken) =>
         database.ReadAsync<(IReadOnlyList<Dataset>, long?)>(async (connection, ct) =>
         {

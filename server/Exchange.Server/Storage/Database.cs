@@ -32,6 +32,7 @@ internal sealed partial class Database : IAsyncDisposable
     private readonly ILogger<Database> _logger;
     private DbConnection? _writer;
     private long _announcedSize;
+    private long _generation;
     private WriteUnit? _context;
     private readonly Task _writerLoop;
 
@@ -58,6 +59,15 @@ internal sealed partial class Database : IAsyncDisposable
 
     /// <summary>Leaves durably in the log, as far as this process knows: its own commits, or a larger size another replica announced.</summary>
     public long LogSize => Math.Max(Tree.CommittedSize, Volatile.Read(ref _announcedSize));
+
+    /// <summary>
+    /// Counts the group commits of this process: a read taken at one generation saw every write
+    /// committed before it (<see cref="ReadCache{TKey, TValue}"/>).
+    /// </summary>
+    public long Generation => Volatile.Read(ref _generation);
+
+    /// <summary>Whether every write to the database is this process's own, so <see cref="Generation"/> tells when its reads go stale.</summary>
+    public bool CachesReads => !Engine.Shared;
 
     /// <summary>Raised on the writer after each group commit that appended to the log, with the number of events it appended.</summary>
     public event Action<long>? Appended;
@@ -216,7 +226,9 @@ internal sealed partial class Database : IAsyncDisposable
         catch (Exception ex)
         {
             // Nothing of the group is durable: forget its appends and fail every unit still waiting.
+            // (Cached reads start over all the same: a commit that failed late may still have landed.)
             Tree.Restore(start);
+            Interlocked.Increment(ref _generation);
             LogCommitFailed(ex, batch.Count);
             foreach (var work in batch)
             {
@@ -241,6 +253,8 @@ internal sealed partial class Database : IAsyncDisposable
         }
 
         Tree.Commit();
+        // Before any caller hears of its write, so a read it makes next cannot be served from before it.
+        Interlocked.Increment(ref _generation);
         if (Tree.Size != start.Size)
         {
             Appended?.Invoke(Tree.Size - start.Size);

@@ -22,5 +22,13 @@ internal sealed class BareUnary : BareUnaryService.BareUnaryServiceBase
         },
     };
 
+    private static readonly ListDatasetsResponse Page = new()
+    {
+        Datasets = { Enumerable.Range(0, 10).Select(n => new Dataset(Answer.Dataset) { Name = $"datasets/abcdefabcd{n:00}" }) },
+        NextPageToken = Convert.ToBase64String(new byte[48]),
+    };
+
+    public override Task<ListDatasetsResponse> List(PingRequest request, ServerCallContext context) => Task.FromResult(Page);
+
     public override Task<PingResponse> Ping(PingRequest request, ServerCallContext context) => Task.FromResult(Answer);
 }

@@ -10,7 +10,8 @@ namespace Exchange.Benchmarks.Unary;
 /// then ListDatasets with each filter on a catalog of 100 datasets and again once it holds 100,000.
 /// The gateway runs as the README starts it (Development, default logging), with the per-participant
 /// call rate raised out of the way of a single caller but the limiter still counting every call.
-/// dotnet run -c Release --project tests/Exchange.Benchmarks -- unary [--rounds 5] [--seconds 3] [--in-flight 32] [--catalog 100000]
+/// dotnet run -c Release --project tests/Exchange.Benchmarks -- unary [--rounds 5] [--seconds 3] [--in-flight 32] [--catalog 100000] [--warm-up 8]
+/// With --only get (or list, or ping) it runs that call alone for the rounds and stops: a steady load to profile.
 /// </summary>
 internal static class UnaryBenchmark
 {
@@ -22,6 +23,7 @@ internal static class UnaryBenchmark
         var seconds = Harness.Option(args, "--seconds", 3);
         var inFlight = (int)Harness.Option(args, "--in-flight", 32);
         var catalog = (int)Harness.Option(args, "--catalog", 100_000);
+        var warmUp = TimeSpan.FromSeconds(Harness.Option(args, "--warm-up", 8));
         var certs = Path.Combine(Harness.RepositoryRoot(), "certs-dev");
         var data = Path.Combine(Path.GetTempPath(), "exchange-bench", $"gateway-{Guid.NewGuid():N}");
         var barePort = Harness.FreePort();
@@ -52,10 +54,27 @@ internal static class UnaryBenchmark
             var getRuns = new List<double>();
             var listRuns = new List<double>();
             var duration = TimeSpan.FromSeconds(seconds);
-            // Untimed warm-up, so tiered compilation has settled on both sides.
-            await RateAsync(TimeSpan.FromSeconds(1), inFlight, () => ping.PingAsync(new PingRequest { Name = listed }).ResponseAsync);
-            await RateAsync(TimeSpan.FromSeconds(1), inFlight, () => initechCatalog.GetDatasetAsync(get, initech.Headers).ResponseAsync);
-            await RateAsync(TimeSpan.FromSeconds(1), inFlight, () => initechCatalog.ListDatasetsAsync(list, initech.Headers).ResponseAsync);
+            if (Only(args) is { } only)
+            {
+                Func<Task> call = only switch
+                {
+                    "ping" => () => ping.PingAsync(new PingRequest { Name = listed }).ResponseAsync,
+                    "bare-list" => () => ping.ListAsync(new PingRequest { Name = listed }).ResponseAsync,
+                    "get" => () => initechCatalog.GetDatasetAsync(get, initech.Headers).ResponseAsync,
+                    "list" => () => acmeCatalog.ListDatasetsAsync(list, acme.Headers).ResponseAsync,
+                    _ => throw new ArgumentException($"--only takes ping, get or list, not '{only}'."),
+                };
+                await RateAsync(warmUp, inFlight, call);
+                var runs = await RoundsAsync(rounds, duration, inFlight, call);
+                Console.WriteLine($"{only}: {string.Join(" ", runs.Select(r => r.ToString("N0")))} calls/s");
+                return 0;
+            }
+
+            // Untimed warm-up, so tiered compilation has settled on both sides: here a call path takes
+            // some 10,000 calls (several seconds) to reach its optimised code.
+            await RateAsync(warmUp, inFlight, () => ping.PingAsync(new PingRequest { Name = listed }).ResponseAsync);
+            await RateAsync(warmUp, inFlight, () => initechCatalog.GetDatasetAsync(get, initech.Headers).ResponseAsync);
+            await RateAsync(warmUp, inFlight, () => acmeCatalog.ListDatasetsAsync(list, acme.Headers).ResponseAsync);
             for (var round = 0; round < rounds; round++)
             {
                 bareRuns.Add(await RateAsync(duration, inFlight, () => ping.PingAsync(new PingRequest { Name = listed }).ResponseAsync));
@@ -105,6 +124,12 @@ internal static class UnaryBenchmark
             Harness.Stop(gateway);
             Harness.DeleteDirectory(data);
         }
+    }
+
+    private static string? Only(string[] args)
+    {
+        var at = Array.IndexOf(args, "--only");
+        return at >= 0 && at + 1 < args.Length ? args[at + 1] : null;
     }
 
     private static void Report(string what, double bare, List<double> gateway, List<double> bareRuns)
