@@ -40,6 +40,7 @@ internal sealed partial class Database : IAsyncDisposable
     public Database(DatabaseEngine engine, TimeProvider time, ILogger<Database> logger)
     {
         Engine = engine;
+        CachesReads = !engine.Shared;
         _time = time;
         _logger = logger;
         Growth = new LogGrowth(() => LogSize);
@@ -66,8 +67,11 @@ internal sealed partial class Database : IAsyncDisposable
     /// </summary>
     public long Generation => Volatile.Read(ref _generation);
 
-    /// <summary>Whether every write to the database is this process's own, so <see cref="Generation"/> tells when its reads go stale.</summary>
-    public bool CachesReads => !Engine.Shared;
+    /// <summary>
+    /// Whether reads may be answered from memory (<see cref="ReadCache{TKey, TValue}"/>): only where every write to the
+    /// database is this process's own, so <see cref="Generation"/> tells when a read goes stale; and Exchange:Database:CacheReads.
+    /// </summary>
+    public bool CachesReads { get; set; }
 
     /// <summary>Raised on the writer after each group commit that appended to the log, with the number of events it appended.</summary>
     public event Action<long>? Appended;

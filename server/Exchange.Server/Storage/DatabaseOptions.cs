@@ -8,4 +8,10 @@ internal sealed class DatabaseOptions
 
     /// <summary>For "postgres": an Npgsql connection string, e.g. "Host=db;Database=exchange;Username=exchange;Password=…".</summary>
     public string ConnectionString { get; set; } = "";
+
+    /// <summary>
+    /// Keep catalog answers in memory until the next write commits (<see cref="ReadCache{TKey, TValue}"/>; SQLite only).
+    /// Off, every read queries the database: to measure the database itself, or to spend no memory on answers.
+    /// </summary>
+    public bool CacheReads { get; set; } = true;
 }

@@ -26,7 +26,9 @@ internal static class StorageSetup
         services.AddSingleton(provider =>
         {
             provider.GetRequiredService<StorageInitializer>();
-            return ActivatorUtilities.CreateInstance<Database>(provider);
+            var database = ActivatorUtilities.CreateInstance<Database>(provider);
+            database.CachesReads &= provider.GetRequiredService<IOptions<ExchangeOptions>>().Value.Database.CacheReads;
+            return database;
         });
         // Listens only on a shared engine; on the embedded one it ends at once.
         services.AddHostedService<ReplicaNotifications>();
