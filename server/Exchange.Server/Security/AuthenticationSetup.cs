@@ -40,6 +40,8 @@ internal static class AuthenticationSetup
                 jwt.TokenHandlers.Clear();
                 jwt.TokenHandlers.Add(tokens);
                 jwt.IncludeErrorDetails = false;
+                // Nothing reads the raw token back from the authentication result; storing it cost every call an allocation.
+                jwt.SaveToken = false;
                 if (!string.IsNullOrWhiteSpace(options.Authority))
                 {
                     jwt.Authority = options.Authority;

@@ -88,6 +88,7 @@ internal static class UnaryBenchmark
                 };
                 var small = new List<double>[filters.Length];
                 var large = new List<double>[filters.Length];
+                await RateAsync(warmUp, inFlight, () => gateway.AcmeCatalog.ListDatasetsAsync(filters[0].Request, gateway.Acme.Headers).ResponseAsync);
                 for (var f = 0; f < filters.Length; f++)
                 {
                     var request = filters[f].Request;
