@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Exchange.Server.Catalog.Model;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
@@ -7,7 +8,14 @@ namespace Exchange.Server.Catalog;
 /// <summary>The catalog's domain types to and from the contract's exchange.v1 messages, at the edge.</summary>
 internal static class CatalogMapping
 {
-    public static V1.Dataset ToProto(this Dataset dataset)
+    // A dataset read again while the catalog is unchanged is the same instance (Storage/ReadCache), so
+    // its message is built once; what gRPC serializes it only reads.
+    private static readonly ConditionalWeakTable<Dataset, V1.Dataset> Messages = new();
+
+    /// <summary>The dataset's message, shared by every answer that carries this instance: never change it.</summary>
+    public static V1.Dataset ToProto(this Dataset dataset) => Messages.GetValue(dataset, Build);
+
+    private static V1.Dataset Build(Dataset dataset)
     {
         var proto = new V1.Dataset
         {
