@@ -227,9 +227,9 @@ internal sealed class CatalogStore(Database database) : ICatalog
     /// datasets in creation order and stops at the end of the page, so a page costs about the same
     /// on a catalog of any size: a tag filter walks that tag's index, a text filter on SQLite its
     /// trigram index (<see cref="ByText"/>), a provider or state filter its index, anything else the
-    /// datasets themselves. Visibility (mirroring DatasetPolicy.CanSee; the
-    /// catalog tests hold the two to the same answers) is one expression no index serves, which keeps
-    /// the engine from gathering every visible dataset and sorting them first.
+    /// datasets themselves. Visibility (mirroring DatasetPolicy.CanSee; the catalog tests hold the
+    /// two to the same answers) is one expression no index serves, which keeps the engine from
+    /// gathering every visible dataset and sorting them first.
     /// </summary>
     internal static string ListSql(DatasetQuery query, DatabaseEngine engine)
     {
