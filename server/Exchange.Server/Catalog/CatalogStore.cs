@@ -180,7 +180,7 @@ internal sealed class CatalogStore(Database database) : ICatalog
         long after, int pageSize, CancellationToken cancellationToken) =>
         database.ReadAsync<(IReadOnlyList<Dataset>, long?)>(async (connection, ct) =>
         {
-            var command = connection.Prepared(ListSql(query))
+            var command = connection.Prepared(ListSql(query, database.Engine))
                 .With("@after", after)
                 .With("@me", participant)
                 .With("@listed", (int)DatasetState.Listed)
@@ -212,6 +212,12 @@ internal sealed class CatalogStore(Database database) : ICatalog
                 command.With("@text", $"%{EscapeLike(query.Text)}%");
             }
 
+            if (ByText(query, database.Engine))
+            {
+                // One FTS5 phrase: the text quoted, its quotes doubled, is a run of trigrams to match in one column.
+                command.With("@match", $"\"{query.Text!.Replace("\"", "\"\"", StringComparison.Ordinal)}\"");
+            }
+
             var rows = await command.ListAsync(ReadRow, ct);
             return KeysetPage.From(rows.Select(r => (r.Seq, r.Dataset)).ToList(), pageSize);
         }, cancellationToken);
@@ -219,17 +225,21 @@ internal sealed class CatalogStore(Database database) : ICatalog
     /// <summary>
     /// The page query for <paramref name="query"/>, with only the filters it sets. Every plan walks
     /// datasets in creation order and stops at the end of the page, so a page costs about the same
-    /// on a catalog of any size: a tag filter walks that tag's index, a provider or state filter its
-    /// index, anything else the datasets themselves. Visibility (mirroring DatasetPolicy.CanSee; the
-    /// catalog tests hold the two to the same answers) is one expression no index serves, which keeps
-    /// the engine from gathering every visible dataset and sorting them first.
+    /// on a catalog of any size: a tag filter walks that tag's index, a text filter on SQLite its
+    /// trigram index (<see cref="ByText"/>), a provider or state filter its index, anything else the
+    /// datasets themselves. Visibility (mirroring DatasetPolicy.CanSee; the catalog tests hold the
+    /// two to the same answers) is one expression no index serves, which keeps the engine from
+    /// gathering every visible dataset and sorting them first.
     /// </summary>
-    internal static string ListSql(DatasetQuery query)
+    internal static string ListSql(DatasetQuery query, DatabaseEngine engine)
     {
         var byTag = query.Tag is not null;
+        var byText = ByText(query, engine);
         List<string> conditions =
         [
-            byTag ? "t.tag = @tag AND t.dataset_seq > @after" : "d.seq > @after",
+            byTag ? "t.tag = @tag AND t.dataset_seq > @after"
+            : byText ? "dataset_text MATCH @match AND dataset_text.rowid > @after"
+            : "d.seq > @after",
             """
             CASE WHEN d.provider = @me OR d.state = @listed
                       OR (d.state = @delisted AND (@all = 1 OR EXISTS (SELECT 1 FROM grants g WHERE g.dataset_id = d.id AND g.consumer = @me)))
@@ -251,7 +261,16 @@ internal sealed class CatalogStore(Database database) : ICatalog
             conditions.Add("d.state = @state");
         }
 
-        if (query.Text is not null)
+        // The index only finds candidates (its case folding is Unicode's, lower()'s is ASCII's): the LIKEs decide.
+        if (query.Text is not null && engine is PostgresEngine)
+        {
+            // One set of seqs, from the trigram indexes of the three columns, which an EXISTS per row would not use.
+            conditions.Add("""
+                d.seq IN (SELECT x.seq FROM datasets x WHERE lower(x.title) LIKE lower(@text) ESCAPE '!' OR lower(x.description) LIKE lower(@text) ESCAPE '!'
+                          UNION ALL SELECT x.dataset_seq FROM dataset_tags x WHERE x.tag LIKE lower(@text) ESCAPE '!')
+                """);
+        }
+        else if (query.Text is not null)
         {
             conditions.Add("""
                 (lower(d.title) LIKE lower(@text) ESCAPE '!'
@@ -260,15 +279,27 @@ internal sealed class CatalogStore(Database database) : ICatalog
                 """);
         }
 
-        // Tags are unique within a dataset (DatasetValidation), so the join yields each dataset once.
+        // Tags are unique within a dataset (DatasetValidation), so the join yields each dataset once; CROSS JOIN
+        // keeps SQLite walking the text index first, in its rowid (= seq) order.
+        var (from, order) = byTag ? ("dataset_tags t JOIN datasets d ON d.seq = t.dataset_seq", "t.dataset_seq")
+            : byText ? ("dataset_text CROSS JOIN datasets d ON d.seq = dataset_text.rowid", "dataset_text.rowid")
+            : ("datasets d", "d.seq");
         return $"""
             SELECT {DatasetColumns}
-            FROM {(byTag ? "dataset_tags t JOIN datasets d ON d.seq = t.dataset_seq" : "datasets d")}
+            FROM {from}
             WHERE {string.Join("\n  AND ", conditions)}
-            ORDER BY {(byTag ? "t.dataset_seq" : "d.seq")}
+            ORDER BY {order}
             LIMIT @limit
             """;
     }
+
+    /// <summary>
+    /// Whether the page walks SQLite's trigram index (Migrations, version 7) of the text filter: for a
+    /// text of 3 characters or more, the shortest a trigram can match (a tag filter, when there is
+    /// one, walks that tag's index instead).
+    /// </summary>
+    private static bool ByText(DatasetQuery query, DatabaseEngine engine) =>
+        engine is SqliteEngine && query.Tag is null && query.Text is { } text && text.EnumerateRunes().Skip(2).Any();
 
     /// <summary>
     /// The dataset a change is asked of: NOT_FOUND when it does not exist, or when

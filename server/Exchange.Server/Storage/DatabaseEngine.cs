@@ -44,8 +44,8 @@ internal abstract class DatabaseEngine
     /// <summary>Holds the schema lock while <paramref name="migrate"/> runs, so replicas starting together migrate once.</summary>
     public abstract T WithSchemaLock<T>(DbConnection connection, Func<T> migrate);
 
-    /// <summary>A schema script of <see cref="Migrations"/> (written in SQLite's SQL) in this engine's SQL.</summary>
-    public abstract string SchemaScript(string script);
+    /// <summary>A schema script of <see cref="Migrations"/> in this engine's SQL.</summary>
+    public abstract string SchemaScript(Migration migration);
 
     /// <summary>
     /// Tells other replicas, once <paramref name="transaction"/> commits, that something changed

@@ -9,7 +9,7 @@ namespace Exchange.Server.Storage;
 /// </summary>
 internal static class Migrations
 {
-    public static readonly IReadOnlyList<string> Scripts =
+    public static readonly IReadOnlyList<Migration> Scripts =
     [
         // 1: catalog, revisions, idempotency keys, server secrets.
         """
@@ -212,6 +212,45 @@ internal static class Migrations
         );
         CREATE INDEX participants_by_state ON participants (state, seq);
         """,
+
+        // 7: an index for ListDatasets' text filter (a substring of the title, the description or one
+        // tag), so a page walks only the matching datasets in creation order. SQLite: a trigram FTS5
+        // table (rowid = datasets.seq) kept by triggers; tags are one per line, and a query holds no
+        // line feed, so a match never spans two tags. PostgreSQL: trigram indexes serving the LIKEs.
+        new(
+            Sqlite: """
+            CREATE VIRTUAL TABLE dataset_text USING fts5 (title, description, tags, tokenize = 'trigram');
+            INSERT INTO dataset_text (rowid, title, description, tags)
+            SELECT d.seq, d.title, d.description,
+                   COALESCE((SELECT group_concat(t.tag, char(10)) FROM dataset_tags t WHERE t.dataset_seq = d.seq), '')
+            FROM datasets d;
+
+            CREATE TRIGGER dataset_text_insert AFTER INSERT ON datasets BEGIN
+                INSERT INTO dataset_text (rowid, title, description, tags) VALUES (new.seq, new.title, new.description, '');
+            END;
+            CREATE TRIGGER dataset_text_update AFTER UPDATE OF title, description ON datasets BEGIN
+                UPDATE dataset_text SET title = new.title, description = new.description WHERE rowid = new.seq;
+            END;
+            CREATE TRIGGER dataset_text_delete AFTER DELETE ON datasets BEGIN
+                DELETE FROM dataset_text WHERE rowid = old.seq;
+            END;
+            CREATE TRIGGER dataset_text_tag_insert AFTER INSERT ON dataset_tags BEGIN
+                UPDATE dataset_text
+                SET tags = (SELECT group_concat(t.tag, char(10)) FROM dataset_tags t WHERE t.dataset_seq = new.dataset_seq)
+                WHERE rowid = new.dataset_seq;
+            END;
+            CREATE TRIGGER dataset_text_tag_delete AFTER DELETE ON dataset_tags BEGIN
+                UPDATE dataset_text
+                SET tags = COALESCE((SELECT group_concat(t.tag, char(10)) FROM dataset_tags t WHERE t.dataset_seq = old.dataset_seq), '')
+                WHERE rowid = old.dataset_seq;
+            END;
+            """,
+            Postgres: """
+            CREATE EXTENSION IF NOT EXISTS pg_trgm;
+            CREATE INDEX datasets_title_trgm ON datasets USING gin (lower(title) gin_trgm_ops);
+            CREATE INDEX datasets_description_trgm ON datasets USING gin (lower(description) gin_trgm_ops);
+            CREATE INDEX dataset_tags_trgm ON dataset_tags USING gin (tag gin_trgm_ops);
+            """),
     ];
 
     public static int LatestVersion => Scripts.Count;

@@ -74,7 +74,7 @@ internal sealed class SqliteEngine(string path) : DatabaseEngine, IDisposable
 
     public override T WithSchemaLock<T>(DbConnection connection, Func<T> migrate) => migrate();
 
-    public override string SchemaScript(string script) => script;
+    public override string SchemaScript(Migration migration) => migration.Sqlite;
 
     private void GiveBack(DbConnection connection, bool broken)
     {

@@ -52,6 +52,46 @@ public sealed class MigrationsTests : IDisposable
         Assert.Contains("newer than this server knows", ex.Message);
     }
 
+    [Fact]
+    public void Version_7_indexes_the_text_of_the_datasets_already_there()
+    {
+        var engine = Engine("sqlite");
+        using var connection = engine.OpenWriter();
+        connection.Command("CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, apply_time TEXT NOT NULL)").ExecuteNonQuery();
+        for (var version = 1; version <= 6; version++)
+        {
+            connection.Command(engine.SchemaScript(Migrations.Scripts[version - 1])).ExecuteNonQuery();
+            connection.Command("INSERT INTO schema_migrations (version, apply_time) VALUES (@v, 'then')").With("@v", version).ExecuteNonQuery();
+        }
+
+        connection.Command("""
+            INSERT INTO datasets (seq, id, provider, title, description, classification, state, create_time, update_time)
+            VALUES (1, 'a', 'acme', 'Weather Stations', 'Hourly', 1, 1, 0, 0), (2, 'b', 'acme', 'Tides', 'Daily', 1, 1, 0, 0);
+            INSERT INTO dataset_tags (dataset_seq, position, tag) VALUES (1, 0, 'climate'), (1, 1, 'norway'), (2, 0, 'ocean');
+            """).ExecuteNonQuery();
+
+        Migrations.Apply(connection, engine, TimeProvider.System);
+
+        long[] Match(string phrase)
+        {
+            using var reader = connection.Command("SELECT rowid FROM dataset_text WHERE dataset_text MATCH @m ORDER BY rowid")
+                .With("@m", phrase).ExecuteReader();
+            var seqs = new List<long>();
+            while (reader.Read())
+            {
+                seqs.Add(reader.GetInt64(0));
+            }
+
+            return [.. seqs];
+        }
+
+        Assert.Equal([1L], Match("\"station\""));
+        Assert.Equal([2L], Match("\"DAIly\""));
+        Assert.Equal([1L], Match("\"norway\""));
+        Assert.Equal([2L], Match("\"ocean\""));
+        Assert.Empty(Match("\"atenor\""));
+    }
+
     [SkippableFact]
     public async Task Replicas_starting_together_on_one_postgres_database_migrate_it_once()
     {
