@@ -1,7 +1,6 @@
 using Exchange.Server.Catalog;
 using Exchange.Server.Catalog.Model;
 using Exchange.Server.Security;
-using Exchange.Server.Storage;
 using Exchange.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -62,29 +61,6 @@ public sealed class TextFilterTests : IDisposable
         }
 
         await AssertAnswersAsync(store, order, old.Values);
-    }
-
-    [Fact]
-    public async Task A_text_of_three_characters_or_more_walks_the_text_index_on_SQLite()
-    {
-        var database = _factory.Services.GetRequiredService<Database>();
-        Skip.If(database.Engine is not SqliteEngine, "The FTS5 index is SQLite's.");
-        var plan = await database.ReadAsync((connection, _) =>
-        {
-            using var explain = connection.Command("EXPLAIN QUERY PLAN " +
-                CatalogStore.ListSql(new DatasetQuery("abc", null, null, Classification.Unspecified, null), database.Engine));
-            using var reader = explain.ExecuteReader();
-            var steps = new List<string>();
-            while (reader.Read())
-            {
-                steps.Add(reader.GetString(3));
-            }
-
-            return Task.FromResult(steps);
-        }, CancellationToken.None);
-
-        Assert.StartsWith("SCAN dataset_text VIRTUAL TABLE", plan[0], StringComparison.Ordinal);
-        Assert.DoesNotContain(plan, step => step.Contains("TEMP B-TREE FOR ORDER BY", StringComparison.Ordinal));
     }
 
     private async Task AssertAnswersAsync(CatalogStore store, List<DatasetId> order, IEnumerable<DatasetFields>? formerly = null)

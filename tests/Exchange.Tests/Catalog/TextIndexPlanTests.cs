@@ -1,0 +1,40 @@
+using Exchange.Server.Catalog;
+using Exchange.Server.Catalog.Model;
+using Exchange.Server.Storage;
+using Exchange.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Exchange.Tests.Catalog;
+
+/// <summary>
+/// A text query on SQLite walks its trigram index in creation order and stops at the page's end:
+/// no sort of every match first. (SQLite's plan; this file is not part of the PostgreSQL run.)
+/// </summary>
+public sealed class TextIndexPlanTests : IDisposable
+{
+    private readonly ExchangeFactory _factory = new();
+
+    public void Dispose() => _factory.Dispose();
+
+    [Fact]
+    public async Task A_text_of_three_characters_or_more_walks_the_text_index_on_SQLite()
+    {
+        var database = _factory.Services.GetRequiredService<Database>();
+        var plan = await database.ReadAsync((connection, _) =>
+        {
+            using var explain = connection.Command("EXPLAIN QUERY PLAN " +
+                CatalogStore.ListSql(new DatasetQuery("abc", null, null, Classification.Unspecified, null), database.Engine));
+            using var reader = explain.ExecuteReader();
+            var steps = new List<string>();
+            while (reader.Read())
+            {
+                steps.Add(reader.GetString(3));
+            }
+
+            return Task.FromResult(steps);
+        }, CancellationToken.None);
+
+        Assert.StartsWith("SCAN dataset_text VIRTUAL TABLE", plan[0], StringComparison.Ordinal);
+        Assert.DoesNotContain(plan, step => step.Contains("TEMP B-TREE FOR ORDER BY", StringComparison.Ordinal));
+    }
+}
