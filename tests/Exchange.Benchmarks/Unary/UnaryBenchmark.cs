@@ -14,8 +14,6 @@ namespace Exchange.Benchmarks.Unary;
 /// </summary>
 internal static class UnaryBenchmark
 {
-    private const string Purpose = "benchmark";
-
     public static async Task<int> RunAsync(string[] args)
     {
         var rounds = (int)Harness.Option(args, "--rounds", 5);

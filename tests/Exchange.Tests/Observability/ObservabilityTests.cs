@@ -11,6 +11,7 @@ using Grpc.Core;
 namespace Exchange.Tests.Observability;
 
 /// <summary>What operators see: Prometheus metrics of calls, denials, bytes and the log; and logs that never hold a token.</summary>
+[Collection(AloneCollection.Name)]
 public sealed class ObservabilityTests
 {
     [Fact]
