@@ -91,7 +91,7 @@ internal sealed class Catalog : IAsyncDisposable
         await Task.WhenAll(creators);
     }
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync()
     {
         Acme.Dispose();
         Globex.Dispose();
@@ -99,7 +99,7 @@ internal sealed class Catalog : IAsyncDisposable
         Harness.Stop(_process);
         _process.Dispose();
         Harness.DeleteDirectory(_data);
-        await Task.CompletedTask;
+        return ValueTask.CompletedTask;
     }
 
     /// <summary>A LISTED dataset with one revision, that the consumer may get.</summary>

@@ -2,7 +2,6 @@ using Exchange.Server.Storage;
 using Exchange.Tests.Catalog;
 using Exchange.Tests.Infrastructure;
 using Exchange.V1;
-using Google.Protobuf.WellKnownTypes;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Exchange.Tests.Storage;
@@ -56,40 +55,5 @@ public sealed class ReadCacheTests
         Assert.Equal("before the write", await slow);
 
         Assert.Equal("after the write", await cache.GetOrReadAsync("page", _ => Task.FromResult("after the write"), default));
-    }
-
-    [Fact]
-    public async Task Under_concurrent_reads_every_caller_reads_its_own_write_at_once()
-    {
-        using var factory = new ExchangeFactory();
-        using var acme = factory.As(Participant.Acme);
-        var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Draft);
-        using var stop = new CancellationTokenSource();
-
-        // Readers keep filling the cache while the titles change under them.
-        var readers = Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                await acme.Catalog.GetDatasetAsync(new GetDatasetRequest { Name = dataset.Name });
-                await acme.Catalog.ListDatasetsAsync(new ListDatasetsRequest { Provider = "acme" });
-            }
-        })).ToList();
-
-        for (var version = 0; version < 30; version++)
-        {
-            var title = $"title {version}";
-            await acme.Catalog.UpdateDatasetAsync(new UpdateDatasetRequest
-            {
-                Dataset = new Dataset { Name = dataset.Name, Title = title },
-                UpdateMask = new FieldMask { Paths = { "title" } },
-            });
-            Assert.Equal(title, (await acme.Catalog.GetDatasetAsync(new GetDatasetRequest { Name = dataset.Name })).Dataset.Title);
-            var page = await acme.Catalog.ListDatasetsAsync(new ListDatasetsRequest { Provider = "acme" });
-            Assert.Equal(title, Assert.Single(page.Datasets, d => d.Name == dataset.Name).Title);
-        }
-
-        await stop.CancelAsync();
-        await Task.WhenAll(readers);
     }
 }

@@ -6,8 +6,9 @@ using Google.Protobuf.WellKnownTypes;
 namespace Exchange.Tests.Storage;
 
 /// <summary>
-/// Reads run on pooled connections that stay open with their prepared statements: a read must
-/// still see every write committed before it, however often the same connection and statement serve.
+/// Reads run on pooled connections that stay open with their prepared statements, and repeated ones
+/// are answered from memory until the next write (ReadCacheTests): a read must still see every write
+/// committed before it, however often the same connection, statement or cached answer serves.
 /// </summary>
 public sealed class ReaderPoolTests
 {
@@ -17,6 +18,17 @@ public sealed class ReaderPoolTests
         using var factory = new ExchangeFactory();
         using var acme = factory.As(Participant.Acme);
         var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Draft);
+        using var stop = new CancellationTokenSource();
+
+        // Readers keep filling the cache while the titles change under them.
+        var readers = Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                await acme.Catalog.GetDatasetAsync(new GetDatasetRequest { Name = dataset.Name });
+                await acme.Catalog.ListDatasetsAsync(new ListDatasetsRequest { Provider = "acme", PageSize = 100 });
+            }
+        })).ToList();
 
         for (var version = 0; version < 40; version++)
         {
@@ -34,5 +46,8 @@ public sealed class ReaderPoolTests
             var page = await acme.Catalog.ListDatasetsAsync(new ListDatasetsRequest { Provider = "acme", PageSize = 100 });
             Assert.Contains(page.Datasets, d => d.Name == dataset.Name && d.Title == title);
         }
+
+        await stop.CancelAsync();
+        await Task.WhenAll(readers);
     }
 }
