@@ -27,7 +27,7 @@ public sealed partial class ExchangeClient
         var (mediaType, progress) = (options.MediaType, options.Progress);
         long? total = content.CanSeek ? content.Length - content.Position : null;
         using var call = Transfers.Upload(cancellationToken: cancellationToken);
-        await call.RequestStream.WriteAsync(new UploadRequest
+        await WriteAsync(call, new UploadRequest
         {
             Header = new UploadHeader { Dataset = dataset, MediaType = mediaType, SizeBytes = total ?? 0 },
         }, cancellationToken).ConfigureAwait(false);
@@ -40,18 +40,62 @@ public sealed partial class ExchangeClient
         {
             sha256.AppendData(buffer, 0, read);
             // The message is serialized before WriteAsync completes, so the buffer can be reused after it.
-            await call.RequestStream.WriteAsync(new UploadRequest { Chunk = UnsafeByteOperations.UnsafeWrap(buffer.AsMemory(0, read)) },
-                cancellationToken).ConfigureAwait(false);
+            await WriteAsync(call, new UploadRequest { Chunk = UnsafeByteOperations.UnsafeWrap(buffer.AsMemory(0, read)) }, cancellationToken)
+                .ConfigureAwait(false);
             sent += read;
             progress?.Report(new TransferProgress(sent, total));
         }
 
-        await call.RequestStream.CompleteAsync().ConfigureAwait(false);
+        try
+        {
+            await call.RequestStream.CompleteAsync().ConfigureAwait(false);
+        }
+        catch (RpcException) when (!cancellationToken.IsCancellationRequested)
+        {
+            await ThrowRefusalAsync(call).ConfigureAwait(false);
+            throw;
+        }
+
         var revision = (await call.ResponseAsync.ConfigureAwait(false)).Revision;
         var local = sha256.GetHashAndReset();
         return revision.Sha256.Span.SequenceEqual(local) && revision.SizeBytes == sent
             ? revision
             : throw new InvalidDataException($"The server stored {revision.Name} with a different SHA-256 or size than was sent.");
+    }
+
+    private static async Task WriteAsync(AsyncClientStreamingCall<UploadRequest, UploadResponse> call, UploadRequest request,
+        CancellationToken cancellationToken)
+    {
+        try
+        {
+            await call.RequestStream.WriteAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RpcException) when (!cancellationToken.IsCancellationRequested)
+        {
+            await ThrowRefusalAsync(call).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A gateway that refuses an upload ends the call without reading the rest; a write in flight
+    /// at that moment fails as Cancelled, while the gateway's own status, the reason a person can
+    /// act on, arrives with the response.
+    /// </summary>
+    private static async Task ThrowRefusalAsync(AsyncClientStreamingCall<UploadRequest, UploadResponse> call)
+    {
+        try
+        {
+            await call.ResponseAsync.ConfigureAwait(false);
+        }
+        catch (RpcException refused) when (refused.StatusCode != StatusCode.Cancelled)
+        {
+            throw;
+        }
+        catch (RpcException)
+        {
+            // No status beyond the cancellation: the write's own exception says as much.
+        }
     }
 
     /// <summary>Uploads the file at <paramref name="path"/> as a new revision of <paramref name="dataset"/> (see <see cref="UploadAsync"/>).</summary>

@@ -143,6 +143,24 @@ public sealed class ExchangeClientTests(ExchangeFactory gateway) : SharedGateway
     }
 
     [Fact]
+    public async Task An_upload_the_gateway_refuses_while_the_client_is_still_writing_reports_the_refusal()
+    {
+        using var acme = Gateway.ClientFor("acme", "provider");
+        using var globex = Gateway.ClientFor("globex", "provider");
+        var dataset = await acme.CreateDatasetAsync(new Dataset { Title = "Not globex's", Classification = Classification.Internal });
+
+        // The gateway refuses on the header and ends the call while chunks are still on their way;
+        // when a write loses that race (often enough in 100 tries), the caller must still hear the
+        // gateway's reason, not "cancelled".
+        var content = new byte[1 << 20];
+        for (var attempt = 0; attempt < 100; attempt++)
+        {
+            var refused = await Assert.ThrowsAsync<RpcException>(() => globex.UploadAsync(dataset.Name, new MemoryStream(content)));
+            Assert.Equal(StatusCode.NotFound, refused.StatusCode);
+        }
+    }
+
+    [Fact]
     public async Task The_facade_takes_a_dataset_from_creation_through_a_download_to_revocation()
     {
         using var acme = Gateway.ClientFor("acme", "provider");
