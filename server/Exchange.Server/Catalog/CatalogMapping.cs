@@ -42,6 +42,9 @@ internal static class CatalogMapping
         Sha256 = ByteString.CopyFrom(revision.Sha256),
         MediaType = revision.MediaType,
         CreateTime = Timestamp.FromDateTimeOffset(revision.CreateTime),
+        Format = revision.Table?.Format ?? V1.TableFormat.Unspecified,
+        Schema = revision.Table is { } table ? V1.Schema.Parser.ParseFrom(table.Schema) : null,
+        Quality = revision.Table?.Report,
     };
 
     /// <summary>The fields a provider writes, from a request's dataset (already validated: DatasetValidation).</summary>

@@ -13,7 +13,8 @@ namespace Exchange.Server.Catalog;
 internal sealed class RevisionStore(Database database) : IRevisions
 {
     private const string Columns =
-        "r.number, r.size_bytes, r.sha256, r.media_type, r.create_time, r.blob_id, r.wrapped_key, r.kek_id, r.segment_size";
+        "r.number, r.size_bytes, r.sha256, r.media_type, r.create_time, r.blob_id, r.wrapped_key, r.kek_id, r.segment_size, "
+        + "r.table_format, r.table_schema, r.quality";
 
     public long Reserve(WriteUnit unit, DatasetId id) =>
         (long)unit.Command("UPDATE datasets SET revision_counter = revision_counter + 1 WHERE id = @id RETURNING revision_counter")
@@ -22,14 +23,18 @@ internal sealed class RevisionStore(Database database) : IRevisions
     /// <summary>Stores <paramref name="revision"/> as created at its create time, which also becomes the dataset's update time.</summary>
     public Revision Add(WriteUnit unit, StoredRevision revision)
     {
-        var (id, now) = (revision.Revision.Id, Timestamps.ToMicros(revision.Revision.CreateTime));
+        var (id, now, table) = (revision.Revision.Id, Timestamps.ToMicros(revision.Revision.CreateTime), revision.Revision.Table);
         unit.Command("""
-            INSERT INTO revisions (dataset_seq, number, size_bytes, sha256, media_type, create_time, blob_id, wrapped_key, kek_id, segment_size)
-            VALUES ((SELECT seq FROM datasets WHERE id = @id), @n, @size, @sha, @media, @now, @blob, @key, @kek, @segment)
+            INSERT INTO revisions (dataset_seq, number, size_bytes, sha256, media_type, create_time, blob_id, wrapped_key, kek_id, segment_size,
+                                   table_format, table_schema, quality, completeness)
+            VALUES ((SELECT seq FROM datasets WHERE id = @id), @n, @size, @sha, @media, @now, @blob, @key, @kek, @segment,
+                    @format, @schema, @quality, @completeness)
             """)
             .With("@id", id.Dataset.Value).With("@n", id.Number).With("@size", revision.Revision.SizeBytes)
             .With("@sha", revision.Revision.Sha256).With("@media", revision.Revision.MediaType).With("@now", now)
             .With("@blob", revision.BlobId).With("@key", revision.WrappedKey).With("@kek", revision.KekId).With("@segment", revision.SegmentSize)
+            .With("@format", (int)(table?.Format ?? V1.TableFormat.Unspecified)).With("@schema", table?.Schema).With("@quality", table?.Quality)
+            .With("@completeness", table?.Report.Completeness)
             .ExecuteNonQuery();
         unit.Command("UPDATE datasets SET latest_revision = CASE WHEN @n > latest_revision THEN @n ELSE latest_revision END, update_time = @now WHERE id = @id")
             .With("@n", id.Number).With("@now", now).With("@id", id.Dataset.Value).ExecuteNonQuery();
@@ -104,8 +109,10 @@ internal sealed class RevisionStore(Database database) : IRevisions
 
     private static StoredRevision Read(DbDataReader reader, DatasetId dataset)
     {
+        var format = (V1.TableFormat)reader.GetInt32(9);
+        var table = format == V1.TableFormat.Unspecified ? null : new RevisionTable(format, (byte[])reader[10], (byte[])reader[11]);
         var revision = new Revision(new RevisionId(dataset, reader.GetInt64(0)), reader.GetInt64(1), (byte[])reader[2], reader.GetString(3),
-            Timestamps.ToTime(reader.GetInt64(4)));
+            Timestamps.ToTime(reader.GetInt64(4)), table);
         return new StoredRevision(revision, reader.GetString(5), (byte[])reader[6], reader.GetString(7), reader.GetInt32(8));
     }
 }

@@ -251,6 +251,16 @@ internal static class Migrations
             CREATE INDEX datasets_description_trgm ON datasets USING gin (lower(description) gin_trgm_ops);
             CREATE INDEX dataset_tags_trgm ON dataset_tags USING gin (tag gin_trgm_ops);
             """),
+
+        // 8: tabular revisions: the format, the schema and the quality report as attested (their
+        // protobuf bytes, hashed in the upload's audit event), and the report's share of cells with
+        // a value, which ListDatasets filters on.
+        """
+        ALTER TABLE revisions ADD COLUMN table_format INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE revisions ADD COLUMN table_schema BLOB;
+        ALTER TABLE revisions ADD COLUMN quality BLOB;
+        ALTER TABLE revisions ADD COLUMN completeness DOUBLE PRECISION;
+        """,
     ];
 
     public static int LatestVersion => Scripts.Count;

@@ -17,4 +17,10 @@ internal sealed class TransferOptions
     /// this span) before the transfers it was streaming are failed, so they can resume elsewhere.
     /// </summary>
     public TimeSpan OrphanTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>The most columns a table's header may name; a wider one is refused.</summary>
+    public int MaxTableColumns { get; set; } = 1000;
+
+    /// <summary>The longest row of a CSV table, in bytes; the row is what its reader must hold in memory.</summary>
+    public int MaxTableRowBytes { get; set; } = 4 * 1024 * 1024;
 }

@@ -136,6 +136,43 @@ internal sealed class TransferService(TransferStore transfers, UploadPipeline up
             throw Errors.InvalidArgument("header.sha256, when given, is the 32 raw bytes of the SHA-256.");
         }
 
-        return new DeclaredUpload(header.MediaType, header.SizeBytes, header.Sha256.IsEmpty ? null : header.Sha256.ToByteArray());
+        var tabular = Tables.TableFormats.Of(header.MediaType) != V1.TableFormat.Unspecified;
+        if (!tabular && (header.Schema is not null || header.Strict))
+        {
+            throw Errors.InvalidArgument(
+                $"header.schema and header.strict are for tables; '{header.MediaType}' is not one (a table's media type is text/csv).");
+        }
+
+        if (header.Schema is { } schema)
+        {
+            DeclaredSchema(schema);
+        }
+
+        return new DeclaredUpload(header.MediaType, header.SizeBytes, header.Sha256.IsEmpty ? null : header.Sha256.ToByteArray(),
+            header.Schema, header.Strict);
+    }
+
+    /// <summary>Declared columns have names, each once, and known types.</summary>
+    private static void DeclaredSchema(V1.Schema schema)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < schema.Columns.Count; i++)
+        {
+            var column = schema.Columns[i];
+            if (string.IsNullOrWhiteSpace(column.Name) || column.Name.Length > 256)
+            {
+                throw Errors.InvalidArgument($"header.schema.columns[{i}].name is required: the column's name in the header row (at most 256 characters).");
+            }
+
+            if (!names.Add(column.Name))
+            {
+                throw Errors.InvalidArgument($"header.schema declares the column '{column.Name}' twice.");
+            }
+
+            if (!Enum.IsDefined(column.Type))
+            {
+                throw Errors.InvalidArgument($"header.schema.columns[{i}].type ({(int)column.Type}) is not a known column type.");
+            }
+        }
     }
 }

@@ -32,7 +32,7 @@ internal static class TransferSetup
         return services;
     }
 
-    /// <summary>What cannot work in the transfer settings: an unknown blob kind, key-encryption keys that are not there, a non-positive orphan timeout.</summary>
+    /// <summary>What cannot work in the transfer settings: an unknown blob kind, key-encryption keys that are not there, a non-positive orphan timeout, table limits below one column or 1 KiB rows.</summary>
     public static IEnumerable<string> Problems(ExchangeOptions options)
     {
         if (options.Blobs.Kind is not ("local" or "s3"))
@@ -48,6 +48,11 @@ internal static class TransferSetup
         if (options.Transfers.OrphanTimeout <= TimeSpan.Zero)
         {
             yield return $"Exchange:Transfers:OrphanTimeout must be positive, not {options.Transfers.OrphanTimeout}.";
+        }
+
+        if (options.Transfers.MaxTableColumns < 1 || options.Transfers.MaxTableRowBytes < 1024)
+        {
+            yield return "Exchange:Transfers:MaxTableColumns must be at least 1 and MaxTableRowBytes at least 1024.";
         }
     }
 

@@ -6,13 +6,18 @@ using Exchange.Server.Catalog;
 using Exchange.Server.Catalog.Model;
 using Exchange.Server.Security;
 using Exchange.Server.Storage;
+using Exchange.Server.Tables;
+using Google.Protobuf;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 
 namespace Exchange.Server.Transfers;
 
-/// <summary>What an upload's header declares, validated: the media type, and the size and SHA-256 when given (0 and null: not declared).</summary>
-internal sealed record DeclaredUpload(string MediaType, long SizeBytes, byte[]? Sha256);
+/// <summary>
+/// What an upload's header declares, validated: the media type, the size and SHA-256 when given (0
+/// and null: not declared), and for a table the columns declared and whether rows breaking them refuse it.
+/// </summary>
+internal sealed record DeclaredUpload(string MediaType, long SizeBytes, byte[]? Sha256, V1.Schema? Schema = null, bool Strict = false);
 
 /// <summary>
 /// An upload: the caller's right to it checked and its revision number reserved; then its chunks
@@ -59,15 +64,23 @@ internal sealed class UploadPipeline(Database database, IRevisions revisions, IC
         await using var sink = await blobs.CreateAsync(cancellationToken);
         var placed = false;
         var committed = false;
+        await using var table = TableFormats.Of(declared.MediaType) == V1.TableFormat.Csv
+            ? new CsvProfiler(declared.Schema ?? new V1.Schema(), declared.Strict, Limits.MaxTableColumns, Limits.MaxTableRowBytes)
+            : null;
         try
         {
             byte[] sha256;
             long length;
+            TableProfile? profile = null;
             using (var writer = new RevisionWriter(sink, dataKey, id.Name, segmentSize))
             {
-                await ReceiveAsync(writer, declared, messages, cancellationToken);
+                await ReceiveAsync(writer, table, declared, messages, cancellationToken);
                 length = writer.Length;
                 sha256 = await writer.FinishAsync(cancellationToken);
+                if (table is not null)
+                {
+                    profile = await table.FinishAsync();
+                }
             }
 
             if (declared.SizeBytes > 0 && length != declared.SizeBytes)
@@ -84,7 +97,7 @@ internal sealed class UploadPipeline(Database database, IRevisions revisions, IC
             await sink.CommitAsync(cancellationToken);
             placed = true;
             var revision = await CommitAsync(caller, new StoredRevision(new Revision(id, length, sha256, declared.MediaType, default), sink.BlobId,
-                keys.Wrap(dataKey, id.Name), keys.PrimaryId, segmentSize));
+                keys.Wrap(dataKey, id.Name), keys.PrimaryId, segmentSize), profile);
             committed = true;
             telemetry.Transferred("upload", length);
             return revision;
@@ -105,7 +118,8 @@ internal sealed class UploadPipeline(Database database, IRevisions revisions, IC
     /// Two stages: this one receives while a second one hashes, encrypts and writes, so the
     /// transport never waits for the disk; the bounded queue caps the memory an upload holds.
     /// </summary>
-    private async Task ReceiveAsync(RevisionWriter writer, DeclaredUpload declared, Messages messages, CancellationToken cancellationToken)
+    private async Task ReceiveAsync(RevisionWriter writer, CsvProfiler? table, DeclaredUpload declared, Messages messages,
+        CancellationToken cancellationToken)
     {
         var queue = Channel.CreateBounded<ReadOnlyMemory<byte>>(new BoundedChannelOptions(UploadQueueDepth)
         {
@@ -119,6 +133,12 @@ internal sealed class UploadPipeline(Database database, IRevisions revisions, IC
             {
                 await foreach (var chunk in queue.Reader.ReadAllAsync(abandon.Token))
                 {
+                    if (table is not null)
+                    {
+                        // Read before the writer may hand the chunk's buffer back.
+                        await table.WriteAsync(chunk, abandon.Token);
+                    }
+
                     await writer.AppendAsync(chunk, PooledChunk.Owning(chunk), abandon.Token);
                 }
             }
@@ -185,20 +205,36 @@ internal sealed class UploadPipeline(Database database, IRevisions revisions, IC
         }
     }
 
-    /// <summary>Makes an uploaded revision visible, and records it, in one unit of work.</summary>
-    private Task<Revision> CommitAsync(Caller caller, StoredRevision uploaded) =>
+    /// <summary>
+    /// Makes an uploaded revision visible, and records it, in one unit of work. A table's quality
+    /// report is completed at the commit's time (its currentness), and the SHA-256 of its schema and
+    /// report go into the audit event: what the catalog shows of them is then attested.
+    /// </summary>
+    private Task<Revision> CommitAsync(Caller caller, StoredRevision uploaded, TableProfile? profile) =>
         database.WriteAsync(unit =>
         {
             var id = uploaded.Revision.Id;
             var dataset = datasets.FindVisible(unit, id.Dataset, caller) ?? throw Refusal.NotVisible(id.Dataset.Name);
-            var revision = revisions.Add(unit, uploaded with { Revision = uploaded.Revision with { CreateTime = unit.Now } });
+            var table = profile is null
+                ? null
+                : new RevisionTable(profile.Format, profile.Schema.ToByteArray(), profile.ReportAt(unit.Now).ToByteArray());
+            var revision = revisions.Add(unit, uploaded with { Revision = uploaded.Revision with { CreateTime = unit.Now, Table = table } });
+            var details = new Dictionary<string, string>
+            {
+                ["size_bytes"] = revision.SizeBytes.ToString(CultureInfo.InvariantCulture),
+                ["sha256"] = Convert.ToHexStringLower(revision.Sha256),
+                ["media_type"] = revision.MediaType,
+            };
+            if (table is not null)
+            {
+                details["table_format"] = table.Format.ToString().ToLowerInvariant();
+                details["schema_sha256"] = Convert.ToHexStringLower(SHA256.HashData(table.Schema));
+                details["quality_sha256"] = Convert.ToHexStringLower(SHA256.HashData(table.Quality));
+                details["row_count"] = table.Report.RowCount.ToString(CultureInfo.InvariantCulture);
+            }
+
             unit.Record(new AuditEntry(caller.Participant, AuditActions.RevisionUpload, id.Name, Outcome.Success,
-                Dataset: dataset.Id.Name, DatasetProvider: dataset.Provider, Details: new Dictionary<string, string>
-                {
-                    ["size_bytes"] = revision.SizeBytes.ToString(CultureInfo.InvariantCulture),
-                    ["sha256"] = Convert.ToHexStringLower(revision.Sha256),
-                    ["media_type"] = revision.MediaType,
-                }));
+                Dataset: dataset.Id.Name, DatasetProvider: dataset.Provider, Details: details));
             return revision;
         }, CancellationToken.None);
 

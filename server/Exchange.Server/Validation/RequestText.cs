@@ -68,6 +68,7 @@ internal static class RequestText
 
         ["exchange.v1.UploadHeader.dataset"] = Name,
         ["exchange.v1.UploadHeader.media_type"] = new(255),
+        ["exchange.v1.Column.name"] = Name,
         ["exchange.v1.DownloadRequest.grant"] = Name,
         ["exchange.v1.DownloadRequest.revision"] = Name,
         ["exchange.v1.DownloadRequest.purpose"] = Purpose,

@@ -23,8 +23,8 @@ public sealed class ReachForCommandsCliTests(ExchangeFactory gateway) : SharedGa
         using var acme = Gateway.As(_acme);
         using var initech = Gateway.As(_initech);
         var dataset = await CatalogFixture.CreateAsync(acme);
-        await acme.UploadAsync(dataset.Name, new MemoryStream(RandomNumberGenerator.GetBytes(1000)), new() { MediaType = "text/csv" });
-        await acme.UploadAsync(dataset.Name, new MemoryStream(RandomNumberGenerator.GetBytes(2000)), new() { MediaType = "text/csv" });
+        await acme.UploadAsync(dataset.Name, new MemoryStream(RandomNumberGenerator.GetBytes(1000)), new() { MediaType = "application/octet-stream" });
+        await acme.UploadAsync(dataset.Name, new MemoryStream(RandomNumberGenerator.GetBytes(2000)), new() { MediaType = "application/octet-stream" });
         await acme.Catalog.PublishDatasetAsync(new PublishDatasetRequest { Name = dataset.Name });
         var grant = await acme.ApproveAsync(await initech.RequestAsync(dataset));
         var target = Path.Combine(Gateway.DataDirectory, $"copy-{Guid.NewGuid():N}.bin");

@@ -119,7 +119,8 @@ public sealed class RequestTextTests(ExchangeFactory gateway) : SharedGatewayTes
             {
                 var request = world.BaseRequest(method);
                 Set(request, path, bad);
-                var field = string.Join('.', path.Select(f => f.Name));
+                // An element of a list is named with its index: the one element Set adds is [0].
+                var field = string.Join('.', path.Select(f => f.IsRepeated && f.FieldType == FieldType.Message ? f.Name + "[0]" : f.Name));
                 var status = await world.CallAsync(method, request);
                 if (status.StatusCode != StatusCode.InvalidArgument || !status.Detail.StartsWith(field, StringComparison.Ordinal))
                 {
@@ -158,6 +159,15 @@ public sealed class RequestTextTests(ExchangeFactory gateway) : SharedGatewayTes
         var target = request;
         foreach (var field in path[..^1])
         {
+            if (field.IsRepeated)
+            {
+                // A list of messages (a schema's columns): the bad string goes into a new element.
+                var element = field.MessageType.Parser.ParseFrom(ByteString.Empty);
+                ((System.Collections.IList)field.Accessor.GetValue(target)).Add(element);
+                target = element;
+                continue;
+            }
+
             if (field.Accessor.GetValue(target) is not IMessage nested)
             {
                 nested = field.MessageType.Parser.ParseFrom(ByteString.Empty);

@@ -1,0 +1,193 @@
+using System.Globalization;
+using Exchange.V1;
+using Google.Protobuf.WellKnownTypes;
+
+namespace Exchange.Server.Tables;
+
+/// <summary>
+/// What one column's values add up to, in fixed memory: nulls, how many values parse as each
+/// type (to infer the type and measure validity), distinct values, ranges and, for a describable
+/// column, its most frequent values.
+/// </summary>
+internal sealed class ColumnProfile(Column declared)
+{
+    /// <summary>An inferred type is the most specific one at least this share of the values parse as.</summary>
+    public const double InferenceShare = 0.95;
+
+    private static readonly ColumnType[] InferenceOrder =
+        [ColumnType.Bool, ColumnType.Int64, ColumnType.Decimal, ColumnType.Double, ColumnType.Date, ColumnType.Timestamp];
+
+    private readonly HyperLogLog _distinct = new(12);
+    private readonly FrequentValues? _frequent = declared.Describable ? new() : null;
+    private readonly long[] _parsed = new long[8];
+    private long _nulls;
+    private long _values;
+    private long _minInt = long.MaxValue, _maxInt = long.MinValue;
+    private decimal _minDecimal = decimal.MaxValue, _maxDecimal = decimal.MinValue;
+    private double _minDouble = double.PositiveInfinity, _maxDouble = double.NegativeInfinity;
+    private DateOnly _minDate = DateOnly.MaxValue, _maxDate = DateOnly.MinValue;
+    private DateTimeOffset _minTime = DateTimeOffset.MaxValue, _maxTime = DateTimeOffset.MinValue;
+    private string? _minText, _maxText;
+
+    public string Name => declared.Name;
+
+    public ColumnType DeclaredType => declared.Type;
+
+    /// <summary>Counts one value (empty is null); false when it breaks the column's declared type or nullability.</summary>
+    public bool Add(ReadOnlySpan<char> text, ulong hash)
+    {
+        if (text.IsEmpty)
+        {
+            _nulls++;
+            return declared.Type == ColumnType.Unspecified || declared.Nullable;
+        }
+
+        _values++;
+        _distinct.Add(hash);
+        if (_frequent is not null)
+        {
+            _frequent.Add(text);
+            if (_minText is null || text.SequenceCompareTo(_minText) < 0)
+            {
+                _minText = text.ToString();
+            }
+
+            if (_maxText is null || text.SequenceCompareTo(_maxText) > 0)
+            {
+                _maxText = text.ToString();
+            }
+        }
+
+        var types = Parse(text);
+        return declared.Type is ColumnType.Unspecified or ColumnType.String || (types & (1 << (int)declared.Type)) != 0;
+    }
+
+    /// <summary>The column as inferred (or declared), its quality, and its newest date or time if it holds dates or times.</summary>
+    public (Column Column, ColumnQuality Quality, DateTimeOffset? Newest) Finish(long rows)
+    {
+        var type = declared.Type != ColumnType.Unspecified ? declared.Type : Infer();
+        var column = new Column
+        {
+            Name = declared.Name,
+            Type = type,
+            Nullable = declared.Type == ColumnType.Unspecified ? _nulls > 0 : declared.Nullable,
+            Describable = declared.Describable,
+        };
+        var valid = type == ColumnType.String ? _values : _parsed[(int)type];
+        var quality = new ColumnQuality
+        {
+            Name = declared.Name,
+            NullCount = _nulls,
+            Completeness = rows == 0 ? 1 : 1 - ((double)_nulls / rows),
+            InvalidCount = _values - valid,
+            Validity = _values == 0 ? 1 : (double)valid / _values,
+            DistinctEstimate = Math.Min(_distinct.Estimate(), _values),
+        };
+        if (_frequent is not null && valid > 0)
+        {
+            (quality.Min, quality.Max) = Range(type);
+            quality.TopValues.Add(_frequent.Top(5).Select(top => new ValueCount { Value = top.Value, Count = top.Count }));
+        }
+
+        DateTimeOffset? newest = type switch
+        {
+            ColumnType.Date when valid > 0 => new DateTimeOffset(_maxDate.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero),
+            ColumnType.Timestamp when valid > 0 => _maxTime,
+            _ => null,
+        };
+        return (column, quality, newest);
+    }
+
+    /// <summary>The types <paramref name="text"/> parses as (bit n: ColumnType n), keeping the ranges of each.</summary>
+    private int Parse(ReadOnlySpan<char> text)
+    {
+        var types = 0;
+        var first = text[0];
+        if (first is 't' or 'T' or 'f' or 'F' && ColumnValues.TryBool(text, out _))
+        {
+            types |= Count(ColumnType.Bool);
+        }
+
+        if (char.IsAsciiDigit(first) || first is '-' or '+' or '.' or 'N' or 'I')
+        {
+            if (ColumnValues.TryInt64(text, out var integer))
+            {
+                types |= Count(ColumnType.Int64);
+                (_minInt, _maxInt) = (Math.Min(_minInt, integer), Math.Max(_maxInt, integer));
+            }
+
+            if (ColumnValues.TryDecimal(text, out var fixedPoint))
+            {
+                types |= Count(ColumnType.Decimal);
+                (_minDecimal, _maxDecimal) = (Math.Min(_minDecimal, fixedPoint), Math.Max(_maxDecimal, fixedPoint));
+            }
+
+            if (ColumnValues.TryDouble(text, out var floating))
+            {
+                types |= Count(ColumnType.Double);
+                if (!double.IsNaN(floating))
+                {
+                    (_minDouble, _maxDouble) = (Math.Min(_minDouble, floating), Math.Max(_maxDouble, floating));
+                }
+            }
+
+            if (ColumnValues.TryDate(text, out var date))
+            {
+                types |= Count(ColumnType.Date);
+                (_minDate, _maxDate) = (date < _minDate ? date : _minDate, date > _maxDate ? date : _maxDate);
+            }
+
+            if (ColumnValues.TryTimestamp(text, out var time))
+            {
+                types |= Count(ColumnType.Timestamp);
+                (_minTime, _maxTime) = (time < _minTime ? time : _minTime, time > _maxTime ? time : _maxTime);
+            }
+        }
+
+        return types;
+    }
+
+    private int Count(ColumnType type)
+    {
+        _parsed[(int)type]++;
+        return 1 << (int)type;
+    }
+
+    private ColumnType Infer()
+    {
+        foreach (var type in InferenceOrder)
+        {
+            if (_values > 0 && _parsed[(int)type] >= InferenceShare * _values)
+            {
+                return type;
+            }
+        }
+
+        return ColumnType.String;
+    }
+
+    private (string Min, string Max) Range(ColumnType type) => type switch
+    {
+        ColumnType.Int64 => (Text(_minInt), Text(_maxInt)),
+        ColumnType.Decimal => (Text(_minDecimal), Text(_maxDecimal)),
+        // Only NaNs leave the range empty (min above max).
+        ColumnType.Double => _minDouble <= _maxDouble ? (Text(_minDouble), Text(_maxDouble)) : ("", ""),
+        ColumnType.Date => (Text(_minDate), Text(_maxDate)),
+        ColumnType.Timestamp => (Text(_minTime), Text(_maxTime)),
+        ColumnType.Bool => ("", ""),
+        _ => (_minText ?? "", _maxText ?? ""),
+    };
+
+    private static string Text(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static string Text(decimal value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static string Text(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+
+    private static string Text(DateOnly value) => value.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+
+    private static string Text(DateTimeOffset value) => value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture);
+
+    /// <summary>How long before <paramref name="upload"/> <paramref name="newest"/> lies.</summary>
+    public static Duration Age(DateTimeOffset upload, DateTimeOffset newest) => Duration.FromTimeSpan(upload - newest);
+}

@@ -1,0 +1,228 @@
+using System.IO.Hashing;
+using System.IO.Pipelines;
+using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Text;
+using Exchange.V1;
+using nietras.SeparatedValues;
+
+namespace Exchange.Server.Tables;
+
+/// <summary>
+/// Reads a CSV upload once, as its bytes pass on their way to encryption, into its schema and
+/// quality report. The bytes go through a small pipe to a reader of their own, so memory stays
+/// bounded (the pipe, one row, fixed-size sketches per column) and nothing is written anywhere.
+/// A malformed CSV, or a row breaking the schema of a strict upload, fails the upload with a
+/// message naming the row or column.
+/// </summary>
+internal sealed class CsvProfiler : IAsyncDisposable
+{
+    private const int PipeBytes = 1024 * 1024;
+    private const int ExactDuplicateRows = 100_000;
+
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    private readonly Pipe _pipe = new(new PipeOptions(pauseWriterThreshold: PipeBytes, resumeWriterThreshold: PipeBytes / 2,
+        useSynchronizationContext: false));
+    private readonly Schema _declared;
+    private readonly bool _strict;
+    private readonly int _maxColumns;
+    private readonly Task<TableProfile> _reading;
+    private CsvRowGuard _guard;
+    private bool _finished;
+
+    public CsvProfiler(Schema declared, bool strict, int maxColumns, int maxRowBytes)
+    {
+        (_declared, _strict, _maxColumns) = (declared, strict, maxColumns);
+        _guard = new CsvRowGuard(maxRowBytes);
+        _reading = Task.Run(ReadAsync);
+    }
+
+    /// <summary>Takes the next bytes; fails with the reader's refusal once it has given up.</summary>
+    public async ValueTask WriteAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
+    {
+        _guard.Scan(bytes.Span);
+        var flushed = await _pipe.Writer.WriteAsync(bytes, cancellationToken);
+        if (flushed.IsCompleted)
+        {
+            // The reader stopped before the end: it refused the table.
+            await _reading;
+        }
+    }
+
+    /// <summary>The profile, once every byte is in.</summary>
+    public async Task<TableProfile> FinishAsync()
+    {
+        _guard.End();
+        _finished = true;
+        await _pipe.Writer.CompleteAsync();
+        return await _reading;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_finished)
+        {
+            await _pipe.Writer.CompleteAsync(new OperationCanceledException("The upload ended before the table was read."));
+        }
+
+        try
+        {
+            await _reading;
+        }
+        catch (Exception) when (!_finished)
+        {
+            // The upload already failed for its own reason.
+        }
+    }
+
+    private async Task<TableProfile> ReadAsync()
+    {
+        var row = 0;
+        try
+        {
+            using var text = new StreamReader(_pipe.Reader.AsStream(), StrictUtf8, detectEncodingFromByteOrderMarks: true);
+            using var reader = await Sep.New(',').Reader(options => options with
+            {
+                HasHeader = true,
+                Unescape = true,
+                DisableColCountCheck = true,
+                CultureInfo = System.Globalization.CultureInfo.InvariantCulture,
+            }).FromAsync(text);
+            var columns = Columns(reader.Header);
+            var rows = new Rows(columns.Length);
+            await foreach (var current in reader)
+            {
+                row = current.RowIndex;
+                if (!rows.Add(current, columns) && _strict)
+                {
+                    throw Refusal.Invalid(rows.Broken(current, columns));
+                }
+            }
+
+            return rows.Finish(columns);
+        }
+        catch (DecoderFallbackException)
+        {
+            throw Refusal.Invalid($"The CSV is not valid UTF-8 (at or after row {row}; the header is row 0); nothing was stored.");
+        }
+        catch (ArgumentException ex) when (ex is not ArgumentNullException)
+        {
+            // Sep refuses a header naming a column twice.
+            throw Refusal.Invalid($"The CSV's header is not usable: {ex.Message}; nothing was stored.");
+        }
+        finally
+        {
+            await _pipe.Reader.CompleteAsync();
+        }
+    }
+
+    /// <summary>A profile per header column, with what the provider declared about it.</summary>
+    private ColumnProfile[] Columns(SepReaderHeader header)
+    {
+        var names = header.ColNames;
+        if (names.Count == 0)
+        {
+            throw Refusal.Invalid("A CSV revision starts with a header row naming its columns; this upload has none; nothing was stored.");
+        }
+
+        if (names.Count > _maxColumns)
+        {
+            throw Refusal.Invalid(
+                $"The CSV's header has {names.Count} columns, more than the {_maxColumns} a table may have; nothing was stored.");
+        }
+
+        for (var i = 0; i < names.Count; i++)
+        {
+            if (string.IsNullOrWhiteSpace(names[i]))
+            {
+                throw Refusal.Invalid($"Column {i + 1} of the CSV's header has no name; every column needs one; nothing was stored.");
+            }
+        }
+
+        var declared = _declared.Columns.ToDictionary(column => column.Name, StringComparer.Ordinal);
+        var missing = declared.Keys.Where(name => !names.Contains(name)).ToList();
+        if (missing.Count > 0)
+        {
+            throw Refusal.Invalid(
+                $"The declared column '{missing[0]}' is not in the CSV's header ({string.Join(", ", names.Take(20))}); nothing was stored.");
+        }
+
+        return [.. names.Select(name => new ColumnProfile(declared.GetValueOrDefault(name) ?? new Column { Name = name }))];
+    }
+
+    /// <summary>The row-level counts: rows, rows breaking the schema, and duplicate rows.</summary>
+    private sealed class Rows(int width)
+    {
+        private readonly HashSet<ulong> _exact = [];
+        private readonly HyperLogLog _distinct = new(14);
+        private long _count;
+        private long _broken;
+        private int _brokenColumn;
+
+        /// <summary>Counts a row; false when it breaks the schema (its width, a declared type or nullability).</summary>
+        public bool Add(SepReader.Row row, ColumnProfile[] columns)
+        {
+            _count++;
+            var fits = row.ColCount == width;
+            _brokenColumn = -1;
+            ulong hash = 0;
+            for (var i = 0; i < width; i++)
+            {
+                var text = i < row.ColCount ? row[i].Span : default;
+                var cell = XxHash3.HashToUInt64(MemoryMarshal.AsBytes(text));
+                if (!columns[i].Add(text, cell) && _brokenColumn < 0)
+                {
+                    (fits, _brokenColumn) = (false, i);
+                }
+
+                hash = (BitOperations.RotateLeft(hash, 5) ^ cell) * 0x9E3779B97F4A7C15;
+            }
+
+            _distinct.Add(hash);
+            if (_exact.Count <= ExactDuplicateRows)
+            {
+                _exact.Add(hash);
+            }
+
+            _broken += fits ? 0 : 1;
+            return fits;
+        }
+
+        public string Broken(SepReader.Row row, ColumnProfile[] columns)
+        {
+            var where = $"Row {row.RowIndex} of the CSV (line {row.LineNumberFrom})";
+            if (row.ColCount != width)
+            {
+                return $"{where} has {row.ColCount} fields, not the header's {width}; the upload is strict, so nothing was stored.";
+            }
+
+            var column = columns[_brokenColumn];
+            var problem = row[_brokenColumn].Span.IsEmpty
+                ? "is empty, and the column is declared not nullable"
+                : $"is not a value of its declared type {column.DeclaredType.ToString().ToUpperInvariant()}";
+            return $"{where}: its value in column '{column.Name}' {problem}; the upload is strict, so nothing was stored.";
+        }
+
+        public TableProfile Finish(ColumnProfile[] columns)
+        {
+            var schema = new Schema();
+            var quality = new QualityReport { RowCount = _count, RowsBreakingSchema = _broken };
+            var newest = new List<DateTimeOffset?>();
+            long cells = 0, nulls = 0;
+            foreach (var column in columns)
+            {
+                var (described, measured, latest) = column.Finish(_count);
+                schema.Columns.Add(described);
+                quality.Columns.Add(measured);
+                newest.Add(latest);
+                (cells, nulls) = (cells + _count, nulls + measured.NullCount);
+            }
+
+            var distinct = _exact.Count <= ExactDuplicateRows ? _exact.Count : Math.Min(_distinct.Estimate(), _count);
+            quality.DuplicateRowEstimate = _count - distinct;
+            quality.Completeness = cells == 0 ? 1 : 1 - ((double)nulls / cells);
+            return new TableProfile(TableFormat.Csv, schema, quality, newest);
+        }
+    }
+}
