@@ -29,7 +29,7 @@ public sealed partial class ExchangeClient
         using var call = Transfers.Upload(cancellationToken: cancellationToken);
         await WriteAsync(call, new UploadRequest
         {
-            Header = new UploadHeader { Dataset = dataset, MediaType = mediaType, SizeBytes = total ?? 0 },
+            Header = new UploadHeader { Dataset = dataset, MediaType = mediaType, SizeBytes = total ?? 0, Schema = options.Schema, Strict = options.Strict },
         }, cancellationToken).ConfigureAwait(false);
 
         using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);

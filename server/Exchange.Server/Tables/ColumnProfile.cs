@@ -17,7 +17,7 @@ internal sealed class ColumnProfile(Column declared)
     private static readonly ColumnType[] InferenceOrder =
         [ColumnType.Bool, ColumnType.Int64, ColumnType.Decimal, ColumnType.Double, ColumnType.Date, ColumnType.Timestamp];
 
-    private readonly HyperLogLog _distinct = new(12);
+    private readonly HyperLogLog _distinct = new(12, exactUpTo: 256);
     private readonly FrequentValues? _frequent = declared.Describable ? new() : null;
     private readonly long[] _parsed = new long[8];
     private long _nulls;

@@ -154,8 +154,7 @@ internal sealed class CsvProfiler : IAsyncDisposable
     /// <summary>The row-level counts: rows, rows breaking the schema, and duplicate rows.</summary>
     private sealed class Rows(int width)
     {
-        private readonly HashSet<ulong> _exact = [];
-        private readonly HyperLogLog _distinct = new(14);
+        private readonly HyperLogLog _distinct = new(14, ExactDuplicateRows);
         private long _count;
         private long _broken;
         private int _brokenColumn;
@@ -180,10 +179,6 @@ internal sealed class CsvProfiler : IAsyncDisposable
             }
 
             _distinct.Add(hash);
-            if (_exact.Count <= ExactDuplicateRows)
-            {
-                _exact.Add(hash);
-            }
 
             _broken += fits ? 0 : 1;
             return fits;
@@ -219,8 +214,7 @@ internal sealed class CsvProfiler : IAsyncDisposable
                 (cells, nulls) = (cells + _count, nulls + measured.NullCount);
             }
 
-            var distinct = _exact.Count <= ExactDuplicateRows ? _exact.Count : Math.Min(_distinct.Estimate(), _count);
-            quality.DuplicateRowEstimate = _count - distinct;
+            quality.DuplicateRowEstimate = _count - Math.Min(_distinct.Estimate(), _count);
             quality.Completeness = cells == 0 ? 1 : 1 - ((double)nulls / cells);
             return new TableProfile(TableFormat.Csv, schema, quality, newest);
         }

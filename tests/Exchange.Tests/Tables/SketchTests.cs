@@ -1,0 +1,55 @@
+using System.IO.Hashing;
+using System.Text;
+using Exchange.Server.Tables;
+
+namespace Exchange.Tests.Tables;
+
+/// <summary>The fixed-memory counts behind a quality report: distinct values and frequent values.</summary>
+public sealed class SketchTests
+{
+    private static ulong Hash(string value) => XxHash3.HashToUInt64(Encoding.UTF8.GetBytes(value));
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(40)]
+    [InlineData(1_000)]
+    [InlineData(200_000)]
+    public void Distinct_counts_are_exact_up_to_the_exact_limit_and_within_five_percent_beyond(int distinct)
+    {
+        var sketch = new HyperLogLog(12, exactUpTo: 256);
+        for (var round = 0; round < 3; round++)
+        {
+            for (var i = 0; i < distinct; i++)
+            {
+                sketch.Add(Hash($"value-{i}"));
+            }
+        }
+
+        var estimate = sketch.Estimate();
+        if (distinct <= 256)
+        {
+            Assert.Equal(distinct, estimate);
+        }
+        else
+        {
+            Assert.InRange(estimate, distinct * 0.95, distinct * 1.05);
+        }
+    }
+
+    [Fact]
+    public void A_value_more_frequent_than_n_over_65_is_kept_with_a_count_short_by_at_most_that()
+    {
+        var frequent = new FrequentValues();
+        var n = 0;
+        for (var i = 0; i < 100_000; i++)
+        {
+            // "common" is 2% of the stream, "rare-*" all distinct.
+            frequent.Add(i % 50 == 0 ? "common" : $"rare-{i}");
+            n++;
+        }
+
+        var (value, count) = frequent.Top(1).Single();
+        Assert.Equal("common", value);
+        Assert.InRange(count, 2_000 - (n / (FrequentValues.Counters + 1)), 2_000);
+    }
+}
