@@ -337,6 +337,35 @@ internal static class Render
         output.WriteLine(revisions.Count == 1 ? "1 revision" : $"{revisions.Count} revisions");
     }
 
+    /// <summary>A tabular revision's schema with what its quality report measured of each column, and the whole table's figures.</summary>
+    public static void TableProfile(TextWriter output, Revision revision)
+    {
+        var culture = System.Globalization.CultureInfo.InvariantCulture;
+        var q = revision.Quality;
+        output.WriteLine(string.Create(culture,
+            $"{revision.Name}: {EnumName(revision.Format)} table, {q.RowCount:N0} rows, {Percent(q.Completeness)} of cells filled, "
+            + $"{q.DuplicateRowEstimate:N0} duplicate rows, {q.RowsBreakingSchema:N0} rows breaking the schema"));
+        var table = new Table().Border(TableBorder.Rounded);
+        foreach (var column in new[] { "COLUMN", "TYPE", "NULLABLE", "COMPLETE", "VALID", "DISTINCT", "RANGE", "NEWEST AGE", "TOP VALUES" })
+        {
+            table.AddColumn(column);
+        }
+
+        foreach (var (column, measured) in revision.Schema.Columns.Zip(q.Columns))
+        {
+            var range = measured.Min.Length + measured.Max.Length == 0 ? "" : $"{measured.Min} .. {measured.Max}";
+            var age = measured.NewestAge is { } newest ? Durations.Format(newest.ToTimeSpan()) : "";
+            var top = string.Join(", ", measured.TopValues.Select(v => string.Create(culture, $"{v.Value} ({v.Count:N0})")));
+            table.AddRow(Cell(column.Name), Cell(EnumName(column.Type) + (column.Describable ? " (describable)" : "")), Cell(column.Nullable ? "yes" : "no"),
+                Cell(Percent(measured.Completeness)), Cell(Percent(measured.Validity)),
+                Cell(measured.DistinctEstimate.ToString("N0", culture)), Cell(range), Cell(age), Cell(top));
+        }
+
+        Write(output, table);
+    }
+
+    private static string Percent(double share) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{share * 100:0.0}%");
+
     public static void ParticipantTable(TextWriter output, IReadOnlyCollection<Participant> participants)
     {
         var table = new Table().Border(TableBorder.Rounded);
@@ -412,7 +441,7 @@ internal static class Render
     private static EnumDescriptor EnumDescriptor<T>() =>
         CatalogReflection.Descriptor.EnumTypes.Concat(AccessReflection.Descriptor.EnumTypes)
             .Concat(TransferReflection.Descriptor.EnumTypes).Concat(AuditReflection.Descriptor.EnumTypes)
-            .Concat(ParticipantReflection.Descriptor.EnumTypes)
+            .Concat(ParticipantReflection.Descriptor.EnumTypes).Concat(TabularReflection.Descriptor.EnumTypes)
             .Single(e => e.ClrType == typeof(T));
 
     /// <summary>

@@ -29,6 +29,10 @@ internal static class DatasetsCommand
         var provider = new Option<string?>("--provider") { Description = "Only datasets of this provider." };
         var classification = new Option<string?>("--classification") { Description = "public, internal, sensitive or core." };
         var state = new Option<string?>("--state") { Description = "draft, listed or delisted." };
+        var complete = new Option<double>("--min-completeness")
+        {
+            Description = "Only tables whose latest revision has at least this share of cells filled, e.g. 0.95.",
+        };
         var limit = new Option<int>("--limit")
         {
             Description = "Print at most this many datasets (0 = all).",
@@ -36,7 +40,7 @@ internal static class DatasetsCommand
         };
         var command = new Command("list", "List the datasets you may see, walking every page.")
         {
-            query, tag, provider, classification, state, limit,
+            query, tag, provider, classification, state, complete, limit,
         };
         command.SetAction(app.Guard(async (parse, cancellationToken) =>
         {
@@ -47,6 +51,7 @@ internal static class DatasetsCommand
                 Provider = parse.GetValue(provider) ?? "",
                 Classification = ParseEnum<Classification>(parse.GetValue(classification), "--classification"),
                 State = ParseEnum<DatasetState>(parse.GetValue(state), "--state"),
+                MinCompleteness = parse.GetValue(complete),
             };
             var max = parse.GetValue(limit);
             using var client = app.Connect(parse);
@@ -76,6 +81,18 @@ internal static class DatasetsCommand
             var response = await client.Catalog.GetDatasetAsync(new GetDatasetRequest { Name = parse.GetValue(name) },
                 cancellationToken: cancellationToken);
             Print(app, parse, response.Dataset);
+            if (!parse.GetValue(app.Json) && response.Dataset.LatestRevision.Length > 0)
+            {
+                // A buyer judges a table by its columns and their quality: shown with the dataset.
+                var latest = await client.Catalog.GetRevisionAsync(new GetRevisionRequest { Name = response.Dataset.LatestRevision },
+                    cancellationToken: cancellationToken);
+                if (latest.Revision.Format != TableFormat.Unspecified)
+                {
+                    app.Output.WriteLine();
+                    Render.TableProfile(app.Output, latest.Revision);
+                }
+            }
+
             return 0;
         }));
         return command;

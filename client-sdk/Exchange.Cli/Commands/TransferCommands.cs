@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using Exchange.Client.Transfers;
 using Exchange.Transparency;
+using Exchange.V1;
 using Spectre.Console;
 
 namespace Exchange.Cli.Commands;
@@ -13,21 +14,36 @@ internal static class TransferCommands
     {
         var dataset = new Argument<string>("dataset") { Description = "The dataset, e.g. datasets/abc123." };
         var file = new Argument<string>("file") { Description = "The file to upload as a new revision." };
-        var mediaType = new Option<string>("--media-type")
+        var mediaType = new Option<string?>("--media-type")
         {
-            Description = "The IANA media type of the file.",
-            DefaultValueFactory = _ => "application/octet-stream",
+            Description = "The IANA media type of the file (default: text/csv for a .csv file, else application/octet-stream).",
         };
-        var command = new Command("upload", "Upload a file as a new, immutable revision of a dataset (its provider).") { dataset, file, mediaType };
+        var columns = new Option<string[]>("--column")
+        {
+            Description = "For a table: declare a column as name:type (string, int64, double, decimal, bool, date, timestamp; "
+                + "a trailing ? allows empty values), checked on every row; repeat for several.",
+        };
+        var describable = new Option<string[]>("--describable")
+        {
+            Description = "For a table: a column whose smallest, largest and most frequent values the quality report may show; repeat for several.",
+        };
+        var strict = new Option<bool>("--strict") { Description = "For a table: refuse the upload at the first row breaking the schema." };
+        var command = new Command("upload", "Upload a file as a new, immutable revision of a dataset (its provider).")
+        {
+            dataset, file, mediaType, columns, describable, strict,
+        };
         var last = new LastProgress();
         command.SetAction(app.Guard(async (parse, cancellationToken) =>
         {
             using var client = app.Connect(parse);
             var path = parse.GetValue(file)!;
+            var media = parse.GetValue(mediaType)
+                ?? (path.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) ? "text/csv" : "application/octet-stream");
+            var schema = DeclaredSchema(parse.GetValue(columns) ?? [], parse.GetValue(describable) ?? []);
+            var options = new UploadOptions { MediaType = media, Schema = schema, Strict = parse.GetValue(strict) };
             var watch = Stopwatch.StartNew();
             var revision = await WithProgressAsync(app, $"upload {Path.GetFileName(path)}", new FileInfo(path).Length, last,
-                progress => client.UploadFileAsync(parse.GetValue(dataset)!, path, new UploadOptions { MediaType = parse.GetValue(mediaType)!, Progress = progress },
-                    cancellationToken));
+                progress => client.UploadFileAsync(parse.GetValue(dataset)!, path, options with { Progress = progress }, cancellationToken));
             if (parse.GetValue(app.Json))
             {
                 Render.Json(app.Output, revision);
@@ -36,11 +52,50 @@ internal static class TransferCommands
             {
                 await app.Output.WriteLineAsync($"{Render.Printable(revision.Name)}: {revision.SizeBytes:N0} bytes, sha256 {Convert.ToHexStringLower(revision.Sha256.Span)} " +
                     $"({Rate(revision.SizeBytes, watch.Elapsed)})");
+                if (revision.Format != TableFormat.Unspecified)
+                {
+                    Render.TableProfile(app.Output, revision);
+                }
             }
 
             return 0;
         }, () => $"interrupted at {last.Text}; nothing was stored: run the same command again to upload it."));
         return command;
+    }
+
+    /// <summary>The columns declared with <c>--column name:type[?]</c> and <c>--describable name</c>; null when none are.</summary>
+    private static Schema? DeclaredSchema(string[] columns, string[] describable)
+    {
+        var schema = new Schema();
+        foreach (var declaration in columns)
+        {
+            var (name, typeText) = declaration.LastIndexOf(':') is var colon and > 0
+                ? (declaration[..colon], declaration[(colon + 1)..])
+                : throw new FormatException($"--column '{declaration}' is not name:type, e.g. amount:decimal or note:string?.");
+            var nullable = typeText.EndsWith('?');
+            if (!Render.TryParseEnum<ColumnType>(typeText.TrimEnd('?'), out var type) || type == ColumnType.Unspecified)
+            {
+                throw new FormatException(
+                    $"--column '{declaration}': '{typeText.TrimEnd('?')}' is not a column type (string, int64, double, decimal, bool, date, timestamp).");
+            }
+
+            schema.Columns.Add(new Column { Name = name, Type = type, Nullable = nullable });
+        }
+
+        foreach (var name in describable)
+        {
+            var column = schema.Columns.FirstOrDefault(c => c.Name == name);
+            if (column is null)
+            {
+                schema.Columns.Add(new Column { Name = name, Describable = true });
+            }
+            else
+            {
+                column.Describable = true;
+            }
+        }
+
+        return schema.Columns.Count == 0 ? null : schema;
     }
 
     public static Command Download(CliApp app)

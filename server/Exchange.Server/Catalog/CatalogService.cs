@@ -147,12 +147,18 @@ internal sealed class CatalogService(CatalogStore store, RevisionStore revisions
             throw Errors.InvalidArgument($"state {(int)request.State} is not a known dataset state.");
         }
 
+        if (!(request.MinCompleteness is >= 0 and <= 1))
+        {
+            throw Errors.InvalidArgument($"min_completeness {request.MinCompleteness} is not a share from 0 to 1 (0.95: 95% of cells filled).");
+        }
+
         var text = request.Query.Trim();
         return new DatasetQuery(
             text.Length == 0 ? null : text,
             request.Tag.Length == 0 ? null : request.Tag,
             request.Provider.Length == 0 ? null : request.Provider,
             CatalogMapping.FromProto(request.Classification),
-            CatalogMapping.FromProto(request.State));
+            CatalogMapping.FromProto(request.State),
+            request.MinCompleteness > 0 ? request.MinCompleteness : null);
     }
 }

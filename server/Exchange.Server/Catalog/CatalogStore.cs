@@ -207,6 +207,11 @@ internal sealed class CatalogStore(Database database) : ICatalog
                 command.With("@tag", query.Tag);
             }
 
+            if (query.MinCompleteness is { } completeness)
+            {
+                command.With("@completeness", completeness);
+            }
+
             if (query.Text is not null)
             {
                 command.With("@text", $"%{EscapeLike(query.Text)}%");
@@ -259,6 +264,13 @@ internal sealed class CatalogStore(Database database) : ICatalog
         if (query.State is not null)
         {
             conditions.Add("d.state = @state");
+        }
+
+        if (query.MinCompleteness is not null)
+        {
+            conditions.Add("""
+                EXISTS (SELECT 1 FROM revisions r WHERE r.dataset_seq = d.seq AND r.number = d.latest_revision AND r.completeness >= @completeness)
+                """);
         }
 
         // The index only finds candidates (its case folding is Unicode's, lower()'s is ASCII's): the LIKEs decide.

@@ -8,9 +8,11 @@ internal sealed record DatasetQuery(
     string? Tag,
     string? Provider,
     Classification Classification,
-    DatasetState? State)
+    DatasetState? State,
+    double? MinCompleteness = null)
 {
     /// <summary>What a page token is bound to: the caller and every filter.</summary>
     public string Scope(string participant) =>
-        string.Join('\n', "ListDatasets", participant, Text ?? "", Tag ?? "", Provider ?? "", (int)Classification, (int?)State ?? 0);
+        string.Join('\n', "ListDatasets", participant, Text ?? "", Tag ?? "", Provider ?? "", (int)Classification, (int?)State ?? 0,
+            MinCompleteness?.ToString("R", System.Globalization.CultureInfo.InvariantCulture) ?? "");
 }

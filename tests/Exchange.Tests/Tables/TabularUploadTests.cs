@@ -187,6 +187,38 @@ public sealed class TabularUploadTests(ExchangeFactory gateway) : SharedGatewayT
         Assert.Contains("header.schema and header.strict are for tables", error.Status.Detail);
     }
 
+    [Fact]
+    public async Task The_catalog_filters_on_the_completeness_of_each_dataset_s_latest_table()
+    {
+        using var acme = Gateway.ClientFor(Participant.Acme);
+        using var initech = Gateway.ClientFor(Participant.Initech);
+        var tag = $"complete-{Guid.NewGuid():N}"[..30];
+        async Task<Dataset> ListedAsync(string csv)
+        {
+            var dataset = await CatalogFixture.CreateAsync(acme, tags: [tag]);
+            await acme.UploadAsync(dataset.Name, Bytes(csv), new UploadOptions { MediaType = "text/csv" });
+            return (await acme.Catalog.PublishDatasetAsync(new PublishDatasetRequest { Name = dataset.Name })).Dataset;
+        }
+
+        var full = await ListedAsync("a,b\n1,2\n3,4\n");
+        var gappy = await ListedAsync("a,b\n1,\n3,4\n");
+        var opaque = await CatalogFixture.CreateAsync(acme, DatasetState.Listed, tags: [tag]);
+        await acme.UploadAsync(opaque.Name, Bytes("a,b\n1,2\n"), new UploadOptions { MediaType = "application/octet-stream" });
+
+        async Task<IEnumerable<string>> NamesAsync(double min) =>
+            (await initech.Catalog.ListDatasetsAsync(new ListDatasetsRequest { Tag = tag, MinCompleteness = min })).Datasets.Select(d => d.Name);
+        Assert.Equal([full.Name, gappy.Name, opaque.Name], await NamesAsync(0));
+        Assert.Equal([full.Name, gappy.Name], await NamesAsync(0.75));
+        Assert.Equal([full.Name], await NamesAsync(0.9));
+
+        // A newer revision decides: the complete one's gaps now show.
+        await acme.UploadAsync(full.Name, Bytes("a,b\n,\n"), new UploadOptions { MediaType = "text/csv" });
+        Assert.Empty(await NamesAsync(0.9));
+
+        var error = await Rpc.FailsWith(StatusCode.InvalidArgument, initech.Catalog.ListDatasetsAsync(new ListDatasetsRequest { MinCompleteness = 1.5 }));
+        Assert.Contains("min_completeness", error.Status.Detail);
+    }
+
     private static MemoryStream Bytes(string text) => new(Encoding.UTF8.GetBytes(text));
 
     /// <summary>A header, then one field that goes on for <c>length</c> bytes, produced as read.</summary>
