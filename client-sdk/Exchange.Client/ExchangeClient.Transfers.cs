@@ -136,7 +136,7 @@ public sealed partial class ExchangeClient
     public async Task<DownloadResult> DownloadToFileAsync(string grant, string path, DownloadOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var (purpose, revision, progress) = (options.Purpose, options.Revision, options.Progress);
+        var (purpose, revision, progress, format) = (options.Purpose, options.Revision, options.Progress, options.Format);
         var partial = path + ".partial";
         var statePath = path + ".partial.json";
         var state = await LoadStateAsync(statePath, cancellationToken).ConfigureAwait(false);
@@ -150,7 +150,7 @@ public sealed partial class ExchangeClient
         if (state is null)
         {
             // Saved before the first call, so a retry after any failure continues the same transfer.
-            state = new PartialDownload(grant, "", revision ?? "", 0, "", Guid.NewGuid().ToString("N"));
+            state = new PartialDownload(grant, "", revision ?? "", 0, "", Guid.NewGuid().ToString("N"), format);
             await File.WriteAllTextAsync(statePath, JsonSerializer.Serialize(state), cancellationToken).ConfigureAwait(false);
         }
 
@@ -185,15 +185,14 @@ public sealed partial class ExchangeClient
             catch (RpcException ex) when (ex.StatusCode == StatusCode.FailedPrecondition && state is { Transfer.Length: > 0 })
             {
                 // The transfer may have completed with this process stopping before the file got its name.
-                var receipt = await CompletedEarlierAsync(state, partial, cancellationToken).ConfigureAwait(false);
-                if (receipt is null)
+                var earlier = await CompletedEarlierAsync(state, partial, cancellationToken).ConfigureAwait(false);
+                if (earlier is not var (receipt, size, sha256))
                 {
                     throw await RefusedAsync(ex, grant, state, partial, statePath, cancellationToken).ConfigureAwait(false);
                 }
 
-                // CompletedEarlierAsync hashed the file: it holds exactly the bytes of state.Sha256.
-                var sha256 = Convert.FromHexString(state.Sha256);
-                var verified = await VerifyReceiptAsync(receipt, new ExpectedTransfer(state.Transfer, grant, state.Revision, state.SizeBytes, sha256),
+                // CompletedEarlierAsync hashed the file: it holds exactly the bytes of sha256.
+                var verified = await VerifyReceiptAsync(receipt, new ExpectedTransfer(state.Transfer, grant, state.Revision, size, sha256),
                     cancellationToken).ConfigureAwait(false);
                 if (!verified.Succeeded)
                 {
@@ -203,7 +202,7 @@ public sealed partial class ExchangeClient
 
                 File.Move(partial, path, overwrite: true);
                 File.Delete(statePath);
-                return new DownloadResult(path, state.Transfer, state.Revision, state.SizeBytes, sha256, receipt, true, verified);
+                return new DownloadResult(path, state.Transfer, state.Revision, size, sha256, receipt, true, verified);
             }
             catch (RpcException ex) when (attempt < MaxAttempts && !cancellationToken.IsCancellationRequested &&
                 ex.StatusCode is StatusCode.Unavailable or StatusCode.Internal or StatusCode.Unknown or StatusCode.Aborted &&
@@ -324,6 +323,7 @@ public sealed partial class ExchangeClient
             Offset = offset,
             Transfer = state.Transfer,
             RequestId = state.RequestId ?? "",
+            Format = state.Format,
         };
 
         using var call = Transfers.Download(request, cancellationToken: cancellationToken);
@@ -335,9 +335,9 @@ public sealed partial class ExchangeClient
                 case DownloadResponse.PayloadOneofCase.Header:
                     var header = message.Header;
                     state = new PartialDownload(grant, header.Transfer, header.Revision, header.SizeBytes, Convert.ToHexStringLower(header.Sha256.Span),
-                        state.RequestId);
+                        state.RequestId, header.Format);
                     await File.WriteAllTextAsync(statePath, JsonSerializer.Serialize(state), cancellationToken).ConfigureAwait(false);
-                    progress?.Report(new TransferProgress(position, header.SizeBytes));
+                    progress?.Report(new TransferProgress(position, state.Encoded ? null : header.SizeBytes));
                     break;
                 case DownloadResponse.PayloadOneofCase.Chunk:
                     if (state.Transfer.Length == 0 || message.Chunk.Offset != position)
@@ -349,14 +349,20 @@ public sealed partial class ExchangeClient
                     sent?.AppendData(message.Chunk.Data.Span);
                     await file.WriteAsync(message.Chunk.Data.Memory, cancellationToken).ConfigureAwait(false);
                     position += message.Chunk.Data.Length;
-                    progress?.Report(new TransferProgress(position, state.SizeBytes));
+                    progress?.Report(new TransferProgress(position, state.Encoded ? null : state.SizeBytes));
                     break;
                 case DownloadResponse.PayloadOneofCase.Trailer:
                     var sha256 = whole.GetHashAndReset();
-                    if (state.Transfer.Length == 0 || position != state.SizeBytes ||
+                    if (state.Transfer.Length == 0 || (!state.Encoded && position != state.SizeBytes) ||
                         !(sent?.GetHashAndReset() ?? sha256).AsSpan().SequenceEqual(message.Trailer.Sha256.Span))
                     {
                         throw new InvalidDataException("The download's trailer does not match the bytes received.");
+                    }
+
+                    if (state.Encoded)
+                    {
+                        // An encoded table's size and digest are known now; its receipt must repeat them.
+                        state = state with { SizeBytes = position, Sha256 = Convert.ToHexStringLower(sha256) };
                     }
 
                     await file.FlushAsync(cancellationToken).ConfigureAwait(false);
@@ -367,18 +373,23 @@ public sealed partial class ExchangeClient
         throw new RpcException(new Status(StatusCode.Unavailable, "The download ended without its trailer."));
     }
 
-    /// <summary>The receipt of a transfer the server reports COMPLETED whose bytes are all in <paramref name="partial"/>, else null.</summary>
-    private async Task<TransferReceipt?> CompletedEarlierAsync(PartialDownload state, string partial, CancellationToken cancellationToken)
+    /// <summary>The receipt, size and SHA-256 of a transfer the server reports COMPLETED whose bytes are all in <paramref name="partial"/>, else null.</summary>
+    private async Task<(TransferReceipt Receipt, long Size, byte[] Sha256)?> CompletedEarlierAsync(PartialDownload state, string partial, CancellationToken cancellationToken)
     {
         var transfer = (await Transfers.GetTransferAsync(new GetTransferRequest { Name = state.Transfer }, cancellationToken: cancellationToken)
             .ConfigureAwait(false)).Transfer;
-        if (transfer.State != TransferState.Completed || transfer.Receipt is null || new FileInfo(partial).Length != state.SizeBytes)
+        // An encoded table's size and digest were not in its header: the completed transfer and its receipt's event hold them.
+        var (size, sha256) = state.Encoded
+            ? (transfer.SizeBytes, transfer.Receipt?.Event.Details.FirstOrDefault(d => d.Key == "sha256")?.Value ?? "")
+            : (state.SizeBytes, state.Sha256);
+        if (transfer.State != TransferState.Completed || transfer.Receipt is null || new FileInfo(partial).Length != size || sha256.Length != 64)
         {
             return null;
         }
 
-        return (await HashFileAsync(partial, cancellationToken).ConfigureAwait(false)).AsSpan().SequenceEqual(Convert.FromHexString(state.Sha256))
-            ? transfer.Receipt
+        var expected = Convert.FromHexString(sha256);
+        return (await HashFileAsync(partial, cancellationToken).ConfigureAwait(false)).AsSpan().SequenceEqual(expected)
+            ? (transfer.Receipt, size, expected)
             : null;
     }
 
@@ -393,5 +404,10 @@ public sealed partial class ExchangeClient
             ? JsonSerializer.Deserialize<PartialDownload>(await File.ReadAllTextAsync(statePath, cancellationToken).ConfigureAwait(false))
             : null;
 
-    private sealed record PartialDownload(string Grant, string Transfer, string Revision, long SizeBytes, string Sha256, string? RequestId);
+    /// <summary>What a download has got to, kept next to its partial file. An encoded table has no size or digest until it completes.</summary>
+    private sealed record PartialDownload(string Grant, string Transfer, string Revision, long SizeBytes, string Sha256, string? RequestId,
+        TableFormat Format = TableFormat.Unspecified)
+    {
+        public bool Encoded => Transfer.Length > 0 && Sha256.Length == 0;
+    }
 }

@@ -16,7 +16,7 @@ namespace Exchange.Server.Access;
 /// records itself there, a denial included, so two racing decisions cannot both succeed and none
 /// goes unrecorded.
 /// </summary>
-internal sealed class AccessStore(Database database, ICatalog catalog) : IGrants
+internal sealed class AccessStore(Database database, ICatalog catalog, IRevisions revisions) : IGrants
 {
     private const string RequestColumns =
         "r.id, r.dataset_id, r.provider, r.consumer, r.purpose, r.requested_terms, r.state, r.grant_id, r.decision_reason, r.create_time, r.decide_time";
@@ -89,6 +89,11 @@ internal sealed class AccessStore(Database database, ICatalog catalog) : IGrants
                 }
             }
 
+            if (terms.View is { } view)
+            {
+                Tables.ViewValidation.ValidateFor(view, revisions.LatestColumns(unit, datasetId), datasetName, "requested_terms.view");
+            }
+
             var automatic = autoTerms is not null && pendingReason is null;
             if (automatic && unit.Command("""
                     SELECT id FROM grants WHERE dataset_id = @d AND consumer = @c AND automatic = 1 ORDER BY seq DESC LIMIT 1
@@ -149,6 +154,12 @@ internal sealed class AccessStore(Database database, ICatalog catalog) : IGrants
             RequirePending(request, "approved");
             // What the approval leaves unset is as requested: --max-transfers alone narrows only that.
             var granted = terms is null ? request.RequestedTerms : TermsPolicy.Complete(terms, request.RequestedTerms);
+            if (granted.View is { } view)
+            {
+                // Against the table as it is now: a newer revision may lack a column the request named.
+                Tables.ViewValidation.ValidateFor(view, revisions.LatestColumns(unit, request.Dataset), request.Dataset.Name, "terms.view");
+            }
+
             if (terms is not null && TermsPolicy.Widening(request.RequestedTerms, granted) is { } widening)
             {
                 throw Refusal.Invalid(widening);
@@ -362,6 +373,11 @@ internal sealed class AccessStore(Database database, ICatalog catalog) : IGrants
         if (terms.ExpireTime is { } expiry)
         {
             details["expire_time"] = expiry.ToString("O", CultureInfo.InvariantCulture);
+        }
+
+        if (terms.View is { } view)
+        {
+            details["view_sha256"] = Tables.ViewDigest.Hex(view);
         }
 
         foreach (var (key, value) in extra)

@@ -33,7 +33,7 @@ internal static class TermsPolicy
             return $"{field}.max_transfers may not exceed the requested {requested.MaxTransfers} (0 means unlimited).";
         }
 
-        return null;
+        return Tables.ViewNarrowing.Widening(requested.View, approved.View, $"{field}.view");
     }
 
     /// <summary>
@@ -45,7 +45,8 @@ internal static class TermsPolicy
     public static Terms Complete(Terms given, Terms defaults) => new(
         given.Purposes.Count == 0 ? defaults.Purposes : given.Purposes,
         given.ExpireTime ?? defaults.ExpireTime,
-        given.MaxTransfers == 0 ? defaults.MaxTransfers : given.MaxTransfers);
+        given.MaxTransfers == 0 ? defaults.MaxTransfers : given.MaxTransfers,
+        given.View ?? defaults.View);
 
     /// <summary>Why <paramref name="asked"/> is not approved under <paramref name="automatic"/> terms (a sentence for the consumer), or null when it is within them.</summary>
     public static string? BeyondAutomatic(Terms automatic, Terms asked)
@@ -66,6 +67,11 @@ internal static class TermsPolicy
         {
             return $"it asks for {(asked.MaxTransfers == 0 ? "unlimited" : asked.MaxTransfers.ToString(System.Globalization.CultureInfo.InvariantCulture))} transfers, " +
                 $"beyond the automatic {automatic.MaxTransfers}";
+        }
+
+        if (Tables.ViewNarrowing.Widening(automatic.View, asked.View, "view") is { } wider)
+        {
+            return $"it asks for more of the table than the automatic view delivers ({wider})";
         }
 
         return null;

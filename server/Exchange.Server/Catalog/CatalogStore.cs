@@ -12,7 +12,7 @@ namespace Exchange.Server.Catalog;
 /// Datasets and revisions in the embedded database: the catalog's operations, each one unit of
 /// work that checks <see cref="DatasetPolicy"/>, writes and records together, and its reads.
 /// </summary>
-internal sealed class CatalogStore(Database database) : ICatalog
+internal sealed class CatalogStore(Database database, IRevisions revisions) : ICatalog
 {
     // Repeated reads until the next write: a dataset as one viewer finds it, and list pages.
     private readonly ReadCache<(DatasetId Id, string Viewer), DatasetRow?> _rows = new(database, capacity: 16_384);
@@ -45,6 +45,11 @@ internal sealed class CatalogStore(Database database) : ICatalog
             }
 
             ArgumentNullException.ThrowIfNull(draft);
+            if (draft.AutoApprovalTerms?.View is not null)
+            {
+                throw Refusal.Precondition("dataset.auto_approval_terms.view: a view delivers part of a table; set it once a table is uploaded.");
+            }
+
             if (requestId.Length > 0 &&
                 IdempotencyKeys.Find(unit.Connection, unit.Transaction, provider, "CreateDataset", requestId, fingerprint) is { } existing)
             {
@@ -96,6 +101,11 @@ internal sealed class CatalogStore(Database database) : ICatalog
             }
 
             var changed = paths.Aggregate(row.Dataset, (dataset, path) => Apply(path, fields, dataset));
+            if (changed.AutoApprovalTerms?.View is { } view && paths.Contains("auto_approval_terms"))
+            {
+                Tables.ViewValidation.ValidateFor(view, revisions.LatestColumns(unit, id), id.Name, "dataset.auto_approval_terms.view");
+            }
+
             return Save(unit, caller, AuditActions.DatasetUpdate, row, changed,
                 new Dictionary<string, string> { ["fields"] = string.Join(",", paths) });
         }, cancellationToken);

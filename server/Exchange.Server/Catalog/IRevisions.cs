@@ -3,7 +3,7 @@ using Exchange.Server.Storage;
 
 namespace Exchange.Server.Catalog;
 
-/// <summary>What Transfers may ask of a dataset's revisions, inside its own unit of work.</summary>
+/// <summary>What Transfers and Access may ask of a dataset's revisions, inside their own unit of work.</summary>
 internal interface IRevisions
 {
     /// <summary>Reserves the dataset's next revision number; numbers of abandoned uploads are not reused.</summary>
@@ -17,4 +17,7 @@ internal interface IRevisions
 
     /// <summary>A revision with where its bytes are, or null.</summary>
     StoredRevision? Find(WriteUnit unit, RevisionId id);
+
+    /// <summary>The columns of the dataset's latest revision when it is a table; null when it has none or is not one.</summary>
+    IReadOnlyList<V1.Column>? LatestColumns(WriteUnit unit, DatasetId id);
 }

@@ -54,6 +54,14 @@ internal sealed class RevisionStore(Database database) : IRevisions
         return reader.Read() ? Read(reader, id.Dataset) : null;
     }
 
+    public IReadOnlyList<V1.Column>? LatestColumns(WriteUnit unit, DatasetId id)
+    {
+        var latest = Latest(unit, id);
+        return latest == 0 || Find(unit, new RevisionId(id, latest))?.Revision.Table is not { } table
+            ? null
+            : V1.Schema.Parser.ParseFrom(table.Schema).Columns;
+    }
+
     /// <summary>The revision, or null.</summary>
     public Task<Revision?> GetAsync(RevisionId id, CancellationToken cancellationToken) =>
         database.ReadAsync(async (connection, ct) =>

@@ -16,13 +16,14 @@ internal static class TermsMapping
         {
             MaxTransfers = terms.MaxTransfers,
             ExpireTime = terms.ExpireTime is { } expiry ? Timestamp.FromDateTimeOffset(expiry) : null,
+            View = terms.View?.Clone(),
         };
         proto.Purposes.Add(terms.Purposes);
         return proto;
     }
 
     public static Terms FromProto(V1.Terms proto) =>
-        new([.. proto.Purposes], proto.ExpireTime?.ToDateTimeOffset(), proto.MaxTransfers);
+        new([.. proto.Purposes], proto.ExpireTime?.ToDateTimeOffset(), proto.MaxTransfers, proto.View?.Clone());
 
     public static byte[] Encode(Terms terms) => terms.ToProto().ToByteArray();
 

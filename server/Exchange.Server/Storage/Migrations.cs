@@ -254,8 +254,10 @@ internal static class Migrations
 
         // 8: tabular revisions: the format, the schema and the quality report as attested (their
         // protobuf bytes, hashed in the upload's audit event), and the report's share of cells with
-        // a value, which ListDatasets filters on.
+        // a value, which ListDatasets filters on; the format a transfer encodes a table in (0: the
+        // bytes as stored), which its resumes must keep.
         """
+        ALTER TABLE transfers ADD COLUMN format INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE revisions ADD COLUMN table_format INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE revisions ADD COLUMN table_schema BLOB;
         ALTER TABLE revisions ADD COLUMN quality BLOB;

@@ -16,6 +16,7 @@ internal sealed partial class StorageInitializer
         using var connection = engine.OpenWriter();
         var version = Migrations.Apply(connection, engine, time);
         PageTokenKey = ServerSecrets.GetOrCreate(connection, engine, "page-token-key", 32);
+        MaskKey = ServerSecrets.GetOrCreate(connection, engine, "view-mask-key", 32);
         // Not a secret, but generated the same way: once per log, shared by every replica of it.
         LogId = Convert.ToHexStringLower(ServerSecrets.GetOrCreate(connection, engine, "audit-log-id", 16));
         foreach (var listener in listeners)
@@ -35,6 +36,9 @@ internal sealed partial class StorageInitializer
 
     /// <summary>The key that authenticates page tokens, shared by every replica of the exchange.</summary>
     public byte[] PageTokenKey { get; }
+
+    /// <summary>The secret the keys of views' HASH masks are derived from, one per grant (Tables.MaskKeys).</summary>
+    public byte[] MaskKey { get; }
 
     [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Database {Location} ready at schema version {Version}; audit log id {LogId}")]
     private static partial void LogReady(ILogger logger, string location, int version, string logId);

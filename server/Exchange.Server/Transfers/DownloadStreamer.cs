@@ -14,8 +14,8 @@ namespace Exchange.Server.Transfers;
 /// transfer is finished (COMPLETED with a receipt proving it was logged, or FAILED, to resume).
 /// </summary>
 internal sealed partial class DownloadStreamer(TransferStore transfers, AuditStore audit, CheckpointSigner signer, IBlobStore blobs, KeyRing keys,
-    LiveTransfers live, IOptions<Hosting.ExchangeOptions> options, TimeProvider time, Observability.ExchangeTelemetry telemetry,
-    ILogger<DownloadStreamer> logger)
+    Tables.MaskKeys maskKeys, LiveTransfers live, IOptions<Hosting.ExchangeOptions> options, TimeProvider time,
+    Observability.ExchangeTelemetry telemetry, ILogger<DownloadStreamer> logger)
 {
     private TransferOptions Limits => options.Value.Transfers;
 
@@ -23,7 +23,7 @@ internal sealed partial class DownloadStreamer(TransferStore transfers, AuditSto
     public async Task StreamAsync(Caller caller, TransferStart start, long offset, CancellationToken revoked,
         IServerStreamWriter<V1.DownloadResponse> responseStream, ServerCallContext context)
     {
-        var (transfer, stored, grant) = (start.Transfer, start.Revision, start.Grant);
+        var (transfer, stored, grant, output) = (start.Transfer, start.Revision, start.Grant, start.Output);
         var revision = stored.Revision;
         using var stream = live.Add(transfer.Id, start.Attempt, offset);
         // The expiry runs on the injected clock, like every other time the gateway reads. Timers reach about
@@ -39,26 +39,56 @@ internal sealed partial class DownloadStreamer(TransferStore transfers, AuditSto
         {
             await responseStream.WriteAsync(new V1.DownloadResponse
             {
-                Header = new V1.DownloadHeader
-                {
-                    Transfer = transfer.Id.Name,
-                    Revision = revision.Id.Name,
-                    SizeBytes = revision.SizeBytes,
-                    Sha256 = ByteString.CopyFrom(revision.Sha256),
-                },
+                Header = output is null
+                    ? new V1.DownloadHeader
+                    {
+                        Transfer = transfer.Id.Name,
+                        Revision = revision.Id.Name,
+                        SizeBytes = revision.SizeBytes,
+                        Sha256 = ByteString.CopyFrom(revision.Sha256),
+                    }
+                    : new V1.DownloadHeader
+                    {
+                        Transfer = transfer.Id.Name,
+                        Revision = revision.Id.Name,
+                        Format = output.Format,
+                        ViewSha256 = output.View is { } view ? ByteString.CopyFrom(Convert.FromHexString(Tables.ViewDigest.Hex(view))) : ByteString.Empty,
+                    },
             }, context.CancellationToken);
 
             // From offset 0 the bytes sent are exactly the authenticated plaintext, whose SHA-256 was
-            // computed at upload; only a resumed part needs hashing.
+            // computed at upload; only a resumed part needs hashing. An encoding is hashed whole, from
+            // its first byte, as well: the log records what the whole delivery was.
             using var hash = offset == 0 ? null : IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            using var whole = output is null ? null : IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             var dataKey = keys.Unwrap(stored.WrappedKey, stored.KekId, revision.Id.Name);
-            var from = RevisionReader.StartOf(offset, stored.SegmentSize);
+            var from = output is null ? RevisionReader.StartOf(offset, stored.SegmentSize) : 0;
+            long produced = 0;
             try
             {
                 await using var file = await blobs.OpenReadAsync(stored.BlobId, from, stop.Token);
-                await foreach (var chunk in RevisionReader.ReadAsync(file, dataKey, revision.Id.Name, revision.SizeBytes,
-                    stored.SegmentSize, offset, Limits.ChunkSize, stop.Token))
+                var plain = RevisionReader.ReadAsync(file, dataKey, revision.Id.Name, revision.SizeBytes,
+                    stored.SegmentSize, output is null ? offset : 0, Limits.ChunkSize, stop.Token);
+                var chunks = output is null
+                    ? plain
+                    : TableDelivery.EncodeAsync(plain, output, new Tables.ViewPlan(output.View, output.Columns, maskKeys.For(grant.Id.Name)),
+                        Limits.ChunkSize, stop.Token);
+                await foreach (var produce in chunks)
                 {
+                    var chunk = produce;
+                    if (whole is not null)
+                    {
+                        // An encoding starts from its first byte every time: what lies before the offset is hashed, not sent.
+                        whole.AppendData(chunk.Span);
+                        var skip = (int)Math.Clamp(offset - produced, 0, chunk.Length);
+                        produced += chunk.Length;
+                        chunk = chunk[skip..];
+                        if (chunk.IsEmpty)
+                        {
+                            continue;
+                        }
+                    }
+
                     hash?.AppendData(chunk.Span);
                     // Checked between writes rather than passed to WriteAsync: a cancelled write resets the
                     // HTTP/2 stream, and the consumer would see a broken connection instead of the reason.
@@ -93,10 +123,17 @@ internal sealed partial class DownloadStreamer(TransferStore transfers, AuditSto
                 CryptographicOperations.ZeroMemory(dataKey);
             }
 
-            var sha256 = hash?.GetHashAndReset() ?? revision.Sha256;
+            if (output is not null && produced < offset)
+            {
+                throw new RpcException(new Status(StatusCode.OutOfRange,
+                    $"offset {offset} is past the end of this delivery of {revision.Id.Name} ({produced} bytes)."));
+            }
+
+            var delivered = whole?.GetHashAndReset() ?? revision.Sha256;
+            var sha256 = hash?.GetHashAndReset() ?? delivered;
             finished = true;
             var index = await transfers.FinishAsync(caller, transfer, grant, start.Attempt, completed: true, stream.Sent,
-                Convert.ToHexStringLower(revision.Sha256))
+                Convert.ToHexStringLower(delivered), output)
                 ?? throw new RpcException(new Status(StatusCode.Aborted, $"'{transfer.Id.Name}' was resumed elsewhere; this stream ends without a receipt."));
             var receipt = await audit.ReceiptAsync(index, signer, CancellationToken.None);
             await responseStream.WriteAsync(new V1.DownloadResponse

@@ -74,7 +74,7 @@ internal sealed class TransferService(TransferStore transfers, UploadPipeline up
         IdempotencyKeys.Validate(request.RequestId);
         // A retry names the same grant, revision and purpose; where it resumes from may differ.
         var fingerprint = IdempotencyKeys.Fingerprint(request, r => (r.RequestId, r.Offset, r.Transfer) = ("", 0, ""));
-        var ask = new DownloadAsk(grant, revision, request.Purpose, request.Offset, resume, request.RequestId, fingerprint);
+        var ask = new DownloadAsk(grant, revision, request.Purpose, request.Offset, resume, request.RequestId, fingerprint, request.Format);
         var start = Errors.Allowed(await transfers.StartAsync(caller, ask, context.CancellationToken), telemetry);
         await downloads.StreamAsync(caller, start, request.Offset, lease.Stopped, responseStream, context);
     }

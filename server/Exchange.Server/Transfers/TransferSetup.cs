@@ -26,6 +26,7 @@ internal static class TransferSetup
         services.AddSingleton<TransferStore>();
         services.AddSingleton<UploadPipeline>();
         services.AddSingleton<DownloadStreamer>();
+        services.AddSingleton(provider => new Tables.MaskKeys(provider.GetRequiredService<Storage.StorageInitializer>().MaskKey));
         services.AddSingleton<LiveTransfers>();
         services.AddHostedService<OrphanedTransfers>();
         services.AddHostedService<RevisionMaintenance>();

@@ -4,6 +4,7 @@ using Exchange.Server.Access;
 using Exchange.Server.Access.Model;
 using Exchange.Server.Audit;
 using Exchange.Server.Catalog;
+using Exchange.Server.Catalog.Model;
 using Exchange.Server.Paging;
 using Exchange.Server.Security;
 using Exchange.Server.Storage;
@@ -20,7 +21,8 @@ internal sealed class TransferStore(Database database, IRevisions revisions, IGr
     private const string OrphanReason = "the gateway serving it stopped";
 
     private const string TransferColumns =
-        "t.id, t.grant_id, t.dataset_id, t.revision, t.consumer, t.provider, t.purpose, t.state, t.size_bytes, t.bytes_sent, t.create_time, t.end_time, t.failure_reason";
+        "t.id, t.grant_id, t.dataset_id, t.revision, t.consumer, t.provider, t.purpose, t.state, t.size_bytes, t.bytes_sent, t.create_time, t.end_time, t.failure_reason, "
+        + "t.format";
 
     /// <summary>
     /// Decides a download before its first byte: the caller is the grant's consumer, the grant is
@@ -87,7 +89,14 @@ internal sealed class TransferStore(Database database, IRevisions revisions, IGr
                     $"A new transfer starts at offset 0, not {ask.Offset}; to resume an interrupted one, name it in transfer.");
             }
 
-            if (ask.Offset > stored.Revision.SizeBytes)
+            var output = Output(stored.Revision, grant, resumed?.Format ?? ask.Format);
+            if (resumed is not null && ask.Format != V1.TableFormat.Unspecified && ask.Format != resumed.Format)
+            {
+                throw Refusal.Invalid($"'{resumed.Id.Name}' delivers {FormatName(resumed.Format)}; resume it in the same format.");
+            }
+
+            // An encoded table's size is known only at its end; the stream refuses an offset past it then.
+            if (output is null && ask.Offset > stored.Revision.SizeBytes)
             {
                 throw Refusal.OutOfRange($"offset {ask.Offset} is past the end of {stored.Revision.Id.Name} ({stored.Revision.SizeBytes} bytes).");
             }
@@ -113,7 +122,8 @@ internal sealed class TransferStore(Database database, IRevisions revisions, IGr
             else
             {
                 id = TransferId.New();
-                Insert(unit, id, grant, number, ask.Purpose, TransferState.Started, stored.Revision.SizeBytes, "", gateway.Id);
+                Insert(unit, id, grant, number, ask.Purpose, TransferState.Started, output is null ? stored.Revision.SizeBytes : 0, "", gateway.Id,
+                    output?.Format ?? V1.TableFormat.Unspecified);
                 if (ask.RequestId.Length > 0)
                 {
                     IdempotencyKeys.Remember(unit.Connection, unit.Transaction, caller.Participant, "Download", ask.RequestId, ask.Fingerprint, id.Value,
@@ -121,16 +131,16 @@ internal sealed class TransferStore(Database database, IRevisions revisions, IGr
                 }
 
                 grants.CountTransfer(unit, grant.Id);
-                unit.Record(Entry(caller, AuditActions.TransferStart, id, grant, Outcome.Success, new()
+                unit.Record(Entry(caller, AuditActions.TransferStart, id, grant, Outcome.Success, With(output, new()
                 {
                     ["grant"] = grant.Id.Name,
                     ["revision"] = stored.Revision.Id.Name,
                     ["purpose"] = ask.Purpose,
                     ["offset"] = offset,
-                }));
+                })));
             }
 
-            return new TransferStart(Find(unit.Connection, unit.Transaction, id)!, stored, grant, attempt);
+            return new TransferStart(Find(unit.Connection, unit.Transaction, id)!, stored, grant, attempt, output);
         }, cancellationToken);
 
     /// <summary>
@@ -138,15 +148,19 @@ internal sealed class TransferStore(Database database, IRevisions revisions, IGr
     /// returns the audit index of that record, or null when that stream had already ended or been
     /// superseded by a resume (then nothing changes and nothing is recorded).
     /// </summary>
-    public Task<long?> FinishAsync(Caller caller, Transfer transfer, Grant grant, long attempt, bool completed, long bytesSent, string detail) =>
+    public Task<long?> FinishAsync(Caller caller, Transfer transfer, Grant grant, long attempt, bool completed, long bytesSent, string detail,
+        TableOutput? output = null) =>
         database.WriteAsync<long?>(unit =>
         {
             var state = completed ? TransferState.Completed : TransferState.Failed;
+            // A completed encoding has its size at last: everything it sent.
             var changed = unit.Command("""
-                UPDATE transfers SET state = @state, bytes_sent = CASE WHEN @sent > bytes_sent THEN @sent ELSE bytes_sent END, end_time = @now, failure_reason = @reason
+                UPDATE transfers SET state = @state, bytes_sent = CASE WHEN @sent > bytes_sent THEN @sent ELSE bytes_sent END, end_time = @now, failure_reason = @reason,
+                    size_bytes = CASE WHEN @sized = 1 THEN @sent ELSE size_bytes END
                 WHERE id = @id AND state = @started AND attempt = @attempt
                 """)
                 .With("@state", (int)state).With("@sent", bytesSent).With("@now", Timestamps.ToMicros(unit.Now))
+                .With("@sized", completed && output is not null ? 1 : 0)
                 .With("@reason", completed ? "" : detail).With("@id", transfer.Id.Value)
                 .With("@started", (int)TransferState.Started).With("@attempt", attempt)
                 .ExecuteNonQuery();
@@ -155,12 +169,12 @@ internal sealed class TransferStore(Database database, IRevisions revisions, IGr
                 return null;
             }
 
-            var details = new Dictionary<string, string>
+            var details = With(output, new Dictionary<string, string>
             {
                 ["grant"] = grant.Id.Name,
                 ["revision"] = RevisionName(transfer),
                 ["bytes_sent"] = bytesSent.ToString(CultureInfo.InvariantCulture),
-            };
+            });
             details[completed ? "sha256" : "reason"] = detail;
             var index = unit.Record(Entry(caller, completed ? AuditActions.TransferComplete : AuditActions.TransferFail, transfer.Id, grant,
                 completed ? Outcome.Success : Outcome.Failed, details));
@@ -356,18 +370,77 @@ internal sealed class TransferStore(Database database, IRevisions revisions, IGr
 
     private static string RevisionName(Transfer transfer) => transfer.Revision?.Name ?? "";
 
+    /// <summary>
+    /// How a table is delivered when not as stored: under the grant's view, or in a format other
+    /// than its own; null for the bytes as stored. Neither applies to bytes that are not a table.
+    /// </summary>
+    private static TableOutput? Output(Revision revision, Grant grant, V1.TableFormat format)
+    {
+        var view = grant.Terms.View;
+        var table = revision.Table;
+        if (view is null && (format == V1.TableFormat.Unspecified || format == table?.Format))
+        {
+            return null;
+        }
+
+        if (table is null)
+        {
+            throw Refusal.Precondition(view is not null
+                ? $"'{grant.Id.Name}' delivers a view of a table, and {revision.Id.Name} is not a table."
+                : $"{revision.Id.Name} is not a table; it is delivered as stored, without format.");
+        }
+
+        if (!Enum.IsDefined(format))
+        {
+            throw Refusal.Invalid($"format {(int)format} is not a known table format.");
+        }
+
+        var columns = V1.Schema.Parser.ParseFrom(table.Schema).Columns;
+        if (view is not null)
+        {
+            try
+            {
+                Tables.ViewValidation.Validate(view, columns, "the grant's view");
+            }
+            catch (Refusal misfit)
+            {
+                // The grant was right for the table it was approved on; this revision's columns differ.
+                throw Refusal.Precondition($"{revision.Id.Name} does not have the shape the grant's view was approved for: {misfit.Message}");
+            }
+        }
+
+        return new TableOutput(format == V1.TableFormat.Unspecified ? table.Format : format, table.Format, view, columns);
+    }
+
+    /// <summary><paramref name="details"/> with what an encoded delivery adds: its format and the SHA-256 of its view.</summary>
+    private static Dictionary<string, string> With(TableOutput? output, Dictionary<string, string> details)
+    {
+        if (output is not null)
+        {
+            details["format"] = FormatName(output.Format);
+            if (output.View is { } view)
+            {
+                details["view_sha256"] = Tables.ViewDigest.Hex(view);
+            }
+        }
+
+        return details;
+    }
+
+    private static string FormatName(V1.TableFormat format) => format == V1.TableFormat.Unspecified ? "the bytes as stored" : format.ToString().ToLowerInvariant();
+
     /// <summary>Inserts a transfer; a streaming one names the gateway process serving it (none for a denied one).</summary>
     private static void Insert(WriteUnit unit, TransferId id, Grant grant, long revision, string purpose, TransferState state, long size,
-        string reason, string gateway) =>
+        string reason, string gateway, V1.TableFormat format = V1.TableFormat.Unspecified) =>
         unit.Command("""
-            INSERT INTO transfers (id, grant_id, dataset_id, revision, consumer, provider, purpose, state, size_bytes, create_time, end_time, failure_reason, gateway)
-            VALUES (@id, @grant, @dataset, @revision, @consumer, @provider, @purpose, @state, @size, @now, @end, @reason, @gateway)
+            INSERT INTO transfers (id, grant_id, dataset_id, revision, consumer, provider, purpose, state, size_bytes, create_time, end_time, failure_reason, gateway, format)
+            VALUES (@id, @grant, @dataset, @revision, @consumer, @provider, @purpose, @state, @size, @now, @end, @reason, @gateway, @format)
             """)
             .With("@id", id.Value).With("@grant", grant.Id.Value).With("@dataset", grant.Dataset.Value)
             .With("@revision", revision).With("@consumer", grant.Consumer).With("@provider", grant.Provider).With("@purpose", purpose)
             .With("@state", (int)state).With("@size", size).With("@now", Timestamps.ToMicros(unit.Now))
             .With("@end", state == TransferState.Denied ? Timestamps.ToMicros(unit.Now) : null).With("@reason", reason)
-            .With("@gateway", gateway)
+            .With("@gateway", gateway).With("@format", (int)format)
             .ExecuteNonQuery();
 
     private static AuditEntry Entry(Caller caller, string action, TransferId transfer, Grant grant, Outcome outcome,
@@ -399,7 +472,8 @@ internal sealed class TransferStore(Database database, IRevisions revisions, IGr
             reader.GetInt64(o + 9),
             FromMicros(reader.GetInt64(o + 10)),
             reader.IsDBNull(o + 11) ? null : FromMicros(reader.GetInt64(o + 11)),
-            reader.GetString(o + 12));
+            reader.GetString(o + 12),
+            (V1.TableFormat)reader.GetInt32(o + 13));
     }
 
     private static DateTimeOffset FromMicros(long micros) => DateTimeOffset.UnixEpoch.AddTicks(micros * 10);

@@ -19,7 +19,8 @@ internal static class AccessFixture
 
     /// <summary>Reads a whole download: its header, the bytes in order, and its trailer.</summary>
     public static async Task<(DownloadHeader Header, byte[] Bytes, DownloadTrailer Trailer)> DownloadAllAsync(this ExchangeClient consumer,
-        string grant, string purpose = "research", string revision = "", long offset = 0, string transfer = "", CancellationToken cancellationToken = default)
+        string grant, string purpose = "research", string revision = "", long offset = 0, string transfer = "", CancellationToken cancellationToken = default,
+        TableFormat format = TableFormat.Unspecified)
     {
         using var call = consumer.Transfers.Download(new DownloadRequest
         {
@@ -28,6 +29,7 @@ internal static class AccessFixture
             Revision = revision,
             Offset = offset,
             Transfer = transfer,
+            Format = format,
         }, cancellationToken: cancellationToken);
         DownloadHeader? header = null;
         DownloadTrailer? trailer = null;

@@ -1,17 +1,18 @@
 namespace Exchange.Server.Catalog.Model;
 
 /// <summary>
-/// What data may be used for: the purposes, until when (none: no end) and how many transfers (0:
-/// unlimited). A dataset offers them for automatic approval, a consumer asks for them and a grant
-/// carries them; Access decides how they compare (TermsPolicy).
+/// What data may be used for: the purposes, until when (none: no end), how many transfers (0:
+/// unlimited) and, for tables, which part of each (<see cref="View"/>; null: all of it; a message
+/// never changed once in here). A dataset offers them for automatic approval, a consumer asks for
+/// them and a grant carries them; Access decides how they compare (TermsPolicy).
 /// </summary>
-internal sealed record Terms(IReadOnlyList<string> Purposes, DateTimeOffset? ExpireTime, long MaxTransfers)
+internal sealed record Terms(IReadOnlyList<string> Purposes, DateTimeOffset? ExpireTime, long MaxTransfers, V1.View? View = null)
 {
     public static readonly Terms None = new([], null, 0);
 
     public bool Equals(Terms? other) =>
         other is not null && Purposes.SequenceEqual(other.Purposes, StringComparer.Ordinal)
-        && ExpireTime == other.ExpireTime && MaxTransfers == other.MaxTransfers;
+        && ExpireTime == other.ExpireTime && MaxTransfers == other.MaxTransfers && Equals(View, other.View);
 
     public override int GetHashCode() => HashCode.Combine(Purposes.Count, ExpireTime, MaxTransfers);
 }

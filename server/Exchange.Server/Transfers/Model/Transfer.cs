@@ -3,7 +3,11 @@ using Exchange.Server.Catalog;
 
 namespace Exchange.Server.Transfers.Model;
 
-/// <summary>One download under a grant; <see cref="Revision"/> is null for a download denied before a revision was chosen.</summary>
+/// <summary>
+/// One download under a grant; <see cref="Revision"/> is null for a download denied before a
+/// revision was chosen. <see cref="Format"/> is the format a table is encoded in as it streams
+/// (unspecified: the bytes as stored); then <see cref="SizeBytes"/> is known only once it completes.
+/// </summary>
 internal sealed record Transfer(
     TransferId Id,
     GrantId Grant,
@@ -17,4 +21,5 @@ internal sealed record Transfer(
     long BytesSent,
     DateTimeOffset CreateTime,
     DateTimeOffset? EndTime,
-    string FailureReason);
+    string FailureReason,
+    V1.TableFormat Format = V1.TableFormat.Unspecified);

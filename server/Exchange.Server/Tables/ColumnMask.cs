@@ -1,0 +1,136 @@
+using System.Buffers;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Exchange.V1;
+
+namespace Exchange.Server.Tables;
+
+/// <summary>
+/// One column's mask, applied to each value as it is delivered. An empty (null) value stays null,
+/// and so does one that is not of the column's type where the mask needs the type.
+/// </summary>
+internal sealed class ColumnMask
+{
+    private readonly Mask _mask;
+    private readonly ColumnType _type;
+    private readonly byte[] _key;
+    private readonly decimal _width;
+    private char[] _output = new char[64];
+
+    /// <param name="mask">A mask validated against the column (ViewValidation).</param>
+    /// <param name="type">The column's type.</param>
+    /// <param name="hashKey">The grant's own HMAC key, for a HASH mask.</param>
+    public ColumnMask(Mask mask, ColumnType type, byte[] hashKey)
+    {
+        (_mask, _type, _key) = (mask, type, hashKey);
+        _width = mask.Kind == MaskKind.Bucket ? ViewValidation.Width(mask) : 0;
+    }
+
+    /// <summary>The type the masked values have: a hash is text; every other mask keeps the column's type.</summary>
+    public ColumnType OutputType => _mask.Kind == MaskKind.Hash ? ColumnType.String : _type;
+
+    /// <summary>The masked value; valid until the next call.</summary>
+    public ReadOnlySpan<char> Apply(ReadOnlySpan<char> value)
+    {
+        if (value.IsEmpty)
+        {
+            return default;
+        }
+
+        return _mask.Kind switch
+        {
+            MaskKind.Redact => default,
+            MaskKind.Hash => Hash(value),
+            MaskKind.Truncate => Truncate(value, _mask.Length),
+            MaskKind.Generalise => Generalise(value),
+            _ => Bucket(value),
+        };
+    }
+
+    private ReadOnlySpan<char> Hash(ReadOnlySpan<char> value)
+    {
+        var length = Encoding.UTF8.GetByteCount(value);
+        var rented = length > 1024 ? ArrayPool<byte>.Shared.Rent(length) : null;
+        try
+        {
+            var bytes = rented is null ? stackalloc byte[length] : rented.AsSpan(0, length);
+            Encoding.UTF8.GetBytes(value, bytes);
+            Span<byte> mac = stackalloc byte[32];
+            HMACSHA256.HashData(_key, bytes, mac);
+            Convert.TryToHexStringLower(mac, _output, out var written);
+            return _output.AsSpan(0, written);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
+    /// <summary>The first <paramref name="count"/> characters, counted as Unicode scalar values so a surrogate pair is never split.</summary>
+    private static ReadOnlySpan<char> Truncate(ReadOnlySpan<char> value, int count)
+    {
+        var end = 0;
+        for (var kept = 0; kept < count && end < value.Length; kept++)
+        {
+            Rune.DecodeFromUtf16(value[end..], out _, out var used);
+            end += used;
+        }
+
+        return value[..end];
+    }
+
+    private ReadOnlySpan<char> Generalise(ReadOnlySpan<char> value)
+    {
+        var year = _mask.Unit == DateUnit.Year;
+        if (_type == ColumnType.Date)
+        {
+            return ColumnValues.TryDate(value, out var date) ? Write(new DateOnly(date.Year, year ? 1 : date.Month, 1).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)) : default;
+        }
+
+        if (!ColumnValues.TryTimestamp(value, out var time))
+        {
+            return default;
+        }
+
+        var utc = time.UtcDateTime;
+        return Write(new DateTime(utc.Year, year ? 1 : utc.Month, 1, 0, 0, 0, DateTimeKind.Utc).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
+    }
+
+    private ReadOnlySpan<char> Bucket(ReadOnlySpan<char> value)
+    {
+        switch (_type)
+        {
+            case ColumnType.Int64 when ColumnValues.TryInt64(value, out var whole):
+                var width = (long)_width;
+                var bucket = whole / width;
+                if (whole % width != 0 && whole < 0)
+                {
+                    bucket--;
+                }
+
+                return Write((bucket * width).ToString(CultureInfo.InvariantCulture));
+            case ColumnType.Decimal when ColumnValues.TryDecimal(value, out var fixedPoint):
+                return Write((Math.Floor(fixedPoint / _width) * _width).ToString(CultureInfo.InvariantCulture));
+            case ColumnType.Double when ColumnValues.TryDouble(value, out var floating) && double.IsFinite(floating):
+                var step = (double)_width;
+                return Write((Math.Floor(floating / step) * step).ToString("R", CultureInfo.InvariantCulture));
+            default:
+                return default;
+        }
+    }
+
+    private ReadOnlySpan<char> Write(string text)
+    {
+        if (_output.Length < text.Length)
+        {
+            _output = new char[text.Length];
+        }
+
+        text.CopyTo(_output);
+        return _output.AsSpan(0, text.Length);
+    }
+}

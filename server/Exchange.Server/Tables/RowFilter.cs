@@ -1,0 +1,168 @@
+using Exchange.V1;
+
+namespace Exchange.Server.Tables;
+
+/// <summary>
+/// A view's row filter, compiled once against the table's columns: literals parsed to the column's
+/// type, each comparison reading only its own column. Three-valued, as SQL: a null value, or one not
+/// of the column's type, makes a comparison unknown (null), and only a true filter delivers a row.
+/// </summary>
+internal sealed class RowFilter
+{
+    private delegate bool Parse<T>(ReadOnlySpan<char> text, out T value);
+
+    private readonly Func<ITableReader, bool?> _evaluate;
+
+    public RowFilter(Predicate predicate, IReadOnlyList<Column> columns) => _evaluate = Compile(predicate, columns);
+
+    /// <summary>Whether the current row of <paramref name="row"/> is delivered.</summary>
+    public bool Includes(ITableReader row) => _evaluate(row) == true;
+
+    private static Func<ITableReader, bool?> Compile(Predicate predicate, IReadOnlyList<Column> columns)
+    {
+        switch (predicate.KindCase)
+        {
+            case Predicate.KindOneofCase.All:
+                {
+                    var operands = predicate.All.Predicates.Select(p => Compile(p, columns)).ToArray();
+                    return row =>
+                    {
+                        bool? result = true;
+                        foreach (var operand in operands)
+                        {
+                            var value = operand(row);
+                            if (value == false)
+                            {
+                                return false;
+                            }
+
+                            result = value is null ? null : result;
+                        }
+
+                        return result;
+                    };
+                }
+
+            case Predicate.KindOneofCase.Any:
+                {
+                    var operands = predicate.Any.Predicates.Select(p => Compile(p, columns)).ToArray();
+                    return row =>
+                    {
+                        bool? result = false;
+                        foreach (var operand in operands)
+                        {
+                            var value = operand(row);
+                            if (value == true)
+                            {
+                                return true;
+                            }
+
+                            result = value is null ? null : result;
+                        }
+
+                        return result;
+                    };
+                }
+
+            case Predicate.KindOneofCase.Not:
+                {
+                    var operand = Compile(predicate.Not, columns);
+                    return row => !operand(row);
+                }
+
+            default:
+                return Comparison(predicate.Comparison, columns);
+        }
+    }
+
+    private static Func<ITableReader, bool?> Comparison(Comparison comparison, IReadOnlyList<Column> columns)
+    {
+        var index = columns.Select(c => c.Name).ToList().IndexOf(comparison.Column);
+        var op = comparison.Operator;
+        if (op == ComparisonOperator.IsNull)
+        {
+            return row => row[index].IsEmpty;
+        }
+
+        if (op == ComparisonOperator.Prefix)
+        {
+            var prefix = comparison.Values[0];
+            return row => row[index] is { IsEmpty: false } value ? value.StartsWith(prefix, StringComparison.Ordinal) : null;
+        }
+
+        return columns[index].Type switch
+        {
+            ColumnType.Int64 => Typed<long>(index, op, comparison.Values, ColumnValues.TryInt64),
+            ColumnType.Decimal => Typed<decimal>(index, op, comparison.Values, ColumnValues.TryDecimal),
+            ColumnType.Double => Typed<double>(index, op, comparison.Values, ColumnValues.TryDouble),
+            ColumnType.Bool => Typed<bool>(index, op, comparison.Values, ColumnValues.TryBool),
+            ColumnType.Date => Typed<DateOnly>(index, op, comparison.Values, ColumnValues.TryDate),
+            ColumnType.Timestamp => Typed<DateTimeOffset>(index, op, comparison.Values, ColumnValues.TryTimestamp),
+            _ => Typed<string>(index, op, comparison.Values, null),
+        };
+    }
+
+    private static Func<ITableReader, bool?> Typed<T>(int index, ComparisonOperator op, IList<string> values, Parse<T>? parse)
+        where T : IComparable<T>
+    {
+        // Strings compare as their text, ordinally; every other type as its parsed value.
+        var literals = values.Select(v => parse is null ? (T)(object)v : parse(v, out var parsed) ? parsed : throw new ArgumentException(v)).ToArray();
+        var literal = literals[0];
+        Func<int, bool> accepts = op switch
+        {
+            ComparisonOperator.Equal or ComparisonOperator.In => c => c == 0,
+            ComparisonOperator.NotEqual => c => c != 0,
+            ComparisonOperator.Less => c => c < 0,
+            ComparisonOperator.LessOrEqual => c => c <= 0,
+            ComparisonOperator.Greater => c => c > 0,
+            _ => c => c >= 0,
+        };
+        return row =>
+        {
+            var text = row[index];
+            if (text.IsEmpty)
+            {
+                return null;
+            }
+
+            T value;
+            if (parse is null)
+            {
+                if (op == ComparisonOperator.In)
+                {
+                    foreach (var candidate in literals)
+                    {
+                        if (text.SequenceEqual(((string)(object)candidate).AsSpan()))
+                        {
+                            return true;
+                        }
+                    }
+
+                    return false;
+                }
+
+                return accepts(text.SequenceCompareTo(((string)(object)literal).AsSpan()));
+            }
+
+            if (!parse(text, out value))
+            {
+                return null;
+            }
+
+            if (op == ComparisonOperator.In)
+            {
+                foreach (var candidate in literals)
+                {
+                    if (value.CompareTo(candidate) == 0)
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
+            }
+
+            return accepts(value.CompareTo(literal));
+        };
+    }
+}

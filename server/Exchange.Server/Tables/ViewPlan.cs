@@ -1,0 +1,50 @@
+using Exchange.V1;
+
+namespace Exchange.Server.Tables;
+
+/// <summary>
+/// A view applied to one table: which of its columns go out, in which order and under which mask,
+/// and which rows. Built once per delivery from a view that fits the table (ViewValidation).
+/// </summary>
+internal sealed class ViewPlan
+{
+    private readonly int[] _sources;
+    private readonly ColumnMask?[] _masks;
+    private readonly RowFilter? _filter;
+
+    /// <param name="view">The grant's view; null delivers every row and column unchanged.</param>
+    /// <param name="columns">The table's columns.</param>
+    /// <param name="hashKey">The grant's own key for HASH masks.</param>
+    public ViewPlan(View? view, IReadOnlyList<Column> columns, byte[] hashKey)
+    {
+        var names = columns.Select(c => c.Name).ToList();
+        _sources = view is null || view.Columns.Count == 0 ? [.. Enumerable.Range(0, columns.Count)] : [.. view.Columns.Select(c => names.IndexOf(c))];
+        _masks = [.. _sources.Select(i => view?.Masks.FirstOrDefault(m => m.Column == names[i]) is { } mask
+            ? new ColumnMask(mask, columns[i].Type, hashKey)
+            : null)];
+        _filter = view?.RowFilter is { } filter ? new RowFilter(filter, columns) : null;
+        Columns = [.. _sources.Select((source, i) => _masks[i] is { } m
+            ? new Column { Name = columns[source].Name, Type = m.OutputType, Nullable = true }
+            : columns[source].Clone())];
+    }
+
+    /// <summary>The columns delivered, as their values are after masking.</summary>
+    public IReadOnlyList<Column> Columns { get; }
+
+    /// <summary>Writes the current row of <paramref name="row"/> to <paramref name="writer"/> when the view delivers it.</summary>
+    public void Deliver(ITableReader row, ITableWriter writer)
+    {
+        if (_filter is not null && !_filter.Includes(row))
+        {
+            return;
+        }
+
+        for (var i = 0; i < _sources.Length; i++)
+        {
+            var value = row[_sources[i]];
+            writer.Set(i, _masks[i] is { } mask ? mask.Apply(value) : value);
+        }
+
+        writer.EndRow();
+    }
+}

@@ -1,0 +1,206 @@
+using System.Security.Cryptography;
+using System.Text;
+using Exchange.Client;
+using Exchange.Client.Transfers;
+using Exchange.Tests.Access;
+using Exchange.Tests.Catalog;
+using Exchange.Tests.Infrastructure;
+using Exchange.V1;
+using Google.Protobuf;
+using Grpc.Core;
+
+namespace Exchange.Tests.Tables;
+
+/// <summary>
+/// A consumer asks for part of a table, the provider narrows it, and every byte delivered under the
+/// grant is that part: the columns allowed, the rows the filter keeps, the values masked.
+/// </summary>
+public sealed class ViewDeliveryTests(ExchangeFactory gateway) : SharedGatewayTests(gateway)
+{
+    private const string People = """
+        id,name,city,birth_date,income,email
+        1,Ann,Bergen,1980-05-17,52000.50,ann@example.no
+        2,Bo,Oslo,1975-11-02,61000,bo@example.no
+        3,Cy,Bergen,1990-01-30,,cy@example.no
+        4,Di,Tromsø,2001-07-04,43000.25,di@example.no
+        5,Ed,Bergen,,70000,"ed, jr@example.no"
+
+        """;
+
+    private static Predicate Compare(string column, ComparisonOperator op, params string[] values) =>
+        new() { Comparison = new Comparison { Column = column, Operator = op, Values = { values } } };
+
+    private static Predicate All(params Predicate[] predicates) => new() { All = new PredicateList { Predicates = { predicates } } };
+
+    private static Mask Year(string column) => new() { Column = column, Kind = MaskKind.Generalise, Unit = DateUnit.Year };
+
+    private async Task<Dataset> PeopleAsync(ExchangeClient provider)
+    {
+        var dataset = await CatalogFixture.CreateAsync(provider);
+        await provider.UploadAsync(dataset.Name, new MemoryStream(Encoding.UTF8.GetBytes(People)), new UploadOptions { MediaType = "text/csv" });
+        return (await provider.Catalog.PublishDatasetAsync(new PublishDatasetRequest { Name = dataset.Name })).Dataset;
+    }
+
+    private static View Requested() => new()
+    {
+        Columns = { "id", "city", "birth_date", "income", "email" },
+        RowFilter = Compare("city", ComparisonOperator.Equal, "Bergen"),
+        Masks = { Year("birth_date") },
+    };
+
+    [Fact]
+    public async Task A_narrowed_view_delivers_only_the_allowed_columns_rows_and_masked_values_and_the_receipt_names_it()
+    {
+        using var acme = Gateway.ClientFor(Participant.Acme);
+        using var initech = Gateway.ClientFor(Participant.Initech);
+        var dataset = await PeopleAsync(acme);
+        var request = await initech.RequestAsync(dataset, terms: new Terms { View = Requested() });
+        Assert.Equal(Requested(), request.RequestedTerms.View);
+
+        // The provider drops city, keeps only the better paid of Bergen, and masks more.
+        var narrowed = new View
+        {
+            Columns = { "id", "birth_date", "income", "email" },
+            RowFilter = All(Compare("city", ComparisonOperator.Equal, "Bergen"), Compare("income", ComparisonOperator.GreaterOrEqual, "50000")),
+            Masks =
+            {
+                Year("birth_date"),
+                new Mask { Column = "income", Kind = MaskKind.Bucket, Width = "10000" },
+                new Mask { Column = "email", Kind = MaskKind.Hash },
+            },
+        };
+        var grant = await acme.ApproveAsync(request, new Terms { View = narrowed });
+        Assert.Equal(narrowed, grant.Terms.View);
+
+        var (header, bytes, _) = await initech.DownloadAllAsync(grant.Name);
+        Assert.Equal((TableFormat.Csv, 0L, 0), (header.Format, header.SizeBytes, header.Sha256.Length));
+        Assert.Equal(SHA256.HashData(narrowed.ToByteArray()), header.ViewSha256.ToByteArray());
+        var lines = Encoding.UTF8.GetString(bytes).Split('\n');
+        Assert.Equal("id,birth_date,income,email", lines[0]);
+        // Cy's income is null, so "income >= 50000" is unknown and Cy is not delivered; Ed has no birth date.
+        Assert.Equal(4, lines.Length);
+        Assert.Matches("^1,1980-01-01,50000,[0-9a-f]{64}$", lines[1]);
+        Assert.Matches("^5,,70000,[0-9a-f]{64}$", lines[2]);
+        Assert.Equal("", lines[3]);
+        Assert.DoesNotContain("Ann", Encoding.UTF8.GetString(bytes));
+        Assert.DoesNotContain("example.no", Encoding.UTF8.GetString(bytes));
+
+        // The same view on the same revision is the same bytes, whoever asks how often.
+        Assert.Equal(bytes, (await initech.DownloadAllAsync(grant.Name)).Bytes);
+
+        // Hashes join within the grant, not across grants: another grant hashes the same email differently.
+        using var umbrella = Gateway.ClientFor(Participant.Umbrella);
+        var other = await acme.ApproveAsync(await umbrella.RequestAsync(dataset, terms: new Terms { View = Requested() }), new Terms { View = narrowed });
+        var otherLines = Encoding.UTF8.GetString((await umbrella.DownloadAllAsync(other.Name)).Bytes).Split('\n');
+        Assert.Equal(lines[1].Split(',')[..3], otherLines[1].Split(',')[..3]);
+        Assert.NotEqual(lines[1].Split(',')[3], otherLines[1].Split(',')[3]);
+
+        // The receipt's event records the whole delivery and the view that shaped it; it verifies against what arrived.
+        var result = await initech.DownloadToFileAsync(grant.Name, Path.Combine(Gateway.DataDirectory, $"people-{Guid.NewGuid():N}.csv"),
+            new DownloadOptions { Purpose = "research" });
+        Assert.True(result.Verification.Succeeded, result.Verification.Message);
+        Assert.Equal(bytes, await File.ReadAllBytesAsync(result.Path));
+        var details = result.Receipt.Event.Details.ToDictionary(d => d.Key, d => d.Value);
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(narrowed.ToByteArray())), details["view_sha256"]);
+        Assert.Equal((Convert.ToHexStringLower(SHA256.HashData(bytes)), bytes.Length.ToString(), "csv"),
+            (details["sha256"], details["bytes_sent"], details["format"]));
+        Assert.Equal(bytes.Length, (await initech.Transfers.GetTransferAsync(new GetTransferRequest { Name = result.Transfer })).Transfer.SizeBytes);
+    }
+
+    public static TheoryData<string, Func<View, View>, string> Widenings => new()
+    {
+        { "a column not requested", v => { v.Columns.Add("name"); return v; }, "'name' was not among" },
+        { "all columns", v => { v.Columns.Clear(); return v; }, "view.columns must name columns" },
+        { "another filter", v => { v.RowFilter = Compare("city", ComparisonOperator.Equal, "Oslo"); return v; }, "row_filter may only add conditions" },
+        { "no filter", v => { v.RowFilter = null; return v; }, "row_filter may only add conditions" },
+        { "a weaker mask", v => { v.Masks[0].Unit = DateUnit.Month; return v; }, "mask 'birth_date' at least as strongly as generalise to year" },
+        { "no mask", v => { v.Masks.Clear(); return v; }, "mask 'birth_date' at least as strongly" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Widenings))]
+    public async Task An_approval_cannot_widen_the_requested_view(string what, Func<View, View> widen, string message)
+    {
+        Assert.NotEmpty(what);
+        using var acme = Gateway.ClientFor(Participant.Acme);
+        using var initech = Gateway.ClientFor(Participant.Initech);
+        var request = await initech.RequestAsync(await PeopleAsync(acme), terms: new Terms { View = Requested() });
+        var error = await Rpc.FailsWith(StatusCode.InvalidArgument, () => acme.ApproveAsync(request, new Terms { View = widen(Requested()) }));
+        Assert.Contains(message, error.Status.Detail);
+    }
+
+    [Fact]
+    public async Task Dropping_a_masked_column_or_redacting_it_is_narrower_and_an_approval_without_a_view_keeps_the_requested_one()
+    {
+        using var acme = Gateway.ClientFor(Participant.Acme);
+        using var initech = Gateway.ClientFor(Participant.Initech);
+        var dataset = await PeopleAsync(acme);
+        var dropped = Requested();
+        dropped.Columns.Remove("birth_date");
+        dropped.Masks.Clear();
+        var grant = await acme.ApproveAsync(await initech.RequestAsync(dataset, terms: new Terms { View = Requested() }), new Terms { View = dropped });
+        Assert.Equal("id,city,income,email", Encoding.UTF8.GetString((await initech.DownloadAllAsync(grant.Name)).Bytes).Split('\n')[0]);
+
+        var redacted = Requested();
+        redacted.Masks[0] = new Mask { Column = "birth_date", Kind = MaskKind.Redact };
+        await acme.Access.RevokeGrantAsync(new RevokeGrantRequest { Name = grant.Name, Reason = "next" });
+        grant = await acme.ApproveAsync(await initech.RequestAsync(dataset, terms: new Terms { View = Requested() }), new Terms { View = redacted });
+        Assert.Contains("1,Bergen,,52000.50,ann@example.no", Encoding.UTF8.GetString((await initech.DownloadAllAsync(grant.Name)).Bytes));
+
+        await acme.Access.RevokeGrantAsync(new RevokeGrantRequest { Name = grant.Name, Reason = "next" });
+        grant = await acme.ApproveAsync(await initech.RequestAsync(dataset, terms: new Terms { View = Requested() }), new Terms { MaxTransfers = 2 });
+        Assert.Equal(Requested(), grant.Terms.View);
+        Assert.Equal("""
+            id,city,birth_date,income,email
+            1,Bergen,1980-01-01,52000.50,ann@example.no
+            3,Bergen,1990-01-01,,cy@example.no
+            5,Bergen,,70000,"ed, jr@example.no"
+
+            """, Encoding.UTF8.GetString((await initech.DownloadAllAsync(grant.Name)).Bytes));
+    }
+
+    public static TheoryData<string, View, string> Misfits => new()
+    {
+        { "unknown column", new View { Columns = { "id", "salary" } }, "requested_terms.view.columns[1]: the table has no column 'salary'" },
+        { "column twice", new View { Columns = { "id", "id" } }, "names 'id' twice" },
+        { "wrong literal", new View { RowFilter = Compare("income", ComparisonOperator.Less, "lots") }, "'lots' is not a value of 'income', which is DECIMAL" },
+        { "prefix on a number", new View { RowFilter = Compare("id", ComparisonOperator.Prefix, "1") }, "prefix compares strings; 'id' is INT64" },
+        { "in without values", new View { RowFilter = Compare("city", ComparisonOperator.In) }, "in takes 1 to 1000 values, not 0" },
+        { "is null with a value", new View { RowFilter = Compare("city", ComparisonOperator.IsNull, "x") }, "is_null takes no values, not 1" },
+        { "empty all", new View { RowFilter = new Predicate { All = new PredicateList() } }, "row_filter.all needs at least one predicate" },
+        { "empty predicate", new View { RowFilter = new Predicate() }, "row_filter is empty" },
+        { "truncate a date", new View { Masks = { new Mask { Column = "birth_date", Kind = MaskKind.Truncate, Length = 4 } } }, "truncate does not suit 'birth_date', which is DATE" },
+        { "bucket without width", new View { Masks = { new Mask { Column = "income", Kind = MaskKind.Bucket } } }, "width '' is not a positive number" },
+        { "bucket an id by a half", new View { Masks = { new Mask { Column = "id", Kind = MaskKind.Bucket, Width = "0.5" } } }, "not a positive whole number" },
+        { "two masks", new View { Masks = { Year("birth_date"), new Mask { Column = "birth_date", Kind = MaskKind.Redact } } }, "two masks for 'birth_date'" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Misfits))]
+    public async Task A_view_that_does_not_fit_the_table_is_refused_naming_what_does_not(string what, View view, string message)
+    {
+        Assert.NotEmpty(what);
+        using var acme = Gateway.ClientFor(Participant.Acme);
+        using var initech = Gateway.ClientFor(Participant.Initech);
+        var dataset = await PeopleAsync(acme);
+        var error = await Rpc.FailsWith(StatusCode.InvalidArgument, () => initech.RequestAsync(dataset, terms: new Terms { View = view }));
+        Assert.Contains(message, error.Status.Detail);
+        Assert.Empty((await initech.Access.ListAccessRequestsAsync(new ListAccessRequestsRequest { Dataset = dataset.Name })).AccessRequests);
+    }
+
+    [Fact]
+    public async Task A_view_or_a_format_on_bytes_that_are_no_table_is_a_failed_precondition()
+    {
+        using var acme = Gateway.ClientFor(Participant.Acme);
+        using var initech = Gateway.ClientFor(Participant.Initech);
+        var dataset = await CatalogFixture.CreateAsync(acme);
+        await acme.UploadAsync(dataset.Name, new MemoryStream([1, 2, 3]));
+        await acme.Catalog.PublishDatasetAsync(new PublishDatasetRequest { Name = dataset.Name });
+        var error = await Rpc.FailsWith(StatusCode.FailedPrecondition, () => initech.RequestAsync(dataset, terms: new Terms { View = Requested() }));
+        Assert.Contains("is not a table", error.Status.Detail);
+
+        var grant = await acme.ApproveAsync(await initech.RequestAsync(dataset));
+        error = await Rpc.FailsWith(StatusCode.FailedPrecondition, () => initech.DownloadAllAsync(grant.Name, format: TableFormat.Csv));
+        Assert.Contains("is not a table", error.Status.Detail);
+    }
+}
