@@ -20,6 +20,7 @@ internal static class AuditActions
     public const string TransferResume = "transfer.resume";
     public const string TransferComplete = "transfer.complete";
     public const string TransferFail = "transfer.fail";
+    public const string TransferPreview = "transfer.preview";
     public const string ParticipantSuspend = "participant.suspend";
     public const string ParticipantReinstate = "participant.reinstate";
 }

@@ -1,5 +1,7 @@
 using System.Security.Cryptography;
+using Exchange.Server.Access.Model;
 using Exchange.Server.Audit;
+using Exchange.Server.Catalog.Model;
 using Exchange.Server.Security;
 using Exchange.Server.Storage;
 using Google.Protobuf;
@@ -163,6 +165,41 @@ internal sealed partial class DownloadStreamer(TransferStore transfers, AuditSto
 
             throw new RpcException(status);
         }
+    }
+
+    /// <summary>The first <paramref name="rows"/> rows the grant delivers of a revision a preview was allowed for.</summary>
+    public async Task<V1.PreviewDeliveryResponse> PreviewAsync(StoredRevision stored, TableOutput output, Grant grant, int rows,
+        CancellationToken cancellationToken)
+    {
+        var revision = stored.Revision;
+        var plan = new Tables.ViewPlan(output.View, output.Columns, maskKeys.For(grant.Id.Name));
+        var dataKey = keys.Unwrap(stored.WrappedKey, stored.KekId, revision.Id.Name);
+        List<string[]> delivered;
+        try
+        {
+            await using var file = await blobs.OpenReadAsync(stored.BlobId, 0, cancellationToken);
+            delivered = await TableDelivery.PreviewAsync(RevisionReader.ReadAsync(file, dataKey, revision.Id.Name, revision.SizeBytes,
+                stored.SegmentSize, 0, Limits.ChunkSize, cancellationToken), output, plan, rows, cancellationToken);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(dataKey);
+        }
+
+        var response = new V1.PreviewDeliveryResponse
+        {
+            Revision = revision.Id.Name,
+            ViewSha256 = output.View is { } view ? ByteString.CopyFrom(Convert.FromHexString(Tables.ViewDigest.Hex(view))) : ByteString.Empty,
+        };
+        response.Columns.Add(plan.Columns);
+        foreach (var row in delivered)
+        {
+            var preview = new V1.PreviewRow();
+            preview.Values.Add(row);
+            response.Rows.Add(preview);
+        }
+
+        return response;
     }
 
     private static (Status Status, string Reason) Classify(Exception ex, bool revoked, bool callerGone) => ex switch

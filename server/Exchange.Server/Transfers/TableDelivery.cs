@@ -67,6 +67,42 @@ internal static class TableDelivery
         }
     }
 
+    /// <summary>The first <paramref name="rows"/> rows <paramref name="plan"/> delivers, as text values (empty: null).</summary>
+    public static async Task<List<string[]>> PreviewAsync(IAsyncEnumerable<ReadOnlyMemory<byte>> stored, TableOutput output, ViewPlan plan,
+        int rows, CancellationToken cancellationToken)
+    {
+        var input = NewPipe();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var feeding = FeedAsync(stored, input.Writer, stop.Token);
+        try
+        {
+            return await Task.Factory.StartNew(() =>
+            {
+                try
+                {
+                    using var source = input.Reader.AsStream(leaveOpen: true);
+                    using var reader = TableIo.Reader(output.Source, source, output.Columns);
+                    var collected = new RowCollector(plan.Columns.Count);
+                    while (collected.Rows.Count < rows && reader.Read())
+                    {
+                        plan.Deliver(reader, collected);
+                    }
+
+                    return collected.Rows;
+                }
+                finally
+                {
+                    input.Reader.Complete();
+                }
+            }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await feeding;
+        }
+    }
+
     private static Pipe NewPipe() => new(new PipeOptions(pauseWriterThreshold: PipeBytes, resumeWriterThreshold: PipeBytes / 2,
         useSynchronizationContext: false));
 
@@ -120,5 +156,31 @@ internal static class TableDelivery
         {
             input.Complete();
         }
+    }
+
+    /// <summary>Keeps delivered rows as text, for a preview.</summary>
+    private sealed class RowCollector(int width) : ITableWriter
+    {
+        private string[] _row = NewRow(width);
+
+        public List<string[]> Rows { get; } = [];
+
+        public void Set(int column, ReadOnlySpan<char> value) => _row[column] = value.ToString();
+
+        public void EndRow()
+        {
+            Rows.Add(_row);
+            _row = NewRow(width);
+        }
+
+        public void Finish()
+        {
+        }
+
+        public void Dispose()
+        {
+        }
+
+        private static string[] NewRow(int width) => [.. Enumerable.Repeat("", width)];
     }
 }

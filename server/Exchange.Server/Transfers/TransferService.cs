@@ -79,6 +79,20 @@ internal sealed class TransferService(TransferStore transfers, UploadPipeline up
         await downloads.StreamAsync(caller, start, request.Offset, lease.Stopped, responseStream, context);
     }
 
+    public override async Task<V1.PreviewDeliveryResponse> PreviewDelivery(V1.PreviewDeliveryRequest request, ServerCallContext context)
+    {
+        var caller = Caller.From(context);
+        var grant = GrantId.Parse(request.Grant, "grant");
+        RevisionId? revision = request.Revision.Length == 0 ? null : RevisionId.Parse(request.Revision, "revision");
+        if (request.RowCount is < 0 or > 100)
+        {
+            throw Errors.InvalidArgument($"row_count must be from 1 to 100 (0: 10), not {request.RowCount}.");
+        }
+
+        var (stored, output, allowed) = Errors.Allowed(await transfers.PreviewAsync(caller, grant, revision, context.CancellationToken), telemetry);
+        return await downloads.PreviewAsync(stored, output, allowed, request.RowCount == 0 ? 10 : request.RowCount, context.CancellationToken);
+    }
+
     public override async Task<V1.GetTransferResponse> GetTransfer(V1.GetTransferRequest request, ServerCallContext context)
     {
         var caller = Caller.From(context);

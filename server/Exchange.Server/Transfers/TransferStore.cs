@@ -144,6 +144,39 @@ internal sealed class TransferStore(Database database, IRevisions revisions, IGr
         }, cancellationToken);
 
     /// <summary>
+    /// Decides a preview of what <paramref name="grantId"/> delivers of <paramref name="revisionId"/>
+    /// (null: the latest): only the grant's provider may, and only of a table. Recorded either way.
+    /// </summary>
+    public Task<Decision<(StoredRevision Revision, TableOutput Output, Grant Grant)>> PreviewAsync(Caller caller, GrantId grantId,
+        RevisionId? revisionId, CancellationToken cancellationToken) =>
+        database.WriteAsync<Decision<(StoredRevision, TableOutput, Grant)>>(unit =>
+        {
+            var grant = grants.Find(unit, grantId);
+            if (grant is null || !AccessPolicy.CanSee(caller, grant))
+            {
+                throw Refusal.NotFound(grantId.Name, exists: grant is not null);
+            }
+
+            var entry = new AuditEntry(caller.Participant, AuditActions.TransferPreview, grant.Id.Name, Outcome.Denied, Dataset: grant.Dataset.Name,
+                Subject: grant.Consumer, DatasetProvider: grant.Provider);
+            if (caller.Participant != grant.Provider)
+            {
+                return unit.Deny(entry, $"Only {grant.Provider}, the provider of '{grant.Id.Name}', may preview what it delivers; its consumer downloads it.");
+            }
+
+            var number = revisionId is { } wanted ? (wanted.Dataset == grant.Dataset ? wanted.Number : -1) : revisions.Latest(unit, grant.Dataset);
+            var stored = (number == 0 ? null : revisions.Find(unit, new RevisionId(grant.Dataset, number)))
+                ?? throw Refusal.NotVisible(revisionId?.Name ?? grant.Dataset.Name);
+            var table = stored.Revision.Table ?? throw Refusal.Precondition($"{stored.Revision.Id.Name} is not a table; there are no rows to preview.");
+            var output = Output(stored.Revision, grant, V1.TableFormat.Unspecified)
+                ?? new TableOutput(table.Format, table.Format, null, V1.Schema.Parser.ParseFrom(table.Schema).Columns);
+            var details = With(output, new Dictionary<string, string> { ["revision"] = stored.Revision.Id.Name });
+            details.Remove("format");
+            unit.Record(entry with { Outcome = Outcome.Success, Details = details });
+            return (stored, output, grant);
+        }, cancellationToken);
+
+    /// <summary>
     /// Ends the stream <paramref name="attempt"/> of a transfer as COMPLETED or FAILED and records it;
     /// returns the audit index of that record, or null when that stream had already ended or been
     /// superseded by a resume (then nothing changes and nothing is recorded).

@@ -83,6 +83,8 @@ internal static class RequestText
         ["exchange.v1.ListTransfersRequest.page_token"] = PageToken,
         ["exchange.v1.ListTransfersRequest.grant"] = Name,
         ["exchange.v1.ListTransfersRequest.dataset"] = Name,
+        ["exchange.v1.PreviewDeliveryRequest.grant"] = Name,
+        ["exchange.v1.PreviewDeliveryRequest.revision"] = Name,
 
         ["exchange.v1.ListAuditEventsRequest.page_token"] = PageToken,
         ["exchange.v1.ListAuditEventsRequest.dataset"] = Name,

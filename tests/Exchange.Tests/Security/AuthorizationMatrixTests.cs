@@ -96,6 +96,7 @@ public sealed class AuthorizationMatrixTests(ExchangeFactory gateway) : SharedGa
         new("TransferService/Download", "revoked",      "PD    NF    PD    NF    PD    PD    PD    UA", Download),
         new("TransferService/GetTransfer", "transferred","OK   NF    OK    NF    OK    OK    PD    UA", (c, t) => c.Transfers.GetTransferAsync(new() { Name = t.Transfer }).ResponseAsync),
         new("TransferService/ListTransfers", "-",       "OK    OK    OK    OK    OK    OK    PD    UA", (c, _) => c.Transfers.ListTransfersAsync(new()).ResponseAsync),
+        new("TransferService/PreviewDelivery", "active","OK    NF    PD    NF    PD    PD    PD    UA", (c, t) => c.Transfers.PreviewDeliveryAsync(new() { Grant = t.Grant }).ResponseAsync),
 
         // The participant acted on is initech (the requesting consumer) for reads, and a fresh one no caller is for changes.
         new("ParticipantService/GetParticipant", "-",   "PD    PD    OK    PD    OK    OK    PD    UA", (c, _) => c.Participants.GetParticipantAsync(new() { Name = "participants/initech" }).ResponseAsync),

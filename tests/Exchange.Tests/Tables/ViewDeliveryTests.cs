@@ -107,6 +107,113 @@ public sealed class ViewDeliveryTests(ExchangeFactory gateway) : SharedGatewayTe
         Assert.Equal(bytes.Length, (await initech.Transfers.GetTransferAsync(new GetTransferRequest { Name = result.Transfer })).Transfer.SizeBytes);
     }
 
+    [Fact]
+    public async Task An_interrupted_encoded_download_resumes_with_the_same_bytes_and_a_receipt_for_the_whole()
+    {
+        // Small chunks, so a few hundred rows span several messages.
+        using var gateway = ExchangeFactory.With(("Exchange:Transfers:ChunkSize", "4096"));
+        using var acme = gateway.ClientFor(Participant.Acme);
+        using var initech = gateway.ClientFor(Participant.Initech);
+        var csv = new StringBuilder("id,city,birth_date,income,email\n");
+        for (var i = 0; i < 2000; i++)
+        {
+            csv.Append(System.Globalization.CultureInfo.InvariantCulture, $"{i},{(i % 3 == 0 ? "Oslo" : "Bergen")},1980-01-{i % 28 + 1:00},{i * 10},p{i}@example.no\n");
+        }
+
+        var dataset = await CatalogFixture.CreateAsync(acme);
+        await acme.UploadAsync(dataset.Name, new MemoryStream(Encoding.UTF8.GetBytes(csv.ToString())), new UploadOptions { MediaType = "text/csv" });
+        await acme.Catalog.PublishDatasetAsync(new PublishDatasetRequest { Name = dataset.Name });
+        var view = Requested();
+        view.Masks.Add(new Mask { Column = "email", Kind = MaskKind.Hash });
+        var grant = await acme.ApproveAsync(await initech.RequestAsync(dataset, terms: new Terms { View = view, MaxTransfers = 2 }));
+        var whole = (await initech.DownloadAllAsync(grant.Name)).Bytes;
+        Assert.True(whole.Length > 5 * 4096);
+
+        var received = new MemoryStream();
+        string transfer;
+        using (var cancel = new CancellationTokenSource())
+        {
+            using var call = initech.Transfers.Download(new DownloadRequest { Grant = grant.Name, Purpose = "research" }, cancellationToken: cancel.Token);
+            Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+            transfer = call.ResponseStream.Current.Header.Transfer;
+            for (var i = 0; i < 3; i++)
+            {
+                Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+                received.Write(call.ResponseStream.Current.Chunk.Data.Span);
+            }
+
+            cancel.Cancel();
+        }
+
+        var interrupted = await initech.WaitForTransferAsync(transfer, TransferState.Failed);
+        var from = (int)Math.Min(received.Length, interrupted.BytesSent);
+        var error = await Rpc.FailsWith(StatusCode.InvalidArgument,
+            () => initech.DownloadAllAsync(grant.Name, offset: from, transfer: transfer, format: TableFormat.Parquet));
+        Assert.Contains("resume it in the same format", error.Status.Detail);
+
+        var (header, rest, trailer) = await initech.DownloadAllAsync(grant.Name, offset: from, transfer: transfer);
+        Assert.Equal((transfer, TableFormat.Csv), (header.Transfer, header.Format));
+        Assert.Equal(whole, received.ToArray()[..from].Concat(rest).ToArray());
+        Assert.Equal(SHA256.HashData(rest), trailer.Sha256.ToByteArray());
+        var receipt = trailer.Receipt.Event.Details.ToDictionary(d => d.Key, d => d.Value);
+        Assert.Equal((Convert.ToHexStringLower(SHA256.HashData(whole)), whole.Length.ToString()), (receipt["sha256"], receipt["bytes_sent"]));
+    }
+
+    [Fact]
+    public async Task The_provider_previews_what_a_grant_delivers_and_nobody_else_may()
+    {
+        using var acme = Gateway.ClientFor(Participant.Acme);
+        using var initech = Gateway.ClientFor(Participant.Initech);
+        using var auditor = Gateway.ClientFor(Participant.Auditor);
+        var dataset = await PeopleAsync(acme);
+        var view = Requested();
+        view.Masks.Add(new Mask { Column = "email", Kind = MaskKind.Truncate, Length = 3 });
+        var grant = await acme.ApproveAsync(await initech.RequestAsync(dataset, terms: new Terms { View = view }));
+
+        var preview = await acme.Transfers.PreviewDeliveryAsync(new PreviewDeliveryRequest { Grant = grant.Name, RowCount = 2 });
+        Assert.Equal(["id", "city", "birth_date", "income", "email"], preview.Columns.Select(c => c.Name));
+        Assert.Equal([["1", "Bergen", "1980-01-01", "52000.50", "ann"], ["3", "Bergen", "1990-01-01", "", "cy@"]],
+            preview.Rows.Select(r => r.Values.ToArray()));
+        Assert.Equal(SHA256.HashData(view.ToByteArray()), preview.ViewSha256.ToByteArray());
+        Assert.Equal(0, (await acme.Access.GetGrantAsync(new GetGrantRequest { Name = grant.Name })).Grant.TransfersUsed);
+
+        var error = await Rpc.FailsWith(StatusCode.PermissionDenied, initech.Transfers.PreviewDeliveryAsync(new PreviewDeliveryRequest { Grant = grant.Name }));
+        Assert.Contains("may preview what it delivers", error.Status.Detail);
+        await Rpc.FailsWith(StatusCode.NotFound, Gateway.ClientFor(Participant.Globex).Transfers.PreviewDeliveryAsync(new PreviewDeliveryRequest { Grant = grant.Name }));
+
+        var logged = (await auditor.Audit.ListAuditEventsAsync(new ListAuditEventsRequest { Action = "transfer.preview", Dataset = dataset.Name })).Events;
+        Assert.Equal([("acme", AuditOutcome.Success), ("initech", AuditOutcome.Denied)], logged.Select(e => (e.Actor, e.Outcome)));
+    }
+
+    [Fact]
+    public async Task Automatic_approval_terms_carry_a_view_and_a_request_for_more_of_the_table_waits_for_the_provider()
+    {
+        using var acme = Gateway.ClientFor(Participant.Acme);
+        using var initech = Gateway.ClientFor(Participant.Initech);
+        using var umbrella = Gateway.ClientFor(Participant.Umbrella);
+        var dataset = await PeopleAsync(acme);
+        var open = new Terms { Purposes = { "research" }, View = Requested() };
+        dataset.AutoApprovalTerms = open;
+        await acme.Catalog.UpdateDatasetAsync(new UpdateDatasetRequest { Dataset = dataset, UpdateMask = new() { Paths = { "auto_approval_terms" } } });
+
+        // Asking for no view asks for what the automatic terms allow, and is approved at once with their view.
+        var approved = (await initech.Access.RequestAccessAsync(new RequestAccessRequest { Dataset = dataset.Name, Purpose = "research" })).AccessRequest;
+        Assert.Equal(AccessRequestState.Approved, approved.State);
+        var grant = (await initech.Access.GetGrantAsync(new GetGrantRequest { Name = approved.Grant })).Grant;
+        Assert.Equal(Requested(), grant.Terms.View);
+
+        var wider = Requested();
+        wider.Columns.Add("name");
+        var pending = await umbrella.RequestAsync(dataset, terms: new Terms { View = wider });
+        Assert.Equal(AccessRequestState.Pending, pending.State);
+        Assert.Contains("more of the table than the automatic view delivers", pending.DecisionReason);
+
+        dataset.AutoApprovalTerms = new Terms { Purposes = { "research" }, View = new View { Columns = { "salary" } } };
+        var error = await Rpc.FailsWith(StatusCode.InvalidArgument, acme.Catalog.UpdateDatasetAsync(
+            new UpdateDatasetRequest { Dataset = dataset, UpdateMask = new() { Paths = { "auto_approval_terms" } } }));
+        Assert.Contains("dataset.auto_approval_terms.view.columns[0]: the table has no column 'salary'", error.Status.Detail);
+    }
+
     public static TheoryData<string, Func<View, View>, string> Widenings => new()
     {
         { "a column not requested", v => { v.Columns.Add("name"); return v; }, "'name' was not among" },

@@ -22,7 +22,7 @@ public sealed class TransferServiceBindingTests(ExchangeFactory gateway) : Share
             .Where(m => m.ServiceName == "exchange.v1.TransferService")
             .ToDictionary(m => m.Name);
 
-        Assert.Equal(["Download", "GetTransfer", "ListTransfers", "Upload"], methods.Keys.Order());
+        Assert.Equal(["Download", "GetTransfer", "ListTransfers", "PreviewDelivery", "Upload"], methods.Keys.Order());
         var upload = Assert.IsType<Method<UploadRequest, UploadResponse>>(methods["Upload"]);
         Assert.Equal(UploadRequestMarshaller.Parse, upload.RequestMarshaller.ContextualDeserializer);
         var download = Assert.IsType<Method<DownloadRequest, DownloadResponse>>(methods["Download"]);
@@ -44,7 +44,7 @@ public sealed class TransferServiceBindingTests(ExchangeFactory gateway) : Share
         var files = call.ResponseStream.Current.FileDescriptorResponse.FileDescriptorProto
             .Select(bytes => Google.Protobuf.Reflection.FileDescriptorProto.Parser.ParseFrom(bytes));
         var service = files.SelectMany(f => f.Service).Single(s => s.Name == "TransferService");
-        Assert.Equal(["Download", "GetTransfer", "ListTransfers", "Upload"], service.Method.Select(m => m.Name).Order());
+        Assert.Equal(["Download", "GetTransfer", "ListTransfers", "PreviewDelivery", "Upload"], service.Method.Select(m => m.Name).Order());
     }
 
     /// <summary>The generated method definitions, for comparing marshallers.</summary>
