@@ -402,7 +402,8 @@ internal static class Render
     public static string TermsText(Terms? terms) => terms is null ? "" :
         $"purposes: {string.Join(", ", terms.Purposes)}; max transfers: " +
         (terms.MaxTransfers == 0 ? "unlimited" : terms.MaxTransfers.ToString(System.Globalization.CultureInfo.InvariantCulture)) +
-        (terms.ExpireTime is null ? "" : $"; expires {terms.ExpireTime.ToDateTimeOffset():u}");
+        (terms.ExpireTime is null ? "" : $"; expires {terms.ExpireTime.ToDateTimeOffset():u}") +
+        (terms.View is null ? "" : $"; view: {Printable(ViewSyntax.Describe(terms.View))}");
 
     /// <summary>An enum option's value (e.g. "approved"), or the zero value when the option was not given.</summary>
     public static T ParseEnumOption<T>(string? text, string option) where T : struct, Enum =>

@@ -5,7 +5,7 @@ using Google.Protobuf.WellKnownTypes;
 
 namespace Exchange.Cli.Commands;
 
-/// <summary>The options that describe <see cref="Terms"/>: --allow (purposes), --expires or --for, --max-transfers.</summary>
+/// <summary>The options that describe <see cref="Terms"/>: --allow (purposes), --expires or --for, --max-transfers, and a view: --columns, --where, --mask (<see cref="ViewSyntax"/>).</summary>
 internal sealed class TermsOptions
 {
     public Option<string[]> Allow { get; } = new("--allow")
@@ -19,12 +19,28 @@ internal sealed class TermsOptions
 
     public Option<long?> MaxTransfers { get; } = new("--max-transfers") { Description = "How many downloads (0 = unlimited)." };
 
+    public Option<string?> Columns { get; } = new("--columns") { Description = "For a table: the columns delivered, e.g. id,city (default: all)." };
+
+    public Option<string?> Where { get; } = new("--where")
+    {
+        Description = "For a table: the rows delivered, e.g. \"city = Bergen and (income >= 50000 or income is null)\"; "
+            + "= != < <= > >= in (a, b) prefix x is [not] null, and or not, 'quoted values'.",
+    };
+
+    public Option<string[]> Masks { get; } = new("--mask")
+    {
+        Description = "For a table: column=redact|hash|truncate:N|month|year|bucket:W; repeat for several.",
+    };
+
     public void AddTo(Command command)
     {
         command.Add(Allow);
         command.Add(Expires);
         command.Add(For);
         command.Add(MaxTransfers);
+        command.Add(Columns);
+        command.Add(Where);
+        command.Add(Masks);
     }
 
     /// <summary>The terms the options give, or null when none was given.</summary>
@@ -34,12 +50,13 @@ internal sealed class TermsOptions
         var expires = parse.GetValue(Expires);
         var lasting = parse.GetValue(For);
         var max = parse.GetValue(MaxTransfers);
-        if (purposes.Length == 0 && expires is null && lasting is null && max is null)
+        var view = ViewSyntax.Parse(parse.GetValue(Columns), parse.GetValue(Where), parse.GetValue(Masks) ?? []);
+        if (purposes.Length == 0 && expires is null && lasting is null && max is null && view is null)
         {
             return null;
         }
 
-        var terms = new Terms { MaxTransfers = max ?? 0 };
+        var terms = new Terms { MaxTransfers = max ?? 0, View = view };
         terms.Purposes.Add(purposes);
         if (expires is not null && lasting is not null)
         {

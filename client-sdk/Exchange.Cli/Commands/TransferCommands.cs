@@ -110,11 +110,16 @@ internal static class TransferCommands
                 "stored with that log's trusted checkpoint, or, for a log never seen, the key the gateway publishes; never the key the receipt names.",
         };
         var trusted = CliApp.TrustedOption();
+        var format = new Option<string?>("--format")
+        {
+            Description = "For a table: csv, parquet or arrow_ipc (default: the format it was uploaded in). A grant with a view always "
+                + "delivers only its part of the table.",
+        };
         var command = new Command("download",
             "Download a revision under a grant. Run it again after an interruption: it resumes. The file appears only once its " +
             "SHA-256 and the transfer receipt verify against the trusted key and checkpoint.")
         {
-            grant, output, purpose, revision, key, trusted,
+            grant, output, purpose, revision, key, trusted, format,
         };
         var last = new LastProgress();
         command.SetAction(app.Guard(async (parse, cancellationToken) =>
@@ -130,7 +135,13 @@ internal static class TransferCommands
             var watch = Stopwatch.StartNew();
             var result = await WithProgressAsync(app, $"download {Path.GetFileName(path)}", null, last,
                 progress => client.DownloadToFileAsync(parse.GetValue(grant)!, path,
-                    new DownloadOptions { Purpose = parse.GetValue(purpose)!, Revision = parse.GetValue(revision), Progress = progress }, cancellationToken));
+                    new DownloadOptions
+                    {
+                        Purpose = parse.GetValue(purpose)!,
+                        Revision = parse.GetValue(revision),
+                        Progress = progress,
+                        Format = Render.ParseEnumOption<TableFormat>(parse.GetValue(format), "--format"),
+                    }, cancellationToken));
             if (result.Verification.NewLog)
             {
                 await app.NoteNewLogAsync(result.Verification.Checkpoint!, result.Verification.Key!, pinned is not null, store);
@@ -156,6 +167,11 @@ internal static class TransferCommands
                 await app.Output.WriteLineAsync($"{result.Path}: {result.SizeBytes:N0} bytes of {Render.Printable(result.Revision)}, sha256 {Convert.ToHexStringLower(result.Sha256)} verified" +
                     (result.Resumed ? " (resumed)" : "") + $" ({Rate(result.SizeBytes, watch.Elapsed)})");
                 await app.Output.WriteLineAsync($"receipt: {Render.Printable(result.Verification.Message)} (verified)");
+                if (result.Receipt.Event.Details.FirstOrDefault(d => d.Key == "view_sha256") is { } view)
+                {
+                    // The bytes are the grant's view of the table; the log names which view.
+                    await app.Output.WriteLineAsync($"view: sha256 {Render.Printable(view.Value)}, recorded with the transfer");
+                }
             }
 
             return 0;
