@@ -13,63 +13,33 @@ namespace Exchange.Server.Tables;
 /// 32-bit days, decimals 128-bit with precision 38 and the scale of the first batch. The stream
 /// holds no time or random id, so the same rows give the same bytes.
 /// </summary>
-internal sealed class ArrowTableWriter(Stream output, IReadOnlyList<Column> columns) : ITableWriter
+internal sealed class ArrowTableWriter(Stream output, IReadOnlyList<Column> columns) : BatchingTableWriter(columns)
 {
-    private readonly RowBatch _batch = new(columns);
     private Schema? _schema;
     private ArrowStreamWriter? _writer;
 
-    public void Set(int column, ReadOnlySpan<char> value) => _batch.Set(column, value);
+    public override void Dispose() => _writer?.Dispose();
 
-    public void EndRow()
+    protected override void Start()
     {
-        _batch.EndRow();
-        if (_batch.IsFull)
-        {
-            Flush();
-        }
+        _schema = new Schema([.. Columns.Select((column, i) => new Field(column.Name, TypeOf(column.Type, i), nullable: true))], null);
+        _writer = new ArrowStreamWriter(output, _schema, leaveOpen: true);
+        _writer.WriteStart();
     }
 
-    public void Finish()
+    protected override void Write()
     {
-        if (_batch.Count > 0 || _writer is null)
-        {
-            Flush();
-        }
-
-        _writer!.WriteEnd();
+        using var batch = new RecordBatch(_schema!, [.. Columns.Select((_, i) => Array(i))], Batch.Count);
+        _writer!.WriteRecordBatch(batch);
     }
 
-    public void Dispose() => _writer?.Dispose();
-
-    /// <summary>Writes the batch (an empty table: only the schema), the schema first.</summary>
-    private void Flush()
-    {
-        if (_writer is null)
-        {
-            _schema = new Schema([.. columns.Select((column, i) => new Field(column.Name, TypeOf(column.Type, i), nullable: true))], null);
-            _writer = new ArrowStreamWriter(output, _schema, leaveOpen: true);
-            if (_batch.Count == 0)
-            {
-                _writer.WriteStart();
-            }
-        }
-
-        if (_batch.Count == 0)
-        {
-            return;
-        }
-
-        using var batch = new RecordBatch(_schema!, [.. columns.Select((_, i) => Array(i))], _batch.Count);
-        _writer.WriteRecordBatch(batch);
-        _batch.Clear();
-    }
+    protected override void End() => _writer!.WriteEnd();
 
     private IArrowType TypeOf(ColumnType type, int column) => type switch
     {
         ColumnType.Int64 => Int64Type.Default,
         ColumnType.Double => DoubleType.Default,
-        ColumnType.Decimal => new Decimal128Type(38, _batch.DecimalScale(column)),
+        ColumnType.Decimal => new Decimal128Type(38, Batch.DecimalScale(column)),
         ColumnType.Bool => BooleanType.Default,
         ColumnType.Date => Date32Type.Default,
         ColumnType.Timestamp => new TimestampType(TimeUnit.Microsecond, "UTC"),
@@ -78,27 +48,27 @@ internal sealed class ArrowTableWriter(Stream output, IReadOnlyList<Column> colu
 
     private IArrowArray Array(int column)
     {
-        var rows = _batch.Count;
-        switch (columns[column].Type)
+        var rows = Batch.Count;
+        switch (Columns[column].Type)
         {
             case ColumnType.Int64:
-                return Build(new Int64Array.Builder(), _batch.Values<long?>(column).AsSpan(0, rows), (b, v) => b.Append(v), b => b.AppendNull());
+                return Build(new Int64Array.Builder(), Batch.Values<long?>(column).AsSpan(0, rows), (b, v) => b.Append(v), b => b.AppendNull());
             case ColumnType.Double:
-                return Build(new DoubleArray.Builder(), _batch.Values<double?>(column).AsSpan(0, rows), (b, v) => b.Append(v), b => b.AppendNull());
+                return Build(new DoubleArray.Builder(), Batch.Values<double?>(column).AsSpan(0, rows), (b, v) => b.Append(v), b => b.AppendNull());
             case ColumnType.Decimal:
                 var type = (Decimal128Type)_schema!.FieldsList[column].DataType;
-                return Build(new Decimal128Array.Builder(type), _batch.Values<decimal?>(column).AsSpan(0, rows),
+                return Build(new Decimal128Array.Builder(type), Batch.Values<decimal?>(column).AsSpan(0, rows),
                     (b, v) => b.Append(Math.Round(v, type.Scale, MidpointRounding.ToEven)), b => b.AppendNull());
             case ColumnType.Bool:
-                return Build(new BooleanArray.Builder(), _batch.Values<bool?>(column).AsSpan(0, rows), (b, v) => b.Append(v), b => b.AppendNull());
+                return Build(new BooleanArray.Builder(), Batch.Values<bool?>(column).AsSpan(0, rows), (b, v) => b.Append(v), b => b.AppendNull());
             case ColumnType.Date:
-                return Build(new Date32Array.Builder(), _batch.Values<DateOnly?>(column).AsSpan(0, rows), (b, v) => b.Append(v), b => b.AppendNull());
+                return Build(new Date32Array.Builder(), Batch.Values<DateOnly?>(column).AsSpan(0, rows), (b, v) => b.Append(v), b => b.AppendNull());
             case ColumnType.Timestamp:
                 var times = new TimestampArray.Builder((TimestampType)_schema!.FieldsList[column].DataType);
-                return Build(times, _batch.Values<DateTimeOffset?>(column).AsSpan(0, rows), (b, v) => b.Append(v), b => b.AppendNull());
+                return Build(times, Batch.Values<DateTimeOffset?>(column).AsSpan(0, rows), (b, v) => b.Append(v), b => b.AppendNull());
             default:
                 var strings = new StringArray.Builder();
-                foreach (var value in _batch.Values<string?>(column).AsSpan(0, rows))
+                foreach (var value in Batch.Values<string?>(column).AsSpan(0, rows))
                 {
                     strings.Append(value);
                 }

@@ -8,92 +8,65 @@ namespace Exchange.Server.Tables;
 /// Writes rows as Parquet, a row group per <see cref="RowBatch.Rows"/> rows, Snappy-compressed.
 /// Every column is optional (a value not of its type is null); timestamps are UTC microseconds,
 /// decimals have precision 38 and the scale of the first row group. Parquet.Net writes no time
-/// or random id, so the same rows give the same bytes.
+/// or random id (created_by names only its version), so the same rows give the same bytes.
 /// </summary>
-internal sealed class ParquetTableWriter(Stream output, IReadOnlyList<Column> columns) : ITableWriter
+internal sealed class ParquetTableWriter(Stream output, IReadOnlyList<Column> columns) : BatchingTableWriter(columns)
 {
-    private readonly RowBatch _batch = new(columns);
-    private DataField[]? _fields;
+    private DataField[] _fields = [];
     private ParquetWriter? _writer;
 
-    public void Set(int column, ReadOnlySpan<char> value) => _batch.Set(column, value);
+    public override void Dispose() => _writer?.DisposeAsync().AsTask().GetAwaiter().GetResult();
 
-    public void EndRow()
+    protected override void Start()
     {
-        _batch.EndRow();
-        if (_batch.IsFull)
-        {
-            Flush();
-        }
+        _fields = [.. Columns.Select((column, i) => Field(column, i))];
+        var options = new ParquetOptions { CompressionMethod = CompressionMethod.Snappy, UseDateOnlyTypeForDates = true };
+        _writer = ParquetWriter.CreateAsync(new ParquetSchema(_fields), output, options).GetAwaiter().GetResult();
     }
 
-    public void Finish()
-    {
-        if (_batch.Count > 0 || _writer is null)
-        {
-            Flush();
-        }
+    protected override void Write() => WriteAsync().GetAwaiter().GetResult();
 
+    protected override void End()
+    {
         // Disposing writes the footer.
         _writer!.DisposeAsync().AsTask().GetAwaiter().GetResult();
         _writer = null;
     }
 
-    public void Dispose() => _writer?.DisposeAsync().AsTask().GetAwaiter().GetResult();
-
-    /// <summary>Writes the batch as a row group (an empty table: none), the file's start first.</summary>
-    private void Flush() => FlushAsync().GetAwaiter().GetResult();
-
-    private async Task FlushAsync()
+    private async Task WriteAsync()
     {
-        if (_writer is null)
+        using var group = _writer!.CreateRowGroup();
+        for (var i = 0; i < Columns.Count; i++)
         {
-            _fields = [.. columns.Select((column, i) => Field(column, i))];
-            var options = new ParquetOptions { CompressionMethod = CompressionMethod.Snappy, UseDateOnlyTypeForDates = true };
-            _writer = await ParquetWriter.CreateAsync(new ParquetSchema(_fields), output, options);
+            await WriteAsync(group, i);
         }
 
-        if (_batch.Count == 0)
-        {
-            return;
-        }
-
-        using (var group = _writer.CreateRowGroup())
-        {
-            for (var i = 0; i < columns.Count; i++)
-            {
-                await WriteAsync(group, i);
-            }
-
-            group.CompleteValidate();
-        }
-
-        _batch.Clear();
+        group.CompleteValidate();
     }
 
     private Task WriteAsync(ParquetRowGroupWriter group, int column)
     {
-        var field = _fields![column];
-        var rows = _batch.Count;
-        return columns[column].Type switch
+        var field = _fields[column];
+        var rows = Batch.Count;
+        return Columns[column].Type switch
         {
             ColumnType.Int64 => group.WriteAsync(field, Rows<long?>(column)),
             ColumnType.Double => group.WriteAsync(field, Rows<double?>(column)),
-            ColumnType.Decimal => group.WriteAsync(field, Rounded(_batch.Values<decimal?>(column).AsSpan(0, rows), ((DecimalDataField)field).Scale)),
+            ColumnType.Decimal => group.WriteAsync(field, Rounded(Batch.Values<decimal?>(column).AsSpan(0, rows), ((DecimalDataField)field).Scale)),
             ColumnType.Bool => group.WriteAsync(field, Rows<bool?>(column)),
             ColumnType.Date => group.WriteAsync(field, Rows<DateOnly?>(column)),
-            ColumnType.Timestamp => group.WriteAsync(field, Utc(_batch.Values<DateTimeOffset?>(column).AsSpan(0, rows))),
-            _ => group.WriteAsync(field, new ArraySegment<string?>(_batch.Values<string?>(column), 0, rows)!),
+            ColumnType.Timestamp => group.WriteAsync(field, Utc(Batch.Values<DateTimeOffset?>(column).AsSpan(0, rows))),
+            _ => group.WriteAsync(field, new ArraySegment<string?>(Batch.Values<string?>(column), 0, rows)!),
         };
     }
 
-    private ReadOnlyMemory<T> Rows<T>(int column) => new(_batch.Values<T>(column), 0, _batch.Count);
+    private ReadOnlyMemory<T> Rows<T>(int column) => new(Batch.Values<T>(column), 0, Batch.Count);
 
     private DataField Field(Column column, int index) => column.Type switch
     {
         ColumnType.Int64 => new DataField<long?>(column.Name),
         ColumnType.Double => new DataField<double?>(column.Name),
-        ColumnType.Decimal => new DecimalDataField(column.Name, 38, _batch.DecimalScale(index), isNullable: true),
+        ColumnType.Decimal => new DecimalDataField(column.Name, 38, Batch.DecimalScale(index), isNullable: true),
         ColumnType.Bool => new DataField<bool?>(column.Name),
         ColumnType.Date => new DataField<DateOnly?>(column.Name),
         ColumnType.Timestamp => new DateTimeDataField(column.Name, DateTimeFormat.Timestamp, isAdjustedToUTC: true, DateTimeTimeUnit.Micros, isNullable: true),
