@@ -7,23 +7,32 @@ namespace Exchange.Server.Tables;
 
 /// <summary>
 /// Reads a Parquet file (from a seekable stream: its metadata is at its end) row group by row
-/// group, holding one row group's values as text. Flat columns of strings, integers (unsigned up
+/// group, holding one row group's values (typed, made text as asked for). Flat columns of strings, integers (unsigned up
 /// to 32 bits), floating-point and decimal numbers, booleans, dates and timestamps (taken as UTC)
 /// are read; a file with any other column is refused, naming it.
 /// </summary>
 internal sealed class ParquetTableReader : ITableReader
 {
+    /// <summary>
+    /// The most values (rows times columns) of one row group held at once. A few bytes of a file can
+    /// declare millions of null rows, so the row group's own size is no bound; a larger one is refused.
+    /// </summary>
+    public const long MaxRowGroupValues = 1L << 24;
+
     private static readonly ParquetOptions Options = new() { UseDateOnlyTypeForDates = true, TreatByteArrayAsString = false };
 
     private readonly ParquetReader _reader;
     private readonly DataField[] _fields;
-    private readonly string?[][] _values;
+    private readonly Func<int, string?>[] _values;
+    private readonly long _maxRowGroupValues;
+    private string _value = "";
     private int _group = -1;
     private int _rows;
     private int _row;
 
-    public ParquetTableReader(Stream input)
+    public ParquetTableReader(Stream input, long maxRowGroupValues = MaxRowGroupValues)
     {
+        _maxRowGroupValues = maxRowGroupValues;
         _reader = ParquetReader.CreateAsync(input, Options, leaveStreamOpen: true).GetAwaiter().GetResult();
         var fields = new List<DataField>();
         var columns = new List<Column>();
@@ -42,12 +51,20 @@ internal sealed class ParquetTableReader : ITableReader
         }
 
         (_fields, Columns) = ([.. fields], columns);
-        _values = new string?[_fields.Length][];
+        _values = new Func<int, string?>[_fields.Length];
     }
 
     public IReadOnlyList<Column> Columns { get; }
 
-    public ReadOnlySpan<char> this[int column] => _values[column][_row];
+    public ReadOnlySpan<char> this[int column]
+    {
+        get
+        {
+            // Formatted on demand: the row group is held as typed values, smaller than their text.
+            _value = _values[column](_row) ?? "";
+            return _value;
+        }
+    }
 
     public bool Read()
     {
@@ -59,7 +76,13 @@ internal sealed class ParquetTableReader : ITableReader
         while (++_group < _reader.RowGroupCount)
         {
             var group = _reader.OpenRowGroupReader(_group);
-            _rows = checked((int)group.RowCount);
+            if (group.RowCount * _fields.Length > _maxRowGroupValues)
+            {
+                throw Refusal.Invalid($"Row group {_group + 1} of the Parquet file holds {group.RowCount} rows of {_fields.Length} columns, " +
+                    $"more than the {_maxRowGroupValues} values a row group may have here; write the file with smaller row groups");
+            }
+
+            _rows = (int)group.RowCount;
             _row = 0;
             if (_rows > 0)
             {
@@ -73,12 +96,12 @@ internal sealed class ParquetTableReader : ITableReader
 
     public void Dispose() => _reader.DisposeAsync().AsTask().GetAwaiter().GetResult();
 
-    /// <summary>Reads every column of the row group as text, the previous group's values let go.</summary>
+    /// <summary>Reads every column of the row group, the previous group's values let go first.</summary>
     private async Task LoadAsync(ParquetRowGroupReader group)
     {
         for (var i = 0; i < _fields.Length; i++)
         {
-            _values[i] = [];
+            _values[i] = _ => null;
             var field = _fields[i];
             _values[i] = field.ClrType switch
             {
@@ -104,37 +127,26 @@ internal sealed class ParquetTableReader : ITableReader
         }
     }
 
-    private async Task<string?[]> StringsAsync(ParquetRowGroupReader group, DataField field)
+    private async Task<Func<int, string?>> StringsAsync(ParquetRowGroupReader group, DataField field)
     {
         var values = new string?[_rows];
         await group.ReadAsync(field, values.AsMemory(), null);
-        return values;
+        return row => values[row];
     }
 
-    private async Task<string?[]> TextsAsync<T>(ParquetRowGroupReader group, DataField field, Func<T, string> text)
+    private async Task<Func<int, string?>> TextsAsync<T>(ParquetRowGroupReader group, DataField field, Func<T, string> text)
         where T : struct
     {
-        var texts = new string?[_rows];
         if (field.IsNullable)
         {
-            var values = new T?[_rows];
-            await group.ReadAsync(field, values.AsMemory(), null);
-            for (var i = 0; i < _rows; i++)
-            {
-                texts[i] = values[i] is { } value ? text(value) : null;
-            }
-        }
-        else
-        {
-            var values = new T[_rows];
-            await group.ReadAsync(field, values.AsMemory(), null);
-            for (var i = 0; i < _rows; i++)
-            {
-                texts[i] = text(values[i]);
-            }
+            var nullable = new T?[_rows];
+            await group.ReadAsync(field, nullable.AsMemory(), null);
+            return row => nullable[row] is { } value ? text(value) : null;
         }
 
-        return texts;
+        var values = new T[_rows];
+        await group.ReadAsync(field, values.AsMemory(), null);
+        return row => text(values[row]);
     }
 
     /// <summary>A timestamp without a time zone (or an INT96 one) is taken as UTC, as a CSV's is.</summary>

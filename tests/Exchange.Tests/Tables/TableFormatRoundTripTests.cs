@@ -100,6 +100,16 @@ public sealed class TableFormatRoundTripTests
         Assert.Contains("Column 'tags' of the Arrow table is of type list", refusal.Message);
     }
 
+    [Fact]
+    public void A_parquet_row_group_too_large_to_hold_is_refused_before_it_is_read()
+    {
+        var bytes = Write(TableFormat.Parquet, [.. Enumerable.Repeat(Rows[0], 20)]);
+
+        using var reader = new ParquetTableReader(new MemoryStream(bytes), maxRowGroupValues: 100);
+        var refusal = Assert.Throws<Refusal>(() => reader.Read());
+        Assert.Contains("Row group 1 of the Parquet file holds 20 rows of 7 columns, more than the 100 values", refusal.Message);
+    }
+
     private static byte[] Write(TableFormat format, string[][] rows)
     {
         using var output = new MemoryStream();
