@@ -7,9 +7,10 @@ namespace Exchange.Server.Tables;
 
 /// <summary>
 /// Reads a Parquet file (from a seekable stream: its metadata is at its end) row group by row
-/// group, holding one row group's values (typed, made text as asked for). Flat columns of strings, integers (unsigned up
-/// to 32 bits), floating-point and decimal numbers, booleans, dates and timestamps (taken as UTC)
-/// are read; a file with any other column is refused, naming it.
+/// group, holding one row group's values, typed, and making each text when asked for it. Flat
+/// columns of strings, integers (unsigned up to 32 bits), floating-point and decimal numbers,
+/// booleans, dates and timestamps (taken as UTC) are read; a file with any other column is
+/// refused, naming it.
 /// </summary>
 internal sealed class ParquetTableReader : ITableReader
 {

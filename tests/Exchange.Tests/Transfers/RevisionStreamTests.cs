@@ -1,5 +1,8 @@
+using System.Globalization;
 using System.Security.Cryptography;
+using Exchange.Server.Tables;
 using Exchange.Server.Transfers;
+using Exchange.V1;
 using Grpc.Core;
 
 namespace Exchange.Tests.Transfers;
@@ -77,6 +80,42 @@ public sealed class RevisionStreamTests : IDisposable
         Assert.Equal(content[2 * Segment], (byte)stream.ReadByte());
         stream.Position = Segment + 5;
         Assert.Equal(StatusCode.DataLoss, Assert.Throws<RpcException>(() => stream.ReadByte()).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_parquet_file_stored_in_many_segments_reads_through_the_stream_as_from_memory()
+    {
+        // Parquet reads its footer first, then jumps back to each column chunk.
+        Column[] columns = [new() { Name = "n", Type = ColumnType.Int64 }, new() { Name = "s", Type = ColumnType.String }];
+        using var file = new MemoryStream();
+        using (var writer = TableFormatsIo.Writer(TableFormat.Parquet, file, columns))
+        {
+            for (var i = 0; i < 70_000; i++)
+            {
+                writer.Set(0, i.ToString(CultureInfo.InvariantCulture));
+                writer.Set(1, i % 7 == 0 ? "" : $"row {i}");
+                writer.EndRow();
+            }
+
+            writer.Finish();
+        }
+
+        var content = file.ToArray();
+        Assert.True(content.Length > 20 * Segment);
+        var (blobs, blobId) = await StoreAsync(content);
+        await using var stored = new RevisionStream(blobs, blobId, _key, Revision, content.Length, Segment);
+        using var fromStore = TableFormatsIo.Reader(TableFormat.Parquet, stored);
+        using var fromMemory = TableFormatsIo.Reader(TableFormat.Parquet, new MemoryStream(content));
+        var rows = 0;
+        while (fromMemory.Read())
+        {
+            Assert.True(fromStore.Read());
+            Assert.Equal((fromMemory[0].ToString(), fromMemory[1].ToString()), (fromStore[0].ToString(), fromStore[1].ToString()));
+            rows++;
+        }
+
+        Assert.False(fromStore.Read());
+        Assert.Equal(70_000, rows);
     }
 
     private async Task<(LocalBlobStore Blobs, string BlobId)> StoreAsync(byte[] content)
