@@ -86,7 +86,7 @@ internal sealed class CsvProfiler : IAsyncDisposable
                 CultureInfo = System.Globalization.CultureInfo.InvariantCulture,
             }).FromAsync(text);
             var columns = Columns(reader.Header);
-            var rows = new Rows(columns.Length, columns);
+            var rows = new Rows(columns);
             await foreach (var current in reader)
             {
                 row = current.RowIndex;
@@ -148,28 +148,29 @@ internal sealed class CsvProfiler : IAsyncDisposable
     }
 
     /// <summary>The rows of a CSV, whose rows may also break the schema by their width.</summary>
-    private sealed class Rows(int width, ColumnProfile[] columns)
+    private sealed class Rows(ColumnProfile[] columns)
     {
         private readonly RowTally _tally = new(columns);
+        private readonly int _width = columns.Length;
 
         /// <summary>Counts a row; false when it breaks the schema (its width, a declared type or nullability).</summary>
         public bool Add(SepReader.Row row)
         {
             _tally.BeginRow();
-            for (var i = 0; i < width; i++)
+            for (var i = 0; i < _width; i++)
             {
                 _tally.Add(i, i < row.ColCount ? row[i].Span : default);
             }
 
-            return _tally.EndRow(shaped: row.ColCount == width);
+            return _tally.EndRow(shaped: row.ColCount == _width);
         }
 
         public string Broken(SepReader.Row row)
         {
             var where = $"Row {row.RowIndex} of the CSV (line {row.LineNumberFrom})";
-            if (row.ColCount != width)
+            if (row.ColCount != _width)
             {
-                return $"{where} has {row.ColCount} fields, not the header's {width}; the upload is strict, so nothing was stored.";
+                return $"{where} has {row.ColCount} fields, not the header's {_width}; the upload is strict, so nothing was stored.";
             }
 
             var column = columns[_tally.BrokenColumn];
