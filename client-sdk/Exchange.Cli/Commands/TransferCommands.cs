@@ -16,7 +16,8 @@ internal static class TransferCommands
         var file = new Argument<string>("file") { Description = "The file to upload as a new revision." };
         var mediaType = new Option<string?>("--media-type")
         {
-            Description = "The IANA media type of the file (default: text/csv for a .csv file, else application/octet-stream).",
+            Description = "The IANA media type of the file (default: by its extension, .csv, .parquet, .arrows (an Arrow stream) " +
+                "or .arrow (an Arrow file) make it a table; else application/octet-stream).",
         };
         var columns = new Option<string[]>("--column")
         {
@@ -37,8 +38,14 @@ internal static class TransferCommands
         {
             using var client = app.Connect(parse);
             var path = parse.GetValue(file)!;
-            var media = parse.GetValue(mediaType)
-                ?? (path.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) ? "text/csv" : "application/octet-stream");
+            var media = parse.GetValue(mediaType) ?? Path.GetExtension(path).ToLowerInvariant() switch
+            {
+                ".csv" => "text/csv",
+                ".parquet" => "application/vnd.apache.parquet",
+                ".arrows" => "application/vnd.apache.arrow.stream",
+                ".arrow" => "application/vnd.apache.arrow.file",
+                _ => "application/octet-stream",
+            };
             var schema = DeclaredSchema(parse.GetValue(columns) ?? [], parse.GetValue(describable) ?? []);
             var options = new UploadOptions { MediaType = media, Schema = schema, Strict = parse.GetValue(strict) };
             var watch = Stopwatch.StartNew();

@@ -5,7 +5,10 @@ namespace Exchange.Client.Transfers;
 /// <summary>How <see cref="ExchangeClient.UploadAsync"/> and <see cref="ExchangeClient.UploadFileAsync"/> upload a revision.</summary>
 public sealed record UploadOptions
 {
-    /// <summary>The revision's media type (<c>text/csv</c> makes it a table).</summary>
+    /// <summary>
+    /// The revision's media type: <c>text/csv</c>, <c>application/vnd.apache.parquet</c> and
+    /// <c>application/vnd.apache.arrow.stream</c> or <c>.file</c> make it a table.
+    /// </summary>
     public string MediaType { get; init; } = "application/octet-stream";
 
     /// <summary>Receives progress reports.</summary>

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Exchange.V1;
 using Google.Protobuf.WellKnownTypes;
 
@@ -168,25 +167,15 @@ internal sealed class ColumnProfile(Column declared)
 
     private (string Min, string Max) Range(ColumnType type) => type switch
     {
-        ColumnType.Int64 => (Text(_minInt), Text(_maxInt)),
-        ColumnType.Decimal => (Text(_minDecimal), Text(_maxDecimal)),
+        ColumnType.Int64 => (ColumnValues.Text(_minInt), ColumnValues.Text(_maxInt)),
+        ColumnType.Decimal => (ColumnValues.Text(_minDecimal), ColumnValues.Text(_maxDecimal)),
         // Only NaNs leave the range empty (min above max).
-        ColumnType.Double => _minDouble <= _maxDouble ? (Text(_minDouble), Text(_maxDouble)) : ("", ""),
-        ColumnType.Date => (Text(_minDate), Text(_maxDate)),
-        ColumnType.Timestamp => (Text(_minTime), Text(_maxTime)),
+        ColumnType.Double => _minDouble <= _maxDouble ? (ColumnValues.Text(_minDouble), ColumnValues.Text(_maxDouble)) : ("", ""),
+        ColumnType.Date => (ColumnValues.Text(_minDate), ColumnValues.Text(_maxDate)),
+        ColumnType.Timestamp => (ColumnValues.Text(_minTime), ColumnValues.Text(_maxTime)),
         ColumnType.Bool => ("", ""),
         _ => (_minText ?? "", _maxText ?? ""),
     };
-
-    private static string Text(long value) => value.ToString(CultureInfo.InvariantCulture);
-
-    private static string Text(decimal value) => value.ToString(CultureInfo.InvariantCulture);
-
-    private static string Text(double value) => value.ToString("R", CultureInfo.InvariantCulture);
-
-    private static string Text(DateOnly value) => value.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-
-    private static string Text(DateTimeOffset value) => value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture);
 
     /// <summary>How long before <paramref name="upload"/> <paramref name="newest"/> lies.</summary>
     public static Duration Age(DateTimeOffset upload, DateTimeOffset newest) => Duration.FromTimeSpan(upload - newest);

@@ -74,6 +74,19 @@ internal static class ColumnValues
         return DateTimeOffset.TryParseExact(text, TimestampFormats, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out value);
     }
 
+    /// <summary>The text form of a value of each type: what a typed format's reader hands out, and each Try method reads back.</summary>
+    public static string Text(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+    public static string Text(decimal value) => value.ToString(CultureInfo.InvariantCulture);
+
+    public static string Text(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+
+    public static string Text(bool value) => value ? "true" : "false";
+
+    public static string Text(DateOnly value) => value.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+
+    public static string Text(DateTimeOffset value) => value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture);
+
     /// <summary>Whether <paramref name="text"/> (not empty) is a value of <paramref name="type"/>.</summary>
     public static bool Is(ColumnType type, ReadOnlySpan<char> text) => type switch
     {

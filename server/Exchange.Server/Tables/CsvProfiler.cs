@@ -1,7 +1,4 @@
-using System.IO.Hashing;
 using System.IO.Pipelines;
-using System.Numerics;
-using System.Runtime.InteropServices;
 using System.Text;
 using Exchange.V1;
 using nietras.SeparatedValues;
@@ -18,7 +15,6 @@ namespace Exchange.Server.Tables;
 internal sealed class CsvProfiler : IAsyncDisposable
 {
     private const int PipeBytes = 1024 * 1024;
-    private const int ExactDuplicateRows = 100_000;
 
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
@@ -90,17 +86,17 @@ internal sealed class CsvProfiler : IAsyncDisposable
                 CultureInfo = System.Globalization.CultureInfo.InvariantCulture,
             }).FromAsync(text);
             var columns = Columns(reader.Header);
-            var rows = new Rows(columns.Length);
+            var rows = new Rows(columns);
             await foreach (var current in reader)
             {
                 row = current.RowIndex;
-                if (!rows.Add(current, columns) && _strict)
+                if (!rows.Add(current) && _strict)
                 {
-                    throw Refusal.Invalid(rows.Broken(current, columns));
+                    throw Refusal.Invalid(rows.Broken(current));
                 }
             }
 
-            return rows.Finish(columns);
+            return rows.Finish();
         }
         catch (DecoderFallbackException)
         {
@@ -151,72 +147,39 @@ internal sealed class CsvProfiler : IAsyncDisposable
         return [.. names.Select(name => new ColumnProfile(declared.GetValueOrDefault(name) ?? new Column { Name = name }))];
     }
 
-    /// <summary>The row-level counts: rows, rows breaking the schema, and duplicate rows.</summary>
-    private sealed class Rows(int width)
+    /// <summary>The rows of a CSV, whose rows may also break the schema by their width.</summary>
+    private sealed class Rows(ColumnProfile[] columns)
     {
-        private readonly HyperLogLog _distinct = new(14, ExactDuplicateRows);
-        private long _count;
-        private long _broken;
-        private int _brokenColumn;
+        private readonly RowTally _tally = new(columns);
+        private readonly int _width = columns.Length;
 
         /// <summary>Counts a row; false when it breaks the schema (its width, a declared type or nullability).</summary>
-        public bool Add(SepReader.Row row, ColumnProfile[] columns)
+        public bool Add(SepReader.Row row)
         {
-            _count++;
-            var fits = row.ColCount == width;
-            _brokenColumn = -1;
-            ulong hash = 0;
-            for (var i = 0; i < width; i++)
+            _tally.BeginRow();
+            for (var i = 0; i < _width; i++)
             {
-                var text = i < row.ColCount ? row[i].Span : default;
-                var cell = XxHash3.HashToUInt64(MemoryMarshal.AsBytes(text));
-                if (!columns[i].Add(text, cell) && _brokenColumn < 0)
-                {
-                    (fits, _brokenColumn) = (false, i);
-                }
-
-                hash = (BitOperations.RotateLeft(hash, 5) ^ cell) * 0x9E3779B97F4A7C15;
+                _tally.Add(i, i < row.ColCount ? row[i].Span : default);
             }
 
-            _distinct.Add(hash);
-
-            _broken += fits ? 0 : 1;
-            return fits;
+            return _tally.EndRow(shaped: row.ColCount == _width);
         }
 
-        public string Broken(SepReader.Row row, ColumnProfile[] columns)
+        public string Broken(SepReader.Row row)
         {
             var where = $"Row {row.RowIndex} of the CSV (line {row.LineNumberFrom})";
-            if (row.ColCount != width)
+            if (row.ColCount != _width)
             {
-                return $"{where} has {row.ColCount} fields, not the header's {width}; the upload is strict, so nothing was stored.";
+                return $"{where} has {row.ColCount} fields, not the header's {_width}; the upload is strict, so nothing was stored.";
             }
 
-            var column = columns[_brokenColumn];
-            var problem = row[_brokenColumn].Span.IsEmpty
+            var column = columns[_tally.BrokenColumn];
+            var problem = row[_tally.BrokenColumn].Span.IsEmpty
                 ? "is empty, and the column is declared not nullable"
                 : $"is not a value of its declared type {column.DeclaredType.ToString().ToUpperInvariant()}";
             return $"{where}: its value in column '{column.Name}' {problem}; the upload is strict, so nothing was stored.";
         }
 
-        public TableProfile Finish(ColumnProfile[] columns)
-        {
-            var schema = new Schema();
-            var quality = new QualityReport { RowCount = _count, RowsBreakingSchema = _broken };
-            var newest = new List<DateTimeOffset?>();
-            long cells = 0, nulls = 0;
-            foreach (var column in columns)
-            {
-                var (described, measured, latest) = column.Finish(_count);
-                schema.Columns.Add(described);
-                quality.Columns.Add(measured);
-                newest.Add(latest);
-                (cells, nulls) = (cells + _count, nulls + measured.NullCount);
-            }
-
-            quality.DuplicateRowEstimate = _count - Math.Min(_distinct.Estimate(), _count);
-            quality.Completeness = cells == 0 ? 1 : 1 - ((double)nulls / cells);
-            return new TableProfile(TableFormat.Csv, schema, quality, newest);
-        }
+        public TableProfile Finish() => _tally.Finish(TableFormat.Csv);
     }
 }

@@ -12,6 +12,8 @@ internal static class TableFormats
         return type.ToLowerInvariant() switch
         {
             "text/csv" => TableFormat.Csv,
+            "application/vnd.apache.parquet" or "application/x-parquet" => TableFormat.Parquet,
+            "application/vnd.apache.arrow.stream" or "application/vnd.apache.arrow.file" => TableFormat.ArrowIpc,
             _ => TableFormat.Unspecified,
         };
     }

@@ -73,6 +73,6 @@ internal static class RevisionReader
         }
     }
 
-    private static RpcException DataLoss(string revision, string what) =>
+    internal static RpcException DataLoss(string revision, string what) =>
         new(new Status(StatusCode.DataLoss, $"The stored bytes of {revision} are damaged ({what}); nothing more is sent."));
 }

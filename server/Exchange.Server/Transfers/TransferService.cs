@@ -154,7 +154,7 @@ internal sealed class TransferService(TransferStore transfers, UploadPipeline up
         if (!tabular && (header.Schema is not null || header.Strict))
         {
             throw Errors.InvalidArgument(
-                $"header.schema and header.strict are for tables; '{header.MediaType}' is not one (a table's media type is text/csv).");
+                $"header.schema and header.strict are for tables; '{header.MediaType}' is not one (tables are text/csv, application/vnd.apache.parquet, application/vnd.apache.arrow.stream and application/vnd.apache.arrow.file).");
         }
 
         if (header.Schema is { } schema)

@@ -64,7 +64,8 @@ internal sealed class UploadPipeline(Database database, IRevisions revisions, IC
         await using var sink = await blobs.CreateAsync(cancellationToken);
         var placed = false;
         var committed = false;
-        await using var table = TableFormats.Of(declared.MediaType) == V1.TableFormat.Csv
+        var format = TableFormats.Of(declared.MediaType);
+        await using var table = format == V1.TableFormat.Csv
             ? new CsvProfiler(declared.Schema ?? new V1.Schema(), declared.Strict, Limits.MaxTableColumns, Limits.MaxTableRowBytes)
             : null;
         try
@@ -96,6 +97,11 @@ internal sealed class UploadPipeline(Database database, IRevisions revisions, IC
 
             await sink.CommitAsync(cancellationToken);
             placed = true;
+            if (format is V1.TableFormat.Parquet or V1.TableFormat.ArrowIpc)
+            {
+                profile = await ProfilePlacedAsync(format, declared, sink.BlobId, dataKey, id.Name, length, segmentSize, cancellationToken);
+            }
+
             var revision = await CommitAsync(caller, new StoredRevision(new Revision(id, length, sha256, declared.MediaType, default), sink.BlobId,
                 keys.Wrap(dataKey, id.Name), keys.PrimaryId, segmentSize), profile);
             committed = true;
@@ -113,6 +119,20 @@ internal sealed class UploadPipeline(Database database, IRevisions revisions, IC
             }
         }
     }
+
+    /// <summary>
+    /// Reads a typed table back from its placed blob, decrypting in memory. Parquet keeps its
+    /// metadata at its end, so it cannot be read as it streams in; Arrow is read the same way, for
+    /// one path. The readers are synchronous, so this runs on a thread of its own.
+    /// </summary>
+    private Task<TableProfile> ProfilePlacedAsync(V1.TableFormat format, DeclaredUpload declared, string blobId, byte[] dataKey,
+        string revision, long length, int segmentSize, CancellationToken cancellationToken) =>
+        Task.Run(() =>
+        {
+            using var stored = new RevisionStream(blobs, blobId, dataKey, revision, length, segmentSize);
+            return TableProfiler.Profile(format, stored, declared.Schema ?? new V1.Schema(), declared.Strict, Limits.MaxTableColumns,
+                cancellationToken);
+        }, cancellationToken);
 
     /// <summary>
     /// Two stages: this one receives while a second one hashes, encrypts and writes, so the

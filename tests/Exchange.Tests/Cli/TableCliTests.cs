@@ -32,4 +32,33 @@ public sealed class TableCliTests(ExchangeFactory gateway) : SharedGatewayTests(
         Assert.NotEqual(0, exit);
         Assert.Contains("'money' is not a column type", error);
     }
+
+    [Fact]
+    public async Task Parquet_and_arrow_files_upload_as_tables_by_their_extension()
+    {
+        using var acme = Gateway.As(Participant.Acme);
+        var dataset = await CatalogFixture.CreateAsync(acme);
+        Directory.CreateDirectory(Gateway.DataDirectory);
+        V1.Column[] columns = [new() { Name = "station", Type = V1.ColumnType.String }, new() { Name = "celsius", Type = V1.ColumnType.Double }];
+        foreach (var (extension, format, name) in new[] { (".parquet", V1.TableFormat.Parquet, "PARQUET"), (".arrows", V1.TableFormat.ArrowIpc, "ARROW_IPC") })
+        {
+            var file = Path.Combine(Gateway.DataDirectory, $"readings{extension}");
+            await using (var output = File.Create(file))
+            {
+                using var writer = Server.Tables.TableFormatsIo.Writer(format, output, columns);
+                foreach (var (station, celsius) in new[] { ("bergen", "4.5"), ("oslo", "") })
+                {
+                    writer.Set(0, station);
+                    writer.Set(1, celsius);
+                    writer.EndRow();
+                }
+
+                writer.Finish();
+            }
+
+            var (exit, printed, error) = await Gateway.RunCliAsync(Participant.Acme, "upload", dataset.Name, file);
+            Assert.True(exit == 0, error);
+            Assert.True(printed.Contains($"{name} table, 2 rows, 75.0% of cells filled", StringComparison.Ordinal), printed);
+        }
+    }
 }

@@ -1,0 +1,71 @@
+using System.IO.Hashing;
+using System.Numerics;
+using System.Runtime.InteropServices;
+using Exchange.V1;
+
+namespace Exchange.Server.Tables;
+
+/// <summary>
+/// The counts of a table read row by row, whatever its format: each value into its column's
+/// profile, and the rows, the rows breaking the schema and (by a hash of each row) the duplicate rows.
+/// </summary>
+internal sealed class RowTally(ColumnProfile[] columns)
+{
+    private const int ExactDuplicateRows = 100_000;
+
+    private readonly HyperLogLog _distinct = new(14, ExactDuplicateRows);
+    private long _count;
+    private long _broken;
+    private ulong _hash;
+
+    /// <summary>The first column whose value broke its declared type or nullability in the current row; -1 for none.</summary>
+    public int BrokenColumn { get; private set; } = -1;
+
+    public void BeginRow()
+    {
+        _count++;
+        _hash = 0;
+        BrokenColumn = -1;
+    }
+
+    /// <summary>Counts the current row's value of the column at <paramref name="column"/> (empty is null).</summary>
+    public void Add(int column, ReadOnlySpan<char> text)
+    {
+        var cell = XxHash3.HashToUInt64(MemoryMarshal.AsBytes(text));
+        if (!columns[column].Add(text, cell) && BrokenColumn < 0)
+        {
+            BrokenColumn = column;
+        }
+
+        _hash = (BitOperations.RotateLeft(_hash, 5) ^ cell) * 0x9E3779B97F4A7C15;
+    }
+
+    /// <summary>Ends the current row; false when it broke the schema (a value, or its shape when <paramref name="shaped"/> is false).</summary>
+    public bool EndRow(bool shaped = true)
+    {
+        _distinct.Add(_hash);
+        var fits = shaped && BrokenColumn < 0;
+        _broken += fits ? 0 : 1;
+        return fits;
+    }
+
+    public TableProfile Finish(TableFormat format)
+    {
+        var schema = new Schema();
+        var quality = new QualityReport { RowCount = _count, RowsBreakingSchema = _broken };
+        var newest = new List<DateTimeOffset?>();
+        long cells = 0, nulls = 0;
+        foreach (var column in columns)
+        {
+            var (described, measured, latest) = column.Finish(_count);
+            schema.Columns.Add(described);
+            quality.Columns.Add(measured);
+            newest.Add(latest);
+            (cells, nulls) = (cells + _count, nulls + measured.NullCount);
+        }
+
+        quality.DuplicateRowEstimate = _count - Math.Min(_distinct.Estimate(), _count);
+        quality.Completeness = cells == 0 ? 1 : 1 - ((double)nulls / cells);
+        return new TableProfile(format, schema, quality, newest);
+    }
+}

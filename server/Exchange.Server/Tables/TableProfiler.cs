@@ -1,0 +1,94 @@
+using Exchange.V1;
+using Grpc.Core;
+
+namespace Exchange.Server.Tables;
+
+/// <summary>
+/// Reads a typed table (Parquet, Arrow) once into its schema and quality report. The file's own
+/// column types are the declared ones, so validity counts only nulls against nullability; what the
+/// provider declares about a column (describable, or a type of its own, then checked on every
+/// value) applies as to a CSV, and a strict upload is refused at the first row breaking it.
+/// </summary>
+internal static class TableProfiler
+{
+    /// <summary>The profile of the table in <paramref name="input"/>; a file that does not read as <paramref name="format"/> is refused naming what is wrong.</summary>
+    public static TableProfile Profile(TableFormat format, Stream input, Schema declared, bool strict, int maxColumns,
+        CancellationToken cancellationToken)
+    {
+        var name = TableFormatsIo.Name(format);
+        long row = 0;
+        try
+        {
+            using var reader = TableFormatsIo.Reader(format, input);
+            var columns = Columns(name, reader.Columns, declared, maxColumns);
+            var tally = new RowTally(columns);
+            while (reader.Read())
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                row++;
+                tally.BeginRow();
+                for (var i = 0; i < columns.Length; i++)
+                {
+                    tally.Add(i, reader[i]);
+                }
+
+                if (!tally.EndRow() && strict)
+                {
+                    var column = columns[tally.BrokenColumn];
+                    var problem = reader[tally.BrokenColumn].IsEmpty
+                        ? "is null, and the column is declared not nullable"
+                        : $"is not a value of its declared type {column.DeclaredType.ToString().ToUpperInvariant()}";
+                    throw Refusal.Invalid(
+                        $"Row {row} of the {name} table (the first is row 1): its value in column '{column.Name}' {problem}; the upload is strict, so nothing was stored.");
+                }
+            }
+
+            return tally.Finish(format);
+        }
+        catch (Refusal refusal) when (!refusal.Message.EndsWith("nothing was stored.", StringComparison.Ordinal))
+        {
+            throw Refusal.Invalid($"{refusal.Message.TrimEnd('.')}; nothing was stored.");
+        }
+        catch (Exception ex) when (ex is not (Refusal or RpcException or OperationCanceledException))
+        {
+            // The libraries throw many kinds of exception at bytes that are not their format.
+            var where = row == 0 ? "" : $" (after row {row})";
+            throw Refusal.Invalid($"The upload is not a readable {name} file{where}: {ex.Message}; nothing was stored.");
+        }
+    }
+
+    /// <summary>A profile per column of the file, with what the provider declared about it.</summary>
+    private static ColumnProfile[] Columns(string format, IReadOnlyList<Column> stored, Schema declared, int maxColumns)
+    {
+        if (stored.Count == 0)
+        {
+            throw Refusal.Invalid($"The {format} file has no columns");
+        }
+
+        if (stored.Count > maxColumns)
+        {
+            throw Refusal.Invalid($"The {format} file has {stored.Count} columns, more than the {maxColumns} a table may have");
+        }
+
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var column in stored)
+        {
+            if (!names.Add(column.Name))
+            {
+                throw Refusal.Invalid($"The {format} file has two columns named '{column.Name}'; a table's column names are distinct");
+            }
+        }
+
+        var wanted = declared.Columns.ToDictionary(column => column.Name, StringComparer.Ordinal);
+        var missing = wanted.Keys.FirstOrDefault(name => !names.Contains(name));
+        if (missing is not null)
+        {
+            throw Refusal.Invalid(
+                $"The declared column '{missing}' is not in the {format} file's columns ({string.Join(", ", stored.Take(20).Select(c => c.Name))})");
+        }
+
+        return [.. stored.Select(column => new ColumnProfile(wanted.GetValueOrDefault(column.Name) is { } own
+            ? own.Type == ColumnType.Unspecified ? new Column(column) { Describable = own.Describable } : own
+            : column))];
+    }
+}
