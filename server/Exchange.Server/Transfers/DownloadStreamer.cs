@@ -64,17 +64,15 @@ internal sealed partial class DownloadStreamer(TransferStore transfers, AuditSto
             using var hash = offset == 0 ? null : IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             using var whole = output is null ? null : IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             var dataKey = keys.Unwrap(stored.WrappedKey, stored.KekId, revision.Id.Name);
-            var from = output is null ? RevisionReader.StartOf(offset, stored.SegmentSize) : 0;
             long produced = 0;
             try
             {
-                await using var file = await blobs.OpenReadAsync(stored.BlobId, from, stop.Token);
-                var plain = RevisionReader.ReadAsync(file, dataKey, revision.Id.Name, revision.SizeBytes,
-                    stored.SegmentSize, output is null ? offset : 0, Limits.ChunkSize, stop.Token);
+                // A table is read through a seekable decrypting stream (Parquet keeps its metadata at its end); bytes as stored, in order.
+                await using var file = output is null ? await blobs.OpenReadAsync(stored.BlobId, RevisionReader.StartOf(offset, stored.SegmentSize), stop.Token) : null;
                 var chunks = output is null
-                    ? plain
-                    : TableDelivery.EncodeAsync(plain, output, new Tables.ViewPlan(output.View, output.Columns, maskKeys.For(grant.Id.Name)),
-                        Limits.ChunkSize, stop.Token);
+                    ? RevisionReader.ReadAsync(file!, dataKey, revision.Id.Name, revision.SizeBytes, stored.SegmentSize, offset, Limits.ChunkSize, stop.Token)
+                    : TableDelivery.EncodeAsync(new RevisionStream(blobs, stored.BlobId, dataKey, revision.Id.Name, revision.SizeBytes, stored.SegmentSize),
+                        output, new Tables.ViewPlan(output.View, output.Columns, maskKeys.For(grant.Id.Name)), Limits.ChunkSize, stop.Token);
                 await foreach (var produce in chunks)
                 {
                     var chunk = produce;
@@ -177,9 +175,8 @@ internal sealed partial class DownloadStreamer(TransferStore transfers, AuditSto
         List<string[]> delivered;
         try
         {
-            await using var file = await blobs.OpenReadAsync(stored.BlobId, 0, cancellationToken);
-            delivered = await TableDelivery.PreviewAsync(RevisionReader.ReadAsync(file, dataKey, revision.Id.Name, revision.SizeBytes,
-                stored.SegmentSize, 0, Limits.ChunkSize, cancellationToken), output, plan, rows, cancellationToken);
+            delivered = await TableDelivery.PreviewAsync(new RevisionStream(blobs, stored.BlobId, dataKey, revision.Id.Name, revision.SizeBytes,
+                stored.SegmentSize), output, plan, rows, cancellationToken);
         }
         finally
         {

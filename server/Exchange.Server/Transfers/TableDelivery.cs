@@ -6,24 +6,26 @@ using Exchange.Server.Tables;
 namespace Exchange.Server.Transfers;
 
 /// <summary>
-/// Encodes a table as a grant delivers it, while it streams: the decrypted revision flows through
-/// a small pipe into a reader on a thread of its own, the view drops, filters and masks each row,
-/// and the writer's bytes flow through a second small pipe out as chunks. Memory stays bounded
-/// (two pipes, one row, the writer's buffer); the hidden columns' values never leave this class.
+/// Encodes a table as a grant delivers it, while it streams: on a thread of its own (the table
+/// formats read and write synchronously) the stored revision is read through its decrypting
+/// stream, the view drops, filters and masks each row, and the writer's bytes flow through a small
+/// pipe out as chunks. Memory stays bounded (one segment, the pipe, one row or row group, the
+/// writer's buffer); the hidden columns' values never leave this class.
 /// </summary>
 internal static class TableDelivery
 {
     private const int PipeBytes = 1024 * 1024;
 
-    /// <summary>The encoded bytes from the start, in chunks of <paramref name="chunkSize"/> (the last shorter); a chunk is valid until the next is asked for.</summary>
-    public static async IAsyncEnumerable<ReadOnlyMemory<byte>> EncodeAsync(IAsyncEnumerable<ReadOnlyMemory<byte>> stored, TableOutput output,
-        ViewPlan plan, int chunkSize, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>
+    /// The encoded bytes from the start, in chunks of <paramref name="chunkSize"/> (the last shorter);
+    /// a chunk is valid until the next is asked for. <paramref name="stored"/> is disposed when done.
+    /// </summary>
+    public static async IAsyncEnumerable<ReadOnlyMemory<byte>> EncodeAsync(Stream stored, TableOutput output, ViewPlan plan, int chunkSize,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var input = NewPipe();
-        var encoded = NewPipe();
+        var encoded = new Pipe(new PipeOptions(pauseWriterThreshold: PipeBytes, resumeWriterThreshold: PipeBytes / 2, useSynchronizationContext: false));
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var feeding = FeedAsync(stored, input.Writer, stop.Token);
-        var encoding = Task.Factory.StartNew(() => Encode(input.Reader, encoded.Writer, output, plan), CancellationToken.None,
+        var encoding = Task.Factory.StartNew(() => Encode(stored, encoded.Writer, output, plan, stop.Token), CancellationToken.None,
             TaskCreationOptions.LongRunning, TaskScheduler.Default);
         var chunk = new byte[chunkSize];
         try
@@ -60,86 +62,55 @@ internal static class TableDelivery
         }
         finally
         {
-            // However this ends, the other two stages stop: the reader of the encoding goes, and the feeding is cancelled.
-            await encoded.Reader.CompleteAsync();
+            // However this ends, the encoder stops: it checks the token between rows, and its writes find no reader.
             await stop.CancelAsync();
-            await Task.WhenAll(feeding, encoding).ContinueWith(_ => { }, TaskScheduler.Default);
+            await encoded.Reader.CompleteAsync();
+            try
+            {
+                await encoding;
+            }
+            catch (OperationCanceledException)
+            {
+                // It stopped because this did.
+            }
         }
     }
 
     /// <summary>The first <paramref name="rows"/> rows <paramref name="plan"/> delivers, as text values (empty: null).</summary>
-    public static async Task<List<string[]>> PreviewAsync(IAsyncEnumerable<ReadOnlyMemory<byte>> stored, TableOutput output, ViewPlan plan,
-        int rows, CancellationToken cancellationToken)
-    {
-        var input = NewPipe();
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var feeding = FeedAsync(stored, input.Writer, stop.Token);
-        try
+    public static Task<List<string[]>> PreviewAsync(Stream stored, TableOutput output, ViewPlan plan, int rows, CancellationToken cancellationToken) =>
+        Task.Factory.StartNew(() =>
         {
-            return await Task.Factory.StartNew(() =>
+            using (stored)
             {
-                try
+                using var reader = TableFormatsIo.Reader(output.Source, stored, output.Columns);
+                var collected = new RowCollector(plan.Columns.Count);
+                while (collected.Rows.Count < rows && reader.Read())
                 {
-                    using var source = input.Reader.AsStream(leaveOpen: true);
-                    using var reader = TableIo.Reader(output.Source, source, output.Columns);
-                    var collected = new RowCollector(plan.Columns.Count);
-                    while (collected.Rows.Count < rows && reader.Read())
-                    {
-                        plan.Deliver(reader, collected);
-                    }
-
-                    return collected.Rows;
+                    cancellationToken.ThrowIfCancellationRequested();
+                    plan.Deliver(reader, collected);
                 }
-                finally
-                {
-                    input.Reader.Complete();
-                }
-            }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        }
-        finally
-        {
-            await stop.CancelAsync();
-            await feeding;
-        }
-    }
 
-    private static Pipe NewPipe() => new(new PipeOptions(pauseWriterThreshold: PipeBytes, resumeWriterThreshold: PipeBytes / 2,
-        useSynchronizationContext: false));
-
-    private static async Task FeedAsync(IAsyncEnumerable<ReadOnlyMemory<byte>> stored, PipeWriter input, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await foreach (var chunk in stored.WithCancellation(cancellationToken))
-            {
-                var flushed = await input.WriteAsync(chunk, cancellationToken);
-                if (flushed.IsCompleted)
-                {
-                    break;
-                }
+                return collected.Rows;
             }
+        }, cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
-            await input.CompleteAsync();
-        }
-        catch (Exception ex)
-        {
-            // The encoder reads this failure (a damaged segment is DATA_LOSS) where the bytes would have been.
-            await input.CompleteAsync(ex);
-        }
-    }
-
-    /// <summary>On a thread of its own: the table formats read and write synchronously.</summary>
-    private static void Encode(PipeReader input, PipeWriter encoded, TableOutput output, ViewPlan plan)
+    private static void Encode(Stream stored, PipeWriter encoded, TableOutput output, ViewPlan plan, CancellationToken cancellationToken)
     {
         try
         {
-            using (var source = input.AsStream(leaveOpen: true))
+            using (stored)
             using (var sink = encoded.AsStream(leaveOpen: true))
-            using (var reader = TableIo.Reader(output.Source, source, output.Columns))
-            using (var writer = TableIo.Writer(output.Format, sink, plan.Columns))
+            using (var reader = TableFormatsIo.Reader(output.Source, stored, output.Columns))
+            using (var writer = TableFormatsIo.Writer(output.Format, sink, plan.Columns))
             {
+                var rows = 0;
                 while (reader.Read())
                 {
+                    if ((++rows & 1023) == 0)
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                    }
+
                     plan.Deliver(reader, writer);
                 }
 
@@ -151,10 +122,10 @@ internal static class TableDelivery
         catch (Exception ex)
         {
             encoded.Complete(ex);
-        }
-        finally
-        {
-            input.Complete();
+            if (ex is OperationCanceledException)
+            {
+                throw;
+            }
         }
     }
 
