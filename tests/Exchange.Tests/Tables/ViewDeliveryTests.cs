@@ -214,6 +214,87 @@ public sealed class ViewDeliveryTests(ExchangeFactory gateway) : SharedGatewayTe
         Assert.Contains("dataset.auto_approval_terms.view.columns[0]: the table has no column 'salary'", error.Status.Detail);
     }
 
+    [Theory]
+    [InlineData(TableFormat.Parquet)]
+    [InlineData(TableFormat.ArrowIpc)]
+    public async Task A_view_delivered_as_parquet_or_arrow_holds_the_same_rows_as_the_csv(TableFormat format)
+    {
+        using var acme = Gateway.ClientFor(Participant.Acme);
+        using var initech = Gateway.ClientFor(Participant.Initech);
+        var grant = await acme.ApproveAsync(await initech.RequestAsync(await PeopleAsync(acme), terms: new Terms { View = Requested(), MaxTransfers = 3 }));
+
+        var csv = Rows(TableFormat.Csv, (await initech.DownloadAllAsync(grant.Name)).Bytes, out var csvColumns);
+        var (header, bytes, _) = await initech.DownloadAllAsync(grant.Name, format: format);
+        Assert.Equal(format, header.Format);
+        var typed = Rows(format, bytes, out var columns);
+        // Decimals come back at the column's scale ("70000.00" for "70000"): the same values.
+        static string[] Same(string[] row) => [.. row.Select((v, i) => i == 3 && v.Length > 0 ? decimal.Parse(v, System.Globalization.CultureInfo.InvariantCulture).ToString("0.00", System.Globalization.CultureInfo.InvariantCulture) : v)];
+        Assert.Equal(csv.Select(Same), typed.Select(Same));
+        Assert.Equal(["id", "city", "birth_date", "income", "email"], columns.Select(c => c.Name));
+        Assert.Equal([ColumnType.Int64, ColumnType.String, ColumnType.Date, ColumnType.Decimal, ColumnType.String], columns.Select(c => c.Type));
+        Assert.Equal(csvColumns.Select(c => c.Name), columns.Select(c => c.Name));
+        Assert.Equal(bytes, (await initech.DownloadAllAsync(grant.Name, format: format)).Bytes);
+    }
+
+    [Fact]
+    public async Task A_parquet_table_is_delivered_under_a_view_as_csv()
+    {
+        using var acme = Gateway.ClientFor(Participant.Acme);
+        using var initech = Gateway.ClientFor(Participant.Initech);
+        var people = Rows(TableFormat.Csv, Encoding.UTF8.GetBytes(People), out _);
+        Column[] columns =
+        [
+            new() { Name = "id", Type = ColumnType.Int64 }, new() { Name = "name", Type = ColumnType.String },
+            new() { Name = "city", Type = ColumnType.String }, new() { Name = "birth_date", Type = ColumnType.Date },
+            new() { Name = "income", Type = ColumnType.Decimal }, new() { Name = "email", Type = ColumnType.String },
+        ];
+        var parquet = new MemoryStream();
+        using (var writer = Server.Tables.TableFormatsIo.Writer(TableFormat.Parquet, parquet, columns))
+        {
+            foreach (var row in people)
+            {
+                for (var i = 0; i < row.Length; i++)
+                {
+                    writer.Set(i, row[i]);
+                }
+
+                writer.EndRow();
+            }
+
+            writer.Finish();
+        }
+
+        var dataset = await CatalogFixture.CreateAsync(acme);
+        await acme.UploadAsync(dataset.Name, new MemoryStream(parquet.ToArray()), new UploadOptions { MediaType = "application/vnd.apache.parquet" });
+        await acme.Catalog.PublishDatasetAsync(new PublishDatasetRequest { Name = dataset.Name });
+        var grant = await acme.ApproveAsync(await initech.RequestAsync(dataset, terms: new Terms { View = Requested() }));
+        var (header, bytes, _) = await initech.DownloadAllAsync(grant.Name, format: TableFormat.Csv);
+        Assert.Equal(TableFormat.Csv, header.Format);
+        Assert.Equal("""
+            id,city,birth_date,income,email
+            1,Bergen,1980-01-01,52000.50,ann@example.no
+            3,Bergen,1990-01-01,,cy@example.no
+            5,Bergen,,70000.00,"ed, jr@example.no"
+
+            """, Encoding.UTF8.GetString(bytes));
+    }
+
+    /// <summary>A delivered table's rows as text, read back with the gateway's own reader of its format.</summary>
+    private static List<string[]> Rows(TableFormat format, byte[] bytes, out IReadOnlyList<Column> columns)
+    {
+        var names = Encoding.UTF8.GetString(bytes).Split('\n')[0].Split(',');
+        using var reader = Server.Tables.TableFormatsIo.Reader(format, new MemoryStream(bytes),
+            format == TableFormat.Csv ? [.. names.Select(n => new Column { Name = n, Type = ColumnType.String })] : null);
+        columns = reader.Columns;
+        var rows = new List<string[]>();
+        while (reader.Read())
+        {
+            rows.Add([.. Enumerable.Range(0, reader.Columns.Count).Select(i => reader[i].ToString())]);
+        }
+
+        return rows;
+    }
+
     public static TheoryData<string, Func<View, View>, string> Widenings => new()
     {
         { "a column not requested", v => { v.Columns.Add("name"); return v; }, "'name' was not among" },
