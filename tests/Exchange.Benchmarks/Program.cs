@@ -10,6 +10,7 @@ namespace Exchange.Benchmarks;
 /// dotnet run -c Release --project tests/Exchange.Benchmarks -- --filter '*'   (BenchmarkDotNet: audit appends, proofs)
 /// dotnet run -c Release --project tests/Exchange.Benchmarks -- transfer        (gateway vs bare gRPC throughput, memory)
 /// dotnet run -c Release --project tests/Exchange.Benchmarks -- unary           (catalog calls vs a bare unary call; a catalog that grows)
+/// dotnet run -c Release --project tests/Exchange.Benchmarks -- table           (tabular upload vs opaque; a view's download vs bare Sep; memory)
 /// Every figure is measured against a bare baseline in the same run; read the ratios.
 /// </summary>
 internal static class Program
@@ -24,6 +25,11 @@ internal static class Program
         if (args.Length > 0 && args[0] == "unary")
         {
             return await Unary.UnaryBenchmark.RunAsync(args);
+        }
+
+        if (args.Length > 0 && args[0] == "table")
+        {
+            return await Tables.TableBenchmark.RunAsync(args);
         }
 
         if (args.Length > 2 && args[0] == "serve-bare")

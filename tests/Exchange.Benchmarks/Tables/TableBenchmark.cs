@@ -1,0 +1,248 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Exchange.V1;
+using Google.Protobuf;
+using Grpc.Core;
+using nietras.SeparatedValues;
+
+namespace Exchange.Benchmarks.Tables;
+
+/// <summary>
+/// A CSV of about --gib GiB (10 columns: numbers, dates, times, strings) through the gateway:
+/// uploaded as a table (profiled as it streams) against the same bytes uploaded as opaque data;
+/// and downloaded under a view that drops half the columns, keeps half the rows and masks two,
+/// against a bare baseline in this process that reads the plaintext file with the same CSV
+/// library (Sep), keeps the same rows and writes the same columns (to nowhere). Both rates count
+/// the source table's bytes per second. Then the gateway's resident memory through one such download.
+/// dotnet run -c Release --project tests/Exchange.Benchmarks -- table [--gib 1] [--rounds 3]
+/// </summary>
+internal static class TableBenchmark
+{
+    private const double GiB = 1024.0 * 1024 * 1024;
+    private const int Chunk = 256 * 1024;
+
+    private static readonly string[] Cities = ["Bergen", "Oslo", "Tromsø", "Stavanger", "Trondheim", "Bodø", "Ålesund", "Kristiansand"];
+    private static readonly string[] Kept = ["Bergen", "Oslo", "Tromsø", "Stavanger"];
+    private static readonly string[] Delivered = ["id", "city", "day", "amount", "email"];
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var gib = Harness.Option(args, "--gib", 1.0);
+        var rounds = (int)Harness.Option(args, "--rounds", 3);
+        var certs = Path.Combine(Harness.RepositoryRoot(), "certs-dev");
+        var work = Path.Combine(Path.GetTempPath(), "exchange-bench", $"table-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(work);
+        var csv = Path.Combine(work, "source.csv");
+        var size = Generate(csv, (long)(gib * GiB));
+        var data = Path.Combine(work, "gateway");
+        var port = Harness.FreePort();
+        using var gateway = Harness.StartGateway(port, data);
+        try
+        {
+            using var acme = Unary.PlainClient.Connect(port, certs, Harness.Token(certs, "acme", "provider"));
+            using var initech = Unary.PlainClient.Connect(port, certs, Harness.Token(certs, "initech", "consumer"));
+            var catalog = new CatalogService.CatalogServiceClient(acme.Channel);
+            await Harness.WaitUntilUpAsync(() => catalog.ListDatasetsAsync(new ListDatasetsRequest(), acme.Headers).ResponseAsync);
+            Console.WriteLine($"// a {size / GiB:0.00} GiB CSV of 10 columns, {rounds} rounds, TLS on loopback, {Environment.ProcessorCount} cores");
+            var dataset = (await catalog.CreateDatasetAsync(new CreateDatasetRequest
+            {
+                Dataset = new Dataset { Title = "table benchmark", Classification = Classification.Internal },
+            }, acme.Headers)).Dataset;
+
+            // Uploads: the same bytes as a table and as opaque data, alternating, after one untimed each.
+            await UploadAsync(acme, dataset.Name, csv, "text/csv");
+            await UploadAsync(acme, dataset.Name, csv, "application/octet-stream");
+            var opaque = new List<double>();
+            var tabular = new List<double>();
+            for (var round = 0; round < rounds; round++)
+            {
+                opaque.Add(await RateAsync(size, () => UploadAsync(acme, dataset.Name, csv, "application/octet-stream")));
+                tabular.Add(await RateAsync(size, () => UploadAsync(acme, dataset.Name, csv, "text/csv")));
+            }
+
+            Report("upload as a table (profiled) vs as opaque bytes", opaque, tabular, 0.7);
+
+            // The latest revision is the table; grant a view of half its columns and rows, two masked.
+            await catalog.PublishDatasetAsync(new PublishDatasetRequest { Name = dataset.Name }, acme.Headers);
+            var view = new View
+            {
+                RowFilter = new Predicate { Comparison = new Comparison { Column = "city", Operator = ComparisonOperator.In, Values = { Kept } } },
+                Masks =
+                {
+                    new Mask { Column = "day", Kind = MaskKind.Generalise, Unit = DateUnit.Month },
+                    new Mask { Column = "email", Kind = MaskKind.Hash },
+                },
+            };
+            view.Columns.Add(Delivered);
+            var request = (await new AccessService.AccessServiceClient(initech.Channel).RequestAccessAsync(
+                new RequestAccessRequest { Dataset = dataset.Name, Purpose = "benchmark", RequestedTerms = new Terms { View = view } }, initech.Headers)).AccessRequest;
+            var grant = (await new AccessService.AccessServiceClient(acme.Channel).ApproveAccessRequestAsync(
+                new ApproveAccessRequestRequest { Name = request.Name }, acme.Headers)).Grant;
+
+            var expected = Bare(csv);
+            var got = await DownloadAsync(initech, grant.Name);
+            Console.WriteLine($"// the view delivers {got / 1048576.0:0} MiB of the {size / 1048576.0:0} MiB table (bare writes {expected / 1048576.0:0} MiB, unmasked)");
+            var bare = new List<double>();
+            var viewed = new List<double>();
+            for (var round = 0; round < rounds; round++)
+            {
+                bare.Add(await RateAsync(size, () => Task.FromResult(Bare(csv))));
+                viewed.Add(await RateAsync(size, () => DownloadAsync(initech, grant.Name)));
+            }
+
+            Report("download under a view (table bytes per second) vs bare Sep projection and filter of the plaintext file", bare, viewed, 0.5);
+
+            gateway.Refresh();
+            var before = gateway.WorkingSet64;
+            var peak = before;
+            using var sampling = new CancellationTokenSource();
+            var sampler = Task.Run(async () =>
+            {
+                while (!sampling.IsCancellationRequested)
+                {
+                    gateway.Refresh();
+                    peak = Math.Max(peak, gateway.WorkingSet64);
+                    await Task.Delay(50);
+                }
+            });
+            await DownloadAsync(initech, grant.Name);
+            await sampling.CancelAsync();
+            await sampler;
+            Console.WriteLine($"memory: gateway resident {before / 1048576.0:0} MiB before, peak {peak / 1048576.0:0} MiB during a download under the view: " +
+                $"growth {(peak - before) / 1048576.0:0} MiB (goal <= 64 MiB) {((peak - before) <= 64L * 1048576 ? "MET" : "NOT MET")}");
+            return 0;
+        }
+        finally
+        {
+            Harness.Stop(gateway);
+            Harness.DeleteDirectory(work);
+        }
+    }
+
+    /// <summary>Writes rows until the file holds about <paramref name="target"/> bytes; returns its size.</summary>
+    private static long Generate(string path, long target)
+    {
+        using var writer = new StreamWriter(path, false, new UTF8Encoding(false), 1 << 20) { NewLine = "\n" };
+        writer.WriteLine("id,name,city,day,at,amount,score,flag,email,note");
+        var start = new DateTime(2020, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        long written = 0;
+        for (long id = 1; written < target; id++)
+        {
+            var line = string.Create(CultureInfo.InvariantCulture,
+                $"{id},name-{id % 100_000},{Cities[id % Cities.Length]},{start.AddDays(id % 2000):yyyy-MM-dd},{start.AddSeconds(id * 37):yyyy-MM-ddTHH:mm:ssZ}," +
+                $"{id % 100_000 / 100m:0.00},{Math.Sqrt(id):0.######},{(id % 3 == 0 ? "true" : "false")},user{id % 500_000}@example.org," +
+                $"{(id % 5 == 0 ? "" : "\"a note, with a comma\"")}");
+            writer.WriteLine(line);
+            written += Encoding.UTF8.GetByteCount(line) + 1;
+        }
+
+        writer.Flush();
+        return new FileInfo(path).Length;
+    }
+
+    /// <summary>The baseline: the same rows and columns, read and written with Sep, no network, no cryptography; returns the bytes it wrote.</summary>
+    private static long Bare(string csv)
+    {
+        using var reader = Sep.New(',').Reader(o => o with { Unescape = true }).FromFile(csv);
+        var counting = new CountingStream();
+        using (var writer = Sep.New(',').Writer(o => o with { Escape = true }).To(counting))
+        {
+            var columns = Delivered.Select(name => reader.Header.IndexOf(name)).ToArray();
+            var city = reader.Header.IndexOf("city");
+            foreach (var row in reader)
+            {
+                if (!IsKept(row[city].Span))
+                {
+                    continue;
+                }
+
+                using var output = writer.NewRow();
+                for (var i = 0; i < columns.Length; i++)
+                {
+                    output[Delivered[i]].Set(row[columns[i]].Span);
+                }
+            }
+        }
+
+        return counting.Length;
+    }
+
+    private static bool IsKept(ReadOnlySpan<char> city)
+    {
+        foreach (var kept in Kept)
+        {
+            if (city.SequenceEqual(kept))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static async Task UploadAsync(Unary.PlainClient client, string dataset, string path, string mediaType)
+    {
+        using var call = new TransferService.TransferServiceClient(client.Channel).Upload(client.Headers);
+        await call.RequestStream.WriteAsync(new UploadRequest { Header = new UploadHeader { Dataset = dataset, MediaType = mediaType } });
+        await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan | FileOptions.Asynchronous);
+        var buffer = new byte[Chunk];
+        int read;
+        while ((read = await file.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false)) > 0)
+        {
+            await call.RequestStream.WriteAsync(new UploadRequest { Chunk = UnsafeByteOperations.UnsafeWrap(buffer.AsMemory(0, read)) });
+        }
+
+        await call.RequestStream.CompleteAsync();
+        await call;
+    }
+
+    private static async Task<long> DownloadAsync(Unary.PlainClient client, string grant)
+    {
+        using var call = new TransferService.TransferServiceClient(client.Channel).Download(new DownloadRequest { Grant = grant, Purpose = "benchmark" }, client.Headers);
+        long received = 0;
+        var trailer = false;
+        await foreach (var message in call.ResponseStream.ReadAllAsync())
+        {
+            received += message.Chunk?.Data.Length ?? 0;
+            trailer |= message.PayloadCase == DownloadResponse.PayloadOneofCase.Trailer;
+        }
+
+        return trailer ? received : throw new InvalidOperationException("no trailer");
+    }
+
+    private static async Task<double> RateAsync(long size, Func<Task> work)
+    {
+        var watch = Stopwatch.StartNew();
+        await work();
+        return size / watch.Elapsed.TotalSeconds / 1e9;
+    }
+
+    private static void Report(string what, List<double> baseline, List<double> measured, double goal)
+    {
+        var b = Harness.Median(baseline);
+        var m = Harness.Median(measured);
+        Console.WriteLine($"{what}: baseline {b:0.000} GB/s (runs {string.Join(" ", baseline.Select(x => x.ToString("0.000", CultureInfo.InvariantCulture)))}), " +
+            $"measured {m:0.000} GB/s (runs {string.Join(" ", measured.Select(x => x.ToString("0.000", CultureInfo.InvariantCulture)))}); " +
+            $"ratio {m / b:0.00} (goal >= {goal:0.0}) {(m / b >= goal ? "MET" : "NOT MET")}");
+    }
+
+    /// <summary>A stream that only counts what is written to it.</summary>
+    private sealed class CountingStream : Stream
+    {
+        private long _length;
+
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => _length;
+        public override long Position { get => _length; set => throw new NotSupportedException(); }
+
+        public override void Write(byte[] buffer, int offset, int count) => _length += count;
+        public override void Write(ReadOnlySpan<byte> buffer) => _length += buffer.Length;
+        public override void Flush() { }
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+    }
+}
