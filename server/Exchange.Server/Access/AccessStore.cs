@@ -78,6 +78,12 @@ internal sealed class AccessStore(Database database, ICatalog catalog, IRevision
             // grant is active, asking again under the automatic terms gets no second one; once it is used
             // up, expired or revoked, the provider decides (a revocation must not be undone by asking again).
             // What the consumer left unset it asks for as the automatic terms allow; what applies is recorded, never a 0 it did not mean.
+            if (terms.View is { } asked)
+            {
+                // Before it is compared with the automatic view: a comparison assumes views that fit the table.
+                Tables.ViewValidation.ValidateFor(asked, revisions.LatestColumns(unit, datasetId), datasetName, "requested_terms.view");
+            }
+
             string? pendingReason = null;
             if (autoTerms is not null)
             {

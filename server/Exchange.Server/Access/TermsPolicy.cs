@@ -69,7 +69,7 @@ internal static class TermsPolicy
                 $"beyond the automatic {automatic.MaxTransfers}";
         }
 
-        if (Tables.ViewNarrowing.Widening(automatic.View, asked.View, "view") is { } wider)
+        if (Tables.ViewNarrowing.Widening(automatic.View, asked.View, "view", conditionsOnDeliveredOnly: true) is { } wider)
         {
             return $"it asks for more of the table than the automatic view delivers ({wider})";
         }

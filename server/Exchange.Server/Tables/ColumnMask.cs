@@ -100,28 +100,39 @@ internal sealed class ColumnMask
         return Write(new DateTime(utc.Year, year ? 1 : utc.Month, 1, 0, 0, 0, DateTimeKind.Utc).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
     }
 
+    /// <summary>The start of the value's bucket; null when it is no number of the type or its bucket's start does not fit the type.</summary>
     private ReadOnlySpan<char> Bucket(ReadOnlySpan<char> value)
     {
-        switch (_type)
+        try
         {
-            case ColumnType.Int64 when ColumnValues.TryInt64(value, out var whole):
-                var width = (long)_width;
-                var bucket = whole / width;
-                if (whole % width != 0 && whole < 0)
-                {
-                    bucket--;
-                }
+            switch (_type)
+            {
+                case ColumnType.Int64 when ColumnValues.TryInt64(value, out var whole):
+                    var width = (long)_width;
+                    var bucket = whole / width;
+                    if (whole % width != 0 && whole < 0)
+                    {
+                        bucket--;
+                    }
 
-                return Write((bucket * width).ToString(CultureInfo.InvariantCulture));
-            case ColumnType.Decimal when ColumnValues.TryDecimal(value, out var fixedPoint):
-                return Write((Math.Floor(fixedPoint / _width) * _width).ToString(CultureInfo.InvariantCulture));
-            case ColumnType.Double when ColumnValues.TryDouble(value, out var floating) && double.IsFinite(floating):
-                var step = (double)_width;
-                return Write((Math.Floor(floating / step) * step).ToString("R", CultureInfo.InvariantCulture));
-            default:
-                return default;
+                    return Write(checked(bucket * width).ToString(CultureInfo.InvariantCulture));
+                case ColumnType.Decimal when ColumnValues.TryDecimal(value, out var fixedPoint):
+                    return Write(Floor(fixedPoint).ToString(CultureInfo.InvariantCulture));
+                case ColumnType.Double when ColumnValues.TryDouble(value, out var floating) && double.IsFinite(floating):
+                    // In decimal where it fits, so 0.3 falls in [0.3, 0.4) of width 0.1 and not in the bucket below.
+                    var start = Math.Abs(floating) < 7.9e27 ? (double)Floor((decimal)floating) : Math.Floor(floating / (double)_width) * (double)_width;
+                    return Write((start + 0.0).ToString("R", CultureInfo.InvariantCulture));
+                default:
+                    return default;
+            }
+        }
+        catch (OverflowException)
+        {
+            return default;
         }
     }
+
+    private decimal Floor(decimal value) => Math.Floor(value / _width) * _width;
 
     private ReadOnlySpan<char> Write(string text)
     {

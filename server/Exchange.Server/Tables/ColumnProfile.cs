@@ -27,6 +27,7 @@ internal sealed class ColumnProfile(Column declared)
     private DateOnly _minDate = DateOnly.MaxValue, _maxDate = DateOnly.MinValue;
     private DateTimeOffset _minTime = DateTimeOffset.MaxValue, _maxTime = DateTimeOffset.MinValue;
     private string? _minText, _maxText;
+    private int _scale;
 
     public string Name => declared.Name;
 
@@ -71,6 +72,7 @@ internal sealed class ColumnProfile(Column declared)
             Type = type,
             Nullable = declared.Type == ColumnType.Unspecified ? _nulls > 0 : declared.Nullable,
             Describable = declared.Describable,
+            Scale = type == ColumnType.Decimal ? _scale : 0,
         };
         var valid = type == ColumnType.String ? _values : _parsed[(int)type];
         var quality = new ColumnQuality
@@ -118,6 +120,7 @@ internal sealed class ColumnProfile(Column declared)
             if (ColumnValues.TryDecimal(text, out var fixedPoint))
             {
                 types |= Count(ColumnType.Decimal);
+                _scale = Math.Max(_scale, fixedPoint.Scale);
                 (_minDecimal, _maxDecimal) = (Math.Min(_minDecimal, fixedPoint), Math.Max(_maxDecimal, fixedPoint));
             }
 

@@ -16,7 +16,9 @@ internal sealed class CsvProfiler : IAsyncDisposable
 {
     private const int PipeBytes = 1024 * 1024;
 
-    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+    // UTF-8 only: its byte-order mark is skipped (the encoding's preamble); any other mark is invalid
+    // UTF-8, never a switch to UTF-16, whose newlines the row guard, reading bytes, would not see.
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: true, throwOnInvalidBytes: true);
 
     private readonly Pipe _pipe = new(new PipeOptions(pauseWriterThreshold: PipeBytes, resumeWriterThreshold: PipeBytes / 2,
         useSynchronizationContext: false));
@@ -77,7 +79,7 @@ internal sealed class CsvProfiler : IAsyncDisposable
         var row = 0;
         try
         {
-            using var text = new StreamReader(_pipe.Reader.AsStream(), StrictUtf8, detectEncodingFromByteOrderMarks: true);
+            using var text = new StreamReader(_pipe.Reader.AsStream(), StrictUtf8, detectEncodingFromByteOrderMarks: false);
             using var reader = await Sep.New(',').Reader(options => options with
             {
                 HasHeader = true,

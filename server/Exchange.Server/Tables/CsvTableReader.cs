@@ -19,7 +19,7 @@ internal sealed class CsvTableReader : ITableReader
     {
         Columns = columns;
         _width = columns.Count;
-        _text = new StreamReader(csv, new UTF8Encoding(false, throwOnInvalidBytes: true), detectEncodingFromByteOrderMarks: true, bufferSize: 64 * 1024);
+        _text = new StreamReader(csv, new UTF8Encoding(encoderShouldEmitUTF8Identifier: true, throwOnInvalidBytes: true), detectEncodingFromByteOrderMarks: false, bufferSize: 64 * 1024);
         _reader = Sep.New(',').Reader(options => options with
         {
             HasHeader = true,

@@ -12,6 +12,9 @@ internal sealed class RowBatch
     /// <summary>Rows per row group or record batch: bounds a writer's memory, and fixed so the output is too.</summary>
     public const int Rows = 65_536;
 
+    /// <summary>Characters of text a batch holds at most (64 MiB): long strings end a batch early, still at the same row every time.</summary>
+    public const long MaxChars = 32L * 1024 * 1024;
+
     /// <summary>
     /// The most fractional digits a decimal column is written with: with a precision of 38, any
     /// .NET decimal's whole part then fits. Finer digits are rounded.
@@ -32,7 +35,9 @@ internal sealed class RowBatch
     /// <summary>The rows ended so far.</summary>
     public int Count { get; private set; }
 
-    public bool IsFull => Count == Rows;
+    public bool IsFull => Count == Rows || _chars >= MaxChars;
+
+    private long _chars;
 
     public void Set(int column, ReadOnlySpan<char> text)
     {
@@ -59,6 +64,7 @@ internal sealed class RowBatch
                 break;
             default:
                 Values<string?>(column)[row] = text.IsEmpty ? null : text.ToString();
+                _chars += text.Length;
                 break;
         }
     }
@@ -74,18 +80,20 @@ internal sealed class RowBatch
         }
 
         Count = 0;
+        _chars = 0;
     }
 
     /// <summary>The column's values (the first <see cref="Count"/> of them are the rows').</summary>
     public T[] Values<T>(int column) => (T[])_values[column];
 
     /// <summary>
-    /// The fractional digits to write a decimal column with: as many as its values here need, at
-    /// most <see cref="MaxDecimalScale"/>. Decided on a writer's first batch, so later ones are rounded to it.
+    /// The fractional digits to write a decimal column with: as many as the column's profile says
+    /// its values have (<see cref="Column.Scale"/>), or its values here need, at most
+    /// <see cref="MaxDecimalScale"/>. Decided on a writer's first batch, so later ones are rounded to it.
     /// </summary>
     public int DecimalScale(int column)
     {
-        var scale = 0;
+        var scale = _columns[column].Scale;
         foreach (var value in Values<decimal?>(column).AsSpan(0, Count))
         {
             scale = Math.Max(scale, value?.Scale ?? 0);

@@ -105,18 +105,34 @@ internal sealed class RowFilter
     private static Func<ITableReader, bool?> Typed<T>(int index, ComparisonOperator op, IList<string> values, Parse<T>? parse)
         where T : IComparable<T>
     {
-        // Strings compare as their text, ordinally; every other type as its parsed value.
-        var literals = values.Select(v => parse is null ? (T)(object)v : parse(v, out var parsed) ? parsed : throw new ArgumentException(v)).ToArray();
-        var literal = literals[0];
-        Func<int, bool> accepts = op switch
+        if (parse is null)
         {
-            ComparisonOperator.Equal or ComparisonOperator.In => c => c == 0,
-            ComparisonOperator.NotEqual => c => c != 0,
-            ComparisonOperator.Less => c => c < 0,
-            ComparisonOperator.LessOrEqual => c => c <= 0,
-            ComparisonOperator.Greater => c => c > 0,
-            _ => c => c >= 0,
+            return Text(index, op, values);
+        }
+
+        var literals = values.Select(v => parse(v, out var parsed) ? parsed : throw new ArgumentException($"'{v}' was validated as a value", nameof(values))).ToArray();
+        var literal = literals[0];
+        var set = op == ComparisonOperator.In ? literals.ToHashSet() : null;
+        var accepts = Accepts(op);
+        return row =>
+        {
+            // Null, not of the type, or NaN (which compares below everything): unknown.
+            var text = row[index];
+            if (text.IsEmpty || !parse(text, out var value) || value is double.NaN)
+            {
+                return null;
+            }
+
+            return set is not null ? set.Contains(value) : accepts(value.CompareTo(literal));
         };
+    }
+
+    /// <summary>Strings compare as their text, ordinally; `in` looks its values up without a string per row.</summary>
+    private static Func<ITableReader, bool?> Text(int index, ComparisonOperator op, IList<string> values)
+    {
+        var literal = values[0];
+        var set = op == ComparisonOperator.In ? values.ToHashSet(StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>() : default;
+        var accepts = Accepts(op);
         return row =>
         {
             var text = row[index];
@@ -125,44 +141,17 @@ internal sealed class RowFilter
                 return null;
             }
 
-            T value;
-            if (parse is null)
-            {
-                if (op == ComparisonOperator.In)
-                {
-                    foreach (var candidate in literals)
-                    {
-                        if (text.SequenceEqual(((string)(object)candidate).AsSpan()))
-                        {
-                            return true;
-                        }
-                    }
-
-                    return false;
-                }
-
-                return accepts(text.SequenceCompareTo(((string)(object)literal).AsSpan()));
-            }
-
-            if (!parse(text, out value))
-            {
-                return null;
-            }
-
-            if (op == ComparisonOperator.In)
-            {
-                foreach (var candidate in literals)
-                {
-                    if (value.CompareTo(candidate) == 0)
-                    {
-                        return true;
-                    }
-                }
-
-                return false;
-            }
-
-            return accepts(value.CompareTo(literal));
+            return op == ComparisonOperator.In ? set.Contains(text) : accepts(text.SequenceCompareTo(literal.AsSpan()));
         };
     }
+
+    private static Func<int, bool> Accepts(ComparisonOperator op) => op switch
+    {
+        ComparisonOperator.Equal or ComparisonOperator.In => c => c == 0,
+        ComparisonOperator.NotEqual => c => c != 0,
+        ComparisonOperator.Less => c => c < 0,
+        ComparisonOperator.LessOrEqual => c => c <= 0,
+        ComparisonOperator.Greater => c => c > 0,
+        _ => c => c >= 0,
+    };
 }

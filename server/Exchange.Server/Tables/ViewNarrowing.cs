@@ -13,8 +13,25 @@ internal static class ViewNarrowing
     /// Why <paramref name="narrower"/> delivers more than <paramref name="wider"/> (a message naming
     /// the field at <paramref name="field"/>), or null when it delivers no more. A null view is the whole table.
     /// </summary>
-    public static string? Widening(View? wider, View? narrower, string field)
+    /// <remarks>
+    /// With <c>conditionsOnDeliveredOnly</c>, for a narrower view that is the consumer's own (a
+    /// request held to automatic terms), conditions it adds may only name columns the wider view
+    /// delivers unmasked: which rows come back would otherwise tell a hidden or masked value
+    /// (<c>salary &gt; 100000</c>, <c>email = '…'</c>). A provider narrowing its own grant may filter on anything.
+    /// </remarks>
+    public static string? Widening(View? wider, View? narrower, string field, bool conditionsOnDeliveredOnly = false)
     {
+        if (conditionsOnDeliveredOnly && narrower?.RowFilter is { } added && wider is not null)
+        {
+            var masked = wider.Masks.Select(m => m.Column).ToHashSet(StringComparer.Ordinal);
+            var hidden = Added(wider.RowFilter, added).SelectMany(ColumnsOf)
+                .FirstOrDefault(c => masked.Contains(c) || (wider.Columns.Count > 0 && !wider.Columns.Contains(c)));
+            if (hidden is not null)
+            {
+                return $"{field}.row_filter may add conditions only on columns delivered unmasked; '{hidden}' is not";
+            }
+        }
+
         if (wider is null)
         {
             return null;
@@ -85,6 +102,32 @@ internal static class ViewNarrowing
         return operands.Contains(filter)
             || (filter.KindCase == Predicate.KindOneofCase.All && filter.All.Predicates.All(operands.Contains));
     }
+
+    /// <summary>The conditions <paramref name="narrower"/> holds beyond <paramref name="filter"/> (all of it when there is none).</summary>
+    private static IEnumerable<Predicate> Added(Predicate? filter, Predicate narrower)
+    {
+        if (filter is null)
+        {
+            return [narrower];
+        }
+
+        if (narrower.Equals(filter))
+        {
+            return [];
+        }
+
+        var kept = filter.KindCase == Predicate.KindOneofCase.All ? filter.All.Predicates : [filter];
+        return narrower.KindCase == Predicate.KindOneofCase.All ? narrower.All.Predicates.Where(p => !kept.Contains(p) && !p.Equals(filter)) : [narrower];
+    }
+
+    private static IEnumerable<string> ColumnsOf(Predicate predicate) => predicate.KindCase switch
+    {
+        Predicate.KindOneofCase.Comparison => [predicate.Comparison.Column],
+        Predicate.KindOneofCase.All => predicate.All.Predicates.SelectMany(ColumnsOf),
+        Predicate.KindOneofCase.Any => predicate.Any.Predicates.SelectMany(ColumnsOf),
+        Predicate.KindOneofCase.Not => ColumnsOf(predicate.Not),
+        _ => [],
+    };
 
     /// <summary>Whether <paramref name="mask"/> hides at least what <paramref name="than"/> does.</summary>
     private static bool AtLeast(Mask mask, Mask than) => mask.Kind == MaskKind.Redact || (mask.Kind == than.Kind && mask.Kind switch

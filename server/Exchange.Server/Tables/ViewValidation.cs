@@ -14,6 +14,9 @@ internal static class ViewValidation
     private const int MaxDepth = 16;
     private const int MaxValues = 1000;
 
+    // Literals across the whole filter: each row is compared with at most this many values.
+    private const int MaxLiterals = 4096;
+
     /// <summary>Throws INVALID_ARGUMENT naming the first part of <paramref name="view"/> (at <paramref name="field"/>) that does not fit <paramref name="columns"/>.</summary>
     public static void Validate(View view, IReadOnlyList<Column> columns, string field)
     {
@@ -33,6 +36,10 @@ internal static class ViewValidation
         {
             var count = 0;
             Predicate(filter, byName, $"{field}.row_filter", 1, ref count);
+            if (Literals(filter) > MaxLiterals)
+            {
+                throw Refusal.Invalid($"{field}.row_filter compares with more than {MaxLiterals} values in all.");
+            }
         }
 
         var masked = new HashSet<string>(StringComparer.Ordinal);
@@ -66,6 +73,15 @@ internal static class ViewValidation
 
     /// <summary>The mask's bucket width as a number, for a BUCKET mask already validated.</summary>
     public static decimal Width(Mask mask) => decimal.Parse(mask.Width, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture);
+
+    private static int Literals(Predicate predicate) => predicate.KindCase switch
+    {
+        V1.Predicate.KindOneofCase.Comparison => predicate.Comparison.Values.Count,
+        V1.Predicate.KindOneofCase.All => predicate.All.Predicates.Sum(Literals),
+        V1.Predicate.KindOneofCase.Any => predicate.Any.Predicates.Sum(Literals),
+        V1.Predicate.KindOneofCase.Not => Literals(predicate.Not),
+        _ => 0,
+    };
 
     private static Column Column(Dictionary<string, Column> columns, string name, string field) =>
         columns.GetValueOrDefault(name)
@@ -167,7 +183,7 @@ internal static class ViewValidation
         {
             var whole = type == ColumnType.Int64;
             if (!decimal.TryParse(mask.Width, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var width) || width <= 0
-                || (whole && width != decimal.Truncate(width)))
+                || (whole && (width != decimal.Truncate(width) || width > long.MaxValue)))
             {
                 throw Refusal.Invalid($"{field}.width '{mask.Width}' is not a positive {(whole ? "whole number" : "number")} for '{column.Name}'.");
             }

@@ -90,7 +90,9 @@ internal sealed class TransferService(TransferStore transfers, UploadPipeline up
         }
 
         var (stored, output, allowed) = Errors.Allowed(await transfers.PreviewAsync(caller, grant, revision, context.CancellationToken), telemetry);
-        return await downloads.PreviewAsync(stored, output, allowed, request.RowCount == 0 ? 10 : request.RowCount, context.CancellationToken);
+        var preview = await downloads.PreviewAsync(stored, output, allowed, request.RowCount == 0 ? 10 : request.RowCount, context.CancellationToken);
+        await transfers.RecordPreviewAsync(caller, allowed, stored.Revision.Id, output);
+        return preview;
     }
 
     public override async Task<V1.GetTransferResponse> GetTransfer(V1.GetTransferRequest request, ServerCallContext context)

@@ -145,7 +145,8 @@ internal sealed class TransferStore(Database database, IRevisions revisions, IGr
 
     /// <summary>
     /// Decides a preview of what <paramref name="grantId"/> delivers of <paramref name="revisionId"/>
-    /// (null: the latest): only the grant's provider may, and only of a table. Recorded either way.
+    /// (null: the latest): only the grant's provider may, and only of a table. A refusal is recorded
+    /// here; a preview once its rows are read (<see cref="RecordPreviewAsync"/>).
     /// </summary>
     public Task<Decision<(StoredRevision Revision, TableOutput Output, Grant Grant)>> PreviewAsync(Caller caller, GrantId grantId,
         RevisionId? revisionId, CancellationToken cancellationToken) =>
@@ -170,11 +171,18 @@ internal sealed class TransferStore(Database database, IRevisions revisions, IGr
             var table = stored.Revision.Table ?? throw Refusal.Precondition($"{stored.Revision.Id.Name} is not a table; there are no rows to preview.");
             var output = Output(stored.Revision, grant, V1.TableFormat.Unspecified)
                 ?? new TableOutput(table.Format, table.Format, null, V1.Schema.Parser.ParseFrom(table.Schema).Columns);
-            var details = With(output, new Dictionary<string, string> { ["revision"] = stored.Revision.Id.Name });
-            details.Remove("format");
-            unit.Record(entry with { Outcome = Outcome.Success, Details = details });
             return (stored, output, grant);
         }, cancellationToken);
+
+    /// <summary>Records a preview whose rows were read: which revision, and the view that shaped them.</summary>
+    public Task RecordPreviewAsync(Caller caller, Grant grant, RevisionId revision, TableOutput output) =>
+        database.WriteAsync(unit =>
+        {
+            var details = With(output, new Dictionary<string, string> { ["revision"] = revision.Name });
+            details.Remove("format");
+            return unit.Record(new AuditEntry(caller.Participant, AuditActions.TransferPreview, grant.Id.Name, Outcome.Success, Dataset: grant.Dataset.Name,
+                Subject: grant.Consumer, DatasetProvider: grant.Provider, Details: details));
+        }, CancellationToken.None);
 
     /// <summary>
     /// Ends the stream <paramref name="attempt"/> of a transfer as COMPLETED or FAILED and records it;

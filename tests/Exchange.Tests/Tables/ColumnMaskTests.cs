@@ -18,6 +18,10 @@ public sealed class ColumnMaskTests
     [InlineData(ColumnType.Decimal, "10000", "52000.50", "50000")]
     [InlineData(ColumnType.Double, "2.5", "-0.1", "-2.5")]
     [InlineData(ColumnType.Int64, "10", "n/a", "")]
+    [InlineData(ColumnType.Int64, "10", "-9223372036854775807", "")]
+    [InlineData(ColumnType.Double, "0.1", "0.3", "0.3")]
+    [InlineData(ColumnType.Double, "1", "-0.0", "0")]
+    [InlineData(ColumnType.Decimal, "0.5", "79228162514264337593543950335", "")]
     public void Bucket_takes_a_number_down_to_the_start_of_its_bucket(ColumnType type, string width, string value, string expected) =>
         Assert.Equal(expected, Apply(new Mask { Kind = MaskKind.Bucket, Width = width }, type, value));
 

@@ -82,6 +82,11 @@ public sealed class RowFilterTests
         Assert.True(Keeps(all, "Oslo", "3"));
         Assert.False(Keeps(all, "Oslo", "n/a"));
         Assert.True(Keeps(new Predicate { Not = all }, "Bergen", "n/a"));
+
+        // NaN compares with nothing: unknown, so neither below nor not below 100.
+        var below = Compare("d", ComparisonOperator.Less, "100");
+        Assert.False(Keeps(below, "", "", "", "NaN"));
+        Assert.False(Keeps(new Predicate { Not = below }, "", "", "", "NaN"));
     }
 
     /// <summary>One row held in memory.</summary>

@@ -62,6 +62,34 @@ public sealed class TableFormatRoundTripTests
         Assert.Equal(Columns.Length, columns.Count);
     }
 
+    [Theory]
+    [MemberData(nameof(Formats))]
+    public void A_decimal_column_is_written_at_the_scale_its_profile_found_not_only_its_first_batch_s(TableFormat format)
+    {
+        // A whole first row group, then 19.99: the column's profile (scale 2) keeps the cents.
+        Column[] prices = [new() { Name = "price", Type = ColumnType.Decimal, Scale = 2 }];
+        using var output = new MemoryStream();
+        using (var writer = TableFormatsIo.Writer(format, output, prices))
+        {
+            for (var i = 0; i <= RowBatch.Rows; i++)
+            {
+                writer.Set(0, i < RowBatch.Rows ? "20" : "19.99");
+                writer.EndRow();
+            }
+
+            writer.Finish();
+        }
+
+        using var reader = TableFormatsIo.Reader(format, new MemoryStream(output.ToArray()));
+        var last = "";
+        while (reader.Read())
+        {
+            last = reader[0].ToString();
+        }
+
+        Assert.Equal("19.99", last);
+    }
+
     [Fact]
     public void Arrow_reads_the_file_format_too()
     {

@@ -146,6 +146,8 @@ public sealed class TabularUploadTests(ExchangeFactory gateway) : SharedGatewayT
         { "a column named twice", () => Bytes("a,b,a\n1,2,3\n"), "header is not usable" },
         { "a column without a name", () => Bytes("a,,c\n1,2,3\n"), "Column 2 of the CSV's header has no name" },
         { "no header", () => Bytes(""), "starts with a header row" },
+        // A UTF-16 byte-order mark is not a switch of encoding, whose newlines the row limit would not see.
+        { "UTF-16", () => new MemoryStream([0xFF, 0xFE, .. Encoding.Unicode.GetBytes("a,b\n1,2\n")]), "not valid UTF-8" },
     };
 
     [Theory]

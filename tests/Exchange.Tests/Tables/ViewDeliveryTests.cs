@@ -208,6 +208,22 @@ public sealed class ViewDeliveryTests(ExchangeFactory gateway) : SharedGatewayTe
         Assert.Equal(AccessRequestState.Pending, pending.State);
         Assert.Contains("more of the table than the automatic view delivers", pending.DecisionReason);
 
+        // Filtering on a column the automatic view hides or masks would tell its values by which rows come back: the provider decides.
+        using var globex = Gateway.ClientFor("hoovers", "consumer");
+        var probing = Requested();
+        probing.RowFilter = new Predicate { All = new PredicateList { Predicates = { Requested().RowFilter, Compare("birth_date", ComparisonOperator.Less, "1985-01-01") } } };
+        var probe = await globex.RequestAsync(dataset, terms: new Terms { View = probing });
+        Assert.Equal(AccessRequestState.Pending, probe.State);
+        Assert.Contains("conditions only on columns delivered unmasked; 'birth_date' is not", probe.DecisionReason);
+        var hidden = Requested();
+        hidden.RowFilter = Compare("name", ComparisonOperator.Equal, "Ann");
+        using var other = Gateway.ClientFor("soylent", "consumer");
+        Assert.Equal(AccessRequestState.Pending, (await other.RequestAsync(dataset, terms: new Terms { View = hidden })).State);
+        var narrower = Requested();
+        narrower.RowFilter = new Predicate { All = new PredicateList { Predicates = { Requested().RowFilter, Compare("income", ComparisonOperator.Greater, "60000") } } };
+        using var third = Gateway.ClientFor("cyberdyne", "consumer");
+        Assert.Equal(AccessRequestState.Approved, (await third.RequestAsync(dataset, terms: new Terms { View = narrower })).State);
+
         dataset.AutoApprovalTerms = new Terms { Purposes = { "research" }, View = new View { Columns = { "salary" } } };
         var error = await Rpc.FailsWith(StatusCode.InvalidArgument, acme.Catalog.UpdateDatasetAsync(
             new UpdateDatasetRequest { Dataset = dataset, UpdateMask = new() { Paths = { "auto_approval_terms" } } }));
@@ -361,6 +377,9 @@ public sealed class ViewDeliveryTests(ExchangeFactory gateway) : SharedGatewayTe
         { "bucket without width", new View { Masks = { new Mask { Column = "income", Kind = MaskKind.Bucket } } }, "width '' is not a positive number" },
         { "bucket an id by a half", new View { Masks = { new Mask { Column = "id", Kind = MaskKind.Bucket, Width = "0.5" } } }, "not a positive whole number" },
         { "two masks", new View { Masks = { Year("birth_date"), new Mask { Column = "birth_date", Kind = MaskKind.Redact } } }, "two masks for 'birth_date'" },
+        { "too many values in all", new View { RowFilter = new Predicate { Any = new PredicateList { Predicates =
+            { Enumerable.Range(0, 5).Select(_ => Compare("id", ComparisonOperator.In, [.. Enumerable.Range(0, 1000).Select(i => i.ToString())])) } } } },
+            "compares with more than 4096 values in all" },
     };
 
     [Theory]
