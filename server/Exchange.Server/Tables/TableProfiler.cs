@@ -12,9 +12,15 @@ namespace Exchange.Server.Tables;
 internal static class TableProfiler
 {
     /// <summary>The profile of the table in <paramref name="input"/>; a file that does not read as <paramref name="format"/> is refused naming what is wrong.</summary>
-    public static TableProfile Profile(TableFormat format, Stream input, Schema declared, bool strict, int maxColumns,
-        CancellationToken cancellationToken)
+    /// <remarks>
+    /// A few compressed bytes can decode to a lot of text (a dictionary page of one long string, a
+    /// view of the same bytes): a row longer than <paramref name="maxRowChars"/> characters, or a
+    /// table of more than <paramref name="maxChars"/>, is refused as a CSV of that size would be.
+    /// </remarks>
+    public static TableProfile Profile(TableFormat format, Stream input, Schema declared, bool strict, int maxColumns, int maxRowChars,
+        long maxChars, CancellationToken cancellationToken)
     {
+        long decoded = 0;
         var name = TableFormatsIo.Name(format);
         long row = 0;
         try
@@ -27,9 +33,20 @@ internal static class TableProfiler
                 cancellationToken.ThrowIfCancellationRequested();
                 row++;
                 tally.BeginRow();
+                long width = 0;
                 for (var i = 0; i < columns.Length; i++)
                 {
-                    tally.Add(i, reader[i]);
+                    var value = reader[i];
+                    width += value.Length;
+                    tally.Add(i, value);
+                }
+
+                decoded += width;
+                if (width > maxRowChars || decoded > maxChars)
+                {
+                    throw Refusal.Invalid(width > maxRowChars
+                        ? $"Row {row} of the {name} table holds {width} characters, more than the {maxRowChars} a row may; nothing was stored."
+                        : $"The {name} table decodes to more than {maxChars} characters, more than the largest revision accepted; nothing was stored.");
                 }
 
                 if (!tally.EndRow() && strict)

@@ -131,7 +131,7 @@ internal sealed class UploadPipeline(Database database, IRevisions revisions, IC
         {
             using var stored = new RevisionStream(blobs, blobId, dataKey, revision, length, segmentSize);
             return TableProfiler.Profile(format, stored, declared.Schema ?? new V1.Schema(), declared.Strict, Limits.MaxTableColumns,
-                cancellationToken);
+                Limits.MaxTableRowBytes, Limits.MaxRevisionBytes, cancellationToken);
         }, cancellationToken);
 
     /// <summary>

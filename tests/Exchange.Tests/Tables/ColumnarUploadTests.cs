@@ -153,6 +153,12 @@ public sealed class ColumnarUploadTests(ExchangeFactory gateway) : SharedGateway
             () => ArrowStream(new Field("a", Int64Type.Default, nullable: true), new Int64Array.Builder().Append(1).Build()),
             "The declared column 'missing' is not in the Arrow IPC file's columns (a)"
         },
+        {
+            // A few compressed bytes that decode to a row longer than a CSV's may be.
+            "a 5 MiB row", "application/vnd.apache.arrow.stream",
+            () => ArrowStream(new Field("text", StringType.Default, nullable: true), new StringArray.Builder().Append(new string('x', 5 << 20)).Build()),
+            "Row 1 of the Arrow IPC table holds 5242880 characters, more than the 4194304 a row may"
+        },
     };
 
     [Theory]
