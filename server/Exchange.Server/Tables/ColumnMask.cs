@@ -14,8 +14,10 @@ internal sealed class ColumnMask
 {
     private readonly Mask _mask;
     private readonly ColumnType _type;
-    private readonly byte[] _key;
     private readonly decimal _width;
+
+    // One keyed HMAC for all of a delivery's values: keying it per value would cost more than hashing.
+    private readonly IncrementalHash? _hmac;
     private char[] _output = new char[64];
 
     /// <param name="mask">A mask validated against the column (ViewValidation).</param>
@@ -23,8 +25,9 @@ internal sealed class ColumnMask
     /// <param name="hashKey">The grant's own HMAC key, for a HASH mask.</param>
     public ColumnMask(Mask mask, ColumnType type, byte[] hashKey)
     {
-        (_mask, _type, _key) = (mask, type, hashKey);
+        (_mask, _type) = (mask, type);
         _width = mask.Kind == MaskKind.Bucket ? ViewValidation.Width(mask) : 0;
+        _hmac = mask.Kind == MaskKind.Hash ? IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, hashKey) : null;
     }
 
     /// <summary>The type the masked values have: a hash is text; every other mask keeps the column's type.</summary>
@@ -57,7 +60,8 @@ internal sealed class ColumnMask
             var bytes = rented is null ? stackalloc byte[length] : rented.AsSpan(0, length);
             Encoding.UTF8.GetBytes(value, bytes);
             Span<byte> mac = stackalloc byte[32];
-            HMACSHA256.HashData(_key, bytes, mac);
+            _hmac!.AppendData(bytes);
+            _hmac.GetHashAndReset(mac);
             Convert.TryToHexStringLower(mac, _output, out var written);
             return _output.AsSpan(0, written);
         }
@@ -88,7 +92,15 @@ internal sealed class ColumnMask
         var year = _mask.Unit == DateUnit.Year;
         if (_type == ColumnType.Date)
         {
-            return ColumnValues.TryDate(value, out var date) ? Write(new DateOnly(date.Year, year ? 1 : date.Month, 1).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)) : default;
+            if (!ColumnValues.TryDate(value, out _))
+            {
+                return default;
+            }
+
+            // A valid date is yyyy-MM-dd: its start of month or year is the same text up to there.
+            value[..(year ? 4 : 7)].CopyTo(_output);
+            (year ? "-01-01" : "-01").CopyTo(_output.AsSpan(year ? 4 : 7));
+            return _output.AsSpan(0, 10);
         }
 
         if (!ColumnValues.TryTimestamp(value, out var time))

@@ -29,6 +29,16 @@ internal sealed class ColumnProfile(Column declared)
     private string? _minText, _maxText;
     private int _scale;
 
+    // The types still worth trying (bit n: ColumnType n): a declared type alone; else every type until
+    // more than 1 - InferenceShare of the values so far have failed it. Such a type can never reach the
+    // share again (its count stops, the values go on), so dropping it changes no answer, only the work.
+    private int _candidates = declared.Type switch
+    {
+        ColumnType.Unspecified => Bits(ColumnType.Bool, ColumnType.Int64, ColumnType.Decimal, ColumnType.Double, ColumnType.Date, ColumnType.Timestamp),
+        ColumnType.String => 0,
+        _ => Bits(declared.Type),
+    };
+
     public string Name => declared.Name;
 
     public ColumnType DeclaredType => declared.Type;
@@ -102,29 +112,35 @@ internal sealed class ColumnProfile(Column declared)
     /// <summary>The types <paramref name="text"/> parses as (bit n: ColumnType n), keeping the ranges of each.</summary>
     private int Parse(ReadOnlySpan<char> text)
     {
+        if ((_values & 1023) == 0 && declared.Type == ColumnType.Unspecified)
+        {
+            Prune();
+        }
+
         var types = 0;
+        var candidates = _candidates;
         var first = text[0];
-        if (first is 't' or 'T' or 'f' or 'F' && ColumnValues.TryBool(text, out _))
+        if (Has(candidates, ColumnType.Bool) && first is 't' or 'T' or 'f' or 'F' && ColumnValues.TryBool(text, out _))
         {
             types |= Count(ColumnType.Bool);
         }
 
         if (char.IsAsciiDigit(first) || first is '-' or '+' or '.' or 'N' or 'I')
         {
-            if (ColumnValues.TryInt64(text, out var integer))
+            if (Has(candidates, ColumnType.Int64) && ColumnValues.TryInt64(text, out var integer))
             {
                 types |= Count(ColumnType.Int64);
                 (_minInt, _maxInt) = (Math.Min(_minInt, integer), Math.Max(_maxInt, integer));
             }
 
-            if (ColumnValues.TryDecimal(text, out var fixedPoint))
+            if (Has(candidates, ColumnType.Decimal) && ColumnValues.TryDecimal(text, out var fixedPoint))
             {
                 types |= Count(ColumnType.Decimal);
                 _scale = Math.Max(_scale, fixedPoint.Scale);
                 (_minDecimal, _maxDecimal) = (Math.Min(_minDecimal, fixedPoint), Math.Max(_maxDecimal, fixedPoint));
             }
 
-            if (ColumnValues.TryDouble(text, out var floating))
+            if (Has(candidates, ColumnType.Double) && ColumnValues.TryDouble(text, out var floating))
             {
                 types |= Count(ColumnType.Double);
                 if (!double.IsNaN(floating))
@@ -133,13 +149,13 @@ internal sealed class ColumnProfile(Column declared)
                 }
             }
 
-            if (ColumnValues.TryDate(text, out var date))
+            if (Has(candidates, ColumnType.Date) && ColumnValues.TryDate(text, out var date))
             {
                 types |= Count(ColumnType.Date);
                 (_minDate, _maxDate) = (date < _minDate ? date : _minDate, date > _maxDate ? date : _maxDate);
             }
 
-            if (ColumnValues.TryTimestamp(text, out var time))
+            if (Has(candidates, ColumnType.Timestamp) && ColumnValues.TryTimestamp(text, out var time))
             {
                 types |= Count(ColumnType.Timestamp);
                 (_minTime, _maxTime) = (time < _minTime ? time : _minTime, time > _maxTime ? time : _maxTime);
@@ -147,6 +163,21 @@ internal sealed class ColumnProfile(Column declared)
         }
 
         return types;
+    }
+
+    private static int Bits(params ColumnType[] types) => types.Aggregate(0, (bits, type) => bits | (1 << (int)type));
+
+    private static bool Has(int bits, ColumnType type) => (bits & (1 << (int)type)) != 0;
+
+    private void Prune()
+    {
+        foreach (var type in InferenceOrder)
+        {
+            if (Has(_candidates, type) && _values - _parsed[(int)type] > (1 - InferenceShare) * _values)
+            {
+                _candidates &= ~(1 << (int)type);
+            }
+        }
     }
 
     private int Count(ColumnType type)

@@ -9,35 +9,70 @@ namespace Exchange.Server.Tables;
 /// </summary>
 internal static class ColumnValues
 {
-    private static readonly string[] TimestampFormats =
-    [
-        "yyyy-MM-dd",
-        "yyyy-MM-dd'T'HH:mm:ss.FFFFFFFK",
-        "yyyy-MM-dd' 'HH:mm:ss.FFFFFFFK",
-        "yyyy-MM-dd'T'HH:mmK",
-        "yyyy-MM-dd' 'HH:mmK",
-    ];
+    private static readonly ulong[] Pow10 = [.. Enumerable.Range(0, 20).Select(n => (ulong)Math.Pow(10, n))];
 
-    /// <summary>A whole number; leading zeros make it a code, not a number ("007" stays text).</summary>
+    private static readonly System.Buffers.SearchValues<char> NumberChars = System.Buffers.SearchValues.Create("0123456789+-.eE");
+
+    /// <summary>A whole number ("-42"); leading zeros make it a code, not a number ("007" stays text).</summary>
     public static bool TryInt64(ReadOnlySpan<char> text, out long value)
     {
-        var digits = text.Length > 0 && text[0] == '-' ? text[1..] : text;
-        if (digits.Length > 1 && digits[0] == '0')
+        value = 0;
+        var negative = !text.IsEmpty && text[0] == '-';
+        var digits = negative ? text[1..] : text;
+        if (digits.IsEmpty || digits.Length > 19 || (digits[0] == '0' && digits.Length > 1) || !Digits(digits, out var magnitude))
         {
-            value = 0;
             return false;
         }
 
-        return long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out value);
+        if (magnitude > (negative ? 9_223_372_036_854_775_808UL : long.MaxValue))
+        {
+            return false;
+        }
+
+        value = negative ? unchecked((long)(0UL - magnitude)) : (long)magnitude;
+        return true;
     }
 
-    /// <summary>A fixed-point number: digits with at most one decimal point, no exponent.</summary>
-    public static bool TryDecimal(ReadOnlySpan<char> text, out decimal value) =>
-        decimal.TryParse(text, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out value);
+    /// <summary>A fixed-point number: digits with at most one decimal point, no exponent ("12.50", "-0.1").</summary>
+    public static bool TryDecimal(ReadOnlySpan<char> text, out decimal value)
+    {
+        value = 0;
+        var negative = !text.IsEmpty && text[0] == '-';
+        var number = negative ? text[1..] : text;
+        var point = number.IndexOf('.');
+        var whole = point < 0 ? number : number[..point];
+        var fraction = point < 0 ? default : number[(point + 1)..];
+        if (whole.Length + fraction.Length == 0 || (point >= 0 && fraction.IsEmpty && whole.IsEmpty))
+        {
+            return false;
+        }
 
-    public static bool TryDouble(ReadOnlySpan<char> text, out double value) =>
-        double.TryParse(text, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent,
-            CultureInfo.InvariantCulture, out value);
+        if (whole.Length + fraction.Length <= 19)
+        {
+            // The common case without the general number parser: at most 19 digits fit a ulong exactly.
+            if (!Digits(whole, out var high) || !Digits(fraction, out var low))
+            {
+                return false;
+            }
+
+            var scaled = (high * Pow10[fraction.Length]) + low;
+            value = new decimal((int)(uint)scaled, (int)(uint)(scaled >> 32), 0, negative, (byte)fraction.Length);
+            return true;
+        }
+
+        return decimal.TryParse(text, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out value)
+            && !text.StartsWith("+", StringComparison.Ordinal);
+    }
+
+    /// <summary>A floating-point number, with an exponent or not, or NaN or (-)Infinity.</summary>
+    public static bool TryDouble(ReadOnlySpan<char> text, out double value)
+    {
+        value = 0;
+        // Only the characters a number is written with reach the general parser.
+        return !text.IsEmpty && (text.IndexOfAnyExcept(NumberChars) < 0 || text is "NaN" or "Infinity" or "-Infinity")
+            && double.TryParse(text, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent,
+                CultureInfo.InvariantCulture, out value);
+    }
 
     public static bool TryBool(ReadOnlySpan<char> text, out bool value)
     {
@@ -51,30 +86,96 @@ internal static class ColumnValues
         return text.Equals("false", StringComparison.OrdinalIgnoreCase);
     }
 
+    /// <summary>An ISO 8601 calendar date, "2026-12-01".</summary>
     public static bool TryDate(ReadOnlySpan<char> text, out DateOnly value)
     {
-        if (text.Length != 10 || text[4] != '-')
+        value = default;
+        if (text.Length != 10 || !Date(text, out var year, out var month, out var day))
         {
-            value = default;
             return false;
         }
 
-        return DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out value);
+        value = new DateOnly(year, month, day);
+        return true;
     }
 
-    /// <summary>An ISO 8601 date and time (or a date alone: its midnight); without an offset, UTC.</summary>
+    /// <summary>
+    /// An ISO 8601 date and time: <c>yyyy-MM-dd</c>, then <c>T</c> or a space and <c>HH:mm</c>,
+    /// optionally <c>:ss</c> and up to 7 fractional digits, then <c>Z</c>, <c>±HH:mm</c> or nothing
+    /// (UTC); or a date alone (its midnight, UTC).
+    /// </summary>
     public static bool TryTimestamp(ReadOnlySpan<char> text, out DateTimeOffset value)
     {
-        if (text.Length < 10 || text[4] != '-')
+        value = default;
+        if (text.Length < 10 || !Date(text, out var year, out var month, out var day))
         {
-            value = default;
             return false;
         }
 
-        return DateTimeOffset.TryParseExact(text, TimestampFormats, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out value);
+        int hour = 0, minute = 0, second = 0;
+        long ticks = 0;
+        var offset = TimeSpan.Zero;
+        var rest = text[10..];
+        if (!rest.IsEmpty)
+        {
+            if (rest.Length < 6 || rest[0] is not ('T' or ' ') || !Two(rest[1..], out hour) || rest[3] != ':' || !Two(rest[4..], out minute)
+                || hour > 23 || minute > 59)
+            {
+                return false;
+            }
+
+            rest = rest[6..];
+            if (!rest.IsEmpty && rest[0] == ':')
+            {
+                if (rest.Length < 3 || !Two(rest[1..], out second) || second > 59)
+                {
+                    return false;
+                }
+
+                rest = rest[3..];
+                if (!rest.IsEmpty && rest[0] == '.')
+                {
+                    var digits = rest[1..].IndexOfAnyExceptInRange('0', '9');
+                    digits = digits < 0 ? rest.Length - 1 : digits;
+                    if (digits is < 1 or > 7 || !Digits(rest.Slice(1, digits), out var fraction))
+                    {
+                        return false;
+                    }
+
+                    ticks = (long)fraction * (long)Pow10[7 - digits];
+                    rest = rest[(1 + digits)..];
+                }
+            }
+
+            if (rest is "Z")
+            {
+                rest = default;
+            }
+            else if (rest.Length == 6 && rest[0] is '+' or '-' && Two(rest[1..], out var offsetHours) && rest[3] == ':' && Two(rest[4..], out var offsetMinutes)
+                && offsetHours <= 14 && offsetMinutes <= 59)
+            {
+                offset = new TimeSpan(offsetHours, offsetMinutes, 0) * (rest[0] == '-' ? -1 : 1);
+                rest = default;
+            }
+
+            if (!rest.IsEmpty)
+            {
+                return false;
+            }
+        }
+
+        try
+        {
+            value = new DateTimeOffset(year, month, day, hour, minute, second, offset).AddTicks(ticks);
+            return true;
+        }
+        catch (ArgumentOutOfRangeException)
+        {
+            // Out of range once the offset applies (year 1 at +01:00, year 9999 at -01:00).
+            return false;
+        }
     }
 
-    /// <summary>The text form of a value of each type: what a typed format's reader hands out, and each Try method reads back.</summary>
     public static string Text(long value) => value.ToString(CultureInfo.InvariantCulture);
 
     public static string Text(decimal value) => value.ToString(CultureInfo.InvariantCulture);
@@ -98,4 +199,43 @@ internal static class ColumnValues
         ColumnType.Timestamp => TryTimestamp(text, out _),
         _ => true,
     };
+
+    /// <summary>Decimal digits only (none is zero), as a number; at most 19 of them.</summary>
+    private static bool Digits(ReadOnlySpan<char> text, out ulong value)
+    {
+        value = 0;
+        foreach (var c in text)
+        {
+            var digit = (uint)(c - '0');
+            if (digit > 9)
+            {
+                return false;
+            }
+
+            value = (value * 10) + digit;
+        }
+
+        return true;
+    }
+
+    private static bool Two(ReadOnlySpan<char> text, out int value)
+    {
+        var (tens, ones) = ((uint)(text[0] - '0'), (uint)(text[1] - '0'));
+        value = (int)((tens * 10) + ones);
+        return tens <= 9 && ones <= 9;
+    }
+
+    /// <summary>The date at the start of <paramref name="text"/> (10 characters, yyyy-MM-dd), if it is a real one.</summary>
+    private static bool Date(ReadOnlySpan<char> text, out int year, out int month, out int day)
+    {
+        (month, day) = (0, 0);
+        year = 0;
+        if (text[4] != '-' || text[7] != '-' || !Digits(text[..4], out var y) || !Two(text[5..], out month) || !Two(text[8..], out day))
+        {
+            return false;
+        }
+
+        year = (int)y;
+        return year >= 1 && month is >= 1 and <= 12 && day >= 1 && day <= DateTime.DaysInMonth(year, month);
+    }
 }

@@ -15,11 +15,14 @@ internal sealed class CsvTableWriter : ITableWriter
     private static readonly SearchValues<char> NeedsQuotes = SearchValues.Create(",\"\r\n");
 
     private readonly Stream _output;
+
+    // Rows are gathered as text and encoded to UTF-8 a large block at a time.
+    private readonly char[] _text = new char[32 * 1024];
+    private int _filled;
     private readonly bool[] _set;
     private readonly char[][] _buffers;
     private readonly int[] _lengths;
-    private byte[] _bytes = new byte[64 * 1024];
-    private int _used;
+    private readonly byte[] _bytes = new byte[Encoding.UTF8.GetMaxByteCount(32 * 1024)];
 
     public CsvTableWriter(Stream output, IReadOnlyList<Column> columns)
     {
@@ -73,7 +76,7 @@ internal sealed class CsvTableWriter : ITableWriter
 
     public void Finish()
     {
-        Flush();
+        Flush(last: true);
         _output.Flush();
     }
 
@@ -105,22 +108,30 @@ internal sealed class CsvTableWriter : ITableWriter
 
     private void Append(ReadOnlySpan<char> text)
     {
-        var most = Encoding.UTF8.GetMaxByteCount(text.Length);
-        if (_bytes.Length - _used < most)
+        while (text.Length > _text.Length - _filled)
         {
+            var fits = _text.Length - _filled;
+            text[..fits].CopyTo(_text.AsSpan(_filled));
+            _filled += fits;
+            text = text[fits..];
             Flush();
-            if (_bytes.Length < most)
-            {
-                _bytes = new byte[most];
-            }
         }
 
-        _used += Encoding.UTF8.GetBytes(text, _bytes.AsSpan(_used));
+        text.CopyTo(_text.AsSpan(_filled));
+        _filled += text.Length;
     }
 
-    private void Flush()
+    private void Flush(bool last = false)
     {
-        _output.Write(_bytes, 0, _used);
-        _used = 0;
+        // A surrogate pair cut at the block's end is encoded with the next block.
+        var end = !last && _filled > 0 && char.IsHighSurrogate(_text[_filled - 1]) ? _filled - 1 : _filled;
+        var length = Encoding.UTF8.GetBytes(_text.AsSpan(0, end), _bytes);
+        _output.Write(_bytes, 0, length);
+        if (end < _filled)
+        {
+            _text[0] = _text[end];
+        }
+
+        _filled -= end;
     }
 }
