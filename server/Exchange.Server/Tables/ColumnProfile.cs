@@ -127,42 +127,75 @@ internal sealed class ColumnProfile(Column declared)
 
         if (char.IsAsciiDigit(first) || first is '-' or '+' or '.' or 'N' or 'I')
         {
+            // The written forms nest: an integer is also a fixed-point and a floating-point number, a
+            // fixed-point number a floating-point one, a date a timestamp. What the narrower form
+            // parsed is counted for the wider ones without parsing it again.
             if (Has(candidates, ColumnType.Int64) && ColumnValues.TryInt64(text, out var integer))
             {
                 types |= Count(ColumnType.Int64);
                 (_minInt, _maxInt) = (Math.Min(_minInt, integer), Math.Max(_maxInt, integer));
+                types |= Fixed(candidates, integer) | Floating(candidates, integer);
             }
-
-            if (Has(candidates, ColumnType.Decimal) && ColumnValues.TryDecimal(text, out var fixedPoint))
+            else if (Has(candidates, ColumnType.Decimal) && ColumnValues.TryDecimal(text, out var fixedPoint))
             {
-                types |= Count(ColumnType.Decimal);
-                _scale = Math.Max(_scale, fixedPoint.Scale);
-                (_minDecimal, _maxDecimal) = (Math.Min(_minDecimal, fixedPoint), Math.Max(_maxDecimal, fixedPoint));
+                types |= Fixed(candidates, fixedPoint) | Floating(candidates, (double)fixedPoint);
             }
-
-            if (Has(candidates, ColumnType.Double) && ColumnValues.TryDouble(text, out var floating))
+            else if (Has(candidates, ColumnType.Double) && ColumnValues.TryDouble(text, out var floating))
             {
-                types |= Count(ColumnType.Double);
-                if (!double.IsNaN(floating))
-                {
-                    (_minDouble, _maxDouble) = (Math.Min(_minDouble, floating), Math.Max(_maxDouble, floating));
-                }
+                types |= Floating(candidates, floating);
             }
 
             if (Has(candidates, ColumnType.Date) && ColumnValues.TryDate(text, out var date))
             {
                 types |= Count(ColumnType.Date);
                 (_minDate, _maxDate) = (date < _minDate ? date : _minDate, date > _maxDate ? date : _maxDate);
+                types |= Time(candidates, new DateTimeOffset(date.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero));
             }
-
-            if (Has(candidates, ColumnType.Timestamp) && ColumnValues.TryTimestamp(text, out var time))
+            else if (Has(candidates, ColumnType.Timestamp) && ColumnValues.TryTimestamp(text, out var time))
             {
-                types |= Count(ColumnType.Timestamp);
-                (_minTime, _maxTime) = (time < _minTime ? time : _minTime, time > _maxTime ? time : _maxTime);
+                types |= Time(candidates, time);
             }
         }
 
         return types;
+    }
+
+    private int Fixed(int candidates, decimal value)
+    {
+        if (!Has(candidates, ColumnType.Decimal))
+        {
+            return 0;
+        }
+
+        _scale = Math.Max(_scale, value.Scale);
+        (_minDecimal, _maxDecimal) = (Math.Min(_minDecimal, value), Math.Max(_maxDecimal, value));
+        return Count(ColumnType.Decimal);
+    }
+
+    private int Floating(int candidates, double value)
+    {
+        if (!Has(candidates, ColumnType.Double))
+        {
+            return 0;
+        }
+
+        if (!double.IsNaN(value))
+        {
+            (_minDouble, _maxDouble) = (Math.Min(_minDouble, value), Math.Max(_maxDouble, value));
+        }
+
+        return Count(ColumnType.Double);
+    }
+
+    private int Time(int candidates, DateTimeOffset value)
+    {
+        if (!Has(candidates, ColumnType.Timestamp))
+        {
+            return 0;
+        }
+
+        (_minTime, _maxTime) = (value < _minTime ? value : _minTime, value > _maxTime ? value : _maxTime);
+        return Count(ColumnType.Timestamp);
     }
 
     private static int Bits(params ColumnType[] types) => types.Aggregate(0, (bits, type) => bits | (1 << (int)type));
