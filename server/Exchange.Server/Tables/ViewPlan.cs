@@ -34,17 +34,25 @@ internal sealed class ViewPlan
     /// <summary>Writes the current row of <paramref name="row"/> to <paramref name="writer"/> when the view delivers it.</summary>
     public void Deliver(ITableReader row, ITableWriter writer)
     {
-        if (_filter is not null && !_filter.Includes(row))
+        if (!Includes(row))
         {
             return;
         }
 
         for (var i = 0; i < _sources.Length; i++)
         {
-            var value = row[_sources[i]];
-            writer.Set(i, _masks[i] is { } mask ? mask.Apply(value) : value);
+            Set(writer, i, row[_sources[i]]);
         }
 
         writer.EndRow();
     }
+
+    /// <summary>Whether the view delivers the current row of <paramref name="row"/>.</summary>
+    public bool Includes(ITableReader row) => _filter is null || _filter.Includes(row);
+
+    /// <summary>The table's column that delivered column <paramref name="column"/> comes from.</summary>
+    public int Source(int column) => _sources[column];
+
+    /// <summary>Sets delivered column <paramref name="column"/> to <paramref name="value"/> (the table's, unmasked) as the view delivers it.</summary>
+    public void Set(ITableWriter writer, int column, ReadOnlySpan<char> value) => writer.Set(column, _masks[column] is { } mask ? mask.Apply(value) : value);
 }

@@ -1,16 +1,18 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
 using Exchange.Server.Tables;
 
 namespace Exchange.Server.Transfers;
 
 /// <summary>
-/// Encodes a table as a grant delivers it, while it streams: on a thread of its own (the table
-/// formats read and write synchronously) the stored revision is read through its decrypting
-/// stream, the view drops, filters and masks each row, and the writer's bytes flow through a small
-/// pipe out as chunks. Memory stays bounded (one segment, the pipe, one row or row group, the
-/// writer's buffer); the hidden columns' values never leave this class.
+/// Encodes a table as a grant delivers it, while it streams: the stored revision is read through
+/// its decrypting stream and filtered on one thread, the kept rows masked and written on another,
+/// and the writer's bytes flow through a small pipe out as chunks. Memory stays bounded (one
+/// segment, a few blocks of rows, the pipe, the writer's buffer or row group); the hidden columns'
+/// values never leave this class.
 /// </summary>
 internal static class TableDelivery
 {
@@ -94,24 +96,73 @@ internal static class TableDelivery
             }
         }, cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
+    /// <summary>
+    /// On threads of their own (the table formats read and write synchronously): this one reads and
+    /// filters, handing blocks of rows to a second that masks and writes them, so a delivery uses
+    /// two cores. A failure of either stops both; the output is then never finished as if complete.
+    /// </summary>
     private static void Encode(Stream stored, PipeWriter encoded, TableOutput output, ViewPlan plan, CancellationToken cancellationToken)
     {
         try
         {
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            using var full = new BlockingCollection<RowBlock>(boundedCapacity: 2);
+            using var free = new BlockingCollection<RowBlock>();
+            for (var i = 0; i < 3; i++)
+            {
+                free.Add(new RowBlock(plan.Columns.Count));
+            }
+
             using (stored)
             using (var sink = encoded.AsStream(leaveOpen: true))
-            using (var reader = TableFormatsIo.Reader(output.Source, stored, output.Columns))
             using (var writer = TableFormatsIo.Writer(output.Format, sink, plan.Columns))
             {
-                var rows = 0;
-                while (reader.Read())
+                var writing = Task.Factory.StartNew(() => Write(full, free, plan, writer, stop), CancellationToken.None,
+                    TaskCreationOptions.LongRunning, TaskScheduler.Default);
+                Exception? failed = null;
+                try
                 {
-                    if ((++rows & 1023) == 0)
+                    using var reader = TableFormatsIo.Reader(output.Source, stored, output.Columns);
+                    var block = free.Take(stop.Token);
+                    while (reader.Read())
                     {
-                        cancellationToken.ThrowIfCancellationRequested();
+                        if (!plan.Includes(reader))
+                        {
+                            continue;
+                        }
+
+                        block.Add(reader, plan);
+                        if (block.IsFull)
+                        {
+                            full.Add(block, stop.Token);
+                            block = free.Take(stop.Token);
+                        }
                     }
 
-                    plan.Deliver(reader, writer);
+                    full.Add(block, stop.Token);
+                }
+                catch (Exception ex)
+                {
+                    failed = ex;
+                    stop.Cancel();
+                }
+                finally
+                {
+                    full.CompleteAdding();
+                }
+
+                try
+                {
+                    writing.GetAwaiter().GetResult();
+                }
+                catch (Exception) when (failed is not null and not OperationCanceledException)
+                {
+                    // The writer stopped because the reading failed: that failure is the one to tell.
+                }
+
+                if (failed is not null)
+                {
+                    ExceptionDispatchInfo.Throw(failed);
                 }
 
                 writer.Finish();
@@ -126,6 +177,35 @@ internal static class TableDelivery
             {
                 throw;
             }
+        }
+    }
+
+    private static void Write(BlockingCollection<RowBlock> full, BlockingCollection<RowBlock> free, ViewPlan plan, ITableWriter writer,
+        CancellationTokenSource stop)
+    {
+        try
+        {
+            foreach (var block in full.GetConsumingEnumerable(stop.Token))
+            {
+                for (var row = 0; row < block.Count; row++)
+                {
+                    for (var column = 0; column < plan.Columns.Count; column++)
+                    {
+                        plan.Set(writer, column, block[row, column]);
+                    }
+
+                    writer.EndRow();
+                }
+
+                block.Clear();
+                free.Add(block);
+            }
+        }
+        catch
+        {
+            // The reader must not wait for blocks nobody takes.
+            stop.Cancel();
+            throw;
         }
     }
 
