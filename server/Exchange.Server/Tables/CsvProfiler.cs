@@ -33,7 +33,8 @@ internal sealed class CsvProfiler : IAsyncDisposable
     {
         (_declared, _strict, _maxColumns) = (declared, strict, maxColumns);
         _guard = new CsvRowGuard(maxRowBytes);
-        _reading = Task.Run(ReadAsync);
+        // Its own thread, reading synchronously: an await per row would cost more than the row's counting.
+        _reading = Task.Factory.StartNew(Read, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
     /// <summary>Takes the next bytes; fails with the reader's refusal once it has given up.</summary>
@@ -74,22 +75,22 @@ internal sealed class CsvProfiler : IAsyncDisposable
         }
     }
 
-    private async Task<TableProfile> ReadAsync()
+    private TableProfile Read()
     {
         var row = 0;
         try
         {
-            using var text = new StreamReader(_pipe.Reader.AsStream(), StrictUtf8, detectEncodingFromByteOrderMarks: false);
-            using var reader = await Sep.New(',').Reader(options => options with
+            using var text = new StreamReader(_pipe.Reader.AsStream(leaveOpen: true), StrictUtf8, detectEncodingFromByteOrderMarks: false);
+            using var reader = Sep.New(',').Reader(options => options with
             {
                 HasHeader = true,
                 Unescape = true,
                 DisableColCountCheck = true,
                 CultureInfo = System.Globalization.CultureInfo.InvariantCulture,
-            }).FromAsync(text);
+            }).From(text);
             var columns = Columns(reader.Header);
             var rows = new Rows(columns);
-            await foreach (var current in reader)
+            foreach (var current in reader)
             {
                 row = current.RowIndex;
                 if (!rows.Add(current) && _strict)
@@ -111,7 +112,7 @@ internal sealed class CsvProfiler : IAsyncDisposable
         }
         finally
         {
-            await _pipe.Reader.CompleteAsync();
+            _pipe.Reader.Complete();
         }
     }
 
