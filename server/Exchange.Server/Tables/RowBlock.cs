@@ -17,15 +17,23 @@ internal sealed class RowBlock(int columns)
 
     public int Count { get; private set; }
 
+    /// <summary>Whether the values were masked as they were added (the writer then sets them as they are).</summary>
+    public bool Masked { get; set; }
+
     public bool IsFull => Count == MaxRows || _used >= ArenaChars / 2;
 
-    /// <summary>Keeps the current row's values of the table's columns the plan delivers.</summary>
-    public void Add(ITableReader row, ViewPlan plan)
+    /// <summary>Keeps the current row's values of the table's columns the plan delivers, masked with <paramref name="masks"/> when given.</summary>
+    public void Add(ITableReader row, ViewPlan plan, ColumnMask?[]? masks)
     {
         var at = Count * columns;
         for (var i = 0; i < columns; i++)
         {
             var value = row[plan.Source(i)];
+            if (masks?[i] is { } mask)
+            {
+                value = mask.Apply(value);
+            }
+
             if (_arena.Length - _used < value.Length)
             {
                 Array.Resize(ref _arena, Math.Max(_arena.Length * 2, _used + value.Length));

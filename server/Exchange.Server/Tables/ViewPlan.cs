@@ -10,6 +10,7 @@ internal sealed class ViewPlan
 {
     private readonly int[] _sources;
     private readonly ColumnMask?[] _masks;
+    private readonly Func<ColumnMask?[]> _newMasks;
     private readonly RowFilter? _filter;
 
     /// <param name="view">The grant's view; null delivers every row and column unchanged.</param>
@@ -19,9 +20,10 @@ internal sealed class ViewPlan
     {
         var names = columns.Select(c => c.Name).ToList();
         _sources = view is null || view.Columns.Count == 0 ? [.. Enumerable.Range(0, columns.Count)] : [.. view.Columns.Select(c => names.IndexOf(c))];
-        _masks = [.. _sources.Select(i => view?.Masks.FirstOrDefault(m => m.Column == names[i]) is { } mask
+        _newMasks = () => [.. _sources.Select(i => view?.Masks.FirstOrDefault(m => m.Column == names[i]) is { } mask
             ? new ColumnMask(mask, columns[i].Type, hashKey)
             : null)];
+        _masks = _newMasks();
         _filter = view?.RowFilter is { } filter ? new RowFilter(filter, columns) : null;
         Columns = [.. _sources.Select((source, i) => _masks[i] is { } m
             ? new Column { Name = columns[source].Name, Type = m.OutputType, Nullable = true }
@@ -55,4 +57,7 @@ internal sealed class ViewPlan
 
     /// <summary>Sets delivered column <paramref name="column"/> to <paramref name="value"/> (the table's, unmasked) as the view delivers it.</summary>
     public void Set(ITableWriter writer, int column, ReadOnlySpan<char> value) => writer.Set(column, _masks[column] is { } mask ? mask.Apply(value) : value);
+
+    /// <summary>A second set of the view's masks (by delivered column; null: unmasked), for another thread: a mask keeps state between values.</summary>
+    public ColumnMask?[] NewMasks() => _newMasks();
 }
