@@ -37,6 +37,11 @@ public sealed class ViewCliTests(ExchangeFactory gateway) : SharedGatewayTests(g
         Assert.Equal("id,birth_date,income\n1,1980-01-01,50000\n", await File.ReadAllTextAsync(file, Encoding.UTF8));
         Assert.Contains("view: sha256 ", output);
 
+        // And the log those decisions and that receipt are in verifies for an auditor.
+        (exit, output, error) = await Gateway.RunCliAsync(Participant.Auditor, "audit", "verify", "--trusted",
+            Path.Combine(Gateway.DataDirectory, $"trusted-{Guid.NewGuid():N}.json"));
+        Assert.True(exit == 0, error + output);
+
         // Widening is refused by the gateway, with its reason.
         (exit, output, error) = await Gateway.RunCliAsync(Participant.Initech, "--json", "access", "request", dataset.Name, "--purpose", "teaching",
             "--columns", "id,name");
