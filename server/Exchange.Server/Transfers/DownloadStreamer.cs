@@ -73,31 +73,6 @@ internal sealed partial class DownloadStreamer(TransferStore transfers, AuditSto
                     ? RevisionReader.ReadAsync(file!, dataKey, revision.Id.Name, revision.SizeBytes, stored.SegmentSize, offset, Limits.ChunkSize, stop.Token)
                     : TableDelivery.EncodeAsync(new RevisionStream(blobs, stored.BlobId, dataKey, revision.Id.Name, revision.SizeBytes, stored.SegmentSize),
                         output, new Tables.ViewPlan(output.View, output.Columns, maskKeys.For(grant.Id.Name)), Limits.ChunkSize, stop.Token);
-                // One write in flight while the next chunk is made (decrypted, or encoded): the connection
-                // gets the bytes back to back, and a chunk stays valid until the one after it is made.
-                Task? pending = null;
-                var pendingLength = 0;
-                async Task CompleteAsync(Task write, int length)
-                {
-                    try
-                    {
-                        if (!write.IsCompletedSuccessfully)
-                        {
-                            // A consumer that stops reading must not hold a revoked or expired stream open.
-                            await write.WaitAsync(stop.Token);
-                        }
-                    }
-                    finally
-                    {
-                        // Counted once its write has completed: a resume may start up to here and never past it, so no
-                        // receipt covers bytes whose write did not finish (a consumer that got more resumes a little earlier).
-                        if (write.IsCompletedSuccessfully)
-                        {
-                            stream.Advance(length);
-                        }
-                    }
-                }
-
                 await foreach (var produce in chunks)
                 {
                     var chunk = produce;
@@ -118,23 +93,29 @@ internal sealed partial class DownloadStreamer(TransferStore transfers, AuditSto
                     // Checked between writes rather than passed to WriteAsync: a cancelled write resets the
                     // HTTP/2 stream, and the consumer would see a broken connection instead of the reason.
                     stop.Token.ThrowIfCancellationRequested();
-                    var at = stream.Sent + pendingLength;
-                    if (pending is not null)
+                    var write = responseStream.WriteAsync(new V1.DownloadResponse
                     {
-                        await CompleteAsync(pending, pendingLength);
+                        Chunk = new V1.DownloadChunk { Offset = stream.Sent, Data = UnsafeByteOperations.UnsafeWrap(chunk) },
+                    }, context.CancellationToken);
+                    try
+                    {
+                        if (!write.IsCompletedSuccessfully)
+                        {
+                            // A consumer that stops reading must not hold a revoked or expired stream open.
+                            await write.WaitAsync(stop.Token);
+                        }
+                    }
+                    finally
+                    {
+                        // Counted once its write has completed: a resume may start up to here and never past it, so no
+                        // receipt covers bytes whose write did not finish (a consumer that got more resumes a little earlier).
+                        if (write.IsCompletedSuccessfully)
+                        {
+                            stream.Advance(chunk.Length);
+                        }
                     }
 
-                    pending = responseStream.WriteAsync(new V1.DownloadResponse
-                    {
-                        Chunk = new V1.DownloadChunk { Offset = at, Data = UnsafeByteOperations.UnsafeWrap(chunk) },
-                    }, context.CancellationToken);
-                    pendingLength = chunk.Length;
                     telemetry.Transferred("download", chunk.Length);
-                }
-
-                if (pending is not null)
-                {
-                    await CompleteAsync(pending, pendingLength);
                 }
             }
             finally

@@ -6,9 +6,8 @@ namespace Exchange.Server.Transfers;
 
 /// <summary>
 /// Decrypts a revision from an offset, one segment at a time and in place, handing out slices of
-/// two buffers in turn: a slice is valid until the one after the next is requested, so a caller
-/// may write one while the next is decrypted. A download so holds two segments of memory,
-/// whatever the revision's size. A segment that does not authenticate, or a
+/// one buffer: a slice is valid until the next one is requested. A download so holds one
+/// segment of memory, whatever the revision's size. A segment that does not authenticate, or a
 /// file that ends early, is DATA_LOSS; wrong bytes are never handed out.
 /// </summary>
 internal static class RevisionReader
@@ -33,12 +32,11 @@ internal static class RevisionReader
 
         using var aes = new AesGcm(dataKey, RevisionCipher.TagSize);
         var segments = RevisionCipher.SegmentCount(size, segmentSize);
-        byte[][] buffers = [new byte[segmentSize + RevisionCipher.TagSize], new byte[segmentSize + RevisionCipher.TagSize]];
+        var buffer = new byte[segmentSize + RevisionCipher.TagSize];
         var nonce = new byte[RevisionCipher.NonceSize];
         var first = offset / segmentSize;
         for (var index = first; index < segments; index++)
         {
-            var buffer = buffers[index & 1];
             var length = (int)Math.Min(segmentSize, size - (index * segmentSize));
             var sealedSegment = buffer.AsMemory(0, length + RevisionCipher.TagSize);
             await ReadExactlyAsync(file, sealedSegment, revision, cancellationToken);

@@ -20,7 +20,7 @@ internal static class TableDelivery
 
     /// <summary>
     /// The encoded bytes from the start, in chunks of <paramref name="chunkSize"/> (the last shorter);
-    /// a chunk is valid until the one after the next is asked for. <paramref name="stored"/> is disposed when done.
+    /// a chunk is valid until the next is asked for. <paramref name="stored"/> is disposed when done.
     /// </summary>
     public static async IAsyncEnumerable<ReadOnlyMemory<byte>> EncodeAsync(Stream stored, TableOutput output, ViewPlan plan, int chunkSize,
         [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -29,8 +29,7 @@ internal static class TableDelivery
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var encoding = Task.Factory.StartNew(() => Encode(stored, encoded.Writer, output, plan, stop.Token), CancellationToken.None,
             TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        byte[][] chunks = [new byte[chunkSize], new byte[chunkSize]];
-        var chunk = chunks[0];
+        var chunk = new byte[chunkSize];
         try
         {
             var filled = 0;
@@ -47,7 +46,6 @@ internal static class TableDelivery
                     if (filled == chunkSize)
                     {
                         yield return chunk;
-                        chunk = chunk == chunks[0] ? chunks[1] : chunks[0];
                         filled = 0;
                     }
                 }
