@@ -54,6 +54,27 @@ internal static class AccessFixture
         return (header ?? throw new InvalidOperationException("no header"), bytes.ToArray(), trailer ?? throw new InvalidOperationException("no trailer"));
     }
 
+    /// <summary>
+    /// Starts a download, reads until at least <paramref name="bytes"/> have arrived, then cancels it: an
+    /// interrupted transfer (FAILED once the gateway has noticed), and what reached the consumer.
+    /// </summary>
+    public static async Task<(string Transfer, byte[] Received)> InterruptAsync(this ExchangeClient consumer, string grant, long bytes)
+    {
+        using var cancel = new CancellationTokenSource();
+        using var call = consumer.Transfers.Download(new DownloadRequest { Grant = grant, Purpose = "research" }, cancellationToken: cancel.Token);
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+        var transfer = call.ResponseStream.Current.Header.Transfer;
+        var received = new MemoryStream();
+        while (received.Length < bytes && await call.ResponseStream.MoveNext(CancellationToken.None))
+        {
+            received.Write(call.ResponseStream.Current.Chunk.Data.Span);
+        }
+
+        Assert.True(received.Length >= bytes, $"the download ended after {received.Length} bytes, before {bytes}");
+        cancel.Cancel();
+        return (transfer, received.ToArray());
+    }
+
     /// <summary>What a client saw of a whole download under <paramref name="grant"/>, which its receipt must repeat.</summary>
     public static ExpectedTransfer Expected(string grant, DownloadHeader header, byte[] bytes) =>
         new(header.Transfer, grant, header.Revision, header.SizeBytes, SHA256.HashData(bytes));

@@ -135,22 +135,7 @@ public sealed class ViewDeliveryTests(ExchangeFactory gateway) : SharedGatewayTe
         Assert.All(hashes, group => Assert.Single(group.Distinct()));
         Assert.Equal(7, hashes.Count());
 
-        var received = new MemoryStream();
-        string transfer;
-        using (var cancel = new CancellationTokenSource())
-        {
-            using var call = initech.Transfers.Download(new DownloadRequest { Grant = grant.Name, Purpose = "research" }, cancellationToken: cancel.Token);
-            Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
-            transfer = call.ResponseStream.Current.Header.Transfer;
-            for (var i = 0; i < 3; i++)
-            {
-                Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
-                received.Write(call.ResponseStream.Current.Chunk.Data.Span);
-            }
-
-            cancel.Cancel();
-        }
-
+        var (transfer, received) = await initech.InterruptAsync(grant.Name, 3 * 4096);
         var interrupted = await initech.WaitForTransferAsync(transfer, TransferState.Failed);
         var from = (int)Math.Min(received.Length, interrupted.BytesSent);
         var error = await Rpc.FailsWith(StatusCode.InvalidArgument,
@@ -159,7 +144,7 @@ public sealed class ViewDeliveryTests(ExchangeFactory gateway) : SharedGatewayTe
 
         var (header, rest, trailer) = await initech.DownloadAllAsync(grant.Name, offset: from, transfer: transfer);
         Assert.Equal((transfer, TableFormat.Csv), (header.Transfer, header.Format));
-        Assert.Equal(whole, received.ToArray()[..from].Concat(rest).ToArray());
+        Assert.Equal(whole, received[..from].Concat(rest).ToArray());
         Assert.Equal(SHA256.HashData(rest), trailer.Sha256.ToByteArray());
         var receipt = trailer.Receipt.Event.Details.ToDictionary(d => d.Key, d => d.Value);
         Assert.Equal((Convert.ToHexStringLower(SHA256.HashData(whole)), whole.Length.ToString()), (receipt["sha256"], receipt["bytes_sent"]));

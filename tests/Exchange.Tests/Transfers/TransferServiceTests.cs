@@ -323,22 +323,7 @@ public sealed class TransferServiceTests : IDisposable
         var (_, _, grant) = await SharedAsync(content, new Terms { Purposes = { "research" }, MaxTransfers = 1 });
         using var initech = _factory.As(Participant.Initech);
 
-        var received = new MemoryStream();
-        string transfer;
-        using (var cancel = new CancellationTokenSource())
-        {
-            using var call = initech.Transfers.Download(new DownloadRequest { Grant = grant.Name, Purpose = "research" }, cancellationToken: cancel.Token);
-            Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
-            transfer = call.ResponseStream.Current.Header.Transfer;
-            for (var i = 0; i < 2; i++)
-            {
-                Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
-                received.Write(call.ResponseStream.Current.Chunk.Data.Span);
-            }
-
-            cancel.Cancel();
-        }
-
+        var (transfer, received) = await initech.InterruptAsync(grant.Name, 2 * 65536);
         var interrupted = await initech.WaitForTransferAsync(transfer, TransferState.Failed);
         Assert.Equal("cancelled by the consumer", interrupted.FailureReason);
 
@@ -346,7 +331,7 @@ public sealed class TransferServiceTests : IDisposable
         var from = (int)Math.Min(received.Length, interrupted.BytesSent);
         var (header, rest, trailer) = await initech.DownloadAllAsync(grant.Name, offset: from, transfer: transfer);
         Assert.Equal(transfer, header.Transfer);
-        Assert.Equal(content, received.ToArray()[..from].Concat(rest).ToArray());
+        Assert.Equal(content, received[..from].Concat(rest).ToArray());
         Assert.Equal(SHA256.HashData(rest), trailer.Sha256.ToByteArray());
         Assert.Equal(1, (await initech.Access.GetGrantAsync(new GetGrantRequest { Name = grant.Name })).Grant.TransfersUsed);
         Assert.Equal(TransferState.Completed, (await initech.Transfers.GetTransferAsync(new GetTransferRequest { Name = transfer })).Transfer.State);
@@ -362,20 +347,8 @@ public sealed class TransferServiceTests : IDisposable
         var (_, _, grant) = await SharedAsync(content, new Terms { Purposes = { "research", "teaching" }, MaxTransfers = 1 });
         using var initech = _factory.As(Participant.Initech);
 
-        long received = 0;
-        string transfer;
-        using (var cancel = new CancellationTokenSource())
-        {
-            using var call = initech.Transfers.Download(new DownloadRequest { Grant = grant.Name, Purpose = "research" }, cancellationToken: cancel.Token);
-            Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
-            transfer = call.ResponseStream.Current.Header.Transfer;
-            while (received < 38 * 1024 * 1024 && await call.ResponseStream.MoveNext(CancellationToken.None))
-            {
-                received += call.ResponseStream.Current.Chunk.Data.Length;
-            }
-
-            cancel.Cancel();
-        }
+        var (transfer, bytes) = await initech.InterruptAsync(grant.Name, 38 * 1024 * 1024);
+        long received = bytes.Length;
 
         var failed = await initech.WaitForTransferAsync(transfer, TransferState.Failed);
         Assert.InRange(failed.BytesSent, received - (4 * 65536), content.Length);
@@ -407,15 +380,7 @@ public sealed class TransferServiceTests : IDisposable
             }
         });
 
-        string transfer;
-        using (var cancel = new CancellationTokenSource())
-        {
-            using var call = initech.Transfers.Download(new DownloadRequest { Grant = grant.Name, Purpose = "research" }, cancellationToken: cancel.Token);
-            Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
-            transfer = call.ResponseStream.Current.Header.Transfer;
-            Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
-            cancel.Cancel();
-        }
+        var (transfer, _) = await initech.InterruptAsync(grant.Name, 1);
 
         var failed = await initech.WaitForTransferAsync(transfer, TransferState.Failed);
         Assert.True(failed.BytesSent < content.Length, $"{failed.BytesSent} of {content.Length} bytes counted as sent");
