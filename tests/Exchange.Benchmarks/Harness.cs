@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using Grpc.Core;
 
 namespace Exchange.Benchmarks;
 
@@ -55,6 +56,49 @@ internal static class Harness
             }
         }
     }
+
+    /// <summary>A whole download under <paramref name="grant"/> (purpose "benchmark") as a plain client reads it: the bytes received; no trailer is a failure.</summary>
+    public static async Task<long> DownloadAsync(Unary.PlainClient client, string grant)
+    {
+        using var call = new Exchange.V1.TransferService.TransferServiceClient(client.Channel)
+            .Download(new Exchange.V1.DownloadRequest { Grant = grant, Purpose = "benchmark" }, client.Headers);
+        long received = 0;
+        var trailer = false;
+        await foreach (var message in call.ResponseStream.ReadAllAsync())
+        {
+            received += message.Chunk?.Data.Length ?? 0;
+            trailer |= message.PayloadCase == Exchange.V1.DownloadResponse.PayloadOneofCase.Trailer;
+        }
+
+        return trailer ? received : throw new InvalidOperationException("no trailer");
+    }
+
+    /// <summary>The resident memory of <paramref name="process"/> before <paramref name="work"/>, and its peak (sampled every 50 ms) during it.</summary>
+    public static async Task<(long Before, long Peak)> ResidentAsync(Process process, Func<Task> work)
+    {
+        process.Refresh();
+        var before = process.WorkingSet64;
+        var peak = before;
+        using var sampling = new CancellationTokenSource();
+        var sampler = Task.Run(async () =>
+        {
+            while (!sampling.IsCancellationRequested)
+            {
+                process.Refresh();
+                peak = Math.Max(peak, process.WorkingSet64);
+                await Task.Delay(50);
+            }
+        });
+        await work();
+        await sampling.CancelAsync();
+        await sampler;
+        return (before, peak);
+    }
+
+    /// <summary>The memory line of a process benchmark: growth against the 64 MiB goal.</summary>
+    public static string MemoryLine(long before, long peak, string during) =>
+        $"memory: gateway resident {before / 1048576.0:0} MiB before, peak {peak / 1048576.0:0} MiB during {during}: " +
+        $"growth {(peak - before) / 1048576.0:0} MiB (goal <= 64 MiB) {((peak - before) <= 64L * 1048576 ? "MET" : "NOT MET")}";
 
     public static void Stop(Process process)
     {

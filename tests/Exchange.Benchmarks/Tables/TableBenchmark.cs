@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Text;
 using Exchange.V1;
 using Google.Protobuf;
-using Grpc.Core;
 using nietras.SeparatedValues;
 
 namespace Exchange.Benchmarks.Tables;
@@ -73,34 +72,27 @@ internal static class TableBenchmark
 
             // The latest revision is the table; grant a view of half its columns and rows, two masked.
             await catalog.PublishDatasetAsync(new PublishDatasetRequest { Name = dataset.Name }, acme.Headers);
-            var view = new View
+            var view = Viewed();
+            async Task<Grant> GrantAsync(Unary.PlainClient consumer, View asked)
             {
-                RowFilter = new Predicate { Comparison = new Comparison { Column = "city", Operator = ComparisonOperator.In, Values = { Kept } } },
-                Masks =
-                {
-                    new Mask { Column = "day", Kind = MaskKind.Generalise, Unit = DateUnit.Month },
-                    new Mask { Column = "email", Kind = MaskKind.Hash },
-                },
-            };
-            view.Columns.Add(Delivered);
-            var request = (await new AccessService.AccessServiceClient(initech.Channel).RequestAccessAsync(
-                new RequestAccessRequest { Dataset = dataset.Name, Purpose = "benchmark", RequestedTerms = new Terms { View = view } }, initech.Headers)).AccessRequest;
-            var grant = (await new AccessService.AccessServiceClient(acme.Channel).ApproveAccessRequestAsync(
-                new ApproveAccessRequestRequest { Name = request.Name }, acme.Headers)).Grant;
+                var request = (await new AccessService.AccessServiceClient(consumer.Channel).RequestAccessAsync(
+                    new RequestAccessRequest { Dataset = dataset.Name, Purpose = "benchmark", RequestedTerms = new Terms { View = asked } }, consumer.Headers)).AccessRequest;
+                return (await new AccessService.AccessServiceClient(acme.Channel).ApproveAccessRequestAsync(
+                    new ApproveAccessRequestRequest { Name = request.Name }, acme.Headers)).Grant;
+            }
+
+            var grant = await GrantAsync(initech, view);
 
             // The same view with two cheaper masks (month of a date, the first 4 characters of the email instead of its HMAC):
             // what the delivery costs apart from HMAC-SHA256, which costs about half a microsecond per value here.
             var light = view.Clone();
             light.Masks[1] = new Mask { Column = "email", Kind = MaskKind.Truncate, Length = 4 };
             using var umbrella = Unary.PlainClient.Connect(port, certs, Harness.Token(certs, "umbrella", "consumer"));
-            var lightRequest = (await new AccessService.AccessServiceClient(umbrella.Channel).RequestAccessAsync(
-                new RequestAccessRequest { Dataset = dataset.Name, Purpose = "benchmark", RequestedTerms = new Terms { View = light } }, umbrella.Headers)).AccessRequest;
-            var lightGrant = (await new AccessService.AccessServiceClient(acme.Channel).ApproveAccessRequestAsync(
-                new ApproveAccessRequestRequest { Name = lightRequest.Name }, acme.Headers)).Grant;
+            var lightGrant = await GrantAsync(umbrella, light);
 
             var expected = Bare(csv);
-            var got = await DownloadAsync(initech, grant.Name);
-            await DownloadAsync(umbrella, lightGrant.Name);
+            var got = await Harness.DownloadAsync(initech, grant.Name);
+            await Harness.DownloadAsync(umbrella, lightGrant.Name);
             Console.WriteLine($"// the view delivers {got / 1048576.0:0} MiB of the {size / 1048576.0:0} MiB table (bare writes {expected / 1048576.0:0} MiB, unmasked)");
             var bare = new List<double>();
             var viewed = new List<double>();
@@ -108,31 +100,15 @@ internal static class TableBenchmark
             for (var round = 0; round < rounds; round++)
             {
                 bare.Add(await RateAsync(size, () => Task.FromResult(Bare(csv))));
-                viewed.Add(await RateAsync(size, () => DownloadAsync(initech, grant.Name)));
-                lighter.Add(await RateAsync(size, () => DownloadAsync(umbrella, lightGrant.Name)));
+                viewed.Add(await RateAsync(size, () => Harness.DownloadAsync(initech, grant.Name)));
+                lighter.Add(await RateAsync(size, () => Harness.DownloadAsync(umbrella, lightGrant.Name)));
             }
 
             Report("download under a view, masks month and HMAC (table bytes per second) vs bare Sep projection and filter of the plaintext file", bare, viewed, 0.5);
             Report("download under a view, masks month and truncate", bare, lighter, 0.5);
 
-            gateway.Refresh();
-            var before = gateway.WorkingSet64;
-            var peak = before;
-            using var sampling = new CancellationTokenSource();
-            var sampler = Task.Run(async () =>
-            {
-                while (!sampling.IsCancellationRequested)
-                {
-                    gateway.Refresh();
-                    peak = Math.Max(peak, gateway.WorkingSet64);
-                    await Task.Delay(50);
-                }
-            });
-            await DownloadAsync(initech, grant.Name);
-            await sampling.CancelAsync();
-            await sampler;
-            Console.WriteLine($"memory: gateway resident {before / 1048576.0:0} MiB before, peak {peak / 1048576.0:0} MiB during a download under the view: " +
-                $"growth {(peak - before) / 1048576.0:0} MiB (goal <= 64 MiB) {((peak - before) <= 64L * 1048576 ? "MET" : "NOT MET")}");
+            var (before, peak) = await Harness.ResidentAsync(gateway, () => Harness.DownloadAsync(initech, grant.Name));
+            Console.WriteLine(Harness.MemoryLine(before, peak, "a download under the view"));
             return 0;
         }
         finally
@@ -169,16 +145,7 @@ internal static class TableBenchmark
                 continue;
             }
 
-            var view = new View
-            {
-                RowFilter = new Predicate { Comparison = new Comparison { Column = "city", Operator = ComparisonOperator.In, Values = { Kept } } },
-                Masks =
-                {
-                    new Mask { Column = "day", Kind = MaskKind.Generalise, Unit = DateUnit.Month },
-                    new Mask { Column = "email", Kind = MaskKind.Hash },
-                },
-            };
-            view.Columns.Add(Delivered);
+            var view = Viewed();
             var deliver = Stopwatch.StartNew();
             var plan = new Exchange.Server.Tables.ViewPlan(view, schema.Columns, new byte[32]);
             using (var source = File.OpenRead(csv))
@@ -198,6 +165,22 @@ internal static class TableBenchmark
                 $"local: bare Sep {size / bareSeconds / 1e9:0.000} GB/s; profile {size / profileSeconds / 1e9:0.000} GB/s; view {size / deliverSeconds / 1e9:0.000} GB/s; " +
                 $"columns ({string.Join(", ", schema.Columns.Select(c => c.Name + ":" + c.Type))})"));
         }
+    }
+
+    /// <summary>Half the columns, the rows of half the cities, the day to its month and the email hashed.</summary>
+    private static View Viewed()
+    {
+        var view = new View
+        {
+            RowFilter = new Predicate { Comparison = new Comparison { Column = "city", Operator = ComparisonOperator.In, Values = { Kept } } },
+            Masks =
+            {
+                new Mask { Column = "day", Kind = MaskKind.Generalise, Unit = DateUnit.Month },
+                new Mask { Column = "email", Kind = MaskKind.Hash },
+            },
+        };
+        view.Columns.Add(Delivered);
+        return view;
     }
 
     private static Schema Profile(string csv)
@@ -291,20 +274,6 @@ internal static class TableBenchmark
 
         await call.RequestStream.CompleteAsync();
         await call;
-    }
-
-    private static async Task<long> DownloadAsync(Unary.PlainClient client, string grant)
-    {
-        using var call = new TransferService.TransferServiceClient(client.Channel).Download(new DownloadRequest { Grant = grant, Purpose = "benchmark" }, client.Headers);
-        long received = 0;
-        var trailer = false;
-        await foreach (var message in call.ResponseStream.ReadAllAsync())
-        {
-            received += message.Chunk?.Data.Length ?? 0;
-            trailer |= message.PayloadCase == DownloadResponse.PayloadOneofCase.Trailer;
-        }
-
-        return trailer ? received : throw new InvalidOperationException("no trailer");
     }
 
     private static async Task<double> RateAsync(long size, Func<Task> work)

@@ -89,24 +89,9 @@ internal static class TransferBenchmark
             await UploadGatewayAsync(acme, dataset.Name, big, chunk);
             GC.Collect();
             await Task.Delay(500);
-            gateway.Refresh();
-            var before = gateway.WorkingSet64;
-            var peak = before;
-            using var sampling = new CancellationTokenSource();
-            var sampler = Task.Run(async () =>
-            {
-                while (!sampling.IsCancellationRequested)
-                {
-                    gateway.Refresh();
-                    peak = Math.Max(peak, gateway.WorkingSet64);
-                    await Task.Delay(50);
-                }
-            });
-            var seconds = await TimeAsync(big, () => DownloadGatewayAsync(initech, grant.Name, big));
-            await sampling.CancelAsync();
-            await sampler;
-            Console.WriteLine($"memory: gateway resident {before / 1048576.0:0} MiB before, peak {peak / 1048576.0:0} MiB during a {memoryGib} GiB download " +
-                $"({seconds:0.00} GB/s): growth {(peak - before) / 1048576.0:0} MiB (goal <= 64 MiB) {((peak - before) <= 64L * 1048576 ? "MET" : "NOT MET")}");
+            var seconds = 0.0;
+            var (before, peak) = await Harness.ResidentAsync(gateway, async () => seconds = await TimeAsync(big, () => DownloadGatewayAsync(initech, grant.Name, big)));
+            Console.WriteLine(Harness.MemoryLine(before, peak, $"a {memoryGib} GiB download ({seconds:0.00} GB/s)"));
             return 0;
         }
         finally
@@ -180,23 +165,8 @@ internal static class TransferBenchmark
         Check(received, size);
     }
 
-    private static async Task DownloadGatewayAsync(Unary.PlainClient client, string grant, long size)
-    {
-        using var call = new TransferService.TransferServiceClient(client.Channel).Download(new DownloadRequest { Grant = grant, Purpose = "benchmark" }, client.Headers);
-        long received = 0;
-        var trailer = false;
-        await foreach (var message in call.ResponseStream.ReadAllAsync())
-        {
-            received += message.Chunk?.Data.Length ?? 0;
-            trailer |= message.PayloadCase == DownloadResponse.PayloadOneofCase.Trailer;
-        }
-
-        Check(received, size);
-        if (!trailer)
-        {
-            throw new InvalidOperationException("no trailer");
-        }
-    }
+    private static async Task DownloadGatewayAsync(Unary.PlainClient client, string grant, long size) =>
+        Check(await Harness.DownloadAsync(client, grant), size);
 
     private static async Task UploadBareAsync(BareTransferService.BareTransferServiceClient client, long size, int chunk)
     {
