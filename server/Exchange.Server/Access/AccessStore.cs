@@ -78,7 +78,8 @@ internal sealed class AccessStore(Database database, ICatalog catalog, IRevision
             // grant is active, asking again under the automatic terms gets no second one; once it is used
             // up, expired or revoked, the provider decides (a revocation must not be undone by asking again).
             // What the consumer left unset it asks for as the automatic terms allow; what applies is recorded, never a 0 it did not mean.
-            if (terms.View is { } asked)
+            var asked = terms.View;
+            if (asked is not null)
             {
                 // Before it is compared with the automatic view: a comparison assumes views that fit the table.
                 Tables.ViewValidation.ValidateFor(asked, revisions.LatestColumns(unit, datasetId), datasetName, "requested_terms.view");
@@ -95,8 +96,9 @@ internal sealed class AccessStore(Database database, ICatalog catalog, IRevision
                 }
             }
 
-            if (terms.View is { } view)
+            if (terms.View is { } view && !ReferenceEquals(view, asked))
             {
+                // The automatic terms' view, now the request's: checked against the table as it is now.
                 Tables.ViewValidation.ValidateFor(view, revisions.LatestColumns(unit, datasetId), datasetName, "requested_terms.view");
             }
 

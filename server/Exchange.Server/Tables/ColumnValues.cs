@@ -13,6 +13,9 @@ internal static class ColumnValues
 
     private static readonly System.Buffers.SearchValues<char> NumberChars = System.Buffers.SearchValues.Create("0123456789+-.eE");
 
+    /// <summary>A type's name in messages, as the contract writes it without its prefix (INT64).</summary>
+    public static string TypeName(ColumnType type) => type.ToString().ToUpperInvariant();
+
     /// <summary>A whole number ("-42"); leading zeros make it a code, not a number ("007" stays text).</summary>
     public static bool TryInt64(ReadOnlySpan<char> text, out long value)
     {

@@ -179,7 +179,7 @@ internal sealed class CsvProfiler : IAsyncDisposable
             var column = columns[_tally.BrokenColumn];
             var problem = row[_tally.BrokenColumn].Span.IsEmpty
                 ? "is empty, and the column is declared not nullable"
-                : $"is not a value of its declared type {column.DeclaredType.ToString().ToUpperInvariant()}";
+                : $"is not a value of its declared type {ColumnValues.TypeName(column.DeclaredType)}";
             return $"{where}: its value in column '{column.Name}' {problem}; the upload is strict, so nothing was stored.";
         }
 

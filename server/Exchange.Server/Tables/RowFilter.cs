@@ -23,56 +23,40 @@ internal sealed class RowFilter
         switch (predicate.KindCase)
         {
             case Predicate.KindOneofCase.All:
-                {
-                    var operands = predicate.All.Predicates.Select(p => Compile(p, columns)).ToArray();
-                    return row =>
-                    {
-                        bool? result = true;
-                        foreach (var operand in operands)
-                        {
-                            var value = operand(row);
-                            if (value == false)
-                            {
-                                return false;
-                            }
-
-                            result = value is null ? null : result;
-                        }
-
-                        return result;
-                    };
-                }
-
+                return Combine(predicate.All.Predicates, decisive: false, columns);
             case Predicate.KindOneofCase.Any:
-                {
-                    var operands = predicate.Any.Predicates.Select(p => Compile(p, columns)).ToArray();
-                    return row =>
-                    {
-                        bool? result = false;
-                        foreach (var operand in operands)
-                        {
-                            var value = operand(row);
-                            if (value == true)
-                            {
-                                return true;
-                            }
-
-                            result = value is null ? null : result;
-                        }
-
-                        return result;
-                    };
-                }
-
+                return Combine(predicate.Any.Predicates, decisive: true, columns);
             case Predicate.KindOneofCase.Not:
-                {
-                    var operand = Compile(predicate.Not, columns);
-                    return row => !operand(row);
-                }
-
+                var operand = Compile(predicate.Not, columns);
+                return row => !operand(row);
             default:
                 return Comparison(predicate.Comparison, columns);
         }
+    }
+
+    /// <summary>
+    /// `all` (decided by a false operand) or `any` (by a true one): an operand of the deciding value
+    /// answers at once; otherwise one unknown operand leaves the answer unknown.
+    /// </summary>
+    private static Func<ITableReader, bool?> Combine(IEnumerable<Predicate> predicates, bool decisive, IReadOnlyList<Column> columns)
+    {
+        var operands = predicates.Select(p => Compile(p, columns)).ToArray();
+        return row =>
+        {
+            bool? result = !decisive;
+            foreach (var operand in operands)
+            {
+                var value = operand(row);
+                if (value == decisive)
+                {
+                    return decisive;
+                }
+
+                result = value is null ? null : result;
+            }
+
+            return result;
+        };
     }
 
     private static Func<ITableReader, bool?> Comparison(Comparison comparison, IReadOnlyList<Column> columns)

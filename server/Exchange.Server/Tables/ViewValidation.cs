@@ -141,14 +141,14 @@ internal static class ViewValidation
 
         if (op == ComparisonOperator.Prefix && column.Type != ColumnType.String)
         {
-            throw Refusal.Invalid($"{field}: prefix compares strings; '{column.Name}' is {TypeName(column.Type)}.");
+            throw Refusal.Invalid($"{field}: prefix compares strings; '{column.Name}' is {ColumnValues.TypeName(column.Type)}.");
         }
 
         for (var i = 0; i < values.Count; i++)
         {
             if (values[i].Length == 0 || !ColumnValues.Is(column.Type, values[i]))
             {
-                throw Refusal.Invalid($"{field}.values[{i}] '{values[i]}' is not a value of '{column.Name}', which is {TypeName(column.Type)}.");
+                throw Refusal.Invalid($"{field}.values[{i}] '{values[i]}' is not a value of '{column.Name}', which is {ColumnValues.TypeName(column.Type)}.");
             }
         }
     }
@@ -166,7 +166,7 @@ internal static class ViewValidation
         };
         if (!fits)
         {
-            throw Refusal.Invalid($"{field}: {MaskName(mask.Kind)} does not suit '{column.Name}', which is {TypeName(type)}.");
+            throw Refusal.Invalid($"{field}: {MaskName(mask.Kind)} does not suit '{column.Name}', which is {ColumnValues.TypeName(type)}.");
         }
 
         if (mask.Kind == MaskKind.Truncate && mask.Length < 1)
@@ -195,8 +195,6 @@ internal static class ViewValidation
             throw Refusal.Invalid($"{field}: {MaskName(mask.Kind)} takes no length, unit or width but its own.");
         }
     }
-
-    public static string TypeName(ColumnType type) => type.ToString().ToUpperInvariant();
 
     public static string MaskName(MaskKind kind) => kind.ToString().ToLowerInvariant();
 

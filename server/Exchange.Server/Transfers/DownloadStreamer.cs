@@ -54,7 +54,7 @@ internal sealed partial class DownloadStreamer(TransferStore transfers, AuditSto
                         Transfer = transfer.Id.Name,
                         Revision = revision.Id.Name,
                         Format = output.Format,
-                        ViewSha256 = output.View is { } view ? ByteString.CopyFrom(Convert.FromHexString(Tables.ViewDigest.Hex(view))) : ByteString.Empty,
+                        ViewSha256 = output.View is { } view ? ByteString.CopyFrom(Tables.ViewDigest.Of(view)) : ByteString.Empty,
                     },
             }, context.CancellationToken);
 
@@ -186,7 +186,7 @@ internal sealed partial class DownloadStreamer(TransferStore transfers, AuditSto
         var response = new V1.PreviewDeliveryResponse
         {
             Revision = revision.Id.Name,
-            ViewSha256 = output.View is { } view ? ByteString.CopyFrom(Convert.FromHexString(Tables.ViewDigest.Hex(view))) : ByteString.Empty,
+            ViewSha256 = output.View is { } view ? ByteString.CopyFrom(Tables.ViewDigest.Of(view)) : ByteString.Empty,
         };
         response.Columns.Add(plan.Columns);
         foreach (var row in delivered)

@@ -178,8 +178,12 @@ internal sealed class TransferStore(Database database, IRevisions revisions, IGr
     public Task RecordPreviewAsync(Caller caller, Grant grant, RevisionId revision, TableOutput output) =>
         database.WriteAsync(unit =>
         {
-            var details = With(output, new Dictionary<string, string> { ["revision"] = revision.Name });
-            details.Remove("format");
+            var details = new Dictionary<string, string> { ["revision"] = revision.Name };
+            if (output.View is { } view)
+            {
+                details["view_sha256"] = Tables.ViewDigest.Hex(view);
+            }
+
             return unit.Record(new AuditEntry(caller.Participant, AuditActions.TransferPreview, grant.Id.Name, Outcome.Success, Dataset: grant.Dataset.Name,
                 Subject: grant.Consumer, DatasetProvider: grant.Provider, Details: details));
         }, CancellationToken.None);
