@@ -148,18 +148,20 @@ internal static class TableBenchmark
             var view = Viewed();
             var deliver = Stopwatch.StartNew();
             var plan = new Exchange.Server.Tables.ViewPlan(view, schema.Columns, new byte[32]);
+            var masks = plan.NewMasks();
             using (var source = File.OpenRead(csv))
             using (var reader = Exchange.Server.Tables.TableFormatsIo.Reader(TableFormat.Csv, source, schema.Columns))
             using (var writer = Exchange.Server.Tables.TableFormatsIo.Writer(TableFormat.Csv, new CountingStream(), plan.Columns))
             {
                 while (reader.Read())
                 {
-                    plan.Deliver(reader, writer);
+                    plan.Deliver(reader, writer, masks);
                 }
 
                 writer.Finish();
             }
 
+            Exchange.Server.Tables.ColumnMask.DisposeAll(masks);
             var deliverSeconds = deliver.Elapsed.TotalSeconds;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"local: bare Sep {size / bareSeconds / 1e9:0.000} GB/s; profile {size / profileSeconds / 1e9:0.000} GB/s; view {size / deliverSeconds / 1e9:0.000} GB/s; " +
