@@ -1,4 +1,5 @@
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Exchange.V1;
 using nietras.SeparatedValues;
@@ -157,6 +158,9 @@ internal sealed class CsvProfiler : IAsyncDisposable
         private readonly int _width = columns.Length;
 
         /// <summary>Counts a row; false when it breaks the schema (its width, a declared type or nullability).</summary>
+        // Not inlined into the reading loop, which runs once and so is compiled on the fly (on-stack
+        // replacement), less well: called per row, this is compiled fully, with its profile's guidance.
+        [MethodImpl(MethodImplOptions.NoInlining)]
         public bool Add(SepReader.Row row)
         {
             _tally.BeginRow();
