@@ -90,16 +90,24 @@ internal sealed class AccessStore(Database database, ICatalog catalog, IRevision
             {
                 var applied = TermsPolicy.Complete(terms, autoTerms);
                 pendingReason = TermsPolicy.BeyondAutomatic(autoTerms, applied);
+                if (pendingReason is null && applied.View is { } view && !ReferenceEquals(view, asked))
+                {
+                    // The automatic terms' view, taken on: a newer revision may have left it behind. That is
+                    // the provider's to settle, not the consumer's fault: the request waits for the provider.
+                    try
+                    {
+                        Tables.ViewValidation.ValidateFor(view, revisions.LatestColumns(unit, datasetId), datasetName, "auto_approval_terms.view");
+                    }
+                    catch (Refusal stale) when (stale.Kind is RefusalKind.InvalidArgument or RefusalKind.FailedPrecondition)
+                    {
+                        pendingReason = $"the automatic terms' view does not fit the latest revision ({stale.Message})";
+                    }
+                }
+
                 if (pendingReason is null)
                 {
                     terms = applied;
                 }
-            }
-
-            if (terms.View is { } view && !ReferenceEquals(view, asked))
-            {
-                // The automatic terms' view, now the request's: checked against the table as it is now.
-                Tables.ViewValidation.ValidateFor(view, revisions.LatestColumns(unit, datasetId), datasetName, "requested_terms.view");
             }
 
             var automatic = autoTerms is not null && pendingReason is null;
