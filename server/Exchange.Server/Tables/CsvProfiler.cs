@@ -180,11 +180,7 @@ internal sealed class CsvProfiler : IAsyncDisposable
                 return $"{where} has {row.ColCount} fields, not the header's {_width}; the upload is strict, so nothing was stored.";
             }
 
-            var column = columns[_tally.BrokenColumn];
-            var problem = row[_tally.BrokenColumn].Span.IsEmpty
-                ? "is empty, and the column is declared not nullable"
-                : $"is not a value of its declared type {ColumnValues.TypeName(column.DeclaredType)}";
-            return $"{where}: its value in column '{column.Name}' {problem}; the upload is strict, so nothing was stored.";
+            return _tally.Broken(where, row[_tally.BrokenColumn].Span, "empty");
         }
 
         public TableProfile Finish() => _tally.Finish(TableFormat.Csv);
