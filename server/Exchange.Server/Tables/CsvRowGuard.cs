@@ -1,3 +1,6 @@
+using System.Numerics;
+using System.Runtime.Intrinsics;
+
 namespace Exchange.Server.Tables;
 
 /// <summary>
@@ -7,39 +10,46 @@ namespace Exchange.Server.Tables;
 /// </summary>
 internal struct CsvRowGuard(int maxRowBytes)
 {
+    private static readonly Vector256<byte> Quotes = Vector256.Create((byte)'"');
+    private static readonly Vector256<byte> Newlines = Vector256.Create((byte)'\n');
+
     private bool _quoted;
     private long _rowBytes;
     private long _row;
 
     public void Scan(ReadOnlySpan<byte> bytes)
     {
-        while (!bytes.IsEmpty)
+        // Bytes up to here are counted into the current row.
+        var counted = 0;
+        var at = 0;
+        if (Vector256.IsHardwareAccelerated)
         {
-            var next = bytes.IndexOfAny((byte)'"', (byte)'\n');
-            var run = next < 0 ? bytes.Length : next + 1;
-            _rowBytes += run;
-            if (_rowBytes > maxRowBytes)
+            // 32 bytes at a time, a bit per quote or newline: a search call per mark (three a row of
+            // a typical CSV) cost as much as the rest of a CSV's counting.
+            for (; at + Vector256<byte>.Count <= bytes.Length; at += Vector256<byte>.Count)
             {
-                throw Refusal.Invalid(
-                    $"Row {_row} of the CSV (the header is row 0) is longer than {maxRowBytes} bytes, the longest row accepted; nothing was stored.");
-            }
-
-            if (next >= 0)
-            {
-                if (bytes[next] == '"')
+                var block = Vector256.Create(bytes.Slice(at, Vector256<byte>.Count));
+                var marks = (Vector256.Equals(block, Quotes) | Vector256.Equals(block, Newlines)).ExtractMostSignificantBits();
+                while (marks != 0)
                 {
-                    // A doubled quote inside a quoted field toggles twice: the state stays right.
-                    _quoted = !_quoted;
-                }
-                else if (!_quoted)
-                {
-                    _row++;
-                    _rowBytes = 0;
+                    var mark = at + BitOperations.TrailingZeroCount(marks);
+                    marks &= marks - 1;
+                    Mark(bytes[mark], mark + 1 - counted);
+                    counted = mark + 1;
                 }
             }
-
-            bytes = bytes[run..];
         }
+
+        for (; at < bytes.Length; at++)
+        {
+            if (bytes[at] is (byte)'"' or (byte)'\n')
+            {
+                Mark(bytes[at], at + 1 - counted);
+                counted = at + 1;
+            }
+        }
+
+        Count(bytes.Length - counted);
     }
 
     public readonly void End()
@@ -47,6 +57,32 @@ internal struct CsvRowGuard(int maxRowBytes)
         if (_quoted)
         {
             throw Refusal.Invalid($"Row {_row} of the CSV (the header is row 0) opens a quoted field that is never closed; nothing was stored.");
+        }
+    }
+
+    /// <summary>Counts the bytes up to and including a quote or newline, then follows it.</summary>
+    private void Mark(byte mark, int bytes)
+    {
+        Count(bytes);
+        if (mark == '"')
+        {
+            // A doubled quote inside a quoted field toggles twice: the state stays right.
+            _quoted = !_quoted;
+        }
+        else if (!_quoted)
+        {
+            _row++;
+            _rowBytes = 0;
+        }
+    }
+
+    private void Count(int bytes)
+    {
+        _rowBytes += bytes;
+        if (_rowBytes > maxRowBytes)
+        {
+            throw Refusal.Invalid(
+                $"Row {_row} of the CSV (the header is row 0) is longer than {maxRowBytes} bytes, the longest row accepted; nothing was stored.");
         }
     }
 }
