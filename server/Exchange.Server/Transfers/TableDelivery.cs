@@ -25,7 +25,9 @@ internal static class TableDelivery
     public static async IAsyncEnumerable<ReadOnlyMemory<byte>> EncodeAsync(Stream stored, TableOutput output, ViewPlan plan, int chunkSize,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var encoded = new Pipe(new PipeOptions(pauseWriterThreshold: PipeBytes, resumeWriterThreshold: PipeBytes / 2, useSynchronizationContext: false));
+        // 64 KiB segments, not the default 4 KiB: fewer segments to chain and copy out of.
+        var encoded = new Pipe(new PipeOptions(pauseWriterThreshold: PipeBytes, resumeWriterThreshold: PipeBytes / 2, minimumSegmentSize: 64 * 1024,
+            useSynchronizationContext: false));
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var encoding = Task.Factory.StartNew(() => Encode(stored, encoded.Writer, output, plan, stop.Token), CancellationToken.None,
             TaskCreationOptions.LongRunning, TaskScheduler.Default);
