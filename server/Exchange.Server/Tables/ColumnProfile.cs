@@ -119,8 +119,14 @@ internal sealed class ColumnProfile(Column declared)
             Prune();
         }
 
-        var types = 0;
         var candidates = _candidates;
+        if (candidates == 0)
+        {
+            // Text, inferred or declared.
+            return 0;
+        }
+
+        var types = 0;
         var first = text[0];
         if (Has(candidates, ColumnType.Bool) && first is 't' or 'T' or 'f' or 'F' && ColumnValues.TryBool(text, out _))
         {
