@@ -102,6 +102,11 @@ internal sealed class AccessStore(Database database, ICatalog catalog, IRevision
                 Tables.ViewValidation.ValidateFor(view, revisions.LatestColumns(unit, datasetId), datasetName, "requested_terms.view");
             }
 
+            if (terms.Analysis is { } rule)
+            {
+                Compute.AnalysisPolicy.ValidateFor(rule, revisions.LatestColumns(unit, datasetId), datasetName, "requested_terms.analysis");
+            }
+
             var automatic = autoTerms is not null && pendingReason is null;
             if (automatic && unit.Command("""
                     SELECT id FROM grants WHERE dataset_id = @d AND consumer = @c AND automatic = 1 ORDER BY seq DESC LIMIT 1
@@ -166,6 +171,11 @@ internal sealed class AccessStore(Database database, ICatalog catalog, IRevision
             {
                 // Against the table as it is now: a newer revision may lack a column the request named.
                 Tables.ViewValidation.ValidateFor(view, revisions.LatestColumns(unit, request.Dataset), request.Dataset.Name, "terms.view");
+            }
+
+            if (granted.Analysis is { } rule)
+            {
+                Compute.AnalysisPolicy.ValidateFor(rule, revisions.LatestColumns(unit, request.Dataset), request.Dataset.Name, "terms.analysis");
             }
 
             if (terms is not null && TermsPolicy.Widening(request.RequestedTerms, granted) is { } widening)
@@ -386,6 +396,21 @@ internal sealed class AccessStore(Database database, ICatalog catalog, IRevision
         if (terms.View is { } view)
         {
             details["view_sha256"] = Tables.ViewDigest.Hex(view);
+        }
+
+        if (terms.Kind != V1.GrantKind.Unspecified)
+        {
+            details["kind"] = terms.Kind == V1.GrantKind.Compute ? "compute" : "download";
+        }
+
+        if (terms.Analysis is { } analysis)
+        {
+            // The rule's version, which every query under the grant names; a budget starts from the rule's.
+            details["rule_version"] = Compute.AnalysisRules.Version(analysis);
+            if (analysis.Privacy is { } privacy)
+            {
+                details["budget_epsilon_millis"] = privacy.BudgetEpsilonMillis.ToString(CultureInfo.InvariantCulture);
+            }
         }
 
         foreach (var (key, value) in extra)
