@@ -40,7 +40,7 @@ internal sealed class QuerySql
 
         text.Append(sql.IdentityCount(rule)).Append(" AS k, ");
         var min = sql.Bind(minimum);
-        text.Append("SUM(CASE WHEN ").Append(sql.IdentityCount(rule)).Append(" < ").Append(min).Append(" THEN 1 ELSE 0 END) OVER () AS s FROM data");
+        text.Append("CAST(SUM(CASE WHEN ").Append(sql.IdentityCount(rule)).Append(" < ").Append(min).Append(" THEN 1 ELSE 0 END) OVER () AS BIGINT) AS s FROM data");
         sql.AppendFilterAndGroups(text, query);
         text.Append(" QUALIFY k >= ").Append(min);
         text.Append(" ORDER BY ").Append(string.Join(", ", Ordering(query)));

@@ -1,0 +1,173 @@
+using System.Security.Cryptography;
+using Exchange.Tests.Access;
+using Exchange.Tests.Infrastructure;
+using Exchange.V1;
+using Google.Protobuf;
+using Grpc.Core;
+
+namespace Exchange.Tests.Compute;
+
+/// <summary>
+/// Aggregate queries under compute grants, end to end: answers with small groups suppressed and a
+/// receipt for the logged result, attacks that isolate one person or escape the subset, and who may
+/// query under which grant.
+/// </summary>
+public sealed class ComputeQueryTests(ExchangeFactory gateway) : SharedGatewayTests(gateway)
+{
+    private static Dictionary<string, string> Details(AuditEvent e) => e.Details.ToDictionary(d => d.Key, d => d.Value);
+
+    private async Task<List<AuditEvent>> QueryEventsAsync(string dataset)
+    {
+        using var auditor = Gateway.ClientFor(Participant.Auditor);
+        return [.. (await auditor.Audit.ListAuditEventsAsync(new ListAuditEventsRequest { Dataset = dataset, Action = "compute.query", PageSize = 1000 })).Events];
+    }
+
+    [Fact]
+    public async Task A_query_is_answered_with_small_groups_suppressed_and_a_receipt_for_its_logged_result()
+    {
+        using var acme = Gateway.ClientFor(Participant.Acme);
+        using var initech = Gateway.ClientFor(Participant.Initech);
+        var dataset = await ComputeFixture.PurchasesAsync(acme);
+        var grant = await ComputeFixture.ComputeGrantAsync(acme, initech, dataset, ComputeFixture.Rule());
+        Assert.Equal(GrantKind.Compute, grant.Terms.Kind);
+
+        var answer = await initech.QueryAsync(grant.Name, "select city, count(*), avg(amount) from data group by city");
+
+        Assert.Equal(["city", "COUNT(*)", "AVG(amount)"], answer.Result.Columns);
+        // Bergen: people 0-11, amounts 10n and 10n+1; Oslo: people 12-21. Tromsø's three people are under ten.
+        Assert.Equal(["Bergen|24|55.5", "Oslo|20|165.5"], ComputeFixture.Lines(answer));
+        Assert.Equal(1, answer.Result.SuppressedRows);
+        Assert.Equal("SELECT city, COUNT(*), AVG(amount) FROM data GROUP BY city", answer.Query);
+        Assert.Equal(dataset.LatestRevision, answer.Revision);
+        Assert.Equal(SHA256.HashData(answer.Result.ToByteArray()), answer.ResultSha256.ToByteArray());
+
+        var logged = answer.Receipt.Event;
+        Assert.Equal(("compute.query", AuditOutcome.Success, grant.Name), (logged.Action, logged.Outcome, logged.Resource));
+        var details = Details(logged);
+        Assert.Equal(Convert.ToHexStringLower(answer.ResultSha256.ToByteArray()), details["result_sha256"]);
+        Assert.Equal(answer.Query, details["query"]);
+        Assert.Equal(("1", "0", "2"), (details["suppressed_rows"], details["epsilon_millis"], details["rows"]));
+        Assert.Equal(64, details["rule_version"].Length);
+        Assert.Equal(logged.Index, (await QueryEventsAsync(dataset.Name)).Single().Index);
+        Assert.True(answer.Receipt.Checkpoint.Size > logged.Index);
+    }
+
+    [Fact]
+    public async Task A_query_that_isolates_one_person_returns_no_rows_above_the_threshold()
+    {
+        using var acme = Gateway.ClientFor(Participant.Acme);
+        using var initech = Gateway.ClientFor(Participant.Initech);
+        var dataset = await ComputeFixture.PurchasesAsync(acme);
+        var grant = await ComputeFixture.ComputeGrantAsync(acme, initech, dataset, ComputeFixture.Rule());
+
+        // A WHERE on a near-unique dimension: the one group is under the minimum.
+        var filtered = await initech.QueryAsync(grant.Name, "SELECT COUNT(*), SUM(amount) FROM data WHERE name = 'Name0'");
+        Assert.Empty(filtered.Result.Rows);
+        Assert.Equal(1, filtered.Result.SuppressedRows);
+
+        // Grouping on it: every group is.
+        var grouped = await initech.QueryAsync(grant.Name, "SELECT name, COUNT(*) FROM data GROUP BY name");
+        Assert.Empty(grouped.Result.Rows);
+        Assert.Equal(25, grouped.Result.SuppressedRows);
+
+        // Differencing without privacy: everyone but one, and everyone, both pass or are both checked; the
+        // difference of two passing groups is what thresholds cannot hide, so the rule's dimensions decide.
+        var ten = await initech.QueryAsync(grant.Name, "SELECT COUNT(*) FROM data WHERE city = 'Oslo' AND name != 'Name12'");
+        Assert.Empty(ten.Result.Rows);
+
+        // A quoted string stays a value, however it is quoted: bound as a parameter, it matches no city.
+        var quoted = await initech.QueryAsync(grant.Name, "SELECT COUNT(*) FROM data WHERE city = 'x''); DROP TABLE data; --'");
+        Assert.Equal((0, 1L), (quoted.Result.Rows.Count, quoted.Result.SuppressedRows));
+        Assert.Equal(["50"], ComputeFixture.Lines(await initech.QueryAsync(grant.Name, "SELECT COUNT(*) FROM data")));
+    }
+
+    [Theory]
+    [InlineData("SELECT COUNT(*) FROM read_csv('/etc/passwd')", "'read_csv'")]
+    [InlineData("SELECT COUNT(*) FROM data; COPY data TO '/tmp/x'", "';'")]
+    [InlineData("ATTACH '/tmp/x.db'", "'ATTACH'")]
+    [InlineData("SELECT person, COUNT(*) FROM data GROUP BY person", "'person' is not allowed")]
+    [InlineData("SELECT amount FROM data", "'amount' is not allowed")]
+    public async Task A_query_outside_the_rule_is_refused_before_it_runs_and_the_refusal_is_logged(string sql, string named)
+    {
+        using var acme = Gateway.ClientFor(Participant.Acme);
+        using var initech = Gateway.ClientFor(Participant.Initech);
+        var dataset = await ComputeFixture.PurchasesAsync(acme);
+        var grant = await ComputeFixture.ComputeGrantAsync(acme, initech, dataset, ComputeFixture.Rule());
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => initech.QueryAsync(grant.Name, sql));
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains(named, error.Status.Detail, StringComparison.Ordinal);
+
+        var refused = Assert.Single(await QueryEventsAsync(dataset.Name));
+        Assert.Equal(AuditOutcome.Denied, refused.Outcome);
+        Assert.Equal((sql, error.Status.Detail), (Details(refused)["sql"], Details(refused)["reason"]));
+    }
+
+    [Fact]
+    public async Task Only_the_grant_s_consumer_queries_and_only_under_a_grant_that_allows_queries()
+    {
+        using var acme = Gateway.ClientFor(Participant.Acme);
+        using var initech = Gateway.ClientFor(Participant.Initech);
+        using var umbrella = Gateway.ClientFor(Participant.Umbrella);
+        var dataset = await ComputeFixture.PurchasesAsync(acme);
+        var compute = await ComputeFixture.ComputeGrantAsync(acme, initech, dataset, ComputeFixture.Rule());
+        const string Sql = "SELECT COUNT(*) FROM data";
+
+        async Task<StatusCode> Status(Func<Task> call) => (await Assert.ThrowsAsync<RpcException>(call)).StatusCode;
+
+        // Another tenant does not learn the grant exists; its provider may see it but not query under it.
+        Assert.Equal(StatusCode.NotFound, await Status(() => umbrella.QueryAsync(compute.Name, Sql)));
+        Assert.Equal(StatusCode.PermissionDenied, await Status(() => acme.QueryAsync(compute.Name, Sql)));
+
+        // A compute grant does not download.
+        var download = await Assert.ThrowsAsync<RpcException>(() => initech.DownloadAllAsync(compute.Name));
+        Assert.Equal(StatusCode.PermissionDenied, download.StatusCode);
+        Assert.Contains("compute grant", download.Status.Detail, StringComparison.Ordinal);
+
+        // A download grant does not query unless its terms carry a rule.
+        var plain = await acme.ApproveAsync(await umbrella.RequestAsync(dataset));
+        var refused = await Assert.ThrowsAsync<RpcException>(() => umbrella.QueryAsync(plain.Name, Sql));
+        Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
+        Assert.Contains("without an analysis rule", refused.Status.Detail, StringComparison.Ordinal);
+
+        var both = await acme.ApproveAsync(await initech.RequestAsync(dataset, purpose: "teaching", terms: new Terms { Analysis = ComputeFixture.Rule() }));
+        Assert.Equal(["50"], ComputeFixture.Lines(await initech.QueryAsync(both.Name, Sql)));
+        Assert.NotEmpty((await initech.DownloadAllAsync(both.Name, purpose: "teaching")).Bytes);
+
+        // Revoked: refused, and logged as a denial.
+        await acme.Access.RevokeGrantAsync(new RevokeGrantRequest { Name = compute.Name, Reason = "contract ended" });
+        var revoked = await Assert.ThrowsAsync<RpcException>(() => initech.QueryAsync(compute.Name, Sql));
+        Assert.Equal(StatusCode.PermissionDenied, revoked.StatusCode);
+        Assert.Contains("revoked", revoked.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains(await QueryEventsAsync(dataset.Name), e => e.Resource == compute.Name && e.Outcome == AuditOutcome.Denied && e.Actor == "initech");
+    }
+
+    [Fact]
+    public async Task An_approval_narrows_the_rule_and_may_not_widen_it()
+    {
+        using var acme = Gateway.ClientFor(Participant.Acme);
+        using var initech = Gateway.ClientFor(Participant.Initech);
+        var dataset = await ComputeFixture.PurchasesAsync(acme);
+        var request = await initech.RequestAsync(dataset, terms: new Terms { Kind = GrantKind.Compute, Analysis = ComputeFixture.Rule() });
+
+        var wider = ComputeFixture.Rule();
+        wider.Dimensions.Add("person");
+        var error = await Assert.ThrowsAsync<RpcException>(() => acme.ApproveAsync(request, new Terms { Analysis = wider }));
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+
+        var download = await Assert.ThrowsAsync<RpcException>(() => acme.ApproveAsync(request, new Terms { Kind = GrantKind.Download }));
+        Assert.Contains("terms.kind", download.Status.Detail, StringComparison.Ordinal);
+
+        var narrower = ComputeFixture.Rule();
+        narrower.Dimensions.Remove("name");
+        narrower.MinIdentities = 11;
+        var grant = await acme.ApproveAsync(request, new Terms { Analysis = narrower });
+        Assert.Equal(narrower, grant.Terms.Analysis);
+        Assert.Equal(["Bergen|24"], ComputeFixture.Lines(await initech.QueryAsync(grant.Name, "SELECT city, COUNT(*) FROM data GROUP BY city")));
+        var name = await Assert.ThrowsAsync<RpcException>(() => initech.QueryAsync(grant.Name, "SELECT COUNT(*) FROM data WHERE name = 'Name1'"));
+        Assert.Equal(StatusCode.InvalidArgument, name.StatusCode);
+
+        var missing = await Assert.ThrowsAsync<RpcException>(() => initech.RequestAsync(dataset, terms: new Terms { Kind = GrantKind.Compute }));
+        Assert.Contains("analysis is required", missing.Status.Detail, StringComparison.Ordinal);
+    }
+}
