@@ -50,6 +50,14 @@ public sealed class ComputeQueryTests(ExchangeFactory gateway) : SharedGatewayTe
         Assert.Equal(64, details["rule_version"].Length);
         Assert.Equal(logged.Index, (await QueryEventsAsync(dataset.Name)).Single().Index);
         Assert.True(answer.Receipt.Checkpoint.Size > logged.Index);
+
+        // A revision may be named; one of another dataset is not found, as a missing one would be.
+        var named = await initech.Compute.RunQueryAsync(new RunQueryRequest { Grant = grant.Name, Sql = "SELECT COUNT(*) FROM data", Revision = dataset.LatestRevision });
+        Assert.Equal(["50"], ComputeFixture.Lines(named));
+        var other = await ComputeFixture.PurchasesAsync(acme);
+        var elsewhere = await Assert.ThrowsAsync<RpcException>(() =>
+            initech.Compute.RunQueryAsync(new RunQueryRequest { Grant = grant.Name, Sql = "SELECT COUNT(*) FROM data", Revision = other.LatestRevision }).ResponseAsync);
+        Assert.Equal(StatusCode.NotFound, elsewhere.StatusCode);
     }
 
     [Fact]
@@ -169,5 +177,32 @@ public sealed class ComputeQueryTests(ExchangeFactory gateway) : SharedGatewayTe
 
         var missing = await Assert.ThrowsAsync<RpcException>(() => initech.RequestAsync(dataset, terms: new Terms { Kind = GrantKind.Compute }));
         Assert.Contains("analysis is required", missing.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_query_under_an_expired_grant_is_refused_and_logged()
+    {
+        // The gateway's clock, which the test moves past the expiry instead of waiting for it.
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var factory = new ExchangeFactory { Clock = clock };
+        using var acme = factory.OnClock(Participant.Acme);
+        using var initech = factory.OnClock(Participant.Initech);
+        var dataset = await ComputeFixture.PurchasesAsync(acme);
+        var request = await initech.RequestAsync(dataset, terms: new Terms
+        {
+            Kind = GrantKind.Compute,
+            Analysis = ComputeFixture.Rule(),
+            ExpireTime = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(clock.GetUtcNow() + TimeSpan.FromMinutes(1)),
+        });
+        var grant = await acme.ApproveAsync(request);
+        Assert.Equal(["50"], ComputeFixture.Lines(await initech.QueryAsync(grant.Name, "SELECT COUNT(*) FROM data")));
+
+        clock.Advance(TimeSpan.FromMinutes(2));
+        var expired = await Assert.ThrowsAsync<RpcException>(() => initech.QueryAsync(grant.Name, "SELECT COUNT(*) FROM data"));
+        Assert.Equal(StatusCode.PermissionDenied, expired.StatusCode);
+        Assert.Contains("expired", expired.Status.Detail, StringComparison.Ordinal);
+        using var auditor = factory.OnClock(Participant.Auditor);
+        var events = (await auditor.Audit.ListAuditEventsAsync(new ListAuditEventsRequest { Dataset = dataset.Name, Action = "compute.query" })).Events;
+        Assert.Equal([AuditOutcome.Success, AuditOutcome.Denied], events.Select(e => e.Outcome));
     }
 }
