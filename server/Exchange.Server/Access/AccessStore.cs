@@ -85,26 +85,48 @@ internal sealed class AccessStore(Database database, ICatalog catalog, IRevision
                 Tables.ViewValidation.ValidateFor(asked, revisions.LatestColumns(unit, datasetId), datasetName, "requested_terms.view");
             }
 
+            var askedRule = terms.Analysis;
+            if (askedRule is not null)
+            {
+                Compute.AnalysisPolicy.ValidateFor(askedRule, revisions.LatestColumns(unit, datasetId), datasetName, "requested_terms.analysis");
+            }
+
             string? pendingReason = null;
             if (autoTerms is not null)
             {
                 var applied = TermsPolicy.Complete(terms, autoTerms);
                 pendingReason = TermsPolicy.BeyondAutomatic(autoTerms, applied);
+                if (pendingReason is null && applied.View is { } view && !ReferenceEquals(view, asked))
+                {
+                    // The automatic terms' view, taken on: a newer revision may have left it behind. That is
+                    // the provider's to settle, not the consumer's fault: the request waits for the provider.
+                    try
+                    {
+                        Tables.ViewValidation.ValidateFor(view, revisions.LatestColumns(unit, datasetId), datasetName, "auto_approval_terms.view");
+                    }
+                    catch (Refusal stale) when (stale.Kind is RefusalKind.InvalidArgument or RefusalKind.FailedPrecondition)
+                    {
+                        pendingReason = $"the automatic terms' view does not fit the latest revision ({stale.Message})";
+                    }
+                }
+
+                if (pendingReason is null && applied.Analysis is { } rule && !ReferenceEquals(rule, askedRule))
+                {
+                    // The automatic analysis rule, taken on: like its view, one a newer revision left behind is the provider's to settle.
+                    try
+                    {
+                        Compute.AnalysisPolicy.ValidateFor(rule, revisions.LatestColumns(unit, datasetId), datasetName, "auto_approval_terms.analysis");
+                    }
+                    catch (Refusal stale) when (stale.Kind is RefusalKind.InvalidArgument or RefusalKind.FailedPrecondition)
+                    {
+                        pendingReason = $"the automatic terms' analysis rule does not fit the latest revision ({stale.Message})";
+                    }
+                }
+
                 if (pendingReason is null)
                 {
                     terms = applied;
                 }
-            }
-
-            if (terms.View is { } view && !ReferenceEquals(view, asked))
-            {
-                // The automatic terms' view, now the request's: checked against the table as it is now.
-                Tables.ViewValidation.ValidateFor(view, revisions.LatestColumns(unit, datasetId), datasetName, "requested_terms.view");
-            }
-
-            if (terms.Analysis is { } rule)
-            {
-                Compute.AnalysisPolicy.ValidateFor(rule, revisions.LatestColumns(unit, datasetId), datasetName, "requested_terms.analysis");
             }
 
             var automatic = autoTerms is not null && pendingReason is null;

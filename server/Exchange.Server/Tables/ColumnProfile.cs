@@ -21,6 +21,8 @@ internal sealed class ColumnProfile(Column declared)
     private readonly long[] _parsed = new long[8];
     private long _nulls;
     private long _values;
+    // Each range holds only the values no narrower type took: a wider type's range is made up of them at
+    // the end (the conversions keep order), which is far cheaper than widening every value as it comes.
     private long _minInt = long.MaxValue, _maxInt = long.MinValue;
     private decimal _minDecimal = decimal.MaxValue, _maxDecimal = decimal.MinValue;
     private double _minDouble = double.PositiveInfinity, _maxDouble = double.NegativeInfinity;
@@ -102,8 +104,8 @@ internal sealed class ColumnProfile(Column declared)
 
         DateTimeOffset? newest = type switch
         {
-            ColumnType.Date when valid > 0 => new DateTimeOffset(_maxDate.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero),
-            ColumnType.Timestamp when valid > 0 => _maxTime,
+            ColumnType.Date when valid > 0 => Time(_maxDate),
+            ColumnType.Timestamp when valid > 0 => TimeRange().Max,
             _ => null,
         };
         return (column, quality, newest);
@@ -122,7 +124,7 @@ internal sealed class ColumnProfile(Column declared)
         var first = text[0];
         if (Has(candidates, ColumnType.Bool) && first is 't' or 'T' or 'f' or 'F' && ColumnValues.TryBool(text, out _))
         {
-            types |= Count(ColumnType.Bool);
+            types |= Count(candidates, ColumnType.Bool);
         }
 
         if (char.IsAsciiDigit(first) || first is '-' or '+' or '.' or 'N' or 'I')
@@ -132,70 +134,38 @@ internal sealed class ColumnProfile(Column declared)
             // parsed is counted for the wider ones without parsing it again.
             if (Has(candidates, ColumnType.Int64) && ColumnValues.TryInt64(text, out var integer))
             {
-                types |= Count(ColumnType.Int64);
                 (_minInt, _maxInt) = (Math.Min(_minInt, integer), Math.Max(_maxInt, integer));
-                types |= Fixed(candidates, integer) | Floating(candidates, integer);
+                types |= Count(candidates, ColumnType.Int64) | Count(candidates, ColumnType.Decimal) | Count(candidates, ColumnType.Double);
             }
             else if (Has(candidates, ColumnType.Decimal) && ColumnValues.TryDecimal(text, out var fixedPoint))
             {
-                types |= Fixed(candidates, fixedPoint) | Floating(candidates, (double)fixedPoint);
+                _scale = Math.Max(_scale, fixedPoint.Scale);
+                (_minDecimal, _maxDecimal) = (Math.Min(_minDecimal, fixedPoint), Math.Max(_maxDecimal, fixedPoint));
+                types |= Count(candidates, ColumnType.Decimal) | Count(candidates, ColumnType.Double);
             }
             else if (Has(candidates, ColumnType.Double) && ColumnValues.TryDouble(text, out var floating))
             {
-                types |= Floating(candidates, floating);
+                if (!double.IsNaN(floating))
+                {
+                    (_minDouble, _maxDouble) = (Math.Min(_minDouble, floating), Math.Max(_maxDouble, floating));
+                }
+
+                types |= Count(candidates, ColumnType.Double);
             }
 
             if (Has(candidates, ColumnType.Date) && ColumnValues.TryDate(text, out var date))
             {
-                types |= Count(ColumnType.Date);
                 (_minDate, _maxDate) = (date < _minDate ? date : _minDate, date > _maxDate ? date : _maxDate);
-                types |= Time(candidates, new DateTimeOffset(date.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero));
+                types |= Count(candidates, ColumnType.Date) | Count(candidates, ColumnType.Timestamp);
             }
             else if (Has(candidates, ColumnType.Timestamp) && ColumnValues.TryTimestamp(text, out var time))
             {
-                types |= Time(candidates, time);
+                (_minTime, _maxTime) = (time < _minTime ? time : _minTime, time > _maxTime ? time : _maxTime);
+                types |= Count(candidates, ColumnType.Timestamp);
             }
         }
 
         return types;
-    }
-
-    private int Fixed(int candidates, decimal value)
-    {
-        if (!Has(candidates, ColumnType.Decimal))
-        {
-            return 0;
-        }
-
-        _scale = Math.Max(_scale, value.Scale);
-        (_minDecimal, _maxDecimal) = (Math.Min(_minDecimal, value), Math.Max(_maxDecimal, value));
-        return Count(ColumnType.Decimal);
-    }
-
-    private int Floating(int candidates, double value)
-    {
-        if (!Has(candidates, ColumnType.Double))
-        {
-            return 0;
-        }
-
-        if (!double.IsNaN(value))
-        {
-            (_minDouble, _maxDouble) = (Math.Min(_minDouble, value), Math.Max(_maxDouble, value));
-        }
-
-        return Count(ColumnType.Double);
-    }
-
-    private int Time(int candidates, DateTimeOffset value)
-    {
-        if (!Has(candidates, ColumnType.Timestamp))
-        {
-            return 0;
-        }
-
-        (_minTime, _maxTime) = (value < _minTime ? value : _minTime, value > _maxTime ? value : _maxTime);
-        return Count(ColumnType.Timestamp);
     }
 
     private static int Bits(params ColumnType[] types) => types.Aggregate(0, (bits, type) => bits | (1 << (int)type));
@@ -213,8 +183,14 @@ internal sealed class ColumnProfile(Column declared)
         }
     }
 
-    private int Count(ColumnType type)
+    /// <summary>Counts a value as parsing as <paramref name="type"/>, if that is still a candidate.</summary>
+    private int Count(int candidates, ColumnType type)
     {
+        if (!Has(candidates, type))
+        {
+            return 0;
+        }
+
         _parsed[(int)type]++;
         return 1 << (int)type;
     }
@@ -232,17 +208,47 @@ internal sealed class ColumnProfile(Column declared)
         return ColumnType.String;
     }
 
-    private (string Min, string Max) Range(ColumnType type) => type switch
+    private (string Min, string Max) Range(ColumnType type)
     {
-        ColumnType.Int64 => (ColumnValues.Text(_minInt), ColumnValues.Text(_maxInt)),
-        ColumnType.Decimal => (ColumnValues.Text(_minDecimal), ColumnValues.Text(_maxDecimal)),
-        // Only NaNs leave the range empty (min above max).
-        ColumnType.Double => _minDouble <= _maxDouble ? (ColumnValues.Text(_minDouble), ColumnValues.Text(_maxDouble)) : ("", ""),
-        ColumnType.Date => (ColumnValues.Text(_minDate), ColumnValues.Text(_maxDate)),
-        ColumnType.Timestamp => (ColumnValues.Text(_minTime), ColumnValues.Text(_maxTime)),
-        ColumnType.Bool => ("", ""),
-        _ => (_minText ?? "", _maxText ?? ""),
-    };
+        var integers = _minInt <= _maxInt;
+        switch (type)
+        {
+            case ColumnType.Int64:
+                return (ColumnValues.Text(_minInt), ColumnValues.Text(_maxInt));
+            case ColumnType.Decimal:
+                var (minDecimal, maxDecimal) = integers ? (Math.Min(_minDecimal, _minInt), Math.Max(_maxDecimal, _maxInt)) : (_minDecimal, _maxDecimal);
+                return (ColumnValues.Text(minDecimal), ColumnValues.Text(maxDecimal));
+            case ColumnType.Double:
+                var (minDouble, maxDouble) = (_minDouble, _maxDouble);
+                if (integers)
+                {
+                    (minDouble, maxDouble) = (Math.Min(minDouble, _minInt), Math.Max(maxDouble, _maxInt));
+                }
+
+                if (_minDecimal <= _maxDecimal)
+                {
+                    (minDouble, maxDouble) = (Math.Min(minDouble, (double)_minDecimal), Math.Max(maxDouble, (double)_maxDecimal));
+                }
+
+                // Only NaNs leave the range empty (min above max).
+                return minDouble <= maxDouble ? (ColumnValues.Text(minDouble), ColumnValues.Text(maxDouble)) : ("", "");
+            case ColumnType.Date:
+                return (ColumnValues.Text(_minDate), ColumnValues.Text(_maxDate));
+            case ColumnType.Timestamp:
+                var (minTime, maxTime) = TimeRange();
+                return (ColumnValues.Text(minTime), ColumnValues.Text(maxTime));
+            case ColumnType.Bool:
+                return ("", "");
+            default:
+                return (_minText ?? "", _maxText ?? "");
+        }
+    }
+
+    private (DateTimeOffset Min, DateTimeOffset Max) TimeRange() => _minDate <= _maxDate
+        ? (Time(_minDate) < _minTime ? Time(_minDate) : _minTime, Time(_maxDate) > _maxTime ? Time(_maxDate) : _maxTime)
+        : (_minTime, _maxTime);
+
+    private static DateTimeOffset Time(DateOnly date) => new(date.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
 
     /// <summary>How long before <paramref name="upload"/> <paramref name="newest"/> lies.</summary>
     public static Duration Age(DateTimeOffset upload, DateTimeOffset newest) => Duration.FromTimeSpan(upload - newest);

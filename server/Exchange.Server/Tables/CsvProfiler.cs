@@ -1,4 +1,5 @@
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Exchange.V1;
 using nietras.SeparatedValues;
@@ -157,6 +158,9 @@ internal sealed class CsvProfiler : IAsyncDisposable
         private readonly int _width = columns.Length;
 
         /// <summary>Counts a row; false when it breaks the schema (its width, a declared type or nullability).</summary>
+        // Not inlined into the reading loop, which runs once and so is compiled on the fly (on-stack
+        // replacement), less well: called per row, this is compiled fully, with its profile's guidance.
+        [MethodImpl(MethodImplOptions.NoInlining)]
         public bool Add(SepReader.Row row)
         {
             _tally.BeginRow();
@@ -176,11 +180,7 @@ internal sealed class CsvProfiler : IAsyncDisposable
                 return $"{where} has {row.ColCount} fields, not the header's {_width}; the upload is strict, so nothing was stored.";
             }
 
-            var column = columns[_tally.BrokenColumn];
-            var problem = row[_tally.BrokenColumn].Span.IsEmpty
-                ? "is empty, and the column is declared not nullable"
-                : $"is not a value of its declared type {ColumnValues.TypeName(column.DeclaredType)}";
-            return $"{where}: its value in column '{column.Name}' {problem}; the upload is strict, so nothing was stored.";
+            return _tally.Broken(where, row[_tally.BrokenColumn].Span, "empty");
         }
 
         public TableProfile Finish() => _tally.Finish(TableFormat.Csv);

@@ -11,13 +11,19 @@ namespace Exchange.Server.Tables;
 internal sealed class HyperLogLog(int precision, int exactUpTo)
 {
     private readonly byte[] _registers = new byte[1 << precision];
-    private HashSet<ulong>? _exact = [];
+
+    // The distinct hashes while there are few: open addressing on the hash's low bits (the registers
+    // use its high ones), kept at most half full; zero marks a free slot, so hash zero is a flag of its own.
+    // A HashSet cost a tenth of a CSV's profiling, every value of a column with few distinct ones going through it.
+    private ulong[]? _exact = new ulong[64];
+    private int _exactCount;
+    private bool _exactZero;
 
     public void Add(ulong hash)
     {
-        if (_exact is not null && _exact.Add(hash) && _exact.Count > exactUpTo)
+        if (_exact is not null)
         {
-            _exact = null;
+            AddExact(hash);
         }
 
         var index = (int)(hash >> (64 - precision));
@@ -34,7 +40,7 @@ internal sealed class HyperLogLog(int precision, int exactUpTo)
     {
         if (_exact is not null)
         {
-            return _exact.Count;
+            return _exactCount;
         }
 
         var m = (double)_registers.Length;
@@ -49,5 +55,59 @@ internal sealed class HyperLogLog(int precision, int exactUpTo)
         var raw = 0.7213 / (1 + 1.079 / m) * m * m / sum;
         var estimate = raw <= 2.5 * m && zeros > 0 ? m * Math.Log(m / zeros) : raw;
         return (long)Math.Round(estimate);
+    }
+
+    private void AddExact(ulong hash)
+    {
+        if (hash == 0)
+        {
+            if (_exactZero)
+            {
+                return;
+            }
+
+            _exactZero = true;
+        }
+        else if (!Insert(_exact!, hash))
+        {
+            return;
+        }
+
+        if (++_exactCount > exactUpTo)
+        {
+            _exact = null;
+        }
+        else if (_exactCount * 2 > _exact!.Length)
+        {
+            var larger = new ulong[_exact.Length * 2];
+            foreach (var kept in _exact)
+            {
+                if (kept != 0)
+                {
+                    Insert(larger, kept);
+                }
+            }
+
+            _exact = larger;
+        }
+    }
+
+    /// <summary>Adds a non-zero hash; false when it was there.</summary>
+    private static bool Insert(ulong[] table, ulong hash)
+    {
+        var mask = table.Length - 1;
+        for (var slot = (int)hash & mask; ; slot = (slot + 1) & mask)
+        {
+            if (table[slot] == hash)
+            {
+                return false;
+            }
+
+            if (table[slot] == 0)
+            {
+                table[slot] = hash;
+                return true;
+            }
+        }
     }
 }

@@ -49,6 +49,19 @@ internal sealed class RowTally(ColumnProfile[] columns)
         return fits;
     }
 
+    /// <summary>
+    /// Why a strict upload is refused at the current row: <paramref name="where"/> names the row,
+    /// <paramref name="value"/> is its value in <see cref="BrokenColumn"/>; <paramref name="none"/> says what an absent value is in the format.
+    /// </summary>
+    public string Broken(string where, ReadOnlySpan<char> value, string none)
+    {
+        var column = columns[BrokenColumn];
+        var problem = value.IsEmpty
+            ? $"is {none}, and the column is declared not nullable"
+            : $"is not a value of its declared type {ColumnValues.TypeName(column.DeclaredType)}";
+        return $"{where}: its value in column '{column.Name}' {problem}; the upload is strict, so nothing was stored.";
+    }
+
     public TableProfile Finish(TableFormat format)
     {
         var schema = new Schema();

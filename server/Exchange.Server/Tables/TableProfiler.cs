@@ -51,12 +51,7 @@ internal static class TableProfiler
 
                 if (!tally.EndRow() && strict)
                 {
-                    var column = columns[tally.BrokenColumn];
-                    var problem = reader[tally.BrokenColumn].IsEmpty
-                        ? "is null, and the column is declared not nullable"
-                        : $"is not a value of its declared type {ColumnValues.TypeName(column.DeclaredType)}";
-                    throw Refusal.Invalid(
-                        $"Row {row} of the {name} table (the first is row 1): its value in column '{column.Name}' {problem}; the upload is strict, so nothing was stored.");
+                    throw Refusal.Invalid(tally.Broken($"Row {row} of the {name} table (the first is row 1)", reader[tally.BrokenColumn], "null"));
                 }
             }
 

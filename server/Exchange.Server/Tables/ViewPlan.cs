@@ -9,7 +9,6 @@ namespace Exchange.Server.Tables;
 internal sealed class ViewPlan
 {
     private readonly int[] _sources;
-    private readonly ColumnMask?[] _masks;
     private readonly Func<ColumnMask?[]> _newMasks;
     private readonly RowFilter? _filter;
 
@@ -23,10 +22,9 @@ internal sealed class ViewPlan
         _newMasks = () => [.. _sources.Select(i => view?.Masks.FirstOrDefault(m => m.Column == names[i]) is { } mask
             ? new ColumnMask(mask, columns[i].Type, hashKey)
             : null)];
-        _masks = _newMasks();
         _filter = view?.RowFilter is { } filter ? new RowFilter(filter, columns) : null;
-        Columns = [.. _sources.Select((source, i) => _masks[i] is { } m
-            ? new Column { Name = columns[source].Name, Type = m.OutputType, Nullable = true }
+        Columns = [.. _sources.Select(source => view?.Masks.FirstOrDefault(m => m.Column == names[source]) is { } mask
+            ? new Column { Name = columns[source].Name, Type = ColumnMask.OutputTypeOf(mask, columns[source].Type), Nullable = true }
             : columns[source].Clone())];
     }
 
@@ -34,7 +32,10 @@ internal sealed class ViewPlan
     public IReadOnlyList<Column> Columns { get; }
 
     /// <summary>Writes the current row of <paramref name="row"/> to <paramref name="writer"/> when the view delivers it.</summary>
-    public void Deliver(ITableReader row, ITableWriter writer)
+    /// <param name="row">The table, at a row.</param>
+    /// <param name="writer">Where delivered rows go.</param>
+    /// <param name="masks">The view's masks (<see cref="NewMasks"/>).</param>
+    public void Deliver(ITableReader row, ITableWriter writer, ColumnMask?[] masks)
     {
         if (!Includes(row))
         {
@@ -43,7 +44,8 @@ internal sealed class ViewPlan
 
         for (var i = 0; i < _sources.Length; i++)
         {
-            Set(writer, i, row[_sources[i]]);
+            var value = row[_sources[i]];
+            writer.Set(i, masks[i] is { } mask ? mask.Apply(value) : value);
         }
 
         writer.EndRow();
@@ -55,9 +57,9 @@ internal sealed class ViewPlan
     /// <summary>The table's column that delivered column <paramref name="column"/> comes from.</summary>
     public int Source(int column) => _sources[column];
 
-    /// <summary>Sets delivered column <paramref name="column"/> to <paramref name="value"/> (the table's, unmasked) as the view delivers it.</summary>
-    public void Set(ITableWriter writer, int column, ReadOnlySpan<char> value) => writer.Set(column, _masks[column] is { } mask ? mask.Apply(value) : value);
-
-    /// <summary>A second set of the view's masks (by delivered column; null: unmasked), for another thread: a mask keeps state between values.</summary>
+    /// <summary>
+    /// A set of the view's masks (by delivered column; null: unmasked), for one thread: a mask keeps
+    /// state between values. Whoever takes a set disposes it (<see cref="ColumnMask.DisposeAll"/>).
+    /// </summary>
     public ColumnMask?[] NewMasks() => _newMasks();
 }

@@ -86,10 +86,18 @@ internal static class TableDelivery
             {
                 using var reader = TableFormatsIo.Reader(output.Source, stored, output.Columns);
                 var collected = new RowCollector(plan.Columns.Count);
-                while (collected.Rows.Count < rows && reader.Read())
+                var masks = plan.NewMasks();
+                try
                 {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    plan.Deliver(reader, collected);
+                    while (collected.Rows.Count < rows && reader.Read())
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                        plan.Deliver(reader, collected, masks);
+                    }
+                }
+                finally
+                {
+                    ColumnMask.DisposeAll(masks);
                 }
 
                 return collected.Rows;
@@ -120,15 +128,14 @@ internal static class TableDelivery
                 var writing = Task.Factory.StartNew(() => Write(full, free, plan, writer, stop), CancellationToken.None,
                     TaskCreationOptions.LongRunning, TaskScheduler.Default);
                 Exception? failed = null;
+                var masks = plan.NewMasks();
                 try
                 {
                     using var reader = TableFormatsIo.Reader(output.Source, stored, output.Columns);
-                    // Masks are most of the work when they hash (HMAC-SHA256 costs about half a microsecond a
-                    // value): every other block is masked here, so both threads share it. The bytes are the same.
-                    var masks = plan.NewMasks();
+                    // Masks can be much of the work (a hash, a tenth of a microsecond a value): every other
+                    // block is masked here, the rest by the writer, so both threads share it. The bytes are the same.
                     var blocks = 0;
                     var block = free.Take(stop.Token);
-                    block.Masked = false;
                     while (reader.Read())
                     {
                         if (!plan.Includes(reader))
@@ -136,12 +143,16 @@ internal static class TableDelivery
                             continue;
                         }
 
-                        block.Add(reader, plan, block.Masked ? masks : null);
+                        block.Add(reader, plan);
                         if (block.IsFull)
                         {
+                            if ((++blocks & 1) == 0)
+                            {
+                                block.Mask(masks);
+                            }
+
                             full.Add(block, stop.Token);
                             block = free.Take(stop.Token);
-                            block.Masked = (++blocks & 1) == 1;
                         }
                     }
 
@@ -155,6 +166,7 @@ internal static class TableDelivery
                 finally
                 {
                     full.CompleteAdding();
+                    ColumnMask.DisposeAll(masks);
                 }
 
                 try
@@ -189,22 +201,21 @@ internal static class TableDelivery
     private static void Write(BlockingCollection<RowBlock> full, BlockingCollection<RowBlock> free, ViewPlan plan, ITableWriter writer,
         CancellationTokenSource stop)
     {
+        var masks = plan.NewMasks();
         try
         {
             foreach (var block in full.GetConsumingEnumerable(stop.Token))
             {
+                if (!block.Masked)
+                {
+                    block.Mask(masks);
+                }
+
                 for (var row = 0; row < block.Count; row++)
                 {
                     for (var column = 0; column < plan.Columns.Count; column++)
                     {
-                        if (block.Masked)
-                        {
-                            writer.Set(column, block[row, column]);
-                        }
-                        else
-                        {
-                            plan.Set(writer, column, block[row, column]);
-                        }
+                        writer.Set(column, block[row, column]);
                     }
 
                     writer.EndRow();
@@ -219,6 +230,10 @@ internal static class TableDelivery
             // The reader must not wait for blocks nobody takes.
             stop.Cancel();
             throw;
+        }
+        finally
+        {
+            ColumnMask.DisposeAll(masks);
         }
     }
 

@@ -54,4 +54,56 @@ public sealed class ColumnMaskTests
         Assert.Equal("", Apply(new Mask { Kind = MaskKind.Redact }, ColumnType.Int64, "42"));
         Assert.Equal(ColumnType.String, new ColumnMask(hash, ColumnType.Int64, Key).OutputType);
     }
+
+    [Fact]
+    public void A_block_of_rows_is_masked_as_each_value_would_be_alone()
+    {
+        Column[] columns =
+        [
+            new() { Name = "email", Type = ColumnType.String },
+            new() { Name = "day", Type = ColumnType.Date },
+            new() { Name = "note", Type = ColumnType.String },
+        ];
+        var view = new View
+        {
+            Masks =
+            {
+                new Mask { Column = "email", Kind = MaskKind.Hash },
+                new Mask { Column = "day", Kind = MaskKind.Generalise, Unit = DateUnit.Year },
+                new Mask { Column = "note", Kind = MaskKind.Truncate, Length = 3 },
+            },
+        };
+        var rows = Enumerable.Range(0, 50).Select(i => new[]
+        {
+            i % 7 == 0 ? "" : $"person{i}@example.org" + new string('x', i * 3),
+            i % 5 == 0 ? "" : $"20{i % 100:00}-0{1 + (i % 9)}-1{i % 10}",
+            $"note {i} ø😀",
+        }).ToList();
+        var csv = "email,day,note\n" + string.Concat(rows.Select(r => string.Join(',', r.Select(v => v.Length == 0 ? "" : '"' + v + '"')) + "\n"));
+
+        var plan = new ViewPlan(view, columns, Key);
+        var block = new RowBlock(columns.Length);
+        using (var reader = TableFormatsIo.Reader(TableFormat.Csv, new MemoryStream(System.Text.Encoding.UTF8.GetBytes(csv)), columns))
+        {
+            while (reader.Read())
+            {
+                block.Add(reader, plan);
+            }
+        }
+
+        var masks = plan.NewMasks();
+        block.Mask(masks);
+        ColumnMask.DisposeAll(masks);
+
+        Assert.Equal(rows.Count, block.Count);
+        for (var row = 0; row < rows.Count; row++)
+        {
+            for (var column = 0; column < columns.Length; column++)
+            {
+                Assert.Equal(Apply(view.Masks[column], columns[column].Type, rows[row][column]), block[row, column].ToString());
+            }
+        }
+
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.HMACSHA256.HashData(Key, "person1@example.orgxxx"u8)), block[1, 0].ToString());
+    }
 }

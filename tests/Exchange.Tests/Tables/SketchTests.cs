@@ -12,6 +12,7 @@ public sealed class SketchTests
     [Theory]
     [InlineData(1)]
     [InlineData(40)]
+    [InlineData(256)]
     [InlineData(1_000)]
     [InlineData(200_000)]
     public void Distinct_counts_are_exact_up_to_the_exact_limit_and_within_five_percent_beyond(int distinct)
@@ -34,6 +35,23 @@ public sealed class SketchTests
         {
             Assert.InRange(estimate, distinct * 0.95, distinct * 1.05);
         }
+    }
+
+    [Fact]
+    public void Exact_counts_hold_for_hashes_that_share_their_low_bits_and_for_zero()
+    {
+        var sketch = new HyperLogLog(12, exactUpTo: 1000);
+        for (var round = 0; round < 2; round++)
+        {
+            sketch.Add(0);
+            for (var i = 1UL; i <= 300; i++)
+            {
+                // The same low 32 bits for all: every one probes past the others.
+                sketch.Add((i << 32) | 7);
+            }
+        }
+
+        Assert.Equal(301, sketch.Estimate());
     }
 
     [Fact]

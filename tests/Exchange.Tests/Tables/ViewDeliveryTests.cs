@@ -221,6 +221,31 @@ public sealed class ViewDeliveryTests(ExchangeFactory gateway) : SharedGatewayTe
         Assert.Contains("dataset.auto_approval_terms.view.columns[0]: the table has no column 'salary'", error.Status.Detail);
     }
 
+    [Fact]
+    public async Task An_automatic_view_a_newer_revision_left_behind_sends_the_request_to_the_provider_not_back_to_the_consumer()
+    {
+        using var acme = Gateway.ClientFor(Participant.Acme);
+        using var initech = Gateway.ClientFor(Participant.Initech);
+        var dataset = await PeopleAsync(acme);
+        dataset.AutoApprovalTerms = new Terms { Purposes = { "research" }, View = Requested() };
+        await acme.Catalog.UpdateDatasetAsync(new UpdateDatasetRequest { Dataset = dataset, UpdateMask = new() { Paths = { "auto_approval_terms" } } });
+
+        // The provider's next revision has no income column, which the automatic view names.
+        await acme.UploadAsync(dataset.Name, new MemoryStream(Encoding.UTF8.GetBytes("id,name,city,birth_date,email\n1,Ann,Bergen,1980-05-17,ann@example.no\n")),
+            new UploadOptions { MediaType = "text/csv" });
+
+        var request = (await initech.Access.RequestAccessAsync(new RequestAccessRequest { Dataset = dataset.Name, Purpose = "research" })).AccessRequest;
+        Assert.Equal(AccessRequestState.Pending, request.State);
+        Assert.Contains("the automatic terms' view does not fit the latest revision", request.DecisionReason);
+        Assert.Contains("no column 'income'", request.DecisionReason);
+        Assert.Null(request.RequestedTerms.View);
+
+        // The provider settles it with a view that fits.
+        var fits = new View { Columns = { "id", "city" }, RowFilter = Compare("city", ComparisonOperator.Equal, "Bergen") };
+        var grant = await acme.ApproveAsync(request, new Terms { View = fits });
+        Assert.Equal(fits, grant.Terms.View);
+    }
+
     [Theory]
     [InlineData(TableFormat.Parquet)]
     [InlineData(TableFormat.ArrowIpc)]
