@@ -13,7 +13,7 @@ namespace Exchange.Server.Access;
 /// (<see cref="AccessStore"/>, under <see cref="AccessPolicy"/>) and answers with its result.
 /// </summary>
 internal sealed class AccessService(AccessStore store, Revocations revocations, PageTokens pageTokens, TimeProvider time,
-    ExchangeTelemetry telemetry, Compute.ComputeStore compute)
+    ExchangeTelemetry telemetry, IQueryBudgets budgets)
     : V1.AccessService.AccessServiceBase
 {
     public override async Task<RequestAccessResponse> RequestAccess(RequestAccessRequest request, ServerCallContext context)
@@ -114,9 +114,9 @@ internal sealed class AccessService(AccessStore store, Revocations revocations, 
         }
 
         var found = grant.ToProto();
-        if (await compute.BudgetAsync(grant, context.CancellationToken) is { } budget)
+        if (await budgets.BudgetAsync(grant, context.CancellationToken) is { } budget)
         {
-            found.ComputeBudget = Compute.ComputeMapping.ToProto(budget);
+            found.ComputeBudget = budget.ToProto();
         }
 
         return new GetGrantResponse { Grant = found };

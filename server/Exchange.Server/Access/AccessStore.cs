@@ -88,7 +88,7 @@ internal sealed class AccessStore(Database database, ICatalog catalog, IRevision
             var askedRule = terms.Analysis;
             if (askedRule is not null)
             {
-                Compute.AnalysisPolicy.ValidateFor(askedRule, revisions.LatestColumns(unit, datasetId), datasetName, "requested_terms.analysis");
+                Tables.AnalysisRuleValidation.ValidateFor(askedRule, revisions.LatestColumns(unit, datasetId), datasetName, "requested_terms.analysis");
             }
 
             string? pendingReason = null;
@@ -115,7 +115,7 @@ internal sealed class AccessStore(Database database, ICatalog catalog, IRevision
                     // The automatic analysis rule, taken on: like its view, one a newer revision left behind is the provider's to settle.
                     try
                     {
-                        Compute.AnalysisPolicy.ValidateFor(rule, revisions.LatestColumns(unit, datasetId), datasetName, "auto_approval_terms.analysis");
+                        Tables.AnalysisRuleValidation.ValidateFor(rule, revisions.LatestColumns(unit, datasetId), datasetName, "auto_approval_terms.analysis");
                     }
                     catch (Refusal stale) when (stale.Kind is RefusalKind.InvalidArgument or RefusalKind.FailedPrecondition)
                     {
@@ -197,7 +197,7 @@ internal sealed class AccessStore(Database database, ICatalog catalog, IRevision
 
             if (granted.Analysis is { } rule)
             {
-                Compute.AnalysisPolicy.ValidateFor(rule, revisions.LatestColumns(unit, request.Dataset), request.Dataset.Name, "terms.analysis");
+                Tables.AnalysisRuleValidation.ValidateFor(rule, revisions.LatestColumns(unit, request.Dataset), request.Dataset.Name, "terms.analysis");
             }
 
             if (terms is not null && TermsPolicy.Widening(request.RequestedTerms, granted) is { } widening)
@@ -428,7 +428,7 @@ internal sealed class AccessStore(Database database, ICatalog catalog, IRevision
         if (terms.Analysis is { } analysis)
         {
             // The rule's version, which every query under the grant names; a budget starts from the rule's.
-            details["rule_version"] = Compute.AnalysisRules.Version(analysis);
+            details["rule_version"] = Tables.AnalysisRules.Version(analysis);
             if (analysis.Privacy is { } privacy)
             {
                 details["budget_epsilon_millis"] = privacy.BudgetEpsilonMillis.ToString(CultureInfo.InvariantCulture);

@@ -39,7 +39,7 @@ internal static class TermsPolicy
         }
 
         return Tables.ViewNarrowing.Widening(requested.View, approved.View, $"{field}.view")
-            ?? Compute.AnalysisPolicy.Widening(requested.Analysis, approved.Analysis, $"{field}.analysis");
+            ?? Tables.AnalysisRuleNarrowing.Widening(requested.Analysis, approved.Analysis, $"{field}.analysis");
     }
 
     /// <summary>
@@ -87,7 +87,7 @@ internal static class TermsPolicy
             return "it asks for downloads, and automatic approval is for queries only";
         }
 
-        if (Compute.AnalysisPolicy.Widening(automatic.Analysis, asked.Analysis, "analysis") is { } broader)
+        if (Tables.AnalysisRuleNarrowing.Widening(automatic.Analysis, asked.Analysis, "analysis") is { } broader)
         {
             return $"it asks for queries beyond the automatic analysis rule ({broader})";
         }

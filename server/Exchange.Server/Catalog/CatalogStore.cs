@@ -108,7 +108,7 @@ internal sealed class CatalogStore(Database database, IRevisions revisions) : IC
 
             if (changed.AutoApprovalTerms?.Analysis is { } rule && paths.Contains("auto_approval_terms"))
             {
-                Compute.AnalysisPolicy.ValidateFor(rule, revisions.LatestColumns(unit, id), id.Name, "dataset.auto_approval_terms.analysis");
+                Tables.AnalysisRuleValidation.ValidateFor(rule, revisions.LatestColumns(unit, id), id.Name, "dataset.auto_approval_terms.analysis");
             }
 
             return Save(unit, caller, AuditActions.DatasetUpdate, row, changed,

@@ -18,12 +18,4 @@ internal static class ComputeMapping
 
         return result;
     }
-
-    public static V1.ComputeBudget ToProto(Budget budget) => new()
-    {
-        TotalEpsilonMillis = budget.TotalMillis,
-        SpentEpsilonMillis = budget.SpentMillis,
-        RemainingEpsilonMillis = budget.RemainingMillis,
-        Queries = budget.Queries,
-    };
 }

@@ -54,9 +54,9 @@ internal sealed class ComputeService(ComputeStore store, ComputeEngine engine, I
     {
         var caller = Caller.From(context);
         var grant = GrantId.Parse(request.Grant, "grant");
-        if (request.EpsilonMillis is < 1 or > AnalysisPolicy.MaxEpsilonMillis)
+        if (request.EpsilonMillis is < 1 or > Tables.AnalysisRuleValidation.MaxEpsilonMillis)
         {
-            throw Errors.InvalidArgument($"epsilon_millis must be from 1 to {AnalysisPolicy.MaxEpsilonMillis} (thousandths of epsilon), not {request.EpsilonMillis}.");
+            throw Errors.InvalidArgument($"epsilon_millis must be from 1 to {Tables.AnalysisRuleValidation.MaxEpsilonMillis} (thousandths of epsilon), not {request.EpsilonMillis}.");
         }
 
         var reason = request.Reason.Trim();
@@ -66,6 +66,6 @@ internal sealed class ComputeService(ComputeStore store, ComputeEngine engine, I
         }
 
         var budget = Errors.Allowed(await store.AddBudgetAsync(caller, grant, request.EpsilonMillis, reason, context.CancellationToken), telemetry);
-        return new V1.AddQueryBudgetResponse { Budget = ComputeMapping.ToProto(budget) };
+        return new V1.AddQueryBudgetResponse { Budget = budget.ToProto() };
     }
 }

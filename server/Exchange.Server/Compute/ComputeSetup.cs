@@ -6,6 +6,7 @@ internal static class ComputeSetup
     public static IServiceCollection AddExchangeCompute(this IServiceCollection services)
     {
         services.AddSingleton<ComputeStore>();
+        services.AddSingleton<Access.IQueryBudgets>(provider => provider.GetRequiredService<ComputeStore>());
         services.AddSingleton<ComputeEngine>();
         services.AddSingleton<INoiseSource>(SecureNoise.Instance);
         return services;

@@ -17,7 +17,7 @@ namespace Exchange.Server.Compute;
 /// units of work run one at a time, so concurrent queries cannot spend the same budget twice, and
 /// no answer goes out without its event. Refusals are recorded in the unit that decides them.
 /// </summary>
-internal sealed class ComputeStore(Database database, IGrants grants, IRevisions revisions)
+internal sealed class ComputeStore(Database database, IGrants grants, IRevisions revisions) : IQueryBudgets
 {
     /// <summary>The longest query text a refused query's event keeps.</summary>
     private const int MaxLoggedSql = 1024;
@@ -85,7 +85,7 @@ internal sealed class ComputeStore(Database database, IGrants grants, IRevisions
             }
 
             var rule = grant.Terms.Analysis!;
-            Budget? after = null;
+            QueryBudget? after = null;
             long spent = 0;
             if (rule.Privacy is { } privacy)
             {
@@ -110,7 +110,7 @@ internal sealed class ComputeStore(Database database, IGrants grants, IRevisions
             {
                 Outcome = Outcome.Success,
                 Details = Details(entry,
-                    ("rule_version", AnalysisRules.Version(rule)),
+                    ("rule_version", Tables.AnalysisRules.Version(rule)),
                     ("epsilon_millis", spent.ToString(CultureInfo.InvariantCulture)),
                     ("suppressed_rows", answer.Suppressed.ToString(CultureInfo.InvariantCulture)),
                     ("rows", answer.Rows.Count.ToString(CultureInfo.InvariantCulture)),
@@ -120,8 +120,8 @@ internal sealed class ComputeStore(Database database, IGrants grants, IRevisions
         }, cancellationToken);
 
     /// <summary>Adds <paramref name="epsilonMillis"/> to the budget of a grant whose rule has differential privacy (its provider).</summary>
-    public Task<Decision<Budget>> AddBudgetAsync(Caller caller, GrantId grantId, long epsilonMillis, string reason, CancellationToken cancellationToken) =>
-        database.WriteAsync<Decision<Budget>>(unit =>
+    public Task<Decision<QueryBudget>> AddBudgetAsync(Caller caller, GrantId grantId, long epsilonMillis, string reason, CancellationToken cancellationToken) =>
+        database.WriteAsync<Decision<QueryBudget>>(unit =>
         {
             var grant = Visible(unit, caller, grantId);
             var entry = new AuditEntry(caller.Participant, AuditActions.ComputeBudget, grant.Id.Name, Outcome.Denied, Dataset: grant.Dataset.Name,
@@ -152,11 +152,10 @@ internal sealed class ComputeStore(Database database, IGrants grants, IRevisions
             return budget;
         }, cancellationToken);
 
-    /// <summary>The budget of <paramref name="grant"/>, or null when its rule has no differential privacy.</summary>
-    public Task<Budget?> BudgetAsync(Grant grant, CancellationToken cancellationToken) =>
+    public Task<QueryBudget?> BudgetAsync(Grant grant, CancellationToken cancellationToken) =>
         grant.Terms.Analysis?.Privacy is not { } privacy
-            ? Task.FromResult<Budget?>(null)
-            : database.ReadAsync<Budget?>((connection, _) => Task.FromResult<Budget?>(BudgetOf(connection, null, grant.Id, privacy)), cancellationToken);
+            ? Task.FromResult<QueryBudget?>(null)
+            : database.ReadAsync<QueryBudget?>((connection, _) => Task.FromResult<QueryBudget?>(BudgetOf(connection, null, grant.Id, privacy)), cancellationToken);
 
     private Grant Visible(WriteUnit unit, Caller caller, GrantId grantId)
     {
@@ -164,19 +163,19 @@ internal sealed class ComputeStore(Database database, IGrants grants, IRevisions
         return grant is not null && AccessPolicy.CanSee(caller, grant) ? grant : throw Refusal.NotFound(grantId.Name, exists: grant is not null);
     }
 
-    private static Budget BudgetOf(DbConnection connection, DbTransaction? transaction, GrantId grant, V1.DifferentialPrivacy privacy)
+    private static QueryBudget BudgetOf(DbConnection connection, DbTransaction? transaction, GrantId grant, V1.DifferentialPrivacy privacy)
     {
         using var command = connection.Command("SELECT added_millis, spent_millis, queries FROM compute_budgets WHERE grant_id = @grant", transaction)
             .With("@grant", grant.Value);
         using var reader = command.ExecuteReader();
         return reader.Read()
-            ? new Budget(privacy.BudgetEpsilonMillis + reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2))
-            : new Budget(privacy.BudgetEpsilonMillis, 0, 0);
+            ? new QueryBudget(privacy.BudgetEpsilonMillis + reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2))
+            : new QueryBudget(privacy.BudgetEpsilonMillis, 0, 0);
     }
 
-    private static string Exhausted(Grant grant, Budget budget, V1.DifferentialPrivacy privacy) =>
-        $"The privacy budget of '{grant.Id.Name}' does not cover another query: {AnalysisRules.Epsilon(budget.RemainingMillis)} of epsilon remains, " +
-        $"a query spends {AnalysisRules.Epsilon(privacy.QueryEpsilonMillis)}. The budget never refreshes by itself; its provider may add to it.";
+    private static string Exhausted(Grant grant, QueryBudget budget, V1.DifferentialPrivacy privacy) =>
+        $"The privacy budget of '{grant.Id.Name}' does not cover another query: {Tables.AnalysisRules.Epsilon(budget.RemainingMillis)} of epsilon remains, " +
+        $"a query spends {Tables.AnalysisRules.Epsilon(privacy.QueryEpsilonMillis)}. The budget never refreshes by itself; its provider may add to it.";
 
     private static AuditEntry Entry(Caller caller, Grant grant, Outcome outcome, Dictionary<string, string> details)
     {

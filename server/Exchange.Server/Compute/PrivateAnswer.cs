@@ -19,7 +19,7 @@ internal static class PrivateAnswer
     public static QueryAnswer Compute(DuckDBConnection connection, IReadOnlyDictionary<string, TableColumn> columns, AnalysisRule rule,
         DifferentialPrivacy privacy, Query query, INoiseSource noise, List<string> names)
     {
-        var maxRows = AnalysisRules.MaxRowsPerIdentity(privacy);
+        var maxRows = Tables.AnalysisRules.MaxRowsPerIdentity(privacy);
         var measures = 1 + query.Outputs.Sum(o => o.Function switch { null => 0, Aggregate.Avg => 2, _ => 1 });
         // Scale = Δ · m / ε with ε = millis / 1000: numerator Δ · m · 1000, denominator millis.
         BigInteger Noise(BigInteger sensitivity) =>
@@ -28,7 +28,7 @@ internal static class PrivateAnswer
         var sums = query.Outputs.Select(o => o.Column is { } c && rule.Aggregates.FirstOrDefault(a => a.Column == c) is { } bounds
             ? maxRows * BigInteger.Max(BigInteger.Abs(bounds.Lower), BigInteger.Abs(bounds.Upper))
             : BigInteger.Zero).ToList();
-        var minimum = AnalysisRules.MinIdentities(rule);
+        var minimum = Tables.AnalysisRules.MinIdentities(rule);
         var kept = new List<(object?[] Keys, string?[] Row)>();
         long suppressed = 0;
         var sql = QuerySql.Bounded(query, rule, columns, maxRows);

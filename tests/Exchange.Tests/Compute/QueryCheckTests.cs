@@ -1,5 +1,6 @@
 using Exchange.Server;
 using Exchange.Server.Compute;
+using Exchange.Server.Tables;
 using Exchange.V1;
 
 namespace Exchange.Tests.Compute;
@@ -109,7 +110,7 @@ public sealed class QueryCheckTests
     [Fact]
     public void A_rule_is_validated_against_the_table()
     {
-        string Invalid(AnalysisRule rule) => Assert.Throws<Refusal>(() => AnalysisPolicy.Validate(rule, Columns, "terms.analysis")).Message;
+        string Invalid(AnalysisRule rule) => Assert.Throws<Refusal>(() => AnalysisRuleValidation.Validate(rule, Columns, "terms.analysis")).Message;
 
         Assert.Contains("'nope' is not a column", Invalid(new AnalysisRule { Dimensions = { "nope" } }), StringComparison.Ordinal);
         Assert.Contains("may not also be a dimension", Invalid(new AnalysisRule { Dimensions = { "person" }, IdentityColumn = "person" }), StringComparison.Ordinal);
@@ -128,7 +129,7 @@ public sealed class QueryCheckTests
         }), StringComparison.Ordinal);
         Assert.Contains("budget_epsilon_millis", Invalid(new AnalysisRule { Privacy = new DifferentialPrivacy { QueryEpsilonMillis = 100, BudgetEpsilonMillis = 50 } }),
             StringComparison.Ordinal);
-        AnalysisPolicy.Validate(Rule, Columns, "terms.analysis");
+        AnalysisRuleValidation.Validate(Rule, Columns, "terms.analysis");
     }
 
     [Fact]
@@ -136,13 +137,13 @@ public sealed class QueryCheckTests
     {
         var requested = Rule.Clone();
         requested.Privacy = new DifferentialPrivacy { QueryEpsilonMillis = 100, BudgetEpsilonMillis = 1000 };
-        Assert.Null(AnalysisPolicy.Widening(requested, requested, "terms.analysis"));
+        Assert.Null(AnalysisRuleNarrowing.Widening(requested, requested, "terms.analysis"));
 
         var narrower = requested.Clone();
         narrower.Dimensions.Remove("year");
         narrower.MinIdentities = 20;
         narrower.Privacy.BudgetEpsilonMillis = 500;
-        Assert.Null(AnalysisPolicy.Widening(requested, narrower, "terms.analysis"));
+        Assert.Null(AnalysisRuleNarrowing.Widening(requested, narrower, "terms.analysis"));
 
         AnalysisRule Changed(Action<AnalysisRule> change)
         {
@@ -151,12 +152,12 @@ public sealed class QueryCheckTests
             return rule;
         }
 
-        Assert.Contains("'name' was not requested", AnalysisPolicy.Widening(requested, Changed(r => r.Dimensions.Add("name")), "a"), StringComparison.Ordinal);
-        Assert.Contains("MIN of 'amount'", AnalysisPolicy.Widening(requested, Changed(r => r.Aggregates[0].Functions.Add(AggregateFunction.Min)), "a"), StringComparison.Ordinal);
-        Assert.Contains("min_identities", AnalysisPolicy.Widening(requested, Changed(r => r.MinIdentities = 5), "a"), StringComparison.Ordinal);
-        Assert.Contains("may not be dropped", AnalysisPolicy.Widening(requested, Changed(r => r.Privacy = null), "a"), StringComparison.Ordinal);
-        Assert.Contains("may not exceed", AnalysisPolicy.Widening(requested, Changed(r => r.Privacy.QueryEpsilonMillis = 200), "a"), StringComparison.Ordinal);
-        Assert.Contains("identity_column", AnalysisPolicy.Widening(requested, Changed(r => r.IdentityColumn = ""), "a"), StringComparison.Ordinal);
-        Assert.Contains("did not ask for", AnalysisPolicy.Widening(null, requested, "a"), StringComparison.Ordinal);
+        Assert.Contains("'name' was not requested", AnalysisRuleNarrowing.Widening(requested, Changed(r => r.Dimensions.Add("name")), "a"), StringComparison.Ordinal);
+        Assert.Contains("MIN of 'amount'", AnalysisRuleNarrowing.Widening(requested, Changed(r => r.Aggregates[0].Functions.Add(AggregateFunction.Min)), "a"), StringComparison.Ordinal);
+        Assert.Contains("min_identities", AnalysisRuleNarrowing.Widening(requested, Changed(r => r.MinIdentities = 5), "a"), StringComparison.Ordinal);
+        Assert.Contains("may not be dropped", AnalysisRuleNarrowing.Widening(requested, Changed(r => r.Privacy = null), "a"), StringComparison.Ordinal);
+        Assert.Contains("may not exceed", AnalysisRuleNarrowing.Widening(requested, Changed(r => r.Privacy.QueryEpsilonMillis = 200), "a"), StringComparison.Ordinal);
+        Assert.Contains("identity_column", AnalysisRuleNarrowing.Widening(requested, Changed(r => r.IdentityColumn = ""), "a"), StringComparison.Ordinal);
+        Assert.Contains("did not ask for", AnalysisRuleNarrowing.Widening(null, requested, "a"), StringComparison.Ordinal);
     }
 }

@@ -4,4 +4,4 @@ namespace Exchange.Server.Compute.Model;
 /// An answered query as logged: its audit event and the budget after it (null without differential
 /// privacy). Or, with <see cref="Refused"/>, a query whose answer was dropped, that refusal recorded.
 /// </summary>
-internal sealed record QueryRecord(long AuditIndex, long SpentMillis, Budget? Budget, Refusal? Refused = null);
+internal sealed record QueryRecord(long AuditIndex, long SpentMillis, Access.Model.QueryBudget? Budget, Refusal? Refused = null);

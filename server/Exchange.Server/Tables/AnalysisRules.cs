@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using Google.Protobuf;
 
-namespace Exchange.Server.Compute;
+namespace Exchange.Server.Tables;
 
 /// <summary>What a rule's fields mean when left at zero, and its version as the log names it.</summary>
 internal static class AnalysisRules
