@@ -10,7 +10,7 @@ namespace Exchange.Client.Compute;
 /// <param name="AddedMillis">What its provider added since.</param>
 /// <param name="SpentMillis">What its answered queries spent.</param>
 /// <param name="Queries">Queries answered.</param>
-/// <param name="Refused">Queries refused (for the rule, the budget, or the caller).</param>
+/// <param name="Refused">Queries refused (for the rule, the budget, the caller or the grant's state) or failed in the engine: logged, nothing spent.</param>
 public sealed record BudgetAccount(string Grant, long InitialMillis, long AddedMillis, long SpentMillis, long Queries, long Refused)
 {
     /// <summary>The budget in all: initial plus added.</summary>

@@ -28,7 +28,18 @@ internal sealed class ComputeService(ComputeStore store, ComputeEngine engine, I
             throw refused;
         }
 
-        var answer = await engine.RunAsync(admitted.Revision!, admitted.Grant!.Terms.Analysis!, admitted.Query!, noise, context.CancellationToken);
+        Model.QueryAnswer answer;
+        try
+        {
+            answer = await engine.RunAsync(admitted.Revision!, admitted.Grant!.Terms.Analysis!, admitted.Query!, noise, context.CancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Every admitted query ends in the log, a failed one too; the error itself goes on as INTERNAL, to the server log.
+            await store.RecordFailureAsync(caller, admitted);
+            throw;
+        }
+
         var result = answer.ToProto();
         var sha256 = SHA256.HashData(result.ToByteArray());
         var record = Errors.Allowed(await store.RecordAsync(caller, admitted, answer, Convert.ToHexStringLower(sha256), context.CancellationToken),

@@ -119,6 +119,15 @@ internal sealed class ComputeStore(Database database, IGrants grants, IRevisions
             return new QueryRecord(index, spent, after);
         }, cancellationToken);
 
+    /// <summary>Records that an admitted query failed in the engine: no answer went out and no budget was spent, but the query is in the log.</summary>
+    public Task RecordFailureAsync(Caller caller, Admission admitted) =>
+        database.WriteAsync(unit => unit.Record(Entry(caller, admitted.Grant!, Outcome.Failed, new()
+        {
+            ["query"] = admitted.Text,
+            ["revision"] = admitted.Revision!.Revision.Id.Name,
+            ["reason"] = "the query failed in the engine; nothing was answered or spent",
+        })), CancellationToken.None);
+
     /// <summary>Adds <paramref name="epsilonMillis"/> to the budget of a grant whose rule has differential privacy (its provider).</summary>
     public Task<Decision<QueryBudget>> AddBudgetAsync(Caller caller, GrantId grantId, long epsilonMillis, string reason, CancellationToken cancellationToken) =>
         database.WriteAsync<Decision<QueryBudget>>(unit =>

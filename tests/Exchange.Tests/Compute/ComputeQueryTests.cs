@@ -205,4 +205,28 @@ public sealed class ComputeQueryTests(ExchangeFactory gateway) : SharedGatewayTe
         var events = (await auditor.Audit.ListAuditEventsAsync(new ListAuditEventsRequest { Dataset = dataset.Name, Action = "compute.query" })).Events;
         Assert.Equal([AuditOutcome.Success, AuditOutcome.Denied], events.Select(e => e.Outcome));
     }
+
+    /// <summary>A gateway whose engine may use next to no memory, so every query fails in it.</summary>
+    private sealed class StarvedEngine() : ExchangeFactory(("Exchange:Compute:MemoryLimitBytes", "1"));
+
+    [Fact]
+    public async Task A_query_that_fails_in_the_engine_answers_internal_spends_nothing_and_is_logged_as_failed()
+    {
+        using var factory = new StarvedEngine();
+        factory.ExpectErrors(e => e.Is("Exchange.Server.Hosting.UnhandledExceptionInterceptor", 1));
+        using var acme = factory.ClientFor(Participant.Acme);
+        using var initech = factory.ClientFor(Participant.Initech);
+        var dataset = await ComputeFixture.PurchasesAsync(acme);
+        var grant = await ComputeFixture.ComputeGrantAsync(acme, initech, dataset,
+            ComputeFixture.Rule(new DifferentialPrivacy { QueryEpsilonMillis = 100, BudgetEpsilonMillis = 1000 }));
+
+        var failed = await Assert.ThrowsAsync<RpcException>(() => initech.QueryAsync(grant.Name, "SELECT COUNT(*) FROM data"));
+        Assert.Equal(StatusCode.Internal, failed.StatusCode);
+
+        using var auditor = factory.ClientFor(Participant.Auditor);
+        var logged = Assert.Single((await auditor.Audit.ListAuditEventsAsync(new ListAuditEventsRequest { Dataset = dataset.Name, Action = "compute.query" })).Events);
+        Assert.Equal(AuditOutcome.Failed, logged.Outcome);
+        Assert.Equal("SELECT COUNT(*) FROM data", Details(logged)["query"]);
+        Assert.Equal(0, (await initech.Access.GetGrantAsync(new GetGrantRequest { Name = grant.Name })).Grant.ComputeBudget.SpentEpsilonMillis);
+    }
 }
