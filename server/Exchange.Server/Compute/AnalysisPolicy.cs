@@ -9,7 +9,7 @@ namespace Exchange.Server.Compute;
 /// Tables.AnalysisRuleValidation's and AnalysisRuleNarrowing's). Pure functions; each refusal is
 /// INVALID_ARGUMENT naming what broke the rule.
 /// </summary>
-internal static class AnalysisPolicy
+internal static partial class AnalysisPolicy
 {
     /// <summary>
     /// <paramref name="query"/> with its column names as the table spells them, once it keeps
@@ -25,14 +25,14 @@ internal static class AnalysisPolicy
             var column = Resolve(name, where);
             return dimensions.Contains(column)
                 ? column
-                : throw Refusal.Invalid($"sql: {where} '{column}' is not allowed: only the rule's dimension columns " +
+                : throw Refusal.Invalid($"query: {where} '{column}' is not allowed: only the rule's dimension columns " +
                     $"({(dimensions.Count == 0 ? "none" : string.Join(", ", rule.Dimensions))}) may be grouped on or filtered on.");
         }
 
         var groupBy = query.GroupBy.Select(g => Dimension(g, "GROUP BY")).ToList();
         if (groupBy.Distinct(StringComparer.Ordinal).Count() != groupBy.Count)
         {
-            throw Refusal.Invalid("sql: GROUP BY names a column twice.");
+            throw Refusal.Invalid("query: GROUP BY names a column twice.");
         }
 
         var outputs = new List<QueryOutput>();
@@ -43,7 +43,7 @@ internal static class AnalysisPolicy
                 var column = Dimension(output.Column!, "selecting");
                 if (!groupBy.Contains(column))
                 {
-                    throw Refusal.Invalid($"sql: '{column}' is selected but not grouped on; a query outputs aggregates and the dimensions it groups by.");
+                    throw Refusal.Invalid($"query: '{column}' is selected but not grouped on; a query outputs aggregates and the dimensions it groups by.");
                 }
 
                 outputs.Add(output with { Column = column, Name = output.Name == output.Column ? column : output.Name });
@@ -62,13 +62,13 @@ internal static class AnalysisPolicy
             var printed = QueryText.Aggregate(output.Function, aggregated);
             if (allowed is null)
             {
-                throw Refusal.Invalid($"sql: {printed} is not allowed: '{aggregated}' is not an aggregate column of the rule " +
+                throw Refusal.Invalid($"query: {printed} is not allowed: '{aggregated}' is not an aggregate column of the rule " +
                     $"({(rule.Aggregates.Count == 0 ? "only COUNT(*) is allowed" : string.Join(", ", rule.Aggregates.Select(a => a.Column)))}).");
             }
 
             if (!allowed.Functions.Contains(function))
             {
-                throw Refusal.Invalid($"sql: {printed} is not allowed: the rule allows {string.Join(", ", allowed.Functions.Select(AnalysisRuleValidation.Name))} of '{aggregated}'.");
+                throw Refusal.Invalid($"query: {printed} is not allowed: the rule allows {string.Join(", ", allowed.Functions.Select(AnalysisRuleValidation.Name))} of '{aggregated}'.");
             }
 
             outputs.Add(output with { Column = aggregated, Name = output.Name == QueryText.Aggregate(output.Function, output.Column) ? printed : output.Name });
@@ -99,16 +99,21 @@ internal static class AnalysisPolicy
 
         var name = dimension(condition.Column);
         var column = columns.First(c => c.Name == name);
-        foreach (var literal in condition.Literals)
+        var literals = new List<QueryLiteral>();
+        foreach (var written in condition.Literals)
         {
+            var literal = written.Kind == LiteralKind.Typed ? AsWritten(written, column.Type) : written;
             if (!Fits(literal, column.Type))
             {
-                var written = literal.Kind == LiteralKind.Text ? $"'{literal.Text}'" : literal.Text;
-                throw Refusal.Invalid($"sql: {written} is no {ColumnValues.TypeName(column.Type)} value, which '{name}' holds" + Hint(column.Type) + ".");
+                var shown = literal.Kind == LiteralKind.Text ? $"'{literal.Text}'" : literal.Text;
+                throw Refusal.Invalid($"query: {shown} is no {ColumnValues.TypeName(column.Type)} value, which '{name}' holds" +
+                    (written.Kind == LiteralKind.Typed ? " (written as the column's values are)" : Hint(column.Type)) + ".");
             }
+
+            literals.Add(literal);
         }
 
-        return condition with { Column = name };
+        return condition with { Column = name, Values = condition.Values is null ? null : literals };
     }
 
     /// <summary>Whether a literal is written as a value of <paramref name="type"/> is (dates and times in quotes).</summary>
@@ -117,12 +122,30 @@ internal static class AnalysisPolicy
         (LiteralKind.Text, ColumnType.String) => true,
         (LiteralKind.Text, ColumnType.Date) => ColumnValues.TryDate(literal.Text, out _),
         (LiteralKind.Text, ColumnType.Timestamp) => ColumnValues.TryTimestamp(literal.Text, out _),
-        (LiteralKind.Number, ColumnType.Int64) => ColumnValues.TryInt64(literal.Text, out _),
-        (LiteralKind.Number, ColumnType.Double) => ColumnValues.TryDouble(literal.Text, out _),
-        (LiteralKind.Number, ColumnType.Decimal) => ColumnValues.TryDecimal(literal.Text, out _),
-        (LiteralKind.Bool, ColumnType.Bool) => true,
+        (LiteralKind.Number, ColumnType.Int64) => SqlNumber(literal.Text) && ColumnValues.TryInt64(literal.Text, out _),
+        (LiteralKind.Number, ColumnType.Double) => SqlNumber(literal.Text) && ColumnValues.TryDouble(literal.Text, out _),
+        (LiteralKind.Number, ColumnType.Decimal) => SqlNumber(literal.Text) && ColumnValues.TryDecimal(literal.Text, out _),
+        (LiteralKind.Bool, ColumnType.Bool) => literal.Text is "TRUE" or "FALSE",
         _ => false,
     };
+
+    /// <summary>
+    /// A structured query's value as the SQL form writes it for <paramref name="type"/>, so both
+    /// forms check, run and print alike: text for strings, dates and times; a number as SQL writes one
+    /// (NaN and infinities are not); TRUE or FALSE.
+    /// </summary>
+    private static QueryLiteral AsWritten(QueryLiteral value, ColumnType type) => type switch
+    {
+        ColumnType.Int64 or ColumnType.Double or ColumnType.Decimal => new QueryLiteral(LiteralKind.Number, value.Text),
+        ColumnType.Bool => new QueryLiteral(LiteralKind.Bool, ColumnValues.TryBool(value.Text, out var flag) ? (flag ? "TRUE" : "FALSE") : value.Text),
+        _ => new QueryLiteral(LiteralKind.Text, value.Text),
+    };
+
+    /// <summary>Whether <paramref name="text"/> is a number as the query language writes one: [-]digits[.digits][e[±]digits].</summary>
+    private static bool SqlNumber(string text) => SqlNumberPattern().IsMatch(text);
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^-?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?\z")]
+    private static partial System.Text.RegularExpressions.Regex SqlNumberPattern();
 
     private static string Hint(ColumnType type) => type switch
     {
@@ -144,6 +167,6 @@ internal static class AnalysisPolicy
         var matches = columns.Where(c => string.Equals(c.Name, name, StringComparison.OrdinalIgnoreCase)).ToList();
         return matches.Count == 1
             ? matches[0].Name
-            : throw Refusal.Invalid($"sql: {where} names '{name}', which is not a column of the table.");
+            : throw Refusal.Invalid($"query: {where} names '{name}', which is not a column of the table.");
     }
 }

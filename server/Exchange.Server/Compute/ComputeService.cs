@@ -22,7 +22,10 @@ internal sealed class ComputeService(ComputeStore store, ComputeEngine engine, I
         var caller = Caller.From(context);
         var grant = GrantId.Parse(request.Grant, "grant");
         RevisionId? revision = request.Revision.Length == 0 ? null : RevisionId.Parse(request.Revision, "revision");
-        var admitted = Errors.Allowed(await store.AdmitAsync(caller, grant, revision, request.Sql, context.CancellationToken), telemetry);
+        var ask = request.QueryCase == V1.RunQueryRequest.QueryOneofCase.Structured
+            ? new Model.QueryAsk("structured", JsonFormatter.Default.Format(request.Structured), () => ComputeMapping.FromProto(request.Structured))
+            : new Model.QueryAsk("sql", request.Sql, () => QueryParser.Parse(request.Sql));
+        var admitted = Errors.Allowed(await store.AdmitAsync(caller, grant, revision, ask, context.CancellationToken), telemetry);
         if (admitted.Refused is { } refused)
         {
             throw refused;

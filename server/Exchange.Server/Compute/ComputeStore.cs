@@ -19,19 +19,19 @@ namespace Exchange.Server.Compute;
 /// </summary>
 internal sealed class ComputeStore(Database database, IGrants grants, IRevisions revisions) : IQueryBudgets
 {
-    /// <summary>The longest query text a refused query's event keeps.</summary>
+    /// <summary>The longest query (as sent) a refused query's event keeps.</summary>
     private const int MaxLoggedSql = 1024;
 
     /// <summary>
-    /// Decides whether <paramref name="sql"/> may run under <paramref name="grantId"/> on
-    /// <paramref name="revisionId"/> (null: the dataset's latest revision).
+    /// Decides whether the query <paramref name="ask"/> carries may run under <paramref name="grantId"/>
+    /// on <paramref name="revisionId"/> (null: the dataset's latest revision).
     /// </summary>
-    public Task<Decision<Admission>> AdmitAsync(Caller caller, GrantId grantId, RevisionId? revisionId, string sql, CancellationToken cancellationToken) =>
+    public Task<Decision<Admission>> AdmitAsync(Caller caller, GrantId grantId, RevisionId? revisionId, QueryAsk ask, CancellationToken cancellationToken) =>
         database.WriteAsync<Decision<Admission>>(unit =>
         {
             var grant = Visible(unit, caller, grantId);
-            var logged = sql.Length <= MaxLoggedSql ? sql : sql[..MaxLoggedSql] + "…";
-            var entry = Entry(caller, grant, Outcome.Denied, new() { ["sql"] = logged });
+            var logged = ask.Sent.Length <= MaxLoggedSql ? ask.Sent : ask.Sent[..MaxLoggedSql] + "…";
+            var entry = Entry(caller, grant, Outcome.Denied, new() { [ask.Form] = logged });
             if (ComputePolicy.Denial(caller, grant) is { } denial)
             {
                 return unit.Deny(entry, denial);
@@ -46,7 +46,7 @@ internal sealed class ComputeStore(Database database, IGrants grants, IRevisions
                 var table = stored.Revision.Table
                     ?? throw Refusal.Precondition($"{stored.Revision.Id.Name} is not a table; queries run over tables.");
                 var columns = V1.Schema.Parser.ParseFrom(table.Schema).Columns;
-                var query = AnalysisPolicy.Check(QueryParser.Parse(sql), rule, columns);
+                var query = AnalysisPolicy.Check(ask.Parse(), rule, columns);
                 var text = QueryText.Print(query);
                 if (rule.Privacy is { } privacy)
                 {

@@ -92,6 +92,9 @@ internal static class RequestText
         ["exchange.v1.RunQueryRequest.grant"] = Name,
         ["exchange.v1.RunQueryRequest.sql"] = new(Compute.QueryTokenizer.MaxLength, MultiLine: true),
         ["exchange.v1.RunQueryRequest.revision"] = Name,
+        ["exchange.v1.StructuredQuery.group_by"] = new(256, MaxItems: 256),
+        ["exchange.v1.StructuredQuery.Output.column"] = Name,
+        ["exchange.v1.StructuredQuery.Output.name"] = Name,
         ["exchange.v1.AddQueryBudgetRequest.grant"] = Name,
         ["exchange.v1.AddQueryBudgetRequest.reason"] = Reason,
 

@@ -229,4 +229,63 @@ public sealed class ComputeQueryTests(ExchangeFactory gateway) : SharedGatewayTe
         Assert.Equal("SELECT COUNT(*) FROM data", Details(logged)["query"]);
         Assert.Equal(0, (await initech.Access.GetGrantAsync(new GetGrantRequest { Name = grant.Name })).Grant.ComputeBudget.SpentEpsilonMillis);
     }
+
+    private static StructuredQuery.Types.Output Out(string column, AggregateFunction function = AggregateFunction.Unspecified, string name = "") =>
+        new() { Column = column, Function = function, Name = name };
+
+    [Fact]
+    public async Task A_structured_query_is_checked_run_and_logged_as_its_sql_form_is()
+    {
+        using var acme = Gateway.ClientFor(Participant.Acme);
+        using var initech = Gateway.ClientFor(Participant.Initech);
+        var dataset = await ComputeFixture.PurchasesAsync(acme);
+        var grant = await ComputeFixture.ComputeGrantAsync(acme, initech, dataset, ComputeFixture.Rule());
+
+        var structured = new StructuredQuery
+        {
+            Outputs = { Out("city"), Out("", AggregateFunction.Count), Out("amount", AggregateFunction.Avg, "mean") },
+            Where = new Predicate { Comparison = new Comparison { Column = "city", Operator = ComparisonOperator.In, Values = { "Bergen", "Oslo", "Tromsø" } } },
+            GroupBy = { "city" },
+            OrderBy = { new StructuredQuery.Types.Order { Output = 1, Descending = true } },
+            Limit = 5,
+        };
+        var answer = await initech.Compute.RunQueryAsync(new RunQueryRequest { Grant = grant.Name, Structured = structured });
+        Assert.Equal("SELECT city, COUNT(*), AVG(amount) AS mean FROM data WHERE city IN ('Bergen', 'Oslo', 'Tromsø') GROUP BY city ORDER BY 2 DESC LIMIT 5", answer.Query);
+        Assert.Equal(["Bergen|24|55.5", "Oslo|20|165.5"], ComputeFixture.Lines(answer));
+        var sql = await initech.QueryAsync(grant.Name, answer.Query);
+        Assert.Equal(answer.ResultSha256, sql.ResultSha256);
+
+        async Task<string> RefusedAsync(StructuredQuery query)
+        {
+            var error = await Assert.ThrowsAsync<RpcException>(() =>
+                initech.Compute.RunQueryAsync(new RunQueryRequest { Grant = grant.Name, Structured = query }).ResponseAsync);
+            Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+            return error.Status.Detail;
+        }
+
+        Assert.Contains("'person' is not allowed", await RefusedAsync(new StructuredQuery { Outputs = { Out("person"), Out("", AggregateFunction.Count) }, GroupBy = { "person" } }),
+            StringComparison.Ordinal);
+        Assert.Contains("structured.outputs[0].column is required", await RefusedAsync(new StructuredQuery { Outputs = { Out("", AggregateFunction.Sum) } }),
+            StringComparison.Ordinal);
+        Assert.Contains("PREFIX is not available", await RefusedAsync(new StructuredQuery
+        {
+            Outputs = { Out("", AggregateFunction.Count) },
+            Where = new Predicate { Comparison = new Comparison { Column = "city", Operator = ComparisonOperator.Prefix, Values = { "B" } } },
+        }), StringComparison.Ordinal);
+        Assert.Contains("WHERE on 'amount' is not allowed", await RefusedAsync(new StructuredQuery
+        {
+            Outputs = { Out("", AggregateFunction.Count) },
+            Where = new Predicate { Comparison = new Comparison { Column = "amount", Operator = ComparisonOperator.Equal, Values = { "10" } } },
+        }), StringComparison.Ordinal);
+        Assert.Contains("order_by[0].output 3", await RefusedAsync(new StructuredQuery
+        {
+            Outputs = { Out("", AggregateFunction.Count) },
+            OrderBy = { new StructuredQuery.Types.Order { Output = 3 } },
+        }), StringComparison.Ordinal);
+
+        // Each refusal is a logged query too, the message as sent.
+        var refused = (await QueryEventsAsync(dataset.Name)).Where(e => e.Outcome == AuditOutcome.Denied).ToList();
+        Assert.Equal(5, refused.Count);
+        Assert.All(refused, e => Assert.Contains("outputs", Details(e)["structured"], StringComparison.Ordinal));
+    }
 }

@@ -160,4 +160,56 @@ public sealed class QueryCheckTests
         Assert.Contains("identity_column", AnalysisRuleNarrowing.Widening(requested, Changed(r => r.IdentityColumn = ""), "a"), StringComparison.Ordinal);
         Assert.Contains("did not ask for", AnalysisRuleNarrowing.Widening(null, requested, "a"), StringComparison.Ordinal);
     }
+
+    private static Predicate Compare(string column, ComparisonOperator op, params string[] values) =>
+        new() { Comparison = new Comparison { Column = column, Operator = op, Values = { values } } };
+
+    private static StructuredQuery CountWhere(Predicate where) => new()
+    {
+        Outputs = { new StructuredQuery.Types.Output { Function = AggregateFunction.Count } },
+        Where = where,
+    };
+
+    [Fact]
+    public void A_structured_filter_takes_values_as_its_columns_write_them_and_prints_as_sql()
+    {
+        string Printed(Predicate where) => QueryText.Print(AnalysisPolicy.Check(ComputeMapping.FromProto(CountWhere(where)), Rule, Columns));
+
+        Assert.Equal("SELECT COUNT(*) FROM data WHERE year = 2020 AND member = TRUE AND day < '2026-01-01' AND (city IN ('Oslo', 'it''s') OR NOT city IS NULL)",
+            Printed(new Predicate
+            {
+                All = new PredicateList
+                {
+                    Predicates =
+                    {
+                        Compare("year", ComparisonOperator.Equal, "2020"),
+                        Compare("member", ComparisonOperator.Equal, "true"),
+                        Compare("day", ComparisonOperator.Less, "2026-01-01"),
+                        new Predicate
+                        {
+                            Any = new PredicateList
+                            {
+                                Predicates = { Compare("city", ComparisonOperator.In, "Oslo", "it's"), new Predicate { Not = Compare("city", ComparisonOperator.IsNull) } },
+                            },
+                        },
+                    },
+                },
+            }));
+
+        foreach (var (where, named) in new[]
+        {
+            (Compare("year", ComparisonOperator.Equal, "NaN"), "NaN is no INT64 value"),
+            (Compare("year", ComparisonOperator.Equal, "007"), "007 is no INT64 value"),
+            (Compare("member", ComparisonOperator.Equal, "yes"), "is no BOOL value"),
+            (Compare("year", ComparisonOperator.Equal, "1", "2"), "compares with one value, not 2"),
+            (Compare("year", ComparisonOperator.In), "IN needs at least one value"),
+            (new Predicate(), "structured.where is empty"),
+            (new Predicate { All = new PredicateList() }, "structured.where.all needs at least one predicate"),
+        })
+        {
+            var refusal = Assert.Throws<Refusal>(() => AnalysisPolicy.Check(ComputeMapping.FromProto(CountWhere(where)), Rule, Columns));
+            Assert.Equal(RefusalKind.InvalidArgument, refusal.Kind);
+            Assert.Contains(named, refusal.Message, StringComparison.Ordinal);
+        }
+    }
 }
