@@ -92,11 +92,7 @@ internal static class ComputeCommand
         var command = new Command("add-budget", "Add privacy budget to a grant (its provider); a logged decision.") { grant, epsilon, reason };
         command.SetAction(app.Guard(async (parse, cancellationToken) =>
         {
-            var text = parse.GetValue(epsilon)!;
-            var millis = decimal.TryParse(text, System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out var value)
-                && value > 0 && value * 1000 == decimal.Truncate(value * 1000)
-                ? (long)(value * 1000)
-                : throw new FormatException($"--epsilon '{text}' is not a positive number with at most three decimals.");
+            var millis = TermsOptions.Millis(parse.GetValue(epsilon)!, "--epsilon");
             using var client = app.Connect(parse);
             var budget = (await client.Compute.AddQueryBudgetAsync(new AddQueryBudgetRequest { Grant = parse.GetValue(grant), EpsilonMillis = millis, Reason = parse.GetValue(reason) },
                 cancellationToken: cancellationToken)).Budget;

@@ -12,13 +12,6 @@ namespace Exchange.Tests.Compute;
 /// </summary>
 public sealed class DifferencingTests
 {
-    private sealed class Seeded(int seed) : INoiseSource
-    {
-        private readonly Random _random = new(seed);
-
-        public BigInteger NextBelow(BigInteger bound) => Uniform.Below(bound, _random.NextBytes);
-    }
-
     private static readonly Dictionary<string, TableColumn> Columns = new()
     {
         ["person"] = new("person", ColumnType.String, "c0"),
@@ -70,7 +63,7 @@ public sealed class DifferencingTests
         {
             foreach (var (world, connection) in new[] { (0, without), (1, with) })
             {
-                var answer = PrivateAnswer.Compute(connection, Columns, rule, privacy, query, new Seeded((seed * 2) + world), ["x"]);
+                var answer = PrivateAnswer.Compute(connection, Columns, rule, privacy, query, new SeededNoise((seed * 2) + world), ["x"]);
                 // A suppressed answer is an answer too: the attacker sees that.
                 var released = answer.Rows.Count == 0 ? "suppressed" : answer.Rows[0][0]!;
                 // Coarsened to buckets so both worlds' frequencies can be compared; a coarser view never helps the attacker more.

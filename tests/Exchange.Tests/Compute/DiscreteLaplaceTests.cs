@@ -9,21 +9,13 @@ namespace Exchange.Tests.Compute;
 /// </summary>
 public sealed class DiscreteLaplaceTests
 {
-    /// <summary>A seeded source for tests: System.Random bytes through the same exact rejection sampling.</summary>
-    private sealed class Seeded(int seed) : INoiseSource
-    {
-        private readonly Random _random = new(seed);
-
-        public BigInteger NextBelow(BigInteger bound) => Uniform.Below(bound, _random.NextBytes);
-    }
-
     [Theory]
     [InlineData(1, 1)]
     [InlineData(10, 1)]
     [InlineData(7, 3)]
     public void Samples_follow_the_discrete_laplace_distribution(int numerator, int denominator)
     {
-        var random = new Seeded(numerator * 31 + denominator);
+        var random = new SeededNoise(numerator * 31 + denominator);
         const int N = 40_000;
         var counts = new Dictionary<BigInteger, int>();
         for (var i = 0; i < N; i++)
@@ -46,7 +38,7 @@ public sealed class DiscreteLaplaceTests
     [Fact]
     public void Bernoulli_of_exp_minus_gamma_is_exact_for_gamma_above_one()
     {
-        var random = new Seeded(7);
+        var random = new SeededNoise(7);
         const int N = 40_000;
         var hits = Enumerable.Range(0, N).Count(_ => DiscreteLaplace.BernoulliExp(random, 5, 2));
         var expected = Math.Exp(-2.5);
@@ -71,8 +63,8 @@ public sealed class DiscreteLaplaceTests
         for (var seed = 0; seed < Seeds; seed++)
         {
             // Scale Δ / ε = 1000 / millis with Δ = 1, as PrivateAnswer draws it for one measure.
-            var a = 100 + DiscreteLaplace.Sample(new Seeded(seed), 1000, epsilonMillis);
-            var b = 101 + DiscreteLaplace.Sample(new Seeded(seed + Seeds), 1000, epsilonMillis);
+            var a = 100 + DiscreteLaplace.Sample(new SeededNoise(seed), 1000, epsilonMillis);
+            var b = 101 + DiscreteLaplace.Sample(new SeededNoise(seed + Seeds), 1000, epsilonMillis);
             without[a] = without.GetValueOrDefault(a) + 1;
             with[b] = with.GetValueOrDefault(b) + 1;
         }
