@@ -93,6 +93,8 @@ internal sealed class CliApp(TextWriter output, TextWriter error, HttpMessageHan
         root.Add(TransferCommands.Upload(this));
         root.Add(TransferCommands.Download(this));
         root.Add(TransfersCommand.Create(this));
+        root.Add(QueryCommand.Create(this));
+        root.Add(ComputeCommand.Create(this));
         return root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = Output, Error = Error }, cancellationToken);
     }
 

@@ -257,6 +257,11 @@ internal static class Render
         Row("provider", g.Provider);
         Row("terms", TermsText(g.Terms));
         Row("transfers used", g.TransfersUsed.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        if (g.ComputeBudget is { } budget)
+        {
+            Row("privacy budget", $"{Epsilon(budget.RemainingEpsilonMillis)} of {Epsilon(budget.TotalEpsilonMillis)} epsilon left after {budget.Queries} queries");
+        }
+
         Row("state", EnumName(g.State));
         Row("access request", g.AccessRequest);
         Row("created", g.CreateTime?.ToDateTimeOffset().ToString("u") ?? "");
@@ -403,7 +408,64 @@ internal static class Render
         $"purposes: {string.Join(", ", terms.Purposes)}; max transfers: " +
         (terms.MaxTransfers == 0 ? "unlimited" : terms.MaxTransfers.ToString(System.Globalization.CultureInfo.InvariantCulture)) +
         (terms.ExpireTime is null ? "" : $"; expires {terms.ExpireTime.ToDateTimeOffset():u}") +
-        (terms.View is null ? "" : $"; view: {Printable(ViewSyntax.Describe(terms.View))}");
+        (terms.View is null ? "" : $"; view: {Printable(ViewSyntax.Describe(terms.View))}") +
+        (terms.Kind == GrantKind.Compute ? "; queries only" : "") +
+        (terms.Analysis is null ? "" : $"; queries: {Printable(AnalysisText(terms.Analysis))}");
+
+    /// <summary>An analysis rule in a line: dimensions, aggregates, identity and minimum, privacy.</summary>
+    public static string AnalysisText(AnalysisRule rule) =>
+        $"dimensions {(rule.Dimensions.Count == 0 ? "none" : string.Join(",", rule.Dimensions))}, aggregates " +
+        (rule.Aggregates.Count == 0 ? "COUNT(*) only" : string.Join(" ", rule.Aggregates.Select(a =>
+            $"{a.Column}={string.Join(",", a.Functions.Select(f => EnumName(f).Replace('_', ' ')))}"))) +
+        $", at least {(rule.MinIdentities == 0 ? 10 : rule.MinIdentities)} " + (rule.IdentityColumn.Length == 0 ? "rows" : $"distinct {rule.IdentityColumn}") +
+        (rule.Privacy is not { } p ? "" : $", epsilon {Epsilon(p.QueryEpsilonMillis)} a query of {Epsilon(p.BudgetEpsilonMillis)}");
+
+    /// <summary>Thousandths of epsilon as a number: 250 → 0.25.</summary>
+    public static string Epsilon(long millis) => (millis / 1000m).ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Budgets recomputed from the log, each with what the gateway says of it.</summary>
+    public static void BudgetTable(TextWriter output, IReadOnlyCollection<(Exchange.Client.Compute.BudgetAccount Account, string Says)> rows)
+    {
+        var table = new Table().Border(TableBorder.Rounded);
+        foreach (var column in new[] { "GRANT", "BUDGET", "ADDED", "SPENT", "REMAINING", "QUERIES", "REFUSED", "GATEWAY SAYS" })
+        {
+            table.AddColumn(column);
+        }
+
+        foreach (var (a, says) in rows)
+        {
+            table.AddRow(Cell(a.Grant), Cell(Epsilon(a.InitialMillis)), Cell(Epsilon(a.AddedMillis)), Cell(Epsilon(a.SpentMillis)), Cell(Epsilon(a.RemainingMillis)),
+                Cell($"{a.Queries}"), Cell($"{a.Refused}"), Cell(says));
+        }
+
+        Write(output, table);
+    }
+
+    /// <summary>A query's answer: its rows as a table, then what was suppressed, spent and logged.</summary>
+    public static void QueryAnswer(TextWriter output, RunQueryResponse answer, string receipt)
+    {
+        var table = new Table().Border(TableBorder.Rounded);
+        foreach (var column in answer.Result.Columns)
+        {
+            table.AddColumn(new TableColumn(new Text(Printable(column))));
+        }
+
+        foreach (var row in answer.Result.Rows)
+        {
+            table.AddRow([.. row.Values.Select(v => Cell(v))]);
+        }
+
+        Write(output, table);
+        output.WriteLine($"{answer.Result.Rows.Count} {(answer.Result.Rows.Count == 1 ? "row" : "rows")}; " +
+            $"{answer.Result.SuppressedRows} suppressed under the rule's minimum");
+        if (answer.EpsilonSpentMillis > 0)
+        {
+            output.WriteLine($"epsilon spent {Epsilon(answer.EpsilonSpentMillis)}, remaining {Epsilon(answer.EpsilonRemainingMillis)}");
+        }
+
+        output.WriteLine($"query: {Printable(answer.Query)} on {answer.Revision}");
+        output.WriteLine($"receipt: {receipt}");
+    }
 
     /// <summary>An enum option's value (e.g. "approved"), or the zero value when the option was not given.</summary>
     public static T ParseEnumOption<T>(string? text, string option) where T : struct, Enum =>
@@ -443,6 +505,7 @@ internal static class Render
         CatalogReflection.Descriptor.EnumTypes.Concat(AccessReflection.Descriptor.EnumTypes)
             .Concat(TransferReflection.Descriptor.EnumTypes).Concat(AuditReflection.Descriptor.EnumTypes)
             .Concat(ParticipantReflection.Descriptor.EnumTypes).Concat(TabularReflection.Descriptor.EnumTypes)
+            .Concat(AnalysisReflection.Descriptor.EnumTypes)
             .Single(e => e.ClrType == typeof(T));
 
     /// <summary>

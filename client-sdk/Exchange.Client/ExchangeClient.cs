@@ -62,6 +62,7 @@ public sealed partial class ExchangeClient : IDisposable
         Transfers = new TransferService.TransferServiceClient(CallInvoker);
         Audit = new AuditService.AuditServiceClient(CallInvoker);
         Participants = new ParticipantService.ParticipantServiceClient(CallInvoker);
+        Compute = new ComputeService.ComputeServiceClient(CallInvoker);
         _logTrust = new LogTrust(this, options.AuditLogKey, options.TrustedCheckpoints, options.TrustOnFirstUse);
     }
 
@@ -144,6 +145,9 @@ public sealed partial class ExchangeClient : IDisposable
 
     /// <summary>exchange.v1.ParticipantService: participants' states; operators suspend and reinstate.</summary>
     public ParticipantService.ParticipantServiceClient Participants { get; }
+
+    /// <summary>exchange.v1.ComputeService: aggregate queries under a grant's analysis rule.</summary>
+    public ComputeService.ComputeServiceClient Compute { get; }
 
     /// <summary>
     /// Every dataset matching <paramref name="filter"/> that the caller may see, fetching pages

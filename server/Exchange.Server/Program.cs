@@ -1,6 +1,7 @@
 using Exchange.Server.Access;
 using Exchange.Server.Audit;
 using Exchange.Server.Catalog;
+using Exchange.Server.Compute;
 using Exchange.Server.Hosting;
 using Exchange.Server.Observability;
 using Exchange.Server.Security;
@@ -35,6 +36,7 @@ try
     builder.Services.AddExchangeCatalog();
     builder.Services.AddExchangeAccess();
     builder.Services.AddExchangeTransfers();
+    builder.Services.AddExchangeCompute();
     builder.Services.AddExchangeParticipants();
 
     // What is served: exchange.v1 services, health and reflection.

@@ -11,6 +11,7 @@ namespace Exchange.Benchmarks;
 /// dotnet run -c Release --project tests/Exchange.Benchmarks -- transfer        (gateway vs bare gRPC throughput, memory)
 /// dotnet run -c Release --project tests/Exchange.Benchmarks -- unary           (catalog calls vs a bare unary call; a catalog that grows)
 /// dotnet run -c Release --project tests/Exchange.Benchmarks -- table           (tabular upload vs opaque; a view's download vs bare Sep; memory)
+/// dotnet run -c Release --project tests/Exchange.Benchmarks -- compute         (GROUP BY queries through the gateway vs bare DuckDB on the plaintext)
 /// Every figure is measured against a bare baseline in the same run; read the ratios.
 /// </summary>
 internal static class Program
@@ -30,6 +31,11 @@ internal static class Program
         if (args.Length > 0 && args[0] == "table")
         {
             return await Tables.TableBenchmark.RunAsync(args);
+        }
+
+        if (args.Length > 0 && args[0] == "compute")
+        {
+            return await Compute.ComputeBenchmark.RunAsync(args);
         }
 
         if (args.Length > 2 && args[0] == "serve-bare")

@@ -21,12 +21,19 @@ internal sealed class LogTrust(ExchangeClient client, NoteVerifierKey? pinnedKey
     // The trusted logs when there is no store to keep them in.
     private List<TrustedLog> _remembered = [];
 
-    public async Task<ReceiptVerification> VerifyAsync(TransferReceipt receipt, ExpectedTransfer expected, CancellationToken cancellationToken)
+    public Task<ReceiptVerification> VerifyAsync(TransferReceipt receipt, ExpectedTransfer expected, CancellationToken cancellationToken) =>
+        VerifyAsync(receipt, key => ReceiptVerifier.Verify(receipt, expected, key), cancellationToken);
+
+    public Task<ReceiptVerification> VerifyAsync(TransferReceipt receipt, ExpectedQuery expected, CancellationToken cancellationToken) =>
+        VerifyAsync(receipt, key => ReceiptVerifier.Verify(receipt, expected, key), cancellationToken);
+
+    private async Task<ReceiptVerification> VerifyAsync(TransferReceipt receipt, Func<NoteVerifierKey, ReceiptVerification> verify,
+        CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return await VerifyOneAsync(receipt, expected, cancellationToken).ConfigureAwait(false);
+            return await VerifyOneAsync(receipt, verify, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -36,7 +43,8 @@ internal sealed class LogTrust(ExchangeClient client, NoteVerifierKey? pinnedKey
 
     public void Dispose() => _gate.Dispose();
 
-    private async Task<ReceiptVerification> VerifyOneAsync(TransferReceipt receipt, ExpectedTransfer expected, CancellationToken cancellationToken)
+    private async Task<ReceiptVerification> VerifyOneAsync(TransferReceipt receipt, Func<NoteVerifierKey, ReceiptVerification> verify,
+        CancellationToken cancellationToken)
     {
         IReadOnlyList<TrustedLog> logs;
         try
@@ -107,7 +115,7 @@ internal sealed class LogTrust(ExchangeClient client, NoteVerifierKey? pinnedKey
                 "this log is not trusted yet, and trust on first use is off: pin the audit log's key");
         }
 
-        var result = ReceiptVerifier.Verify(receipt, expected, key) with { KeyTrustedOnFirstUse = firstUse, NewLog = trusted is null };
+        var result = verify(key) with { KeyTrustedOnFirstUse = firstUse, NewLog = trusted is null };
         if (!result.Succeeded)
         {
             return result;

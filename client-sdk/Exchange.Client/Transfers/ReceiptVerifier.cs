@@ -16,6 +16,9 @@ public static class ReceiptVerifier
     /// <summary>The action of the event a receipt must hold.</summary>
     public const string CompletedAction = "transfer.complete";
 
+    /// <summary>The action of the event a query's receipt must hold.</summary>
+    public const string QueryAction = "compute.query";
+
     /// <summary>
     /// Verifies <paramref name="receipt"/> against what the client saw and against <paramref name="key"/>,
     /// which must come from what the client trusts (a pinned key, or the one stored with its trusted
@@ -26,8 +29,28 @@ public static class ReceiptVerifier
     /// <param name="key">The log's verifier key.</param>
     public static ReceiptVerification Verify(TransferReceipt receipt, ExpectedTransfer expected, NoteVerifierKey key)
     {
-        ArgumentNullException.ThrowIfNull(receipt);
         ArgumentNullException.ThrowIfNull(expected);
+        return Verify(receipt, record => EventProblem(record, expected), expected.Transfer, key);
+    }
+
+    /// <summary>
+    /// Verifies the receipt of a query's answer: the logged event is the answered query under the
+    /// grant, on the revision, with the SHA-256 of the result the client received; and it is included
+    /// in a checkpoint signed by <paramref name="key"/> (see the transfer overload for where the key comes from).
+    /// </summary>
+    /// <param name="receipt">The receipt from a RunQuery response.</param>
+    /// <param name="expected">The grant, revision and result hash the client saw.</param>
+    /// <param name="key">The log's verifier key.</param>
+    public static ReceiptVerification Verify(TransferReceipt receipt, ExpectedQuery expected, NoteVerifierKey key)
+    {
+        ArgumentNullException.ThrowIfNull(expected);
+        return Verify(receipt, record => EventProblem(record, expected), $"the query under {expected.Grant}", key);
+    }
+
+    internal static ReceiptVerification Verify(TransferReceipt receipt, Func<AuditRecord, (VerificationCheck Check, string Message)?> eventProblem,
+        string subject, NoteVerifierKey key)
+    {
+        ArgumentNullException.ThrowIfNull(receipt);
         ArgumentNullException.ThrowIfNull(key);
         if (receipt.Event is null || receipt.Checkpoint is null)
         {
@@ -41,8 +64,7 @@ public static class ReceiptVerifier
         }
 
         // From here on only the leaf counts: it is what the log hashed and the proof covers.
-        var eventProblem = EventProblem(record, expected);
-        if (eventProblem is { } p)
+        if (eventProblem(record) is { } p)
         {
             return ReceiptVerification.Failed(p.Check, p.Message, key);
         }
@@ -79,7 +101,7 @@ public static class ReceiptVerifier
 
         return new ReceiptVerification
         {
-            Message = $"{expected.Transfer} is audit event {receipt.Event.Index}, included in the checkpoint of size {checkpoint.Size} " +
+            Message = $"{subject} is audit event {receipt.Event.Index}, included in the checkpoint of size {checkpoint.Size} " +
                 $"signed by {key.Name}+{key.KeyId:x8}",
             Checkpoint = checkpoint,
             Key = key,
@@ -120,6 +142,30 @@ public static class ReceiptVerifier
         return sha256 == Convert.ToHexStringLower(expected.Sha256)
             ? null
             : (VerificationCheck.Sha256, $"the logged transfer names SHA-256 '{sha256}', not that of the bytes received");
+    }
+
+    private static (VerificationCheck Check, string Message)? EventProblem(AuditRecord record, ExpectedQuery expected)
+    {
+        if (record.Action != QueryAction || record.Outcome != AuditOutcome.Success)
+        {
+            return (VerificationCheck.Event, $"the logged event is '{record.Action}' with outcome {record.Outcome}, not an answered {QueryAction}");
+        }
+
+        if (record.Resource != expected.Grant)
+        {
+            return (VerificationCheck.Grant, $"the logged query was under '{record.Resource}', not {expected.Grant}");
+        }
+
+        var revision = Detail(record, "revision");
+        if (revision != expected.Revision)
+        {
+            return (VerificationCheck.Revision, $"the logged query ran on '{revision}', not {expected.Revision}");
+        }
+
+        var sha256 = Detail(record, "result_sha256");
+        return sha256 == Convert.ToHexStringLower(expected.ResultSha256)
+            ? null
+            : (VerificationCheck.Sha256, $"the logged query names result SHA-256 '{sha256}', not that of the result received");
     }
 
     /// <summary>The value of a detail, or null when there is none or more than one (which the gateway never writes).</summary>

@@ -22,6 +22,14 @@ internal static class AccessMapping
         DecideTime = request.DecideTime is { } decided ? Timestamp.FromDateTimeOffset(decided) : null,
     };
 
+    public static V1.ComputeBudget ToProto(this QueryBudget budget) => new()
+    {
+        TotalEpsilonMillis = budget.TotalMillis,
+        SpentEpsilonMillis = budget.SpentMillis,
+        RemainingEpsilonMillis = budget.RemainingMillis,
+        Queries = budget.Queries,
+    };
+
     public static V1.Grant ToProto(this Grant grant) => new()
     {
         Name = grant.Id.Name,

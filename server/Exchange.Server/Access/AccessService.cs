@@ -13,7 +13,7 @@ namespace Exchange.Server.Access;
 /// (<see cref="AccessStore"/>, under <see cref="AccessPolicy"/>) and answers with its result.
 /// </summary>
 internal sealed class AccessService(AccessStore store, Revocations revocations, PageTokens pageTokens, TimeProvider time,
-    ExchangeTelemetry telemetry)
+    ExchangeTelemetry telemetry, IQueryBudgets budgets)
     : V1.AccessService.AccessServiceBase
 {
     public override async Task<RequestAccessResponse> RequestAccess(RequestAccessRequest request, ServerCallContext context)
@@ -113,7 +113,13 @@ internal sealed class AccessService(AccessStore store, Revocations revocations, 
             throw Errors.NotFound(request.Name, exists: grant is not null);
         }
 
-        return new GetGrantResponse { Grant = grant.ToProto() };
+        var found = grant.ToProto();
+        if (await budgets.BudgetAsync(grant, context.CancellationToken) is { } budget)
+        {
+            found.ComputeBudget = budget.ToProto();
+        }
+
+        return new GetGrantResponse { Grant = found };
     }
 
     public override async Task<ListGrantsResponse> ListGrants(ListGrantsRequest request, ServerCallContext context)

@@ -85,6 +85,12 @@ internal sealed class AccessStore(Database database, ICatalog catalog, IRevision
                 Tables.ViewValidation.ValidateFor(asked, revisions.LatestColumns(unit, datasetId), datasetName, "requested_terms.view");
             }
 
+            var askedRule = terms.Analysis;
+            if (askedRule is not null)
+            {
+                Tables.AnalysisRuleValidation.ValidateFor(askedRule, revisions.LatestColumns(unit, datasetId), datasetName, "requested_terms.analysis");
+            }
+
             string? pendingReason = null;
             if (autoTerms is not null)
             {
@@ -101,6 +107,19 @@ internal sealed class AccessStore(Database database, ICatalog catalog, IRevision
                     catch (Refusal stale) when (stale.Kind is RefusalKind.InvalidArgument or RefusalKind.FailedPrecondition)
                     {
                         pendingReason = $"the automatic terms' view does not fit the latest revision ({stale.Message})";
+                    }
+                }
+
+                if (pendingReason is null && applied.Analysis is { } rule && !ReferenceEquals(rule, askedRule))
+                {
+                    // The automatic analysis rule, taken on: like its view, one a newer revision left behind is the provider's to settle.
+                    try
+                    {
+                        Tables.AnalysisRuleValidation.ValidateFor(rule, revisions.LatestColumns(unit, datasetId), datasetName, "auto_approval_terms.analysis");
+                    }
+                    catch (Refusal stale) when (stale.Kind is RefusalKind.InvalidArgument or RefusalKind.FailedPrecondition)
+                    {
+                        pendingReason = $"the automatic terms' analysis rule does not fit the latest revision ({stale.Message})";
                     }
                 }
 
@@ -174,6 +193,11 @@ internal sealed class AccessStore(Database database, ICatalog catalog, IRevision
             {
                 // Against the table as it is now: a newer revision may lack a column the request named.
                 Tables.ViewValidation.ValidateFor(view, revisions.LatestColumns(unit, request.Dataset), request.Dataset.Name, "terms.view");
+            }
+
+            if (granted.Analysis is { } rule)
+            {
+                Tables.AnalysisRuleValidation.ValidateFor(rule, revisions.LatestColumns(unit, request.Dataset), request.Dataset.Name, "terms.analysis");
             }
 
             if (terms is not null && TermsPolicy.Widening(request.RequestedTerms, granted) is { } widening)
@@ -394,6 +418,21 @@ internal sealed class AccessStore(Database database, ICatalog catalog, IRevision
         if (terms.View is { } view)
         {
             details["view_sha256"] = Tables.ViewDigest.Hex(view);
+        }
+
+        if (terms.Kind != V1.GrantKind.Unspecified)
+        {
+            details["kind"] = terms.Kind == V1.GrantKind.Compute ? "compute" : "download";
+        }
+
+        if (terms.Analysis is { } analysis)
+        {
+            // The rule's version, which every query under the grant names; a budget starts from the rule's.
+            details["rule_version"] = Tables.AnalysisRules.Version(analysis);
+            if (analysis.Privacy is { } privacy)
+            {
+                details["budget_epsilon_millis"] = privacy.BudgetEpsilonMillis.ToString(CultureInfo.InvariantCulture);
+            }
         }
 
         foreach (var (key, value) in extra)

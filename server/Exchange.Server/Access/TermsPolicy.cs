@@ -33,7 +33,13 @@ internal static class TermsPolicy
             return $"{field}.max_transfers may not exceed the requested {requested.MaxTransfers} (0 means unlimited).";
         }
 
-        return Tables.ViewNarrowing.Widening(requested.View, approved.View, $"{field}.view");
+        if (requested.IsCompute && !approved.IsCompute)
+        {
+            return $"{field}.kind may not widen a request for queries (COMPUTE) to downloads.";
+        }
+
+        return Tables.ViewNarrowing.Widening(requested.View, approved.View, $"{field}.view")
+            ?? Tables.AnalysisRuleNarrowing.Widening(requested.Analysis, approved.Analysis, $"{field}.analysis");
     }
 
     /// <summary>
@@ -46,7 +52,9 @@ internal static class TermsPolicy
         given.Purposes.Count == 0 ? defaults.Purposes : given.Purposes,
         given.ExpireTime ?? defaults.ExpireTime,
         given.MaxTransfers == 0 ? defaults.MaxTransfers : given.MaxTransfers,
-        given.View ?? defaults.View);
+        given.View ?? defaults.View,
+        given.Kind == V1.GrantKind.Unspecified ? defaults.Kind : given.Kind,
+        given.Analysis ?? defaults.Analysis);
 
     /// <summary>Why <paramref name="asked"/> is not approved under <paramref name="automatic"/> terms (a sentence for the consumer), or null when it is within them.</summary>
     public static string? BeyondAutomatic(Terms automatic, Terms asked)
@@ -72,6 +80,16 @@ internal static class TermsPolicy
         if (Tables.ViewNarrowing.Widening(automatic.View, asked.View, "view", conditionsOnDeliveredOnly: true) is { } wider)
         {
             return $"it asks for more of the table than the automatic view delivers ({wider})";
+        }
+
+        if (automatic.IsCompute && !asked.IsCompute)
+        {
+            return "it asks for downloads, and automatic approval is for queries only";
+        }
+
+        if (Tables.AnalysisRuleNarrowing.Widening(automatic.Analysis, asked.Analysis, "analysis") is { } broader)
+        {
+            return $"it asks for queries beyond the automatic analysis rule ({broader})";
         }
 
         return null;

@@ -106,6 +106,11 @@ internal sealed class CatalogStore(Database database, IRevisions revisions) : IC
                 Tables.ViewValidation.ValidateFor(view, revisions.LatestColumns(unit, id), id.Name, "dataset.auto_approval_terms.view");
             }
 
+            if (changed.AutoApprovalTerms?.Analysis is { } rule && paths.Contains("auto_approval_terms"))
+            {
+                Tables.AnalysisRuleValidation.ValidateFor(rule, revisions.LatestColumns(unit, id), id.Name, "dataset.auto_approval_terms.analysis");
+            }
+
             return Save(unit, caller, AuditActions.DatasetUpdate, row, changed,
                 new Dictionary<string, string> { ["fields"] = string.Join(",", paths) });
         }, cancellationToken);

@@ -17,13 +17,16 @@ internal static class TermsMapping
             MaxTransfers = terms.MaxTransfers,
             ExpireTime = terms.ExpireTime is { } expiry ? Timestamp.FromDateTimeOffset(expiry) : null,
             View = terms.View?.Clone(),
+            Kind = terms.Kind,
+            Analysis = terms.Analysis?.Clone(),
         };
         proto.Purposes.Add(terms.Purposes);
         return proto;
     }
 
     public static Terms FromProto(V1.Terms proto) =>
-        new([.. proto.Purposes], proto.ExpireTime?.ToDateTimeOffset(), proto.MaxTransfers, proto.View?.Clone());
+        new([.. proto.Purposes], proto.ExpireTime?.ToDateTimeOffset(), proto.MaxTransfers, proto.View?.Clone(), proto.Kind,
+            proto.Analysis?.Clone());
 
     public static byte[] Encode(Terms terms) => terms.ToProto().ToByteArray();
 

@@ -29,6 +29,16 @@ internal static class TermsValidation
             throw Errors.InvalidArgument($"{field}.max_transfers must be 0 (unlimited) or more, not {terms.MaxTransfers}.");
         }
 
+        if (!Enum.IsDefined(terms.Kind))
+        {
+            throw Errors.InvalidArgument($"{field}.kind {(int)terms.Kind} is not a known grant kind.");
+        }
+
+        if (terms.Kind == GrantKind.Compute && terms.Analysis is null)
+        {
+            throw Errors.InvalidArgument($"{field}.analysis is required for a COMPUTE grant: the rule its queries are held to.");
+        }
+
         if (terms.ExpireTime is not null)
         {
             DateTimeOffset expiry;

@@ -27,6 +27,8 @@ internal sealed class ExchangeOptions
 
     public Storage.DatabaseOptions Database { get; set; } = new();
 
+    public Compute.ComputeOptions Compute { get; set; } = new();
+
     public Limits.LimitOptions Limits { get; set; } = new();
 
     public Observability.TelemetryOptions Telemetry { get; set; } = new();

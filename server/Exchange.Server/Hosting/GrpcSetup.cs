@@ -46,6 +46,7 @@ internal static class GrpcSetup
         app.MapGrpcService<CatalogService>().RequireAuthorization(Security.Policies.Participant);
         app.MapGrpcService<AccessService>().RequireAuthorization(Security.Policies.Participant);
         app.MapGrpcService<TransferService>().RequireAuthorization(Security.Policies.Participant);
+        app.MapGrpcService<Compute.ComputeService>().RequireAuthorization(Security.Policies.Participant);
         app.MapGrpcService<AuditService>().RequireAuthorization(Security.Policies.Participant);
         app.MapGrpcService<Participants.ParticipantService>().RequireAuthorization(Security.Policies.Participant);
 

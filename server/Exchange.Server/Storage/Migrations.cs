@@ -263,6 +263,18 @@ internal static class Migrations
         ALTER TABLE revisions ADD COLUMN quality BLOB;
         ALTER TABLE revisions ADD COLUMN completeness DOUBLE PRECISION;
         """,
+
+        // 9: privacy budgets of compute grants: what the provider added and what answered queries
+        // spent, in thousandths of epsilon. Kept in the transaction of each budget or query audit
+        // event, so it always equals what the log adds up to; the log alone can recompute it.
+        """
+        CREATE TABLE compute_budgets (
+            grant_id     TEXT    NOT NULL PRIMARY KEY,
+            added_millis INTEGER NOT NULL DEFAULT 0,
+            spent_millis INTEGER NOT NULL DEFAULT 0,
+            queries      INTEGER NOT NULL DEFAULT 0
+        );
+        """,
     ];
 
     public static int LatestVersion => Scripts.Count;

@@ -351,6 +351,7 @@ internal sealed class TransferStore(Database database, IRevisions revisions, IGr
         GrantState.Revoked => $"'{grant.Id.Name}' was revoked: {grant.RevokeReason}",
         GrantState.Expired => $"'{grant.Id.Name}' expired at {grant.Terms.ExpireTime.GetValueOrDefault():O}.",
         GrantState.Exhausted when !resuming => $"'{grant.Id.Name}' has used all of its {grant.Terms.MaxTransfers} transfers.",
+        _ when grant.Terms.IsCompute => $"'{grant.Id.Name}' is a compute grant: it allows aggregate queries (ComputeService.RunQuery), not downloads.",
         _ when !grant.Terms.Purposes.Contains(purpose) =>
             $"'{grant.Id.Name}' does not allow the purpose '{purpose}'; it allows: {string.Join(", ", grant.Terms.Purposes)}.",
         _ => null,

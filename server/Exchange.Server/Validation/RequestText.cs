@@ -86,6 +86,18 @@ internal static class RequestText
         ["exchange.v1.PreviewDeliveryRequest.grant"] = Name,
         ["exchange.v1.PreviewDeliveryRequest.revision"] = Name,
 
+        ["exchange.v1.AnalysisRule.dimensions"] = new(256, MaxItems: 256),
+        ["exchange.v1.AnalysisRule.identity_column"] = Name,
+        ["exchange.v1.AggregateColumn.column"] = Name,
+        ["exchange.v1.RunQueryRequest.grant"] = Name,
+        ["exchange.v1.RunQueryRequest.sql"] = new(Compute.QueryTokenizer.MaxLength, MultiLine: true),
+        ["exchange.v1.RunQueryRequest.revision"] = Name,
+        ["exchange.v1.StructuredQuery.group_by"] = new(256, MaxItems: 256),
+        ["exchange.v1.StructuredQuery.Output.column"] = Name,
+        ["exchange.v1.StructuredQuery.Output.name"] = Name,
+        ["exchange.v1.AddQueryBudgetRequest.grant"] = Name,
+        ["exchange.v1.AddQueryBudgetRequest.reason"] = Reason,
+
         ["exchange.v1.ListAuditEventsRequest.page_token"] = PageToken,
         ["exchange.v1.ListAuditEventsRequest.dataset"] = Name,
         ["exchange.v1.ListAuditEventsRequest.participant"] = Name,

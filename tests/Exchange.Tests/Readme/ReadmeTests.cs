@@ -58,6 +58,11 @@ public sealed class ReadmeTests(ITestOutputHelper output)
             {
                 await walk.RunAsync(step);
             }
+
+            foreach (var step in ReadmeWalkthrough.Block(readme, "Aggregate queries under a compute grant"))
+            {
+                await walk.RunAsync(step);
+            }
         }
         finally
         {

@@ -98,6 +98,13 @@ public sealed class AuthorizationMatrixTests(ExchangeFactory gateway) : SharedGa
         new("TransferService/ListTransfers", "-",       "OK    OK    OK    OK    OK    OK    PD    UA", (c, _) => c.Transfers.ListTransfersAsync(new()).ResponseAsync),
         new("TransferService/PreviewDelivery", "active","OK    NF    PD    NF    PD    PD    PD    UA", (c, t) => c.Transfers.PreviewDeliveryAsync(new() { Grant = t.Grant }).ResponseAsync),
 
+        // A compute grant (on the station table, with a privacy budget); "active" is a download grant, which allows no queries.
+        new("ComputeService/RunQuery", "compute",       "PD    NF    OK    NF    PD    PD    PD    UA", (c, t) => c.Compute.RunQueryAsync(new() { Grant = t.Grant, Sql = "SELECT COUNT(*) FROM data" }).ResponseAsync),
+        new("ComputeService/RunQuery", "active",        "PD    NF    PD    NF    PD    PD    PD    UA", (c, t) => c.Compute.RunQueryAsync(new() { Grant = t.Grant, Sql = "SELECT COUNT(*) FROM data" }).ResponseAsync),
+        new("ComputeService/RunQuery", "revoked",       "PD    NF    PD    NF    PD    PD    PD    UA", (c, t) => c.Compute.RunQueryAsync(new() { Grant = t.Grant, Sql = "SELECT COUNT(*) FROM data" }).ResponseAsync),
+        new("ComputeService/AddQueryBudget", "compute", "OK    NF    PD    NF    PD    PD    PD    UA", (c, t) => c.Compute.AddQueryBudgetAsync(new() { Grant = t.Grant, EpsilonMillis = 100, Reason = "more" }).ResponseAsync),
+        new("ComputeService/AddQueryBudget", "active",  "FP    NF    PD    NF    PD    PD    PD    UA", (c, t) => c.Compute.AddQueryBudgetAsync(new() { Grant = t.Grant, EpsilonMillis = 100, Reason = "more" }).ResponseAsync),
+
         // The participant acted on is initech (the requesting consumer) for reads, and a fresh one no caller is for changes.
         new("ParticipantService/GetParticipant", "-",   "PD    PD    OK    PD    OK    OK    PD    UA", (c, _) => c.Participants.GetParticipantAsync(new() { Name = "participants/initech" }).ResponseAsync),
         new("ParticipantService/ListParticipants", "-", "PD    PD    PD    PD    OK    OK    PD    UA", (c, _) => c.Participants.ListParticipantsAsync(new()).ResponseAsync),
@@ -114,7 +121,7 @@ public sealed class AuthorizationMatrixTests(ExchangeFactory gateway) : SharedGa
         var mapped = new[]
             {
                 CatalogReflection.Descriptor, AccessReflection.Descriptor, AuditReflection.Descriptor, TransferReflection.Descriptor,
-                ParticipantReflection.Descriptor,
+                ParticipantReflection.Descriptor, ComputeReflection.Descriptor,
             }
             .SelectMany(f => f.Services)
             .SelectMany(s => s.Methods.Select(m => $"{s.Name}/{m.Name}"));
@@ -246,6 +253,16 @@ public sealed class AuthorizationMatrixTests(ExchangeFactory gateway) : SharedGa
             case "withdrawn":
                 await initech.Access.WithdrawAccessRequestAsync(new WithdrawAccessRequestRequest { Name = request.Name });
                 return target;
+            case "compute":
+                var rule = new AnalysisRule
+                {
+                    Dimensions = { "station" },
+                    MinIdentities = 1,
+                    Privacy = new DifferentialPrivacy { QueryEpsilonMillis = 100, BudgetEpsilonMillis = 10_000 },
+                };
+                await initech.Access.WithdrawAccessRequestAsync(new WithdrawAccessRequestRequest { Name = request.Name });
+                var queries = await initech.RequestAsync(dataset, terms: new Terms { Kind = GrantKind.Compute, Analysis = rule });
+                return target with { Request = queries.Name, Grant = (await acme.ApproveAsync(queries)).Name };
             case "revoked":
                 var grant = await acme.ApproveAsync(request);
                 await acme.Access.RevokeGrantAsync(new RevokeGrantRequest { Name = grant.Name, Reason = "over" });

@@ -25,7 +25,7 @@ public sealed class RequestTextTests(ExchangeFactory gateway) : SharedGatewayTes
     private static readonly Google.Protobuf.Reflection.ServiceDescriptor[] Services =
     [
         V1.CatalogService.Descriptor, V1.AccessService.Descriptor, V1.TransferService.Descriptor, V1.AuditService.Descriptor,
-        V1.ParticipantService.Descriptor,
+        V1.ParticipantService.Descriptor, V1.ComputeService.Descriptor,
     ];
 
     public static readonly TheoryData<string, string> BadValues = new()
@@ -250,6 +250,8 @@ public sealed class RequestTextTests(ExchangeFactory gateway) : SharedGatewayTes
             "ListParticipants" => new ListParticipantsRequest { State = ParticipantState.Suspended },
             "SuspendParticipant" => new SuspendParticipantRequest { Name = "participants/validation-subject", Reason = "fraud" },
             "ReinstateParticipant" => new ReinstateParticipantRequest { Name = "participants/validation-subject", Reason = "cleared" },
+            "RunQuery" => new RunQueryRequest { Grant = Grant.Name, Sql = "SELECT COUNT(*) FROM data", Revision = Dataset.LatestRevision },
+            "AddQueryBudget" => new AddQueryBudgetRequest { Grant = Grant.Name, EpsilonMillis = 100, Reason = "renewed" },
             _ => throw new InvalidOperationException($"{method.FullName} has no base request here; add one."),
         };
 
@@ -290,6 +292,8 @@ public sealed class RequestTextTests(ExchangeFactory gateway) : SharedGatewayTes
                     ListParticipantsRequest r => Auditor.Participants.ListParticipantsAsync(r, options).ResponseAsync,
                     SuspendParticipantRequest r => Operator.Participants.SuspendParticipantAsync(r, options).ResponseAsync,
                     ReinstateParticipantRequest r => Operator.Participants.ReinstateParticipantAsync(r, options).ResponseAsync,
+                    RunQueryRequest r => Initech.Compute.RunQueryAsync(r, options).ResponseAsync,
+                    AddQueryBudgetRequest r => Acme.Compute.AddQueryBudgetAsync(r, options).ResponseAsync,
                     _ => throw new InvalidOperationException($"{method.FullName} is not called here; add it."),
                 };
                 await call;

@@ -4,15 +4,22 @@ namespace Exchange.Server.Catalog.Model;
 /// What data may be used for: the purposes, until when (none: no end), how many transfers (0:
 /// unlimited) and, for tables, which part of each (<see cref="View"/>; null: all of it; a message
 /// never changed once in here). A dataset offers them for automatic approval, a consumer asks for
-/// them and a grant carries them; Access decides how they compare (TermsPolicy).
+/// them and a grant carries them; Access decides how they compare (TermsPolicy). <see cref="Kind"/>
+/// says whether they allow downloads or queries only; <see cref="Analysis"/> (null: no queries) what
+/// queries may do (Compute.AnalysisPolicy).
 /// </summary>
-internal sealed record Terms(IReadOnlyList<string> Purposes, DateTimeOffset? ExpireTime, long MaxTransfers, V1.View? View = null)
+internal sealed record Terms(IReadOnlyList<string> Purposes, DateTimeOffset? ExpireTime, long MaxTransfers, V1.View? View = null,
+    V1.GrantKind Kind = V1.GrantKind.Unspecified, V1.AnalysisRule? Analysis = null)
 {
     public static readonly Terms None = new([], null, 0);
 
+    /// <summary>A COMPUTE grant runs queries and never downloads.</summary>
+    public bool IsCompute => Kind == V1.GrantKind.Compute;
+
     public bool Equals(Terms? other) =>
         other is not null && Purposes.SequenceEqual(other.Purposes, StringComparer.Ordinal)
-        && ExpireTime == other.ExpireTime && MaxTransfers == other.MaxTransfers && Equals(View, other.View);
+        && ExpireTime == other.ExpireTime && MaxTransfers == other.MaxTransfers && Equals(View, other.View)
+        && Kind == other.Kind && Equals(Analysis, other.Analysis);
 
     public override int GetHashCode() => HashCode.Combine(Purposes.Count, ExpireTime, MaxTransfers);
 }

@@ -1,0 +1,7 @@
+namespace Exchange.Client.Transfers;
+
+/// <summary>What the client itself saw of a query's answer, which the receipt's logged event must repeat.</summary>
+/// <param name="Grant">The grant the query ran under, <c>grants/{id}</c>.</param>
+/// <param name="Revision">The revision the response named.</param>
+/// <param name="ResultSha256">The SHA-256 the client computed over the result message's encoding.</param>
+public sealed record ExpectedQuery(string Grant, string Revision, byte[] ResultSha256);

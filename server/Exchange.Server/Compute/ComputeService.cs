@@ -1,0 +1,85 @@
+using System.Security.Cryptography;
+using Exchange.Server.Access;
+using Exchange.Server.Audit;
+using Exchange.Server.Catalog;
+using Exchange.Server.Security;
+using Google.Protobuf;
+using Grpc.Core;
+
+namespace Exchange.Server.Compute;
+
+/// <summary>
+/// exchange.v1.ComputeService: a query is admitted (caller, grant, rule, budget) by the
+/// <see cref="ComputeStore"/>, run by the <see cref="ComputeEngine"/>, then recorded with its
+/// result's hash and spent budget; only then is the answer sent, with a receipt for its event.
+/// </summary>
+internal sealed class ComputeService(ComputeStore store, ComputeEngine engine, INoiseSource noise, AuditStore audit, CheckpointSigner signer,
+    Observability.ExchangeTelemetry telemetry)
+    : V1.ComputeService.ComputeServiceBase
+{
+    public override async Task<V1.RunQueryResponse> RunQuery(V1.RunQueryRequest request, ServerCallContext context)
+    {
+        var caller = Caller.From(context);
+        var grant = GrantId.Parse(request.Grant, "grant");
+        RevisionId? revision = request.Revision.Length == 0 ? null : RevisionId.Parse(request.Revision, "revision");
+        var ask = request.QueryCase == V1.RunQueryRequest.QueryOneofCase.Structured
+            ? new Model.QueryAsk("structured", JsonFormatter.Default.Format(request.Structured), () => ComputeMapping.FromProto(request.Structured))
+            : new Model.QueryAsk("sql", request.Sql, () => QueryParser.Parse(request.Sql));
+        var admitted = Errors.Allowed(await store.AdmitAsync(caller, grant, revision, ask, context.CancellationToken), telemetry);
+        if (admitted.Refused is { } refused)
+        {
+            throw refused;
+        }
+
+        Model.QueryAnswer answer;
+        try
+        {
+            answer = await engine.RunAsync(admitted.Revision!, admitted.Grant!.Terms.Analysis!, admitted.Query!, noise, context.CancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Every admitted query ends in the log, a failed one too; the error itself goes on as INTERNAL, to the server log.
+            await store.RecordFailureAsync(caller, admitted);
+            throw;
+        }
+
+        var result = answer.ToProto();
+        var sha256 = SHA256.HashData(result.ToByteArray());
+        var record = Errors.Allowed(await store.RecordAsync(caller, admitted, answer, Convert.ToHexStringLower(sha256), context.CancellationToken),
+            telemetry);
+        if (record.Refused is { } dropped)
+        {
+            throw dropped;
+        }
+
+        return new V1.RunQueryResponse
+        {
+            Result = result,
+            Query = admitted.Text,
+            Revision = admitted.Revision!.Revision.Id.Name,
+            EpsilonSpentMillis = record.SpentMillis,
+            EpsilonRemainingMillis = record.Budget?.RemainingMillis ?? 0,
+            ResultSha256 = ByteString.CopyFrom(sha256),
+            Receipt = await audit.ReceiptAsync(record.AuditIndex, signer, CancellationToken.None),
+        };
+    }
+
+    public override async Task<V1.AddQueryBudgetResponse> AddQueryBudget(V1.AddQueryBudgetRequest request, ServerCallContext context)
+    {
+        var caller = Caller.From(context);
+        var grant = GrantId.Parse(request.Grant, "grant");
+        if (request.EpsilonMillis is < 1 or > Tables.AnalysisRuleValidation.MaxEpsilonMillis)
+        {
+            throw Errors.InvalidArgument($"epsilon_millis must be from 1 to {Tables.AnalysisRuleValidation.MaxEpsilonMillis} (thousandths of epsilon), not {request.EpsilonMillis}.");
+        }
+
+        var reason = request.Reason.Trim();
+        if (reason.Length == 0)
+        {
+            throw Errors.InvalidArgument("reason is required to add budget; the consumer and the audit log see it.");
+        }
+
+        var budget = Errors.Allowed(await store.AddBudgetAsync(caller, grant, request.EpsilonMillis, reason, context.CancellationToken), telemetry);
+        return new V1.AddQueryBudgetResponse { Budget = budget.ToProto() };
+    }
+}

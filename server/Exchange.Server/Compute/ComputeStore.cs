@@ -1,0 +1,206 @@
+using System.Data.Common;
+using System.Globalization;
+using Exchange.Server.Access;
+using Exchange.Server.Access.Model;
+using Exchange.Server.Audit;
+using Exchange.Server.Catalog;
+using Exchange.Server.Compute.Model;
+using Exchange.Server.Security;
+using Exchange.Server.Storage;
+
+namespace Exchange.Server.Compute;
+
+/// <summary>
+/// Queries and privacy budgets in the database. A query is decided in one unit of work (the
+/// caller, the grant, the rule, the budget left), runs outside any, and is recorded in a second
+/// that checks the grant and the budget again and spends it together with the query's audit event:
+/// units of work run one at a time, so concurrent queries cannot spend the same budget twice, and
+/// no answer goes out without its event. Refusals are recorded in the unit that decides them.
+/// </summary>
+internal sealed class ComputeStore(Database database, IGrants grants, IRevisions revisions) : IQueryBudgets
+{
+    /// <summary>The longest query (as sent) a refused query's event keeps.</summary>
+    private const int MaxLoggedSql = 1024;
+
+    /// <summary>
+    /// Decides whether the query <paramref name="ask"/> carries may run under <paramref name="grantId"/>
+    /// on <paramref name="revisionId"/> (null: the dataset's latest revision).
+    /// </summary>
+    public Task<Decision<Admission>> AdmitAsync(Caller caller, GrantId grantId, RevisionId? revisionId, QueryAsk ask, CancellationToken cancellationToken) =>
+        database.WriteAsync<Decision<Admission>>(unit =>
+        {
+            var grant = Visible(unit, caller, grantId);
+            var logged = ask.Sent.Length <= MaxLoggedSql ? ask.Sent : ask.Sent[..MaxLoggedSql] + "…";
+            var entry = Entry(caller, grant, Outcome.Denied, new() { [ask.Form] = logged });
+            if (ComputePolicy.Denial(caller, grant) is { } denial)
+            {
+                return unit.Deny(entry, denial);
+            }
+
+            var rule = grant.Terms.Analysis!;
+            var number = revisionId is { } wanted ? (wanted.Dataset == grant.Dataset ? wanted.Number : -1) : revisions.Latest(unit, grant.Dataset);
+            var stored = (number == 0 ? null : revisions.Find(unit, new RevisionId(grant.Dataset, number)))
+                ?? throw Refusal.NotVisible(revisionId?.Name ?? grant.Dataset.Name);
+            try
+            {
+                var table = stored.Revision.Table
+                    ?? throw Refusal.Precondition($"{stored.Revision.Id.Name} is not a table; queries run over tables.");
+                var columns = V1.Schema.Parser.ParseFrom(table.Schema).Columns;
+                var query = AnalysisPolicy.Check(ask.Parse(), rule, columns);
+                var text = QueryText.Print(query);
+                if (rule.Privacy is { } privacy)
+                {
+                    var budget = BudgetOf(unit.Connection, unit.Transaction, grant.Id, privacy);
+                    if (budget.RemainingMillis < privacy.QueryEpsilonMillis)
+                    {
+                        throw Refusal.Precondition(Exhausted(grant, budget, privacy));
+                    }
+                }
+
+                return new Admission(grant, stored, query, text);
+            }
+            catch (Refusal refusal) when (refusal.Kind is not RefusalKind.NotFound)
+            {
+                // The query is refused, not the caller: recorded as a denied query with why, then answered as what it is.
+                unit.Record(entry with { Details = Details(entry, ("reason", refusal.Message), ("revision", stored.Revision.Id.Name)) });
+                return new Admission(grant, stored, null, logged, refusal);
+            }
+        }, cancellationToken);
+
+    /// <summary>
+    /// Records an answered query and spends its epsilon, once the grant still allows it and the
+    /// budget still covers it; otherwise records the refusal (the answer is then never sent).
+    /// </summary>
+    public Task<Decision<QueryRecord>> RecordAsync(Caller caller, Admission admitted, QueryAnswer answer, string resultSha256,
+        CancellationToken cancellationToken) =>
+        database.WriteAsync<Decision<QueryRecord>>(unit =>
+        {
+            var grant = grants.Find(unit, admitted.Grant!.Id)!;
+            var revision = admitted.Revision!.Revision.Id.Name;
+            var entry = Entry(caller, grant, Outcome.Denied, new() { ["query"] = admitted.Text, ["revision"] = revision });
+            if (ComputePolicy.Denial(caller, grant) is { } denial)
+            {
+                // Revoked or expired while the query ran.
+                return unit.Deny(entry, denial);
+            }
+
+            var rule = grant.Terms.Analysis!;
+            QueryBudget? after = null;
+            long spent = 0;
+            if (rule.Privacy is { } privacy)
+            {
+                var budget = BudgetOf(unit.Connection, unit.Transaction, grant.Id, privacy);
+                if (budget.RemainingMillis < privacy.QueryEpsilonMillis)
+                {
+                    // Concurrent queries spent it while this one ran: its answer is dropped, unsent.
+                    var reason = Exhausted(grant, budget, privacy);
+                    unit.Record(entry with { Details = Details(entry, ("reason", reason)) });
+                    return new QueryRecord(-1, 0, budget, Refusal.Precondition(reason));
+                }
+
+                spent = privacy.QueryEpsilonMillis;
+                unit.Command("""
+                    INSERT INTO compute_budgets (grant_id, spent_millis, queries) VALUES (@grant, @spent, 1)
+                    ON CONFLICT (grant_id) DO UPDATE SET spent_millis = compute_budgets.spent_millis + @spent, queries = compute_budgets.queries + 1
+                    """).With("@grant", grant.Id.Value).With("@spent", spent).ExecuteNonQuery();
+                after = BudgetOf(unit.Connection, unit.Transaction, grant.Id, privacy);
+            }
+
+            var index = unit.Record(entry with
+            {
+                Outcome = Outcome.Success,
+                Details = Details(entry,
+                    ("rule_version", Tables.AnalysisRules.Version(rule)),
+                    ("epsilon_millis", spent.ToString(CultureInfo.InvariantCulture)),
+                    ("suppressed_rows", answer.Suppressed.ToString(CultureInfo.InvariantCulture)),
+                    ("rows", answer.Rows.Count.ToString(CultureInfo.InvariantCulture)),
+                    ("result_sha256", resultSha256)),
+            });
+            return new QueryRecord(index, spent, after);
+        }, cancellationToken);
+
+    /// <summary>Records that an admitted query failed in the engine: no answer went out and no budget was spent, but the query is in the log.</summary>
+    public Task RecordFailureAsync(Caller caller, Admission admitted) =>
+        database.WriteAsync(unit => unit.Record(Entry(caller, admitted.Grant!, Outcome.Failed, new()
+        {
+            ["query"] = admitted.Text,
+            ["revision"] = admitted.Revision!.Revision.Id.Name,
+            ["reason"] = "the query failed in the engine; nothing was answered or spent",
+        })), CancellationToken.None);
+
+    /// <summary>Adds <paramref name="epsilonMillis"/> to the budget of a grant whose rule has differential privacy (its provider).</summary>
+    public Task<Decision<QueryBudget>> AddBudgetAsync(Caller caller, GrantId grantId, long epsilonMillis, string reason, CancellationToken cancellationToken) =>
+        database.WriteAsync<Decision<QueryBudget>>(unit =>
+        {
+            var grant = Visible(unit, caller, grantId);
+            var entry = new AuditEntry(caller.Participant, AuditActions.ComputeBudget, grant.Id.Name, Outcome.Denied, Dataset: grant.Dataset.Name,
+                Subject: grant.Consumer, DatasetProvider: grant.Provider,
+                Details: new Dictionary<string, string> { ["epsilon_millis"] = epsilonMillis.ToString(CultureInfo.InvariantCulture) });
+            if (!(caller.IsProvider && caller.Participant == grant.Provider))
+            {
+                return unit.Deny(entry, $"Only {grant.Provider}, the provider of '{grant.Id.Name}', may add to its privacy budget.");
+            }
+
+            if (grant.State is GrantState.Revoked or GrantState.Expired)
+            {
+                throw Refusal.Precondition($"'{grant.Id.Name}' is {grant.State.ToString().ToLowerInvariant()}; a budget would allow nothing.");
+            }
+
+            var privacy = grant.Terms.Analysis?.Privacy
+                ?? throw Refusal.Precondition($"'{grant.Id.Name}' has no differential privacy, so no budget: its queries are held to thresholds only.");
+            unit.Command("""
+                INSERT INTO compute_budgets (grant_id, added_millis) VALUES (@grant, @added)
+                ON CONFLICT (grant_id) DO UPDATE SET added_millis = compute_budgets.added_millis + @added
+                """).With("@grant", grant.Id.Value).With("@added", epsilonMillis).ExecuteNonQuery();
+            var budget = BudgetOf(unit.Connection, unit.Transaction, grant.Id, privacy);
+            unit.Record(entry with
+            {
+                Outcome = Outcome.Success,
+                Details = Details(entry, ("reason", reason), ("total_epsilon_millis", budget.TotalMillis.ToString(CultureInfo.InvariantCulture))),
+            });
+            return budget;
+        }, cancellationToken);
+
+    public Task<QueryBudget?> BudgetAsync(Grant grant, CancellationToken cancellationToken) =>
+        grant.Terms.Analysis?.Privacy is not { } privacy
+            ? Task.FromResult<QueryBudget?>(null)
+            : database.ReadAsync<QueryBudget?>((connection, _) => Task.FromResult<QueryBudget?>(BudgetOf(connection, null, grant.Id, privacy)), cancellationToken);
+
+    private Grant Visible(WriteUnit unit, Caller caller, GrantId grantId)
+    {
+        var grant = grants.Find(unit, grantId);
+        return grant is not null && AccessPolicy.CanSee(caller, grant) ? grant : throw Refusal.NotFound(grantId.Name, exists: grant is not null);
+    }
+
+    private static QueryBudget BudgetOf(DbConnection connection, DbTransaction? transaction, GrantId grant, V1.DifferentialPrivacy privacy)
+    {
+        using var command = connection.Command("SELECT added_millis, spent_millis, queries FROM compute_budgets WHERE grant_id = @grant", transaction)
+            .With("@grant", grant.Value);
+        using var reader = command.ExecuteReader();
+        return reader.Read()
+            ? new QueryBudget(privacy.BudgetEpsilonMillis + reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2))
+            : new QueryBudget(privacy.BudgetEpsilonMillis, 0, 0);
+    }
+
+    private static string Exhausted(Grant grant, QueryBudget budget, V1.DifferentialPrivacy privacy) =>
+        $"The privacy budget of '{grant.Id.Name}' does not cover another query: {Tables.AnalysisRules.Epsilon(budget.RemainingMillis)} of epsilon remains, " +
+        $"a query spends {Tables.AnalysisRules.Epsilon(privacy.QueryEpsilonMillis)}. The budget never refreshes by itself; its provider may add to it.";
+
+    private static AuditEntry Entry(Caller caller, Grant grant, Outcome outcome, Dictionary<string, string> details)
+    {
+        details["grant"] = grant.Id.Name;
+        return new AuditEntry(caller.Participant, AuditActions.ComputeQuery, grant.Id.Name, outcome, Dataset: grant.Dataset.Name,
+            Subject: grant.Consumer, DatasetProvider: grant.Provider, Details: details);
+    }
+
+    private static Dictionary<string, string> Details(AuditEntry entry, params (string Key, string Value)[] more)
+    {
+        var details = new Dictionary<string, string>(entry.Details!);
+        foreach (var (key, value) in more)
+        {
+            details[key] = value;
+        }
+
+        return details;
+    }
+}

@@ -1,0 +1,40 @@
+using DuckDB.NET.Data;
+
+namespace Exchange.Server.Compute;
+
+/// <summary>
+/// One decrypted table in an in-memory DuckDB database: the connection that owns it and its
+/// columns. Shared by the queries that lease it; closed once evicted and no longer leased.
+/// </summary>
+internal sealed class LoadedTable(string key)
+{
+    private int _leases;
+    private bool _evicted;
+
+    public string Key { get; } = key;
+
+    /// <summary>Set when loading finished.</summary>
+    public Task<(DuckDBConnection Connection, IReadOnlyDictionary<string, TableColumn> Columns)> Loaded { get; set; } = null!;
+
+    /// <summary>Takes a lease; under the engine's lock.</summary>
+    public void Lease() => _leases++;
+
+    /// <summary>Gives a lease back; true when the table should now be closed. Under the engine's lock.</summary>
+    public bool Release() => --_leases == 0 && _evicted;
+
+    /// <summary>Marks it evicted; true when nothing leases it, so it can be closed now. Under the engine's lock.</summary>
+    public bool Evict()
+    {
+        _evicted = true;
+        return _leases == 0;
+    }
+
+    /// <summary>Closes the database once loading is over (a failed load has nothing to close).</summary>
+    public void Close() => Loaded.ContinueWith(t =>
+    {
+        if (t.IsCompletedSuccessfully)
+        {
+            t.Result.Connection.Dispose();
+        }
+    }, TaskScheduler.Default);
+}

@@ -1,0 +1,132 @@
+using System.Globalization;
+using System.Numerics;
+using DuckDB.NET.Data;
+using Exchange.Server.Compute.Model;
+using Exchange.V1;
+
+namespace Exchange.Server.Compute;
+
+/// <summary>
+/// A differentially private answer. Each identity's contribution is bounded in the SQL (its first
+/// max_rows_per_identity rows, each summed value clamped to the rule's range), so one identity
+/// changes each measure, over all groups together, by at most its sensitivity Δ; every measure
+/// then gets discrete Laplace noise of scale Δ / (ε / m), m being the number of measures (one per
+/// COUNT or SUM, two per AVG, one for the identities behind the group that the threshold is
+/// decided on). Thresholds, order and limit then apply to the noisy values only.
+/// </summary>
+internal static class PrivateAnswer
+{
+    public static QueryAnswer Compute(DuckDBConnection connection, IReadOnlyDictionary<string, TableColumn> columns, AnalysisRule rule,
+        DifferentialPrivacy privacy, Query query, INoiseSource noise, List<string> names)
+    {
+        var maxRows = Tables.AnalysisRules.MaxRowsPerIdentity(privacy);
+        var measures = 1 + query.Outputs.Sum(o => o.Function switch { null => 0, Aggregate.Avg => 2, _ => 1 });
+        // Scale = Δ · m / ε with ε = millis / 1000: numerator Δ · m · 1000, denominator millis.
+        BigInteger Noise(BigInteger sensitivity) =>
+            DiscreteLaplace.Sample(noise, sensitivity * measures * 1000, privacy.QueryEpsilonMillis);
+
+        var sums = query.Outputs.Select(o => o.Column is { } c && rule.Aggregates.FirstOrDefault(a => a.Column == c) is { } bounds
+            ? maxRows * BigInteger.Max(BigInteger.Abs(bounds.Lower), BigInteger.Abs(bounds.Upper))
+            : BigInteger.Zero).ToList();
+        var minimum = Tables.AnalysisRules.MinIdentities(rule);
+        var kept = new List<(object?[] Keys, string?[] Row)>();
+        long suppressed = 0;
+        var sql = QuerySql.Bounded(query, rule, columns, maxRows);
+        using var command = ComputeEngine.Command(connection, sql);
+        using var reader = command.ExecuteReader();
+        var identities = reader.GetOrdinal("k");
+        var groups = 0;
+        while (reader.Read())
+        {
+            groups++;
+            var k = Integer(reader.GetValue(identities)) + Noise(maxRows);
+            var row = new string?[query.Outputs.Count];
+            var keys = new object?[query.Outputs.Count];
+            for (var i = 0; i < row.Length; i++)
+            {
+                var output = query.Outputs[i];
+                var value = reader.GetValue(reader.GetOrdinal("o" + i.ToString(CultureInfo.InvariantCulture)));
+                switch (output.Function)
+                {
+                    case null:
+                        keys[i] = value is DBNull ? null : value;
+                        row[i] = ComputeEngine.Text(value, columns[output.Column!].Type);
+                        break;
+                    case Aggregate.Sum:
+                        var sum = Integer(value) + Noise(sums[i]);
+                        (keys[i], row[i]) = (sum, sum.ToString(CultureInfo.InvariantCulture));
+                        break;
+                    case Aggregate.Avg:
+                        var total = Integer(value) + Noise(sums[i]);
+                        var count = BigInteger.Max(BigInteger.One, Integer(reader.GetValue(reader.GetOrdinal("n" + i.ToString(CultureInfo.InvariantCulture)))) + Noise(maxRows));
+                        var average = (double)total / (double)count;
+                        (keys[i], row[i]) = (average, ComputeEngine.Text(average, null));
+                        break;
+                    default:
+                        // Counts: a negative count is no answer anyone could have had; clamping is post-processing, free of privacy cost.
+                        var noisy = BigInteger.Max(BigInteger.Zero, Integer(value) + Noise(maxRows));
+                        (keys[i], row[i]) = (noisy, noisy.ToString(CultureInfo.InvariantCulture));
+                        break;
+                }
+            }
+
+            if (k < minimum)
+            {
+                suppressed++;
+                continue;
+            }
+
+            kept.Add((keys, row));
+        }
+
+        if (groups == 0 && query.GroupBy.Count == 0)
+        {
+            suppressed = 1;
+        }
+
+        kept.Sort((a, b) => Compare(a.Keys, b.Keys, query));
+        var rows = kept.Select(k => k.Row).Take(query.Limit is { } limit ? (int)limit : int.MaxValue).ToList();
+        return new QueryAnswer(names, rows, suppressed);
+    }
+
+    private static BigInteger Integer(object value) => value switch
+    {
+        DBNull => BigInteger.Zero,
+        BigInteger big => big,
+        _ => new BigInteger(Convert.ToInt64(value, CultureInfo.InvariantCulture)),
+    };
+
+    private static int Compare(object?[] a, object?[] b, Query query)
+    {
+        foreach (var order in query.OrderBy)
+        {
+            var c = CompareValues(a[order.Output], b[order.Output]);
+            if (c != 0)
+            {
+                return order.Descending ? -c : c;
+            }
+        }
+
+        for (var i = 0; i < a.Length; i++)
+        {
+            var c = CompareValues(a[i], b[i]);
+            if (c != 0)
+            {
+                return c;
+            }
+        }
+
+        return 0;
+    }
+
+    private static int CompareValues(object? a, object? b) => (a, b) switch
+    {
+        (null, null) => 0,
+        // As the exact answers: nulls last.
+        (null, _) => 1,
+        (_, null) => -1,
+        (string x, string y) => string.CompareOrdinal(x, y),
+        (IComparable x, _) => x.CompareTo(b),
+        _ => 0,
+    };
+}

@@ -1,0 +1,291 @@
+using System.Security.Cryptography;
+using Exchange.Tests.Access;
+using Exchange.Tests.Infrastructure;
+using Exchange.V1;
+using Google.Protobuf;
+using Grpc.Core;
+
+namespace Exchange.Tests.Compute;
+
+/// <summary>
+/// Aggregate queries under compute grants, end to end: answers with small groups suppressed and a
+/// receipt for the logged result, attacks that isolate one person or escape the subset, and who may
+/// query under which grant.
+/// </summary>
+public sealed class ComputeQueryTests(ExchangeFactory gateway) : SharedGatewayTests(gateway)
+{
+    private static Dictionary<string, string> Details(AuditEvent e) => e.Details.ToDictionary(d => d.Key, d => d.Value);
+
+    private async Task<List<AuditEvent>> QueryEventsAsync(string dataset)
+    {
+        using var auditor = Gateway.ClientFor(Participant.Auditor);
+        return [.. (await auditor.Audit.ListAuditEventsAsync(new ListAuditEventsRequest { Dataset = dataset, Action = "compute.query", PageSize = 1000 })).Events];
+    }
+
+    [Fact]
+    public async Task A_query_is_answered_with_small_groups_suppressed_and_a_receipt_for_its_logged_result()
+    {
+        using var acme = Gateway.ClientFor(Participant.Acme);
+        using var initech = Gateway.ClientFor(Participant.Initech);
+        var dataset = await ComputeFixture.PurchasesAsync(acme);
+        var grant = await ComputeFixture.ComputeGrantAsync(acme, initech, dataset, ComputeFixture.Rule());
+        Assert.Equal(GrantKind.Compute, grant.Terms.Kind);
+
+        var answer = await initech.QueryAsync(grant.Name, "select city, count(*), avg(amount) from data group by city");
+
+        Assert.Equal(["city", "COUNT(*)", "AVG(amount)"], answer.Result.Columns);
+        // Bergen: people 0-11, amounts 10n and 10n+1; Oslo: people 12-21. Tromsø's three people are under ten.
+        Assert.Equal(["Bergen|24|55.5", "Oslo|20|165.5"], ComputeFixture.Lines(answer));
+        Assert.Equal(1, answer.Result.SuppressedRows);
+        Assert.Equal("SELECT city, COUNT(*), AVG(amount) FROM data GROUP BY city", answer.Query);
+        Assert.Equal(dataset.LatestRevision, answer.Revision);
+        Assert.Equal(SHA256.HashData(answer.Result.ToByteArray()), answer.ResultSha256.ToByteArray());
+
+        var logged = answer.Receipt.Event;
+        Assert.Equal(("compute.query", AuditOutcome.Success, grant.Name), (logged.Action, logged.Outcome, logged.Resource));
+        var details = Details(logged);
+        Assert.Equal(Convert.ToHexStringLower(answer.ResultSha256.ToByteArray()), details["result_sha256"]);
+        Assert.Equal(answer.Query, details["query"]);
+        Assert.Equal(("1", "0", "2"), (details["suppressed_rows"], details["epsilon_millis"], details["rows"]));
+        Assert.Equal(64, details["rule_version"].Length);
+        Assert.Equal(logged.Index, (await QueryEventsAsync(dataset.Name)).Single().Index);
+        Assert.True(answer.Receipt.Checkpoint.Size > logged.Index);
+
+        // A revision may be named; one of another dataset is not found, as a missing one would be.
+        var named = await initech.Compute.RunQueryAsync(new RunQueryRequest { Grant = grant.Name, Sql = "SELECT COUNT(*) FROM data", Revision = dataset.LatestRevision });
+        Assert.Equal(["50"], ComputeFixture.Lines(named));
+        var other = await ComputeFixture.PurchasesAsync(acme);
+        var elsewhere = await Assert.ThrowsAsync<RpcException>(() =>
+            initech.Compute.RunQueryAsync(new RunQueryRequest { Grant = grant.Name, Sql = "SELECT COUNT(*) FROM data", Revision = other.LatestRevision }).ResponseAsync);
+        Assert.Equal(StatusCode.NotFound, elsewhere.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_query_that_isolates_one_person_returns_no_rows_above_the_threshold()
+    {
+        using var acme = Gateway.ClientFor(Participant.Acme);
+        using var initech = Gateway.ClientFor(Participant.Initech);
+        var dataset = await ComputeFixture.PurchasesAsync(acme);
+        var grant = await ComputeFixture.ComputeGrantAsync(acme, initech, dataset, ComputeFixture.Rule());
+
+        // A WHERE on a near-unique dimension: the one group is under the minimum.
+        var filtered = await initech.QueryAsync(grant.Name, "SELECT COUNT(*), SUM(amount) FROM data WHERE name = 'Name0'");
+        Assert.Empty(filtered.Result.Rows);
+        Assert.Equal(1, filtered.Result.SuppressedRows);
+
+        // Grouping on it: every group is.
+        var grouped = await initech.QueryAsync(grant.Name, "SELECT name, COUNT(*) FROM data GROUP BY name");
+        Assert.Empty(grouped.Result.Rows);
+        Assert.Equal(25, grouped.Result.SuppressedRows);
+
+        // Differencing without privacy: everyone but one, and everyone, both pass or are both checked; the
+        // difference of two passing groups is what thresholds cannot hide, so the rule's dimensions decide.
+        var ten = await initech.QueryAsync(grant.Name, "SELECT COUNT(*) FROM data WHERE city = 'Oslo' AND name != 'Name12'");
+        Assert.Empty(ten.Result.Rows);
+
+        // A quoted string stays a value, however it is quoted: bound as a parameter, it matches no city.
+        var quoted = await initech.QueryAsync(grant.Name, "SELECT COUNT(*) FROM data WHERE city = 'x''); DROP TABLE data; --'");
+        Assert.Equal((0, 1L), (quoted.Result.Rows.Count, quoted.Result.SuppressedRows));
+        Assert.Equal(["50"], ComputeFixture.Lines(await initech.QueryAsync(grant.Name, "SELECT COUNT(*) FROM data")));
+    }
+
+    [Theory]
+    [InlineData("SELECT COUNT(*) FROM read_csv('/etc/passwd')", "'read_csv'")]
+    [InlineData("SELECT COUNT(*) FROM data; COPY data TO '/tmp/x'", "';'")]
+    [InlineData("ATTACH '/tmp/x.db'", "'ATTACH'")]
+    [InlineData("SELECT person, COUNT(*) FROM data GROUP BY person", "'person' is not allowed")]
+    [InlineData("SELECT amount FROM data", "'amount' is not allowed")]
+    public async Task A_query_outside_the_rule_is_refused_before_it_runs_and_the_refusal_is_logged(string sql, string named)
+    {
+        using var acme = Gateway.ClientFor(Participant.Acme);
+        using var initech = Gateway.ClientFor(Participant.Initech);
+        var dataset = await ComputeFixture.PurchasesAsync(acme);
+        var grant = await ComputeFixture.ComputeGrantAsync(acme, initech, dataset, ComputeFixture.Rule());
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => initech.QueryAsync(grant.Name, sql));
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains(named, error.Status.Detail, StringComparison.Ordinal);
+
+        var refused = Assert.Single(await QueryEventsAsync(dataset.Name));
+        Assert.Equal(AuditOutcome.Denied, refused.Outcome);
+        Assert.Equal((sql, error.Status.Detail), (Details(refused)["sql"], Details(refused)["reason"]));
+    }
+
+    [Fact]
+    public async Task Only_the_grant_s_consumer_queries_and_only_under_a_grant_that_allows_queries()
+    {
+        using var acme = Gateway.ClientFor(Participant.Acme);
+        using var initech = Gateway.ClientFor(Participant.Initech);
+        using var umbrella = Gateway.ClientFor(Participant.Umbrella);
+        var dataset = await ComputeFixture.PurchasesAsync(acme);
+        var compute = await ComputeFixture.ComputeGrantAsync(acme, initech, dataset, ComputeFixture.Rule());
+        const string Sql = "SELECT COUNT(*) FROM data";
+
+        async Task<StatusCode> Status(Func<Task> call) => (await Assert.ThrowsAsync<RpcException>(call)).StatusCode;
+
+        // Another tenant does not learn the grant exists; its provider may see it but not query under it.
+        Assert.Equal(StatusCode.NotFound, await Status(() => umbrella.QueryAsync(compute.Name, Sql)));
+        Assert.Equal(StatusCode.PermissionDenied, await Status(() => acme.QueryAsync(compute.Name, Sql)));
+
+        // A compute grant does not download.
+        var download = await Assert.ThrowsAsync<RpcException>(() => initech.DownloadAllAsync(compute.Name));
+        Assert.Equal(StatusCode.PermissionDenied, download.StatusCode);
+        Assert.Contains("compute grant", download.Status.Detail, StringComparison.Ordinal);
+
+        // A download grant does not query unless its terms carry a rule.
+        var plain = await acme.ApproveAsync(await umbrella.RequestAsync(dataset));
+        var refused = await Assert.ThrowsAsync<RpcException>(() => umbrella.QueryAsync(plain.Name, Sql));
+        Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
+        Assert.Contains("without an analysis rule", refused.Status.Detail, StringComparison.Ordinal);
+
+        var both = await acme.ApproveAsync(await initech.RequestAsync(dataset, purpose: "teaching", terms: new Terms { Analysis = ComputeFixture.Rule() }));
+        Assert.Equal(["50"], ComputeFixture.Lines(await initech.QueryAsync(both.Name, Sql)));
+        Assert.NotEmpty((await initech.DownloadAllAsync(both.Name, purpose: "teaching")).Bytes);
+
+        // Revoked: refused, and logged as a denial.
+        await acme.Access.RevokeGrantAsync(new RevokeGrantRequest { Name = compute.Name, Reason = "contract ended" });
+        var revoked = await Assert.ThrowsAsync<RpcException>(() => initech.QueryAsync(compute.Name, Sql));
+        Assert.Equal(StatusCode.PermissionDenied, revoked.StatusCode);
+        Assert.Contains("revoked", revoked.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains(await QueryEventsAsync(dataset.Name), e => e.Resource == compute.Name && e.Outcome == AuditOutcome.Denied && e.Actor == "initech");
+    }
+
+    [Fact]
+    public async Task An_approval_narrows_the_rule_and_may_not_widen_it()
+    {
+        using var acme = Gateway.ClientFor(Participant.Acme);
+        using var initech = Gateway.ClientFor(Participant.Initech);
+        var dataset = await ComputeFixture.PurchasesAsync(acme);
+        var request = await initech.RequestAsync(dataset, terms: new Terms { Kind = GrantKind.Compute, Analysis = ComputeFixture.Rule() });
+
+        var wider = ComputeFixture.Rule();
+        wider.Dimensions.Add("person");
+        var error = await Assert.ThrowsAsync<RpcException>(() => acme.ApproveAsync(request, new Terms { Analysis = wider }));
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+
+        var download = await Assert.ThrowsAsync<RpcException>(() => acme.ApproveAsync(request, new Terms { Kind = GrantKind.Download }));
+        Assert.Contains("terms.kind", download.Status.Detail, StringComparison.Ordinal);
+
+        var narrower = ComputeFixture.Rule();
+        narrower.Dimensions.Remove("name");
+        narrower.MinIdentities = 11;
+        var grant = await acme.ApproveAsync(request, new Terms { Analysis = narrower });
+        Assert.Equal(narrower, grant.Terms.Analysis);
+        Assert.Equal(["Bergen|24"], ComputeFixture.Lines(await initech.QueryAsync(grant.Name, "SELECT city, COUNT(*) FROM data GROUP BY city")));
+        var name = await Assert.ThrowsAsync<RpcException>(() => initech.QueryAsync(grant.Name, "SELECT COUNT(*) FROM data WHERE name = 'Name1'"));
+        Assert.Equal(StatusCode.InvalidArgument, name.StatusCode);
+
+        var missing = await Assert.ThrowsAsync<RpcException>(() => initech.RequestAsync(dataset, terms: new Terms { Kind = GrantKind.Compute }));
+        Assert.Contains("analysis is required", missing.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_query_under_an_expired_grant_is_refused_and_logged()
+    {
+        // The gateway's clock, which the test moves past the expiry instead of waiting for it.
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var factory = new ExchangeFactory { Clock = clock };
+        using var acme = factory.OnClock(Participant.Acme);
+        using var initech = factory.OnClock(Participant.Initech);
+        var dataset = await ComputeFixture.PurchasesAsync(acme);
+        var request = await initech.RequestAsync(dataset, terms: new Terms
+        {
+            Kind = GrantKind.Compute,
+            Analysis = ComputeFixture.Rule(),
+            ExpireTime = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(clock.GetUtcNow() + TimeSpan.FromMinutes(1)),
+        });
+        var grant = await acme.ApproveAsync(request);
+        Assert.Equal(["50"], ComputeFixture.Lines(await initech.QueryAsync(grant.Name, "SELECT COUNT(*) FROM data")));
+
+        clock.Advance(TimeSpan.FromMinutes(2));
+        var expired = await Assert.ThrowsAsync<RpcException>(() => initech.QueryAsync(grant.Name, "SELECT COUNT(*) FROM data"));
+        Assert.Equal(StatusCode.PermissionDenied, expired.StatusCode);
+        Assert.Contains("expired", expired.Status.Detail, StringComparison.Ordinal);
+        using var auditor = factory.OnClock(Participant.Auditor);
+        var events = (await auditor.Audit.ListAuditEventsAsync(new ListAuditEventsRequest { Dataset = dataset.Name, Action = "compute.query" })).Events;
+        Assert.Equal([AuditOutcome.Success, AuditOutcome.Denied], events.Select(e => e.Outcome));
+    }
+
+    /// <summary>A gateway whose engine may use next to no memory, so every query fails in it.</summary>
+    private sealed class StarvedEngine() : ExchangeFactory(("Exchange:Compute:MemoryLimitBytes", "1"));
+
+    [Fact]
+    public async Task A_query_that_fails_in_the_engine_answers_internal_spends_nothing_and_is_logged_as_failed()
+    {
+        using var factory = new StarvedEngine();
+        factory.ExpectErrors(e => e.Is("Exchange.Server.Hosting.UnhandledExceptionInterceptor", 1));
+        using var acme = factory.ClientFor(Participant.Acme);
+        using var initech = factory.ClientFor(Participant.Initech);
+        var dataset = await ComputeFixture.PurchasesAsync(acme);
+        var grant = await ComputeFixture.ComputeGrantAsync(acme, initech, dataset,
+            ComputeFixture.Rule(new DifferentialPrivacy { QueryEpsilonMillis = 100, BudgetEpsilonMillis = 1000 }));
+
+        var failed = await Assert.ThrowsAsync<RpcException>(() => initech.QueryAsync(grant.Name, "SELECT COUNT(*) FROM data"));
+        Assert.Equal(StatusCode.Internal, failed.StatusCode);
+
+        using var auditor = factory.ClientFor(Participant.Auditor);
+        var logged = Assert.Single((await auditor.Audit.ListAuditEventsAsync(new ListAuditEventsRequest { Dataset = dataset.Name, Action = "compute.query" })).Events);
+        Assert.Equal(AuditOutcome.Failed, logged.Outcome);
+        Assert.Equal("SELECT COUNT(*) FROM data", Details(logged)["query"]);
+        Assert.Equal(0, (await initech.Access.GetGrantAsync(new GetGrantRequest { Name = grant.Name })).Grant.ComputeBudget.SpentEpsilonMillis);
+    }
+
+    private static StructuredQuery.Types.Output Out(string column, AggregateFunction function = AggregateFunction.Unspecified, string name = "") =>
+        new() { Column = column, Function = function, Name = name };
+
+    [Fact]
+    public async Task A_structured_query_is_checked_run_and_logged_as_its_sql_form_is()
+    {
+        using var acme = Gateway.ClientFor(Participant.Acme);
+        using var initech = Gateway.ClientFor(Participant.Initech);
+        var dataset = await ComputeFixture.PurchasesAsync(acme);
+        var grant = await ComputeFixture.ComputeGrantAsync(acme, initech, dataset, ComputeFixture.Rule());
+
+        var structured = new StructuredQuery
+        {
+            Outputs = { Out("city"), Out("", AggregateFunction.Count), Out("amount", AggregateFunction.Avg, "mean") },
+            Where = new Predicate { Comparison = new Comparison { Column = "city", Operator = ComparisonOperator.In, Values = { "Bergen", "Oslo", "Tromsø" } } },
+            GroupBy = { "city" },
+            OrderBy = { new StructuredQuery.Types.Order { Output = 1, Descending = true } },
+            Limit = 5,
+        };
+        var answer = await initech.Compute.RunQueryAsync(new RunQueryRequest { Grant = grant.Name, Structured = structured });
+        Assert.Equal("SELECT city, COUNT(*), AVG(amount) AS mean FROM data WHERE city IN ('Bergen', 'Oslo', 'Tromsø') GROUP BY city ORDER BY 2 DESC LIMIT 5", answer.Query);
+        Assert.Equal(["Bergen|24|55.5", "Oslo|20|165.5"], ComputeFixture.Lines(answer));
+        var sql = await initech.QueryAsync(grant.Name, answer.Query);
+        Assert.Equal(answer.ResultSha256, sql.ResultSha256);
+
+        async Task<string> RefusedAsync(StructuredQuery query)
+        {
+            var error = await Assert.ThrowsAsync<RpcException>(() =>
+                initech.Compute.RunQueryAsync(new RunQueryRequest { Grant = grant.Name, Structured = query }).ResponseAsync);
+            Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+            return error.Status.Detail;
+        }
+
+        Assert.Contains("'person' is not allowed", await RefusedAsync(new StructuredQuery { Outputs = { Out("person"), Out("", AggregateFunction.Count) }, GroupBy = { "person" } }),
+            StringComparison.Ordinal);
+        Assert.Contains("structured.outputs[0].column is required", await RefusedAsync(new StructuredQuery { Outputs = { Out("", AggregateFunction.Sum) } }),
+            StringComparison.Ordinal);
+        Assert.Contains("PREFIX is not available", await RefusedAsync(new StructuredQuery
+        {
+            Outputs = { Out("", AggregateFunction.Count) },
+            Where = new Predicate { Comparison = new Comparison { Column = "city", Operator = ComparisonOperator.Prefix, Values = { "B" } } },
+        }), StringComparison.Ordinal);
+        Assert.Contains("WHERE on 'amount' is not allowed", await RefusedAsync(new StructuredQuery
+        {
+            Outputs = { Out("", AggregateFunction.Count) },
+            Where = new Predicate { Comparison = new Comparison { Column = "amount", Operator = ComparisonOperator.Equal, Values = { "10" } } },
+        }), StringComparison.Ordinal);
+        Assert.Contains("order_by[0].output 3", await RefusedAsync(new StructuredQuery
+        {
+            Outputs = { Out("", AggregateFunction.Count) },
+            OrderBy = { new StructuredQuery.Types.Order { Output = 3 } },
+        }), StringComparison.Ordinal);
+
+        // Each refusal is a logged query too, the message as sent.
+        var refused = (await QueryEventsAsync(dataset.Name)).Where(e => e.Outcome == AuditOutcome.Denied).ToList();
+        Assert.Equal(5, refused.Count);
+        Assert.All(refused, e => Assert.Contains("outputs", Details(e)["structured"], StringComparison.Ordinal));
+    }
+}

@@ -1,0 +1,99 @@
+using System.Globalization;
+using Exchange.Tests.Infrastructure;
+using Exchange.V1;
+using Grpc.Core;
+
+namespace Exchange.Tests.Compute;
+
+/// <summary>
+/// Differential privacy's budget, spent in the log: queries spend it until it runs out, it never
+/// refreshes by itself, the provider may add to it, concurrent queries cannot overspend it, and an
+/// auditor adds it all up from the log alone.
+/// </summary>
+public sealed class PrivacyBudgetTests(ExchangeFactory gateway) : SharedGatewayTests(gateway)
+{
+    private static readonly DifferentialPrivacy Privacy = new() { QueryEpsilonMillis = 250, BudgetEpsilonMillis = 1000 };
+
+    private static ComputeBudget BudgetOf(Grant grant) => grant.ComputeBudget;
+
+    private static long Long(AuditEvent e, string key) =>
+        long.Parse(e.Details.Single(d => d.Key == key).Value, CultureInfo.InvariantCulture);
+
+    /// <summary>What an auditor recomputes from the log alone: the rule's budget at approval, plus what was added, minus what answered queries spent.</summary>
+    private async Task<(long Total, long Spent)> FromTheLogAsync(string dataset, string grant)
+    {
+        using var auditor = Gateway.ClientFor(Participant.Auditor);
+        var events = (await auditor.Audit.ListAuditEventsAsync(new ListAuditEventsRequest { Dataset = dataset, PageSize = 1000 })).Events;
+        var approval = events.Single(e => e.Action == "access.approve" && e.Details.Any(d => d.Key == "grant" && d.Value == grant));
+        var added = events.Where(e => e.Action == "compute.budget" && e.Resource == grant && e.Outcome == AuditOutcome.Success).Sum(e => Long(e, "epsilon_millis"));
+        var spent = events.Where(e => e.Action == "compute.query" && e.Resource == grant && e.Outcome == AuditOutcome.Success).Sum(e => Long(e, "epsilon_millis"));
+        return (Long(approval, "budget_epsilon_millis") + added, spent);
+    }
+
+    [Fact]
+    public async Task The_budget_runs_out_after_the_allowed_queries_refreshes_only_when_the_provider_adds_to_it_and_the_log_accounts_for_it()
+    {
+        using var acme = Gateway.ClientFor(Participant.Acme);
+        using var initech = Gateway.ClientFor(Participant.Initech);
+        var dataset = await ComputeFixture.PurchasesAsync(acme);
+        var grant = await ComputeFixture.ComputeGrantAsync(acme, initech, dataset, ComputeFixture.Rule(Privacy));
+        const string Sql = "SELECT city, COUNT(*), SUM(amount) FROM data GROUP BY city";
+
+        for (var i = 1; i <= 4; i++)
+        {
+            var answer = await initech.QueryAsync(grant.Name, Sql);
+            Assert.Equal((250L, 1000L - (250 * i)), (answer.EpsilonSpentMillis, answer.EpsilonRemainingMillis));
+            Assert.Equal("250", answer.Receipt.Event.Details.Single(d => d.Key == "epsilon_millis").Value);
+        }
+
+        var exhausted = await Assert.ThrowsAsync<RpcException>(() => initech.QueryAsync(grant.Name, Sql));
+        Assert.Equal(StatusCode.FailedPrecondition, exhausted.StatusCode);
+        Assert.Contains("0 of epsilon remains", exhausted.Status.Detail, StringComparison.Ordinal);
+        // Refused again later: nothing refreshes it.
+        Assert.Equal(StatusCode.FailedPrecondition, (await Assert.ThrowsAsync<RpcException>(() => initech.QueryAsync(grant.Name, Sql))).StatusCode);
+
+        var shown = BudgetOf((await initech.Access.GetGrantAsync(new GetGrantRequest { Name = grant.Name })).Grant);
+        Assert.Equal((1000L, 1000L, 0L, 4L), (shown.TotalEpsilonMillis, shown.SpentEpsilonMillis, shown.RemainingEpsilonMillis, shown.Queries));
+
+        // Only the provider adds budget, and says why.
+        var denied = await Assert.ThrowsAsync<RpcException>(() =>
+            initech.Compute.AddQueryBudgetAsync(new AddQueryBudgetRequest { Grant = grant.Name, EpsilonMillis = 250, Reason = "more" }).ResponseAsync);
+        Assert.Equal(StatusCode.PermissionDenied, denied.StatusCode);
+        var added = await acme.Compute.AddQueryBudgetAsync(new AddQueryBudgetRequest { Grant = grant.Name, EpsilonMillis = 250, Reason = "renewed for Q2" });
+        Assert.Equal((1250L, 250L), (added.Budget.TotalEpsilonMillis, added.Budget.RemainingEpsilonMillis));
+
+        Assert.Equal(0, (await initech.QueryAsync(grant.Name, Sql)).EpsilonRemainingMillis);
+        Assert.Equal(StatusCode.FailedPrecondition, (await Assert.ThrowsAsync<RpcException>(() => initech.QueryAsync(grant.Name, Sql))).StatusCode);
+
+        Assert.Equal((1250L, 1250L), await FromTheLogAsync(dataset.Name, grant.Name));
+    }
+
+    [Fact]
+    public async Task Twenty_concurrent_queries_cannot_overspend_the_budget()
+    {
+        using var acme = Gateway.ClientFor(Participant.Acme);
+        using var initech = Gateway.ClientFor(Participant.Initech);
+        var dataset = await ComputeFixture.PurchasesAsync(acme);
+        var privacy = new DifferentialPrivacy { QueryEpsilonMillis = 100, BudgetEpsilonMillis = 1000 };
+        var grant = await ComputeFixture.ComputeGrantAsync(acme, initech, dataset, ComputeFixture.Rule(privacy));
+
+        var outcomes = await Task.WhenAll(Enumerable.Range(0, 20).Select(async _ =>
+        {
+            try
+            {
+                await initech.QueryAsync(grant.Name, "SELECT COUNT(*) FROM data");
+                return StatusCode.OK;
+            }
+            catch (RpcException e)
+            {
+                return e.StatusCode;
+            }
+        }));
+
+        Assert.Equal(10, outcomes.Count(o => o == StatusCode.OK));
+        Assert.Equal(10, outcomes.Count(o => o == StatusCode.FailedPrecondition));
+        var shown = (await initech.Access.GetGrantAsync(new GetGrantRequest { Name = grant.Name })).Grant.ComputeBudget;
+        Assert.Equal((1000L, 0L, 10L), (shown.SpentEpsilonMillis, shown.RemainingEpsilonMillis, shown.Queries));
+        Assert.Equal((1000L, 1000L), await FromTheLogAsync(dataset.Name, grant.Name));
+    }
+}
