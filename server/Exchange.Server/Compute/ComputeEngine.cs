@@ -149,7 +149,7 @@ internal sealed partial class ComputeEngine(IBlobStore blobs, KeyRing keys, IOpt
             try
             {
                 using var stream = new RevisionStream(blobs, stored.BlobId, dataKey, revision.Id.Name, revision.SizeBytes, stored.SegmentSize);
-                using var reader = TableFormatsIo.Reader(table.Format, stream, schema);
+                using var reader = TableFormats.Reader(table.Format, stream, schema);
                 var positions = wanted.Select(w => IndexOf(reader.Columns, w)).ToArray();
                 var types = wanted.Select(w => columns[w].Type).ToArray();
                 using var appender = connection.CreateAppender("data");

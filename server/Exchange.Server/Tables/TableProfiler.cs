@@ -21,11 +21,11 @@ internal static class TableProfiler
         long maxChars, CancellationToken cancellationToken)
     {
         long decoded = 0;
-        var name = TableFormatsIo.Name(format);
+        var name = TableFormats.Name(format);
         long row = 0;
         try
         {
-            using var reader = TableFormatsIo.Reader(format, input);
+            using var reader = TableFormats.Reader(format, input);
             var columns = Columns(name, reader.Columns, declared, maxColumns);
             var tally = new RowTally(columns);
             while (reader.Read())

@@ -86,7 +86,7 @@ internal static class TableDelivery
         {
             using (stored)
             {
-                using var reader = TableFormatsIo.Reader(output.Source, stored, output.Columns);
+                using var reader = TableFormats.Reader(output.Source, stored, output.Columns);
                 var collected = new RowCollector(plan.Columns.Count);
                 var masks = plan.NewMasks();
                 try
@@ -125,7 +125,7 @@ internal static class TableDelivery
 
             using (stored)
             using (var sink = encoded.AsStream(leaveOpen: true))
-            using (var writer = TableFormatsIo.Writer(output.Format, sink, plan.Columns))
+            using (var writer = TableFormats.Writer(output.Format, sink, plan.Columns))
             {
                 var writing = Task.Factory.StartNew(() => Write(full, free, plan, writer, stop), CancellationToken.None,
                     TaskCreationOptions.LongRunning, TaskScheduler.Default);
@@ -133,7 +133,7 @@ internal static class TableDelivery
                 var masks = plan.NewMasks();
                 try
                 {
-                    using var reader = TableFormatsIo.Reader(output.Source, stored, output.Columns);
+                    using var reader = TableFormats.Reader(output.Source, stored, output.Columns);
                     // Masks can be much of the work (a hash, a tenth of a microsecond a value): every other
                     // block is masked here, the rest by the writer, so both threads share it. The bytes are the same.
                     var blocks = 0;

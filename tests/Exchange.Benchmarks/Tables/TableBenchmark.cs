@@ -159,8 +159,8 @@ internal static class TableBenchmark
             var plan = new Exchange.Server.Tables.ViewPlan(view, schema.Columns, new byte[32]);
             var masks = plan.NewMasks();
             using (var source = File.OpenRead(csv))
-            using (var reader = Exchange.Server.Tables.TableFormatsIo.Reader(TableFormat.Csv, source, schema.Columns))
-            using (var writer = Exchange.Server.Tables.TableFormatsIo.Writer(TableFormat.Csv, new CountingStream(), plan.Columns))
+            using (var reader = Exchange.Server.Tables.TableFormats.Reader(TableFormat.Csv, source, schema.Columns))
+            using (var writer = Exchange.Server.Tables.TableFormats.Writer(TableFormat.Csv, new CountingStream(), plan.Columns))
             {
                 while (reader.Read())
                 {

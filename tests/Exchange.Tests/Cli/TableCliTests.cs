@@ -45,7 +45,7 @@ public sealed class TableCliTests(ExchangeFactory gateway) : SharedGatewayTests(
             var file = Path.Combine(Gateway.DataDirectory, $"readings{extension}");
             await using (var output = File.Create(file))
             {
-                using var writer = Server.Tables.TableFormatsIo.Writer(format, output, columns);
+                using var writer = Server.Tables.TableFormats.Writer(format, output, columns);
                 foreach (var (station, celsius) in new[] { ("bergen", "4.5"), ("oslo", "") })
                 {
                     writer.Set(0, station);

@@ -83,7 +83,7 @@ public sealed class ColumnMaskTests
 
         var plan = new ViewPlan(view, columns, Key);
         var block = new RowBlock(columns.Length);
-        using (var reader = TableFormatsIo.Reader(TableFormat.Csv, new MemoryStream(System.Text.Encoding.UTF8.GetBytes(csv)), columns))
+        using (var reader = TableFormats.Reader(TableFormat.Csv, new MemoryStream(System.Text.Encoding.UTF8.GetBytes(csv)), columns))
         {
             while (reader.Read())
             {

@@ -69,7 +69,7 @@ public sealed class TableFormatRoundTripTests
         // A whole first row group, then 19.99: the column's profile (scale 2) keeps the cents.
         Column[] prices = [new() { Name = "price", Type = ColumnType.Decimal, Scale = 2 }];
         using var output = new MemoryStream();
-        using (var writer = TableFormatsIo.Writer(format, output, prices))
+        using (var writer = TableFormats.Writer(format, output, prices))
         {
             for (var i = 0; i <= RowBatch.Rows; i++)
             {
@@ -80,7 +80,7 @@ public sealed class TableFormatRoundTripTests
             writer.Finish();
         }
 
-        using var reader = TableFormatsIo.Reader(format, new MemoryStream(output.ToArray()));
+        using var reader = TableFormats.Reader(format, new MemoryStream(output.ToArray()));
         var last = "";
         while (reader.Read())
         {
@@ -124,7 +124,7 @@ public sealed class TableFormatRoundTripTests
         }
 
         stream.Position = 0;
-        var refusal = Assert.Throws<Refusal>(() => TableFormatsIo.Reader(TableFormat.ArrowIpc, stream));
+        var refusal = Assert.Throws<Refusal>(() => TableFormats.Reader(TableFormat.ArrowIpc, stream));
         Assert.Contains("Column 'tags' of the Arrow table is of type list", refusal.Message);
     }
 
@@ -141,7 +141,7 @@ public sealed class TableFormatRoundTripTests
     private static byte[] Write(TableFormat format, string[][] rows)
     {
         using var output = new MemoryStream();
-        using (var writer = TableFormatsIo.Writer(format, output, Columns))
+        using (var writer = TableFormats.Writer(format, output, Columns))
         {
             foreach (var row in rows)
             {
@@ -161,7 +161,7 @@ public sealed class TableFormatRoundTripTests
 
     private static List<string[]> ReadAll(TableFormat format, byte[] bytes, out IReadOnlyList<Column> columns)
     {
-        using var reader = TableFormatsIo.Reader(format, new MemoryStream(bytes));
+        using var reader = TableFormats.Reader(format, new MemoryStream(bytes));
         columns = reader.Columns;
         var rows = new List<string[]>();
         while (reader.Read())

@@ -281,7 +281,7 @@ public sealed class ViewDeliveryTests(ExchangeFactory gateway) : SharedGatewayTe
             new() { Name = "income", Type = ColumnType.Decimal }, new() { Name = "email", Type = ColumnType.String },
         ];
         var parquet = new MemoryStream();
-        using (var writer = Server.Tables.TableFormatsIo.Writer(TableFormat.Parquet, parquet, columns))
+        using (var writer = Server.Tables.TableFormats.Writer(TableFormat.Parquet, parquet, columns))
         {
             foreach (var row in people)
             {
@@ -315,7 +315,7 @@ public sealed class ViewDeliveryTests(ExchangeFactory gateway) : SharedGatewayTe
     private static List<string[]> Rows(TableFormat format, byte[] bytes, out IReadOnlyList<Column> columns)
     {
         var names = Encoding.UTF8.GetString(bytes).Split('\n')[0].Split(',');
-        using var reader = Server.Tables.TableFormatsIo.Reader(format, new MemoryStream(bytes),
+        using var reader = Server.Tables.TableFormats.Reader(format, new MemoryStream(bytes),
             format == TableFormat.Csv ? [.. names.Select(n => new Column { Name = n, Type = ColumnType.String })] : null);
         columns = reader.Columns;
         var rows = new List<string[]>();

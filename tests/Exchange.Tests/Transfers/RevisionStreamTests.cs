@@ -88,7 +88,7 @@ public sealed class RevisionStreamTests : IDisposable
         // Parquet reads its footer first, then jumps back to each column chunk.
         Column[] columns = [new() { Name = "n", Type = ColumnType.Int64 }, new() { Name = "s", Type = ColumnType.String }];
         using var file = new MemoryStream();
-        using (var writer = TableFormatsIo.Writer(TableFormat.Parquet, file, columns))
+        using (var writer = TableFormats.Writer(TableFormat.Parquet, file, columns))
         {
             for (var i = 0; i < 70_000; i++)
             {
@@ -104,8 +104,8 @@ public sealed class RevisionStreamTests : IDisposable
         Assert.True(content.Length > 20 * Segment);
         var (blobs, blobId) = await StoreAsync(content);
         await using var stored = new RevisionStream(blobs, blobId, _key, Revision, content.Length, Segment);
-        using var fromStore = TableFormatsIo.Reader(TableFormat.Parquet, stored);
-        using var fromMemory = TableFormatsIo.Reader(TableFormat.Parquet, new MemoryStream(content));
+        using var fromStore = TableFormats.Reader(TableFormat.Parquet, stored);
+        using var fromMemory = TableFormats.Reader(TableFormat.Parquet, new MemoryStream(content));
         var rows = 0;
         while (fromMemory.Read())
         {
