@@ -456,8 +456,9 @@ internal static class Render
         }
 
         Write(output, table);
-        output.WriteLine($"{answer.Result.Rows.Count} {(answer.Result.Rows.Count == 1 ? "row" : "rows")}; " +
-            $"{answer.Result.SuppressedRows} suppressed under the rule's minimum");
+        output.WriteLine($"{answer.Result.Rows.Count} {(answer.Result.Rows.Count == 1 ? "row" : "rows")}; " + (answer.Result.HasSuppressedRows
+            ? $"{answer.Result.SuppressedRows} suppressed under the rule's minimum"
+            : "groups under the privacy threshold left out (how many is not told under differential privacy)"));
         if (answer.EpsilonSpentMillis > 0)
         {
             output.WriteLine($"epsilon spent {Epsilon(answer.EpsilonSpentMillis)}, remaining {Epsilon(answer.EpsilonRemainingMillis)}");

@@ -8,7 +8,12 @@ internal static class ComputeMapping
 {
     public static V1.QueryResult ToProto(this QueryAnswer answer)
     {
-        var result = new V1.QueryResult { SuppressedRows = answer.Suppressed };
+        var result = new V1.QueryResult();
+        if (answer.Suppressed is { } suppressed)
+        {
+            result.SuppressedRows = suppressed;
+        }
+
         result.Columns.Add(answer.Columns);
         foreach (var row in answer.Rows)
         {

@@ -112,7 +112,8 @@ internal sealed class ComputeStore(Database database, IGrants grants, IRevisions
                 Details = Details(entry,
                     ("rule_version", Tables.AnalysisRules.Version(rule)),
                     ("epsilon_millis", spent.ToString(CultureInfo.InvariantCulture)),
-                    ("suppressed_rows", answer.Suppressed.ToString(CultureInfo.InvariantCulture)),
+                    // The consumer holds this event as its receipt: what the answer does not tell, neither does the log.
+                    ("suppressed_rows", answer.Suppressed?.ToString(CultureInfo.InvariantCulture)),
                     ("rows", answer.Rows.Count.ToString(CultureInfo.InvariantCulture)),
                     ("result_sha256", resultSha256)),
             });
@@ -193,12 +194,16 @@ internal sealed class ComputeStore(Database database, IGrants grants, IRevisions
             Subject: grant.Consumer, DatasetProvider: grant.Provider, Details: details);
     }
 
-    private static Dictionary<string, string> Details(AuditEntry entry, params (string Key, string Value)[] more)
+    /// <summary>The entry's details and <paramref name="more"/> (a null value is left out).</summary>
+    private static Dictionary<string, string> Details(AuditEntry entry, params (string Key, string? Value)[] more)
     {
         var details = new Dictionary<string, string>(entry.Details!);
         foreach (var (key, value) in more)
         {
-            details[key] = value;
+            if (value is not null)
+            {
+                details[key] = value;
+            }
         }
 
         return details;

@@ -12,7 +12,7 @@ namespace Exchange.Server.Compute;
 /// changes each measure, over all groups together, by at most its sensitivity Δ; every measure
 /// then gets discrete Laplace noise of scale Δ / (ε / m), m being the number of measures (one per
 /// COUNT or SUM, two per AVG, one for the identities behind the group that the threshold is
-/// decided on). Thresholds, order and limit then apply to the noisy values only.
+/// decided on). Thresholds (<see cref="Threshold"/>), order and limit then apply to the noisy values only.
 /// </summary>
 internal static class PrivateAnswer
 {
@@ -28,17 +28,14 @@ internal static class PrivateAnswer
         var sums = query.Outputs.Select(o => o.Column is { } c && rule.Aggregates.FirstOrDefault(a => a.Column == c) is { } bounds
             ? maxRows * BigInteger.Max(BigInteger.Abs(bounds.Lower), BigInteger.Abs(bounds.Upper))
             : BigInteger.Zero).ToList();
-        var minimum = Tables.AnalysisRules.MinIdentities(rule);
+        var minimum = Threshold(Tables.AnalysisRules.MinIdentities(rule), maxRows, measures, privacy);
         var kept = new List<(object?[] Keys, string?[] Row)>();
-        long suppressed = 0;
         var sql = QuerySql.Bounded(query, rule, columns, maxRows);
         using var command = ComputeEngine.Command(connection, sql);
         using var reader = command.ExecuteReader();
         var identities = reader.GetOrdinal("k");
-        var groups = 0;
         while (reader.Read())
         {
-            groups++;
             var k = Integer(reader.GetValue(identities)) + Noise(maxRows);
             var row = new string?[query.Outputs.Count];
             var keys = new object?[query.Outputs.Count];
@@ -72,21 +69,29 @@ internal static class PrivateAnswer
 
             if (k < minimum)
             {
-                suppressed++;
                 continue;
             }
 
             kept.Add((keys, row));
         }
 
-        if (groups == 0 && query.GroupBy.Count == 0)
-        {
-            suppressed = 1;
-        }
-
         kept.Sort((a, b) => Compare(a.Keys, b.Keys, query));
         var rows = kept.Select(k => k.Row).Take(query.Limit is { } limit ? (int)limit : int.MaxValue).ToList();
-        return new QueryAnswer(names, rows, suppressed);
+        // How many groups fell under the threshold is not told: with the rows released it would be the exact number of groups.
+        return new QueryAnswer(names, rows, null);
+    }
+
+    /// <summary>
+    /// The noisy count of identities a group needs to be released. Which groups exist depends on
+    /// the data: one identity may alone make up to max_rows groups (true count 1 each). With noise
+    /// of scale b on the count, such a group clears τ with chance below e^-(τ-1)/b, so τ = 1 + b·ln(max_rows/δ)
+    /// keeps the chance that any of them is released under δ; never below the rule's minimum.
+    /// </summary>
+    public static long Threshold(long minimum, long maxRows, int measures, V1.DifferentialPrivacy privacy)
+    {
+        var scale = (double)maxRows * measures * 1000 / privacy.QueryEpsilonMillis;
+        var log = Math.Log(maxRows) + (Tables.AnalysisRules.DeltaExponent(privacy) * Math.Log(10));
+        return Math.Max(minimum, 1 + (long)Math.Ceiling(scale * log));
     }
 
     private static BigInteger Integer(object value) => value switch

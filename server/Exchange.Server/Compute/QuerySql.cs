@@ -81,6 +81,10 @@ internal sealed class QuerySql
 
         if (rule.IdentityColumn.Length > 0)
         {
+            // Rows of no known identity cannot be bounded per identity (one partition would hold them
+            // all, and who is in it would move rows between groups): they do not count under privacy.
+            text.Append(query.Where is null ? " WHERE " : " AND ").Append(columns[rule.IdentityColumn].EngineName).Append(" IS NOT NULL");
+
             // Storage order decides which rows of an identity count: fixed per revision, so repeating a query spends budget without choosing rows.
             text.Append(" QUALIFY row_number() OVER (PARTITION BY ").Append(columns[rule.IdentityColumn].EngineName)
                 .Append(" ORDER BY rowid) <= ").Append(sql.Bind(maxRows));

@@ -71,6 +71,11 @@ internal static class AnalysisRuleNarrowing
             {
                 return $"{field}.privacy.max_rows_per_identity may not exceed the requested {AnalysisRules.MaxRowsPerIdentity(wanted)}.";
             }
+
+            if (AnalysisRules.DeltaExponent(given) < AnalysisRules.DeltaExponent(wanted))
+            {
+                return $"{field}.privacy.delta_exponent may not be below the requested {AnalysisRules.DeltaExponent(wanted)} (a larger delta).";
+            }
         }
 
         return null;

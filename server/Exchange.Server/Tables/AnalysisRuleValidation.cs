@@ -71,6 +71,11 @@ internal static class AnalysisRuleValidation
             {
                 throw Refusal.Invalid($"{field}.privacy.max_rows_per_identity must be from 1 to {MaxRowsPerIdentity} (0: 1), not {privacy.MaxRowsPerIdentity}.");
             }
+
+            if (privacy.DeltaExponent is < 0 or (> 0 and < 3) or > 15)
+            {
+                throw Refusal.Invalid($"{field}.privacy.delta_exponent must be from 3 to 15 (delta = 10^-n; 0: 6), not {privacy.DeltaExponent}.");
+            }
         }
 
         var aggregated = new HashSet<string>(StringComparer.Ordinal);
@@ -80,6 +85,11 @@ internal static class AnalysisRuleValidation
             if (!aggregated.Add(aggregate.Column))
             {
                 throw Refusal.Invalid($"{field}.aggregates lists '{aggregate.Column}' twice.");
+            }
+
+            if (aggregate.Column == rule.IdentityColumn && aggregate.Functions.Any(f => f is not (AggregateFunction.Count or AggregateFunction.CountDistinct)))
+            {
+                throw Refusal.Invalid($"{field}.aggregates: '{aggregate.Column}' is the identity column, never output: it may only be counted (COUNT, COUNT DISTINCT).");
             }
 
             if (aggregate.Functions.Count == 0)

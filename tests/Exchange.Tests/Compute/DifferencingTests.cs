@@ -78,4 +78,42 @@ public sealed class DifferencingTests
         // The slack covers the attacker's rule being fitted to these very samples (about 3 standard errors).
         Assert.True(accuracy <= bound + 0.04, $"the attacker was right {accuracy:P1} of the time; epsilon 1 allows {bound:P1}");
     }
+
+    [Fact]
+    public void Under_privacy_a_group_only_one_person_makes_is_not_released_and_how_many_were_left_out_is_not_told()
+    {
+        // 40 people, each alone under their own name (a dimension that singles them out), and 200 more under one shared name.
+        var connection = new DuckDBConnection("DataSource=:memory:");
+        connection.Open();
+        using (var create = connection.CreateCommand())
+        {
+            create.CommandText = "CREATE TABLE data (c0 VARCHAR, c1 VARCHAR, c2 BIGINT)";
+            create.ExecuteNonQuery();
+        }
+
+        using (var appender = connection.CreateAppender("data"))
+        {
+            for (var person = 0; person < 240; person++)
+            {
+                appender.CreateRow().AppendValue($"p{person}").AppendValue(person < 40 ? $"name{person}" : "shared").AppendValue((long?)100).EndRow();
+            }
+        }
+
+        var privacy = new DifferentialPrivacy { QueryEpsilonMillis = 1000, BudgetEpsilonMillis = 1000, MaxRowsPerIdentity = 1, DeltaExponent = 9 };
+        var rule = new AnalysisRule { Dimensions = { "city" }, IdentityColumn = "person", MinIdentities = 1, Privacy = privacy };
+        var query = AnalysisPolicy.Check(QueryParser.Parse("SELECT city, COUNT(*) FROM data GROUP BY city"), rule,
+            [.. Columns.Values.Select(c => new Column { Name = c.Name, Type = c.Type })]);
+
+        // Two measures (the identities, COUNT), scale b = 2: τ = 1 + ⌈2 · ln(1 / 10^-9)⌉ = 43, not the rule's minimum of 1.
+        Assert.Equal(43, PrivateAnswer.Threshold(1, 1, 2, privacy));
+        using (connection)
+        {
+            for (var seed = 0; seed < 500; seed++)
+            {
+                var answer = PrivateAnswer.Compute(connection, Columns, rule, privacy, query, new SeededNoise(seed), ["city", "count"]);
+                Assert.Equal(["shared"], answer.Rows.Select(r => r[0]));
+                Assert.Null(answer.Suppressed);
+            }
+        }
+    }
 }

@@ -129,6 +129,20 @@ public sealed class QueryCheckTests
         }), StringComparison.Ordinal);
         Assert.Contains("budget_epsilon_millis", Invalid(new AnalysisRule { Privacy = new DifferentialPrivacy { QueryEpsilonMillis = 100, BudgetEpsilonMillis = 50 } }),
             StringComparison.Ordinal);
+        Assert.Contains("delta_exponent must be from 3 to 15", Invalid(new AnalysisRule { Privacy = new DifferentialPrivacy { QueryEpsilonMillis = 100, BudgetEpsilonMillis = 100, DeltaExponent = 2 } }),
+            StringComparison.Ordinal);
+
+        // The identity is never output: counting it is all a rule may allow.
+        Assert.Contains("'person' is the identity column, never output", Invalid(new AnalysisRule
+        {
+            IdentityColumn = "person",
+            Aggregates = { new AggregateColumn { Column = "person", Functions = { AggregateFunction.CountDistinct, AggregateFunction.Min } } },
+        }), StringComparison.Ordinal);
+        AnalysisRuleValidation.Validate(new AnalysisRule
+        {
+            IdentityColumn = "person",
+            Aggregates = { new AggregateColumn { Column = "person", Functions = { AggregateFunction.CountDistinct } } },
+        }, Columns, "terms.analysis");
         AnalysisRuleValidation.Validate(Rule, Columns, "terms.analysis");
     }
 
@@ -158,6 +172,9 @@ public sealed class QueryCheckTests
         Assert.Contains("may not be dropped", AnalysisRuleNarrowing.Widening(requested, Changed(r => r.Privacy = null), "a"), StringComparison.Ordinal);
         Assert.Contains("may not exceed", AnalysisRuleNarrowing.Widening(requested, Changed(r => r.Privacy.QueryEpsilonMillis = 200), "a"), StringComparison.Ordinal);
         Assert.Contains("identity_column", AnalysisRuleNarrowing.Widening(requested, Changed(r => r.IdentityColumn = ""), "a"), StringComparison.Ordinal);
+        Assert.Null(AnalysisRuleNarrowing.Widening(requested, Changed(r => r.Privacy.DeltaExponent = 9), "a"));
+        Assert.Contains("delta_exponent may not be below the requested 6", AnalysisRuleNarrowing.Widening(requested, Changed(r => r.Privacy.DeltaExponent = 4), "a"),
+            StringComparison.Ordinal);
         Assert.Contains("did not ask for", AnalysisRuleNarrowing.Widening(null, requested, "a"), StringComparison.Ordinal);
     }
 
