@@ -95,7 +95,8 @@ internal sealed class AccessStore(Database database, ICatalog catalog, IRevision
             if (autoTerms is not null)
             {
                 var applied = TermsPolicy.Complete(terms, autoTerms);
-                pendingReason = TermsPolicy.BeyondAutomatic(autoTerms, applied);
+                pendingReason = TermsPolicy.BeyondAutomatic(autoTerms, applied)
+                    ?? (applied.View is not null && applied.Analysis is not null ? "the automatic terms' view does not go with an analysis rule" : null);
                 if (pendingReason is null && applied.View is { } view && !ReferenceEquals(view, asked))
                 {
                     // The automatic terms' view, taken on: a newer revision may have left it behind. That is
@@ -189,6 +190,11 @@ internal sealed class AccessStore(Database database, ICatalog catalog, IRevision
             RequirePending(request, "approved");
             // What the approval leaves unset is as requested: --max-transfers alone narrows only that.
             var granted = terms is null ? request.RequestedTerms : TermsPolicy.Complete(terms, request.RequestedTerms);
+            if (granted.View is not null && granted.Analysis is not null)
+            {
+                throw Refusal.Invalid(Catalog.TermsValidation.ViewWithRule("terms"));
+            }
+
             if (granted.View is { } view)
             {
                 // Against the table as it is now: a newer revision may lack a column the request named.

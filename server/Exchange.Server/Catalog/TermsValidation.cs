@@ -39,6 +39,11 @@ internal static class TermsValidation
             throw Errors.InvalidArgument($"{field}.analysis is required for a COMPUTE grant: the rule its queries are held to.");
         }
 
+        if (terms.View is not null && terms.Analysis is not null)
+        {
+            throw Errors.InvalidArgument(ViewWithRule(field));
+        }
+
         if (terms.ExpireTime is not null)
         {
             DateTimeOffset expiry;
@@ -66,4 +71,9 @@ internal static class TermsValidation
             throw Errors.InvalidArgument($"{field}: a purpose is text without surrounding spaces, such as \"research\".");
         }
     }
+
+    /// <summary>Why terms may not carry both a view and an analysis rule.</summary>
+    public static string ViewWithRule(string field) =>
+        $"{field}: a view and an analysis rule do not go together (queries would not apply the view's filter and masks); " +
+        "give a COMPUTE grant its rule and a DOWNLOAD grant its view.";
 }

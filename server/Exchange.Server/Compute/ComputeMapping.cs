@@ -30,6 +30,9 @@ internal static class ComputeMapping
 
     private const int MaxDepth = 16;
 
+    /// <summary>Bounds a structured query's lists, as the SQL form's length does.</summary>
+    private const int MaxParts = 64;
+
     /// <summary>
     /// The <see cref="Query"/> a structured query says, checked for shape only (the rule is
     /// AnalysisPolicy's, after this): INVALID_ARGUMENT naming the field otherwise.
@@ -40,6 +43,11 @@ internal static class ComputeMapping
         if (structured.Outputs.Count == 0)
         {
             throw Refusal.Invalid($"{Field}.outputs: a query outputs at least one aggregate or grouped dimension.");
+        }
+
+        if (structured.Outputs.Count > MaxParts || structured.GroupBy.Count > MaxParts || structured.OrderBy.Count > MaxParts)
+        {
+            throw Refusal.Invalid($"{Field}: a query has at most {MaxParts} outputs, {MaxParts} dimensions grouped on and {MaxParts} orderings.");
         }
 
         var outputs = structured.Outputs.Select((output, i) => Output(output, $"{Field}.outputs[{i}]")).ToList();

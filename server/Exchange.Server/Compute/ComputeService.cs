@@ -36,16 +36,18 @@ internal sealed class ComputeService(ComputeStore store, ComputeEngine engine, I
         {
             answer = await engine.RunAsync(admitted.Revision!, admitted.Grant!.Terms.Analysis!, admitted.Query!, noise, context.CancellationToken);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex)
         {
-            // Every admitted query ends in the log, a failed one too; the error itself goes on as INTERNAL, to the server log.
-            await store.RecordFailureAsync(caller, admitted);
+            // Every admitted query ends in the log, a failed or abandoned one too; an error itself goes on as INTERNAL, to the server log.
+            await store.RecordFailureAsync(caller, admitted,
+                ex is OperationCanceledException ? "the caller went before the answer" : "the query failed in the engine");
             throw;
         }
 
         var result = answer.ToProto();
         var sha256 = SHA256.HashData(result.ToByteArray());
-        var record = Errors.Allowed(await store.RecordAsync(caller, admitted, answer, Convert.ToHexStringLower(sha256), context.CancellationToken),
+        // Not the caller's token: an answer computed is recorded (or refused and recorded) even if the caller has gone.
+        var record = Errors.Allowed(await store.RecordAsync(caller, admitted, answer, Convert.ToHexStringLower(sha256), CancellationToken.None),
             telemetry);
         if (record.Refused is { } dropped)
         {

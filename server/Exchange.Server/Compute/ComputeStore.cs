@@ -22,6 +22,9 @@ internal sealed class ComputeStore(Database database, IGrants grants, IRevisions
     /// <summary>The longest query (as sent) a refused query's event keeps.</summary>
     private const int MaxLoggedSql = 1024;
 
+    /// <summary>The longest query, as printed from its tree, that may run (its event keeps it whole).</summary>
+    private const int MaxQueryText = 8192;
+
     /// <summary>
     /// Decides whether the query <paramref name="ask"/> carries may run under <paramref name="grantId"/>
     /// on <paramref name="revisionId"/> (null: the dataset's latest revision).
@@ -46,8 +49,24 @@ internal sealed class ComputeStore(Database database, IGrants grants, IRevisions
                 var table = stored.Revision.Table
                     ?? throw Refusal.Precondition($"{stored.Revision.Id.Name} is not a table; queries run over tables.");
                 var columns = V1.Schema.Parser.ParseFrom(table.Schema).Columns;
+                try
+                {
+                    // Checked at approval against the latest table; this revision may be another.
+                    Tables.AnalysisRuleValidation.Validate(rule, columns, "the grant's analysis rule");
+                }
+                catch (Refusal misfit)
+                {
+                    throw Refusal.Precondition($"{stored.Revision.Id.Name} does not fit {misfit.Message.TrimEnd('.')}; query a revision that has the rule's columns.");
+                }
+
                 var query = AnalysisPolicy.Check(ask.Parse(), rule, columns);
                 var text = QueryText.Print(query);
+                if (text.Length > MaxQueryText)
+                {
+                    // Its event keeps the query whole: a query may not bloat the log.
+                    throw Refusal.Invalid($"The query is {text.Length} characters long as printed, more than the {MaxQueryText} a query may be; ask for less at once.");
+                }
+
                 if (rule.Privacy is { } privacy)
                 {
                     var budget = BudgetOf(unit.Connection, unit.Transaction, grant.Id, privacy);
@@ -120,13 +139,13 @@ internal sealed class ComputeStore(Database database, IGrants grants, IRevisions
             return new QueryRecord(index, spent, after);
         }, cancellationToken);
 
-    /// <summary>Records that an admitted query failed in the engine: no answer went out and no budget was spent, but the query is in the log.</summary>
-    public Task RecordFailureAsync(Caller caller, Admission admitted) =>
+    /// <summary>Records that an admitted query ended without an answer (it failed in the engine, or its caller went): nothing was answered or spent, but the query is in the log.</summary>
+    public Task RecordFailureAsync(Caller caller, Admission admitted, string why) =>
         database.WriteAsync(unit => unit.Record(Entry(caller, admitted.Grant!, Outcome.Failed, new()
         {
             ["query"] = admitted.Text,
             ["revision"] = admitted.Revision!.Revision.Id.Name,
-            ["reason"] = "the query failed in the engine; nothing was answered or spent",
+            ["reason"] = $"{why}; nothing was answered or spent",
         })), CancellationToken.None);
 
     /// <summary>Adds <paramref name="epsilonMillis"/> to the budget of a grant whose rule has differential privacy (its provider).</summary>

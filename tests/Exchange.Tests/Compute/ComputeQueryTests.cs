@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Exchange.Client.Transfers;
 using Exchange.Tests.Access;
 using Exchange.Tests.Infrastructure;
 using Exchange.V1;
@@ -58,6 +59,38 @@ public sealed class ComputeQueryTests(ExchangeFactory gateway) : SharedGatewayTe
         var elsewhere = await Assert.ThrowsAsync<RpcException>(() =>
             initech.Compute.RunQueryAsync(new RunQueryRequest { Grant = grant.Name, Sql = "SELECT COUNT(*) FROM data", Revision = other.LatestRevision }).ResponseAsync);
         Assert.Equal(StatusCode.NotFound, elsewhere.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_revision_without_the_rule_s_columns_a_view_beside_a_rule_and_an_oversized_structured_query_are_refused_with_what_to_do()
+    {
+        using var acme = Gateway.ClientFor(Participant.Acme);
+        using var initech = Gateway.ClientFor(Participant.Initech);
+        var dataset = await ComputeFixture.PurchasesAsync(acme);
+        var grant = await ComputeFixture.ComputeGrantAsync(acme, initech, dataset, ComputeFixture.Rule());
+        var first = dataset.LatestRevision;
+
+        // A later revision lost the amount column: the grant's rule does not fit it, which is no fault of the query.
+        await acme.UploadAsync(dataset.Name, new MemoryStream("person,name,city\np1,Ann,Bergen\n"u8.ToArray()), new UploadOptions { MediaType = "text/csv" });
+        var misfit = await Rpc.FailsWith(StatusCode.FailedPrecondition, initech.Compute.RunQueryAsync(new RunQueryRequest { Grant = grant.Name, Sql = "SELECT COUNT(*) FROM data" }));
+        Assert.Contains("does not fit the grant's analysis rule", misfit.Status.Detail);
+        Assert.Contains("'amount'", misfit.Status.Detail);
+        var earlier = await initech.Compute.RunQueryAsync(new RunQueryRequest { Grant = grant.Name, Sql = "SELECT COUNT(*) FROM data", Revision = first });
+        Assert.Equal(["50"], ComputeFixture.Lines(earlier));
+
+        // Queries do not apply a view, so terms may not carry both.
+        var both = await Rpc.FailsWith(StatusCode.InvalidArgument, initech.Access.RequestAccessAsync(new RequestAccessRequest
+        {
+            Dataset = dataset.Name,
+            Purpose = "research",
+            RequestedTerms = new Terms { Analysis = ComputeFixture.Rule(), View = new View { Columns = { "city" } } },
+        }));
+        Assert.Contains("a view and an analysis rule do not go together", both.Status.Detail);
+
+        var wide = new StructuredQuery();
+        wide.Outputs.Add(Enumerable.Range(0, 65).Select(_ => new StructuredQuery.Types.Output { Function = AggregateFunction.Count }));
+        var oversized = await Rpc.FailsWith(StatusCode.InvalidArgument, initech.Compute.RunQueryAsync(new RunQueryRequest { Grant = grant.Name, Structured = wide, Revision = first }));
+        Assert.Contains("at most 64 outputs", oversized.Status.Detail);
     }
 
     [Fact]
