@@ -28,7 +28,12 @@ public sealed partial class ExchangeClient
             ReceiptVerification.Failed(VerificationCheck.Sha256, "the result's SHA-256 is not the one the gateway says it logged").ThrowIfFailed();
         }
 
-        var verified = await VerifyQueryReceiptAsync(response.Receipt, new ExpectedQuery(grant, response.Revision, sha256), cancellationToken)
+        if (revision is not null && response.Revision != revision)
+        {
+            ReceiptVerification.Failed(VerificationCheck.Revision, $"the answer is over {response.Revision}, not {revision} as asked").ThrowIfFailed();
+        }
+
+        var verified = await VerifyQueryReceiptAsync(response.Receipt, new ExpectedQuery(grant, response.Revision, response.Query, sha256), cancellationToken)
             .ConfigureAwait(false);
         verified.ThrowIfFailed();
         return response;

@@ -2,6 +2,7 @@ namespace Exchange.Client.Transfers;
 
 /// <summary>What the client itself saw of a query's answer, which the receipt's logged event must repeat.</summary>
 /// <param name="Grant">The grant the query ran under, <c>grants/{id}</c>.</param>
-/// <param name="Revision">The revision the response named.</param>
+/// <param name="Revision">The revision the response named (which must be the one asked for, when one was).</param>
+/// <param name="Query">The query as the response says it was checked and run (its normalised text).</param>
 /// <param name="ResultSha256">The SHA-256 the client computed over the result message's encoding.</param>
-public sealed record ExpectedQuery(string Grant, string Revision, byte[] ResultSha256);
+public sealed record ExpectedQuery(string Grant, string Revision, string Query, byte[] ResultSha256);

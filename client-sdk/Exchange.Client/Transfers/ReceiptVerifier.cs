@@ -162,6 +162,12 @@ public static class ReceiptVerifier
             return (VerificationCheck.Revision, $"the logged query ran on '{revision}', not {expected.Revision}");
         }
 
+        var query = Detail(record, "query");
+        if (query != expected.Query)
+        {
+            return (VerificationCheck.Event, $"the logged query is '{query}', not the one the answer names ('{expected.Query}')");
+        }
+
         var sha256 = Detail(record, "result_sha256");
         return sha256 == Convert.ToHexStringLower(expected.ResultSha256)
             ? null

@@ -9,6 +9,10 @@ internal sealed class ComputeOptions
     /// </summary>
     public int CachedTables { get; set; } = 2;
 
-    /// <summary>The engine's memory limit per table in bytes; 0 leaves DuckDB's default (80% of the machine). Beyond it a query fails rather than spill to disk.</summary>
-    public long MemoryLimitBytes { get; set; }
+    /// <summary>
+    /// The engine's memory limit per table in bytes (1 GiB); 0 leaves DuckDB's default, 80% of the
+    /// machine for each cached table, which a few tables at once would overrun. Beyond it a query
+    /// fails rather than spill to disk.
+    /// </summary>
+    public long MemoryLimitBytes { get; set; } = 1L << 30;
 }

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Exchange.Client;
 using Exchange.Client.Transfers;
 using Exchange.Tests.Access;
 using Exchange.Tests.Infrastructure;
@@ -91,6 +92,27 @@ public sealed class ComputeQueryTests(ExchangeFactory gateway) : SharedGatewayTe
         wide.Outputs.Add(Enumerable.Range(0, 65).Select(_ => new StructuredQuery.Types.Output { Function = AggregateFunction.Count }));
         var oversized = await Rpc.FailsWith(StatusCode.InvalidArgument, initech.Compute.RunQueryAsync(new RunQueryRequest { Grant = grant.Name, Structured = wide, Revision = first }));
         Assert.Contains("at most 64 outputs", oversized.Status.Detail);
+    }
+
+    [Fact]
+    public async Task A_query_receipt_verifies_only_for_the_grant_revision_query_and_result_the_answer_names()
+    {
+        using var acme = Gateway.ClientFor(Participant.Acme);
+        using var initech = Gateway.ClientFor(Participant.Initech);
+        var dataset = await ComputeFixture.PurchasesAsync(acme);
+        var grant = await ComputeFixture.ComputeGrantAsync(acme, initech, dataset, ComputeFixture.Rule());
+
+        var answer = await initech.RunQueryAsync(grant.Name, "select city, count(*) from data group by city", dataset.LatestRevision);
+        var sha256 = answer.ResultSha256.ToByteArray();
+        var honest = new ExpectedQuery(grant.Name, answer.Revision, answer.Query, sha256);
+        var verified = await initech.VerifyQueryReceiptAsync(answer.Receipt, honest);
+        Assert.True(verified.Succeeded, verified.Message);
+
+        // A gateway that logged another query, revision or result than it answered with is caught.
+        Assert.Equal(VerificationCheck.Event, (await initech.VerifyQueryReceiptAsync(answer.Receipt, honest with { Query = "SELECT COUNT(*) FROM data" })).FailedCheck);
+        Assert.Equal(VerificationCheck.Revision, (await initech.VerifyQueryReceiptAsync(answer.Receipt, honest with { Revision = dataset.Name + "/revisions/9" })).FailedCheck);
+        Assert.Equal(VerificationCheck.Sha256, (await initech.VerifyQueryReceiptAsync(answer.Receipt, honest with { ResultSha256 = new byte[32] })).FailedCheck);
+        Assert.Equal(VerificationCheck.Grant, (await initech.VerifyQueryReceiptAsync(answer.Receipt, honest with { Grant = "grants/other" })).FailedCheck);
     }
 
     [Fact]
