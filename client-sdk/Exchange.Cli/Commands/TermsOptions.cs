@@ -190,7 +190,8 @@ internal sealed class TermsOptions
 
     /// <summary>Epsilon as the contract carries it, in thousandths: "0.25" → 250.</summary>
     public static long Millis(string text, string option) =>
-        decimal.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value) && value > 0 && value * 1000 == decimal.Truncate(value * 1000)
+        decimal.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value) && value > 0 && value <= 1_000_000_000
+            && value * 1000 == decimal.Truncate(value * 1000)
             ? (long)(value * 1000)
-            : throw new FormatException($"{option} '{text}' is not a positive number with at most three decimals, e.g. 0.25.");
+            : throw new FormatException($"{option} '{text}' is not a positive number (at most 1000000000) with at most three decimals, e.g. 0.25.");
 }

@@ -42,8 +42,14 @@ internal sealed class ComputeStore(Database database, IGrants grants, IRevisions
 
             var rule = grant.Terms.Analysis!;
             var number = revisionId is { } wanted ? (wanted.Dataset == grant.Dataset ? wanted.Number : -1) : revisions.Latest(unit, grant.Dataset);
-            var stored = (number == 0 ? null : revisions.Find(unit, new RevisionId(grant.Dataset, number)))
-                ?? throw Refusal.NotVisible(revisionId?.Name ?? grant.Dataset.Name);
+            var stored = number == 0 ? null : revisions.Find(unit, new RevisionId(grant.Dataset, number));
+            if (stored is null)
+            {
+                // Refused like any query the grant cannot answer, and logged so; answered NOT_FOUND, as a missing revision is.
+                var missing = Refusal.NotVisible(revisionId?.Name ?? grant.Dataset.Name);
+                unit.Record(entry with { Details = Details(entry, ("reason", revisionId is null ? "the dataset has no revision" : $"no revision {revisionId.Value.Name} of the grant's dataset")) });
+                return new Admission(grant, null, null, logged, missing);
+            }
             try
             {
                 var table = stored.Revision.Table

@@ -60,6 +60,8 @@ public sealed class ComputeQueryTests(ExchangeFactory gateway) : SharedGatewayTe
         var elsewhere = await Assert.ThrowsAsync<RpcException>(() =>
             initech.Compute.RunQueryAsync(new RunQueryRequest { Grant = grant.Name, Sql = "SELECT COUNT(*) FROM data", Revision = other.LatestRevision }).ResponseAsync);
         Assert.Equal(StatusCode.NotFound, elsewhere.StatusCode);
+        var refused = (await QueryEventsAsync(dataset.Name)).Last();
+        Assert.Equal((AuditOutcome.Denied, "no revision " + other.LatestRevision + " of the grant's dataset"), (refused.Outcome, Details(refused)["reason"]));
     }
 
     [Fact]
