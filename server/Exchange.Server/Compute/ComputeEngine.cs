@@ -8,6 +8,7 @@ using Exchange.Server.Compute.Model;
 using Exchange.Server.Tables;
 using Exchange.Server.Transfers;
 using Exchange.V1;
+using Grpc.Core;
 using Microsoft.Extensions.Options;
 
 namespace Exchange.Server.Compute;
@@ -250,6 +251,12 @@ internal sealed partial class ComputeEngine(IBlobStore blobs, KeyRing keys, IOpt
         }
     }
 
+    /// <summary>The most rows an answer holds: more would not fit a response, and no aggregate answer needs them.</summary>
+    public const int MaxRows = 10_000;
+
+    public static RpcException TooManyRows() => new(new Status(StatusCode.ResourceExhausted,
+        $"The answer would hold more than {MaxRows} rows; group on fewer dimensions, filter, or add a LIMIT of at most {MaxRows}."));
+
     private static QueryAnswer Execute(DuckDBConnection shared, IReadOnlyDictionary<string, TableColumn> columns, AnalysisRule rule, Query query,
         INoiseSource noise)
     {
@@ -273,6 +280,11 @@ internal sealed partial class ComputeEngine(IBlobStore blobs, KeyRing keys, IOpt
         {
             while (reader.Read())
             {
+                if (rows.Count == MaxRows)
+                {
+                    throw TooManyRows();
+                }
+
                 var row = new string?[query.Outputs.Count];
                 for (var i = 0; i < row.Length; i++)
                 {

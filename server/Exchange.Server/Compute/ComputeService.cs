@@ -39,8 +39,12 @@ internal sealed class ComputeService(ComputeStore store, ComputeEngine engine, I
         catch (Exception ex)
         {
             // Every admitted query ends in the log, a failed or abandoned one too; an error itself goes on as INTERNAL, to the server log.
-            await store.RecordFailureAsync(caller, admitted,
-                ex is OperationCanceledException ? "the caller went before the answer" : "the query failed in the engine");
+            await store.RecordFailureAsync(caller, admitted, ex switch
+            {
+                OperationCanceledException => "the caller went before the answer",
+                RpcException status => status.Status.Detail.TrimEnd('.'),
+                _ => "the query failed in the engine",
+            });
             throw;
         }
 

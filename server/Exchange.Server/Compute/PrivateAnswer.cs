@@ -77,6 +77,11 @@ internal static class PrivateAnswer
 
         kept.Sort((a, b) => Compare(a.Keys, b.Keys, query));
         var rows = kept.Select(k => k.Row).Take(query.Limit is { } limit ? (int)limit : int.MaxValue).ToList();
+        if (rows.Count > ComputeEngine.MaxRows)
+        {
+            throw ComputeEngine.TooManyRows();
+        }
+
         // How many groups fell under the threshold is not told: with the rows released it would be the exact number of groups.
         return new QueryAnswer(names, rows, null);
     }

@@ -118,6 +118,32 @@ public sealed class ComputeQueryTests(ExchangeFactory gateway) : SharedGatewayTe
     }
 
     [Fact]
+    public async Task An_answer_of_more_rows_than_a_response_holds_is_refused_as_resource_exhausted_and_logged()
+    {
+        using var acme = Gateway.ClientFor(Participant.Acme);
+        using var initech = Gateway.ClientFor(Participant.Initech);
+        var csv = new System.Text.StringBuilder("person,name,city,amount\n");
+        for (var i = 0; i <= 10_000; i++)
+        {
+            csv.Append(System.Globalization.CultureInfo.InvariantCulture, $"p{i},Name{i},Bergen,{i}\n");
+        }
+
+        var dataset = await ComputeFixture.PurchasesAsync(acme, csv.ToString());
+        var rule = ComputeFixture.Rule();
+        rule.MinIdentities = 1;
+        var grant = await ComputeFixture.ComputeGrantAsync(acme, initech, dataset, rule);
+
+        var error = await Rpc.FailsWith(StatusCode.ResourceExhausted, initech.Compute.RunQueryAsync(new RunQueryRequest { Grant = grant.Name, Sql = "SELECT name, COUNT(*) FROM data GROUP BY name" }));
+        Assert.Contains("more than 10000 rows", error.Status.Detail);
+        var logged = (await QueryEventsAsync(dataset.Name)).Last();
+        Assert.Equal(AuditOutcome.Failed, logged.Outcome);
+        Assert.StartsWith("The answer would hold more than 10000 rows", Details(logged)["reason"]);
+
+        var limited = await initech.Compute.RunQueryAsync(new RunQueryRequest { Grant = grant.Name, Sql = "SELECT name, COUNT(*) FROM data GROUP BY name LIMIT 10000" });
+        Assert.Equal(10_000, limited.Result.Rows.Count);
+    }
+
+    [Fact]
     public async Task A_query_that_isolates_one_person_returns_no_rows_above_the_threshold()
     {
         using var acme = Gateway.ClientFor(Participant.Acme);
