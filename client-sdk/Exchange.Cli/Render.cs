@@ -418,7 +418,8 @@ internal static class Render
         (rule.Aggregates.Count == 0 ? "COUNT(*) only" : string.Join(" ", rule.Aggregates.Select(a =>
             $"{a.Column}={string.Join(",", a.Functions.Select(f => EnumName(f).Replace('_', ' ')))}"))) +
         $", at least {(rule.MinIdentities == 0 ? 10 : rule.MinIdentities)} " + (rule.IdentityColumn.Length == 0 ? "rows" : $"distinct {rule.IdentityColumn}") +
-        (rule.Privacy is not { } p ? "" : $", epsilon {Epsilon(p.QueryEpsilonMillis)} a query of {Epsilon(p.BudgetEpsilonMillis)}");
+        (rule.Privacy is not { } p ? "" : $", epsilon {Epsilon(p.QueryEpsilonMillis)} a query of {Epsilon(p.BudgetEpsilonMillis)}, " +
+            $"delta 1e-{(p.DeltaExponent == 0 ? 6 : p.DeltaExponent)}");
 
     /// <summary>Thousandths of epsilon as a number: 250 → 0.25.</summary>
     public static string Epsilon(long millis) => (millis / 1000m).ToString(System.Globalization.CultureInfo.InvariantCulture);

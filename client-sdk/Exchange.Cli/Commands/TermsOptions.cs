@@ -54,6 +54,11 @@ internal sealed class TermsOptions
 
     public Option<long?> MaxRows { get; } = new("--max-rows-per-identity") { Description = "Differential privacy: rows one identity may contribute to a query (default 1)." };
 
+    public Option<int?> DeltaExponent { get; } = new("--delta-exponent")
+    {
+        Description = "Differential privacy: delta = 10^-n, the chance a group one identity makes is released (default 6, from 3 to 15).",
+    };
+
     public void AddTo(Command command)
     {
         command.Add(Compute);
@@ -64,6 +69,7 @@ internal sealed class TermsOptions
         command.Add(Epsilon);
         command.Add(Budget);
         command.Add(MaxRows);
+        command.Add(DeltaExponent);
         command.Add(Allow);
         command.Add(Expires);
         command.Add(For);
@@ -120,7 +126,9 @@ internal sealed class TermsOptions
         var epsilon = parse.GetValue(Epsilon);
         var budget = parse.GetValue(Budget);
         var maxRows = parse.GetValue(MaxRows);
-        if (dimensions.Count == 0 && aggregates.Length == 0 && identity is null && minimum is null && epsilon is null && budget is null && maxRows is null)
+        var delta = parse.GetValue(DeltaExponent);
+        if (dimensions.Count == 0 && aggregates.Length == 0 && identity is null && minimum is null && epsilon is null && budget is null && maxRows is null
+            && delta is null)
         {
             return null;
         }
@@ -128,7 +136,7 @@ internal sealed class TermsOptions
         var rule = new AnalysisRule { IdentityColumn = identity ?? "", MinIdentities = minimum ?? 0 };
         rule.Dimensions.Add(dimensions);
         rule.Aggregates.Add(aggregates.Select(Aggregate));
-        if (epsilon is not null || budget is not null || maxRows is not null)
+        if (epsilon is not null || budget is not null || maxRows is not null || delta is not null)
         {
             if (epsilon is null || budget is null)
             {
@@ -140,6 +148,7 @@ internal sealed class TermsOptions
                 QueryEpsilonMillis = Millis(epsilon, "--epsilon"),
                 BudgetEpsilonMillis = Millis(budget, "--budget"),
                 MaxRowsPerIdentity = maxRows ?? 0,
+                DeltaExponent = delta ?? 0,
             };
         }
 

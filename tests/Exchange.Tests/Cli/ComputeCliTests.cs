@@ -26,7 +26,7 @@ public sealed class ComputeCliTests(ExchangeFactory gateway) : SharedGatewayTest
 
         var (exit, output, error) = await Run(_initech, "--json", "access", "request", dataset.Name, "--purpose", "research", "--compute",
             "--dimension", "city", "--aggregate", "amount=count,sum,avg:0..1000", "--identity", "person", "--min-identities", "10",
-            "--epsilon", "0.25", "--budget", "0.5");
+            "--epsilon", "0.25", "--budget", "0.5", "--delta-exponent", "8");
         Assert.True(exit == 0, error);
         var request = JsonDocument.Parse(output).RootElement.GetProperty("name").GetString()!;
         (exit, output, error) = await Run(_acme, "--json", "access", "approve", request);
@@ -36,6 +36,7 @@ public sealed class ComputeCliTests(ExchangeFactory gateway) : SharedGatewayTest
         (exit, output, error) = await Run(_initech, "grants", "get", grant);
         Assert.True(exit == 0, error);
         Assert.Contains("queries only", output, StringComparison.Ordinal);
+        Assert.Contains("epsilon 0.25 a query of 0.5, delta 1e-8", output, StringComparison.Ordinal);
         Assert.Contains("0.5 of 0.5 epsilon left after 0 queries", output, StringComparison.Ordinal);
 
         const string Sql = "SELECT city, COUNT(*), AVG(amount) FROM data GROUP BY city";
