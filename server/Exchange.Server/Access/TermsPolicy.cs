@@ -92,6 +92,12 @@ internal static class TermsPolicy
             return $"it asks for queries beyond the automatic analysis rule ({broader})";
         }
 
+        if (automatic.Analysis?.Privacy is { } offered && asked.Analysis?.Privacy is { } wanted && wanted.QueryEpsilonMillis < offered.QueryEpsilonMillis)
+        {
+            // Each query may fail its guarantee with chance delta: more, smaller queries out of the same budget add up to more.
+            return $"it asks for a smaller epsilon per query than the automatic rule's {Tables.AnalysisRules.Epsilon(offered.QueryEpsilonMillis)}, so more queries out of its budget";
+        }
+
         return null;
     }
 

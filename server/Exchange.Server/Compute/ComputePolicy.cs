@@ -26,6 +26,9 @@ internal static class ComputePolicy
             GrantState.Expired => $"'{grant.Id.Name}' expired at {grant.Terms.ExpireTime.GetValueOrDefault():O}.",
             _ when grant.Terms.Analysis is null =>
                 $"'{grant.Id.Name}' is a download grant without an analysis rule: it allows no queries. Ask for terms with an analysis rule.",
+            // Granted before views and rules were kept apart: queries would not apply the view.
+            _ when grant.Terms.View is not null =>
+                $"'{grant.Id.Name}' carries a view beside its analysis rule, and queries do not apply a view. Ask for a grant with the rule alone.",
             _ => null,
         };
     }

@@ -28,7 +28,10 @@ internal static class PrivateAnswer
         var sums = query.Outputs.Select(o => o.Column is { } c && rule.Aggregates.FirstOrDefault(a => a.Column == c) is { } bounds
             ? maxRows * BigInteger.Max(BigInteger.Abs(bounds.Lower), BigInteger.Abs(bounds.Upper))
             : BigInteger.Zero).ToList();
-        var minimum = Threshold(Tables.AnalysisRules.MinIdentities(rule), maxRows, measures, privacy);
+        // Without GROUP BY there is one group whatever the data, so its being there tells nothing: the rule's minimum is enough.
+        var minimum = query.GroupBy.Count == 0
+            ? Tables.AnalysisRules.MinIdentities(rule)
+            : Threshold(Tables.AnalysisRules.MinIdentities(rule), maxRows, measures, privacy);
         var kept = new List<(object?[] Keys, string?[] Row)>();
         var sql = QuerySql.Bounded(query, rule, columns, maxRows);
         using var command = ComputeEngine.Command(connection, sql);
@@ -59,11 +62,14 @@ internal static class PrivateAnswer
                         var average = (double)total / (double)count;
                         (keys[i], row[i]) = (average, ComputeEngine.Text(average, null));
                         break;
-                    default:
-                        // Counts: a negative count is no answer anyone could have had; clamping is post-processing, free of privacy cost.
+                    case Aggregate.Count or Aggregate.CountAll or Aggregate.CountDistinct:
+                        // A negative count is no answer anyone could have had; clamping is post-processing, free of privacy cost.
                         var noisy = BigInteger.Max(BigInteger.Zero, Integer(value) + Noise(maxRows));
                         (keys[i], row[i]) = (noisy, noisy.ToString(CultureInfo.InvariantCulture));
                         break;
+                    default:
+                        // MIN and MAX have no noise that makes them private; the rule check refuses them before this.
+                        throw new InvalidOperationException($"{output.Function} has no differentially private form.");
                 }
             }
 
@@ -76,11 +82,9 @@ internal static class PrivateAnswer
         }
 
         kept.Sort((a, b) => Compare(a.Keys, b.Keys, query));
-        var rows = kept.Select(k => k.Row).Take(query.Limit is { } limit ? (int)limit : int.MaxValue).ToList();
-        if (rows.Count > ComputeEngine.MaxRows)
-        {
-            throw ComputeEngine.TooManyRows();
-        }
+        // At most MaxRows, cut after the noisy order like a LIMIT: refusing instead would answer, without spending, whether
+        // more groups cleared the threshold than that.
+        var rows = kept.Select(k => k.Row).Take((int)Math.Min(query.Limit ?? long.MaxValue, ComputeEngine.MaxRows)).ToList();
 
         // How many groups fell under the threshold is not told: with the rows released it would be the exact number of groups.
         return new QueryAnswer(names, rows, null);

@@ -146,7 +146,8 @@ internal sealed class QuerySql
         var column = output.Column is { } name ? _columns[name].EngineName : "";
         if (clamp is not null && output.Function == Aggregate.Sum)
         {
-            column = $"LEAST(GREATEST({column}, {Bind(clamp.Lower)}), {Bind(clamp.Upper)})";
+            // GREATEST and LEAST pass over a null; a missing value must stay missing, not become the lower bound.
+            column = $"CASE WHEN {column} IS NULL THEN NULL ELSE LEAST(GREATEST({column}, {Bind(clamp.Lower)}), {Bind(clamp.Upper)}) END";
         }
 
         return output.Function switch

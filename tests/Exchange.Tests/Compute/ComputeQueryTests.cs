@@ -144,6 +144,28 @@ public sealed class ComputeQueryTests(ExchangeFactory gateway) : SharedGatewayTe
     }
 
     [Fact]
+    public async Task Automatic_approval_gives_a_private_rule_but_not_a_smaller_epsilon_per_query_which_would_mean_more_queries()
+    {
+        using var acme = Gateway.ClientFor(Participant.Acme);
+        using var initech = Gateway.ClientFor(Participant.Initech);
+        using var umbrella = Gateway.ClientFor(Participant.Umbrella);
+        var dataset = await ComputeFixture.PurchasesAsync(acme);
+        var offered = ComputeFixture.Rule(new DifferentialPrivacy { QueryEpsilonMillis = 1000, BudgetEpsilonMillis = 10_000 });
+        dataset.AutoApprovalTerms = new Terms { Purposes = { "research" }, Kind = GrantKind.Compute, Analysis = offered };
+        await acme.Catalog.UpdateDatasetAsync(new UpdateDatasetRequest { Dataset = dataset, UpdateMask = new() { Paths = { "auto_approval_terms" } } });
+
+        var same = await initech.RequestAsync(dataset, terms: new Terms { Kind = GrantKind.Compute, Analysis = offered });
+        Assert.Equal(AccessRequestState.Approved, same.State);
+
+        // Each query may fail its guarantee with chance delta: a thousandth of the epsilon is a thousand times the queries.
+        var smaller = offered.Clone();
+        smaller.Privacy.QueryEpsilonMillis = 1;
+        var pending = await umbrella.RequestAsync(dataset, terms: new Terms { Kind = GrantKind.Compute, Analysis = smaller });
+        Assert.Equal(AccessRequestState.Pending, pending.State);
+        Assert.Contains("a smaller epsilon per query than the automatic rule's 1", pending.DecisionReason);
+    }
+
+    [Fact]
     public async Task A_query_that_isolates_one_person_returns_no_rows_above_the_threshold()
     {
         using var acme = Gateway.ClientFor(Participant.Acme);
