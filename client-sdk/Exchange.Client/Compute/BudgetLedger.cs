@@ -6,7 +6,7 @@ namespace Exchange.Client.Compute;
 /// <summary>
 /// Adds up privacy budgets from audit records: an approval that names a budget opens an account
 /// (details grant, budget_epsilon_millis), a compute.budget event adds to it, an answered
-/// compute.query spends its epsilon_millis. Nothing but the records is read, so an auditor's sum
+/// compute.query (and one failed after admission, under privacy) spends its epsilon_millis. Nothing but the records is read, so an auditor's sum
 /// does not depend on what the gateway says its balance is.
 /// </summary>
 public static class BudgetLedger
@@ -40,7 +40,12 @@ public static class BudgetLedger
                             SpentMillis = spending.SpentMillis + Number(details.GetValueOrDefault("epsilon_millis", "0")),
                             Queries = spending.Queries + 1,
                         }
-                        : spending with { Refused = spending.Refused + 1 };
+                        : spending with
+                        {
+                            // A query that failed after admission under privacy spends too (its event says how much); a refused one spends nothing.
+                            SpentMillis = spending.SpentMillis + (record.Outcome == AuditOutcome.Failed ? Number(details.GetValueOrDefault("epsilon_millis", "0")) : 0),
+                            Refused = spending.Refused + 1,
+                        };
                     break;
             }
         }

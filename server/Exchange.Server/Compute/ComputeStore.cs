@@ -145,14 +145,35 @@ internal sealed class ComputeStore(Database database, IGrants grants, IRevisions
             return new QueryRecord(index, spent, after);
         }, cancellationToken);
 
-    /// <summary>Records that an admitted query ended without an answer (it failed in the engine, or its caller went): nothing was answered or spent, but the query is in the log.</summary>
+    /// <summary>
+    /// Records that an admitted query ended without an answer (it failed in the engine, or its caller
+    /// went): nothing was answered, but the query is in the log. Under privacy it spends its epsilon
+    /// all the same, when the budget still covers it: whether a query fails (out of memory, say)
+    /// depends on the data, and a failure that cost nothing could be asked again and again.
+    /// </summary>
     public Task RecordFailureAsync(Caller caller, Admission admitted, string why) =>
-        database.WriteAsync(unit => unit.Record(Entry(caller, admitted.Grant!, Outcome.Failed, new()
+        database.WriteAsync(unit =>
         {
-            ["query"] = admitted.Text,
-            ["revision"] = admitted.Revision!.Revision.Id.Name,
-            ["reason"] = $"{why}; nothing was answered or spent",
-        })), CancellationToken.None);
+            var grant = grants.Find(unit, admitted.Grant!.Id)!;
+            var spent = 0L;
+            if (grant.Terms.Analysis?.Privacy is { } privacy
+                && BudgetOf(unit.Connection, unit.Transaction, grant.Id, privacy).RemainingMillis >= privacy.QueryEpsilonMillis)
+            {
+                spent = privacy.QueryEpsilonMillis;
+                unit.Command("""
+                    INSERT INTO compute_budgets (grant_id, spent_millis) VALUES (@grant, @spent)
+                    ON CONFLICT (grant_id) DO UPDATE SET spent_millis = compute_budgets.spent_millis + @spent
+                    """).With("@grant", grant.Id.Value).With("@spent", spent).ExecuteNonQuery();
+            }
+
+            return unit.Record(Entry(caller, grant, Outcome.Failed, new()
+            {
+                ["query"] = admitted.Text,
+                ["revision"] = admitted.Revision!.Revision.Id.Name,
+                ["epsilon_millis"] = spent.ToString(CultureInfo.InvariantCulture),
+                ["reason"] = spent > 0 ? $"{why}; nothing was answered, and its epsilon is spent as if it had been" : $"{why}; nothing was answered or spent",
+            }));
+        }, CancellationToken.None);
 
     /// <summary>Adds <paramref name="epsilonMillis"/> to the budget of a grant whose rule has differential privacy (its provider).</summary>
     public Task<Decision<QueryBudget>> AddBudgetAsync(Caller caller, GrantId grantId, long epsilonMillis, string reason, CancellationToken cancellationToken) =>

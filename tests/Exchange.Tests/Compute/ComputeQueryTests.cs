@@ -315,7 +315,7 @@ public sealed class ComputeQueryTests(ExchangeFactory gateway) : SharedGatewayTe
     private sealed class StarvedEngine() : ExchangeFactory(("Exchange:Compute:MemoryLimitBytes", "1"));
 
     [Fact]
-    public async Task A_query_that_fails_in_the_engine_answers_internal_spends_nothing_and_is_logged_as_failed()
+    public async Task A_query_that_fails_in_the_engine_answers_internal_and_is_logged_as_failed_spending_its_epsilon_under_privacy()
     {
         using var factory = new StarvedEngine();
         factory.ExpectErrors(e => e.Is("Exchange.Server.Hosting.UnhandledExceptionInterceptor", 1));
@@ -332,7 +332,12 @@ public sealed class ComputeQueryTests(ExchangeFactory gateway) : SharedGatewayTe
         var logged = Assert.Single((await auditor.Audit.ListAuditEventsAsync(new ListAuditEventsRequest { Dataset = dataset.Name, Action = "compute.query" })).Events);
         Assert.Equal(AuditOutcome.Failed, logged.Outcome);
         Assert.Equal("SELECT COUNT(*) FROM data", Details(logged)["query"]);
-        Assert.Equal(0, (await initech.Access.GetGrantAsync(new GetGrantRequest { Name = grant.Name })).Grant.ComputeBudget.SpentEpsilonMillis);
+        // Whether a query fails can depend on the data: under privacy the failure costs what an answer would.
+        Assert.Equal("100", Details(logged)["epsilon_millis"]);
+        var budget = (await initech.Access.GetGrantAsync(new GetGrantRequest { Name = grant.Name })).Grant.ComputeBudget;
+        Assert.Equal((100L, 900L, 0L), (budget.SpentEpsilonMillis, budget.RemainingEpsilonMillis, budget.Queries));
+        var recomputed = (await auditor.RecomputeBudgetsAsync(dataset.Name))[grant.Name];
+        Assert.Equal((100L, 0L), (recomputed.SpentMillis, recomputed.Queries));
     }
 
     private static StructuredQuery.Types.Output Out(string column, AggregateFunction function = AggregateFunction.Unspecified, string name = "") =>
