@@ -35,7 +35,7 @@ internal sealed partial class ComputeEngine(IBlobStore blobs, KeyRing keys, IOpt
         try
         {
             var (connection, columns) = await table.Loaded.WaitAsync(cancellationToken);
-            return await Task.Run(() => Execute(connection, columns, rule, query, noise), cancellationToken);
+            return await Task.Run(() => Execute(connection, columns, rule, query, noise, cancellationToken), cancellationToken);
         }
         finally
         {
@@ -258,14 +258,14 @@ internal sealed partial class ComputeEngine(IBlobStore blobs, KeyRing keys, IOpt
         $"The answer would hold more than {MaxRows} rows; group on fewer dimensions, filter, or add a LIMIT of at most {MaxRows}."));
 
     private static QueryAnswer Execute(DuckDBConnection shared, IReadOnlyDictionary<string, TableColumn> columns, AnalysisRule rule, Query query,
-        INoiseSource noise)
+        INoiseSource noise, CancellationToken cancellationToken)
     {
         // A connection of its own per query: connections are not thread-safe, the database they share is.
         using var connection = shared.Duplicate();
         connection.Open();
         var names = query.Outputs.Select(o => o.Name).ToList();
         return rule.Privacy is { } privacy
-            ? PrivateAnswer.Compute(connection, columns, rule, privacy, query, noise, names)
+            ? PrivateAnswer.Compute(connection, columns, rule, privacy, query, noise, names, cancellationToken)
             : ExactAnswer(connection, columns, rule, query, names);
     }
 

@@ -17,7 +17,7 @@ namespace Exchange.Server.Compute;
 internal static class PrivateAnswer
 {
     public static QueryAnswer Compute(DuckDBConnection connection, IReadOnlyDictionary<string, TableColumn> columns, AnalysisRule rule,
-        DifferentialPrivacy privacy, Query query, INoiseSource noise, List<string> names)
+        DifferentialPrivacy privacy, Query query, INoiseSource noise, List<string> names, CancellationToken cancellationToken = default)
     {
         var maxRows = Tables.AnalysisRules.MaxRowsPerIdentity(privacy);
         var measures = 1 + query.Outputs.Sum(o => o.Function switch { null => 0, Aggregate.Avg => 2, _ => 1 });
@@ -37,8 +37,15 @@ internal static class PrivateAnswer
         using var command = ComputeEngine.Command(connection, sql);
         using var reader = command.ExecuteReader();
         var identities = reader.GetOrdinal("k");
+        var groups = 0L;
         while (reader.Read())
         {
+            // Every group draws noise before any threshold: a query over many groups stops when its caller does.
+            if ((++groups & 1023) == 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
             var k = Integer(reader.GetValue(identities)) + Noise(maxRows);
             var row = new string?[query.Outputs.Count];
             var keys = new object?[query.Outputs.Count];

@@ -34,7 +34,7 @@ public sealed class PrivateAnswerTests
         return connection;
     }
 
-    private static QueryAnswer Answer(DuckDBConnection table, string sql, long epsilonMillis, int seed, long lower = 0)
+    private static QueryAnswer Answer(DuckDBConnection table, string sql, long epsilonMillis, int seed, long lower = 0, CancellationToken cancellationToken = default)
     {
         var privacy = new DifferentialPrivacy { QueryEpsilonMillis = epsilonMillis, BudgetEpsilonMillis = epsilonMillis, MaxRowsPerIdentity = 1 };
         var rule = new AnalysisRule
@@ -46,7 +46,7 @@ public sealed class PrivateAnswerTests
             Privacy = privacy,
         };
         var query = AnalysisPolicy.Check(QueryParser.Parse(sql), rule, [.. Columns.Values.Select(c => new Column { Name = c.Name, Type = c.Type })]);
-        return PrivateAnswer.Compute(table, Columns, rule, privacy, query, new SeededNoise(seed), [.. query.Outputs.Select(o => o.Name)]);
+        return PrivateAnswer.Compute(table, Columns, rule, privacy, query, new SeededNoise(seed), [.. query.Outputs.Select(o => o.Name)], cancellationToken);
     }
 
     [Fact]
@@ -66,6 +66,10 @@ public sealed class PrivateAnswerTests
         var answer = Answer(table, "SELECT city, COUNT(*) FROM data GROUP BY city", 1_000_000, seed: 1);
         Assert.Equal(ComputeEngine.MaxRows, answer.Rows.Count);
         Assert.Null(answer.Suppressed);
+
+        // Every group draws noise before any threshold: a caller who goes stops the work.
+        Assert.Throws<OperationCanceledException>(() => Answer(table, "SELECT city, COUNT(*) FROM data GROUP BY city", 1_000_000, seed: 1,
+            cancellationToken: new CancellationToken(canceled: true)));
     }
 
     [Fact]
