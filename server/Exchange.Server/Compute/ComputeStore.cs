@@ -22,6 +22,9 @@ internal sealed class ComputeStore(Database database, IGrants grants, IRevisions
     /// <summary>The longest query (as sent) a refused query's event keeps.</summary>
     private const int MaxLoggedSql = 1024;
 
+    /// <summary>The most groups a private query may form (by the quality report), each noised before the threshold.</summary>
+    private const int MaxPrivateGroups = 1_000_000;
+
     /// <summary>The longest query, as printed from its tree, that may run (its event keeps it whole).</summary>
     private const int MaxQueryText = 8192;
 
@@ -66,6 +69,11 @@ internal sealed class ComputeStore(Database database, IGrants grants, IRevisions
                 }
 
                 var query = AnalysisPolicy.Check(ask.Parse(), rule, columns);
+                if (rule.Privacy is not null && query.GroupBy.Count > 0)
+                {
+                    PrivateGroupBound(query, table.Report);
+                }
+
                 var text = QueryText.Print(query);
                 if (text.Length > MaxQueryText)
                 {
@@ -174,6 +182,28 @@ internal sealed class ComputeStore(Database database, IGrants grants, IRevisions
                 ["reason"] = spent > 0 ? $"{why}; nothing was answered, and its epsilon is spent as if it had been" : $"{why}; nothing was answered or spent",
             }));
         }, CancellationToken.None);
+
+    /// <summary>
+    /// Under privacy every group is noised before any is left out, so a query's work follows the
+    /// groups it may form. Bounded by the revision's published quality report (distinct values, and a
+    /// null, per dimension), which anyone who may see the dataset reads: refusing on it tells nothing new.
+    /// </summary>
+    private static void PrivateGroupBound(Query query, V1.QualityReport report)
+    {
+        var bound = 1.0;
+        foreach (var dimension in query.GroupBy)
+        {
+            var column = report.Columns.FirstOrDefault(c => c.Name == dimension);
+            bound *= column is null ? double.PositiveInfinity : column.DistinctEstimate + (column.NullCount > 0 ? 1 : 0);
+        }
+
+        if (bound > MaxPrivateGroups)
+        {
+            throw Refusal.Invalid(
+                $"Under differential privacy, GROUP BY {string.Join(", ", query.GroupBy)} may form about {bound:0} groups by the revision's quality report, " +
+                $"more than the {MaxPrivateGroups} a private query may; group on fewer or coarser dimensions.");
+        }
+    }
 
     /// <summary>Adds <paramref name="epsilonMillis"/> to the budget of a grant whose rule has differential privacy (its provider).</summary>
     public Task<Decision<QueryBudget>> AddBudgetAsync(Caller caller, GrantId grantId, long epsilonMillis, string reason, CancellationToken cancellationToken) =>

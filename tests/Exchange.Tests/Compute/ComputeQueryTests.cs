@@ -166,6 +166,30 @@ public sealed class ComputeQueryTests(ExchangeFactory gateway) : SharedGatewayTe
     }
 
     [Fact]
+    public async Task A_private_query_that_may_form_more_groups_than_allowed_by_the_published_quality_report_is_refused_before_it_runs()
+    {
+        using var acme = Gateway.ClientFor(Participant.Acme);
+        using var initech = Gateway.ClientFor(Participant.Initech);
+        var csv = new System.Text.StringBuilder("person,name,city,amount\n");
+        for (var i = 0; i < 1200; i++)
+        {
+            csv.Append(System.Globalization.CultureInfo.InvariantCulture, $"p{i},Name{i},City{i},{i}\n");
+        }
+
+        var dataset = await ComputeFixture.PurchasesAsync(acme, csv.ToString());
+        var grant = await ComputeFixture.ComputeGrantAsync(acme, initech, dataset,
+            ComputeFixture.Rule(new DifferentialPrivacy { QueryEpsilonMillis = 100, BudgetEpsilonMillis = 1000 }));
+
+        // About 1,200 names times 1,200 cities: some 1.4 million possible groups, each noised before the threshold.
+        var error = await Rpc.FailsWith(StatusCode.InvalidArgument, initech.Compute.RunQueryAsync(new RunQueryRequest { Grant = grant.Name, Sql = "SELECT name, city, COUNT(*) FROM data GROUP BY name, city" }));
+        Assert.Contains("group on fewer or coarser dimensions", error.Status.Detail);
+        Assert.Equal(0, (await initech.Access.GetGrantAsync(new GetGrantRequest { Name = grant.Name })).Grant.ComputeBudget.SpentEpsilonMillis);
+
+        var single = await initech.Compute.RunQueryAsync(new RunQueryRequest { Grant = grant.Name, Sql = "SELECT city, COUNT(*) FROM data GROUP BY city" });
+        Assert.Equal(100, single.EpsilonSpentMillis);
+    }
+
+    [Fact]
     public async Task A_query_that_isolates_one_person_returns_no_rows_above_the_threshold()
     {
         using var acme = Gateway.ClientFor(Participant.Acme);
