@@ -9,7 +9,9 @@ namespace Exchange.Server.Tables;
 internal sealed class ViewPlan
 {
     private readonly int[] _sources;
-    private readonly Func<ColumnMask?[]> _newMasks;
+    private readonly Mask?[] _masks;
+    private readonly ColumnType[] _types;
+    private readonly byte[] _hashKey;
     private readonly RowFilter? _filter;
 
     /// <param name="view">The grant's view; null delivers every row and column unchanged.</param>
@@ -19,11 +21,11 @@ internal sealed class ViewPlan
     {
         var names = columns.Select(c => c.Name).ToList();
         _sources = view is null || view.Columns.Count == 0 ? [.. Enumerable.Range(0, columns.Count)] : [.. view.Columns.Select(c => names.IndexOf(c))];
-        _newMasks = () => [.. _sources.Select(i => view?.Masks.FirstOrDefault(m => m.Column == names[i]) is { } mask
-            ? new ColumnMask(mask, columns[i].Type, hashKey)
-            : null)];
+        _masks = [.. _sources.Select(i => view?.Masks.FirstOrDefault(m => m.Column == names[i]))];
+        _types = [.. _sources.Select(i => columns[i].Type)];
+        _hashKey = hashKey;
         _filter = view?.RowFilter is { } filter ? new RowFilter(filter, columns) : null;
-        Columns = [.. _sources.Select(source => view?.Masks.FirstOrDefault(m => m.Column == names[source]) is { } mask
+        Columns = [.. _sources.Select((source, i) => _masks[i] is { } mask
             ? new Column { Name = columns[source].Name, Type = ColumnMask.OutputTypeOf(mask, columns[source].Type), Nullable = true }
             : columns[source].Clone())];
     }
@@ -61,5 +63,5 @@ internal sealed class ViewPlan
     /// A set of the view's masks (by delivered column; null: unmasked), for one thread: a mask keeps
     /// state between values. Whoever takes a set disposes it (<see cref="ColumnMask.DisposeAll"/>).
     /// </summary>
-    public ColumnMask?[] NewMasks() => _newMasks();
+    public ColumnMask?[] NewMasks() => [.. _masks.Select((mask, i) => mask is null ? null : new ColumnMask(mask, _types[i], _hashKey))];
 }
