@@ -131,11 +131,7 @@ internal sealed class ComputeStore(Database database, IGrants grants, IRevisions
                     return new QueryRecord(-1, 0, budget, Refusal.Precondition(reason));
                 }
 
-                spent = privacy.QueryEpsilonMillis;
-                unit.Command("""
-                    INSERT INTO compute_budgets (grant_id, spent_millis, queries) VALUES (@grant, @spent, 1)
-                    ON CONFLICT (grant_id) DO UPDATE SET spent_millis = compute_budgets.spent_millis + @spent, queries = compute_budgets.queries + 1
-                    """).With("@grant", grant.Id.Value).With("@spent", spent).ExecuteNonQuery();
+                spent = Spend(unit, grant.Id, privacy, answered: true);
                 after = BudgetOf(unit.Connection, unit.Transaction, grant.Id, privacy);
             }
 
@@ -167,11 +163,7 @@ internal sealed class ComputeStore(Database database, IGrants grants, IRevisions
             if (grant.Terms.Analysis?.Privacy is { } privacy
                 && BudgetOf(unit.Connection, unit.Transaction, grant.Id, privacy).RemainingMillis >= privacy.QueryEpsilonMillis)
             {
-                spent = privacy.QueryEpsilonMillis;
-                unit.Command("""
-                    INSERT INTO compute_budgets (grant_id, spent_millis) VALUES (@grant, @spent)
-                    ON CONFLICT (grant_id) DO UPDATE SET spent_millis = compute_budgets.spent_millis + @spent
-                    """).With("@grant", grant.Id.Value).With("@spent", spent).ExecuteNonQuery();
+                spent = Spend(unit, grant.Id, privacy, answered: false);
             }
 
             return unit.Record(Entry(caller, grant, Outcome.Failed, new()
@@ -247,6 +239,16 @@ internal sealed class ComputeStore(Database database, IGrants grants, IRevisions
     {
         var grant = grants.Find(unit, grantId);
         return grant is not null && AccessPolicy.CanSee(caller, grant) ? grant : throw Refusal.NotFound(grantId.Name, exists: grant is not null);
+    }
+
+    /// <summary>Spends a query's epsilon in the running total kept beside the log; an answered query also counts as one.</summary>
+    private static long Spend(WriteUnit unit, GrantId grant, V1.DifferentialPrivacy privacy, bool answered)
+    {
+        unit.Command("""
+            INSERT INTO compute_budgets (grant_id, spent_millis, queries) VALUES (@grant, @spent, @answered)
+            ON CONFLICT (grant_id) DO UPDATE SET spent_millis = compute_budgets.spent_millis + @spent, queries = compute_budgets.queries + @answered
+            """).With("@grant", grant.Value).With("@spent", privacy.QueryEpsilonMillis).With("@answered", answered ? 1 : 0).ExecuteNonQuery();
+        return privacy.QueryEpsilonMillis;
     }
 
     private static QueryBudget BudgetOf(DbConnection connection, DbTransaction? transaction, GrantId grant, V1.DifferentialPrivacy privacy)
