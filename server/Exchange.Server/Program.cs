@@ -6,6 +6,7 @@ using Exchange.Server.Hosting;
 using Exchange.Server.Observability;
 using Exchange.Server.Security;
 using Exchange.Server.Participants;
+using Exchange.Server.Rights;
 using Exchange.Server.Storage;
 using Exchange.Server.Transfers;
 
@@ -37,6 +38,7 @@ try
     builder.Services.AddExchangeAccess();
     builder.Services.AddExchangeTransfers();
     builder.Services.AddExchangeCompute();
+    builder.Services.AddExchangeRights();
     builder.Services.AddExchangeParticipants();
 
     // What is served: exchange.v1 services, health and reflection.

@@ -16,7 +16,7 @@ namespace Exchange.Server.Access;
 /// records itself there, a denial included, so two racing decisions cannot both succeed and none
 /// goes unrecorded.
 /// </summary>
-internal sealed class AccessStore(Database database, ICatalog catalog, IRevisions revisions) : IGrants
+internal sealed class AccessStore(Database database, ICatalog catalog, IRevisions revisions, Rights.RightsGate rights) : IGrants
 {
     private const string RequestColumns =
         "r.id, r.dataset_id, r.provider, r.consumer, r.purpose, r.requested_terms, r.state, r.grant_id, r.decision_reason, r.create_time, r.decide_time";
@@ -130,6 +130,12 @@ internal sealed class AccessStore(Database database, ICatalog catalog, IRevision
                 }
             }
 
+            if (autoTerms is not null && pendingReason is null)
+            {
+                // The provider's right decides automatic approvals as it decides the provider's own.
+                pendingReason = rights.ApprovalProblem(unit, datasetId, dataset.Provider, terms.Purposes, terms.ExpireTime);
+            }
+
             var automatic = autoTerms is not null && pendingReason is null;
             if (automatic && unit.Command("""
                     SELECT id FROM grants WHERE dataset_id = @d AND consumer = @c AND automatic = 1 ORDER BY seq DESC LIMIT 1
@@ -209,6 +215,11 @@ internal sealed class AccessStore(Database database, ICatalog catalog, IRevision
             if (terms is not null && TermsPolicy.Widening(request.RequestedTerms, granted) is { } widening)
             {
                 throw Refusal.Invalid(widening);
+            }
+
+            if (rights.ApprovalProblem(unit, request.Dataset, request.Provider, granted.Purposes, granted.ExpireTime) is { } uncovered)
+            {
+                throw Refusal.Precondition($"Cannot approve '{requestId.Name}': {uncovered}.");
             }
 
             var grant = Approve(unit, request, granted, caller.Participant, automatic: false);

@@ -23,6 +23,17 @@ internal static class AuditActions
     public const string TransferPreview = "transfer.preview";
     public const string ComputeQuery = "compute.query";
     public const string ComputeBudget = "compute.budget";
+    public const string RightRegister = "right.register";
+    public const string RightObject = "right.object";
+    public const string RightResolveObjection = "right.resolve_objection";
+    public const string RightApprove = "right.approve";
+    public const string RightReject = "right.reject";
+    public const string RightLicense = "right.license";
+    public const string RightTransferOffer = "right.transfer_offer";
+    public const string RightTransferAccept = "right.transfer_accept";
+    public const string RightChange = "right.change";
+    public const string RightRenew = "right.renew";
+    public const string RightCancel = "right.cancel";
     public const string ParticipantSuspend = "participant.suspend";
     public const string ParticipantReinstate = "participant.reinstate";
 }

@@ -159,21 +159,39 @@ internal sealed class AuditStore(Database database)
     /// </summary>
     public async Task<TransferReceipt> ReceiptAsync(long index, CheckpointSigner signer, CancellationToken cancellationToken)
     {
+        var (checkpoint, events, proofs) = await ProveAsync([index], signer, cancellationToken);
+        var receipt = new TransferReceipt { Event = events[0], Checkpoint = checkpoint };
+        receipt.InclusionProof.Add(proofs[0].Select(ByteString.CopyFrom));
+        return receipt;
+    }
+
+    /// <summary>
+    /// The events at <paramref name="indexes"/>, a signed checkpoint that includes them all (signed now
+    /// if none does yet), and each event's inclusion proof against it, in the order given.
+    /// </summary>
+    public async Task<(Checkpoint Checkpoint, List<AuditEvent> Events, List<List<byte[]>> Proofs)> ProveAsync(IReadOnlyList<long> indexes,
+        CheckpointSigner signer, CancellationToken cancellationToken)
+    {
+        var newest = indexes.Max();
         var checkpoint = await LatestCheckpointAsync(signer, cancellationToken);
-        if (checkpoint is null || checkpoint.Size <= index)
+        if (checkpoint is null || checkpoint.Size <= newest)
         {
-            // Signed on demand only when no checkpoint includes the event yet.
+            // Signed on demand only when no checkpoint includes the events yet.
             await SignCheckpointAsync(signer, cancellationToken);
             checkpoint = await LatestCheckpointAsync(signer, cancellationToken)
                 ?? throw new InvalidOperationException("No checkpoint after signing one.");
         }
 
-        var auditEvent = await GetEventAsync(index, cancellationToken)
-            ?? throw new InvalidOperationException($"Audit event {index} is missing right after it was written.");
-        var proof = await RangeHashesAsync(MerkleProofRanges.Inclusion(index, checkpoint.Size), cancellationToken);
-        var receipt = new TransferReceipt { Event = auditEvent, Checkpoint = checkpoint };
-        receipt.InclusionProof.Add(proof.Select(ByteString.CopyFrom));
-        return receipt;
+        var events = new List<AuditEvent>(indexes.Count);
+        var proofs = new List<List<byte[]>>(indexes.Count);
+        foreach (var index in indexes)
+        {
+            events.Add(await GetEventAsync(index, cancellationToken)
+                ?? throw new InvalidOperationException($"Audit event {index} is missing after it was written."));
+            proofs.Add(await RangeHashesAsync(MerkleProofRanges.Inclusion(index, checkpoint.Size), cancellationToken));
+        }
+
+        return (checkpoint, events, proofs);
     }
 
     /// <summary>The newest signed checkpoint, or null before the first one is signed.</summary>

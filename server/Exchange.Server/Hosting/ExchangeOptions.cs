@@ -29,6 +29,8 @@ internal sealed class ExchangeOptions
 
     public Compute.ComputeOptions Compute { get; set; } = new();
 
+    public Rights.RightsOptions Rights { get; set; } = new();
+
     public Limits.LimitOptions Limits { get; set; } = new();
 
     public Observability.TelemetryOptions Telemetry { get; set; } = new();

@@ -47,6 +47,7 @@ internal static class GrpcSetup
         app.MapGrpcService<AccessService>().RequireAuthorization(Security.Policies.Participant);
         app.MapGrpcService<TransferService>().RequireAuthorization(Security.Policies.Participant);
         app.MapGrpcService<Compute.ComputeService>().RequireAuthorization(Security.Policies.Participant);
+        app.MapGrpcService<Rights.RightsService>().RequireAuthorization(Security.Policies.Participant);
         app.MapGrpcService<AuditService>().RequireAuthorization(Security.Policies.Participant);
         app.MapGrpcService<Participants.ParticipantService>().RequireAuthorization(Security.Policies.Participant);
 

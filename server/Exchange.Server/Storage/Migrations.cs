@@ -275,6 +275,34 @@ internal static class Migrations
             queries      INTEGER NOT NULL DEFAULT 0
         );
         """,
+
+        // 10: the rights registry: each right's record as last logged (a serialized exchange.v1.Right,
+        // whose SHA-256 its last event carries), with the columns it is found and checked by, and
+        // the audit events that made each right, for its certificate.
+        """
+        CREATE TABLE rights (
+            seq              INTEGER PRIMARY KEY,
+            id               TEXT    NOT NULL UNIQUE,
+            dataset_id       TEXT    NOT NULL,
+            dataset_provider TEXT    NOT NULL,
+            kind             INTEGER NOT NULL,
+            holder           TEXT    NOT NULL,
+            state            INTEGER NOT NULL,
+            licensed_from    TEXT,
+            start_time       INTEGER NOT NULL,
+            end_time         INTEGER,
+            record           BLOB    NOT NULL
+        );
+        CREATE INDEX rights_by_dataset ON rights (dataset_id, kind, seq);
+        CREATE INDEX rights_by_holder ON rights (holder, seq);
+        CREATE INDEX rights_by_source ON rights (licensed_from);
+
+        CREATE TABLE right_events (
+            right_id TEXT    NOT NULL,
+            idx      INTEGER NOT NULL,
+            PRIMARY KEY (right_id, idx)
+        );
+        """,
     ];
 
     public static int LatestVersion => Scripts.Count;
