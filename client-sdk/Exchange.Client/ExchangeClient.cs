@@ -63,6 +63,7 @@ public sealed partial class ExchangeClient : IDisposable
         Audit = new AuditService.AuditServiceClient(CallInvoker);
         Participants = new ParticipantService.ParticipantServiceClient(CallInvoker);
         Compute = new ComputeService.ComputeServiceClient(CallInvoker);
+        Rights = new RightsService.RightsServiceClient(CallInvoker);
         _logTrust = new LogTrust(this, options.AuditLogKey, options.TrustedCheckpoints, options.TrustOnFirstUse);
     }
 
@@ -148,6 +149,9 @@ public sealed partial class ExchangeClient : IDisposable
 
     /// <summary>exchange.v1.ComputeService: aggregate queries under a grant's analysis rule.</summary>
     public ComputeService.ComputeServiceClient Compute { get; }
+
+    /// <summary>exchange.v1.RightsService: the rights registry; certificates verify offline.</summary>
+    public RightsService.RightsServiceClient Rights { get; }
 
     /// <summary>
     /// Every dataset matching <paramref name="filter"/> that the caller may see, fetching pages
