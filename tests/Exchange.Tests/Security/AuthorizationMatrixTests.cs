@@ -16,10 +16,14 @@ namespace Exchange.Tests.Security;
 /// Columns: owning provider, another provider, requesting consumer, another consumer, auditor,
 /// operator, a metrics scraper (the metrics role only: no exchange.v1 call at all), anonymous.
 /// The requesting consumer holds a grant on the DELISTED dataset; every dataset has a revision.
+/// Rights are the owning provider's, on a listed dataset; the public notice ends at once.
 /// </summary>
 [Trait("Category", "Slow")]
-public sealed class AuthorizationMatrixTests(ExchangeFactory gateway) : SharedGatewayTests(gateway)
+public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.MatrixGateway gateway) : SharedGatewayTests<AuthorizationMatrixTests.MatrixGateway>(gateway)
 {
+    /// <summary>The default gateway, but for a public notice that ends at once, so that rights can be reviewed in a cell.</summary>
+    public sealed class MatrixGateway() : ExchangeFactory(("Exchange:Rights:NoticePeriod", "00:00:00"));
+
     private static readonly Participant?[] Callers =
         [Participant.Acme, Participant.Globex, Participant.Initech, Participant.Umbrella, Participant.Auditor, Participant.Operator, Participant.Metrics, null];
 
@@ -34,7 +38,8 @@ public sealed class AuthorizationMatrixTests(ExchangeFactory gateway) : SharedGa
     };
 
     /// <summary>The objects one cell acts on, made fresh for every cell.</summary>
-    private sealed record Target(string Dataset = "", string Request = "", string Grant = "", string Transfer = "", string Participant = "");
+    private sealed record Target(string Dataset = "", string Request = "", string Grant = "", string Transfer = "", string Participant = "",
+        string Right = "", string Objection = "");
 
     private sealed record Row(string Rpc, string State, string Expected, Func<ExchangeClient, Target, Task> Call);
 
@@ -105,6 +110,32 @@ public sealed class AuthorizationMatrixTests(ExchangeFactory gateway) : SharedGa
         new("ComputeService/AddQueryBudget", "compute", "OK    NF    PD    NF    PD    PD    PD    UA", (c, t) => c.Compute.AddQueryBudgetAsync(new() { Grant = t.Grant, EpsilonMillis = 100, Reason = "more" }).ResponseAsync),
         new("ComputeService/AddQueryBudget", "active",  "FP    NF    PD    NF    PD    PD    PD    UA", (c, t) => c.Compute.AddQueryBudgetAsync(new() { Grant = t.Grant, EpsilonMillis = 100, Reason = "more" }).ResponseAsync),
 
+        // Rights: the owning provider holds a holding right (pending, or approved: active); every participant sees the registry.
+        new("RightsService/RegisterRight", "draft",      "OK    NF    NF    NF    NF    NF    PD    UA", Register),
+        new("RightsService/RegisterRight", "listed",     "OK    PD    PD    PD    PD    PD    PD    UA", Register),
+        new("RightsService/GetRight", "right-pending",   "OK    OK    OK    OK    OK    OK    PD    UA", (c, t) => c.Rights.GetRightAsync(new() { Name = t.Right }).ResponseAsync),
+        new("RightsService/ListRights", "-",             "OK    OK    OK    OK    OK    OK    PD    UA", (c, _) => c.Rights.ListRightsAsync(new()).ResponseAsync),
+        new("RightsService/FileRightObjection", "right-pending", "PD    OK    OK    OK    PD    PD    PD    UA", Object),
+        new("RightsService/FileRightObjection", "right-active",  "PD    FP    FP    FP    PD    PD    PD    UA", Object),
+        new("RightsService/ResolveRightObjection", "objected",   "PD    PD    PD    PD    PD    OK    PD    UA",
+            (c, t) => c.Rights.ResolveRightObjectionAsync(new() { Name = t.Objection, Reason = "matrix" }).ResponseAsync),
+        new("RightsService/ApproveRight", "right-pending", "PD    PD    PD    PD    PD    OK    PD    UA", (c, t) => c.Rights.ApproveRightAsync(new() { Name = t.Right }).ResponseAsync),
+        new("RightsService/ApproveRight", "right-active",  "PD    PD    PD    PD    PD    FP    PD    UA", (c, t) => c.Rights.ApproveRightAsync(new() { Name = t.Right }).ResponseAsync),
+        new("RightsService/RejectRight", "right-pending",  "PD    PD    PD    PD    PD    OK    PD    UA", (c, t) => c.Rights.RejectRightAsync(new() { Name = t.Right, Reason = "matrix" }).ResponseAsync),
+        new("RightsService/RejectRight", "right-active",   "PD    PD    PD    PD    PD    FP    PD    UA", (c, t) => c.Rights.RejectRightAsync(new() { Name = t.Right, Reason = "matrix" }).ResponseAsync),
+        new("RightsService/LicenseRight", "right-active",  "OK    PD    PD    PD    PD    PD    PD    UA", License),
+        new("RightsService/LicenseRight", "right-pending", "FP    PD    PD    PD    PD    PD    PD    UA", License),
+        new("RightsService/TransferRight", "right-active", "OK    PD    PD    PD    PD    PD    PD    UA", (c, t) => c.Rights.TransferRightAsync(new() { Name = t.Right, NewHolder = "initech" }).ResponseAsync),
+        new("RightsService/AcceptRightTransfer", "offered","PD    PD    OK    PD    PD    PD    PD    UA", (c, t) => c.Rights.AcceptRightTransferAsync(new() { Name = t.Right }).ResponseAsync),
+        new("RightsService/AcceptRightTransfer", "right-active", "FP    FP    FP    FP    FP    FP    PD    UA", (c, t) => c.Rights.AcceptRightTransferAsync(new() { Name = t.Right }).ResponseAsync),
+        new("RightsService/ChangeRight", "right-active",   "OK    PD    PD    PD    PD    PD    PD    UA",
+            (c, t) => c.Rights.ChangeRightAsync(new() { Name = t.Right, Change = new RightChange { EndTime = NextYear } }).ResponseAsync),
+        new("RightsService/RenewRight", "right-active",    "OK    PD    PD    PD    PD    PD    PD    UA",
+            (c, t) => c.Rights.RenewRightAsync(new() { Name = t.Right, EndTime = NextYear }).ResponseAsync),
+        new("RightsService/CancelRight", "right-active",   "OK    PD    PD    PD    PD    OK    PD    UA", (c, t) => c.Rights.CancelRightAsync(new() { Name = t.Right, Reason = "matrix" }).ResponseAsync),
+        new("RightsService/GetRightCertificate", "right-active", "OK    OK    OK    OK    OK    OK    PD    UA",
+            (c, t) => c.Rights.GetRightCertificateAsync(new() { Name = t.Right }).ResponseAsync),
+
         // The participant acted on is initech (the requesting consumer) for reads, and a fresh one no caller is for changes.
         new("ParticipantService/GetParticipant", "-",   "PD    PD    OK    PD    OK    OK    PD    UA", (c, _) => c.Participants.GetParticipantAsync(new() { Name = "participants/initech" }).ResponseAsync),
         new("ParticipantService/ListParticipants", "-", "PD    PD    PD    PD    OK    OK    PD    UA", (c, _) => c.Participants.ListParticipantsAsync(new()).ResponseAsync),
@@ -121,7 +152,7 @@ public sealed class AuthorizationMatrixTests(ExchangeFactory gateway) : SharedGa
         var mapped = new[]
             {
                 CatalogReflection.Descriptor, AccessReflection.Descriptor, AuditReflection.Descriptor, TransferReflection.Descriptor,
-                ParticipantReflection.Descriptor, ComputeReflection.Descriptor,
+                ParticipantReflection.Descriptor, ComputeReflection.Descriptor, RightsReflection.Descriptor,
             }
             .SelectMany(f => f.Services)
             .SelectMany(s => s.Methods.Select(m => $"{s.Name}/{m.Name}"));
@@ -231,6 +262,33 @@ public sealed class AuthorizationMatrixTests(ExchangeFactory gateway) : SharedGa
                 }
 
                 return new Target(Participant: subject);
+            case "right-pending" or "right-active" or "objected" or "offered":
+                var registered = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
+                var right = (await acme.Rights.RegisterRightAsync(new RegisterRightRequest
+                {
+                    Parent = registered.Name,
+                    Right = Rights.RightsFixture.Asked(RightKind.Holding, end: DateTimeOffset.UtcNow.AddDays(30)),
+                })).Right;
+                var rightTarget = new Target(registered.Name, Right: right.Name);
+                if (state == "objected")
+                {
+                    using var globex = Gateway.As(Participant.Globex);
+                    var objection = (await globex.Rights.FileRightObjectionAsync(new() { Name = right.Name, Reason = "matrix" })).Objection;
+                    return rightTarget with { Objection = objection.Name };
+                }
+
+                if (state != "right-pending")
+                {
+                    using var ops = Gateway.As(Participant.Operator);
+                    await ops.Rights.ApproveRightAsync(new ApproveRightRequest { Name = right.Name });
+                }
+
+                if (state == "offered")
+                {
+                    await acme.Rights.TransferRightAsync(new TransferRightRequest { Name = right.Name, NewHolder = "initech" });
+                }
+
+                return rightTarget;
             case "delisted":
                 var held = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
                 await acme.ApproveAsync(await initech.RequestAsync(held));
@@ -288,6 +346,16 @@ public sealed class AuthorizationMatrixTests(ExchangeFactory gateway) : SharedGa
             return ex.StatusCode;
         }
     }
+
+    private static Timestamp NextYear => Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddDays(365));
+
+    private static Task Register(ExchangeClient c, Target t) =>
+        c.Rights.RegisterRightAsync(new() { Parent = t.Dataset, Right = Rights.RightsFixture.Asked(RightKind.Holding) }).ResponseAsync;
+
+    private static Task Object(ExchangeClient c, Target t) => c.Rights.FileRightObjectionAsync(new() { Name = t.Right, Reason = "matrix" }).ResponseAsync;
+
+    private static Task License(ExchangeClient c, Target t) =>
+        c.Rights.LicenseRightAsync(new() { Name = t.Right, Licensee = "umbrella", Kind = RightKind.ProcessingUse }).ResponseAsync;
 
     private static Task Update(ExchangeClient c, Target t) =>
         c.Catalog.UpdateDatasetAsync(new() { Dataset = new() { Name = t.Dataset, Title = "renamed" }, UpdateMask = new FieldMask { Paths = { "title" } } }).ResponseAsync;
