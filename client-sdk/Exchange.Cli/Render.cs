@@ -230,6 +230,84 @@ internal static class Render
         output.WriteLine(grants.Count == 1 ? "1 grant" : $"{grants.Count} grants");
     }
 
+    public static void RightTable(TextWriter output, IReadOnlyCollection<Right> rights)
+    {
+        var table = new Table().Border(TableBorder.Rounded);
+        foreach (var column in new[] { "NAME", "KIND", "HOLDER", "STATE", "SCOPE", "VALID" })
+        {
+            table.AddColumn(column);
+        }
+
+        foreach (var r in rights)
+        {
+            table.AddRow(Cell(r.Name), Cell(EnumName(r.Kind)), Cell(r.Holder), Cell(EnumName(r.State)), Cell(ScopeText(r.Scope)), Cell(ValidityText(r)));
+        }
+
+        Write(output, table);
+        output.WriteLine(rights.Count == 1 ? "1 right" : $"{rights.Count} rights");
+    }
+
+    /// <summary>One right, field by field, with its basis, review and objections.</summary>
+    public static void RightDetail(TextWriter output, Right right)
+    {
+        var lines = new List<(string, string)>
+        {
+            ("name", right.Name),
+            ("kind", EnumName(right.Kind)),
+            ("holder", right.Holder),
+            ("state", EnumName(right.State)),
+            ("scope", ScopeText(right.Scope)),
+            ("valid", ValidityText(right)),
+            ("basis", right.Basis is null ? "" : EnumName(right.Basis.Kind) + (right.Basis.LicensedFrom.Length > 0 ? $" from {right.Basis.LicensedFrom}" : "")),
+        };
+        foreach (var evidence in right.Basis?.Evidence ?? [])
+        {
+            lines.Add(("evidence", $"{Convert.ToHexStringLower(evidence.Sha256.Span)} {evidence.MediaType} {evidence.Description}".TrimEnd()));
+        }
+
+        if (right.NoticeEndTime is not null)
+        {
+            lines.Add(("notice until", $"{right.NoticeEndTime.ToDateTimeOffset():u}"));
+        }
+
+        if (right.PendingChange is { } change)
+        {
+            lines.Add(("change", $"{ScopeText(change.Scope)}; {ValidityText(change.StartTime, change.EndTime)} (under review)"));
+        }
+
+        if (right.PendingHolder.Length > 0)
+        {
+            lines.Add(("offered to", right.PendingHolder));
+        }
+
+        foreach (var objection in right.Objections)
+        {
+            lines.Add(("objection", $"{objection.Name}: {EnumName(objection.State)}, {objection.Objector}: {objection.Reason}" +
+                (objection.Resolution.Length > 0 ? $" — {objection.Resolution}" : "")));
+        }
+
+        if (right.DecisionReason.Length > 0)
+        {
+            lines.Add(("reason", right.DecisionReason));
+        }
+
+        lines.Add(("registrant", right.Registrant));
+        lines.Add(("version", right.Version.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        foreach (var (key, value) in lines)
+        {
+            output.WriteLine($"{key,-16} {Printable(value)}");
+        }
+    }
+
+    private static string ScopeText(RightScope? scope) =>
+        $"purposes: {(scope is null || scope.Purposes.Count == 0 ? "any" : string.Join(", ", scope.Purposes))}; " +
+        $"territories: {(scope is null || scope.Territories.Count == 0 ? "anywhere" : string.Join(", ", scope.Territories))}";
+
+    private static string ValidityText(Right right) => ValidityText(right.StartTime, right.EndTime);
+
+    private static string ValidityText(Google.Protobuf.WellKnownTypes.Timestamp? start, Google.Protobuf.WellKnownTypes.Timestamp? end) =>
+        $"{(start is null ? "now" : $"{start.ToDateTimeOffset():u}")} to {(end is null ? "no end" : $"{end.ToDateTimeOffset():u}")}";
+
     public static void TrustedLogTable(TextWriter output, IReadOnlyCollection<Exchange.Client.Audit.TrustedLog> logs)
     {
         var table = new Table().Border(TableBorder.Rounded);
@@ -492,12 +570,12 @@ internal static class Render
         return name.StartsWith(prefix, StringComparison.Ordinal) ? name[prefix.Length..] : name;
     }
 
-    /// <summary>Parses <c>listed</c>, <c>LISTED</c> or <c>DATASET_STATE_LISTED</c>.</summary>
+    /// <summary>Parses <c>listed</c>, <c>LISTED</c> or <c>DATASET_STATE_LISTED</c> (and <c>processing-use</c> for <c>PROCESSING_USE</c>).</summary>
     public static bool TryParseEnum<T>(string text, out T value) where T : struct, Enum
     {
         var descriptor = EnumDescriptor<T>();
         var prefix = descriptor.Values[0].Name.Replace("UNSPECIFIED", "", StringComparison.Ordinal);
-        var wanted = text.Trim().ToUpperInvariant();
+        var wanted = text.Trim().ToUpperInvariant().Replace('-', '_');
         var match = descriptor.Values.FirstOrDefault(v => v.Number != 0 && (v.Name == wanted || v.Name == prefix + wanted));
         value = match is null ? default : (T)Enum.ToObject(typeof(T), match.Number);
         return match is not null;
@@ -507,7 +585,7 @@ internal static class Render
         CatalogReflection.Descriptor.EnumTypes.Concat(AccessReflection.Descriptor.EnumTypes)
             .Concat(TransferReflection.Descriptor.EnumTypes).Concat(AuditReflection.Descriptor.EnumTypes)
             .Concat(ParticipantReflection.Descriptor.EnumTypes).Concat(TabularReflection.Descriptor.EnumTypes)
-            .Concat(AnalysisReflection.Descriptor.EnumTypes)
+            .Concat(AnalysisReflection.Descriptor.EnumTypes).Concat(RightsReflection.Descriptor.EnumTypes)
             .Single(e => e.ClrType == typeof(T));
 
     /// <summary>

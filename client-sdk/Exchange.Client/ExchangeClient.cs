@@ -150,7 +150,7 @@ public sealed partial class ExchangeClient : IDisposable
     /// <summary>exchange.v1.ComputeService: aggregate queries under a grant's analysis rule.</summary>
     public ComputeService.ComputeServiceClient Compute { get; }
 
-    /// <summary>exchange.v1.RightsService: the rights registry; certificates verify offline.</summary>
+    /// <summary>exchange.v1.RightsService: the rights registry; certificates verify offline (<see cref="Rights.RightCertificateVerifier"/>).</summary>
     public RightsService.RightsServiceClient Rights { get; }
 
     /// <summary>

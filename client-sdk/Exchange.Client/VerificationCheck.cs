@@ -2,7 +2,8 @@ namespace Exchange.Client;
 
 /// <summary>
 /// The check that failed when verifying a transfer receipt (<see cref="Transfers.ReceiptVerification"/>, checks in the order
-/// they are made) or the audit log (<see cref="Audit.AuditVerification"/>): the reason of a <see cref="VerificationException"/>.
+/// they are made), the audit log (<see cref="Audit.AuditVerification"/>) or a rights certificate
+/// (<see cref="Rights.RightCertificateVerification"/>): the reason of a <see cref="VerificationException"/>.
 /// </summary>
 public enum VerificationCheck
 {
@@ -53,4 +54,7 @@ public enum VerificationCheck
 
     /// <summary>The audit log's events do not hash to the checkpoint's signed root: one was altered, replaced or moved.</summary>
     Root,
+
+    /// <summary>A rights certificate's record cannot be read, or is not the record its right's last event attests (its SHA-256 or version).</summary>
+    Record,
 }

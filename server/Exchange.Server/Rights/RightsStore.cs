@@ -639,7 +639,7 @@ internal sealed class RightsStore(Database database, ICatalog catalog, TimeProvi
 
     private static async Task<List<long>> EventsAsync(DbConnection connection, string rightId, long before, CancellationToken cancellationToken)
     {
-        await using var command = connection.Command("SELECT idx FROM right_events WHERE right_id = @id AND idx <= @before ORDER BY idx")
+        await using var command = connection.Command("SELECT idx FROM right_events WHERE right_id = @id AND idx < @before ORDER BY idx")
             .With("@id", rightId).With("@before", before);
         return await command.ListAsync(r => r.GetInt64(0), cancellationToken);
     }
