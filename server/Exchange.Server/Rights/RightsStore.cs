@@ -305,7 +305,18 @@ internal sealed class RightsStore(Database database, ICatalog catalog, TimeProvi
                 throw Refusal.Invalid($"licensee '{licensee}' already holds '{name.Name}'; a licence goes to another participant.");
             }
 
-            var licensedScope = scope ?? source.Scope.Clone();
+            // A licence cannot be wider than its source, so what it leaves empty ("any") it takes from the source.
+            var licensedScope = scope?.Clone() ?? new RightScope();
+            if (licensedScope.Purposes.Count == 0)
+            {
+                licensedScope.Purposes.Add(source.Scope.Purposes);
+            }
+
+            if (licensedScope.Territories.Count == 0)
+            {
+                licensedScope.Territories.Add(source.Scope.Territories);
+            }
+
             if (!RightScopes.Covers(source.Scope, licensedScope))
             {
                 throw Refusal.Invalid($"scope is wider than '{name.Name}' covers (purposes {List(source.Scope.Purposes)}, " +
