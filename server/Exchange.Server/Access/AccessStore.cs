@@ -16,7 +16,7 @@ namespace Exchange.Server.Access;
 /// records itself there, a denial included, so two racing decisions cannot both succeed and none
 /// goes unrecorded.
 /// </summary>
-internal sealed class AccessStore(Database database, ICatalog catalog, IRevisions revisions, Rights.RightsGate rights) : IGrants
+internal sealed class AccessStore(Database database, ICatalog catalog, IRevisions revisions, IRightsGate rights) : IGrants
 {
     private const string RequestColumns =
         "r.id, r.dataset_id, r.provider, r.consumer, r.purpose, r.requested_terms, r.state, r.grant_id, r.decision_reason, r.create_time, r.decide_time";

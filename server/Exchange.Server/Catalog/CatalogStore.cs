@@ -12,7 +12,7 @@ namespace Exchange.Server.Catalog;
 /// Datasets and revisions in the embedded database: the catalog's operations, each one unit of
 /// work that checks <see cref="DatasetPolicy"/>, writes and records together, and its reads.
 /// </summary>
-internal sealed class CatalogStore(Database database, IRevisions revisions, Rights.RightsGate rights) : ICatalog
+internal sealed class CatalogStore(Database database, IRevisions revisions, IRightsGate rights) : ICatalog
 {
     // Repeated reads until the next write: a dataset as one viewer finds it, and list pages.
     private readonly ReadCache<(DatasetId Id, string Viewer), DatasetRow?> _rows = new(database, capacity: 16_384);

@@ -11,21 +11,16 @@ namespace Exchange.Server.Rights;
 /// what it offers. Checked inside the caller's unit of work, so the right cannot end between the
 /// check and the effect.
 /// </summary>
-internal sealed class RightsGate(IOptions<Hosting.ExchangeOptions> options)
+internal sealed class RightsGate(IOptions<Hosting.ExchangeOptions> options) : IRightsGate
 {
     private bool Required => options.Value.Rights.Required;
 
-    /// <summary>Why <paramref name="provider"/> may not publish <paramref name="dataset"/>, or null when it may.</summary>
     public string? PublishProblem(WriteUnit unit, DatasetId dataset, string provider) =>
         !Required || Operating(unit, dataset, provider).Count > 0
             ? null
             : $"publishing '{dataset.Name}' needs a product-operation right on it held by {provider} and in force " +
               "(Exchange:Rights:Required is on); register one with RightsService.RegisterRight, or hold one licensed to you.";
 
-    /// <summary>
-    /// Why <paramref name="provider"/> may not grant <paramref name="purposes"/> until <paramref name="expireTime"/>
-    /// (null: no end) on <paramref name="dataset"/>, or null when one of its rights covers both.
-    /// </summary>
     public string? ApprovalProblem(WriteUnit unit, DatasetId dataset, string provider, IReadOnlyCollection<string> purposes, DateTimeOffset? expireTime)
     {
         if (!Required)

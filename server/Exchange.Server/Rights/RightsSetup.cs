@@ -6,7 +6,7 @@ internal static class RightsSetup
     public static IServiceCollection AddExchangeRights(this IServiceCollection services)
     {
         services.AddSingleton<RightsStore>();
-        services.AddSingleton<RightsGate>();
+        services.AddSingleton<Catalog.IRightsGate, RightsGate>();
         return services;
     }
 }

@@ -7,14 +7,18 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace Exchange.Tests.Rights;
 
-/// <summary>Time in the registry: the default ten-day public notice, and expiry at a right's end, on a clock the tests move.</summary>
+/// <summary>
+/// Time in the registry: a ten-day public notice (the default outside Development, which has none so
+/// that a walkthrough goes on at once), and expiry at a right's end, on a clock the tests move.
+/// </summary>
 public sealed class RightsNoticeTests
 {
     [Fact]
     public async Task Approval_waits_for_the_ten_day_notice_and_a_right_reads_expired_after_its_end()
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        using var factory = new ExchangeFactory { Clock = clock };
+        using var factory = ExchangeFactory.With(("Exchange:Rights:NoticePeriod", "10.00:00:00"));
+        factory.Clock = clock;
         using var acme = factory.OnClock(Participant.Acme);
         var dataset = await CatalogFixture.CreateAsync(acme, withRevision: true);
         var end = clock.GetUtcNow().AddDays(30);

@@ -16,14 +16,11 @@ namespace Exchange.Tests.Security;
 /// Columns: owning provider, another provider, requesting consumer, another consumer, auditor,
 /// operator, a metrics scraper (the metrics role only: no exchange.v1 call at all), anonymous.
 /// The requesting consumer holds a grant on the DELISTED dataset; every dataset has a revision.
-/// Rights are the owning provider's, on a listed dataset; the public notice ends at once.
+/// Rights are the owning provider's, on a listed dataset (Development has no public-notice period, so they are reviewed at once).
 /// </summary>
 [Trait("Category", "Slow")]
-public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.MatrixGateway gateway) : SharedGatewayTests<AuthorizationMatrixTests.MatrixGateway>(gateway)
+public sealed class AuthorizationMatrixTests(ExchangeFactory gateway) : SharedGatewayTests(gateway)
 {
-    /// <summary>The default gateway, but for a public notice that ends at once, so that rights can be reviewed in a cell.</summary>
-    public sealed class MatrixGateway() : ExchangeFactory(("Exchange:Rights:NoticePeriod", "00:00:00"));
-
     private static readonly Participant?[] Callers =
         [Participant.Acme, Participant.Globex, Participant.Initech, Participant.Umbrella, Participant.Auditor, Participant.Operator, Participant.Metrics, null];
 
