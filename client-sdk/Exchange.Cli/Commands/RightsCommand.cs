@@ -314,15 +314,20 @@ internal static class RightsCommand
     private static Command Verify(CliApp app)
     {
         var file = new Argument<string>("certificate") { Description = "The certificate file (JSON) written by `exchange rights certificate`." };
-        var key = new Option<string>("--verifier-key") { Description = "The log's note verifier key (name+keyid+key), from a source you trust.", Required = true };
+        var key = new Option<string?>("--verifier-key")
+        {
+            Description = "The log's note verifier key (name+keyid+key), from a source you trust. Default: the key stored with the certificate's " +
+                "log in the trusted-logs file (audit verify and download put it there); never the key the certificate names.",
+        };
+        var trusted = CliApp.TrustedOption();
         var command = new Command("verify", "Verify a rights certificate offline, with no call to the gateway; print the right it proves or the check that failed.")
         {
-            file, key,
+            file, key, trusted,
         };
         command.SetAction(app.Guard(async (parse, cancellationToken) =>
         {
-            var verifier = NoteVerifierKey.Parse(parse.GetValue(key)!);
             var certificate = RightCertificateFile.FromJson(await File.ReadAllTextAsync(parse.GetValue(file)!, cancellationToken));
+            var verifier = parse.GetValue(key) is { } text ? NoteVerifierKey.Parse(text) : TrustedKey(app, parse, trusted, certificate);
             var result = RightCertificateVerifier.Verify(certificate, verifier, DateTimeOffset.UtcNow);
             if (!result.Succeeded)
             {
@@ -337,6 +342,16 @@ internal static class RightsCommand
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>The key stored with the trusted log the certificate's checkpoint claims to be from, found by its origin and log id.</summary>
+    private static NoteVerifierKey TrustedKey(CliApp app, ParseResult parse, Option<string?> trusted, RightCertificate certificate)
+    {
+        var claimed = certificate.Checkpoint is { Note.Length: > 0 } checkpoint ? CheckpointNote.ParseUnverified(checkpoint.Note) : null;
+        var log = claimed is null ? null : Client.Audit.TrustedLog.Find(app.TrustedStore(parse, trusted).Logs(), claimed.Origin, claimed.LogId, null);
+        return log?.Key ?? throw new FormatException(
+            $"no trusted log{(claimed is null ? "" : $" '{claimed.Origin}'")} to take the verifier key from; pass --verifier-key, " +
+            "or trust the log first (exchange audit verify).");
     }
 
     private static Command Simple(CliApp app, string verb, string description, Func<Client.ExchangeClient, string, CancellationToken, Task<Right>> call)

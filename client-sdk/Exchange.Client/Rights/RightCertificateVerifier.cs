@@ -121,7 +121,8 @@ public static class RightCertificateVerifier
         var stateNow = right.State == RightState.Active && right.EndTime is { } end && end.ToDateTimeOffset() <= now ? RightState.Expired : right.State;
         return new RightCertificateVerification
         {
-            Message = $"{right.Name}: {right.Kind} held by {right.Holder}, {stateNow}, attested by {records.Count} events in the checkpoint of size " +
+            Message = $"{right.Name}: a {Describe(right.Kind)} right held by {right.Holder}, {stateNow.ToString().ToLowerInvariant()}, " +
+                $"attested by {records.Count} events in the checkpoint of size " +
                 $"{checkpoint.Size} signed by {key.Name}+{key.KeyId:x8}",
             Right = right,
             StateNow = stateNow,
@@ -169,6 +170,14 @@ public static class RightCertificateVerifier
 
         return null;
     }
+
+    private static string Describe(RightKind kind) => kind switch
+    {
+        RightKind.Holding => "holding",
+        RightKind.ProcessingUse => "processing-use",
+        RightKind.ProductOperation => "product-operation",
+        _ => "unspecified",
+    };
 
     private static string? Detail(AuditRecord record, string key) => record.Details.FirstOrDefault(d => d.Key == key)?.Value;
 }

@@ -63,6 +63,11 @@ public sealed class ReadmeTests(ITestOutputHelper output)
             {
                 await walk.RunAsync(step);
             }
+
+            foreach (var step in ReadmeWalkthrough.Block(readme, "Rights: registration, review"))
+            {
+                await walk.RunAsync(step);
+            }
         }
         finally
         {

@@ -8,7 +8,9 @@ namespace Exchange.Tests.Readme;
 /// Runs the shell blocks of the README as a new user would, one line after another, in bash: the
 /// `exchange` command is the built CLI, the gateway the real binary, the working directory a
 /// fresh one beside a link to certs-dev/, and the ids the commands print replace the README's
-/// placeholders (datasets/&lt;id&gt;, accessRequests/&lt;rid&gt;, grants/&lt;gid&gt;). A line followed by
+/// placeholders (datasets/&lt;id&gt;, accessRequests/&lt;rid&gt;, grants/&lt;gid&gt;; a right registered,
+/// datasets/&lt;id&gt;/rights/&lt;right&gt;, or licensed, …/rights/&lt;licence&gt;; an objection,
+/// …/rights/&lt;right&gt;/objections/&lt;oid&gt;). A line followed by
 /// comment lines starting with "# → " must print each of those (a "…" stands for anything), and
 /// exit 0 unless one of them starts with "(exit N)".
 /// </summary>
@@ -93,7 +95,7 @@ internal sealed partial class ReadmeWalkthrough(string workDirectory, string cli
         }
 
         var printed = output + error;
-        Remember(printed);
+        Remember(command, printed);
         foreach (var expected in step.Expected.Select(e => ExitPattern().Replace(e, "")))
         {
             var pattern = string.Join(".*?", expected.Split('…').Select(Regex.Escape));
@@ -119,8 +121,24 @@ internal sealed partial class ReadmeWalkthrough(string workDirectory, string cli
         return command;
     }
 
-    private void Remember(string printed)
+    private void Remember(string command, string printed)
     {
+        // A right's own name comes first in what register and license print (the right it was licensed from, later).
+        var right = RightPattern().Match(printed);
+        if (right.Success && command.Contains("rights register", StringComparison.Ordinal))
+        {
+            _placeholders["datasets/<id>/rights/<right>"] = right.Value;
+        }
+        else if (right.Success && command.Contains("rights license", StringComparison.Ordinal))
+        {
+            _placeholders["datasets/<id>/rights/<licence>"] = right.Value;
+        }
+
+        if (Regex.Matches(printed, $@"{RightPattern()}/objections/[a-z0-9][a-z0-9-]*") is { Count: > 0 } objections)
+        {
+            _placeholders["datasets/<id>/rights/<right>/objections/<oid>"] = objections[^1].Value;
+        }
+
         foreach (var (kind, placeholder) in new[] { ("datasets", "datasets/<id>"), ("accessRequests", "accessRequests/<rid>"), ("grants", "grants/<gid>") })
         {
             var found = Regex.Matches(printed, $@"\b{kind}/[a-z0-9][a-z0-9-]*\b");
@@ -197,6 +215,9 @@ internal sealed partial class ReadmeWalkthrough(string workDirectory, string cli
     [GeneratedRegex(@"^([A-Z_]+)=\$\((.*)\)\z")]
     private static partial Regex AssignmentPattern();
 
-    [GeneratedRegex(@"(datasets/<id>|accessRequests/<rid>|grants/<gid>)")]
+    [GeneratedRegex(@"(datasets/<id>/rights/<right>/objections/<oid>|datasets/<id>/rights/<right>|datasets/<id>/rights/<licence>|datasets/<id>|accessRequests/<rid>|grants/<gid>)")]
     private static partial Regex PlaceholderPattern();
+
+    [GeneratedRegex(@"datasets/[a-z0-9][a-z0-9-]*/rights/[a-z0-9][a-z0-9-]*")]
+    private static partial Regex RightPattern();
 }
