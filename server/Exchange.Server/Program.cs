@@ -3,6 +3,7 @@ using Exchange.Server.Audit;
 using Exchange.Server.Catalog;
 using Exchange.Server.Compute;
 using Exchange.Server.Hosting;
+using Exchange.Server.Lineage;
 using Exchange.Server.Observability;
 using Exchange.Server.Security;
 using Exchange.Server.Participants;
@@ -39,6 +40,7 @@ try
     builder.Services.AddExchangeTransfers();
     builder.Services.AddExchangeCompute();
     builder.Services.AddExchangeRights();
+    builder.Services.AddExchangeLineage();
     builder.Services.AddExchangeParticipants();
 
     // What is served: exchange.v1 services, health and reflection.

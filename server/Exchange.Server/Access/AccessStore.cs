@@ -16,7 +16,7 @@ namespace Exchange.Server.Access;
 /// records itself there, a denial included, so two racing decisions cannot both succeed and none
 /// goes unrecorded.
 /// </summary>
-internal sealed class AccessStore(Database database, ICatalog catalog, IRevisions revisions, IRightsGate rights) : IGrants
+internal sealed class AccessStore(Database database, ICatalog catalog, IRevisions revisions, IRightsGate rights, IDerivations derivations) : IGrants
 {
     private const string RequestColumns =
         "r.id, r.dataset_id, r.provider, r.consumer, r.purpose, r.requested_terms, r.state, r.grant_id, r.decision_reason, r.create_time, r.decide_time";
@@ -280,6 +280,7 @@ internal sealed class AccessStore(Database database, ICatalog catalog, IRevision
             unit.Record(Entry(caller.Participant, AuditActions.GrantRevoke, grantId.Name, grant.Dataset, grant.Provider, grant.Consumer,
                 Outcome.Success, reason.Length == 0 ? null : new Dictionary<string, string> { ["reason"] = reason }));
             unit.Announce(Revocations.ChannelName, grantId.Name);
+            derivations.GrantRevoked(unit, caller.Participant, grantId.Name, reason, grant.Terms.DescendantsSurvive);
             return GrantOf(unit, grantId)!;
         }, cancellationToken);
 
@@ -450,6 +451,11 @@ internal sealed class AccessStore(Database database, ICatalog catalog, IRevision
             {
                 details["budget_epsilon_millis"] = privacy.BudgetEpsilonMillis.ToString(CultureInfo.InvariantCulture);
             }
+        }
+
+        if (terms.AllowsDerivation)
+        {
+            details["derivation"] = terms.DescendantsSurvive ? "allowed, descendants survive revocation" : "allowed";
         }
 
         foreach (var (key, value) in extra)

@@ -38,6 +38,11 @@ internal static class TermsPolicy
             return $"{field}.kind may not widen a request for queries (COMPUTE) to downloads.";
         }
 
+        if ((approved.AllowsDerivation && !requested.AllowsDerivation) || (approved.DescendantsSurvive && !requested.DescendantsSurvive))
+        {
+            return $"{field}.derivation may only narrow the request; it allows more derivation than was asked for.";
+        }
+
         return Tables.ViewNarrowing.Widening(requested.View, approved.View, $"{field}.view")
             ?? Tables.AnalysisRuleNarrowing.Widening(requested.Analysis, approved.Analysis, $"{field}.analysis");
     }
@@ -54,7 +59,8 @@ internal static class TermsPolicy
         given.MaxTransfers == 0 ? defaults.MaxTransfers : given.MaxTransfers,
         given.View ?? defaults.View,
         given.Kind == V1.GrantKind.Unspecified ? defaults.Kind : given.Kind,
-        given.Analysis ?? defaults.Analysis);
+        given.Analysis ?? defaults.Analysis,
+        given.Derivation ?? defaults.Derivation);
 
     /// <summary>Why <paramref name="asked"/> is not approved under <paramref name="automatic"/> terms (a sentence for the consumer), or null when it is within them.</summary>
     public static string? BeyondAutomatic(Terms automatic, Terms asked)
@@ -90,6 +96,11 @@ internal static class TermsPolicy
         if (Tables.AnalysisRuleNarrowing.Widening(automatic.Analysis, asked.Analysis, "analysis") is { } broader)
         {
             return $"it asks for queries beyond the automatic analysis rule ({broader})";
+        }
+
+        if ((asked.AllowsDerivation && !automatic.AllowsDerivation) || (asked.DescendantsSurvive && !automatic.DescendantsSurvive))
+        {
+            return "it asks to derive datasets beyond what the automatic terms allow";
         }
 
         if (automatic.Analysis?.Privacy is { } offered && asked.Analysis?.Privacy is { } wanted && wanted.QueryEpsilonMillis < offered.QueryEpsilonMillis)

@@ -34,6 +34,8 @@ internal static class AuditActions
     public const string RightChange = "right.change";
     public const string RightRenew = "right.renew";
     public const string RightCancel = "right.cancel";
+    public const string LineageDerive = "lineage.derive";
+    public const string LineageFlag = "lineage.flag";
     public const string ParticipantSuspend = "participant.suspend";
     public const string ParticipantReinstate = "participant.reinstate";
 }

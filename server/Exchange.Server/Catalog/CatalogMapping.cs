@@ -30,6 +30,8 @@ internal static class CatalogMapping
             CreateTime = Timestamp.FromDateTimeOffset(dataset.CreateTime),
             UpdateTime = Timestamp.FromDateTimeOffset(dataset.UpdateTime),
             DelistReason = dataset.DelistReason,
+            LineageStatus = dataset.LineageStatus,
+            LineageReason = dataset.LineageReason,
         };
         proto.Tags.Add(dataset.Tags);
         return proto;

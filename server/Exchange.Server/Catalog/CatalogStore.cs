@@ -23,7 +23,7 @@ internal sealed class CatalogStore(Database database, IRevisions revisions, IRig
         d.seq, d.id, d.provider, d.title, d.description, d.classification, d.state, d.auto_approval,
         d.latest_revision, d.create_time, d.update_time,
         (SELECT string_agg(dt.tag, ',' ORDER BY dt.position) FROM dataset_tags dt WHERE dt.dataset_seq = d.seq),
-        d.delist_reason
+        d.delist_reason, d.lineage_status, d.lineage_reason
         """;
 
 
@@ -434,8 +434,10 @@ internal sealed class CatalogStore(Database database, IRevisions revisions, IRig
             LatestRevision: reader.GetInt64(8),
             CreateTime: Timestamps.ToTime(reader.GetInt64(9)),
             UpdateTime: Timestamps.ToTime(reader.GetInt64(10)),
-            DelistReason: reader.GetString(12));
-        return new DatasetRow(reader.GetInt64(0), dataset, reader.FieldCount > 13 && reader.GetBoolean(13));
+            DelistReason: reader.GetString(12),
+            LineageStatus: (V1.LineageStatus)reader.GetInt32(13),
+            LineageReason: reader.GetString(14));
+        return new DatasetRow(reader.GetInt64(0), dataset, reader.FieldCount > 15 && reader.GetBoolean(15));
     }
 
     private static void WriteTags(WriteUnit unit, long seq, IEnumerable<string> tags)

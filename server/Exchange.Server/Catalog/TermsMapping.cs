@@ -19,6 +19,7 @@ internal static class TermsMapping
             View = terms.View?.Clone(),
             Kind = terms.Kind,
             Analysis = terms.Analysis?.Clone(),
+            Derivation = terms.Derivation?.Clone(),
         };
         proto.Purposes.Add(terms.Purposes);
         return proto;
@@ -26,7 +27,7 @@ internal static class TermsMapping
 
     public static Terms FromProto(V1.Terms proto) =>
         new([.. proto.Purposes], proto.ExpireTime?.ToDateTimeOffset(), proto.MaxTransfers, proto.View?.Clone(), proto.Kind,
-            proto.Analysis?.Clone());
+            proto.Analysis?.Clone(), proto.Derivation?.Clone());
 
     public static byte[] Encode(Terms terms) => terms.ToProto().ToByteArray();
 

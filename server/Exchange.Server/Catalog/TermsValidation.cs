@@ -24,6 +24,11 @@ internal static class TermsValidation
             throw Errors.InvalidArgument($"{field}.purposes lists a purpose twice.");
         }
 
+        if (terms.Derivation is { Allowed: false, DescendantsSurviveRevocation: true })
+        {
+            throw Errors.InvalidArgument($"{field}.derivation.descendants_survive_revocation needs derivation.allowed.");
+        }
+
         if (terms.MaxTransfers < 0)
         {
             throw Errors.InvalidArgument($"{field}.max_transfers must be 0 (unlimited) or more, not {terms.MaxTransfers}.");

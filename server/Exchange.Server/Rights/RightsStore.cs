@@ -20,7 +20,7 @@ namespace Exchange.Server.Rights;
 /// checks the caller (<see cref="RightsPolicy"/>) and the right's state inside the writer's
 /// transaction, so two racing changes cannot both apply, and records its denials.
 /// </summary>
-internal sealed class RightsStore(Database database, ICatalog catalog, TimeProvider time, IOptions<Hosting.ExchangeOptions> options)
+internal sealed class RightsStore(Database database, ICatalog catalog, IDerivations derivations, TimeProvider time, IOptions<Hosting.ExchangeOptions> options)
 {
     private const int MaxObjections = 256;
 
@@ -543,6 +543,15 @@ internal sealed class RightsStore(Database database, ICatalog catalog, TimeProvi
 
     private Right Cancel(WriteUnit unit, Caller caller, Row row, string reason)
     {
+        if (row.Record.State == RightState.Active)
+        {
+            // What was derived from the dataset under this right loses its footing: all of it for the dataset's own
+            // right, what its holder derived for a licence.
+            var licensed = row.Record.Basis.Kind == RightBasisKind.License;
+            derivations.RightCancelled(unit, caller.Participant, RightName.FromStored(row.Record.Name).Dataset, licensed ? row.Record.Holder : null,
+                row.Record.Name, reason);
+        }
+
         var next = row.Record.Clone();
         next.State = RightState.Cancelled;
         next.DecisionReason = reason;

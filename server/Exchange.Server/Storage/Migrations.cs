@@ -303,6 +303,32 @@ internal static class Migrations
             PRIMARY KEY (right_id, idx)
         );
         """,
+
+        // 11: lineage: which datasets were derived from which revisions under which grants, and each
+        // dataset's standing as a descendant (0: not derived, 1: clear, 2: flagged), with whether a
+        // flag stops its downloads (the source grant's terms decide).
+        """
+        CREATE TABLE derivations (
+            seq             INTEGER PRIMARY KEY,
+            id              TEXT    NOT NULL UNIQUE,
+            dataset_id      TEXT    NOT NULL,
+            source_dataset  TEXT    NOT NULL,
+            source_revision INTEGER NOT NULL,
+            grant_id        TEXT    NOT NULL,
+            declared_by     TEXT    NOT NULL,
+            create_time     INTEGER NOT NULL,
+            state           INTEGER NOT NULL,
+            flag_reason     TEXT    NOT NULL DEFAULT '',
+            flag_time       INTEGER
+        );
+        CREATE INDEX derivations_by_dataset ON derivations (dataset_id, seq);
+        CREATE INDEX derivations_by_source ON derivations (source_dataset, seq);
+        CREATE INDEX derivations_by_grant ON derivations (grant_id);
+
+        ALTER TABLE datasets ADD COLUMN lineage_status INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE datasets ADD COLUMN lineage_reason TEXT NOT NULL DEFAULT '';
+        ALTER TABLE datasets ADD COLUMN lineage_blocks INTEGER NOT NULL DEFAULT 0;
+        """,
     ];
 
     public static int LatestVersion => Scripts.Count;

@@ -13,7 +13,7 @@ using Exchange.Server.Transfers.Model;
 namespace Exchange.Server.Transfers;
 
 /// <summary>Transfers in the database, each change audited in its transaction.</summary>
-internal sealed class TransferStore(Database database, IRevisions revisions, IGrants grants, GatewayInstance gateway)
+internal sealed class TransferStore(Database database, IRevisions revisions, IGrants grants, IDerivations derivations, GatewayInstance gateway)
 {
     /// <summary>How far before the bytes already sent a resume may start: what can be in flight when a connection drops.</summary>
     public const long ResumeSlack = 32L * 1024 * 1024;
@@ -62,7 +62,7 @@ internal sealed class TransferStore(Database database, IRevisions revisions, IGr
                 ? $"Only {grant.Consumer}, the consumer of '{grant.Id.Name}', may download under it."
                 : !caller.IsConsumer
                     ? $"Downloading needs the 'consumer' role, which this token of {caller.Participant} does not carry."
-                    : DenialReason(grant, ask.Purpose, resuming: resumed is not null);
+                    : DenialReason(grant, ask.Purpose, resuming: resumed is not null) ?? derivations.DownloadBlock(unit, grant.Dataset);
             if (denial is not null)
             {
                 return Deny(unit, caller, grant, ask.Purpose, denial);

@@ -13,13 +13,16 @@ internal sealed record Dataset(
     long LatestRevision,
     DateTimeOffset CreateTime,
     DateTimeOffset UpdateTime,
-    string DelistReason)
+    string DelistReason,
+    V1.LineageStatus LineageStatus = V1.LineageStatus.Unspecified,
+    string LineageReason = "")
 {
     public bool Equals(Dataset? other) =>
         other is not null && Id == other.Id && Provider == other.Provider && Title == other.Title && Description == other.Description
         && Tags.SequenceEqual(other.Tags, StringComparer.Ordinal) && Classification == other.Classification && State == other.State
         && Equals(AutoApprovalTerms, other.AutoApprovalTerms) && LatestRevision == other.LatestRevision
-        && CreateTime == other.CreateTime && UpdateTime == other.UpdateTime && DelistReason == other.DelistReason;
+        && CreateTime == other.CreateTime && UpdateTime == other.UpdateTime && DelistReason == other.DelistReason
+        && LineageStatus == other.LineageStatus && LineageReason == other.LineageReason;
 
     public override int GetHashCode() => HashCode.Combine(Id, UpdateTime);
 }
