@@ -64,6 +64,7 @@ public sealed partial class ExchangeClient : IDisposable
         Participants = new ParticipantService.ParticipantServiceClient(CallInvoker);
         Compute = new ComputeService.ComputeServiceClient(CallInvoker);
         Rights = new RightsService.RightsServiceClient(CallInvoker);
+        Lineage = new LineageService.LineageServiceClient(CallInvoker);
         _logTrust = new LogTrust(this, options.AuditLogKey, options.TrustedCheckpoints, options.TrustOnFirstUse);
     }
 
@@ -152,6 +153,9 @@ public sealed partial class ExchangeClient : IDisposable
 
     /// <summary>exchange.v1.RightsService: the rights registry; certificates verify offline (<see cref="Rights.RightCertificateVerifier"/>).</summary>
     public RightsService.RightsServiceClient Rights { get; }
+
+    /// <summary>exchange.v1.LineageService: which datasets are derived from which, under which grants.</summary>
+    public LineageService.LineageServiceClient Lineage { get; }
 
     /// <summary>
     /// Every dataset matching <paramref name="filter"/> that the caller may see, fetching pages

@@ -280,7 +280,7 @@ internal sealed class AccessStore(Database database, ICatalog catalog, IRevision
             unit.Record(Entry(caller.Participant, AuditActions.GrantRevoke, grantId.Name, grant.Dataset, grant.Provider, grant.Consumer,
                 Outcome.Success, reason.Length == 0 ? null : new Dictionary<string, string> { ["reason"] = reason }));
             unit.Announce(Revocations.ChannelName, grantId.Name);
-            derivations.GrantRevoked(unit, caller.Participant, grantId.Name, reason, grant.Terms.DescendantsSurvive);
+            derivations.GrantRevoked(unit, caller.Participant, grantId.Name, reason);
             return GrantOf(unit, grantId)!;
         }, cancellationToken);
 

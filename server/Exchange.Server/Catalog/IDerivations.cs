@@ -10,9 +10,9 @@ internal interface IDerivations
 {
     /// <summary>
     /// Flags every dataset derived under <paramref name="grant"/>, and all their descendants, telling each
-    /// one's provider in the log; their downloads stop unless <paramref name="descendantsSurvive"/>.
+    /// one's provider in the log; their downloads stop unless the grant's terms let descendants survive.
     /// </summary>
-    void GrantRevoked(WriteUnit unit, string actor, string grant, string reason, bool descendantsSurvive);
+    void GrantRevoked(WriteUnit unit, string actor, string grant, string reason);
 
     /// <summary>
     /// Flags the datasets derived from <paramref name="source"/> (only those declared by <paramref name="holder"/>

@@ -6,7 +6,7 @@ internal static class LineageSetup
     public static IServiceCollection AddExchangeLineage(this IServiceCollection services)
     {
         services.AddSingleton<LineageStore>();
-        services.AddSingleton<Catalog.IDerivations>(provider => provider.GetRequiredService<LineageStore>());
+        services.AddSingleton<Catalog.IDerivations, LineageFlags>();
         return services;
     }
 }

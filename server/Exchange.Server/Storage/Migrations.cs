@@ -304,7 +304,8 @@ internal static class Migrations
         );
         """,
 
-        // 11: lineage: which datasets were derived from which revisions under which grants, and each
+        // 11: lineage: which datasets were derived from which revisions under which grants (with whether the
+        // grant's terms let descendants survive its revocation, copied from those immutable terms), and each
         // dataset's standing as a descendant (0: not derived, 1: clear, 2: flagged), with whether a
         // flag stops its downloads (the source grant's terms decide).
         """
@@ -319,7 +320,8 @@ internal static class Migrations
             create_time     INTEGER NOT NULL,
             state           INTEGER NOT NULL,
             flag_reason     TEXT    NOT NULL DEFAULT '',
-            flag_time       INTEGER
+            flag_time       INTEGER,
+            descendants_survive INTEGER NOT NULL
         );
         CREATE INDEX derivations_by_dataset ON derivations (dataset_id, seq);
         CREATE INDEX derivations_by_source ON derivations (source_dataset, seq);
