@@ -9,9 +9,9 @@ using Grpc.Core;
 namespace Exchange.Server.Compute;
 
 /// <summary>
-/// exchange.v1.ComputeService: a query is admitted (caller, grant, rule, budget) by the
-/// <see cref="ComputeStore"/>, run by the <see cref="ComputeEngine"/>, then recorded with its
-/// result's hash and spent budget; only then is the answer sent, with a receipt for its event.
+/// exchange.v1.ComputeService: a query is admitted (caller, grant, rule, budget, which under
+/// privacy it spends there) by the <see cref="ComputeStore"/>, run by the <see cref="ComputeEngine"/>,
+/// then recorded with its result's hash; only then is the answer sent, with a receipt for its event.
 /// </summary>
 internal sealed class ComputeService(ComputeStore store, ComputeEngine engine, INoiseSource noise, AuditStore audit, CheckpointSigner signer,
     Observability.ExchangeTelemetry telemetry)

@@ -48,7 +48,9 @@ public sealed class ComputeQueryTests(ExchangeFactory gateway) : SharedGatewayTe
         var details = Details(logged);
         Assert.Equal(Convert.ToHexStringLower(answer.ResultSha256.ToByteArray()), details["result_sha256"]);
         Assert.Equal(answer.Query, details["query"]);
-        Assert.Equal(("1", "0", "2"), (details["suppressed_rows"], details["epsilon_millis"], details["rows"]));
+        Assert.Equal(("1", "2"), (details["suppressed_rows"], details["rows"]));
+        // Without privacy nothing is spent, so nothing was admitted with a spend to point at.
+        Assert.False(details.ContainsKey("epsilon_millis") || details.ContainsKey("admission"));
         Assert.Equal(64, details["rule_version"].Length);
         Assert.Equal(logged.Index, (await QueryEventsAsync(dataset.Name)).Single().Index);
         Assert.True(answer.Receipt.Checkpoint.Size > logged.Index);
@@ -356,8 +358,9 @@ public sealed class ComputeQueryTests(ExchangeFactory gateway) : SharedGatewayTe
         var logged = Assert.Single((await auditor.Audit.ListAuditEventsAsync(new ListAuditEventsRequest { Dataset = dataset.Name, Action = "compute.query" })).Events);
         Assert.Equal(AuditOutcome.Failed, logged.Outcome);
         Assert.Equal("SELECT COUNT(*) FROM data", Details(logged)["query"]);
-        // Whether a query fails can depend on the data: under privacy the failure costs what an answer would.
-        Assert.Equal("100", Details(logged)["epsilon_millis"]);
+        // Whether a query fails can depend on the data: under privacy the failure costs what an answer would, spent on admission.
+        var admitted = Assert.Single((await auditor.Audit.ListAuditEventsAsync(new ListAuditEventsRequest { Dataset = dataset.Name, Action = "compute.admit" })).Events);
+        Assert.Equal((admitted.Index.ToString(System.Globalization.CultureInfo.InvariantCulture), "100"), (Details(logged)["admission"], Details(admitted)["epsilon_millis"]));
         var budget = (await initech.Access.GetGrantAsync(new GetGrantRequest { Name = grant.Name })).Grant.ComputeBudget;
         Assert.Equal((100L, 900L, 0L), (budget.SpentEpsilonMillis, budget.RemainingEpsilonMillis, budget.Queries));
         var recomputed = (await auditor.RecomputeBudgetsAsync(dataset.Name))[grant.Name];

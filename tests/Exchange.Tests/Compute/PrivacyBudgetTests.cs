@@ -1,7 +1,9 @@
 using System.Globalization;
+using Exchange.Server.Compute;
 using Exchange.Tests.Infrastructure;
 using Exchange.V1;
 using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Exchange.Tests.Compute;
 
@@ -19,14 +21,14 @@ public sealed class PrivacyBudgetTests(ExchangeFactory gateway) : SharedGatewayT
     private static long Long(AuditEvent e, string key) =>
         long.Parse(e.Details.Single(d => d.Key == key).Value, CultureInfo.InvariantCulture);
 
-    /// <summary>What an auditor recomputes from the log alone: the rule's budget at approval, plus what was added, minus what answered queries spent.</summary>
+    /// <summary>What an auditor recomputes from the log alone: the rule's budget at approval, plus what was added, minus what admitted queries spent.</summary>
     private async Task<(long Total, long Spent)> FromTheLogAsync(string dataset, string grant)
     {
         using var auditor = Gateway.ClientFor(Participant.Auditor);
         var events = (await auditor.Audit.ListAuditEventsAsync(new ListAuditEventsRequest { Dataset = dataset, PageSize = 1000 })).Events;
         var approval = events.Single(e => e.Action == "access.approve" && e.Details.Any(d => d.Key == "grant" && d.Value == grant));
         var added = events.Where(e => e.Action == "compute.budget" && e.Resource == grant && e.Outcome == AuditOutcome.Success).Sum(e => Long(e, "epsilon_millis"));
-        var spent = events.Where(e => e.Action == "compute.query" && e.Resource == grant && e.Outcome == AuditOutcome.Success).Sum(e => Long(e, "epsilon_millis"));
+        var spent = events.Where(e => e.Action == "compute.admit" && e.Resource == grant && e.Outcome == AuditOutcome.Success).Sum(e => Long(e, "epsilon_millis"));
         return (Long(approval, "budget_epsilon_millis") + added, spent);
     }
 
@@ -43,7 +45,8 @@ public sealed class PrivacyBudgetTests(ExchangeFactory gateway) : SharedGatewayT
         {
             var answer = await initech.QueryAsync(grant.Name, Sql);
             Assert.Equal((250L, 1000L - (250 * i)), (answer.EpsilonSpentMillis, answer.EpsilonRemainingMillis));
-            Assert.Equal("250", answer.Receipt.Event.Details.Single(d => d.Key == "epsilon_millis").Value);
+            // The receipt names the event that spent the epsilon, on admission.
+            Assert.True(long.Parse(answer.Receipt.Event.Details.Single(d => d.Key == "admission").Value, CultureInfo.InvariantCulture) < answer.Receipt.Event.Index);
         }
 
         var exhausted = await Assert.ThrowsAsync<RpcException>(() => initech.QueryAsync(grant.Name, Sql));
@@ -95,5 +98,36 @@ public sealed class PrivacyBudgetTests(ExchangeFactory gateway) : SharedGatewayT
         var shown = (await initech.Access.GetGrantAsync(new GetGrantRequest { Name = grant.Name })).Grant.ComputeBudget;
         Assert.Equal((1000L, 0L, 10L), (shown.SpentEpsilonMillis, shown.RemainingEpsilonMillis, shown.Queries));
         Assert.Equal((1000L, 1000L), await FromTheLogAsync(dataset.Name, grant.Name));
+    }
+
+    [Fact]
+    public async Task A_query_that_fails_after_admission_has_spent_its_epsilon_even_when_concurrent_queries_use_up_the_rest()
+    {
+        var noise = new HeldNoise();
+        using var factory = new ExchangeFactory { TestServices = services => services.AddSingleton<INoiseSource>(noise) };
+        factory.ExpectErrors(e => e.Is("Exchange.Server.Hosting.UnhandledExceptionInterceptor", 1));
+        using var acme = factory.ClientFor(Participant.Acme);
+        using var initech = factory.ClientFor(Participant.Initech);
+        var dataset = await ComputeFixture.PurchasesAsync(acme);
+        var grant = await ComputeFixture.ComputeGrantAsync(acme, initech, dataset,
+            ComputeFixture.Rule(new DifferentialPrivacy { QueryEpsilonMillis = 100, BudgetEpsilonMillis = 200 }));
+        const string Sql = "SELECT COUNT(*) FROM data";
+
+        // The attacker's query is admitted and running; meanwhile it asks more of the same grant.
+        var held = initech.QueryAsync(grant.Name, Sql);
+        await noise.Held.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(0, (await initech.QueryAsync(grant.Name, Sql)).EpsilonRemainingMillis);
+        var refused = await Assert.ThrowsAsync<RpcException>(() => initech.QueryAsync(grant.Name, Sql));
+        Assert.Equal(StatusCode.FailedPrecondition, refused.StatusCode);
+
+        // Now the held query fails: had it been free, failing would tell one bit of the data at no cost.
+        noise.Release();
+        Assert.Equal(StatusCode.Internal, (await Assert.ThrowsAsync<RpcException>(() => held)).StatusCode);
+
+        var shown = (await initech.Access.GetGrantAsync(new GetGrantRequest { Name = grant.Name })).Grant.ComputeBudget;
+        Assert.Equal((200L, 0L, 1L), (shown.SpentEpsilonMillis, shown.RemainingEpsilonMillis, shown.Queries));
+        using var auditor = factory.ClientFor(Participant.Auditor);
+        var recomputed = (await auditor.RecomputeBudgetsAsync(dataset.Name))[grant.Name];
+        Assert.Equal((200L, 0L, 1L, 2L), (recomputed.SpentMillis, recomputed.RemainingMillis, recomputed.Queries, recomputed.Refused));
     }
 }
