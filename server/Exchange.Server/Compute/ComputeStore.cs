@@ -216,7 +216,8 @@ internal sealed class ComputeStore(Database database, IGrants grants, IRevisions
 
             if (grant.State is GrantState.Revoked or GrantState.Expired)
             {
-                throw Refusal.Precondition($"'{grant.Id.Name}' is {grant.State.ToString().ToLowerInvariant()}; a budget would allow nothing.");
+                // Refused and logged like a query under it: both parties see the attempt in their share of the log.
+                return unit.Deny(entry, $"'{grant.Id.Name}' is {grant.State.ToString().ToLowerInvariant()}; a budget would allow nothing.");
             }
 
             var privacy = grant.Terms.Analysis?.Privacy

@@ -130,4 +130,26 @@ public sealed class PrivacyBudgetTests(ExchangeFactory gateway) : SharedGatewayT
         var recomputed = (await auditor.RecomputeBudgetsAsync(dataset.Name))[grant.Name];
         Assert.Equal((200L, 0L, 1L, 2L), (recomputed.SpentMillis, recomputed.RemainingMillis, recomputed.Queries, recomputed.Refused));
     }
+
+    [Fact]
+    public async Task Adding_budget_to_a_revoked_grant_is_refused_and_logged_as_a_denial_that_adds_nothing()
+    {
+        using var acme = Gateway.ClientFor(Participant.Acme);
+        using var initech = Gateway.ClientFor(Participant.Initech);
+        var dataset = await ComputeFixture.PurchasesAsync(acme);
+        var grant = await ComputeFixture.ComputeGrantAsync(acme, initech, dataset, ComputeFixture.Rule(Privacy));
+        await acme.Access.RevokeGrantAsync(new RevokeGrantRequest { Name = grant.Name, Reason = "contract ended" });
+
+        var refused = await Assert.ThrowsAsync<RpcException>(() =>
+            acme.Compute.AddQueryBudgetAsync(new AddQueryBudgetRequest { Grant = grant.Name, EpsilonMillis = 500, Reason = "one more quarter" }).ResponseAsync);
+        Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
+        Assert.Contains("revoked", refused.Status.Detail, StringComparison.Ordinal);
+
+        // The consumer, whose budget it is, sees the attempt in its share of the log; the budget is unchanged.
+        var logged = Assert.Single((await initech.Audit.ListAuditEventsAsync(new ListAuditEventsRequest { Dataset = dataset.Name, Action = "compute.budget" })).Events);
+        Assert.Equal((AuditOutcome.Denied, "acme", grant.Name, "500"), (logged.Outcome, logged.Actor, logged.Resource, logged.Details.Single(d => d.Key == "epsilon_millis").Value));
+        Assert.Contains("revoked", logged.Details.Single(d => d.Key == "reason").Value, StringComparison.Ordinal);
+        Assert.Equal((1000L, 0L), await FromTheLogAsync(dataset.Name, grant.Name));
+        Assert.Equal(1000L, BudgetOf((await acme.Access.GetGrantAsync(new GetGrantRequest { Name = grant.Name })).Grant).TotalEpsilonMillis);
+    }
 }
