@@ -25,6 +25,7 @@ internal sealed partial class ComputeEngine(IBlobStore blobs, KeyRing keys, IOpt
 {
     private readonly Lock _gate = new();
     private readonly LinkedList<LoadedTable> _tables = new();
+    private readonly SemaphoreSlim _loads = new(Math.Max(1, options.Value.Compute.ConcurrentLoads));
 
     private ComputeOptions Settings => options.Value.Compute;
 
@@ -48,13 +49,24 @@ internal sealed partial class ComputeEngine(IBlobStore blobs, KeyRing keys, IOpt
         }
         finally
         {
-            bool close;
+            bool close, abandoned;
             lock (_gate)
             {
                 close = table.Release();
+                // Every query that wanted it has gone while it loads: stop decrypting for no one.
+                abandoned = table.Abandon();
+                if (abandoned)
+                {
+                    _tables.Remove(table);
+                }
             }
 
-            if (close)
+            if (abandoned)
+            {
+                table.Cancel();
+            }
+
+            if (close || abandoned)
             {
                 table.Close();
             }
@@ -63,6 +75,7 @@ internal sealed partial class ComputeEngine(IBlobStore blobs, KeyRing keys, IOpt
 
     public void Dispose()
     {
+        _loads.Dispose();
         lock (_gate)
         {
             foreach (var table in _tables)
@@ -96,7 +109,7 @@ internal sealed partial class ComputeEngine(IBlobStore blobs, KeyRing keys, IOpt
                 node = node.Next;
             }
 
-            if (node is not null && !node.Value.Loaded.IsFaulted)
+            if (node is not null && !node.Value.Loaded.IsFaulted && !node.Value.Loaded.IsCanceled)
             {
                 _tables.Remove(node);
                 _tables.AddFirst(node);
@@ -110,8 +123,8 @@ internal sealed partial class ComputeEngine(IBlobStore blobs, KeyRing keys, IOpt
                 }
 
                 table = new LoadedTable(key);
-                // Not the caller's token: other queries may wait for the same table.
-                table.Loaded = Task.Run(() => Load(stored, wanted));
+                // Not the caller's token: other queries may wait for the same table. It stops once none does.
+                table.Loaded = LoadInTurnAsync(stored, wanted, table.Abandoned);
                 _tables.AddFirst(table);
                 while (_tables.Count > Math.Max(1, Settings.CachedTables))
                 {
@@ -135,7 +148,22 @@ internal sealed partial class ComputeEngine(IBlobStore blobs, KeyRing keys, IOpt
         return table;
     }
 
-    private (DuckDBConnection, IReadOnlyDictionary<string, TableColumn>) Load(StoredRevision stored, List<string> wanted)
+    /// <summary>Loads once one of the replica's load turns is free: decrypting and loading take a core and much memory each.</summary>
+    private async Task<(DuckDBConnection, IReadOnlyDictionary<string, TableColumn>)> LoadInTurnAsync(StoredRevision stored, List<string> wanted,
+        CancellationToken abandoned)
+    {
+        await _loads.WaitAsync(abandoned);
+        try
+        {
+            return await Task.Run(() => Load(stored, wanted, abandoned), abandoned);
+        }
+        finally
+        {
+            _loads.Release();
+        }
+    }
+
+    private (DuckDBConnection, IReadOnlyDictionary<string, TableColumn>) Load(StoredRevision stored, List<string> wanted, CancellationToken abandoned)
     {
         var revision = stored.Revision;
         var table = revision.Table ?? throw new InvalidOperationException($"{revision.Id.Name} is not a table.");
@@ -165,6 +193,11 @@ internal sealed partial class ComputeEngine(IBlobStore blobs, KeyRing keys, IOpt
                 using var appender = connection.CreateAppender("data");
                 while (reader.Read())
                 {
+                    if ((rows & 0xFFF) == 0)
+                    {
+                        abandoned.ThrowIfCancellationRequested();
+                    }
+
                     var row = appender.CreateRow();
                     for (var i = 0; i < positions.Length; i++)
                     {

@@ -32,9 +32,11 @@ internal sealed class ComputeStore(Database database, IGrants grants, IRevisions
 
     /// <summary>
     /// Decides whether the query <paramref name="ask"/> carries may run under <paramref name="grantId"/>
-    /// on <paramref name="revisionId"/> (null: the dataset's latest revision).
+    /// on <paramref name="revisionId"/> (null: the dataset's latest revision); <paramref name="busy"/>,
+    /// when set, refuses it (and is logged) once the caller has been shown to be the grant's consumer.
     /// </summary>
-    public Task<Decision<Admission>> AdmitAsync(Caller caller, GrantId grantId, RevisionId? revisionId, QueryAsk ask, CancellationToken cancellationToken) =>
+    public Task<Decision<Admission>> AdmitAsync(Caller caller, GrantId grantId, RevisionId? revisionId, QueryAsk ask, Refusal? busy,
+        CancellationToken cancellationToken) =>
         database.WriteAsync<Decision<Admission>>(unit =>
         {
             var grant = Visible(unit, caller, grantId);
@@ -57,6 +59,11 @@ internal sealed class ComputeStore(Database database, IGrants grants, IRevisions
             }
             try
             {
+                if (busy is not null)
+                {
+                    throw busy;
+                }
+
                 var table = stored.Revision.Table
                     ?? throw Refusal.Precondition($"{stored.Revision.Id.Name} is not a table; queries run over tables.");
                 var columns = V1.Schema.Parser.ParseFrom(table.Schema).Columns;
