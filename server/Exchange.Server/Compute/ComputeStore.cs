@@ -242,10 +242,41 @@ internal sealed class ComputeStore(Database database, IGrants grants, IRevisions
             return budget;
         }, cancellationToken);
 
-    public Task<QueryBudget?> BudgetAsync(Grant grant, CancellationToken cancellationToken) =>
-        grant.Terms.Analysis?.Privacy is not { } privacy
-            ? Task.FromResult<QueryBudget?>(null)
-            : database.ReadAsync<QueryBudget?>((connection, _) => Task.FromResult<QueryBudget?>(BudgetOf(connection, null, grant.Id, privacy)), cancellationToken);
+    public Task<IReadOnlyDictionary<GrantId, QueryBudget>> BudgetsAsync(IReadOnlyList<Grant> grants, CancellationToken cancellationToken)
+    {
+        var withPrivacy = grants.Where(g => g.Terms.Analysis?.Privacy is not null).DistinctBy(g => g.Id).ToList();
+        if (withPrivacy.Count == 0)
+        {
+            return Task.FromResult<IReadOnlyDictionary<GrantId, QueryBudget>>(new Dictionary<GrantId, QueryBudget>());
+        }
+
+        return database.ReadAsync<IReadOnlyDictionary<GrantId, QueryBudget>>((connection, _) =>
+        {
+            using var command = connection.Command(
+                $"SELECT grant_id, added_millis, spent_millis, queries FROM compute_budgets WHERE grant_id IN ({string.Join(", ", withPrivacy.Select((_, i) => $"@g{i}"))})",
+                null);
+            for (var i = 0; i < withPrivacy.Count; i++)
+            {
+                command.With($"@g{i}", withPrivacy[i].Id.Value);
+            }
+
+            var kept = new Dictionary<string, (long Added, long Spent, long Queries)>(StringComparer.Ordinal);
+            using (var reader = command.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    kept[reader.GetString(0)] = (reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3));
+                }
+            }
+
+            // A grant no query or top-up has touched yet has no row: its budget is its rule's, unspent.
+            return Task.FromResult<IReadOnlyDictionary<GrantId, QueryBudget>>(withPrivacy.ToDictionary(g => g.Id, g =>
+            {
+                var initial = g.Terms.Analysis!.Privacy!.BudgetEpsilonMillis;
+                return kept.TryGetValue(g.Id.Value, out var row) ? new QueryBudget(initial + row.Added, row.Spent, row.Queries) : new QueryBudget(initial, 0, 0);
+            }));
+        }, cancellationToken);
+    }
 
     private Grant Visible(WriteUnit unit, Caller caller, GrantId grantId)
     {

@@ -159,4 +159,28 @@ public sealed class PrivacyBudgetTests(ExchangeFactory gateway) : SharedGatewayT
         Assert.Equal((1000L, 0L), await FromTheLogAsync(dataset.Name, grant.Name));
         Assert.Equal(1000L, BudgetOf((await acme.Access.GetGrantAsync(new GetGrantRequest { Name = grant.Name })).Grant).TotalEpsilonMillis);
     }
+
+    [Fact]
+    public async Task ListGrants_shows_each_grant_s_budget_as_GetGrant_does()
+    {
+        using var acme = Gateway.ClientFor(Participant.Acme);
+        using var initech = Gateway.ClientFor(Participant.Initech);
+        var dataset = await ComputeFixture.PurchasesAsync(acme);
+        var spent = await ComputeFixture.ComputeGrantAsync(acme, initech, dataset, ComputeFixture.Rule(Privacy));
+        var untouched = await ComputeFixture.ComputeGrantAsync(acme, initech, dataset, ComputeFixture.Rule(Privacy));
+        var exact = await ComputeFixture.ComputeGrantAsync(acme, initech, dataset, ComputeFixture.Rule());
+        await initech.QueryAsync(spent.Name, "SELECT COUNT(*) FROM data");
+        await acme.Compute.AddQueryBudgetAsync(new AddQueryBudgetRequest { Grant = spent.Name, EpsilonMillis = 500, Reason = "renewed" });
+
+        var listed = (await initech.Access.ListGrantsAsync(new ListGrantsRequest { Dataset = dataset.Name })).Grants.ToDictionary(g => g.Name);
+        Assert.Equal(3, listed.Count);
+        foreach (var name in new[] { spent.Name, untouched.Name, exact.Name })
+        {
+            Assert.Equal((await initech.Access.GetGrantAsync(new GetGrantRequest { Name = name })).Grant.ComputeBudget, listed[name].ComputeBudget);
+        }
+
+        Assert.Equal((1500L, 250L, 1L), (listed[spent.Name].ComputeBudget.TotalEpsilonMillis, listed[spent.Name].ComputeBudget.SpentEpsilonMillis, listed[spent.Name].ComputeBudget.Queries));
+        Assert.Equal(1000L, listed[untouched.Name].ComputeBudget.RemainingEpsilonMillis);
+        Assert.Null(listed[exact.Name].ComputeBudget);
+    }
 }
