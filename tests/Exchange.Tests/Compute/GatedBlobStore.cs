@@ -1,4 +1,5 @@
 using Exchange.Server.Transfers;
+using Exchange.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Exchange.Tests.Compute;
@@ -21,14 +22,7 @@ internal sealed class GatedBlobStore(IBlobStore inner) : IBlobStore, IDisposable
     public int Waiting => Volatile.Read(ref _waiting);
 
     /// <summary>Wraps the store the gateway registered; a test reaches the wrapper as the gateway's <see cref="IBlobStore"/>.</summary>
-    public static void Replace(IServiceCollection services)
-    {
-        var registered = services.Last(descriptor => descriptor.ServiceType == typeof(IBlobStore));
-        var create = registered.ImplementationFactory ??
-            throw new InvalidOperationException("GatedBlobStore wraps an IBlobStore registered through a factory, as StorageSetup registers it.");
-        services.Remove(registered);
-        services.AddSingleton<IBlobStore>(provider => new GatedBlobStore((IBlobStore)create(provider)));
-    }
+    public static void Replace(IServiceCollection services) => BlobStores.Wrap(services, inner => new GatedBlobStore(inner));
 
     public void Close()
     {
