@@ -37,6 +37,7 @@ internal static class Errors
         RefusalKind.FailedPrecondition => FailedPrecondition(refusal.Message),
         RefusalKind.Aborted => new(new Status(StatusCode.Aborted, refusal.Message)),
         RefusalKind.OutOfRange => new(new Status(StatusCode.OutOfRange, refusal.Message)),
+        RefusalKind.ResourceExhausted => new(new Status(StatusCode.ResourceExhausted, refusal.Message)),
         _ => throw new ArgumentOutOfRangeException(nameof(refusal), refusal.Kind, "Not a refusal kind."),
     };
 

@@ -54,4 +54,7 @@ internal sealed class Refusal : Exception
 
     /// <summary>A position past the end of the object.</summary>
     public static Refusal OutOfRange(string message) => new(RefusalKind.OutOfRange, message);
+
+    /// <summary>The caller has too much under way; it may ask again once some of it has ended.</summary>
+    public static Refusal Exhausted(string message) => new(RefusalKind.ResourceExhausted, message);
 }

@@ -9,4 +9,5 @@ internal enum RefusalKind
     FailedPrecondition,
     Aborted,
     OutOfRange,
+    ResourceExhausted,
 }

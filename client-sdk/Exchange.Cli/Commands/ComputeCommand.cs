@@ -19,7 +19,7 @@ internal static class ComputeCommand
     {
         var grant = new Argument<string?>("grant") { Description = "One grant, e.g. grants/abc123; default: every grant whose events you may read.", Arity = ArgumentArity.ZeroOrOne };
         var command = new Command("budget",
-            "Recompute each grant's privacy budget from the audit log alone (approvals, budgets added, queries answered) and compare "
+            "Recompute each grant's privacy budget from the audit log alone (approvals, budgets added, queries admitted) and compare "
             + "it with what the gateway says; exit 1 when they differ.")
         {
             grant,

@@ -5,14 +5,15 @@ namespace Exchange.Client.Compute;
 
 /// <summary>
 /// Adds up privacy budgets from audit records: an approval that names a budget opens an account
-/// (details grant, budget_epsilon_millis), a compute.budget event adds to it, an answered
-/// compute.query (and one failed after admission, under privacy) spends its epsilon_millis. Nothing but the records is read, so an auditor's sum
-/// does not depend on what the gateway says its balance is.
+/// (details grant, budget_epsilon_millis), a compute.budget event adds to it, and a compute.admit
+/// event (a query admitted under privacy) spends its epsilon_millis, whatever became of the query
+/// after. Nothing but the records is read, so an auditor's sum does not depend on what the gateway
+/// says its balance is.
 /// </summary>
 public static class BudgetLedger
 {
     /// <summary>The audit actions the ledger reads.</summary>
-    public static readonly IReadOnlyList<string> Actions = ["access.approve", "compute.budget", "compute.query"];
+    public static readonly IReadOnlyList<string> Actions = ["access.approve", "compute.budget", "compute.admit", "compute.query"];
 
     /// <summary>Every grant's account in <paramref name="records"/> (decoded from the leaves), by grant name.</summary>
     public static IReadOnlyDictionary<string, BudgetAccount> Accounts(IEnumerable<AuditRecord> records)
@@ -32,20 +33,17 @@ public static class BudgetLedger
                     var topped = Account(accounts, record.Resource);
                     accounts[record.Resource] = topped with { AddedMillis = topped.AddedMillis + Number(details.GetValueOrDefault("epsilon_millis", "0")) };
                     break;
+                case "compute.admit" when record.Outcome == AuditOutcome.Success:
+                    var admitted = Account(accounts, record.Resource);
+                    accounts[record.Resource] = admitted with { SpentMillis = admitted.SpentMillis + Number(details.GetValueOrDefault("epsilon_millis", "0")) };
+                    break;
                 case "compute.query":
-                    var spending = Account(accounts, record.Resource);
+                    var query = Account(accounts, record.Resource);
+                    // Logs written before queries spent on admission carry the spend here, on an answered or failed query; later ones never do.
+                    var spent = record.Outcome == AuditOutcome.Denied ? 0 : Number(details.GetValueOrDefault("epsilon_millis", "0"));
                     accounts[record.Resource] = record.Outcome == AuditOutcome.Success
-                        ? spending with
-                        {
-                            SpentMillis = spending.SpentMillis + Number(details.GetValueOrDefault("epsilon_millis", "0")),
-                            Queries = spending.Queries + 1,
-                        }
-                        : spending with
-                        {
-                            // A query that failed after admission under privacy spends too (its event says how much); a refused one spends nothing.
-                            SpentMillis = spending.SpentMillis + (record.Outcome == AuditOutcome.Failed ? Number(details.GetValueOrDefault("epsilon_millis", "0")) : 0),
-                            Refused = spending.Refused + 1,
-                        };
+                        ? query with { SpentMillis = query.SpentMillis + spent, Queries = query.Queries + 1 }
+                        : query with { SpentMillis = query.SpentMillis + spent, Refused = query.Refused + 1 };
                     break;
             }
         }

@@ -113,13 +113,7 @@ internal sealed class AccessService(AccessStore store, Revocations revocations, 
             throw Errors.NotFound(request.Name, exists: grant is not null);
         }
 
-        var found = grant.ToProto();
-        if (await budgets.BudgetAsync(grant, context.CancellationToken) is { } budget)
-        {
-            found.ComputeBudget = budget.ToProto();
-        }
-
-        return new GetGrantResponse { Grant = found };
+        return new GetGrantResponse { Grant = (await WithBudgetsAsync([grant], context.CancellationToken))[0] };
     }
 
     public override async Task<ListGrantsResponse> ListGrants(ListGrantsRequest request, ServerCallContext context)
@@ -136,8 +130,24 @@ internal sealed class AccessService(AccessStore store, Revocations revocations, 
         var (page, next) = await store.ListGrantsAsync(query, caller, pageTokens.Decode(request.PageToken, scope), pageSize,
             time.GetUtcNow(), context.CancellationToken);
         var response = new ListGrantsResponse { NextPageToken = next is { } n ? pageTokens.Encode(scope, n) : "" };
-        response.Grants.Add(page.Select(g => g.ToProto()));
+        response.Grants.Add(await WithBudgetsAsync(page, context.CancellationToken));
         return response;
+    }
+
+    /// <summary><paramref name="grants"/> as shown, each with its privacy budget where it has one.</summary>
+    private async Task<List<V1.Grant>> WithBudgetsAsync(IReadOnlyList<Model.Grant> grants, CancellationToken cancellationToken)
+    {
+        var budgetsOf = await budgets.BudgetsAsync(grants, cancellationToken);
+        return [.. grants.Select(g =>
+        {
+            var shown = g.ToProto();
+            if (budgetsOf.TryGetValue(g.Id, out var budget))
+            {
+                shown.ComputeBudget = budget.ToProto();
+            }
+
+            return shown;
+        })];
     }
 
     public override async Task<RevokeGrantResponse> RevokeGrant(RevokeGrantRequest request, ServerCallContext context)

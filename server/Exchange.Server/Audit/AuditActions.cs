@@ -21,6 +21,7 @@ internal static class AuditActions
     public const string TransferComplete = "transfer.complete";
     public const string TransferFail = "transfer.fail";
     public const string TransferPreview = "transfer.preview";
+    public const string ComputeAdmit = "compute.admit";
     public const string ComputeQuery = "compute.query";
     public const string ComputeBudget = "compute.budget";
     public const string RightRegister = "right.register";

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Numerics;
 using System.Security.Cryptography;
 using DuckDB.NET.Data;
+using DuckDB.NET.Native;
 using Exchange.Server.Catalog.Model;
 using Exchange.Server.Compute.Model;
 using Exchange.Server.Tables;
@@ -24,6 +25,7 @@ internal sealed partial class ComputeEngine(IBlobStore blobs, KeyRing keys, IOpt
 {
     private readonly Lock _gate = new();
     private readonly LinkedList<LoadedTable> _tables = new();
+    private readonly SemaphoreSlim _loads = new(Math.Max(1, options.Value.Compute.ConcurrentLoads));
 
     private ComputeOptions Settings => options.Value.Compute;
 
@@ -35,17 +37,36 @@ internal sealed partial class ComputeEngine(IBlobStore blobs, KeyRing keys, IOpt
         try
         {
             var (connection, columns) = await table.Loaded.WaitAsync(cancellationToken);
-            return await Task.Run(() => Execute(connection, columns, rule, query, noise, cancellationToken), cancellationToken);
+            try
+            {
+                return await Task.Run(() => Execute(connection, columns, rule, query, noise, cancellationToken), cancellationToken);
+            }
+            catch (DuckDBException overflow) when (overflow.ErrorType == DuckDBErrorType.OutOfRange)
+            {
+                // The engine's message holds intermediate values of the data: the caller gets what went wrong, not them.
+                throw OutOfRange(query, columns);
+            }
         }
         finally
         {
-            bool close;
+            bool close, abandoned;
             lock (_gate)
             {
                 close = table.Release();
+                // Every query that wanted it has gone while it loads: stop decrypting for no one.
+                abandoned = table.Abandon();
+                if (abandoned)
+                {
+                    _tables.Remove(table);
+                }
             }
 
-            if (close)
+            if (abandoned)
+            {
+                table.Cancel();
+            }
+
+            if (close || abandoned)
             {
                 table.Close();
             }
@@ -54,6 +75,7 @@ internal sealed partial class ComputeEngine(IBlobStore blobs, KeyRing keys, IOpt
 
     public void Dispose()
     {
+        _loads.Dispose();
         lock (_gate)
         {
             foreach (var table in _tables)
@@ -87,7 +109,7 @@ internal sealed partial class ComputeEngine(IBlobStore blobs, KeyRing keys, IOpt
                 node = node.Next;
             }
 
-            if (node is not null && !node.Value.Loaded.IsFaulted)
+            if (node is not null && !node.Value.Loaded.IsFaulted && !node.Value.Loaded.IsCanceled)
             {
                 _tables.Remove(node);
                 _tables.AddFirst(node);
@@ -101,8 +123,8 @@ internal sealed partial class ComputeEngine(IBlobStore blobs, KeyRing keys, IOpt
                 }
 
                 table = new LoadedTable(key);
-                // Not the caller's token: other queries may wait for the same table.
-                table.Loaded = Task.Run(() => Load(stored, wanted));
+                // Not the caller's token: other queries may wait for the same table. It stops once none does.
+                table.Loaded = LoadInTurnAsync(stored, wanted, table.Abandoned);
                 _tables.AddFirst(table);
                 while (_tables.Count > Math.Max(1, Settings.CachedTables))
                 {
@@ -126,7 +148,22 @@ internal sealed partial class ComputeEngine(IBlobStore blobs, KeyRing keys, IOpt
         return table;
     }
 
-    private (DuckDBConnection, IReadOnlyDictionary<string, TableColumn>) Load(StoredRevision stored, List<string> wanted)
+    /// <summary>Loads once one of the replica's load turns is free: decrypting and loading take a core and much memory each.</summary>
+    private async Task<(DuckDBConnection, IReadOnlyDictionary<string, TableColumn>)> LoadInTurnAsync(StoredRevision stored, List<string> wanted,
+        CancellationToken abandoned)
+    {
+        await _loads.WaitAsync(abandoned);
+        try
+        {
+            return await Task.Run(() => Load(stored, wanted, abandoned), abandoned);
+        }
+        finally
+        {
+            _loads.Release();
+        }
+    }
+
+    private (DuckDBConnection, IReadOnlyDictionary<string, TableColumn>) Load(StoredRevision stored, List<string> wanted, CancellationToken abandoned)
     {
         var revision = stored.Revision;
         var table = revision.Table ?? throw new InvalidOperationException($"{revision.Id.Name} is not a table.");
@@ -156,10 +193,18 @@ internal sealed partial class ComputeEngine(IBlobStore blobs, KeyRing keys, IOpt
                 using var appender = connection.CreateAppender("data");
                 while (reader.Read())
                 {
+                    if ((rows & 0xFFF) == 0)
+                    {
+                        abandoned.ThrowIfCancellationRequested();
+                    }
+
                     var row = appender.CreateRow();
                     for (var i = 0; i < positions.Length; i++)
                     {
-                        Append(row, types[i], reader[positions[i]]);
+                        if (!Append(row, types[i], reader[positions[i]]))
+                        {
+                            throw TooWide(revision.Id.Name, wanted[i]);
+                        }
                     }
 
                     row.EndRow();
@@ -222,7 +267,8 @@ internal sealed partial class ComputeEngine(IBlobStore blobs, KeyRing keys, IOpt
         _ => "VARCHAR",
     };
 
-    private static void Append(IDuckDBAppenderRow row, ColumnType type, ReadOnlySpan<char> text)
+    /// <summary>Appends one value; false when it reads as the column's type but the engine's type cannot hold it (a decimal too wide).</summary>
+    private static bool Append(IDuckDBAppenderRow row, ColumnType type, ReadOnlySpan<char> text)
     {
         // As a delivery reads it: a value that does not read as the column's type is null.
         switch (type)
@@ -234,7 +280,13 @@ internal sealed partial class ComputeEngine(IBlobStore blobs, KeyRing keys, IOpt
                 row.AppendValue(ColumnValues.TryDouble(text, out var number) ? number : (double?)null);
                 break;
             case ColumnType.Decimal:
-                row.AppendValue(ColumnValues.TryDecimal(text, out var fixedPoint) ? Math.Round(fixedPoint, RowBatch.MaxDecimalScale) : (decimal?)null);
+                decimal? value = ColumnValues.TryDecimal(text, out var fixedPoint) ? Math.Round(fixedPoint, RowBatch.MaxDecimalScale) : null;
+                if (Math.Abs(value.GetValueOrDefault()) >= EngineDecimalBound)
+                {
+                    return false;
+                }
+
+                row.AppendValue(value);
                 break;
             case ColumnType.Bool:
                 row.AppendValue(ColumnValues.TryBool(text, out var flag) ? flag : (bool?)null);
@@ -249,6 +301,30 @@ internal sealed partial class ComputeEngine(IBlobStore blobs, KeyRing keys, IOpt
                 row.AppendValue(text.IsEmpty ? null : text.ToString());
                 break;
         }
+
+        return true;
+    }
+
+    /// <summary>
+    /// The engine keeps decimals as DECIMAL(38,10): 28 whole digits. A wider value reads as a
+    /// decimal in .NET (up to 29), so a delivery carries it; a query over its column cannot.
+    /// </summary>
+    private const decimal EngineDecimalBound = 1e28m;
+
+    /// <summary>Names the column, never the value: the caller may not see a row.</summary>
+    private static RpcException TooWide(string revision, string column) => new(new Status(StatusCode.FailedPrecondition,
+        $"{revision} holds in column '{column}' a decimal of more than 28 whole digits, wider than the engine's DECIMAL(38,10): " +
+        "queries cannot run over that column of this revision. Ask its provider for a rule without it, or for a revision in smaller units."));
+
+    /// <summary>An aggregate whose total went beyond the engine's 38 digits, a SUM or AVG of decimals (integers sum in 128 bits, beyond any table).</summary>
+    private static RpcException OutOfRange(Query query, IReadOnlyDictionary<string, TableColumn> columns)
+    {
+        var wide = query.Outputs.Where(o => o.Function is Aggregate.Sum or Aggregate.Avg && columns[o.Column!].Type == ColumnType.Decimal)
+            .Select(o => QueryText.Aggregate(o.Function, o.Column)).Distinct().ToList();
+        var named = wide.Count > 0 ? string.Join(", ", wide) : "An aggregate";
+        return new RpcException(new Status(StatusCode.OutOfRange,
+            $"{named} over the rows asked for goes beyond the 38 digits (28 whole, 10 after the point) the engine computes decimals in; " +
+            "ask for fewer rows at once (a narrower WHERE, or GROUP BY a dimension) and add the parts up."));
     }
 
     /// <summary>The most rows an answer holds: more would not fit a response, and no aggregate answer needs them.</summary>

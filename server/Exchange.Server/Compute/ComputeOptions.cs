@@ -15,4 +15,17 @@ internal sealed class ComputeOptions
     /// fails rather than spill to disk.
     /// </summary>
     public long MemoryLimitBytes { get; set; } = 1L << 30;
+
+    /// <summary>
+    /// How many queries one consumer may have running at once on a replica; more is RESOURCE_EXHAUSTED
+    /// (0: no limit). Four lets a dashboard ask a few things in parallel, while on a small machine no
+    /// consumer can hold every core and every loaded table and keep everyone else waiting.
+    /// </summary>
+    public int QueriesPerConsumer { get; set; } = 4;
+
+    /// <summary>
+    /// How many tables a replica decrypts and loads into the engine at once (at least 1); others wait
+    /// their turn. A load takes a core and up to <see cref="MemoryLimitBytes"/> while it runs.
+    /// </summary>
+    public int ConcurrentLoads { get; set; } = 2;
 }

@@ -9,12 +9,12 @@ using Grpc.Core;
 namespace Exchange.Server.Compute;
 
 /// <summary>
-/// exchange.v1.ComputeService: a query is admitted (caller, grant, rule, budget) by the
-/// <see cref="ComputeStore"/>, run by the <see cref="ComputeEngine"/>, then recorded with its
-/// result's hash and spent budget; only then is the answer sent, with a receipt for its event.
+/// exchange.v1.ComputeService: a query is admitted (caller, grant, rule, budget, which under
+/// privacy it spends there) by the <see cref="ComputeStore"/>, run by the <see cref="ComputeEngine"/>,
+/// then recorded with its result's hash; only then is the answer sent, with a receipt for its event.
 /// </summary>
-internal sealed class ComputeService(ComputeStore store, ComputeEngine engine, INoiseSource noise, AuditStore audit, CheckpointSigner signer,
-    Observability.ExchangeTelemetry telemetry)
+internal sealed class ComputeService(ComputeStore store, ComputeEngine engine, QuerySlots slots, INoiseSource noise, AuditStore audit,
+    CheckpointSigner signer, Observability.ExchangeTelemetry telemetry)
     : V1.ComputeService.ComputeServiceBase
 {
     public override async Task<V1.RunQueryResponse> RunQuery(V1.RunQueryRequest request, ServerCallContext context)
@@ -25,9 +25,17 @@ internal sealed class ComputeService(ComputeStore store, ComputeEngine engine, I
         var ask = request.QueryCase == V1.RunQueryRequest.QueryOneofCase.Structured
             ? new Model.QueryAsk("structured", JsonFormatter.Default.Format(request.Structured), () => ComputeMapping.FromProto(request.Structured))
             : new Model.QueryAsk("sql", request.Sql, () => QueryParser.Parse(request.Sql));
-        var admitted = Errors.Allowed(await store.AdmitAsync(caller, grant, revision, ask, context.CancellationToken), telemetry);
+        // Taken before admission, so a query refused for it spends nothing; held until the answer is recorded.
+        var (slot, busy) = slots.Take(caller.Participant);
+        using var held = slot;
+        var admitted = Errors.Allowed(await store.AdmitAsync(caller, grant, revision, ask, busy, context.CancellationToken), telemetry);
         if (admitted.Refused is { } refused)
         {
+            if (refused == busy)
+            {
+                telemetry.Denied("too_many_queries", Audit.AuditActions.ComputeQuery);
+            }
+
             throw refused;
         }
 

@@ -8,6 +8,7 @@ internal static class ComputeSetup
         services.AddSingleton<ComputeStore>();
         services.AddSingleton<Access.IQueryBudgets>(provider => provider.GetRequiredService<ComputeStore>());
         services.AddSingleton<ComputeEngine>();
+        services.AddSingleton<QuerySlots>();
         services.AddSingleton<INoiseSource>(SecureNoise.Instance);
         return services;
     }

@@ -12,10 +12,12 @@ namespace Exchange.Server.Compute;
 
 /// <summary>
 /// Queries and privacy budgets in the database. A query is decided in one unit of work (the
-/// caller, the grant, the rule, the budget left), runs outside any, and is recorded in a second
-/// that checks the grant and the budget again and spends it together with the query's audit event:
-/// units of work run one at a time, so concurrent queries cannot spend the same budget twice, and
-/// no answer goes out without its event. Refusals are recorded in the unit that decides them.
+/// caller, the grant, the rule, the budget left) which, under differential privacy, also spends its
+/// epsilon and records that in a <c>compute.admit</c> event: units of work run one at a time, so the
+/// budget's debits never add up to more than it, and whatever becomes of the query afterwards
+/// (answered, failed, abandoned, or the gateway stopped) the epsilon stays spent. The query runs
+/// outside any unit and is recorded in a second, which checks the grant again; no answer goes out
+/// without its event. Refusals are recorded in the unit that decides them.
 /// </summary>
 internal sealed class ComputeStore(Database database, IGrants grants, IRevisions revisions) : IQueryBudgets
 {
@@ -30,9 +32,11 @@ internal sealed class ComputeStore(Database database, IGrants grants, IRevisions
 
     /// <summary>
     /// Decides whether the query <paramref name="ask"/> carries may run under <paramref name="grantId"/>
-    /// on <paramref name="revisionId"/> (null: the dataset's latest revision).
+    /// on <paramref name="revisionId"/> (null: the dataset's latest revision); <paramref name="busy"/>,
+    /// when set, refuses it (and is logged) once the caller has been shown to be the grant's consumer.
     /// </summary>
-    public Task<Decision<Admission>> AdmitAsync(Caller caller, GrantId grantId, RevisionId? revisionId, QueryAsk ask, CancellationToken cancellationToken) =>
+    public Task<Decision<Admission>> AdmitAsync(Caller caller, GrantId grantId, RevisionId? revisionId, QueryAsk ask, Refusal? busy,
+        CancellationToken cancellationToken) =>
         database.WriteAsync<Decision<Admission>>(unit =>
         {
             var grant = Visible(unit, caller, grantId);
@@ -55,6 +59,11 @@ internal sealed class ComputeStore(Database database, IGrants grants, IRevisions
             }
             try
             {
+                if (busy is not null)
+                {
+                    throw busy;
+                }
+
                 var table = stored.Revision.Table
                     ?? throw Refusal.Precondition($"{stored.Revision.Id.Name} is not a table; queries run over tables.");
                 var columns = V1.Schema.Parser.ParseFrom(table.Schema).Columns;
@@ -81,16 +90,28 @@ internal sealed class ComputeStore(Database database, IGrants grants, IRevisions
                     throw Refusal.Invalid($"The query is {text.Length} characters long as printed, more than the {MaxQueryText} a query may be; ask for less at once.");
                 }
 
-                if (rule.Privacy is { } privacy)
+                if (rule.Privacy is not { } privacy)
                 {
-                    var budget = BudgetOf(unit.Connection, unit.Transaction, grant.Id, privacy);
-                    if (budget.RemainingMillis < privacy.QueryEpsilonMillis)
-                    {
-                        throw Refusal.Precondition(Exhausted(grant, budget, privacy));
-                    }
+                    return new Admission(grant, stored, query, text);
                 }
 
-                return new Admission(grant, stored, query, text);
+                var budget = BudgetOf(unit.Connection, unit.Transaction, grant.Id, privacy);
+                if (budget.RemainingMillis < privacy.QueryEpsilonMillis)
+                {
+                    throw Refusal.Precondition(Exhausted(grant, budget, privacy));
+                }
+
+                // Spent now, with the check, and never given back: whether a query later fails (out of
+                // memory, say) can depend on the data, so a failure must cost what an answer does.
+                Account(unit, grant.Id, privacy.QueryEpsilonMillis, answered: 0);
+                var admitted = unit.Record(Entry(caller, grant, Outcome.Success, new()
+                {
+                    ["query"] = text,
+                    ["revision"] = stored.Revision.Id.Name,
+                    ["rule_version"] = Tables.AnalysisRules.Version(rule),
+                    ["epsilon_millis"] = privacy.QueryEpsilonMillis.ToString(CultureInfo.InvariantCulture),
+                }, AuditActions.ComputeAdmit));
+                return new Admission(grant, stored, query, text, SpentMillis: privacy.QueryEpsilonMillis, AdmitEvent: admitted);
             }
             catch (Refusal refusal) when (refusal.Kind is not RefusalKind.NotFound)
             {
@@ -101,16 +122,15 @@ internal sealed class ComputeStore(Database database, IGrants grants, IRevisions
         }, cancellationToken);
 
     /// <summary>
-    /// Records an answered query and spends its epsilon, once the grant still allows it and the
-    /// budget still covers it; otherwise records the refusal (the answer is then never sent).
+    /// Records an answered query once the grant still allows it; otherwise records the refusal (the
+    /// answer is then never sent). Its epsilon was spent on admission and stays spent either way.
     /// </summary>
     public Task<Decision<QueryRecord>> RecordAsync(Caller caller, Admission admitted, QueryAnswer answer, string resultSha256,
         CancellationToken cancellationToken) =>
         database.WriteAsync<Decision<QueryRecord>>(unit =>
         {
             var grant = grants.Find(unit, admitted.Grant!.Id)!;
-            var revision = admitted.Revision!.Revision.Id.Name;
-            var entry = Entry(caller, grant, Outcome.Denied, new() { ["query"] = admitted.Text, ["revision"] = revision });
+            var entry = Entry(caller, grant, Outcome.Denied, Ran(admitted));
             if (ComputePolicy.Denial(caller, grant) is { } denial)
             {
                 // Revoked or expired while the query ran.
@@ -119,19 +139,9 @@ internal sealed class ComputeStore(Database database, IGrants grants, IRevisions
 
             var rule = grant.Terms.Analysis!;
             QueryBudget? after = null;
-            long spent = 0;
             if (rule.Privacy is { } privacy)
             {
-                var budget = BudgetOf(unit.Connection, unit.Transaction, grant.Id, privacy);
-                if (budget.RemainingMillis < privacy.QueryEpsilonMillis)
-                {
-                    // Concurrent queries spent it while this one ran: its answer is dropped, unsent.
-                    var reason = Exhausted(grant, budget, privacy);
-                    unit.Record(entry with { Details = Details(entry, ("reason", reason)) });
-                    return new QueryRecord(-1, 0, budget, Refusal.Precondition(reason));
-                }
-
-                spent = Spend(unit, grant.Id, privacy, answered: true);
+                Account(unit, grant.Id, 0, answered: 1);
                 after = BudgetOf(unit.Connection, unit.Transaction, grant.Id, privacy);
             }
 
@@ -140,40 +150,41 @@ internal sealed class ComputeStore(Database database, IGrants grants, IRevisions
                 Outcome = Outcome.Success,
                 Details = Details(entry,
                     ("rule_version", Tables.AnalysisRules.Version(rule)),
-                    ("epsilon_millis", spent.ToString(CultureInfo.InvariantCulture)),
                     // The consumer holds this event as its receipt: what the answer does not tell, neither does the log.
                     ("suppressed_rows", answer.Suppressed?.ToString(CultureInfo.InvariantCulture)),
                     ("rows", answer.Rows.Count.ToString(CultureInfo.InvariantCulture)),
                     ("result_sha256", resultSha256)),
             });
-            return new QueryRecord(index, spent, after);
+            return new QueryRecord(index, admitted.SpentMillis, after);
         }, cancellationToken);
 
     /// <summary>
     /// Records that an admitted query ended without an answer (it failed in the engine, or its caller
-    /// went): nothing was answered, but the query is in the log. Under privacy it spends its epsilon
-    /// all the same, when the budget still covers it: whether a query fails (out of memory, say)
-    /// depends on the data, and a failure that cost nothing could be asked again and again.
+    /// went): nothing was answered, but the query is in the log. Under privacy its epsilon stays spent
+    /// (by its <c>compute.admit</c> event): a failure that cost nothing could be asked again and again.
     /// </summary>
     public Task RecordFailureAsync(Caller caller, Admission admitted, string why) =>
         database.WriteAsync(unit =>
         {
             var grant = grants.Find(unit, admitted.Grant!.Id)!;
-            var spent = 0L;
-            if (grant.Terms.Analysis?.Privacy is { } privacy
-                && BudgetOf(unit.Connection, unit.Transaction, grant.Id, privacy).RemainingMillis >= privacy.QueryEpsilonMillis)
-            {
-                spent = Spend(unit, grant.Id, privacy, answered: false);
-            }
-
-            return unit.Record(Entry(caller, grant, Outcome.Failed, new()
-            {
-                ["query"] = admitted.Text,
-                ["revision"] = admitted.Revision!.Revision.Id.Name,
-                ["epsilon_millis"] = spent.ToString(CultureInfo.InvariantCulture),
-                ["reason"] = spent > 0 ? $"{why}; nothing was answered, and its epsilon is spent as if it had been" : $"{why}; nothing was answered or spent",
-            }));
+            var details = Ran(admitted);
+            details["reason"] = admitted.AdmitEvent is null
+                ? $"{why}; nothing was answered"
+                : $"{why}; nothing was answered, and the epsilon it spent on admission stays spent";
+            return unit.Record(Entry(caller, grant, Outcome.Failed, details));
         }, CancellationToken.None);
+
+    /// <summary>The details every event of an admitted query carries: what ran, on which revision, and the event that spent its epsilon.</summary>
+    private static Dictionary<string, string> Ran(Admission admitted)
+    {
+        var details = new Dictionary<string, string> { ["query"] = admitted.Text, ["revision"] = admitted.Revision!.Revision.Id.Name };
+        if (admitted.AdmitEvent is { } admit)
+        {
+            details["admission"] = admit.ToString(CultureInfo.InvariantCulture);
+        }
+
+        return details;
+    }
 
     /// <summary>
     /// Under privacy every group is noised before any is left out, so a query's work follows the
@@ -212,7 +223,8 @@ internal sealed class ComputeStore(Database database, IGrants grants, IRevisions
 
             if (grant.State is GrantState.Revoked or GrantState.Expired)
             {
-                throw Refusal.Precondition($"'{grant.Id.Name}' is {grant.State.ToString().ToLowerInvariant()}; a budget would allow nothing.");
+                // Refused and logged like a query under it: both parties see the attempt in their share of the log.
+                return unit.Deny(entry, $"'{grant.Id.Name}' is {grant.State.ToString().ToLowerInvariant()}; a budget would allow nothing.");
             }
 
             var privacy = grant.Terms.Analysis?.Privacy
@@ -230,10 +242,41 @@ internal sealed class ComputeStore(Database database, IGrants grants, IRevisions
             return budget;
         }, cancellationToken);
 
-    public Task<QueryBudget?> BudgetAsync(Grant grant, CancellationToken cancellationToken) =>
-        grant.Terms.Analysis?.Privacy is not { } privacy
-            ? Task.FromResult<QueryBudget?>(null)
-            : database.ReadAsync<QueryBudget?>((connection, _) => Task.FromResult<QueryBudget?>(BudgetOf(connection, null, grant.Id, privacy)), cancellationToken);
+    public Task<IReadOnlyDictionary<GrantId, QueryBudget>> BudgetsAsync(IReadOnlyList<Grant> grants, CancellationToken cancellationToken)
+    {
+        var withPrivacy = grants.Where(g => g.Terms.Analysis?.Privacy is not null).DistinctBy(g => g.Id).ToList();
+        if (withPrivacy.Count == 0)
+        {
+            return Task.FromResult<IReadOnlyDictionary<GrantId, QueryBudget>>(new Dictionary<GrantId, QueryBudget>());
+        }
+
+        return database.ReadAsync<IReadOnlyDictionary<GrantId, QueryBudget>>((connection, _) =>
+        {
+            using var command = connection.Command(
+                $"SELECT grant_id, added_millis, spent_millis, queries FROM compute_budgets WHERE grant_id IN ({string.Join(", ", withPrivacy.Select((_, i) => $"@g{i}"))})",
+                null);
+            for (var i = 0; i < withPrivacy.Count; i++)
+            {
+                command.With($"@g{i}", withPrivacy[i].Id.Value);
+            }
+
+            var kept = new Dictionary<string, (long Added, long Spent, long Queries)>(StringComparer.Ordinal);
+            using (var reader = command.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    kept[reader.GetString(0)] = (reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3));
+                }
+            }
+
+            // A grant no query or top-up has touched yet has no row: its budget is its rule's, unspent.
+            return Task.FromResult<IReadOnlyDictionary<GrantId, QueryBudget>>(withPrivacy.ToDictionary(g => g.Id, g =>
+            {
+                var initial = g.Terms.Analysis!.Privacy!.BudgetEpsilonMillis;
+                return kept.TryGetValue(g.Id.Value, out var row) ? new QueryBudget(initial + row.Added, row.Spent, row.Queries) : new QueryBudget(initial, 0, 0);
+            }));
+        }, cancellationToken);
+    }
 
     private Grant Visible(WriteUnit unit, Caller caller, GrantId grantId)
     {
@@ -241,15 +284,12 @@ internal sealed class ComputeStore(Database database, IGrants grants, IRevisions
         return grant is not null && AccessPolicy.CanSee(caller, grant) ? grant : throw Refusal.NotFound(grantId.Name, exists: grant is not null);
     }
 
-    /// <summary>Spends a query's epsilon in the running total kept beside the log; an answered query also counts as one.</summary>
-    private static long Spend(WriteUnit unit, GrantId grant, V1.DifferentialPrivacy privacy, bool answered)
-    {
+    /// <summary>Adds to the running totals kept beside the log: epsilon spent (on admission) and queries answered.</summary>
+    private static void Account(WriteUnit unit, GrantId grant, long spentMillis, int answered) =>
         unit.Command("""
             INSERT INTO compute_budgets (grant_id, spent_millis, queries) VALUES (@grant, @spent, @answered)
             ON CONFLICT (grant_id) DO UPDATE SET spent_millis = compute_budgets.spent_millis + @spent, queries = compute_budgets.queries + @answered
-            """).With("@grant", grant.Value).With("@spent", privacy.QueryEpsilonMillis).With("@answered", answered ? 1 : 0).ExecuteNonQuery();
-        return privacy.QueryEpsilonMillis;
-    }
+            """).With("@grant", grant.Value).With("@spent", spentMillis).With("@answered", answered).ExecuteNonQuery();
 
     private static QueryBudget BudgetOf(DbConnection connection, DbTransaction? transaction, GrantId grant, V1.DifferentialPrivacy privacy)
     {
@@ -265,10 +305,11 @@ internal sealed class ComputeStore(Database database, IGrants grants, IRevisions
         $"The privacy budget of '{grant.Id.Name}' does not cover another query: {Tables.AnalysisRules.Epsilon(budget.RemainingMillis)} of epsilon remains, " +
         $"a query spends {Tables.AnalysisRules.Epsilon(privacy.QueryEpsilonMillis)}. The budget never refreshes by itself; its provider may add to it.";
 
-    private static AuditEntry Entry(Caller caller, Grant grant, Outcome outcome, Dictionary<string, string> details)
+    private static AuditEntry Entry(Caller caller, Grant grant, Outcome outcome, Dictionary<string, string> details,
+        string action = AuditActions.ComputeQuery)
     {
         details["grant"] = grant.Id.Name;
-        return new AuditEntry(caller.Participant, AuditActions.ComputeQuery, grant.Id.Name, outcome, Dataset: grant.Dataset.Name,
+        return new AuditEntry(caller.Participant, action, grant.Id.Name, outcome, Dataset: grant.Dataset.Name,
             Subject: grant.Consumer, DatasetProvider: grant.Provider, Details: details);
     }
 

@@ -8,6 +8,7 @@ namespace Exchange.Server.Compute;
 /// </summary>
 internal sealed class LoadedTable(string key)
 {
+    private readonly CancellationTokenSource _abandon = new();
     private int _leases;
     private bool _evicted;
 
@@ -21,6 +22,26 @@ internal sealed class LoadedTable(string key)
 
     /// <summary>Gives a lease back; true when the table should now be closed. Under the engine's lock.</summary>
     public bool Release() => --_leases == 0 && _evicted;
+
+    /// <summary>Cancelled once every query that waited for the table has gone before it loaded.</summary>
+    public CancellationToken Abandoned => _abandon.Token;
+
+    /// <summary>
+    /// When nothing leases it and it is still loading: marks it evicted and returns true, and the engine
+    /// forgets it and <see cref="Cancel"/>s its load. Under the engine's lock.
+    /// </summary>
+    public bool Abandon()
+    {
+        if (_leases > 0 || _evicted || Loaded.IsCompleted)
+        {
+            return false;
+        }
+
+        _evicted = true;
+        return true;
+    }
+
+    public void Cancel() => _abandon.Cancel();
 
     /// <summary>Marks it evicted; true when nothing leases it, so it can be closed now. Under the engine's lock.</summary>
     public bool Evict()
@@ -36,5 +57,7 @@ internal sealed class LoadedTable(string key)
         {
             t.Result.Connection.Dispose();
         }
+
+        _abandon.Dispose();
     }, TaskScheduler.Default);
 }

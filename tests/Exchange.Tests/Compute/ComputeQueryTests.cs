@@ -48,7 +48,9 @@ public sealed class ComputeQueryTests(ExchangeFactory gateway) : SharedGatewayTe
         var details = Details(logged);
         Assert.Equal(Convert.ToHexStringLower(answer.ResultSha256.ToByteArray()), details["result_sha256"]);
         Assert.Equal(answer.Query, details["query"]);
-        Assert.Equal(("1", "0", "2"), (details["suppressed_rows"], details["epsilon_millis"], details["rows"]));
+        Assert.Equal(("1", "2"), (details["suppressed_rows"], details["rows"]));
+        // Without privacy nothing is spent, so nothing was admitted with a spend to point at.
+        Assert.False(details.ContainsKey("epsilon_millis") || details.ContainsKey("admission"));
         Assert.Equal(64, details["rule_version"].Length);
         Assert.Equal(logged.Index, (await QueryEventsAsync(dataset.Name)).Single().Index);
         Assert.True(answer.Receipt.Checkpoint.Size > logged.Index);
@@ -356,8 +358,9 @@ public sealed class ComputeQueryTests(ExchangeFactory gateway) : SharedGatewayTe
         var logged = Assert.Single((await auditor.Audit.ListAuditEventsAsync(new ListAuditEventsRequest { Dataset = dataset.Name, Action = "compute.query" })).Events);
         Assert.Equal(AuditOutcome.Failed, logged.Outcome);
         Assert.Equal("SELECT COUNT(*) FROM data", Details(logged)["query"]);
-        // Whether a query fails can depend on the data: under privacy the failure costs what an answer would.
-        Assert.Equal("100", Details(logged)["epsilon_millis"]);
+        // Whether a query fails can depend on the data: under privacy the failure costs what an answer would, spent on admission.
+        var admitted = Assert.Single((await auditor.Audit.ListAuditEventsAsync(new ListAuditEventsRequest { Dataset = dataset.Name, Action = "compute.admit" })).Events);
+        Assert.Equal((admitted.Index.ToString(System.Globalization.CultureInfo.InvariantCulture), "100"), (Details(logged)["admission"], Details(admitted)["epsilon_millis"]));
         var budget = (await initech.Access.GetGrantAsync(new GetGrantRequest { Name = grant.Name })).Grant.ComputeBudget;
         Assert.Equal((100L, 900L, 0L), (budget.SpentEpsilonMillis, budget.RemainingEpsilonMillis, budget.Queries));
         var recomputed = (await auditor.RecomputeBudgetsAsync(dataset.Name))[grant.Name];
@@ -421,5 +424,59 @@ public sealed class ComputeQueryTests(ExchangeFactory gateway) : SharedGatewayTe
         var refused = (await QueryEventsAsync(dataset.Name)).Where(e => e.Outcome == AuditOutcome.Denied).ToList();
         Assert.Equal(5, refused.Count);
         Assert.All(refused, e => Assert.Contains("outputs", Details(e)["structured"], StringComparison.Ordinal));
+    }
+
+    /// <summary>Twelve people, each with one purchase of <paramref name="amount"/> (a DECIMAL column), under the default rule.</summary>
+    private async Task<(ExchangeClient Consumer, Grant Grant, Dataset Dataset)> DecimalsAsync(ExchangeClient acme, string amount)
+    {
+        var csv = new System.Text.StringBuilder("person,name,city,amount\n");
+        for (var i = 0; i < 12; i++)
+        {
+            csv.Append(System.Globalization.CultureInfo.InvariantCulture, $"p{i},Name{i},Bergen,{amount}\n");
+        }
+
+        var dataset = await ComputeFixture.PurchasesAsync(acme, csv.ToString());
+        var initech = Gateway.ClientFor(Participant.Initech);
+        return (initech, await ComputeFixture.ComputeGrantAsync(acme, initech, dataset, ComputeFixture.Rule()), dataset);
+    }
+
+    [Fact]
+    public async Task A_decimal_sum_beyond_the_engine_s_range_is_refused_as_out_of_range_and_one_within_it_is_exact()
+    {
+        using var acme = Gateway.ClientFor(Participant.Acme);
+
+        // 12 × 9·10^26 is past DECIMAL(38,10)'s 28 whole digits, yet within the 128 bits the engine sums in: exact, to the last digit.
+        var (near, nearGrant, _) = await DecimalsAsync(acme, "900000000000000000000000000.5");
+        using (near)
+        {
+            Assert.Equal(["10800000000000000000000000006"], ComputeFixture.Lines(await near.QueryAsync(nearGrant.Name, "SELECT SUM(amount) FROM data")));
+        }
+
+        // 12 × 9·10^27 is past both the engine's range and .NET's decimal: refused, saying what to do, not INTERNAL.
+        var (far, farGrant, farData) = await DecimalsAsync(acme, "9000000000000000000000000000");
+        using (far)
+        {
+            foreach (var sql in new[] { "SELECT SUM(amount) FROM data", "SELECT city, COUNT(*), AVG(amount) FROM data GROUP BY city" })
+            {
+                var refused = await Rpc.FailsWith(StatusCode.OutOfRange, far.Compute.RunQueryAsync(new RunQueryRequest { Grant = farGrant.Name, Sql = sql }));
+                Assert.Contains(sql.Contains("SUM", StringComparison.Ordinal) ? "SUM(amount) over the rows" : "AVG(amount) over the rows", refused.Status.Detail, StringComparison.Ordinal);
+                // The engine's own message holds the data's intermediate sums; the caller never sees them.
+                Assert.DoesNotContain("000000000", refused.Status.Detail, StringComparison.Ordinal);
+            }
+
+            Assert.Equal(["12"], ComputeFixture.Lines(await far.QueryAsync(farGrant.Name, "SELECT COUNT(amount) FROM data")));
+            var logged = (await QueryEventsAsync(farData.Name)).Where(e => e.Outcome == AuditOutcome.Failed).ToList();
+            Assert.Equal(2, logged.Count);
+            Assert.All(logged, e => Assert.Contains("goes beyond the 38 digits", Details(e)["reason"], StringComparison.Ordinal));
+        }
+
+        // One value wider than the engine keeps (it reads as a .NET decimal, so a delivery carries it): the column cannot be queried, said so without the value.
+        var (wide, wideGrant, _) = await DecimalsAsync(acme, "50000000000000000000000000001");
+        using (wide)
+        {
+            var refused = await Rpc.FailsWith(StatusCode.FailedPrecondition, wide.Compute.RunQueryAsync(new RunQueryRequest { Grant = wideGrant.Name, Sql = "SELECT COUNT(*) FROM data" }));
+            Assert.Contains("column 'amount' a decimal of more than 28 whole digits", refused.Status.Detail, StringComparison.Ordinal);
+            Assert.DoesNotContain("5000", refused.Status.Detail, StringComparison.Ordinal);
+        }
     }
 }

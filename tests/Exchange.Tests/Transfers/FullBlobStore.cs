@@ -1,4 +1,5 @@
 using Exchange.Server.Transfers;
+using Exchange.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Exchange.Tests.Transfers;
@@ -18,14 +19,7 @@ internal sealed class FullBlobStore(IBlobStore inner) : IBlobStore, IDisposable
     }
 
     /// <summary>Wraps the store the gateway registered; a test reaches the wrapper as the gateway's <see cref="IBlobStore"/>.</summary>
-    public static void Replace(IServiceCollection services)
-    {
-        var registered = services.Last(descriptor => descriptor.ServiceType == typeof(IBlobStore));
-        var create = registered.ImplementationFactory ??
-            throw new InvalidOperationException("FullBlobStore wraps an IBlobStore registered through a factory, as StorageSetup registers it.");
-        services.Remove(registered);
-        services.AddSingleton<IBlobStore>(provider => new FullBlobStore((IBlobStore)create(provider)));
-    }
+    public static void Replace(IServiceCollection services) => BlobStores.Wrap(services, inner => new FullBlobStore(inner));
 
     public void Dispose() => (inner as IDisposable)?.Dispose();
 
