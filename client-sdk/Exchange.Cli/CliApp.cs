@@ -96,6 +96,7 @@ internal sealed class CliApp(TextWriter output, TextWriter error, HttpMessageHan
         root.Add(QueryCommand.Create(this));
         root.Add(ComputeCommand.Create(this));
         root.Add(RightsCommand.Create(this));
+        root.Add(LineageCommand.Create(this));
         return root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = Output, Error = Error }, cancellationToken);
     }
 

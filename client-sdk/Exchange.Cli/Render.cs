@@ -125,6 +125,11 @@ internal static class Render
             Row("delisted because", d.DelistReason.Length == 0 ? "(no reason given)" : d.DelistReason);
         }
 
+        if (d.LineageStatus != LineageStatus.Unspecified)
+        {
+            Row("lineage", d.LineageStatus == LineageStatus.Flagged ? $"FLAGGED: {d.LineageReason}" : "derived; every source in good standing");
+        }
+
         Row("tags", string.Join(", ", d.Tags));
         Row("latest revision", d.LatestRevision.Length == 0 ? "(none)" : d.LatestRevision);
         Row("created", d.CreateTime?.ToDateTimeOffset().ToString("u") ?? "");
@@ -488,7 +493,8 @@ internal static class Render
         (terms.ExpireTime is null ? "" : $"; expires {terms.ExpireTime.ToDateTimeOffset():u}") +
         (terms.View is null ? "" : $"; view: {Printable(ViewSyntax.Describe(terms.View))}") +
         (terms.Kind == GrantKind.Compute ? "; queries only" : "") +
-        (terms.Analysis is null ? "" : $"; queries: {Printable(AnalysisText(terms.Analysis))}");
+        (terms.Analysis is null ? "" : $"; queries: {Printable(AnalysisText(terms.Analysis))}") +
+        (terms.Derivation is { Allowed: true } d ? $"; derivation allowed{(d.DescendantsSurviveRevocation ? ", descendants survive revocation" : "")}" : "");
 
     /// <summary>An analysis rule in a line: dimensions, aggregates, identity and minimum, privacy.</summary>
     public static string AnalysisText(AnalysisRule rule) =>
@@ -586,6 +592,7 @@ internal static class Render
             .Concat(TransferReflection.Descriptor.EnumTypes).Concat(AuditReflection.Descriptor.EnumTypes)
             .Concat(ParticipantReflection.Descriptor.EnumTypes).Concat(TabularReflection.Descriptor.EnumTypes)
             .Concat(AnalysisReflection.Descriptor.EnumTypes).Concat(RightsReflection.Descriptor.EnumTypes)
+            .Concat(LineageReflection.Descriptor.EnumTypes)
             .Single(e => e.ClrType == typeof(T));
 
     /// <summary>

@@ -5,7 +5,10 @@ using Google.Protobuf.WellKnownTypes;
 
 namespace Exchange.Cli.Commands;
 
-/// <summary>The options that describe <see cref="Terms"/>: --allow (purposes), --expires or --for, --max-transfers, and a view: --columns, --where, --mask (<see cref="ViewSyntax"/>).</summary>
+/// <summary>
+/// The options that describe <see cref="Terms"/>: --allow (purposes), --expires or --for, --max-transfers, a view: --columns, --where,
+/// --mask (<see cref="ViewSyntax"/>), an analysis rule (--compute and the rest), and --derivation.
+/// </summary>
 internal sealed class TermsOptions
 {
     public Option<string[]> Allow { get; } = new("--allow")
@@ -59,8 +62,15 @@ internal sealed class TermsOptions
         Description = "Differential privacy: delta = 10^-n, the chance a group one identity makes is released (default 6, from 3 to 15).",
     };
 
+    public Option<string?> Derivation { get; } = new("--derivation")
+    {
+        Description = "Whether the consumer may publish datasets derived from the data: no, yes, or survive "
+            + "(yes, and derived datasets stay downloadable after the grant is revoked). In an approval, no drops it.",
+    };
+
     public void AddTo(Command command)
     {
+        command.Add(Derivation);
         command.Add(Compute);
         command.Add(Dimensions);
         command.Add(Aggregates);
@@ -89,12 +99,27 @@ internal sealed class TermsOptions
         var view = ViewSyntax.Parse(parse.GetValue(Columns), parse.GetValue(Where), parse.GetValue(Masks) ?? []);
         var compute = parse.GetValue(Compute);
         var analysis = ReadAnalysis(parse);
-        if (purposes.Length == 0 && expires is null && lasting is null && max is null && view is null && !compute && analysis is null)
+        var derivation = parse.GetValue(Derivation) switch
+        {
+            null => null,
+            "no" => new DerivationTerms(),
+            "yes" => new DerivationTerms { Allowed = true },
+            "survive" => new DerivationTerms { Allowed = true, DescendantsSurviveRevocation = true },
+            var other => throw new FormatException($"--derivation '{other}' is not no, yes or survive."),
+        };
+        if (purposes.Length == 0 && expires is null && lasting is null && max is null && view is null && !compute && analysis is null && derivation is null)
         {
             return null;
         }
 
-        var terms = new Terms { MaxTransfers = max ?? 0, View = view, Kind = compute ? GrantKind.Compute : GrantKind.Unspecified, Analysis = analysis };
+        var terms = new Terms
+        {
+            MaxTransfers = max ?? 0,
+            View = view,
+            Kind = compute ? GrantKind.Compute : GrantKind.Unspecified,
+            Analysis = analysis,
+            Derivation = derivation,
+        };
         terms.Purposes.Add(purposes);
         if (expires is not null && lasting is not null)
         {

@@ -36,7 +36,7 @@ public sealed class AuthorizationMatrixTests(ExchangeFactory gateway) : SharedGa
 
     /// <summary>The objects one cell acts on, made fresh for every cell.</summary>
     private sealed record Target(string Dataset = "", string Request = "", string Grant = "", string Transfer = "", string Participant = "",
-        string Right = "", string Objection = "");
+        string Right = "", string Objection = "", string Source = "");
 
     private sealed record Row(string Rpc, string State, string Expected, Func<ExchangeClient, Target, Task> Call);
 
@@ -133,6 +133,13 @@ public sealed class AuthorizationMatrixTests(ExchangeFactory gateway) : SharedGa
         new("RightsService/GetRightCertificate", "right-active", "OK    OK    OK    OK    OK    OK    PD    UA",
             (c, t) => c.Rights.GetRightCertificateAsync(new() { Name = t.Right }).ResponseAsync),
 
+        // Lineage: the dataset declared derived is the owner's; the grant is initech's, on another dataset of the owner's, and allows
+        // derivation, so no caller holds a grant of its own for it (declaring under one's own grant: LineageTests).
+        new("LineageService/DeclareDerivation", "derivable-draft",  "FP    NF    NF    NF    NF    NF    PD    UA", Declare),
+        new("LineageService/DeclareDerivation", "derivable-listed", "FP    PD    PD    PD    PD    PD    PD    UA", Declare),
+        new("LineageService/GetLineage", "derivable-draft",  "OK    NF    NF    NF    NF    NF    PD    UA", (c, t) => c.Lineage.GetLineageAsync(new() { Dataset = t.Dataset }).ResponseAsync),
+        new("LineageService/GetLineage", "derivable-listed", "OK    OK    OK    OK    OK    OK    PD    UA", (c, t) => c.Lineage.GetLineageAsync(new() { Dataset = t.Dataset }).ResponseAsync),
+
         // The participant acted on is initech (the requesting consumer) for reads, and a fresh one no caller is for changes.
         new("ParticipantService/GetParticipant", "-",   "PD    PD    OK    PD    OK    OK    PD    UA", (c, _) => c.Participants.GetParticipantAsync(new() { Name = "participants/initech" }).ResponseAsync),
         new("ParticipantService/ListParticipants", "-", "PD    PD    PD    PD    OK    OK    PD    UA", (c, _) => c.Participants.ListParticipantsAsync(new()).ResponseAsync),
@@ -149,7 +156,7 @@ public sealed class AuthorizationMatrixTests(ExchangeFactory gateway) : SharedGa
         var mapped = new[]
             {
                 CatalogReflection.Descriptor, AccessReflection.Descriptor, AuditReflection.Descriptor, TransferReflection.Descriptor,
-                ParticipantReflection.Descriptor, ComputeReflection.Descriptor, RightsReflection.Descriptor,
+                ParticipantReflection.Descriptor, ComputeReflection.Descriptor, RightsReflection.Descriptor, LineageReflection.Descriptor,
             }
             .SelectMany(f => f.Services)
             .SelectMany(s => s.Methods.Select(m => $"{s.Name}/{m.Name}"));
@@ -286,6 +293,15 @@ public sealed class AuthorizationMatrixTests(ExchangeFactory gateway) : SharedGa
                 }
 
                 return rightTarget;
+            case "derivable-draft" or "derivable-listed":
+                var source = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
+                var derivable = await acme.ApproveAsync(await initech.RequestAsync(source, terms: new Terms
+                {
+                    Purposes = { "research" },
+                    Derivation = new DerivationTerms { Allowed = true },
+                }));
+                var derived = await CatalogFixture.CreateAsync(acme, state == "derivable-listed" ? DatasetState.Listed : DatasetState.Draft, withRevision: true);
+                return new Target(derived.Name, Grant: derivable.Name, Source: source.Name + "/revisions/1");
             case "delisted":
                 var held = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
                 await acme.ApproveAsync(await initech.RequestAsync(held));
@@ -348,6 +364,9 @@ public sealed class AuthorizationMatrixTests(ExchangeFactory gateway) : SharedGa
 
     private static Task Register(ExchangeClient c, Target t) =>
         c.Rights.RegisterRightAsync(new() { Parent = t.Dataset, Right = Rights.RightsFixture.Asked(RightKind.Holding) }).ResponseAsync;
+
+    private static Task Declare(ExchangeClient c, Target t) =>
+        c.Lineage.DeclareDerivationAsync(new() { Dataset = t.Dataset, Sources = { new DerivationSource { Revision = t.Source, Grant = t.Grant } } }).ResponseAsync;
 
     private static Task Object(ExchangeClient c, Target t) => c.Rights.FileRightObjectionAsync(new() { Name = t.Right, Reason = "matrix" }).ResponseAsync;
 

@@ -25,7 +25,7 @@ public sealed class RequestTextTests(ExchangeFactory gateway) : SharedGatewayTes
     private static readonly Google.Protobuf.Reflection.ServiceDescriptor[] Services =
     [
         V1.CatalogService.Descriptor, V1.AccessService.Descriptor, V1.TransferService.Descriptor, V1.AuditService.Descriptor,
-        V1.ParticipantService.Descriptor, V1.ComputeService.Descriptor,
+        V1.ParticipantService.Descriptor, V1.ComputeService.Descriptor, V1.RightsService.Descriptor, V1.LineageService.Descriptor,
     ];
 
     public static readonly TheoryData<string, string> BadValues = new()
@@ -205,6 +205,9 @@ public sealed class RequestTextTests(ExchangeFactory gateway) : SharedGatewayTes
                 header.Transfer);
         }
 
+        /// <summary>A right's name on the dataset; none is registered, since every call here is refused before it is looked up.</summary>
+        private string Right => Dataset.Name + "/rights/validation";
+
         /// <summary>A request each RPC would accept from its caller (<see cref="CallAsync"/>), before one field is spoiled.</summary>
         public IMessage BaseRequest(MethodDescriptor method) => method.Name switch
         {
@@ -252,6 +255,23 @@ public sealed class RequestTextTests(ExchangeFactory gateway) : SharedGatewayTes
             "ReinstateParticipant" => new ReinstateParticipantRequest { Name = "participants/validation-subject", Reason = "cleared" },
             "RunQuery" => new RunQueryRequest { Grant = Grant.Name, Sql = "SELECT COUNT(*) FROM data", Revision = Dataset.LatestRevision },
             "AddQueryBudget" => new AddQueryBudgetRequest { Grant = Grant.Name, EpsilonMillis = 100, Reason = "renewed" },
+            "RegisterRight" => new RegisterRightRequest { Parent = Dataset.Name, Right = new Right { Kind = RightKind.Holding }, RequestId = "r-4" },
+            "GetRight" => new GetRightRequest { Name = Right },
+            "ListRights" => new ListRightsRequest { Parent = Dataset.Name, Holder = "acme" },
+            "FileRightObjection" => new FileRightObjectionRequest { Name = Right, Reason = "ours" },
+            "ResolveRightObjection" => new ResolveRightObjectionRequest { Name = Right + "/objections/o", Reason = "no basis" },
+            "ApproveRight" => new ApproveRightRequest { Name = Right },
+            "RejectRight" => new RejectRightRequest { Name = Right, Reason = "unsigned" },
+            "LicenseRight" => new LicenseRightRequest { Name = Right, Licensee = "initech", Kind = RightKind.ProcessingUse, RequestId = "r-5" },
+            "TransferRight" => new TransferRightRequest { Name = Right, NewHolder = "globex" },
+            "AcceptRightTransfer" => new AcceptRightTransferRequest { Name = Right },
+            "ChangeRight" => new ChangeRightRequest { Name = Right, Change = new RightChange() },
+            "RenewRight" => new RenewRightRequest { Name = Right },
+            "CancelRight" => new CancelRightRequest { Name = Right, Reason = "sold" },
+            "GetRightCertificate" => new GetRightCertificateRequest { Name = Right },
+            // No source: the one spoiled is the only one.
+            "DeclareDerivation" => new DeclareDerivationRequest { Dataset = Dataset.Name, RequestId = "r-6" },
+            "GetLineage" => new GetLineageRequest { Dataset = Dataset.Name },
             _ => throw new InvalidOperationException($"{method.FullName} has no base request here; add one."),
         };
 
@@ -294,6 +314,22 @@ public sealed class RequestTextTests(ExchangeFactory gateway) : SharedGatewayTes
                     ReinstateParticipantRequest r => Operator.Participants.ReinstateParticipantAsync(r, options).ResponseAsync,
                     RunQueryRequest r => Initech.Compute.RunQueryAsync(r, options).ResponseAsync,
                     AddQueryBudgetRequest r => Acme.Compute.AddQueryBudgetAsync(r, options).ResponseAsync,
+                    RegisterRightRequest r => Acme.Rights.RegisterRightAsync(r, options).ResponseAsync,
+                    GetRightRequest r => Acme.Rights.GetRightAsync(r, options).ResponseAsync,
+                    ListRightsRequest r => Acme.Rights.ListRightsAsync(r, options).ResponseAsync,
+                    FileRightObjectionRequest r => Initech.Rights.FileRightObjectionAsync(r, options).ResponseAsync,
+                    ResolveRightObjectionRequest r => Operator.Rights.ResolveRightObjectionAsync(r, options).ResponseAsync,
+                    ApproveRightRequest r => Operator.Rights.ApproveRightAsync(r, options).ResponseAsync,
+                    RejectRightRequest r => Operator.Rights.RejectRightAsync(r, options).ResponseAsync,
+                    LicenseRightRequest r => Acme.Rights.LicenseRightAsync(r, options).ResponseAsync,
+                    TransferRightRequest r => Acme.Rights.TransferRightAsync(r, options).ResponseAsync,
+                    AcceptRightTransferRequest r => Initech.Rights.AcceptRightTransferAsync(r, options).ResponseAsync,
+                    ChangeRightRequest r => Acme.Rights.ChangeRightAsync(r, options).ResponseAsync,
+                    RenewRightRequest r => Acme.Rights.RenewRightAsync(r, options).ResponseAsync,
+                    CancelRightRequest r => Acme.Rights.CancelRightAsync(r, options).ResponseAsync,
+                    GetRightCertificateRequest r => Initech.Rights.GetRightCertificateAsync(r, options).ResponseAsync,
+                    DeclareDerivationRequest r => Acme.Lineage.DeclareDerivationAsync(r, options).ResponseAsync,
+                    GetLineageRequest r => Initech.Lineage.GetLineageAsync(r, options).ResponseAsync,
                     _ => throw new InvalidOperationException($"{method.FullName} is not called here; add it."),
                 };
                 await call;
