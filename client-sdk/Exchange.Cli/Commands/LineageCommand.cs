@@ -20,7 +20,8 @@ internal static class LineageCommand
         var dataset = new Argument<string>("dataset") { Description = "The derived dataset, which you provide, e.g. datasets/abc123." };
         var sources = new Option<string[]>("--from")
         {
-            Description = "A source: REVISION=GRANT, e.g. datasets/src/revisions/3=grants/g1 (your grant on it, allowing derivation); repeat for several.",
+            Description = "A source: REVISION=GRANT, e.g. datasets/src/revisions/3=grants/g1 (your grant on it, allowing derivation), or GRANT alone "
+                + "for the latest revision of the grant's dataset; repeat for several.",
             Required = true,
         };
         var command = new Command("declare", "Declare that a dataset you provide was derived from revisions you received under grants that allow it.")
@@ -29,19 +30,24 @@ internal static class LineageCommand
         };
         command.SetAction(app.Guard(async (parse, cancellationToken) =>
         {
+            using var client = app.Connect(parse);
             var request = new DeclareDerivationRequest { Dataset = parse.GetValue(dataset) };
             foreach (var source in parse.GetValue(sources) ?? [])
             {
-                var parts = source.Split('=', 2);
-                if (parts.Length != 2)
+                var parts = source.Split('=', 2, StringSplitOptions.TrimEntries);
+                if (parts.Length == 2)
                 {
-                    throw new FormatException($"--from '{source}' is not REVISION=GRANT.");
+                    request.Sources.Add(new DerivationSource { Revision = parts[0], Grant = parts[1] });
+                    continue;
                 }
 
-                request.Sources.Add(new DerivationSource { Revision = parts[0].Trim(), Grant = parts[1].Trim() });
+                // A grant alone: the latest revision of its dataset, as the gateway shows it now.
+                var grant = (await client.Access.GetGrantAsync(new GetGrantRequest { Name = parts[0] }, cancellationToken: cancellationToken)).Grant;
+                var latest = (await client.Catalog.GetDatasetAsync(new GetDatasetRequest { Name = grant.Dataset }, cancellationToken: cancellationToken))
+                    .Dataset.LatestRevision;
+                request.Sources.Add(new DerivationSource { Revision = latest, Grant = grant.Name });
             }
 
-            using var client = app.Connect(parse);
             var declared = await client.Lineage.DeclareDerivationAsync(request, cancellationToken: cancellationToken);
             if (parse.GetValue(app.Json))
             {
@@ -51,7 +57,7 @@ internal static class LineageCommand
             {
                 foreach (var d in declared.Derivations)
                 {
-                    app.Output.WriteLine($"{d.Name}: {d.Dataset} derived from {d.SourceRevision} under {d.Grant}");
+                    app.Output.WriteLine($"derived from {d.SourceRevision} under {d.Grant}: {d.Name}");
                 }
             }
 

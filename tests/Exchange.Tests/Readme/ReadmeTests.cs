@@ -68,6 +68,11 @@ public sealed class ReadmeTests(ITestOutputHelper output)
             {
                 await walk.RunAsync(step);
             }
+
+            foreach (var step in ReadmeWalkthrough.Block(readme, "Lineage: derived datasets"))
+            {
+                await walk.RunAsync(step);
+            }
         }
         finally
         {

@@ -341,6 +341,35 @@ public sealed class RightsLifecycleTests(RightsGateway gateway) : SharedGatewayT
     }
 
     [Fact]
+    public async Task A_licensed_product_operation_right_lets_its_holder_publish_and_its_cancellation_stops_approvals()
+    {
+        using var acme = Gateway.As(Participant.Acme);
+        using var globex = Gateway.As(Participant.Globex);
+        using var initech = Gateway.As(Participant.Initech);
+        using var ops = Gateway.As(Participant.Operator);
+        var dataset = await CatalogFixture.CreateAsync(acme, withRevision: true);
+
+        // acme sold the holding to globex, which licenses product operation back to acme for research.
+        var holding = await acme.ApprovedAsync(ops, dataset.Name, RightKind.Holding, end: NextYear);
+        await acme.Rights.TransferRightAsync(new() { Name = holding.Name, NewHolder = "globex" });
+        await globex.Rights.AcceptRightTransferAsync(new() { Name = holding.Name });
+        await Rpc.FailsWith(StatusCode.FailedPrecondition, acme.Catalog.PublishDatasetAsync(new() { Name = dataset.Name }));
+        var licence = (await globex.Rights.LicenseRightAsync(new()
+        {
+            Name = holding.Name,
+            Licensee = "acme",
+            Kind = RightKind.ProductOperation,
+            Scope = new RightScope { Purposes = { "research" } },
+        })).Right;
+        Assert.Equal(DatasetState.Listed, (await acme.Catalog.PublishDatasetAsync(new() { Name = dataset.Name })).Dataset.State);
+
+        var asked = await initech.RequestAsync(dataset, "research", new Terms { Purposes = { "research" }, ExpireTime = Timestamp.FromDateTimeOffset(NextYear.AddDays(-1)) });
+        await ops.Rights.CancelRightAsync(new() { Name = licence.Name, Reason = "licence fee unpaid" });
+        var refused = await Rpc.FailsWith(StatusCode.FailedPrecondition, acme.Access.ApproveAccessRequestAsync(new() { Name = asked.Name }));
+        Assert.Contains("product-operation right", refused.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Automatic_approval_waits_for_the_provider_when_its_right_does_not_cover_the_request()
     {
         using var acme = Gateway.As(Participant.Acme);
