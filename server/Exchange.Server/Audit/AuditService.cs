@@ -79,9 +79,9 @@ internal sealed partial class AuditService(AuditStore store, CheckpointSigner si
         {
             // The lifetime ran out, perhaps mid-send: a clean end, not an error.
         }
-        catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is OperationCanceledException or InvalidOperationException && context.CancellationToken.IsCancellationRequested)
         {
-            // The watcher left.
+            // The watcher left, or its deadline passed: a write racing that ends as "the request is complete" rather than as cancelled.
         }
     }
 
