@@ -110,6 +110,15 @@ public static class RightCertificateVerifier
             return eventProblem;
         }
 
+        // The right's own events carry versions 1, 2, … n with none left out, so no step can be dropped from the middle.
+        var versions = records.Where(r => r.Resource == right.Name).Select(r => Detail(r, "version")).ToList();
+        var gap = versions.Select((v, i) => (v, i)).FirstOrDefault(p => p.v != (p.i + 1).ToString(CultureInfo.InvariantCulture));
+        if (gap.v is not null)
+        {
+            return RightCertificateVerification.Failed(VerificationCheck.Sequence,
+                $"the right's events skip a version: the {gap.i + 1}. of them is version {gap.v}, not {gap.i + 1}");
+        }
+
         var last = records.FindLastIndex(r => r.Resource == right.Name);
         if (last != attesting || Detail(records[last], "version") != right.Version.ToString(CultureInfo.InvariantCulture))
         {
@@ -121,8 +130,8 @@ public static class RightCertificateVerifier
         var stateNow = right.State == RightState.Active && right.EndTime is { } end && end.ToDateTimeOffset() <= now ? RightState.Expired : right.State;
         return new RightCertificateVerification
         {
-            Message = $"{right.Name}: a {Describe(right.Kind)} right held by {right.Holder}, {stateNow.ToString().ToLowerInvariant()}, " +
-                $"attested by {records.Count} events in the checkpoint of size " +
+            Message = $"{right.Name}: a {Describe(right.Kind)} right held by {right.Holder}, {stateNow.ToString().ToLowerInvariant()} as of its event " +
+                $"{certificate.Events[last].Index} ({records[last].Time.ToDateTimeOffset():yyyy-MM-dd HH:mm:ss}Z), attested by {records.Count} events in the checkpoint of size " +
                 $"{checkpoint.Size} signed by {key.Name}+{key.KeyId:x8}",
             Right = right,
             StateNow = stateNow,

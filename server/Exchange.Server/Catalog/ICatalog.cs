@@ -12,4 +12,7 @@ internal interface ICatalog
 {
     /// <summary>The dataset as <paramref name="caller"/> may see it (DatasetPolicy.CanSee, grants included), or null.</summary>
     Dataset? FindVisible(WriteUnit unit, DatasetId id, Caller caller);
+
+    /// <summary>The same, read outside any unit of work (from the catalog's read cache when it can).</summary>
+    Task<Dataset?> GetVisibleAsync(DatasetId id, Caller caller, CancellationToken cancellationToken);
 }

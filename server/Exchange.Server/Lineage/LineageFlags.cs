@@ -35,19 +35,32 @@ internal sealed class LineageFlags : IDerivations
     }
 
     /// <summary>
-    /// Flags the active edges matching <paramref name="where"/>, then every edge downstream of the datasets
-    /// they lead to, each derived dataset once, with an event its provider sees; a dataset's downloads stop
-    /// unless the terms of the grant its flagged edge was declared under let descendants survive, and so do those of everything below it.
+    /// Flags a newly declared edge whose source is flagged already: what is derived from flagged data is
+    /// flagged too, and its downloads stop when the source's do.
     /// </summary>
-    private static void Flag(WriteUnit unit, string actor, string where, Action<DbCommand> bind, string cause)
+    public static void Inherit(WriteUnit unit, string actor, V1.Derivation edge)
     {
-        var queue = new Queue<(V1.Derivation Edge, string Reason, bool Blocks)>();
-        foreach (var (edge, survive) in Survivals(unit, where, bind))
+        var source = RevisionId.Parse(edge.SourceRevision).Dataset;
+        var (status, reason, blocks) = Standing(unit, source);
+        if (status == LineageStatus.Flagged)
         {
-            queue.Enqueue((edge, cause, !survive));
+            Propagate(unit, actor, [(edge, $"upstream, {reason}", blocks)]);
         }
+    }
 
-        var flagged = new HashSet<string>(StringComparer.Ordinal);
+    private static void Flag(WriteUnit unit, string actor, string where, Action<DbCommand> bind, string cause) =>
+        Propagate(unit, actor, Survivals(unit, where, bind).Select(e => (e.Edge, cause, !e.Survive)));
+
+    /// <summary>
+    /// Flags each edge and the dataset it leads to, with an event its provider sees, then everything downstream.
+    /// A dataset's downloads stop when any path that flags it says so (its edge's grant does not let descendants
+    /// survive), and then those of everything below it. A dataset flagged before is flagged again only to tell of the
+    /// new cause, and its descendants are visited again only when its downloads stop now and did not before.
+    /// </summary>
+    private static void Propagate(WriteUnit unit, string actor, IEnumerable<(V1.Derivation Edge, string Reason, bool Stops)> start)
+    {
+        var queue = new Queue<(V1.Derivation Edge, string Reason, bool Stops)>(start);
+        var visited = new Dictionary<string, bool>(StringComparer.Ordinal);
         while (queue.Count > 0)
         {
             var (edge, reason, stops) = queue.Dequeue();
@@ -57,37 +70,44 @@ internal sealed class LineageFlags : IDerivations
                 .With("@id", edgeName.Id).With("@active", (int)DerivationState.Active)
                 .ExecuteNonQuery();
             var derived = edgeName.Dataset;
-            if (!flagged.Add(derived.Value))
+            if (visited.TryGetValue(derived.Value, out var stoppedHere) && (stoppedHere || !stops))
             {
                 continue;
             }
 
+            var (status, _, blocked) = Standing(unit, derived);
+            var nowStops = stops || blocked;
+            visited[derived.Value] = nowStops;
             var provider = (string)unit.Command("SELECT provider FROM datasets WHERE id = @d").With("@d", derived.Value).ExecuteScalar()!;
-            unit.Command("""
-                UPDATE datasets SET lineage_status = @flagged, lineage_reason = @reason,
-                    lineage_blocks = CASE WHEN @blocks = 1 THEN 1 ELSE lineage_blocks END
-                WHERE id = @d
-                """)
-                .With("@flagged", (int)LineageStatus.Flagged).With("@reason", reason).With("@blocks", stops ? 1 : 0).With("@d", derived.Value)
+            unit.Command("UPDATE datasets SET lineage_status = @flagged, lineage_reason = @reason, lineage_blocks = @blocks WHERE id = @d")
+                .With("@flagged", (int)LineageStatus.Flagged).With("@reason", reason).With("@blocks", nowStops ? 1 : 0).With("@d", derived.Value)
                 .ExecuteNonQuery();
             unit.Record(new AuditEntry(actor, AuditActions.LineageFlag, derived.Name, Outcome.Success, Dataset: derived.Name, Subject: provider,
                 DatasetProvider: provider, Details: new Dictionary<string, string>
                 {
                     ["reason"] = reason,
                     ["derivation"] = edge.Name,
-                    ["downloads"] = stops ? "stopped" : "continue",
+                    ["downloads"] = nowStops ? "stopped" : "continue",
                 }));
 
-            var upstream = $"upstream, {reason}";
-            foreach (var below in DerivationRows.Edges(unit, "e.source_dataset = @s AND e.state = @active", c =>
-                     {
-                         c.With("@s", derived.Value);
-                         c.With("@active", (int)DerivationState.Active);
-                     }))
+            if (status == LineageStatus.Flagged && nowStops == blocked)
             {
-                queue.Enqueue((below, upstream, stops));
+                // Flagged before with the same consequence: what lies below it was flagged then, or when it was declared.
+                continue;
+            }
+
+            foreach (var below in DerivationRows.Edges(unit, "e.source_dataset = @s", c => c.With("@s", derived.Value)))
+            {
+                queue.Enqueue((below, $"upstream, {reason}", nowStops));
             }
         }
+    }
+
+    private static (LineageStatus Status, string Reason, bool Blocks) Standing(WriteUnit unit, DatasetId dataset)
+    {
+        using var command = unit.Command("SELECT lineage_status, lineage_reason, lineage_blocks FROM datasets WHERE id = @d").With("@d", dataset.Value);
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? ((LineageStatus)reader.GetInt32(0), reader.GetString(1), reader.GetInt32(2) != 0) : (LineageStatus.Unspecified, "", false);
     }
 
     /// <summary>The active edges matching <paramref name="where"/>, each with whether its grant lets descendants survive.</summary>

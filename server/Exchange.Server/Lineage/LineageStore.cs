@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Exchange.Server.Access;
 using Exchange.Server.Audit;
 using Exchange.Server.Catalog;
@@ -22,6 +23,9 @@ internal sealed class LineageStore(Database database, ICatalog catalog, IRevisio
     /// <summary>At most this many datasets in one answer of GetLineage.</summary>
     public const int MaxNodes = 1000;
 
+    /// <summary>At most this many edges in one answer of GetLineage.</summary>
+    public const int MaxEdges = 5000;
+
     /// <summary>Declares <paramref name="datasetId"/> derived from each source, under its grant.</summary>
     public Task<Decision<IReadOnlyList<V1.Derivation>>> DeclareAsync(Caller caller, DatasetId datasetId, IReadOnlyList<(RevisionId Revision, GrantId Grant)> sources,
         string requestId, byte[] fingerprint, CancellationToken cancellationToken) =>
@@ -30,9 +34,7 @@ internal sealed class LineageStore(Database database, ICatalog catalog, IRevisio
             if (requestId.Length > 0 &&
                 IdempotencyKeys.Find(unit.Connection, unit.Transaction, caller.Participant, "DeclareDerivation", requestId, fingerprint) is { } earlier)
             {
-                var ids = earlier.Split(',');
-                return DerivationRows.Edges(unit, "e.id IN (" + string.Join(", ", ids.Select((_, i) => $"@id{i}")) + ")",
-                    c => { for (var i = 0; i < ids.Length; i++) { c.With($"@id{i}", ids[i]); } });
+                return Declared(unit, earlier.Split(','));
             }
 
             var dataset = catalog.FindVisible(unit, datasetId, caller) ?? throw Refusal.NotVisible(datasetId.Name);
@@ -107,37 +109,36 @@ internal sealed class LineageStore(Database database, ICatalog catalog, IRevisio
             unit.Command("UPDATE datasets SET lineage_status = @clear WHERE id = @d AND lineage_status = @none")
                 .With("@clear", (int)LineageStatus.Clear).With("@none", (int)LineageStatus.Unspecified).With("@d", datasetId.Value)
                 .ExecuteNonQuery();
+            foreach (var edge in Declared(unit, declared))
+            {
+                LineageFlags.Inherit(unit, caller.Participant, edge);
+            }
+
             if (requestId.Length > 0)
             {
                 IdempotencyKeys.Remember(unit.Connection, unit.Transaction, caller.Participant, "DeclareDerivation", requestId, fingerprint,
                     string.Join(',', declared), Timestamps.ToMicros(unit.Now));
             }
 
-            return DerivationRows.Edges(unit, "e.dataset_id = @d AND e.id IN (" + string.Join(", ", declared.Select((_, i) => $"@id{i}")) + ")",
-                c =>
-                {
-                    c.With("@d", datasetId.Value);
-                    for (var i = 0; i < declared.Count; i++)
-                    {
-                        c.With($"@id{i}", declared[i]);
-                    }
-                });
+            return Declared(unit, declared);
         }, cancellationToken);
 
     /// <summary>
     /// The graph around <paramref name="root"/>, which the caller must see: datasets reached within
     /// <paramref name="depth"/> steps in <paramref name="direction"/>, through the edges the caller may see.
     /// </summary>
-    public Task<(List<LineageNode> Nodes, List<V1.Derivation> Edges)> GraphAsync(Caller caller, DatasetId root, LineageDirection direction, int depth,
-        CancellationToken cancellationToken) =>
-        database.WriteAsync(unit =>
+    public async Task<(List<LineageNode> Nodes, List<V1.Derivation> Edges)> GraphAsync(Caller caller, DatasetId root, LineageDirection direction,
+        int depth, CancellationToken cancellationToken)
+    {
+        // A read, never on the writer's queue: anyone may ask about a listed dataset, as often as the call limiter lets it.
+        _ = await catalog.GetVisibleAsync(root, caller, cancellationToken) ?? throw Errors.NotFound(root.Name);
+        var (nodes, edges) = await database.ReadAsync(async (connection, ct) =>
         {
-            _ = catalog.FindVisible(unit, root, caller) ?? throw Refusal.NotVisible(root.Name);
             var nodes = new List<string> { root.Value };
             var seen = new HashSet<string>(StringComparer.Ordinal) { root.Value };
             var edges = new Dictionary<string, V1.Derivation>(StringComparer.Ordinal);
             var frontier = new List<string> { root.Value };
-            for (var step = 0; step < depth && frontier.Count > 0 && nodes.Count < MaxNodes; step++)
+            for (var step = 0; step < depth && frontier.Count > 0 && nodes.Count < MaxNodes && edges.Count < MaxEdges; step++)
             {
                 var next = new List<string>();
                 foreach (var at in frontier)
@@ -145,15 +146,15 @@ internal sealed class LineageStore(Database database, ICatalog catalog, IRevisio
                     var found = new List<V1.Derivation>();
                     if (direction != LineageDirection.Down)
                     {
-                        found.AddRange(VisibleEdges(unit, caller, "e.dataset_id = @at", at));
+                        found.AddRange(await VisibleEdgesAsync(connection, caller, "e.dataset_id = @at", at, ct));
                     }
 
                     if (direction != LineageDirection.Up)
                     {
-                        found.AddRange(VisibleEdges(unit, caller, "e.source_dataset = @at", at));
+                        found.AddRange(await VisibleEdgesAsync(connection, caller, "e.source_dataset = @at", at, ct));
                     }
 
-                    foreach (var edge in found)
+                    foreach (var edge in found.Take(MaxEdges - edges.Count))
                     {
                         edges.TryAdd(edge.Name, edge);
                         foreach (var end in new[] { DatasetId.FromName(edge.Dataset).Value, RevisionId.Parse(edge.SourceRevision).Dataset.Value })
@@ -170,8 +171,27 @@ internal sealed class LineageStore(Database database, ICatalog catalog, IRevisio
                 frontier = next;
             }
 
-            return (nodes.Select(id => Node(unit, caller, new DatasetId(id))).ToList(), edges.Values.ToList());
+            return (nodes, edges.Values.ToList());
         }, cancellationToken);
+
+        var shown = new List<LineageNode>(nodes.Count);
+        foreach (var id in nodes)
+        {
+            shown.Add(await NodeAsync(caller, new DatasetId(id), cancellationToken));
+        }
+
+        return (shown, edges);
+    }
+
+    /// <summary>The edges with these ids, in the order they were declared.</summary>
+    private static List<V1.Derivation> Declared(WriteUnit unit, IReadOnlyList<string> ids) =>
+        DerivationRows.Edges(unit, "e.id IN (" + string.Join(", ", ids.Select((_, i) => $"@id{i}")) + ")", c =>
+        {
+            for (var i = 0; i < ids.Count; i++)
+            {
+                c.With($"@id{i}", ids[i]);
+            }
+        });
 
     /// <summary>Whether <paramref name="to"/> is a descendant of <paramref name="from"/>.</summary>
     private static bool Reaches(WriteUnit unit, DatasetId from, DatasetId to)
@@ -205,16 +225,17 @@ internal sealed class LineageStore(Database database, ICatalog catalog, IRevisio
         return false;
     }
 
-    private static List<V1.Derivation> VisibleEdges(WriteUnit unit, Caller caller, string where, string at)
+    private static async Task<List<V1.Derivation>> VisibleEdgesAsync(DbConnection connection, Caller caller, string where, string at,
+        CancellationToken cancellationToken)
     {
-        using var command = unit.Command($"""
+        await using var command = connection.Command($"""
             SELECT {DerivationRows.Columns}, s.provider, d.state FROM derivations e
             JOIN datasets s ON s.id = e.source_dataset JOIN datasets d ON d.id = e.dataset_id
-            WHERE {where} ORDER BY e.seq
-            """).With("@at", at);
-        using var reader = command.ExecuteReader();
+            WHERE {where} ORDER BY e.seq LIMIT @limit
+            """).With("@at", at).With("@limit", MaxEdges);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var edges = new List<V1.Derivation>();
-        while (reader.Read())
+        while (await reader.ReadAsync(cancellationToken))
         {
             if (LineagePolicy.CanSeeEdge(caller, reader.GetString(5), reader.GetString(10), reader.GetInt32(11) == (int)Catalog.Model.DatasetState.Listed))
             {
@@ -225,10 +246,10 @@ internal sealed class LineageStore(Database database, ICatalog catalog, IRevisio
         return edges;
     }
 
-    private LineageNode Node(WriteUnit unit, Caller caller, DatasetId id)
+    private async Task<LineageNode> NodeAsync(Caller caller, DatasetId id, CancellationToken cancellationToken)
     {
         var node = new LineageNode { Dataset = id.Name };
-        if (catalog.FindVisible(unit, id, caller) is { } dataset)
+        if (await catalog.GetVisibleAsync(id, caller, cancellationToken) is { } dataset)
         {
             node.Provider = dataset.Provider;
             node.Title = dataset.Title;

@@ -24,6 +24,9 @@ internal sealed class RightsStore(Database database, ICatalog catalog, IDerivati
 {
     private const int MaxObjections = 256;
 
+    /// <summary>Objections a right's record keeps over all its reviews, which bounds the record and its events.</summary>
+    private const int MaxObjectionsKept = 1024;
+
     private TimeSpan NoticePeriod => options.Value.Rights.NoticePeriod;
 
     /// <summary>Registers a PENDING right held by the caller on a dataset it provides, under public notice from now.</summary>
@@ -66,6 +69,7 @@ internal sealed class RightsStore(Database database, ICatalog catalog, IDerivati
                 Registrant = caller.Participant,
                 NoticeEndTime = Timestamp.FromDateTimeOffset(unit.Now + NoticePeriod),
                 CreateTime = Timestamp.FromDateTimeOffset(unit.Now),
+                Review = 1,
             };
             var saved = Save(unit, caller, AuditActions.RightRegister, null, dataset.Provider, right, caller.Participant,
                 new() { ["notice_end_time"] = Format(right.NoticeEndTime), ["basis"] = right.Basis.Kind.ToString() });
@@ -95,12 +99,13 @@ internal sealed class RightsStore(Database database, ICatalog catalog, IDerivati
                 return null;
             }
 
-            var events = await EventsAsync(connection, name.Id, long.MaxValue, ct);
+            var events = await EventsAsync(connection, name.Id, long.MaxValue, ownOnly: false, ct);
             if (rows[0].Item2 is { } source)
             {
                 // A licence's certificate shows the licensor's right as it was when it licensed: its events up to the licence.
                 var parent = RightName.FromStored(source);
-                events.AddRange(await EventsAsync(connection, parent.Id, events.Min(), ct));
+                // Its own events only: the licences drawn from it before this one are not this licence's history.
+                events.AddRange(await EventsAsync(connection, parent.Id, events.Min(), ownOnly: true, ct));
                 events.Sort();
             }
 
@@ -151,14 +156,18 @@ internal sealed class RightsStore(Database database, ICatalog catalog, IDerivati
             }
 
             RequireUnderReview(right, "objected to");
-            if (right.Objections.Any(o => o.State == RightObjectionState.Open && o.Objector == caller.Participant))
+            // One objection per participant and review: a dismissed one is not filed again to hold the review up.
+            var current = right.Objections.Where(o => o.Review == right.Review).ToList();
+            if (current.FirstOrDefault(o => o.Objector == caller.Participant) is { } earlier)
             {
-                throw Refusal.Precondition($"You already have an open objection to '{name.Name}'; the reviewer resolves it.");
+                throw Refusal.Precondition(earlier.State == RightObjectionState.Open
+                    ? $"You already have an open objection to '{name.Name}', {earlier.Name}; the reviewer resolves it."
+                    : $"Your objection to this review of '{name.Name}', {earlier.Name}, was {Describe(earlier.State)}; the reviewer has decided on it.");
             }
 
-            if (right.Objections.Count >= MaxObjections)
+            if (current.Count >= MaxObjections || right.Objections.Count >= MaxObjectionsKept)
             {
-                throw Refusal.Precondition($"'{name.Name}' has {MaxObjections} objections, as many as a right keeps; the reviewer decides.");
+                throw Refusal.Precondition($"'{name.Name}' has as many objections as a review takes; the reviewer decides.");
             }
 
             var next = right.Clone();
@@ -169,6 +178,7 @@ internal sealed class RightsStore(Database database, ICatalog catalog, IDerivati
                 Reason = reason,
                 State = RightObjectionState.Open,
                 CreateTime = Timestamp.FromDateTimeOffset(unit.Now),
+                Review = right.Review,
             };
             next.Objections.Add(objection);
             var saved = Save(unit, caller, AuditActions.RightObject, row, row.DatasetProvider, next, right.Holder,
@@ -247,8 +257,7 @@ internal sealed class RightsStore(Database database, ICatalog catalog, IDerivati
             else
             {
                 var change = right.PendingChange;
-                RefuseOverlap(unit, name.Dataset, right.Kind, change.StartTime.ToDateTimeOffset(), RightScopes.End(change.EndTime), right.Holder,
-                    exceptId: name.Id);
+                RequireFit(unit, name, right, change);
                 next.Scope = change.Scope.Clone();
                 next.StartTime = change.StartTime.Clone();
                 next.EndTime = change.EndTime?.Clone();
@@ -420,9 +429,12 @@ internal sealed class RightsStore(Database database, ICatalog catalog, IDerivati
         {
             var row = Find(unit, name);
             var right = AsOf(row.Record, unit.Now);
-            if (!RightsPolicy.IsHolder(caller, right.Holder))
+            var source = Source(unit, right);
+            if (!RightsPolicy.IsHolder(caller, source?.Holder ?? right.Holder))
             {
-                return Deny(unit, caller, AuditActions.RightChange, row, $"Only the holder of '{name.Name}' may change it.");
+                return Deny(unit, caller, AuditActions.RightChange, row, source is null
+                    ? $"Only the holder of '{name.Name}' may change it."
+                    : $"'{name.Name}' is a licence; only the holder of {source.Name}, its licensor, may change it.");
             }
 
             if (right.State != RightState.Active)
@@ -438,34 +450,56 @@ internal sealed class RightsStore(Database database, ICatalog catalog, IDerivati
             var proposed = change.Clone();
             proposed.Scope ??= new RightScope();
             proposed.StartTime ??= right.StartTime.Clone();
-            var start = proposed.StartTime.ToDateTimeOffset();
-            var end = RightScopes.End(proposed.EndTime);
-            if (right.Basis.Kind == RightBasisKind.License)
+            if (proposed.StartTime.ToDateTimeOffset() < Min(Start(right), unit.Now))
             {
-                var source = Find(unit, RightName.FromStored(right.Basis.LicensedFrom)).Record;
-                if (!RightScopes.Covers(source.Scope, proposed.Scope) || !RightScopes.WithinValidity(source, start, end))
-                {
-                    throw Refusal.Invalid($"change: a licence stays within the scope and validity of {source.Name}.");
-                }
+                throw Refusal.Invalid("change.start_time may move the start later, or to now, but not into the past: the right did not hold then.");
             }
 
-            foreach (var licence in Licences(unit, name).Where(l => l.State == RightState.Active))
-            {
-                var probe = new Right { Scope = proposed.Scope, StartTime = proposed.StartTime, EndTime = proposed.EndTime };
-                if (!RightScopes.Covers(proposed.Scope, licence.Scope) ||
-                    !RightScopes.WithinValidity(probe, Start(licence), RightScopes.End(licence)))
-                {
-                    throw Refusal.Precondition(
-                        $"change: {licence.Name}, licensed to {licence.Holder}, would no longer lie within '{name.Name}'; cancel it first.");
-                }
-            }
-
+            RequireFit(unit, name, right, proposed);
             var next = row.Record.Clone();
             next.PendingChange = proposed;
             next.NoticeEndTime = Timestamp.FromDateTimeOffset(unit.Now + NoticePeriod);
+            next.Review = right.Review + 1;
             return Save(unit, caller, AuditActions.RightChange, row, row.DatasetProvider, next, right.Holder,
                 new() { ["notice_end_time"] = Format(next.NoticeEndTime) });
         }, cancellationToken);
+
+    /// <summary>
+    /// Refuses a scope and validity <paramref name="right"/> may not take: a licence's must lie within its
+    /// source's, its own active licences must lie within it, and it may not overlap another registration
+    /// of its kind. Checked when a change is filed and again when it is approved, since either side may
+    /// have changed in between.
+    /// </summary>
+    private static void RequireFit(WriteUnit unit, RightName name, Right right, RightChange proposed)
+    {
+        var start = proposed.StartTime.ToDateTimeOffset();
+        var end = RightScopes.End(proposed.EndTime);
+        if (Source(unit, right) is { } source)
+        {
+            if (!RightScopes.Covers(source.Scope, proposed.Scope) || !RightScopes.WithinValidity(source, start, end))
+            {
+                throw Refusal.Precondition($"change: a licence stays within the scope and validity of {source.Name}.");
+            }
+        }
+        else
+        {
+            RefuseOverlap(unit, name.Dataset, right.Kind, start, end, right.Holder, exceptId: name.Id);
+        }
+
+        var probe = new Right { Scope = proposed.Scope, StartTime = proposed.StartTime, EndTime = proposed.EndTime };
+        foreach (var licence in Licences(unit, name).Where(l => l.State == RightState.Active))
+        {
+            if (!RightScopes.Covers(proposed.Scope, licence.Scope) || !RightScopes.WithinValidity(probe, Start(licence), RightScopes.End(licence)))
+            {
+                throw Refusal.Precondition(
+                    $"change: {licence.Name}, licensed to {licence.Holder}, would no longer lie within '{name.Name}'; cancel it first.");
+            }
+        }
+    }
+
+    /// <summary>The right a licence was drawn from, or null for a registered right.</summary>
+    private static Right? Source(WriteUnit unit, Right right) =>
+        right.Basis.Kind == RightBasisKind.License ? Find(unit, RightName.FromStored(right.Basis.LicensedFrom)).Record : null;
 
     /// <summary>Moves a right's end later: its holder, or for a licence the licensor.</summary>
     public Task<Decision<Right>> RenewAsync(Caller caller, RightName name, Timestamp endTime, CancellationToken cancellationToken) =>
@@ -473,8 +507,8 @@ internal sealed class RightsStore(Database database, ICatalog catalog, IDerivati
         {
             var row = Find(unit, name);
             var right = AsOf(row.Record, unit.Now);
-            var licensed = right.Basis.Kind == RightBasisKind.License;
-            var source = licensed ? Find(unit, RightName.FromStored(right.Basis.LicensedFrom)).Record : null;
+            var source = Source(unit, right);
+            var licensed = source is not null;
             var renewer = source?.Holder ?? right.Holder;
             if (!RightsPolicy.IsHolder(caller, renewer))
             {
@@ -503,6 +537,11 @@ internal sealed class RightsStore(Database database, ICatalog catalog, IDerivati
             {
                 throw Refusal.Invalid($"end_time: a licence ends no later than {source.Name}, " +
                     $"{(source.EndTime is null ? "which has no end" : Format(source.EndTime))}.");
+            }
+
+            if (source is null)
+            {
+                RefuseOverlap(unit, name.Dataset, right.Kind, Start(right), end, right.Holder, exceptId: name.Id);
             }
 
             var next = row.Record.Clone();
@@ -543,11 +582,11 @@ internal sealed class RightsStore(Database database, ICatalog catalog, IDerivati
 
     private Right Cancel(WriteUnit unit, Caller caller, Row row, string reason)
     {
-        if (row.Record.State == RightState.Active)
+        var licensed = row.Record.Basis.Kind == RightBasisKind.License;
+        if (RightScopes.InForce(row.Record, unit.Now) && (licensed || row.Record.Kind == RightKind.Holding))
         {
-            // What was derived from the dataset under this right loses its footing: all of it for the dataset's own
-            // right, what its holder derived for a licence.
-            var licensed = row.Record.Basis.Kind == RightBasisKind.License;
+            // What was derived from the dataset loses its footing: all of it when the holding right ends, what the
+            // licensee derived when a licence ends. A product-operation right is about offering the data, not holding it.
             derivations.RightCancelled(unit, caller.Participant, RightName.FromStored(row.Record.Name).Dataset, licensed ? row.Record.Holder : null,
                 row.Record.Name, reason);
         }
@@ -597,17 +636,18 @@ internal sealed class RightsStore(Database database, ICatalog catalog, IDerivati
         details["state"] = Describe(next.State);
         var index = unit.Record(new AuditEntry(caller.Participant, action, next.Name, Outcome.Success, Dataset: next.Dataset, Subject: subject,
             DatasetProvider: datasetProvider, Details: details));
-        Link(unit, name.Id, index);
+        Link(unit, name.Id, index, own: true);
         if (licensedFrom is not null)
         {
-            Link(unit, licensedFrom, index);
+            Link(unit, licensedFrom, index, own: false);
         }
 
         return AsOf(next, unit.Now);
     }
 
-    private static void Link(WriteUnit unit, string rightId, long index) =>
-        unit.Command("INSERT INTO right_events (right_id, idx) VALUES (@id, @idx)").With("@id", rightId).With("@idx", index).ExecuteNonQuery();
+    private static void Link(WriteUnit unit, string rightId, long index, bool own) =>
+        unit.Command("INSERT INTO right_events (right_id, idx, own) VALUES (@id, @idx, @own)")
+            .With("@id", rightId).With("@idx", index).With("@own", own ? 1 : 0).ExecuteNonQuery();
 
     private static Denial Deny(WriteUnit unit, Caller caller, string action, Row row, string reason) =>
         unit.Deny(Entry(caller, action, row.Record.Name, RightName.FromStored(row.Record.Name).Dataset, row.DatasetProvider, row.Record.Holder),
@@ -657,10 +697,11 @@ internal sealed class RightsStore(Database database, ICatalog catalog, IDerivati
         return licences;
     }
 
-    private static async Task<List<long>> EventsAsync(DbConnection connection, string rightId, long before, CancellationToken cancellationToken)
+    private static async Task<List<long>> EventsAsync(DbConnection connection, string rightId, long before, bool ownOnly,
+        CancellationToken cancellationToken)
     {
-        await using var command = connection.Command("SELECT idx FROM right_events WHERE right_id = @id AND idx < @before ORDER BY idx")
-            .With("@id", rightId).With("@before", before);
+        await using var command = connection.Command("SELECT idx FROM right_events WHERE right_id = @id AND idx < @before AND own >= @own ORDER BY idx")
+            .With("@id", rightId).With("@before", before).With("@own", ownOnly ? 1 : 0);
         return await command.ListAsync(r => r.GetInt64(0), cancellationToken);
     }
 
@@ -750,6 +791,8 @@ internal sealed class RightsStore(Database database, ICatalog catalog, IDerivati
 
     private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
 
+    private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
+
     private static object? NullIfEmpty(string value) => value.Length == 0 ? null : value;
 
     private static string Format(Timestamp time) => time.ToDateTimeOffset().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
@@ -765,6 +808,8 @@ internal sealed class RightsStore(Database database, ICatalog catalog, IDerivati
     };
 
     internal static string Describe(RightState state) => state.ToString().ToLowerInvariant();
+
+    private static string Describe(RightObjectionState state) => state.ToString().ToLowerInvariant();
 
     private sealed record Row(long Seq, Right Record, string DatasetProvider);
 }

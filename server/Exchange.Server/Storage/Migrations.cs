@@ -278,7 +278,7 @@ internal static class Migrations
 
         // 10: the rights registry: each right's record as last logged (a serialized exchange.v1.Right,
         // whose SHA-256 its last event carries), with the columns it is found and checked by, and
-        // the audit events that made each right, for its certificate.
+        // the audit events that made each right, for its certificate (own = 0: a licence drawn from it).
         """
         CREATE TABLE rights (
             seq              INTEGER PRIMARY KEY,
@@ -300,6 +300,7 @@ internal static class Migrations
         CREATE TABLE right_events (
             right_id TEXT    NOT NULL,
             idx      INTEGER NOT NULL,
+            own      INTEGER NOT NULL,
             PRIMARY KEY (right_id, idx)
         );
         """,

@@ -162,6 +162,54 @@ public sealed class LineageTests(ExchangeFactory gateway) : SharedGatewayTests(g
     }
 
     [Fact]
+    public async Task A_dataset_derived_twice_is_stopped_by_the_path_that_stops_it_and_so_is_everything_below_it_whenever_it_is_declared()
+    {
+        using var acme = Gateway.As(Participant.Acme);
+        using var labs = Gateway.As(Labs);
+        using var studio = Gateway.As(Studio);
+        using var initech = Gateway.As(Participant.Initech);
+
+        // labs' product is derived from acme's source under two grants: one whose descendants survive, one whose do not.
+        var source = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
+        var product = await CatalogFixture.CreateAsync(labs, withRevision: true);
+        var lenient = await acme.ApproveAsync(await labs.RequestAsync(source, terms: Derivable(survive: true)));
+        var strict = await acme.ApproveAsync(await labs.RequestAsync(source, "forecasting", new Terms
+        {
+            Purposes = { "forecasting" },
+            Derivation = new DerivationTerms { Allowed = true },
+        }));
+        await Declare(labs, product.Name, source.Name + "/revisions/1", lenient.Name);
+        await Declare(labs, product.Name, source.Name + "/revisions/1", strict.Name);
+        product = await Publish(labs, product);
+        var onward = await CatalogFixture.CreateAsync(studio, withRevision: true);
+        var studioGrant = await labs.ApproveAsync(await studio.RequestAsync(product, terms: Derivable(survive: true)));
+        await Declare(studio, onward.Name, product.Name + "/revisions/1", studioGrant.Name);
+        onward = await Publish(studio, onward);
+        var buyer = await studio.ApproveAsync(await initech.RequestAsync(onward));
+
+        // The lenient grant ends first: flagged, still downloadable; then the strict one: stopped, below too.
+        await acme.Access.RevokeGrantAsync(new() { Name = lenient.Name, Reason = "first" });
+        Assert.Equal(LineageStatus.Flagged, (await studio.Catalog.GetDatasetAsync(new() { Name = onward.Name })).Dataset.LineageStatus);
+        await initech.DownloadAllAsync(buyer.Name);
+        await acme.Access.RevokeGrantAsync(new() { Name = strict.Name, Reason = "second" });
+        await Rpc.FailsWith(StatusCode.PermissionDenied, () => initech.DownloadAllAsync(buyer.Name));
+
+        // Derived later from the stopped product: flagged and stopped from the start.
+        var late = await CatalogFixture.CreateAsync(studio, withRevision: true);
+        var lateGrant = await labs.ApproveAsync(await studio.RequestAsync(product, "teaching", new Terms
+        {
+            Purposes = { "teaching" },
+            Derivation = new DerivationTerms { Allowed = true, DescendantsSurviveRevocation = true },
+        }));
+        await Declare(studio, late.Name, product.Name + "/revisions/1", lateGrant.Name);
+        var inherited = (await studio.Catalog.GetDatasetAsync(new() { Name = late.Name })).Dataset;
+        Assert.Equal(LineageStatus.Flagged, inherited.LineageStatus);
+        Assert.StartsWith("upstream", inherited.LineageReason, StringComparison.Ordinal);
+        var lateBuyer = await studio.ApproveAsync(await initech.RequestAsync(await Publish(studio, late)));
+        await Rpc.FailsWith(StatusCode.PermissionDenied, () => initech.DownloadAllAsync(lateBuyer.Name));
+    }
+
+    [Fact]
     public async Task The_graph_shows_an_edge_to_whom_it_concerns_and_everyone_once_the_derived_dataset_is_listed()
     {
         using var acme = Gateway.As(Participant.Acme);

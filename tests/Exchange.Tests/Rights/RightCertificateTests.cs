@@ -137,6 +137,28 @@ public sealed class RightCertificateTests(RightsGateway gateway) : SharedGateway
         }, key, now));
     }
 
+    [Fact]
+    public async Task Every_licence_of_a_right_has_a_certificate_that_verifies_and_a_step_left_out_of_the_middle_fails()
+    {
+        var (holding, first, key) = await LicensedAsync();
+        using var acme = Gateway.As(Participant.Acme);
+        var second = (await acme.Rights.LicenseRightAsync(new LicenseRightRequest { Name = holding.Name, Licensee = "umbrella", Kind = RightKind.ProcessingUse })).Right;
+        foreach (var licence in new[] { first, second })
+        {
+            var result = RightCertificateVerifier.Verify(await CertificateAsync(acme, licence.Name), key, DateTimeOffset.UtcNow);
+            Assert.True(result.Succeeded, result.Message);
+        }
+
+        // The holding right's own certificate lists both licences, and still verifies; without its objection step it does not.
+        var certificate = await CertificateAsync(acme, holding.Name);
+        Assert.True(RightCertificateVerifier.Verify(certificate, key, DateTimeOffset.UtcNow).Succeeded);
+        Assert.Equal(VerificationCheck.Sequence, Verify(certificate, c =>
+        {
+            c.Events.RemoveAt(1);
+            c.Proofs.RemoveAt(1);
+        }, key, DateTimeOffset.UtcNow));
+    }
+
     private static VerificationCheck Verify(RightCertificate certificate, Action<RightCertificate> forge, NoteVerifierKey key, DateTimeOffset now)
     {
         var forged = certificate.Clone();

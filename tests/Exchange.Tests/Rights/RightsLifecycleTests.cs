@@ -370,6 +370,96 @@ public sealed class RightsLifecycleTests(RightsGateway gateway) : SharedGatewayT
     }
 
     [Fact]
+    public async Task A_licence_is_changed_by_its_licensor_only_and_a_change_is_checked_again_when_approved()
+    {
+        using var acme = Gateway.As(Participant.Acme);
+        using var globex = Gateway.As(Participant.Globex);
+        using var initech = Gateway.As(Participant.Initech);
+        using var ops = Gateway.As(Participant.Operator);
+        var dataset = await CatalogFixture.CreateAsync(acme, withRevision: true);
+        var holding = await acme.ApprovedAsync(ops, dataset.Name, RightKind.Holding, ["research", "marketing"], NextYear);
+        var licence = (await acme.Rights.LicenseRightAsync(new()
+        {
+            Name = holding.Name,
+            Licensee = "initech",
+            Kind = RightKind.ProcessingUse,
+            Scope = new RightScope { Purposes = { "research" } },
+        })).Right;
+
+        // The licensee may not widen its own licence; the licensor may change it, within its own right.
+        var wider = new RightChange { Scope = new RightScope { Purposes = { "research", "marketing" } }, EndTime = holding.EndTime };
+        await Rpc.FailsWith(StatusCode.PermissionDenied, initech.Rights.ChangeRightAsync(new() { Name = licence.Name, Change = wider }));
+        var beyond = new RightChange { Scope = new RightScope { Purposes = { "research", "teaching" } }, EndTime = holding.EndTime };
+        await Rpc.FailsWith(StatusCode.FailedPrecondition, acme.Rights.ChangeRightAsync(new() { Name = licence.Name, Change = beyond }));
+        Assert.Equal(["research", "marketing"], (await acme.Rights.ChangeRightAsync(new() { Name = licence.Name, Change = wider })).Right.PendingChange.Scope.Purposes);
+        await ops.Rights.RejectRightAsync(new() { Name = licence.Name, Reason = "not now" });
+
+        // The holder narrows its right, then licenses marketing while the old scope holds: approving the change would leave that licence outside.
+        var narrower = new RightChange { Scope = new RightScope { Purposes = { "research" } }, EndTime = holding.EndTime };
+        await acme.Rights.ChangeRightAsync(new() { Name = holding.Name, Change = narrower });
+        await acme.Rights.LicenseRightAsync(new()
+        {
+            Name = holding.Name,
+            Licensee = "globex",
+            Kind = RightKind.ProcessingUse,
+            Scope = new RightScope { Purposes = { "marketing" } },
+        });
+        var outside = await Rpc.FailsWith(StatusCode.FailedPrecondition, ops.Rights.ApproveRightAsync(new() { Name = holding.Name }));
+        Assert.Contains("would no longer lie within", outside.Status.Detail, StringComparison.Ordinal);
+
+        // A change may not reach back before the right held.
+        var backdated = new RightChange { StartTime = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddYears(-1)), EndTime = holding.EndTime };
+        await ops.Rights.RejectRightAsync(new() { Name = holding.Name, Reason = "no" });
+        await Rpc.FailsWith(StatusCode.InvalidArgument, acme.Rights.ChangeRightAsync(new() { Name = holding.Name, Change = backdated }));
+    }
+
+    [Fact]
+    public async Task A_renewal_or_change_may_not_run_into_another_holders_registration()
+    {
+        using var acme = Gateway.As(Participant.Acme);
+        using var globex = Gateway.As(Participant.Globex);
+        using var ops = Gateway.As(Participant.Operator);
+        var dataset = await CatalogFixture.CreateAsync(acme, withRevision: true);
+        var first = await acme.ApprovedAsync(ops, dataset.Name, RightKind.Holding, end: NextYear);
+        await acme.Rights.TransferRightAsync(new() { Name = first.Name, NewHolder = "globex" });
+        await globex.Rights.AcceptRightTransferAsync(new() { Name = first.Name });
+
+        var later = Asked(RightKind.Holding, end: NextYear.AddYears(1));
+        later.StartTime = Timestamp.FromDateTimeOffset(NextYear);
+        var second = (await acme.Rights.RegisterRightAsync(new() { Parent = dataset.Name, Right = later })).Right;
+        await ops.Rights.ApproveRightAsync(new() { Name = second.Name });
+
+        var renewal = await Rpc.FailsWith(StatusCode.AlreadyExists,
+            globex.Rights.RenewRightAsync(new() { Name = first.Name, EndTime = Timestamp.FromDateTimeOffset(NextYear.AddMonths(6)) }));
+        Assert.Contains(second.Name, renewal.Status.Detail, StringComparison.Ordinal);
+        await Rpc.FailsWith(StatusCode.AlreadyExists, globex.Rights.ChangeRightAsync(new()
+        {
+            Name = first.Name,
+            Change = new RightChange { EndTime = Timestamp.FromDateTimeOffset(NextYear.AddMonths(6)) },
+        }));
+    }
+
+    [Fact]
+    public async Task A_dismissed_objector_does_not_hold_up_the_same_review_again()
+    {
+        using var acme = Gateway.As(Participant.Acme);
+        using var globex = Gateway.As(Participant.Globex);
+        using var ops = Gateway.As(Participant.Operator);
+        var dataset = await CatalogFixture.CreateAsync(acme, withRevision: true);
+        var pending = await acme.RegisterAsync(dataset.Name, RightKind.Holding, end: NextYear);
+        var objection = (await globex.Rights.FileRightObjectionAsync(new() { Name = pending.Name, Reason = "ours" })).Objection;
+        await ops.Rights.ResolveRightObjectionAsync(new() { Name = objection.Name, Reason = "no basis" });
+        var again = await Rpc.FailsWith(StatusCode.FailedPrecondition, globex.Rights.FileRightObjectionAsync(new() { Name = pending.Name, Reason = "still ours" }));
+        Assert.Contains("dismissed", again.Status.Detail, StringComparison.Ordinal);
+        await ops.Rights.ApproveRightAsync(new() { Name = pending.Name });
+
+        // A change is a new review, open to objection again.
+        var change = new RightChange { Scope = new RightScope { Purposes = { "research" } }, EndTime = Timestamp.FromDateTimeOffset(NextYear) };
+        await acme.Rights.ChangeRightAsync(new() { Name = pending.Name, Change = change });
+        Assert.Equal(2, (await globex.Rights.FileRightObjectionAsync(new() { Name = pending.Name, Reason = "research is ours" })).Objection.Review);
+    }
+
+    [Fact]
     public async Task Automatic_approval_waits_for_the_provider_when_its_right_does_not_cover_the_request()
     {
         using var acme = Gateway.As(Participant.Acme);
