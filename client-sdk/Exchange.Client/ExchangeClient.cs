@@ -65,6 +65,7 @@ public sealed partial class ExchangeClient : IDisposable
         Compute = new ComputeService.ComputeServiceClient(CallInvoker);
         Rights = new RightsService.RightsServiceClient(CallInvoker);
         Lineage = new LineageService.LineageServiceClient(CallInvoker);
+        Pricing = new PricingService.PricingServiceClient(CallInvoker);
         _logTrust = new LogTrust(this, options.AuditLogKey, options.TrustedCheckpoints, options.TrustOnFirstUse);
     }
 
@@ -156,6 +157,9 @@ public sealed partial class ExchangeClient : IDisposable
 
     /// <summary>exchange.v1.LineageService: which datasets are derived from which, under which grants.</summary>
     public LineageService.LineageServiceClient Lineage { get; }
+
+    /// <summary>exchange.v1.PricingService: offers on datasets and quotes.</summary>
+    public PricingService.PricingServiceClient Pricing { get; }
 
     /// <summary>
     /// Every dataset matching <paramref name="filter"/> that the caller may see, fetching pages

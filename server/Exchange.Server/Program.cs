@@ -7,6 +7,7 @@ using Exchange.Server.Lineage;
 using Exchange.Server.Observability;
 using Exchange.Server.Security;
 using Exchange.Server.Participants;
+using Exchange.Server.Pricing;
 using Exchange.Server.Rights;
 using Exchange.Server.Storage;
 using Exchange.Server.Transfers;
@@ -41,6 +42,7 @@ try
     builder.Services.AddExchangeCompute();
     builder.Services.AddExchangeRights();
     builder.Services.AddExchangeLineage();
+    builder.Services.AddExchangePricing();
     builder.Services.AddExchangeParticipants();
 
     // What is served: exchange.v1 services, health and reflection.

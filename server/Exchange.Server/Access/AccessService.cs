@@ -31,12 +31,18 @@ internal sealed class AccessService(AccessStore store, Revocations revocations, 
             TermsValidation.Validate(request.RequestedTerms, "requested_terms", time.GetUtcNow());
         }
 
+        if (request.RequestedTerms?.Offer is not null)
+        {
+            throw Errors.InvalidArgument("requested_terms.offer is set by the gateway from offer, the name of the offer accepted.");
+        }
+
         IdempotencyKeys.Validate(request.RequestId);
         var terms = TermsPolicy.Normalize(request.Purpose,
             request.RequestedTerms is null ? null : TermsMapping.FromProto(request.RequestedTerms));
         var fingerprint = IdempotencyKeys.Fingerprint(request, r => r.RequestId = "");
 
-        var requested = await store.RequestAsync(caller, datasetId, request.Purpose, terms, request.RequestId, fingerprint,
+        var requested = await store.RequestAsync(caller, datasetId, request.Purpose, terms, request.Offer.Length == 0 ? null : request.Offer,
+            request.RequestId, fingerprint,
             context.CancellationToken);
         return new RequestAccessResponse { AccessRequest = Errors.Allowed(requested, telemetry).Request.ToProto() };
     }

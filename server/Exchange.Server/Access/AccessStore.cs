@@ -16,7 +16,8 @@ namespace Exchange.Server.Access;
 /// records itself there, a denial included, so two racing decisions cannot both succeed and none
 /// goes unrecorded.
 /// </summary>
-internal sealed class AccessStore(Database database, ICatalog catalog, IRevisions revisions, IRightsGate rights, IDerivations derivations) : IGrants
+internal sealed class AccessStore(Database database, ICatalog catalog, IRevisions revisions, IRightsGate rights, IDerivations derivations, IOffers offers)
+    : IGrants
 {
     private const string RequestColumns =
         "r.id, r.dataset_id, r.provider, r.consumer, r.purpose, r.requested_terms, r.state, r.grant_id, r.decision_reason, r.create_time, r.decide_time";
@@ -37,7 +38,7 @@ internal sealed class AccessStore(Database database, ICatalog catalog, IRevision
     /// automatic-approval terms cover it. With a request id, a retry returns the first result.
     /// </summary>
     public Task<Decision<(AccessRequest Request, Grant? Grant)>> RequestAsync(Caller caller, DatasetId datasetId, string purpose, Terms terms,
-        string requestId, byte[] fingerprint, CancellationToken cancellationToken) =>
+        string? offer, string requestId, byte[] fingerprint, CancellationToken cancellationToken) =>
         database.WriteAsync<Decision<(AccessRequest, Grant?)>>(unit =>
         {
             if (requestId.Length > 0 &&
@@ -66,6 +67,8 @@ internal sealed class AccessStore(Database database, ICatalog catalog, IRevision
                 throw Refusal.Precondition($"'{datasetName}' is not listed; access can be requested only to a listed dataset.");
             }
 
+            // The offer accepted, as it stands now: the copy the request, and the grant, keep.
+            terms = terms with { Offer = offers.Accept(unit, datasetId, offer, caller) };
             if (unit.Command("SELECT id FROM access_requests WHERE dataset_id = @d AND consumer = @c AND state = @pending")
                     .With("@d", datasetId.Value).With("@c", caller.Participant).With("@pending", (int)AccessRequestState.Pending)
                     .ExecuteScalar() is string pending)
@@ -451,6 +454,12 @@ internal sealed class AccessStore(Database database, ICatalog catalog, IRevision
             {
                 details["budget_epsilon_millis"] = privacy.BudgetEpsilonMillis.ToString(CultureInfo.InvariantCulture);
             }
+        }
+
+        if (terms.Offer is { } accepted)
+        {
+            details["offer"] = accepted.Name;
+            details["price"] = $"{accepted.Price.AmountMinor} {accepted.Price.Currency}";
         }
 
         if (terms.AllowsDerivation)

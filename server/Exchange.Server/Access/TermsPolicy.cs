@@ -38,6 +38,11 @@ internal static class TermsPolicy
             return $"{field}.kind may not widen a request for queries (COMPUTE) to downloads.";
         }
 
+        if (OfferWidening(requested.Offer, approved.Offer, $"{field}.offer") is { } dearer)
+        {
+            return dearer;
+        }
+
         if ((approved.AllowsDerivation && !requested.AllowsDerivation) || (approved.DescendantsSurvive && !requested.DescendantsSurvive))
         {
             return $"{field}.derivation may only narrow the request; it allows more derivation than was asked for.";
@@ -45,6 +50,36 @@ internal static class TermsPolicy
 
         return Tables.ViewNarrowing.Widening(requested.View, approved.View, $"{field}.view")
             ?? Tables.AnalysisRuleNarrowing.Widening(requested.Analysis, approved.Analysis, $"{field}.analysis");
+    }
+
+    /// <summary>An approval keeps the offer the request accepted; it may lower the price, not raise it or change anything else.</summary>
+    private static string? OfferWidening(V1.Offer? requested, V1.Offer? approved, string field)
+    {
+        if (approved is null || Equals(requested, approved))
+        {
+            return null;
+        }
+
+        if (requested is null)
+        {
+            return $"{field}: the request accepted no offer; an approval does not add one.";
+        }
+
+        if (approved.Price is null || approved.Price.AmountMinor < 0)
+        {
+            return $"{field}.price is required, and not negative.";
+        }
+
+        var lowered = approved.Clone();
+        lowered.Price = requested.Price.Clone();
+        if (!Equals(lowered, requested))
+        {
+            return $"{field} must be the offer the request accepted, {requested.Name}, as it was; only its price may be lowered.";
+        }
+
+        return approved.Price.AmountMinor > requested.Price.AmountMinor || approved.Price.Currency != requested.Price.Currency
+            ? $"{field}.price may only be lowered: the request accepted {requested.Price.AmountMinor} minor units of {requested.Price.Currency}."
+            : null;
     }
 
     /// <summary>
@@ -60,7 +95,8 @@ internal static class TermsPolicy
         given.View ?? defaults.View,
         given.Kind == V1.GrantKind.Unspecified ? defaults.Kind : given.Kind,
         given.Analysis ?? defaults.Analysis,
-        given.Derivation ?? defaults.Derivation);
+        given.Derivation ?? defaults.Derivation,
+        given.Offer ?? defaults.Offer);
 
     /// <summary>Why <paramref name="asked"/> is not approved under <paramref name="automatic"/> terms (a sentence for the consumer), or null when it is within them.</summary>
     public static string? BeyondAutomatic(Terms automatic, Terms asked)

@@ -37,6 +37,8 @@ internal static class AuditActions
     public const string RightCancel = "right.cancel";
     public const string LineageDerive = "lineage.derive";
     public const string LineageFlag = "lineage.flag";
+    public const string OfferCreate = "offer.create";
+    public const string OfferWithdraw = "offer.withdraw";
     public const string ParticipantSuspend = "participant.suspend";
     public const string ParticipantReinstate = "participant.reinstate";
 }

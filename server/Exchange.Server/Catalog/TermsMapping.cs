@@ -20,6 +20,7 @@ internal static class TermsMapping
             Kind = terms.Kind,
             Analysis = terms.Analysis?.Clone(),
             Derivation = terms.Derivation?.Clone(),
+            Offer = terms.Offer?.Clone(),
         };
         proto.Purposes.Add(terms.Purposes);
         return proto;
@@ -27,7 +28,7 @@ internal static class TermsMapping
 
     public static Terms FromProto(V1.Terms proto) =>
         new([.. proto.Purposes], proto.ExpireTime?.ToDateTimeOffset(), proto.MaxTransfers, proto.View?.Clone(), proto.Kind,
-            proto.Analysis?.Clone(), proto.Derivation?.Clone());
+            proto.Analysis?.Clone(), proto.Derivation?.Clone(), proto.Offer?.Clone());
 
     public static byte[] Encode(Terms terms) => terms.ToProto().ToByteArray();
 

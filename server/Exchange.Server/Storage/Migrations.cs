@@ -332,6 +332,21 @@ internal static class Migrations
         ALTER TABLE datasets ADD COLUMN lineage_reason TEXT NOT NULL DEFAULT '';
         ALTER TABLE datasets ADD COLUMN lineage_blocks INTEGER NOT NULL DEFAULT 0;
         """,
+
+        // 12: offers: each an immutable serialized exchange.v1.Offer, with the columns it is found by;
+        // withdrawal sets state and time, and never touches the record a grant copied.
+        """
+        CREATE TABLE offers (
+            seq           INTEGER PRIMARY KEY,
+            id            TEXT    NOT NULL UNIQUE,
+            dataset_id    TEXT    NOT NULL,
+            private_to    TEXT,
+            state         INTEGER NOT NULL,
+            withdraw_time INTEGER,
+            record        BLOB    NOT NULL
+        );
+        CREATE INDEX offers_by_dataset ON offers (dataset_id, seq);
+        """,
     ];
 
     public static int LatestVersion => Scripts.Count;

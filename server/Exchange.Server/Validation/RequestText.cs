@@ -160,6 +160,19 @@ internal static class RequestText
         ["exchange.v1.DerivationSource.revision"] = Name,
         ["exchange.v1.DerivationSource.grant"] = Name,
         ["exchange.v1.GetLineageRequest.dataset"] = Name,
+
+        ["exchange.v1.RequestAccessRequest.offer"] = Name,
+        ["exchange.v1.Offer.name"] = Name,
+        ["exchange.v1.Offer.dataset"] = Name,
+        ["exchange.v1.Offer.private_to"] = Name,
+        ["exchange.v1.Offer.description"] = new(2000, MultiLine: true),
+        ["exchange.v1.Money.currency"] = new(3),
+        ["exchange.v1.CreateOfferRequest.parent"] = Name,
+        ["exchange.v1.CreateOfferRequest.request_id"] = RequestId,
+        ["exchange.v1.GetOfferRequest.name"] = Name,
+        ["exchange.v1.ListOffersRequest.parent"] = Name,
+        ["exchange.v1.WithdrawOfferRequest.name"] = Name,
+        ["exchange.v1.QuoteAccessRequest.offer"] = Name,
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <summary>A field without a rule of its own (a new one nobody listed yet) gets the strictest sensible one.</summary>

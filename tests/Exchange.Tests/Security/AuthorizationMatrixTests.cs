@@ -36,7 +36,7 @@ public sealed class AuthorizationMatrixTests(ExchangeFactory gateway) : SharedGa
 
     /// <summary>The objects one cell acts on, made fresh for every cell.</summary>
     private sealed record Target(string Dataset = "", string Request = "", string Grant = "", string Transfer = "", string Participant = "",
-        string Right = "", string Objection = "", string Source = "");
+        string Right = "", string Objection = "", string Source = "", string Offer = "");
 
     private sealed record Row(string Rpc, string State, string Expected, Func<ExchangeClient, Target, Task> Call);
 
@@ -140,6 +140,16 @@ public sealed class AuthorizationMatrixTests(ExchangeFactory gateway) : SharedGa
         new("LineageService/GetLineage", "derivable-draft",  "OK    NF    NF    NF    NF    NF    PD    UA", (c, t) => c.Lineage.GetLineageAsync(new() { Dataset = t.Dataset }).ResponseAsync),
         new("LineageService/GetLineage", "derivable-listed", "OK    OK    OK    OK    OK    OK    PD    UA", (c, t) => c.Lineage.GetLineageAsync(new() { Dataset = t.Dataset }).ResponseAsync),
 
+        // Pricing: a public offer of the owner's on a listed dataset ("priced"), or one it withdrew.
+        new("PricingService/CreateOffer", "draft",       "OK    NF    NF    NF    NF    NF    PD    UA", CreateOffer),
+        new("PricingService/CreateOffer", "listed",      "OK    PD    PD    PD    PD    PD    PD    UA", CreateOffer),
+        new("PricingService/GetOffer", "priced",         "OK    OK    OK    OK    OK    OK    PD    UA", (c, t) => c.Pricing.GetOfferAsync(new() { Name = t.Offer }).ResponseAsync),
+        new("PricingService/ListOffers", "priced",       "OK    OK    OK    OK    OK    OK    PD    UA", (c, t) => c.Pricing.ListOffersAsync(new() { Parent = t.Dataset }).ResponseAsync),
+        new("PricingService/WithdrawOffer", "priced",    "OK    PD    PD    PD    PD    PD    PD    UA", (c, t) => c.Pricing.WithdrawOfferAsync(new() { Name = t.Offer }).ResponseAsync),
+        new("PricingService/WithdrawOffer", "withdrawn-offer", "FP    PD    PD    PD    PD    PD    PD    UA", (c, t) => c.Pricing.WithdrawOfferAsync(new() { Name = t.Offer }).ResponseAsync),
+        new("PricingService/QuoteAccess", "priced",      "OK    OK    OK    OK    OK    OK    PD    UA", (c, t) => c.Pricing.QuoteAccessAsync(new() { Offer = t.Offer }).ResponseAsync),
+        new("PricingService/QuoteAccess", "withdrawn-offer", "FP    FP    FP    FP    FP    FP    PD    UA", (c, t) => c.Pricing.QuoteAccessAsync(new() { Offer = t.Offer }).ResponseAsync),
+
         // The participant acted on is initech (the requesting consumer) for reads, and a fresh one no caller is for changes.
         new("ParticipantService/GetParticipant", "-",   "PD    PD    OK    PD    OK    OK    PD    UA", (c, _) => c.Participants.GetParticipantAsync(new() { Name = "participants/initech" }).ResponseAsync),
         new("ParticipantService/ListParticipants", "-", "PD    PD    PD    PD    OK    OK    PD    UA", (c, _) => c.Participants.ListParticipantsAsync(new()).ResponseAsync),
@@ -157,6 +167,7 @@ public sealed class AuthorizationMatrixTests(ExchangeFactory gateway) : SharedGa
             {
                 CatalogReflection.Descriptor, AccessReflection.Descriptor, AuditReflection.Descriptor, TransferReflection.Descriptor,
                 ParticipantReflection.Descriptor, ComputeReflection.Descriptor, RightsReflection.Descriptor, LineageReflection.Descriptor,
+                PricingReflection.Descriptor,
             }
             .SelectMany(f => f.Services)
             .SelectMany(s => s.Methods.Select(m => $"{s.Name}/{m.Name}"));
@@ -302,6 +313,19 @@ public sealed class AuthorizationMatrixTests(ExchangeFactory gateway) : SharedGa
                 }));
                 var derived = await CatalogFixture.CreateAsync(acme, state == "derivable-listed" ? DatasetState.Listed : DatasetState.Draft, withRevision: true);
                 return new Target(derived.Name, Grant: derivable.Name, Source: source.Name + "/revisions/1");
+            case "priced" or "withdrawn-offer":
+                var priced = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
+                var offer = (await acme.Pricing.CreateOfferAsync(new CreateOfferRequest
+                {
+                    Parent = priced.Name,
+                    Offer = new Offer { Kind = OfferKind.PerTransfer, Price = new Money { Currency = "EUR", AmountMinor = 100 } },
+                })).Offer;
+                if (state == "withdrawn-offer")
+                {
+                    await acme.Pricing.WithdrawOfferAsync(new WithdrawOfferRequest { Name = offer.Name });
+                }
+
+                return new Target(priced.Name, Offer: offer.Name);
             case "delisted":
                 var held = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
                 await acme.ApproveAsync(await initech.RequestAsync(held));
@@ -364,6 +388,10 @@ public sealed class AuthorizationMatrixTests(ExchangeFactory gateway) : SharedGa
 
     private static Task Register(ExchangeClient c, Target t) =>
         c.Rights.RegisterRightAsync(new() { Parent = t.Dataset, Right = Rights.RightsFixture.Asked(RightKind.Holding) }).ResponseAsync;
+
+    private static Task CreateOffer(ExchangeClient c, Target t) =>
+        c.Pricing.CreateOfferAsync(new() { Parent = t.Dataset, Offer = new Offer { Kind = OfferKind.OneOff, Price = new Money { Currency = "EUR", AmountMinor = 1 } } })
+            .ResponseAsync;
 
     private static Task Declare(ExchangeClient c, Target t) =>
         c.Lineage.DeclareDerivationAsync(new() { Dataset = t.Dataset, Sources = { new DerivationSource { Revision = t.Source, Grant = t.Grant } } }).ResponseAsync;

@@ -26,6 +26,7 @@ public sealed class RequestTextTests(ExchangeFactory gateway) : SharedGatewayTes
     [
         V1.CatalogService.Descriptor, V1.AccessService.Descriptor, V1.TransferService.Descriptor, V1.AuditService.Descriptor,
         V1.ParticipantService.Descriptor, V1.ComputeService.Descriptor, V1.RightsService.Descriptor, V1.LineageService.Descriptor,
+        V1.PricingService.Descriptor,
     ];
 
     public static readonly TheoryData<string, string> BadValues = new()
@@ -272,6 +273,16 @@ public sealed class RequestTextTests(ExchangeFactory gateway) : SharedGatewayTes
             // No source: the one spoiled is the only one.
             "DeclareDerivation" => new DeclareDerivationRequest { Dataset = Dataset.Name, RequestId = "r-6" },
             "GetLineage" => new GetLineageRequest { Dataset = Dataset.Name },
+            "CreateOffer" => new CreateOfferRequest
+            {
+                Parent = Dataset.Name,
+                Offer = new Offer { Kind = OfferKind.OneOff, Price = new Money { Currency = "EUR", AmountMinor = 100 } },
+                RequestId = "r-7",
+            },
+            "GetOffer" => new GetOfferRequest { Name = Dataset.Name + "/offers/validation" },
+            "ListOffers" => new ListOffersRequest { Parent = Dataset.Name },
+            "WithdrawOffer" => new WithdrawOfferRequest { Name = Dataset.Name + "/offers/validation" },
+            "QuoteAccess" => new QuoteAccessRequest { Offer = Dataset.Name + "/offers/validation" },
             _ => throw new InvalidOperationException($"{method.FullName} has no base request here; add one."),
         };
 
@@ -330,6 +341,11 @@ public sealed class RequestTextTests(ExchangeFactory gateway) : SharedGatewayTes
                     GetRightCertificateRequest r => Initech.Rights.GetRightCertificateAsync(r, options).ResponseAsync,
                     DeclareDerivationRequest r => Acme.Lineage.DeclareDerivationAsync(r, options).ResponseAsync,
                     GetLineageRequest r => Initech.Lineage.GetLineageAsync(r, options).ResponseAsync,
+                    CreateOfferRequest r => Acme.Pricing.CreateOfferAsync(r, options).ResponseAsync,
+                    GetOfferRequest r => Initech.Pricing.GetOfferAsync(r, options).ResponseAsync,
+                    ListOffersRequest r => Initech.Pricing.ListOffersAsync(r, options).ResponseAsync,
+                    WithdrawOfferRequest r => Acme.Pricing.WithdrawOfferAsync(r, options).ResponseAsync,
+                    QuoteAccessRequest r => Initech.Pricing.QuoteAccessAsync(r, options).ResponseAsync,
                     _ => throw new InvalidOperationException($"{method.FullName} is not called here; add it."),
                 };
                 await call;

@@ -9,7 +9,8 @@ namespace Exchange.Server.Catalog.Model;
 /// queries may do (Compute.AnalysisPolicy); <see cref="Derivation"/> whether derived datasets may be declared (Lineage).
 /// </summary>
 internal sealed record Terms(IReadOnlyList<string> Purposes, DateTimeOffset? ExpireTime, long MaxTransfers, V1.View? View = null,
-    V1.GrantKind Kind = V1.GrantKind.Unspecified, V1.AnalysisRule? Analysis = null, V1.DerivationTerms? Derivation = null)
+    V1.GrantKind Kind = V1.GrantKind.Unspecified, V1.AnalysisRule? Analysis = null, V1.DerivationTerms? Derivation = null,
+    V1.Offer? Offer = null)
 {
     public static readonly Terms None = new([], null, 0);
 
@@ -25,7 +26,8 @@ internal sealed record Terms(IReadOnlyList<string> Purposes, DateTimeOffset? Exp
     public bool Equals(Terms? other) =>
         other is not null && Purposes.SequenceEqual(other.Purposes, StringComparer.Ordinal)
         && ExpireTime == other.ExpireTime && MaxTransfers == other.MaxTransfers && Equals(View, other.View)
-        && Kind == other.Kind && Equals(Analysis, other.Analysis) && Equals(Derivation, other.Derivation);
+        && Kind == other.Kind && Equals(Analysis, other.Analysis) && Equals(Derivation, other.Derivation)
+        && Equals(Offer, other.Offer);
 
     public override int GetHashCode() => HashCode.Combine(Purposes.Count, ExpireTime, MaxTransfers);
 }
