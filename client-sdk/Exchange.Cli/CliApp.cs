@@ -97,6 +97,7 @@ internal sealed class CliApp(TextWriter output, TextWriter error, HttpMessageHan
         root.Add(ComputeCommand.Create(this));
         root.Add(RightsCommand.Create(this));
         root.Add(LineageCommand.Create(this));
+        root.Add(OffersCommand.Create(this));
         return root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = Output, Error = Error }, cancellationToken);
     }
 

@@ -494,7 +494,24 @@ internal static class Render
         (terms.View is null ? "" : $"; view: {Printable(ViewSyntax.Describe(terms.View))}") +
         (terms.Kind == GrantKind.Compute ? "; queries only" : "") +
         (terms.Analysis is null ? "" : $"; queries: {Printable(AnalysisText(terms.Analysis))}") +
-        (terms.Derivation is { Allowed: true } d ? $"; derivation allowed{(d.DescendantsSurviveRevocation ? ", descendants survive revocation" : "")}" : "");
+        (terms.Derivation is { Allowed: true } d ? $"; derivation allowed{(d.DescendantsSurviveRevocation ? ", descendants survive revocation" : "")}" : "") +
+        (terms.Offer is { } o ? $"; offer {o.Name}: {OfferPrice(o)}" : "");
+
+    /// <summary>An offer's price in a few words: "12500 minor units of NOK per GiB", "free".</summary>
+    public static string OfferPrice(Offer offer) => offer.Kind switch
+    {
+        OfferKind.Free => "free",
+        OfferKind.OneOff => $"{Minor(offer.Price)} once",
+        OfferKind.PerTransfer => $"{Minor(offer.Price)} per transfer",
+        OfferKind.PerGib => $"{Minor(offer.Price)} per GiB",
+        OfferKind.PerQuery => $"{Minor(offer.Price)} per query",
+        OfferKind.Subscription => $"{Minor(offer.Price)} per {offer.PeriodMonths} month(s){(offer.AutoRenew ? ", renewing" : "")}",
+        _ => Minor(offer.Price),
+    } + (offer.FreeUnits > 0 ? $", first {offer.FreeUnits} free" : "") + (offer.CapMinorPerPeriod > 0 ? $", capped at {offer.CapMinorPerPeriod} a period" : "");
+
+    /// <summary>Money as the contract carries it: integer minor units and the currency.</summary>
+    public static string Minor(Money? money) =>
+        money is null ? "" : $"{money.AmountMinor.ToString(System.Globalization.CultureInfo.InvariantCulture)} minor units of {money.Currency}";
 
     /// <summary>An analysis rule in a line: dimensions, aggregates, identity and minimum, privacy.</summary>
     public static string AnalysisText(AnalysisRule rule) =>
@@ -592,7 +609,7 @@ internal static class Render
             .Concat(TransferReflection.Descriptor.EnumTypes).Concat(AuditReflection.Descriptor.EnumTypes)
             .Concat(ParticipantReflection.Descriptor.EnumTypes).Concat(TabularReflection.Descriptor.EnumTypes)
             .Concat(AnalysisReflection.Descriptor.EnumTypes).Concat(RightsReflection.Descriptor.EnumTypes)
-            .Concat(LineageReflection.Descriptor.EnumTypes)
+            .Concat(LineageReflection.Descriptor.EnumTypes).Concat(PricingReflection.Descriptor.EnumTypes)
             .Single(e => e.ClrType == typeof(T));
 
     /// <summary>

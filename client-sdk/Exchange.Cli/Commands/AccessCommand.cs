@@ -25,8 +25,9 @@ internal static class AccessCommand
         var dataset = new Argument<string>("dataset") { Description = "The dataset, e.g. datasets/abc123." };
         var purpose = new Option<string>("--purpose") { Description = "What the data will be used for.", Required = true };
         var requestId = new Option<string?>("--request-id") { Description = "Makes a retried request idempotent." };
+        var offer = new Option<string?>("--offer") { Description = "The offer you accept, e.g. datasets/abc123/offers/def (exchange offers list)." };
         var terms = new TermsOptions();
-        var command = new Command("request", "Ask a dataset's provider for access (as a consumer).") { dataset, purpose, requestId };
+        var command = new Command("request", "Ask a dataset's provider for access (as a consumer).") { dataset, purpose, requestId, offer };
         terms.AddTo(command);
         command.SetAction(app.Guard(async (parse, cancellationToken) =>
         {
@@ -37,6 +38,7 @@ internal static class AccessCommand
                 Purpose = parse.GetValue(purpose),
                 RequestedTerms = terms.Read(parse),
                 RequestId = parse.GetValue(requestId) ?? "",
+                Offer = parse.GetValue(offer) ?? "",
             }, cancellationToken: cancellationToken);
             Print(app, parse, response.AccessRequest);
             return 0;

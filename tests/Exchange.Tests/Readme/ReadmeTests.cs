@@ -73,6 +73,11 @@ public sealed class ReadmeTests(ITestOutputHelper output)
             {
                 await walk.RunAsync(step);
             }
+
+            foreach (var step in ReadmeWalkthrough.Block(readme, "Offers and quotes"))
+            {
+                await walk.RunAsync(step);
+            }
         }
         finally
         {

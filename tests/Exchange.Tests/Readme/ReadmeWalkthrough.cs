@@ -10,7 +10,7 @@ namespace Exchange.Tests.Readme;
 /// fresh one beside a link to certs-dev/, and the ids the commands print replace the README's
 /// placeholders (datasets/&lt;id&gt;, accessRequests/&lt;rid&gt;, grants/&lt;gid&gt;; a right registered,
 /// datasets/&lt;id&gt;/rights/&lt;right&gt;, or licensed, …/rights/&lt;licence&gt;; an objection,
-/// …/rights/&lt;right&gt;/objections/&lt;oid&gt;). A line followed by
+/// …/rights/&lt;right&gt;/objections/&lt;oid&gt;; the last offer printed, …/offers/&lt;offer&gt;). A line followed by
 /// comment lines starting with "# → " must print each of those (a "…" stands for anything), and
 /// exit 0 unless one of them starts with "(exit N)".
 /// </summary>
@@ -110,15 +110,13 @@ internal sealed partial class ReadmeWalkthrough(string workDirectory, string cli
 
     private string Substitute(Step step)
     {
-        var command = step.Command;
-        foreach (Match placeholder in PlaceholderPattern().Matches(step.Command))
+        // Each placeholder where it stands: datasets/<id> is also the start of datasets/<id>/offers/<offer>.
+        return PlaceholderPattern().Replace(step.Command, placeholder =>
         {
             Assert.True(_placeholders.TryGetValue(placeholder.Value, out var value),
                 $"README line {step.Line}: nothing printed so far gives {placeholder.Value}");
-            command = command.Replace(placeholder.Value, value, StringComparison.Ordinal);
-        }
-
-        return command;
+            return value!;
+        });
     }
 
     private void Remember(string command, string printed)
@@ -132,6 +130,11 @@ internal sealed partial class ReadmeWalkthrough(string workDirectory, string cli
         else if (right.Success && command.Contains("rights license", StringComparison.Ordinal))
         {
             _placeholders["datasets/<id>/rights/<licence>"] = right.Value;
+        }
+
+        if (Regex.Matches(printed, @"datasets/[a-z0-9][a-z0-9-]*/offers/[a-z0-9][a-z0-9-]*") is { Count: > 0 } offers)
+        {
+            _placeholders["datasets/<id>/offers/<offer>"] = offers[^1].Value;
         }
 
         if (Regex.Matches(printed, $@"{RightPattern()}/objections/[a-z0-9][a-z0-9-]*") is { Count: > 0 } objections)
@@ -215,7 +218,7 @@ internal sealed partial class ReadmeWalkthrough(string workDirectory, string cli
     [GeneratedRegex(@"^([A-Z_]+)=\$\((.*)\)\z")]
     private static partial Regex AssignmentPattern();
 
-    [GeneratedRegex(@"(datasets/<id>/rights/<right>/objections/<oid>|datasets/<id>/rights/<right>|datasets/<id>/rights/<licence>|datasets/<id>|accessRequests/<rid>|grants/<gid>)")]
+    [GeneratedRegex(@"(datasets/<id>/offers/<offer>|datasets/<id>/rights/<right>/objections/<oid>|datasets/<id>/rights/<right>|datasets/<id>/rights/<licence>|datasets/<id>|accessRequests/<rid>|grants/<gid>)")]
     private static partial Regex PlaceholderPattern();
 
     [GeneratedRegex(@"datasets/[a-z0-9][a-z0-9-]*/rights/[a-z0-9][a-z0-9-]*")]
