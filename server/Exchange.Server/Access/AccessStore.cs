@@ -139,6 +139,17 @@ internal sealed class AccessStore(Database database, ICatalog catalog, IRevision
                 pendingReason = rights.ApprovalProblem(unit, datasetId, dataset.Provider, terms.Purposes, terms.ExpireTime);
             }
 
+            if (terms.Offer is { } accepted && OfferMisfit(accepted, terms) is { } misfit)
+            {
+                throw Refusal.Invalid(misfit);
+            }
+
+            if (autoTerms is not null && pendingReason is null && terms.Offer is null && offers.Priced(unit, datasetId))
+            {
+                // Priced, but under no offer this consumer could name: free access is the provider's call, not the automatic terms'.
+                pendingReason = "the dataset is priced and the request accepts no offer";
+            }
+
             var automatic = autoTerms is not null && pendingReason is null;
             if (automatic && unit.Command("""
                     SELECT id FROM grants WHERE dataset_id = @d AND consumer = @c AND automatic = 1 ORDER BY seq DESC LIMIT 1
@@ -423,6 +434,16 @@ internal sealed class AccessStore(Database database, ICatalog catalog, IRevision
     private static AuditEntry Entry(string actor, string action, string resource, DatasetId dataset, string provider, string subject,
         Outcome outcome, IReadOnlyDictionary<string, string>? details) =>
         new(actor, action, resource, outcome, Dataset: dataset.Name, Subject: subject, DatasetProvider: provider, Details: details);
+
+    /// <summary>Why an offer cannot price a grant of these terms: per-query offers price queries, per-transfer and per-GiB ones downloads.</summary>
+    private static string? OfferMisfit(V1.Offer offer, Terms terms) => offer.Kind switch
+    {
+        V1.OfferKind.PerQuery when !terms.IsCompute && terms.Analysis is null =>
+            $"offer {offer.Name} prices queries; it goes with a COMPUTE grant (requested_terms.kind and an analysis rule).",
+        V1.OfferKind.PerTransfer or V1.OfferKind.PerGib when terms.IsCompute =>
+            $"offer {offer.Name} prices downloads; a COMPUTE grant downloads nothing. Accept a per-query, one-off or subscription offer.",
+        _ => null,
+    };
 
     private static Dictionary<string, string> TermsDetails(Terms terms, params (string Key, string Value)[] extra)
     {

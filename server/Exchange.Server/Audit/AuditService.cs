@@ -79,9 +79,15 @@ internal sealed partial class AuditService(AuditStore store, CheckpointSigner si
         {
             // The lifetime ran out, perhaps mid-send: a clean end, not an error.
         }
-        catch (Exception ex) when (ex is OperationCanceledException or InvalidOperationException && context.CancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
         {
-            // The watcher left, or its deadline passed: a write racing that ends as "the request is complete" rather than as cancelled.
+            // The watcher left.
+        }
+        catch (InvalidOperationException) when (context.CancellationToken.IsCancellationRequested || context.Deadline <= DateTime.UtcNow)
+        {
+            // The watcher left, or its deadline passed, while an event was being written: the call completed under the write, which
+            // then fails as "the request is complete", sometimes before the call's token says it was cancelled. The deadline is
+            // the client's, on the real clock.
         }
     }
 

@@ -43,6 +43,12 @@ internal static partial class DatasetValidation
                     if (dataset.AutoApprovalTerms is not null)
                     {
                         TermsValidation.Validate(dataset.AutoApprovalTerms, "dataset.auto_approval_terms", now);
+                        if (dataset.AutoApprovalTerms.Offer is not null)
+                        {
+                            // A price is an offer the consumer names (PricingService), never one the provider slips into automatic terms.
+                            throw Errors.InvalidArgument("dataset.auto_approval_terms.offer is not set here: make an offer with CreateOffer, and requests name it.");
+                        }
+
                         if (dataset.AutoApprovalTerms.Purposes.Count == 0)
                         {
                             throw Errors.InvalidArgument(

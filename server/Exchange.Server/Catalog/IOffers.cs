@@ -12,4 +12,7 @@ internal interface IOffers
     /// dataset has no offer open to the caller. Refuses a request that names none while there are offers to choose from.
     /// </summary>
     V1.Offer? Accept(WriteUnit unit, DatasetId dataset, string? offer, Caller caller);
+
+    /// <summary>Whether the dataset was ever offered at a price, to anyone: a request under no offer then waits for its provider.</summary>
+    bool Priced(WriteUnit unit, DatasetId dataset);
 }

@@ -52,9 +52,11 @@ internal static class OfferValidation
             throw Errors.InvalidArgument($"{field}.free_units is 0 or more, and only for PER_TRANSFER, PER_GIB and PER_QUERY offers.");
         }
 
-        if (offer.CapMinorPerPeriod < 0 || offer.CapMinorPerPeriod > MaxAmountMinor)
+        if (offer.CapMinorPerPeriod < 0 || offer.CapMinorPerPeriod > MaxAmountMinor ||
+            (offer.CapMinorPerPeriod > 0 && offer.Kind is not (OfferKind.PerTransfer or OfferKind.PerGib or OfferKind.PerQuery)))
         {
-            throw Errors.InvalidArgument($"{field}.cap_minor_per_period must be 0 (no cap) to {MaxAmountMinor}.");
+            throw Errors.InvalidArgument(
+                $"{field}.cap_minor_per_period must be 0 (no cap) to {MaxAmountMinor}, and caps only PER_TRANSFER, PER_GIB and PER_QUERY offers.");
         }
 
         if (offer.PartialTransferCharge != PartialTransferCharge.Unspecified && offer.Kind != OfferKind.PerGib)
@@ -72,9 +74,10 @@ internal static class OfferValidation
             throw Errors.InvalidArgument($"{field}.private_to '{offer.PrivateTo}' is not a participant id ({ParticipantId.Rule}).");
         }
 
-        if (offer.Name.Length > 0 || offer.Dataset.Length > 0 || offer.State != OfferState.Unspecified || offer.CreateTime is not null)
+        if (offer.Name.Length > 0 || offer.Dataset.Length > 0 || offer.State != OfferState.Unspecified || offer.CreateTime is not null ||
+            offer.WithdrawTime is not null)
         {
-            throw Errors.InvalidArgument($"{field}: name, dataset, state and create_time are set by the gateway.");
+            throw Errors.InvalidArgument($"{field}: name, dataset, state, create_time and withdraw_time are set by the gateway.");
         }
     }
 }

@@ -182,6 +182,9 @@ internal sealed class PricingStore(Database database, ICatalog catalog) : IOffer
             : throw Refusal.Precondition($"'{offer}' was withdrawn; accept one of the dataset's active offers (ListOffers).");
     }
 
+    public bool Priced(WriteUnit unit, DatasetId dataset) =>
+        unit.Command("SELECT 1 FROM offers WHERE dataset_id = @d LIMIT 1").With("@d", dataset.Value).ExecuteScalar() is not null;
+
     private static Offer? Find(WriteUnit unit, OfferName name) =>
         Rows(unit, name.Dataset, "o.id = @id", c => c.With("@id", name.Id)).SingleOrDefault();
 

@@ -33,6 +33,9 @@ public sealed class PricingTests(ExchangeFactory gateway) : SharedGatewayTests(g
             (new Offer { Kind = OfferKind.Subscription, Price = new Money { Currency = "EUR", AmountMinor = 5 }, PeriodMonths = 37 }, "1 to 36"),
             (new Offer { Kind = OfferKind.OneOff, Price = new Money { Currency = "EUR", AmountMinor = 5 }, FreeUnits = 3 }, "free_units"),
             (new Offer { Price = new Money { Currency = "EUR", AmountMinor = 5 } }, "kind is required"),
+            (new Offer { Kind = OfferKind.Subscription, Price = new Money { Currency = "EUR", AmountMinor = 5 }, PeriodMonths = 1, CapMinorPerPeriod = 9 }, "caps only"),
+            (new Offer { Kind = OfferKind.OneOff, Price = new Money { Currency = "EUR", AmountMinor = 5 }, WithdrawTime = new Google.Protobuf.WellKnownTypes.Timestamp() },
+                "set by the gateway"),
         })
         {
             var refused = await Rpc.FailsWith(StatusCode.InvalidArgument, acme.Pricing.CreateOfferAsync(new() { Parent = dataset.Name, Offer = bad }));
@@ -136,6 +139,58 @@ public sealed class PricingTests(ExchangeFactory gateway) : SharedGatewayTests(g
 
         var events = (await acme.Audit.ListAuditEventsAsync(new() { Dataset = dataset.Name, Action = "access.approve" })).Events;
         Assert.Contains(events, e => e.Details.Any(d => d.Key == "price" && d.Value == "10000 NOK"));
+    }
+
+    [Fact]
+    public async Task A_price_comes_only_from_an_offer_the_consumer_names_and_fits_the_kind_of_grant()
+    {
+        using var acme = Gateway.As(Participant.Acme);
+        using var initech = Gateway.As(Participant.Initech);
+        var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
+
+        // The provider cannot put a price into its automatic terms.
+        var sneaky = new Terms { Purposes = { "research" }, Offer = PerGib(1_000_000) };
+        await Rpc.FailsWith(StatusCode.InvalidArgument, acme.Catalog.UpdateDatasetAsync(new()
+        {
+            Dataset = new Dataset { Name = dataset.Name, AutoApprovalTerms = sneaky },
+            UpdateMask = new() { Paths = { "auto_approval_terms" } },
+        }));
+
+        // A per-query offer does not price downloads, and a per-GiB one does not price queries.
+        var queries = (await acme.Pricing.CreateOfferAsync(new()
+        {
+            Parent = dataset.Name,
+            Offer = new Offer { Kind = OfferKind.PerQuery, Price = new Money { Currency = "EUR", AmountMinor = 10 } },
+        })).Offer;
+        var gib = (await acme.Pricing.CreateOfferAsync(new() { Parent = dataset.Name, Offer = PerGib(100) })).Offer;
+        await Rpc.FailsWith(StatusCode.InvalidArgument, initech.Access.RequestAccessAsync(new() { Dataset = dataset.Name, Purpose = "research", Offer = queries.Name }));
+        var compute = new Terms { Purposes = { "research" }, Kind = GrantKind.Compute, Analysis = new AnalysisRule { Dimensions = { "station" }, MinIdentities = 1 } };
+        await Rpc.FailsWith(StatusCode.InvalidArgument,
+            initech.Access.RequestAccessAsync(new() { Dataset = dataset.Name, Purpose = "research", Offer = gib.Name, RequestedTerms = compute }));
+        var priced = (await initech.Access.RequestAccessAsync(new() { Dataset = dataset.Name, Purpose = "research", Offer = queries.Name, RequestedTerms = compute }))
+            .AccessRequest;
+        Assert.Equal(queries.Name, priced.RequestedTerms.Offer.Name);
+    }
+
+    [Fact]
+    public async Task A_priced_dataset_with_no_offer_open_to_a_consumer_is_not_approved_for_free_automatically()
+    {
+        using var acme = Gateway.As(Participant.Acme);
+        using var initech = Gateway.As(Participant.Initech);
+        var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
+        await acme.Catalog.UpdateDatasetAsync(new()
+        {
+            Dataset = new Dataset { Name = dataset.Name, AutoApprovalTerms = new Terms { Purposes = { "research" } } },
+            UpdateMask = new() { Paths = { "auto_approval_terms" } },
+        });
+        var negotiated = PerGib(100);
+        negotiated.PrivateTo = "umbrella";
+        await acme.Pricing.CreateOfferAsync(new() { Parent = dataset.Name, Offer = negotiated });
+
+        var request = await initech.RequestAsync(dataset);
+        Assert.Equal(AccessRequestState.Pending, request.State);
+        Assert.Contains("priced", request.DecisionReason, StringComparison.Ordinal);
+        Assert.DoesNotContain("offers/", request.DecisionReason, StringComparison.Ordinal);
     }
 
     [Fact]
