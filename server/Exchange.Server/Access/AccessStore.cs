@@ -367,6 +367,13 @@ internal sealed class AccessStore(Database database, ICatalog catalog, IRevision
 
     private static Grant Approve(WriteUnit unit, AccessRequest request, Terms terms, string actor, bool automatic)
     {
+        if (terms.Offer is { Kind: V1.OfferKind.Subscription, AutoRenew: false } once)
+        {
+            // A subscription that does not renew is a grant for its one period: it ends when the period does, if not sooner.
+            var periodEnd = unit.Now.AddMonths(once.PeriodMonths);
+            terms = terms with { ExpireTime = terms.ExpireTime is { } asked && asked < periodEnd ? asked : periodEnd };
+        }
+
         var id = GrantId.New();
         var now = Timestamps.ToMicros(unit.Now);
         unit.Command("""

@@ -194,6 +194,28 @@ public sealed class PricingTests(ExchangeFactory gateway) : SharedGatewayTests(g
     }
 
     [Fact]
+    public async Task A_subscription_that_does_not_renew_grants_access_for_its_period_only()
+    {
+        using var acme = Gateway.As(Participant.Acme);
+        using var initech = Gateway.As(Participant.Initech);
+        using var umbrella = Gateway.As(Participant.Umbrella);
+        var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
+        Offer Subscription(bool renew) =>
+            new() { Kind = OfferKind.Subscription, Price = new Money { Currency = "EUR", AmountMinor = 1000 }, PeriodMonths = 3, AutoRenew = renew };
+        var once = (await acme.Pricing.CreateOfferAsync(new() { Parent = dataset.Name, Offer = Subscription(renew: false) })).Offer;
+        var renewing = (await acme.Pricing.CreateOfferAsync(new() { Parent = dataset.Name, Offer = Subscription(renew: true) })).Offer;
+
+        var before = DateTimeOffset.UtcNow;
+        var grant = await acme.ApproveAsync((await initech.Access.RequestAccessAsync(new() { Dataset = dataset.Name, Purpose = "research", Offer = once.Name }))
+            .AccessRequest);
+        Assert.InRange(grant.Terms.ExpireTime.ToDateTimeOffset(), before.AddMonths(3).AddMinutes(-1), DateTimeOffset.UtcNow.AddMonths(3));
+
+        var lasting = await acme.ApproveAsync((await umbrella.Access.RequestAccessAsync(new() { Dataset = dataset.Name, Purpose = "research", Offer = renewing.Name }))
+            .AccessRequest);
+        Assert.Null(lasting.Terms.ExpireTime);
+    }
+
+    [Fact]
     public async Task Offers_list_with_the_latest_revisions_quality_report_and_demand_not_an_invented_value()
     {
         using var acme = Gateway.As(Participant.Acme);
