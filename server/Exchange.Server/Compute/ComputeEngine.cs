@@ -26,6 +26,10 @@ internal sealed partial class ComputeEngine(IBlobStore blobs, KeyRing keys, IOpt
     private readonly Lock _gate = new();
     private readonly LinkedList<LoadedTable> _tables = new();
     private readonly SemaphoreSlim _loads = new(Math.Max(1, options.Value.Compute.ConcurrentLoads));
+    private int _loadsWaiting;
+
+    /// <summary>Table loads waiting for one of the replica's load turns (<see cref="ComputeOptions.ConcurrentLoads"/>).</summary>
+    internal int LoadsWaitingForTurn => Volatile.Read(ref _loadsWaiting);
 
     private ComputeOptions Settings => options.Value.Compute;
 
@@ -152,7 +156,16 @@ internal sealed partial class ComputeEngine(IBlobStore blobs, KeyRing keys, IOpt
     private async Task<(DuckDBConnection, IReadOnlyDictionary<string, TableColumn>)> LoadInTurnAsync(StoredRevision stored, List<string> wanted,
         CancellationToken abandoned)
     {
-        await _loads.WaitAsync(abandoned);
+        Interlocked.Increment(ref _loadsWaiting);
+        try
+        {
+            await _loads.WaitAsync(abandoned);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _loadsWaiting);
+        }
+
         try
         {
             return await Task.Run(() => Load(stored, wanted, abandoned), abandoned);

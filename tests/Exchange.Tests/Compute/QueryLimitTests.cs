@@ -98,8 +98,8 @@ public sealed class QueryLimitTests
 
         // Three tables wanted at once: two load, the third waits its turn before it reads anything.
         var queries = grants.Select(g => initech.QueryAsync(g.Name, Sql)).ToList();
-        await UntilAsync(() => Task.FromResult(blobs.Waiting == 2), "two loads");
-        await Task.Delay(500);
+        var engine = factory.Services.GetRequiredService<Exchange.Server.Compute.ComputeEngine>();
+        await UntilAsync(() => Task.FromResult(blobs.Waiting == 2 && engine.LoadsWaitingForTurn == 1), "two loads, and the third waiting its turn");
         Assert.Equal(3, blobs.Reads - before);
         blobs.Open();
         Assert.All(await Task.WhenAll(queries), answer => Assert.Equal(["50"], ComputeFixture.Lines(answer)));
