@@ -11,10 +11,11 @@ internal readonly partial record struct DerivationName(DatasetId Dataset, string
     public static DerivationName New(DatasetId dataset) => new(dataset, RandomIds.New());
 
     /// <summary>The name of an edge this gateway formatted; a malformed one is a server fault.</summary>
-    public static DerivationName Parse(string name) =>
-        Pattern().Match(name) is { Success: true } match
-            ? new DerivationName(new DatasetId(match.Groups[1].Value), match.Groups[2].Value)
-            : throw new InvalidOperationException($"A derivation name is malformed: '{name}'.");
+    public static DerivationName Parse(string name)
+    {
+        var match = ResourceIds.MatchStored(Pattern(), name);
+        return new DerivationName(new DatasetId(match.Groups[1].Value), match.Groups[2].Value);
+    }
 
     public override string ToString() => Name;
 

@@ -41,7 +41,7 @@ internal sealed class LineageFlags : IDerivations
     public static void Inherit(WriteUnit unit, string actor, V1.Derivation edge)
     {
         var source = RevisionId.Parse(edge.SourceRevision).Dataset;
-        var (status, reason, blocks) = Standing(unit, source);
+        var (status, reason, blocks, _) = Standing(unit, source);
         if (status == LineageStatus.Flagged)
         {
             Propagate(unit, actor, [(edge, $"upstream, {reason}", blocks)]);
@@ -75,10 +75,9 @@ internal sealed class LineageFlags : IDerivations
                 continue;
             }
 
-            var (status, _, blocked) = Standing(unit, derived);
+            var (status, _, blocked, provider) = Standing(unit, derived);
             var nowStops = stops || blocked;
             visited[derived.Value] = nowStops;
-            var provider = (string)unit.Command("SELECT provider FROM datasets WHERE id = @d").With("@d", derived.Value).ExecuteScalar()!;
             unit.Command("UPDATE datasets SET lineage_status = @flagged, lineage_reason = @reason, lineage_blocks = @blocks WHERE id = @d")
                 .With("@flagged", (int)LineageStatus.Flagged).With("@reason", reason).With("@blocks", nowStops ? 1 : 0).With("@d", derived.Value)
                 .ExecuteNonQuery();
@@ -103,11 +102,14 @@ internal sealed class LineageFlags : IDerivations
         }
     }
 
-    private static (LineageStatus Status, string Reason, bool Blocks) Standing(WriteUnit unit, DatasetId dataset)
+    private static (LineageStatus Status, string Reason, bool Blocks, string Provider) Standing(WriteUnit unit, DatasetId dataset)
     {
-        using var command = unit.Command("SELECT lineage_status, lineage_reason, lineage_blocks FROM datasets WHERE id = @d").With("@d", dataset.Value);
+        using var command = unit.Command("SELECT lineage_status, lineage_reason, lineage_blocks, provider FROM datasets WHERE id = @d")
+            .With("@d", dataset.Value);
         using var reader = command.ExecuteReader();
-        return reader.Read() ? ((LineageStatus)reader.GetInt32(0), reader.GetString(1), reader.GetInt32(2) != 0) : (LineageStatus.Unspecified, "", false);
+        return reader.Read()
+            ? ((LineageStatus)reader.GetInt32(0), reader.GetString(1), reader.GetInt32(2) != 0, reader.GetString(3))
+            : (LineageStatus.Unspecified, "", false, "");
     }
 
     /// <summary>The active edges matching <paramref name="where"/>, each with whether its grant lets descendants survive.</summary>

@@ -12,12 +12,9 @@ internal readonly partial record struct OfferName(DatasetId Dataset, string Id)
 
     public static OfferName Parse(string name, string field = "name")
     {
-        var match = Pattern().Match(name);
-        return match.Success
-            ? new OfferName(new DatasetId(match.Groups[1].Value), match.Groups[2].Value)
-            : throw Errors.InvalidArgument(name.Length == 0
-                ? $"{field} is required: an offer name like 'datasets/abc123/offers/def456'."
-                : $"{field} '{name}' is not an offer name; expected 'datasets/{{dataset}}/offers/{{offer}}'.");
+        var match = ResourceIds.Match(Pattern(), name, field, "an offer name like 'datasets/abc123/offers/def456'",
+            "an offer name; expected 'datasets/{dataset}/offers/{offer}'");
+        return new OfferName(new DatasetId(match.Groups[1].Value), match.Groups[2].Value);
     }
 
     public override string ToString() => Name;

@@ -16,6 +16,9 @@ namespace Exchange.Server.Pricing;
 /// </summary>
 internal sealed class PricingStore(Database database, ICatalog catalog) : IOffers
 {
+    // One query for offers, in and out of a unit of work; the caller adds its condition.
+    private const string SelectOffers = "SELECT o.record, o.state, o.withdraw_time FROM offers o WHERE o.dataset_id = @d AND ";
+
     /// <summary>At most this many active offers on one dataset.</summary>
     public const int MaxActiveOffers = 32;
 
@@ -190,7 +193,7 @@ internal sealed class PricingStore(Database database, ICatalog catalog) : IOffer
 
     private static List<Offer> Rows(WriteUnit unit, DatasetId dataset, string where, Action<DbCommand> bind)
     {
-        using var command = unit.Command($"SELECT o.record, o.state, o.withdraw_time FROM offers o WHERE o.dataset_id = @d AND {where} ORDER BY o.seq")
+        using var command = unit.Command($"{SelectOffers}{where} ORDER BY o.seq")
             .With("@d", dataset.Value);
         bind(command);
         using var reader = command.ExecuteReader();
@@ -206,8 +209,7 @@ internal sealed class PricingStore(Database database, ICatalog catalog) : IOffer
     private Task<List<Offer>> ReadAsync(DatasetId dataset, string where, Action<DbCommand> bind, CancellationToken cancellationToken) =>
         database.ReadAsync(async (connection, ct) =>
         {
-            await using var command = connection.Command(
-                $"SELECT o.record, o.state, o.withdraw_time FROM offers o WHERE o.dataset_id = @d AND {where} ORDER BY o.seq").With("@d", dataset.Value);
+            await using var command = connection.Command($"{SelectOffers}{where} ORDER BY o.seq").With("@d", dataset.Value);
             bind(command);
             return await command.ListAsync(Read, ct);
         }, cancellationToken);

@@ -10,32 +10,22 @@ internal readonly partial record struct RightName(DatasetId Dataset, string Id)
 
     public static RightName New(DatasetId dataset) => new(dataset, RandomIds.New());
 
-    public static RightName Parse(string name, string field = "name")
-    {
-        var match = Pattern().Match(name);
-        return match.Success
-            ? new RightName(new DatasetId(match.Groups[1].Value), match.Groups[2].Value)
-            : throw Errors.InvalidArgument(name.Length == 0
-                ? $"{field} is required: a right name like 'datasets/abc123/rights/def456'."
-                : $"{field} '{name}' is not a right name; expected 'datasets/{{dataset}}/rights/{{right}}'.");
-    }
+    public static RightName Parse(string name, string field = "name") =>
+        Of(ResourceIds.Match(Pattern(), name, field, "a right name like 'datasets/abc123/rights/def456'",
+            "a right name; expected 'datasets/{dataset}/rights/{right}'"));
 
     /// <summary>The right and the objection id in an objection's name.</summary>
     public static (RightName Right, string Objection) ParseObjection(string name, string field = "name")
     {
-        var match = ObjectionPattern().Match(name);
-        return match.Success
-            ? (new RightName(new DatasetId(match.Groups[1].Value), match.Groups[2].Value), match.Groups[3].Value)
-            : throw Errors.InvalidArgument(name.Length == 0
-                ? $"{field} is required: an objection name like 'datasets/abc/rights/def/objections/ghi'."
-                : $"{field} '{name}' is not an objection name; expected 'datasets/{{dataset}}/rights/{{right}}/objections/{{objection}}'.");
+        var match = ResourceIds.Match(ObjectionPattern(), name, field, "an objection name like 'datasets/abc/rights/def/objections/ghi'",
+            "an objection name; expected 'datasets/{dataset}/rights/{right}/objections/{objection}'");
+        return (Of(match), match.Groups[3].Value);
     }
 
     /// <summary>The name of a right this gateway stored; a malformed one is a server fault.</summary>
-    public static RightName FromStored(string name) =>
-        Pattern().Match(name) is { Success: true } match
-            ? new RightName(new DatasetId(match.Groups[1].Value), match.Groups[2].Value)
-            : throw new InvalidOperationException($"A stored right name is malformed: '{name}'.");
+    public static RightName FromStored(string name) => Of(ResourceIds.MatchStored(Pattern(), name));
+
+    private static RightName Of(Match match) => new(new DatasetId(match.Groups[1].Value), match.Groups[2].Value);
 
     public override string ToString() => Name;
 

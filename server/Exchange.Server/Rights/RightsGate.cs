@@ -56,13 +56,6 @@ internal sealed class RightsGate(IOptions<Hosting.ExchangeOptions> options) : IR
             """)
             .With("@d", dataset.Value).With("@h", holder).With("@kind", (int)RightKind.ProductOperation).With("@active", (int)RightState.Active)
             .With("@now", Timestamps.ToMicros(unit.Now));
-        using var reader = command.ExecuteReader();
-        var rights = new List<Right>();
-        while (reader.Read())
-        {
-            rights.Add(Right.Parser.ParseFrom((byte[])reader[0]));
-        }
-
-        return rights;
+        return RightsStore.Records(command);
     }
 }

@@ -669,10 +669,8 @@ internal sealed class RightsStore(Database database, ICatalog catalog, IDerivati
               AND (end_time IS NULL OR end_time > @now)
             """)
             .With("@d", dataset.Value).With("@kind", (int)kind).With("@except", exceptId).With("@now", Timestamps.ToMicros(unit.Now));
-        using var reader = command.ExecuteReader();
-        while (reader.Read())
+        foreach (var other in Records(command))
         {
-            var other = Right.Parser.ParseFrom((byte[])reader[0]);
             if (RightScopes.Overlap(start, end, Start(other), RightScopes.End(other)))
             {
                 throw Refusal.Conflict(other.Holder == holder
@@ -687,14 +685,20 @@ internal sealed class RightsStore(Database database, ICatalog catalog, IDerivati
     private static List<Right> Licences(WriteUnit unit, RightName name)
     {
         using var command = unit.Command("SELECT record FROM rights WHERE licensed_from = @from").With("@from", name.Name);
+        return [.. Records(command).Select(r => AsOf(r, unit.Now))];
+    }
+
+    /// <summary>The rights whose records <paramref name="command"/> selects (as its first column), inside a unit of work.</summary>
+    internal static List<Right> Records(DbCommand command)
+    {
         using var reader = command.ExecuteReader();
-        var licences = new List<Right>();
+        var rights = new List<Right>();
         while (reader.Read())
         {
-            licences.Add(AsOf(Right.Parser.ParseFrom((byte[])reader[0]), unit.Now));
+            rights.Add(Right.Parser.ParseFrom((byte[])reader[0]));
         }
 
-        return licences;
+        return rights;
     }
 
     private static async Task<List<long>> EventsAsync(DbConnection connection, string rightId, long before, bool ownOnly,
