@@ -1,5 +1,6 @@
 using Exchange.Server.Access;
 using Exchange.Server.Audit;
+using Exchange.Server.Billing;
 using Exchange.Server.Catalog;
 using Exchange.Server.Compute;
 using Exchange.Server.Hosting;
@@ -43,6 +44,7 @@ try
     builder.Services.AddExchangeRights();
     builder.Services.AddExchangeLineage();
     builder.Services.AddExchangePricing();
+    builder.Services.AddExchangeBilling();
     builder.Services.AddExchangeParticipants();
 
     // What is served: exchange.v1 services, health and reflection.

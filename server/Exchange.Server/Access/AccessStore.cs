@@ -16,8 +16,8 @@ namespace Exchange.Server.Access;
 /// records itself there, a denial included, so two racing decisions cannot both succeed and none
 /// goes unrecorded.
 /// </summary>
-internal sealed class AccessStore(Database database, ICatalog catalog, IRevisions revisions, IRightsGate rights, IDerivations derivations, IOffers offers)
-    : IGrants
+internal sealed class AccessStore(Database database, ICatalog catalog, IRevisions revisions, IRightsGate rights, IDerivations derivations, IOffers offers,
+    IMeter meter) : IGrants
 {
     private const string RequestColumns =
         "r.id, r.dataset_id, r.provider, r.consumer, r.purpose, r.requested_terms, r.state, r.grant_id, r.decision_reason, r.create_time, r.decide_time";
@@ -365,7 +365,7 @@ internal sealed class AccessStore(Database database, ICatalog catalog, IRevision
         unit.Command("UPDATE grants SET transfers_used = transfers_used + 1 WHERE id = @id").With("@id", id.Value).ExecuteNonQuery();
 
 
-    private static Grant Approve(WriteUnit unit, AccessRequest request, Terms terms, string actor, bool automatic)
+    private Grant Approve(WriteUnit unit, AccessRequest request, Terms terms, string actor, bool automatic)
     {
         if (terms.Offer is { Kind: V1.OfferKind.Subscription, AutoRenew: false } once)
         {
@@ -396,8 +396,10 @@ internal sealed class AccessStore(Database database, ICatalog catalog, IRevision
             details["automatic"] = "true";
         }
 
-        unit.Record(Entry(actor, AuditActions.AccessApprove, request.Id.Name, request, Outcome.Success, details));
-        return GrantOf(unit, id)!;
+        var index = unit.Record(Entry(actor, AuditActions.AccessApprove, request.Id.Name, request, Outcome.Success, details));
+        var grant = GrantOf(unit, id)!;
+        meter.Approved(unit, grant, index);
+        return grant;
     }
 
     private static AccessRequest Close(WriteUnit unit, AccessRequest request, AccessRequestState state, string reason, string actor,
@@ -488,6 +490,8 @@ internal sealed class AccessStore(Database database, ICatalog catalog, IRevision
         {
             details["offer"] = accepted.Name;
             details["price"] = $"{accepted.Price.AmountMinor} {accepted.Price.Currency}";
+            // Binds the copy the grant keeps (and GetGrant shows) to the log: a statement is checked against these terms.
+            details["offer_sha256"] = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Google.Protobuf.MessageExtensions.ToByteArray(accepted)));
         }
 
         if (terms.AllowsDerivation)

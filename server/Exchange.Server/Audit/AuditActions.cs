@@ -39,6 +39,9 @@ internal static class AuditActions
     public const string LineageFlag = "lineage.flag";
     public const string OfferCreate = "offer.create";
     public const string OfferWithdraw = "offer.withdraw";
+    public const string BillingCharge = "billing.charge";
+    public const string BillingClose = "billing.close";
+    public const string BillingPaid = "billing.paid";
     public const string ParticipantSuspend = "participant.suspend";
     public const string ParticipantReinstate = "participant.reinstate";
 }

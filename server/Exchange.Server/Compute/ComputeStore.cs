@@ -19,7 +19,7 @@ namespace Exchange.Server.Compute;
 /// outside any unit and is recorded in a second, which checks the grant again; no answer goes out
 /// without its event. Refusals are recorded in the unit that decides them.
 /// </summary>
-internal sealed class ComputeStore(Database database, IGrants grants, IRevisions revisions) : IQueryBudgets
+internal sealed class ComputeStore(Database database, IGrants grants, IRevisions revisions, IMeter meter) : IQueryBudgets
 {
     /// <summary>The longest query (as sent) a refused query's event keeps.</summary>
     private const int MaxLoggedSql = 1024;
@@ -155,6 +155,7 @@ internal sealed class ComputeStore(Database database, IGrants grants, IRevisions
                     ("rows", answer.Rows.Count.ToString(CultureInfo.InvariantCulture)),
                     ("result_sha256", resultSha256)),
             });
+            meter.QueryAnswered(unit, grant, index);
             return new QueryRecord(index, admitted.SpentMillis, after);
         }, cancellationToken);
 

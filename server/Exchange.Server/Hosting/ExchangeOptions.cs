@@ -31,6 +31,8 @@ internal sealed class ExchangeOptions
 
     public Rights.RightsOptions Rights { get; set; } = new();
 
+    public Billing.BillingOptions Billing { get; set; } = new();
+
     public Limits.LimitOptions Limits { get; set; } = new();
 
     public Observability.TelemetryOptions Telemetry { get; set; } = new();

@@ -50,6 +50,7 @@ internal static class GrpcSetup
         app.MapGrpcService<Rights.RightsService>().RequireAuthorization(Security.Policies.Participant);
         app.MapGrpcService<Lineage.LineageService>().RequireAuthorization(Security.Policies.Participant);
         app.MapGrpcService<Pricing.PricingService>().RequireAuthorization(Security.Policies.Participant);
+        app.MapGrpcService<Billing.BillingService>().RequireAuthorization(Security.Policies.Participant);
         app.MapGrpcService<AuditService>().RequireAuthorization(Security.Policies.Participant);
         app.MapGrpcService<Participants.ParticipantService>().RequireAuthorization(Security.Policies.Participant);
 

@@ -6,12 +6,10 @@ namespace Exchange.Server.Pricing;
 /// <summary>
 /// What units cost under an offer, in integer minor units: free units first, then the price per unit,
 /// then the cap per period. A GiB is 2^30 bytes, charged pro rata to the byte and rounded half up to
-/// the minor unit, so one rule prices a quote and (later) a bill.
+/// the minor unit: <see cref="OfferCharges"/>, the rule that prices a quote prices the bill.
 /// </summary>
 internal static class Quotes
 {
-    public const long BytesPerGib = 1L << 30;
-
     public static (Money Total, List<string> Lines) Price(Offer offer, long units, int periods, long revisionBytes)
     {
         var currency = offer.Price.Currency;
@@ -34,25 +32,22 @@ internal static class Quotes
                     (offer.AutoRenew ? ", renewing by itself" : ""));
                 break;
             case OfferKind.PerGib:
-                var billable = Math.Max(0, revisionBytes - (long)Math.Min(offer.FreeUnits, long.MaxValue / BytesPerGib) * BytesPerGib);
-                total = ((Int128)price * billable + (BytesPerGib / 2)) / BytesPerGib;
+                total = Charge(offer, revisionBytes);
                 lines.Add($"{revisionBytes.ToString(CultureInfo.InvariantCulture)} bytes of the latest revision" +
                     (offer.FreeUnits > 0 ? $", the first {offer.FreeUnits} GiB free" : "") +
                     $", at {Amount(price, currency)} per GiB");
                 break;
             default:
-                var charged = Math.Max(0, units - offer.FreeUnits);
-                total = (Int128)price * charged;
+                total = Charge(offer, units);
                 var unit = offer.Kind == OfferKind.PerQuery ? "query" : "transfer";
                 lines.Add($"{units} {unit}(s)" + (offer.FreeUnits > 0 ? $", the first {offer.FreeUnits} free" : "") +
                     $", at {Amount(price, currency)} per {unit}");
                 break;
         }
 
-        if (offer.CapMinorPerPeriod > 0 && offer.Kind != OfferKind.Subscription && total > offer.CapMinorPerPeriod)
+        if (offer.CapMinorPerPeriod > 0 && total == offer.CapMinorPerPeriod)
         {
-            total = offer.CapMinorPerPeriod;
-            lines.Add($"capped at {Amount(offer.CapMinorPerPeriod, currency)} a period");
+            lines.Add($"capped at {Amount(offer.CapMinorPerPeriod, currency)} a month");
         }
 
         if (total > long.MaxValue)
@@ -61,6 +56,19 @@ internal static class Quotes
         }
 
         return (new Money { Currency = currency, AmountMinor = (long)total }, lines);
+    }
+
+    /// <summary>The units' charge in one month, or more than an amount can be when it overflows (refused above).</summary>
+    private static Int128 Charge(Offer offer, long units)
+    {
+        try
+        {
+            return OfferCharges.Charge(offer, 0, units, 0);
+        }
+        catch (OverflowException)
+        {
+            return (Int128)long.MaxValue + 1;
+        }
     }
 
     private static string Amount(long minor, string currency) => Currencies.Format(minor, currency);

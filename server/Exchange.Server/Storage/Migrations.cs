@@ -347,6 +347,76 @@ internal static class Migrations
         );
         CREATE INDEX offers_by_dataset ON offers (dataset_id, seq);
         """,
+
+        // 13: metering and settlement: usage records (one per chargeable event, its id derived from the
+        // event), the double-entry ledger they post (entries of one usage sum to zero), closed periods,
+        // the settlement instructions a close produces, and the subscriptions whose next period is due.
+        """
+        CREATE TABLE usage_records (
+            seq          INTEGER PRIMARY KEY,
+            id           TEXT    NOT NULL UNIQUE,
+            grant_id     TEXT    NOT NULL,
+            dataset_id   TEXT    NOT NULL,
+            consumer     TEXT    NOT NULL,
+            provider     TEXT    NOT NULL,
+            offer        TEXT    NOT NULL,
+            kind         INTEGER NOT NULL,
+            units        INTEGER NOT NULL,
+            amount_minor INTEGER NOT NULL,
+            fee_minor    INTEGER NOT NULL,
+            currency     TEXT    NOT NULL,
+            resource     TEXT    NOT NULL,
+            event_index  INTEGER NOT NULL,
+            charge_index INTEGER NOT NULL,
+            usage_period TEXT    NOT NULL,
+            period       TEXT    NOT NULL,
+            charge_time  INTEGER NOT NULL
+        );
+        CREATE INDEX usage_by_grant ON usage_records (grant_id, usage_period);
+        CREATE INDEX usage_by_consumer ON usage_records (consumer, period, seq);
+        CREATE INDEX usage_by_provider ON usage_records (provider, period, seq);
+        CREATE INDEX usage_by_resource ON usage_records (resource);
+
+        CREATE TABLE ledger_entries (
+            seq          INTEGER PRIMARY KEY,
+            usage_id     TEXT    NOT NULL,
+            account      TEXT    NOT NULL,
+            amount_minor INTEGER NOT NULL,
+            currency     TEXT    NOT NULL,
+            period       TEXT    NOT NULL
+        );
+        CREATE INDEX ledger_by_period ON ledger_entries (period, account);
+        CREATE INDEX ledger_by_usage ON ledger_entries (usage_id);
+
+        CREATE TABLE billing_periods (
+            period      TEXT    PRIMARY KEY,
+            close_time  INTEGER NOT NULL,
+            closed_by   TEXT    NOT NULL,
+            close_index INTEGER NOT NULL
+        );
+
+        CREATE TABLE settlements (
+            seq           INTEGER PRIMARY KEY,
+            period        TEXT    NOT NULL,
+            number        INTEGER NOT NULL,
+            payer         TEXT    NOT NULL,
+            payee         TEXT    NOT NULL,
+            currency      TEXT    NOT NULL,
+            amount_minor  INTEGER NOT NULL,
+            paid_time     INTEGER,
+            paid_by       TEXT    NOT NULL DEFAULT '',
+            reference     TEXT    NOT NULL DEFAULT '',
+            UNIQUE (period, number)
+        );
+
+        CREATE TABLE subscriptions (
+            grant_id      TEXT    PRIMARY KEY,
+            next_number   INTEGER NOT NULL,
+            next_start    INTEGER NOT NULL,
+            approve_index INTEGER NOT NULL
+        );
+        CREATE INDEX subscriptions_due ON subscriptions (next_start);
+        """,
     ];
 
     public static int LatestVersion => Scripts.Count;

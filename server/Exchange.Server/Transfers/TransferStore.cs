@@ -13,7 +13,8 @@ using Exchange.Server.Transfers.Model;
 namespace Exchange.Server.Transfers;
 
 /// <summary>Transfers in the database, each change audited in its transaction.</summary>
-internal sealed class TransferStore(Database database, IRevisions revisions, IGrants grants, IDerivations derivations, GatewayInstance gateway)
+internal sealed class TransferStore(Database database, IRevisions revisions, IGrants grants, IDerivations derivations, GatewayInstance gateway,
+    IMeter meter)
 {
     /// <summary>How far before the bytes already sent a resume may start: what can be in flight when a connection drops.</summary>
     public const long ResumeSlack = 32L * 1024 * 1024;
@@ -229,6 +230,8 @@ internal sealed class TransferStore(Database database, IRevisions revisions, IGr
                     .With("@index", index).With("@id", transfer.Id.Value).ExecuteNonQuery();
             }
 
+            var sent = (long)unit.Command("SELECT bytes_sent FROM transfers WHERE id = @id").With("@id", transfer.Id.Value).ExecuteScalar()!;
+            meter.TransferEnded(unit, grant, transfer.Id.Name, attempt, completed, sent, index);
             return index;
         }, CancellationToken.None);
 
@@ -269,9 +272,9 @@ internal sealed class TransferStore(Database database, IRevisions revisions, IGr
     public Task<int> FailOrphansAsync(DateTimeOffset aliveSince, bool onlyThisGateway, CancellationToken cancellationToken) =>
         database.WriteAsync(unit =>
         {
-            var orphans = new List<(TransferId Id, long BytesSent)>();
+            var orphans = new List<(TransferId Id, long BytesSent, long Attempt)>();
             using (var command = unit.Command("""
-                SELECT t.id, t.bytes_sent FROM transfers t
+                SELECT t.id, t.bytes_sent, t.attempt FROM transfers t
                 WHERE t.state = 1 AND t.gateway <> @me
                   AND (@only = 1 OR NOT EXISTS (SELECT 1 FROM gateways g WHERE g.id = t.gateway AND g.seen_time >= @since))
                 """).With("@me", gateway.Id).With("@only", onlyThisGateway ? 1 : 0).With("@since", Timestamps.ToMicros(aliveSince)))
@@ -279,18 +282,18 @@ internal sealed class TransferStore(Database database, IRevisions revisions, IGr
             {
                 while (reader.Read())
                 {
-                    orphans.Add((new TransferId(reader.GetString(0)), reader.GetInt64(1)));
+                    orphans.Add((new TransferId(reader.GetString(0)), reader.GetInt64(1), reader.GetInt64(2)));
                 }
             }
 
-            foreach (var (id, bytesSent) in orphans)
+            foreach (var (id, bytesSent, attempt) in orphans)
             {
                 unit.Command("""
                     UPDATE transfers SET state = @failed, end_time = @now, failure_reason = @reason WHERE id = @id AND state = @started
                     """).With("@failed", (int)TransferState.Failed).With("@now", Timestamps.ToMicros(unit.Now)).With("@reason", OrphanReason)
                     .With("@id", id.Value).With("@started", (int)TransferState.Started).ExecuteNonQuery();
                 var transfer = Find(unit.Connection, unit.Transaction, id)!;
-                unit.Record(new AuditEntry(AuditActions.GatewayActor, AuditActions.TransferFail, transfer.Id.Name, Outcome.Failed,
+                var index = unit.Record(new AuditEntry(AuditActions.GatewayActor, AuditActions.TransferFail, transfer.Id.Name, Outcome.Failed,
                     Dataset: transfer.Dataset.Name, Subject: transfer.Consumer, DatasetProvider: transfer.Provider,
                     Details: new Dictionary<string, string>
                     {
@@ -299,6 +302,7 @@ internal sealed class TransferStore(Database database, IRevisions revisions, IGr
                         ["bytes_sent"] = bytesSent.ToString(CultureInfo.InvariantCulture),
                         ["reason"] = OrphanReason,
                     }));
+                meter.TransferEnded(unit, grants.Find(unit, transfer.Grant)!, transfer.Id.Name, attempt, completed: false, bytesSent, index);
             }
 
             unit.Command("DELETE FROM gateways WHERE seen_time < @since AND id <> @me")

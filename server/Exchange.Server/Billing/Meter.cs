@@ -1,0 +1,172 @@
+using System.Globalization;
+using Exchange.Server.Access;
+using Exchange.Server.Audit;
+using Exchange.Server.Storage;
+using Exchange.V1;
+using Grant = Exchange.Server.Access.Model.Grant;
+using Microsoft.Extensions.Options;
+
+namespace Exchange.Server.Billing;
+
+/// <summary>
+/// Turns chargeable events into usage records, each posted to the ledger and recorded as a
+/// <c>billing.charge</c> event in the unit of work of the event it charges. A usage record's id is
+/// derived from its event, so a replayed or retried event finds its record and charges nothing more.
+/// </summary>
+internal sealed class Meter(IOptions<Hosting.ExchangeOptions> options) : IMeter
+{
+    /// <summary>The exchange's side of every settlement: it collects what participants owe and pays what they earned.</summary>
+    public const string ClearingParty = "exchange:clearing";
+
+    /// <summary>The ledger account that collects the exchange's fees.</summary>
+    public const string FeeAccount = "fees:exchange";
+
+    private const string UsageInsert = """
+        INSERT INTO usage_records (id, grant_id, dataset_id, consumer, provider, offer, kind, units, amount_minor, fee_minor, currency,
+            resource, event_index, charge_index, usage_period, period, charge_time)
+        VALUES (@id, @grant, @dataset, @consumer, @provider, @offer, @kind, @units, @amount, @fee, @currency,
+            @resource, @event, @charge, @usage_period, @period, @now)
+        """;
+
+    public static string PayableAccount(string participant) => $"payable:{participant}";
+
+    public static string ReceivableAccount(string participant) => $"receivable:{participant}";
+
+    public void Approved(WriteUnit unit, Grant grant, long approveIndex)
+    {
+        switch (grant.Terms.Offer)
+        {
+            case { Kind: OfferKind.OneOff }:
+                Charge(unit, grant, $"grant-{grant.Id.Value}", 1, grant.Id.Name, approveIndex, unit.Now);
+                break;
+            case { Kind: OfferKind.Subscription } subscription:
+                Charge(unit, grant, SubscriptionUsage(grant, 1), 1, grant.Id.Name, approveIndex, unit.Now);
+                if (subscription.AutoRenew)
+                {
+                    unit.Command("INSERT INTO subscriptions (grant_id, next_number, next_start, approve_index) VALUES (@grant, 2, @start, @index)")
+                        .With("@grant", grant.Id.Value).With("@start", Timestamps.ToMicros(PeriodStart(grant, 2))).With("@index", approveIndex)
+                        .ExecuteNonQuery();
+                }
+
+                break;
+        }
+    }
+
+    public void TransferEnded(WriteUnit unit, Grant grant, string transfer, long attempt, bool completed, long bytesSent, long eventIndex)
+    {
+        var id = transfer["transfers/".Length..];
+        switch (grant.Terms.Offer)
+        {
+            case { Kind: OfferKind.PerTransfer } when completed:
+                Charge(unit, grant, $"transfer-{id}", 1, transfer, eventIndex, unit.Now);
+                break;
+            case { Kind: OfferKind.PerGib, PartialTransferCharge: PartialTransferCharge.BytesSent }:
+                // Each stream is charged for the bytes it took the transfer past what was charged before: a resume re-sends a little.
+                var charged = Convert.ToInt64(unit.Command("SELECT COALESCE(SUM(units), 0) FROM usage_records WHERE resource = @t")
+                    .With("@t", transfer).ExecuteScalar(), CultureInfo.InvariantCulture);
+                if (bytesSent > charged)
+                {
+                    Charge(unit, grant, $"transfer-{id}-{attempt.ToString(CultureInfo.InvariantCulture)}", bytesSent - charged, transfer, eventIndex, unit.Now);
+                }
+
+                break;
+            case { Kind: OfferKind.PerGib } when completed:
+                Charge(unit, grant, $"transfer-{id}", bytesSent, transfer, eventIndex, unit.Now);
+                break;
+        }
+    }
+
+    public void QueryAnswered(WriteUnit unit, Grant grant, long queryIndex)
+    {
+        if (grant.Terms.Offer is { Kind: OfferKind.PerQuery })
+        {
+            Charge(unit, grant, $"query-{queryIndex.ToString(CultureInfo.InvariantCulture)}", 1, grant.Id.Name, queryIndex, unit.Now);
+        }
+    }
+
+    /// <summary>Charges period <paramref name="number"/> of an auto-renewing subscription, as of when it started.</summary>
+    public void Renewed(WriteUnit unit, Grant grant, long number, long approveIndex) =>
+        Charge(unit, grant, SubscriptionUsage(grant, number), 1, grant.Id.Name, approveIndex, PeriodStart(grant, number));
+
+    /// <summary>When period <paramref name="number"/> (from 1) of a subscription grant starts.</summary>
+    public static DateTimeOffset PeriodStart(Grant grant, long number) =>
+        grant.CreateTime.AddMonths(checked((int)((number - 1) * grant.Terms.Offer!.PeriodMonths)));
+
+    private static string SubscriptionUsage(Grant grant, long number) => $"subscription-{grant.Id.Value}-{number.ToString(CultureInfo.InvariantCulture)}";
+
+    private void Charge(WriteUnit unit, Grant grant, string id, long units, string resource, long eventIndex, DateTimeOffset usageTime)
+    {
+        if (unit.Command("SELECT 1 FROM usage_records WHERE id = @id").With("@id", id).ExecuteScalar() is not null)
+        {
+            return;
+        }
+
+        var offer = grant.Terms.Offer!;
+        var usagePeriod = PeriodName.Of(usageTime);
+        long priorUnits, priorMinor;
+        using (var command = unit.Command("""
+            SELECT COALESCE(SUM(units), 0), COALESCE(SUM(amount_minor), 0) FROM usage_records WHERE grant_id = @grant AND usage_period = @period
+            """).With("@grant", grant.Id.Value).With("@period", usagePeriod.Period))
+        using (var reader = command.ExecuteReader())
+        {
+            reader.Read();
+            priorUnits = Convert.ToInt64(reader.GetValue(0), CultureInfo.InvariantCulture);
+            priorMinor = Convert.ToInt64(reader.GetValue(1), CultureInfo.InvariantCulture);
+        }
+
+        var amount = OfferCharges.Charge(offer, priorUnits, units, priorMinor);
+        var fee = OfferCharges.Fee(amount, options.Value.Billing.FeeBasisPoints);
+        var period = usagePeriod;
+        while (unit.Command("SELECT 1 FROM billing_periods WHERE period = @p").With("@p", period.Period).ExecuteScalar() is not null)
+        {
+            // Closed: the usage counts in the next open period, as an adjustment, rather than being dropped.
+            period = period.Next;
+        }
+
+        var currency = offer.Price?.Currency ?? "";
+        var name = $"usageRecords/{id}";
+        var chargeIndex = unit.Record(new AuditEntry(AuditActions.GatewayActor, AuditActions.BillingCharge, name, Outcome.Success,
+            Dataset: grant.Dataset.Name, Subject: grant.Consumer, DatasetProvider: grant.Provider, Details: new Dictionary<string, string>
+            {
+                ["grant"] = grant.Id.Name,
+                ["offer"] = offer.Name,
+                ["kind"] = OfferKindName(offer.Kind),
+                ["units"] = units.ToString(CultureInfo.InvariantCulture),
+                ["amount_minor"] = amount.ToString(CultureInfo.InvariantCulture),
+                ["fee_minor"] = fee.ToString(CultureInfo.InvariantCulture),
+                ["currency"] = currency,
+                ["resource"] = resource,
+                ["event"] = eventIndex.ToString(CultureInfo.InvariantCulture),
+                ["usage_period"] = usagePeriod.Period,
+                ["period"] = period.Period,
+            }));
+        unit.Command(UsageInsert)
+            .With("@id", id).With("@grant", grant.Id.Value).With("@dataset", grant.Dataset.Value).With("@consumer", grant.Consumer)
+            .With("@provider", grant.Provider).With("@offer", offer.Name).With("@kind", (int)offer.Kind).With("@units", units)
+            .With("@amount", amount).With("@fee", fee).With("@currency", currency).With("@resource", resource).With("@event", eventIndex)
+            .With("@charge", chargeIndex).With("@usage_period", usagePeriod.Period).With("@period", period.Period)
+            .With("@now", Timestamps.ToMicros(unit.Now))
+            .ExecuteNonQuery();
+        if (amount == 0)
+        {
+            return;
+        }
+
+        // Double entry: what the consumer pays is what the provider earns plus the exchange's fee; the entries sum to zero.
+        Post(unit, id, PayableAccount(grant.Consumer), -amount, currency, period);
+        Post(unit, id, ReceivableAccount(grant.Provider), amount - fee, currency, period);
+        if (fee > 0)
+        {
+            Post(unit, id, FeeAccount, fee, currency, period);
+        }
+    }
+
+    /// <summary>The kind as the log names it, e.g. <c>per_gib</c>.</summary>
+    public static string OfferKindName(OfferKind kind) =>
+        System.Text.RegularExpressions.Regex.Replace(kind.ToString(), "(?<=[a-z])([A-Z])", "_$1").ToLowerInvariant();
+
+    private static void Post(WriteUnit unit, string usage, string account, long amount, string currency, PeriodName period) =>
+        unit.Command("INSERT INTO ledger_entries (usage_id, account, amount_minor, currency, period) VALUES (@usage, @account, @amount, @currency, @period)")
+            .With("@usage", usage).With("@account", account).With("@amount", amount).With("@currency", currency).With("@period", period.Period)
+            .ExecuteNonQuery();
+}
