@@ -98,6 +98,7 @@ internal sealed class CliApp(TextWriter output, TextWriter error, HttpMessageHan
         root.Add(RightsCommand.Create(this));
         root.Add(LineageCommand.Create(this));
         root.Add(OffersCommand.Create(this));
+        root.Add(BillingCommand.Create(this));
         return root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = Output, Error = Error }, cancellationToken);
     }
 

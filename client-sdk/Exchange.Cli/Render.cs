@@ -655,7 +655,7 @@ internal static class Render
         return int.TryParse(Environment.GetEnvironmentVariable("COLUMNS"), out var columns) && columns >= 40 ? columns : 160;
     }
 
-    private static void Write(TextWriter output, Spectre.Console.Rendering.IRenderable renderable, int? width = null)
+    public static void Write(TextWriter output, Spectre.Console.Rendering.IRenderable renderable, int? width = null)
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings
         {

@@ -66,6 +66,7 @@ public sealed partial class ExchangeClient : IDisposable
         Rights = new RightsService.RightsServiceClient(CallInvoker);
         Lineage = new LineageService.LineageServiceClient(CallInvoker);
         Pricing = new PricingService.PricingServiceClient(CallInvoker);
+        Billing = new BillingService.BillingServiceClient(CallInvoker);
         _logTrust = new LogTrust(this, options.AuditLogKey, options.TrustedCheckpoints, options.TrustOnFirstUse);
     }
 
@@ -160,6 +161,9 @@ public sealed partial class ExchangeClient : IDisposable
 
     /// <summary>exchange.v1.PricingService: offers on datasets and quotes.</summary>
     public PricingService.PricingServiceClient Pricing { get; }
+
+    /// <summary>exchange.v1.BillingService: statements, billing periods and settlements.</summary>
+    public BillingService.BillingServiceClient Billing { get; }
 
     /// <summary>
     /// Every dataset matching <paramref name="filter"/> that the caller may see, fetching pages

@@ -129,6 +129,7 @@ internal sealed class Meter(IOptions<Hosting.ExchangeOptions> options) : IMeter
             Dataset: grant.Dataset.Name, Subject: grant.Consumer, DatasetProvider: grant.Provider, Details: new Dictionary<string, string>
             {
                 ["grant"] = grant.Id.Name,
+                ["provider"] = grant.Provider,
                 ["offer"] = offer.Name,
                 ["kind"] = OfferKindName(offer.Kind),
                 ["units"] = units.ToString(CultureInfo.InvariantCulture),

@@ -173,6 +173,15 @@ internal static class RequestText
         ["exchange.v1.ListOffersRequest.parent"] = Name,
         ["exchange.v1.WithdrawOfferRequest.name"] = Name,
         ["exchange.v1.QuoteAccessRequest.offer"] = Name,
+
+        ["exchange.v1.GetStatementRequest.name"] = Name,
+        ["exchange.v1.GetStatementRequest.page_token"] = PageToken,
+        ["exchange.v1.GetBillingPeriodRequest.name"] = Name,
+        ["exchange.v1.CloseBillingPeriodRequest.name"] = Name,
+        ["exchange.v1.ListSettlementsRequest.parent"] = Name,
+        ["exchange.v1.ListSettlementsRequest.page_token"] = PageToken,
+        ["exchange.v1.MarkSettlementPaidRequest.name"] = Name,
+        ["exchange.v1.MarkSettlementPaidRequest.payment_reference"] = new(200),
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <summary>A field without a rule of its own (a new one nobody listed yet) gets the strictest sensible one.</summary>

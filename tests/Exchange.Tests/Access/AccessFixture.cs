@@ -9,12 +9,13 @@ namespace Exchange.Tests.Access;
 internal static class AccessFixture
 {
     public static async Task<AccessRequest> RequestAsync(this ExchangeClient consumer, Dataset dataset, string purpose = "research",
-        Terms? terms = null) =>
+        Terms? terms = null, string offer = "") =>
         (await consumer.Access.RequestAccessAsync(new RequestAccessRequest
         {
             Dataset = dataset.Name,
             Purpose = purpose,
             RequestedTerms = terms,
+            Offer = offer,
         })).AccessRequest;
 
     /// <summary>Reads a whole download: its header, the bytes in order, and its trailer.</summary>

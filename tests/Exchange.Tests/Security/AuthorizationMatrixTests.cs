@@ -36,7 +36,7 @@ public sealed class AuthorizationMatrixTests(ExchangeFactory gateway) : SharedGa
 
     /// <summary>The objects one cell acts on, made fresh for every cell.</summary>
     private sealed record Target(string Dataset = "", string Request = "", string Grant = "", string Transfer = "", string Participant = "",
-        string Right = "", string Objection = "", string Source = "", string Offer = "");
+        string Right = "", string Objection = "", string Source = "", string Offer = "", string Period = "", string Settlement = "");
 
     private sealed record Row(string Rpc, string State, string Expected, Func<ExchangeClient, Target, Task> Call);
 
@@ -150,6 +150,15 @@ public sealed class AuthorizationMatrixTests(ExchangeFactory gateway) : SharedGa
         new("PricingService/QuoteAccess", "priced",      "OK    OK    OK    OK    OK    OK    PD    UA", (c, t) => c.Pricing.QuoteAccessAsync(new() { Offer = t.Offer }).ResponseAsync),
         new("PricingService/QuoteAccess", "withdrawn-offer", "FP    FP    FP    FP    FP    FP    PD    UA", (c, t) => c.Pricing.QuoteAccessAsync(new() { Offer = t.Offer }).ResponseAsync),
 
+        // Billing: statements are initech's; a fresh period is a month long past; the settlement is of the current period, closed
+        // once after the owner sold initech a one-off grant in it.
+        new("BillingService/GetStatement", "-",          "PD    PD    OK    PD    OK    OK    PD    UA", (c, _) => c.Billing.GetStatementAsync(new() { Name = $"participants/initech/statements/{DateTime.UtcNow:yyyy-MM}" }).ResponseAsync),
+        new("BillingService/GetBillingPeriod", "-",      "OK    OK    OK    OK    OK    OK    PD    UA", (c, _) => c.Billing.GetBillingPeriodAsync(new() { Name = $"billingPeriods/{DateTime.UtcNow:yyyy-MM}" }).ResponseAsync),
+        new("BillingService/CloseBillingPeriod", "open-period",   "PD    PD    PD    PD    PD    OK    PD    UA", (c, t) => c.Billing.CloseBillingPeriodAsync(new() { Name = t.Period }).ResponseAsync),
+        new("BillingService/CloseBillingPeriod", "closed-period", "PD    PD    PD    PD    PD    FP    PD    UA", (c, t) => c.Billing.CloseBillingPeriodAsync(new() { Name = t.Period }).ResponseAsync),
+        new("BillingService/ListSettlements", "settlement",       "OK    OK    OK    OK    OK    OK    PD    UA", (c, t) => c.Billing.ListSettlementsAsync(new() { Parent = t.Period }).ResponseAsync),
+        new("BillingService/MarkSettlementPaid", "settlement",    "PD    PD    PD    PD    PD    OK    PD    UA", (c, t) => c.Billing.MarkSettlementPaidAsync(new() { Name = t.Settlement, PaymentReference = "bank-1" }).ResponseAsync),
+
         // The participant acted on is initech (the requesting consumer) for reads, and a fresh one no caller is for changes.
         new("ParticipantService/GetParticipant", "-",   "PD    PD    OK    PD    OK    OK    PD    UA", (c, _) => c.Participants.GetParticipantAsync(new() { Name = "participants/initech" }).ResponseAsync),
         new("ParticipantService/ListParticipants", "-", "PD    PD    PD    PD    OK    OK    PD    UA", (c, _) => c.Participants.ListParticipantsAsync(new()).ResponseAsync),
@@ -167,7 +176,7 @@ public sealed class AuthorizationMatrixTests(ExchangeFactory gateway) : SharedGa
             {
                 CatalogReflection.Descriptor, AccessReflection.Descriptor, AuditReflection.Descriptor, TransferReflection.Descriptor,
                 ParticipantReflection.Descriptor, ComputeReflection.Descriptor, RightsReflection.Descriptor, LineageReflection.Descriptor,
-                PricingReflection.Descriptor,
+                PricingReflection.Descriptor, BillingReflection.Descriptor,
             }
             .SelectMany(f => f.Services)
             .SelectMany(s => s.Methods.Select(m => $"{s.Name}/{m.Name}"));
@@ -255,6 +264,29 @@ public sealed class AuthorizationMatrixTests(ExchangeFactory gateway) : SharedGa
         Assert.Equal(System.Net.HttpStatusCode.OK, statuses["metrics"]);
     }
 
+    private static int _pastMonths;
+
+    private Lazy<Task<Target>> SettledTarget => _settled ??= new Lazy<Task<Target>>(SettleAsync);
+
+    private Lazy<Task<Target>>? _settled;
+
+    /// <summary>A one-off sale from the owner to initech in the current period, which the operator then closes: one gateway, one close.</summary>
+    private async Task<Target> SettleAsync()
+    {
+        using var acme = Gateway.As(Participant.Acme);
+        using var initech = Gateway.As(Participant.Initech);
+        using var ops = Gateway.As(Participant.Operator);
+        var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
+        var offer = (await acme.Pricing.CreateOfferAsync(new CreateOfferRequest
+        {
+            Parent = dataset.Name,
+            Offer = new Offer { Kind = OfferKind.OneOff, Price = new Money { Currency = "EUR", AmountMinor = 500 } },
+        })).Offer;
+        await acme.ApproveAsync(await initech.RequestAsync(dataset, offer: offer.Name));
+        var closed = await ops.Billing.CloseBillingPeriodAsync(new CloseBillingPeriodRequest { Name = $"billingPeriods/{DateTime.UtcNow:yyyy-MM}" });
+        return new Target(dataset.Name, Period: closed.Period.Name, Settlement: closed.Settlements[0].Name);
+    }
+
     private async Task<Target> SetUpAsync(string state)
     {
         using var acme = Gateway.As(Participant.Acme);
@@ -313,6 +345,19 @@ public sealed class AuthorizationMatrixTests(ExchangeFactory gateway) : SharedGa
                 }));
                 var derived = await CatalogFixture.CreateAsync(acme, state == "derivable-listed" ? DatasetState.Listed : DatasetState.Draft, withRevision: true);
                 return new Target(derived.Name, Grant: derivable.Name, Source: source.Name + "/revisions/1");
+            case "open-period" or "closed-period":
+                // A month of its own, long before any usage, so periods before it need no closing first.
+                var month = new DateTime(2000, 1, 1).AddMonths(Interlocked.Increment(ref _pastMonths));
+                var period = $"billingPeriods/{month:yyyy-MM}";
+                if (state == "closed-period")
+                {
+                    using var ops = Gateway.As(Participant.Operator);
+                    await ops.Billing.CloseBillingPeriodAsync(new CloseBillingPeriodRequest { Name = period });
+                }
+
+                return new Target(Period: period);
+            case "settlement":
+                return await SettledTarget.Value;
             case "priced" or "withdrawn-offer":
                 var priced = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
                 var offer = (await acme.Pricing.CreateOfferAsync(new CreateOfferRequest

@@ -26,7 +26,7 @@ public sealed class RequestTextTests(ExchangeFactory gateway) : SharedGatewayTes
     [
         V1.CatalogService.Descriptor, V1.AccessService.Descriptor, V1.TransferService.Descriptor, V1.AuditService.Descriptor,
         V1.ParticipantService.Descriptor, V1.ComputeService.Descriptor, V1.RightsService.Descriptor, V1.LineageService.Descriptor,
-        V1.PricingService.Descriptor,
+        V1.PricingService.Descriptor, V1.BillingService.Descriptor,
     ];
 
     public static readonly TheoryData<string, string> BadValues = new()
@@ -283,6 +283,11 @@ public sealed class RequestTextTests(ExchangeFactory gateway) : SharedGatewayTes
             "ListOffers" => new ListOffersRequest { Parent = Dataset.Name },
             "WithdrawOffer" => new WithdrawOfferRequest { Name = Dataset.Name + "/offers/validation" },
             "QuoteAccess" => new QuoteAccessRequest { Offer = Dataset.Name + "/offers/validation" },
+            "GetStatement" => new GetStatementRequest { Name = "participants/initech/statements/2026-12" },
+            "GetBillingPeriod" => new GetBillingPeriodRequest { Name = "billingPeriods/2026-12" },
+            "CloseBillingPeriod" => new CloseBillingPeriodRequest { Name = "billingPeriods/2001-01" },
+            "ListSettlements" => new ListSettlementsRequest { Parent = "billingPeriods/2001-01" },
+            "MarkSettlementPaid" => new MarkSettlementPaidRequest { Name = "billingPeriods/2001-01/settlements/1", PaymentReference = "bank-1" },
             _ => throw new InvalidOperationException($"{method.FullName} has no base request here; add one."),
         };
 
@@ -346,6 +351,11 @@ public sealed class RequestTextTests(ExchangeFactory gateway) : SharedGatewayTes
                     ListOffersRequest r => Initech.Pricing.ListOffersAsync(r, options).ResponseAsync,
                     WithdrawOfferRequest r => Acme.Pricing.WithdrawOfferAsync(r, options).ResponseAsync,
                     QuoteAccessRequest r => Initech.Pricing.QuoteAccessAsync(r, options).ResponseAsync,
+                    GetStatementRequest r => Initech.Billing.GetStatementAsync(r, options).ResponseAsync,
+                    GetBillingPeriodRequest r => Initech.Billing.GetBillingPeriodAsync(r, options).ResponseAsync,
+                    CloseBillingPeriodRequest r => Operator.Billing.CloseBillingPeriodAsync(r, options).ResponseAsync,
+                    ListSettlementsRequest r => Operator.Billing.ListSettlementsAsync(r, options).ResponseAsync,
+                    MarkSettlementPaidRequest r => Operator.Billing.MarkSettlementPaidAsync(r, options).ResponseAsync,
                     _ => throw new InvalidOperationException($"{method.FullName} is not called here; add it."),
                 };
                 await call;

@@ -1,0 +1,291 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using Exchange.Client.Billing;
+using Exchange.Client.Transfers;
+using Exchange.V1;
+using Google.Protobuf;
+
+namespace Exchange.Client;
+
+public sealed partial class ExchangeClient
+{
+    /// <summary>
+    /// Checks <paramref name="participant"/>'s statement for <paramref name="period"/> against the log and the
+    /// participant's own receipts, trusting neither the statement nor the gateway's arithmetic: every line must be a
+    /// <c>billing.charge</c> event that follows from the event it names and the grant's offer (the offer the approval
+    /// logged the SHA-256 of), every charge of the period must be a line, every completed transfer and answered query
+    /// the offer prices must be charged once, and every event used must be in a checkpoint signed by the log's trusted key.
+    /// </summary>
+    /// <param name="participant">Whose statement (the caller's own, unless it is an auditor or operator).</param>
+    /// <param name="period">The month, <c>YYYY-MM</c>.</param>
+    /// <param name="cancellationToken">Cancels the calls.</param>
+    public async Task<StatementVerification> VerifyStatementAsync(string participant, string period, CancellationToken cancellationToken = default)
+    {
+        var statement = await StatementAsync(participant, period, cancellationToken).ConfigureAwait(false);
+        var differences = new List<string>();
+
+        // Every charge the caller may read that concerns the participant, from the leaves the log hashed.
+        var charges = new List<(long Index, AuditRecord Record, AuditEvent Event)>();
+        await foreach (var e in EnumerateAuditEventsAsync(new ListAuditEventsRequest { Action = ChargeRecomputation.ChargeAction, PageSize = 1000 },
+            cancellationToken).ConfigureAwait(false))
+        {
+            var record = AuditRecord.Parser.ParseFrom(e.Leaf);
+            if (record.Subject == participant || ChargeRecomputation.Details(record).GetValueOrDefault("provider") == participant)
+            {
+                charges.Add((e.Index, record, e));
+            }
+        }
+
+        // A charge depends on the month's earlier ones: the months of the statement's lines are recomputed whole.
+        var months = statement.Lines.Select(l => l.Usage.UsagePeriod).Append(period).ToHashSet(StringComparer.Ordinal);
+        var recomputed = charges.Where(c => months.Contains(ChargeRecomputation.Details(c.Record).GetValueOrDefault("usage_period", ""))).ToList();
+        var grants = new Dictionary<string, GrantPrice?>(StringComparer.Ordinal);
+        var proven = new Dictionary<long, AuditEvent>();
+        foreach (var charge in recomputed)
+        {
+            proven[charge.Index] = charge.Event;
+            await GrantPriceAsync(ChargeRecomputation.Details(charge.Record).GetValueOrDefault("grant", ""), grants, proven, differences, cancellationToken)
+                .ConfigureAwait(false);
+        }
+
+        var events = new Dictionary<long, AuditRecord>();
+        foreach (var charge in recomputed)
+        {
+            if (long.TryParse(ChargeRecomputation.Details(charge.Record).GetValueOrDefault("event"), NumberStyles.None, CultureInfo.InvariantCulture, out var cause) &&
+                await EventAtAsync(cause, cancellationToken).ConfigureAwait(false) is { } e)
+            {
+                proven[cause] = e;
+                events[cause] = AuditRecord.Parser.ParseFrom(e.Leaf);
+            }
+        }
+
+        var known = grants.Where(g => g.Value is not null).ToDictionary(g => g.Key, g => g.Value!, StringComparer.Ordinal);
+        differences.AddRange(ChargeRecomputation.Problems(recomputed.Select(c => (c.Index, c.Record)), events, known));
+        differences.AddRange(LineDifferences(statement, participant, period, recomputed.Select(c => (c.Index, c.Record))));
+
+        // The participant's own receipts in the period: each one an offer prices must have been charged.
+        var receipts = 0;
+        var start = DateTimeOffset.ParseExact(period + "-01", "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
+        var chargedEvents = charges.Select(c => ChargeRecomputation.Details(c.Record).GetValueOrDefault("event")).ToHashSet(StringComparer.Ordinal);
+        foreach (var action in new[] { ReceiptVerifier.CompletedAction, ReceiptVerifier.QueryAction })
+        {
+            await foreach (var e in EnumerateAuditEventsAsync(new ListAuditEventsRequest
+            {
+                Action = action,
+                StartTime = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(start),
+                EndTime = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(start.AddMonths(1)),
+                PageSize = 1000,
+            }, cancellationToken).ConfigureAwait(false))
+            {
+                var record = AuditRecord.Parser.ParseFrom(e.Leaf);
+                var grantName = action == ReceiptVerifier.QueryAction ? record.Resource : ChargeRecomputation.Details(record).GetValueOrDefault("grant", "");
+                if (record.Outcome != AuditOutcome.Success ||
+                    await GrantPriceAsync(grantName, grants, proven, differences, cancellationToken).ConfigureAwait(false) is not { } grant ||
+                    (grant.Consumer != participant && grant.Provider != participant))
+                {
+                    continue;
+                }
+
+                receipts++;
+                var priced = action == ReceiptVerifier.QueryAction
+                    ? grant.Offer.Kind == OfferKind.PerQuery
+                    : grant.Offer.Kind is OfferKind.PerTransfer || grant.Offer is { Kind: OfferKind.PerGib, PartialTransferCharge: PartialTransferCharge.Unspecified };
+                if (priced && !chargedEvents.Contains(e.Index.ToString(CultureInfo.InvariantCulture)))
+                {
+                    proven[e.Index] = e;
+                    differences.Add($"{record.Resource} (event {e.Index}, under {grant.Grant}) is priced by {grant.Offer.Name} but was not charged");
+                }
+            }
+        }
+
+        var size = await ProveAsync(proven.Values, differences, cancellationToken).ConfigureAwait(false);
+        return new StatementVerification
+        {
+            Statement = statement,
+            Differences = differences,
+            ChargesRecomputed = recomputed.Count,
+            ReceiptsChecked = receipts,
+            CheckpointSize = size,
+        };
+    }
+
+    /// <summary>The whole statement: every page's lines, the totals of the first.</summary>
+    private async Task<Statement> StatementAsync(string participant, string period, CancellationToken cancellationToken)
+    {
+        var request = new GetStatementRequest { Name = $"participants/{participant}/statements/{period}", PageSize = 1000 };
+        Statement? whole = null;
+        do
+        {
+            var page = await Billing.GetStatementAsync(request, cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (whole is null)
+            {
+                whole = page.Statement;
+            }
+            else
+            {
+                whole.Lines.Add(page.Statement.Lines);
+            }
+
+            request.PageToken = page.NextPageToken;
+        }
+        while (request.PageToken.Length > 0);
+
+        return whole;
+    }
+
+    /// <summary>
+    /// The grant's parties and accepted offer, once its approval in the log is found and names the SHA-256 of that very
+    /// offer; null (with the difference said) when the terms cannot be read or do not match what was approved.
+    /// </summary>
+    private async Task<GrantPrice?> GrantPriceAsync(string name, Dictionary<string, GrantPrice?> grants, Dictionary<long, AuditEvent> proven,
+        List<string> differences, CancellationToken cancellationToken)
+    {
+        if (grants.TryGetValue(name, out var known))
+        {
+            return known;
+        }
+
+        grants[name] = null;
+        Grant grant;
+        try
+        {
+            grant = await GetGrantAsync(name, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Grpc.Core.RpcException ex)
+        {
+            differences.Add($"{name} cannot be read ({ex.Status.Detail})");
+            return null;
+        }
+
+        if (grant.Terms?.Offer is not { } offer)
+        {
+            return null;
+        }
+
+        AuditEvent? approval = null;
+        await foreach (var e in EnumerateAuditEventsAsync(new ListAuditEventsRequest { Action = "access.approve", Dataset = grant.Dataset, PageSize = 1000 },
+            cancellationToken).ConfigureAwait(false))
+        {
+            var record = AuditRecord.Parser.ParseFrom(e.Leaf);
+            if (record.Outcome == AuditOutcome.Success && ChargeRecomputation.Details(record).GetValueOrDefault("grant") == name)
+            {
+                approval = e;
+                break;
+            }
+        }
+
+        var approved = approval is null ? null : ChargeRecomputation.Details(AuditRecord.Parser.ParseFrom(approval.Leaf)).GetValueOrDefault("offer_sha256");
+        if (approved != Convert.ToHexStringLower(SHA256.HashData(offer.ToByteArray())))
+        {
+            differences.Add(approval is null
+                ? $"{name}'s approval is not in the log the caller may read"
+                : $"{name} shows offer terms other than those its approval (event {approval.Index}) logged");
+            return null;
+        }
+
+        proven[approval!.Index] = approval;
+        return grants[name] = new GrantPrice(name, grant.Consumer, grant.Provider, offer, grant.CreateTime.ToDateTimeOffset());
+    }
+
+    private async Task<AuditEvent?> EventAtAsync(long index, CancellationToken cancellationToken)
+    {
+        var page = await Audit.ListAuditEventsAsync(new ListAuditEventsRequest { StartIndex = index, PageSize = 1 }, cancellationToken: cancellationToken)
+            .ConfigureAwait(false);
+        return page.Events.FirstOrDefault(e => e.Index == index);
+    }
+
+    /// <summary>Proves every event in one signed checkpoint (waiting a little for one that covers the newest); returns its size.</summary>
+    private async Task<long> ProveAsync(IEnumerable<AuditEvent> events, List<string> differences, CancellationToken cancellationToken)
+    {
+        var all = events.OrderBy(e => e.Index).ToList();
+        var newest = all.Count == 0 ? -1 : all[^1].Index;
+        Checkpoint checkpoint;
+        var waited = 0;
+        while (true)
+        {
+            checkpoint = (await Audit.GetCheckpointAsync(new GetCheckpointRequest(), cancellationToken: cancellationToken).ConfigureAwait(false)).Checkpoint;
+            if (checkpoint.Size > newest || waited++ >= 20)
+            {
+                break;
+            }
+
+            // Checkpoints are signed every second or so; the newest charge may be younger than the last one.
+            await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken).ConfigureAwait(false);
+        }
+
+        foreach (var e in all)
+        {
+            if (e.Index >= checkpoint.Size)
+            {
+                differences.Add($"event {e.Index} is not in a signed checkpoint yet (size {checkpoint.Size}); verify again shortly");
+                continue;
+            }
+
+            var proof = await Audit.GetInclusionProofAsync(new GetInclusionProofRequest { Index = e.Index, TreeSize = checkpoint.Size },
+                cancellationToken: cancellationToken).ConfigureAwait(false);
+            var receipt = new TransferReceipt { Event = e, Checkpoint = checkpoint };
+            receipt.InclusionProof.Add(proof.Hashes);
+            var verified = await _logTrust.VerifyAsync(receipt, $"event {e.Index}", cancellationToken).ConfigureAwait(false);
+            if (!verified.Succeeded)
+            {
+                differences.Add($"event {e.Index}: {verified.Message}");
+            }
+        }
+
+        return checkpoint.Size;
+    }
+
+    /// <summary>Lines against the period's charges, one for one, and the totals against the lines.</summary>
+    private static List<string> LineDifferences(Statement statement, string participant, string period, IEnumerable<(long Index, AuditRecord Record)> charges)
+    {
+        var differences = new List<string>();
+        var ofPeriod = charges.Where(c => ChargeRecomputation.Details(c.Record).GetValueOrDefault("period") == period).ToDictionary(c => c.Index, c => c.Record);
+        foreach (var line in statement.Lines)
+        {
+            var u = line.Usage;
+            if (!ofPeriod.Remove(u.ChargeIndex, out var record))
+            {
+                differences.Add($"line {u.Name} names charge event {u.ChargeIndex}, which is not a charge of {participant} in {period}");
+                continue;
+            }
+
+            var d = ChargeRecomputation.Details(record);
+            var expected = new[]
+            {
+                (record.Resource, u.Name), (d.GetValueOrDefault("grant"), u.Grant), (d.GetValueOrDefault("resource"), u.Resource),
+                (d.GetValueOrDefault("units"), Text(u.Units)), (d.GetValueOrDefault("amount_minor"), Text(u.Amount.AmountMinor)),
+                (d.GetValueOrDefault("fee_minor"), Text(u.FeeMinor)), (d.GetValueOrDefault("currency"), u.Amount.Currency),
+                (d.GetValueOrDefault("event"), Text(u.EventIndex)), (d.GetValueOrDefault("usage_period"), u.UsagePeriod),
+                (record.Subject, u.Consumer), (d.GetValueOrDefault("provider"), u.Provider),
+            };
+            if (expected.Any(p => p.Item1 != p.Item2) ||
+                line.Role != (u.Consumer == participant ? StatementRole.Consumer : StatementRole.Provider) || line.Adjustment != (u.UsagePeriod != period))
+            {
+                differences.Add($"line {u.Name} differs from its charge event {u.ChargeIndex}");
+            }
+        }
+
+        differences.AddRange(ofPeriod.Select(c => $"charge event {c.Key} ({c.Value.Resource}) is missing from the statement"));
+        var totals = statement.Lines.GroupBy(l => l.Usage.Amount.Currency, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g =>
+        {
+            var charged = g.Where(l => l.Role == StatementRole.Consumer).Sum(l => l.Usage.Amount.AmountMinor);
+            var earned = g.Where(l => l.Role == StatementRole.Provider).Sum(l => l.Usage.Amount.AmountMinor - l.Usage.FeeMinor);
+            return new StatementTotal
+            {
+                Currency = g.Key,
+                ChargesMinor = charged,
+                EarningsMinor = earned,
+                FeesMinor = g.Where(l => l.Role == StatementRole.Provider).Sum(l => l.Usage.FeeMinor),
+                NetMinor = earned - charged,
+            };
+        });
+        if (!totals.SequenceEqual(statement.Totals) || statement.LineCount != statement.Lines.Count)
+        {
+            differences.Add("the statement's totals are not the sum of its lines");
+        }
+
+        return differences;
+    }
+
+    private static string Text(long value) => value.ToString(CultureInfo.InvariantCulture);
+}
