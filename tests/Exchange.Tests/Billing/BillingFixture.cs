@@ -1,0 +1,64 @@
+using System.Security.Cryptography;
+using Exchange.Client;
+using Exchange.Server.Billing;
+using Exchange.Server.Storage;
+using Exchange.Tests.Access;
+using Exchange.Tests.Catalog;
+using Exchange.Tests.Infrastructure;
+using Exchange.V1;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Exchange.Tests.Billing;
+
+/// <summary>Sellers, buyers and what the tests read of the ledger.</summary>
+internal static class BillingFixture
+{
+    /// <summary>A GiB priced at 2^30 minor units: one minor unit a byte, so an amount reads as bytes.</summary>
+    public const long OnePerByte = 1L << 30;
+
+    public static Offer Offer(OfferKind kind, long price, string currency = "EUR") =>
+        new() { Kind = kind, Price = new Money { Currency = currency, AmountMinor = price } };
+
+    /// <summary>A listed dataset of <paramref name="size"/> random bytes, offered as <paramref name="offer"/>; returns both.</summary>
+    public static async Task<(Dataset Dataset, Offer Offer)> OfferedAsync(ExchangeClient provider, Offer offer, int size = 64 * 1024)
+    {
+        var dataset = await CatalogFixture.CreateAsync(provider);
+        await provider.UploadAsync(dataset.Name, new MemoryStream(RandomNumberGenerator.GetBytes(size)));
+        dataset = (await provider.Catalog.PublishDatasetAsync(new PublishDatasetRequest { Name = dataset.Name })).Dataset;
+        var made = (await provider.Pricing.CreateOfferAsync(new CreateOfferRequest { Parent = dataset.Name, Offer = offer })).Offer;
+        return (dataset, made);
+    }
+
+    /// <summary>A grant of <paramref name="consumer"/>'s under <paramref name="offer"/>, approved by <paramref name="provider"/>.</summary>
+    public static async Task<Grant> BuyAsync(ExchangeClient provider, ExchangeClient consumer, Dataset dataset, Offer offer, Terms? terms = null) =>
+        await provider.ApproveAsync(await consumer.RequestAsync(dataset, terms: terms, offer: offer.Name));
+
+    public static async Task<Statement> StatementAsync(ExchangeClient client, string participant, string? period = null) =>
+        (await client.Billing.GetStatementAsync(new GetStatementRequest
+        {
+            Name = $"participants/{participant}/statements/{period ?? Month(DateTimeOffset.UtcNow)}",
+            PageSize = 1000,
+        })).Statement;
+
+    public static string Month(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>The ledger's sum per currency, which must always be zero.</summary>
+    public static Task<Dictionary<string, long>> BalancesAsync(ExchangeFactory gateway) =>
+        gateway.Services.GetRequiredService<BillingStore>().LedgerBalancesAsync(CancellationToken.None);
+
+    /// <summary>How many usage records bear each id (each must be one).</summary>
+    public static Task<Dictionary<string, long>> UsageCountsAsync(ExchangeFactory gateway) =>
+        gateway.Services.GetRequiredService<Database>().ReadAsync(connection =>
+        {
+            var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT id, COUNT(*) FROM usage_records GROUP BY id";
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                counts[reader.GetString(0)] = reader.GetInt64(1);
+            }
+
+            return counts;
+        }, CancellationToken.None);
+}
