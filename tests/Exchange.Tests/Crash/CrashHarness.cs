@@ -19,7 +19,9 @@ namespace Exchange.Tests.Crash;
 /// matches its SHA-256; every COMPLETED transfer sent all its bytes and has a verifiable receipt;
 /// no transfer is left STARTED, and those the killed gateway was streaming resume to completion;
 /// SQLite's integrity check passes; and the audit log verifies, consistent with every checkpoint
-/// trusted before earlier kills.
+/// trusted before earlier kills. Downloads are priced per transfer: after every kill the ledger
+/// balances, every completed transfer (every acknowledged one among them) is charged exactly once
+/// and nothing else is, and at the end the consumer's statement verifies against the log.
 /// </summary>
 internal sealed class CrashHarness(int seed, Action<string> log) : IAsyncDisposable
 {
@@ -34,6 +36,7 @@ internal sealed class CrashHarness(int seed, Action<string> log) : IAsyncDisposa
     private readonly Dictionary<object, int> _checkedUpTo = [];
     private readonly HashSet<string> _verifiedRevisions = [];
     private readonly List<string> _datasets = [];
+    private readonly List<string> _priced = [];
     private GatewayProcess? _gateway;
 
     private GatewayProcess Gateway => _gateway ??= new GatewayProcess(_data, log, "--Exchange:Limits:CallsPerSecond=0",
@@ -54,8 +57,22 @@ internal sealed class CrashHarness(int seed, Action<string> log) : IAsyncDisposa
             await acme.UploadAsync(dataset, new MemoryStream(RandomNumberGenerator.GetBytes(1000)));
             await acme.Catalog.PublishDatasetAsync(new PublishDatasetRequest { Name = dataset });
 
+            // Downloads are of a dataset of their own, priced per transfer, so every completed one is a charge.
+            var priced = (await acme.Catalog.CreateDatasetAsync(new CreateDatasetRequest
+            {
+                Dataset = new Dataset { Title = $"round {round}, priced", Classification = Classification.Internal },
+            })).Dataset.Name;
+            await acme.UploadAsync(priced, new MemoryStream(RandomNumberGenerator.GetBytes(1000)));
+            await acme.Catalog.PublishDatasetAsync(new PublishDatasetRequest { Name = priced });
+            var offer = (await acme.Pricing.CreateOfferAsync(new CreateOfferRequest
+            {
+                Parent = priced,
+                Offer = new Offer { Kind = OfferKind.PerTransfer, Price = new Money { Currency = "EUR", AmountMinor = 25 } },
+            })).Offer.Name;
+            _priced.Add(priced);
+
             using var stop = new CancellationTokenSource();
-            var workers = new[] { UploadsAsync(dataset, stop.Token), AccessAsync(dataset, stop.Token), DownloadsAsync(dataset, stop.Token) };
+            var workers = new[] { UploadsAsync(dataset, stop.Token), AccessAsync(dataset, stop.Token), DownloadsAsync(priced, offer, stop.Token) };
             await Task.Delay(_random.Next(150, 1500));
             await Gateway.KillAsync();
             await stop.CancelAsync();
@@ -67,6 +84,9 @@ internal sealed class CrashHarness(int seed, Action<string> log) : IAsyncDisposa
 
         await Gateway.StartAsync();
         await CheckAsync(kills);
+        var (exit, output, error) = await Gateway.RunCliAsync(Participant.Initech, "billing", "verify", "--period",
+            DateTime.UtcNow.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture), "--trusted", _trusted);
+        Assert.True(exit == 0, $"the consumer's statement does not verify: {output}{error}");
     }
 
     public async ValueTask DisposeAsync()
@@ -123,13 +143,14 @@ internal sealed class CrashHarness(int seed, Action<string> log) : IAsyncDisposa
         }
     }
 
-    private async Task DownloadsAsync(string dataset, CancellationToken stop)
+    private async Task DownloadsAsync(string dataset, string offer, CancellationToken stop)
     {
         using var acme = Client(Participant.Acme);
         using var initech = Client(Participant.Initech);
         try
         {
-            var request = (await initech.Access.RequestAccessAsync(new RequestAccessRequest { Dataset = dataset, Purpose = "research" }, cancellationToken: stop)).AccessRequest;
+            var request = (await initech.Access.RequestAccessAsync(new RequestAccessRequest { Dataset = dataset, Purpose = "research", Offer = offer },
+                cancellationToken: stop)).AccessRequest;
             var grant = (await acme.Access.ApproveAccessRequestAsync(new ApproveAccessRequestRequest { Name = request.Name }, cancellationToken: stop)).Grant;
             _ackedGrants.Enqueue(grant.Name);
             var key = await initech.PublishedLogKeyAsync(stop);
@@ -202,11 +223,14 @@ internal sealed class CrashHarness(int seed, Action<string> log) : IAsyncDisposa
             Assert.True(state == GrantState.Revoked, $"after kill {kills}: the acknowledged revocation of {grant} is lost ({state})");
         }
 
-        foreach (var transfer in ToCheck(_ackedTransfers))
+        var acknowledged = ToCheck(_ackedTransfers);
+        foreach (var transfer in acknowledged)
         {
             var state = (await initech.Transfers.GetTransferAsync(new GetTransferRequest { Name = transfer })).Transfer.State;
             Assert.True(state == TransferState.Completed, $"after kill {kills}: the acknowledged download {transfer} is {state}");
         }
+
+        CheckLedger(kills, acknowledged);
 
         // Nothing is COMPLETED that did not send every byte and log it.
         var key = await acme.PublishedLogKeyAsync();
@@ -260,6 +284,42 @@ internal sealed class CrashHarness(int seed, Action<string> log) : IAsyncDisposa
         var from = _checkedUpTo.GetValueOrDefault(acknowledged);
         _checkedUpTo[acknowledged] = all.Length;
         return [.. all[from..], .. all[..from].OrderBy(_ => _random.Next()).Take(50)];
+    }
+
+    /// <summary>
+    /// The ledger balances; every completed transfer of a priced dataset has exactly one usage record and
+    /// every transfer usage record a completed transfer; no acknowledged download's charge is lost.
+    /// </summary>
+    private void CheckLedger(int kills, List<string> acknowledged)
+    {
+        using var connection = new SqliteConnection($"Data Source={Path.Combine(_data, "exchange.db")};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        long Scalar(string sql)
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = sql;
+            return Convert.ToInt64(command.ExecuteScalar() ?? 0L, System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        Assert.True(Scalar("SELECT COUNT(*) FROM (SELECT currency FROM ledger_entries GROUP BY currency HAVING SUM(amount_minor) <> 0)") == 0,
+            $"after kill {kills}: the ledger does not balance");
+        var priced = string.Join(", ", _priced.Select(d => $"'{d["datasets/".Length..]}'"));
+        Assert.True(Scalar($"""
+            SELECT COUNT(*) FROM transfers t WHERE t.state = 2 AND t.dataset_id IN ({priced})
+              AND (SELECT COUNT(*) FROM usage_records u WHERE u.resource = 'transfers/' || t.id) <> 1
+            """) == 0, $"after kill {kills}: a completed transfer is not charged exactly once");
+        Assert.True(Scalar("""
+            SELECT COUNT(*) FROM usage_records u WHERE u.resource LIKE 'transfers/%'
+              AND NOT EXISTS (SELECT 1 FROM transfers t WHERE 'transfers/' || t.id = u.resource AND t.state = 2)
+            """) == 0, $"after kill {kills}: a charge has no completed transfer");
+        foreach (var transfer in acknowledged)
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT COUNT(*) FROM usage_records WHERE id = @id";
+            command.Parameters.AddWithValue("@id", $"transfer-{transfer["transfers/".Length..]}");
+            Assert.True(Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == 1,
+                $"after kill {kills}: the acknowledged download {transfer} is not charged exactly once");
+        }
     }
 
     private void IntegrityCheck()

@@ -120,6 +120,52 @@ public sealed class TwoReplicaTests(S3Server s3) : IClassFixture<S3Server>, IDis
     }
 
     [SkippableFact]
+    public async Task Charges_made_through_both_replicas_at_once_are_each_made_once_in_one_balanced_ledger()
+    {
+        var (a, b) = await ReplicasAsync();
+        using var _ = a;
+        using var __ = b;
+        using var acme = a.As(Participant.Acme);
+        var perTransfer = Billing.BillingFixture.Offer(OfferKind.PerTransfer, 100);
+        perTransfer.FreeUnits = 2;
+        perTransfer.CapMinorPerPeriod = 1_500;
+        var (dataset, offer) = await Billing.BillingFixture.OfferedAsync(acme, perTransfer);
+        var buyers = new[] { Participant.Initech, Participant.Umbrella };
+        var grants = new List<Grant>();
+        foreach (var buyer in buyers)
+        {
+            using var client = b.As(buyer);
+            grants.Add(await Billing.BillingFixture.BuyAsync(acme, client, dataset, offer));
+        }
+
+        // Each buyer downloads ten times through each replica at once; both replicas' meters charge into one ledger.
+        await Task.WhenAll(buyers.SelectMany((buyer, i) => new[] { a, b }.Select(replica => Task.Run(async () =>
+        {
+            using var client = replica.As(buyer);
+            for (var n = 0; n < 10; n++)
+            {
+                await client.DownloadAllAsync(grants[i].Name);
+            }
+        }))));
+        // And both sweep at once: nothing is charged or closed twice.
+        await Task.WhenAll(new[] { a, b }.Select(r => r.Services.GetRequiredService<Server.Billing.BillingSweeper>().SweepAsync(CancellationToken.None)));
+
+        foreach (var buyer in buyers)
+        {
+            using var client = a.As(buyer);
+            var statement = await Billing.BillingFixture.StatementAsync(client, buyer.Id);
+            Assert.Equal(20, statement.LineCount);
+            // 20 transfers, 2 free, 100 each, capped at 1500: whichever replica charged which.
+            Assert.Equal(1_500, Assert.Single(statement.Totals).ChargesMinor);
+            var verified = await client.VerifyStatementAsync(buyer.Id, statement.Period);
+            Assert.True(verified.Succeeded, string.Join('\n', verified.Differences));
+        }
+
+        Assert.All((await Billing.BillingFixture.UsageCountsAsync(b)).Values, count => Assert.Equal(1, count));
+        Assert.All((await Billing.BillingFixture.BalancesAsync(a)).Values, sum => Assert.Equal(0, sum));
+    }
+
+    [SkippableFact]
     public async Task A_grant_revoked_on_one_replica_stops_a_download_running_on_the_other_within_two_seconds()
     {
         var (a, b) = await ReplicasAsync();
