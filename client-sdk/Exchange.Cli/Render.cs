@@ -609,7 +609,7 @@ internal static class Render
             .Concat(TransferReflection.Descriptor.EnumTypes).Concat(AuditReflection.Descriptor.EnumTypes)
             .Concat(ParticipantReflection.Descriptor.EnumTypes).Concat(TabularReflection.Descriptor.EnumTypes)
             .Concat(AnalysisReflection.Descriptor.EnumTypes).Concat(RightsReflection.Descriptor.EnumTypes)
-            .Concat(LineageReflection.Descriptor.EnumTypes).Concat(PricingReflection.Descriptor.EnumTypes)
+            .Concat(LineageReflection.Descriptor.EnumTypes).Concat(PricingReflection.Descriptor.EnumTypes).Concat(BillingReflection.Descriptor.EnumTypes)
             .Single(e => e.ClrType == typeof(T));
 
     /// <summary>

@@ -29,11 +29,15 @@ internal static class OffersCommand
         var renew = new Option<bool>("--auto-renew") { Description = "For a subscription: a period renews by itself." };
         var free = new Option<long>("--free-units") { Description = "Transfers, GiB or queries not charged in each period." };
         var cap = new Option<long>("--cap") { Description = "The most charged in one period, in minor units (0: no cap)." };
+        var partial = new Option<string?>("--partial-charge")
+        {
+            Description = "For per-gib: how a failed or cut transfer is charged: unspecified (not at all, the default) or bytes-sent.",
+        };
         var to = new Option<string?>("--private-to") { Description = "Make the offer to this participant only." };
         var description = new Option<string?>("--description") { Description = "What the offer includes, for buyers." };
         var command = new Command("create", "Make an offer on a dataset you provide; offers never change (withdraw one and make another).")
         {
-            dataset, kind, price, currency, months, renew, free, cap, to, description,
+            dataset, kind, price, currency, months, renew, free, cap, partial, to, description,
         };
         command.SetAction(app.Guard(async (parse, cancellationToken) =>
         {
@@ -46,6 +50,7 @@ internal static class OffersCommand
                 AutoRenew = parse.GetValue(renew),
                 FreeUnits = parse.GetValue(free),
                 CapMinorPerPeriod = parse.GetValue(cap),
+                PartialTransferCharge = Render.ParseEnumOption<PartialTransferCharge>(parse.GetValue(partial), "--partial-charge"),
                 PrivateTo = parse.GetValue(to) ?? "",
                 Description = parse.GetValue(description) ?? "",
             };

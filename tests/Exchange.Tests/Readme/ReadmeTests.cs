@@ -78,6 +78,11 @@ public sealed class ReadmeTests(ITestOutputHelper output)
             {
                 await walk.RunAsync(step);
             }
+
+            foreach (var step in ReadmeWalkthrough.Block(readme, "Statements, verified; periods and settlement"))
+            {
+                await walk.RunAsync(step);
+            }
         }
         finally
         {
