@@ -30,7 +30,8 @@ public sealed partial class ExchangeClient
             cancellationToken).ConfigureAwait(false))
         {
             var record = AuditRecord.Parser.ParseFrom(e.Leaf);
-            if (record.Subject == participant || ChargeRecomputation.Details(record).GetValueOrDefault("provider") == participant)
+            if (record.Outcome == AuditOutcome.Success &&
+                (record.Subject == participant || ChargeRecomputation.Details(record).GetValueOrDefault("provider") == participant))
             {
                 charges.Add((e.Index, record, e));
             }

@@ -17,6 +17,7 @@ internal static class BillingCommand
         command.Add(Close(app));
         command.Add(Settlements(app));
         command.Add(Paid(app));
+        command.Add(Reverse(app));
         return command;
     }
 
@@ -200,6 +201,31 @@ internal static class BillingCommand
             }
 
             SettlementTable(app, [paid]);
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command Reverse(CliApp app)
+    {
+        var name = new Argument<string>("usage") { Description = "The usage record, e.g. usageRecords/transfer-abc123 (statements name them)." };
+        var reason = new Option<string>("--reason") { Description = "Why: both parties read it, and the log keeps it.", Required = true };
+        var command = new Command("reverse", "Reverse a charge (operators): a new record with the opposite amounts; the charge itself never changes.") { name, reason };
+        command.SetAction(app.Guard(async (parse, cancellationToken) =>
+        {
+            using var client = app.Connect(parse);
+            var reversal = (await client.Billing.ReverseChargeAsync(new ReverseChargeRequest
+            {
+                Name = parse.GetValue(name),
+                Reason = parse.GetValue(reason),
+            }, cancellationToken: cancellationToken)).Reversal;
+            if (parse.GetValue(app.Json))
+            {
+                Render.Json(app.Output, reversal);
+                return 0;
+            }
+
+            app.Output.WriteLine($"{reversal.Name}: {reversal.Amount.AmountMinor} {reversal.Amount.Currency} ({Units(reversal)}), counted in {reversal.Period}");
             return 0;
         }));
         return command;

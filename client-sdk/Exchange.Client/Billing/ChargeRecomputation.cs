@@ -14,6 +14,8 @@ public static class ChargeRecomputation
     /// <summary>The action of a charge's audit record.</summary>
     public const string ChargeAction = "billing.charge";
 
+    private const string ReversalPrefix = "usageRecords/reversal-";
+
     /// <summary>
     /// One sentence per charge that does not follow from its event and its offer. <paramref name="charges"/> must hold
     /// every charge of the grants concerned in the months concerned (a charge depends on the month's earlier ones).
@@ -31,6 +33,7 @@ public static class ChargeRecomputation
         var months = new Dictionary<(string Grant, string Month), (long Units, long Minor)>();
         var bytesCharged = new Dictionary<string, long>(StringComparer.Ordinal);
         var usages = new HashSet<string>(StringComparer.Ordinal);
+        var charged = new Dictionary<string, (long Index, long Units, long Amount, long Fee, string Month)>(StringComparer.Ordinal);
         foreach (var (index, record) in charges.OrderBy(c => c.Index))
         {
             var d = Details(record);
@@ -48,9 +51,9 @@ public static class ChargeRecomputation
                 continue;
             }
 
-            if (!long.TryParse(d.GetValueOrDefault("units"), NumberStyles.None, CultureInfo.InvariantCulture, out var units) ||
-                !long.TryParse(d.GetValueOrDefault("amount_minor"), NumberStyles.None, CultureInfo.InvariantCulture, out var amount) ||
-                !long.TryParse(d.GetValueOrDefault("fee_minor"), NumberStyles.None, CultureInfo.InvariantCulture, out var fee) ||
+            if (!long.TryParse(d.GetValueOrDefault("units"), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var units) ||
+                !long.TryParse(d.GetValueOrDefault("amount_minor"), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var amount) ||
+                !long.TryParse(d.GetValueOrDefault("fee_minor"), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var fee) ||
                 !long.TryParse(d.GetValueOrDefault("event"), NumberStyles.None, CultureInfo.InvariantCulture, out var cause))
             {
                 problems.Add($"{at} lacks its units, amount, fee or event");
@@ -61,6 +64,20 @@ public static class ChargeRecomputation
             var prior = months.GetValueOrDefault((grant.Grant, month));
             // The month goes on from what was charged, so one wrong charge is one difference, not a cascade.
             months[(grant.Grant, month)] = (prior.Units + units, prior.Minor + amount);
+            if (usage.StartsWith(ReversalPrefix, StringComparison.Ordinal))
+            {
+                // A reversal undoes exactly one earlier charge, named by its resource and its event.
+                var reversed = "usageRecords/" + usage[ReversalPrefix.Length..];
+                if (!charged.TryGetValue(reversed, out var original) || d.GetValueOrDefault("resource") != reversed || cause != original.Index ||
+                    units != -original.Units || amount != -original.Amount || fee != -original.Fee || month != original.Month)
+                {
+                    problems.Add($"{at} does not exactly undo {reversed} as the log shows it");
+                }
+
+                continue;
+            }
+
+            charged[usage] = (index, units, amount, fee, month);
             var expected = OfferCharges.Charge(grant.Offer, prior.Units, units, prior.Minor);
             if (amount != expected)
             {

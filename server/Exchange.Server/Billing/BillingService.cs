@@ -60,4 +60,17 @@ internal sealed class BillingService(BillingStore store, PageTokens pageTokens, 
         var settlement = await store.MarkPaidAsync(Caller.From(context), name, reference, context.CancellationToken);
         return new MarkSettlementPaidResponse { Settlement = Errors.Allowed(settlement, telemetry) };
     }
+
+    public override async Task<ReverseChargeResponse> ReverseCharge(ReverseChargeRequest request, ServerCallContext context)
+    {
+        var usage = UsageName.Parse(request.Name);
+        var reason = request.Reason.Trim();
+        if (reason.Length == 0)
+        {
+            throw Errors.InvalidArgument("reason is required: both parties read why a charge was reversed.");
+        }
+
+        var reversal = await store.ReverseAsync(Caller.From(context), usage, reason, context.CancellationToken);
+        return new ReverseChargeResponse { Reversal = Errors.Allowed(reversal, telemetry) };
+    }
 }

@@ -143,6 +143,23 @@ internal sealed class BillingStore(Database database, IGrants grants, Meter mete
             return FindSettlement(unit, name)!;
         }, cancellationToken);
 
+    /// <summary>Reverses a usage record: an operator's logged decision, with its reason; see <see cref="Meter.Reverse"/>.</summary>
+    public Task<Decision<UsageRecord>> ReverseAsync(Caller caller, string usage, string reason, CancellationToken cancellationToken) =>
+        database.WriteAsync<Decision<UsageRecord>>(unit =>
+        {
+            if (!BillingPolicy.CanSettle(caller))
+            {
+                return unit.Deny(new AuditEntry(caller.Participant, AuditActions.BillingCharge, $"usageRecords/{Meter.ReversalPrefix}{usage}", Outcome.Denied),
+                    "Only an operator reverses a charge.");
+            }
+
+            var reversal = meter.Reverse(unit, usage, caller.Participant, reason);
+            using var command = unit.Command($"SELECT {UsageColumns} FROM usage_records u WHERE u.id = @id").With("@id", reversal);
+            using var reader = command.ExecuteReader();
+            reader.Read();
+            return ReadUsage(reader, 0);
+        }, cancellationToken);
+
     /// <summary>
     /// Charges every auto-renewing subscription period that has started, as of its start (a period of a
     /// grant revoked or expired before it began is not charged, and the subscription ends); returns how many.

@@ -116,51 +116,109 @@ internal sealed class Meter(IOptions<Hosting.ExchangeOptions> options) : IMeter
 
         var amount = OfferCharges.Charge(offer, priorUnits, units, priorMinor);
         var fee = OfferCharges.Fee(amount, options.Value.Billing.FeeBasisPoints);
-        var period = usagePeriod;
+        Write(unit, AuditActions.GatewayActor, new Usage(id, grant.Id, grant.Dataset, grant.Consumer, grant.Provider, offer.Name, offer.Kind, units, amount,
+            fee, offer.Price?.Currency ?? "", resource, eventIndex, usagePeriod), extra: null);
+    }
+
+    /// <summary>
+    /// Reverses usage record <paramref name="id"/> for <paramref name="actor"/> (an operator): a record with the opposite units and
+    /// amounts, which posts the opposite entries; returns the reversal's id. Refused for a reversal, or a record reversed already.
+    /// </summary>
+    public string Reverse(WriteUnit unit, string id, string actor, string reason)
+    {
+        if (id.StartsWith(ReversalPrefix, StringComparison.Ordinal))
+        {
+            throw Refusal.Precondition($"'usageRecords/{id}' is a reversal; a reversal is not reversed (charge again instead).");
+        }
+
+        var reversal = ReversalPrefix + id;
+        if (unit.Command("SELECT 1 FROM usage_records WHERE id = @id").With("@id", reversal).ExecuteScalar() is not null)
+        {
+            throw Refusal.Precondition($"'usageRecords/{id}' is already reversed, by 'usageRecords/{reversal}'.");
+        }
+
+        Usage original;
+        using (var command = unit.Command("""
+            SELECT grant_id, dataset_id, consumer, provider, offer, kind, units, amount_minor, fee_minor, currency, charge_index, usage_period
+            FROM usage_records WHERE id = @id
+            """).With("@id", id))
+        using (var reader = command.ExecuteReader())
+        {
+            if (!reader.Read())
+            {
+                throw Refusal.NotFound($"usageRecords/{id}", exists: false);
+            }
+
+            original = new Usage(reversal, new GrantId(reader.GetString(0)), new Catalog.DatasetId(reader.GetString(1)), reader.GetString(2), reader.GetString(3),
+                reader.GetString(4), (OfferKind)reader.GetInt32(5), -reader.GetInt64(6), -reader.GetInt64(7), -reader.GetInt64(8), reader.GetString(9),
+                $"usageRecords/{id}", reader.GetInt64(10), PeriodName.FromPeriod(reader.GetString(11)));
+        }
+
+        Write(unit, actor, original, ("reason", reason));
+        return reversal;
+    }
+
+    /// <summary>The id prefix of a reversal: <c>reversal-{id}</c> undoes <c>{id}</c>.</summary>
+    public const string ReversalPrefix = "reversal-";
+
+    /// <summary>
+    /// Writes a usage record, its <c>billing.charge</c> event and its ledger entries, in the first open period from
+    /// the one it happened in: usage of a closed period counts in the next open one, as an adjustment, never dropped.
+    /// </summary>
+    private static void Write(WriteUnit unit, string actor, Usage usage, (string Key, string Value)? extra)
+    {
+        var period = usage.UsagePeriod;
         while (unit.Command("SELECT 1 FROM billing_periods WHERE period = @p").With("@p", period.Period).ExecuteScalar() is not null)
         {
-            // Closed: the usage counts in the next open period, as an adjustment, rather than being dropped.
             period = period.Next;
         }
 
-        var currency = offer.Price?.Currency ?? "";
-        var name = $"usageRecords/{id}";
-        var chargeIndex = unit.Record(new AuditEntry(AuditActions.GatewayActor, AuditActions.BillingCharge, name, Outcome.Success,
-            Dataset: grant.Dataset.Name, Subject: grant.Consumer, DatasetProvider: grant.Provider, Details: new Dictionary<string, string>
-            {
-                ["grant"] = grant.Id.Name,
-                ["provider"] = grant.Provider,
-                ["offer"] = offer.Name,
-                ["kind"] = OfferKindName(offer.Kind),
-                ["units"] = units.ToString(CultureInfo.InvariantCulture),
-                ["amount_minor"] = amount.ToString(CultureInfo.InvariantCulture),
-                ["fee_minor"] = fee.ToString(CultureInfo.InvariantCulture),
-                ["currency"] = currency,
-                ["resource"] = resource,
-                ["event"] = eventIndex.ToString(CultureInfo.InvariantCulture),
-                ["usage_period"] = usagePeriod.Period,
-                ["period"] = period.Period,
-            }));
+        var details = new Dictionary<string, string>
+        {
+            ["grant"] = usage.Grant.Name,
+            ["provider"] = usage.Provider,
+            ["offer"] = usage.Offer,
+            ["kind"] = OfferKindName(usage.Kind),
+            ["units"] = usage.Units.ToString(CultureInfo.InvariantCulture),
+            ["amount_minor"] = usage.Amount.ToString(CultureInfo.InvariantCulture),
+            ["fee_minor"] = usage.Fee.ToString(CultureInfo.InvariantCulture),
+            ["currency"] = usage.Currency,
+            ["resource"] = usage.Resource,
+            ["event"] = usage.EventIndex.ToString(CultureInfo.InvariantCulture),
+            ["usage_period"] = usage.UsagePeriod.Period,
+            ["period"] = period.Period,
+        };
+        if (extra is { } more)
+        {
+            details[more.Key] = more.Value;
+        }
+
+        var chargeIndex = unit.Record(new AuditEntry(actor, AuditActions.BillingCharge, $"usageRecords/{usage.Id}", Outcome.Success,
+            Dataset: usage.Dataset.Name, Subject: usage.Consumer, DatasetProvider: usage.Provider, Details: details));
         unit.Command(UsageInsert)
-            .With("@id", id).With("@grant", grant.Id.Value).With("@dataset", grant.Dataset.Value).With("@consumer", grant.Consumer)
-            .With("@provider", grant.Provider).With("@offer", offer.Name).With("@kind", (int)offer.Kind).With("@units", units)
-            .With("@amount", amount).With("@fee", fee).With("@currency", currency).With("@resource", resource).With("@event", eventIndex)
-            .With("@charge", chargeIndex).With("@usage_period", usagePeriod.Period).With("@period", period.Period)
+            .With("@id", usage.Id).With("@grant", usage.Grant.Value).With("@dataset", usage.Dataset.Value).With("@consumer", usage.Consumer)
+            .With("@provider", usage.Provider).With("@offer", usage.Offer).With("@kind", (int)usage.Kind).With("@units", usage.Units)
+            .With("@amount", usage.Amount).With("@fee", usage.Fee).With("@currency", usage.Currency).With("@resource", usage.Resource)
+            .With("@event", usage.EventIndex).With("@charge", chargeIndex).With("@usage_period", usage.UsagePeriod.Period).With("@period", period.Period)
             .With("@now", Timestamps.ToMicros(unit.Now))
             .ExecuteNonQuery();
-        if (amount == 0)
+        if (usage.Amount == 0)
         {
             return;
         }
 
         // Double entry: what the consumer pays is what the provider earns plus the exchange's fee; the entries sum to zero.
-        Post(unit, id, PayableAccount(grant.Consumer), -amount, currency, period);
-        Post(unit, id, ReceivableAccount(grant.Provider), amount - fee, currency, period);
-        if (fee > 0)
+        Post(unit, usage.Id, PayableAccount(usage.Consumer), -usage.Amount, usage.Currency, period);
+        Post(unit, usage.Id, ReceivableAccount(usage.Provider), usage.Amount - usage.Fee, usage.Currency, period);
+        if (usage.Fee != 0)
         {
-            Post(unit, id, FeeAccount, fee, currency, period);
+            Post(unit, usage.Id, FeeAccount, usage.Fee, usage.Currency, period);
         }
     }
+
+    /// <summary>One usage record as written: what was used and charged, and the event it charges.</summary>
+    private sealed record Usage(string Id, GrantId Grant, Catalog.DatasetId Dataset, string Consumer, string Provider, string Offer, OfferKind Kind,
+        long Units, long Amount, long Fee, string Currency, string Resource, long EventIndex, PeriodName UsagePeriod);
 
     /// <summary>The kind as the log names it, e.g. <c>per_gib</c>.</summary>
     public static string OfferKindName(OfferKind kind) =>

@@ -182,6 +182,8 @@ internal static class RequestText
         ["exchange.v1.ListSettlementsRequest.page_token"] = PageToken,
         ["exchange.v1.MarkSettlementPaidRequest.name"] = Name,
         ["exchange.v1.MarkSettlementPaidRequest.payment_reference"] = new(200),
+        ["exchange.v1.ReverseChargeRequest.name"] = Name,
+        ["exchange.v1.ReverseChargeRequest.reason"] = Reason,
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <summary>A field without a rule of its own (a new one nobody listed yet) gets the strictest sensible one.</summary>

@@ -203,6 +203,42 @@ public sealed class BillingTests(BillingGateway gateway) : SharedGatewayTests<Bi
     }
 
     [Fact]
+    public async Task A_charge_is_corrected_only_by_an_operators_reversal_which_the_statement_and_its_verification_carry()
+    {
+        using var acme = Gateway.As(Participant.Acme.Fresh());
+        var buyer = Participant.Initech.Fresh();
+        using var initech = Gateway.As(buyer);
+        using var ops = Gateway.As(Participant.Operator);
+        var (dataset, offer) = await OfferedAsync(acme, Offer(OfferKind.PerTransfer, 700));
+        var grant = await BuyAsync(acme, initech, dataset, offer);
+        await initech.DownloadAllAsync(grant.Name);
+        await initech.DownloadAllAsync(grant.Name);
+        var charged = (await StatementAsync(initech, buyer.Id)).Lines[1].Usage;
+
+        await Rpc.FailsWith(StatusCode.PermissionDenied,
+            () => acme.Billing.ReverseChargeAsync(new ReverseChargeRequest { Name = charged.Name, Reason = "generous" }).ResponseAsync);
+        await Rpc.FailsWith(StatusCode.InvalidArgument, () => ops.Billing.ReverseChargeAsync(new ReverseChargeRequest { Name = charged.Name }).ResponseAsync);
+        var reversal = (await ops.Billing.ReverseChargeAsync(new ReverseChargeRequest { Name = charged.Name, Reason = "charged during an outage" })).Reversal;
+        Assert.Equal(charged.Name.Replace("usageRecords/", "usageRecords/reversal-", StringComparison.Ordinal), reversal.Name);
+        Assert.Equal((-1L, -700L, charged.Name, charged.ChargeIndex), (reversal.Units, reversal.Amount.AmountMinor, reversal.Resource, reversal.EventIndex));
+        await Rpc.FailsWith(StatusCode.FailedPrecondition,
+            () => ops.Billing.ReverseChargeAsync(new ReverseChargeRequest { Name = charged.Name, Reason = "again" }).ResponseAsync);
+        await Rpc.FailsWith(StatusCode.FailedPrecondition,
+            () => ops.Billing.ReverseChargeAsync(new ReverseChargeRequest { Name = reversal.Name, Reason = "undo" }).ResponseAsync);
+        await Rpc.FailsWith(StatusCode.NotFound,
+            () => ops.Billing.ReverseChargeAsync(new ReverseChargeRequest { Name = "usageRecords/transfer-nosuch", Reason = "x" }).ResponseAsync);
+
+        // The reversed transfer no longer counts towards the month: the next one costs what the second did.
+        await initech.DownloadAllAsync(grant.Name);
+        var statement = await StatementAsync(initech, buyer.Id);
+        Assert.Equal([700L, 700, -700, 700], statement.Lines.Select(l => l.Usage.Amount.AmountMinor));
+        Assert.Equal(1400, Assert.Single(statement.Totals).ChargesMinor);
+        var verified = await initech.VerifyStatementAsync(buyer.Id, statement.Period);
+        Assert.True(verified.Succeeded, string.Join('\n', verified.Differences));
+        Assert.All((await BalancesAsync(Gateway)).Values, sum => Assert.Equal(0, sum));
+    }
+
+    [Fact]
     public async Task Statements_are_their_participants_and_bad_names_are_refused_with_a_clear_status()
     {
         using var initech = Gateway.As(Participant.Initech);

@@ -36,7 +36,7 @@ public sealed class AuthorizationMatrixTests(ExchangeFactory gateway) : SharedGa
 
     /// <summary>The objects one cell acts on, made fresh for every cell.</summary>
     private sealed record Target(string Dataset = "", string Request = "", string Grant = "", string Transfer = "", string Participant = "",
-        string Right = "", string Objection = "", string Source = "", string Offer = "", string Period = "", string Settlement = "");
+        string Right = "", string Objection = "", string Source = "", string Offer = "", string Period = "", string Settlement = "", string Usage = "");
 
     private sealed record Row(string Rpc, string State, string Expected, Func<ExchangeClient, Target, Task> Call);
 
@@ -158,6 +158,7 @@ public sealed class AuthorizationMatrixTests(ExchangeFactory gateway) : SharedGa
         new("BillingService/CloseBillingPeriod", "closed-period", "PD    PD    PD    PD    PD    FP    PD    UA", (c, t) => c.Billing.CloseBillingPeriodAsync(new() { Name = t.Period }).ResponseAsync),
         new("BillingService/ListSettlements", "settlement",       "OK    OK    OK    OK    OK    OK    PD    UA", (c, t) => c.Billing.ListSettlementsAsync(new() { Parent = t.Period }).ResponseAsync),
         new("BillingService/MarkSettlementPaid", "settlement",    "PD    PD    PD    PD    PD    OK    PD    UA", (c, t) => c.Billing.MarkSettlementPaidAsync(new() { Name = t.Settlement, PaymentReference = "bank-1" }).ResponseAsync),
+        new("BillingService/ReverseCharge", "charged",            "PD    PD    PD    PD    PD    OK    PD    UA", (c, t) => c.Billing.ReverseChargeAsync(new() { Name = t.Usage, Reason = "matrix" }).ResponseAsync),
 
         // The participant acted on is initech (the requesting consumer) for reads, and a fresh one no caller is for changes.
         new("ParticipantService/GetParticipant", "-",   "PD    PD    OK    PD    OK    OK    PD    UA", (c, _) => c.Participants.GetParticipantAsync(new() { Name = "participants/initech" }).ResponseAsync),
@@ -358,6 +359,16 @@ public sealed class AuthorizationMatrixTests(ExchangeFactory gateway) : SharedGa
                 return new Target(Period: period);
             case "settlement":
                 return await SettledTarget.Value;
+            case "charged":
+                // The owner's one-off sale to initech: one usage record, charged at the approval.
+                var sold = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
+                var oneOff = (await acme.Pricing.CreateOfferAsync(new CreateOfferRequest
+                {
+                    Parent = sold.Name,
+                    Offer = new Offer { Kind = OfferKind.OneOff, Price = new Money { Currency = "EUR", AmountMinor = 300 } },
+                })).Offer;
+                var bought = await acme.ApproveAsync(await initech.RequestAsync(sold, offer: oneOff.Name));
+                return new Target(sold.Name, Grant: bought.Name, Usage: $"usageRecords/grant-{bought.Name["grants/".Length..]}");
             case "priced" or "withdrawn-offer":
                 var priced = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
                 var offer = (await acme.Pricing.CreateOfferAsync(new CreateOfferRequest

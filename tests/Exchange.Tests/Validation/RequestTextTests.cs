@@ -288,6 +288,7 @@ public sealed class RequestTextTests(ExchangeFactory gateway) : SharedGatewayTes
             "CloseBillingPeriod" => new CloseBillingPeriodRequest { Name = "billingPeriods/2001-01" },
             "ListSettlements" => new ListSettlementsRequest { Parent = "billingPeriods/2001-01" },
             "MarkSettlementPaid" => new MarkSettlementPaidRequest { Name = "billingPeriods/2001-01/settlements/1", PaymentReference = "bank-1" },
+            "ReverseCharge" => new ReverseChargeRequest { Name = "usageRecords/transfer-validation", Reason = "billed twice" },
             _ => throw new InvalidOperationException($"{method.FullName} has no base request here; add one."),
         };
 
@@ -356,6 +357,7 @@ public sealed class RequestTextTests(ExchangeFactory gateway) : SharedGatewayTes
                     CloseBillingPeriodRequest r => Operator.Billing.CloseBillingPeriodAsync(r, options).ResponseAsync,
                     ListSettlementsRequest r => Operator.Billing.ListSettlementsAsync(r, options).ResponseAsync,
                     MarkSettlementPaidRequest r => Operator.Billing.MarkSettlementPaidAsync(r, options).ResponseAsync,
+                    ReverseChargeRequest r => Operator.Billing.ReverseChargeAsync(r, options).ResponseAsync,
                     _ => throw new InvalidOperationException($"{method.FullName} is not called here; add it."),
                 };
                 await call;
