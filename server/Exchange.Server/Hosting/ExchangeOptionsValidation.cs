@@ -28,6 +28,7 @@ internal sealed class ExchangeOptionsValidation(IHostEnvironment environment, IC
             .. Audit.AuditSetup.Problems(options),
             .. Transfers.TransferSetup.Problems(options),
             .. GrpcSetup.Problems(options),
+            .. ConsoleSetup.Problems(options),
         ];
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
     }

@@ -1,6 +1,7 @@
 using Exchange.Tests.Audit;
-using Google.Protobuf;
+using Exchange.Tests.Infrastructure;
 using Exchange.V1;
+using Google.Protobuf;
 using Microsoft.Data.Sqlite;
 using Microsoft.Playwright;
 using Xunit.Abstractions;
@@ -80,6 +81,28 @@ public sealed class ConsoleTests(ConsoleFixture fixture, ITestOutputHelper outpu
     }
 
     [SkippableFact]
+    public async Task An_auditor_follows_the_log_live_and_sees_new_events_verified()
+    {
+        Chromium.Require();
+        await using var tab = await ConsolePage.OpenAsync(fixture.Browser!, Address);
+        await tab.SignInAsync(Participant.Auditor);
+        await tab.PinKeyAsync(fixture.VerifierKey);
+        var page = tab.Page;
+        await Assertions.Expect(page.Locator("table.events tbody tr.verified").First).ToBeVisibleAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Start live tail" }).ClickAsync();
+        await Assertions.Expect(page.GetByTestId("tail-status")).ToContainTextAsync("Following the log");
+
+        using var acme = fixture.Gateway!.Client(Participant.Acme);
+        var created = await acme.CreateDatasetAsync(new Dataset { Title = "Arrived while watching", Classification = Classification.Internal });
+        var row = page.Locator("table.tail tbody tr", new() { HasText = created.Name });
+        await Assertions.Expect(row).ToContainTextAsync("dataset.create");
+        await Assertions.Expect(row).ToHaveClassAsync("verified");
+        await tab.ScreenshotAsync("audit-live");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Stop live tail" }).ClickAsync();
+        tab.AssertNoErrors();
+    }
+
+    [SkippableFact]
     public async Task A_tampered_database_row_turns_the_page_red_at_its_index()
     {
         var chromium = Chromium.Require();
@@ -129,6 +152,51 @@ public sealed class ConsoleTests(ConsoleFixture fixture, ITestOutputHelper outpu
             // The others still verify: the page names the one that does not.
             await Assertions.Expect(page.Locator("table.events tbody tr.verified")).ToHaveCountAsync(4);
             await tab.ScreenshotAsync("audit-tampered");
+            tab.AssertNoErrors();
+        }
+        finally
+        {
+            await gateway.KillAsync();
+            if (Directory.Exists(data))
+            {
+                Directory.Delete(data, recursive: true);
+            }
+        }
+    }
+
+    [SkippableFact]
+    public async Task With_an_OIDC_authority_an_auditor_signs_in_by_authorization_code_with_PKCE()
+    {
+        var chromium = Chromium.Require();
+        await using var authority = new LoopbackAuthority("exchange-console", "oidc-auditor", "auditor");
+        await authority.StartAsync();
+        var data = Path.Combine(Path.GetTempPath(), "exchange-console", Guid.NewGuid().ToString("N"));
+        await using var gateway = new GatewayProcess(data, output.WriteLine,
+            $"--Exchange:Auth:Authority={authority.Issuer}", "--Exchange:Console:ClientId=exchange-console",
+            $"--Exchange:Auth:Participants:oidc-auditor={authority.Issuer}");
+        // The gateway fetches the authority's keys over TLS from a dev-CA certificate.
+        gateway.Environment["SSL_CERT_FILE"] = GatewayProcess.CaFile;
+        try
+        {
+            await gateway.StartAsync();
+            using var playwright = await Playwright.CreateAsync();
+            await using var browser = await ConsoleFixture.LaunchAsync(playwright, chromium);
+            await using var tab = await ConsolePage.OpenAsync(browser, gateway.Address);
+            var page = tab.Page;
+            await page.GotoAsync(tab.Base.ToString());
+            await page.GetByRole(AriaRole.Button, new() { Name = "Sign in with 127.0.0.1" }).ClickAsync();
+
+            await Assertions.Expect(page.Locator("header .who")).ToContainTextAsync("oidc-auditor");
+            await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Audit log", Level = 1 })).ToBeVisibleAsync();
+            Assert.StartsWith(new Uri(tab.Base, "audit").ToString(), page.Url, StringComparison.Ordinal);
+            // The gateway took the authority's token: the log's first page came back.
+            await Assertions.Expect(page.GetByTestId("summary")).ToBeVisibleAsync();
+            await Assertions.Expect(page.Locator("p.error")).ToHaveCountAsync(0);
+            Assert.Equal(1, authority.TokensIssued);
+            // The token is in the tab's sessionStorage only: nothing in localStorage, no cookie.
+            Assert.Equal(0, await page.EvaluateAsync<int>("() => localStorage.length"));
+            Assert.True(await page.EvaluateAsync<bool>("() => sessionStorage.getItem('exchange.token') !== null"));
+            Assert.Empty(await page.Context.CookiesAsync());
             tab.AssertNoErrors();
         }
         finally
