@@ -97,6 +97,10 @@ public sealed class ConsoleTests(ConsoleFixture fixture, ITestOutputHelper outpu
         var row = page.Locator("table.tail tbody tr", new() { HasText = created.Name });
         await Assertions.Expect(row).ToContainTextAsync("dataset.create");
         await Assertions.Expect(row).ToHaveClassAsync("verified");
+        // Verifying it took a newer checkpoint, tied to the first by a consistency proof checked in the page.
+        await page.GetByText("History in this session").ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Region, new() { Name = "Checkpoint history" })).ToContainTextAsync("consistent with size");
+        await Assertions.Expect(page.GetByTestId("alarm")).ToHaveCountAsync(0);
         await tab.ScreenshotAsync("audit-live");
         await page.GetByRole(AriaRole.Button, new() { Name = "Stop live tail" }).ClickAsync();
         tab.AssertNoErrors();
