@@ -55,9 +55,12 @@ try
     builder.Services.AddExchangeTelemetry(section.GetSection(nameof(ExchangeOptions.Telemetry)).Get<TelemetryOptions>() ?? new TelemetryOptions());
 
     var app = builder.Build();
+    // The web console at /console (static files under a strict CSP) and gRPC-Web for its calls.
+    app.UseExchangeConsole();
     app.UseAuthentication();
     app.UseAuthorization();
     app.MapExchangeServices();
+    app.MapExchangeConsole();
     app.MapExchangeTelemetry();
     await app.StartAsync();
     startup.MarkStarted();

@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
-using NSec.Cryptography;
 
 namespace Exchange.Transparency;
 
@@ -101,21 +100,8 @@ public sealed class NoteVerifierKey
     }
 
     /// <summary>True when <paramref name="signature"/> is this key's Ed25519 signature of <paramref name="message"/>.</summary>
-    internal bool Verify(ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature)
-    {
-        if (signature.Length != 64)
-        {
-            return false;
-        }
-
-        var algorithm = SignatureAlgorithm.Ed25519;
-        if (!NSec.Cryptography.PublicKey.TryImport(algorithm, PublicKey, KeyBlobFormat.RawPublicKey, out var key) || key is null)
-        {
-            return false;
-        }
-
-        return algorithm.Verify(key, message, signature);
-    }
+    internal bool Verify(ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature) =>
+        Ed25519Signatures.Verify(PublicKey, message, signature);
 
     internal static void ValidateName(string name)
     {

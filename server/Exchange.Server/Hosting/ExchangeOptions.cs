@@ -13,6 +13,9 @@ internal sealed class ExchangeOptions
     /// <summary>Whether gRPC reflection is served (turn off in production if callers should not browse the API).</summary>
     public bool Reflection { get; set; } = true;
 
+    /// <summary>The web console at /console: its OIDC sign-in.</summary>
+    public ConsoleOptions Console { get; set; } = new();
+
     public TlsOptions Tls { get; set; } = new();
 
     public AuthOptions Auth { get; set; } = new();

@@ -29,6 +29,7 @@ internal sealed class ExchangeOptionsValidation(IHostEnvironment environment, IC
             .. Transfers.TransferSetup.Problems(options),
             .. GrpcSetup.Problems(options),
             .. Billing.BillingSetup.Problems(options.Billing),
+            .. ConsoleSetup.Problems(options),
         ];
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
     }

@@ -32,6 +32,9 @@ internal sealed class GatewayProcess(string dataDirectory, Action<string> log, p
         }
     }
 
+    /// <summary>Environment variables for the gateway's process (set before <see cref="StartAsync"/>).</summary>
+    public Dictionary<string, string> Environment { get; } = new(StringComparer.Ordinal);
+
     public async Task StartAsync()
     {
         var start = new ProcessStartInfo("dotnet")
@@ -48,6 +51,11 @@ internal sealed class GatewayProcess(string dataDirectory, Action<string> log, p
         }
 
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
+        foreach (var (name, value) in Environment)
+        {
+            start.Environment[name] = value;
+        }
+
         _process = Process.Start(start)!;
         _process.OutputDataReceived += (_, _) => { };
         _process.ErrorDataReceived += (_, e) =>

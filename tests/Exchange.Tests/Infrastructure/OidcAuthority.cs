@@ -63,7 +63,7 @@ public sealed class OidcAuthority : HttpMessageHandler
         return Task.FromResult(response);
     }
 
-    private static Dictionary<string, string> Jwk(ECDsa key)
+    internal static Dictionary<string, string> Jwk(ECDsa key)
     {
         var parameters = key.ExportParameters(includePrivateParameters: false);
         return new Dictionary<string, string>
