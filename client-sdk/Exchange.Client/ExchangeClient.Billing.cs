@@ -37,9 +37,25 @@ public sealed partial class ExchangeClient
             }
         }
 
-        // A charge depends on the month's earlier ones: the months of the statement's lines are recomputed whole.
-        var months = statement.Lines.Select(l => l.Usage.UsagePeriod).Append(period).ToHashSet(StringComparer.Ordinal);
-        var recomputed = charges.Where(c => months.Contains(ChargeRecomputation.Details(c.Record).GetValueOrDefault("usage_period", ""))).ToList();
+        // A charge depends on the month's earlier ones: the months of the period's charges (the statement's lines, and any
+        // it leaves out) are recomputed whole, and with them every month a charged transfer was charged in.
+        string Detail((long Index, AuditRecord Record, AuditEvent Event) c, string key) => ChargeRecomputation.Details(c.Record).GetValueOrDefault(key, "");
+        var months = statement.Lines.Select(l => l.Usage.UsagePeriod).Append(period)
+            .Concat(charges.Where(c => Detail(c, "period") == period).Select(c => Detail(c, "usage_period"))).ToHashSet(StringComparer.Ordinal);
+        List<(long Index, AuditRecord Record, AuditEvent Event)> recomputed;
+        while (true)
+        {
+            recomputed = charges.Where(c => months.Contains(Detail(c, "usage_period"))).ToList();
+            var transfers = recomputed.Select(c => Detail(c, "resource")).Where(r => r.StartsWith("transfers/", StringComparison.Ordinal))
+                .ToHashSet(StringComparer.Ordinal);
+            var more = charges.Where(c => transfers.Contains(Detail(c, "resource"))).Select(c => Detail(c, "usage_period")).Where(m => !months.Contains(m)).ToList();
+            if (more.Count == 0)
+            {
+                break;
+            }
+
+            months.UnionWith(more);
+        }
         var grants = new Dictionary<string, GrantPrice?>(StringComparer.Ordinal);
         var proven = new Dictionary<long, AuditEvent>();
         foreach (var charge in recomputed)
@@ -88,9 +104,22 @@ public sealed partial class ExchangeClient
                 }
 
                 receipts++;
-                var priced = action == ReceiptVerifier.QueryAction
-                    ? grant.Offer.Kind == OfferKind.PerQuery
-                    : grant.Offer.Kind is OfferKind.PerTransfer || grant.Offer is { Kind: OfferKind.PerGib, PartialTransferCharge: PartialTransferCharge.Unspecified };
+                if (grant.Offer is { Kind: OfferKind.PerGib, PartialTransferCharge: PartialTransferCharge.BytesSent })
+                {
+                    // Charged stream by stream: all of them together, the bytes the completed transfer sent.
+                    var sent = ChargeRecomputation.Details(record).GetValueOrDefault("bytes_sent", "");
+                    var charged = charges.Where(c => Detail(c, "resource") == record.Resource)
+                        .Sum(c => long.TryParse(Detail(c, "units"), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var u) ? u : 0);
+                    if (sent != charged.ToString(CultureInfo.InvariantCulture))
+                    {
+                        proven[e.Index] = e;
+                        differences.Add($"{record.Resource} (event {e.Index}) sent {sent} bytes, but {charged} were charged for it");
+                    }
+
+                    continue;
+                }
+
+                var priced = action == ReceiptVerifier.QueryAction ? grant.Offer.Kind == OfferKind.PerQuery : grant.Offer.Kind is OfferKind.PerTransfer or OfferKind.PerGib;
                 if (priced && !chargedEvents.Contains(e.Index.ToString(CultureInfo.InvariantCulture)))
                 {
                     proven[e.Index] = e;
@@ -163,29 +192,52 @@ public sealed partial class ExchangeClient
             return null;
         }
 
+        // The approval says who the parties are, when the grant began and until when it runs, and binds the offer by its SHA-256;
+        // a revocation ends it. The gateway's own view of the grant only supplies the offer's bytes.
         AuditEvent? approval = null;
-        await foreach (var e in EnumerateAuditEventsAsync(new ListAuditEventsRequest { Action = "access.approve", Dataset = grant.Dataset, PageSize = 1000 },
-            cancellationToken).ConfigureAwait(false))
+        AuditRecord? approved = null;
+        DateTimeOffset? revoked = null;
+        foreach (var action in new[] { "access.approve", "grant.revoke" })
         {
-            var record = AuditRecord.Parser.ParseFrom(e.Leaf);
-            if (record.Outcome == AuditOutcome.Success && ChargeRecomputation.Details(record).GetValueOrDefault("grant") == name)
+            await foreach (var e in EnumerateAuditEventsAsync(new ListAuditEventsRequest { Action = action, Dataset = grant.Dataset, PageSize = 1000 },
+                cancellationToken).ConfigureAwait(false))
             {
-                approval = e;
-                break;
+                var record = AuditRecord.Parser.ParseFrom(e.Leaf);
+                if (record.Outcome != AuditOutcome.Success)
+                {
+                    continue;
+                }
+
+                if (action == "grant.revoke" && record.Resource == name)
+                {
+                    revoked = record.Time?.ToDateTimeOffset();
+                    proven[e.Index] = e;
+                }
+                else if (action == "access.approve" && approval is null && ChargeRecomputation.Details(record).GetValueOrDefault("grant") == name)
+                {
+                    (approval, approved) = (e, record);
+                }
             }
         }
 
-        var approved = approval is null ? null : ChargeRecomputation.Details(AuditRecord.Parser.ParseFrom(approval.Leaf)).GetValueOrDefault("offer_sha256");
-        if (approved != Convert.ToHexStringLower(SHA256.HashData(offer.ToByteArray())))
+        if (approval is null || approved is null)
         {
-            differences.Add(approval is null
-                ? $"{name}'s approval is not in the log the caller may read"
-                : $"{name} shows offer terms other than those its approval (event {approval.Index}) logged");
+            differences.Add($"{name}'s approval is not in the log the caller may read");
             return null;
         }
 
-        proven[approval!.Index] = approval;
-        return grants[name] = new GrantPrice(name, grant.Consumer, grant.Provider, offer, grant.CreateTime.ToDateTimeOffset());
+        var terms = ChargeRecomputation.Details(approved);
+        if (terms.GetValueOrDefault("offer_sha256") != Convert.ToHexStringLower(SHA256.HashData(offer.ToByteArray())) || approved.Time is null)
+        {
+            differences.Add($"{name} shows offer terms other than those its approval (event {approval.Index}) logged");
+            return null;
+        }
+
+        proven[approval.Index] = approval;
+        DateTimeOffset? expires = DateTimeOffset.TryParse(terms.GetValueOrDefault("expire_time"), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal,
+            out var expiry) ? expiry : null;
+        var end = revoked is { } r && (expires is null || r < expires) ? r : expires;
+        return grants[name] = new GrantPrice(name, approved.Subject, approved.Actor, offer, approved.Time.ToDateTimeOffset(), end);
     }
 
     private async Task<AuditEvent?> EventAtAsync(long index, CancellationToken cancellationToken)

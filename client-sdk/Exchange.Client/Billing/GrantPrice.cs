@@ -2,10 +2,15 @@ using Exchange.V1;
 
 namespace Exchange.Client.Billing;
 
-/// <summary>What a statement is checked against for one grant: its parties, when it began, and the offer it accepted (bound to the log by the approval's offer_sha256).</summary>
+/// <summary>
+/// What a statement is checked against for one grant, all of it from the log: its parties and start (the approval's
+/// subject, actor and time), the offer it accepted (the grant's copy, whose SHA-256 the approval logged), and when it
+/// ended, if it did (revoked, or the expiry the approval logged).
+/// </summary>
 /// <param name="Grant">The grant, <c>grants/{id}</c>.</param>
 /// <param name="Consumer">Who pays under it.</param>
 /// <param name="Provider">Who earns under it.</param>
 /// <param name="Offer">The offer as the grant keeps it.</param>
 /// <param name="CreateTime">When it was approved: a subscription's periods count from then.</param>
-public sealed record GrantPrice(string Grant, string Consumer, string Provider, Offer Offer, DateTimeOffset CreateTime);
+/// <param name="EndTime">When it was revoked or expires, whichever is first; null while neither.</param>
+public sealed record GrantPrice(string Grant, string Consumer, string Provider, Offer Offer, DateTimeOffset CreateTime, DateTimeOffset? EndTime = null);

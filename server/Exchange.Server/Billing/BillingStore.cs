@@ -111,13 +111,15 @@ internal sealed class BillingStore(Database database, IGrants grants, Meter mete
     public Task<Decision<Settlement>> MarkPaidAsync(Caller caller, SettlementName name, string reference, CancellationToken cancellationToken) =>
         database.WriteAsync<Decision<Settlement>>(unit =>
         {
+            if (!BillingPolicy.CanSettle(caller))
+            {
+                return unit.Deny(new AuditEntry(caller.Participant, AuditActions.BillingPaid, name.Name, Outcome.Denied),
+                    "Only an operator records a settlement as paid.");
+            }
+
             var settlement = FindSettlement(unit, name) ?? throw Refusal.NotFound(name.Name, exists: false);
             var entry = new AuditEntry(caller.Participant, AuditActions.BillingPaid, name.Name, Outcome.Denied,
                 Subject: settlement.Payer == Meter.ClearingParty ? settlement.Payee : settlement.Payer);
-            if (!BillingPolicy.CanSettle(caller))
-            {
-                return unit.Deny(entry, "Only an operator records a settlement as paid.");
-            }
 
             if (settlement.State == SettlementState.Paid)
             {

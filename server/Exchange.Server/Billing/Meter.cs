@@ -117,7 +117,8 @@ internal sealed class Meter(IOptions<Hosting.ExchangeOptions> options) : IMeter
         var amount = OfferCharges.Charge(offer, priorUnits, units, priorMinor);
         var fee = OfferCharges.Fee(amount, options.Value.Billing.FeeBasisPoints);
         Write(unit, AuditActions.GatewayActor, new Usage(id, grant.Id, grant.Dataset, grant.Consumer, grant.Provider, offer.Name, offer.Kind, units, amount,
-            fee, offer.Price?.Currency ?? "", resource, eventIndex, usagePeriod), extra: null);
+            fee, offer.Price?.Currency ?? "", resource, eventIndex, usagePeriod),
+            ("fee_basis_points", options.Value.Billing.FeeBasisPoints.ToString(CultureInfo.InvariantCulture)));
     }
 
     /// <summary>
@@ -167,10 +168,11 @@ internal sealed class Meter(IOptions<Hosting.ExchangeOptions> options) : IMeter
     /// </summary>
     private static void Write(WriteUnit unit, string actor, Usage usage, (string Key, string Value)? extra)
     {
+        // Periods close in order, and one without usage may be passed over: any period up to the latest closed is settled.
         var period = usage.UsagePeriod;
-        while (unit.Command("SELECT 1 FROM billing_periods WHERE period = @p").With("@p", period.Period).ExecuteScalar() is not null)
+        if (unit.Command("SELECT MAX(period) FROM billing_periods").ExecuteScalar() is string latest && string.CompareOrdinal(latest, period.Period) >= 0)
         {
-            period = period.Next;
+            period = PeriodName.FromPeriod(latest).Next;
         }
 
         var details = new Dictionary<string, string>

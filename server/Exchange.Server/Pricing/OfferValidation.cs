@@ -7,7 +7,7 @@ namespace Exchange.Server.Pricing;
 internal static class OfferValidation
 {
     /// <summary>The largest price or cap, in minor units: beyond any real price, and far from overflow when multiplied.</summary>
-    public const long MaxAmountMinor = 1_000_000_000_000_000;
+    public const long MaxAmountMinor = 1_000_000_000_000;
 
     public static void Validate(Offer offer, string field)
     {

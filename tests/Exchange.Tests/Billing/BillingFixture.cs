@@ -46,13 +46,20 @@ internal static class BillingFixture
     public static Task<Dictionary<string, long>> BalancesAsync(ExchangeFactory gateway) =>
         gateway.Services.GetRequiredService<BillingStore>().LedgerBalancesAsync(CancellationToken.None);
 
-    /// <summary>How many usage records bear each id (each must be one).</summary>
+    /// <summary>
+    /// How many usage records charge each event (a subscription's periods, each, and reversals are left out): each must
+    /// be one. The ids are unique by construction; this is what they stand for.
+    /// </summary>
     public static Task<Dictionary<string, long>> UsageCountsAsync(ExchangeFactory gateway) =>
         gateway.Services.GetRequiredService<Database>().ReadAsync(connection =>
         {
             var counts = new Dictionary<string, long>(StringComparer.Ordinal);
             using var command = connection.CreateCommand();
-            command.CommandText = "SELECT id, COUNT(*) FROM usage_records GROUP BY id";
+            command.CommandText = """
+                SELECT resource || ' ' || CAST(event_index AS TEXT), COUNT(*) FROM usage_records
+                WHERE id NOT LIKE 'subscription-%' AND id NOT LIKE 'reversal-%' AND id NOT LIKE 'transfer-%-%'
+                GROUP BY resource, event_index
+                """;
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {

@@ -239,6 +239,43 @@ public sealed class BillingTests(BillingGateway gateway) : SharedGatewayTests<Bi
     }
 
     [Fact]
+    public async Task Verify_finds_an_event_charged_twice_and_a_subscription_period_the_offer_never_renews()
+    {
+        using var acme = Gateway.As(Participant.Acme.Fresh());
+        var buyer = Participant.Initech.Fresh();
+        using var initech = Gateway.As(buyer);
+        var (dataset, perTransfer) = await OfferedAsync(acme, Offer(OfferKind.PerTransfer, 700));
+        var monthly = Offer(OfferKind.Subscription, 9000);
+        monthly.PeriodMonths = 1;
+        var subscription = (await acme.Pricing.CreateOfferAsync(new CreateOfferRequest { Parent = dataset.Name, Offer = monthly })).Offer;
+        var grant = await BuyAsync(acme, initech, dataset, perTransfer);
+        var (header, _, trailer) = await initech.DownloadAllAsync(grant.Name);
+        var (other, _) = await OfferedAsync(acme, Offer(OfferKind.OneOff, 1));
+        await acme.Pricing.CreateOfferAsync(new CreateOfferRequest { Parent = other.Name, Offer = monthly });
+        var once = await BuyAsync(acme, initech, dataset, subscription);
+
+        // A lying meter: the completion charged again under another id, and a second period of a subscription that does not renew.
+        var meter = Gateway.Services.GetRequiredService<Meter>();
+        var access = Gateway.Services.GetRequiredService<Server.Access.AccessStore>();
+        var stored = await access.GetGrantAsync(new Server.Access.GrantId(grant.Name["grants/".Length..]), DateTimeOffset.UtcNow, CancellationToken.None);
+        var cuts = stored!.Terms.Offer!.Clone();
+        cuts.Kind = OfferKind.PerGib;
+        cuts.PartialTransferCharge = PartialTransferCharge.BytesSent;
+        var renewing = await access.GetGrantAsync(new Server.Access.GrantId(once.Name["grants/".Length..]), DateTimeOffset.UtcNow, CancellationToken.None);
+        await Gateway.Services.GetRequiredService<Database>().WriteAsync(unit =>
+        {
+            meter.TransferEnded(unit, stored with { Terms = stored.Terms with { Offer = cuts } }, header.Transfer, 1, completed: true, 10, trailer.Receipt.Event.Index);
+            meter.Renewed(unit, renewing! with { CreateTime = renewing.CreateTime.AddMonths(-1) }, 2, 0);
+            return 0;
+        }, CancellationToken.None);
+
+        var verified = await initech.VerifyStatementAsync(buyer.Id, Month(DateTimeOffset.UtcNow));
+        Assert.Contains(verified.Differences, d => d.StartsWith($"usageRecords/transfer-{header.Transfer["transfers/".Length..]}-1 (event", StringComparison.Ordinal));
+        Assert.Contains(verified.Differences, d => d.StartsWith($"usageRecords/subscription-{once.Name["grants/".Length..]}-2 (event", StringComparison.Ordinal));
+        Assert.Equal(2, verified.Differences.Count);
+    }
+
+    [Fact]
     public async Task Statements_are_their_participants_and_bad_names_are_refused_with_a_clear_status()
     {
         using var initech = Gateway.As(Participant.Initech);

@@ -41,7 +41,7 @@ public sealed class LedgerPropertyTests(BillingGateway gateway) : SharedGatewayT
     private static readonly Gen<Scenario> Scenarios =
         from kind in Gen.Elements(OfferKind.PerTransfer, OfferKind.PerGib, OfferKind.PerQuery, OfferKind.OneOff, OfferKind.Subscription)
         from cuts in Gen.Elements(false, kind == OfferKind.PerGib)
-        from price in kind == OfferKind.PerGib ? Gen.Choose(0, int.MaxValue).Select(p => (long)p) : Gen.Choose(0, 500).Select(p => (long)p)
+        from price in kind == OfferKind.PerGib ? Gen.Choose(1, int.MaxValue).Select(p => (long)p) : Gen.Choose(1, 500).Select(p => (long)p)
         from free in kind is OfferKind.PerTransfer or OfferKind.PerQuery ? Gen.Choose(0, 3) : Gen.Constant(0)
         from cap in kind is OfferKind.OneOff or OfferKind.Subscription ? Gen.Constant(0) : Gen.Elements(0, 0, 150, 999, 250_000)
         from steps in Gen.Elements(Step.Use, Step.Use, Step.Cut, Step.Retry, Step.Replay, Step.Revoke).ArrayOf().Select(s => s.Take(8).ToArray())
