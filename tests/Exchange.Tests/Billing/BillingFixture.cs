@@ -40,6 +40,14 @@ internal static class BillingFixture
             PageSize = 1000,
         })).Statement;
 
+    /// <summary>Checks <paramref name="participant"/>'s statement for <paramref name="period"/> against the log, failing with every difference.</summary>
+    public static async Task<Exchange.Client.Billing.StatementVerification> AssertVerifiesAsync(ExchangeClient client, string participant, string period)
+    {
+        var verified = await client.VerifyStatementAsync(participant, period);
+        Assert.True(verified.Succeeded, $"{participant} {period}:\n{string.Join('\n', verified.Differences)}");
+        return verified;
+    }
+
     public static string Month(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>The ledger's sum per currency, which must always be zero.</summary>

@@ -157,8 +157,7 @@ public sealed class TwoReplicaTests(S3Server s3) : IClassFixture<S3Server>, IDis
             Assert.Equal(20, statement.LineCount);
             // 20 transfers, 2 free, 100 each, capped at 1500: whichever replica charged which.
             Assert.Equal(1_500, Assert.Single(statement.Totals).ChargesMinor);
-            var verified = await client.VerifyStatementAsync(buyer.Id, statement.Period);
-            Assert.True(verified.Succeeded, string.Join('\n', verified.Differences));
+            await Billing.BillingFixture.AssertVerifiesAsync(client, buyer.Id, statement.Period);
         }
 
         Assert.All((await Billing.BillingFixture.UsageCountsAsync(b)).Values, count => Assert.Equal(1, count));
