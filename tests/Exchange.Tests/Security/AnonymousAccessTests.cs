@@ -8,9 +8,10 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Exchange.Tests.Security;
 
 /// <summary>
-/// Every mapped gRPC method requires an authenticated caller, except health and reflection.
-/// The methods are read from the running server's endpoints, so a service added later is
-/// covered without touching this test.
+/// Every mapped gRPC method requires an authenticated caller, except health and reflection; the
+/// only other endpoints open to anyone are the web console's page and its sign-in settings. The
+/// methods are read from the running server's endpoints, so a service added later is covered
+/// without touching this test.
 /// </summary>
 public sealed class AnonymousAccessTests(ExchangeFactory gateway) : SharedGatewayTests(gateway)
 {
@@ -54,6 +55,23 @@ public sealed class AnonymousAccessTests(ExchangeFactory gateway) : SharedGatewa
         var health = new Health.HealthClient(anonymous.Channel);
         var response = await health.CheckAsync(new HealthCheckRequest());
         Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, response.Status);
+    }
+
+    [Fact]
+    public void Only_health_reflection_and_the_console_page_are_open_to_anyone()
+    {
+        _ = Gateway.Server;
+        var open = Gateway.Services.GetRequiredService<EndpointDataSource>().Endpoints
+            .Where(e => e.Metadata.GetMetadata<Microsoft.AspNetCore.Authorization.IAllowAnonymous>() is not null)
+            .ToList();
+        Assert.All(open.Select(e => e.Metadata.GetMetadata<GrpcMethodMetadata>()?.Method.ServiceName).OfType<string>(),
+            service => Assert.Contains(service, AnonymousServices));
+        // The page must load before anyone signs in: static files and settings that hold no data and no secret.
+        // (Besides the anonymous services' own route for methods they do not have.)
+        Assert.Equal(["/console/settings.json", "/console/{*path:nonfile}"],
+            open.Where(e => e.Metadata.GetMetadata<GrpcMethodMetadata>() is null).Select(e => ((RouteEndpoint)e).RoutePattern.RawText!)
+                .Where(route => !AnonymousServices.Any(service => route.StartsWith(service + "/{unimplementedMethod", StringComparison.Ordinal)))
+                .Order(StringComparer.Ordinal));
     }
 
     [Fact]
