@@ -21,34 +21,32 @@ public sealed partial class ExchangeClient
     /// <param name="cancellationToken">Cancels the calls.</param>
     public async Task<StatementVerification> VerifyStatementAsync(string participant, string period, CancellationToken cancellationToken = default)
     {
-        var statement = await StatementAsync(participant, period, cancellationToken).ConfigureAwait(false);
+        var statement = await GetStatementAsync(participant, period, cancellationToken).ConfigureAwait(false);
         var differences = new List<string>();
 
         // Every charge the caller may read that concerns the participant, from the leaves the log hashed.
-        var charges = new List<(long Index, AuditRecord Record, AuditEvent Event)>();
+        var charges = new List<LoggedCharge>();
         await foreach (var e in EnumerateAuditEventsAsync(new ListAuditEventsRequest { Action = ChargeRecomputation.ChargeAction, PageSize = 1000 },
             cancellationToken).ConfigureAwait(false))
         {
-            var record = AuditRecord.Parser.ParseFrom(e.Leaf);
-            if (record.Outcome == AuditOutcome.Success &&
-                (record.Subject == participant || ChargeRecomputation.Details(record).GetValueOrDefault("provider") == participant))
+            var charge = new LoggedCharge(e);
+            if (charge.Record.Outcome == AuditOutcome.Success && (charge.Record.Subject == participant || charge.Detail("provider") == participant))
             {
-                charges.Add((e.Index, record, e));
+                charges.Add(charge);
             }
         }
 
         // A charge depends on the month's earlier ones: the months of the period's charges (the statement's lines, and any
         // it leaves out) are recomputed whole, and with them every month a charged transfer was charged in.
-        string Detail((long Index, AuditRecord Record, AuditEvent Event) c, string key) => ChargeRecomputation.Details(c.Record).GetValueOrDefault(key, "");
         var months = statement.Lines.Select(l => l.Usage.UsagePeriod).Append(period)
-            .Concat(charges.Where(c => Detail(c, "period") == period).Select(c => Detail(c, "usage_period"))).ToHashSet(StringComparer.Ordinal);
-        List<(long Index, AuditRecord Record, AuditEvent Event)> recomputed;
+            .Concat(charges.Where(c => c.Detail("period") == period).Select(c => c.Detail("usage_period"))).ToHashSet(StringComparer.Ordinal);
+        List<LoggedCharge> recomputed;
         while (true)
         {
-            recomputed = charges.Where(c => months.Contains(Detail(c, "usage_period"))).ToList();
-            var transfers = recomputed.Select(c => Detail(c, "resource")).Where(r => r.StartsWith("transfers/", StringComparison.Ordinal))
+            recomputed = charges.Where(c => months.Contains(c.Detail("usage_period"))).ToList();
+            var transfers = recomputed.Select(c => c.Detail("resource")).Where(r => r.StartsWith("transfers/", StringComparison.Ordinal))
                 .ToHashSet(StringComparer.Ordinal);
-            var more = charges.Where(c => transfers.Contains(Detail(c, "resource"))).Select(c => Detail(c, "usage_period")).Where(m => !months.Contains(m)).ToList();
+            var more = charges.Where(c => transfers.Contains(c.Detail("resource"))).Select(c => c.Detail("usage_period")).Where(m => !months.Contains(m)).ToList();
             if (more.Count == 0)
             {
                 break;
@@ -57,18 +55,19 @@ public sealed partial class ExchangeClient
             months.UnionWith(more);
         }
         var grants = new Dictionary<string, GrantPrice?>(StringComparer.Ordinal);
+        var decisions = new Dictionary<string, List<(AuditEvent Event, AuditRecord Record)>>(StringComparer.Ordinal);
         var proven = new Dictionary<long, AuditEvent>();
         foreach (var charge in recomputed)
         {
             proven[charge.Index] = charge.Event;
-            await GrantPriceAsync(ChargeRecomputation.Details(charge.Record).GetValueOrDefault("grant", ""), grants, proven, differences, cancellationToken)
+            await GrantPriceAsync(charge.Detail("grant"), grants, proven, differences, decisions, cancellationToken)
                 .ConfigureAwait(false);
         }
 
         var events = new Dictionary<long, AuditRecord>();
         foreach (var charge in recomputed)
         {
-            if (long.TryParse(ChargeRecomputation.Details(charge.Record).GetValueOrDefault("event"), NumberStyles.None, CultureInfo.InvariantCulture, out var cause) &&
+            if (long.TryParse(charge.Detail("event"), NumberStyles.None, CultureInfo.InvariantCulture, out var cause) &&
                 await EventAtAsync(cause, cancellationToken).ConfigureAwait(false) is { } e)
             {
                 proven[cause] = e;
@@ -83,7 +82,7 @@ public sealed partial class ExchangeClient
         // The participant's own receipts in the period: each one an offer prices must have been charged.
         var receipts = 0;
         var start = DateTimeOffset.ParseExact(period + "-01", "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
-        var chargedEvents = charges.Select(c => ChargeRecomputation.Details(c.Record).GetValueOrDefault("event")).ToHashSet(StringComparer.Ordinal);
+        var chargedEvents = charges.Select(c => c.Detail("event")).ToHashSet(StringComparer.Ordinal);
         foreach (var action in new[] { ReceiptVerifier.CompletedAction, ReceiptVerifier.QueryAction })
         {
             await foreach (var e in EnumerateAuditEventsAsync(new ListAuditEventsRequest
@@ -97,7 +96,7 @@ public sealed partial class ExchangeClient
                 var record = AuditRecord.Parser.ParseFrom(e.Leaf);
                 var grantName = action == ReceiptVerifier.QueryAction ? record.Resource : ChargeRecomputation.Details(record).GetValueOrDefault("grant", "");
                 if (record.Outcome != AuditOutcome.Success ||
-                    await GrantPriceAsync(grantName, grants, proven, differences, cancellationToken).ConfigureAwait(false) is not { } grant ||
+                    await GrantPriceAsync(grantName, grants, proven, differences, decisions, cancellationToken).ConfigureAwait(false) is not { } grant ||
                     (grant.Consumer != participant && grant.Provider != participant))
                 {
                     continue;
@@ -108,8 +107,8 @@ public sealed partial class ExchangeClient
                 {
                     // Charged stream by stream: all of them together, the bytes the completed transfer sent.
                     var sent = ChargeRecomputation.Details(record).GetValueOrDefault("bytes_sent", "");
-                    var charged = charges.Where(c => Detail(c, "resource") == record.Resource)
-                        .Sum(c => long.TryParse(Detail(c, "units"), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var u) ? u : 0);
+                    var charged = charges.Where(c => c.Detail("resource") == record.Resource)
+                        .Sum(c => long.TryParse(c.Detail("units"), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var u) ? u : 0);
                     if (sent != charged.ToString(CultureInfo.InvariantCulture))
                     {
                         proven[e.Index] = e;
@@ -139,8 +138,11 @@ public sealed partial class ExchangeClient
         };
     }
 
-    /// <summary>The whole statement: every page's lines, the totals of the first.</summary>
-    private async Task<Statement> StatementAsync(string participant, string period, CancellationToken cancellationToken)
+    /// <summary>The whole of <paramref name="participant"/>'s statement for <paramref name="period"/> (<c>YYYY-MM</c>): every page's lines, with the period's totals.</summary>
+    /// <param name="participant">Whose statement (the caller's own, unless it is an auditor or operator).</param>
+    /// <param name="period">The month, <c>YYYY-MM</c>.</param>
+    /// <param name="cancellationToken">Cancels the calls.</param>
+    public async Task<Statement> GetStatementAsync(string participant, string period, CancellationToken cancellationToken = default)
     {
         var request = new GetStatementRequest { Name = $"participants/{participant}/statements/{period}", PageSize = 1000 };
         Statement? whole = null;
@@ -168,7 +170,7 @@ public sealed partial class ExchangeClient
     /// offer; null (with the difference said) when the terms cannot be read or do not match what was approved.
     /// </summary>
     private async Task<GrantPrice?> GrantPriceAsync(string name, Dictionary<string, GrantPrice?> grants, Dictionary<long, AuditEvent> proven,
-        List<string> differences, CancellationToken cancellationToken)
+        List<string> differences, Dictionary<string, List<(AuditEvent Event, AuditRecord Record)>> decisions, CancellationToken cancellationToken)
     {
         if (grants.TryGetValue(name, out var known))
         {
@@ -194,29 +196,37 @@ public sealed partial class ExchangeClient
 
         // The approval says who the parties are, when the grant began and until when it runs, and binds the offer by its SHA-256;
         // a revocation ends it. The gateway's own view of the grant only supplies the offer's bytes.
+        // Read once per dataset: a statement's grants are often many on few datasets.
+        if (!decisions.TryGetValue(grant.Dataset, out var logged))
+        {
+            decisions[grant.Dataset] = logged = [];
+            foreach (var action in new[] { "access.approve", "grant.revoke" })
+            {
+                await foreach (var e in EnumerateAuditEventsAsync(new ListAuditEventsRequest { Action = action, Dataset = grant.Dataset, PageSize = 1000 },
+                    cancellationToken).ConfigureAwait(false))
+                {
+                    var record = AuditRecord.Parser.ParseFrom(e.Leaf);
+                    if (record.Outcome == AuditOutcome.Success)
+                    {
+                        logged.Add((e, record));
+                    }
+                }
+            }
+        }
+
         AuditEvent? approval = null;
         AuditRecord? approved = null;
         DateTimeOffset? revoked = null;
-        foreach (var action in new[] { "access.approve", "grant.revoke" })
+        foreach (var (e, record) in logged)
         {
-            await foreach (var e in EnumerateAuditEventsAsync(new ListAuditEventsRequest { Action = action, Dataset = grant.Dataset, PageSize = 1000 },
-                cancellationToken).ConfigureAwait(false))
+            if (record.Action == "grant.revoke" && record.Resource == name)
             {
-                var record = AuditRecord.Parser.ParseFrom(e.Leaf);
-                if (record.Outcome != AuditOutcome.Success)
-                {
-                    continue;
-                }
-
-                if (action == "grant.revoke" && record.Resource == name)
-                {
-                    revoked = record.Time?.ToDateTimeOffset();
-                    proven[e.Index] = e;
-                }
-                else if (action == "access.approve" && approval is null && ChargeRecomputation.Details(record).GetValueOrDefault("grant") == name)
-                {
-                    (approval, approved) = (e, record);
-                }
+                revoked = record.Time?.ToDateTimeOffset();
+                proven[e.Index] = e;
+            }
+            else if (record.Action == "access.approve" && approval is null && ChargeRecomputation.Details(record).GetValueOrDefault("grant") == name)
+            {
+                (approval, approved) = (e, record);
             }
         }
 
@@ -338,6 +348,20 @@ public sealed partial class ExchangeClient
         }
 
         return differences;
+    }
+
+    /// <summary>A charge as the log holds it, its details read once.</summary>
+    private sealed class LoggedCharge(AuditEvent e)
+    {
+        public AuditEvent Event { get; } = e;
+
+        public long Index => Event.Index;
+
+        public AuditRecord Record { get; } = AuditRecord.Parser.ParseFrom(e.Leaf);
+
+        private Dictionary<string, string>? _details;
+
+        public string Detail(string key) => (_details ??= ChargeRecomputation.Details(Record)).GetValueOrDefault(key, "");
     }
 
     private static string Text(long value) => value.ToString(CultureInfo.InvariantCulture);

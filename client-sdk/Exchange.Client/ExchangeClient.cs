@@ -200,6 +200,12 @@ public sealed partial class ExchangeClient : IDisposable
             async (r, c) => await Transfers.ListTransfersAsync(r, cancellationToken: c).ConfigureAwait(false), p => p.Transfers, p => p.NextPageToken,
             cancellationToken);
 
+    /// <summary>Every settlement instruction of the closed period (<c>billingPeriods/{YYYY-MM}</c>) the caller may see, page by page.</summary>
+    public IAsyncEnumerable<Settlement> EnumerateSettlementsAsync(string period, CancellationToken cancellationToken = default) =>
+        Pages(new ListSettlementsRequest { Parent = period, PageSize = 1000 }, (r, t) => r.PageToken = t,
+            async (r, c) => await Billing.ListSettlementsAsync(r, cancellationToken: c).ConfigureAwait(false), p => p.Settlements, p => p.NextPageToken,
+            cancellationToken);
+
     /// <summary>Every audit event matching <paramref name="filter"/> that the caller may read, oldest first, page by page.</summary>
     public IAsyncEnumerable<AuditEvent> EnumerateAuditEventsAsync(ListAuditEventsRequest? filter = null, CancellationToken cancellationToken = default) =>
         Pages(filter ?? new ListAuditEventsRequest(), (r, t) => r.PageToken = t,

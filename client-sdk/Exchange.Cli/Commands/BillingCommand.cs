@@ -34,17 +34,7 @@ internal static class BillingCommand
         command.SetAction(app.Guard(async (parse, cancellationToken) =>
         {
             using var client = app.Connect(parse);
-            var who = Participant(app, parse, participant);
-            var request = new GetStatementRequest { Name = $"participants/{who}/statements/{parse.GetValue(period)}", PageSize = 1000 };
-            var first = await client.Billing.GetStatementAsync(request, cancellationToken: cancellationToken);
-            var whole = first.Statement;
-            for (request.PageToken = first.NextPageToken; request.PageToken.Length > 0;)
-            {
-                var page = await client.Billing.GetStatementAsync(request, cancellationToken: cancellationToken);
-                whole.Lines.Add(page.Statement.Lines);
-                request.PageToken = page.NextPageToken;
-            }
-
+            var whole = await client.GetStatementAsync(Participant(app, parse, participant), parse.GetValue(period)!, cancellationToken);
             if (parse.GetValue(app.Json))
             {
                 Render.Json(app.Output, whole);
@@ -157,15 +147,11 @@ internal static class BillingCommand
         command.SetAction(app.Guard(async (parse, cancellationToken) =>
         {
             using var client = app.Connect(parse);
-            var request = new ListSettlementsRequest { Parent = $"billingPeriods/{parse.GetValue(period)}", PageSize = 1000 };
             var all = new List<Settlement>();
-            do
+            await foreach (var settlement in client.EnumerateSettlementsAsync($"billingPeriods/{parse.GetValue(period)}", cancellationToken))
             {
-                var page = await client.Billing.ListSettlementsAsync(request, cancellationToken: cancellationToken);
-                all.AddRange(page.Settlements);
-                request.PageToken = page.NextPageToken;
+                all.Add(settlement);
             }
-            while (request.PageToken.Length > 0);
 
             if (parse.GetValue(app.Json))
             {

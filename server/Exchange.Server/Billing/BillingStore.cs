@@ -43,11 +43,13 @@ internal sealed class BillingStore(Database database, IGrants grants, Meter mete
                 .ListAsync(reader => (reader.GetInt64(0), Line(ReadUsage(reader, 1), name.Participant)), ct);
             var (page, next) = KeysetPage.From(lines, pageSize);
             statement.Lines.Add(page);
-            statement.Totals.Add(await connection.Prepared("""
+            // Totals and the line count in one pass over the period's records.
+            var totals = await connection.Prepared("""
                 SELECT u.currency,
                        SUM(CASE WHEN u.consumer = @me THEN u.amount_minor ELSE 0 END),
                        SUM(CASE WHEN u.provider = @me THEN u.amount_minor - u.fee_minor ELSE 0 END),
-                       SUM(CASE WHEN u.provider = @me THEN u.fee_minor ELSE 0 END)
+                       SUM(CASE WHEN u.provider = @me THEN u.fee_minor ELSE 0 END),
+                       COUNT(*)
                 FROM usage_records u WHERE u.period = @period AND (u.consumer = @me OR u.provider = @me)
                 GROUP BY u.currency ORDER BY u.currency
                 """).With("@period", name.Period.Period).With("@me", name.Participant)
@@ -55,18 +57,17 @@ internal sealed class BillingStore(Database database, IGrants grants, Meter mete
                 {
                     var charges = Convert.ToInt64(reader.GetValue(1), CultureInfo.InvariantCulture);
                     var earnings = Convert.ToInt64(reader.GetValue(2), CultureInfo.InvariantCulture);
-                    return new StatementTotal
+                    return (Total: new StatementTotal
                     {
                         Currency = reader.GetString(0),
                         ChargesMinor = charges,
                         EarningsMinor = earnings,
                         FeesMinor = Convert.ToInt64(reader.GetValue(3), CultureInfo.InvariantCulture),
                         NetMinor = earnings - charges,
-                    };
-                }, ct));
-            statement.LineCount = Convert.ToInt64(await connection.Prepared("""
-                SELECT COUNT(*) FROM usage_records u WHERE u.period = @period AND (u.consumer = @me OR u.provider = @me)
-                """).With("@period", name.Period.Period).With("@me", name.Participant).ExecuteScalarAsync(ct), CultureInfo.InvariantCulture);
+                    }, Lines: Convert.ToInt64(reader.GetValue(4), CultureInfo.InvariantCulture));
+                }, ct);
+            statement.Totals.Add(totals.Select(t => t.Total));
+            statement.LineCount = totals.Sum(t => t.Lines);
             statement.PeriodState = (await PeriodAsync(connection, name.Period, ct)).State;
             return (statement, next);
         }, cancellationToken);

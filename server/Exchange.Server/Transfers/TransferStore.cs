@@ -200,17 +200,19 @@ internal sealed class TransferStore(Database database, IRevisions revisions, IGr
         {
             var state = completed ? TransferState.Completed : TransferState.Failed;
             // A completed encoding has its size at last: everything it sent.
-            var changed = unit.Command("""
+            // What the transfer has sent in all, returned by the update: the meter charges by it.
+            var total = unit.Command("""
                 UPDATE transfers SET state = @state, bytes_sent = CASE WHEN @sent > bytes_sent THEN @sent ELSE bytes_sent END, end_time = @now, failure_reason = @reason,
                     size_bytes = CASE WHEN @sized = 1 THEN @sent ELSE size_bytes END
                 WHERE id = @id AND state = @started AND attempt = @attempt
+                RETURNING bytes_sent
                 """)
                 .With("@state", (int)state).With("@sent", bytesSent).With("@now", Timestamps.ToMicros(unit.Now))
                 .With("@sized", completed && output is not null ? 1 : 0)
                 .With("@reason", completed ? "" : detail).With("@id", transfer.Id.Value)
                 .With("@started", (int)TransferState.Started).With("@attempt", attempt)
-                .ExecuteNonQuery();
-            if (changed == 0)
+                .ExecuteScalar();
+            if (total is not long sent)
             {
                 return null;
             }
@@ -230,7 +232,6 @@ internal sealed class TransferStore(Database database, IRevisions revisions, IGr
                     .With("@index", index).With("@id", transfer.Id.Value).ExecuteNonQuery();
             }
 
-            var sent = (long)unit.Command("SELECT bytes_sent FROM transfers WHERE id = @id").With("@id", transfer.Id.Value).ExecuteScalar()!;
             meter.TransferEnded(unit, grant, transfer.Id.Name, attempt, completed, sent, index);
             return index;
         }, CancellationToken.None);
