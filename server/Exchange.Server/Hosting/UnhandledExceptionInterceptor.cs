@@ -11,6 +11,8 @@ namespace Exchange.Server.Hosting;
 /// </summary>
 internal sealed partial class UnhandledExceptionInterceptor(ILogger<UnhandledExceptionInterceptor> logger) : Interceptor
 {
+    private static readonly TimeSpan CallEndGrace = TimeSpan.FromSeconds(1);
+
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
     {
@@ -20,7 +22,7 @@ internal sealed partial class UnhandledExceptionInterceptor(ILogger<UnhandledExc
         }
         catch (Exception ex) when (ex is not RpcException)
         {
-            throw Translate(ex, context);
+            throw await TranslateAsync(ex, context);
         }
     }
 
@@ -33,7 +35,7 @@ internal sealed partial class UnhandledExceptionInterceptor(ILogger<UnhandledExc
         }
         catch (Exception ex) when (ex is not RpcException)
         {
-            throw Translate(ex, context);
+            throw await TranslateAsync(ex, context);
         }
     }
 
@@ -46,7 +48,7 @@ internal sealed partial class UnhandledExceptionInterceptor(ILogger<UnhandledExc
         }
         catch (Exception ex) when (ex is not RpcException)
         {
-            throw Translate(ex, context);
+            throw await TranslateAsync(ex, context);
         }
     }
 
@@ -59,23 +61,17 @@ internal sealed partial class UnhandledExceptionInterceptor(ILogger<UnhandledExc
         }
         catch (Exception ex) when (ex is not RpcException)
         {
-            throw Translate(ex, context);
+            throw await TranslateAsync(ex, context);
         }
     }
 
-    private RpcException Translate(Exception ex, ServerCallContext context)
+    private async Task<RpcException> TranslateAsync(Exception ex, ServerCallContext context)
     {
         // A call that is over (its caller gone or its deadline passed) fails its next write with whatever the
         // transport throws then ("the request is complete", "the request was aborted"): nobody hears the answer and
         // nothing went wrong inside the gateway, so it is not logged as an internal error.
-        // At a deadline grpc-dotnet sets the call's status and completes the response before it cancels the call's token,
-        // so a write in between fails while the token is not yet cancelled: the status says the call is over then. The
-        // deadline itself is grpc-dotnet's, set and enforced on the system clock, so it is compared with that clock.
-        var over = context.CancellationToken.IsCancellationRequested
-            || context.Status.StatusCode == StatusCode.DeadlineExceeded
-            || context.Deadline <= DateTime.UtcNow;
         if ((ex is OperationCanceledException && context.CancellationToken.IsCancellationRequested)
-            || (over && ex is IOException or InvalidOperationException))
+            || (ex is IOException or InvalidOperationException && await IsOverAsync(context)))
         {
             return new RpcException(new Status(StatusCode.Cancelled, "The call was cancelled."));
         }
@@ -92,6 +88,32 @@ internal sealed partial class UnhandledExceptionInterceptor(ILogger<UnhandledExc
         var reference = Activity.Current?.TraceId.ToString() ?? context.GetHttpContext().TraceIdentifier;
         LogUnhandled(ex, context.Method, reference);
         return new RpcException(new Status(StatusCode.Internal, $"An internal error occurred. Reference: {reference}"));
+    }
+
+    /// <summary>
+    /// Whether the call has ended under the handler. grpc-dotnet ends a call in steps (status, response completed,
+    /// stream reset, then the call's token), so a write can fail in between while every sign still says the call is
+    /// live: at a deadline, the timer may fire a millisecond before the system clock reaches the deadline. A call that
+    /// is truly over has its token cancelled within moments; one that is not is an error worth logging.
+    /// </summary>
+    private static async Task<bool> IsOverAsync(ServerCallContext context)
+    {
+        if (context.CancellationToken.IsCancellationRequested
+            || context.Status.StatusCode == StatusCode.DeadlineExceeded
+            || context.Deadline <= DateTime.UtcNow)
+        {
+            return true;
+        }
+
+        try
+        {
+            await Task.Delay(CallEndGrace, context.CancellationToken);
+            return false;
+        }
+        catch (OperationCanceledException)
+        {
+            return true;
+        }
     }
 
     [LoggerMessage(EventId = 1, Level = LogLevel.Error, Message = "Unhandled exception in {Method} (reference {Reference})")]
