@@ -1,3 +1,6 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Text;
 using Exchange.V1;
 using Google.Protobuf.WellKnownTypes;
 
@@ -45,8 +48,12 @@ internal sealed class ColumnProfile(Column declared)
 
     public ColumnType DeclaredType => declared.Type;
 
-    /// <summary>Counts one value (empty is null); false when it breaks the column's declared type or nullability.</summary>
-    public bool Add(ReadOnlySpan<char> text, ulong hash)
+    /// <summary>
+    /// Counts one value (empty is null), written as UTF-16 or UTF-8 text; false when it breaks the
+    /// column's declared type or nullability. <paramref name="hash"/> is the value's hash, the same for equal values.
+    /// </summary>
+    public bool Add<T>(ReadOnlySpan<T> text, ulong hash)
+        where T : unmanaged, IBinaryInteger<T>
     {
         if (text.IsEmpty)
         {
@@ -58,20 +65,25 @@ internal sealed class ColumnProfile(Column declared)
         _distinct.Add(hash);
         if (_frequent is not null)
         {
-            _frequent.Add(text);
-            if (_minText is null || text.SequenceCompareTo(_minText) < 0)
-            {
-                _minText = text.ToString();
-            }
-
-            if (_maxText is null || text.SequenceCompareTo(_maxText) > 0)
-            {
-                _maxText = text.ToString();
-            }
+            Describe(typeof(T) == typeof(char) ? MemoryMarshal.Cast<T, char>(text) : Encoding.UTF8.GetString(MemoryMarshal.Cast<T, byte>(text)));
         }
 
         var types = Parse(text);
         return declared.Type is ColumnType.Unspecified or ColumnType.String || (types & (1 << (int)declared.Type)) != 0;
+    }
+
+    private void Describe(ReadOnlySpan<char> text)
+    {
+        _frequent!.Add(text);
+        if (_minText is null || text.SequenceCompareTo(_minText) < 0)
+        {
+            _minText = text.ToString();
+        }
+
+        if (_maxText is null || text.SequenceCompareTo(_maxText) > 0)
+        {
+            _maxText = text.ToString();
+        }
     }
 
     /// <summary>The column as inferred (or declared), its quality, and its newest date or time if it holds dates or times.</summary>
@@ -112,7 +124,8 @@ internal sealed class ColumnProfile(Column declared)
     }
 
     /// <summary>The types <paramref name="text"/> parses as (bit n: ColumnType n), keeping the ranges of each.</summary>
-    private int Parse(ReadOnlySpan<char> text)
+    private int Parse<T>(ReadOnlySpan<T> text)
+        where T : unmanaged, IBinaryInteger<T>
     {
         if ((_values & 1023) == 0 && declared.Type == ColumnType.Unspecified)
         {
@@ -127,7 +140,7 @@ internal sealed class ColumnProfile(Column declared)
         }
 
         var types = 0;
-        var first = text[0];
+        var first = (char)uint.CreateTruncating(text[0]);
         if (Has(candidates, ColumnType.Bool) && first is 't' or 'T' or 'f' or 'F' && ColumnValues.TryBool(text, out _))
         {
             types |= Count(candidates, ColumnType.Bool);

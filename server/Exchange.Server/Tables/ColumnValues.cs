@@ -1,4 +1,7 @@
+using System.Buffers;
 using System.Globalization;
+using System.Numerics;
+using System.Runtime.InteropServices;
 using Exchange.V1;
 
 namespace Exchange.Server.Tables;
@@ -11,18 +14,68 @@ internal static class ColumnValues
 {
     private static readonly ulong[] Pow10 = [.. Enumerable.Range(0, 20).Select(n => (ulong)Math.Pow(10, n))];
 
-    private static readonly System.Buffers.SearchValues<char> NumberChars = System.Buffers.SearchValues.Create("0123456789+-.eE");
+    private const NumberStyles FloatingPoint = NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent;
+
+    private static readonly SearchValues<char> NumberChars = SearchValues.Create("0123456789+-.eE");
+    private static readonly SearchValues<byte> NumberBytes = SearchValues.Create("0123456789+-.eE"u8);
 
     /// <summary>A type's name in messages, as the contract writes it without its prefix (INT64).</summary>
     public static string TypeName(ColumnType type) => type.ToString().ToUpperInvariant();
 
+    // Each rule is written once, over UTF-16 text (values held as strings) and UTF-8 bytes (a CSV read
+    // as it arrives) alike: the JIT compiles a copy per character type, so neither pays for the other.
+
     /// <summary>A whole number ("-42"); leading zeros make it a code, not a number ("007" stays text).</summary>
-    public static bool TryInt64(ReadOnlySpan<char> text, out long value)
+    public static bool TryInt64(ReadOnlySpan<char> text, out long value) => TryInt64<char>(text, out value);
+
+    /// <summary>A fixed-point number: digits with at most one decimal point, no exponent ("12.50", "-0.1").</summary>
+    public static bool TryDecimal(ReadOnlySpan<char> text, out decimal value) => TryDecimal<char>(text, out value);
+
+    /// <summary>A floating-point number, with an exponent or not, or NaN or (-)Infinity.</summary>
+    public static bool TryDouble(ReadOnlySpan<char> text, out double value)
     {
         value = 0;
-        var negative = !text.IsEmpty && text[0] == '-';
+        // Only the characters a number is written with reach the general parser.
+        return !text.IsEmpty && (text.IndexOfAnyExcept(NumberChars) < 0 || text is "NaN" or "Infinity" or "-Infinity")
+            && double.TryParse(text, FloatingPoint, CultureInfo.InvariantCulture, out value);
+    }
+
+    /// <summary>The rule for text of either character type: UTF-16 or UTF-8.</summary>
+    public static bool TryDouble<T>(ReadOnlySpan<T> text, out double value)
+        where T : unmanaged, IBinaryInteger<T>
+    {
+        if (typeof(T) == typeof(char))
+        {
+            return TryDouble(MemoryMarshal.Cast<T, char>(text), out value);
+        }
+
+        var utf8 = MemoryMarshal.Cast<T, byte>(text);
+        value = 0;
+        return !utf8.IsEmpty
+            && (utf8.IndexOfAnyExcept(NumberBytes) < 0 || utf8.SequenceEqual("NaN"u8) || utf8.SequenceEqual("Infinity"u8) || utf8.SequenceEqual("-Infinity"u8))
+            && double.TryParse(utf8, FloatingPoint, CultureInfo.InvariantCulture, out value);
+    }
+
+    public static bool TryBool(ReadOnlySpan<char> text, out bool value) => TryBool<char>(text, out value);
+
+    /// <summary>An ISO 8601 calendar date, "2026-12-01".</summary>
+    public static bool TryDate(ReadOnlySpan<char> text, out DateOnly value) => TryDate<char>(text, out value);
+
+    /// <summary>
+    /// An ISO 8601 date and time: <c>yyyy-MM-dd</c>, then <c>T</c> or a space and <c>HH:mm</c>,
+    /// optionally <c>:ss</c> and up to 7 fractional digits, then <c>Z</c>, <c>±HH:mm</c> or nothing
+    /// (UTC); or a date alone (its midnight, UTC).
+    /// </summary>
+    public static bool TryTimestamp(ReadOnlySpan<char> text, out DateTimeOffset value) => TryTimestamp<char>(text, out value);
+
+    /// <summary>The rule for text of either character type: UTF-16 or UTF-8.</summary>
+    public static bool TryInt64<T>(ReadOnlySpan<T> text, out long value)
+        where T : unmanaged, IBinaryInteger<T>
+    {
+        value = 0;
+        var negative = !text.IsEmpty && Is(text[0], '-');
         var digits = negative ? text[1..] : text;
-        if (digits.IsEmpty || digits.Length > 19 || (digits[0] == '0' && digits.Length > 1) || !Digits(digits, out var magnitude))
+        if (digits.IsEmpty || digits.Length > 19 || (Is(digits[0], '0') && digits.Length > 1) || !Digits(digits, out var magnitude))
         {
             return false;
         }
@@ -36,13 +89,14 @@ internal static class ColumnValues
         return true;
     }
 
-    /// <summary>A fixed-point number: digits with at most one decimal point, no exponent ("12.50", "-0.1").</summary>
-    public static bool TryDecimal(ReadOnlySpan<char> text, out decimal value)
+    /// <summary>The rule for text of either character type: UTF-16 or UTF-8.</summary>
+    public static bool TryDecimal<T>(ReadOnlySpan<T> text, out decimal value)
+        where T : unmanaged, IBinaryInteger<T>
     {
         value = 0;
-        var negative = !text.IsEmpty && text[0] == '-';
+        var negative = !text.IsEmpty && Is(text[0], '-');
         var number = negative ? text[1..] : text;
-        var point = number.IndexOf('.');
+        var point = number.IndexOf(T.CreateTruncating('.'));
         var whole = point < 0 ? number : number[..point];
         var fraction = point < 0 ? default : number[(point + 1)..];
         if (whole.Length + fraction.Length == 0 || (point >= 0 && fraction.IsEmpty && whole.IsEmpty))
@@ -63,34 +117,24 @@ internal static class ColumnValues
             return true;
         }
 
-        return decimal.TryParse(text, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out value)
-            && !text.StartsWith("+", StringComparison.Ordinal);
+        const NumberStyles style = NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint;
+        var parsed = typeof(T) == typeof(char)
+            ? decimal.TryParse(MemoryMarshal.Cast<T, char>(text), style, CultureInfo.InvariantCulture, out value)
+            : decimal.TryParse(MemoryMarshal.Cast<T, byte>(text), style, CultureInfo.InvariantCulture, out value);
+        return parsed && !Is(text[0], '+');
     }
 
-    /// <summary>A floating-point number, with an exponent or not, or NaN or (-)Infinity.</summary>
-    public static bool TryDouble(ReadOnlySpan<char> text, out double value)
+    /// <summary>The rule for text of either character type: UTF-16 or UTF-8.</summary>
+    public static bool TryBool<T>(ReadOnlySpan<T> text, out bool value)
+        where T : unmanaged, IBinaryInteger<T>
     {
-        value = 0;
-        // Only the characters a number is written with reach the general parser.
-        return !text.IsEmpty && (text.IndexOfAnyExcept(NumberChars) < 0 || text is "NaN" or "Infinity" or "-Infinity")
-            && double.TryParse(text, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent,
-                CultureInfo.InvariantCulture, out value);
+        value = Lowercase(text, "true");
+        return value || Lowercase(text, "false");
     }
 
-    public static bool TryBool(ReadOnlySpan<char> text, out bool value)
-    {
-        if (text.Equals("true", StringComparison.OrdinalIgnoreCase))
-        {
-            value = true;
-            return true;
-        }
-
-        value = false;
-        return text.Equals("false", StringComparison.OrdinalIgnoreCase);
-    }
-
-    /// <summary>An ISO 8601 calendar date, "2026-12-01".</summary>
-    public static bool TryDate(ReadOnlySpan<char> text, out DateOnly value)
+    /// <summary>The rule for text of either character type: UTF-16 or UTF-8.</summary>
+    public static bool TryDate<T>(ReadOnlySpan<T> text, out DateOnly value)
+        where T : unmanaged, IBinaryInteger<T>
     {
         value = default;
         if (text.Length != 10 || !Date(text, out var year, out var month, out var day))
@@ -102,12 +146,9 @@ internal static class ColumnValues
         return true;
     }
 
-    /// <summary>
-    /// An ISO 8601 date and time: <c>yyyy-MM-dd</c>, then <c>T</c> or a space and <c>HH:mm</c>,
-    /// optionally <c>:ss</c> and up to 7 fractional digits, then <c>Z</c>, <c>±HH:mm</c> or nothing
-    /// (UTC); or a date alone (its midnight, UTC).
-    /// </summary>
-    public static bool TryTimestamp(ReadOnlySpan<char> text, out DateTimeOffset value)
+    /// <summary>The rule for text of either character type: UTF-16 or UTF-8.</summary>
+    public static bool TryTimestamp<T>(ReadOnlySpan<T> text, out DateTimeOffset value)
+        where T : unmanaged, IBinaryInteger<T>
     {
         value = default;
         if (text.Length < 10 || !Date(text, out var year, out var month, out var day))
@@ -121,14 +162,14 @@ internal static class ColumnValues
         var rest = text[10..];
         if (!rest.IsEmpty)
         {
-            if (rest.Length < 6 || rest[0] is not ('T' or ' ') || !Two(rest[1..], out hour) || rest[3] != ':' || !Two(rest[4..], out minute)
+            if (rest.Length < 6 || !(Is(rest[0], 'T') || Is(rest[0], ' ')) || !Two(rest[1..], out hour) || !Is(rest[3], ':') || !Two(rest[4..], out minute)
                 || hour > 23 || minute > 59)
             {
                 return false;
             }
 
             rest = rest[6..];
-            if (!rest.IsEmpty && rest[0] == ':')
+            if (!rest.IsEmpty && Is(rest[0], ':'))
             {
                 if (rest.Length < 3 || !Two(rest[1..], out second) || second > 59)
                 {
@@ -136,9 +177,9 @@ internal static class ColumnValues
                 }
 
                 rest = rest[3..];
-                if (!rest.IsEmpty && rest[0] == '.')
+                if (!rest.IsEmpty && Is(rest[0], '.'))
                 {
-                    var digits = rest[1..].IndexOfAnyExceptInRange('0', '9');
+                    var digits = rest[1..].IndexOfAnyExceptInRange(T.CreateTruncating('0'), T.CreateTruncating('9'));
                     digits = digits < 0 ? rest.Length - 1 : digits;
                     if (digits is < 1 or > 7 || !Digits(rest.Slice(1, digits), out var fraction))
                     {
@@ -150,14 +191,14 @@ internal static class ColumnValues
                 }
             }
 
-            if (rest is "Z")
+            if (rest.Length == 1 && Is(rest[0], 'Z'))
             {
                 rest = default;
             }
-            else if (rest.Length == 6 && rest[0] is '+' or '-' && Two(rest[1..], out var offsetHours) && rest[3] == ':' && Two(rest[4..], out var offsetMinutes)
-                && offsetHours <= 14 && offsetMinutes <= 59)
+            else if (rest.Length == 6 && (Is(rest[0], '+') || Is(rest[0], '-')) && Two(rest[1..], out var offsetHours) && Is(rest[3], ':')
+                && Two(rest[4..], out var offsetMinutes) && offsetHours <= 14 && offsetMinutes <= 59)
             {
-                offset = new TimeSpan(offsetHours, offsetMinutes, 0) * (rest[0] == '-' ? -1 : 1);
+                offset = new TimeSpan(offsetHours, offsetMinutes, 0) * (Is(rest[0], '-') ? -1 : 1);
                 rest = default;
             }
 
@@ -204,12 +245,13 @@ internal static class ColumnValues
     };
 
     /// <summary>Decimal digits only (none is zero), as a number; at most 19 of them.</summary>
-    private static bool Digits(ReadOnlySpan<char> text, out ulong value)
+    private static bool Digits<T>(ReadOnlySpan<T> text, out ulong value)
+        where T : unmanaged, IBinaryInteger<T>
     {
         value = 0;
         foreach (var c in text)
         {
-            var digit = (uint)(c - '0');
+            var digit = uint.CreateTruncating(c) - '0';
             if (digit > 9)
             {
                 return false;
@@ -221,24 +263,50 @@ internal static class ColumnValues
         return true;
     }
 
-    private static bool Two(ReadOnlySpan<char> text, out int value)
+    private static bool Two<T>(ReadOnlySpan<T> text, out int value)
+        where T : unmanaged, IBinaryInteger<T>
     {
-        var (tens, ones) = ((uint)(text[0] - '0'), (uint)(text[1] - '0'));
+        var (tens, ones) = (uint.CreateTruncating(text[0]) - '0', uint.CreateTruncating(text[1]) - '0');
         value = (int)((tens * 10) + ones);
         return tens <= 9 && ones <= 9;
     }
 
     /// <summary>The date at the start of <paramref name="text"/> (10 characters, yyyy-MM-dd), if it is a real one.</summary>
-    private static bool Date(ReadOnlySpan<char> text, out int year, out int month, out int day)
+    private static bool Date<T>(ReadOnlySpan<T> text, out int year, out int month, out int day)
+        where T : unmanaged, IBinaryInteger<T>
     {
         (month, day) = (0, 0);
         year = 0;
-        if (text[4] != '-' || text[7] != '-' || !Digits(text[..4], out var y) || !Two(text[5..], out month) || !Two(text[8..], out day))
+        if (!Is(text[4], '-') || !Is(text[7], '-') || !Digits(text[..4], out var y) || !Two(text[5..], out month) || !Two(text[8..], out day))
         {
             return false;
         }
 
         year = (int)y;
         return year >= 1 && month is >= 1 and <= 12 && day >= 1 && day <= DateTime.DaysInMonth(year, month);
+    }
+
+    private static bool Is<T>(T c, char ascii)
+        where T : unmanaged, IBinaryInteger<T> => uint.CreateTruncating(c) == ascii;
+
+    /// <summary>Whether <paramref name="text"/> is <paramref name="lower"/> (ASCII, lowercase) in any case.</summary>
+    private static bool Lowercase<T>(ReadOnlySpan<T> text, string lower)
+        where T : unmanaged, IBinaryInteger<T>
+    {
+        if (text.Length != lower.Length)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < text.Length; i++)
+        {
+            // Setting the 0x20 bit lowercases an ASCII letter; no other character lands on one by it.
+            if ((uint.CreateTruncating(text[i]) | 0x20) != lower[i])
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 }

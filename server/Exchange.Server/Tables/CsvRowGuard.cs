@@ -6,7 +6,8 @@ namespace Exchange.Server.Tables;
 /// <summary>
 /// Watches a CSV's raw bytes as they arrive for what the parser would have to hold in memory: a
 /// row longer than the limit (a quoted field may span lines, so quotes are followed), and a
-/// quoted field still open when the bytes end.
+/// quoted field still open when the bytes end. It also tells where the last row of each piece
+/// ends, so the profiler can be handed whole rows.
 /// </summary>
 internal struct CsvRowGuard(int maxRowBytes)
 {
@@ -17,10 +18,12 @@ internal struct CsvRowGuard(int maxRowBytes)
     private long _rowBytes;
     private long _row;
 
-    public void Scan(ReadOnlySpan<byte> bytes)
+    /// <summary>Follows the next bytes; returns the offset just past the last row they end (its newline), or -1 if they end none.</summary>
+    public int Scan(ReadOnlySpan<byte> bytes)
     {
         // Bytes up to here are counted into the current row.
         var counted = 0;
+        var rowEnd = -1;
         var at = 0;
         if (Vector256.IsHardwareAccelerated)
         {
@@ -34,7 +37,7 @@ internal struct CsvRowGuard(int maxRowBytes)
                 {
                     var mark = at + BitOperations.TrailingZeroCount(marks);
                     marks &= marks - 1;
-                    Mark(bytes[mark], mark + 1 - counted);
+                    rowEnd = Mark(bytes[mark], mark + 1 - counted) ? mark + 1 : rowEnd;
                     counted = mark + 1;
                 }
             }
@@ -44,12 +47,13 @@ internal struct CsvRowGuard(int maxRowBytes)
         {
             if (bytes[at] is (byte)'"' or (byte)'\n')
             {
-                Mark(bytes[at], at + 1 - counted);
+                rowEnd = Mark(bytes[at], at + 1 - counted) ? at + 1 : rowEnd;
                 counted = at + 1;
             }
         }
 
         Count(bytes.Length - counted);
+        return rowEnd;
     }
 
     public readonly void End()
@@ -60,20 +64,25 @@ internal struct CsvRowGuard(int maxRowBytes)
         }
     }
 
-    /// <summary>Counts the bytes up to and including a quote or newline, then follows it.</summary>
-    private void Mark(byte mark, int bytes)
+    /// <summary>Counts the bytes up to and including a quote or newline, then follows it; true when it ended a row.</summary>
+    private bool Mark(byte mark, int bytes)
     {
         Count(bytes);
         if (mark == '"')
         {
             // A doubled quote inside a quoted field toggles twice: the state stays right.
             _quoted = !_quoted;
+            return false;
         }
-        else if (!_quoted)
+
+        if (_quoted)
         {
-            _row++;
-            _rowBytes = 0;
+            return false;
         }
+
+        _row++;
+        _rowBytes = 0;
+        return true;
     }
 
     private void Count(int bytes)

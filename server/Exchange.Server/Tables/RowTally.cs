@@ -28,8 +28,9 @@ internal sealed class RowTally(ColumnProfile[] columns)
         BrokenColumn = -1;
     }
 
-    /// <summary>Counts the current row's value of the column at <paramref name="column"/> (empty is null).</summary>
-    public void Add(int column, ReadOnlySpan<char> text)
+    /// <summary>Counts the current row's value of the column at <paramref name="column"/> (empty is null), as UTF-16 or UTF-8 text.</summary>
+    public void Add<T>(int column, ReadOnlySpan<T> text)
+        where T : unmanaged, IBinaryInteger<T>
     {
         var cell = XxHash3.HashToUInt64(MemoryMarshal.AsBytes(text));
         if (!columns[column].Add(text, cell) && BrokenColumn < 0)

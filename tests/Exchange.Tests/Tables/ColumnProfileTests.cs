@@ -1,5 +1,6 @@
 using System.IO.Hashing;
 using System.Runtime.InteropServices;
+using System.Text;
 using Exchange.Server.Tables;
 using Exchange.V1;
 
@@ -8,15 +9,22 @@ namespace Exchange.Tests.Tables;
 /// <summary>A describable column's inferred type and range, where its values are written in narrower forms of the type.</summary>
 public sealed class ColumnProfileTests
 {
+    /// <summary>The profile of the values as UTF-16 text (as Parquet and Arrow give them), checked to be the same as UTF-8 (as a CSV gives them).</summary>
     private static (ColumnType Type, string Min, string Max) Profile(params string[] values)
     {
-        var profile = new ColumnProfile(new Column { Name = "x", Describable = true });
+        var utf16 = new ColumnProfile(new Column { Name = "x", Describable = true });
+        var utf8 = new ColumnProfile(new Column { Name = "x", Describable = true });
         foreach (var value in values)
         {
-            profile.Add(value, XxHash3.HashToUInt64(MemoryMarshal.AsBytes(value.AsSpan())));
+            utf16.Add(value.AsSpan(), XxHash3.HashToUInt64(MemoryMarshal.AsBytes(value.AsSpan())));
+            var bytes = Encoding.UTF8.GetBytes(value);
+            utf8.Add<byte>(bytes, XxHash3.HashToUInt64(bytes));
         }
 
-        var (column, quality, _) = profile.Finish(values.Length);
+        var (column, quality, _) = utf16.Finish(values.Length);
+        var (column8, quality8, _) = utf8.Finish(values.Length);
+        Assert.Equal(column, column8);
+        Assert.Equal(quality, quality8);
         return (column.Type, quality.Min, quality.Max);
     }
 

@@ -31,8 +31,23 @@ public sealed class ColumnValuesTests
     [InlineData("2026-12-01", ColumnType.Timestamp, true)]
     [InlineData("2026-12-01T25:00:00", ColumnType.Timestamp, false)]
     [InlineData("anything", ColumnType.String, true)]
-    public void A_value_is_of_a_type_only_in_that_type_s_one_written_form(string text, ColumnType type, bool expected) =>
+    public void A_value_is_of_a_type_only_in_that_type_s_one_written_form(string text, ColumnType type, bool expected)
+    {
         Assert.Equal(expected, ColumnValues.Is(type, text));
+        // The same rule over UTF-8, as a CSV upload is profiled.
+        var utf8 = System.Text.Encoding.UTF8.GetBytes(text);
+        var parsed = type switch
+        {
+            ColumnType.Int64 => ColumnValues.TryInt64<byte>(utf8, out _),
+            ColumnType.Decimal => ColumnValues.TryDecimal<byte>(utf8, out _),
+            ColumnType.Double => ColumnValues.TryDouble<byte>(utf8, out _),
+            ColumnType.Bool => ColumnValues.TryBool<byte>(utf8, out _),
+            ColumnType.Date => ColumnValues.TryDate<byte>(utf8, out _),
+            ColumnType.Timestamp => ColumnValues.TryTimestamp<byte>(utf8, out _),
+            _ => true,
+        };
+        Assert.Equal(expected, parsed);
+    }
 
     [Fact]
     public void A_timestamp_without_an_offset_is_utc()

@@ -1,0 +1,84 @@
+using System.Text;
+using Exchange.Server.Tables;
+using nietras.SeparatedValues;
+
+namespace Exchange.Tests.Tables;
+
+/// <summary>
+/// The profiler splits a CSV's bytes itself; the gateway reads delivered tables with Sep. Both must
+/// see the same rows and fields, or a profile would describe a table other than the one delivered.
+/// </summary>
+public sealed class CsvSplitterTests
+{
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void It_splits_rows_and_fields_as_sep_reads_them(int seed)
+    {
+        var random = new Random(seed);
+        string[] alphabet = ["a", "b", ",", "\"", "\"", "\n", "\r", "\r\n", "é", "😀"];
+        for (var trial = 0; trial < 3000; trial++)
+        {
+            var text = new StringBuilder();
+            var pieces = random.Next(0, 80);
+            for (var i = 0; i < pieces; i++)
+            {
+                text.Append(random.Next(3) == 0 ? alphabet[random.Next(alphabet.Length)] : "x");
+            }
+
+            if (text.ToString().Count(c => c == '"') % 2 != 0)
+            {
+                // An unclosed quote is refused by the row guard before any splitting.
+                text.Append('"');
+            }
+
+            var csv = text.ToString();
+            Assert.True(Sep(csv).SequenceEqual(Split(csv)), $"seed {seed}, trial {trial}: {Show(csv)}\nSep:   {Show(Sep(csv))}\nsplit: {Show(Split(csv))}");
+        }
+    }
+
+    [Fact]
+    public void A_quoted_field_keeps_commas_line_breaks_and_doubled_quotes()
+    {
+        var rows = Split("a,\"b,\"\"c\"\"\nd\",e\r\n\"\",f\rg");
+        Assert.Equal(["a|b,\"c\"\nd|e", "|f", "g"], rows);
+    }
+
+    private static List<string> Sep(string csv)
+    {
+        var rows = new List<string>();
+        using var reader = nietras.SeparatedValues.Sep.New(',').Reader(o => o with { HasHeader = false, Unescape = true, DisableColCountCheck = true })
+            .FromText(csv);
+        foreach (var row in reader)
+        {
+            var fields = new string[row.ColCount];
+            for (var i = 0; i < fields.Length; i++)
+            {
+                fields[i] = row[i].ToString();
+            }
+
+            rows.Add(string.Join('|', fields));
+        }
+
+        return rows;
+    }
+
+    private static List<string> Split(string csv)
+    {
+        var bytes = Encoding.UTF8.GetBytes(csv);
+        var splitter = new CsvSplitter(keptFields: 100);
+        splitter.Reset(bytes, 0, bytes.Length);
+        var rows = new List<string>();
+        while (splitter.Next())
+        {
+            rows.Add(string.Join('|', Enumerable.Range(0, splitter.Count).Select(i => Encoding.UTF8.GetString(splitter.Field(i)))));
+        }
+
+        return rows;
+    }
+
+    private static string Show(string text) => text.Replace("\r", "\\r").Replace("\n", "\\n");
+
+    private static string Show(List<string> rows) => string.Join(" / ", rows.Select(Show));
+}
