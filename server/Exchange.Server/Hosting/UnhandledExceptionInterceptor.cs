@@ -22,7 +22,7 @@ internal sealed partial class UnhandledExceptionInterceptor(ILogger<UnhandledExc
         }
         catch (Exception ex) when (ex is not RpcException)
         {
-            throw await TranslateAsync(ex, context);
+            throw await TranslateAsync(ex, context, writes: false);
         }
     }
 
@@ -35,7 +35,7 @@ internal sealed partial class UnhandledExceptionInterceptor(ILogger<UnhandledExc
         }
         catch (Exception ex) when (ex is not RpcException)
         {
-            throw await TranslateAsync(ex, context);
+            throw await TranslateAsync(ex, context, writes: false);
         }
     }
 
@@ -48,7 +48,7 @@ internal sealed partial class UnhandledExceptionInterceptor(ILogger<UnhandledExc
         }
         catch (Exception ex) when (ex is not RpcException)
         {
-            throw await TranslateAsync(ex, context);
+            throw await TranslateAsync(ex, context, writes: true);
         }
     }
 
@@ -61,21 +61,13 @@ internal sealed partial class UnhandledExceptionInterceptor(ILogger<UnhandledExc
         }
         catch (Exception ex) when (ex is not RpcException)
         {
-            throw await TranslateAsync(ex, context);
+            throw await TranslateAsync(ex, context, writes: true);
         }
     }
 
-    private async Task<RpcException> TranslateAsync(Exception ex, ServerCallContext context)
+    // writes: whether the handler writes a response stream, whose writes can fail as the call ends under them.
+    private async Task<RpcException> TranslateAsync(Exception ex, ServerCallContext context, bool writes)
     {
-        // A call that is over (its caller gone or its deadline passed) fails its next write with whatever the
-        // transport throws then ("the request is complete", "the request was aborted"): nobody hears the answer and
-        // nothing went wrong inside the gateway, so it is not logged as an internal error.
-        if ((ex is OperationCanceledException && context.CancellationToken.IsCancellationRequested)
-            || (ex is IOException or InvalidOperationException && await IsOverAsync(context)))
-        {
-            return new RpcException(new Status(StatusCode.Cancelled, "The call was cancelled."));
-        }
-
         if (Storage.StorageFull.Is(ex))
         {
             // Every store writes inside its call's unit of work, and an upload removes its partial blob before
@@ -85,26 +77,33 @@ internal sealed partial class UnhandledExceptionInterceptor(ILogger<UnhandledExc
                 "The gateway's storage is full, so the call did not take effect and nothing was stored. Try again once its operator has freed space."));
         }
 
+        // A call that is over (its caller gone or its deadline passed) fails its next write with whatever the
+        // transport throws then ("the request is complete", "the request was aborted"): nobody hears the answer and
+        // nothing went wrong inside the gateway, so it is not logged as an internal error (only at Debug).
+        if ((ex is OperationCanceledException && context.CancellationToken.IsCancellationRequested)
+            || (ex is IOException or InvalidOperationException && (IsOver(context) || (writes && await EndsWithinGraceAsync(context)))))
+        {
+            LogCallEnded(ex, context.Method);
+            return new RpcException(new Status(StatusCode.Cancelled, "The call was cancelled."));
+        }
+
         var reference = Activity.Current?.TraceId.ToString() ?? context.GetHttpContext().TraceIdentifier;
         LogUnhandled(ex, context.Method, reference);
         return new RpcException(new Status(StatusCode.Internal, $"An internal error occurred. Reference: {reference}"));
     }
 
-    /// <summary>
-    /// Whether the call has ended under the handler. grpc-dotnet ends a call in steps (status, response completed,
-    /// stream reset, then the call's token), so a write can fail in between while every sign still says the call is
-    /// live: at a deadline, the timer may fire a millisecond before the system clock reaches the deadline. A call that
-    /// is truly over has its token cancelled within moments; one that is not is an error worth logging.
-    /// </summary>
-    private static async Task<bool> IsOverAsync(ServerCallContext context)
-    {
-        if (context.CancellationToken.IsCancellationRequested
-            || context.Status.StatusCode == StatusCode.DeadlineExceeded
-            || context.Deadline <= DateTime.UtcNow)
-        {
-            return true;
-        }
+    private static bool IsOver(ServerCallContext context) => context.CancellationToken.IsCancellationRequested
+        || context.Status.StatusCode == StatusCode.DeadlineExceeded
+        || context.Deadline <= DateTime.UtcNow;
 
+    /// <summary>
+    /// Whether the call ends within moments, for a write that failed while every sign still said the call was live.
+    /// grpc-dotnet ends a call in steps (status, response completed, stream reset, then the call's token), and at a
+    /// deadline its timer may fire a millisecond before the system clock reaches the deadline. A call that is truly
+    /// over has its token cancelled within moments; one that is not is an error worth logging.
+    /// </summary>
+    private static async Task<bool> EndsWithinGraceAsync(ServerCallContext context)
+    {
         try
         {
             await Task.Delay(CallEndGrace, context.CancellationToken);
@@ -121,4 +120,7 @@ internal sealed partial class UnhandledExceptionInterceptor(ILogger<UnhandledExc
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Error, Message = "{Method} refused: the storage is full")]
     private partial void LogStorageFull(Exception exception, string method);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Debug, Message = "{Method} ended under its handler, which then failed")]
+    private partial void LogCallEnded(Exception exception, string method);
 }

@@ -50,6 +50,15 @@ internal sealed class CsvProfiler : IAsyncDisposable
     /// <summary>Takes the next bytes; fails with the reader's refusal once it has given up.</summary>
     public async ValueTask WriteAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
     {
+        // A piece at a time, however large the chunk: a block grows past its size only for a row longer than it.
+        for (var at = 0; at < bytes.Length; at += HandOverBytes)
+        {
+            await TakeAsync(bytes.Slice(at, Math.Min(HandOverBytes, bytes.Length - at)), cancellationToken);
+        }
+    }
+
+    private async ValueTask TakeAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
+    {
         var rowsEnd = _guard.Scan(bytes.Span);
         if (_filled + bytes.Length > _block.Length)
         {
@@ -105,9 +114,9 @@ internal sealed class CsvProfiler : IAsyncDisposable
         {
             await _reading;
         }
-        catch (Exception) when (!_finished)
+        catch (Exception)
         {
-            // The upload already failed for its own reason.
+            // Already reported: by FinishAsync, or the upload failed for its own reason first.
         }
 
         if (_block.Length > 0)
@@ -153,6 +162,11 @@ internal sealed class CsvProfiler : IAsyncDisposable
             await _reading;
             throw;
         }
+        catch (OperationCanceledException)
+        {
+            ArrayPool<byte>.Shared.Return(block);
+            throw;
+        }
     }
 
     private async Task<TableProfile> ReadAsync()
@@ -176,8 +190,12 @@ internal sealed class CsvProfiler : IAsyncDisposable
         }
         finally
         {
-            // A refusal stops the writer too.
+            // A refusal stops the writer too; what it had handed over is not read.
             _blocks.Writer.TryComplete();
+            while (_blocks.Reader.TryRead(out var unread))
+            {
+                ArrayPool<byte>.Shared.Return(unread.Bytes);
+            }
         }
     }
 
@@ -232,10 +250,11 @@ internal sealed class CsvProfiler : IAsyncDisposable
         }
 
         var names = new List<string>(_splitter.Count);
+        var named = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < _splitter.Count; i++)
         {
             var name = StrictUtf8.GetString(_splitter.Field(i));
-            if (names.Contains(name, StringComparer.Ordinal))
+            if (!named.Add(name))
             {
                 throw Refusal.Invalid($"The CSV's header is not usable: it names the column '{name}' twice; nothing was stored.");
             }

@@ -1,0 +1,95 @@
+using System.Text;
+using Exchange.Server;
+using Exchange.Server.Tables;
+using Exchange.V1;
+
+namespace Exchange.Tests.Tables;
+
+/// <summary>
+/// The profiler is handed a CSV in blocks of whole rows, cut wherever the upload's chunks happen to
+/// end: its profile, and where it refuses a row, must not depend on how the bytes arrived.
+/// </summary>
+public sealed class CsvProfilerTests
+{
+    private static readonly DateTimeOffset Uploaded = new(2026, 12, 2, 0, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public async Task The_profile_is_the_same_however_the_bytes_arrive()
+    {
+        var csv = Csv(rows: 30_000, brokenAt: null);
+        Assert.True(csv.Length > 3 * 512 * 1024, "the CSV spans several blocks");
+
+        var whole = await ProfileAsync(csv, _ => csv.Length, strict: false);
+        Assert.Equal(30_000, whole.ReportAt(Uploaded).RowCount);
+        Assert.Equal(ColumnType.Int64, whole.Schema.Columns[0].Type);
+        Assert.Equal(ColumnType.Timestamp, whole.Schema.Columns[3].Type);
+        Assert.Equal(0, whole.ReportAt(Uploaded).RowsBreakingSchema);
+        foreach (var seed in new[] { 1, 2, 3 })
+        {
+            var random = new Random(seed);
+            var pieces = await ProfileAsync(csv, _ => random.Next(1, 70_000), strict: false);
+            Assert.Equal(whole.Schema, pieces.Schema);
+            Assert.Equal(whole.ReportAt(Uploaded), pieces.ReportAt(Uploaded));
+        }
+
+        var small = Csv(rows: 2_000, brokenAt: null);
+        var byByte = await ProfileAsync(small, _ => 1, strict: false);
+        var atOnce = await ProfileAsync(small, _ => small.Length, strict: false);
+        Assert.Equal(atOnce.Schema, byByte.Schema);
+        Assert.Equal(atOnce.ReportAt(Uploaded), byByte.ReportAt(Uploaded));
+    }
+
+    [Fact]
+    public async Task A_strict_upload_is_refused_at_the_same_row_and_line_however_the_bytes_arrive()
+    {
+        var csv = Csv(rows: 20_000, brokenAt: 17_321);
+        // After the header's line, each row before it takes one line, and one more for the line break inside every fifth row's quotes.
+        var line = 1 + 17_321 + (17_320 / 5);
+        var expected = $"Row 17321 of the CSV (line {line}): its value in column 'id' is not a value of its declared type INT64";
+        foreach (var seed in new[] { 0, 1, 2 })
+        {
+            var random = new Random(seed);
+            var refusal = await Assert.ThrowsAsync<Refusal>(() => ProfileAsync(csv, _ => seed == 0 ? csv.Length : random.Next(1, 70_000), strict: true));
+            Assert.StartsWith(expected, refusal.Message);
+        }
+    }
+
+    /// <summary>
+    /// A CSV with a byte-order mark, CRLF and LF line breaks, quoted fields holding commas, doubled
+    /// quotes and line breaks, empty values, text beyond ASCII, and a last row without a line break.
+    /// </summary>
+    private static byte[] Csv(int rows, int? brokenAt)
+    {
+        var text = new StringBuilder("id,note,amount,at,city\r\n");
+        for (var i = 1; i <= rows; i++)
+        {
+            var id = i == brokenAt ? "x" : i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var note = i % 5 == 0 ? "\"a note, \"\"quoted\"\",\nover two lines\"" : i % 7 == 0 ? "" : $"plain {i % 300}";
+            var at = $"2026-{1 + (i % 12):00}-{1 + (i % 28):00}T{i % 24:00}:{i % 60:00}:00Z";
+            var city = i % 3 == 0 ? "Zürich" : "São Paulo";
+            text.Append(CultureInfo($"{id},{note},{i % 1000}.{i % 100:00},{at},{city}"));
+            if (i < rows)
+            {
+                text.Append(i % 2 == 0 ? "\r\n" : "\n");
+            }
+        }
+
+        return [.. Encoding.UTF8.Preamble, .. Encoding.UTF8.GetBytes(text.ToString())];
+    }
+
+    private static string CultureInfo(FormattableString text) => FormattableString.Invariant(text);
+
+    private static async Task<TableProfile> ProfileAsync(byte[] csv, Func<int, int> piece, bool strict)
+    {
+        var declared = strict ? new Schema { Columns = { new Column { Name = "id", Type = ColumnType.Int64 } } } : new Schema();
+        await using var profiler = new CsvProfiler(declared, strict, maxColumns: 100, maxRowBytes: 1 << 20);
+        for (var at = 0; at < csv.Length;)
+        {
+            var take = Math.Min(csv.Length - at, piece(at));
+            await profiler.WriteAsync(csv.AsMemory(at, take), CancellationToken.None);
+            at += take;
+        }
+
+        return await profiler.FinishAsync();
+    }
+}
