@@ -20,8 +20,6 @@ internal sealed class CsvProfiler : IAsyncDisposable
     private const int HandOverBytes = 256 * 1024;
     private const int BlockBytes = 2 * HandOverBytes;
 
-    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
-
     private readonly Channel<(byte[] Bytes, int Length)> _blocks = Channel.CreateBounded<(byte[], int)>(
         new BoundedChannelOptions(2) { SingleReader = true, SingleWriter = true });
     private readonly Schema _declared;
@@ -70,7 +68,9 @@ internal sealed class CsvProfiler : IAsyncDisposable
             if (_filled + bytes.Length > _block.Length)
             {
                 // A row longer than a block (up to the guard's limit).
-                _block = Moved(_block, 0, _filled, _filled + bytes.Length);
+                var shorter = _block;
+                _block = Moved(shorter, 0, _filled, _filled + bytes.Length);
+                ArrayPool<byte>.Shared.Return(shorter);
             }
         }
 
@@ -129,23 +129,18 @@ internal sealed class CsvProfiler : IAsyncDisposable
     /// <summary>Hands the block's whole rows to the reader and starts a new block with the rest, room for <paramref name="needed"/> bytes.</summary>
     private async ValueTask HandOverAsync(int needed, CancellationToken cancellationToken)
     {
-        var full = (_block, _rowsEnd);
+        var (full, rows) = (_block, _rowsEnd);
         var rest = _filled - _rowsEnd;
-        _block = Moved(_block, _rowsEnd, rest, needed, keep: true);
+        _block = Moved(full, rows, rest, needed);
         (_filled, _rowsEnd) = (rest, 0);
-        await SendAsync(full._block, full._rowsEnd, cancellationToken);
+        await SendAsync(full, rows, cancellationToken);
     }
 
     /// <summary>A block of at least <paramref name="needed"/> bytes starting with <paramref name="count"/> bytes of <paramref name="from"/> at <paramref name="start"/>.</summary>
-    private static byte[] Moved(byte[] from, int start, int count, int needed, bool keep = false)
+    private static byte[] Moved(byte[] from, int start, int count, int needed)
     {
         var to = ArrayPool<byte>.Shared.Rent(Math.Max(needed, BlockBytes));
         from.AsSpan(start, count).CopyTo(to);
-        if (!keep)
-        {
-            ArrayPool<byte>.Shared.Return(from);
-        }
-
         return to;
     }
 
@@ -253,7 +248,8 @@ internal sealed class CsvProfiler : IAsyncDisposable
         var named = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < _splitter.Count; i++)
         {
-            var name = StrictUtf8.GetString(_splitter.Field(i));
+            // Valid UTF-8: the header's row was checked with its block.
+            var name = Encoding.UTF8.GetString(_splitter.Field(i));
             if (!named.Add(name))
             {
                 throw Refusal.Invalid($"The CSV's header is not usable: it names the column '{name}' twice; nothing was stored.");
@@ -271,7 +267,7 @@ internal sealed class CsvProfiler : IAsyncDisposable
         }
 
         var declared = _declared.Columns.ToDictionary(column => column.Name, StringComparer.Ordinal);
-        var missing = declared.Keys.Where(name => !names.Contains(name)).ToList();
+        var missing = declared.Keys.Where(name => !named.Contains(name)).ToList();
         if (missing.Count > 0)
         {
             throw Refusal.Invalid(
