@@ -83,12 +83,6 @@ internal sealed partial class AuditService(AuditStore store, CheckpointSigner si
         {
             // The watcher left.
         }
-        catch (InvalidOperationException) when (context.CancellationToken.IsCancellationRequested || context.Deadline <= DateTime.UtcNow)
-        {
-            // The watcher left, or its deadline passed, while an event was being written: the call completed under the write, which
-            // then fails as "the request is complete", sometimes before the call's token says it was cancelled. The deadline is
-            // the client's, on the real clock.
-        }
     }
 
     public override async Task<GetCheckpointResponse> GetCheckpoint(GetCheckpointRequest request, ServerCallContext context)
