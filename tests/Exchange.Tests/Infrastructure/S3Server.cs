@@ -49,15 +49,16 @@ public sealed class S3Server : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var s3rver = Path.Combine(Tools.RepositoryRoot(), "tools", "node_modules", ".bin", "s3rver");
-        if (!File.Exists(s3rver))
+        var tools = Path.Combine(Tools.RepositoryRoot(), "tools");
+        if (!File.Exists(Path.Combine(tools, "node_modules", ".bin", "s3rver")))
         {
             return;
         }
 
         System.IO.Directory.CreateDirectory(Directory);
-        var start = new ProcessStartInfo(s3rver) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { "-d", Directory, "-a", "127.0.0.1", "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-s",
+        // Through tools/s3rver.cjs, which answers a write only once the object's file holds all of it.
+        var start = new ProcessStartInfo("node") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { Path.Combine(tools, "s3rver.cjs"), "-d", Directory, "-a", "127.0.0.1", "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-s",
             "--configure-bucket", "exchange" })
         {
             start.ArgumentList.Add(arg);
