@@ -28,9 +28,14 @@ internal sealed class ColumnProfile(Column declared)
     // the end (the conversions keep order), which is far cheaper than widening every value as it comes.
     private long _minInt = long.MaxValue, _maxInt = long.MinValue;
     private decimal _minDecimal = decimal.MaxValue, _maxDecimal = decimal.MinValue;
+
+    // Fixed-point numbers that fit a long once scaled, by their scale (digits after the point): compared
+    // as integers, a small fraction of the cost of comparing decimals. Made into decimals at the end.
+    private readonly long[] _minScaled = [.. Enumerable.Repeat(long.MaxValue, 19)];
+    private readonly long[] _maxScaled = [.. Enumerable.Repeat(long.MinValue, 19)];
     private double _minDouble = double.PositiveInfinity, _maxDouble = double.NegativeInfinity;
     private DateOnly _minDate = DateOnly.MaxValue, _maxDate = DateOnly.MinValue;
-    private DateTimeOffset _minTime = DateTimeOffset.MaxValue, _maxTime = DateTimeOffset.MinValue;
+    private long _minTicks = long.MaxValue, _maxTicks = long.MinValue;
     private string? _minText, _maxText;
     private int _scale;
 
@@ -68,7 +73,8 @@ internal sealed class ColumnProfile(Column declared)
             Describe(typeof(T) == typeof(char) ? MemoryMarshal.Cast<T, char>(text) : Encoding.UTF8.GetString(MemoryMarshal.Cast<T, byte>(text)));
         }
 
-        var types = Parse(text);
+        // A text column (inferred or declared) has nothing to parse.
+        var types = _candidates == 0 ? 0 : Parse(text);
         return declared.Type is ColumnType.Unspecified or ColumnType.String || (types & (1 << (int)declared.Type)) != 0;
     }
 
@@ -156,6 +162,12 @@ internal sealed class ColumnProfile(Column declared)
                 (_minInt, _maxInt) = (Math.Min(_minInt, integer), Math.Max(_maxInt, integer));
                 types |= Count(candidates, ColumnType.Int64) | Count(candidates, ColumnType.Decimal) | Count(candidates, ColumnType.Double);
             }
+            else if (Has(candidates, ColumnType.Decimal) && ColumnValues.TryFixedPoint(text, out var scaled, out var scale))
+            {
+                _scale = Math.Max(_scale, scale);
+                (_minScaled[scale], _maxScaled[scale]) = (Math.Min(_minScaled[scale], scaled), Math.Max(_maxScaled[scale], scaled));
+                types |= Count(candidates, ColumnType.Decimal) | Count(candidates, ColumnType.Double);
+            }
             else if (Has(candidates, ColumnType.Decimal) && ColumnValues.TryDecimal(text, out var fixedPoint))
             {
                 _scale = Math.Max(_scale, fixedPoint.Scale);
@@ -177,9 +189,9 @@ internal sealed class ColumnProfile(Column declared)
                 (_minDate, _maxDate) = (date < _minDate ? date : _minDate, date > _maxDate ? date : _maxDate);
                 types |= Count(candidates, ColumnType.Date) | Count(candidates, ColumnType.Timestamp);
             }
-            else if (Has(candidates, ColumnType.Timestamp) && ColumnValues.TryTimestamp(text, out var time))
+            else if (Has(candidates, ColumnType.Timestamp) && ColumnValues.TryTimestampTicks(text, out var ticks))
             {
-                (_minTime, _maxTime) = (time < _minTime ? time : _minTime, time > _maxTime ? time : _maxTime);
+                (_minTicks, _maxTicks) = (Math.Min(_minTicks, ticks), Math.Max(_maxTicks, ticks));
                 types |= Count(candidates, ColumnType.Timestamp);
             }
         }
@@ -235,7 +247,8 @@ internal sealed class ColumnProfile(Column declared)
             case ColumnType.Int64:
                 return (ColumnValues.Text(_minInt), ColumnValues.Text(_maxInt));
             case ColumnType.Decimal:
-                var (minDecimal, maxDecimal) = integers ? (Math.Min(_minDecimal, _minInt), Math.Max(_maxDecimal, _maxInt)) : (_minDecimal, _maxDecimal);
+                var (minDecimal, maxDecimal) = DecimalRange();
+                (minDecimal, maxDecimal) = integers ? (Math.Min(minDecimal, _minInt), Math.Max(maxDecimal, _maxInt)) : (minDecimal, maxDecimal);
                 return (ColumnValues.Text(minDecimal), ColumnValues.Text(maxDecimal));
             case ColumnType.Double:
                 var (minDouble, maxDouble) = (_minDouble, _maxDouble);
@@ -244,9 +257,10 @@ internal sealed class ColumnProfile(Column declared)
                     (minDouble, maxDouble) = (Math.Min(minDouble, _minInt), Math.Max(maxDouble, _maxInt));
                 }
 
-                if (_minDecimal <= _maxDecimal)
+                var (minFixed, maxFixed) = DecimalRange();
+                if (minFixed <= maxFixed)
                 {
-                    (minDouble, maxDouble) = (Math.Min(minDouble, (double)_minDecimal), Math.Max(maxDouble, (double)_maxDecimal));
+                    (minDouble, maxDouble) = (Math.Min(minDouble, (double)minFixed), Math.Max(maxDouble, (double)maxFixed));
                 }
 
                 // Only NaNs leave the range empty (min above max).
@@ -263,9 +277,34 @@ internal sealed class ColumnProfile(Column declared)
         }
     }
 
-    private (DateTimeOffset Min, DateTimeOffset Max) TimeRange() => _minDate <= _maxDate
-        ? (Time(_minDate) < _minTime ? Time(_minDate) : _minTime, Time(_maxDate) > _maxTime ? Time(_maxDate) : _maxTime)
-        : (_minTime, _maxTime);
+    /// <summary>The fixed-point values' range: those compared as decimals and those compared scaled; min above max when there were none.</summary>
+    private (decimal Min, decimal Max) DecimalRange()
+    {
+        var (min, max) = (_minDecimal, _maxDecimal);
+        for (var scale = 0; scale < _minScaled.Length; scale++)
+        {
+            if (_minScaled[scale] <= _maxScaled[scale])
+            {
+                (min, max) = (Math.Min(min, Scaled(_minScaled[scale], scale)), Math.Max(max, Scaled(_maxScaled[scale], scale)));
+            }
+        }
+
+        return (min, max);
+    }
+
+    private static decimal Scaled(long scaled, int scale) =>
+        new(unchecked((int)(uint)Math.Abs(scaled)), (int)(Math.Abs(scaled) >> 32), 0, scaled < 0, (byte)scale);
+
+    private (DateTimeOffset Min, DateTimeOffset Max) TimeRange()
+    {
+        var (min, max) = (_minTicks, _maxTicks);
+        if (_minDate <= _maxDate)
+        {
+            (min, max) = (Math.Min(min, _minDate.DayNumber * TimeSpan.TicksPerDay), Math.Max(max, _maxDate.DayNumber * TimeSpan.TicksPerDay));
+        }
+
+        return (new DateTimeOffset(min, TimeSpan.Zero), new DateTimeOffset(max, TimeSpan.Zero));
+    }
 
     private static DateTimeOffset Time(DateOnly date) => new(date.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
 

@@ -23,9 +23,17 @@ internal sealed class HyperLogLog(int precision, int exactUpTo)
     {
         if (_exact is not null)
         {
+            // The registers are made from the exact hashes if they ever overflow: they depend only on
+            // which hashes were seen, not how often or in what order.
             AddExact(hash);
+            return;
         }
 
+        Register(hash);
+    }
+
+    private void Register(ulong hash)
+    {
         var index = (int)(hash >> (64 - precision));
         // The rank of the first set bit in what is left; the guard bit caps it at 64 - precision + 1.
         var rest = (hash << precision) | (1UL << (precision - 1));
@@ -75,6 +83,19 @@ internal sealed class HyperLogLog(int precision, int exactUpTo)
 
         if (++_exactCount > exactUpTo)
         {
+            foreach (var kept in _exact!)
+            {
+                if (kept != 0)
+                {
+                    Register(kept);
+                }
+            }
+
+            if (_exactZero)
+            {
+                Register(0);
+            }
+
             _exact = null;
         }
         else if (_exactCount * 2 > _exact!.Length)

@@ -141,6 +141,7 @@ internal static class TableBenchmark
             var bareSeconds = bare.Elapsed.TotalSeconds;
 
             var profile = Stopwatch.StartNew();
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
             if (only != "view" || profiled is null)
             {
                 profiled = Profile(csv);
@@ -150,7 +151,9 @@ internal static class TableBenchmark
             var profileSeconds = profile.Elapsed.TotalSeconds;
             if (only == "profile")
             {
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"local: profile {size / profileSeconds / 1e9:0.000} GB/s"));
+                var cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"local: profile {size / profileSeconds / 1e9:0.000} GB/s, {cpuSeconds / (size / GiB):0.00} CPU seconds per GiB"));
                 continue;
             }
 

@@ -57,4 +57,96 @@ public sealed class ColumnValuesTests
         Assert.True(ColumnValues.TryTimestamp("2026-12-01T08:30:00+02:00", out time));
         Assert.Equal(new DateTimeOffset(2026, 12, 1, 6, 30, 0, TimeSpan.Zero), time.ToUniversalTime());
     }
+
+    [Theory]
+    [InlineData("0001-01-01T00:00:00Z")]
+    [InlineData("0001-01-01T00:59:59.9999999+01:00")]
+    [InlineData("0001-01-01T01:00:00+01:00")]
+    [InlineData("9999-12-31T23:59:59.9999999Z")]
+    [InlineData("9999-12-31T23:00:00-01:00")]
+    [InlineData("9999-12-31T22:59:59-01:00")]
+    [InlineData("2024-02-29T12:00:00+14:00")]
+    [InlineData("2024-02-29T12:00:00+14:01")]
+    [InlineData("2024-02-29T12:00:00-14:00")]
+    [InlineData("2023-02-29T12:00:00Z")]
+    [InlineData("2026-12-01 08:30:00.1234567+05:45")]
+    [InlineData("2026-12-01")]
+    public void A_timestamp_s_instant_read_as_ticks_is_the_instant_read_as_a_date_and_time(string text)
+    {
+        AssertSameInstant(text);
+    }
+
+    [Fact]
+    public void Random_timestamps_read_as_ticks_give_the_same_instants_as_read_as_dates_and_times()
+    {
+        var random = new Random(17);
+        for (var i = 0; i < 20_000; i++)
+        {
+            var year = random.Next(5) == 0 ? random.Next(1, 3) * (random.Next(2) == 0 ? 1 : 9999) : random.Next(1, 10_000);
+            var text = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"{Math.Min(year, 9999):0000}-{random.Next(1, 13):00}-{random.Next(1, 32):00}T{random.Next(0, 25):00}:{random.Next(0, 60):00}:{random.Next(0, 61):00}");
+            text += random.Next(3) switch
+            {
+                0 => "." + random.Next(0, 10_000_000).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                _ => "",
+            };
+            text += random.Next(3) switch
+            {
+                0 => "Z",
+                1 => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{(random.Next(2) == 0 ? '+' : '-')}{random.Next(0, 16):00}:{random.Next(0, 60):00}"),
+                _ => "",
+            };
+            AssertSameInstant(text);
+        }
+    }
+
+    [Fact]
+    public void Day_numbers_count_days_as_dates_do()
+    {
+        for (var date = new DateOnly(1, 1, 1); date < new DateOnly(9999, 12, 31); date = date.AddDays(1))
+        {
+            Assert.Equal(date.DayNumber, ColumnValues.DayNumber(date.Year, date.Month, date.Day));
+        }
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("-0.00")]
+    [InlineData("12.50")]
+    [InlineData("-123456789012345678")]
+    [InlineData("123456789.012345678")]
+    [InlineData("1234567890123456789")]
+    [InlineData(".5")]
+    [InlineData("5.")]
+    [InlineData(".")]
+    [InlineData("-")]
+    [InlineData("1e3")]
+    [InlineData("+1")]
+    [InlineData("1.2.3")]
+    public void A_fixed_point_number_read_scaled_is_the_decimal_it_reads_as(string text)
+    {
+        var utf8 = System.Text.Encoding.UTF8.GetBytes(text);
+        if (ColumnValues.TryFixedPoint<byte>(utf8, out var scaled, out var scale))
+        {
+            Assert.True(ColumnValues.TryDecimal(text, out var value));
+            Assert.Equal(value, scaled / (decimal)Math.Pow(10, scale));
+            Assert.Equal(value.Scale, scale);
+        }
+        else
+        {
+            // Only the longest numbers are left to the general reading.
+            Assert.True(!ColumnValues.TryDecimal(text, out _) || text.Count(char.IsAsciiDigit) > 18, text);
+        }
+    }
+
+    private static void AssertSameInstant(string text)
+    {
+        var utf8 = System.Text.Encoding.UTF8.GetBytes(text);
+        var read = ColumnValues.TryTimestamp<byte>(utf8, out var time);
+        Assert.Equal(read, ColumnValues.TryTimestampTicks<byte>(utf8, out var ticks));
+        if (read)
+        {
+            Assert.Equal(time.UtcTicks, ticks);
+        }
+    }
 }

@@ -37,6 +37,25 @@ public sealed class SketchTests
         }
     }
 
+    [Theory]
+    [InlineData(257)]
+    [InlineData(5_000)]
+    public void Past_the_exact_limit_a_sketch_estimates_as_one_that_was_never_exact(int distinct)
+    {
+        // The exact phase keeps no registers; they are made from its hashes when it overflows.
+        var wasExact = new HyperLogLog(12, exactUpTo: 256);
+        var neverExact = new HyperLogLog(12, exactUpTo: 0);
+        var values = Enumerable.Range(0, distinct).Select(i => i == 7 ? 0UL : Hash($"value-{i}")).ToList();
+        foreach (var hash in values.Concat(values.AsEnumerable().Reverse()))
+        {
+            wasExact.Add(hash);
+            neverExact.Add(hash);
+        }
+
+        Assert.Equal(neverExact.Estimate(), wasExact.Estimate());
+        Assert.InRange(wasExact.Estimate(), distinct * 0.9, distinct * 1.1);
+    }
+
     [Fact]
     public void Exact_counts_hold_for_hashes_that_share_their_low_bits_and_for_zero()
     {
