@@ -19,6 +19,9 @@ internal sealed class ColumnProfile(Column declared)
     private static readonly ColumnType[] InferenceOrder =
         [ColumnType.Bool, ColumnType.Int64, ColumnType.Decimal, ColumnType.Double, ColumnType.Date, ColumnType.Timestamp];
 
+    // Copied out of the declaration: read for every value, and one pointer nearer than the message.
+    private readonly ColumnType _declaredType = declared.Type;
+    private readonly bool _nullable = declared.Nullable;
     private readonly HyperLogLog _distinct = new(12, exactUpTo: 256);
     private readonly FrequentValues? _frequent = declared.Describable ? new() : null;
     private readonly long[] _parsed = new long[8];
@@ -63,7 +66,7 @@ internal sealed class ColumnProfile(Column declared)
         if (text.IsEmpty)
         {
             _nulls++;
-            return declared.Type == ColumnType.Unspecified || declared.Nullable;
+            return _declaredType == ColumnType.Unspecified || _nullable;
         }
 
         _values++;
@@ -75,7 +78,7 @@ internal sealed class ColumnProfile(Column declared)
 
         // A text column (inferred or declared) has nothing to parse.
         var types = _candidates == 0 ? 0 : Parse(text);
-        return declared.Type is ColumnType.Unspecified or ColumnType.String || (types & (1 << (int)declared.Type)) != 0;
+        return _declaredType is ColumnType.Unspecified or ColumnType.String || (types & (1 << (int)_declaredType)) != 0;
     }
 
     private void Describe(ReadOnlySpan<char> text)
@@ -133,7 +136,7 @@ internal sealed class ColumnProfile(Column declared)
     private int Parse<T>(ReadOnlySpan<T> text)
         where T : unmanaged, IBinaryInteger<T>
     {
-        if ((_values & 1023) == 0 && declared.Type == ColumnType.Unspecified)
+        if ((_values & 1023) == 0 && _declaredType == ColumnType.Unspecified)
         {
             Prune();
         }

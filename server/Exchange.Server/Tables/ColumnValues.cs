@@ -137,18 +137,39 @@ internal static class ColumnValues
         (scaled, scale) = (0, 0);
         var negative = !text.IsEmpty && Is(text[0], '-');
         var number = negative ? text[1..] : text;
-        var point = number.IndexOf(T.CreateTruncating('.'));
-        var whole = point < 0 ? number : number[..point];
-        var fraction = point < 0 ? default : number[(point + 1)..];
-        if (whole.Length + fraction.Length is 0 or > 18 || (point >= 0 && fraction.IsEmpty && whole.IsEmpty)
-            || !Digits(whole, out var high) || !Digits(fraction, out var low))
+        if (number.IsEmpty || number.Length > 19)
+        {
+            return false;
+        }
+
+        // One pass over digits and at most one point: values this short cost more to search for the point first.
+        ulong magnitude = 0;
+        var point = -1;
+        for (var i = 0; i < number.Length; i++)
+        {
+            var digit = uint.CreateTruncating(number[i]) - '0';
+            if (digit <= 9)
+            {
+                magnitude = (magnitude * 10) + digit;
+            }
+            else if (point < 0 && Is(number[i], '.'))
+            {
+                point = i;
+            }
+            else
+            {
+                return false;
+            }
+        }
+
+        var digits = point < 0 ? number.Length : number.Length - 1;
+        if (digits is 0 or > 18)
         {
             return false;
         }
 
         // At most 18 digits: below 10^18, so a long holds it and its negation.
-        var magnitude = (long)((high * Pow10[fraction.Length]) + low);
-        (scaled, scale) = (negative ? -magnitude : magnitude, fraction.Length);
+        (scaled, scale) = (negative ? -(long)magnitude : (long)magnitude, point < 0 ? 0 : number.Length - point - 1);
         return true;
     }
 
@@ -219,6 +240,7 @@ internal static class ColumnValues
         return (365 * year) + (year / 4) - (year / 100) + (year / 400) + (((153 * (month - 3)) + 2) / 5) + day - 307;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static long UtcTicks(in TimestampParts parts) =>
         (DayNumber(parts.Year, parts.Month, parts.Day) * TimeSpan.TicksPerDay) + (parts.Hour * TimeSpan.TicksPerHour)
         + ((parts.Minute - parts.OffsetMinutes) * TimeSpan.TicksPerMinute) + (parts.Second * TimeSpan.TicksPerSecond) + parts.Ticks;

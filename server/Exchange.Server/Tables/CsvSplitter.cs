@@ -164,6 +164,12 @@ internal sealed class CsvSplitter(int keptFields)
 
     private ReadOnlySpan<byte> Unescape(ReadOnlySpan<byte> raw)
     {
+        // Most quoted fields are quoted only for a comma or line break inside: one closing quote, last.
+        if (raw.Length >= 2 && raw[^1] == '"' && raw[1..^1].IndexOf((byte)'"') < 0)
+        {
+            return raw[1..^1];
+        }
+
         if (_unescaped.Length < raw.Length)
         {
             _unescaped = new byte[Math.Max(raw.Length, _unescaped.Length * 2)];

@@ -21,11 +21,17 @@ internal sealed class HyperLogLog(int precision, int exactUpTo)
 
     public void Add(ulong hash)
     {
-        if (_exact is not null)
+        var exact = _exact;
+        if (exact is not null)
         {
+            // A hash in its first slot was seen before: most values of a column with few distinct ones.
             // The registers are made from the exact hashes if they ever overflow: they depend only on
             // which hashes were seen, not how often or in what order.
-            AddExact(hash);
+            if (hash == 0 || exact[(int)hash & (exact.Length - 1)] != hash)
+            {
+                AddExact(hash);
+            }
+
             return;
         }
 
