@@ -34,9 +34,14 @@ internal struct CsvRowGuard(int maxRowBytes)
                 var (low, high) = (Vector256.LoadUnsafe(ref first, (nuint)at), Vector256.LoadUnsafe(ref first, (nuint)at + 32));
                 var quotes = Vector256.Equals(low, Quotes).ExtractMostSignificantBits() | ((ulong)Vector256.Equals(high, Quotes).ExtractMostSignificantBits() << 32);
                 var newlines = Vector256.Equals(low, Newlines).ExtractMostSignificantBits() | ((ulong)Vector256.Equals(high, Newlines).ExtractMostSignificantBits() << 32);
-                var quoted = PrefixXor(quotes) ^ (_quoted ? ulong.MaxValue : 0);
-                _quoted = (long)quoted < 0;
-                var ends = newlines & ~quoted;
+                var ends = newlines;
+                if (quotes != 0 || _quoted)
+                {
+                    var quoted = PrefixXor(quotes) ^ (_quoted ? ulong.MaxValue : 0);
+                    _quoted = (long)quoted < 0;
+                    ends &= ~quoted;
+                }
+
                 var rowStart = 0;
                 while (ends != 0)
                 {

@@ -30,78 +30,178 @@ internal sealed class CsvSplitter(int keptFields)
     private byte[] _unescaped = new byte[256];
     private int _length;
 
-    // The marks (quotes, commas, line breaks) of the 32 bytes from _window not yet taken, a bit each;
-    // bytes from _scan on are not looked at yet.
+    // The commas and line breaks outside quotes of the 32 bytes from _window not yet taken, a bit
+    // each; bytes from _scan on are not looked at yet. Quotes are not visited one by one: the bytes
+    // inside quotes are the running parity of the quotes before them (a prefix XOR), carried in _quoted.
     private uint _marks;
     private int _window;
     private int _scan;
+    private bool _quoted;
 
+    private int _blockStart;
     private int _rowStart;
     private int _skipLineFeed = -1;
-    private bool _quoted;
-    private long _nextLine = 1;
+
+    // Lines are counted only when asked for (a refusal names one): the line a block starts on, the
+    // rows read from it, and the line breaks inside quotes it holds (each starts a line too).
+    private long _blockLine = 1;
+    private int _rowsInBlock;
+    private long _quotedLineFeeds;
 
     /// <summary>The number of fields in the current row (all of them, even past those kept).</summary>
     public int Count { get; private set; }
 
-    /// <summary>The line the current row starts on (the first is 1; a line break inside quotes starts a line too).</summary>
-    public long Line { get; private set; }
+    /// <summary>Where the current row starts in the block.</summary>
+    public int RowStart { get; private set; }
 
     /// <summary>Where the current row ends in the block: its line break, or the end.</summary>
     public int RowEnd { get; private set; }
 
+    /// <summary>The line the current row starts on (the first is 1; a line break inside quotes starts a line too).</summary>
+    public long Line => _blockLine + _rowsInBlock - 1 + QuotedLineFeeds(_block.AsSpan(_blockStart, RowStart - _blockStart));
+
     /// <summary>Starts on a block of whole rows (the last may lack its line break), from <paramref name="start"/>.</summary>
     public void Reset(byte[] block, int start, int length)
     {
-        (_block, _length, _rowStart, _scan, _marks, _skipLineFeed) = (block, length, start, start, 0, -1);
+        _blockLine += _rowsInBlock + _quotedLineFeeds;
+        (_block, _length, _blockStart, _rowStart, _scan, _marks, _skipLineFeed) = (block, length, start, start, start, 0, -1);
+        (_rowsInBlock, _quotedLineFeeds, _quoted) = (0, 0, false);
     }
 
     /// <summary>Moves to the next row of the block; false when the block has no more.</summary>
     public bool Next()
     {
-        Count = 0;
-        var fieldStart = _rowStart;
-        var quotedLines = 0;
-        while (_rowStart < _length)
+        // The state in locals while the row is read: the JIT keeps them in registers, fields it
+        // would load and store at every mark (the arrays written could alias them, as far as it knows).
+        var (block, length, marks, window) = (_block, _length, _marks, _window);
+        var (rowStart, count) = (_rowStart, 0);
+        var fieldStart = rowStart;
+        while (true)
         {
-            if (!NextMark(out var at))
+            while (marks == 0)
             {
-                // The last row, without a line break.
-                End(fieldStart, _length, quotedLines);
-                _rowStart = _length;
-                return true;
+                if (rowStart >= length)
+                {
+                    (_marks, _rowStart) = (0, rowStart);
+                    Count = 0;
+                    return false;
+                }
+
+                if (_scan >= length)
+                {
+                    // The last row, without a line break.
+                    count = Keep(count, fieldStart, length);
+                    (_marks, _rowStart) = (0, length);
+                    return Row(rowStart, length, count);
+                }
+
+                window = _scan;
+                marks = Scan(block, window, length);
             }
 
-            var mark = _block[at];
-            if (_quoted)
+            var at = window + BitOperations.TrailingZeroCount(marks);
+            marks &= marks - 1;
+            var mark = block[at];
+            if (mark == ',')
             {
-                _quoted = mark != '"';
-                quotedLines += mark == '\n' ? 1 : 0;
+                count = Keep(count, fieldStart, at);
+                fieldStart = at + 1;
                 continue;
             }
 
-            switch (mark)
+            if (mark == '\n' && at == _skipLineFeed)
             {
-                case (byte)'"':
-                    _quoted = true;
-                    continue;
-                case (byte)',':
-                    Keep(fieldStart, at);
-                    fieldStart = at + 1;
-                    continue;
-                case (byte)'\n' when at == _skipLineFeed:
-                    // The second half of a \r\n, which the \r already ended.
-                    _rowStart = fieldStart = at + 1;
-                    continue;
-                default:
-                    End(fieldStart, at, quotedLines);
-                    _rowStart = at + 1;
-                    _skipLineFeed = mark == '\r' ? at + 1 : -1;
-                    return true;
+                // The second half of a \r\n, which the \r already ended.
+                rowStart = fieldStart = at + 1;
+                continue;
             }
+
+            count = Keep(count, fieldStart, at);
+            (_marks, _window, _rowStart, _skipLineFeed) = (marks, window, at + 1, mark == '\r' ? at + 1 : -1);
+            return Row(rowStart, at, count);
+        }
+    }
+
+    private bool Row(int start, int end, int count)
+    {
+        (RowStart, RowEnd, Count) = (start, end, count);
+        _rowsInBlock++;
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int Keep(int count, int start, int end)
+    {
+        if ((uint)count < (uint)_starts.Length)
+        {
+            _starts[count] = start;
+            _ends[count] = end;
         }
 
-        return false;
+        return count + 1;
+    }
+
+    /// <summary>The marks of the (up to) 32 bytes from <paramref name="at"/>; moves the scan past them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private uint Scan(byte[] block, int at, int length)
+    {
+        uint quotes, lineFeeds, others;
+        if (Vector256.IsHardwareAccelerated && at + Vector256<byte>.Count <= length)
+        {
+            var bytes = Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(block), (nuint)at);
+            quotes = Vector256.Equals(bytes, Quotes).ExtractMostSignificantBits();
+            lineFeeds = Vector256.Equals(bytes, LineFeeds).ExtractMostSignificantBits();
+            others = (Vector256.Equals(bytes, Commas) | Vector256.Equals(bytes, Returns)).ExtractMostSignificantBits();
+            _scan = at + Vector256<byte>.Count;
+        }
+        else
+        {
+            (quotes, lineFeeds, others) = (0, 0, 0);
+            var end = Math.Min(length, at + 32);
+            for (var i = at; i < end; i++)
+            {
+                var bit = 1u << (i - at);
+                quotes |= block[i] == '"' ? bit : 0;
+                lineFeeds |= block[i] == '\n' ? bit : 0;
+                others |= block[i] is (byte)',' or (byte)'\r' ? bit : 0;
+            }
+
+            _scan = end;
+        }
+
+        if (quotes == 0 && !_quoted)
+        {
+            // Most windows: no quote in them, none open.
+            return lineFeeds | others;
+        }
+
+        var quoted = PrefixXor(quotes) ^ (_quoted ? uint.MaxValue : 0);
+        _quoted = (int)quoted < 0;
+        _quotedLineFeeds += BitOperations.PopCount(lineFeeds & quoted);
+        return (lineFeeds | others) & ~quoted;
+    }
+
+    /// <summary>Bit i set when an odd number of bits 0..i are: given a bit per quote, the bytes inside quotes.</summary>
+    private static uint PrefixXor(uint bits)
+    {
+        bits ^= bits << 1;
+        bits ^= bits << 2;
+        bits ^= bits << 4;
+        bits ^= bits << 8;
+        return bits ^ (bits << 16);
+    }
+
+    /// <summary>The line feeds inside quotes in <paramref name="rows"/>, which start outside quotes.</summary>
+    private static int QuotedLineFeeds(ReadOnlySpan<byte> rows)
+    {
+        var (quoted, count) = (false, 0);
+        foreach (var b in rows)
+        {
+            quoted ^= b == '"';
+            count += quoted && b == '\n' ? 1 : 0;
+        }
+
+        return count;
     }
 
     /// <summary>Field <paramref name="index"/> of the current row, unescaped; valid until the next call.</summary>
@@ -109,57 +209,6 @@ internal sealed class CsvSplitter(int keptFields)
     {
         var raw = _block.AsSpan(_starts[index], _ends[index] - _starts[index]);
         return raw.IsEmpty || raw[0] != '"' ? raw : Unescape(raw);
-    }
-
-    private void End(int fieldStart, int end, int quotedLines)
-    {
-        Keep(fieldStart, end);
-        RowEnd = end;
-        Line = _nextLine;
-        _nextLine += 1 + quotedLines;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Keep(int start, int end)
-    {
-        if (Count < _starts.Length)
-        {
-            _starts[Count] = start;
-            _ends[Count] = end;
-        }
-
-        Count++;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool NextMark(out int at)
-    {
-        while (_marks == 0)
-        {
-            if (_scan >= _length)
-            {
-                at = -1;
-                return false;
-            }
-
-            _window = _scan;
-            if (Vector256.IsHardwareAccelerated && _scan + Vector256<byte>.Count <= _length)
-            {
-                var bytes = Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(_block), (nuint)_scan);
-                _marks = (Vector256.Equals(bytes, Quotes) | Vector256.Equals(bytes, Commas) | Vector256.Equals(bytes, LineFeeds)
-                    | Vector256.Equals(bytes, Returns)).ExtractMostSignificantBits();
-                _scan += Vector256<byte>.Count;
-            }
-            else
-            {
-                _marks = _block[_scan] is (byte)'"' or (byte)',' or (byte)'\n' or (byte)'\r' ? 1u : 0u;
-                _scan++;
-            }
-        }
-
-        at = _window + BitOperations.TrailingZeroCount(_marks);
-        _marks &= _marks - 1;
-        return true;
     }
 
     private ReadOnlySpan<byte> Unescape(ReadOnlySpan<byte> raw)

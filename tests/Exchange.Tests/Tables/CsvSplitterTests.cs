@@ -38,6 +38,53 @@ public sealed class CsvSplitterTests
         }
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Rows_and_their_lines_are_the_same_whatever_blocks_of_whole_rows_the_bytes_come_in(int seed)
+    {
+        var random = new Random(seed);
+        string[] alphabet = ["a", ",", "\"", "\n", "\r", "\r\n", "é"];
+        for (var trial = 0; trial < 1000; trial++)
+        {
+            var text = new StringBuilder();
+            var pieces = random.Next(0, 400);
+            for (var i = 0; i < pieces; i++)
+            {
+                text.Append(random.Next(3) == 0 ? alphabet[random.Next(alphabet.Length)] : "x");
+            }
+
+            if (text.ToString().Count(c => c == '"') % 2 != 0)
+            {
+                text.Append('"');
+            }
+
+            var bytes = Encoding.UTF8.GetBytes(text.ToString());
+            var (lines, cuts) = Reference(bytes);
+
+            // As the profiler hands them over: blocks cut after a line feed that ends a row.
+            var blocks = cuts.Where(_ => random.Next(3) == 0).Append(bytes.Length).Distinct().Order().ToList();
+            var splitter = new CsvSplitter(keptFields: 100);
+            var (rows, read, from) = (new List<string>(), new List<long>(), 0);
+            foreach (var to in blocks)
+            {
+                var block = bytes[from..to];
+                splitter.Reset(block, 0, block.Length);
+                while (splitter.Next())
+                {
+                    rows.Add(string.Join('|', Enumerable.Range(0, splitter.Count).Select(i => Encoding.UTF8.GetString(splitter.Field(i)))));
+                    read.Add(splitter.Line);
+                }
+
+                from = to;
+            }
+
+            var csv = text.ToString();
+            Assert.True(Split(csv).SequenceEqual(rows), $"seed {seed}, trial {trial}: {Show(csv)}");
+            Assert.True(lines.SequenceEqual(read), $"seed {seed}, trial {trial}: {Show(csv)}\nlines {string.Join(",", lines)}\nread  {string.Join(",", read)}");
+        }
+    }
+
     [Fact]
     public void A_quoted_field_keeps_commas_line_breaks_and_doubled_quotes()
     {
@@ -76,6 +123,53 @@ public sealed class CsvSplitterTests
         }
 
         return rows;
+    }
+
+    /// <summary>
+    /// Each row's line read plainly (a row starts a line, and so does a line feed inside quotes), and
+    /// the offsets just past a line feed ending a row, where a block of whole rows may end.
+    /// </summary>
+    private static (List<long> Lines, List<int> Cuts) Reference(byte[] bytes)
+    {
+        var (lines, cuts) = (new List<long>(), new List<int>());
+        var (quoted, line, inRow, afterReturn) = (false, 1L, false, false);
+        for (var at = 0; at < bytes.Length; at++)
+        {
+            var b = bytes[at];
+            if (b == '\n' && afterReturn)
+            {
+                // The second half of a \r\n.
+                afterReturn = false;
+                cuts.Add(at + 1);
+                continue;
+            }
+
+            afterReturn = false;
+            if (!inRow)
+            {
+                inRow = true;
+                lines.Add(line);
+            }
+
+            if (b == '"')
+            {
+                quoted = !quoted;
+            }
+            else if (quoted && b == '\n')
+            {
+                line++;
+            }
+            else if (!quoted && b is (byte)'\n' or (byte)'\r')
+            {
+                (inRow, line, afterReturn) = (false, line + 1, b == '\r');
+                if (b == '\n')
+                {
+                    cuts.Add(at + 1);
+                }
+            }
+        }
+
+        return (lines, cuts);
     }
 
     private static string Show(string text) => text.Replace("\r", "\\r").Replace("\n", "\\n");
