@@ -101,6 +101,24 @@ public sealed class ColumnValuesTests
     }
 
     [Fact]
+    public void A_date_is_read_only_when_it_is_a_real_day()
+    {
+        foreach (var year in new[] { 1, 1900, 2000, 2023, 2024, 9999 })
+        {
+            for (var month = 0; month <= 13; month++)
+            {
+                for (var day = 0; day <= 32; day++)
+                {
+                    var text = $"{year:0000}-{month:00}-{day:00}";
+                    var real = DateOnly.TryParseExact(text, "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var expected);
+                    Assert.Equal(real, ColumnValues.TryDate<byte>(System.Text.Encoding.UTF8.GetBytes(text), out var date));
+                    Assert.Equal(real ? expected : default, date);
+                }
+            }
+        }
+    }
+
+    [Fact]
     public void Day_numbers_count_days_as_dates_do()
     {
         for (var date = new DateOnly(1, 1, 1); date < new DateOnly(9999, 12, 31); date = date.AddDays(1))
