@@ -20,20 +20,7 @@ public sealed class CsvSplitterTests
         string[] alphabet = ["a", "b", ",", "\"", "\"", "\n", "\r", "\r\n", "é", "😀"];
         for (var trial = 0; trial < 3000; trial++)
         {
-            var text = new StringBuilder();
-            var pieces = random.Next(0, 80);
-            for (var i = 0; i < pieces; i++)
-            {
-                text.Append(random.Next(3) == 0 ? alphabet[random.Next(alphabet.Length)] : "x");
-            }
-
-            if (text.ToString().Count(c => c == '"') % 2 != 0)
-            {
-                // An unclosed quote is refused by the row guard before any splitting.
-                text.Append('"');
-            }
-
-            var csv = text.ToString();
+            var csv = RandomCsv(random, alphabet, 80);
             Assert.True(Sep(csv).SequenceEqual(Split(csv)), $"seed {seed}, trial {trial}: {Show(csv)}\nSep:   {Show(Sep(csv))}\nsplit: {Show(Split(csv))}");
         }
     }
@@ -47,19 +34,8 @@ public sealed class CsvSplitterTests
         string[] alphabet = ["a", ",", "\"", "\n", "\r", "\r\n", "é"];
         for (var trial = 0; trial < 1000; trial++)
         {
-            var text = new StringBuilder();
-            var pieces = random.Next(0, 400);
-            for (var i = 0; i < pieces; i++)
-            {
-                text.Append(random.Next(3) == 0 ? alphabet[random.Next(alphabet.Length)] : "x");
-            }
-
-            if (text.ToString().Count(c => c == '"') % 2 != 0)
-            {
-                text.Append('"');
-            }
-
-            var bytes = Encoding.UTF8.GetBytes(text.ToString());
+            var csv = RandomCsv(random, alphabet, 400);
+            var bytes = Encoding.UTF8.GetBytes(csv);
             var (lines, cuts) = Reference(bytes);
 
             // As the profiler hands them over: blocks cut after a line feed that ends a row.
@@ -79,7 +55,6 @@ public sealed class CsvSplitterTests
                 from = to;
             }
 
-            var csv = text.ToString();
             Assert.True(Split(csv).SequenceEqual(rows), $"seed {seed}, trial {trial}: {Show(csv)}");
             Assert.True(lines.SequenceEqual(read), $"seed {seed}, trial {trial}: {Show(csv)}\nlines {string.Join(",", lines)}\nread  {string.Join(",", read)}");
         }
@@ -123,6 +98,24 @@ public sealed class CsvSplitterTests
         }
 
         return rows;
+    }
+
+    /// <summary>Up to <paramref name="pieces"/> pieces, a third of them from <paramref name="alphabet"/>, the rest "x"; quotes closed.</summary>
+    private static string RandomCsv(Random random, string[] alphabet, int pieces)
+    {
+        var text = new StringBuilder();
+        for (var i = random.Next(0, pieces); i > 0; i--)
+        {
+            text.Append(random.Next(3) == 0 ? alphabet[random.Next(alphabet.Length)] : "x");
+        }
+
+        if (text.ToString().Count(c => c == '"') % 2 != 0)
+        {
+            // An unclosed quote is refused by the row guard before any splitting.
+            text.Append('"');
+        }
+
+        return text.ToString();
     }
 
     /// <summary>
