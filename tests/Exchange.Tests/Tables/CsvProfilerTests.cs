@@ -16,11 +16,11 @@ public sealed class CsvProfilerTests
     [Fact]
     public async Task The_profile_is_the_same_however_the_bytes_arrive()
     {
-        var csv = Csv(rows: 30_000, brokenAt: null);
-        Assert.True(csv.Length > 3 * 512 * 1024, "the CSV spans several blocks");
+        var csv = Csv(rows: 90_000, brokenAt: null);
+        Assert.True(csv.Length > 4 * 1024 * 1024, "the CSV spans several blocks (1 MiB of rows each)");
 
         var whole = await ProfileAsync(csv, _ => csv.Length, strict: false);
-        Assert.Equal(30_000, whole.ReportAt(Uploaded).RowCount);
+        Assert.Equal(90_000, whole.ReportAt(Uploaded).RowCount);
         Assert.Equal(ColumnType.Int64, whole.Schema.Columns[0].Type);
         Assert.Equal(ColumnType.Timestamp, whole.Schema.Columns[3].Type);
         Assert.Equal(0, whole.ReportAt(Uploaded).RowsBreakingSchema);
@@ -42,10 +42,13 @@ public sealed class CsvProfilerTests
     [Fact]
     public async Task A_strict_upload_is_refused_at_the_same_row_and_line_however_the_bytes_arrive()
     {
-        var csv = Csv(rows: 20_000, brokenAt: 17_321);
+        // The broken row lies in the third of the blocks (1 MiB of rows each) the profiler reads.
+        const int broken = 47_321;
+        var csv = Csv(rows: 60_000, brokenAt: broken);
+        Assert.True(csv.AsSpan().IndexOf("\nx,"u8) > 2 * 1024 * 1024);
         // After the header's line, each row before it takes one line, and one more for the line break inside every fifth row's quotes.
-        var line = 1 + 17_321 + (17_320 / 5);
-        var expected = $"Row 17321 of the CSV (line {line}): its value in column 'id' is not a value of its declared type INT64";
+        var line = 1 + broken + ((broken - 1) / 5);
+        var expected = $"Row {broken} of the CSV (line {line}): its value in column 'id' is not a value of its declared type INT64";
         foreach (var seed in new[] { 0, 1, 2 })
         {
             var random = new Random(seed);
