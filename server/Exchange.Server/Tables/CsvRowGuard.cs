@@ -26,21 +26,14 @@ internal struct CsvRowGuard(int maxRowBytes)
         var at = 0;
         if (Vector256.IsHardwareAccelerated)
         {
-            // 64 bytes at a time, without a step per quote: which bytes lie inside quotes is the running
-            // parity of the quotes before them (a prefix XOR), so only the newlines outside quotes are visited.
+            // 64 bytes at a time, without a step per quote (CsvQuotes): only the newlines outside quotes are visited.
             ref var first = ref MemoryMarshal.GetReference(bytes);
             for (; at + 64 <= bytes.Length; at += 64)
             {
                 var (low, high) = (Vector256.LoadUnsafe(ref first, (nuint)at), Vector256.LoadUnsafe(ref first, (nuint)at + 32));
                 var quotes = Vector256.Equals(low, Quotes).ExtractMostSignificantBits() | ((ulong)Vector256.Equals(high, Quotes).ExtractMostSignificantBits() << 32);
                 var newlines = Vector256.Equals(low, Newlines).ExtractMostSignificantBits() | ((ulong)Vector256.Equals(high, Newlines).ExtractMostSignificantBits() << 32);
-                var ends = newlines;
-                if (quotes != 0 || _quoted)
-                {
-                    var quoted = PrefixXor(quotes) ^ (_quoted ? ulong.MaxValue : 0);
-                    _quoted = (long)quoted < 0;
-                    ends &= ~quoted;
-                }
+                var ends = newlines & ~CsvQuotes.Inside(quotes, ref _quoted);
 
                 var rowStart = 0;
                 while (ends != 0)
@@ -69,17 +62,6 @@ internal struct CsvRowGuard(int maxRowBytes)
 
         Count(bytes.Length - counted);
         return rowEnd;
-    }
-
-    /// <summary>Bit i set when an odd number of bits 0..i are: the bytes inside quotes, given a bit per quote.</summary>
-    private static ulong PrefixXor(ulong bits)
-    {
-        bits ^= bits << 1;
-        bits ^= bits << 2;
-        bits ^= bits << 4;
-        bits ^= bits << 8;
-        bits ^= bits << 16;
-        return bits ^ (bits << 32);
     }
 
     public readonly void End()

@@ -30,9 +30,8 @@ internal sealed class CsvSplitter(int keptFields)
     private byte[] _unescaped = new byte[256];
     private int _length;
 
-    // The commas and line breaks outside quotes of the 32 bytes from _window not yet taken, a bit
-    // each; bytes from _scan on are not looked at yet. Quotes are not visited one by one: the bytes
-    // inside quotes are the running parity of the quotes before them (a prefix XOR), carried in _quoted.
+    // The commas and line breaks outside quotes (CsvQuotes) of the 32 bytes from _window not yet
+    // taken, a bit each; bytes from _scan on are not looked at yet; _quoted: whether quoting is open there.
     private uint _marks;
     private int _window;
     private int _scan;
@@ -169,26 +168,9 @@ internal sealed class CsvSplitter(int keptFields)
             _scan = end;
         }
 
-        if (quotes == 0 && !_quoted)
-        {
-            // Most windows: no quote in them, none open.
-            return lineFeeds | others;
-        }
-
-        var quoted = PrefixXor(quotes) ^ (_quoted ? uint.MaxValue : 0);
-        _quoted = (int)quoted < 0;
+        var quoted = (uint)CsvQuotes.Inside(quotes, ref _quoted);
         _quotedLineFeeds += BitOperations.PopCount(lineFeeds & quoted);
         return (lineFeeds | others) & ~quoted;
-    }
-
-    /// <summary>Bit i set when an odd number of bits 0..i are: given a bit per quote, the bytes inside quotes.</summary>
-    private static uint PrefixXor(uint bits)
-    {
-        bits ^= bits << 1;
-        bits ^= bits << 2;
-        bits ^= bits << 4;
-        bits ^= bits << 8;
-        return bits ^ (bits << 16);
     }
 
     /// <summary>The line feeds inside quotes in <paramref name="rows"/>, which start outside quotes.</summary>
