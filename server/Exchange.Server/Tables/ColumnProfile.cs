@@ -34,8 +34,8 @@ internal sealed class ColumnProfile(Column declared)
 
     // Fixed-point numbers that fit a long once scaled, by their scale (digits after the point): compared
     // as integers, a small fraction of the cost of comparing decimals. Made into decimals at the end.
-    private readonly long[] _minScaled = [.. Enumerable.Repeat(long.MaxValue, 19)];
-    private readonly long[] _maxScaled = [.. Enumerable.Repeat(long.MinValue, 19)];
+    private readonly long[] _minScaled = [.. Enumerable.Repeat(long.MaxValue, ColumnValues.MaxFixedPointScale + 1)];
+    private readonly long[] _maxScaled = [.. Enumerable.Repeat(long.MinValue, ColumnValues.MaxFixedPointScale + 1)];
     private double _minDouble = double.PositiveInfinity, _maxDouble = double.NegativeInfinity;
     private DateOnly _minDate = DateOnly.MaxValue, _maxDate = DateOnly.MinValue;
     private long _minTicks = long.MaxValue, _maxTicks = long.MinValue;
@@ -303,7 +303,7 @@ internal sealed class ColumnProfile(Column declared)
         var (min, max) = (_minTicks, _maxTicks);
         if (_minDate <= _maxDate)
         {
-            (min, max) = (Math.Min(min, _minDate.DayNumber * TimeSpan.TicksPerDay), Math.Max(max, _maxDate.DayNumber * TimeSpan.TicksPerDay));
+            (min, max) = (Math.Min(min, Time(_minDate).UtcTicks), Math.Max(max, Time(_maxDate).UtcTicks));
         }
 
         return (new DateTimeOffset(min, TimeSpan.Zero), new DateTimeOffset(max, TimeSpan.Zero));

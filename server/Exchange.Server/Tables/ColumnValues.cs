@@ -13,6 +13,9 @@ namespace Exchange.Server.Tables;
 /// </summary>
 internal static class ColumnValues
 {
+    /// <summary>The largest scale <see cref="TryFixedPoint{T}"/> reads: 18 digits after the point.</summary>
+    public const int MaxFixedPointScale = 18;
+
     private static readonly ulong[] Pow10 = [.. Enumerable.Range(0, 20).Select(n => (ulong)Math.Pow(10, n))];
 
     private const NumberStyles FloatingPoint = NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent;
@@ -97,25 +100,14 @@ internal static class ColumnValues
         value = 0;
         var negative = !text.IsEmpty && Is(text[0], '-');
         var number = negative ? text[1..] : text;
-        var point = number.IndexOf(T.CreateTruncating('.'));
-        var whole = point < 0 ? number : number[..point];
-        var fraction = point < 0 ? default : number[(point + 1)..];
-        if (whole.Length + fraction.Length == 0 || (point >= 0 && fraction.IsEmpty && whole.IsEmpty))
+        switch (ReadFixedPoint(number, out var magnitude, out var scale))
         {
-            return false;
-        }
-
-        if (whole.Length + fraction.Length <= 19)
-        {
-            // The common case without the general number parser: at most 19 digits fit a ulong exactly.
-            if (!Digits(whole, out var high) || !Digits(fraction, out var low))
-            {
+            case FixedPointReading.Read:
+                // The common case without the general number parser.
+                value = new decimal((int)(uint)magnitude, (int)(uint)(magnitude >> 32), 0, negative, (byte)scale);
+                return true;
+            case FixedPointReading.NotOne:
                 return false;
-            }
-
-            var scaled = (high * Pow10[fraction.Length]) + low;
-            value = new decimal((int)(uint)scaled, (int)(uint)(scaled >> 32), 0, negative, (byte)fraction.Length);
-            return true;
         }
 
         const NumberStyles style = NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint;
@@ -134,16 +126,33 @@ internal static class ColumnValues
     public static bool TryFixedPoint<T>(ReadOnlySpan<T> text, out long scaled, out int scale)
         where T : unmanaged, IBinaryInteger<T>
     {
-        (scaled, scale) = (0, 0);
+        scaled = 0;
         var negative = !text.IsEmpty && Is(text[0], '-');
-        var number = negative ? text[1..] : text;
-        if (number.IsEmpty || number.Length > 19)
+        if (ReadFixedPoint(negative ? text[1..] : text, out var magnitude, out scale) != FixedPointReading.Read
+            || magnitude > long.MaxValue || scale > MaxFixedPointScale)
         {
+            scale = 0;
             return false;
         }
 
-        // One pass over digits and at most one point: values this short cost more to search for the point first.
-        ulong magnitude = 0;
+        scaled = negative ? -(long)magnitude : (long)magnitude;
+        return true;
+    }
+
+    /// <summary>
+    /// Reads <paramref name="number"/> (its sign taken off) as digits with at most one point, in one
+    /// pass: for values this short, searching for the point first cost more. Up to 19 digits, which
+    /// a ulong holds exactly; longer ones are left to the general number parser.
+    /// </summary>
+    private static FixedPointReading ReadFixedPoint<T>(ReadOnlySpan<T> number, out ulong magnitude, out int scale)
+        where T : unmanaged, IBinaryInteger<T>
+    {
+        (magnitude, scale) = (0, 0);
+        if (number.Length > 20 || (number.Length == 20 && number.IndexOf(T.CreateTruncating('.')) < 0))
+        {
+            return FixedPointReading.TooLong;
+        }
+
         var point = -1;
         for (var i = 0; i < number.Length; i++)
         {
@@ -158,19 +167,18 @@ internal static class ColumnValues
             }
             else
             {
-                return false;
+                return FixedPointReading.NotOne;
             }
         }
 
-        var digits = point < 0 ? number.Length : number.Length - 1;
-        if (digits is 0 or > 18)
+        if (number.Length == (point < 0 ? 0 : 1))
         {
-            return false;
+            // No digit at all: "", "-", ".".
+            return FixedPointReading.NotOne;
         }
 
-        // At most 18 digits: below 10^18, so a long holds it and its negation.
-        (scaled, scale) = (negative ? -(long)magnitude : (long)magnitude, point < 0 ? 0 : number.Length - point - 1);
-        return true;
+        scale = point < 0 ? 0 : number.Length - point - 1;
+        return FixedPointReading.Read;
     }
 
     /// <summary>The rule for text of either character type: UTF-16 or UTF-8.</summary>
@@ -406,4 +414,11 @@ internal static class ColumnValues
 
     /// <summary>A timestamp as written: its clock time, fraction of a second in ticks, and offset from UTC in minutes.</summary>
     private readonly record struct TimestampParts(int Year, int Month, int Day, int Hour, int Minute, int Second, long Ticks, int OffsetMinutes);
+
+    private enum FixedPointReading
+    {
+        NotOne,
+        Read,
+        TooLong,
+    }
 }
