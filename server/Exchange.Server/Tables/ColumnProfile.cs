@@ -81,6 +81,118 @@ internal sealed class ColumnProfile(Column declared)
         return _declaredType is ColumnType.Unspecified or ColumnType.String || (types & (1 << (int)_declaredType)) != 0;
     }
 
+    /// <summary>
+    /// Counts column <paramref name="column"/> of a batch of CSV rows exactly as <see cref="Add"/> would,
+    /// value by value: each value's hash goes into its row's, and a value breaking the declaration
+    /// marks its row in <paramref name="broken"/> unless an earlier column did. A column whose type
+    /// is settled is counted in a loop made for that type, its range in locals: most of a CSV's profile.
+    /// </summary>
+    public void AddColumn(CsvRowBatch rows, int column, Span<ulong> rowHashes, Span<int> broken)
+    {
+        for (var row = 0; row < rows.Count; row++)
+        {
+            row = Settled(rows, column, row, rowHashes, broken);
+            if (row < rows.Count)
+            {
+                // One value the general way: a column with no loop of its own, or a value at which inference prunes its candidates.
+                var text = rows.Value(column, row);
+                var cell = RowTally.Hash(text);
+                rowHashes[row] = RowTally.Combine(rowHashes[row], cell);
+                if (!Add(text, cell) && broken[row] < 0)
+                {
+                    broken[row] = column;
+                }
+            }
+        }
+    }
+
+    /// <summary>Counts the values from <paramref name="from"/> in the loop made for the column's settled type, if it has one; returns where it stopped.</summary>
+    private int Settled(CsvRowBatch rows, int column, int from, Span<ulong> rowHashes, Span<int> broken)
+    {
+        const int Integers = (1 << (int)ColumnType.Int64) | (1 << (int)ColumnType.Decimal) | (1 << (int)ColumnType.Double);
+        const int FixedPoints = (1 << (int)ColumnType.Decimal) | (1 << (int)ColumnType.Double);
+        const int Dates = (1 << (int)ColumnType.Date) | (1 << (int)ColumnType.Timestamp);
+        var candidates = _candidates;
+        if (_frequent is not null)
+        {
+            return from;
+        }
+
+        // Each loop stands for Parse when the candidates are the type it reads and wider types only:
+        // a value it reads is counted for all of them, as Parse would; any other value goes to Parse.
+        return candidates switch
+        {
+            0 => Settled(new TextReading(), candidates, rows, column, from, rowHashes, broken),
+            _ when Within(candidates, ColumnType.Int64, Integers) => Settled(new IntegerReading(), candidates, rows, column, from, rowHashes, broken),
+            _ when Within(candidates, ColumnType.Decimal, FixedPoints) => Settled(new DecimalReading(), candidates, rows, column, from, rowHashes, broken),
+            _ when Within(candidates, ColumnType.Date, Dates) => Settled(new DateReading(), candidates, rows, column, from, rowHashes, broken),
+            _ when candidates == 1 << (int)ColumnType.Timestamp => Settled(new TimestampReading(), candidates, rows, column, from, rowHashes, broken),
+            _ when candidates == 1 << (int)ColumnType.Bool => Settled(new BoolReading(), candidates, rows, column, from, rowHashes, broken),
+            _ => from,
+        };
+
+        static bool Within(int candidates, ColumnType first, int nest) => Has(candidates, first) && (candidates & ~nest) == 0;
+    }
+
+    private int Settled<TReading>(TReading reading, int candidates, CsvRowBatch rows, int column, int from, Span<ulong> rowHashes, Span<int> broken)
+        where TReading : struct, IReading
+    {
+        // Inference prunes its candidates as the count of values passes each multiple of 1024 (Parse):
+        // the loop stops before such a value, so that Add takes it.
+        var values = _values;
+        var last = _declaredType == ColumnType.Unspecified && candidates != 0 ? values | 1023 : long.MaxValue;
+        var nullable = _declaredType == ColumnType.Unspecified || _nullable;
+        long nulls = 0, read = 0;
+        var row = from;
+        for (; row < rows.Count; row++)
+        {
+            var text = rows.Value(column, row);
+            if (text.IsEmpty)
+            {
+                nulls++;
+                rowHashes[row] = RowTally.Combine(rowHashes[row], RowTally.Hash(text));
+                if (!nullable && broken[row] < 0)
+                {
+                    broken[row] = column;
+                }
+
+                continue;
+            }
+
+            if (values == last)
+            {
+                break;
+            }
+
+            values++;
+            var cell = RowTally.Hash(text);
+            rowHashes[row] = RowTally.Combine(rowHashes[row], cell);
+            _distinct.Add(cell);
+            if (reading.Read(text))
+            {
+                read++;
+            }
+            else
+            {
+                _values = values;
+                var types = Parse(text);
+                if (_declaredType is not (ColumnType.Unspecified or ColumnType.String) && (types & (1 << (int)_declaredType)) == 0 && broken[row] < 0)
+                {
+                    broken[row] = column;
+                }
+            }
+        }
+
+        (_values, _nulls) = (values, _nulls + nulls);
+        for (var type = 0; type < _parsed.Length; type++)
+        {
+            _parsed[type] += Has(candidates, (ColumnType)type) ? read : 0;
+        }
+
+        reading.Keep(this);
+        return row;
+    }
+
     private void Describe(ReadOnlySpan<char> text)
     {
         _frequent!.Add(text);
@@ -313,4 +425,101 @@ internal sealed class ColumnProfile(Column declared)
 
     /// <summary>How long before <paramref name="upload"/> <paramref name="newest"/> lies.</summary>
     public static Duration Age(DateTimeOffset upload, DateTimeOffset newest) => Duration.FromTimeSpan(upload - newest);
+
+    /// <summary>
+    /// A settled type's reading of a CSV value (not empty). Ranges of numbers are shown only for a
+    /// describable column, which these loops never count (Settled), so a number's reading keeps only
+    /// what the profile reports otherwise: a decimal's scale. Dates and times keep their range: its
+    /// end is the newest, which the report's currentness needs.
+    /// </summary>
+    private interface IReading
+    {
+        bool Read(ReadOnlySpan<byte> text);
+
+        void Keep(ColumnProfile profile);
+    }
+
+    private readonly struct TextReading : IReading
+    {
+        public bool Read(ReadOnlySpan<byte> text) => true;
+
+        public void Keep(ColumnProfile profile)
+        {
+        }
+    }
+
+    private readonly struct IntegerReading : IReading
+    {
+        public bool Read(ReadOnlySpan<byte> text) => ColumnValues.TryInt64(text, out _);
+
+        public void Keep(ColumnProfile profile)
+        {
+        }
+    }
+
+    private struct DecimalReading : IReading
+    {
+        private int _scale;
+
+        public bool Read(ReadOnlySpan<byte> text)
+        {
+            if (!ColumnValues.TryFixedPoint(text, out _, out var scale))
+            {
+                return false;
+            }
+
+            _scale = Math.Max(_scale, scale);
+            return true;
+        }
+
+        public readonly void Keep(ColumnProfile profile) => profile._scale = Math.Max(profile._scale, _scale);
+    }
+
+    private struct DateReading() : IReading
+    {
+        private DateOnly _min = DateOnly.MaxValue, _max = DateOnly.MinValue;
+
+        public bool Read(ReadOnlySpan<byte> text)
+        {
+            if (!ColumnValues.TryDate(text, out var date))
+            {
+                return false;
+            }
+
+            (_min, _max) = (date < _min ? date : _min, date > _max ? date : _max);
+            return true;
+        }
+
+        public readonly void Keep(ColumnProfile profile) =>
+            (profile._minDate, profile._maxDate) = (_min < profile._minDate ? _min : profile._minDate, _max > profile._maxDate ? _max : profile._maxDate);
+    }
+
+    private struct TimestampReading() : IReading
+    {
+        private long _min = long.MaxValue, _max = long.MinValue;
+
+        public bool Read(ReadOnlySpan<byte> text)
+        {
+            if (!ColumnValues.TryTimestampTicks(text, out var ticks))
+            {
+                return false;
+            }
+
+            (_min, _max) = (Math.Min(_min, ticks), Math.Max(_max, ticks));
+            return true;
+        }
+
+        public readonly void Keep(ColumnProfile profile) =>
+            (profile._minTicks, profile._maxTicks) = (Math.Min(profile._minTicks, _min), Math.Max(profile._maxTicks, _max));
+    }
+
+    private readonly struct BoolReading : IReading
+    {
+        // Parse tries a value as a bool only when it starts as one can.
+        public bool Read(ReadOnlySpan<byte> text) => text[0] is (byte)'t' or (byte)'T' or (byte)'f' or (byte)'F' && ColumnValues.TryBool(text, out _);
+
+        public void Keep(ColumnProfile profile)
+        {
+        }
+    }
 }

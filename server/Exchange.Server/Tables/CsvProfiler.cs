@@ -202,23 +202,28 @@ internal sealed class CsvProfiler : IAsyncDisposable
         var start = _row < 0 && block.AsSpan(0, length).StartsWith(Encoding.UTF8.Preamble) ? Encoding.UTF8.Preamble.Length : 0;
         var invalid = Utf8.IsValid(block.AsSpan(start, length - start)) ? int.MaxValue : FirstInvalid(block.AsSpan(0, length), start);
         _splitter.Reset(block, start, length);
-        while (_splitter.Next())
+        while (_splitter.Next(_rows?.Slot ?? 0))
         {
             _row++;
             if (_splitter.RowEnd > invalid)
             {
+                // The rows before it first: one of them may break a strict upload's schema.
+                _rows?.Flush();
                 throw Refusal.Invalid($"Row {_row} of the CSV (the header is row 0) is not valid UTF-8; nothing was stored.");
             }
 
             if (_rows is null)
             {
-                _rows = new Rows(Columns(), _splitter);
+                _rows = new Rows(Columns(), _splitter, _strict);
             }
-            else if (!_rows.Add() && _strict)
+            else
             {
-                throw Refusal.Invalid(_rows.Broken(_row));
+                _rows.Add(_row);
             }
         }
+
+        // The batch points into the block, which goes back to the pool.
+        _rows?.Flush();
     }
 
     private static int FirstInvalid(ReadOnlySpan<byte> bytes, int start)
@@ -278,34 +283,60 @@ internal sealed class CsvProfiler : IAsyncDisposable
         return [.. names.Select(name => new ColumnProfile(declared.GetValueOrDefault(name) ?? new Column { Name = name }))];
     }
 
-    /// <summary>The rows of a CSV, whose rows may also break the schema by their width.</summary>
-    private sealed class Rows(ColumnProfile[] columns, CsvSplitter splitter)
+    /// <summary>The rows of a CSV, whose rows may also break the schema by their width, counted a batch at a time.</summary>
+    private sealed class Rows(ColumnProfile[] columns, CsvSplitter splitter, bool strict)
     {
+        private const int BatchRows = 256;
+
         private readonly RowTally _tally = new(columns);
-        private readonly int _width = columns.Length;
+        private readonly CsvRowBatch _batch = new(splitter, columns.Length, BatchRows);
 
-        /// <summary>Counts the splitter's current row; false when it breaks the schema (its width, a declared type or nullability).</summary>
-        public bool Add()
+        /// <summary>The slot the next row is to be read into.</summary>
+        public int Slot => _batch.Count;
+
+        /// <summary>Takes the splitter's current row, number <paramref name="row"/>; refuses a strict upload at the first row breaking the schema.</summary>
+        public void Add(long row)
         {
-            _tally.BeginRow();
-            var count = splitter.Count;
-            for (var i = 0; i < _width; i++)
+            _batch.Add(splitter, row);
+            if (_batch.IsFull)
             {
-                _tally.Add(i, i < count ? splitter.Field(i) : default);
+                Flush();
             }
-
-            return _tally.EndRow(shaped: count == _width);
         }
 
-        public string Broken(long row)
+        /// <summary>Counts the rows taken; to be called before the splitter leaves their block.</summary>
+        public void Flush()
         {
-            var where = $"Row {row} of the CSV (line {splitter.Line})";
-            if (splitter.Count != _width)
+            if (_batch.Count == 0)
             {
-                return $"{where} has {splitter.Count} fields, not the header's {_width}; the upload is strict, so nothing was stored.";
+                return;
             }
 
-            return _tally.Broken(where, Encoding.UTF8.GetString(splitter.Field(_tally.BrokenColumn)), "empty");
+            _tally.AddRows(_batch);
+            if (strict)
+            {
+                for (var row = 0; row < _batch.Count; row++)
+                {
+                    if (!_tally.Fits(_batch, row))
+                    {
+                        throw Refusal.Invalid(Broken(row));
+                    }
+                }
+            }
+
+            _batch.Clear();
+        }
+
+        private string Broken(int row)
+        {
+            var where = $"Row {_batch.FirstRow + row} of the CSV (line {_batch.Line(splitter, row)})";
+            if (_batch.Fields(row) != columns.Length)
+            {
+                return $"{where} has {_batch.Fields(row)} fields, not the header's {columns.Length}; the upload is strict, so nothing was stored.";
+            }
+
+            var column = _tally.BrokenColumnOf(row);
+            return _tally.Broken(column, where, Encoding.UTF8.GetString(_batch.Value(column, row)), "empty");
         }
 
         public TableProfile Finish() => _tally.Finish(TableFormat.Csv);

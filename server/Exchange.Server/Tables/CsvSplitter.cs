@@ -24,8 +24,13 @@ internal sealed class CsvSplitter(int keptFields)
     private static readonly Vector256<byte> LineFeeds = Vector256.Create((byte)'\n');
     private static readonly Vector256<byte> Returns = Vector256.Create((byte)'\r');
 
-    private readonly int[] _starts = new int[keptFields];
-    private readonly int[] _ends = new int[keptFields];
+    // Where the fields kept (up to _kept) start and end: field i at i * _stride + _slot, so that rows
+    // can be written a column at a time into a batch's arrays (Into).
+    private int[] _starts = new int[keptFields];
+    private int[] _ends = new int[keptFields];
+    private int _kept = keptFields;
+    private int _stride = 1;
+    private int _slot;
     private byte[] _block = [];
     private byte[] _unescaped = new byte[256];
     private int _length;
@@ -56,8 +61,18 @@ internal sealed class CsvSplitter(int keptFields)
     /// <summary>Where the current row ends in the block: its line break, or the end.</summary>
     public int RowEnd { get; private set; }
 
+    /// <summary>The block being read.</summary>
+    public byte[] Block => _block;
+
+    /// <summary>The current row's place among the rows of the block (the first is 1).</summary>
+    public int RowInBlock => _rowsInBlock;
+
     /// <summary>The line the current row starts on (the first is 1; a line break inside quotes starts a line too).</summary>
-    public long Line => _blockLine + _rowsInBlock - 1 + QuotedLineFeeds(_block.AsSpan(_blockStart, RowStart - _blockStart));
+    public long Line => LineOf(_rowsInBlock, RowStart);
+
+    /// <summary>The line on which the block's row <paramref name="rowInBlock"/>, starting at <paramref name="rowStart"/>, starts.</summary>
+    public long LineOf(int rowInBlock, int rowStart) =>
+        _blockLine + rowInBlock - 1 + QuotedLineFeeds(_block.AsSpan(_blockStart, rowStart - _blockStart));
 
     /// <summary>Starts on a block of whole rows (the last may lack its line break), from <paramref name="start"/>.</summary>
     public void Reset(byte[] block, int start, int length)
@@ -67,9 +82,13 @@ internal sealed class CsvSplitter(int keptFields)
         (_rowsInBlock, _quotedLineFeeds, _quoted) = (0, 0, false);
     }
 
-    /// <summary>Moves to the next row of the block; false when the block has no more.</summary>
-    public bool Next()
+    /// <summary>From now on, keeps the first <paramref name="kept"/> fields of each row in these arrays, field i of a row at i * <paramref name="stride"/> + the row's slot.</summary>
+    public void Into(int[] starts, int[] ends, int kept, int stride) => (_starts, _ends, _kept, _stride) = (starts, ends, kept, stride);
+
+    /// <summary>Moves to the next row of the block, kept in <paramref name="slot"/> (see <see cref="Into"/>); false when the block has no more.</summary>
+    public bool Next(int slot = 0)
     {
+        _slot = slot;
         // The state in locals while the row is read: the JIT keeps them in registers, fields it
         // would load and store at every mark (the arrays written could alias them, as far as it knows).
         var (block, length, marks, window) = (_block, _length, _marks, _window);
@@ -131,10 +150,11 @@ internal sealed class CsvSplitter(int keptFields)
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int Keep(int count, int start, int end)
     {
-        if ((uint)count < (uint)_starts.Length)
+        if (count < _kept)
         {
-            _starts[count] = start;
-            _ends[count] = end;
+            var at = (count * _stride) + _slot;
+            _starts[at] = start;
+            _ends[at] = end;
         }
 
         return count + 1;
@@ -189,21 +209,27 @@ internal sealed class CsvSplitter(int keptFields)
     /// <summary>Field <paramref name="index"/> of the current row, unescaped; valid until the next call.</summary>
     public ReadOnlySpan<byte> Field(int index)
     {
-        var raw = _block.AsSpan(_starts[index], _ends[index] - _starts[index]);
-        return raw.IsEmpty || raw[0] != '"' ? raw : Unescape(raw);
+        var at = (index * _stride) + _slot;
+        return Unescaped(_block.AsSpan(_starts[at], _ends[at] - _starts[at]), ref _unescaped);
     }
 
-    private ReadOnlySpan<byte> Unescape(ReadOnlySpan<byte> raw)
+    /// <summary><paramref name="raw"/>, a field as written, unescaped: in place, or in <paramref name="scratch"/>; valid until its next use.</summary>
+    public static ReadOnlySpan<byte> Unescaped(ReadOnlySpan<byte> raw, ref byte[] scratch)
     {
+        if (raw.IsEmpty || raw[0] != '"')
+        {
+            return raw;
+        }
+
         // Most quoted fields are quoted only for a comma or line break inside: one closing quote, last.
         if (raw.Length >= 2 && raw[^1] == '"' && raw[1..^1].IndexOf((byte)'"') < 0)
         {
             return raw[1..^1];
         }
 
-        if (_unescaped.Length < raw.Length)
+        if (scratch.Length < raw.Length)
         {
-            _unescaped = new byte[Math.Max(raw.Length, _unescaped.Length * 2)];
+            scratch = new byte[Math.Max(raw.Length, scratch.Length * 2)];
         }
 
         // The opening quote is dropped; after it each quote closes quoting (dropped) or reopens it
@@ -214,12 +240,12 @@ internal sealed class CsvSplitter(int keptFields)
         {
             if (b != '"' || !quoted)
             {
-                _unescaped[length++] = b;
+                scratch[length++] = b;
             }
 
             quoted = b == '"' ? !quoted : quoted;
         }
 
-        return _unescaped.AsSpan(0, length);
+        return scratch.AsSpan(0, length);
     }
 }

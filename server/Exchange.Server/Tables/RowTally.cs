@@ -14,6 +14,8 @@ internal sealed class RowTally(ColumnProfile[] columns)
     private const int ExactDuplicateRows = 100_000;
 
     private readonly HyperLogLog _distinct = new(14, ExactDuplicateRows);
+    private ulong[] _rowHashes = [];
+    private int[] _brokenColumns = [];
     private long _count;
     private long _broken;
     private ulong _hash;
@@ -32,14 +34,55 @@ internal sealed class RowTally(ColumnProfile[] columns)
     public void Add<T>(int column, ReadOnlySpan<T> text)
         where T : unmanaged, IBinaryInteger<T>
     {
-        var cell = XxHash3.HashToUInt64(MemoryMarshal.AsBytes(text));
+        var cell = Hash(MemoryMarshal.AsBytes(text));
         if (!columns[column].Add(text, cell) && BrokenColumn < 0)
         {
             BrokenColumn = column;
         }
 
-        _hash = (BitOperations.RotateLeft(_hash, 5) ^ cell) * 0x9E3779B97F4A7C15;
+        _hash = Combine(_hash, cell);
     }
+
+    /// <summary>A value's hash: the same for equal values.</summary>
+    public static ulong Hash(ReadOnlySpan<byte> value) => XxHash3.HashToUInt64(value);
+
+    /// <summary>A row's hash so far, with its next value's.</summary>
+    public static ulong Combine(ulong row, ulong cell) => (BitOperations.RotateLeft(row, 5) ^ cell) * 0x9E3779B97F4A7C15;
+
+    /// <summary>
+    /// Counts a batch of CSV rows, exactly as row by row; <see cref="Fits"/> then tells which of them broke the schema.
+    /// </summary>
+    public void AddRows(CsvRowBatch rows)
+    {
+        var count = rows.Count;
+        if (_rowHashes.Length < count)
+        {
+            (_rowHashes, _brokenColumns) = (new ulong[count], new int[count]);
+        }
+
+        var hashes = _rowHashes.AsSpan(0, count);
+        var broken = _brokenColumns.AsSpan(0, count);
+        hashes.Clear();
+        broken.Fill(-1);
+        for (var column = 0; column < columns.Length; column++)
+        {
+            columns[column].AddColumn(rows, column, hashes, broken);
+        }
+
+        for (var row = 0; row < count; row++)
+        {
+            _distinct.Add(hashes[row]);
+            _broken += Fits(rows, row) ? 0 : 1;
+        }
+
+        _count += count;
+    }
+
+    /// <summary>Whether row <paramref name="row"/> of the batch last added fits the schema: its width, its declared types and nullability.</summary>
+    public bool Fits(CsvRowBatch rows, int row) => rows.Fields(row) == columns.Length && _brokenColumns[row] < 0;
+
+    /// <summary>The first column whose value broke its declared type or nullability in row <paramref name="row"/> of the batch last added; -1 for none.</summary>
+    public int BrokenColumnOf(int row) => _brokenColumns[row];
 
     /// <summary>Ends the current row; false when it broke the schema (a value, or its shape when <paramref name="shaped"/> is false).</summary>
     public bool EndRow(bool shaped = true)
@@ -54,9 +97,12 @@ internal sealed class RowTally(ColumnProfile[] columns)
     /// Why a strict upload is refused at the current row: <paramref name="where"/> names the row,
     /// <paramref name="value"/> is its value in <see cref="BrokenColumn"/>; <paramref name="none"/> says what an absent value is in the format.
     /// </summary>
-    public string Broken(string where, ReadOnlySpan<char> value, string none)
+    public string Broken(string where, ReadOnlySpan<char> value, string none) => Broken(BrokenColumn, where, value, none);
+
+    /// <summary>Why a strict upload is refused at a row whose value <paramref name="value"/> in column <paramref name="brokenColumn"/> broke it.</summary>
+    public string Broken(int brokenColumn, string where, ReadOnlySpan<char> value, string none)
     {
-        var column = columns[BrokenColumn];
+        var column = columns[brokenColumn];
         var problem = value.IsEmpty
             ? $"is {none}, and the column is declared not nullable"
             : $"is not a value of its declared type {ColumnValues.TypeName(column.DeclaredType)}";
