@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 using Exchange.V1;
@@ -134,6 +135,9 @@ internal sealed class ColumnProfile(Column declared)
         static bool Within(int candidates, ColumnType first, int nest) => Has(candidates, first) && (candidates & ~nest) == 0;
     }
 
+    // Not inlined: each loop is compiled on its own, its locals in registers, where inlined into
+    // one large method they were spilled to the stack around every value's hash.
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private int Settled<TReading>(TReading reading, int candidates, CsvRowBatch rows, int column, int from, Span<ulong> rowHashes, Span<int> broken)
         where TReading : struct, IReading
     {

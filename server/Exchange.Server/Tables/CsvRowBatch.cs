@@ -58,7 +58,8 @@ internal sealed class CsvRowBatch
     {
         var at = (column * _capacity) + row;
         var start = _starts[at];
-        return CsvSplitter.Unescaped(_block.AsSpan(start, _ends[at] - start), ref _unescaped);
+        var raw = _block.AsSpan(start, _ends[at] - start);
+        return raw.IsEmpty || raw[0] != '"' ? raw : CsvSplitter.Unescaped(raw, ref _unescaped);
     }
 
     /// <summary>How many fields row <paramref name="row"/> has (all of them, even past the header's width).</summary>

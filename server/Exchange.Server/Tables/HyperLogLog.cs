@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Exchange.Server.Tables;
 
@@ -19,6 +20,8 @@ internal sealed class HyperLogLog(int precision, int exactUpTo)
     private int _exactCount;
     private bool _exactZero;
 
+    // Inlined: called for every value, and nearly always done at its first test.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Add(ulong hash)
     {
         var exact = _exact;
