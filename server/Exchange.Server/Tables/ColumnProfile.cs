@@ -43,9 +43,11 @@ internal sealed class ColumnProfile(Column declared)
     private string? _minText, _maxText;
     private int _scale;
 
-    // The types still worth trying (bit n: ColumnType n): a declared type alone; else every type until
-    // more than 1 - InferenceShare of the values so far have failed it. Such a type can never reach the
-    // share again (its count stops, the values go on), so dropping it changes no answer, only the work.
+    // The types still worth trying (bit n: ColumnType n): a declared type alone; else every type until,
+    // at a check after every 1024th value (Prune), more than 1 - InferenceShare of the values so far
+    // have failed it: then it is out for good, its count stopped. Those checks are part of the rule, not
+    // only a saving: they fall at fixed counts of values, so the inferred type depends on the values and
+    // their order alone, never on how the upload's bytes were cut (AddColumn stops at each of them too).
     private int _candidates = declared.Type switch
     {
         ColumnType.Unspecified => Bits(ColumnType.Bool, ColumnType.Int64, ColumnType.Decimal, ColumnType.Double, ColumnType.Date, ColumnType.Timestamp),

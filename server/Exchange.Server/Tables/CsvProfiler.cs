@@ -286,10 +286,12 @@ internal sealed class CsvProfiler : IAsyncDisposable
     /// <summary>The rows of a CSV, whose rows may also break the schema by their width, counted a batch at a time.</summary>
     private sealed class Rows(ColumnProfile[] columns, CsvSplitter splitter, bool strict)
     {
-        private const int BatchRows = 256;
+        // A batch holds at most this many values (256 rows of up to 64 columns): its arrays stay off the
+        // large object heap however wide the table.
+        private const int BatchValues = 16 * 1024;
 
         private readonly RowTally _tally = new(columns);
-        private readonly CsvRowBatch _batch = new(splitter, columns.Length, BatchRows);
+        private readonly CsvRowBatch _batch = new(splitter, columns.Length, Math.Clamp(BatchValues / columns.Length, 1, 256));
 
         /// <summary>The slot the next row is to be read into.</summary>
         public int Slot => _batch.Count;
@@ -312,19 +314,25 @@ internal sealed class CsvProfiler : IAsyncDisposable
                 return;
             }
 
-            _tally.AddRows(_batch);
-            if (strict)
+            try
             {
-                for (var row = 0; row < _batch.Count; row++)
+                _tally.AddRows(_batch);
+                if (strict)
                 {
-                    if (!_tally.Fits(_batch, row))
+                    for (var row = 0; row < _batch.Count; row++)
                     {
-                        throw Refusal.Invalid(Broken(row));
+                        if (!_tally.Fits(_batch, row))
+                        {
+                            throw Refusal.Invalid(Broken(row));
+                        }
                     }
                 }
             }
-
-            _batch.Clear();
+            finally
+            {
+                // It points into a block that goes back to the pool.
+                _batch.Clear();
+            }
         }
 
         private string Broken(int row)
