@@ -92,7 +92,8 @@ internal sealed class CsvSplitter(int keptFields)
         // The state in locals while the row is read: the JIT keeps them in registers, fields it
         // would load and store at every mark (the arrays written could alias them, as far as it knows).
         var (block, length, marks, window) = (_block, _length, _marks, _window);
-        var (rowStart, count) = (_rowStart, 0);
+        var (starts, ends, kept, stride) = (_starts, _ends, _kept, _stride);
+        var (rowStart, count, at) = (_rowStart, 0, _slot);
         var fieldStart = rowStart;
         while (true)
         {
@@ -108,7 +109,7 @@ internal sealed class CsvSplitter(int keptFields)
                 if (_scan >= length)
                 {
                     // The last row, without a line break.
-                    count = Keep(count, fieldStart, length);
+                    Keep(starts, ends, count++ < kept, ref at, stride, fieldStart, length);
                     (_marks, _rowStart) = (0, length);
                     return Row(rowStart, length, count);
                 }
@@ -117,26 +118,26 @@ internal sealed class CsvSplitter(int keptFields)
                 marks = Scan(block, window, length);
             }
 
-            var at = window + BitOperations.TrailingZeroCount(marks);
+            var position = window + BitOperations.TrailingZeroCount(marks);
             marks &= marks - 1;
-            var mark = block[at];
+            var mark = block[position];
             if (mark == ',')
             {
-                count = Keep(count, fieldStart, at);
-                fieldStart = at + 1;
+                Keep(starts, ends, count++ < kept, ref at, stride, fieldStart, position);
+                fieldStart = position + 1;
                 continue;
             }
 
-            if (mark == '\n' && at == _skipLineFeed)
+            if (mark == '\n' && position == _skipLineFeed)
             {
                 // The second half of a \r\n, which the \r already ended.
-                rowStart = fieldStart = at + 1;
+                rowStart = fieldStart = position + 1;
                 continue;
             }
 
-            count = Keep(count, fieldStart, at);
-            (_marks, _window, _rowStart, _skipLineFeed) = (marks, window, at + 1, mark == '\r' ? at + 1 : -1);
-            return Row(rowStart, at, count);
+            Keep(starts, ends, count++ < kept, ref at, stride, fieldStart, position);
+            (_marks, _window, _rowStart, _skipLineFeed) = (marks, window, position + 1, mark == '\r' ? position + 1 : -1);
+            return Row(rowStart, position, count);
         }
     }
 
@@ -147,17 +148,16 @@ internal sealed class CsvSplitter(int keptFields)
         return true;
     }
 
+    /// <summary>Keeps a field at <paramref name="at"/> in the arrays if it is among those kept, and moves <paramref name="at"/> to the next field's place.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int Keep(int count, int start, int end)
+    private static void Keep(int[] starts, int[] ends, bool keep, ref int at, int stride, int start, int end)
     {
-        if (count < _kept)
+        if (keep)
         {
-            var at = (count * _stride) + _slot;
-            _starts[at] = start;
-            _ends[at] = end;
+            starts[at] = start;
+            ends[at] = end;
+            at += stride;
         }
-
-        return count + 1;
     }
 
     /// <summary>The marks of the (up to) 32 bytes from <paramref name="at"/>; moves the scan past them.</summary>

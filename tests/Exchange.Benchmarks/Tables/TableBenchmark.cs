@@ -73,7 +73,7 @@ internal static class TableBenchmark
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"upload CPU seconds per GiB, medians: opaque gateway {Harness.Median(opaqueCpu.Select(c => c.Item1)):0.00} + client {Harness.Median(opaqueCpu.Select(c => c.Item2)):0.00}; " +
                 $"table gateway {Harness.Median(tabularCpu.Select(c => c.Item1)):0.00} + client {Harness.Median(tabularCpu.Select(c => c.Item2)):0.00}; " +
-                $"{Environment.ProcessorCount} cores"));
+                $"{Environment.ProcessorCount} cores (gateway runs: opaque {Runs(opaqueCpu.Select(c => c.Item1))}; table {Runs(tabularCpu.Select(c => c.Item1))})"));
             if (args.Contains("--upload-only"))
             {
                 return 0;
@@ -289,6 +289,8 @@ internal static class TableBenchmark
         await call.RequestStream.CompleteAsync();
         await call;
     }
+
+    private static string Runs(IEnumerable<double> values) => string.Join(" ", values.Select(v => v.ToString("0.00", CultureInfo.InvariantCulture)));
 
     /// <summary>Runs <paramref name="work"/>, adding the gateway's and this process's CPU seconds per GiB to <paramref name="cpu"/>.</summary>
     private static async Task<double> CpuAsync(Process gateway, long size, List<(double Gateway, double Client)> cpu, Func<Task<double>> work)
