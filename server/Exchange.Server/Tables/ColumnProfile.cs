@@ -149,10 +149,13 @@ internal sealed class ColumnProfile(Column declared)
         var last = _declaredType == ColumnType.Unspecified && candidates != 0 ? values | 1023 : long.MaxValue;
         var nullable = _declaredType == ColumnType.Unspecified || _nullable;
         long nulls = 0, read = 0;
+        rows.Column(column, out var block, out var starts, out var ends);
         var row = from;
-        for (; row < rows.Count; row++)
+        for (; row < starts.Length; row++)
         {
-            var text = rows.Value(column, row);
+            var start = starts[row];
+            var text = block[start..ends[row]];
+            text = !text.IsEmpty && text[0] == '"' ? rows.Unescaped(text) : text;
             if (text.IsEmpty)
             {
                 nulls++;

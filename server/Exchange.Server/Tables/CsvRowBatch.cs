@@ -62,6 +62,22 @@ internal sealed class CsvRowBatch
         return raw.IsEmpty || raw[0] != '"' ? raw : CsvSplitter.Unescaped(raw, ref _unescaped);
     }
 
+    /// <summary>
+    /// Column <paramref name="column"/>'s values as written: row r's lies in <paramref name="block"/>
+    /// from <paramref name="starts"/>[r] to <paramref name="ends"/>[r]; one starting with a quote
+    /// goes through <see cref="Unescaped"/>. For a loop over a column, which <see cref="Value"/> would
+    /// make look the arrays up again for every value.
+    /// </summary>
+    public void Column(int column, out ReadOnlySpan<byte> block, out ReadOnlySpan<int> starts, out ReadOnlySpan<int> ends)
+    {
+        block = _block;
+        starts = _starts.AsSpan(column * _capacity, Count);
+        ends = _ends.AsSpan(column * _capacity, Count);
+    }
+
+    /// <summary>A value starting with a quote, unescaped; valid until the next call.</summary>
+    public ReadOnlySpan<byte> Unescaped(ReadOnlySpan<byte> raw) => CsvSplitter.Unescaped(raw, ref _unescaped);
+
     /// <summary>How many fields row <paramref name="row"/> has (all of them, even past the header's width).</summary>
     public int Fields(int row) => _fields[row];
 

@@ -161,10 +161,14 @@ public sealed class CsvProfilerTests
             rows.Add(width <= row.Length ? row[..width] : [.. row, "extra", "more"]);
         }
 
+        // Quoted where a value needs it, and an empty value quoted in every third row (still empty).
         var csv = new StringBuilder(string.Join(",", header)).Append('\n');
-        foreach (var row in rows)
+        for (var i = 0; i < rows.Count; i++)
         {
-            csv.Append(string.Join(",", row.Select(value => value.IndexOfAny([',', '"', '\n']) < 0 ? value : $"\"{value.Replace("\"", "\"\"", StringComparison.Ordinal)}\""))).Append('\n');
+            var quoteEmpty = i % 3 == 0;
+            csv.Append(string.Join(",", rows[i].Select(value => value.IndexOfAny([',', '"', '\n']) < 0 && !(quoteEmpty && value.Length == 0)
+                ? value
+                : $"\"{value.Replace("\"", "\"\"", StringComparison.Ordinal)}\""))).Append('\n');
         }
 
         var bytes = Encoding.UTF8.GetBytes(csv.ToString());
