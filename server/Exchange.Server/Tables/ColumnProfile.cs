@@ -153,9 +153,7 @@ internal sealed class ColumnProfile(Column declared)
         var row = from;
         for (; row < starts.Length; row++)
         {
-            var start = starts[row];
-            var text = block[start..ends[row]];
-            text = !text.IsEmpty && text[0] == '"' ? rows.Unescaped(text) : text;
+            var text = rows.Unescaped(block[starts[row]..ends[row]]);
             if (text.IsEmpty)
             {
                 nulls++;

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Exchange.Server.Tables;
 
 /// <summary>
@@ -57,16 +59,14 @@ internal sealed class CsvRowBatch
     public ReadOnlySpan<byte> Value(int column, int row)
     {
         var at = (column * _capacity) + row;
-        var start = _starts[at];
-        var raw = _block.AsSpan(start, _ends[at] - start);
-        return raw.IsEmpty || raw[0] != '"' ? raw : CsvSplitter.Unescaped(raw, ref _unescaped);
+        return Unescaped(_block.AsSpan(_starts[at], _ends[at] - _starts[at]));
     }
 
     /// <summary>
     /// Column <paramref name="column"/>'s values as written: row r's lies in <paramref name="block"/>
-    /// from <paramref name="starts"/>[r] to <paramref name="ends"/>[r]; one starting with a quote
-    /// goes through <see cref="Unescaped"/>. For a loop over a column, which <see cref="Value"/> would
-    /// make look the arrays up again for every value.
+    /// from <paramref name="starts"/>[r] to <paramref name="ends"/>[r], to be read through
+    /// <see cref="Unescaped"/>. For a loop over a column, where <see cref="Value"/> would look the
+    /// arrays up again for every value.
     /// </summary>
     public void Column(int column, out ReadOnlySpan<byte> block, out ReadOnlySpan<int> starts, out ReadOnlySpan<int> ends)
     {
@@ -75,7 +75,8 @@ internal sealed class CsvRowBatch
         ends = _ends.AsSpan(column * _capacity, Count);
     }
 
-    /// <summary>A value starting with a quote, unescaped; valid until the next call.</summary>
+    /// <summary>A value as written, unescaped; valid until the next call.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ReadOnlySpan<byte> Unescaped(ReadOnlySpan<byte> raw) => CsvSplitter.Unescaped(raw, ref _unescaped);
 
     /// <summary>How many fields row <paramref name="row"/> has (all of them, even past the header's width).</summary>

@@ -214,13 +214,13 @@ internal sealed class CsvSplitter(int keptFields)
     }
 
     /// <summary><paramref name="raw"/>, a field as written, unescaped: in place, or in <paramref name="scratch"/>; valid until its next use.</summary>
-    public static ReadOnlySpan<byte> Unescaped(ReadOnlySpan<byte> raw, ref byte[] scratch)
-    {
-        if (raw.IsEmpty || raw[0] != '"')
-        {
-            return raw;
-        }
+    // Inlined: every value the profile counts passes here, and nearly all are not quoted.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ReadOnlySpan<byte> Unescaped(ReadOnlySpan<byte> raw, ref byte[] scratch) =>
+        raw.IsEmpty || raw[0] != '"' ? raw : Unquoted(raw, ref scratch);
 
+    private static ReadOnlySpan<byte> Unquoted(ReadOnlySpan<byte> raw, ref byte[] scratch)
+    {
         // Most quoted fields are quoted only for a comma or line break inside: one closing quote, last.
         if (raw.Length >= 2 && raw[^1] == '"' && raw[1..^1].IndexOf((byte)'"') < 0)
         {
