@@ -22,7 +22,7 @@ internal sealed class ColumnProfile(Column declared)
 
     // Copied out of the declaration: read for every value, and one pointer nearer than the message.
     private readonly ColumnType _declaredType = declared.Type;
-    private readonly bool _nullable = declared.Nullable;
+    private readonly bool _emptyFits = declared.Type == ColumnType.Unspecified || declared.Nullable;
     private readonly HyperLogLog _distinct = new(12, exactUpTo: 256);
     private readonly FrequentValues? _frequent = declared.Describable ? new() : null;
     private readonly long[] _parsed = new long[8];
@@ -69,7 +69,7 @@ internal sealed class ColumnProfile(Column declared)
         if (text.IsEmpty)
         {
             _nulls++;
-            return _declaredType == ColumnType.Unspecified || _nullable;
+            return _emptyFits;
         }
 
         _values++;
@@ -80,9 +80,11 @@ internal sealed class ColumnProfile(Column declared)
         }
 
         // A text column (inferred or declared) has nothing to parse.
-        var types = _candidates == 0 ? 0 : Parse(text);
-        return _declaredType is ColumnType.Unspecified or ColumnType.String || (types & (1 << (int)_declaredType)) != 0;
+        return Fits(_candidates == 0 ? 0 : Parse(text));
     }
+
+    /// <summary>Whether a value that parses as <paramref name="types"/> fits the column's declared type (any does an undeclared or text column).</summary>
+    private bool Fits(int types) => _declaredType is ColumnType.Unspecified or ColumnType.String || (types & (1 << (int)_declaredType)) != 0;
 
     /// <summary>
     /// Counts column <paramref name="column"/> of a batch of CSV rows exactly as <see cref="Add"/> would,
@@ -147,7 +149,7 @@ internal sealed class ColumnProfile(Column declared)
         // the loop stops before such a value, so that Add takes it.
         var values = _values;
         var last = _declaredType == ColumnType.Unspecified && candidates != 0 ? values | 1023 : long.MaxValue;
-        var nullable = _declaredType == ColumnType.Unspecified || _nullable;
+        var emptyFits = _emptyFits;
         long nulls = 0, read = 0;
         rows.Column(column, out var block, out var starts, out var ends);
         var row = from;
@@ -158,7 +160,7 @@ internal sealed class ColumnProfile(Column declared)
             {
                 nulls++;
                 rowHashes[row] = RowTally.Combine(rowHashes[row], RowTally.Hash(text));
-                if (!nullable && broken[row] < 0)
+                if (!emptyFits && broken[row] < 0)
                 {
                     broken[row] = column;
                 }
@@ -182,8 +184,7 @@ internal sealed class ColumnProfile(Column declared)
             else
             {
                 _values = values;
-                var types = Parse(text);
-                if (_declaredType is not (ColumnType.Unspecified or ColumnType.String) && (types & (1 << (int)_declaredType)) == 0 && broken[row] < 0)
+                if (!Fits(Parse(text)) && broken[row] < 0)
                 {
                     broken[row] = column;
                 }

@@ -316,16 +316,10 @@ internal sealed class CsvProfiler : IAsyncDisposable
 
             try
             {
-                _tally.AddRows(_batch);
-                if (strict)
+                var broken = _tally.AddRows(_batch);
+                if (strict && broken >= 0)
                 {
-                    for (var row = 0; row < _batch.Count; row++)
-                    {
-                        if (!_tally.Fits(_batch, row))
-                        {
-                            throw Refusal.Invalid(Broken(row));
-                        }
-                    }
+                    throw Refusal.Invalid(Broken(broken));
                 }
             }
             finally

@@ -50,9 +50,10 @@ internal sealed class RowTally(ColumnProfile[] columns)
     public static ulong Combine(ulong row, ulong cell) => (BitOperations.RotateLeft(row, 5) ^ cell) * 0x9E3779B97F4A7C15;
 
     /// <summary>
-    /// Counts a batch of CSV rows, exactly as row by row; <see cref="Fits"/> then tells which of them broke the schema.
+    /// Counts a batch of CSV rows, exactly as row by row; returns the first of them that broke the schema
+    /// (its width, a declared type or nullability: <see cref="BrokenColumnOf"/> tells which column), or -1.
     /// </summary>
-    public void AddRows(CsvRowBatch rows)
+    public int AddRows(CsvRowBatch rows)
     {
         var count = rows.Count;
         if (_rowHashes.Length < count)
@@ -69,17 +70,20 @@ internal sealed class RowTally(ColumnProfile[] columns)
             columns[column].AddColumn(rows, column, hashes, broken);
         }
 
+        var first = -1;
         for (var row = 0; row < count; row++)
         {
             _distinct.Add(hashes[row]);
-            _broken += Fits(rows, row) ? 0 : 1;
+            if (rows.Fields(row) != columns.Length || broken[row] >= 0)
+            {
+                _broken++;
+                first = first < 0 ? row : first;
+            }
         }
 
         _count += count;
+        return first;
     }
-
-    /// <summary>Whether row <paramref name="row"/> of the batch last added fits the schema: its width, its declared types and nullability.</summary>
-    public bool Fits(CsvRowBatch rows, int row) => rows.Fields(row) == columns.Length && _brokenColumns[row] < 0;
 
     /// <summary>The first column whose value broke its declared type or nullability in row <paramref name="row"/> of the batch last added; -1 for none.</summary>
     public int BrokenColumnOf(int row) => _brokenColumns[row];
