@@ -290,7 +290,8 @@ internal static class TableBenchmark
         await call;
     }
 
-    private static string Runs(IEnumerable<double> values) => string.Join(" ", values.Select(v => v.ToString("0.00", CultureInfo.InvariantCulture)));
+    private static string Runs(IEnumerable<double> values, string format = "0.00") =>
+        string.Join(" ", values.Select(v => v.ToString(format, CultureInfo.InvariantCulture)));
 
     /// <summary>Runs <paramref name="work"/>, adding the gateway's and this process's CPU seconds per GiB to <paramref name="cpu"/>.</summary>
     private static async Task<double> CpuAsync(Process gateway, long size, List<(double Gateway, double Client)> cpu, Func<Task<double>> work)
@@ -314,8 +315,8 @@ internal static class TableBenchmark
     {
         var b = Harness.Median(baseline);
         var m = Harness.Median(measured);
-        Console.WriteLine($"{what}: baseline {b:0.000} GB/s (runs {string.Join(" ", baseline.Select(x => x.ToString("0.000", CultureInfo.InvariantCulture)))}), " +
-            $"measured {m:0.000} GB/s (runs {string.Join(" ", measured.Select(x => x.ToString("0.000", CultureInfo.InvariantCulture)))}); " +
+        Console.WriteLine($"{what}: baseline {b:0.000} GB/s (runs {Runs(baseline, "0.000")}), " +
+            $"measured {m:0.000} GB/s (runs {Runs(measured, "0.000")}); " +
             $"ratio {m / b:0.00} (goal >= {goal:0.0}) {(m / b >= goal ? "MET" : "NOT MET")}");
     }
 
