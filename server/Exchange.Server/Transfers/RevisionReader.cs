@@ -65,7 +65,18 @@ internal static class RevisionReader
     {
         try
         {
-            await file.ReadExactlyAsync(buffer, cancellationToken);
+            if (file is FileStream)
+            {
+                // A local blob is read on this thread. On Linux an asynchronous file read is this same read
+                // on another pool thread: the two hand-overs per segment cost a download more CPU than the
+                // read itself (mostly a copy from the page cache), and block a thread all the same.
+                cancellationToken.ThrowIfCancellationRequested();
+                file.ReadExactly(buffer.Span);
+            }
+            else
+            {
+                await file.ReadExactlyAsync(buffer, cancellationToken);
+            }
         }
         catch (EndOfStreamException)
         {
