@@ -13,7 +13,8 @@ internal static class CryptoCost
 {
     private const long Measured = 256L * 1024 * 1024;
 
-    public static (double Sha256, double AesGcm) PerGiB(int chunk)
+    /// <summary>The least of <paramref name="attempts"/> measurements of <paramref name="bytes"/> each (256 MiB, 3 by default).</summary>
+    public static (double Sha256, double AesGcm) PerGiB(int chunk, long bytes = Measured, int attempts = 3)
     {
         var plain = RandomNumberGenerator.GetBytes(chunk);
         var sealedBytes = new byte[chunk];
@@ -21,13 +22,13 @@ internal static class CryptoCost
         var nonce = new byte[12];
         using var aes = new AesGcm(RandomNumberGenerator.GetBytes(32), tag.Length);
         using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var chunks = (int)Math.Max(1, Measured / chunk);
+        var chunks = (int)Math.Max(1, bytes / chunk);
         var scale = 1073741824.0 / ((double)chunks * chunk);
 
         // The best of three, and per attempt the lesser of wall-clock and process CPU time: the
         // machine's noise only ever adds time, and a thread of ours preempted does not count.
         double hash = double.MaxValue, seal = double.MaxValue;
-        for (var attempt = 0; attempt < 3; attempt++)
+        for (var attempt = 0; attempt < attempts; attempt++)
         {
             hash = Math.Min(hash, Time(() =>
             {
