@@ -65,11 +65,12 @@ internal static class RevisionReader
     {
         try
         {
-            if (file is FileStream)
+            if (file is FileStream && !OperatingSystem.IsWindows())
             {
-                // A local blob is read on this thread. On Linux an asynchronous file read is this same read
-                // on another pool thread: the two hand-overs per segment cost a download more CPU than the
-                // read itself (mostly a copy from the page cache), and block a thread all the same.
+                // A local blob is read on this thread. On Linux (and macOS) an asynchronous file read is this
+                // same read on another pool thread: the two hand-overs per segment cost a download more CPU
+                // than the read itself (mostly a copy from the page cache), and block a thread all the same.
+                // Windows reads a file asynchronously for real.
                 cancellationToken.ThrowIfCancellationRequested();
                 file.ReadExactly(buffer.Span);
             }

@@ -573,6 +573,33 @@ public sealed class TransferServiceTests : IDisposable
         Assert.Equal(65536, received);
     }
 
+    [Theory]
+    [InlineData(16 + (2 * (65536 + 16)) + 100, 2 * 65536)] // cut inside the last segment: the first two are sent
+    [InlineData(8, 0)] // cut inside the header: nothing is sent
+    public async Task A_blob_file_cut_short_is_data_loss_after_the_whole_segments_before_the_cut(long keptBytes, long expected)
+    {
+        var (_, revision, grant) = await SharedAsync(RandomBytes(3 * 65536));
+        var blob = _factory.BlobFiles().OrderByDescending(File.GetLastWriteTimeUtc).First();
+        await using (var file = new FileStream(blob, FileMode.Open, FileAccess.ReadWrite))
+        {
+            file.SetLength(keptBytes);
+        }
+
+        using var initech = _factory.As(Participant.Initech);
+        var received = 0L;
+        using var call = initech.Transfers.Download(new DownloadRequest { Grant = grant.Name, Purpose = "research" });
+        var error = await Rpc.FailsWith(StatusCode.DataLoss, async () =>
+        {
+            await foreach (var message in call.ResponseStream.ReadAllAsync())
+            {
+                received += message.Chunk?.Data.Length ?? 0;
+            }
+        });
+        Assert.Contains(revision.Name, error.Status.Detail);
+        Assert.Contains("shorter than it should be", error.Status.Detail);
+        Assert.Equal(expected, received);
+    }
+
     [Fact]
     public async Task Revoking_a_grant_stops_its_running_download_within_a_second()
     {
