@@ -139,6 +139,10 @@ internal static class Harness
         return sorted[sorted.Count / 2];
     }
 
+    /// <summary>Each run's figure in <paramref name="format"/>, in the order measured: what a report shows beside a median.</summary>
+    public static string Runs(IEnumerable<double> values, string format) =>
+        string.Join(" ", values.Select(v => v.ToString(format, CultureInfo.InvariantCulture)));
+
     /// <summary>A dev token for <paramref name="participant"/>, signed with certs-dev's key.</summary>
     public static string Token(string certs, string participant, string role) =>
         Exchange.Cli.DevTokens.Mint(Path.Combine(certs, "jwt-signing.key"), participant, [role], TimeSpan.FromHours(2));

@@ -102,8 +102,8 @@ internal static class ComputeBenchmark
             var b = Harness.Median(bareRates);
             var g = Harness.Median(gatewayRates);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"GROUP BY city with SUM and COUNT over {rows:N0} rows: bare DuckDB {b:0.0} queries/s (runs {string.Join(" ", bareRates.Select(r => r.ToString("0.0", CultureInfo.InvariantCulture)))}), " +
-                $"gateway {g:0.0} queries/s (runs {string.Join(" ", gatewayRates.Select(r => r.ToString("0.0", CultureInfo.InvariantCulture)))}); " +
+                $"GROUP BY city with SUM and COUNT over {rows:N0} rows: bare DuckDB {b:0.0} queries/s (runs {Harness.Runs(bareRates, "0.0")}), " +
+                $"gateway {g:0.0} queries/s (runs {Harness.Runs(gatewayRates, "0.0")}); " +
                 $"ratio {g / b:0.00} (goal >= 0.5) {(g / b >= 0.5 ? "MET" : "NOT MET")}"));
             return 0;
         }

@@ -73,7 +73,7 @@ internal static class TableBenchmark
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"upload CPU seconds per GiB, medians: opaque gateway {Harness.Median(opaqueCpu.Select(c => c.Item1)):0.00} + client {Harness.Median(opaqueCpu.Select(c => c.Item2)):0.00}; " +
                 $"table gateway {Harness.Median(tabularCpu.Select(c => c.Item1)):0.00} + client {Harness.Median(tabularCpu.Select(c => c.Item2)):0.00}; " +
-                $"{Environment.ProcessorCount} cores (gateway runs: opaque {Runs(opaqueCpu.Select(c => c.Item1))}; table {Runs(tabularCpu.Select(c => c.Item1))})"));
+                $"{Environment.ProcessorCount} cores (gateway runs: opaque {Harness.Runs(opaqueCpu.Select(c => c.Item1), "0.00")}; table {Harness.Runs(tabularCpu.Select(c => c.Item1), "0.00")})"));
             if (args.Contains("--upload-only"))
             {
                 return 0;
@@ -290,9 +290,6 @@ internal static class TableBenchmark
         await call;
     }
 
-    private static string Runs(IEnumerable<double> values, string format = "0.00") =>
-        string.Join(" ", values.Select(v => v.ToString(format, CultureInfo.InvariantCulture)));
-
     /// <summary>Runs <paramref name="work"/>, adding the gateway's and this process's CPU seconds per GiB to <paramref name="cpu"/>.</summary>
     private static async Task<double> CpuAsync(Process gateway, long size, List<(double Gateway, double Client)> cpu, Func<Task<double>> work)
     {
@@ -315,8 +312,8 @@ internal static class TableBenchmark
     {
         var b = Harness.Median(baseline);
         var m = Harness.Median(measured);
-        Console.WriteLine($"{what}: baseline {b:0.000} GB/s (runs {Runs(baseline, "0.000")}), " +
-            $"measured {m:0.000} GB/s (runs {Runs(measured, "0.000")}); " +
+        Console.WriteLine($"{what}: baseline {b:0.000} GB/s (runs {Harness.Runs(baseline, "0.000")}), " +
+            $"measured {m:0.000} GB/s (runs {Harness.Runs(measured, "0.000")}); " +
             $"ratio {m / b:0.00} (goal >= {goal:0.0}) {(m / b >= goal ? "MET" : "NOT MET")}");
     }
 

@@ -53,7 +53,7 @@ internal static class UnaryBenchmark
                     };
                     await RateAsync(warmUp, inFlight, call);
                     var runs = await RoundsAsync(rounds, duration, inFlight, call);
-                    Console.WriteLine($"{only}: {string.Join(" ", runs.Select(r => r.ToString("N0")))} calls/s");
+                    Console.WriteLine($"{only}: {Harness.Runs(runs, "N0")} calls/s");
                     return 0;
                 }
 
@@ -131,8 +131,8 @@ internal static class UnaryBenchmark
     {
         var g = Harness.Median(gateway);
         var ratio = g / bare;
-        Console.WriteLine($"{what}: bare Ping {bare:N0}/s, gateway {g:N0}/s (medians; bare runs {string.Join(" ", bareRuns.Select(r => r.ToString("N0")))}, " +
-            $"gateway runs {string.Join(" ", gateway.Select(r => r.ToString("N0")))}); ratio {ratio:0.00} (goal >= 0.5) {(ratio >= 0.5 ? "MET" : "NOT MET")}");
+        Console.WriteLine($"{what}: bare Ping {bare:N0}/s, gateway {g:N0}/s (medians; bare runs {Harness.Runs(bareRuns, "N0")}, " +
+            $"gateway runs {Harness.Runs(gateway, "N0")}); ratio {ratio:0.00} (goal >= 0.5) {(ratio >= 0.5 ? "MET" : "NOT MET")}");
     }
 
     private static async Task<List<double>> RoundsAsync(int rounds, TimeSpan duration, int inFlight, Func<Task> call)
