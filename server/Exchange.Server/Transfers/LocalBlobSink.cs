@@ -4,9 +4,12 @@ using Microsoft.Win32.SafeHandles;
 namespace Exchange.Server.Transfers;
 
 /// <summary>
-/// A blob file written unbuffered (O_DIRECT where the file system allows) from an aligned staging
-/// buffer in large aligned blocks: on a busy machine the page-cache copy costs as much CPU as
-/// the network transfer itself. The last block is padded and the file cut to its exact length.
+/// A blob file written unbuffered (O_DIRECT where the file system allows) from aligned staging
+/// buffers in large aligned blocks: on a busy machine the page-cache copy costs as much CPU as
+/// the network transfer itself. Two buffers take turns, so the next segments are sealed into one
+/// while the other is on its way to the device: an unbuffered write waits for the device, and an
+/// upload that waited with it would leave the cores idle. The last block is padded and the file
+/// cut to its exact length.
 /// </summary>
 internal sealed class LocalBlobSink : IBlobSink
 {
@@ -16,9 +19,11 @@ internal sealed class LocalBlobSink : IBlobSink
     private readonly SafeFileHandle _file;
     private readonly bool _direct;
     private readonly string _temporary;
-    private byte[] _array;
-    private int _start;
-    private int _capacity;
+
+    // Segments are sealed into _stage; _spare is the buffer being written from until _writing completes.
+    private Memory<byte> _stage;
+    private Memory<byte> _spare;
+    private Task _writing = Task.CompletedTask;
     private int _staged;
     private long _written;
     private bool _committed;
@@ -29,28 +34,26 @@ internal sealed class LocalBlobSink : IBlobSink
         BlobId = blobId;
         _temporary = temporary;
         _file = DirectFile.CreateNew(temporary, out _direct);
-        _capacity = (2 * BlockTarget) + DirectFile.Alignment;
-        _array = AllocateAligned(_capacity, out _start);
+        var capacity = (2 * BlockTarget) + DirectFile.Alignment;
+        (_stage, _spare) = (AllocateAligned(capacity), AllocateAligned(capacity));
     }
 
     public string BlobId { get; }
 
-    private Memory<byte> Stage => _array.AsMemory(_start, _capacity);
-
     public async ValueTask<Memory<byte>> GetSpaceAsync(int length, CancellationToken cancellationToken)
     {
-        if (_capacity - _staged < length)
+        if (_stage.Length - _staged < length)
         {
             await WriteBlocksAsync(cancellationToken);
         }
 
-        if (_capacity - _staged < length)
+        if (_stage.Length - _staged < length)
         {
             // Room for this segment, the next one's tag-shifted start, and a whole block more: grown once, not per segment.
-            Grow(_staged + length + DirectFile.Alignment + BlockTarget);
+            await GrowAsync(_staged + length + DirectFile.Alignment + BlockTarget);
         }
 
-        return Stage.Slice(_staged, length);
+        return _stage.Slice(_staged, length);
     }
 
     public async ValueTask AdvanceAsync(int length, CancellationToken cancellationToken)
@@ -64,10 +67,12 @@ internal sealed class LocalBlobSink : IBlobSink
 
     public async Task CommitAsync(CancellationToken cancellationToken)
     {
+        // A failed earlier write surfaces here, before anything is placed.
+        await _writing;
         var exact = _written + _staged;
         var tail = _direct ? (_staged + DirectFile.Alignment - 1) / DirectFile.Alignment * DirectFile.Alignment : _staged;
-        Stage.Span[_staged..tail].Clear();
-        await RandomAccess.WriteAsync(_file, Stage[..tail], _written, cancellationToken);
+        _stage.Span[_staged..tail].Clear();
+        await RandomAccess.WriteAsync(_file, _stage[..tail], _written, cancellationToken);
         if (tail != _staged)
         {
             // Direct writes come in whole blocks; the padding of the last one is cut off again.
@@ -80,7 +85,10 @@ internal sealed class LocalBlobSink : IBlobSink
         _committed = true;
     }
 
-    /// <summary>Writes every whole aligned block staged and moves the rest (less than one block) to the front.</summary>
+    /// <summary>
+    /// Starts writing every whole aligned block staged, once the previous write is done, and goes on
+    /// staging in the other buffer from the rest (less than one block).
+    /// </summary>
     private async ValueTask WriteBlocksAsync(CancellationToken cancellationToken)
     {
         var block = _staged / DirectFile.Alignment * DirectFile.Alignment;
@@ -89,36 +97,43 @@ internal sealed class LocalBlobSink : IBlobSink
             return;
         }
 
-        await RandomAccess.WriteAsync(_file, Stage[..block], _written, cancellationToken);
+        await _writing;
+        _stage.Span[block.._staged].CopyTo(_spare.Span);
+        _writing = RandomAccess.WriteAsync(_file, _stage[..block], _written, cancellationToken).AsTask();
         _written += block;
-        Stage.Span[block.._staged].CopyTo(Stage.Span);
         _staged -= block;
+        (_stage, _spare) = (_spare, _stage);
     }
 
-    /// <summary>Only a segment larger than the staging buffer gets here; the buffer grows to hold it whole.</summary>
-    private void Grow(int capacity)
+    /// <summary>Only a segment larger than the staging buffers gets here; both grow to hold it whole.</summary>
+    private async Task GrowAsync(int capacity)
     {
-        var array = AllocateAligned(capacity, out var start);
-        Stage.Span[.._staged].CopyTo(array.AsSpan(start));
-        (_array, _start, _capacity) = (array, start, capacity);
+        await _writing;
+        var stage = AllocateAligned(capacity);
+        _stage.Span[.._staged].CopyTo(stage.Span);
+        (_stage, _spare) = (stage, AllocateAligned(capacity));
     }
 
-    private static byte[] AllocateAligned(int capacity, out int start)
+    private static Memory<byte> AllocateAligned(int capacity)
     {
         var array = GC.AllocateUninitializedArray<byte>(capacity + DirectFile.Alignment, pinned: true);
         var address = Marshal.UnsafeAddrOfPinnedArrayElement(array, 0);
-        start = (int)((DirectFile.Alignment - (address % DirectFile.Alignment)) % DirectFile.Alignment);
-        return array;
+        var start = (int)((DirectFile.Alignment - (address % DirectFile.Alignment)) % DirectFile.Alignment);
+        return array.AsMemory(start, capacity);
     }
 
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
+        if (!_committed)
+        {
+            // An abandoned blob's write still in flight ends before its file goes; its failure is not the one to report.
+            await _writing.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
         _file.Dispose();
         if (!_committed)
         {
             LocalBlobStore.DeleteQuietly(_temporary);
         }
-
-        return ValueTask.CompletedTask;
     }
 }
