@@ -13,7 +13,11 @@ namespace Exchange.Server.Transfers;
 /// </summary>
 internal sealed class LocalBlobSink : IBlobSink
 {
-    private const int BlockTarget = 1024 * 1024;
+    // Writes of 4 MiB cost the kernel less per byte than 1 MiB ones, and left an upload measurably faster here.
+    private const int BlockTarget = 4 * 1024 * 1024;
+
+    /// <summary>Segments up to this size (the default is 256 KiB) fit beside a block without growing the buffers.</summary>
+    private const int SegmentRoom = 1024 * 1024;
 
     private readonly LocalBlobStore _store;
     private readonly SafeFileHandle _file;
@@ -34,7 +38,7 @@ internal sealed class LocalBlobSink : IBlobSink
         BlobId = blobId;
         _temporary = temporary;
         _file = DirectFile.CreateNew(temporary, out _direct);
-        var capacity = (2 * BlockTarget) + DirectFile.Alignment;
+        var capacity = BlockTarget + SegmentRoom + DirectFile.Alignment;
         (_stage, _spare) = (AllocateAligned(capacity), AllocateAligned(capacity));
     }
 

@@ -24,11 +24,11 @@ public sealed class LocalBlobSinkTests : IDisposable
 
     [Theory]
     // Many segments to a block, with blocks that do not end on a segment's boundary.
-    [InlineData(4096, (9 * 1024 * 1024) + 4321)]
-    [InlineData(65536 + 100, (6 * 1024 * 1024) + 1)]
-    // Segments of about a block, and larger than the staging buffers (which then grow).
-    [InlineData(1024 * 1024, 5 * 1024 * 1024)]
-    [InlineData(3 * 1024 * 1024, (10 * 1024 * 1024) + 17)]
+    [InlineData(4096, (13 * 1024 * 1024) + 4321)]
+    [InlineData(65536 + 100, (9 * 1024 * 1024) + 1)]
+    // Segments of a quarter block, and larger than the staging buffers (which then grow).
+    [InlineData(1024 * 1024, 9 * 1024 * 1024)]
+    [InlineData(6 * 1024 * 1024, (20 * 1024 * 1024) + 17)]
     public async Task A_blob_written_a_block_at_a_time_reads_back_as_the_bytes_uploaded(int segment, int size)
     {
         var content = RandomNumberGenerator.GetBytes(size);
@@ -65,7 +65,7 @@ public sealed class LocalBlobSinkTests : IDisposable
         await using (var sink = await blobs.CreateAsync(CancellationToken.None))
         {
             using var writer = new RevisionWriter(sink, _key, Revision, 65536);
-            await writer.AppendAsync(RandomNumberGenerator.GetBytes(3 * 1024 * 1024), null, CancellationToken.None);
+            await writer.AppendAsync(RandomNumberGenerator.GetBytes(9 * 1024 * 1024), null, CancellationToken.None);
         }
 
         Assert.Empty(Directory.EnumerateFiles(_root, "*", SearchOption.AllDirectories));
