@@ -23,8 +23,10 @@ internal sealed class LocalBlobSink : IBlobSink
     private readonly SafeFileHandle _file;
     private readonly bool _direct;
     private readonly string _temporary;
+    private readonly Func<SafeFileHandle, ReadOnlyMemory<byte>, long, CancellationToken, ValueTask> _write;
 
-    // Segments are sealed into _stage; _spare is the buffer being written from until _writing completes.
+    // The device may still be reading _spare until _writing completes; it is allocated at the first
+    // block, so an upload smaller than a block holds one buffer.
     private Memory<byte> _stage;
     private Memory<byte> _spare;
     private Task _writing = Task.CompletedTask;
@@ -32,14 +34,21 @@ internal sealed class LocalBlobSink : IBlobSink
     private long _written;
     private bool _committed;
 
-    public LocalBlobSink(LocalBlobStore store, string blobId, string temporary)
+    /// <summary>
+    /// A sink for a new file at <paramref name="temporary"/>, placed as <paramref name="blobId"/> in
+    /// <paramref name="store"/> on commit. Its writes go through <paramref name="write"/>, which is
+    /// <see cref="RandomAccess.WriteAsync(SafeFileHandle, ReadOnlyMemory{byte}, long, CancellationToken)"/>
+    /// unless a test holds writes back or fails them.
+    /// </summary>
+    public LocalBlobSink(LocalBlobStore store, string blobId, string temporary,
+        Func<SafeFileHandle, ReadOnlyMemory<byte>, long, CancellationToken, ValueTask>? write = null)
     {
         _store = store;
         BlobId = blobId;
         _temporary = temporary;
+        _write = write ?? RandomAccess.WriteAsync;
         _file = DirectFile.CreateNew(temporary, out _direct);
-        var capacity = BlockTarget + SegmentRoom + DirectFile.Alignment;
-        (_stage, _spare) = (AllocateAligned(capacity), AllocateAligned(capacity));
+        _stage = AllocateAligned(BlockTarget + SegmentRoom + DirectFile.Alignment);
     }
 
     public string BlobId { get; }
@@ -76,7 +85,7 @@ internal sealed class LocalBlobSink : IBlobSink
         var exact = _written + _staged;
         var tail = _direct ? (_staged + DirectFile.Alignment - 1) / DirectFile.Alignment * DirectFile.Alignment : _staged;
         _stage.Span[_staged..tail].Clear();
-        await RandomAccess.WriteAsync(_file, _stage[..tail], _written, cancellationToken);
+        await _write(_file, _stage[..tail], _written, cancellationToken);
         if (tail != _staged)
         {
             // Direct writes come in whole blocks; the padding of the last one is cut off again.
@@ -90,8 +99,9 @@ internal sealed class LocalBlobSink : IBlobSink
     }
 
     /// <summary>
-    /// Starts writing every whole aligned block staged, once the previous write is done, and goes on
-    /// staging in the other buffer from the rest (less than one block).
+    /// Starts writing every whole aligned block staged and goes on in the other buffer. Unbuffered
+    /// writes must start on an aligned offset, so the rest (less than one alignment unit) moves to
+    /// the other buffer's front, once the device is done with it.
     /// </summary>
     private async ValueTask WriteBlocksAsync(CancellationToken cancellationToken)
     {
@@ -102,20 +112,25 @@ internal sealed class LocalBlobSink : IBlobSink
         }
 
         await _writing;
+        if (_spare.IsEmpty)
+        {
+            _spare = AllocateAligned(_stage.Length);
+        }
+
         _stage.Span[block.._staged].CopyTo(_spare.Span);
-        _writing = RandomAccess.WriteAsync(_file, _stage[..block], _written, cancellationToken).AsTask();
+        _writing = _write(_file, _stage[..block], _written, cancellationToken).AsTask();
         _written += block;
         _staged -= block;
         (_stage, _spare) = (_spare, _stage);
     }
 
-    /// <summary>Only a segment larger than the staging buffers gets here; both grow to hold it whole.</summary>
+    /// <summary>Only a segment larger than the staging buffers gets here; both grow to hold it whole (the other at its next turn).</summary>
     private async Task GrowAsync(int capacity)
     {
         await _writing;
         var stage = AllocateAligned(capacity);
         _stage.Span[.._staged].CopyTo(stage.Span);
-        (_stage, _spare) = (stage, AllocateAligned(capacity));
+        (_stage, _spare) = (stage, default);
     }
 
     private static Memory<byte> AllocateAligned(int capacity)
