@@ -38,26 +38,14 @@ public sealed class LocalBlobSinkTests : IDisposable
         string blobId;
         await using (var sink = await blobs.CreateAsync(CancellationToken.None))
         {
-            using (var writer = new RevisionWriter(sink, _key, Revision, segment))
-            {
-                for (var at = 0; at < size; at += 100_000)
-                {
-                    await writer.AppendAsync(content.AsMemory(at, Math.Min(100_000, size - at)), null, CancellationToken.None);
-                }
-
-                await writer.FinishAsync(CancellationToken.None);
-            }
-
+            await SealAsync(sink, content, segment);
             await sink.CommitAsync(CancellationToken.None);
             blobId = sink.BlobId;
         }
 
         var segments = RevisionCipher.SegmentCount(size, segment);
         Assert.Equal(RevisionCipher.HeaderSize + size + ((long)segments * RevisionCipher.TagSize), new FileInfo(blobs.PathOf(blobId)).Length);
-        await using var stored = new RevisionStream(blobs, blobId, _key, Revision, size, segment);
-        var read = new byte[size];
-        await stored.ReadExactlyAsync(read);
-        Assert.Equal(content, read);
+        await AssertReadsBackAsync(blobs, blobId, content, segment);
     }
 
     [Fact]
@@ -86,10 +74,7 @@ public sealed class LocalBlobSinkTests : IDisposable
         }
 
         Assert.Equal(0, changed);
-        await using var stored = new RevisionStream(blobs, sink.BlobId, _key, Revision, content.Length, 65536);
-        var read = new byte[content.Length];
-        await stored.ReadExactlyAsync(read);
-        Assert.Equal(content, read);
+        await AssertReadsBackAsync(blobs, sink.BlobId, content, 65536);
     }
 
     [Fact]
@@ -141,6 +126,14 @@ public sealed class LocalBlobSinkTests : IDisposable
         Directory.CreateDirectory(temporary);
         var blobId = LocalBlobStore.NewBlobId();
         return (blobs, new LocalBlobSink(blobs, blobId, Path.Combine(temporary, $"{blobId}.part"), write));
+    }
+
+    private async Task AssertReadsBackAsync(LocalBlobStore blobs, string blobId, byte[] content, int segment)
+    {
+        await using var stored = new RevisionStream(blobs, blobId, _key, Revision, content.Length, segment);
+        var read = new byte[content.Length];
+        await stored.ReadExactlyAsync(read);
+        Assert.Equal(content, read);
     }
 
     private async Task SealAsync(IBlobSink sink, byte[] content, int segment)
