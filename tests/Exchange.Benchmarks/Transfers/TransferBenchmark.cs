@@ -9,7 +9,8 @@ namespace Exchange.Benchmarks.Transfers;
 /// Gateway Download and Upload side by side with a bare grpc-dotnet server over the same TLS,
 /// Kestrel settings, message type and chunk size, each in its own process on loopback; plus the
 /// gateway's memory growth over a long download.
-/// dotnet run -c Release --project tests/Exchange.Benchmarks -- transfer [--gib 1] [--rounds 9] [--chunk 262144] [--memory-gib 4]
+/// dotnet run -c Release --project tests/Exchange.Benchmarks -- transfer [--gib 1] [--rounds 9] [--chunk 262144] [--memory-gib 4] [--s3 URL]
+/// With --s3 the gateway keeps revisions in the bucket <c>exchange</c> at URL (s3rver's credentials) instead of local files.
 /// </summary>
 internal static class TransferBenchmark
 {
@@ -33,7 +34,10 @@ internal static class TransferBenchmark
         var barePort = Harness.FreePort();
         var gatewayPort = Harness.FreePort();
         using var bare = Harness.StartBare(barePort, certs);
-        using var gateway = Harness.StartGateway(gatewayPort, data, $"--Exchange:Transfers:ChunkSize={chunk}");
+        string[] s3 = Harness.TextOption(args, "--s3") is { } url
+            ? ["--Exchange:Blobs:Kind=s3", $"--Exchange:Blobs:S3:ServiceUrl={url}", "--Exchange:Blobs:S3:AccessKey=S3RVER", "--Exchange:Blobs:S3:SecretKey=S3RVER"]
+            : [];
+        using var gateway = Harness.StartGateway(gatewayPort, data, [$"--Exchange:Transfers:ChunkSize={chunk}", .. s3]);
         try
         {
             // The same client stack for both, and the one any client compiled from protos/ gets: a default
@@ -49,7 +53,7 @@ internal static class TransferBenchmark
                 () => DownloadBareAsync(bareClient, 1, 1));
 
             var (sha256, aesGcm) = CryptoCost.PerGiB(chunk);
-            Console.WriteLine($"// {rounds} rounds of {gib} GiB each way, chunk {chunk} bytes, TLS on loopback, {Environment.ProcessorCount} cores");
+            Console.WriteLine($"// {rounds} rounds of {gib} GiB each way, chunk {chunk} bytes, TLS on loopback, {Environment.ProcessorCount} cores{(s3.Length > 0 ? "; the gateway's revisions in S3 at " + Harness.TextOption(args, "--s3") : "")}");
             Console.WriteLine($"// SHA-256 costs {sha256:0.00} s and AES-256-GCM {aesGcm:0.00} s of CPU per GiB here (in this process, {chunk}-byte buffers)");
             var dataset = (await acmeCatalog.CreateDatasetAsync(new CreateDatasetRequest
             {
