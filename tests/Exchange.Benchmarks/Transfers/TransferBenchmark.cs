@@ -34,9 +34,10 @@ internal static class TransferBenchmark
         var barePort = Harness.FreePort();
         var gatewayPort = Harness.FreePort();
         using var bare = Harness.StartBare(barePort, certs);
-        string[] s3 = Harness.TextOption(args, "--s3") is { } url
-            ? ["--Exchange:Blobs:Kind=s3", $"--Exchange:Blobs:S3:ServiceUrl={url}", "--Exchange:Blobs:S3:AccessKey=S3RVER", "--Exchange:Blobs:S3:SecretKey=S3RVER"]
-            : [];
+        var s3Url = Harness.TextOption(args, "--s3");
+        string[] s3 = s3Url is null
+            ? []
+            : ["--Exchange:Blobs:Kind=s3", $"--Exchange:Blobs:S3:ServiceUrl={s3Url}", "--Exchange:Blobs:S3:AccessKey=S3RVER", "--Exchange:Blobs:S3:SecretKey=S3RVER"];
         using var gateway = Harness.StartGateway(gatewayPort, data, [$"--Exchange:Transfers:ChunkSize={chunk}", .. s3]);
         try
         {
@@ -53,7 +54,7 @@ internal static class TransferBenchmark
                 () => DownloadBareAsync(bareClient, 1, 1));
 
             var (sha256, aesGcm) = CryptoCost.PerGiB(chunk);
-            Console.WriteLine($"// {rounds} rounds of {gib} GiB each way, chunk {chunk} bytes, TLS on loopback, {Environment.ProcessorCount} cores{(s3.Length > 0 ? "; the gateway's revisions in S3 at " + Harness.TextOption(args, "--s3") : "")}");
+            Console.WriteLine($"// {rounds} rounds of {gib} GiB each way, chunk {chunk} bytes, TLS on loopback, {Environment.ProcessorCount} cores{(s3Url is null ? "" : "; the gateway's revisions in S3 at " + s3Url)}");
             Console.WriteLine($"// SHA-256 costs {sha256:0.00} s and AES-256-GCM {aesGcm:0.00} s of CPU per GiB here (in this process, {chunk}-byte buffers)");
             var dataset = (await acmeCatalog.CreateDatasetAsync(new CreateDatasetRequest
             {
