@@ -127,11 +127,8 @@ internal static class Harness
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    public static double Option(string[] args, string name, double fallback)
-    {
-        var at = Array.IndexOf(args, name);
-        return at >= 0 && at + 1 < args.Length ? double.Parse(args[at + 1], CultureInfo.InvariantCulture) : fallback;
-    }
+    public static double Option(string[] args, string name, double fallback) =>
+        TextOption(args, name) is { } text ? double.Parse(text, CultureInfo.InvariantCulture) : fallback;
 
     public static string? TextOption(string[] args, string name)
     {
