@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Exchange.Server.Storage;
 using Exchange.Server.Transfers;
+using Exchange.Tests.Infrastructure;
 using Microsoft.Win32.SafeHandles;
 
 namespace Exchange.Tests.Transfers;
@@ -13,16 +14,10 @@ public sealed class LocalBlobSinkTests : IDisposable
 {
     private const string Revision = "datasets/d/revisions/1";
 
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "exchange-tests", Guid.NewGuid().ToString("N"));
+    private readonly TemporaryDirectory _root = new();
     private readonly byte[] _key = RandomNumberGenerator.GetBytes(32);
 
-    public void Dispose()
-    {
-        if (Directory.Exists(_root))
-        {
-            Directory.Delete(_root, recursive: true);
-        }
-    }
+    public void Dispose() => _root.Dispose();
 
     [Theory]
     // Many segments to a block, with blocks that do not end on a segment's boundary.
@@ -34,7 +29,7 @@ public sealed class LocalBlobSinkTests : IDisposable
     public async Task A_blob_written_a_block_at_a_time_reads_back_as_the_bytes_uploaded(int segment, int size)
     {
         var content = RandomNumberGenerator.GetBytes(size);
-        var blobs = new LocalBlobStore(_root);
+        var blobs = new LocalBlobStore(_root.Path);
         string blobId;
         await using (var sink = await blobs.CreateAsync(CancellationToken.None))
         {
@@ -103,7 +98,7 @@ public sealed class LocalBlobSinkTests : IDisposable
         });
 
         Assert.True(StorageFull.Is(error), "a full disk must reach the caller as such (RESOURCE_EXHAUSTED), not as an internal error");
-        Assert.Empty(Directory.EnumerateFiles(_root, "*", SearchOption.AllDirectories));
+        Assert.Empty(Directory.EnumerateFiles(_root.Path, "*", SearchOption.AllDirectories));
     }
 
     [Fact]
@@ -116,13 +111,13 @@ public sealed class LocalBlobSinkTests : IDisposable
             await writer.AppendAsync(RandomNumberGenerator.GetBytes(9 * 1024 * 1024), null, CancellationToken.None);
         }
 
-        Assert.Empty(Directory.EnumerateFiles(_root, "*", SearchOption.AllDirectories));
+        Assert.Empty(Directory.EnumerateFiles(_root.Path, "*", SearchOption.AllDirectories));
     }
 
     private (LocalBlobStore Blobs, LocalBlobSink Sink) Create(Func<SafeFileHandle, ReadOnlyMemory<byte>, long, CancellationToken, ValueTask>? write)
     {
-        var blobs = new LocalBlobStore(_root);
-        var temporary = Path.Combine(_root, "tmp");
+        var blobs = new LocalBlobStore(_root.Path);
+        var temporary = Path.Combine(_root.Path, "tmp");
         Directory.CreateDirectory(temporary);
         var blobId = LocalBlobStore.NewBlobId();
         return (blobs, new LocalBlobSink(blobs, blobId, Path.Combine(temporary, $"{blobId}.part"), write));

@@ -9,25 +9,22 @@ namespace Exchange.Tests.Transfers;
 /// <summary>What happens to revision files across restarts: key rotation and leftovers of interrupted uploads.</summary>
 public sealed class RevisionStorageTests : IDisposable
 {
-    private readonly string _directory = Path.Combine(Path.GetTempPath(), "exchange-tests", Guid.NewGuid().ToString("N"));
+    private readonly TemporaryDirectory _directory = new();
 
     public void Dispose()
     {
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        if (Directory.Exists(_directory))
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
+        _directory.Dispose();
     }
 
-    private string[] Blobs() => [.. ExchangeFactory.BlobFiles(_directory)];
+    private string[] Blobs() => [.. ExchangeFactory.BlobFiles(_directory.Path)];
 
     [Fact]
     public async Task Rotating_the_key_encryption_key_rewraps_data_keys_without_rewriting_data()
     {
         var content = RandomNumberGenerator.GetBytes(100_000);
         string grant;
-        using (var first = ExchangeFactory.Over(_directory))
+        using (var first = ExchangeFactory.Over(_directory.Path))
         {
             using var acme = first.As(Participant.Acme);
             using var initech = first.As(Participant.Initech);
@@ -37,11 +34,11 @@ public sealed class RevisionStorageTests : IDisposable
         }
 
         var before = Blobs().Select(f => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(f)))).ToArray();
-        var newKey = Path.Combine(_directory, "kek-2026.key");
+        var newKey = Path.Combine(_directory.Path, "kek-2026.key");
         await File.WriteAllTextAsync(newKey, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
-        var oldKey = Path.Combine(_directory, "keys", "kek-local.key");
+        var oldKey = Path.Combine(_directory.Path, "keys", "kek-local.key");
 
-        using (var rotating = ExchangeFactory.Over(_directory, keepData: true,
+        using (var rotating = ExchangeFactory.Over(_directory.Path, keepData: true,
             ("Exchange:Encryption:KeyFiles:local", oldKey), ("Exchange:Encryption:KeyFiles:k2026", newKey), ("Exchange:Encryption:PrimaryKeyId", "k2026")))
         {
             using var initech = rotating.As(Participant.Initech);
@@ -49,7 +46,7 @@ public sealed class RevisionStorageTests : IDisposable
         }
 
         // The old key can go: every data key is now wrapped by the new one.
-        using (var rotated = ExchangeFactory.Over(_directory, keepData: true,
+        using (var rotated = ExchangeFactory.Over(_directory.Path, keepData: true,
             ("Exchange:Encryption:KeyFiles:k2026", newKey), ("Exchange:Encryption:PrimaryKeyId", "k2026")))
         {
             using var initech = rotated.As(Participant.Initech);
@@ -63,21 +60,21 @@ public sealed class RevisionStorageTests : IDisposable
     public async Task Leftovers_of_interrupted_uploads_are_removed_on_start_and_committed_revisions_stay()
     {
         // Files on local disk, whatever the test backend (the bucket's sweep has tests of its own).
-        using (var first = ExchangeFactory.Over(_directory, keepData: true, ("Exchange:Blobs:Kind", "local")))
+        using (var first = ExchangeFactory.Over(_directory.Path, keepData: true, ("Exchange:Blobs:Kind", "local")))
         {
             using var acme = first.As(Participant.Acme);
             await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
         }
 
         var kept = Assert.Single(Blobs());
-        var temporary = Path.Combine(_directory, "blobs", "tmp", "0123.part");
-        var orphan = Path.Combine(_directory, "blobs", "ff", "ff00000000000000000000000000000f");
+        var temporary = Path.Combine(_directory.Path, "blobs", "tmp", "0123.part");
+        var orphan = Path.Combine(_directory.Path, "blobs", "ff", "ff00000000000000000000000000000f");
         Directory.CreateDirectory(Path.GetDirectoryName(temporary)!);
         Directory.CreateDirectory(Path.GetDirectoryName(orphan)!);
         await File.WriteAllTextAsync(temporary, "half an upload");
         await File.WriteAllTextAsync(orphan, "moved into place, never committed");
 
-        using (var restarted = ExchangeFactory.Over(_directory, keepData: true, ("Exchange:Blobs:Kind", "local")))
+        using (var restarted = ExchangeFactory.Over(_directory.Path, keepData: true, ("Exchange:Blobs:Kind", "local")))
         {
             _ = restarted.Server;
             Assert.Equal([kept], Blobs());

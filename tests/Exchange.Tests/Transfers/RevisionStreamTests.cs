@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using Exchange.Server.Tables;
 using Exchange.Server.Transfers;
+using Exchange.Tests.Infrastructure;
 using Exchange.V1;
 using Grpc.Core;
 
@@ -13,16 +14,10 @@ public sealed class RevisionStreamTests : IDisposable
     private const int Segment = 4096;
     private const string Revision = "datasets/d/revisions/1";
 
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "exchange-tests", Guid.NewGuid().ToString("N"));
+    private readonly TemporaryDirectory _root = new();
     private readonly byte[] _key = RandomNumberGenerator.GetBytes(32);
 
-    public void Dispose()
-    {
-        if (Directory.Exists(_root))
-        {
-            Directory.Delete(_root, recursive: true);
-        }
-    }
+    public void Dispose() => _root.Dispose();
 
     [Theory]
     [InlineData(0)]
@@ -120,7 +115,7 @@ public sealed class RevisionStreamTests : IDisposable
 
     private async Task<(LocalBlobStore Blobs, string BlobId)> StoreAsync(byte[] content)
     {
-        var blobs = new LocalBlobStore(_root);
+        var blobs = new LocalBlobStore(_root.Path);
         await using var sink = await blobs.CreateAsync(CancellationToken.None);
         using (var writer = new RevisionWriter(sink, _key, Revision, Segment))
         {

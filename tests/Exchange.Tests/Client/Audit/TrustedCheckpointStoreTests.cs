@@ -7,15 +7,9 @@ namespace Exchange.Tests.Client.Audit;
 /// <summary>The trusted-logs file: one entry per log identity, kept whole under concurrent saves.</summary>
 public sealed class TrustedCheckpointStoreTests : IDisposable
 {
-    private readonly string _folder = Path.Combine(Path.GetTempPath(), "exchange-tests", Guid.NewGuid().ToString("N"));
+    private readonly TemporaryDirectory _folder = new();
 
-    public void Dispose()
-    {
-        if (Directory.Exists(_folder))
-        {
-            Directory.Delete(_folder, recursive: true);
-        }
-    }
+    public void Dispose() => _folder.Dispose();
 
     private static string Note(NSec.Cryptography.Key key, string origin, long size, string logId) =>
         CheckpointForgery.Sign(new CheckpointNote(origin, size, new byte[32], logId), key, origin);
@@ -23,7 +17,7 @@ public sealed class TrustedCheckpointStoreTests : IDisposable
     [Fact]
     public async Task Saves_of_different_logs_at_once_keep_every_log_and_a_later_checkpoint_replaces_its_own_log_only()
     {
-        var store = new TrustedCheckpointStore(Path.Combine(_folder, "logs.json"));
+        var store = new TrustedCheckpointStore(Path.Combine(_folder.Path, "logs.json"));
         var (key, verifier) = CheckpointForgery.FreshKey("example.org/log");
         using (key)
         {
@@ -41,7 +35,7 @@ public sealed class TrustedCheckpointStoreTests : IDisposable
     [Fact]
     public void A_file_that_is_not_a_trusted_logs_file_is_a_format_error_naming_it()
     {
-        var path = Path.Combine(Directory.CreateDirectory(_folder).FullName, "logs.json");
+        var path = Path.Combine(Directory.CreateDirectory(_folder.Path).FullName, "logs.json");
         File.WriteAllText(path, "{\"something\": 1}");
         var error = Assert.Throws<FormatException>(() => new TrustedCheckpointStore(path).Logs());
         Assert.Contains(path, error.Message);

@@ -20,18 +20,15 @@ namespace Exchange.Tests.Client.Transfers;
 public sealed class DownloadTrustTests : IDisposable
 {
     private readonly ExchangeFactory _factory = new();
-    private readonly string _folder = Path.Combine(Path.GetTempPath(), "exchange-tests", Guid.NewGuid().ToString("N"));
+    private readonly TemporaryDirectory _folder = new();
 
     public void Dispose()
     {
         _factory.Dispose();
-        if (Directory.Exists(_folder))
-        {
-            Directory.Delete(_folder, recursive: true);
-        }
+        _folder.Dispose();
     }
 
-    private string PathFor(string name) => Path.Combine(Directory.CreateDirectory(_folder).FullName, name);
+    private string PathFor(string name) => Path.Combine(Directory.CreateDirectory(_folder.Path).FullName, name);
 
     /// <summary>On <paramref name="factory"/>: a listed dataset of acme with <paramref name="content"/> as its latest revision, and initech's grant on it.</summary>
     private static async Task<Grant> SharedAsync(ExchangeFactory factory, byte[] content)
