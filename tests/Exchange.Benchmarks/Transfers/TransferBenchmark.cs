@@ -145,7 +145,8 @@ internal static class TransferBenchmark
     /// <summary>
     /// The rates and their ratio; then where the CPU went (on a saturated machine the rate is the
     /// cores divided by the CPU all processes spend per byte), and the best ratio the gateway could
-    /// reach if the cryptography it must add were its only cost above bare gRPC. A download is judged
+    /// reach if the cryptography it must add were its only cost above bare gRPC, and how the gateway
+    /// stands against that cap. A download is judged
     /// by its ratio (<paramref name="goal"/>); an upload, whose cryptography bounds it below any fixed
     /// goal on this machine, by the decision in issue 16: a ratio no more than 0.03 below that bound,
     /// and the gateway's own CPU, less the cryptography measured after the same round, no more than
@@ -172,16 +173,17 @@ internal static class TransferBenchmark
         var cap = Math.Round(bareTotal / (bareTotal + crypto), 3);
         Console.WriteLine($"{what}: the cryptography the gateway must add costs {crypto:0.00} s per GiB here (measured after each round: " +
             $"{Harness.Runs(cryptography, "0.00")}); were it the gateway's only cost above bare, the ratio would be {cap:0.000}");
-        if (goal is null)
-        {
-            // Each gateway round less the cryptography measured right after it; and, to compare, less the start's figure.
-            var outside = Math.Round(Harness.Median(gateway.Zip(cryptography, (run, cost) => run.ServerCpu - cost)), 3);
-            var outsideAtStart = Math.Round(gatewayServer - startCryptography, 3);
-            Console.WriteLine($"{what}: ratio {ratio:0.000} against that cap of {cap:0.000} (goal: no more than 0.03 below it) " +
-                $"{(ratio >= Math.Round(cap - 0.03, 3) ? "MET" : "NOT MET")}; the gateway's server CPU outside the cryptography {outside:0.000} s per GiB " +
-                $"against bare's {bareServer:0.000} s ({outside - bareServer:+0.000;-0.000;0.000}; with the start's cryptography figure " +
-                $"{outsideAtStart - bareServer:+0.000;-0.000;0.000}; goal: not above) {(outside <= bareServer ? "MET" : "NOT MET")}");
-        }
+        // Each gateway round less the cryptography measured right after it; and, to compare, less the start's figure.
+        // The upload is judged by this line; the download by its ratio, and this line shows how far from its cap it is.
+        var outside = Math.Round(Harness.Median(gateway.Zip(cryptography, (run, cost) => run.ServerCpu - cost)), 3);
+        var outsideAtStart = Math.Round(gatewayServer - startCryptography, 3);
+        var (capVerdict, cpuVerdict) = goal is null
+            ? (ratio >= Math.Round(cap - 0.03, 3) ? " MET" : " NOT MET", outside <= bareServer ? " MET" : " NOT MET")
+            : ("", "");
+        Console.WriteLine($"{what}: ratio {ratio:0.000} against that cap of {cap:0.000} ({(goal is null ? "goal: no more than 0.03 below it" : $"{ratio - cap:+0.000;-0.000;0.000}; the goal is the ratio above")})" +
+            $"{capVerdict}; the gateway's server CPU outside the cryptography {outside:0.000} s per GiB " +
+            $"against bare's {bareServer:0.000} s ({outside - bareServer:+0.000;-0.000;0.000}; with the start's cryptography figure " +
+            $"{outsideAtStart - bareServer:+0.000;-0.000;0.000}{(goal is null ? "; goal: not above" : "")}){cpuVerdict}");
     }
 
     /// <summary>The share of all cores the three processes kept busy: CPU seconds per GiB times GiB per second.</summary>
