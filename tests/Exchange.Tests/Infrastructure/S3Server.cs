@@ -18,12 +18,7 @@ public sealed class S3Server : IAsyncLifetime
         get
         {
             var server = SharedServer.Value;
-            if (!server.Available)
-            {
-                Assert.False(Tools.Required, "s3rver is required (EXCHANGE_REQUIRE_BACKENDS=1); run: npm ci --prefix tools");
-                Skip.If(true, "s3rver not installed: run `npm ci --prefix tools` to run the object-storage tests.");
-            }
-
+            server.SkipUnlessAvailable();
             return server;
         }
     }
@@ -46,6 +41,16 @@ public sealed class S3Server : IAsyncLifetime
         ("Exchange:Blobs:S3:SecretKey", "S3RVER"),
         ("Exchange:Blobs:S3:PartSize", "5242880"),
     ];
+
+    /// <summary>Fails the calling test where s3rver is required (CI), or skips it, saying how to install it, when it is not installed.</summary>
+    public void SkipUnlessAvailable(string tests = "the object-storage tests")
+    {
+        if (!Available)
+        {
+            Assert.False(Tools.Required, "s3rver is required (EXCHANGE_REQUIRE_BACKENDS=1); run: npm ci --prefix tools");
+            Skip.If(true, $"s3rver not installed: run `npm ci --prefix tools` to run {tests}.");
+        }
+    }
 
     public async Task InitializeAsync()
     {

@@ -33,11 +33,7 @@ public sealed class TwoReplicaTests(S3Server s3) : IClassFixture<S3Server>, IDis
     /// <summary>Two replicas sharing a fresh database, the bucket and a key-encryption key; both started (and migrating) at once.</summary>
     private async Task<(ExchangeFactory A, ExchangeFactory B)> ReplicasAsync()
     {
-        if (!s3.Available)
-        {
-            Assert.False(Tools.Required, "s3rver is required (EXCHANGE_REQUIRE_BACKENDS=1); run: npm ci --prefix tools");
-            Skip.If(true, "s3rver not installed: run `npm ci --prefix tools` to run the replica tests.");
-        }
+        s3.SkipUnlessAvailable("the replica tests");
 
         var postgres = PostgresServer.Shared;
         await File.WriteAllTextAsync(_keyFile, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));

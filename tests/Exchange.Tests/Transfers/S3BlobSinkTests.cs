@@ -2,7 +2,6 @@ using System.Security.Cryptography;
 using Amazon.S3.Model;
 using Exchange.Server.Transfers;
 using Exchange.Tests.Infrastructure;
-using Exchange.Tests.Smoke;
 
 namespace Exchange.Tests.Transfers;
 
@@ -92,11 +91,7 @@ public sealed class S3BlobSinkTests(S3Server s3) : IClassFixture<S3Server>
 
     private S3BlobStore Store()
     {
-        if (!s3.Available)
-        {
-            Assert.False(Tools.Required, "s3rver is required (EXCHANGE_REQUIRE_BACKENDS=1); run: npm ci --prefix tools");
-            Skip.If(true, "s3rver not installed: run `npm ci --prefix tools` to run the object-storage tests.");
-        }
+        s3.SkipUnlessAvailable();
 
         var settings = s3.Settings.ToDictionary(setting => setting.Key, setting => setting.Value);
         return new S3BlobStore(new S3Options

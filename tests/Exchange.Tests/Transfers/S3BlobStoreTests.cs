@@ -4,7 +4,6 @@ using Exchange.Tests.Access;
 using Exchange.Tests.Audit;
 using Exchange.Tests.Catalog;
 using Exchange.Tests.Infrastructure;
-using Exchange.Tests.Smoke;
 using Exchange.V1;
 using Grpc.Core;
 
@@ -15,11 +14,7 @@ public sealed class S3BlobStoreTests(S3Server s3) : IClassFixture<S3Server>
 {
     private ExchangeFactory Gateway()
     {
-        if (!s3.Available)
-        {
-            Assert.False(Tools.Required, "s3rver is required (EXCHANGE_REQUIRE_BACKENDS=1); run: npm ci --prefix tools");
-            Skip.If(true, "s3rver not installed: run `npm ci --prefix tools` to run the object-storage tests.");
-        }
+        s3.SkipUnlessAvailable();
 
         return ExchangeFactory.With([.. s3.Settings, ("Exchange:Transfers:ChunkSize", "65536")]);
     }
