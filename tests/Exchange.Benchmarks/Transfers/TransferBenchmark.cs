@@ -7,7 +7,8 @@ namespace Exchange.Benchmarks.Transfers;
 
 /// <summary>
 /// Gateway Download and Upload side by side with a bare grpc-dotnet server over the same TLS,
-/// Kestrel settings, message type and chunk size, each in its own process on loopback; plus the
+/// Kestrel settings, message type and chunk size, each in its own process on loopback; downloads
+/// both over one long-lived connection per side and over a new connection each round; plus the
 /// gateway's memory growth over a long download.
 /// dotnet run -c Release --project tests/Exchange.Benchmarks -- transfer [--gib 1] [--rounds 9] [--chunk 262144] [--memory-gib 4] [--s3 URL]
 /// With --s3 the gateway keeps revisions in the bucket <c>exchange</c> at URL (s3rver's credentials) instead of local files.
@@ -45,6 +46,11 @@ internal static class TransferBenchmark
             // channel and socket handler (not the SDK's larger HTTP/2 windows), trusting the dev CA.
             using var bareConnection = Unary.PlainClient.Connect(barePort, certs, token: null);
             var bareClient = new BareTransferService.BareTransferServiceClient(bareConnection.Channel);
+            // Downloads from each side go over a connection that carried no uploads, as the gateway's consumer's does:
+            // a connection's history (the uploads' round trips lower the client's RTT estimate, hence its windows) changes
+            // what its later downloads cost, and bare's downloads were once measured on the connection of its uploads.
+            using var bareDownloads = Unary.PlainClient.Connect(barePort, certs, token: null);
+            var bareDownloadClient = new BareTransferService.BareTransferServiceClient(bareDownloads.Channel);
             using var acme = Unary.PlainClient.Connect(gatewayPort, certs, Harness.Token(certs, "acme", "provider"));
             using var initech = Unary.PlainClient.Connect(gatewayPort, certs, Harness.Token(certs, "initech", "consumer"));
             var acmeCatalog = new CatalogService.CatalogServiceClient(acme.Channel);
@@ -84,7 +90,8 @@ internal static class TransferBenchmark
             var request = (await initechAccess.RequestAccessAsync(new RequestAccessRequest { Dataset = dataset.Name, Purpose = "benchmark" }, initech.Headers)).AccessRequest;
             var grant = (await acmeAccess.ApproveAccessRequestAsync(new ApproveAccessRequestRequest { Name = request.Name }, acme.Headers)).Grant;
 
-            await DownloadBareAsync(bareClient, size, chunk);
+            await DownloadBareAsync(bareDownloadClient, 1, 1);
+            await DownloadBareAsync(bareDownloadClient, size, chunk);
             await DownloadGatewayAsync(initech, grant.Name, size);
 
             var bareDown = new List<Run>();
@@ -92,12 +99,38 @@ internal static class TransferBenchmark
             var cryptoDown = new List<double>();
             for (var round = 0; round < rounds; round++)
             {
-                bareDown.Add(await MeasureAsync(size, bare, gateway, () => DownloadBareAsync(bareClient, size, chunk)));
+                bareDown.Add(await MeasureAsync(size, bare, gateway, () => DownloadBareAsync(bareDownloadClient, size, chunk)));
                 gatewayDown.Add(await MeasureAsync(size, gateway, bare, () => DownloadGatewayAsync(initech, grant.Name, size)));
                 cryptoDown.Add(CryptoCost.PerGiB(chunk, RoundCrypto).AesGcm);
             }
 
             Report("download", bareDown, gatewayDown, 0.9, cryptoDown, aesGcm);
+
+            // A client that downloads once opens a connection for it, and each new connection settles into its own
+            // state (the client's HTTP/2 windows follow its round-trip estimate; the wake-ups and lock hand-offs between
+            // the sender, the client and Kestrel's frame writer follow their relative pace). The rounds above keep one
+            // connection per side, so a run samples one state each; these open a new one each round, handshake included.
+            var consumerToken = Harness.Token(certs, "initech", "consumer");
+            var bareFresh = new List<Run>();
+            var gatewayFresh = new List<Run>();
+            var cryptoFresh = new List<double>();
+            for (var round = 0; round < rounds; round++)
+            {
+                using (var fresh = Unary.PlainClient.Connect(barePort, certs, token: null))
+                {
+                    var client = new BareTransferService.BareTransferServiceClient(fresh.Channel);
+                    bareFresh.Add(await MeasureAsync(size, bare, gateway, () => DownloadBareAsync(client, size, chunk)));
+                }
+
+                using (var fresh = Unary.PlainClient.Connect(gatewayPort, certs, consumerToken))
+                {
+                    gatewayFresh.Add(await MeasureAsync(size, gateway, bare, () => DownloadGatewayAsync(fresh, grant.Name, size)));
+                }
+
+                cryptoFresh.Add(CryptoCost.PerGiB(chunk, RoundCrypto).AesGcm);
+            }
+
+            Report("download on a new connection each round", bareFresh, gatewayFresh, 0.9, cryptoFresh, aesGcm);
 
             // Memory: upload a revision of memoryGib, then watch the gateway's resident memory through one download of it.
             var big = (long)(memoryGib * GiB);
