@@ -52,7 +52,8 @@ internal static class TransferBenchmark
             using var bareDownloads = Unary.PlainClient.Connect(barePort, certs, token: null);
             var bareDownloadClient = new BareTransferService.BareTransferServiceClient(bareDownloads.Channel);
             using var acme = Unary.PlainClient.Connect(gatewayPort, certs, Harness.Token(certs, "acme", "provider"));
-            using var initech = Unary.PlainClient.Connect(gatewayPort, certs, Harness.Token(certs, "initech", "consumer"));
+            var consumerToken = Harness.Token(certs, "initech", "consumer");
+            using var initech = Unary.PlainClient.Connect(gatewayPort, certs, consumerToken);
             var acmeCatalog = new CatalogService.CatalogServiceClient(acme.Channel);
             var acmeAccess = new AccessService.AccessServiceClient(acme.Channel);
             var initechAccess = new AccessService.AccessServiceClient(initech.Channel);
@@ -110,7 +111,6 @@ internal static class TransferBenchmark
             // state (the client's HTTP/2 windows follow its round-trip estimate; the wake-ups and lock hand-offs between
             // the sender, the client and Kestrel's frame writer follow their relative pace). The rounds above keep one
             // connection per side, so a run samples one state each; these open a new one each round, handshake included.
-            var consumerToken = Harness.Token(certs, "initech", "consumer");
             var bareFresh = new List<Run>();
             var gatewayFresh = new List<Run>();
             var cryptoFresh = new List<double>();
