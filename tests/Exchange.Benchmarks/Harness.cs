@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using Grpc.Core;
 
 namespace Exchange.Benchmarks;
@@ -9,6 +10,18 @@ namespace Exchange.Benchmarks;
 /// <summary>What the process benchmarks share: starting the gateway and the bare server, options, medians.</summary>
 internal static class Harness
 {
+    // What an interrupted run leaves behind otherwise: servers still running (a later run would share the cores
+    // with them) and data directories of several GiB each.
+    private static readonly List<Process> Started = [];
+    private static readonly List<string> Scratch = [];
+    private static readonly PosixSignalRegistration[] Interrupts =
+        [PosixSignalRegistration.Create(PosixSignal.SIGINT, _ => CleanUp()), PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => CleanUp())];
+
+    private static volatile bool _interrupted;
+
+    /// <summary>Whether Ctrl+C or a kill has stopped the run's servers.</summary>
+    public static bool Interrupted => _interrupted;
+
     /// <summary>The repository's root (where Exchange.sln is), found from the benchmark's own folder.</summary>
     public static string RepositoryRoot()
     {
@@ -100,6 +113,18 @@ internal static class Harness
         $"memory: gateway resident {before / 1048576.0:0} MiB before, peak {peak / 1048576.0:0} MiB during {during}: " +
         $"growth {(peak - before) / 1048576.0:0} MiB (goal <= 64 MiB) {((peak - before) <= 64L * 1048576 ? "MET" : "NOT MET")}";
 
+    /// <summary>A new directory for one run under the temporary folder's exchange-bench, deleted if the run is interrupted.</summary>
+    public static string WorkDirectory(string kind)
+    {
+        var path = Path.Combine(Path.GetTempPath(), "exchange-bench", $"{kind}-{Guid.NewGuid():N}");
+        lock (Scratch)
+        {
+            Scratch.Add(path);
+        }
+
+        return path;
+    }
+
     public static void Stop(Process process)
     {
         if (!process.HasExited)
@@ -111,12 +136,18 @@ internal static class Harness
 
     public static void DeleteDirectory(string path)
     {
-        try
+        // An interrupted run deletes its directories from the signal's thread while the run's own finally may be
+        // deleting them too; each then finds parts gone that it had listed, and tries again.
+        for (var attempt = 0; attempt < 5 && Directory.Exists(path); attempt++)
         {
-            Directory.Delete(path, recursive: true);
-        }
-        catch (IOException)
-        {
+            try
+            {
+                Directory.Delete(path, recursive: true);
+            }
+            catch (IOException)
+            {
+                Thread.Sleep(100);
+            }
         }
     }
 
@@ -159,6 +190,37 @@ internal static class Harness
         }
 
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
-        return Process.Start(start) ?? throw new InvalidOperationException($"could not start {file}");
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {file}");
+        lock (Started)
+        {
+            Started.Add(process);
+        }
+
+        return process;
+    }
+
+    /// <summary>On Ctrl+C or a kill: the servers this run started are stopped and its directories deleted before the process ends.</summary>
+    private static void CleanUp()
+    {
+        _interrupted = true;
+        lock (Started)
+        {
+            foreach (var process in Started)
+            {
+                try
+                {
+                    Stop(process);
+                }
+                catch (InvalidOperationException)
+                {
+                    // Already disposed by a run that finished with it.
+                }
+            }
+        }
+
+        lock (Scratch)
+        {
+            Scratch.ForEach(DeleteDirectory);
+        }
     }
 }

@@ -18,6 +18,20 @@ internal static class Program
 {
     public static async Task<int> Main(string[] args)
     {
+        try
+        {
+            return await RunAsync(args);
+        }
+        catch (Exception) when (Harness.Interrupted)
+        {
+            // The calls under way failed because their servers were stopped: no finding of the benchmark's.
+            await Console.Error.WriteLineAsync("interrupted: the servers this run started are stopped and its directories deleted");
+            return 130;
+        }
+    }
+
+    private static async Task<int> RunAsync(string[] args)
+    {
         if (args.Length > 0 && args[0] == "transfer")
         {
             return await Transfers.TransferBenchmark.RunAsync(args);

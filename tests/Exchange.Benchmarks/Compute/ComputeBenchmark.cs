@@ -25,7 +25,7 @@ internal static class ComputeBenchmark
         var rows = (long)Harness.Option(args, "--rows", 10_000_000);
         var queries = (int)Harness.Option(args, "--queries", 20);
         var certs = Path.Combine(Harness.RepositoryRoot(), "certs-dev");
-        var work = Path.Combine(Path.GetTempPath(), "exchange-bench", $"compute-{Guid.NewGuid():N}");
+        var work = Harness.WorkDirectory("compute");
         Directory.CreateDirectory(work);
         var csv = Path.Combine(work, "source.csv");
         var size = Generate(csv, rows);

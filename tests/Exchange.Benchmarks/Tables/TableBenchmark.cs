@@ -30,7 +30,7 @@ internal static class TableBenchmark
         var gib = Harness.Option(args, "--gib", 1.0);
         var rounds = (int)Harness.Option(args, "--rounds", 3);
         var certs = Path.Combine(Harness.RepositoryRoot(), "certs-dev");
-        var work = Path.Combine(Path.GetTempPath(), "exchange-bench", $"table-{Guid.NewGuid():N}");
+        var work = Harness.WorkDirectory("table");
         Directory.CreateDirectory(work);
         var csv = Path.Combine(work, "source.csv");
         var size = Generate(csv, (long)(gib * GiB));

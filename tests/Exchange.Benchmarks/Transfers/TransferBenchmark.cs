@@ -30,7 +30,7 @@ internal static class TransferBenchmark
         var memoryGib = Harness.Option(args, "--memory-gib", 4.0);
         var size = (long)(gib * GiB);
         var certs = Path.Combine(Harness.RepositoryRoot(), "certs-dev");
-        var data = Path.Combine(Path.GetTempPath(), "exchange-bench", $"gateway-{Guid.NewGuid():N}");
+        var data = Harness.WorkDirectory("gateway");
 
         var barePort = Harness.FreePort();
         var gatewayPort = Harness.FreePort();

@@ -41,7 +41,7 @@ internal sealed class Catalog : IAsyncDisposable
     public static async Task<Catalog> StartAsync(string certs, int inFlight, params string[] settings)
     {
         var port = Harness.FreePort();
-        var data = Path.Combine(Path.GetTempPath(), "exchange-bench", $"gateway-{Guid.NewGuid():N}");
+        var data = Harness.WorkDirectory("gateway");
         var process = Harness.StartGateway(port, data,
             ["--Exchange:Limits:CallsPerSecond=100000000", "--Exchange:Limits:CallBurst=100000000", .. settings]);
         var gateway = new Catalog(process, data, port, certs);
