@@ -14,6 +14,7 @@ internal static class Harness
     // with them) and data directories of several GiB each.
     private static readonly List<Process> Started = [];
     private static readonly List<string> Scratch = [];
+    private static readonly Lock Deleting = new();
     private static readonly PosixSignalRegistration[] Interrupts =
         [PosixSignalRegistration.Create(PosixSignal.SIGINT, _ => CleanUp()), PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => CleanUp())];
 
@@ -136,17 +137,19 @@ internal static class Harness
 
     public static void DeleteDirectory(string path)
     {
-        // An interrupted run deletes its directories from the signal's thread while the run's own finally may be
-        // deleting them too; each then finds parts gone that it had listed, and tries again.
-        for (var attempt = 0; attempt < 5 && Directory.Exists(path); attempt++)
+        // An interrupted run's signal handler and its own finally may both delete a directory: one at a time, so
+        // the second finds it gone instead of parts of it vanishing under its listing.
+        lock (Deleting)
         {
             try
             {
-                Directory.Delete(path, recursive: true);
+                if (Directory.Exists(path))
+                {
+                    Directory.Delete(path, recursive: true);
+                }
             }
             catch (IOException)
             {
-                Thread.Sleep(100);
             }
         }
     }
