@@ -72,10 +72,10 @@ internal static class Harness
     }
 
     /// <summary>A whole download under <paramref name="grant"/> (purpose "benchmark") as a plain client reads it: the bytes received; no trailer is a failure.</summary>
-    public static async Task<long> DownloadAsync(Unary.PlainClient client, string grant)
+    public static async Task<long> DownloadAsync(Unary.PlainClient client, string grant, string revision = "")
     {
         using var call = new Exchange.V1.TransferService.TransferServiceClient(client.Channel)
-            .Download(new Exchange.V1.DownloadRequest { Grant = grant, Purpose = "benchmark" }, client.Headers);
+            .Download(new Exchange.V1.DownloadRequest { Grant = grant, Revision = revision, Purpose = "benchmark" }, client.Headers);
         long received = 0;
         var trailer = false;
         await foreach (var message in call.ResponseStream.ReadAllAsync())
