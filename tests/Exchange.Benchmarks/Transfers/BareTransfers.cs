@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Exchange.Server.Transfers;
 using Exchange.V1;
 using Google.Protobuf;
 using Grpc.Core;
@@ -12,7 +13,7 @@ namespace Exchange.Benchmarks.Transfers;
 /// </summary>
 internal sealed class BareTransfers : BareTransferService.BareTransferServiceBase
 {
-    private const int TagSize = 16;
+    private const int TagSize = RevisionCipher.TagSize;
     private static readonly byte[] Data = new byte[16 * 1024 * 1024];
     private static readonly byte[] Key = RandomNumberGenerator.GetBytes(32);
     private static readonly SemaphoreSlim Sealing = new(1, 1);
@@ -20,43 +21,30 @@ internal sealed class BareTransfers : BareTransferService.BareTransferServiceBas
     public override async Task Download(BareDownloadRequest request, IServerStreamWriter<DownloadResponse> responseStream, ServerCallContext context)
     {
         await responseStream.WriteAsync(new DownloadResponse { Header = new DownloadHeader { SizeBytes = request.SizeBytes } });
-        if (request.OpenedFrom.Length > 0)
-        {
-            await StreamOpenedAsync(request, responseStream);
-        }
-        else
-        {
-            for (long sent = 0; sent < request.SizeBytes; sent += request.ChunkSize)
-            {
-                var length = (int)Math.Min(request.ChunkSize, request.SizeBytes - sent);
-                await responseStream.WriteAsync(new DownloadResponse
-                {
-                    Chunk = new DownloadChunk { Offset = sent, Data = UnsafeByteOperations.UnsafeWrap(Data.AsMemory(0, length)) },
-                });
-            }
-        }
-
-        await responseStream.WriteAsync(new DownloadResponse { Trailer = new DownloadTrailer() });
-    }
-
-    private static async Task StreamOpenedAsync(BareDownloadRequest request, IServerStreamWriter<DownloadResponse> responseStream)
-    {
-        var path = await SealedFileAsync(request.OpenedFrom, request.SizeBytes, request.ChunkSize);
-        using var aes = new AesGcm(Key, TagSize);
-        var buffer = new byte[request.ChunkSize + TagSize];
-        var nonce = new byte[12];
-        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0);
+        var opened = request.OpenedFrom.Length > 0;
+        using var file = opened
+            ? new FileStream(await SealedFileAsync(request.OpenedFrom, request.SizeBytes, request.ChunkSize), FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0)
+            : null;
+        using var aes = opened ? new AesGcm(Key, TagSize) : null;
+        var buffer = opened ? new byte[request.ChunkSize + TagSize] : Data;
+        var nonce = new byte[RevisionCipher.NonceSize];
         for (long sent = 0, index = 0; sent < request.SizeBytes; sent += request.ChunkSize, index++)
         {
             var length = (int)Math.Min(request.ChunkSize, request.SizeBytes - sent);
-            file.ReadExactly(buffer.AsSpan(0, length + TagSize));
-            BitConverter.TryWriteBytes(nonce.AsSpan(4), index);
-            aes.Decrypt(nonce, buffer.AsSpan(0, length), buffer.AsSpan(length, TagSize), buffer.AsSpan(0, length));
+            if (file is not null)
+            {
+                file.ReadExactly(buffer.AsSpan(0, length + TagSize));
+                RevisionCipher.Nonce(nonce, index);
+                aes!.Decrypt(nonce, buffer.AsSpan(0, length), buffer.AsSpan(length, TagSize), buffer.AsSpan(0, length));
+            }
+
             await responseStream.WriteAsync(new DownloadResponse
             {
                 Chunk = new DownloadChunk { Offset = sent, Data = UnsafeByteOperations.UnsafeWrap(buffer.AsMemory(0, length)) },
             });
         }
+
+        await responseStream.WriteAsync(new DownloadResponse { Trailer = new DownloadTrailer() });
     }
 
     /// <summary>The file of <paramref name="size"/> bytes sealed in chunks in <paramref name="directory"/>, written by the first call that asks for it.</summary>
@@ -71,13 +59,13 @@ internal sealed class BareTransfers : BareTransferService.BareTransferServiceBas
                 Directory.CreateDirectory(directory);
                 using var aes = new AesGcm(Key, TagSize);
                 var sealedChunk = new byte[chunkSize + TagSize];
-                var nonce = new byte[12];
+                var nonce = new byte[RevisionCipher.NonceSize];
                 using (var file = new FileStream(path + ".partial", FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0))
                 {
                     for (long at = 0, index = 0; at < size; at += chunkSize, index++)
                     {
                         var length = (int)Math.Min(chunkSize, size - at);
-                        BitConverter.TryWriteBytes(nonce.AsSpan(4), index);
+                        RevisionCipher.Nonce(nonce, index);
                         aes.Encrypt(nonce, Data.AsSpan(0, length), sealedChunk.AsSpan(0, length), sealedChunk.AsSpan(length, TagSize));
                         file.Write(sealedChunk, 0, length + TagSize);
                     }

@@ -146,26 +146,23 @@ internal static class TransferBenchmark
             var openedFresh = new List<Run>();
             var gatewayFresh = new List<Run>();
             var cryptoFresh = new List<double>();
+            async Task FreshBareAsync(List<Run> runs, string? openedFrom)
+            {
+                using var fresh = Unary.PlainClient.Connect(barePort, certs, token: null);
+                var client = new BareTransferService.BareTransferServiceClient(fresh.Channel);
+                runs.Add(await MeasureAsync(size, bare, gateway, () => DownloadBareAsync(client, size, chunk, openedFrom)));
+            }
+
             for (var round = 0; round < rounds; round++)
             {
                 await InTurnAsync(round,
-                    async () =>
-                    {
-                        using var fresh = Unary.PlainClient.Connect(barePort, certs, token: null);
-                        var client = new BareTransferService.BareTransferServiceClient(fresh.Channel);
-                        bareFresh.Add(await MeasureAsync(size, bare, gateway, () => DownloadBareAsync(client, size, chunk)));
-                    },
+                    () => FreshBareAsync(bareFresh, openedFrom: null),
                     async () =>
                     {
                         using var fresh = Unary.PlainClient.Connect(gatewayPort, certs, consumerToken);
                         gatewayFresh.Add(await MeasureAsync(size, gateway, bare, () => DownloadGatewayAsync(fresh, grant.Name, size)));
                     },
-                    async () =>
-                    {
-                        using var fresh = Unary.PlainClient.Connect(barePort, certs, token: null);
-                        var client = new BareTransferService.BareTransferServiceClient(fresh.Channel);
-                        openedFresh.Add(await MeasureAsync(size, bare, gateway, () => DownloadBareAsync(client, size, chunk, openedFrom: sealedFiles)));
-                    });
+                    () => FreshBareAsync(openedFresh, sealedFiles));
                 cryptoFresh.Add(CryptoCost.PerGiB(chunk, RoundCrypto).AesGcm);
             }
 
