@@ -148,8 +148,10 @@ internal static class Harness
                     Directory.Delete(path, recursive: true);
                 }
             }
-            catch (IOException)
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
+                // Cleanup goes on with the rest; what is left behind is named, so it can be removed by hand.
+                Console.Error.WriteLine($"could not delete {path}: {ex.Message}");
             }
         }
     }
