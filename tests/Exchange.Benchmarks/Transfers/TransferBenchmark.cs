@@ -115,7 +115,7 @@ internal static class TransferBenchmark
             {
                 await DownloadBareAsync(bareDownloadClient, chunk, chunk);
                 await DownloadBareAsync(bareOpenedClient, chunk, chunk, openedFrom: sealedFiles);
-                Check(await Harness.DownloadAsync(initech, grant.Name, small), chunk);
+                await DownloadGatewayAsync(initech, grant.Name, chunk, small);
             }
 
             await DownloadBareAsync(bareDownloadClient, size, chunk);
@@ -301,8 +301,8 @@ internal static class TransferBenchmark
         Check(received, size);
     }
 
-    private static async Task DownloadGatewayAsync(Unary.PlainClient client, string grant, long size) =>
-        Check(await Harness.DownloadAsync(client, grant), size);
+    private static async Task DownloadGatewayAsync(Unary.PlainClient client, string grant, long size, string revision = "") =>
+        Check(await Harness.DownloadAsync(client, grant, revision), size);
 
     private static async Task UploadBareAsync(BareTransferService.BareTransferServiceClient client, long size, int chunk)
     {
