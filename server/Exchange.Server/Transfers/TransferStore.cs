@@ -161,9 +161,15 @@ internal sealed class TransferStore(Database database, IRevisions revisions, IGr
 
             var entry = new AuditEntry(caller.Participant, AuditActions.TransferPreview, grant.Id.Name, Outcome.Denied, Dataset: grant.Dataset.Name,
                 Subject: grant.Consumer, DatasetProvider: grant.Provider);
-            if (caller.Participant != grant.Provider)
+            // The role is checked at the time of the call, as for every other act of a provider's.
+            var denial = caller.Participant != grant.Provider
+                ? $"Only {grant.Provider}, the provider of '{grant.Id.Name}', may preview what it delivers; its consumer downloads it."
+                : !caller.IsProvider
+                    ? $"Previewing what a grant delivers needs the 'provider' role, which this token of {caller.Participant} does not carry."
+                    : null;
+            if (denial is not null)
             {
-                return unit.Deny(entry, $"Only {grant.Provider}, the provider of '{grant.Id.Name}', may preview what it delivers; its consumer downloads it.");
+                return unit.Deny(entry, denial);
             }
 
             var number = revisionId is { } wanted ? (wanted.Dataset == grant.Dataset ? wanted.Number : -1) : revisions.Latest(unit, grant.Dataset);

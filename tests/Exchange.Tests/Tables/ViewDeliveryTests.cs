@@ -172,8 +172,13 @@ public sealed class ViewDeliveryTests(ExchangeFactory gateway) : SharedGatewayTe
         Assert.Contains("may preview what it delivers", error.Status.Detail);
         await Rpc.FailsWith(StatusCode.NotFound, Gateway.ClientFor(Participant.Globex).Transfers.PreviewDeliveryAsync(new PreviewDeliveryRequest { Grant = grant.Name }));
 
+        // The grant's provider, on a token that no longer says provider, sees no rows either.
+        using var acmeAsConsumer = Gateway.ClientFor(Participant.Acme.Id, "consumer");
+        error = await Rpc.FailsWith(StatusCode.PermissionDenied, acmeAsConsumer.Transfers.PreviewDeliveryAsync(new PreviewDeliveryRequest { Grant = grant.Name }));
+        Assert.Contains("'provider' role", error.Status.Detail);
+
         var logged = (await auditor.Audit.ListAuditEventsAsync(new ListAuditEventsRequest { Action = "transfer.preview", Dataset = dataset.Name })).Events;
-        Assert.Equal([("acme", AuditOutcome.Success), ("initech", AuditOutcome.Denied)], logged.Select(e => (e.Actor, e.Outcome)));
+        Assert.Equal([("acme", AuditOutcome.Success), ("initech", AuditOutcome.Denied), ("acme", AuditOutcome.Denied)], logged.Select(e => (e.Actor, e.Outcome)));
     }
 
     [Fact]
