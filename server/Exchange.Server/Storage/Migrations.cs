@@ -417,6 +417,12 @@ internal static class Migrations
         );
         CREATE INDEX subscriptions_due ON subscriptions (next_start);
         """,
+
+        // 14: how many bytes a transfer's resumes have gone back over, in all: a resume may re-send what
+        // was in flight when a stream broke, and this bounds it across every resume, not only each one.
+        """
+        ALTER TABLE transfers ADD COLUMN bytes_resent INTEGER NOT NULL DEFAULT 0;
+        """,
     ];
 
     public static int LatestVersion => Scripts.Count;

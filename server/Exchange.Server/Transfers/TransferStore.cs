@@ -16,7 +16,11 @@ namespace Exchange.Server.Transfers;
 internal sealed class TransferStore(Database database, IRevisions revisions, IGrants grants, IDerivations derivations, GatewayInstance gateway,
     IMeter meter)
 {
-    /// <summary>How far before the bytes already sent a resume may start: what can be in flight when a connection drops.</summary>
+    /// <summary>
+    /// How far, over all of a transfer's resumes together, they may go back before the bytes already
+    /// sent: what can be in flight when a connection drops. A revision smaller than this may be gone
+    /// back over once, whole.
+    /// </summary>
     public const long ResumeSlack = 32L * 1024 * 1024;
 
     private const string OrphanReason = "the gateway serving it stopped";
@@ -107,12 +111,15 @@ internal sealed class TransferStore(Database database, IRevisions revisions, IGr
             long attempt = 1;
             if (resumed is not null)
             {
-                CheckResumable(resumed, ask);
+                var resent = (long)unit.Command("SELECT bytes_resent FROM transfers WHERE id = @id").With("@id", resumed.Id.Value).ExecuteScalar()!;
+                CheckResumable(resumed, ask, resent);
                 id = resumed.Id;
                 attempt = (long)unit.Command("""
-                    UPDATE transfers SET state = @state, end_time = NULL, failure_reason = '', attempt = attempt + 1, gateway = @gateway
+                    UPDATE transfers SET state = @state, end_time = NULL, failure_reason = '', attempt = attempt + 1, gateway = @gateway,
+                        bytes_resent = bytes_resent + @back
                     WHERE id = @id RETURNING attempt
-                    """).With("@state", (int)TransferState.Started).With("@gateway", gateway.Id).With("@id", id.Value).ExecuteScalar()!;
+                    """).With("@state", (int)TransferState.Started).With("@gateway", gateway.Id).With("@back", Math.Max(resumed.BytesSent - ask.Offset, 0))
+                    .With("@id", id.Value).ExecuteScalar()!;
                 unit.Record(Entry(caller, AuditActions.TransferResume, id, grant, Outcome.Success, new()
                 {
                     ["offset"] = offset,
@@ -370,9 +377,10 @@ internal sealed class TransferStore(Database database, IRevisions revisions, IGr
 
     /// <summary>
     /// One live stream per transfer, and a resume continues near where the last stream stopped:
-    /// resuming cannot be used to fetch the revision again without using another transfer.
+    /// resuming cannot be used to fetch the revision again without using another transfer, neither
+    /// at once nor a little at a time (<paramref name="resent"/>: what earlier resumes went back over).
     /// </summary>
-    private static void CheckResumable(Transfer resumed, DownloadAsk ask)
+    private static void CheckResumable(Transfer resumed, DownloadAsk ask, long resent)
     {
         var name = resumed.Id.Name;
         if (resumed.State == TransferState.Started)
@@ -391,10 +399,15 @@ internal sealed class TransferStore(Database database, IRevisions revisions, IGr
             throw Refusal.Invalid($"'{name}' was started for the purpose '{resumed.Purpose}'; resume it with the same purpose.");
         }
 
-        if (ask.Offset < resumed.BytesSent - ResumeSlack)
+        // An encoded table's size is known only once it completes; what was sent of it is a lower bound.
+        var slack = Math.Min(ResumeSlack, Math.Max(resumed.SizeBytes, resumed.BytesSent));
+        var earliest = resumed.BytesSent - Math.Max(slack - resent, 0);
+        if (ask.Offset < earliest)
         {
-            throw Refusal.Precondition(
-                $"'{name}' already sent {resumed.BytesSent} bytes; resume from offset {resumed.BytesSent - ResumeSlack} or later.");
+            throw Refusal.Precondition(resent == 0
+                ? $"'{name}' already sent {resumed.BytesSent} bytes; resume from offset {earliest} or later."
+                : $"'{name}' already sent {resumed.BytesSent} bytes, and its earlier resumes went back over {resent} of them, of the {slack} " +
+                  $"all its resumes may; resume from offset {earliest} or later.");
         }
 
         if (ask.Offset > resumed.BytesSent)

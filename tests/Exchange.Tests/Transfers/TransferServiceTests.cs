@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Exchange.Client;
 using Exchange.Client.Transfers;
 using Exchange.Server.Storage;
 using Exchange.Tests.Access;
@@ -361,6 +362,54 @@ public sealed class TransferServiceTests : IDisposable
 
         var (_, rest, _) = await initech.DownloadAllAsync(grant.Name, offset: from, transfer: transfer);
         Assert.Equal(content.AsSpan((int)from).ToArray(), rest);
+    }
+
+    [Fact]
+    public async Task Resumes_cannot_fetch_a_small_revision_again_and_again_under_one_transfer()
+    {
+        // Smaller than what one resume may go back over: the attack is to cancel near the end and resume from zero, over and over.
+        const int Chunk = 256 * 1024;
+        var content = RandomBytes(4 * Chunk);
+        var (_, _, grant) = await SharedAsync(content, new Terms { Purposes = { "research" }, MaxTransfers = 1 });
+        using var initech = _factory.As(Participant.Initech);
+
+        var (transfer, _) = await initech.InterruptAsync(grant.Name, 3 * Chunk);
+        var first = (await initech.WaitForTransferAsync(transfer, TransferState.Failed)).BytesSent;
+
+        // Going back over it once, whole, is what a stream lost in flight may need.
+        var again = await ResumeAndInterruptAsync(initech, grant.Name, transfer, offset: 0, bytes: 3 * Chunk);
+        Assert.Equal(content.AsSpan(0, again.Length).ToArray(), again);
+        var second = (await initech.WaitForTransferAsync(transfer, TransferState.Failed)).BytesSent;
+        Assert.True(first + second > content.Length, $"{first} and {second} bytes sent: the test needs more than the revision's size in all");
+
+        var refused = await Rpc.FailsWith(StatusCode.FailedPrecondition, () => initech.DownloadAllAsync(grant.Name, offset: 0, transfer: transfer));
+        var earliest = second - Math.Max(content.Length - first, 0);
+        Assert.Contains($"earlier resumes went back over {first} of them", refused.Status.Detail);
+        Assert.Contains($"resume from offset {earliest} or later", refused.Status.Detail);
+
+        var (_, rest, _) = await initech.DownloadAllAsync(grant.Name, offset: earliest, transfer: transfer);
+        Assert.Equal(content.AsSpan((int)earliest).ToArray(), rest);
+        Assert.Equal(1, (await initech.Access.GetGrantAsync(new GetGrantRequest { Name = grant.Name })).Grant.TransfersUsed);
+    }
+
+    /// <summary>Resumes <paramref name="transfer"/> from <paramref name="offset"/> and cancels once <paramref name="bytes"/> have arrived.</summary>
+    private static async Task<byte[]> ResumeAndInterruptAsync(ExchangeClient consumer, string grant, string transfer, long offset, long bytes)
+    {
+        using var cancel = new CancellationTokenSource();
+        using var call = consumer.Transfers.Download(new DownloadRequest { Grant = grant, Purpose = "research", Transfer = transfer, Offset = offset },
+            cancellationToken: cancel.Token);
+        var received = new MemoryStream();
+        while (received.Length < bytes && await call.ResponseStream.MoveNext(CancellationToken.None))
+        {
+            if (call.ResponseStream.Current.Chunk is { } chunk)
+            {
+                received.Write(chunk.Data.Span);
+            }
+        }
+
+        Assert.True(received.Length >= bytes, $"the resumed download ended after {received.Length} bytes, before {bytes}");
+        cancel.Cancel();
+        return received.ToArray();
     }
 
     [Fact]
