@@ -362,7 +362,15 @@ internal sealed class AccessStore(Database database, ICatalog catalog, IRevision
 
     /// <summary>Counts one more transfer under the grant (towards its max_transfers).</summary>
     public void CountTransfer(WriteUnit unit, GrantId id) =>
-        unit.Command("UPDATE grants SET transfers_used = transfers_used + 1 WHERE id = @id").With("@id", id.Value).ExecuteNonQuery();
+        unit.Command("""
+            UPDATE grants SET transfers_used = transfers_used + 1,
+                exhaust_time = CASE WHEN max_transfers > 0 AND transfers_used + 1 >= max_transfers THEN @now ELSE exhaust_time END
+            WHERE id = @id
+            """).With("@now", Timestamps.ToMicros(unit.Now)).With("@id", id.Value).ExecuteNonQuery();
+
+    public DateTimeOffset? ExhaustTime(WriteUnit unit, Grant grant) => grant.State != GrantState.Exhausted ? null
+        : unit.Command("SELECT exhaust_time FROM grants WHERE id = @id").With("@id", grant.Id.Value).ExecuteScalar() is long micros
+            ? Timestamps.ToTime(micros) : unit.Now;
 
 
     private Grant Approve(WriteUnit unit, AccessRequest request, Terms terms, string actor, bool automatic)

@@ -11,4 +11,10 @@ internal interface IGrants
 
     /// <summary>Counts one more transfer under the grant (towards its max_transfers).</summary>
     void CountTransfer(WriteUnit unit, GrantId id);
+
+    /// <summary>
+    /// When an exhausted grant used its last transfer; null while it has transfers left. A grant
+    /// exhausted before that was recorded (schema 14) counts as exhausted from the unit's time.
+    /// </summary>
+    DateTimeOffset? ExhaustTime(WriteUnit unit, Grant grant);
 }

@@ -186,10 +186,12 @@ internal sealed class BillingStore(Database database, IGrants grants, Meter mete
             foreach (var (grantId, first, approveIndex) in due)
             {
                 var grant = grants.Find(unit, grantId)!;
+                // A grant that has used all of its transfers can no longer be used: its subscription ends then, as at revocation or expiry.
+                var exhausted = grants.ExhaustTime(unit, grant);
                 var number = first;
                 for (var start = Meter.PeriodStart(grant, number); start <= unit.Now; start = Meter.PeriodStart(grant, ++number))
                 {
-                    if (grant.RevokeTime <= start || grant.Terms.ExpireTime <= start)
+                    if (grant.RevokeTime <= start || grant.Terms.ExpireTime <= start || exhausted <= start)
                     {
                         break;
                     }
@@ -198,7 +200,8 @@ internal sealed class BillingStore(Database database, IGrants grants, Meter mete
                     charged++;
                 }
 
-                var ended = grant.RevokeTime <= Meter.PeriodStart(grant, number) || grant.Terms.ExpireTime <= Meter.PeriodStart(grant, number);
+                var next = Meter.PeriodStart(grant, number);
+                var ended = grant.RevokeTime <= next || grant.Terms.ExpireTime <= next || exhausted <= next;
                 (ended
                     ? unit.Command("DELETE FROM subscriptions WHERE grant_id = @grant")
                     : unit.Command("UPDATE subscriptions SET next_number = @number, next_start = @start WHERE grant_id = @grant")

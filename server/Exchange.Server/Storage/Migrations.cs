@@ -420,8 +420,10 @@ internal static class Migrations
 
         // 14: how many bytes a transfer's resumes have gone back over, in all: a resume may re-send what
         // was in flight when a stream broke, and this bounds it across every resume, not only each one.
+        // And when a grant used its last transfer: a subscription stops renewing from then on.
         """
         ALTER TABLE transfers ADD COLUMN bytes_resent INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE grants ADD COLUMN exhaust_time INTEGER;
         """,
     ];
 

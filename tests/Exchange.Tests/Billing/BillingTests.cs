@@ -406,5 +406,48 @@ public sealed class BillingTests(BillingGateway gateway) : SharedGatewayTests<Bi
         Assert.Equal(AuditActionsGateway, (await buyer.Billing.GetBillingPeriodAsync(new GetBillingPeriodRequest { Name = "billingPeriods/2026-02" })).Period.ClosedBy);
     }
 
+    [Fact]
+    public async Task A_subscription_stops_renewing_once_its_grant_has_used_all_of_its_transfers()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 1, 20, 12, 0, 0, TimeSpan.Zero));
+        using var gateway = ExchangeFactory.With(("Exchange:Audit:CheckpointInterval", "01:00:00"));
+        gateway.Clock = clock;
+        var subscription = Offer(OfferKind.Subscription, 5000);
+        subscription.PeriodMonths = 1;
+        subscription.AutoRenew = true;
+        var sweeper = gateway.Services.GetRequiredService<BillingSweeper>();
+        Grant grant;
+        using (var acme = gateway.OnClock(Participant.Acme))
+        using (var initech = gateway.OnClock(Participant.Initech))
+        {
+            var (dataset, offer) = await OfferedAsync(acme, subscription);
+            grant = await BuyAsync(acme, initech, dataset, offer, new Terms { Purposes = { "research" }, MaxTransfers = 1 });
+        }
+
+        // The second period starts while the grant still has its transfer: it is charged. Then the transfer is used.
+        clock.Advance(TimeSpan.FromDays(32));
+        await sweeper.SweepAsync(CancellationToken.None);
+        using (var initech = gateway.OnClock(Participant.Initech))
+        {
+            await initech.DownloadAllAsync(grant.Name);
+            Assert.Equal(GrantState.Exhausted, (await initech.Access.GetGrantAsync(new GetGrantRequest { Name = grant.Name })).Grant.State);
+        }
+
+        clock.Advance(TimeSpan.FromDays(90));
+        await sweeper.SweepAsync(CancellationToken.None);
+        clock.Advance(TimeSpan.FromHours(1));
+
+        using var buyer = gateway.OnClock(Participant.Initech);
+        var id = grant.Name["grants/".Length..];
+        var charged = new List<string>();
+        foreach (var month in new[] { "2026-01", "2026-02", "2026-03", "2026-04", "2026-05" })
+        {
+            charged.AddRange((await StatementAsync(buyer, "initech", month)).Lines.Select(l => l.Usage.Name));
+        }
+
+        Assert.Equal([$"usageRecords/subscription-{id}-1", $"usageRecords/subscription-{id}-2"], charged);
+        await AssertVerifiesAsync(buyer, "initech", "2026-02");
+    }
+
     private const string AuditActionsGateway = "exchange:gateway";
 }
