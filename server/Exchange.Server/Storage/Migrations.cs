@@ -420,10 +420,12 @@ internal static class Migrations
 
         // 14: how many bytes a transfer's resumes have gone back over, in all: a resume may re-send what
         // was in flight when a stream broke, and this bounds it across every resume, not only each one.
-        // And when a grant used its last transfer: a subscription stops renewing from then on.
+        // And when a grant used its last transfer: a subscription stops renewing from then on. And the
+        // completed transfers of a dataset, which every ListOffers counts as its demand, by index.
         """
         ALTER TABLE transfers ADD COLUMN bytes_resent INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE grants ADD COLUMN exhaust_time INTEGER;
+        CREATE INDEX transfers_by_dataset ON transfers (dataset_id, state, create_time);
         """,
     ];
 
