@@ -131,10 +131,11 @@ internal sealed partial class DownloadStreamer(TransferStore transfers, AuditSto
 
             var delivered = whole?.GetHashAndReset() ?? revision.Sha256;
             var sha256 = hash?.GetHashAndReset() ?? delivered;
-            finished = true;
+            // Unfinished until the end is recorded: a failure to record it is a failed stream's, recorded as such.
             var index = await transfers.FinishAsync(caller, transfer, grant, start.Attempt, completed: true, stream.Sent,
                 Convert.ToHexStringLower(delivered), output)
                 ?? throw new RpcException(new Status(StatusCode.Aborted, $"'{transfer.Id.Name}' was resumed elsewhere; this stream ends without a receipt."));
+            finished = true;
             var receipt = await audit.ReceiptAsync(index, signer, CancellationToken.None);
             await responseStream.WriteAsync(new V1.DownloadResponse
             {
@@ -151,7 +152,18 @@ internal sealed partial class DownloadStreamer(TransferStore transfers, AuditSto
             // The transfer is FAILED either way (it may resume); a consumer's cancel is no failure of the gateway's, and is logged as what it is.
             var cancelled = status.StatusCode == StatusCode.Cancelled;
             telemetry.TransferEnded("download", cancelled ? "cancelled" : "failed", time.GetElapsedTime(started));
-            await transfers.FinishAsync(caller, transfer, grant, start.Attempt, completed: false, stream.Sent, reason);
+            try
+            {
+                await transfers.FinishAsync(caller, transfer, grant, start.Attempt, completed: false, stream.Sent, reason);
+            }
+            catch (Exception recording)
+            {
+                // The database refuses writes (full, away): the transfer would stay STARTED, and every resume be
+                // refused as still streaming. The heartbeat fails it once the database takes writes again.
+                stream.EndUnrecorded();
+                LogEndUnrecorded(recording, transfer.Id.Name);
+            }
+
             if (cancelled)
             {
                 LogTransferCancelled(transfer.Id.Name, stream.Sent);
@@ -222,4 +234,7 @@ internal sealed partial class DownloadStreamer(TransferStore transfers, AuditSto
 
     [LoggerMessage(EventId = 41, Level = LogLevel.Information, Message = "{Transfer} cancelled by the consumer after {Bytes} bytes; it may resume")]
     private partial void LogTransferCancelled(string transfer, long bytes);
+
+    [LoggerMessage(EventId = 44, Level = LogLevel.Warning, Message = "{Transfer} ended, but its end could not be recorded; it is failed once the database takes writes")]
+    private partial void LogEndUnrecorded(Exception exception, string transfer);
 }

@@ -5,7 +5,8 @@ namespace Exchange.Server.Transfers;
 /// <summary>
 /// The downloads this gateway is streaming now. Its heartbeat records how far each has got, so a
 /// transfer failed by a crash resumes near where it stopped, and learns which ones another
-/// gateway has meanwhile failed as orphans (it took this one for gone), which then stop here.
+/// gateway has meanwhile failed as orphans (it took this one for gone), which then stop here. A
+/// stream whose end could not be recorded stays here until the heartbeat has failed its transfer.
 /// </summary>
 internal sealed class LiveTransfers
 {
@@ -20,6 +21,9 @@ internal sealed class LiveTransfers
     }
 
     public IReadOnlyList<Stream> Snapshot() => [.. _streams.Keys];
+
+    /// <summary>Forgets a stream that ended unrecorded, once its transfer has been failed.</summary>
+    public void Remove(Stream stream) => _streams.TryRemove(stream, out _);
 
     /// <summary>One streaming attempt of a transfer: bytes handed over so far, and a token cancelled if it was superseded.</summary>
     internal sealed class Stream(LiveTransfers owner, TransferId id, long attempt, long offset) : IDisposable
@@ -41,8 +45,20 @@ internal sealed class LiveTransfers
 
         public void Advance(int bytes) => Interlocked.Add(ref _sent, bytes);
 
+        /// <summary>True once the stream has ended without its end recorded (the database refused the write).</summary>
+        public bool Unrecorded { get; private set; }
+
         public void Supersede() => _superseded.Cancel();
 
-        public void Dispose() => owner._streams.TryRemove(this, out _);
+        /// <summary>Keeps this ended stream registered, for the heartbeat to fail its transfer once the database takes writes again.</summary>
+        public void EndUnrecorded() => Unrecorded = true;
+
+        public void Dispose()
+        {
+            if (!Unrecorded)
+            {
+                owner._streams.TryRemove(this, out _);
+            }
+        }
     }
 }

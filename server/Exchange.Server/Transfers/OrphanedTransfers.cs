@@ -59,9 +59,20 @@ internal sealed partial class OrphanedTransfers(TransferStore store, LiveTransfe
     private async Task HeartbeatAsync(CancellationToken cancellationToken)
     {
         // A stream that ended meanwhile may be among them; stopping it again is harmless.
-        foreach (var superseded in await store.HeartbeatAsync(live.Snapshot(), cancellationToken))
+        var streams = live.Snapshot();
+        foreach (var superseded in await store.HeartbeatAsync(streams, cancellationToken))
         {
             superseded.Supersede();
+        }
+
+        foreach (var ended in streams.Where(stream => stream.Unrecorded))
+        {
+            if (await store.FailUnrecordedAsync(ended, cancellationToken))
+            {
+                LogUnrecordedFailed(ended.Id.Name);
+            }
+
+            live.Remove(ended);
         }
     }
 
@@ -73,6 +84,9 @@ internal sealed partial class OrphanedTransfers(TransferStore store, LiveTransfe
             LogOrphansFailed(failed);
         }
     }
+
+    [LoggerMessage(EventId = 43, Level = LogLevel.Warning, Message = "Failed {Transfer}, whose end could not be recorded when its stream ended; it can resume")]
+    private partial void LogUnrecordedFailed(string transfer);
 
     [LoggerMessage(EventId = 41, Level = LogLevel.Warning, Message = "Failed {Count} transfers left streaming by a gateway that stopped; they can resume")]
     private partial void LogOrphansFailed(int count);

@@ -25,6 +25,8 @@ internal sealed class TransferStore(Database database, IRevisions revisions, IGr
 
     private const string OrphanReason = "the gateway serving it stopped";
 
+    private const string UnrecordedReason = "the gateway could not record how the stream ended";
+
     private const string TransferColumns =
         "t.id, t.grant_id, t.dataset_id, t.revision, t.consumer, t.provider, t.purpose, t.state, t.size_bytes, t.bytes_sent, t.create_time, t.end_time, t.failure_reason, "
         + "t.format";
@@ -302,27 +304,48 @@ internal sealed class TransferStore(Database database, IRevisions revisions, IGr
 
             foreach (var (id, bytesSent, attempt) in orphans)
             {
-                unit.Command("""
-                    UPDATE transfers SET state = @failed, end_time = @now, failure_reason = @reason WHERE id = @id AND state = @started
-                    """).With("@failed", (int)TransferState.Failed).With("@now", Timestamps.ToMicros(unit.Now)).With("@reason", OrphanReason)
-                    .With("@id", id.Value).With("@started", (int)TransferState.Started).ExecuteNonQuery();
-                var transfer = Find(unit.Connection, unit.Transaction, id)!;
-                var index = unit.Record(new AuditEntry(AuditActions.GatewayActor, AuditActions.TransferFail, transfer.Id.Name, Outcome.Failed,
-                    Dataset: transfer.Dataset.Name, Subject: transfer.Consumer, DatasetProvider: transfer.Provider,
-                    Details: new Dictionary<string, string>
-                    {
-                        ["grant"] = transfer.Grant.Name,
-                        ["revision"] = RevisionName(transfer),
-                        ["bytes_sent"] = bytesSent.ToString(CultureInfo.InvariantCulture),
-                        ["reason"] = OrphanReason,
-                    }));
-                meter.TransferEnded(unit, grants.Find(unit, transfer.Grant)!, transfer.Id.Name, attempt, completed: false, bytesSent, index);
+                FailStarted(unit, id, attempt, bytesSent, OrphanReason);
             }
 
             unit.Command("DELETE FROM gateways WHERE seen_time < @since AND id <> @me")
                 .With("@since", Timestamps.ToMicros(aliveSince)).With("@me", gateway.Id).ExecuteNonQuery();
             return orphans.Count;
         }, cancellationToken);
+
+    /// <summary>
+    /// Fails, and records as the gateway, a stream of this gateway's whose end could not be recorded
+    /// when it ended (<see cref="LiveTransfers.Stream.EndUnrecorded"/>), so its transfer does not stay
+    /// STARTED; false when the transfer has moved on meanwhile.
+    /// </summary>
+    public Task<bool> FailUnrecordedAsync(LiveTransfers.Stream stream, CancellationToken cancellationToken) =>
+        database.WriteAsync(unit => FailStarted(unit, stream.Id, stream.Attempt, stream.Sent, UnrecordedReason), cancellationToken);
+
+    private bool FailStarted(WriteUnit unit, TransferId id, long attempt, long bytesSent, string reason)
+    {
+        var failed = unit.Command("""
+            UPDATE transfers SET state = @failed, bytes_sent = CASE WHEN @sent > bytes_sent THEN @sent ELSE bytes_sent END, end_time = @now,
+                failure_reason = @reason
+            WHERE id = @id AND state = @started AND attempt = @attempt
+            """).With("@failed", (int)TransferState.Failed).With("@sent", bytesSent).With("@now", Timestamps.ToMicros(unit.Now)).With("@reason", reason)
+            .With("@id", id.Value).With("@started", (int)TransferState.Started).With("@attempt", attempt).ExecuteNonQuery();
+        if (failed == 0)
+        {
+            return false;
+        }
+
+        var transfer = Find(unit.Connection, unit.Transaction, id)!;
+        var index = unit.Record(new AuditEntry(AuditActions.GatewayActor, AuditActions.TransferFail, transfer.Id.Name, Outcome.Failed,
+            Dataset: transfer.Dataset.Name, Subject: transfer.Consumer, DatasetProvider: transfer.Provider,
+            Details: new Dictionary<string, string>
+            {
+                ["grant"] = transfer.Grant.Name,
+                ["revision"] = RevisionName(transfer),
+                ["bytes_sent"] = bytesSent.ToString(CultureInfo.InvariantCulture),
+                ["reason"] = reason,
+            }));
+        meter.TransferEnded(unit, grants.Find(unit, transfer.Grant)!, transfer.Id.Name, attempt, completed: false, bytesSent, index);
+        return true;
+    }
 
     public Task<Transfer?> GetAsync(TransferId id, CancellationToken cancellationToken) =>
         database.ReadAsync(async (connection, ct) =>
