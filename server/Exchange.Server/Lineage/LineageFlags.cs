@@ -81,6 +81,12 @@ internal sealed class LineageFlags : IDerivations
             unit.Command("UPDATE datasets SET lineage_status = @flagged, lineage_reason = @reason, lineage_blocks = @blocks WHERE id = @d")
                 .With("@flagged", (int)LineageStatus.Flagged).With("@reason", reason).With("@blocks", nowStops ? 1 : 0).With("@d", derived.Value)
                 .ExecuteNonQuery();
+            if (nowStops)
+            {
+                // Downloads already running stop too, as the flag commits: the terms hold for every byte.
+                unit.Announce(LineageStops.ChannelName, derived.Name);
+            }
+
             unit.Record(new AuditEntry(actor, AuditActions.LineageFlag, derived.Name, Outcome.Success, Dataset: derived.Name, Subject: provider,
                 DatasetProvider: provider, Details: new Dictionary<string, string>
                 {

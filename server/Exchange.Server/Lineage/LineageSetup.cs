@@ -7,6 +7,8 @@ internal static class LineageSetup
     {
         services.AddSingleton<LineageStore>();
         services.AddSingleton<Catalog.IDerivations, LineageFlags>();
+        services.AddSingleton<LineageStops>();
+        services.AddSingleton<Storage.IReplicaListener>(provider => provider.GetRequiredService<LineageStops>());
         return services;
     }
 }

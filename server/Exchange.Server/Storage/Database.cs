@@ -32,6 +32,9 @@ internal sealed partial class Database : IAsyncDisposable
     private readonly ILogger<Database> _logger;
     private DbConnection? _writer;
     private long _announcedSize;
+
+    // The committing group's announcements to this replica; only the writer touches it.
+    private readonly List<(string Channel, string Payload)> _announced = [];
     private long _generation;
     private WriteUnit? _context;
     private readonly Task _writerLoop;
@@ -75,6 +78,12 @@ internal sealed partial class Database : IAsyncDisposable
 
     /// <summary>Raised on the writer after each group commit that appended to the log, with the number of events it appended.</summary>
     public event Action<long>? Appended;
+
+    /// <summary>
+    /// Raised on the writer after a group commit, for each announcement its units made (channel, payload): this
+    /// replica hears its own at once; the others hear them from the shared database.
+    /// </summary>
+    public event Action<string, string>? AnnouncedHere;
 
     /// <summary>
     /// Runs <paramref name="read"/> on a pooled reader connection, asynchronously where the engine
@@ -182,6 +191,8 @@ internal sealed partial class Database : IAsyncDisposable
 
     private void Commit(List<IWork> batch)
     {
+        var announced = _announced;
+        announced.Clear();
         var start = Tree.Save();
         using var activity = Tracing.StartActivity("exchange.db.commit");
         activity?.SetTag("exchange.db.units", batch.Count);
@@ -210,6 +221,7 @@ internal sealed partial class Database : IAsyncDisposable
                     }
 
                     transaction.Release("work");
+                    announced.AddRange(context.Announced);
                 }
                 catch (Exception ex)
                 {
@@ -262,6 +274,11 @@ internal sealed partial class Database : IAsyncDisposable
         if (Tree.Size != start.Size)
         {
             Appended?.Invoke(Tree.Size - start.Size);
+        }
+
+        foreach (var (channel, payload) in announced)
+        {
+            AnnouncedHere?.Invoke(channel, payload);
         }
 
         foreach (var work in batch)

@@ -8,7 +8,8 @@ namespace Exchange.Server.Storage;
 /// announce: a grown log lets this replica's readers and watchers see the new events, and each
 /// feature's <see cref="IReplicaListener"/> hears its own channel (a revoked grant stops this
 /// replica's downloads under it at once; a suspension refuses the participant's calls here too).
-/// Reconnects if the connection drops, and then catches up with what it missed.
+/// Reconnects if the connection drops, and then catches up with what it missed. What this replica
+/// announces its listeners hear as its unit commits, with either engine.
 /// </summary>
 internal sealed partial class ReplicaNotifications(DatabaseEngine engine, Database database, IEnumerable<IReplicaListener> listeners,
     TimeProvider time, ILogger<ReplicaNotifications> logger) : BackgroundService
@@ -16,6 +17,18 @@ internal sealed partial class ReplicaNotifications(DatabaseEngine engine, Databa
     private static readonly TimeSpan Retry = TimeSpan.FromSeconds(1);
 
     private readonly Dictionary<string, IReplicaListener> _listeners = listeners.ToDictionary(l => l.Channel, StringComparer.Ordinal);
+
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        database.AnnouncedHere += Handle;
+        return base.StartAsync(cancellationToken);
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        database.AnnouncedHere -= Handle;
+        await base.StopAsync(cancellationToken);
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -54,8 +54,15 @@ internal sealed class WriteUnit
     /// <summary>Set when an append failed part-way: the writer then rolls the whole unit back, whatever the unit did with the error.</summary>
     public Exception? Poisoned { get; private set; }
 
-    /// <summary>Tells every replica sharing the database, once this unit commits, e.g. that a grant was revoked.</summary>
-    public void Announce(string channel, string payload) => _engine.Announce(Connection, Transaction, channel, payload);
+    /// <summary>What this unit announced, for this replica's own listeners once it commits.</summary>
+    internal List<(string Channel, string Payload)> Announced { get; } = [];
+
+    /// <summary>Tells this replica, and every replica sharing the database, once this unit commits, e.g. that a grant was revoked.</summary>
+    public void Announce(string channel, string payload)
+    {
+        _engine.Announce(Connection, Transaction, channel, payload);
+        Announced.Add((channel, payload));
+    }
 
     /// <summary>Appends <paramref name="entry"/> to the audit log in this transaction; returns its index.</summary>
     public long Record(AuditEntry entry)
@@ -102,6 +109,7 @@ internal sealed class WriteUnit
         // Microseconds: the precision every stored time has, so an effect and its record agree exactly.
         Now = new DateTimeOffset(now.UtcTicks - (now.UtcTicks % 10), TimeSpan.Zero);
         Poisoned = null;
+        Announced.Clear();
     }
 
     private static object NullIfEmpty(string value) => value.Length == 0 ? DBNull.Value : value;

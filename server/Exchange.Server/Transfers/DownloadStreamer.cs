@@ -21,8 +21,11 @@ internal sealed partial class DownloadStreamer(TransferStore transfers, AuditSto
 {
     private TransferOptions Limits => options.Value.Transfers;
 
-    /// <summary>Streams <paramref name="start"/> from <paramref name="offset"/>; <paramref name="revoked"/> is cancelled when its grant is revoked.</summary>
-    public async Task StreamAsync(Caller caller, TransferStart start, long offset, CancellationToken revoked,
+    /// <summary>
+    /// Streams <paramref name="start"/> from <paramref name="offset"/>; <paramref name="revoked"/> is cancelled when its grant is
+    /// revoked, <paramref name="lineageStopped"/> when lineage stops its dataset's downloads.
+    /// </summary>
+    public async Task StreamAsync(Caller caller, TransferStart start, long offset, CancellationToken revoked, CancellationToken lineageStopped,
         IServerStreamWriter<V1.DownloadResponse> responseStream, ServerCallContext context)
     {
         var (transfer, stored, grant, output) = (start.Transfer, start.Revision, start.Grant, start.Output);
@@ -33,7 +36,7 @@ internal sealed partial class DownloadStreamer(TransferStore transfers, AuditSto
         using var expires = grant.Terms.ExpireTime is { } expiry
             ? new CancellationTokenSource(Min(Max(expiry - time.GetUtcNow(), TimeSpan.Zero), TimeSpan.FromDays(40)), time)
             : new CancellationTokenSource();
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, revoked, stream.Superseded, expires.Token);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource([context.CancellationToken, revoked, lineageStopped, stream.Superseded, expires.Token]);
 
         var finished = false;
         var started = time.GetTimestamp();
@@ -147,7 +150,7 @@ internal sealed partial class DownloadStreamer(TransferStore transfers, AuditSto
         {
             var (status, reason) = stream.WasSuperseded
                 ? (new Status(StatusCode.Aborted, $"'{transfer.Id.Name}' was failed by another gateway, which took this one for gone; resume it."), "superseded")
-                : Classify(ex, revoked.IsCancellationRequested, context.CancellationToken.IsCancellationRequested);
+                : Classify(ex, revoked.IsCancellationRequested, lineageStopped.IsCancellationRequested, context.CancellationToken.IsCancellationRequested);
 
             // The transfer is FAILED either way (it may resume); a consumer's cancel is no failure of the gateway's, and is logged as what it is.
             var cancelled = status.StatusCode == StatusCode.Cancelled;
@@ -211,9 +214,12 @@ internal sealed partial class DownloadStreamer(TransferStore transfers, AuditSto
         return response;
     }
 
-    private static (Status Status, string Reason) Classify(Exception ex, bool revoked, bool callerGone) => ex switch
+    private static (Status Status, string Reason) Classify(Exception ex, bool revoked, bool lineageStopped, bool callerGone) => ex switch
     {
         _ when revoked => (new Status(StatusCode.PermissionDenied, "The grant was revoked during the download; the transfer stopped."), "grant revoked"),
+        _ when lineageStopped => (new Status(StatusCode.PermissionDenied,
+            "The dataset is derived from data whose grant or right ended during the download, and the source's terms do not let " +
+            "derived data be downloaded after that; the transfer stopped."), "stopped by lineage"),
         RpcException { StatusCode: StatusCode.DataLoss } dataLoss => (dataLoss.Status, "stored bytes damaged"),
         CryptographicException => (new Status(StatusCode.DataLoss, "The revision's data key cannot be unwrapped; nothing more is sent."), "data key unavailable"),
         _ when callerGone => (new Status(StatusCode.Cancelled, "The download was cancelled."), "cancelled by the consumer"),

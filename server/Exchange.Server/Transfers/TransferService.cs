@@ -17,7 +17,7 @@ namespace Exchange.Server.Transfers;
 /// </summary>
 [BindServiceMethod(typeof(TransferService), nameof(BindService))]
 internal sealed class TransferService(TransferStore transfers, UploadPipeline uploads, DownloadStreamer downloads, AuditStore audit,
-    CheckpointSigner signer, Revocations revocations, PageTokens pageTokens, Observability.ExchangeTelemetry telemetry)
+    CheckpointSigner signer, Revocations revocations, Lineage.LineageStops lineageStops, PageTokens pageTokens, Observability.ExchangeTelemetry telemetry)
     : V1.TransferService.TransferServiceBase
 {
     /// <summary>Found by grpc-dotnet through the attribute above: the generated binding, with Upload's chunks read into pooled buffers.</summary>
@@ -76,7 +76,15 @@ internal sealed class TransferService(TransferStore transfers, UploadPipeline up
         var fingerprint = IdempotencyKeys.Fingerprint(request, r => (r.RequestId, r.Offset, r.Transfer) = ("", 0, ""));
         var ask = new DownloadAsk(grant, revision, request.Purpose, request.Offset, resume, request.RequestId, fingerprint, request.Format);
         var start = Errors.Allowed(await transfers.StartAsync(caller, ask, context.CancellationToken), telemetry);
-        await downloads.StreamAsync(caller, start, request.Offset, lease.Stopped, responseStream, context);
+        // Watched once the dataset is known, then checked again: lineage stopping its downloads just after the decision still stops this one.
+        var dataset = start.Grant.Dataset;
+        using var lineage = lineageStops.Watch(dataset);
+        if (await transfers.LineageStoppedAsync(dataset, context.CancellationToken))
+        {
+            lineageStops.Stop(dataset);
+        }
+
+        await downloads.StreamAsync(caller, start, request.Offset, lease.Stopped, lineage.Stopped, responseStream, context);
     }
 
     public override async Task<V1.PreviewDeliveryResponse> PreviewDelivery(V1.PreviewDeliveryRequest request, ServerCallContext context)

@@ -347,6 +347,10 @@ internal sealed class TransferStore(Database database, IRevisions revisions, IGr
         return true;
     }
 
+    /// <summary>Whether lineage stops <paramref name="dataset"/>'s downloads now (checked again once a download watches for it).</summary>
+    public Task<bool> LineageStoppedAsync(DatasetId dataset, CancellationToken cancellationToken) =>
+        database.ReadAsync((connection, ct) => Lineage.LineageStops.StoppedAsync(connection, dataset, ct), cancellationToken);
+
     public Task<Transfer?> GetAsync(TransferId id, CancellationToken cancellationToken) =>
         database.ReadAsync(async (connection, ct) =>
         {

@@ -230,6 +230,34 @@ public sealed class LineageTests(ExchangeFactory gateway) : SharedGatewayTests(g
         Assert.Single((await globex.Lineage.GetLineageAsync(new() { Dataset = source.Name })).Derivations);
     }
 
+    [Fact]
+    public async Task Revoking_a_source_grant_stops_a_running_download_of_the_derived_dataset_at_once()
+    {
+        using var acme = Gateway.As(Participant.Acme);
+        using var labs = Gateway.As(Labs);
+        using var initech = Gateway.As(Participant.Initech);
+        var source = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
+        var product = await CatalogFixture.CreateAsync(labs);
+        await labs.UploadAsync(product.Name, new MemoryStream(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16 * 1024 * 1024)));
+        var grant = await acme.ApproveAsync(await labs.RequestAsync(source, terms: Derivable()));
+        await Declare(labs, product.Name, source.Name + "/revisions/1", grant.Name);
+        product = await Publish(labs, product);
+        var buyer = await labs.ApproveAsync(await initech.RequestAsync(product));
+
+        // initech is in the middle of the product, under a grant of its own, when the product's source grant ends.
+        using var call = initech.Transfers.Download(new DownloadRequest { Grant = buyer.Name, Purpose = "research" });
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+        var transfer = call.ResponseStream.Current.Header.Transfer;
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+        await acme.Access.RevokeGrantAsync(new() { Name = grant.Name, Reason = "licence fee unpaid" });
+
+        var failed = await initech.WaitForTransferAsync(transfer, TransferState.Failed);
+        Assert.Equal("stopped by lineage", failed.FailureReason);
+        var error = await call.EndsWithoutTrailerAsync();
+        Assert.Equal(StatusCode.PermissionDenied, error.StatusCode);
+        Assert.Contains("derived from data whose grant or right ended during the download", error.Status.Detail, StringComparison.Ordinal);
+    }
+
     private static AsyncUnaryCall<DeclareDerivationResponse> Declare(ExchangeClient client, string dataset, string revision, string grant) =>
         client.Lineage.DeclareDerivationAsync(new() { Dataset = dataset, Sources = { new DerivationSource { Revision = revision, Grant = grant } } });
 

@@ -200,6 +200,50 @@ public sealed class TwoReplicaTests(S3Server s3) : IClassFixture<S3Server>, IDis
         Assert.Equal("grant revoked", failed.FailureReason);
     }
 
+    [SkippableTheory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_source_grant_revoked_on_one_replica_stops_a_download_of_the_derived_dataset_running_on_the_other(bool listening)
+    {
+        var (a, b) = await ReplicasAsync();
+        using var _ = a;
+        using var __ = b;
+        var labs = new Participant("acme-labs", "provider", "consumer");
+        using var acme = a.As(Participant.Acme);
+        using var labsOnA = a.As(labs);
+        using var initech = b.As(Participant.Initech);
+
+        // acme's source → labs' product, under a grant whose descendants do not survive its revocation.
+        var source = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
+        var product = await CatalogFixture.CreateAsync(labsOnA);
+        await labsOnA.UploadAsync(product.Name, new MemoryStream(RandomNumberGenerator.GetBytes(64 * 65536)));
+        var grant = await acme.ApproveAsync(await labsOnA.RequestAsync(source,
+            terms: new Terms { Purposes = { "research" }, Derivation = new DerivationTerms { Allowed = true } }));
+        await labsOnA.Lineage.DeclareDerivationAsync(new()
+        {
+            Dataset = product.Name,
+            Sources = { new DerivationSource { Revision = source.Name + "/revisions/1", Grant = grant.Name } },
+        });
+        await labsOnA.Catalog.PublishDatasetAsync(new PublishDatasetRequest { Name = product.Name });
+        var buyer = await labsOnA.ApproveAsync(await initech.RequestAsync(product));
+        using var call = initech.Transfers.Download(new DownloadRequest { Grant = buyer.Name, Purpose = "research" });
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+        var transfer = call.ResponseStream.Current.Header.Transfer;
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+
+        if (!listening)
+        {
+            // The announcement finds nobody listening: b learns of it as it listens again.
+            await TerminateConnectionsAsync(Exchange.Server.Storage.PostgresEngine.ListenerName);
+        }
+
+        await acme.Access.RevokeGrantAsync(new RevokeGrantRequest { Name = grant.Name, Reason = "stop everywhere" });
+
+        var failed = await initech.WaitForTransferAsync(transfer, TransferState.Failed);
+        Assert.Equal("stopped by lineage", failed.FailureReason);
+        await call.EndsWithoutTrailerAsync();
+    }
+
     [SkippableFact]
     public async Task A_suspension_on_one_replica_refuses_the_participant_on_the_other_and_stops_its_download_there_until_reinstated()
     {
