@@ -20,13 +20,13 @@ internal sealed partial class ReplicaNotifications(DatabaseEngine engine, Databa
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
-        database.AnnouncedHere += Handle;
+        database.AnnouncedHere += HandleOwn;
         return base.StartAsync(cancellationToken);
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
-        database.AnnouncedHere -= Handle;
+        database.AnnouncedHere -= HandleOwn;
         await base.StopAsync(cancellationToken);
     }
 
@@ -78,6 +78,11 @@ internal sealed partial class ReplicaNotifications(DatabaseEngine engine, Databa
             }
         }
     }
+
+    // Off the writer's thread: stopping a stream runs its cancellation callbacks, and they must not delay the next commit.
+    private void HandleOwn(string channel, string payload) =>
+        ThreadPool.UnsafeQueueUserWorkItem(static state => state.Self.Handle(state.Channel, state.Payload), (Self: this, Channel: channel, Payload: payload),
+            preferLocal: false);
 
     private void Handle(string channel, string payload)
     {
