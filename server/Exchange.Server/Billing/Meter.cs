@@ -103,15 +103,15 @@ internal sealed class Meter(IOptions<Hosting.ExchangeOptions> options) : IMeter
 
         var offer = grant.Terms.Offer!;
         var usagePeriod = PeriodName.Of(usageTime);
-        long priorUnits, priorMinor;
-        using (var command = unit.Command("""
-            SELECT COALESCE(SUM(units), 0), COALESCE(SUM(amount_minor), 0) FROM usage_records WHERE grant_id = @grant AND usage_period = @period
-            """).With("@grant", grant.Id.Value).With("@period", usagePeriod.Period))
+        long priorUnits = 0, priorMinor = 0;
+        using (var command = unit.Command("SELECT units, amount_minor FROM usage_totals WHERE grant_id = @grant AND usage_period = @period")
+            .With("@grant", grant.Id.Value).With("@period", usagePeriod.Period))
         using (var reader = command.ExecuteReader())
         {
-            reader.Read();
-            priorUnits = Convert.ToInt64(reader.GetValue(0), CultureInfo.InvariantCulture);
-            priorMinor = Convert.ToInt64(reader.GetValue(1), CultureInfo.InvariantCulture);
+            if (reader.Read())
+            {
+                (priorUnits, priorMinor) = (reader.GetInt64(0), reader.GetInt64(1));
+            }
         }
 
         var amount = OfferCharges.Charge(offer, priorUnits, units, priorMinor);
@@ -204,6 +204,13 @@ internal sealed class Meter(IOptions<Hosting.ExchangeOptions> options) : IMeter
             .With("@event", usage.EventIndex).With("@charge", chargeIndex).With("@usage_period", usage.UsagePeriod.Period).With("@period", period.Period)
             .With("@now", Timestamps.ToMicros(unit.Now))
             .ExecuteNonQuery();
+        // The month's usage so far, reversals included, as the sum of its records would be.
+        unit.Command("""
+            INSERT INTO usage_totals (grant_id, usage_period, units, amount_minor) VALUES (@grant, @usage_period, @units, @amount)
+            ON CONFLICT (grant_id, usage_period) DO UPDATE SET units = usage_totals.units + excluded.units,
+                amount_minor = usage_totals.amount_minor + excluded.amount_minor
+            """).With("@grant", usage.Grant.Value).With("@usage_period", usage.UsagePeriod.Period).With("@units", usage.Units)
+            .With("@amount", usage.Amount).ExecuteNonQuery();
         if (usage.Amount == 0)
         {
             return;

@@ -421,11 +421,23 @@ internal static class Migrations
         // 14: how many bytes a transfer's resumes have gone back over, in all: a resume may re-send what
         // was in flight when a stream broke, and this bounds it across every resume, not only each one.
         // And when a grant used its last transfer: a subscription stops renewing from then on. And the
-        // completed transfers of a dataset, which every ListOffers counts as its demand, by index.
+        // completed transfers of a dataset, which every ListOffers counts as its demand, by index. And
+        // each grant's usage per month so far, kept with every usage record, which each charge prices
+        // its free units and cap from without summing the month's records again.
         """
         ALTER TABLE transfers ADD COLUMN bytes_resent INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE grants ADD COLUMN exhaust_time INTEGER;
         CREATE INDEX transfers_by_dataset ON transfers (dataset_id, state, create_time);
+
+        CREATE TABLE usage_totals (
+            grant_id     TEXT    NOT NULL,
+            usage_period TEXT    NOT NULL,
+            units        INTEGER NOT NULL,
+            amount_minor INTEGER NOT NULL,
+            PRIMARY KEY (grant_id, usage_period)
+        );
+        INSERT INTO usage_totals (grant_id, usage_period, units, amount_minor)
+            SELECT grant_id, usage_period, SUM(units), SUM(amount_minor) FROM usage_records GROUP BY grant_id, usage_period;
         """,
     ];
 

@@ -55,6 +55,36 @@ internal static class BillingFixture
         gateway.Services.GetRequiredService<BillingStore>().LedgerBalancesAsync(CancellationToken.None);
 
     /// <summary>
+    /// <paramref name="grant"/>'s running usage per month, which its charges are priced from, against the sum of its usage
+    /// records (reversals included): the months that differ, as "month: kept units/amount, summed units/amount". Must be none.
+    /// (Per grant: other tests forge usage records behind the gateway's back, to show verification finds them.)
+    /// </summary>
+    public static Task<List<string>> UsageTotalsDifferencesAsync(ExchangeFactory gateway, Grant grant) =>
+        gateway.Services.GetRequiredService<Database>().ReadAsync(connection =>
+        {
+            var differences = new List<string>();
+            using var command = connection.CreateCommand();
+            command.CommandText = """
+                SELECT s.usage_period, t.units, t.amount_minor, s.units, s.amount_minor
+                FROM (SELECT usage_period, SUM(units) AS units, SUM(amount_minor) AS amount_minor FROM usage_records WHERE grant_id = @grant
+                      GROUP BY usage_period) s
+                LEFT JOIN usage_totals t ON t.grant_id = @grant AND t.usage_period = s.usage_period
+                WHERE t.units IS NULL OR t.units <> s.units OR t.amount_minor <> s.amount_minor
+                """;
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = "@grant";
+            parameter.Value = grant.Name["grants/".Length..];
+            command.Parameters.Add(parameter);
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                differences.Add($"{reader.GetValue(0)}: kept {reader.GetValue(1)}/{reader.GetValue(2)}, summed {reader.GetValue(3)}/{reader.GetValue(4)}");
+            }
+
+            return differences;
+        }, CancellationToken.None);
+
+    /// <summary>
     /// How many usage records charge each event (a subscription's periods, each, and reversals are left out): each must
     /// be one. The ids are unique by construction; this is what they stand for.
     /// </summary>

@@ -231,6 +231,7 @@ public sealed class BillingTests(BillingGateway gateway) : SharedGatewayTests<Bi
         Assert.Equal(1400, Assert.Single(statement.Totals).ChargesMinor);
         await AssertVerifiesAsync(initech, buyer.Id, statement.Period);
         Assert.All((await BalancesAsync(Gateway)).Values, sum => Assert.Equal(0, sum));
+        Assert.Empty(await UsageTotalsDifferencesAsync(Gateway, grant));
     }
 
     [Fact]

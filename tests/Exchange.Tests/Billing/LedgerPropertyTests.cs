@@ -139,6 +139,7 @@ public sealed class LedgerPropertyTests(BillingGateway gateway) : SharedGatewayT
         Assert.Equal(expected, statement.Totals.Sum(t => t.ChargesMinor));
         Assert.All((await BalancesAsync(Gateway)).Values, sum => Assert.Equal(0, sum));
         Assert.All((await UsageCountsAsync(Gateway)).Values, count => Assert.Equal(1, count));
+        Assert.Empty(await UsageTotalsDifferencesAsync(Gateway, grant));
         var verified = await initech.VerifyStatementAsync(buyer.Id, statement.Period);
         Assert.True(verified.Succeeded, $"{scenario}:\n{string.Join('\n', verified.Differences)}");
         return true;

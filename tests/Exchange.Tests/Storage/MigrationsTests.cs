@@ -92,6 +92,46 @@ public sealed class MigrationsTests : IDisposable
         Assert.Empty(Match("\"atenor\""));
     }
 
+    [SkippableTheory]
+    [MemberData(nameof(Engines))]
+    public void Version_14_totals_the_usage_already_charged_so_the_next_charge_counts_it(string kind)
+    {
+        var engine = Engine(kind);
+        using var connection = engine.OpenWriter();
+        connection.Command(engine.SchemaScript("CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, apply_time TEXT NOT NULL)"))
+            .ExecuteNonQuery();
+        for (var version = 1; version <= 13; version++)
+        {
+            connection.Command(engine.SchemaScript(Migrations.Scripts[version - 1])).ExecuteNonQuery();
+            connection.Command("INSERT INTO schema_migrations (version, apply_time) VALUES (@v, 'then')").With("@v", version).ExecuteNonQuery();
+        }
+
+        // Two charges and a reversal of one in December, one charge in November, under one grant; one charge under another.
+        connection.Command("""
+            INSERT INTO usage_records (id, grant_id, dataset_id, consumer, provider, offer, kind, units, amount_minor, fee_minor, currency,
+                resource, event_index, charge_index, usage_period, period, charge_time)
+            VALUES ('q-1', 'g', 'd', 'initech', 'acme', 'o', 5, 1, 700, 0, 'EUR', 'grants/g', 1, 2, '2026-12', '2026-12', 0),
+                   ('q-3', 'g', 'd', 'initech', 'acme', 'o', 5, 1, 700, 0, 'EUR', 'grants/g', 3, 4, '2026-12', '2026-12', 0),
+                   ('reversal-q-3', 'g', 'd', 'initech', 'acme', 'o', 5, -1, -700, 0, 'EUR', 'usageRecords/q-3', 3, 5, '2026-12', '2026-12', 0),
+                   ('q-0', 'g', 'd', 'initech', 'acme', 'o', 5, 1, 500, 0, 'EUR', 'grants/g', 0, 1, '2026-11', '2026-11', 0),
+                   ('q-6', 'h', 'd', 'umbrella', 'acme', 'o', 5, 1, 900, 0, 'EUR', 'grants/h', 6, 7, '2026-12', '2026-12', 0)
+            """).ExecuteNonQuery();
+
+        Migrations.Apply(connection, engine, TimeProvider.System);
+
+        var totals = new List<string>();
+        using (var reader = connection.Command("SELECT grant_id, usage_period, units, amount_minor FROM usage_totals ORDER BY grant_id, usage_period")
+            .ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                totals.Add($"{reader.GetString(0)} {reader.GetString(1)} {reader.GetInt64(2)} {reader.GetInt64(3)}");
+            }
+        }
+
+        Assert.Equal(["g 2026-11 1 500", "g 2026-12 1 700", "h 2026-12 1 900"], totals);
+    }
+
     [SkippableFact]
     public async Task Replicas_starting_together_on_one_postgres_database_migrate_it_once()
     {
