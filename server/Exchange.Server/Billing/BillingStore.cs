@@ -302,14 +302,17 @@ internal sealed class BillingStore(Database database, IGrants grants, Meter mete
     /// <summary>Open periods that carry usage, oldest first.</summary>
     private static List<PeriodName> OpenPeriodsWithUsage(WriteUnit unit)
     {
+        // One index seek per period that has usage (months, not records): this runs in the writer at every sweep.
         var periods = new List<PeriodName>();
-        using var command = unit.Command("""
-            SELECT DISTINCT u.period FROM usage_records u WHERE NOT EXISTS (SELECT 1 FROM billing_periods b WHERE b.period = u.period) ORDER BY u.period
-            """);
-        using var reader = command.ExecuteReader();
-        while (reader.Read())
+        var after = "";
+        while (unit.Command("SELECT MIN(period) FROM usage_records WHERE period > @after").With("@after", after).ExecuteScalar() is string period)
         {
-            periods.Add(PeriodName.FromPeriod(reader.GetString(0)));
+            if (unit.Command("SELECT 1 FROM billing_periods WHERE period = @period").With("@period", period).ExecuteScalar() is null)
+            {
+                periods.Add(PeriodName.FromPeriod(period));
+            }
+
+            after = period;
         }
 
         return periods;

@@ -423,7 +423,8 @@ internal static class Migrations
         // And when a grant used its last transfer: a subscription stops renewing from then on. And the
         // completed transfers of a dataset, which every ListOffers counts as its demand, by index. And
         // each grant's usage per month so far, kept with every usage record, which each charge prices
-        // its free units and cap from without summing the month's records again.
+        // its free units and cap from without summing the month's records again; and the periods that have
+        // usage, found by index at every sweep.
         """
         ALTER TABLE transfers ADD COLUMN bytes_resent INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE grants ADD COLUMN exhaust_time INTEGER;
@@ -438,6 +439,7 @@ internal static class Migrations
         );
         INSERT INTO usage_totals (grant_id, usage_period, units, amount_minor)
             SELECT grant_id, usage_period, SUM(units), SUM(amount_minor) FROM usage_records GROUP BY grant_id, usage_period;
+        CREATE INDEX usage_by_period ON usage_records (period);
         """,
     ];
 
