@@ -17,7 +17,7 @@ namespace Exchange.Server.Access;
 /// goes unrecorded.
 /// </summary>
 internal sealed class AccessStore(Database database, ICatalog catalog, IRevisions revisions, IRightsGate rights, IDerivations derivations, IOffers offers,
-    IMeter meter) : IGrants
+    IMeter meter, Participants.Suspensions suspensions) : IGrants
 {
     private const string RequestColumns =
         "r.id, r.dataset_id, r.provider, r.consumer, r.purpose, r.requested_terms, r.state, r.grant_id, r.decision_reason, r.create_time, r.decide_time";
@@ -137,6 +137,12 @@ internal sealed class AccessStore(Database database, ICatalog catalog, IRevision
             {
                 // The provider's right decides automatic approvals as it decides the provider's own.
                 pendingReason = rights.ApprovalProblem(unit, datasetId, dataset.Provider, terms.Purposes, terms.ExpireTime);
+            }
+
+            if (autoTerms is not null && pendingReason is null && suspensions.ReasonFor(dataset.Provider) is not null)
+            {
+                // An automatic approval is logged as the provider's act; nothing is done in a suspended participant's name.
+                pendingReason = $"{dataset.Provider} is suspended";
             }
 
             if (terms.Offer is { } accepted && OfferMisfit(accepted, terms) is { } misfit)

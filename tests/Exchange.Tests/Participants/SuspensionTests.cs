@@ -201,6 +201,29 @@ public sealed class SuspensionTests : IDisposable
     }
 
     [Fact]
+    public async Task A_suspended_providers_automatic_terms_approve_nothing_in_its_name_and_the_request_waits_for_it()
+    {
+        using var acme = _factory.As(Participant.Acme);
+        using var initech = _factory.As(Participant.Initech);
+        using var ops = _factory.As(Participant.Operator);
+        var open = new Dataset { Title = "Open research data", Classification = Classification.Public, AutoApprovalTerms = new Terms { Purposes = { "research" } } };
+        var dataset = (await acme.Catalog.CreateDatasetAsync(new CreateDatasetRequest { Dataset = open })).Dataset;
+        await acme.UploadAsync(dataset.Name, new MemoryStream(CatalogFixture.SampleBytes), new() { MediaType = "text/csv" });
+        await acme.Catalog.PublishDatasetAsync(new PublishDatasetRequest { Name = dataset.Name });
+
+        await SuspendAsync(ops, "acme");
+        var waiting = await initech.RequestAsync(dataset, "research", new Terms { Purposes = { "research" } });
+        Assert.Equal(AccessRequestState.Pending, waiting.State);
+        Assert.Contains("acme is suspended", waiting.DecisionReason);
+        Assert.Empty((await initech.Access.ListGrantsAsync(new ListGrantsRequest())).Grants);
+
+        // Reinstated, the provider decides the waiting request itself.
+        await ReinstateAsync(ops, "acme");
+        var grant = await acme.ApproveAsync(waiting);
+        Assert.Equal(dataset.Name, grant.Dataset);
+    }
+
+    [Fact]
     public async Task A_suspension_outlives_a_restart_of_the_gateway()
     {
         var directory = Path.Combine(Path.GetTempPath(), "exchange-tests", Guid.NewGuid().ToString("N"));
