@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Data.Common;
+using Exchange.Server.Storage;
 
 namespace Exchange.Server;
 
@@ -32,6 +34,29 @@ internal sealed class StopSignals
 
     /// <summary>The keys that running streams watch now.</summary>
     public IReadOnlyList<string> Watched() => [.. _keys.Keys];
+
+    /// <summary>
+    /// Stops the watched keys that <paramref name="stoppedAmong"/> finds stopped as stored: a query of one column of
+    /// keys, its <c>{0}</c> the parameter list of a batch of watched keys (at most 500 a query). A listener catches
+    /// up with it on what was announced while nobody listened.
+    /// </summary>
+    public async Task StopStoredAsync(DbConnection connection, string stoppedAmong, CancellationToken cancellationToken)
+    {
+        foreach (var batch in Watched().Chunk(500))
+        {
+            await using var command = connection.Command(string.Format(System.Globalization.CultureInfo.InvariantCulture, stoppedAmong,
+                string.Join(", ", batch.Select((_, i) => $"@k{i}"))));
+            for (var i = 0; i < batch.Length; i++)
+            {
+                command.With($"@k{i}", batch[i]);
+            }
+
+            foreach (var key in await command.ListAsync(reader => reader.GetString(0), cancellationToken))
+            {
+                Stop(key);
+            }
+        }
+    }
 
     /// <summary>Stops every running stream that watches <paramref name="key"/>.</summary>
     public void Stop(string key)

@@ -12,9 +12,7 @@ internal sealed class Revocations : IReplicaListener
     /// <summary>The channel on which a shared database announces revoked grants (by name) to every replica.</summary>
     public const string ChannelName = "exchange_grant_revoked";
 
-    // Downloads hold leases keyed by the grant's id; at most this many ids go into one catch-up query.
-    private const int CatchUpBatch = 500;
-
+    // Downloads hold leases keyed by the grant's id.
     private readonly StopSignals _downloads = new();
 
     public string Channel => ChannelName;
@@ -35,21 +33,6 @@ internal sealed class Revocations : IReplicaListener
     }
 
     /// <summary>Stops the downloads under grants revoked while this replica was not listening.</summary>
-    public async Task CatchUpAsync(DbConnection connection, CancellationToken cancellationToken)
-    {
-        foreach (var batch in _downloads.Watched().Chunk(CatchUpBatch))
-        {
-            await using var command = connection.Command(
-                $"SELECT id FROM grants WHERE revoke_time IS NOT NULL AND id IN ({string.Join(", ", batch.Select((_, i) => $"@g{i}"))})");
-            for (var i = 0; i < batch.Length; i++)
-            {
-                command.With($"@g{i}", batch[i]);
-            }
-
-            foreach (var id in await command.ListAsync(reader => reader.GetString(0), cancellationToken))
-            {
-                Revoked(new GrantId(id));
-            }
-        }
-    }
+    public Task CatchUpAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        _downloads.StopStoredAsync(connection, "SELECT id FROM grants WHERE revoke_time IS NOT NULL AND id IN ({0})", cancellationToken);
 }

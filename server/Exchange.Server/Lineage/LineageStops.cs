@@ -14,9 +14,7 @@ internal sealed class LineageStops : IReplicaListener
     /// <summary>The channel on which a unit that stops a dataset's downloads announces it (by name).</summary>
     public const string ChannelName = "exchange_lineage_stopped";
 
-    // At most this many dataset ids go into one catch-up query.
-    private const int CatchUpBatch = 500;
-
+    // Downloads hold leases keyed by the dataset's id.
     private readonly StopSignals _downloads = new();
 
     public string Channel => ChannelName;
@@ -43,21 +41,6 @@ internal sealed class LineageStops : IReplicaListener
     }
 
     /// <summary>Stops the downloads of datasets whose downloads lineage stopped while this replica was not listening.</summary>
-    public async Task CatchUpAsync(DbConnection connection, CancellationToken cancellationToken)
-    {
-        foreach (var batch in _downloads.Watched().Chunk(CatchUpBatch))
-        {
-            await using var command = connection.Command(
-                $"SELECT id FROM datasets WHERE lineage_blocks <> 0 AND id IN ({string.Join(", ", batch.Select((_, i) => $"@d{i}"))})");
-            for (var i = 0; i < batch.Length; i++)
-            {
-                command.With($"@d{i}", batch[i]);
-            }
-
-            foreach (var id in await command.ListAsync(reader => reader.GetString(0), cancellationToken))
-            {
-                _downloads.Stop(id);
-            }
-        }
-    }
+    public Task CatchUpAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        _downloads.StopStoredAsync(connection, "SELECT id FROM datasets WHERE lineage_blocks <> 0 AND id IN ({0})", cancellationToken);
 }

@@ -56,15 +56,18 @@ internal static class AccessFixture
     }
 
     /// <summary>
-    /// Starts a download, reads until at least <paramref name="bytes"/> have arrived, then cancels it: an
-    /// interrupted transfer (FAILED once the gateway has noticed), and what reached the consumer.
+    /// Starts a download (or resumes <paramref name="transfer"/> from <paramref name="offset"/>), reads until at least
+    /// <paramref name="bytes"/> have arrived, then cancels it: an interrupted transfer (FAILED once the gateway has
+    /// noticed), and what reached the consumer.
     /// </summary>
-    public static async Task<(string Transfer, byte[] Received)> InterruptAsync(this ExchangeClient consumer, string grant, long bytes)
+    public static async Task<(string Transfer, byte[] Received)> InterruptAsync(this ExchangeClient consumer, string grant, long bytes,
+        long offset = 0, string transfer = "")
     {
         using var cancel = new CancellationTokenSource();
-        using var call = consumer.Transfers.Download(new DownloadRequest { Grant = grant, Purpose = "research" }, cancellationToken: cancel.Token);
+        using var call = consumer.Transfers.Download(new DownloadRequest { Grant = grant, Purpose = "research", Offset = offset, Transfer = transfer },
+            cancellationToken: cancel.Token);
         Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
-        var transfer = call.ResponseStream.Current.Header.Transfer;
+        var started = call.ResponseStream.Current.Header.Transfer;
         var received = new MemoryStream();
         while (received.Length < bytes && await call.ResponseStream.MoveNext(CancellationToken.None))
         {
@@ -73,7 +76,7 @@ internal static class AccessFixture
 
         Assert.True(received.Length >= bytes, $"the download ended after {received.Length} bytes, before {bytes}");
         cancel.Cancel();
-        return (transfer, received.ToArray());
+        return (started, received.ToArray());
     }
 
     /// <summary>What a client saw of a whole download under <paramref name="grant"/>, which its receipt must repeat.</summary>

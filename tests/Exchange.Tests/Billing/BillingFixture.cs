@@ -63,18 +63,13 @@ internal static class BillingFixture
         gateway.Services.GetRequiredService<Database>().ReadAsync(connection =>
         {
             var differences = new List<string>();
-            using var command = connection.CreateCommand();
-            command.CommandText = """
+            using var command = connection.Command("""
                 SELECT s.usage_period, t.units, t.amount_minor, s.units, s.amount_minor
                 FROM (SELECT usage_period, SUM(units) AS units, SUM(amount_minor) AS amount_minor FROM usage_records WHERE grant_id = @grant
                       GROUP BY usage_period) s
                 LEFT JOIN usage_totals t ON t.grant_id = @grant AND t.usage_period = s.usage_period
                 WHERE t.units IS NULL OR t.units <> s.units OR t.amount_minor <> s.amount_minor
-                """;
-            var parameter = command.CreateParameter();
-            parameter.ParameterName = "@grant";
-            parameter.Value = grant.Name["grants/".Length..];
-            command.Parameters.Add(parameter);
+                """).With("@grant", grant.Name["grants/".Length..]);
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {

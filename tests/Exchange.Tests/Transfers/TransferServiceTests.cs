@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using Exchange.Client;
 using Exchange.Client.Transfers;
 using Exchange.Server.Storage;
 using Exchange.Tests.Access;
@@ -377,7 +376,7 @@ public sealed class TransferServiceTests : IDisposable
         var first = (await initech.WaitForTransferAsync(transfer, TransferState.Failed)).BytesSent;
 
         // Going back over it once, whole, is what a stream lost in flight may need.
-        var again = await ResumeAndInterruptAsync(initech, grant.Name, transfer, offset: 0, bytes: 3 * Chunk);
+        var (_, again) = await initech.InterruptAsync(grant.Name, 3 * Chunk, offset: 0, transfer: transfer);
         Assert.Equal(content.AsSpan(0, again.Length).ToArray(), again);
         var second = (await initech.WaitForTransferAsync(transfer, TransferState.Failed)).BytesSent;
         Assert.True(first + second > content.Length, $"{first} and {second} bytes sent: the test needs more than the revision's size in all");
@@ -390,26 +389,6 @@ public sealed class TransferServiceTests : IDisposable
         var (_, rest, _) = await initech.DownloadAllAsync(grant.Name, offset: earliest, transfer: transfer);
         Assert.Equal(content.AsSpan((int)earliest).ToArray(), rest);
         Assert.Equal(1, (await initech.Access.GetGrantAsync(new GetGrantRequest { Name = grant.Name })).Grant.TransfersUsed);
-    }
-
-    /// <summary>Resumes <paramref name="transfer"/> from <paramref name="offset"/> and cancels once <paramref name="bytes"/> have arrived.</summary>
-    private static async Task<byte[]> ResumeAndInterruptAsync(ExchangeClient consumer, string grant, string transfer, long offset, long bytes)
-    {
-        using var cancel = new CancellationTokenSource();
-        using var call = consumer.Transfers.Download(new DownloadRequest { Grant = grant, Purpose = "research", Transfer = transfer, Offset = offset },
-            cancellationToken: cancel.Token);
-        var received = new MemoryStream();
-        while (received.Length < bytes && await call.ResponseStream.MoveNext(CancellationToken.None))
-        {
-            if (call.ResponseStream.Current.Chunk is { } chunk)
-            {
-                received.Write(chunk.Data.Span);
-            }
-        }
-
-        Assert.True(received.Length >= bytes, $"the resumed download ended after {received.Length} bytes, before {bytes}");
-        cancel.Cancel();
-        return received.ToArray();
     }
 
     [Fact]
