@@ -55,12 +55,12 @@ public sealed partial class ExchangeClient
             months.UnionWith(more);
         }
         var grants = new Dictionary<string, GrantPrice?>(StringComparer.Ordinal);
-        var decisions = new Dictionary<string, List<(AuditEvent Event, AuditRecord Record)>>(StringComparer.Ordinal);
+        var logs = new Dictionary<(string Dataset, string Action), List<(AuditEvent Event, AuditRecord Record)>>();
         var proven = new Dictionary<long, AuditEvent>();
         foreach (var charge in recomputed)
         {
             proven[charge.Index] = charge.Event;
-            await GrantPriceAsync(charge.Detail("grant"), grants, proven, differences, decisions, cancellationToken)
+            await GrantPriceAsync(charge.Detail("grant"), grants, proven, differences, logs, cancellationToken)
                 .ConfigureAwait(false);
         }
 
@@ -96,7 +96,7 @@ public sealed partial class ExchangeClient
                 var record = AuditRecord.Parser.ParseFrom(e.Leaf);
                 var grantName = action == ReceiptVerifier.QueryAction ? record.Resource : ChargeRecomputation.Details(record).GetValueOrDefault("grant", "");
                 if (record.Outcome != AuditOutcome.Success ||
-                    await GrantPriceAsync(grantName, grants, proven, differences, decisions, cancellationToken).ConfigureAwait(false) is not { } grant ||
+                    await GrantPriceAsync(grantName, grants, proven, differences, logs, cancellationToken).ConfigureAwait(false) is not { } grant ||
                     (grant.Consumer != participant && grant.Provider != participant))
                 {
                     continue;
@@ -170,7 +170,8 @@ public sealed partial class ExchangeClient
     /// offer; null (with the difference said) when the terms cannot be read or do not match what was approved.
     /// </summary>
     private async Task<GrantPrice?> GrantPriceAsync(string name, Dictionary<string, GrantPrice?> grants, Dictionary<long, AuditEvent> proven,
-        List<string> differences, Dictionary<string, List<(AuditEvent Event, AuditRecord Record)>> decisions, CancellationToken cancellationToken)
+        List<string> differences, Dictionary<(string Dataset, string Action), List<(AuditEvent Event, AuditRecord Record)>> logs,
+        CancellationToken cancellationToken)
     {
         if (grants.TryGetValue(name, out var known))
         {
@@ -196,24 +197,8 @@ public sealed partial class ExchangeClient
 
         // The approval says who the parties are, when the grant began and until when it runs, and binds the offer by its SHA-256;
         // a revocation ends it. The gateway's own view of the grant only supplies the offer's bytes.
-        // Read once per dataset: a statement's grants are often many on few datasets.
-        if (!decisions.TryGetValue(grant.Dataset, out var logged))
-        {
-            decisions[grant.Dataset] = logged = [];
-            foreach (var action in new[] { "access.approve", "grant.revoke" })
-            {
-                await foreach (var e in EnumerateAuditEventsAsync(new ListAuditEventsRequest { Action = action, Dataset = grant.Dataset, PageSize = 1000 },
-                    cancellationToken).ConfigureAwait(false))
-                {
-                    var record = AuditRecord.Parser.ParseFrom(e.Leaf);
-                    if (record.Outcome == AuditOutcome.Success)
-                    {
-                        logged.Add((e, record));
-                    }
-                }
-            }
-        }
-
+        var logged = (await LoggedAsync(grant.Dataset, "access.approve", logs, cancellationToken).ConfigureAwait(false))
+            .Concat(await LoggedAsync(grant.Dataset, "grant.revoke", logs, cancellationToken).ConfigureAwait(false));
         AuditEvent? approval = null;
         AuditRecord? approved = null;
         DateTimeOffset? revoked = null;
@@ -247,7 +232,46 @@ public sealed partial class ExchangeClient
         DateTimeOffset? expires = DateTimeOffset.TryParse(terms.GetValueOrDefault("expire_time"), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal,
             out var expiry) ? expiry : null;
         var end = revoked is { } r && (expires is null || r < expires) ? r : expires;
+        if (offer is { Kind: OfferKind.Subscription, AutoRenew: true } &&
+            long.TryParse(terms.GetValueOrDefault("max_transfers"), NumberStyles.None, CultureInfo.InvariantCulture, out var most) && most > 0)
+        {
+            // A grant that has started all of its transfers can no longer be used, and its subscription ends at the last start.
+            var started = 0L;
+            foreach (var (e, record) in await LoggedAsync(grant.Dataset, "transfer.start", logs, cancellationToken).ConfigureAwait(false))
+            {
+                if (ChargeRecomputation.Details(record).GetValueOrDefault("grant") == name && ++started == most && record.Time is { } time)
+                {
+                    proven[e.Index] = e;
+                    end = end is { } earlier && earlier < time.ToDateTimeOffset() ? earlier : time.ToDateTimeOffset();
+                    break;
+                }
+            }
+        }
+
         return grants[name] = new GrantPrice(name, approved.Subject, approved.Actor, offer, approved.Time.ToDateTimeOffset(), end);
+    }
+
+    /// <summary>The successful <paramref name="action"/> events of <paramref name="dataset"/> in log order, read once per verification.</summary>
+    private async Task<List<(AuditEvent Event, AuditRecord Record)>> LoggedAsync(string dataset, string action,
+        Dictionary<(string Dataset, string Action), List<(AuditEvent Event, AuditRecord Record)>> logs, CancellationToken cancellationToken)
+    {
+        if (logs.TryGetValue((dataset, action), out var logged))
+        {
+            return logged;
+        }
+
+        logs[(dataset, action)] = logged = [];
+        await foreach (var e in EnumerateAuditEventsAsync(new ListAuditEventsRequest { Action = action, Dataset = dataset, PageSize = 1000 },
+            cancellationToken).ConfigureAwait(false))
+        {
+            var record = AuditRecord.Parser.ParseFrom(e.Leaf);
+            if (record.Outcome == AuditOutcome.Success)
+            {
+                logged.Add((e, record));
+            }
+        }
+
+        return logged;
     }
 
     private async Task<AuditEvent?> EventAtAsync(long index, CancellationToken cancellationToken)

@@ -448,6 +448,28 @@ public sealed class BillingTests(BillingGateway gateway) : SharedGatewayTests<Bi
 
         Assert.Equal([$"usageRecords/subscription-{id}-1", $"usageRecords/subscription-{id}-2"], charged);
         await AssertVerifiesAsync(buyer, "initech", "2026-02");
+
+        // A gateway that charged a period after the last transfer: the consumer's verification finds it from the log alone.
+        var approval = (await StatementAsync(buyer, "initech", "2026-01")).Lines[0].Usage.EventIndex;
+        var stored = await gateway.Services.GetRequiredService<Server.Access.AccessStore>()
+            .GetGrantAsync(new Server.Access.GrantId(id), clock.GetUtcNow(), CancellationToken.None);
+        await gateway.Services.GetRequiredService<Database>().WriteAsync(unit =>
+        {
+            gateway.Services.GetRequiredService<Meter>().Renewed(unit, stored!, 3, approval);
+            return 0;
+        }, CancellationToken.None);
+        clock.Advance(TimeSpan.FromHours(1));
+        using var later = gateway.OnClock(Participant.Initech);
+        var lines = new List<StatementLine>();
+        foreach (var month in new[] { "2026-03", "2026-04", "2026-05" })
+        {
+            lines.AddRange((await StatementAsync(later, "initech", month)).Lines);
+        }
+
+        var period = lines.Single(l => l.Usage.Name == $"usageRecords/subscription-{id}-3").Usage.Period;
+        var verified = await later.VerifyStatementAsync("initech", period);
+        Assert.Equal($"usageRecords/subscription-{id}-3", Assert.Single(verified.Differences).Split(' ')[0]);
+        Assert.Contains($"which starts after {grant.Name} ended", verified.Differences[0], StringComparison.Ordinal);
     }
 
     private const string AuditActionsGateway = "exchange:gateway";
