@@ -104,8 +104,8 @@ internal sealed partial class DownloadStreamer(TransferStore transfers, AuditSto
                     {
                         if (!write.IsCompletedSuccessfully)
                         {
-                            // A consumer that stops reading must not hold a revoked or expired stream open.
-                            await write.WaitAsync(stop.Token);
+                            // A consumer that stops reading must not hold a revoked or expired stream open, nor any for long.
+                            await write.WaitAsync(Limits.StallTimeout, time, stop.Token);
                         }
                     }
                     finally
@@ -150,7 +150,8 @@ internal sealed partial class DownloadStreamer(TransferStore transfers, AuditSto
         {
             var (status, reason) = stream.WasSuperseded
                 ? (new Status(StatusCode.Aborted, $"'{transfer.Id.Name}' was failed by another gateway, which took this one for gone; resume it."), "superseded")
-                : Classify(ex, revoked.IsCancellationRequested, lineageStopped.IsCancellationRequested, context.CancellationToken.IsCancellationRequested);
+                : Classify(ex, revoked.IsCancellationRequested, lineageStopped.IsCancellationRequested, context.CancellationToken.IsCancellationRequested,
+                    Limits.StallTimeout);
 
             // The transfer is FAILED either way (it may resume); a consumer's cancel is no failure of the gateway's, and is logged as what it is.
             var cancelled = status.StatusCode == StatusCode.Cancelled;
@@ -214,7 +215,7 @@ internal sealed partial class DownloadStreamer(TransferStore transfers, AuditSto
         return response;
     }
 
-    private static (Status Status, string Reason) Classify(Exception ex, bool revoked, bool lineageStopped, bool callerGone) => ex switch
+    private static (Status Status, string Reason) Classify(Exception ex, bool revoked, bool lineageStopped, bool callerGone, TimeSpan stall) => ex switch
     {
         _ when revoked => (new Status(StatusCode.PermissionDenied, "The grant was revoked during the download; the transfer stopped."), "grant revoked"),
         _ when lineageStopped => (new Status(StatusCode.PermissionDenied,
@@ -223,6 +224,9 @@ internal sealed partial class DownloadStreamer(TransferStore transfers, AuditSto
         RpcException { StatusCode: StatusCode.DataLoss } dataLoss => (dataLoss.Status, "stored bytes damaged"),
         CryptographicException => (new Status(StatusCode.DataLoss, "The revision's data key cannot be unwrapped; nothing more is sent."), "data key unavailable"),
         _ when callerGone => (new Status(StatusCode.Cancelled, "The download was cancelled."), "cancelled by the consumer"),
+        TimeoutException => (new Status(StatusCode.DeadlineExceeded,
+            $"Nothing more of the download was read for {stall.TotalSeconds:0} s, so the gateway stopped it; resume the transfer."),
+            "the consumer stopped reading"),
         OperationCanceledException => (new Status(StatusCode.PermissionDenied, "The grant expired during the download; the transfer stopped."), "grant expired"),
         RpcException rpc => (rpc.Status, rpc.Status.Detail),
         _ when StorageFull.Is(ex) => (new Status(StatusCode.ResourceExhausted,

@@ -9,6 +9,13 @@ internal sealed class TransferOptions
     /// <summary>How long an upload may wait for its next message before it is cut with DEADLINE_EXCEEDED.</summary>
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long a download may wait for its consumer to take the next chunk before it is stopped with
+    /// DEADLINE_EXCEEDED (FAILED, to resume): a consumer that stops reading must not hold the stream,
+    /// its buffers and its place under the participant's stream limit for good.
+    /// </summary>
+    public TimeSpan StallTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
     /// <summary>Bytes per download chunk message, and per encrypted segment of newly uploaded revisions.</summary>
     public int ChunkSize { get; set; } = 256 * 1024;
 

@@ -51,6 +51,11 @@ internal static class TransferSetup
             yield return $"Exchange:Transfers:OrphanTimeout must be positive, not {options.Transfers.OrphanTimeout}.";
         }
 
+        if (options.Transfers.StallTimeout <= TimeSpan.Zero || options.Transfers.StallTimeout > TimeSpan.FromDays(1))
+        {
+            yield return $"Exchange:Transfers:StallTimeout must be positive and at most a day, not {options.Transfers.StallTimeout}.";
+        }
+
         if (options.Transfers.MaxTableColumns < 1 || options.Transfers.MaxTableRowBytes < 1024)
         {
             yield return "Exchange:Transfers:MaxTableColumns must be at least 1 and MaxTableRowBytes at least 1024.";

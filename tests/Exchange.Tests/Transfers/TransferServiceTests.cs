@@ -689,6 +689,42 @@ public sealed class TransferServiceTests : IDisposable
     }
 
     [Fact]
+    public async Task A_consumer_that_stops_reading_is_cut_after_the_stall_timeout_and_resumes_where_it_was()
+    {
+        // The gateway's clock: the stall timer runs out when the test moves it.
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var factory = ExchangeFactory.With(("Exchange:Transfers:ChunkSize", "65536"), ("Exchange:Transfers:StallTimeout", "00:00:30"));
+        factory.Clock = clock;
+        var content = RandomBytes(64 * 65536);
+        var (_, _, grant) = await SharedAsync(factory, content);
+        using var initech = factory.OnClock(Participant.Initech);
+        using var call = initech.Transfers.Download(new DownloadRequest { Grant = grant.Name, Purpose = "research" });
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+        var transfer = call.ResponseStream.Current.Header.Transfer;
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+
+        // The consumer reads nothing more. Short of the timeout the stream is held; past it, it is stopped and recorded.
+        await Task.Delay(200);
+        clock.Advance(TimeSpan.FromSeconds(29));
+        await Task.Delay(200);
+        Assert.Equal(TransferState.Started, (await initech.Transfers.GetTransferAsync(new GetTransferRequest { Name = transfer })).Transfer.State);
+        clock.Advance(TimeSpan.FromSeconds(2));
+        var failed = await initech.WaitForTransferAsync(transfer, TransferState.Failed);
+        Assert.Equal("the consumer stopped reading", failed.FailureReason);
+        Assert.InRange(failed.BytesSent, 65536, content.Length - 65536);
+        var stopped = await Rpc.FailsWith(StatusCode.DeadlineExceeded, async () =>
+        {
+            while (await call.ResponseStream.MoveNext(CancellationToken.None))
+            {
+            }
+        });
+        Assert.Contains("read for 30 s", stopped.Status.Detail);
+
+        var (_, rest, _) = await initech.DownloadAllAsync(grant.Name, offset: failed.BytesSent, transfer: transfer);
+        Assert.Equal(content.AsSpan((int)failed.BytesSent).ToArray(), rest);
+    }
+
+    [Fact]
     public async Task The_sdk_downloads_to_a_file_resumes_after_an_interruption_and_verifies_everything()
     {
         var content = RandomBytes(10 * 65536);
