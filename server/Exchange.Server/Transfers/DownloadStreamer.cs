@@ -39,6 +39,7 @@ internal sealed partial class DownloadStreamer(TransferStore transfers, AuditSto
         using var stop = CancellationTokenSource.CreateLinkedTokenSource([context.CancellationToken, revoked, lineageStopped, stream.Superseded, expires.Token]);
 
         var finished = false;
+        var stalled = false;
         var started = time.GetTimestamp();
         try
         {
@@ -105,7 +106,15 @@ internal sealed partial class DownloadStreamer(TransferStore transfers, AuditSto
                         if (!write.IsCompletedSuccessfully)
                         {
                             // A consumer that stops reading must not hold a revoked or expired stream open, nor any for long.
-                            await write.WaitAsync(Limits.StallTimeout, time, stop.Token);
+                            try
+                            {
+                                await write.WaitAsync(Limits.StallTimeout, time, stop.Token);
+                            }
+                            catch (TimeoutException)
+                            {
+                                stalled = true;
+                                throw;
+                            }
                         }
                     }
                     finally
@@ -151,7 +160,7 @@ internal sealed partial class DownloadStreamer(TransferStore transfers, AuditSto
             var (status, reason) = stream.WasSuperseded
                 ? (new Status(StatusCode.Aborted, $"'{transfer.Id.Name}' was failed by another gateway, which took this one for gone; resume it."), "superseded")
                 : Classify(ex, revoked.IsCancellationRequested, lineageStopped.IsCancellationRequested, context.CancellationToken.IsCancellationRequested,
-                    Limits.StallTimeout);
+                    expired: grant.Terms.ExpireTime <= time.GetUtcNow(), stalled ? Limits.StallTimeout : null);
 
             // The transfer is FAILED either way (it may resume); a consumer's cancel is no failure of the gateway's, and is logged as what it is.
             var cancelled = status.StatusCode == StatusCode.Cancelled;
@@ -215,7 +224,11 @@ internal sealed partial class DownloadStreamer(TransferStore transfers, AuditSto
         return response;
     }
 
-    private static (Status Status, string Reason) Classify(Exception ex, bool revoked, bool lineageStopped, bool callerGone, TimeSpan stall) => ex switch
+    /// <summary>
+    /// Why the stream stopped and what the consumer is told. A grant's end comes before a stall: both may have
+    /// happened by the time the stream is stopped, and the expiry is the one that also refuses a resume.
+    /// </summary>
+    private static (Status Status, string Reason) Classify(Exception ex, bool revoked, bool lineageStopped, bool callerGone, bool expired, TimeSpan? stalledFor) => ex switch
     {
         _ when revoked => (new Status(StatusCode.PermissionDenied, "The grant was revoked during the download; the transfer stopped."), "grant revoked"),
         _ when lineageStopped => (new Status(StatusCode.PermissionDenied,
@@ -224,16 +237,20 @@ internal sealed partial class DownloadStreamer(TransferStore transfers, AuditSto
         RpcException { StatusCode: StatusCode.DataLoss } dataLoss => (dataLoss.Status, "stored bytes damaged"),
         CryptographicException => (new Status(StatusCode.DataLoss, "The revision's data key cannot be unwrapped; nothing more is sent."), "data key unavailable"),
         _ when callerGone => (new Status(StatusCode.Cancelled, "The download was cancelled."), "cancelled by the consumer"),
-        TimeoutException => (new Status(StatusCode.DeadlineExceeded,
+        _ when expired => Expired,
+        _ when stalledFor is { } stall => (new Status(StatusCode.DeadlineExceeded,
             $"Nothing more of the download was read for {stall.TotalSeconds:0} s, so the gateway stopped it; resume the transfer."),
             "the consumer stopped reading"),
-        OperationCanceledException => (new Status(StatusCode.PermissionDenied, "The grant expired during the download; the transfer stopped."), "grant expired"),
+        OperationCanceledException => Expired,
         RpcException rpc => (rpc.Status, rpc.Status.Detail),
         _ when StorageFull.Is(ex) => (new Status(StatusCode.ResourceExhausted,
             "The gateway's storage is full, so the transfer could not be recorded; resume it once its operator has freed space."), "storage full"),
         IOException => (new Status(StatusCode.Unavailable, "Reading the stored revision failed; resume the transfer later."), "storage read failed"),
         _ => (new Status(StatusCode.Internal, "The download failed on the server; resume the transfer later."), "internal error"),
     };
+
+    private static (Status Status, string Reason) Expired =>
+        (new Status(StatusCode.PermissionDenied, "The grant expired during the download; the transfer stopped."), "grant expired");
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
