@@ -353,6 +353,11 @@ internal static class Render
             Row("revoked", $"{g.RevokeTime.ToDateTimeOffset():u}: {g.RevokeReason}");
         }
 
+        if (g.RenewalCancelTime is not null)
+        {
+            Row("renewal cancelled", $"{g.RenewalCancelTime.ToDateTimeOffset():u}; ends {g.Terms?.ExpireTime?.ToDateTimeOffset():u}");
+        }
+
         Write(output, grid);
         if (transfers is not null)
         {

@@ -196,7 +196,7 @@ public sealed partial class ExchangeClient
         }
 
         // The approval says who the parties are, when the grant began and until when it runs, and binds the offer by its SHA-256;
-        // a revocation ends it. The gateway's own view of the grant only supplies the offer's bytes.
+        // a revocation ends it, and so, at the end of a period, does a cancelled renewal. The gateway's own view of the grant only supplies the offer's bytes.
         var logged = (await LoggedAsync(grant.Dataset, "access.approve", logs, cancellationToken).ConfigureAwait(false))
             .Concat(await LoggedAsync(grant.Dataset, "grant.revoke", logs, cancellationToken).ConfigureAwait(false));
         AuditEvent? approval = null;
@@ -232,18 +232,38 @@ public sealed partial class ExchangeClient
         DateTimeOffset? expires = DateTimeOffset.TryParse(terms.GetValueOrDefault("expire_time"), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal,
             out var expiry) ? expiry : null;
         var end = revoked is { } r && (expires is null || r < expires) ? r : expires;
-        if (offer is { Kind: OfferKind.Subscription, AutoRenew: true } &&
-            long.TryParse(terms.GetValueOrDefault("max_transfers"), NumberStyles.None, CultureInfo.InvariantCulture, out var most) && most > 0)
+        if (offer is { Kind: OfferKind.Subscription, AutoRenew: true })
         {
-            // A grant that has started all of its transfers can no longer be used, and its subscription ends at the last start.
-            var started = 0L;
-            foreach (var (e, record) in await LoggedAsync(grant.Dataset, "transfer.start", logs, cancellationToken).ConfigureAwait(false))
+            // Its consumer's cancellation makes the period under way the last: the grant ends when the next one would start.
+            foreach (var (e, record) in await LoggedAsync(grant.Dataset, "grant.cancel_renewal", logs, cancellationToken).ConfigureAwait(false))
             {
-                if (ChargeRecomputation.Details(record).GetValueOrDefault("grant") == name && ++started == most && record.Time is { } time)
+                if (record.Resource == name && record.Time is { } time)
                 {
                     proven[e.Index] = e;
-                    end = end is { } earlier && earlier < time.ToDateTimeOffset() ? earlier : time.ToDateTimeOffset();
+                    var periods = 1;
+                    while (approved.Time.ToDateTimeOffset().AddMonths(periods * offer.PeriodMonths) <= time.ToDateTimeOffset())
+                    {
+                        periods++;
+                    }
+
+                    var periodEnd = approved.Time.ToDateTimeOffset().AddMonths(periods * offer.PeriodMonths);
+                    end = end is { } earlier && earlier < periodEnd ? earlier : periodEnd;
                     break;
+                }
+            }
+
+            if (long.TryParse(terms.GetValueOrDefault("max_transfers"), NumberStyles.None, CultureInfo.InvariantCulture, out var most) && most > 0)
+            {
+                // A grant that has started all of its transfers can no longer be used, and its subscription ends at the last start.
+                var started = 0L;
+                foreach (var (e, record) in await LoggedAsync(grant.Dataset, "transfer.start", logs, cancellationToken).ConfigureAwait(false))
+                {
+                    if (ChargeRecomputation.Details(record).GetValueOrDefault("grant") == name && ++started == most && record.Time is { } time)
+                    {
+                        proven[e.Index] = e;
+                        end = end is { } earlier && earlier < time.ToDateTimeOffset() ? earlier : time.ToDateTimeOffset();
+                        break;
+                    }
                 }
             }
         }

@@ -3,15 +3,16 @@ using Exchange.V1;
 
 namespace Exchange.Cli.Commands;
 
-/// <summary><c>exchange grants list|get|revoke</c>.</summary>
+/// <summary><c>exchange grants list|get|revoke|cancel-renewal</c>.</summary>
 internal static class GrantsCommand
 {
     public static Command Create(CliApp app)
     {
-        var command = new Command("grants", "See and revoke grants.");
+        var command = new Command("grants", "See and revoke grants, and cancel a subscription's renewal.");
         command.Add(List(app));
         command.Add(Get(app));
         command.Add(Revoke(app));
+        command.Add(CancelRenewal(app));
         return command;
     }
 
@@ -91,6 +92,22 @@ internal static class GrantsCommand
         {
             using var client = app.Connect(parse);
             var grant = (await client.Access.RevokeGrantAsync(new RevokeGrantRequest { Name = parse.GetValue(name), Reason = parse.GetValue(reason) },
+                cancellationToken: cancellationToken)).Grant;
+            Print(app, parse, grant);
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command CancelRenewal(CliApp app)
+    {
+        var name = NameArgument();
+        var command = new Command("cancel-renewal",
+            "Stop an auto-renewing subscription (its consumer): the period under way is the last one charged, and the grant ends with it.") { name };
+        command.SetAction(app.Guard(async (parse, cancellationToken) =>
+        {
+            using var client = app.Connect(parse);
+            var grant = (await client.Access.CancelGrantRenewalAsync(new CancelGrantRenewalRequest { Name = parse.GetValue(name) },
                 cancellationToken: cancellationToken)).Grant;
             Print(app, parse, grant);
             return 0;

@@ -43,5 +43,6 @@ internal static class AccessMapping
         RevokeReason = grant.RevokeReason,
         CreateTime = Timestamp.FromDateTimeOffset(grant.CreateTime),
         State = (V1.GrantState)(int)grant.State,
+        RenewalCancelTime = grant.RenewalCancelTime is { } cancelled ? Timestamp.FromDateTimeOffset(cancelled) : null,
     };
 }

@@ -15,8 +15,6 @@ internal static class AccessPolicy
     /// <summary>A grant is seen by the same parties as the request it answers.</summary>
     public static bool CanSee(Caller caller, Grant grant) => IsParty(caller, grant.Consumer, grant.Provider);
 
-
-
     /// <summary>Only the dataset's provider approves or rejects.</summary>
     public static bool CanDecide(Caller caller, AccessRequest request) =>
         caller.IsProvider && request.Provider == caller.Participant;
@@ -27,6 +25,9 @@ internal static class AccessPolicy
     /// <summary>The provider who granted, or an operator, revokes.</summary>
     public static bool CanRevoke(Caller caller, Grant grant) =>
         (caller.IsProvider && grant.Provider == caller.Participant) || caller.IsOperator;
+
+    /// <summary>Only the consumer, who pays for it, stops its subscription renewing (the provider or an operator revokes instead).</summary>
+    public static bool CanCancelRenewal(Caller caller, Grant grant) => grant.Consumer == caller.Participant;
 
     private static bool IsParty(Caller caller, string consumer, string provider) =>
         caller.ReadsEverything || consumer == caller.Participant || provider == caller.Participant;

@@ -166,6 +166,14 @@ internal sealed class AccessService(AccessStore store, Revocations revocations, 
         return new RevokeGrantResponse { Grant = revoked.ToProto() };
     }
 
+    public override async Task<CancelGrantRenewalResponse> CancelGrantRenewal(CancelGrantRenewalRequest request, ServerCallContext context)
+    {
+        var caller = Caller.From(context);
+        var id = GrantId.Parse(request.Name);
+        var grant = Errors.Allowed(await store.CancelRenewalAsync(caller, id, context.CancellationToken), telemetry);
+        return new CancelGrantRenewalResponse { Grant = grant.ToProto() };
+    }
+
     private static string RequireReason(string reason, string verb)
     {
         var trimmed = reason.Trim();

@@ -23,7 +23,8 @@ internal sealed class AccessStore(Database database, ICatalog catalog, IRevision
         "r.id, r.dataset_id, r.provider, r.consumer, r.purpose, r.requested_terms, r.state, r.grant_id, r.decision_reason, r.create_time, r.decide_time";
 
     private const string GrantColumns =
-        "g.id, g.dataset_id, g.consumer, g.provider, g.access_request_id, g.terms, g.transfers_used, g.revoke_time, g.revoke_reason, g.create_time";
+        "g.id, g.dataset_id, g.consumer, g.provider, g.access_request_id, g.terms, g.transfers_used, g.revoke_time, g.revoke_reason, g.create_time, " +
+        "g.renewal_cancel_time";
 
     // Mirrors TermsPolicy.StateOf for filtering in SQL.
     private const string GrantStateSql = """
@@ -304,6 +305,51 @@ internal sealed class AccessStore(Database database, ICatalog catalog, IRevision
             return GrantOf(unit, grantId)!;
         }, cancellationToken);
 
+    /// <summary>
+    /// Stops the auto-renewing subscription of its consumer's active grant: the period under way is the last one charged, and
+    /// the grant expires when it ends. A second cancellation changes nothing and returns the grant.
+    /// </summary>
+    public Task<Decision<Grant>> CancelRenewalAsync(Caller caller, GrantId grantId, CancellationToken cancellationToken) =>
+        database.WriteAsync<Decision<Grant>>(unit =>
+        {
+            var grant = GrantOf(unit, grantId);
+            if (grant is null || !AccessPolicy.CanSee(caller, grant))
+            {
+                throw Refusal.NotFound(grantId.Name, exists: grant is not null);
+            }
+
+            if (!AccessPolicy.CanCancelRenewal(caller, grant))
+            {
+                return unit.Deny(Entry(caller.Participant, AuditActions.GrantCancelRenewal, grantId.Name, grant.Dataset, grant.Provider, grant.Consumer,
+                    Outcome.Denied, null), $"Only the consumer of '{grantId.Name}' may cancel its renewal; its provider or an operator may revoke it.");
+            }
+
+            if (grant.RenewalCancelTime is not null)
+            {
+                return grant;
+            }
+
+            if (grant.Terms.Offer is not { Kind: V1.OfferKind.Subscription, AutoRenew: true })
+            {
+                throw Refusal.Precondition($"'{grantId.Name}' does not renew: it accepted no auto-renewing subscription offer, so there is no renewal to cancel.");
+            }
+
+            if (grant.State != GrantState.Active || meter.EndRenewal(unit, grant) is not { } end)
+            {
+                throw Refusal.Precondition($"'{grantId.Name}' is {grant.State.ToString().ToLowerInvariant()}; its subscription renews no more.");
+            }
+
+            // The grant now ends as a subscription that does not renew does: its terms and expire_time say when.
+            var now = Timestamps.ToMicros(unit.Now);
+            unit.Command("UPDATE grants SET terms = @terms, expire_time = @end, renewal_cancel_time = @now WHERE id = @id")
+                .With("@terms", TermsMapping.Encode(grant.Terms with { ExpireTime = end })).With("@end", Timestamps.ToMicros(end)).With("@now", now)
+                .With("@id", grantId.Value)
+                .ExecuteNonQuery();
+            unit.Record(Entry(caller.Participant, AuditActions.GrantCancelRenewal, grantId.Name, grant.Dataset, grant.Provider, grant.Consumer,
+                Outcome.Success, new Dictionary<string, string> { ["end_time"] = end.ToString("O", CultureInfo.InvariantCulture) }));
+            return GrantOf(unit, grantId)!;
+        }, cancellationToken);
+
     public Task<AccessRequest?> GetRequestAsync(AccessRequestId id, CancellationToken cancellationToken) =>
         database.ReadAsync(async (connection, ct) =>
         {
@@ -567,6 +613,7 @@ internal sealed class AccessStore(Database database, ICatalog catalog, IRevision
             RevokeTime: revokeTime,
             RevokeReason: reader.GetString(o + 8),
             CreateTime: Timestamps.ToTime(reader.GetInt64(o + 9)),
-            State: TermsPolicy.StateOf(revokeTime, terms, transfersUsed, now));
+            State: TermsPolicy.StateOf(revokeTime, terms, transfersUsed, now),
+            RenewalCancelTime: reader.IsDBNull(o + 10) ? null : Timestamps.ToTime(reader.GetInt64(o + 10)));
     }
 }

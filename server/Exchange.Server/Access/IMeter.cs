@@ -21,4 +21,10 @@ internal interface IMeter
 
     /// <summary>A query under the grant was answered, recorded as audit event <paramref name="queryIndex"/>.</summary>
     void QueryAnswered(WriteUnit unit, Grant grant, long queryIndex);
+
+    /// <summary>
+    /// The consumer of an active grant under an auto-renewing subscription cancels its renewal: the periods that have started are
+    /// charged, and no more. Returns when the first period not charged starts, the grant's end; null when it renews no more already.
+    /// </summary>
+    DateTimeOffset? EndRenewal(WriteUnit unit, Grant grant);
 }

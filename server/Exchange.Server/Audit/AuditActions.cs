@@ -15,6 +15,7 @@ internal static class AuditActions
     public const string AccessReject = "access.reject";
     public const string AccessWithdraw = "access.withdraw";
     public const string GrantRevoke = "grant.revoke";
+    public const string GrantCancelRenewal = "grant.cancel_renewal";
     public const string RevisionUpload = "revision.upload";
     public const string TransferStart = "transfer.start";
     public const string TransferResume = "transfer.resume";

@@ -187,26 +187,7 @@ internal sealed class BillingStore(Database database, IGrants grants, Meter mete
             {
                 var grant = grants.Find(unit, grantId)!;
                 // A grant that has used all of its transfers can no longer be used: its subscription ends then, as at revocation or expiry.
-                var exhausted = grants.ExhaustTime(unit, grant);
-                var number = first;
-                for (var start = Meter.PeriodStart(grant, number); start <= unit.Now; start = Meter.PeriodStart(grant, ++number))
-                {
-                    if (grant.RevokeTime <= start || grant.Terms.ExpireTime <= start || exhausted <= start)
-                    {
-                        break;
-                    }
-
-                    meter.Renewed(unit, grant, number, approveIndex);
-                    charged++;
-                }
-
-                var next = Meter.PeriodStart(grant, number);
-                var ended = grant.RevokeTime <= next || grant.Terms.ExpireTime <= next || exhausted <= next;
-                (ended
-                    ? unit.Command("DELETE FROM subscriptions WHERE grant_id = @grant")
-                    : unit.Command("UPDATE subscriptions SET next_number = @number, next_start = @start WHERE grant_id = @grant")
-                        .With("@number", number).With("@start", Timestamps.ToMicros(Meter.PeriodStart(grant, number))))
-                    .With("@grant", grantId.Value).ExecuteNonQuery();
+                charged += meter.RenewDue(unit, grant, first, approveIndex, grants.ExhaustTime(unit, grant)).Charged;
             }
 
             return charged;

@@ -84,6 +84,61 @@ internal sealed class Meter(IOptions<Hosting.ExchangeOptions> options) : IMeter
         }
     }
 
+    /// <summary>
+    /// Charges, each as of its start, the periods of an auto-renewing subscription from period <paramref name="first"/> that have
+    /// started while the grant ran (until revoked, expired or <paramref name="exhausted"/>), and moves its subscription on to the
+    /// next period, or ends it once the grant ends before that. Returns how many it charged and when the next period starts
+    /// (null: the subscription ended).
+    /// </summary>
+    public (int Charged, DateTimeOffset? Next) RenewDue(WriteUnit unit, Grant grant, long first, long approveIndex, DateTimeOffset? exhausted)
+    {
+        var charged = 0;
+        var number = first;
+        for (var start = PeriodStart(grant, number); start <= unit.Now && !EndedBy(grant, exhausted, start); start = PeriodStart(grant, ++number))
+        {
+            Renewed(unit, grant, number, approveIndex);
+            charged++;
+        }
+
+        var next = PeriodStart(grant, number);
+        if (EndedBy(grant, exhausted, next))
+        {
+            unit.Command("DELETE FROM subscriptions WHERE grant_id = @grant").With("@grant", grant.Id.Value).ExecuteNonQuery();
+            return (charged, null);
+        }
+
+        unit.Command("UPDATE subscriptions SET next_number = @number, next_start = @start WHERE grant_id = @grant")
+            .With("@number", number).With("@start", Timestamps.ToMicros(next)).With("@grant", grant.Id.Value).ExecuteNonQuery();
+        return (charged, next);
+    }
+
+    public DateTimeOffset? EndRenewal(WriteUnit unit, Grant grant)
+    {
+        long first, approveIndex;
+        using (var command = unit.Command("SELECT next_number, approve_index FROM subscriptions WHERE grant_id = @grant").With("@grant", grant.Id.Value))
+        using (var reader = command.ExecuteReader())
+        {
+            if (!reader.Read())
+            {
+                return null;
+            }
+
+            (first, approveIndex) = (reader.GetInt64(0), reader.GetInt64(1));
+        }
+
+        // The periods that have started are the consumer's to pay, charged here if the sweeper has not yet.
+        if (RenewDue(unit, grant, first, approveIndex, exhausted: null).Next is not { } end)
+        {
+            return null;
+        }
+
+        unit.Command("DELETE FROM subscriptions WHERE grant_id = @grant").With("@grant", grant.Id.Value).ExecuteNonQuery();
+        return end;
+    }
+
+    private static bool EndedBy(Grant grant, DateTimeOffset? exhausted, DateTimeOffset time) =>
+        grant.RevokeTime <= time || grant.Terms.ExpireTime <= time || exhausted <= time;
+
     /// <summary>Charges period <paramref name="number"/> of an auto-renewing subscription, as of when it started.</summary>
     public void Renewed(WriteUnit unit, Grant grant, long number, long approveIndex) =>
         Charge(unit, grant, SubscriptionUsage(grant, number), 1, grant.Id.Name, approveIndex, PeriodStart(grant, number));

@@ -441,6 +441,12 @@ internal static class Migrations
             SELECT grant_id, usage_period, SUM(units), SUM(amount_minor) FROM usage_records GROUP BY grant_id, usage_period;
         CREATE INDEX usage_by_period ON usage_records (period);
         """,
+
+        // 15: when a grant's consumer cancelled its subscription's renewal; the grant then expires at
+        // the end of the last period charged (its expire_time and terms say when).
+        """
+        ALTER TABLE grants ADD COLUMN renewal_cancel_time INTEGER;
+        """,
     ];
 
     public static int LatestVersion => Scripts.Count;

@@ -15,8 +15,8 @@ namespace Exchange.Server.Transfers;
 /// stopped by revocation, expiry, the consumer or another gateway's taking over; then the
 /// transfer is finished (COMPLETED with a receipt proving it was logged, or FAILED, to resume).
 /// </summary>
-internal sealed partial class DownloadStreamer(TransferStore transfers, AuditStore audit, CheckpointSigner signer, IBlobStore blobs, KeyRing keys,
-    Tables.MaskKeys maskKeys, LiveTransfers live, IOptions<Hosting.ExchangeOptions> options, TimeProvider time,
+internal sealed partial class DownloadStreamer(TransferStore transfers, Access.IGrants grants, AuditStore audit, CheckpointSigner signer, IBlobStore blobs,
+    KeyRing keys, Tables.MaskKeys maskKeys, LiveTransfers live, IOptions<Hosting.ExchangeOptions> options, TimeProvider time,
     Observability.ExchangeTelemetry telemetry, ILogger<DownloadStreamer> logger)
 {
     private TransferOptions Limits => options.Value.Transfers;
@@ -31,12 +31,9 @@ internal sealed partial class DownloadStreamer(TransferStore transfers, AuditSto
         var (transfer, stored, grant, output) = (start.Transfer, start.Revision, start.Grant, start.Output);
         var revision = stored.Revision;
         using var stream = live.Add(transfer.Id, start.Attempt, offset);
-        // The expiry runs on the injected clock, like every other time the gateway reads. Timers reach about
-        // 49 days; a download still running by then is stopped at that point and may resume.
-        using var expires = grant.Terms.ExpireTime is { } expiry
-            ? new CancellationTokenSource(Min(Max(expiry - time.GetUtcNow(), TimeSpan.Zero), TimeSpan.FromDays(40)), time)
-            : new CancellationTokenSource();
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource([context.CancellationToken, revoked, lineageStopped, stream.Superseded, expires.Token]);
+        // The grant's end runs on the injected clock, like every other time the gateway reads.
+        using var ends = new GrantEndWatch(grant, grants, time);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource([context.CancellationToken, revoked, lineageStopped, stream.Superseded, ends.Ended]);
 
         var finished = false;
         var stalled = false;
@@ -160,7 +157,7 @@ internal sealed partial class DownloadStreamer(TransferStore transfers, AuditSto
             var (status, reason) = stream.WasSuperseded
                 ? (new Status(StatusCode.Aborted, $"'{transfer.Id.Name}' was failed by another gateway, which took this one for gone; resume it."), "superseded")
                 : Classify(ex, revoked.IsCancellationRequested, lineageStopped.IsCancellationRequested, context.CancellationToken.IsCancellationRequested,
-                    expired: grant.Terms.ExpireTime <= time.GetUtcNow(), stalled ? Limits.StallTimeout : null);
+                    expired: ends.HasEnded(time.GetUtcNow()), ends.Unconfirmed, stalled ? Limits.StallTimeout : null);
 
             // The transfer is FAILED either way (it may resume); a consumer's cancel is no failure of the gateway's, and is logged as what it is.
             var cancelled = status.StatusCode == StatusCode.Cancelled;
@@ -228,7 +225,7 @@ internal sealed partial class DownloadStreamer(TransferStore transfers, AuditSto
     /// Why the stream stopped and what the consumer is told. A grant's end comes before a stall: both may have
     /// happened by the time the stream is stopped, and the expiry is the one that also refuses a resume.
     /// </summary>
-    private static (Status Status, string Reason) Classify(Exception ex, bool revoked, bool lineageStopped, bool callerGone, bool expired, TimeSpan? stalledFor) => ex switch
+    private static (Status Status, string Reason) Classify(Exception ex, bool revoked, bool lineageStopped, bool callerGone, bool expired, bool endUnconfirmed, TimeSpan? stalledFor) => ex switch
     {
         _ when revoked => (new Status(StatusCode.PermissionDenied, "The grant was revoked during the download; the transfer stopped."), "grant revoked"),
         _ when lineageStopped => (new Status(StatusCode.PermissionDenied,
@@ -238,6 +235,9 @@ internal sealed partial class DownloadStreamer(TransferStore transfers, AuditSto
         CryptographicException => (new Status(StatusCode.DataLoss, "The revision's data key cannot be unwrapped; nothing more is sent."), "data key unavailable"),
         _ when callerGone => (new Status(StatusCode.Cancelled, "The download was cancelled."), "cancelled by the consumer"),
         _ when expired => Expired,
+        _ when endUnconfirmed => (new Status(StatusCode.Unavailable,
+            "The gateway could not confirm that the grant runs on past its subscription period's end, so the download stopped there; resume the transfer."),
+            "grant end unconfirmed"),
         _ when stalledFor is { } stall => (new Status(StatusCode.DeadlineExceeded,
             $"Nothing more of the download was read for {stall.TotalSeconds:0} s, so the gateway stopped it; resume the transfer."),
             "the consumer stopped reading"),
@@ -251,10 +251,6 @@ internal sealed partial class DownloadStreamer(TransferStore transfers, AuditSto
 
     private static (Status Status, string Reason) Expired =>
         (new Status(StatusCode.PermissionDenied, "The grant expired during the download; the transfer stopped."), "grant expired");
-
-    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
-
-    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
     [LoggerMessage(EventId = 40, Level = LogLevel.Information, Message = "{Transfer} stopped after {Bytes} bytes: {Reason}")]
     private partial void LogTransferFailed(string transfer, long bytes, string reason);

@@ -472,5 +472,143 @@ public sealed class BillingTests(BillingGateway gateway) : SharedGatewayTests<Bi
         Assert.Contains($"which starts after {grant.Name} ended", verified.Differences[0], StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_consumer_who_cancels_a_subscriptions_renewal_pays_for_the_period_under_way_and_no_more()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 1, 20, 12, 0, 0, TimeSpan.Zero));
+        using var gateway = ExchangeFactory.With(("Exchange:Audit:CheckpointInterval", "01:00:00"));
+        gateway.Clock = clock;
+        var subscription = Offer(OfferKind.Subscription, 5000);
+        subscription.PeriodMonths = 1;
+        subscription.AutoRenew = true;
+        var sweeper = gateway.Services.GetRequiredService<BillingSweeper>();
+        Grant grant;
+        using (var acme = gateway.OnClock(Participant.Acme))
+        using (var initech = gateway.OnClock(Participant.Initech))
+        {
+            var (dataset, offer) = await OfferedAsync(acme, subscription);
+            grant = await BuyAsync(acme, initech, dataset, offer);
+        }
+
+        // Period 2 (from 20 February) has started, and the sweeper has not charged it yet: the cancellation charges it, and no more.
+        clock.Advance(TimeSpan.FromDays(41));
+        var periodTwoEnd = new DateTimeOffset(2026, 3, 20, 12, 0, 0, TimeSpan.Zero);
+        using (var acme = gateway.OnClock(Participant.Acme))
+        using (var initech = gateway.OnClock(Participant.Initech))
+        {
+            var refused = await Rpc.FailsWith(StatusCode.PermissionDenied,
+                () => acme.Access.CancelGrantRenewalAsync(new CancelGrantRenewalRequest { Name = grant.Name }).ResponseAsync);
+            Assert.Contains("Only the consumer", refused.Status.Detail, StringComparison.Ordinal);
+
+            var cancelled = (await initech.Access.CancelGrantRenewalAsync(new CancelGrantRenewalRequest { Name = grant.Name })).Grant;
+            Assert.Equal(clock.GetUtcNow(), cancelled.RenewalCancelTime.ToDateTimeOffset());
+            Assert.Equal(periodTwoEnd, cancelled.Terms.ExpireTime.ToDateTimeOffset());
+            Assert.Equal(GrantState.Active, cancelled.State);
+            // A retry changes nothing, and logs nothing more.
+            Assert.Equal(cancelled, (await initech.Access.CancelGrantRenewalAsync(new CancelGrantRenewalRequest { Name = grant.Name })).Grant);
+            var logged = (await initech.Audit.ListAuditEventsAsync(new ListAuditEventsRequest { Action = "grant.cancel_renewal", Dataset = grant.Dataset }))
+                .Events.Select(e => AuditRecord.Parser.ParseFrom(e.Leaf)).ToList();
+            Assert.Equal(["acme DENIED ", "initech SUCCESS 2026-03-20T12:00:00.0000000+00:00"],
+                logged.Select(r => $"{r.Actor} {r.Outcome.ToString().ToUpperInvariant()} {r.Details.FirstOrDefault(d => d.Key == "end_time")?.Value}"));
+        }
+
+        clock.Advance(TimeSpan.FromDays(90));
+        await sweeper.SweepAsync(CancellationToken.None);
+        clock.Advance(TimeSpan.FromHours(1));
+        using var buyer = gateway.OnClock(Participant.Initech);
+        Assert.Equal(GrantState.Expired, (await buyer.Access.GetGrantAsync(new GetGrantRequest { Name = grant.Name })).Grant.State);
+        var expired = await Rpc.FailsWith(StatusCode.PermissionDenied, () => buyer.DownloadAllAsync(grant.Name));
+        Assert.Contains("expired", expired.Status.Detail, StringComparison.Ordinal);
+
+        var id = grant.Name["grants/".Length..];
+        var charged = new List<string>();
+        foreach (var month in new[] { "2026-01", "2026-02", "2026-03", "2026-04", "2026-05", "2026-06" })
+        {
+            charged.AddRange((await StatementAsync(buyer, "initech", month)).Lines.Select(l => l.Usage.Name));
+        }
+
+        Assert.Equal([$"usageRecords/subscription-{id}-1", $"usageRecords/subscription-{id}-2"], charged);
+        await AssertVerifiesAsync(buyer, "initech", "2026-02");
+
+        // A gateway that charged period 3 all the same: the consumer's verification finds it from the log alone.
+        var approval = (await StatementAsync(buyer, "initech", "2026-01")).Lines[0].Usage.EventIndex;
+        var stored = await gateway.Services.GetRequiredService<Server.Access.AccessStore>()
+            .GetGrantAsync(new Server.Access.GrantId(id), clock.GetUtcNow(), CancellationToken.None);
+        await gateway.Services.GetRequiredService<Database>().WriteAsync(unit =>
+        {
+            gateway.Services.GetRequiredService<Meter>().Renewed(unit, stored!, 3, approval);
+            return 0;
+        }, CancellationToken.None);
+        clock.Advance(TimeSpan.FromHours(1));
+        using var later = gateway.OnClock(Participant.Initech);
+        var lines = new List<StatementLine>();
+        foreach (var month in new[] { "2026-03", "2026-04", "2026-05", "2026-06", "2026-07" })
+        {
+            lines.AddRange((await StatementAsync(later, "initech", month)).Lines);
+        }
+
+        var period = lines.Single(l => l.Usage.Name == $"usageRecords/subscription-{id}-3").Usage.Period;
+        var verified = await later.VerifyStatementAsync("initech", period);
+        Assert.Equal($"usageRecords/subscription-{id}-3", Assert.Single(verified.Differences).Split(' ')[0]);
+        Assert.Contains($"which starts after {grant.Name} ended", verified.Differences[0], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_download_runs_on_past_a_subscription_periods_end_unless_its_renewal_was_cancelled()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 1, 20, 12, 0, 0, TimeSpan.Zero));
+        using var gateway = ExchangeFactory.With(("Exchange:Transfers:ChunkSize", "65536"), ("Exchange:Transfers:StallTimeout", "1.00:00:00"));
+        gateway.Clock = clock;
+        var subscription = Offer(OfferKind.Subscription, 5000);
+        subscription.PeriodMonths = 1;
+        subscription.AutoRenew = true;
+        Grant renewing, cancelled;
+        using (var acme = gateway.OnClock(Participant.Acme))
+        using (var initech = gateway.OnClock(Participant.Initech))
+        using (var umbrella = gateway.OnClock(Participant.Umbrella))
+        {
+            var (dataset, offer) = await OfferedAsync(acme, subscription, 64 * 65536);
+            renewing = await BuyAsync(acme, umbrella, dataset, offer);
+            cancelled = await BuyAsync(acme, initech, dataset, offer);
+        }
+
+        // A minute before the first period ends, each consumer starts a download and reads a little of it. Then one of them
+        // cancels its renewal, which ends its grant with the period: a download already running stops then too. Then the period ends.
+        clock.Advance(TimeSpan.FromDays(31) - TimeSpan.FromMinutes(1));
+        using var paying = gateway.OnClock(Participant.Umbrella);
+        using var leaving = gateway.OnClock(Participant.Initech);
+        using var runs = paying.Transfers.Download(new DownloadRequest { Grant = renewing.Name, Purpose = "research" });
+        using var stops = leaving.Transfers.Download(new DownloadRequest { Grant = cancelled.Name, Purpose = "research" });
+        foreach (var call in new[] { runs, stops })
+        {
+            Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+            Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+        }
+
+        await leaving.Access.CancelGrantRenewalAsync(new CancelGrantRenewalRequest { Name = cancelled.Name });
+        clock.Advance(TimeSpan.FromMinutes(2));
+
+        // The cancelled subscription's grant ended with its period, on the gateway's clock, mid-stream.
+        var error = await Rpc.FailsWith(StatusCode.PermissionDenied, async () =>
+        {
+            while (await stops.ResponseStream.MoveNext(CancellationToken.None))
+            {
+            }
+        });
+        Assert.Contains("expired", error.Status.Detail, StringComparison.Ordinal);
+
+        // The renewing one runs on to its end, receipt and all.
+        long received = 0;
+        DownloadTrailer? trailer = null;
+        while (await runs.ResponseStream.MoveNext(CancellationToken.None))
+        {
+            received += runs.ResponseStream.Current.Chunk?.Data.Length ?? 0;
+            trailer = runs.ResponseStream.Current.Trailer ?? trailer;
+        }
+
+        Assert.Equal(64 * 65536 - 65536, received);
+        Assert.NotNull(trailer?.Receipt);
+    }
+
     private const string AuditActionsGateway = "exchange:gateway";
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Exchange.Tests.Access;
 using Exchange.Tests.Catalog;
 using Exchange.Tests.Infrastructure;
 using Exchange.V1;
@@ -60,6 +61,31 @@ public sealed class AccessCliTests(ExchangeFactory gateway) : SharedGatewayTests
         Assert.Equal(0, exit);
         Assert.Contains("REVOKED", output);
         Assert.Contains("ended early", output);
+    }
+
+    [Fact]
+    public async Task A_consumer_cancels_its_subscriptions_renewal_and_sees_when_the_grant_ends()
+    {
+        using var acme = Gateway.As(_acme);
+        using var initech = Gateway.As(_initech);
+        var dataset = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
+        var monthly = (await acme.Pricing.CreateOfferAsync(new CreateOfferRequest
+        {
+            Parent = dataset.Name,
+            Offer = new Offer { Kind = OfferKind.Subscription, Price = new Money { Currency = "EUR", AmountMinor = 900 }, PeriodMonths = 1, AutoRenew = true },
+        })).Offer;
+        var grant = await acme.ApproveAsync(await initech.RequestAsync(dataset, offer: monthly.Name));
+
+        var (exit, _, error) = await Run(_acme, "grants", "cancel-renewal", grant.Name);
+        Assert.Equal(1, exit);
+        Assert.StartsWith("error: PermissionDenied:", error);
+
+        (exit, var output, error) = await Run(_initech, "grants", "cancel-renewal", grant.Name);
+        Assert.True(exit == 0, error);
+        Assert.Contains("renewal cancelled", output);
+        var end = grant.CreateTime.ToDateTimeOffset().AddMonths(1);
+        Assert.Contains($"ends {end:u}", output);
+        Assert.Contains("ACTIVE", output);
     }
 
     [Fact]

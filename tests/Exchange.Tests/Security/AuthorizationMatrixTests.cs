@@ -84,6 +84,9 @@ public sealed class AuthorizationMatrixTests(ExchangeFactory gateway) : SharedGa
         new("AccessService/ListGrants", "-",            "OK    OK    OK    OK    OK    OK    PD    UA", (c, _) => c.Access.ListGrantsAsync(new()).ResponseAsync),
         new("AccessService/RevokeGrant", "active",      "OK    NF    PD    NF    PD    OK    PD    UA", Revoke),
         new("AccessService/RevokeGrant", "revoked",     "FP    NF    PD    NF    PD    FP    PD    UA", Revoke),
+        new("AccessService/CancelGrantRenewal", "subscribed", "PD    NF    OK    NF    PD    PD    PD    UA", CancelRenewal),
+        new("AccessService/CancelGrantRenewal", "active",     "PD    NF    FP    NF    PD    PD    PD    UA", CancelRenewal),
+        new("AccessService/CancelGrantRenewal", "revoked",    "PD    NF    FP    NF    PD    PD    PD    UA", CancelRenewal),
 
         new("AuditService/ListAuditEvents", "-",        "OK    OK    OK    OK    OK    OK    PD    UA", (c, _) => c.Audit.ListAuditEventsAsync(new()).ResponseAsync),
         new("AuditService/WatchAuditEvents", "-",       "OK    OK    OK    OK    OK    OK    PD    UA", WatchBriefly),
@@ -369,6 +372,21 @@ public sealed class AuthorizationMatrixTests(ExchangeFactory gateway) : SharedGa
                 })).Offer;
                 var bought = await acme.ApproveAsync(await initech.RequestAsync(sold, offer: oneOff.Name));
                 return new Target(sold.Name, Grant: bought.Name, Usage: $"usageRecords/grant-{bought.Name["grants/".Length..]}");
+            case "subscribed":
+                // The owner's monthly, auto-renewing subscription, bought by initech.
+                var subscribed = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
+                var monthly = (await acme.Pricing.CreateOfferAsync(new CreateOfferRequest
+                {
+                    Parent = subscribed.Name,
+                    Offer = new Offer
+                    {
+                        Kind = OfferKind.Subscription,
+                        Price = new Money { Currency = "EUR", AmountMinor = 900 },
+                        PeriodMonths = 1,
+                        AutoRenew = true,
+                    },
+                })).Offer;
+                return new Target(subscribed.Name, Grant: (await acme.ApproveAsync(await initech.RequestAsync(subscribed, offer: monthly.Name))).Name);
             case "priced" or "withdrawn-offer":
                 var priced = await CatalogFixture.CreateAsync(acme, DatasetState.Listed);
                 var offer = (await acme.Pricing.CreateOfferAsync(new CreateOfferRequest
@@ -468,6 +486,8 @@ public sealed class AuthorizationMatrixTests(ExchangeFactory gateway) : SharedGa
     private static Task Reject(ExchangeClient c, Target t) => c.Access.RejectAccessRequestAsync(new() { Name = t.Request, Reason = "no" }).ResponseAsync;
 
     private static Task Revoke(ExchangeClient c, Target t) => c.Access.RevokeGrantAsync(new() { Name = t.Grant, Reason = "over" }).ResponseAsync;
+
+    private static Task CancelRenewal(ExchangeClient c, Target t) => c.Access.CancelGrantRenewalAsync(new() { Name = t.Grant }).ResponseAsync;
 
     private static async Task WatchBriefly(ExchangeClient c, Target t)
     {

@@ -3,7 +3,10 @@ using Exchange.Server.Catalog.Model;
 
 namespace Exchange.Server.Access.Model;
 
-/// <summary>A consumer's right to download a dataset under <see cref="Terms"/>; its state is as of when it was read.</summary>
+/// <summary>
+/// A consumer's right to download a dataset under <see cref="Terms"/>; its state is as of when it was read.
+/// <see cref="RenewalCancelTime"/> is when its consumer stopped its subscription renewing, if it did.
+/// </summary>
 internal sealed record Grant(
     GrantId Id,
     DatasetId Dataset,
@@ -15,4 +18,5 @@ internal sealed record Grant(
     DateTimeOffset? RevokeTime,
     string RevokeReason,
     DateTimeOffset CreateTime,
-    GrantState State);
+    GrantState State,
+    DateTimeOffset? RenewalCancelTime = null);

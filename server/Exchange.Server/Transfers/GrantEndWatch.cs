@@ -1,0 +1,105 @@
+using Exchange.Server.Access;
+using Exchange.Server.Access.Model;
+
+namespace Exchange.Server.Transfers;
+
+/// <summary>
+/// Stops a download when its grant ends on the gateway's clock: at its expiry and, under an auto-renewing subscription (whose
+/// consumer may cancel it on any replica, to end when the period under way does), at each period's end unless the grant, read
+/// again then, runs on. A grant that cannot be read again then is taken as ended: bytes are not sent past an end not ruled out.
+/// </summary>
+internal sealed class GrantEndWatch : IDisposable
+{
+    // A timer reaches about 49 days; a longer wait is taken in steps.
+    private static readonly TimeSpan LongestWait = TimeSpan.FromDays(40);
+
+    private readonly IGrants _grants;
+    private readonly TimeProvider _time;
+    private readonly CancellationTokenSource _ended = new();
+    private readonly ITimer _timer;
+    private volatile Grant _grant;
+    private volatile bool _unconfirmed;
+
+    public GrantEndWatch(Grant grant, IGrants grants, TimeProvider time)
+    {
+        (_grant, _grants, _time) = (grant, grants, time);
+        _timer = time.CreateTimer(_ => _ = CheckAsync(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        Arm(time.GetUtcNow());
+    }
+
+    /// <summary>Cancelled once the grant has ended, or could not be read again when it might have.</summary>
+    public CancellationToken Ended => _ended.Token;
+
+    /// <summary>Whether the grant had ended by <paramref name="now"/>, as last read.</summary>
+    public bool HasEnded(DateTimeOffset now) => _grant.Terms.ExpireTime <= now;
+
+    /// <summary>Whether the grant could not be read again at a period's end, where a cancelled renewal would have ended it.</summary>
+    public bool Unconfirmed => _unconfirmed;
+
+    public void Dispose()
+    {
+        _timer.Dispose();
+        _ended.Dispose();
+    }
+
+    private static bool Renews(Grant grant) => grant.Terms.Offer is { Kind: V1.OfferKind.Subscription, AutoRenew: true } && grant.RenewalCancelTime is null;
+
+    private void Arm(DateTimeOffset now)
+    {
+        var grant = _grant;
+        var next = grant.Terms.ExpireTime;
+        if (Renews(grant))
+        {
+            var months = grant.Terms.Offer!.PeriodMonths;
+            var periods = 1;
+            while (grant.CreateTime.AddMonths(periods * months) <= now)
+            {
+                periods++;
+            }
+
+            var periodEnd = grant.CreateTime.AddMonths(periods * months);
+            next = next < periodEnd ? next : periodEnd;
+        }
+
+        if (next is { } at)
+        {
+            var wait = at - now;
+            _timer.Change(wait < TimeSpan.Zero ? TimeSpan.Zero : wait < LongestWait ? wait : LongestWait, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private async Task CheckAsync()
+    {
+        try
+        {
+            var now = _time.GetUtcNow();
+            if (!HasEnded(now) && Renews(_grant))
+            {
+                try
+                {
+                    // A grant is never deleted; one that could not be found is not one to send bytes under.
+                    _grant = await _grants.GetGrantAsync(_grant.Id, now, CancellationToken.None)
+                        ?? _grant with { Terms = _grant.Terms with { ExpireTime = now } };
+                }
+                catch (Exception ex) when (ex is not ObjectDisposedException)
+                {
+                    _unconfirmed = true;
+                    _ended.Cancel();
+                    return;
+                }
+            }
+
+            if (HasEnded(now))
+            {
+                _ended.Cancel();
+                return;
+            }
+
+            Arm(now);
+        }
+        catch (ObjectDisposedException)
+        {
+            // The download ended first.
+        }
+    }
+}
