@@ -12,7 +12,7 @@ namespace Exchange.Tests.WebConsole;
 /// The console in a real Chromium against the real gateway (issue 21): an auditor filters the
 /// log and sees an event verified in the browser; a tampered database row turns the page red at
 /// its index; a provider approves a request with narrowed terms; a consumer sees only its own
-/// grants and verifies a receipt. Each test fails on any browser console error, and saves a
+/// grants, verifies a receipt and cancels a subscription's renewal. Each test fails on any browser console error, and saves a
 /// screenshot of the pages it visits (artifacts/console-screenshots).
 /// </summary>
 [Trait("Category", "Slow")]
@@ -274,6 +274,43 @@ public sealed class ConsoleTests(ConsoleFixture fixture, ITestOutputHelper outpu
         await Assertions.Expect(transfer).ToContainTextAsync("✓ verified");
         await Assertions.Expect(transfer.GetByTestId("receipt")).ToContainTextAsync($"{fixture.InitechTransfer} is audit event");
         await tab.ScreenshotAsync("consumer");
+        tab.AssertNoErrors();
+    }
+
+    [Fact]
+    public async Task A_consumer_cancels_its_subscriptions_renewal_and_sees_when_its_grant_ends()
+    {
+        Chromium.Require();
+        using var acme = fixture.Gateway!.Client(Participant.Acme);
+        using var initech = fixture.Gateway!.Client(Participant.Initech);
+        var dataset = (await acme.Catalog.CreateDatasetAsync(new CreateDatasetRequest
+        {
+            Dataset = new Dataset { Title = "Berth occupancy, monthly", Classification = Classification.Public },
+        })).Dataset;
+        await acme.UploadAsync(dataset.Name, new MemoryStream("berth,occupied\nA,1\n"u8.ToArray()), new() { MediaType = "text/csv" });
+        await acme.Catalog.PublishDatasetAsync(new PublishDatasetRequest { Name = dataset.Name });
+        var monthly = (await acme.Pricing.CreateOfferAsync(new CreateOfferRequest
+        {
+            Parent = dataset.Name,
+            Offer = new Offer { Kind = OfferKind.Subscription, Price = new Money { Currency = "EUR", AmountMinor = 900 }, PeriodMonths = 1, AutoRenew = true },
+        })).Offer;
+        var request = (await initech.Access.RequestAccessAsync(new RequestAccessRequest { Dataset = dataset.Name, Purpose = "research", Offer = monthly.Name }))
+            .AccessRequest;
+        var grant = (await acme.Access.ApproveAccessRequestAsync(new ApproveAccessRequestRequest { Name = request.Name })).Grant;
+
+        await using var tab = await ConsolePage.OpenAsync(fixture.Browser!, Address);
+        await tab.SignInAsync(Participant.Initech);
+        var page = tab.Page;
+        var card = page.Locator($"article[data-grant='{grant.Name}']");
+        await Assertions.Expect(card.GetByTestId("renewal")).ToContainTextAsync("Renews every 1 month(s) at 900 minor units of EUR");
+        await card.GetByRole(AriaRole.Button, new() { Name = $"Cancel the renewal of {grant.Name}" }).ClickAsync();
+
+        var end = grant.CreateTime.ToDateTimeOffset().AddMonths(1);
+        await Assertions.Expect(page.Locator("p.ok[role=status]")).ToContainTextAsync($"{grant.Name} renews no more");
+        await Assertions.Expect(card.GetByTestId("renewal")).ToContainTextAsync($"the grant ends {end:yyyy-MM-dd HH:mm:ss} UTC");
+        var stored = (await initech.Access.GetGrantAsync(new GetGrantRequest { Name = grant.Name })).Grant;
+        Assert.NotNull(stored.RenewalCancelTime);
+        Assert.Equal(end, stored.Terms.ExpireTime.ToDateTimeOffset());
         tab.AssertNoErrors();
     }
 }
