@@ -334,9 +334,15 @@ internal sealed class AccessStore(Database database, ICatalog catalog, IRevision
                 throw Refusal.Precondition($"'{grantId.Name}' does not renew: it accepted no auto-renewing subscription offer, so there is no renewal to cancel.");
             }
 
-            if (grant.State != GrantState.Active || meter.EndRenewal(unit, grant) is not { } end)
+            if (grant.State != GrantState.Active)
             {
                 throw Refusal.Precondition($"'{grantId.Name}' is {grant.State.ToString().ToLowerInvariant()}; its subscription renews no more.");
+            }
+
+            if (meter.EndRenewal(unit, grant) is not { } end)
+            {
+                throw Refusal.Precondition(
+                    $"'{grantId.Name}' renews no more: its terms end it at {grant.Terms.ExpireTime.GetValueOrDefault():O}, before another period starts.");
             }
 
             // The grant now ends as a subscription that does not renew does: its terms and expire_time say when.

@@ -65,6 +65,7 @@ internal static class RequestText
         ["exchange.v1.ListGrantsRequest.consumer"] = Name,
         ["exchange.v1.RevokeGrantRequest.name"] = Name,
         ["exchange.v1.RevokeGrantRequest.reason"] = Reason,
+        ["exchange.v1.CancelGrantRenewalRequest.name"] = Name,
 
         ["exchange.v1.UploadHeader.dataset"] = Name,
         ["exchange.v1.UploadHeader.media_type"] = new(255),

@@ -488,6 +488,14 @@ public sealed class BillingTests(BillingGateway gateway) : SharedGatewayTests<Bi
         {
             var (dataset, offer) = await OfferedAsync(acme, subscription);
             grant = await BuyAsync(acme, initech, dataset, offer);
+
+            // A grant whose own terms end it within its first period has no renewal to cancel.
+            using var umbrella = gateway.OnClock(Participant.Umbrella);
+            var brief = await BuyAsync(acme, umbrella, dataset, offer,
+                new Terms { Purposes = { "research" }, ExpireTime = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(clock.GetUtcNow().AddDays(10)) });
+            var once = await Rpc.FailsWith(StatusCode.FailedPrecondition,
+                () => umbrella.Access.CancelGrantRenewalAsync(new CancelGrantRenewalRequest { Name = brief.Name }).ResponseAsync);
+            Assert.Contains("renews no more: its terms end it at 2026-01-30T12:00:00", once.Status.Detail, StringComparison.Ordinal);
         }
 
         // Period 2 (from 20 February) has started, and the sweeper has not charged it yet: the cancellation charges it, and no more.
