@@ -1,0 +1,101 @@
+using Exchange.Server.Access;
+using Exchange.Server.Access.Model;
+using Exchange.Server.Catalog;
+using Exchange.Server.Catalog.Model;
+using Exchange.Server.Storage;
+using Exchange.Server.Transfers;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Exchange.Tests.Transfers;
+
+/// <summary>
+/// A running download's watch on its grant's end, on the gateway's clock: under an auto-renewing subscription it reads
+/// the grant again at each period's end and goes on while the grant does, stops once the grant ends there, and stops as
+/// well when the grant cannot be read then, since a cancelled renewal could have ended it.
+/// </summary>
+public sealed class GrantEndWatchTests
+{
+    private static readonly DateTimeOffset Created = new(2026, 1, 20, 12, 0, 0, TimeSpan.Zero);
+
+    private static Grant Subscribed(DateTimeOffset? end = null, DateTimeOffset? cancelled = null) => new(
+        new GrantId("g1"), new DatasetId("d1"), "initech", "acme", new AccessRequestId("r1"),
+        new Terms(["research"], end, 0,
+            Offer: new V1.Offer { Kind = V1.OfferKind.Subscription, PeriodMonths = 1, AutoRenew = true, Price = new V1.Money { Currency = "EUR", AmountMinor = 1 } }),
+        0, null, "", Created, GrantState.Active, cancelled);
+
+    [Fact]
+    public void A_renewing_grant_is_read_again_at_each_periods_end_and_the_download_goes_on()
+    {
+        var clock = new FakeTimeProvider(Created.AddDays(10));
+        var grants = new ReadGrants(() => Subscribed());
+        using var watch = new GrantEndWatch(Subscribed(), grants, clock);
+
+        clock.Advance(TimeSpan.FromDays(21) - TimeSpan.FromSeconds(1));
+        Assert.Equal(0, grants.Reads);
+        clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(1, grants.Reads);
+        clock.Advance(TimeSpan.FromDays(28));
+        Assert.Equal(2, grants.Reads);
+
+        Assert.False(watch.Ended.IsCancellationRequested);
+        Assert.False(watch.HasEnded(clock.GetUtcNow()));
+    }
+
+    [Fact]
+    public void A_renewal_cancelled_while_the_download_runs_ends_it_with_the_period()
+    {
+        var clock = new FakeTimeProvider(Created.AddDays(10));
+        var periodEnd = Created.AddMonths(1);
+        var grants = new ReadGrants(() => Subscribed(periodEnd, Created.AddDays(12)));
+        using var watch = new GrantEndWatch(Subscribed(), grants, clock);
+
+        clock.Advance(periodEnd - clock.GetUtcNow());
+        Assert.True(watch.Ended.IsCancellationRequested);
+        Assert.True(watch.HasEnded(clock.GetUtcNow()));
+        Assert.False(watch.Unconfirmed);
+    }
+
+    [Fact]
+    public void A_grant_that_cannot_be_read_at_a_periods_end_stops_the_download_as_unconfirmed()
+    {
+        var clock = new FakeTimeProvider(Created.AddDays(10));
+        var grants = new ReadGrants(() => throw new InvalidOperationException("the database is away"));
+        using var watch = new GrantEndWatch(Subscribed(), grants, clock);
+
+        clock.Advance(TimeSpan.FromDays(21));
+        Assert.True(watch.Ended.IsCancellationRequested);
+        Assert.True(watch.Unconfirmed);
+        Assert.False(watch.HasEnded(clock.GetUtcNow()));
+    }
+
+    [Fact]
+    public void A_grant_without_an_end_or_a_renewal_is_never_read_again()
+    {
+        var clock = new FakeTimeProvider(Created);
+        var grants = new ReadGrants(() => throw new InvalidOperationException("not read"));
+        var plain = Subscribed() with { Terms = new Terms(["research"], null, 0) };
+        using var watch = new GrantEndWatch(plain, grants, clock);
+
+        clock.Advance(TimeSpan.FromDays(400));
+        Assert.Equal(0, grants.Reads);
+        Assert.False(watch.Ended.IsCancellationRequested);
+    }
+
+    /// <summary>Answers each read of the grant with <c>read</c>, and counts them.</summary>
+    private sealed class ReadGrants(Func<Grant> read) : IGrants
+    {
+        public int Reads { get; private set; }
+
+        public Task<Grant?> GetGrantAsync(GrantId id, DateTimeOffset now, CancellationToken cancellationToken)
+        {
+            Reads++;
+            return Task.FromResult<Grant?>(read());
+        }
+
+        public Grant? Find(WriteUnit unit, GrantId id) => throw new NotSupportedException();
+
+        public void CountTransfer(WriteUnit unit, GrantId id) => throw new NotSupportedException();
+
+        public DateTimeOffset? ExhaustTime(WriteUnit unit, Grant grant) => throw new NotSupportedException();
+    }
+}
