@@ -111,6 +111,10 @@ internal sealed class PricingStore(Database database, ICatalog catalog) : IOffer
         return offers.FirstOrDefault(o => PricingPolicy.CanSee(caller, dataset.Provider, o));
     }
 
+    /// <summary>A dataset's queries asked, ever and since <c>@since</c>: answered from the index of queries alone (schema 15).</summary>
+    internal const string QueriesSql =
+        "SELECT COUNT(*), SUM(CASE WHEN time >= @since THEN 1 ELSE 0 END) FROM audit_events WHERE dataset = @key AND action = 'compute.query'";
+
     /// <summary>The dataset's offers the caller may see (active ones, or all), the latest revision's quality, and the dataset's demand.</summary>
     public async Task<(List<Offer> Offers, Demand Demand)?> ListAsync(Caller caller, DatasetId datasetId, bool withdrawnToo,
         DateTimeOffset now, CancellationToken cancellationToken)
@@ -140,9 +144,7 @@ internal sealed class PricingStore(Database database, ICatalog catalog) : IOffer
             var transfers = await CountAsync(
                 "SELECT COUNT(*), SUM(CASE WHEN create_time >= @since THEN 1 ELSE 0 END) FROM transfers WHERE dataset_id = @key AND state = 2",
                 datasetId.Value);
-            var queries = await CountAsync(
-                "SELECT COUNT(*), SUM(CASE WHEN time >= @since THEN 1 ELSE 0 END) FROM audit_events WHERE dataset = @key AND action = 'compute.query'",
-                datasetId.Name);
+            var queries = await CountAsync(QueriesSql, datasetId.Name);
             return new Demand
             {
                 Grants = grants.All,

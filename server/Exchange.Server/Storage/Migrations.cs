@@ -443,9 +443,13 @@ internal static class Migrations
         """,
 
         // 15: when a grant's consumer cancelled its subscription's renewal; the grant then expires at
-        // the end of the last period charged (its expire_time and terms say when).
+        // the end of the last period charged (its expire_time and terms say when). And the index below.
         """
         ALTER TABLE grants ADD COLUMN renewal_cancel_time INTEGER;
+
+        -- And a dataset's queries, which every ListOffers counts as its demand: found by index among
+        -- the dataset's other events (downloads and their charges may be most of them), not by walking them.
+        CREATE INDEX audit_events_compute_queries ON audit_events (dataset, time) WHERE action = 'compute.query';
         """,
     ];
 
