@@ -19,6 +19,15 @@ internal static class BillingFixture
     public static Offer Offer(OfferKind kind, long price, string currency = "EUR") =>
         new() { Kind = kind, Price = new Money { Currency = currency, AmountMinor = price } };
 
+    /// <summary>A subscription of <paramref name="price"/> a month that renews itself.</summary>
+    public static Offer MonthlySubscription(long price)
+    {
+        var offer = Offer(OfferKind.Subscription, price);
+        offer.PeriodMonths = 1;
+        offer.AutoRenew = true;
+        return offer;
+    }
+
     /// <summary>A listed dataset of <paramref name="size"/> random bytes, offered as <paramref name="offer"/>; returns both.</summary>
     public static async Task<(Dataset Dataset, Offer Offer)> OfferedAsync(ExchangeClient provider, Offer offer, int size = 64 * 1024)
     {

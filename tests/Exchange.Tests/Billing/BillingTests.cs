@@ -361,9 +361,7 @@ public sealed class BillingTests(BillingGateway gateway) : SharedGatewayTests<Bi
         // Checkpoints hourly on this clock: a periodic timer on a fake clock fires once per period it is advanced past.
         using var gateway = ExchangeFactory.With(("Exchange:Audit:CheckpointInterval", "01:00:00"));
         gateway.Clock = clock;
-        var subscription = Offer(OfferKind.Subscription, 5000);
-        subscription.PeriodMonths = 1;
-        subscription.AutoRenew = true;
+        var subscription = MonthlySubscription(5000);
         Grant grant;
         using (var acme = gateway.OnClock(Participant.Acme))
         using (var initech = gateway.OnClock(Participant.Initech))
@@ -413,9 +411,7 @@ public sealed class BillingTests(BillingGateway gateway) : SharedGatewayTests<Bi
         var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 1, 20, 12, 0, 0, TimeSpan.Zero));
         using var gateway = ExchangeFactory.With(("Exchange:Audit:CheckpointInterval", "01:00:00"));
         gateway.Clock = clock;
-        var subscription = Offer(OfferKind.Subscription, 5000);
-        subscription.PeriodMonths = 1;
-        subscription.AutoRenew = true;
+        var subscription = MonthlySubscription(5000);
         var sweeper = gateway.Services.GetRequiredService<BillingSweeper>();
         Grant grant;
         using (var acme = gateway.OnClock(Participant.Acme))
@@ -450,26 +446,7 @@ public sealed class BillingTests(BillingGateway gateway) : SharedGatewayTests<Bi
         await AssertVerifiesAsync(buyer, "initech", "2026-02");
 
         // A gateway that charged a period after the last transfer: the consumer's verification finds it from the log alone.
-        var approval = (await StatementAsync(buyer, "initech", "2026-01")).Lines[0].Usage.EventIndex;
-        var stored = await gateway.Services.GetRequiredService<Server.Access.AccessStore>()
-            .GetGrantAsync(new Server.Access.GrantId(id), clock.GetUtcNow(), CancellationToken.None);
-        await gateway.Services.GetRequiredService<Database>().WriteAsync(unit =>
-        {
-            gateway.Services.GetRequiredService<Meter>().Renewed(unit, stored!, 3, approval);
-            return 0;
-        }, CancellationToken.None);
-        clock.Advance(TimeSpan.FromHours(1));
-        using var later = gateway.OnClock(Participant.Initech);
-        var lines = new List<StatementLine>();
-        foreach (var month in new[] { "2026-03", "2026-04", "2026-05" })
-        {
-            lines.AddRange((await StatementAsync(later, "initech", month)).Lines);
-        }
-
-        var period = lines.Single(l => l.Usage.Name == $"usageRecords/subscription-{id}-3").Usage.Period;
-        var verified = await later.VerifyStatementAsync("initech", period);
-        Assert.Equal($"usageRecords/subscription-{id}-3", Assert.Single(verified.Differences).Split(' ')[0]);
-        Assert.Contains($"which starts after {grant.Name} ended", verified.Differences[0], StringComparison.Ordinal);
+        await AssertAPeriodChargedAfterTheEndIsFoundAsync(gateway, clock, grant, ["2026-03", "2026-04", "2026-05"]);
     }
 
     [Fact]
@@ -478,9 +455,7 @@ public sealed class BillingTests(BillingGateway gateway) : SharedGatewayTests<Bi
         var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 1, 20, 12, 0, 0, TimeSpan.Zero));
         using var gateway = ExchangeFactory.With(("Exchange:Audit:CheckpointInterval", "01:00:00"));
         gateway.Clock = clock;
-        var subscription = Offer(OfferKind.Subscription, 5000);
-        subscription.PeriodMonths = 1;
-        subscription.AutoRenew = true;
+        var subscription = MonthlySubscription(5000);
         var sweeper = gateway.Services.GetRequiredService<BillingSweeper>();
         Grant grant;
         using (var acme = gateway.OnClock(Participant.Acme))
@@ -539,26 +514,7 @@ public sealed class BillingTests(BillingGateway gateway) : SharedGatewayTests<Bi
         await AssertVerifiesAsync(buyer, "initech", "2026-02");
 
         // A gateway that charged period 3 all the same: the consumer's verification finds it from the log alone.
-        var approval = (await StatementAsync(buyer, "initech", "2026-01")).Lines[0].Usage.EventIndex;
-        var stored = await gateway.Services.GetRequiredService<Server.Access.AccessStore>()
-            .GetGrantAsync(new Server.Access.GrantId(id), clock.GetUtcNow(), CancellationToken.None);
-        await gateway.Services.GetRequiredService<Database>().WriteAsync(unit =>
-        {
-            gateway.Services.GetRequiredService<Meter>().Renewed(unit, stored!, 3, approval);
-            return 0;
-        }, CancellationToken.None);
-        clock.Advance(TimeSpan.FromHours(1));
-        using var later = gateway.OnClock(Participant.Initech);
-        var lines = new List<StatementLine>();
-        foreach (var month in new[] { "2026-03", "2026-04", "2026-05", "2026-06", "2026-07" })
-        {
-            lines.AddRange((await StatementAsync(later, "initech", month)).Lines);
-        }
-
-        var period = lines.Single(l => l.Usage.Name == $"usageRecords/subscription-{id}-3").Usage.Period;
-        var verified = await later.VerifyStatementAsync("initech", period);
-        Assert.Equal($"usageRecords/subscription-{id}-3", Assert.Single(verified.Differences).Split(' ')[0]);
-        Assert.Contains($"which starts after {grant.Name} ended", verified.Differences[0], StringComparison.Ordinal);
+        await AssertAPeriodChargedAfterTheEndIsFoundAsync(gateway, clock, grant, ["2026-03", "2026-04", "2026-05", "2026-06", "2026-07"]);
     }
 
     [Fact]
@@ -567,9 +523,7 @@ public sealed class BillingTests(BillingGateway gateway) : SharedGatewayTests<Bi
         var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 1, 20, 12, 0, 0, TimeSpan.Zero));
         using var gateway = ExchangeFactory.With(("Exchange:Transfers:ChunkSize", "65536"), ("Exchange:Transfers:StallTimeout", "1.00:00:00"));
         gateway.Clock = clock;
-        var subscription = Offer(OfferKind.Subscription, 5000);
-        subscription.PeriodMonths = 1;
-        subscription.AutoRenew = true;
+        var subscription = MonthlySubscription(5000);
         Grant renewing, cancelled;
         using (var acme = gateway.OnClock(Participant.Acme))
         using (var initech = gateway.OnClock(Participant.Initech))
@@ -616,6 +570,41 @@ public sealed class BillingTests(BillingGateway gateway) : SharedGatewayTests<Bi
 
         Assert.Equal(64 * 65536 - 65536, received);
         Assert.NotNull(trailer?.Receipt);
+    }
+
+    /// <summary>
+    /// Has the gateway charge period 3 of initech's <paramref name="grant"/>, which ended before it, behind its own rules; the
+    /// consumer's verification of the statement that carries it (in one of <paramref name="months"/>) must report that charge alone.
+    /// </summary>
+    private static async Task AssertAPeriodChargedAfterTheEndIsFoundAsync(ExchangeFactory gateway, Microsoft.Extensions.Time.Testing.FakeTimeProvider clock,
+        Grant grant, string[] months)
+    {
+        var id = grant.Name["grants/".Length..];
+        using (var buyer = gateway.OnClock(Participant.Initech))
+        {
+            var approval = (await StatementAsync(buyer, "initech", "2026-01")).Lines[0].Usage.EventIndex;
+            var stored = await gateway.Services.GetRequiredService<Server.Access.AccessStore>()
+                .GetGrantAsync(new Server.Access.GrantId(id), clock.GetUtcNow(), CancellationToken.None);
+            await gateway.Services.GetRequiredService<Database>().WriteAsync(unit =>
+            {
+                gateway.Services.GetRequiredService<Meter>().Renewed(unit, stored!, 3, approval);
+                return 0;
+            }, CancellationToken.None);
+        }
+
+        // A checkpoint over the forged charge, for the verification.
+        clock.Advance(TimeSpan.FromHours(1));
+        using var later = gateway.OnClock(Participant.Initech);
+        var lines = new List<StatementLine>();
+        foreach (var month in months)
+        {
+            lines.AddRange((await StatementAsync(later, "initech", month)).Lines);
+        }
+
+        var period = lines.Single(l => l.Usage.Name == $"usageRecords/subscription-{id}-3").Usage.Period;
+        var verified = await later.VerifyStatementAsync("initech", period);
+        Assert.Equal($"usageRecords/subscription-{id}-3", Assert.Single(verified.Differences).Split(' ')[0]);
+        Assert.Contains($"which starts after {grant.Name} ended", verified.Differences[0], StringComparison.Ordinal);
     }
 
     private const string AuditActionsGateway = "exchange:gateway";

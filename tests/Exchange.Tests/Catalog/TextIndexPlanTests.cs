@@ -20,19 +20,8 @@ public sealed class TextIndexPlanTests : IDisposable
     public async Task A_text_of_three_characters_or_more_walks_the_text_index_on_SQLite()
     {
         var database = _factory.Services.GetRequiredService<Database>();
-        var plan = await database.ReadAsync((connection, _) =>
-        {
-            using var explain = connection.Command("EXPLAIN QUERY PLAN " +
-                CatalogStore.ListSql(new DatasetQuery("abc", null, null, Classification.Unspecified, null), database.Engine));
-            using var reader = explain.ExecuteReader();
-            var steps = new List<string>();
-            while (reader.Read())
-            {
-                steps.Add(reader.GetString(3));
-            }
-
-            return Task.FromResult(steps);
-        }, CancellationToken.None);
+        var plan = await SqlitePlan.StepsAsync(database,
+            CatalogStore.ListSql(new DatasetQuery("abc", null, null, Classification.Unspecified, null), database.Engine));
 
         Assert.StartsWith("SCAN dataset_text VIRTUAL TABLE", plan[0], StringComparison.Ordinal);
         Assert.DoesNotContain(plan, step => step.Contains("TEMP B-TREE FOR ORDER BY", StringComparison.Ordinal));

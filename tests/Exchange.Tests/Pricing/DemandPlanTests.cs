@@ -18,19 +18,8 @@ public sealed class DemandPlanTests : IDisposable
     [Fact]
     public async Task A_datasets_queries_are_counted_from_the_index_of_queries_alone()
     {
-        var database = _factory.Services.GetRequiredService<Database>();
-        var plan = await database.ReadAsync((connection, _) =>
-        {
-            using var explain = connection.Command("EXPLAIN QUERY PLAN " + PricingStore.QueriesSql).With("@key", "datasets/d").With("@since", 0);
-            using var reader = explain.ExecuteReader();
-            var steps = new List<string>();
-            while (reader.Read())
-            {
-                steps.Add(reader.GetString(3));
-            }
-
-            return Task.FromResult(steps);
-        }, CancellationToken.None);
+        var plan = await SqlitePlan.StepsAsync(_factory.Services.GetRequiredService<Database>(), PricingStore.QueriesSql, ("@key", "datasets/d"),
+            ("@since", 0));
 
         Assert.Equal(["SEARCH audit_events USING COVERING INDEX audit_events_compute_queries (dataset=?)"], plan);
     }
