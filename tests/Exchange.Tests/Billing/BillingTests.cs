@@ -541,16 +541,20 @@ public sealed class BillingTests(BillingGateway gateway) : SharedGatewayTests<Bi
         using var leaving = gateway.OnClock(Participant.Initech);
         using var runs = paying.Transfers.Download(new DownloadRequest { Grant = renewing.Name, Purpose = "research" });
         using var stops = leaving.Transfers.Download(new DownloadRequest { Grant = cancelled.Name, Purpose = "research" });
+        var transfers = new List<string>();
         foreach (var call in new[] { runs, stops })
         {
             Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+            transfers.Add(call.ResponseStream.Current.Header.Transfer);
             Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
         }
 
         await leaving.Access.CancelGrantRenewalAsync(new CancelGrantRenewalRequest { Name = cancelled.Name });
         clock.Advance(TimeSpan.FromMinutes(2));
 
-        // The cancelled subscription's grant ended with its period, on the gateway's clock, mid-stream.
+        // The cancelled subscription's grant ended with its period, on the gateway's clock, mid-stream: stopped while its
+        // consumer reads nothing (read at once, the rest could all arrive while the gateway reads the grant again).
+        Assert.Equal("grant expired", (await leaving.WaitForTransferAsync(transfers[1], TransferState.Failed)).FailureReason);
         var error = await Rpc.FailsWith(StatusCode.PermissionDenied, async () =>
         {
             while (await stops.ResponseStream.MoveNext(CancellationToken.None))
