@@ -44,7 +44,7 @@ internal sealed class Meter(IOptions<Hosting.ExchangeOptions> options) : IMeter
                 if (subscription.AutoRenew)
                 {
                     unit.Command("INSERT INTO subscriptions (grant_id, next_number, next_start, approve_index) VALUES (@grant, 2, @start, @index)")
-                        .With("@grant", grant.Id.Value).With("@start", Timestamps.ToMicros(PeriodStart(grant, 2))).With("@index", approveIndex)
+                        .With("@grant", grant.Id.Value).With("@start", Timestamps.ToMicros(grant.PeriodStart(2))).With("@index", approveIndex)
                         .ExecuteNonQuery();
                 }
 
@@ -94,13 +94,13 @@ internal sealed class Meter(IOptions<Hosting.ExchangeOptions> options) : IMeter
     {
         var charged = 0;
         var number = first;
-        for (var start = PeriodStart(grant, number); start <= unit.Now && !EndedBy(grant, exhausted, start); start = PeriodStart(grant, ++number))
+        for (var start = grant.PeriodStart(number); start <= unit.Now && !EndedBy(grant, exhausted, start); start = grant.PeriodStart(++number))
         {
             Renewed(unit, grant, number, approveIndex);
             charged++;
         }
 
-        var next = PeriodStart(grant, number);
+        var next = grant.PeriodStart(number);
         if (EndedBy(grant, exhausted, next))
         {
             unit.Command("DELETE FROM subscriptions WHERE grant_id = @grant").With("@grant", grant.Id.Value).ExecuteNonQuery();
@@ -141,11 +141,8 @@ internal sealed class Meter(IOptions<Hosting.ExchangeOptions> options) : IMeter
 
     /// <summary>Charges period <paramref name="number"/> of an auto-renewing subscription, as of when it started.</summary>
     public void Renewed(WriteUnit unit, Grant grant, long number, long approveIndex) =>
-        Charge(unit, grant, SubscriptionUsage(grant, number), 1, grant.Id.Name, approveIndex, PeriodStart(grant, number));
+        Charge(unit, grant, SubscriptionUsage(grant, number), 1, grant.Id.Name, approveIndex, grant.PeriodStart(number));
 
-    /// <summary>When period <paramref name="number"/> (from 1) of a subscription grant starts.</summary>
-    public static DateTimeOffset PeriodStart(Grant grant, long number) =>
-        grant.CreateTime.AddMonths(checked((int)((number - 1) * grant.Terms.Offer!.PeriodMonths)));
 
     private static string SubscriptionUsage(Grant grant, long number) => $"subscription-{grant.Id.Value}-{number.ToString(CultureInfo.InvariantCulture)}";
 

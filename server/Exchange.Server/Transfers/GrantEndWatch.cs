@@ -50,14 +50,13 @@ internal sealed class GrantEndWatch : IDisposable
         var next = grant.Terms.ExpireTime;
         if (Renews(grant))
         {
-            var months = grant.Terms.Offer!.PeriodMonths;
-            var periods = 1;
-            while (grant.CreateTime.AddMonths(periods * months) <= now)
+            var number = 2;
+            while (grant.PeriodStart(number) <= now)
             {
-                periods++;
+                number++;
             }
 
-            var periodEnd = grant.CreateTime.AddMonths(periods * months);
+            var periodEnd = grant.PeriodStart(number);
             next = next < periodEnd ? next : periodEnd;
         }
 

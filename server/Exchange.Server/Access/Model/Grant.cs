@@ -19,4 +19,8 @@ internal sealed record Grant(
     string RevokeReason,
     DateTimeOffset CreateTime,
     GrantState State,
-    DateTimeOffset? RenewalCancelTime = null);
+    DateTimeOffset? RenewalCancelTime = null)
+{
+    /// <summary>When period <paramref name="number"/> (from 1) of a grant under a subscription offer starts.</summary>
+    public DateTimeOffset PeriodStart(long number) => CreateTime.AddMonths(checked((int)((number - 1) * Terms.Offer!.PeriodMonths)));
+}
