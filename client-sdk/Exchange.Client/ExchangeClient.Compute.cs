@@ -3,6 +3,7 @@ using Exchange.Client.Compute;
 using Exchange.Client.Transfers;
 using Exchange.V1;
 using Google.Protobuf;
+using Grpc.Core;
 
 namespace Exchange.Client;
 
@@ -33,10 +34,64 @@ public sealed partial class ExchangeClient
             ReceiptVerification.Failed(VerificationCheck.Revision, $"the answer is over {response.Revision}, not {revision} as asked").ThrowIfFailed();
         }
 
+        if (response.Receipt is null)
+        {
+            response.Receipt = await ProveUnprovenAsync(response, cancellationToken).ConfigureAwait(false);
+        }
+
         var verified = await VerifyQueryReceiptAsync(response.Receipt, new ExpectedQuery(grant, response.Revision, response.Query, sha256), cancellationToken)
             .ConfigureAwait(false);
         verified.ThrowIfFailed();
         return response;
+    }
+
+    /// <summary>
+    /// The receipt of a query the gateway answered without one (it recorded the answer, and charged
+    /// for it, but could not prove its event just then), made from the log: the event at the answer's
+    /// event_index, the newest signed checkpoint and the event's inclusion proof. Null while no signed
+    /// checkpoint includes the event yet. <see cref="RunQueryAsync"/> calls it for such an answer; call
+    /// it later with <see cref="VerificationException.UnprovenAnswer"/> when that call could not, and
+    /// verify what it returns with <see cref="VerifyQueryReceiptAsync"/>.
+    /// </summary>
+    /// <param name="answer">The answer, with its event_index.</param>
+    /// <param name="cancellationToken">Cancels the calls.</param>
+    public async Task<TransferReceipt?> ProveQueryAsync(RunQueryResponse answer, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(answer);
+        var logged = await EventAtAsync(answer.EventIndex, cancellationToken).ConfigureAwait(false);
+        var checkpoint = (await Audit.GetCheckpointAsync(new GetCheckpointRequest(), cancellationToken: cancellationToken).ConfigureAwait(false)).Checkpoint;
+        if (logged is null || checkpoint is null || checkpoint.Size <= logged.Index)
+        {
+            return null;
+        }
+
+        var proof = await Audit.GetInclusionProofAsync(new GetInclusionProofRequest { Index = logged.Index, TreeSize = checkpoint.Size },
+            cancellationToken: cancellationToken).ConfigureAwait(false);
+        var receipt = new TransferReceipt { Event = logged, Checkpoint = checkpoint };
+        receipt.InclusionProof.Add(proof.Hashes);
+        return receipt;
+    }
+
+    private async Task<TransferReceipt> ProveUnprovenAsync(RunQueryResponse answer, CancellationToken cancellationToken)
+    {
+        string why;
+        try
+        {
+            if (await ProveQueryAsync(answer, cancellationToken).ConfigureAwait(false) is { } receipt)
+            {
+                return receipt;
+            }
+
+            why = "no signed checkpoint includes it yet";
+        }
+        catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            why = $"the gateway could not prove it ({ex.StatusCode}: {ex.Status.Detail})";
+        }
+
+        var message = $"The gateway answered the query and logged it as event {answer.EventIndex} without a receipt, and {why}; "
+            + "the answer is in UnprovenAnswer, to prove with ProveQueryAsync later.";
+        throw new VerificationException(ReceiptVerification.Failed(VerificationCheck.Incomplete, message), message) { UnprovenAnswer = answer };
     }
 
     /// <summary>Verifies a query's receipt against what this client trusts, as <see cref="VerifyReceiptAsync"/> does a transfer's.</summary>

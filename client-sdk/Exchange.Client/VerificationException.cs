@@ -36,4 +36,11 @@ public sealed class VerificationException : Exception
 
     /// <summary>For the audit log: the outcome of its verification; else null.</summary>
     public AuditVerification? AuditLog { get; }
+
+    /// <summary>
+    /// A query's answer the gateway gave without a receipt, when it could not be proven yet
+    /// (<see cref="VerificationCheck.Incomplete"/>): unverified, and charged. <see cref="ExchangeClient.ProveQueryAsync"/>
+    /// proves it later.
+    /// </summary>
+    public Exchange.V1.RunQueryResponse? UnprovenAnswer { get; init; }
 }

@@ -1,5 +1,7 @@
 using System.CommandLine;
+using Exchange.Client;
 using Exchange.Transparency;
+using Exchange.V1;
 
 namespace Exchange.Cli.Commands;
 
@@ -34,17 +36,31 @@ internal static class QueryCommand
                 options.AuditLogKey = pinned;
                 options.TrustedCheckpoints = store;
             });
-            var answer = await client.RunQueryAsync(parse.GetValue(grant)!, parse.GetValue(sql)!, parse.GetValue(revision), cancellationToken);
+            RunQueryResponse answer;
+            string receipt;
+            try
+            {
+                answer = await client.RunQueryAsync(parse.GetValue(grant)!, parse.GetValue(sql)!, parse.GetValue(revision), cancellationToken);
+                receipt = $"audit event {answer.Receipt.Event.Index} (verified)";
+            }
+            catch (VerificationException ex) when (ex.UnprovenAnswer is { } unproven)
+            {
+                // Charged for, so shown: marked unverified, and the command still fails.
+                answer = unproven;
+                receipt = $"none; logged as audit event {unproven.EventIndex} but not proven yet, so this answer is UNVERIFIED";
+                await app.Error.WriteLineAsync($"error: {Render.Printable(ex.Message)}");
+            }
+
             if (parse.GetValue(app.Json))
             {
                 Render.Json(app.Output, answer);
             }
             else
             {
-                Render.QueryAnswer(app.Output, answer, $"audit event {answer.Receipt.Event.Index} (verified)");
+                Render.QueryAnswer(app.Output, answer, receipt);
             }
 
-            return 0;
+            return answer.Receipt is null ? 1 : 0;
         }));
         return command;
     }

@@ -13,8 +13,8 @@ namespace Exchange.Server.Compute;
 /// privacy it spends there) by the <see cref="ComputeStore"/>, run by the <see cref="ComputeEngine"/>,
 /// then recorded with its result's hash; only then is the answer sent, with a receipt for its event.
 /// </summary>
-internal sealed class ComputeService(ComputeStore store, ComputeEngine engine, QuerySlots slots, INoiseSource noise, AuditStore audit,
-    CheckpointSigner signer, Observability.ExchangeTelemetry telemetry)
+internal sealed partial class ComputeService(ComputeStore store, ComputeEngine engine, QuerySlots slots, INoiseSource noise, AuditStore audit,
+    CheckpointSigner signer, Observability.ExchangeTelemetry telemetry, ILogger<ComputeService> logger)
     : V1.ComputeService.ComputeServiceBase
 {
     public override async Task<V1.RunQueryResponse> RunQuery(V1.RunQueryRequest request, ServerCallContext context)
@@ -66,7 +66,7 @@ internal sealed class ComputeService(ComputeStore store, ComputeEngine engine, Q
             throw dropped;
         }
 
-        return new V1.RunQueryResponse
+        var response = new V1.RunQueryResponse
         {
             Result = result,
             Query = admitted.Text,
@@ -74,8 +74,20 @@ internal sealed class ComputeService(ComputeStore store, ComputeEngine engine, Q
             EpsilonSpentMillis = record.SpentMillis,
             EpsilonRemainingMillis = record.Budget?.RemainingMillis ?? 0,
             ResultSha256 = ByteString.CopyFrom(sha256),
-            Receipt = await audit.ReceiptAsync(record.AuditIndex, signer, CancellationToken.None),
+            EventIndex = record.AuditIndex,
         };
+        try
+        {
+            response.Receipt = await audit.ReceiptAsync(record.AuditIndex, signer, CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            // The answer is recorded and charged: failing the call now would charge for an answer never given.
+            // Its event is in the log, to be proven once the store takes writes again.
+            LogReceiptFailed(ex, record.AuditIndex);
+        }
+
+        return response;
     }
 
     public override async Task<V1.AddQueryBudgetResponse> AddQueryBudget(V1.AddQueryBudgetRequest request, ServerCallContext context)
@@ -96,4 +108,8 @@ internal sealed class ComputeService(ComputeStore store, ComputeEngine engine, Q
         var budget = Errors.Allowed(await store.AddBudgetAsync(caller, grant, request.EpsilonMillis, reason, context.CancellationToken), telemetry);
         return new V1.AddQueryBudgetResponse { Budget = budget.ToProto() };
     }
+
+    [LoggerMessage(EventId = 70, Level = LogLevel.Warning,
+        Message = "A query's answer was recorded as audit event {Index} but its receipt could not be made; it is sent without one")]
+    private partial void LogReceiptFailed(Exception exception, long index);
 }
