@@ -235,11 +235,18 @@ public sealed partial class ExchangeClient
         if (offer is { Kind: OfferKind.Subscription, AutoRenew: true })
         {
             // Its consumer's cancellation makes the period under way the last: the grant ends when the next one would start.
+            // Only the consumer cancels; the end it logged must be that one; and the gateway's grant must say what the log does.
+            AuditEvent? cancellation = null;
             foreach (var (e, record) in await LoggedAsync(grant.Dataset, "grant.cancel_renewal", logs, cancellationToken).ConfigureAwait(false))
             {
                 if (record.Resource == name && record.Time is { } time)
                 {
-                    proven[e.Index] = e;
+                    if (record.Actor != approved.Subject)
+                    {
+                        differences.Add($"{name}'s renewal was cancelled by {record.Actor} (event {e.Index}), not by its consumer {approved.Subject}");
+                        continue;
+                    }
+
                     var periods = 1;
                     while (approved.Time.ToDateTimeOffset().AddMonths(periods * offer.PeriodMonths) <= time.ToDateTimeOffset())
                     {
@@ -247,9 +254,26 @@ public sealed partial class ExchangeClient
                     }
 
                     var periodEnd = approved.Time.ToDateTimeOffset().AddMonths(periods * offer.PeriodMonths);
+                    if (!DateTimeOffset.TryParse(ChargeRecomputation.Details(record).GetValueOrDefault("end_time"), CultureInfo.InvariantCulture,
+                        DateTimeStyles.AssumeUniversal, out var loggedEnd) || loggedEnd != periodEnd)
+                    {
+                        differences.Add($"{name}'s cancelled renewal (event {e.Index}) logs an end other than {periodEnd:O}, when the period under way then ended");
+                    }
+
+                    cancellation = e;
+                    proven[e.Index] = e;
                     end = end is { } earlier && earlier < periodEnd ? earlier : periodEnd;
                     break;
                 }
+            }
+
+            if (grant.RenewalCancelTime is { } shown && cancellation is null)
+            {
+                differences.Add($"{name} shows its renewal cancelled at {shown.ToDateTimeOffset():O}, but the log has no cancellation by its consumer");
+            }
+            else if (grant.RenewalCancelTime is null && cancellation is not null)
+            {
+                differences.Add($"{name} shows its renewal running, but its consumer cancelled it (event {cancellation.Index})");
             }
 
             if (long.TryParse(terms.GetValueOrDefault("max_transfers"), NumberStyles.None, CultureInfo.InvariantCulture, out var most) && most > 0)

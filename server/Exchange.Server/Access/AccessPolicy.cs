@@ -26,8 +26,11 @@ internal static class AccessPolicy
     public static bool CanRevoke(Caller caller, Grant grant) =>
         (caller.IsProvider && grant.Provider == caller.Participant) || caller.IsOperator;
 
-    /// <summary>Only the consumer, who pays for it, stops its subscription renewing (the provider or an operator revokes instead).</summary>
-    public static bool CanCancelRenewal(Caller caller, Grant grant) => grant.Consumer == caller.Participant;
+    /// <summary>
+    /// Only the consumer, who pays for it, stops its subscription renewing, and only while it holds the
+    /// consumer role (the provider or an operator revokes instead; its auditor token changes nothing).
+    /// </summary>
+    public static bool CanCancelRenewal(Caller caller, Grant grant) => caller.IsConsumer && grant.Consumer == caller.Participant;
 
     private static bool IsParty(Caller caller, string consumer, string provider) =>
         caller.ReadsEverything || consumer == caller.Participant || provider == caller.Participant;

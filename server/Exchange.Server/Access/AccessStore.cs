@@ -321,7 +321,7 @@ internal sealed class AccessStore(Database database, ICatalog catalog, IRevision
             if (!AccessPolicy.CanCancelRenewal(caller, grant))
             {
                 return unit.Deny(Entry(caller.Participant, AuditActions.GrantCancelRenewal, grantId.Name, grant.Dataset, grant.Provider, grant.Consumer,
-                    Outcome.Denied, null), $"Only the consumer of '{grantId.Name}' may cancel its renewal; its provider or an operator may revoke it.");
+                    Outcome.Denied, null), $"Only the consumer of '{grantId.Name}', holding the consumer role, may cancel its renewal; its provider or an operator may revoke it.");
             }
 
             if (grant.RenewalCancelTime is not null)
@@ -341,8 +341,15 @@ internal sealed class AccessStore(Database database, ICatalog catalog, IRevision
 
             if (meter.EndRenewal(unit, grant) is not { } end)
             {
-                throw Refusal.Precondition(
-                    $"'{grantId.Name}' renews no more: its terms end it at {grant.Terms.ExpireTime.GetValueOrDefault():O}, before another period starts.");
+                var next = 2;
+                while (grant.PeriodStart(next) <= unit.Now)
+                {
+                    next++;
+                }
+
+                throw Refusal.Precondition(grant.Terms.ExpireTime is { } ends && ends <= grant.PeriodStart(next)
+                    ? $"'{grantId.Name}' renews no more: its terms end it at {ends:O}, before another period starts."
+                    : $"'{grantId.Name}' renews no more: no further period of its subscription is due.");
             }
 
             // The grant now ends as a subscription that does not renew does: its terms and expire_time say when.

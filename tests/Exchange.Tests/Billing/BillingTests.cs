@@ -482,6 +482,12 @@ public sealed class BillingTests(BillingGateway gateway) : SharedGatewayTests<Bi
             var refused = await Rpc.FailsWith(StatusCode.PermissionDenied,
                 () => acme.Access.CancelGrantRenewalAsync(new CancelGrantRenewalRequest { Name = grant.Name }).ResponseAsync);
             Assert.Contains("Only the consumer", refused.Status.Detail, StringComparison.Ordinal);
+            // The consumer's own participant without the consumer role (an auditor's token of its, say) changes nothing.
+            using (var readOnly = gateway.OnClock(new Participant(Participant.Initech.Id, "auditor")))
+            {
+                await Rpc.FailsWith(StatusCode.PermissionDenied,
+                    () => readOnly.Access.CancelGrantRenewalAsync(new CancelGrantRenewalRequest { Name = grant.Name }).ResponseAsync);
+            }
 
             var cancelled = (await initech.Access.CancelGrantRenewalAsync(new CancelGrantRenewalRequest { Name = grant.Name })).Grant;
             Assert.Equal(clock.GetUtcNow(), cancelled.RenewalCancelTime.ToDateTimeOffset());
@@ -491,7 +497,7 @@ public sealed class BillingTests(BillingGateway gateway) : SharedGatewayTests<Bi
             Assert.Equal(cancelled, (await initech.Access.CancelGrantRenewalAsync(new CancelGrantRenewalRequest { Name = grant.Name })).Grant);
             var logged = (await initech.Audit.ListAuditEventsAsync(new ListAuditEventsRequest { Action = "grant.cancel_renewal", Dataset = grant.Dataset }))
                 .Events.Select(e => AuditRecord.Parser.ParseFrom(e.Leaf)).ToList();
-            Assert.Equal(["acme DENIED ", "initech SUCCESS 2026-03-20T12:00:00.0000000+00:00"],
+            Assert.Equal(["acme DENIED ", "initech DENIED ", "initech SUCCESS 2026-03-20T12:00:00.0000000+00:00"],
                 logged.Select(r => $"{r.Actor} {r.Outcome.ToString().ToUpperInvariant()} {r.Details.FirstOrDefault(d => d.Key == "end_time")?.Value}"));
         }
 
@@ -515,6 +521,59 @@ public sealed class BillingTests(BillingGateway gateway) : SharedGatewayTests<Bi
 
         // A gateway that charged period 3 all the same: the consumer's verification finds it from the log alone.
         await AssertAPeriodChargedAfterTheEndIsFoundAsync(gateway, clock, grant, ["2026-03", "2026-04", "2026-05", "2026-06", "2026-07"]);
+
+        // A gateway whose grant shows the renewal running though the log has the consumer's cancellation.
+        await gateway.Services.GetRequiredService<Database>().WriteAsync(unit => unit.Command("UPDATE grants SET renewal_cancel_time = NULL WHERE id = @id")
+            .With("@id", id).ExecuteNonQuery(), CancellationToken.None);
+        using var checking = gateway.OnClock(Participant.Initech);
+        var hidden = await checking.VerifyStatementAsync("initech", (await StatementAsync(checking, "initech", "2026-02")).Period);
+        Assert.Contains($"{grant.Name} shows its renewal running, but its consumer cancelled it", Assert.Single(hidden.Differences), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_cancelled_renewal_the_consumer_did_not_log_is_found_by_its_verification()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 1, 20, 12, 0, 0, TimeSpan.Zero));
+        using var gateway = ExchangeFactory.With(("Exchange:Audit:CheckpointInterval", "01:00:00"));
+        gateway.Clock = clock;
+        Grant grant;
+        using (var acme = gateway.OnClock(Participant.Acme))
+        using (var initech = gateway.OnClock(Participant.Initech))
+        {
+            var (dataset, offer) = await OfferedAsync(acme, MonthlySubscription(5000));
+            grant = await BuyAsync(acme, initech, dataset, offer);
+        }
+
+        // The gateway ends the consumer's renewal in its name and logs the provider as having done so, with an end of its choosing.
+        var id = grant.Name["grants/".Length..];
+        await gateway.Services.GetRequiredService<Database>().WriteAsync(unit =>
+        {
+            unit.Command("UPDATE grants SET renewal_cancel_time = @now WHERE id = @id").With("@now", Server.Storage.Timestamps.ToMicros(unit.Now))
+                .With("@id", id).ExecuteNonQuery();
+            return unit.Record(new AuditEntry("acme", "grant.cancel_renewal", grant.Name, Outcome.Success, grant.Dataset, "initech", "acme",
+                new Dictionary<string, string> { ["end_time"] = "2026-01-25T12:00:00.0000000+00:00" }));
+        }, CancellationToken.None);
+
+        clock.Advance(TimeSpan.FromHours(1));
+        using var buyer = gateway.OnClock(Participant.Initech);
+        var verified = await buyer.VerifyStatementAsync("initech", (await StatementAsync(buyer, "initech", "2026-01")).Period);
+        Assert.Equal(2, verified.Differences.Count);
+        Assert.Contains($"{grant.Name}'s renewal was cancelled by acme", verified.Differences[0], StringComparison.Ordinal);
+        Assert.Contains("not by its consumer initech", verified.Differences[0], StringComparison.Ordinal);
+        Assert.Contains($"{grant.Name} shows its renewal cancelled at", verified.Differences[1], StringComparison.Ordinal);
+        Assert.Contains("but the log has no cancellation by its consumer", verified.Differences[1], StringComparison.Ordinal);
+
+        // Logged in the consumer's name as well, but with an end other than the period's.
+        await gateway.Services.GetRequiredService<Database>().WriteAsync(unit => unit.Record(new AuditEntry("initech", "grant.cancel_renewal", grant.Name,
+            Outcome.Success, grant.Dataset, "initech", "acme", new Dictionary<string, string> { ["end_time"] = "2026-01-25T12:00:00.0000000+00:00" })),
+            CancellationToken.None);
+        clock.Advance(TimeSpan.FromHours(1));
+        using var again = gateway.OnClock(Participant.Initech);
+        verified = await again.VerifyStatementAsync("initech", (await StatementAsync(again, "initech", "2026-01")).Period);
+        Assert.Equal(2, verified.Differences.Count);
+        Assert.Contains($"{grant.Name}'s renewal was cancelled by acme", verified.Differences[0], StringComparison.Ordinal);
+        Assert.Contains("logs an end other than 2026-02-20T12:00:00.0000000+00:00, when the period under way then ended", verified.Differences[1],
+            StringComparison.Ordinal);
     }
 
     [Fact]
