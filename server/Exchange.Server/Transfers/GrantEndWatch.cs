@@ -6,12 +6,20 @@ namespace Exchange.Server.Transfers;
 /// <summary>
 /// Stops a download when its grant ends on the gateway's clock: at its expiry and, under an auto-renewing subscription (whose
 /// consumer may cancel it on any replica, to end when the period under way does), at each period's end unless the grant, read
-/// again then, runs on. A grant that cannot be read again then is taken as ended: bytes are not sent past an end not ruled out.
+/// again then and once more shortly after, runs on. A grant that cannot be read again then is taken as ended: bytes are not
+/// sent past an end not ruled out.
 /// </summary>
 internal sealed class GrantEndWatch : IDisposable
 {
     // A timer reaches about 49 days; a longer wait is taken in steps.
     private static readonly TimeSpan LongestWait = TimeSpan.FromDays(40);
+
+    // A cancellation made just before a period's end may commit just after the read there, or on a replica whose clock
+    // runs a little behind: a second read this long after the period's end sees it, so it overruns by this much at most.
+    private static readonly TimeSpan SecondLook = TimeSpan.FromSeconds(30);
+
+    // A read that takes longer than this leaves the end unconfirmed, as a failed one does.
+    private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(10);
 
     private readonly IGrants _grants;
     private readonly TimeProvider _time;
@@ -19,6 +27,8 @@ internal sealed class GrantEndWatch : IDisposable
     private readonly ITimer _timer;
     private volatile Grant _grant;
     private volatile bool _unconfirmed;
+    private volatile bool _disposed;
+    private DateTimeOffset? _secondLook;
 
     public GrantEndWatch(Grant grant, IGrants grants, TimeProvider time)
     {
@@ -38,6 +48,7 @@ internal sealed class GrantEndWatch : IDisposable
 
     public void Dispose()
     {
+        _disposed = true;
         _timer.Dispose();
         _ended.Dispose();
     }
@@ -58,6 +69,10 @@ internal sealed class GrantEndWatch : IDisposable
 
             var periodEnd = grant.PeriodStart(number);
             next = next < periodEnd ? next : periodEnd;
+            if (_secondLook is { } look && look < next)
+            {
+                next = look;
+            }
         }
 
         if (next is { } at)
@@ -77,10 +92,10 @@ internal sealed class GrantEndWatch : IDisposable
                 try
                 {
                     // A grant is never deleted; one that could not be found is not one to send bytes under.
-                    _grant = await _grants.GetGrantAsync(_grant.Id, now, CancellationToken.None)
+                    _grant = await _grants.GetGrantAsync(_grant.Id, now, CancellationToken.None).WaitAsync(ReadTimeout, _time)
                         ?? _grant with { Terms = _grant.Terms with { ExpireTime = now } };
                 }
-                catch (Exception ex) when (ex is not ObjectDisposedException)
+                catch (Exception) when (!_disposed)
                 {
                     _unconfirmed = true;
                     _ended.Cancel();
@@ -94,6 +109,8 @@ internal sealed class GrantEndWatch : IDisposable
                 return;
             }
 
+            // Read at a period's end (or a long wait's step): read once more shortly after; read at that second look: on to the next end.
+            _secondLook = _secondLook is null && Renews(_grant) ? now + SecondLook : null;
             Arm(now);
         }
         catch (ObjectDisposedException)

@@ -10,8 +10,9 @@ namespace Exchange.Tests.Transfers;
 
 /// <summary>
 /// A running download's watch on its grant's end, on the gateway's clock: under an auto-renewing subscription it reads
-/// the grant again at each period's end and goes on while the grant does, stops once the grant ends there, and stops as
-/// well when the grant cannot be read then, since a cancelled renewal could have ended it.
+/// the grant again at each period's end and 30 s after, and goes on while the grant does, stops once the grant ends there,
+/// and stops as well when the grant cannot be read then (or the read does not answer), since a cancelled renewal could
+/// have ended it.
 /// </summary>
 public sealed class GrantEndWatchTests
 {
@@ -34,8 +35,12 @@ public sealed class GrantEndWatchTests
         Assert.Equal(0, grants.Reads);
         clock.Advance(TimeSpan.FromSeconds(1));
         Assert.Equal(1, grants.Reads);
-        clock.Advance(TimeSpan.FromDays(28));
+        clock.Advance(TimeSpan.FromSeconds(30));
         Assert.Equal(2, grants.Reads);
+        clock.Advance(TimeSpan.FromDays(28) - TimeSpan.FromSeconds(30));
+        Assert.Equal(3, grants.Reads);
+        clock.Advance(TimeSpan.FromSeconds(30));
+        Assert.Equal(4, grants.Reads);
 
         Assert.False(watch.Ended.IsCancellationRequested);
         Assert.False(watch.HasEnded(clock.GetUtcNow()));
@@ -53,6 +58,41 @@ public sealed class GrantEndWatchTests
         Assert.True(watch.Ended.IsCancellationRequested);
         Assert.True(watch.HasEnded(clock.GetUtcNow()));
         Assert.False(watch.Unconfirmed);
+    }
+
+    [Fact]
+    public void A_renewal_cancelled_just_before_a_periods_end_but_read_after_it_is_seen_at_the_second_look()
+    {
+        // The cancellation took its time before the period's end, but committed after the read there.
+        var clock = new FakeTimeProvider(Created.AddDays(10));
+        var periodEnd = Created.AddMonths(1);
+        var grants = new ReadGrants(() => Subscribed());
+        using var watch = new GrantEndWatch(Subscribed(), grants, clock);
+
+        clock.Advance(periodEnd - clock.GetUtcNow());
+        Assert.Equal(1, grants.Reads);
+        Assert.False(watch.Ended.IsCancellationRequested);
+        grants.Read = () => Subscribed(periodEnd, periodEnd.AddMilliseconds(-2));
+        clock.Advance(TimeSpan.FromSeconds(29));
+        Assert.False(watch.Ended.IsCancellationRequested);
+        clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.True(watch.Ended.IsCancellationRequested);
+        Assert.True(watch.HasEnded(clock.GetUtcNow()));
+        Assert.False(watch.Unconfirmed);
+    }
+
+    [Fact]
+    public void A_read_of_the_grant_that_does_not_answer_stops_the_download_as_unconfirmed()
+    {
+        var clock = new FakeTimeProvider(Created.AddDays(10));
+        var grants = new ReadGrants(() => Subscribed()) { Pending = new TaskCompletionSource<Grant?>() };
+        using var watch = new GrantEndWatch(Subscribed(), grants, clock);
+
+        clock.Advance(TimeSpan.FromDays(21));
+        Assert.False(watch.Ended.IsCancellationRequested);
+        clock.Advance(TimeSpan.FromSeconds(10));
+        Assert.True(watch.Ended.IsCancellationRequested);
+        Assert.True(watch.Unconfirmed);
     }
 
     [Fact]
@@ -81,15 +121,19 @@ public sealed class GrantEndWatchTests
         Assert.False(watch.Ended.IsCancellationRequested);
     }
 
-    /// <summary>Answers each read of the grant with <c>read</c>, and counts them.</summary>
+    /// <summary>Answers each read of the grant with <see cref="Read"/> (or leaves it to <see cref="Pending"/>), and counts them.</summary>
     private sealed class ReadGrants(Func<Grant> read) : IGrants
     {
         public int Reads { get; private set; }
 
+        public Func<Grant> Read { get; set; } = read;
+
+        public TaskCompletionSource<Grant?>? Pending { get; init; }
+
         public Task<Grant?> GetGrantAsync(GrantId id, DateTimeOffset now, CancellationToken cancellationToken)
         {
             Reads++;
-            return Task.FromResult<Grant?>(read());
+            return Pending?.Task ?? Task.FromResult<Grant?>(Read());
         }
 
         public Grant? Find(WriteUnit unit, GrantId id) => throw new NotSupportedException();
