@@ -303,7 +303,14 @@ public sealed class ConsoleTests(ConsoleFixture fixture, ITestOutputHelper outpu
         var page = tab.Page;
         var card = page.Locator($"article[data-grant='{grant.Name}']");
         await Assertions.Expect(card.GetByTestId("renewal")).ToContainTextAsync("Renews every 1 month(s) at 900 minor units of EUR");
+        // One click asks; "Keep renewing" changes nothing; only the confirmation cancels.
         await card.GetByRole(AriaRole.Button, new() { Name = $"Cancel the renewal of {grant.Name}" }).ClickAsync();
+        await Assertions.Expect(card.GetByRole(AriaRole.Alert)).ToContainTextAsync("cannot be undone");
+        await card.GetByRole(AriaRole.Button, new() { Name = "Keep renewing" }).ClickAsync();
+        await Assertions.Expect(card.GetByRole(AriaRole.Alert)).ToHaveCountAsync(0);
+        Assert.Null((await initech.Access.GetGrantAsync(new GetGrantRequest { Name = grant.Name })).Grant.RenewalCancelTime);
+        await card.GetByRole(AriaRole.Button, new() { Name = $"Cancel the renewal of {grant.Name}" }).ClickAsync();
+        await card.GetByRole(AriaRole.Button, new() { Name = $"Yes, cancel the renewal of {grant.Name}" }).ClickAsync();
 
         var end = grant.CreateTime.ToDateTimeOffset().AddMonths(1);
         await Assertions.Expect(page.Locator("p.ok[role=status]")).ToContainTextAsync($"{grant.Name} renews no more");
