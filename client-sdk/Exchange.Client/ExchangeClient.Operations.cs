@@ -1,4 +1,5 @@
 using Exchange.Client.Audit;
+using Exchange.Client.Transfers;
 using Exchange.V1;
 
 namespace Exchange.Client;
@@ -75,6 +76,37 @@ public sealed partial class ExchangeClient
     public async Task<Grant> RevokeGrantAsync(string name, string reason, CancellationToken cancellationToken = default) =>
         (await Access.RevokeGrantAsync(new RevokeGrantRequest { Name = name, Reason = reason }, cancellationToken: cancellationToken)
             .ConfigureAwait(false)).Grant;
+
+    /// <summary>
+    /// Cancels the renewal of the auto-renewing subscription <paramref name="name"/> (<c>grants/{id}</c>) as its consumer, and
+    /// returns the grant once the receipt proves the cancellation is in the trusted log: a successful <c>grant.cancel_renewal</c>
+    /// of this grant whose <c>end_time</c> is the end the grant now shows. Keep the receipt (<see cref="CancelledRenewal.Receipt"/>):
+    /// it proves, without the gateway, that no period after that end is owed. A failed check is a <see cref="VerificationException"/>.
+    /// </summary>
+    public async Task<CancelledRenewal> CancelGrantRenewalAsync(string name, CancellationToken cancellationToken = default)
+    {
+        var response = await Access.CancelGrantRenewalAsync(new CancelGrantRenewalRequest { Name = name }, cancellationToken: cancellationToken)
+            .ConfigureAwait(false);
+        if (response.Receipt is null)
+        {
+            const string Message = "The gateway cancelled the renewal but sent no receipt for it (its log's store failed just then); call again for one.";
+            throw new VerificationException(ReceiptVerification.Failed(VerificationCheck.Incomplete, Message), Message);
+        }
+
+        var end = response.Grant.Terms?.ExpireTime?.ToDateTimeOffset();
+        var verified = await _logTrust.VerifyAsync(response.Receipt, record =>
+        {
+            var logged = record.Details.FirstOrDefault(d => d.Key == "end_time")?.Value;
+            return record.Action != "grant.cancel_renewal" || record.Resource != name || record.Outcome != AuditOutcome.Success
+                ? (VerificationCheck.Event, $"the receipt's event is {record.Action} of {record.Resource} ({record.Outcome}), not the cancelled renewal of {name}")
+                : end is null || !DateTimeOffset.TryParse(logged, System.Globalization.CultureInfo.InvariantCulture,
+                    System.Globalization.DateTimeStyles.AssumeUniversal, out var at) || at != end
+                    ? (VerificationCheck.Event, $"the logged end {logged} is not the end the grant shows ({end:O})")
+                    : null;
+        }, $"the cancelled renewal of {name}", cancellationToken).ConfigureAwait(false);
+        verified.ThrowIfFailed();
+        return new CancelledRenewal(response.Grant, response.Receipt, verified);
+    }
 
     /// <summary>
     /// Verifies the whole audit log (see <see cref="AuditLogVerifier"/>): the checkpoint's signature, its consistency with the

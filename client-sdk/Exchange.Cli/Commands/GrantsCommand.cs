@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Exchange.Transparency;
 using Exchange.V1;
 
 namespace Exchange.Cli.Commands;
@@ -102,14 +103,37 @@ internal static class GrantsCommand
     private static Command CancelRenewal(CliApp app)
     {
         var name = NameArgument();
+        var key = new Option<string?>("--verifier-key")
+        {
+            Description = "The audit log's note verifier key the receipt's checkpoint must be signed by (default: as for download).",
+        };
+        var trusted = CliApp.TrustedOption();
         var command = new Command("cancel-renewal",
-            "Stop an auto-renewing subscription (its consumer): the period under way is the last one charged, and the grant ends with it.") { name };
+            "Stop an auto-renewing subscription (its consumer): the period under way is the last one charged, and the grant ends with it. "
+            + "It cannot be undone. Done once the receipt for the cancellation verifies; --json prints the grant and that receipt, to keep.")
+        {
+            name, key, trusted,
+        };
         command.SetAction(app.Guard(async (parse, cancellationToken) =>
         {
-            using var client = app.Connect(parse);
-            var grant = (await client.Access.CancelGrantRenewalAsync(new CancelGrantRenewalRequest { Name = parse.GetValue(name) },
-                cancellationToken: cancellationToken)).Grant;
-            Print(app, parse, grant);
+            var store = app.TrustedStore(parse, trusted);
+            var pinned = parse.GetValue(key) is { } text ? NoteVerifierKey.Parse(text) : null;
+            using var client = app.Connect(parse, options =>
+            {
+                options.AuditLogKey = pinned;
+                options.TrustedCheckpoints = store;
+            });
+            var cancelled = await client.CancelGrantRenewalAsync(parse.GetValue(name)!, cancellationToken);
+            if (parse.GetValue(app.Json))
+            {
+                Render.Json(app.Output, new CancelGrantRenewalResponse { Grant = cancelled.Grant, Receipt = cancelled.Receipt });
+            }
+            else
+            {
+                Print(app, parse, cancelled.Grant);
+                app.Output.WriteLine($"receipt: audit event {cancelled.Receipt.Event.Index} (verified)");
+            }
+
             return 0;
         }));
         return command;

@@ -27,6 +27,11 @@ internal sealed class LogTrust(ExchangeClient client, NoteVerifierKey? pinnedKey
     public Task<ReceiptVerification> VerifyAsync(TransferReceipt receipt, ExpectedQuery expected, CancellationToken cancellationToken) =>
         VerifyAsync(receipt, key => ReceiptVerifier.Verify(receipt, expected, key), cancellationToken);
 
+    /// <summary>Verifies that the receipt's event is the one expected (<paramref name="eventProblem"/> says how it is not) and is in the trusted log.</summary>
+    public Task<ReceiptVerification> VerifyAsync(TransferReceipt receipt, Func<AuditRecord, (VerificationCheck Check, string Message)?> eventProblem,
+        string subject, CancellationToken cancellationToken) =>
+        VerifyAsync(receipt, key => ReceiptVerifier.Verify(receipt, eventProblem, subject, key), cancellationToken);
+
     /// <summary>Verifies that any event (a receipt built from the event, a checkpoint and its inclusion proof) is in the trusted log.</summary>
     public Task<ReceiptVerification> VerifyAsync(TransferReceipt receipt, string subject, CancellationToken cancellationToken) =>
         VerifyAsync(receipt, key => ReceiptVerifier.Verify(receipt, _ => null, subject, key), cancellationToken);

@@ -12,8 +12,8 @@ namespace Exchange.Server.Access;
 /// exchange.v1.AccessService: parses and validates each request, runs the access operation
 /// (<see cref="AccessStore"/>, under <see cref="AccessPolicy"/>) and answers with its result.
 /// </summary>
-internal sealed class AccessService(AccessStore store, Revocations revocations, PageTokens pageTokens, TimeProvider time,
-    ExchangeTelemetry telemetry, IQueryBudgets budgets)
+internal sealed partial class AccessService(AccessStore store, Revocations revocations, PageTokens pageTokens, TimeProvider time,
+    ExchangeTelemetry telemetry, IQueryBudgets budgets, Audit.AuditStore audit, Audit.CheckpointSigner signer, ILogger<AccessService> logger)
     : V1.AccessService.AccessServiceBase
 {
     public override async Task<RequestAccessResponse> RequestAccess(RequestAccessRequest request, ServerCallContext context)
@@ -170,8 +170,19 @@ internal sealed class AccessService(AccessStore store, Revocations revocations, 
     {
         var caller = Caller.From(context);
         var id = GrantId.Parse(request.Name);
-        var grant = Errors.Allowed(await store.CancelRenewalAsync(caller, id, context.CancellationToken), telemetry);
-        return new CancelGrantRenewalResponse { Grant = grant.ToProto() };
+        var (grant, index) = Errors.Allowed(await store.CancelRenewalAsync(caller, id, context.CancellationToken), telemetry);
+        var response = new CancelGrantRenewalResponse { Grant = grant.ToProto() };
+        try
+        {
+            response.Receipt = await audit.ReceiptAsync(index, signer, CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            // The cancellation stands; failing the call now would tell the consumer it did not.
+            LogReceiptFailed(ex, index);
+        }
+
+        return response;
     }
 
     private static string RequireReason(string reason, string verb)
@@ -195,4 +206,8 @@ internal sealed class AccessService(AccessStore store, Revocations revocations, 
 
         return new AccessQuery(method, datasetId, consumer.Length == 0 ? null : consumer, state);
     }
+
+    [LoggerMessage(EventId = 71, Level = LogLevel.Warning,
+        Message = "A grant's renewal was cancelled as audit event {Index} but the receipt could not be made; it is answered without one")]
+    private partial void LogReceiptFailed(Exception exception, long index);
 }

@@ -307,10 +307,11 @@ internal sealed class AccessStore(Database database, ICatalog catalog, IRevision
 
     /// <summary>
     /// Stops the auto-renewing subscription of its consumer's active grant: the period under way is the last one charged, and
-    /// the grant expires when it ends. A second cancellation changes nothing and returns the grant.
+    /// the grant expires when it ends. Returns the grant and the index of its <c>grant.cancel_renewal</c> event. A second
+    /// cancellation changes nothing and returns the same.
     /// </summary>
-    public Task<Decision<Grant>> CancelRenewalAsync(Caller caller, GrantId grantId, CancellationToken cancellationToken) =>
-        database.WriteAsync<Decision<Grant>>(unit =>
+    public Task<Decision<(Grant Grant, long EventIndex)>> CancelRenewalAsync(Caller caller, GrantId grantId, CancellationToken cancellationToken) =>
+        database.WriteAsync<Decision<(Grant, long)>>(unit =>
         {
             var grant = GrantOf(unit, grantId);
             if (grant is null || !AccessPolicy.CanSee(caller, grant))
@@ -326,7 +327,7 @@ internal sealed class AccessStore(Database database, ICatalog catalog, IRevision
 
             if (grant.RenewalCancelTime is not null)
             {
-                return grant;
+                return (grant, CancellationIndex(unit, grant));
             }
 
             if (grant.Terms.Offer is not { Kind: V1.OfferKind.Subscription, AutoRenew: true })
@@ -358,10 +359,28 @@ internal sealed class AccessStore(Database database, ICatalog catalog, IRevision
                 .With("@terms", TermsMapping.Encode(grant.Terms with { ExpireTime = end })).With("@end", Timestamps.ToMicros(end)).With("@now", now)
                 .With("@id", grantId.Value)
                 .ExecuteNonQuery();
-            unit.Record(Entry(caller.Participant, AuditActions.GrantCancelRenewal, grantId.Name, grant.Dataset, grant.Provider, grant.Consumer,
+            var index = unit.Record(Entry(caller.Participant, AuditActions.GrantCancelRenewal, grantId.Name, grant.Dataset, grant.Provider, grant.Consumer,
                 Outcome.Success, new Dictionary<string, string> { ["end_time"] = end.ToString("O", CultureInfo.InvariantCulture) }));
-            return GrantOf(unit, grantId)!;
+            return (GrantOf(unit, grantId)!, index);
         }, cancellationToken);
+
+    /// <summary>The index of the successful cancellation of <paramref name="grant"/>'s renewal, among its consumer's events.</summary>
+    private static long CancellationIndex(WriteUnit unit, Grant grant)
+    {
+        using var command = unit.Command("SELECT idx, leaf FROM audit_events WHERE subject = @consumer AND action = @action AND dataset = @dataset ORDER BY idx")
+            .With("@consumer", grant.Consumer).With("@action", AuditActions.GrantCancelRenewal).With("@dataset", grant.Dataset.Name);
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            var record = V1.AuditRecord.Parser.ParseFrom((byte[])reader[1]);
+            if (record.Resource == grant.Id.Name && record.Outcome == V1.AuditOutcome.Success)
+            {
+                return reader.GetInt64(0);
+            }
+        }
+
+        throw new InvalidOperationException($"'{grant.Id.Name}' shows its renewal cancelled, but its log has no cancellation.");
+    }
 
     public Task<AccessRequest?> GetRequestAsync(AccessRequestId id, CancellationToken cancellationToken) =>
         database.ReadAsync(async (connection, ct) =>

@@ -489,12 +489,15 @@ public sealed class BillingTests(BillingGateway gateway) : SharedGatewayTests<Bi
                     () => readOnly.Access.CancelGrantRenewalAsync(new CancelGrantRenewalRequest { Name = grant.Name }).ResponseAsync);
             }
 
-            var cancelled = (await initech.Access.CancelGrantRenewalAsync(new CancelGrantRenewalRequest { Name = grant.Name })).Grant;
+            var response = await initech.Access.CancelGrantRenewalAsync(new CancelGrantRenewalRequest { Name = grant.Name });
+            var cancelled = response.Grant;
+            Assert.Equal(("grant.cancel_renewal", grant.Name), (response.Receipt.Event.Action, response.Receipt.Event.Resource));
             Assert.Equal(clock.GetUtcNow(), cancelled.RenewalCancelTime.ToDateTimeOffset());
             Assert.Equal(periodTwoEnd, cancelled.Terms.ExpireTime.ToDateTimeOffset());
             Assert.Equal(GrantState.Active, cancelled.State);
             // A retry changes nothing, and logs nothing more.
-            Assert.Equal(cancelled, (await initech.Access.CancelGrantRenewalAsync(new CancelGrantRenewalRequest { Name = grant.Name })).Grant);
+            var retried = await initech.Access.CancelGrantRenewalAsync(new CancelGrantRenewalRequest { Name = grant.Name });
+            Assert.Equal((cancelled, response.Receipt.Event), (retried.Grant, retried.Receipt.Event));
             var logged = (await initech.Audit.ListAuditEventsAsync(new ListAuditEventsRequest { Action = "grant.cancel_renewal", Dataset = grant.Dataset }))
                 .Events.Select(e => AuditRecord.Parser.ParseFrom(e.Leaf)).ToList();
             Assert.Equal(["acme DENIED ", "initech DENIED ", "initech SUCCESS 2026-03-20T12:00:00.0000000+00:00"],

@@ -80,12 +80,21 @@ public sealed class AccessCliTests(ExchangeFactory gateway) : SharedGatewayTests
         Assert.Equal(1, exit);
         Assert.StartsWith("error: PermissionDenied:", error);
 
-        (exit, var output, error) = await Run(_initech, "grants", "cancel-renewal", grant.Name);
+        var trusted = Path.Combine(Gateway.DataDirectory, $"trusted-{_initech.Id}.json");
+        (exit, var output, error) = await Run(_initech, "grants", "cancel-renewal", grant.Name, "--trusted", trusted);
         Assert.True(exit == 0, error);
         Assert.Contains("renewal cancelled", output);
         var end = grant.CreateTime.ToDateTimeOffset().AddMonths(1);
         Assert.Contains($"ends {end:u}", output);
         Assert.Contains("ACTIVE", output);
+
+        // Asked again, with --json: the same cancellation, and its receipt to keep.
+        (exit, var json, error) = await Run(_initech, "--json", "grants", "cancel-renewal", grant.Name, "--trusted", trusted);
+        Assert.True(exit == 0, error);
+        var receipt = JsonDocument.Parse(json).RootElement.GetProperty("receipt");
+        var index = receipt.GetProperty("event").GetProperty("index").GetString();
+        Assert.Contains($"receipt: audit event {index} (verified)", output);
+        Assert.True(receipt.GetProperty("checkpoint").GetProperty("size").GetString() is { } size && long.Parse(size) > long.Parse(index!));
     }
 
     [Fact]
