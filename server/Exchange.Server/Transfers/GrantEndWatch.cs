@@ -28,7 +28,6 @@ internal sealed class GrantEndWatch : IDisposable
     private volatile Grant _grant;
     private volatile bool _unconfirmed;
     private volatile bool _disposed;
-    private DateTimeOffset? _secondLook;
 
     public GrantEndWatch(Grant grant, IGrants grants, TimeProvider time)
     {
@@ -69,9 +68,12 @@ internal sealed class GrantEndWatch : IDisposable
 
             var periodEnd = grant.PeriodStart(number);
             next = next < periodEnd ? next : periodEnd;
-            if (_secondLook is { } look && look < next)
+
+            // The second look at the period that ended last, whatever woke the watch before it.
+            var secondLook = number > 2 ? grant.PeriodStart(number - 1) + SecondLook : (DateTimeOffset?)null;
+            if (secondLook > now && secondLook < next)
             {
-                next = look;
+                next = secondLook;
             }
         }
 
@@ -92,13 +94,18 @@ internal sealed class GrantEndWatch : IDisposable
                 try
                 {
                     // A grant is never deleted; one that could not be found is not one to send bytes under.
-                    _grant = await _grants.GetGrantAsync(_grant.Id, now, CancellationToken.None).WaitAsync(ReadTimeout, _time)
+                    using var timeout = new CancellationTokenSource(ReadTimeout, _time);
+                    _grant = await _grants.GetGrantAsync(_grant.Id, now, timeout.Token).WaitAsync(ReadTimeout, _time)
                         ?? _grant with { Terms = _grant.Terms with { ExpireTime = now } };
                 }
-                catch (Exception) when (!_disposed)
+                catch (Exception)
                 {
-                    _unconfirmed = true;
-                    _ended.Cancel();
+                    if (!_disposed)
+                    {
+                        _unconfirmed = true;
+                        _ended.Cancel();
+                    }
+
                     return;
                 }
             }
@@ -109,8 +116,6 @@ internal sealed class GrantEndWatch : IDisposable
                 return;
             }
 
-            // Read at a period's end (or a long wait's step): read once more shortly after; read at that second look: on to the next end.
-            _secondLook = _secondLook is null && Renews(_grant) ? now + SecondLook : null;
             Arm(now);
         }
         catch (ObjectDisposedException)

@@ -18,10 +18,10 @@ public sealed class GrantEndWatchTests
 {
     private static readonly DateTimeOffset Created = new(2026, 1, 20, 12, 0, 0, TimeSpan.Zero);
 
-    private static Grant Subscribed(DateTimeOffset? end = null, DateTimeOffset? cancelled = null) => new(
+    private static Grant Subscribed(DateTimeOffset? end = null, DateTimeOffset? cancelled = null, int months = 1) => new(
         new GrantId("g1"), new DatasetId("d1"), "initech", "acme", new AccessRequestId("r1"),
         new Terms(["research"], end, 0,
-            Offer: new V1.Offer { Kind = V1.OfferKind.Subscription, PeriodMonths = 1, AutoRenew = true, Price = new V1.Money { Currency = "EUR", AmountMinor = 1 } }),
+            Offer: new V1.Offer { Kind = V1.OfferKind.Subscription, PeriodMonths = months, AutoRenew = true, Price = new V1.Money { Currency = "EUR", AmountMinor = 1 } }),
         0, null, "", Created, GrantState.Active, cancelled);
 
     [Fact]
@@ -79,6 +79,25 @@ public sealed class GrantEndWatchTests
         Assert.True(watch.Ended.IsCancellationRequested);
         Assert.True(watch.HasEnded(clock.GetUtcNow()));
         Assert.False(watch.Unconfirmed);
+    }
+
+    [Fact]
+    public void The_second_look_follows_the_periods_end_even_when_a_long_waits_step_woke_the_watch_just_before_it()
+    {
+        // A two-month period: the watch waits in steps of 40 days, and this one's first step ends 10 s before the period does.
+        var periodEnd = Created.AddMonths(2);
+        var clock = new FakeTimeProvider(periodEnd - TimeSpan.FromDays(40) - TimeSpan.FromSeconds(10));
+        var grants = new ReadGrants(() => Subscribed(months: 2));
+        using var watch = new GrantEndWatch(Subscribed(months: 2), grants, clock);
+
+        clock.Advance(TimeSpan.FromDays(40));
+        Assert.Equal(1, grants.Reads);
+        clock.Advance(TimeSpan.FromSeconds(10));
+        Assert.Equal(2, grants.Reads);
+        grants.Read = () => Subscribed(periodEnd, periodEnd.AddMilliseconds(-2), months: 2);
+        clock.Advance(TimeSpan.FromSeconds(30));
+        Assert.Equal(3, grants.Reads);
+        Assert.True(watch.Ended.IsCancellationRequested);
     }
 
     [Fact]
