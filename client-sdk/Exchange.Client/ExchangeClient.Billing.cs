@@ -254,8 +254,9 @@ public sealed partial class ExchangeClient
                     }
 
                     var periodEnd = approved.Time.ToDateTimeOffset().AddMonths(periods * offer.PeriodMonths);
-                    if (!DateTimeOffset.TryParse(ChargeRecomputation.Details(record).GetValueOrDefault("end_time"), CultureInfo.InvariantCulture,
-                        DateTimeStyles.AssumeUniversal, out var loggedEnd) || loggedEnd != periodEnd)
+                    var ends = record.Details.Where(d => d.Key == "end_time").Select(d => d.Value).ToList();
+                    if (ends.Count != 1 || !DateTimeOffset.TryParse(ends[0], CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var loggedEnd)
+                        || loggedEnd != periodEnd)
                     {
                         differences.Add($"{name}'s cancelled renewal (event {e.Index}) logs an end other than {periodEnd:O}, when the period under way then ended");
                     }

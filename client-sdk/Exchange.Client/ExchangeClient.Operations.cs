@@ -80,7 +80,7 @@ public sealed partial class ExchangeClient
     /// <summary>
     /// Cancels the renewal of the auto-renewing subscription <paramref name="name"/> (<c>grants/{id}</c>) as its consumer, and
     /// returns the grant once the receipt proves the cancellation is in the trusted log: a successful <c>grant.cancel_renewal</c>
-    /// of this grant whose <c>end_time</c> is the end the grant now shows. Keep the receipt (<see cref="CancelledRenewal.Receipt"/>):
+    /// of this grant whose one <c>end_time</c> is the end of the period under way when it was logged, and the end the grant now shows. Keep the receipt (<see cref="CancelledRenewal.Receipt"/>):
     /// it proves, without the gateway, that no period after that end is owed. A failed check is a <see cref="VerificationException"/>.
     /// </summary>
     public async Task<CancelledRenewal> CancelGrantRenewalAsync(string name, CancellationToken cancellationToken = default)
@@ -93,19 +93,38 @@ public sealed partial class ExchangeClient
             throw new VerificationException(ReceiptVerification.Failed(VerificationCheck.Incomplete, Message), Message);
         }
 
-        var end = response.Grant.Terms?.ExpireTime?.ToDateTimeOffset();
+        var grant = response.Grant;
+        if (grant?.Name != name || grant.RenewalCancelTime is null || grant.CreateTime is null || grant.Terms?.Offer is not { PeriodMonths: > 0 } offer)
+        {
+            const string Message = "The gateway's answer does not show this grant with its renewal cancelled.";
+            throw new VerificationException(ReceiptVerification.Failed(VerificationCheck.Event, Message), Message);
+        }
+
+        var end = grant.Terms.ExpireTime?.ToDateTimeOffset();
         var verified = await _logTrust.VerifyAsync(response.Receipt, record =>
         {
-            var logged = record.Details.FirstOrDefault(d => d.Key == "end_time")?.Value;
-            return record.Action != "grant.cancel_renewal" || record.Resource != name || record.Outcome != AuditOutcome.Success
-                ? (VerificationCheck.Event, $"the receipt's event is {record.Action} of {record.Resource} ({record.Outcome}), not the cancelled renewal of {name}")
-                : end is null || !DateTimeOffset.TryParse(logged, System.Globalization.CultureInfo.InvariantCulture,
-                    System.Globalization.DateTimeStyles.AssumeUniversal, out var at) || at != end
-                    ? (VerificationCheck.Event, $"the logged end {logged} is not the end the grant shows ({end:O})")
-                    : null;
+            if (record.Action != "grant.cancel_renewal" || record.Resource != name || record.Outcome != AuditOutcome.Success || record.Time is null)
+            {
+                return (VerificationCheck.Event, $"the receipt's event is {record.Action} of {record.Resource} ({record.Outcome}), not the cancelled renewal of {name}");
+            }
+
+            // The period under way when the cancellation was logged, counted from the grant's start as the meter counts.
+            var periods = 1;
+            while (grant.CreateTime.ToDateTimeOffset().AddMonths(periods * offer.PeriodMonths) <= record.Time.ToDateTimeOffset())
+            {
+                periods++;
+            }
+
+            var periodEnd = grant.CreateTime.ToDateTimeOffset().AddMonths(periods * offer.PeriodMonths);
+            var logged = record.Details.Where(d => d.Key == "end_time").Select(d => d.Value).ToList();
+            return logged.Count != 1 || !DateTimeOffset.TryParse(logged[0], System.Globalization.CultureInfo.InvariantCulture,
+                    System.Globalization.DateTimeStyles.AssumeUniversal, out var at) || at != periodEnd || end != periodEnd
+                ? (VerificationCheck.Event, $"the logged end ({string.Join(", ", logged)}) and the end the grant shows ({end:O}) are not {periodEnd:O}, "
+                    + "the end of the period under way when the cancellation was logged")
+                : null;
         }, $"the cancelled renewal of {name}", cancellationToken).ConfigureAwait(false);
         verified.ThrowIfFailed();
-        return new CancelledRenewal(response.Grant, response.Receipt, verified);
+        return new CancelledRenewal(grant, response.Receipt, verified);
     }
 
     /// <summary>

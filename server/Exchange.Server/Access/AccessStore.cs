@@ -327,7 +327,8 @@ internal sealed class AccessStore(Database database, ICatalog catalog, IRevision
 
             if (grant.RenewalCancelTime is not null)
             {
-                return (grant, CancellationIndex(unit, grant));
+                return (grant, Convert.ToInt64(unit.Command("SELECT renewal_cancel_index FROM grants WHERE id = @id").With("@id", grantId.Value)
+                    .ExecuteScalar(), CultureInfo.InvariantCulture));
             }
 
             if (grant.Terms.Offer is not { Kind: V1.OfferKind.Subscription, AutoRenew: true })
@@ -353,34 +354,15 @@ internal sealed class AccessStore(Database database, ICatalog catalog, IRevision
                     : $"'{grantId.Name}' renews no more: no further period of its subscription is due.");
             }
 
-            // The grant now ends as a subscription that does not renew does: its terms and expire_time say when.
-            var now = Timestamps.ToMicros(unit.Now);
-            unit.Command("UPDATE grants SET terms = @terms, expire_time = @end, renewal_cancel_time = @now WHERE id = @id")
-                .With("@terms", TermsMapping.Encode(grant.Terms with { ExpireTime = end })).With("@end", Timestamps.ToMicros(end)).With("@now", now)
-                .With("@id", grantId.Value)
-                .ExecuteNonQuery();
             var index = unit.Record(Entry(caller.Participant, AuditActions.GrantCancelRenewal, grantId.Name, grant.Dataset, grant.Provider, grant.Consumer,
                 Outcome.Success, new Dictionary<string, string> { ["end_time"] = end.ToString("O", CultureInfo.InvariantCulture) }));
+            // The grant now ends as a subscription that does not renew does: its terms and expire_time say when.
+            unit.Command("UPDATE grants SET terms = @terms, expire_time = @end, renewal_cancel_time = @now, renewal_cancel_index = @index WHERE id = @id")
+                .With("@terms", TermsMapping.Encode(grant.Terms with { ExpireTime = end })).With("@end", Timestamps.ToMicros(end))
+                .With("@now", Timestamps.ToMicros(unit.Now)).With("@index", index).With("@id", grantId.Value)
+                .ExecuteNonQuery();
             return (GrantOf(unit, grantId)!, index);
         }, cancellationToken);
-
-    /// <summary>The index of the successful cancellation of <paramref name="grant"/>'s renewal, among its consumer's events.</summary>
-    private static long CancellationIndex(WriteUnit unit, Grant grant)
-    {
-        using var command = unit.Command("SELECT idx, leaf FROM audit_events WHERE subject = @consumer AND action = @action AND dataset = @dataset ORDER BY idx")
-            .With("@consumer", grant.Consumer).With("@action", AuditActions.GrantCancelRenewal).With("@dataset", grant.Dataset.Name);
-        using var reader = command.ExecuteReader();
-        while (reader.Read())
-        {
-            var record = V1.AuditRecord.Parser.ParseFrom((byte[])reader[1]);
-            if (record.Resource == grant.Id.Name && record.Outcome == V1.AuditOutcome.Success)
-            {
-                return reader.GetInt64(0);
-            }
-        }
-
-        throw new InvalidOperationException($"'{grant.Id.Name}' shows its renewal cancelled, but its log has no cancellation.");
-    }
 
     public Task<AccessRequest?> GetRequestAsync(AccessRequestId id, CancellationToken cancellationToken) =>
         database.ReadAsync(async (connection, ct) =>

@@ -24,16 +24,23 @@ public sealed class CancelledRenewalTests
         var grant = await BillingFixture.BuyAsync(acme, initech, dataset, offer);
         var end = grant.CreateTime.ToDateTimeOffset().AddMonths(1);
 
-        // The grant relayed claims a month more than the cancellation logged.
+        // The grant relayed claims a month more than the cancellation logged; then, a start ten days earlier, whose period under
+        // way would have ended before the end logged.
+        Action<CancelGrantRenewalResponse> lie = r => r.Grant.Terms.ExpireTime = Timestamp.FromDateTimeOffset(end.AddMonths(1));
         var proxy = new RewritingProxy(factory.Server.CreateHandler()).On<CancelGrantRenewalResponse>("exchange.v1.AccessService/CancelGrantRenewal",
-            r => r.Grant.Terms.ExpireTime = Timestamp.FromDateTimeOffset(end.AddMonths(1)));
+            r => lie(r));
         var options = new ExchangeClientOptions { Address = factory.Server.BaseAddress, HttpHandler = proxy, AllowInsecureTransport = true };
         options.UseToken(ExchangeFactory.Token(Participant.Initech.Id, Participant.Initech.Roles));
         using (var relayed = new ExchangeClient(options))
         {
             var refused = await Assert.ThrowsAsync<VerificationException>(() => relayed.CancelGrantRenewalAsync(grant.Name));
             Assert.Equal(VerificationCheck.Event, refused.FailedCheck);
-            Assert.Contains($"is not the end the grant shows ({end.AddMonths(1):O})", refused.Message, StringComparison.Ordinal);
+            Assert.Contains($"the end the grant shows ({end.AddMonths(1):O}) are not {end:O}", refused.Message, StringComparison.Ordinal);
+
+            var earlier = grant.CreateTime.ToDateTimeOffset().AddDays(-10);
+            lie = r => r.Grant.CreateTime = Timestamp.FromDateTimeOffset(earlier);
+            refused = await Assert.ThrowsAsync<VerificationException>(() => relayed.CancelGrantRenewalAsync(grant.Name));
+            Assert.Contains($"are not {earlier.AddMonths(1):O}, the end of the period under way", refused.Message, StringComparison.Ordinal);
         }
 
         // The gateway had cancelled it: asked again, it returns the same cancellation, proven.
