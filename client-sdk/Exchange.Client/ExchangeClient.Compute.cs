@@ -11,8 +11,9 @@ public sealed partial class ExchangeClient
 {
     /// <summary>
     /// Runs <paramref name="sql"/> under the compute grant <paramref name="grant"/> and returns the
-    /// answer once it checks: the result's SHA-256 is the one the gateway logged, and the receipt
-    /// proves that event is in the signed log (<see cref="VerifyQueryReceiptAsync"/>). A mismatch is a
+    /// answer once it checks: the result's SHA-256 is the one the gateway logged, for a request whose
+    /// SHA-256 is that of this <paramref name="sql"/>, and the receipt proves that event is in the
+    /// signed log (<see cref="VerifyQueryReceiptAsync"/>). A mismatch is a
     /// <see cref="VerificationException"/> saying which check failed.
     /// </summary>
     /// <param name="grant">The grant, <c>grants/{id}</c>.</param>
@@ -39,7 +40,8 @@ public sealed partial class ExchangeClient
             response.Receipt = await ProveUnprovenAsync(response, cancellationToken).ConfigureAwait(false);
         }
 
-        var verified = await VerifyQueryReceiptAsync(response.Receipt, new ExpectedQuery(grant, response.Revision, response.Query, sha256), cancellationToken)
+        var asked = new ExpectedQuery(grant, response.Revision, response.Query, sha256) { RequestSha256 = SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(sql)) };
+        var verified = await VerifyQueryReceiptAsync(response.Receipt, asked, cancellationToken)
             .ConfigureAwait(false);
         verified.ThrowIfFailed();
         return response;

@@ -5,4 +5,11 @@ namespace Exchange.Client.Transfers;
 /// <param name="Revision">The revision the response named (which must be the one asked for, when one was).</param>
 /// <param name="Query">The query as the response says it was checked and run (its normalised text).</param>
 /// <param name="ResultSha256">The SHA-256 the client computed over the result message's encoding.</param>
-public sealed record ExpectedQuery(string Grant, string Revision, string Query, byte[] ResultSha256);
+public sealed record ExpectedQuery(string Grant, string Revision, string Query, byte[] ResultSha256)
+{
+    /// <summary>
+    /// The SHA-256 of the request the client sent (RunQueryRequest.sql as UTF-8, or the encoding of its structured
+    /// query), which the logged event must repeat; null: not checked (an answer whose request is not at hand).
+    /// </summary>
+    public byte[]? RequestSha256 { get; init; }
+}

@@ -168,6 +168,11 @@ public static class ReceiptVerifier
             return (VerificationCheck.Event, $"the logged query is '{query}', not the one the answer names ('{expected.Query}')");
         }
 
+        if (expected.RequestSha256 is { } asked && Detail(record, "request_sha256") != Convert.ToHexStringLower(asked))
+        {
+            return (VerificationCheck.Event, "the logged query answers another request than the one sent (its request_sha256 differs)");
+        }
+
         var sha256 = Detail(record, "result_sha256");
         return sha256 == Convert.ToHexStringLower(expected.ResultSha256)
             ? null

@@ -23,8 +23,9 @@ internal sealed partial class ComputeService(ComputeStore store, ComputeEngine e
         var grant = GrantId.Parse(request.Grant, "grant");
         RevisionId? revision = request.Revision.Length == 0 ? null : RevisionId.Parse(request.Revision, "revision");
         var ask = request.QueryCase == V1.RunQueryRequest.QueryOneofCase.Structured
-            ? new Model.QueryAsk("structured", JsonFormatter.Default.Format(request.Structured), () => ComputeMapping.FromProto(request.Structured))
-            : new Model.QueryAsk("sql", request.Sql, () => QueryParser.Parse(request.Sql));
+            ? new Model.QueryAsk("structured", JsonFormatter.Default.Format(request.Structured), Sha256(request.Structured.ToByteArray()),
+                () => ComputeMapping.FromProto(request.Structured))
+            : new Model.QueryAsk("sql", request.Sql, Sha256(System.Text.Encoding.UTF8.GetBytes(request.Sql)), () => QueryParser.Parse(request.Sql));
         // Taken before admission, so a query refused for it spends nothing; held until the answer is recorded.
         var (slot, busy) = slots.Take(caller.Participant);
         using var held = slot;
@@ -59,7 +60,7 @@ internal sealed partial class ComputeService(ComputeStore store, ComputeEngine e
         var result = answer.ToProto();
         var sha256 = SHA256.HashData(result.ToByteArray());
         // Not the caller's token: an answer computed is recorded (or refused and recorded) even if the caller has gone.
-        var record = Errors.Allowed(await store.RecordAsync(caller, admitted, answer, Convert.ToHexStringLower(sha256), CancellationToken.None),
+        var record = Errors.Allowed(await store.RecordAsync(caller, admitted, answer, ask.Sha256, Convert.ToHexStringLower(sha256), CancellationToken.None),
             telemetry);
         if (record.Refused is { } dropped)
         {
@@ -108,6 +109,8 @@ internal sealed partial class ComputeService(ComputeStore store, ComputeEngine e
         var budget = Errors.Allowed(await store.AddBudgetAsync(caller, grant, request.EpsilonMillis, reason, context.CancellationToken), telemetry);
         return new V1.AddQueryBudgetResponse { Budget = budget.ToProto() };
     }
+
+    private static string Sha256(byte[] sent) => Convert.ToHexStringLower(SHA256.HashData(sent));
 
     [LoggerMessage(EventId = 70, Level = LogLevel.Warning,
         Message = "A query's answer was recorded as audit event {Index} but its receipt could not be made; it is sent without one")]

@@ -125,7 +125,7 @@ internal sealed class ComputeStore(Database database, IGrants grants, IRevisions
     /// Records an answered query once the grant still allows it; otherwise records the refusal (the
     /// answer is then never sent). Its epsilon was spent on admission and stays spent either way.
     /// </summary>
-    public Task<Decision<QueryRecord>> RecordAsync(Caller caller, Admission admitted, QueryAnswer answer, string resultSha256,
+    public Task<Decision<QueryRecord>> RecordAsync(Caller caller, Admission admitted, QueryAnswer answer, string requestSha256, string resultSha256,
         CancellationToken cancellationToken) =>
         database.WriteAsync<Decision<QueryRecord>>(unit =>
         {
@@ -153,6 +153,7 @@ internal sealed class ComputeStore(Database database, IGrants grants, IRevisions
                     // The consumer holds this event as its receipt: what the answer does not tell, neither does the log.
                     ("suppressed_rows", answer.Suppressed?.ToString(CultureInfo.InvariantCulture)),
                     ("rows", answer.Rows.Count.ToString(CultureInfo.InvariantCulture)),
+                    ("request_sha256", requestSha256),
                     ("result_sha256", resultSha256)),
             });
             meter.QueryAnswered(unit, grant, index);
