@@ -94,7 +94,7 @@ public sealed partial class ExchangeClient
         }
 
         var grant = response.Grant;
-        if (grant?.Name != name || grant.RenewalCancelTime is null || grant.CreateTime is null || grant.Terms?.Offer is not { PeriodMonths: > 0 } offer)
+        if (grant?.Name != name || grant.RenewalCancelTime is null || grant.CreateTime is null || grant.Terms?.Offer is not { PeriodMonths: > 0 and <= 36 } offer)
         {
             const string Message = "The gateway's answer does not show this grant with its renewal cancelled.";
             throw new VerificationException(ReceiptVerification.Failed(VerificationCheck.Event, Message), Message);

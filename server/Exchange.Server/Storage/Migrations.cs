@@ -442,16 +442,19 @@ internal static class Migrations
         CREATE INDEX usage_by_period ON usage_records (period);
         """,
 
-        // 15: when a grant's consumer cancelled its subscription's renewal, and the index of that event (its receipt's,
-        // again on a retry); the grant then expires at the end of the last period charged (its expire_time and terms say
-        // when). And the index below.
+        // 15: when a grant's consumer cancelled its subscription's renewal; the grant then expires at
+        // the end of the last period charged (its expire_time and terms say when). And the index below.
         """
         ALTER TABLE grants ADD COLUMN renewal_cancel_time INTEGER;
-        ALTER TABLE grants ADD COLUMN renewal_cancel_index INTEGER;
 
         -- And a dataset's queries, which every ListOffers counts as its demand: found by index among
         -- the dataset's other events (downloads and their charges may be most of them), not by walking them.
         CREATE INDEX audit_events_compute_queries ON audit_events (dataset, time) WHERE action = 'compute.query';
+        """,
+
+        // 16: the index of the event that cancelled a grant's renewal: its receipt's, given again on a retry.
+        """
+        ALTER TABLE grants ADD COLUMN renewal_cancel_index INTEGER;
         """,
     ];
 

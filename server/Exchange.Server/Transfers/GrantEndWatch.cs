@@ -95,7 +95,7 @@ internal sealed class GrantEndWatch : IDisposable
                 {
                     // A grant is never deleted; one that could not be found is not one to send bytes under.
                     using var timeout = new CancellationTokenSource(ReadTimeout, _time);
-                    _grant = await _grants.GetGrantAsync(_grant.Id, now, timeout.Token).WaitAsync(ReadTimeout, _time)
+                    _grant = await _grants.GetGrantAsync(_grant.Id, now, timeout.Token).WaitAsync(timeout.Token)
                         ?? _grant with { Terms = _grant.Terms with { ExpireTime = now } };
                 }
                 catch (Exception)
@@ -108,6 +108,9 @@ internal sealed class GrantEndWatch : IDisposable
 
                     return;
                 }
+
+                // The read may have taken a while: what follows is reckoned from now, not from before it.
+                now = _time.GetUtcNow();
             }
 
             if (HasEnded(now))
