@@ -29,9 +29,7 @@ public sealed class CancelledRenewalTests
         Action<CancelGrantRenewalResponse> lie = r => r.Grant.Terms.ExpireTime = Timestamp.FromDateTimeOffset(end.AddMonths(1));
         var proxy = new RewritingProxy(factory.Server.CreateHandler()).On<CancelGrantRenewalResponse>("exchange.v1.AccessService/CancelGrantRenewal",
             r => lie(r));
-        var options = new ExchangeClientOptions { Address = factory.Server.BaseAddress, HttpHandler = proxy, AllowInsecureTransport = true };
-        options.UseToken(ExchangeFactory.Token(Participant.Initech.Id, Participant.Initech.Roles));
-        using (var relayed = new ExchangeClient(options))
+        using (var relayed = factory.ClientThrough(proxy, Participant.Initech))
         {
             var refused = await Assert.ThrowsAsync<VerificationException>(() => relayed.CancelGrantRenewalAsync(grant.Name));
             Assert.Equal(VerificationCheck.Event, refused.FailedCheck);

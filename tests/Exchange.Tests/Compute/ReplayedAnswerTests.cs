@@ -31,9 +31,7 @@ public sealed class ReplayedAnswerTests
             r.Result = earlier.Result;
             (r.Query, r.Revision, r.ResultSha256, r.Receipt, r.EventIndex) = (earlier.Query, earlier.Revision, earlier.ResultSha256, earlier.Receipt, earlier.EventIndex);
         });
-        var options = new ExchangeClientOptions { Address = factory.Server.BaseAddress, HttpHandler = proxy, AllowInsecureTransport = true };
-        options.UseToken(ExchangeFactory.Token(Participant.Initech.Id, Participant.Initech.Roles));
-        using var relayed = new ExchangeClient(options);
+        using var relayed = factory.ClientThrough(proxy, Participant.Initech);
         var refused = await Assert.ThrowsAsync<VerificationException>(() => relayed.RunQueryAsync(grant.Name, "SELECT city, COUNT(*) FROM data GROUP BY city"));
         Assert.Equal(VerificationCheck.Event, refused.FailedCheck);
         Assert.Contains("answers another request than the one sent", refused.Message, StringComparison.Ordinal);

@@ -145,14 +145,15 @@ public class ExchangeFactory : WebApplicationFactory<Program>
     public ExchangeClient ClientFor(Participant participant) => ClientFor(participant.Id, participant.Roles);
 
     /// <summary>A client sending exactly <paramref name="token"/>, or no token at all when null.</summary>
-    public ExchangeClient ClientWithToken(string? token)
+    public ExchangeClient ClientWithToken(string? token) => Client(Server.CreateHandler(), token);
+
+    /// <summary>A client of <paramref name="participant"/> whose calls go through <paramref name="handler"/> (a <see cref="RewritingProxy"/>, say).</summary>
+    public ExchangeClient ClientThrough(HttpMessageHandler handler, Participant participant) =>
+        Client(handler, Token(participant.Id, participant.Roles));
+
+    private ExchangeClient Client(HttpMessageHandler handler, string? token)
     {
-        var options = new ExchangeClientOptions
-        {
-            Address = Server.BaseAddress,
-            HttpHandler = Server.CreateHandler(),
-            AllowInsecureTransport = true,
-        };
+        var options = new ExchangeClientOptions { Address = Server.BaseAddress, HttpHandler = handler, AllowInsecureTransport = true };
         if (token is not null)
         {
             options.UseToken(token);
