@@ -247,16 +247,8 @@ public sealed partial class ExchangeClient
                         continue;
                     }
 
-                    var periods = 1;
-                    while (approved.Time.ToDateTimeOffset().AddMonths(periods * offer.PeriodMonths) <= time.ToDateTimeOffset())
-                    {
-                        periods++;
-                    }
-
-                    var periodEnd = approved.Time.ToDateTimeOffset().AddMonths(periods * offer.PeriodMonths);
-                    var ends = record.Details.Where(d => d.Key == "end_time").Select(d => d.Value).ToList();
-                    if (ends.Count != 1 || !DateTimeOffset.TryParse(ends[0], CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var loggedEnd)
-                        || loggedEnd != periodEnd)
+                    var periodEnd = CancelledRenewalEnd.PeriodUnderWay(approved.Time.ToDateTimeOffset(), offer.PeriodMonths, time.ToDateTimeOffset());
+                    if (CancelledRenewalEnd.Logged(record) != periodEnd)
                     {
                         differences.Add($"{name}'s cancelled renewal (event {e.Index}) logs an end other than {periodEnd:O}, when the period under way then ended");
                     }

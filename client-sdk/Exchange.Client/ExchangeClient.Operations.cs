@@ -1,4 +1,5 @@
 using Exchange.Client.Audit;
+using Exchange.Client.Billing;
 using Exchange.Client.Transfers;
 using Exchange.V1;
 
@@ -108,18 +109,10 @@ public sealed partial class ExchangeClient
                 return (VerificationCheck.Event, $"the receipt's event is {record.Action} of {record.Resource} ({record.Outcome}), not the cancelled renewal of {name}");
             }
 
-            // The period under way when the cancellation was logged, counted from the grant's start as the meter counts.
-            var periods = 1;
-            while (grant.CreateTime.ToDateTimeOffset().AddMonths(periods * offer.PeriodMonths) <= record.Time.ToDateTimeOffset())
-            {
-                periods++;
-            }
-
-            var periodEnd = grant.CreateTime.ToDateTimeOffset().AddMonths(periods * offer.PeriodMonths);
-            var logged = record.Details.Where(d => d.Key == "end_time").Select(d => d.Value).ToList();
-            return logged.Count != 1 || !DateTimeOffset.TryParse(logged[0], System.Globalization.CultureInfo.InvariantCulture,
-                    System.Globalization.DateTimeStyles.AssumeUniversal, out var at) || at != periodEnd || end != periodEnd
-                ? (VerificationCheck.Event, $"the logged end ({string.Join(", ", logged)}) and the end the grant shows ({end:O}) are not {periodEnd:O}, "
+            var periodEnd = CancelledRenewalEnd.PeriodUnderWay(grant.CreateTime.ToDateTimeOffset(), offer.PeriodMonths, record.Time.ToDateTimeOffset());
+            var logged = string.Join(", ", record.Details.Where(d => d.Key == "end_time").Select(d => d.Value));
+            return CancelledRenewalEnd.Logged(record) != periodEnd || end != periodEnd
+                ? (VerificationCheck.Event, $"the logged end ({logged}) and the end the grant shows ({end:O}) are not {periodEnd:O}, "
                     + "the end of the period under way when the cancellation was logged")
                 : null;
         }, $"the cancelled renewal of {name}", cancellationToken).ConfigureAwait(false);

@@ -343,13 +343,7 @@ internal sealed class AccessStore(Database database, ICatalog catalog, IRevision
 
             if (meter.EndRenewal(unit, grant) is not { } end)
             {
-                var next = 2;
-                while (grant.PeriodStart(next) <= unit.Now)
-                {
-                    next++;
-                }
-
-                throw Refusal.Precondition(grant.Terms.ExpireTime is { } ends && ends <= grant.PeriodStart(next)
+                throw Refusal.Precondition(grant.Terms.ExpireTime is { } ends && ends <= grant.PeriodStart(grant.NextPeriod(unit.Now))
                     ? $"'{grantId.Name}' renews no more: its terms end it at {ends:O}, before another period starts."
                     : $"'{grantId.Name}' renews no more: no further period of its subscription is due.");
             }

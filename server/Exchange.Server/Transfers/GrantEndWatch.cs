@@ -60,12 +60,7 @@ internal sealed class GrantEndWatch : IDisposable
         var next = grant.Terms.ExpireTime;
         if (Renews(grant))
         {
-            var number = 2;
-            while (grant.PeriodStart(number) <= now)
-            {
-                number++;
-            }
-
+            var number = grant.NextPeriod(now);
             var periodEnd = grant.PeriodStart(number);
             next = next < periodEnd ? next : periodEnd;
 

@@ -23,4 +23,16 @@ internal sealed record Grant(
 {
     /// <summary>When period <paramref name="number"/> (from 1) of a grant under a subscription offer starts.</summary>
     public DateTimeOffset PeriodStart(long number) => CreateTime.AddMonths(checked((int)((number - 1) * Terms.Offer!.PeriodMonths)));
+
+    /// <summary>The number of the first period (from 2) that starts after <paramref name="now"/>: the end of the one under way.</summary>
+    public long NextPeriod(DateTimeOffset now)
+    {
+        var number = 2L;
+        while (PeriodStart(number) <= now)
+        {
+            number++;
+        }
+
+        return number;
+    }
 }
