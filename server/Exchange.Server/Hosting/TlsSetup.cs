@@ -1,4 +1,5 @@
 using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.Options;
@@ -54,7 +55,18 @@ internal static class TlsSetup
                     https.ClientCertificateValidation = (presented, _, _) => trust.Accepts(presented);
                 }
             });
-            kestrel.ConfigureEndpointDefaults(endpoint => endpoint.Protocols = HttpProtocols.Http1AndHttp2);
+            kestrel.ConfigureEndpointDefaults(endpoint =>
+            {
+                endpoint.Protocols = HttpProtocols.Http1AndHttp2;
+
+                // Endpoint defaults are applied before Kestrel adds TLS, so this runs first on each
+                // connection and both TLS and HTTP/2 take their memory from the pool.
+                endpoint.Use(next => connection =>
+                {
+                    connection.Features.Set<IMemoryPoolFeature>(ConnectionBlockPool.Instance);
+                    return next(connection);
+                });
+            });
         });
         return builder;
     }
