@@ -28,6 +28,7 @@ public sealed class ConnectionBlockPoolTests(ITestOutputHelper output)
     }
 
     [Fact]
+    [Trait("Category", "Slow")] // starts the gateway's process
     public async Task A_download_reaches_the_client_in_full_tls_records()
     {
         var data = Path.Combine(Path.GetTempPath(), "exchange-records", Guid.NewGuid().ToString("N"));
