@@ -17,10 +17,13 @@ internal sealed class ConnectionBlockPool : MemoryPool<byte>, IMemoryPoolFeature
     /// <summary>The most plaintext one TLS record carries (RFC 8446, section 5.1).</summary>
     public const int BlockSize = 16 * 1024;
 
-    /// <summary>Blocks kept for reuse once returned (16 MiB); more than that in use at once are left to the garbage collector when returned.</summary>
+    /// <summary>
+    /// Blocks kept for reuse once returned (16 MiB, one connection's full receive window); a block
+    /// returned beyond that is left to the garbage collector, as an ordinary small array.
+    /// </summary>
     public const int MaxRetained = 1024;
 
-    private readonly ConcurrentQueue<Block> _free = new();
+    private readonly ConcurrentQueue<byte[]> _free = new();
     private int _freeCount;
 
     public static ConnectionBlockPool Instance { get; } = new();
@@ -38,18 +41,19 @@ internal sealed class ConnectionBlockPool : MemoryPool<byte>, IMemoryPoolFeature
         }
         else
         {
-            block = new Block(this);
+            // Not pinned: the blocks hold plaintext that TLS seals into its own buffer, or that the
+            // HTTP layer copies into the transport's pipe; no socket reads or writes them.
+            block = GC.AllocateUninitializedArray<byte>(BlockSize);
         }
 
-        block.Rented = 1;
-        return block;
+        return new Lease(this, block);
     }
 
     protected override void Dispose(bool disposing)
     {
     }
 
-    private void Return(Block block)
+    private void Return(byte[] block)
     {
         if (Interlocked.Increment(ref _freeCount) <= MaxRetained)
         {
@@ -61,21 +65,18 @@ internal sealed class ConnectionBlockPool : MemoryPool<byte>, IMemoryPoolFeature
         }
     }
 
-    private sealed class Block(ConnectionBlockPool pool) : IMemoryOwner<byte>
+    /// <summary>One rental: disposing it again, even after the block was rented anew, returns nothing.</summary>
+    private sealed class Lease(ConnectionBlockPool pool, byte[] block) : IMemoryOwner<byte>
     {
-        // Pinned, as the transport's own blocks are, so a socket write from one never pins it again.
-        private readonly byte[] _array = GC.AllocateUninitializedArray<byte>(BlockSize, pinned: true);
+        private byte[]? _block = block;
 
-        public int Rented;
-
-        public Memory<byte> Memory => _array;
+        public Memory<byte> Memory => _block ?? throw new ObjectDisposedException(nameof(ConnectionBlockPool));
 
         public void Dispose()
         {
-            // Once only: a block returned twice would be handed to two renters.
-            if (Interlocked.Exchange(ref Rented, 0) == 1)
+            if (Interlocked.Exchange(ref _block, null) is { } returned)
             {
-                pool.Return(this);
+                pool.Return(returned);
             }
         }
     }

@@ -13,17 +13,18 @@ public sealed class ConnectionBlockPoolTests(ITestOutputHelper output)
     private const int FullRecord = 16 * 1024;
 
     [Fact]
-    public void A_block_returned_twice_is_handed_out_once()
+    public void A_rental_disposed_twice_returns_its_block_once()
     {
         var pool = new ConnectionBlockPool();
         var first = pool.Rent();
         Assert.Equal(FullRecord, first.Memory.Length);
         first.Dispose();
+        using var second = pool.Rent();
         first.Dispose();
 
-        using var second = pool.Rent();
         using var third = pool.Rent();
         Assert.False(second.Memory.Span.Overlaps(third.Memory.Span), "two renters were handed the same memory");
+        Assert.Throws<ObjectDisposedException>(() => first.Memory);
         Assert.Throws<ArgumentOutOfRangeException>(() => pool.Rent(FullRecord + 1));
     }
 

@@ -29,7 +29,11 @@ internal sealed class TlsRecordRelay : IAsyncDisposable
 
     public Uri Address => new($"https://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}");
 
-    /// <summary>The length on the wire (plaintext, content type and tag) of each application-data record the server sent so far.</summary>
+    /// <summary>
+    /// The length on the wire (plaintext, content type and tag) of each record of outer type
+    /// application data the server sent so far; in TLS 1.3 that includes the few, small, encrypted
+    /// handshake records.
+    /// </summary>
     public IReadOnlyList<int> ServerRecordLengths
     {
         get
@@ -45,7 +49,13 @@ internal sealed class TlsRecordRelay : IAsyncDisposable
     {
         await _stop.CancelAsync();
         _listener.Stop();
-        await Task.WhenAll([_accepting, .. _relays]).ContinueWith(_ => { }, TaskScheduler.Default);
+        Task[] relays;
+        lock (_relays)
+        {
+            relays = [.. _relays];
+        }
+
+        await Task.WhenAll([_accepting, .. relays]).ContinueWith(_ => { }, TaskScheduler.Default);
         _stop.Dispose();
     }
 
@@ -63,7 +73,10 @@ internal sealed class TlsRecordRelay : IAsyncDisposable
                 return;
             }
 
-            _relays.Add(RelayAsync(client));
+            lock (_relays)
+            {
+                _relays.Add(RelayAsync(client));
+            }
         }
     }
 
@@ -73,7 +86,8 @@ internal sealed class TlsRecordRelay : IAsyncDisposable
         using (var server = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
         {
             await server.ConnectAsync(IPAddress.Loopback, _serverPort, _stop.Token);
-            await Task.WhenAny(CopyAsync(client, server, readRecords: false), CopyAsync(server, client, readRecords: true));
+            // Each direction ends on its own, passing its end on, as TCP's half-close does.
+            await Task.WhenAll(CopyAsync(client, server, readRecords: false), CopyAsync(server, client, readRecords: true));
         }
     }
 
