@@ -3,7 +3,6 @@ using Exchange.Client;
 using Exchange.Server.Hosting;
 using Exchange.Tests.Access;
 using Exchange.Tests.Infrastructure;
-using Exchange.V1;
 using Xunit.Abstractions;
 
 namespace Exchange.Tests.Hosting;
@@ -46,12 +45,7 @@ public sealed class ConnectionBlockPoolTests(ITestOutputHelper output)
             }.UseToken(ExchangeFactory.Token(Participant.Initech.Id, Participant.Initech.Roles)));
 
             var content = RandomNumberGenerator.GetBytes(4 * 1024 * 1024);
-            var dataset = (await acme.Catalog.CreateDatasetAsync(new CreateDatasetRequest
-            {
-                Dataset = new Dataset { Title = "records", Classification = Classification.Public },
-            })).Dataset;
-            await acme.UploadAsync(dataset.Name, new MemoryStream(content));
-            dataset = (await acme.Catalog.PublishDatasetAsync(new PublishDatasetRequest { Name = dataset.Name })).Dataset;
+            var dataset = await Load.LoadHarness.PublishedAsync(acme, content);
             var grant = await acme.ApproveAsync(await initech.RequestAsync(dataset));
 
             var (_, bytes, _) = await initech.DownloadAllAsync(grant.Name);

@@ -244,7 +244,8 @@ internal sealed class LoadHarness(Action<string> log) : IAsyncDisposable
         }
     }
 
-    private static async Task<Dataset> PublishedAsync(ExchangeClient provider, byte[] content)
+    /// <summary>A public dataset of <paramref name="provider"/>'s, published with one revision of <paramref name="content"/>.</summary>
+    public static async Task<Dataset> PublishedAsync(ExchangeClient provider, byte[] content)
     {
         var dataset = (await provider.Catalog.CreateDatasetAsync(new CreateDatasetRequest
         {
